@@ -1,0 +1,1 @@
+"""Shipped network specs. Installed as package data so `convcalc analyze NAME` works after `pip install .`."""

@@ -1,0 +1,87 @@
+"""The analytic cost model: walk the expanded graph and ask each layer kind for its numbers."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
+from .graph import Graph
+from .layers import REGISTRY
+from .report import LayerReport, Report, RFReport, Totals
+from .rf import ReceptiveField
+from .spec import Network, load
+
+
+def expand(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Graph:
+    """A :class:`Graph` from a Graph, Network, path, shipped-config name or dict, with vars overridden."""
+    if isinstance(network, Graph):
+        return network
+    if not isinstance(network, Network):
+        network = load(network)
+    return network.expand(variables, input_shape=tuple(input) if input else None, batch=batch)
+
+
+def analyze(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Report:
+    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``."""
+    graph = expand(network, batch=batch, input=input, **variables)
+    dtype_bytes = DTYPE_BYTES[graph.dtype]
+    shapes = {graph.input_name: graph.input_shape}
+    rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
+    layers: list[LayerReport] = []
+    totals, by_type, warnings = Totals(), {}, []
+    for node in graph.nodes:
+        layer = REGISTRY[node.kind](node)
+        ins = [shapes[name] for name in node.inputs]
+        out = tuple(layer.output_shape(ins))
+        in_rfs = [rfs[name] for name in node.inputs]
+        rf = layer.receptive_field(in_rfs, ins)
+        notes = list(layer.warnings(ins))
+        for name, other in zip(node.inputs[1:], in_rfs[1:]):
+            problems = in_rfs[0].aligned_with(other)
+            if problems:
+                notes.append(f"misaligned merge of `{node.inputs[0]}` and `{name}`: " + "; ".join(problems))
+        if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
+            notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
+        report = LayerReport(
+            name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),
+            params=layer.params(ins), buffers=layer.buffers(ins),
+            macs=layer.macs(ins) * graph.batch, flops=layer.flops(ins) * graph.batch,
+            activation_bytes=prod(out) * dtype_bytes * graph.batch,
+            rf=RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center), rf.position_dependent),
+            warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),
+        )
+        shapes[node.name], rfs[node.name] = out, rf
+        layers.append(report)
+        totals.add(report)
+        by_type.setdefault(node.kind, Totals()).add(report)
+        warnings += [f"{node.name}: {note}" for note in notes]
+    return Report(
+        name=graph.name, input=list(graph.input_shape), batch=graph.batch, dtype=graph.dtype, layers=layers,
+        totals=totals, by_type=by_type, weight_bytes=totals.params * dtype_bytes,
+        peak_activation_bytes=peak_activation_bytes(graph, shapes, dtype_bytes), warnings=warnings,
+        source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
+    )
+
+
+def peak_activation_bytes(graph: Graph, shapes: dict, dtype_bytes: int) -> int:
+    """Largest sum of live tensors when running the nodes in order, freeing each after its last use.
+
+    The network input counts as a live tensor until its last consumer; the output stays live to the end.
+    """
+    last_use = {graph.input_name: -1}
+    for index, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            last_use[name] = index
+    size = {name: prod(shape) * dtype_bytes * graph.batch for name, shape in shapes.items()}
+    live = {graph.input_name: size[graph.input_name]}
+    peak = sum(live.values())
+    for index, node in enumerate(graph.nodes):
+        live[node.name] = size[node.name]
+        peak = max(peak, sum(live.values()))
+        for name in set(node.inputs):
+            if last_use.get(name) == index and name != graph.output:
+                live.pop(name, None)
+        if last_use.get(node.name, index) <= index and node.name != graph.output:
+            live.pop(node.name, None)
+    return peak

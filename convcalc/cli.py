@@ -1,0 +1,122 @@
+"""The command line: thin commands over the library. Each loads, computes, renders and exits.
+
+Exit codes: 0 success; 1 a check failed (verify mismatch, budget exceeded); 2 bad input (spec or options).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from .errors import SpecError
+
+app = typer.Typer(
+    name="convcalc",
+    help="Exact FLOP, MAC, parameter, memory and receptive-field calculator for CNNs described in YAML.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Units(str, Enum):
+    auto = "auto"
+    raw = "raw"
+    K = "K"
+    M = "M"
+    G = "G"
+
+
+@contextmanager
+def user_errors():
+    """Bad input → ``FILE:LINE:COL: message — hint`` on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except SpecError as err:
+        red = sys.stderr.isatty() and not _no_color()
+        text = f"\x1b[31merror:\x1b[0m {err}" if red else f"error: {err}"
+        print(text, file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+def _no_color() -> bool:
+    import os
+
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def overrides(values: list[str] | None) -> dict:
+    from .spec import parse_override
+
+    return dict(parse_override(v) for v in values or [])
+
+
+def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
+    """Load and expand a spec with the common options (--batch, --input, --set)."""
+    from .spec import load, parse_input_override
+
+    network = load(spec)
+    shape = parse_input_override(input_shape) if input_shape else None
+    return network.expand(overrides(sets), input_shape=shape, batch=batch)
+
+
+def _version(value: bool):
+    if value:
+        from . import __version__
+
+        print(f"convcalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Show the version and exit.")):
+    """Exact FLOP, MAC, parameter, memory and receptive-field calculator for CNNs described in YAML."""
+
+
+SPEC_ARG = typer.Argument(..., help="A spec file, or the name of a shipped config (see `convcalc zoo`).")
+BATCH_OPT = typer.Option(None, "--batch", min=1, help="Batch size (overrides the spec's `batch`).")
+INPUT_OPT = typer.Option(None, "--input", help="Input shape without batch, e.g. 3x160x160.")
+SET_OPT = typer.Option(None, "--set", help="Override a var: NAME=VALUE (repeatable).")
+
+
+@app.command()
+def analyze(
+    spec: str = SPEC_ARG,
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    batch: Optional[int] = BATCH_OPT,
+    input: Optional[str] = INPUT_OPT,
+    set: Optional[List[str]] = SET_OPT,
+    units: Units = typer.Option(Units.auto, "--units", help="auto (human), raw (exact), or fixed K/M/G."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Comma-separated table columns."),
+):
+    """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
+    with user_errors():
+        from .analysis import analyze as run_analysis
+        from .render import RenderOptions, parse_columns, render
+
+        options = RenderOptions(units.value, depth, parse_columns(columns))
+        report = run_analysis(expand(spec, batch, input, set))
+        render(report, format.value, options)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The counting conventions, stated once. The README and docs/flops.md reproduce this table (a test checks it).
+
+**MACs** are the multiply-accumulates of conv- and linear-like layers (every kind whose ``family`` is ``conv``
+or ``linear``), bias excluded. This is the quantity torchvision publishes as "GFLOPS" in its model tables and
+that fvcore reports as "flops". Pooling, normalisation, activations and elementwise layers have 0 MACs.
+
+**FLOPs** count every floating-point operation at inference:
+
+* conv / linear: 2 per MAC (a multiply and an add), plus 1 per output element for the bias add when there is a bias;
+* every other kind: the per-element cost below, times the elements it is applied to (stated per kind).
+
+Transcendental functions (exp, tanh, erf) count as 1 FLOP, as in most hardware cost tables; a comparison
+(``max``) counts as 1.
+"""
+
+from __future__ import annotations
+
+#: op -> (FLOPs per element, what is counted)
+FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
+    "batchnorm": (2, "inference form y = x·scale + shift (mean, var, γ, β folded): 1 mul + 1 add per element"),
+    "relu": (1, "max(x, 0): 1 comparison"),
+    "relu6": (2, "min(max(x, 0), 6): 2 comparisons"),
+    "leaky_relu": (2, "x if x > 0 else a·x: 1 comparison + 1 mul"),
+    "sigmoid": (3, "1 / (1 + exp(−x)): exp + add + div"),
+    "tanh": (1, "tanh(x): 1 transcendental"),
+    "gelu": (5, "0.5·x·(1 + erf(x/√2)): div + erf + add + 2 mul"),
+    "silu": (4, "x·sigmoid(x): sigmoid (3) + mul"),
+    "hardswish": (5, "x·min(max(x + 3, 0), 6)/6: add + 2 comparisons + mul + div"),
+    "hardsigmoid": (4, "min(max(x + 3, 0), 6)/6: add + 2 comparisons + div"),
+    "add": (1, "per input beyond the first, per output element"),
+    "multiply": (1, "per input beyond the first, per output element (broadcast inputs included)"),
+    "concat": (0, "a copy, no arithmetic"),
+    "maxpool": (1, "per tap beyond the first in each window: (window − 1) comparisons per output element"),
+    "minpool": (1, "per tap beyond the first in each window: (window − 1) comparisons per output element"),
+    "avgpool": (1, "per tap in each window: (window − 1) adds + 1 divide per output element"),
+    "upsample_nearest": (0, "a copy, no arithmetic"),
+    "upsample_linear": (1, "per output element: 2^d multiplies + (2^d − 1) adds for d interpolated axes"),
+    "dropout": (0, "identity at inference"),
+    "flatten": (0, "a reshape"),
+    "identity": (0, "nothing"),
+}
+
+MACS_DEFINITION = ("MACs = multiply-accumulates of conv/linear-like layers, bias excluded "
+                   "(the quantity torchvision publishes)")
+FLOPS_DEFINITION = ("FLOPs = 2·MACs + bias adds + normalisation, activation, pooling and elementwise ops "
+                    "(per-op table: convcalc explain --flops, docs/flops.md)")
+
+DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4}
+
+
+def flops_per_element(op: str) -> int:
+    return FLOPS_PER_ELEMENT[op][0]

@@ -1,0 +1,53 @@
+"""User-facing errors.
+
+Every problem with a spec becomes a :class:`SpecError` that knows where it is (file, line, column, 1-based) and
+renders as ``FILE:LINE:COL: what is wrong — how to fix it``. The CLI prints it to stderr and exits with code 2;
+internal errors are not caught and keep their traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a spec file. ``line`` and ``col`` are 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class SpecError(Exception):
+    """A problem with the user's spec or command line, with its position and a hint on how to fix it."""
+
+    def __init__(self, message: str, mark: Mark | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.mark}: " if self.mark else ""
+        fix = f" — {self.hint}" if self.hint else ""
+        return f"{where}{self.message}{fix}"
+
+
+class VerifyMismatch(Exception):
+    """The executor and the cost model disagree (exit code 1 in `convcalc verify`)."""
+
+
+def did_you_mean(word: str, choices) -> str:
+    """A ``did you mean `x`?`` suffix for an unknown name, or a list of the valid names when nothing is close."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    if len(choices) <= 12:
+        return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
+    return "run `convcalc explain --list` for the valid names"

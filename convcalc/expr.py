@@ -1,0 +1,184 @@
+"""A small, whitelisted expression evaluator for numeric spec fields.
+
+``"make_divisible(32 * alpha, 8)"`` is parsed with :mod:`ast` and walked node by node; only the operators and
+functions below are allowed, names come from the vars and block arguments in scope, and nothing is ever passed
+to Python's ``eval``. Arithmetic is exact: numbers are ints or :class:`fractions.Fraction`, so ``/`` never
+rounds and a width multiplier of 0.1 is exactly one tenth.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from fractions import Fraction
+from typing import Any, Mapping
+
+from .errors import Mark, SpecError, did_you_mean
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """Round ``value`` to the nearest multiple of ``divisor``, never going more than 10% below it.
+
+    The rule of TF-Slim / torchvision's ``_make_divisible`` (MobileNetV2, EfficientNet).
+    """
+    divisor = int(divisor)
+    if min_value is None:
+        min_value = divisor
+    new_value = max(int(min_value), int(value + Fraction(divisor, 2)) // divisor * divisor)
+    if new_value < Fraction(9, 10) * value:
+        new_value += divisor
+    return new_value
+
+
+def _round(value, ndigits=None):
+    return round(value) if ndigits is None else round(Fraction(value), int(ndigits))
+
+
+FUNCTIONS = {
+    "min": min,
+    "max": max,
+    "round": _round,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "int": int,
+    "abs": abs,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: None,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: None,
+}
+_CMPOPS = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+_MAX_EXPONENT = 256
+
+
+def normalize(value):
+    """Integral fractions become ints, so `64 / 2` is the int 32."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value.numerator)
+    return value
+
+
+def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> Any:
+    """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"cannot parse the expression `{text}` ({exc.msg})", mark,
+                        "use numbers, names, + - * / // % **, parentheses and "
+                        + ", ".join(sorted(FUNCTIONS))) from None
+    return normalize(_Evaluator(text, names, mark).visit(tree.body))
+
+
+class _Evaluator:
+    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None):
+        self.text, self.names, self.mark = text, names, mark
+
+    def fail(self, what: str, hint: str):
+        raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
+
+    def visit(self, node):
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            self.fail(f"`{ast.unparse(node)}` is not allowed",
+                      "only arithmetic, comparisons, and/or/not, `a if c else b` and the functions "
+                      + ", ".join(sorted(FUNCTIONS)) + " are allowed")
+        return method(node)
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool):
+                return value
+            self.fail(f"the constant {value!r} is not a number", "expressions work on numbers only")
+        return Fraction(repr(value)) if isinstance(value, float) else value
+
+    def visit_Name(self, node):
+        if node.id in ("true", "True"):
+            return True
+        if node.id in ("false", "False"):
+            return False
+        if node.id not in self.names:
+            self.fail(f"unknown name `{node.id}`",
+                      did_you_mean(node.id, list(self.names)) + " (define it under `vars:` or as a block argument)")
+        value = self.names[node.id]
+        if value is None:
+            self.fail(f"`{node.id}` has no value", f"give `{node.id}` a value")
+        return value
+
+    def visit_UnaryOp(self, node):
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.USub):
+            return -value
+        if isinstance(node.op, ast.UAdd):
+            return +value
+        if isinstance(node.op, ast.Not):
+            return not value
+        self.fail(f"operator `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+
+    def visit_BinOp(self, node):
+        if type(node.op) not in _BINOPS:
+            self.fail(f"operator in `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+        left, right = self.visit(node.left), self.visit(node.right)
+        for side in (left, right):
+            if not isinstance(side, (int, Fraction)):
+                self.fail(f"`{ast.unparse(node)}` works on {side!r}, which is not a number", "use numbers")
+        try:
+            if isinstance(node.op, ast.Div):
+                return normalize(Fraction(left) / Fraction(right))
+            if isinstance(node.op, ast.Pow):
+                if abs(right) > _MAX_EXPONENT:
+                    self.fail(f"exponent {right} is too large", f"keep exponents within ±{_MAX_EXPONENT}")
+                if isinstance(right, Fraction) and right.denominator != 1:
+                    self.fail("fractional powers are not exact", "use whole-number exponents")
+                return normalize(Fraction(left) ** int(right))
+            return normalize(_BINOPS[type(node.op)](left, right))
+        except ZeroDivisionError:
+            self.fail(f"division by zero in `{ast.unparse(node)}`", "check the values of the names involved")
+
+    def visit_BoolOp(self, node):
+        if isinstance(node.op, ast.And):
+            value = True
+            for item in node.values:
+                value = self.visit(item)
+                if not value:
+                    return value
+            return value
+        value = False
+        for item in node.values:
+            value = self.visit(item)
+            if value:
+                return value
+        return value
+
+    def visit_Compare(self, node):
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            if type(op) not in _CMPOPS:
+                self.fail(f"comparison in `{ast.unparse(node)}` is not allowed", "use == != < <= > >=")
+            right = self.visit(comparator)
+            if not _CMPOPS[type(op)](left, right):
+                return False
+            left = right
+        return True
+
+    def visit_IfExp(self, node):
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_Call(self, node):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = ast.unparse(node.func)
+            self.fail(f"unknown function `{name}`", did_you_mean(name, FUNCTIONS))
+        if node.keywords and node.func.id != "make_divisible":
+            self.fail(f"`{node.func.id}` takes no keyword arguments", "pass the arguments by position")
+        args = [self.visit(arg) for arg in node.args]
+        kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords}
+        try:
+            return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
+        except (TypeError, ValueError) as exc:
+            self.fail(f"`{ast.unparse(node)}` failed: {exc}", "check the number and kind of its arguments")

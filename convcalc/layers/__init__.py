@@ -1,0 +1,9 @@
+"""Layer kinds. Importing this package registers every kind in :data:`REGISTRY`.
+
+One module per family; one registered class per ``type:`` (see ../shared/STYLE.md and docs/extending.md).
+"""
+
+from .base import REGISTRY, Layer, register  # noqa: F401
+from . import conv, elementwise, linear, merge, pool, resample  # noqa: F401  (registration side effects)
+
+__all__ = ["REGISTRY", "Layer", "register"]

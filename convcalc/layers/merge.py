@@ -1,0 +1,91 @@
+"""Layers that merge several inputs: residual add, channel concat, and (broadcasting) multiply.
+
+Receptive field at a merge: the inputs must be aligned (equal jump, and equal centre of unit 0, which is the
+paper's equal ``P − (r − 1)/2``). The merged field takes the input with the largest size; a misaligned merge gives
+a warning naming both paths.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from ..conventions import flops_per_element
+from .base import Layer, register
+
+
+class Merge(Layer):
+    family = "merge"
+    arity = (2, None)
+    op = ""
+
+    def receptive_field(self, rfs, ins):
+        return max(rfs, key=lambda rf: rf.size)
+
+    def flops(self, ins):
+        return (len(ins) - 1) * prod(self.output_shape(ins)) * flops_per_element(self.op)
+
+    def _same_shapes(self, ins, what):
+        first = ins[0]
+        for name, shape in zip(self.node.inputs[1:], ins[1:]):
+            if shape != first:
+                self.fail(f"cannot {what} `{self.node.inputs[0]}` {_fmt(first)} and `{name}` {_fmt(shape)}",
+                          "all inputs need the same shape; add a projection (1×1 conv with stride) or pooling "
+                          "on one path", "inputs")
+
+
+@register
+class Add(Merge):
+    """Elementwise sum of two or more inputs of one shape (residual connection). FLOPs: (n − 1) per element."""
+
+    kind = "add"
+    summary = "elementwise sum of inputs of equal shape (residual add)"
+    op = "add"
+
+    def output_shape(self, ins):
+        self._same_shapes(ins, "add")
+        return ins[0]
+
+
+@register
+class Concat(Merge):
+    """Concatenation along the channel axis. Spatial sizes must match. No FLOPs (a copy)."""
+
+    kind = "concat"
+    summary = "concatenate inputs along channels"
+    op = "concat"
+
+    def output_shape(self, ins):
+        first = ins[0]
+        for name, shape in zip(self.node.inputs[1:], ins[1:]):
+            if shape[1:] != first[1:]:
+                self.fail(f"cannot concat `{self.node.inputs[0]}` {_fmt(first)} and `{name}` {_fmt(shape)}: "
+                          "spatial sizes differ", "pad, crop or resample one path so the spatial sizes match",
+                          "inputs")
+        return (sum(shape[0] for shape in ins), *first[1:])
+
+
+@register
+class Multiply(Merge):
+    """Elementwise product with NumPy broadcasting, e.g. an SE gate (C, 1, 1) times a map (C, H, W).
+
+    FLOPs: (n − 1) per output element.
+    """
+
+    kind = "multiply"
+    summary = "elementwise product with broadcasting (SE gates, attention masks)"
+    op = "multiply"
+
+    def output_shape(self, ins):
+        rank = max(len(s) for s in ins)
+        out = []
+        for axis in range(rank):
+            sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
+            if len(sizes) > 1:
+                shapes = " and ".join(f"`{n}` {_fmt(s)}" for n, s in zip(self.node.inputs, ins))
+                self.fail(f"cannot broadcast {shapes}", "sizes must be equal or 1 on every axis", "inputs")
+            out.append(sizes.pop() if sizes else 1)
+        return tuple(out)
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"

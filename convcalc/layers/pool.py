@@ -1,0 +1,202 @@
+"""Pooling: max / average / min over sliding windows, global pooling and adaptive pooling.
+
+All pooling keeps the channel count, has no parameters and no MACs; its FLOPs follow
+:data:`convcalc.conventions.FLOPS_PER_ELEMENT`.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import prod
+
+from ..conventions import flops_per_element
+from ..fields import Axes, Bool, Size
+from .base import Layer, register
+
+
+class WindowPool(Layer):
+    """Sliding-window pooling, as ``torch.nn.MaxPool{1,2,3}d`` / ``AvgPool{1,2,3}d``.
+
+    https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html ::
+
+        k_eff = d·(k − 1) + 1
+        N_out = floor_or_ceil((N + p_b + p_a − k_eff) / s) + 1,
+                minus 1 with ceil_mode when the last window would start in the right padding (PyTorch's rule)
+
+    Shapes: (C, *N) → (C, *N_out). FLOPs per output element: (Πk − 1) comparisons for max/min,
+    Πk (adds + one divide) for average; padding taps are counted as if present.
+    """
+
+    family = "pool"
+    ranks = (1, 2, 3)
+    op = ""
+
+    kernel = Axes()
+    stride = Axes(default=None, doc="defaults to the kernel size")
+    padding = Axes(default=0, min=0)
+    dilation = Axes(default=1)
+    ceil_mode = Bool(default=False)
+
+    def geometry(self, shape):
+        self.check_rank(shape)
+        sizes = shape[1:]
+        ndim = len(sizes)
+        kernel = self.per_axis("kernel", ndim)
+        stride = kernel if self.stride is None else self.per_axis("stride", ndim)
+        dilation = self.per_axis("dilation", ndim)
+        k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        pads = [(p, p) for p in self.per_axis("padding", ndim)]
+        for p, k in zip(pads, kernel):
+            if 2 * p[0] > k:
+                self.fail(f"padding {p[0]} is more than half the kernel ({k})",
+                          "PyTorch requires padding ≤ kernel/2 for pooling; reduce the padding", "padding")
+        out = tuple(self.window_size(axis, n, k, s, p, self.ceil_mode)
+                    for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
+        return kernel, stride, k_eff, pads, out
+
+    def output_shape(self, ins):
+        return (ins[0][0], *self.geometry(ins[0])[-1])
+
+    def window_flops(self, window: int) -> int:
+        return (window - 1) * flops_per_element(self.op)
+
+    def flops(self, ins):
+        kernel, *_, out = self.geometry(ins[0])
+        return ins[0][0] * prod(out) * self.window_flops(prod(kernel))
+
+    def receptive_field(self, rfs, ins):
+        _, stride, k_eff, pads, _ = self.geometry(ins[0])
+        return rfs[0].window(k_eff, stride, [p[0] for p in pads])
+
+
+@register
+class MaxPool(WindowPool):
+    __doc__ = "Max pooling: the largest value of each window.\n\n" + WindowPool.__doc__
+    kind = "maxpool"
+    summary = "max pooling over sliding windows (kernel, stride, padding, dilation, ceil_mode)"
+    op = "maxpool"
+
+
+@register
+class MinPool(WindowPool):
+    __doc__ = ("Min pooling: the smallest value of each window (= −maxpool(−x)); no PyTorch module, defined as "
+               "in the design notes' region functions.\n\n" + WindowPool.__doc__)
+    kind = "minpool"
+    summary = "min pooling over sliding windows"
+    op = "minpool"
+
+
+@register
+class AvgPool(WindowPool):
+    __doc__ = ("Average pooling. With ``count_include_pad`` (PyTorch's default) the divisor is the window size "
+               "including padding; without, only the real taps.\n\n" + WindowPool.__doc__)
+    kind = "avgpool"
+    summary = "average pooling over sliding windows (count_include_pad, ceil_mode)"
+    op = "avgpool"
+    dilation = None  # torch.nn.AvgPool has no dilation
+    count_include_pad = Bool(default=True)
+
+    def per_axis(self, key, ndim):
+        if key == "dilation":
+            return (1,) * ndim
+        return super().per_axis(key, ndim)
+
+    def window_flops(self, window):
+        return window * flops_per_element(self.op)
+
+
+class GlobalPool(Layer):
+    """Global pooling: one value per channel over all spatial positions (``AdaptiveAvgPool(1)``).
+
+    Shapes: (C, *N) → (C, 1, …, 1), or (C,) with ``keepdims: false``.
+    """
+
+    family = "pool"
+    ranks = (1, 2, 3)
+    op = ""
+    keepdims = Bool(default=True)
+
+    def output_shape(self, ins):
+        self.check_rank(ins[0])
+        return (ins[0][0], *([1] * (len(ins[0]) - 1))) if self.keepdims else (ins[0][0],)
+
+    def flops(self, ins):
+        window = prod(ins[0][1:])
+        per = window if self.op == "avgpool" else window - 1
+        return ins[0][0] * per * flops_per_element(self.op)
+
+    def receptive_field(self, rfs, ins):
+        return rfs[0].whole(ins[0][1:])
+
+
+@register
+class GlobalAvgPool(GlobalPool):
+    __doc__ = "Global average pooling. FLOPs = C · ΠN (adds + one divide per channel).\n\n" + GlobalPool.__doc__
+    kind = "global_avgpool"
+    summary = "global average pooling (one value per channel)"
+    op = "avgpool"
+
+
+@register
+class GlobalMaxPool(GlobalPool):
+    __doc__ = "Global max pooling. FLOPs = C · (ΠN − 1) comparisons.\n\n" + GlobalPool.__doc__
+    kind = "global_maxpool"
+    summary = "global max pooling (one value per channel)"
+    op = "maxpool"
+
+
+class AdaptivePool(Layer):
+    """Adaptive pooling to a fixed output size, as ``torch.nn.AdaptiveAvgPool{1,2,3}d``.
+
+    Output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))`` (PyTorch's rule), so
+    windows may overlap and differ in size when O does not divide N. FLOPs are summed over the actual windows.
+    """
+
+    family = "pool"
+    ranks = (1, 2, 3)
+    op = ""
+    output_size = Size()
+
+    def windows(self, shape):
+        self.check_rank(shape)
+        sizes = shape[1:]
+        out = self.per_axis("output_size", len(sizes))
+        return [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(sizes, out)]
+
+    def output_shape(self, ins):
+        return (ins[0][0], *(len(w) for w in self.windows(ins[0])))
+
+    def flops(self, ins):
+        per_axis = self.windows(ins[0])
+        taps = prod(sum(b - a for a, b in w) for w in per_axis)  # Σ over output positions of window volume
+        positions = prod(len(w) for w in per_axis)
+        per_channel = taps if self.op == "avgpool" else taps - positions
+        return ins[0][0] * per_channel * flops_per_element(self.op)
+
+    def receptive_field(self, rfs, ins):
+        per_axis = self.windows(ins[0])
+        spans, jumps, offsets, uneven = [], [], [], False
+        for n, w in zip(ins[0][1:], per_axis):
+            lengths = {b - a for a, b in w}
+            uneven |= len(lengths) > 1 or n % len(w) != 0
+            spans.append(max(lengths) - 1)
+            jumps.append(Fraction(n, len(w)))
+            offsets.append(Fraction(w[0][1] - 1, 2))
+        rf = rfs[0].step(spans, jumps, offsets)
+        return rf.flagged(f"{self.name}: adaptive windows differ in size or spacing") if uneven else rf
+
+
+@register
+class AdaptiveAvgPool(AdaptivePool):
+    __doc__ = "Adaptive average pooling.\n\n" + AdaptivePool.__doc__
+    kind = "adaptive_avgpool"
+    summary = "adaptive average pooling to a fixed output size"
+    op = "avgpool"
+
+
+@register
+class AdaptiveMaxPool(AdaptivePool):
+    __doc__ = "Adaptive max pooling.\n\n" + AdaptivePool.__doc__
+    kind = "adaptive_maxpool"
+    summary = "adaptive max pooling to a fixed output size"
+    op = "maxpool"

@@ -1,0 +1,66 @@
+"""Resampling: upsample (nearest / linear interpolation), as ``torch.nn.Upsample`` / ``F.interpolate``."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import floor, prod
+
+from ..conventions import flops_per_element
+from ..fields import Bool, Choice, ScaleField, Size
+from .base import Layer, register
+
+
+@register
+class Upsample(Layer):
+    """Upsample by ``scale`` or to ``size`` (https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html).
+
+    ``N_out = size`` or ``floor(N · scale)`` per axis (PyTorch's rule). Modes: ``nearest`` (a copy, 0 FLOPs);
+    ``bilinear`` — linear interpolation along every spatial axis, i.e. linear / bilinear / trilinear for 1/2/3-D
+    inputs — costs 2^d multiplies + (2^d − 1) adds per output element.
+
+    Receptive field: the jump divides by the scale (an exact fraction); nearest reads one input per output,
+    linear interpolation two per axis. A non-integer scale is flagged position-dependent.
+    """
+
+    kind = "upsample"
+    summary = "upsample by a scale or to a size (nearest, bilinear)"
+    family = "resample"
+    ranks = (1, 2, 3)
+    mode = Choice(("nearest", "bilinear", "linear", "trilinear"), default="nearest")
+    scale = ScaleField(default=None)
+    size = Size(default=None)
+    align_corners = Bool(default=False)
+
+    def out_sizes(self, shape):
+        self.check_rank(shape)
+        sizes = shape[1:]
+        if (self.scale is None) == (self.size is None):
+            self.fail("give exactly one of `scale` and `size`", "write e.g. `scale: 2` or `size: [28, 28]`")
+        if self.size is not None:
+            return self.per_axis("size", len(sizes))
+        scale = self.per_axis("scale", len(sizes))
+        return tuple(floor(n * Fraction(s)) for n, s in zip(sizes, scale))
+
+    def output_shape(self, ins):
+        out = self.out_sizes(ins[0])
+        for axis, size in enumerate(out):
+            if size < 1:
+                self.fail(f"output size along spatial axis {axis} is {size}", "use a larger scale or size")
+        return (ins[0][0], *out)
+
+    def flops(self, ins):
+        if self.mode == "nearest":
+            return 0
+        d = len(ins[0]) - 1
+        per_element = (2 ** d + 2 ** d - 1) * flops_per_element("upsample_linear")
+        return prod(self.output_shape(ins)) * per_element
+
+    def receptive_field(self, rfs, ins):
+        sizes, out = ins[0][1:], self.out_sizes(ins[0])
+        ratios = [Fraction(n, o) for n, o in zip(sizes, out)]  # input pixels per output pixel
+        span = 0 if self.mode == "nearest" else 1
+        offsets = [Fraction(0) if self.mode == "nearest" else (r - 1) / 2 for r in ratios]
+        rf = rfs[0].step([span] * len(sizes), ratios, offsets)
+        if any(o % n for n, o in zip(sizes, out)):
+            rf = rf.flagged(f"{self.name}: non-integer scale, so outputs repeat inputs unevenly")
+        return rf

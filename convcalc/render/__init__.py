@@ -1,0 +1,169 @@
+"""Turning a :class:`~convcalc.report.Report` into text: Rich table, JSON, CSV or Markdown.
+
+Data goes to stdout, warnings to stderr. Rich is imported only by the table renderer, so ``--format json``
+does not pay for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, TextIO
+
+from ..report import COUNT_FIELDS, LayerReport, Report
+
+UNITS = ("auto", "raw", "K", "M", "G")
+_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+@dataclass
+class Row:
+    """One printed row: a layer, or a collapsed block instance (``type`` = "block")."""
+
+    name: str
+    type: str
+    output_shape: list[int]
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    activation_bytes: int = 0
+    rf: object = None
+    warnings: list[str] = field(default_factory=list)
+    depth: int = 0
+    layers: int = 1
+
+
+def rows(report: Report, depth: int | None = None) -> list[Row]:
+    """Rows to print. With ``depth``, layers nested deeper than ``depth`` blocks collapse into their block."""
+    out: list[Row] = []
+    groups: dict[str, Row] = {}
+    for layer in report.layers:
+        if depth is not None and len(layer.path) > depth:
+            owner = layer.path[depth]
+            row = groups.get(owner)
+            if row is None:
+                row = groups[owner] = Row(owner, "block", [], layers=0, depth=depth)
+                out.append(row)
+            for key in COUNT_FIELDS:
+                setattr(row, key, getattr(row, key) + getattr(layer, key))
+            row.output_shape, row.rf, row.layers = layer.output_shape, layer.rf, row.layers + 1
+            row.warnings += layer.warnings
+        else:
+            out.append(_layer_row(layer))
+    return out
+
+
+def _layer_row(layer: LayerReport) -> Row:
+    return Row(layer.name, layer.type, layer.output_shape, layer.params, layer.buffers, layer.macs, layer.flops,
+               layer.activation_bytes, layer.rf, layer.warnings, len(layer.path))
+
+
+def fmt_count(value: int, units: str = "raw") -> str:
+    """An exact count with thousands separators (``raw``), in a fixed unit (K/M/G), or human (``auto``)."""
+    if units == "raw":
+        return f"{value:,}"
+    if units == "auto":
+        for suffix in ("T", "G", "M", "K"):
+            if abs(value) >= _SCALE[suffix]:
+                return f"{value / _SCALE[suffix]:,.2f} {suffix}"
+        return f"{value:,}"
+    return f"{value / _SCALE[units]:,.3f} {units}"
+
+
+def fmt_bytes(value: int, units: str = "auto") -> str:
+    if units == "raw":
+        return f"{value:,} B"
+    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:,.2f} {suffix}"
+    return f"{value:,} B"
+
+
+def fmt_shape(shape) -> str:
+    return "×".join(str(s) for s in shape) if shape else "-"
+
+
+def fmt_fraction(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def fmt_axes(values, fmt=str) -> str:
+    values = list(values)
+    if values and all(v == values[0] for v in values):
+        return fmt(values[0])
+    return "×".join(fmt(v) for v in values)
+
+
+#: column key -> (header, right-aligned, value for a Row given units)
+COLUMNS: dict[str, tuple[str, bool, Callable[[Row, str], str]]] = {
+    "name": ("Layer", False, lambda r, u: "  " * r.depth + r.name),
+    "type": ("Type", False, lambda r, u: r.type if r.type != "block" else f"block ({r.layers} layers)"),
+    "shape": ("Output", True, lambda r, u: fmt_shape(r.output_shape)),
+    "params": ("Params", True, lambda r, u: fmt_count(r.params, u)),
+    "buffers": ("Buffers", True, lambda r, u: fmt_count(r.buffers, u)),
+    "macs": ("MACs", True, lambda r, u: fmt_count(r.macs, u)),
+    "flops": ("FLOPs", True, lambda r, u: fmt_count(r.flops, u)),
+    "memory": ("Activations", True, lambda r, u: fmt_bytes(r.activation_bytes, u)),
+    "rf": ("RF", True, lambda r, u: fmt_axes(r.rf.size) if r.rf else ""),
+    "jump": ("Jump", True, lambda r, u: fmt_axes(r.rf.jump, fmt_fraction) if r.rf else ""),
+    "start": ("Start", True, lambda r, u: fmt_axes(r.rf.start, fmt_fraction) if r.rf else ""),
+}
+DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
+
+
+def parse_columns(text: str | None) -> list[str]:
+    from ..errors import SpecError, did_you_mean
+
+    if not text:
+        return list(DEFAULT_COLUMNS)
+    chosen = [c.strip() for c in text.split(",") if c.strip()]
+    for column in chosen:
+        if column not in COLUMNS:
+            raise SpecError(f"--columns: unknown column `{column}`", None, did_you_mean(column, COLUMNS))
+    return chosen
+
+
+def totals_row(report: Report) -> Row:
+    t = report.totals
+    return Row("Total", f"{t.layers} layers", [], t.params, t.buffers, t.macs, t.flops, t.activation_bytes)
+
+
+def conventions_text(report: Report) -> str:
+    return (f"Units: MACs = multiply-accumulates of conv/linear layers, bias excluded (torchvision's convention); "
+            f"FLOPs = 2·MACs + bias, norm, activation, pooling and elementwise ops (docs/flops.md). "
+            f"Batch {report.batch}; activations are output elements × {report.dtype} × batch.")
+
+
+@dataclass
+class RenderOptions:
+    units: str = "auto"
+    depth: int | None = None
+    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+
+
+def write_warnings(report: Report, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=stream)
+
+
+def render(report: Report, fmt: str, options: RenderOptions, out: TextIO | None = None) -> None:
+    """Write ``report`` to ``out`` (stdout) in ``fmt``; warnings go to stderr."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(report.to_json() + "\n")
+    elif fmt == "csv":
+        from .text import write_csv
+
+        write_csv(report, options, out)
+    elif fmt == "markdown":
+        from .text import write_markdown
+
+        write_markdown(report, options, out)
+    else:
+        from .table import write_table
+
+        write_table(report, options, out)
+    write_warnings(report)

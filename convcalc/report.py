@@ -1,0 +1,146 @@
+"""The analysis result: plain dataclasses that round-trip through JSON.
+
+JSON contract, version 1 (docs/json.md): every count is a full integer; fractional jumps and starts are strings
+such as ``"1/2"``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from fractions import Fraction
+from typing import Any
+
+COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
+
+
+def _num(value):
+    """Fractions as ints when whole, else "p/q" strings (exact, JSON-safe)."""
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return value
+
+
+def _frac(value) -> Fraction:
+    return Fraction(value) if isinstance(value, (int, str)) else Fraction(value)
+
+
+@dataclass
+class RFReport:
+    """Receptive field per input spatial axis: size r, jump j, start −P (first input index seen by unit 0)."""
+
+    size: list[int]
+    jump: list[Fraction]
+    start: list[Fraction]
+    center: list[Fraction]
+    position_dependent: bool = False
+
+    @property
+    def padding(self) -> list[Fraction]:
+        return [-s for s in self.start]
+
+    def to_dict(self) -> dict:
+        return {"size": list(self.size), "jump": [_num(j) for j in self.jump],
+                "start": [_num(s) for s in self.start], "center": [_num(c) for c in self.center],
+                "padding": [_num(p) for p in self.padding], "position_dependent": self.position_dependent}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RFReport":
+        return cls(list(data["size"]), [_frac(j) for j in data["jump"]], [_frac(s) for s in data["start"]],
+                   [_frac(c) for c in data["center"]], bool(data.get("position_dependent", False)))
+
+
+@dataclass
+class LayerReport:
+    name: str
+    type: str
+    inputs: list[str]
+    output_shape: list[int]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    rf: RFReport
+    warnings: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    line: int = 0
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rf"}
+        out["rf"] = self.rf.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LayerReport":
+        kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data and f.name != "rf"}
+        return cls(rf=RFReport.from_dict(data["rf"]), **kwargs)
+
+
+@dataclass
+class Totals:
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    activation_bytes: int = 0
+    layers: int = 0
+
+    def add(self, layer: LayerReport) -> None:
+        for key in COUNT_FIELDS:
+            setattr(self, key, getattr(self, key) + getattr(layer, key))
+        self.layers += 1
+
+
+@dataclass
+class Report:
+    """What ``convcalc.analyze`` returns."""
+
+    name: str
+    input: list[int]
+    batch: int
+    dtype: str
+    layers: list[LayerReport]
+    totals: Totals
+    by_type: dict[str, Totals]
+    weight_bytes: int = 0
+    peak_activation_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    source: str = ""
+    conventions: dict[str, str] = field(default_factory=dict)
+    version: int = 1
+
+    def to_dict(self) -> dict:
+        totals = asdict(self.totals)
+        totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
+        return {
+            "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
+            "batch": self.batch, "dtype": self.dtype,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": totals,
+            "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
+            "warnings": list(self.warnings),
+            "conventions": dict(self.conventions),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        totals = dict(data["totals"])
+        weight_bytes = totals.pop("weight_bytes", 0)
+        peak = totals.pop("peak_activation_bytes", 0)
+        return cls(
+            name=data["name"], input=list(data["input"]), batch=data["batch"], dtype=data["dtype"],
+            layers=[LayerReport.from_dict(layer) for layer in data["layers"]],
+            totals=Totals(**totals), by_type={k: Totals(**v) for k, v in data.get("by_type", {}).items()},
+            weight_bytes=weight_bytes, peak_activation_bytes=peak, warnings=list(data.get("warnings", [])),
+            source=data.get("source", ""), conventions=dict(data.get("conventions", {})),
+            version=data.get("version", 1),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Report":
+        return cls.from_dict(json.loads(text))

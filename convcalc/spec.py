@@ -1,0 +1,505 @@
+"""Reading a spec: YAML (or a dict) → :class:`Network` → :class:`~convcalc.graph.Graph` of validated nodes.
+
+The format is documented in docs/spec.md. In short::
+
+    name: tiny
+    input: [3, 224, 224]          # (C, L) | (C, H, W) | (C, D, H, W); the rank selects 1/2/3-D
+    batch: 1
+    dtype: float32
+    vars: {alpha: 1.0}            # overridable with --set alpha=0.5
+    defaults: {bias: false}       # or per kind: {conv: {bias: false}}
+    blocks:
+      basic:
+        args: {out: null, stride: 1}      # null = required
+        inputs: [x]                       # default [x]
+        layers:
+          - {type: conv, out: out, kernel: 3, stride: stride, padding: 1}
+          - {type: add, inputs: [x, conv1], when: "stride == 1"}
+    layers:
+      - {type: conv, out: "make_divisible(32 * alpha, 8)", kernel: 3}
+      - {block: basic, name: stage1, repeat: 2, out: 64, stride: [2, 1]}
+
+Rules that are easy to miss:
+
+* ``inputs`` default to the previous layer; names refer to earlier layers (or block inputs), so the graph is a
+  DAG by construction.
+* A layer whose ``when:`` is false is skipped, and references to it resolve to its own input (it passes through).
+* Under ``repeat: N`` a list of exactly N values gives one value per repetition. Where such a list could also be
+  read as a per-axis value and the two readings differ, write the per-axis value nested (``[[1, 7], [1, 7]]``).
+* Names inside a block instance are prefixed with the instance name (``layer1.0.conv1``, as torchvision names
+  modules); a repeated layer or block ``foo`` becomes ``foo.0``, ``foo.1``, …
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .conventions import DTYPE_BYTES
+from .errors import Mark, SpecError, did_you_mean
+from .expr import evaluate
+from .fields import REQUIRED, Axes, Padding, ScaleField, Size
+from .graph import Graph, Node
+from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
+
+TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "defaults", "blocks", "layers", "budgets")
+BLOCK_KEYS = ("args", "inputs", "output", "layers", "description")
+STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
+BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
+_PER_AXIS = (Axes, Padding, ScaleField, Size)
+
+CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
+
+
+def config_dirs() -> list[Path]:
+    """Where shipped specs are looked up by name: $CONVCALC_CONFIGS, then the installed package data."""
+    dirs = [Path(p) for p in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if p]
+    here = Path(__file__).resolve().parent
+    dirs += [here / "configs", here.parent / "configs"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Name → path of every shipped spec (``resnet50``, ``variants/depthwise``, …)."""
+    found: dict[str, Path] = {}
+    for directory in config_dirs():
+        for path in sorted(directory.rglob("*.yaml")):
+            found.setdefault(path.relative_to(directory).with_suffix("").as_posix(), path)
+    return found
+
+
+def resolve_path(spec: str) -> Path:
+    """A file path, or the name of a shipped config (``resnet50`` → configs/resnet50.yaml)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    known = shipped_configs()
+    if spec in known:
+        return known[spec]
+    if spec.endswith((".yaml", ".yml")) or os.sep in spec:
+        raise SpecError(f"no such file: {spec}", None, "check the path")
+    raise SpecError(f"`{spec}` is neither a file nor a shipped config", None,
+                    did_you_mean(spec, known) + " (`convcalc zoo` lists the shipped configs)")
+
+
+def load(source: Any) -> "Network":
+    """Read a spec from a path, a shipped config name, a YAML string or a dict."""
+    if isinstance(source, dict):
+        return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
+    if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
+        path = resolve_path(str(source))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read {path}: {exc}", None, "check the file") from None
+        return Network(load_yaml(text, str(path)), str(path))
+    return Network(load_yaml(str(source), "<string>"), "<string>")
+
+
+@dataclass
+class Network:
+    """A parsed spec, not yet expanded: vars can still be overridden. Call :meth:`expand`."""
+
+    doc: YMap
+    source: str
+    name: str = ""
+    blocks: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        doc = self.doc
+        if not isinstance(doc, YMap):
+            raise SpecError("the spec must be a mapping", getattr(doc, "mark", Mark(self.source, 1, 1)),
+                            "start with `input:` and `layers:` keys (see docs/spec.md)")
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise SpecError(f"unknown top-level key `{key}`", doc.key_mark(key), did_you_mean(str(key), TOP_KEYS))
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise SpecError(f"missing `{key}`", doc.mark,
+                                "add `input: [C, H, W]`" if key == "input" else "add a `layers:` list")
+        self.name = str(doc.get("name") or Path(self.source).stem)
+        blocks = doc.get("blocks")
+        if blocks is None:
+            blocks = mark_dict({}, doc.mark)
+        if not isinstance(blocks, YMap):
+            raise SpecError("`blocks` must be a mapping of block names", doc.mark_of("blocks"),
+                            "write `blocks: {name: {args: …, layers: […]}}`")
+        for name, block in blocks.items():
+            _check_block(name, block, blocks.mark_of(name))
+        self.blocks = dict(blocks)
+
+    @property
+    def vars(self) -> dict:
+        return dict(self.doc.get("vars") or {})
+
+    @property
+    def budgets(self):
+        return self.doc.get("budgets")
+
+    def expand(self, overrides: dict | None = None, input_shape=None, batch: int | None = None) -> Graph:
+        """Evaluate vars (with ``overrides``), expand blocks and repeats, and validate every layer."""
+        variables = _evaluate_vars(self.doc, overrides or {})
+        doc = self.doc
+        calc = lambda text, mark: evaluate(text, variables, mark)  # noqa: E731
+        shape = input_shape if input_shape is not None else _input_shape(doc, calc)
+        n = batch if batch is not None else _positive(doc.get("batch", 1), doc.mark_of("batch"), "batch", calc)
+        dtype = doc.get("dtype", "float32")
+        if dtype not in DTYPE_BYTES:
+            raise SpecError(f"unknown dtype `{dtype}`", doc.mark_of("dtype"), did_you_mean(str(dtype), DTYPE_BYTES))
+        layers = doc["layers"]
+        if not isinstance(layers, YList) or not layers:
+            raise SpecError("`layers` must be a non-empty list", doc.mark_of("layers"),
+                            "write `layers:` followed by `- {type: …}` items")
+        expander = _Expander(self, variables, len(shape) - 1)
+        scope = _Scope(prefix="", names={"input": "input"}, variables=variables, previous="input", path=())
+        expander.expand_list(layers, scope)
+        if not expander.nodes:
+            raise SpecError("every layer was skipped by `when:`", layers.mark, "check the `when:` conditions")
+        return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
+                     output=scope.previous, budgets=self.budgets, vars=variables)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+def _check_block(name, block, mark):
+    if not isinstance(block, YMap):
+        raise SpecError(f"block `{name}` must be a mapping", mark, "give it `args:` and `layers:`")
+    for key in block:
+        if key not in BLOCK_KEYS:
+            raise SpecError(f"unknown key `{key}` in block `{name}`", block.key_mark(key),
+                            did_you_mean(str(key), BLOCK_KEYS))
+    if not isinstance(block.get("layers"), YList) or not block["layers"]:
+        raise SpecError(f"block `{name}` needs a non-empty `layers:` list", block.mark, "add `layers:`")
+    if "args" in block and not isinstance(block["args"], YMap):
+        raise SpecError(f"`args` of block `{name}` must be a mapping", block.mark_of("args"),
+                        "write `args: {name: default}`, with null for a required argument")
+
+
+def parse_override(text: str, mark: Mark | None = None) -> tuple[str, Any]:
+    """``NAME=VALUE`` from the command line. VALUE is a number, true/false, or an expression over vars."""
+    if "=" not in text:
+        raise SpecError(f"`--set {text}` is not NAME=VALUE", mark, "write e.g. --set alpha=0.5")
+    name, value = (part.strip() for part in text.split("=", 1))
+    if value.lower() in ("true", "false"):
+        return name, YBool(value.lower() == "true", value.lower())
+    return name, value
+
+
+def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
+    raw = doc.get("vars") or YMap()
+    if not isinstance(raw, YMap):
+        raise SpecError("`vars` must be a mapping", doc.mark_of("vars"), "write `vars: {alpha: 1.0}`")
+    for name in overrides:
+        if name not in raw:
+            raise SpecError(f"--set {name}: no var named `{name}` in this spec", None,
+                            did_you_mean(name, list(raw)) if raw else "this spec declares no `vars:`")
+    variables: dict[str, Any] = {}
+    for name, value in raw.items():
+        mark = raw.mark_of(name)
+        if name in overrides:
+            value, mark = overrides[name], Mark("--set", 1, 1)
+        if isinstance(value, str):
+            value = evaluate(value, variables, mark)
+        elif isinstance(value, YBool):
+            value = bool(value)
+        elif value is not None and not isinstance(value, (int, Fraction)):
+            raise SpecError(f"var `{name}` must be a number, a boolean or an expression", mark,
+                            "lists and mappings are not allowed as vars")
+        variables[name] = value
+    return variables
+
+
+def _positive(value, mark, what, calc) -> int:
+    if isinstance(value, str):
+        value = calc(value, mark)
+    if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"`{what}` must be a whole number ≥ 1, got {value!r}", mark, f"fix `{what}`")
+    return int(value)
+
+
+def _input_shape(doc: YMap, calc) -> tuple[int, ...]:
+    value, mark = doc["input"], doc.mark_of("input")
+    if not isinstance(value, YList) or not 1 <= len(value) <= 4:
+        raise SpecError("`input` must be a list: [C], [C, L], [C, H, W] or [C, D, H, W] (no batch)", mark,
+                        "e.g. `input: [3, 224, 224]`")
+    return tuple(_positive(v, value.mark_of(i), "input", calc) for i, v in enumerate(value))
+
+
+def parse_input_override(text: str) -> tuple[int, ...]:
+    """``3x160x160`` → (3, 160, 160)."""
+    try:
+        dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise SpecError(f"--input {text}: cannot read the shape", None, "write it like 3x224x224 (C×H×W)") from None
+    if not 1 <= len(dims) <= 4 or min(dims) < 1:
+        raise SpecError(f"--input {text}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
+    return dims
+
+
+@dataclass
+class _Scope:
+    prefix: str
+    names: dict  # local name -> full node name (or "input")
+    variables: dict
+    previous: str
+    path: tuple
+    counters: dict = field(default_factory=dict)
+    taken: dict = field(default_factory=dict)  # explicit local names -> mark, to catch duplicates
+
+
+class _Expander:
+    def __init__(self, network: Network, variables: dict, rank: int):
+        from .layers import REGISTRY
+
+        self.registry = REGISTRY
+        self.network = network
+        self.rank = rank
+        self.nodes: list[Node] = []
+        self.full_names: dict[str, str] = {"input": "input"}
+        self.defaults = self._read_defaults(network.doc)
+        self.depth = 0
+
+    # defaults -------------------------------------------------------------------------------------------------
+    def _read_defaults(self, doc):
+        raw = doc.get("defaults") or YMap()
+        if not isinstance(raw, YMap):
+            raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
+        common, per_kind = {}, {}
+        all_fields = {key for cls in self.registry.values() for key in cls.fields}
+        for key, value in raw.items():
+            if key in self.registry and isinstance(value, YMap):
+                for sub, sub_value in value.items():
+                    if sub not in self.registry[key].fields:
+                        raise SpecError(f"`{key}` has no key `{sub}`", value.key_mark(sub),
+                                        did_you_mean(str(sub), self.registry[key].fields))
+                    per_kind.setdefault(key, {})[sub] = (sub_value, value.mark_of(sub))
+            elif key in all_fields:
+                common[key] = (value, raw.mark_of(key))
+            else:
+                raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
+                                did_you_mean(str(key), sorted(all_fields | set(self.registry))))
+        return common, per_kind
+
+    # the walk -------------------------------------------------------------------------------------------------
+    def expand_list(self, items: YList, scope: _Scope):
+        for index, item in enumerate(items):
+            mark = items.mark_of(index)
+            if not isinstance(item, YMap):
+                raise SpecError("each layer must be a mapping with `type:` (or `block:`)", mark,
+                                "write `- {type: conv, out: 64, kernel: 3}`")
+            later = {str(it["name"]): it for it in items[index + 1:] if isinstance(it, YMap) and "name" in it}
+            if "block" in item:
+                self._block_call(item, scope, later)
+            elif "type" in item:
+                self._layer(item, scope, later)
+            else:
+                raise SpecError("a layer needs `type:` (or `block:` to use a block)", item.mark,
+                                "add e.g. `type: conv`")
+
+    def _calc(self, scope: _Scope):
+        return lambda text, mark: evaluate(text, scope.variables, mark)
+
+    def _repeat(self, item: YMap, scope: _Scope) -> int:
+        if "repeat" not in item:
+            return 1
+        return _positive(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(scope))
+
+    def _when(self, item: YMap, scope: _Scope, value) -> bool:
+        if isinstance(value, str):
+            value = evaluate(value, scope.variables, item.mark_of("when"))
+        return bool(value)
+
+    def _per_repetition(self, item: YMap, key, value, count: int, index: int, field_obj=None):
+        """The value of ``key`` for repetition ``index`` of ``count``."""
+        if count == 1 or not isinstance(value, YList) or len(value) != count:
+            return value
+        if field_obj is not None and isinstance(field_obj, _PER_AXIS) and self.rank == count \
+                and not any(isinstance(v, YList) for v in value) and len({repr(v) for v in value}) > 1:
+            raise SpecError(f"`{key}: {list(value)}` is ambiguous under `repeat: {count}`: one value per "
+                            f"repetition, or one per axis?", item.mark_of(key),
+                            f"for the same per-axis value in every repetition write "
+                            f"{[list(value)] * count}; for one value per repetition keep the list and nest "
+                            f"per-axis entries")
+        return value[index]
+
+    def _name(self, item: YMap, scope: _Scope, base: str, count: int, index: int) -> tuple[str, str]:
+        """(local name, full name) of one repetition."""
+        if "name" in item:
+            name = item["name"]
+            name = name.word if isinstance(name, YBool) else str(name)
+            if name == "input" or not name:
+                raise SpecError(f"`{name}` cannot be used as a layer name", item.mark_of("name"),
+                                "`input` names the network input; choose another name")
+            if index == 0:
+                if name in scope.taken:
+                    raise SpecError(f"duplicate layer name `{name}` (first used at line {scope.taken[name].line})",
+                                    item.mark_of("name"), "give each layer a unique name")
+                scope.taken[name] = item.mark_of("name")
+            local = f"{name}.{index}" if count > 1 else name
+        else:
+            while True:
+                scope.counters[base] = scope.counters.get(base, 0) + 1
+                local = f"{base}{scope.counters[base]}"
+                if local not in scope.names and local not in scope.taken:
+                    break
+        return local, scope.prefix + local
+
+    def _resolve_inputs(self, item: YMap, scope: _Scope, later: dict, own_name: str | None) -> list[str]:
+        if "inputs" not in item:
+            return [scope.previous]
+        raw, mark = item["inputs"], item.mark_of("inputs")
+        names = [raw] if isinstance(raw, str) else raw
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+            raise SpecError("`inputs` must be a layer name or a list of names", mark,
+                            "write `inputs: conv1` or `inputs: [conv1, shortcut]`")
+        resolved = []
+        for i, name in enumerate(names):
+            name_mark = names.mark_of(i) if isinstance(names, YList) else mark
+            if name in scope.names:
+                resolved.append(scope.names[name])
+            elif name in self.full_names:
+                resolved.append(self.full_names[name])
+            elif own_name is not None and name == own_name:
+                raise SpecError(f"layer `{name}` uses itself as an input: that is a cycle", name_mark,
+                                "take the input from an earlier layer")
+            elif name in later:
+                target = later[name]
+                back = target.get("inputs")
+                back = [back] if isinstance(back, str) else (back or [])
+                cycle = f" and `{name}` takes `{own_name}` back, a cycle" if own_name and own_name in back else ""
+                raise SpecError(f"`{name}` is defined later (line {target.mark.line}){cycle}", name_mark,
+                                "a layer can only take inputs from earlier layers; move it after its inputs")
+            else:
+                raise SpecError(f"unknown input `{name}`", name_mark,
+                                did_you_mean(name, [n for n in scope.names if n != "input" or not scope.prefix]))
+        return resolved
+
+    def _layer(self, item: YMap, scope: _Scope, later: dict):
+        kind = item["type"]
+        if kind not in self.registry:
+            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry))
+        cls = self.registry[kind]
+        for key in item:
+            if key not in cls.fields and key not in STRUCTURAL:
+                raise SpecError(f"`{kind}` has no key `{key}`", item.key_mark(key),
+                                did_you_mean(str(key), list(cls.fields) + list(STRUCTURAL)))
+        count = self._repeat(item, scope)
+        for index in range(count):
+            local, full = self._name(item, scope, kind, count, index)
+            when = self._per_repetition(item, "when", item.get("when", True), count, index)
+            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            if not self._when(item, scope, when):
+                scope.names[local] = inputs[0]  # a skipped layer passes its input through
+                if count > 1 and "name" in item:
+                    scope.names[str(item["name"])] = inputs[0]
+                continue
+            lo, hi = cls.arity
+            if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
+                want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+                raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {len(inputs)}",
+                                item.mark_of("inputs") if "inputs" in item else item.mark,
+                                "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+            fields, marks = self._fields(item, cls, scope, count, index)
+            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path)
+            self.nodes.append(node)
+            scope.names[local] = full
+            if count > 1 and "name" in item:
+                scope.names[str(item["name"])] = full  # the bare name refers to the last repetition
+            self.full_names[full] = full
+            scope.previous = full
+
+    def _fields(self, item, cls, scope, count, index):
+        common, per_kind = self.defaults
+        calc = self._calc(scope)
+        values, marks = {}, {}
+        for key, field_obj in cls.fields.items():
+            if key in item:
+                raw = self._per_repetition(item, key, item[key], count, index, field_obj)
+                mark = item.mark_of(key)
+            elif key in per_kind.get(cls.kind, {}):
+                raw, mark = per_kind[cls.kind][key]
+            elif key in common:
+                raw, mark = common[key]
+            elif field_obj.required:
+                raise SpecError(f"`{cls.kind}` layer is missing `{key}`", item.mark,
+                                f"add `{key}:`" + (f" ({field_obj.doc})" if field_obj.doc else ""))
+            else:
+                values[key] = field_obj.default
+                continue
+            if isinstance(raw, str) and isinstance(scope.variables.get(raw.strip()), (str, list)):
+                raw = scope.variables[raw.strip()]  # a block argument holding a word or a per-axis list
+            values[key] = field_obj.coerce(raw, mark, calc)
+            marks[key] = mark
+        return values, marks
+
+    def _block_call(self, item: YMap, scope: _Scope, later: dict):
+        block_name = item["block"]
+        blocks = self.network.blocks
+        if block_name not in blocks:
+            raise SpecError(f"unknown block `{block_name}`", item.mark_of("block"),
+                            did_you_mean(str(block_name), blocks) if blocks else "define it under `blocks:`")
+        block = blocks[block_name]
+        declared = block.get("args") or YMap()
+        for key in item:
+            if key not in BLOCK_CALL and key not in declared:
+                raise SpecError(f"block `{block_name}` has no argument `{key}`", item.key_mark(key),
+                                did_you_mean(str(key), list(declared) + list(BLOCK_CALL)))
+        self.depth += 1
+        if self.depth > 32:
+            raise SpecError(f"blocks nest more than 32 deep at `{block_name}`", item.mark,
+                            "a block probably uses itself; break the recursion")
+        count = self._repeat(item, scope)
+        block_inputs = block.get("inputs", ["x"])
+        block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
+        for index in range(count):
+            local, full = self._name(item, scope, str(block_name), count, index)
+            when = self._per_repetition(item, "when", item.get("when", True), count, index)
+            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            if not self._when(item, scope, when):
+                scope.names[local] = inputs[0]
+                continue
+            if len(inputs) != len(block_inputs):
+                raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
+                                f"({', '.join(map(str, block_inputs))}), got {len(inputs)}",
+                                item.mark_of("inputs") if "inputs" in item else item.mark,
+                                "pass them with `inputs: [...]`")
+            variables = dict(scope.variables)
+            for arg, default in declared.items():
+                if arg in item:
+                    value = self._per_repetition(item, arg, item[arg], count, index)
+                    mark = item.mark_of(arg)
+                    variables[arg] = _argument(value, mark, scope)
+                elif default is None:
+                    raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
+                                    f"add `{arg}: …` to this `block: {block_name}` item")
+                else:
+                    variables[arg] = _argument(default, declared.mark_of(arg), scope)
+            inner = _Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
+                           variables=variables, previous=inputs[0], path=scope.path + (full,))
+            self.expand_list(block["layers"], inner)
+            output = inner.previous
+            if "output" in block:
+                out_name = str(block["output"])
+                if out_name not in inner.names:
+                    raise SpecError(f"block `{block_name}` output `{out_name}` is not one of its layers",
+                                    block.mark_of("output"), did_you_mean(out_name, inner.names))
+                output = inner.names[out_name]
+            scope.names[local] = output
+            if count > 1 and "name" in item:
+                scope.names[str(item["name"])] = output
+            self.full_names[full] = output
+            scope.previous = output
+        self.depth -= 1
+
+
+def _argument(value, mark, scope: _Scope):
+    """A block argument, evaluated in the caller's scope."""
+    if isinstance(value, str):
+        if value.isidentifier() and value not in scope.variables:
+            return value  # a plain word, e.g. a padding mode or an upsample mode, passed as text
+        return evaluate(value, scope.variables, mark)
+    if isinstance(value, YBool):
+        return bool(value)
+    return value

@@ -1,0 +1,231 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML (with libyaml when available) composes the node tree; we build the values ourselves so that
+
+* mappings become :class:`YMap` and sequences :class:`YList`, both carrying the :class:`Mark` of themselves, of
+  each key and of each value (the pattern of cfn-lint's ``decode/cfn_yaml.py``);
+* a duplicate key is an error with its line and column instead of a silent overwrite;
+* any tag outside the YAML core schema (``!!python/object`` and friends) is refused;
+* floats become exact :class:`fractions.Fraction` values read from their decimal text, so ``0.1`` is exactly
+  1/10 and no count is ever touched by binary rounding;
+* booleans remember the word the user wrote, so ``out: yes`` can be reported as "the YAML boolean `yes`".
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from .errors import Mark, SpecError
+
+_CORE = "tag:yaml.org,2002:"
+
+
+class YMap(dict):
+    """A mapping with the marks of itself, its keys and its values."""
+
+    mark: Mark
+    key_marks: dict
+    value_marks: dict
+
+    def mark_of(self, key) -> Mark:
+        return self.value_marks.get(key, self.mark)
+
+    def key_mark(self, key) -> Mark:
+        return self.key_marks.get(key, self.mark)
+
+
+class YList(list):
+    """A sequence with the marks of itself and of each item."""
+
+    mark: Mark
+    item_marks: list
+
+    def mark_of(self, index: int) -> Mark:
+        return self.item_marks[index] if index < len(self.item_marks) else self.mark
+
+
+class YBool(int):
+    """A YAML boolean that remembers its spelling (``yes``, ``on``, ``true`` …). Compares equal to 0/1."""
+
+    word: str
+
+    def __new__(cls, value: bool, word: str):
+        obj = super().__new__(cls, bool(value))
+        obj.word = word
+        return obj
+
+    def __repr__(self) -> str:
+        return "true" if self else "false"
+
+    def __bool__(self) -> bool:
+        return int(self) != 0
+
+
+def mark_dict(data: dict, mark: Mark) -> YMap:
+    """Wrap a plain dict (from the Python API) so the loader can treat it like parsed YAML."""
+    if isinstance(data, YMap):
+        return data
+    out = YMap()
+    out.mark, out.key_marks, out.value_marks = mark, {}, {}
+    for key, value in data.items():
+        out[key] = _mark_plain(value, mark)
+    return out
+
+
+def _mark_plain(value, mark: Mark):
+    if isinstance(value, dict):
+        return mark_dict(value, mark)
+    if isinstance(value, (list, tuple)):
+        out = YList(_mark_plain(v, mark) for v in value)
+        out.mark, out.item_marks = mark, []
+        return out
+    if isinstance(value, bool):
+        return YBool(value, "true" if value else "false")
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return value
+
+
+def _mark(node, filename: str) -> Mark:
+    return Mark(filename, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_yaml(text: str, filename: str) -> Any:
+    """Parse ``text`` into YMap/YList/scalars. Raises :class:`SpecError` for syntax errors and unsafe input."""
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        loader = loader_cls(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(filename, mark.line + 1, mark.column + 1) if mark else Mark(filename, 1, 1)
+        raise SpecError(f"YAML syntax error: {exc.problem or exc.context}", where,
+                        "check the indentation and quoting around this position") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", Mark(filename, 1, 1), "fix the YAML syntax") from None
+    if node is None:
+        raise SpecError("the spec is empty", Mark(filename, 1, 1),
+                        "write at least `input:` and `layers:` (see docs/spec.md)")
+    return _Builder(filename).build(node)
+
+
+class _Builder:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
+
+    def build(self, node):
+        key = id(node)
+        if key in self.memo:
+            return self.memo[key]
+        kind = type(node).__name__
+        if kind == "MappingNode":
+            value = self._mapping(node)
+        elif kind == "SequenceNode":
+            value = self._sequence(node)
+        else:
+            value = self._scalar(node)
+        self.memo[key] = value
+        return value
+
+    def _check_tag(self, node, allowed):
+        if node.tag not in allowed:
+            raise SpecError(f"YAML tag `{node.tag}` is not allowed", _mark(node, self.filename),
+                            "convcalc reads plain (safe) YAML only; remove the tag")
+
+    def _mapping(self, node) -> YMap:
+        self._check_tag(node, {_CORE + "map"})
+        out = YMap()
+        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), {}, {}
+        merged: list[YMap] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _CORE + "merge":
+                source = self.build(value_node)
+                sources = source if isinstance(source, list) else [source]
+                for item in sources:
+                    if not isinstance(item, YMap):
+                        raise SpecError("`<<` must merge a mapping", _mark(value_node, self.filename),
+                                        "use `<<: *anchor` with an anchored mapping")
+                    merged.append(item)
+                continue
+            key = self.build(key_node)
+            if isinstance(key, (YMap, YList)):
+                raise SpecError("a mapping key must be a plain value", _mark(key_node, self.filename),
+                                "use a name as the key")
+            if isinstance(key, YBool):
+                key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
+            if key in out:
+                first = out.key_marks[key]
+                raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
+                                _mark(key_node, self.filename), "remove or rename one of the two")
+            out[key] = self.build(value_node)
+            out.key_marks[key] = _mark(key_node, self.filename)
+            out.value_marks[key] = _mark(value_node, self.filename)
+        for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
+            for key, value in source.items():
+                if key not in out:
+                    out[key] = value
+                    out.key_marks[key] = source.key_mark(key)
+                    out.value_marks[key] = source.mark_of(key)
+        return out
+
+    def _sequence(self, node) -> YList:
+        self._check_tag(node, {_CORE + "seq"})
+        out = YList(self.build(item) for item in node.value)
+        out.mark = _mark(node, self.filename)
+        out.item_marks = [_mark(item, self.filename) for item in node.value]
+        return out
+
+    def _scalar(self, node):
+        tag, text = node.tag, node.value
+        if tag == _CORE + "str" or tag in (_CORE + "timestamp", _CORE + "binary", "!"):
+            return text
+        if tag == _CORE + "int":
+            return _parse_int(text, _mark(node, self.filename))
+        if tag == _CORE + "float":
+            return _parse_float(text, _mark(node, self.filename))
+        if tag == _CORE + "bool":
+            return YBool(text.lower() in ("yes", "true", "on", "y"), text)
+        if tag == _CORE + "null":
+            return None
+        self._check_tag(node, set())
+        return text  # unreachable
+
+
+def _parse_int(text: str, mark: Mark) -> int:
+    cleaned = text.replace("_", "")
+    sign = -1 if cleaned.startswith("-") else 1
+    cleaned = cleaned.lstrip("+-")
+    try:
+        if cleaned.startswith("0b"):
+            return sign * int(cleaned[2:], 2)
+        if cleaned.startswith("0x"):
+            return sign * int(cleaned[2:], 16)
+        if cleaned.startswith("0o"):
+            return sign * int(cleaned[2:], 8)
+        if ":" in cleaned:  # YAML 1.1 sexagesimal, e.g. 1:30
+            value = 0
+            for part in cleaned.split(":"):
+                value = value * 60 + int(part)
+            return sign * value
+        if len(cleaned) > 1 and cleaned.startswith("0"):
+            return sign * int(cleaned, 8)
+        return sign * int(cleaned)
+    except ValueError:
+        raise SpecError(f"cannot read `{text}` as an integer", mark, "write a plain whole number") from None
+
+
+def _parse_float(text: str, mark: Mark):
+    cleaned = text.replace("_", "").lower()
+    if cleaned.lstrip("+-") in (".inf", ".nan"):
+        raise SpecError(f"`{text}` is not a finite number", mark, "use a finite number")
+    try:
+        return Fraction(cleaned)
+    except ValueError:
+        raise SpecError(f"cannot read `{text}` as a number", mark, "write a plain decimal number") from None
