@@ -113,6 +113,18 @@ def analyze(
         render(report, format.value, options)
 
 
+def _load_commands() -> None:
+    import importlib
+
+    from .commands import MODULES
+
+    for module in MODULES:
+        importlib.import_module(f"convcalc.commands.{module}")
+
+
+_load_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
