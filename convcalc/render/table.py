@@ -1,4 +1,8 @@
-"""The Rich table renderer (the default for a terminal)."""
+"""The table renderer (the default): per-layer table, per-type share bars, exact totals, conventions.
+
+Laid out by :mod:`convcalc.render.grid`. On a terminal the lines are styled through Rich (bold header and totals,
+yellow rows with warnings); piped, or with NO_COLOR set, plain text is written and Rich is not even imported.
+"""
 
 from __future__ import annotations
 
@@ -7,62 +11,79 @@ from typing import TextIO
 
 from ..report import Report
 from . import COLUMNS, RenderOptions, conventions_text, fmt_bytes, fmt_count, rows, totals_row
+from .grid import Grid
 
 BAR_WIDTH = 24
-
-
-def console(out: TextIO):
-    """A Rich console on ``out``: colour only on a TTY without NO_COLOR; wide when piped so rows do not wrap."""
-    from rich.console import Console
-
-    tty = hasattr(out, "isatty") and out.isatty()
-    return Console(file=out, no_color=bool(os.environ.get("NO_COLOR")) or not tty, highlight=False,
-                   width=None if tty else 200, soft_wrap=False)
+_STYLES = {"title": "bold", "header": "bold", "total": "bold", "warn": "yellow", "note": "dim"}
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
-    """A horizontal bar of ``share`` (0..1) in eighth-blocks."""
+    """A horizontal bar of ``share`` (0..1) in eighth-blocks, padded to ``width`` cells."""
     eighths = round(max(0.0, min(1.0, share)) * width * 8)
     full, rest = divmod(eighths, 8)
-    return "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+    text = "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+    return text.ljust(width)
 
 
-def write_table(report: Report, options: RenderOptions, out: TextIO) -> None:
-    from rich.table import Table
-
-    con = console(out)
-    table = Table(title=f"{report.name} — input {'×'.join(map(str, report.input))}, batch {report.batch}",
-                  caption=conventions_text(report), caption_justify="left", show_footer=False)
-    for key in options.columns:
-        header, right, _ = COLUMNS[key]
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+def layer_grid(report: Report, options: RenderOptions) -> Grid:
+    grid = Grid([COLUMNS[c][0] for c in options.columns], [COLUMNS[c][1] for c in options.columns])
     for row in rows(report, options.depth):
-        style = "yellow" if row.warnings else None
-        table.add_row(*(COLUMNS[c][2](row, options.units) for c in options.columns), style=style)
+        grid.add([COLUMNS[c][2](row, options.units) for c in options.columns], "warn" if row.warnings else "row")
+    grid.add_section()
     total = totals_row(report)
-    table.add_section()
-    table.add_row(*(COLUMNS[c][2](total, options.units) if c not in ("rf", "jump", "start") else ""
-                    for c in options.columns), style="bold")
-    con.print(table)
-    con.print(_by_type(report, options.units))
-    t = report.totals
-    con.print(f"Total: {t.params:,} params, {t.buffers:,} buffers, {t.macs:,} MACs, {t.flops:,} FLOPs; "
-              f"weights {fmt_bytes(report.weight_bytes)}, activations {fmt_bytes(t.activation_bytes)}, "
-              f"peak live activations {fmt_bytes(report.peak_activation_bytes)}", highlight=False)
+    grid.add([COLUMNS[c][2](total, options.units) if c not in ("rf", "jump", "start") else ""
+              for c in options.columns], "total")
+    return grid
 
 
-def _by_type(report: Report, units: str):
-    from rich.table import Table
-
-    table = Table(title="By layer type", title_justify="left")
-    for header in ("Type", "Layers", "Params", "Share of params", "MACs", "Share of MACs", "FLOPs"):
-        table.add_column(header, justify="left" if header.startswith(("Type", "Share")) else "right")
+def type_grid(report: Report, units: str) -> Grid:
+    """Totals per layer type with bars for their share of params and MACs, most MACs first."""
+    grid = Grid(["Type", "Layers", "Params", "Share of params", "MACs", "Share of MACs", "FLOPs"],
+                [False, True, True, False, True, False, True])
     params, macs = report.totals.params or 1, report.totals.macs or 1
-    for kind, t in sorted(report.by_type.items(), key=lambda item: (-item[1].macs, -item[1].params)):
-        table.add_row(kind, str(t.layers), fmt_count(t.params, units), _share(t.params / params),
-                      fmt_count(t.macs, units), _share(t.macs / macs), fmt_count(t.flops, units))
-    return table
+    for kind, t in sorted(report.by_type.items(), key=lambda item: (-item[1].macs, -item[1].params, item[0])):
+        grid.add([kind, str(t.layers), fmt_count(t.params, units), _share(t.params / params),
+                  fmt_count(t.macs, units), _share(t.macs / macs), fmt_count(t.flops, units)])
+    return grid
 
 
 def _share(share: float) -> str:
     return f"{bar(share)} {share * 100:5.1f}%"
+
+
+def table_lines(report: Report, options: RenderOptions) -> list[tuple[str, str]]:
+    """Every line of the table output with its role (for styling)."""
+    t = report.totals
+    out = [(f"{report.name} — input {'×'.join(map(str, report.input))}, batch {report.batch}", "title")]
+    out += layer_grid(report, options).lines()
+    out += [("By layer type", "title")]
+    out += type_grid(report, options.units).lines()
+    out += [
+        (f"Total: {t.params:,} params, {t.buffers:,} buffers, {t.macs:,} MACs, {t.flops:,} FLOPs", "total"),
+        (f"Memory: weights {fmt_bytes(report.weight_bytes)}, activations {fmt_bytes(t.activation_bytes)}, "
+         f"peak live activations {fmt_bytes(report.peak_activation_bytes)}", "row"),
+        (conventions_text(report), "note"),
+    ]
+    return out
+
+
+def use_color(out: TextIO) -> bool:
+    return bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+
+
+def write_lines(lines: list[tuple[str, str]], out: TextIO) -> None:
+    """Write ``(text, role)`` lines: styled through Rich on a colour terminal, plain otherwise."""
+    if not use_color(out):
+        out.write("".join(text + "\n" for text, _ in lines))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    text = Text()
+    for line, role in lines:
+        text.append(line + "\n", style=_STYLES.get(role))
+    Console(file=out, highlight=False).print(text, end="", soft_wrap=True)
+
+
+def write_table(report: Report, options: RenderOptions, out: TextIO) -> None:
+    write_lines(table_lines(report, options), out)
