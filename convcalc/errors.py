@@ -7,7 +7,6 @@ internal errors are not caught and keep their traceback.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 
@@ -44,6 +43,8 @@ class VerifyMismatch(Exception):
 
 def did_you_mean(word: str, choices) -> str:
     """A ``did you mean `x`?`` suffix for an unknown name, or a list of the valid names when nothing is close."""
+    import difflib  # only on the error path
+
     choices = sorted(set(choices))
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     if close:
