@@ -84,6 +84,7 @@ class Budget:
     mark: Mark | None = None
     layers: str | None = None
     relative: bool = False
+    layers_mark: Mark | None = None
 
     @property
     def key(self) -> str:
@@ -241,7 +242,8 @@ def _layer_rules(value, mark, origin) -> list[Budget]:
                                 did_you_mean(str(key), (*LAYER_QUANTITIES, "layers")))
             amount, _, text = parse_amount(amount_value, rule.mark_of(key), f"layer_max.{key}",
                                            byte_units=key in BYTE_QUANTITIES)
-            budgets.append(Budget("layer_max", key, amount, text, origin, rule.key_mark(key), glob))
+            budgets.append(Budget("layer_max", key, amount, text, origin, rule.key_mark(key), glob,
+                                  layers_mark=rule.mark_of("layers") if glob else None))
             found = True
         if not found:
             raise SpecError("a `layer_max` rule with no limit", rule.mark,
@@ -571,7 +573,8 @@ def _matching_layers(report: Report, budget: Budget) -> list[LayerReport]:
         return list(report.layers)
     layers = [layer for layer in report.layers if fnmatchcase(layer.name, budget.layers)]
     if not layers:
-        raise SpecError(f"`layers: {budget.layers}` matches no layer of `{report.name}`", budget.mark,
+        raise SpecError(f"`layers: {budget.layers}` matches no layer of `{report.name}`",
+                        budget.layers_mark or budget.mark,
                         did_you_mean(budget.layers, [layer.name for layer in report.layers])
                         + " (globs match whole names: `*` any text, `?` one character)")
     return layers
