@@ -300,3 +300,31 @@ def test_skip_unbudgeted_for_pre_commit(tmp_path):
     assert "Checked 3 specs: 1 within budget, 0 over budget, 0 bad input, 2 skipped." in result.stdout
     # a real spec with a broken budget is still bad input
     assert run(BAD_KEY, str(workflow), "--skip-unbudgeted").exit_code == 2
+
+
+# ---- integration files -------------------------------------------------------------------------------------------
+ROOT = Path(__file__).parent.parent
+
+
+def test_pre_commit_hook_definition():
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["entry"], hook["language"]) == ("convcalc-check", "convcalc check", "python")
+    files = re.compile(hook["files"])
+    assert files.search("models/net.yaml") and files.search("net.yml") and not files.search("net.json")
+    assert hook["args"] == ["--skip-unbudgeted"]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/check.md"])
+def test_documented_workflow_is_valid_and_runs_check_with_annotations(doc):
+    import yaml
+
+    text = (ROOT / doc).read_text()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "runs-on" in b]
+    assert blocks, f"{doc} has no GitHub Actions workflow"
+    steps = blocks[0]["jobs"]["budgets"]["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    runs = " ".join(s.get("run", "") for s in steps)
+    assert "actions/checkout" in uses and "actions/setup-python" in uses
+    assert "pip install" in runs and "convcalc check" in runs and "--format github" in runs
