@@ -56,16 +56,18 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         totals.add(report)
         by_type.setdefault(node.kind, Totals()).add(report)
         warnings += [f"{node.name}: {note}" for note in notes]
+    peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
     return Report(
         name=graph.name, input=list(graph.input_shape), batch=graph.batch, dtype=graph.dtype, layers=layers,
         totals=totals, by_type=by_type, weight_bytes=totals.params * dtype_bytes,
-        peak_activation_bytes=peak_activation_bytes(graph, shapes, dtype_bytes), warnings=warnings,
+        peak_activation_bytes=peak, peak_live=live_at_peak, warnings=warnings,
         source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
     )
 
 
-def peak_activation_bytes(graph: Graph, shapes: dict, dtype_bytes: int) -> int:
-    """Largest sum of live tensors when running the nodes in order, freeing each after its last use.
+def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:
+    """Largest sum of live tensors when running the nodes in order, freeing each after its last use, and the
+    names of the tensors live at that moment (largest first).
 
     The network input counts as a live tensor until its last consumer; the output stays live to the end.
     """
@@ -75,13 +77,15 @@ def peak_activation_bytes(graph: Graph, shapes: dict, dtype_bytes: int) -> int:
             last_use[name] = index
     size = {name: prod(shape) * dtype_bytes * graph.batch for name, shape in shapes.items()}
     live = {graph.input_name: size[graph.input_name]}
-    peak = sum(live.values())
+    peak, at_peak = sum(live.values()), dict(live)
     for index, node in enumerate(graph.nodes):
         live[node.name] = size[node.name]
-        peak = max(peak, sum(live.values()))
+        total = sum(live.values())
+        if total > peak:
+            peak, at_peak = total, dict(live)
         for name in set(node.inputs):
             if last_use.get(name) == index and name != graph.output:
                 live.pop(name, None)
         if last_use.get(node.name, index) <= index and node.name != graph.output:
             live.pop(node.name, None)
-    return peak
+    return peak, sorted(at_peak, key=lambda name: -at_peak[name])

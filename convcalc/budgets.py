@@ -536,36 +536,18 @@ def top_contributors(report: Report, quantity: str, count: int = TOP_CONTRIBUTOR
 def live_at_peak(report: Report) -> list[tuple[str, int, int]] | None:
     """The tensors alive when activation memory peaks, largest first: ``(name, bytes, line)``.
 
-    Replays the rule of :func:`convcalc.analysis.peak_activation_bytes` on the report (run layers in order, free
-    a tensor after its last consumer, keep the network input until then and the output to the end). Returns
-    None when the replay does not reproduce the report's peak (e.g. a report from another version), so the
+    Read from ``report.peak_live`` (computed by the analysis); None for a report without it (an older JSON), so the
     caller can fall back to the largest activations.
     """
-    per_sample = dtype_bytes(report) * report.batch
-    size = {"input": prod(report.input) * per_sample}
-    lines = {"input": 0}
-    last_use = {"input": -1}
-    for index, layer in enumerate(report.layers):
-        size[layer.name], lines[layer.name] = layer.activation_bytes, layer.line
-        for name in layer.inputs:
-            last_use[name] = index
-    output = report.layers[-1].name if report.layers else ""
-    live = {"input": size["input"]}
-    best, best_live = sum(live.values()), dict(live)
-    for index, layer in enumerate(report.layers):
-        live[layer.name] = size[layer.name]
-        total = sum(live.values())
-        if total > best:
-            best, best_live = total, dict(live)
-        for name in set(layer.inputs):
-            if last_use.get(name) == index and name != output:
-                live.pop(name, None)
-        if last_use.get(layer.name, index) <= index and layer.name != output:
-            live.pop(layer.name, None)
-    if best != report.peak_activation_bytes:
+    if not report.peak_live:
         return None
-    return sorted(((name, value, lines.get(name, 0)) for name, value in best_live.items()),
-                  key=lambda item: -item[1])
+    by_name = {layer.name: layer for layer in report.layers}
+    input_bytes = prod(report.input) * dtype_bytes(report) * report.batch
+    out = []
+    for name in report.peak_live:
+        layer = by_name.get(name)
+        out.append((name, layer.activation_bytes, layer.line) if layer else (name, input_bytes, 0))
+    return out
 
 
 def _matching_layers(report: Report, budget: Budget) -> list[LayerReport]:

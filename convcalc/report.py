@@ -106,6 +106,8 @@ class Report:
     by_type: dict[str, Totals]
     weight_bytes: int = 0
     peak_activation_bytes: int = 0
+    #: names of the tensors live when activation memory peaks, largest first ("input" is the network input)
+    peak_live: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source: str = ""
     conventions: dict[str, str] = field(default_factory=dict)
@@ -120,6 +122,7 @@ class Report:
             "layers": [layer.to_dict() for layer in self.layers],
             "totals": totals,
             "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
+            "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
             "conventions": dict(self.conventions),
         }
@@ -136,7 +139,8 @@ class Report:
             name=data["name"], input=list(data["input"]), batch=data["batch"], dtype=data["dtype"],
             layers=[LayerReport.from_dict(layer) for layer in data["layers"]],
             totals=Totals(**totals), by_type={k: Totals(**v) for k, v in data.get("by_type", {}).items()},
-            weight_bytes=weight_bytes, peak_activation_bytes=peak, warnings=list(data.get("warnings", [])),
+            weight_bytes=weight_bytes, peak_activation_bytes=peak, peak_live=list(data.get("peak_live", [])),
+            warnings=list(data.get("warnings", [])),
             source=data.get("source", ""), conventions=dict(data.get("conventions", {})),
             version=data.get("version", 1),
         )
