@@ -8,6 +8,7 @@ from typing import Any
 from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
 from .graph import Graph
 from .layers import REGISTRY
+from .layers.merge import broadcast
 from .report import LayerReport, Report, RFReport, Totals
 from .rf import ReceptiveField
 from .spec import Network, load
@@ -37,10 +38,12 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         in_rfs = [rfs[name] for name in node.inputs]
         rf = layer.receptive_field(in_rfs, ins)
         notes = list(layer.warnings(ins))
-        for name, other in zip(node.inputs[1:], in_rfs[1:]):
-            problems = in_rfs[0].aligned_with(other)
+        positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
+                      if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
+        for name, other in positioned[1:]:
+            problems = positioned[0][1].aligned_with(other)
             if problems:
-                notes.append(f"misaligned merge of `{node.inputs[0]}` and `{name}`: " + "; ".join(problems))
+                notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
         if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         report = LayerReport(

@@ -2,7 +2,8 @@
 
 Receptive field at a merge: the inputs must be aligned (equal jump, and equal centre of unit 0, which is the
 paper's equal ``P − (r − 1)/2``). The merged field takes the input with the largest size; a misaligned merge gives
-a warning naming both paths.
+a warning naming both paths. An input broadcast along every spatial axis (an SE gate of shape (C, 1, 1)) is global
+context, not a positioned window: it is left out of the field and of the alignment check (:func:`broadcast`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ class Merge(Layer):
     op = ""
 
     def receptive_field(self, rfs, ins):
-        return max(rfs, key=lambda rf: rf.size)
+        out = self.output_shape(ins)
+        spatial = [rf for rf, shape in zip(rfs, ins) if not broadcast(shape, out)]
+        rf = max(spatial or rfs, key=lambda rf: rf.size)
+        gates = [name for name, shape in zip(self.node.inputs, ins) if broadcast(shape, out)]
+        if gates and spatial:
+            names = ", ".join(f"`{name}`" for name in gates)
+            rf = type(rf)(rf.size, rf.jump, rf.center, rf.position_dependent,
+                          rf.notes + (f"{self.name}: also sees its whole input through the broadcast {names}",))
+        return rf
 
     def flops(self, ins):
         return (len(ins) - 1) * prod(self.output_shape(ins)) * flops_per_element(self.op)
@@ -85,6 +94,12 @@ class Multiply(Merge):
                 self.fail(f"cannot broadcast {shapes}", "sizes must be equal or 1 on every axis", "inputs")
             out.append(sizes.pop() if sizes else 1)
         return tuple(out)
+
+
+def broadcast(shape, out) -> bool:
+    """Whether an input of ``shape`` is broadcast along every spatial axis of a merge with output ``out``: a global
+    gate such as SE's (C, 1, 1), whose single position applies to every output position."""
+    return len(shape) > 1 and len(out) > 1 and all(n == 1 for n in shape[1:]) and any(n != 1 for n in out[1:])
 
 
 def _fmt(shape) -> str:
