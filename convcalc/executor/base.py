@@ -1,0 +1,215 @@
+"""The executor's kernel registry, the per-layer :class:`Context`, and shape helpers shared by the kernels.
+
+A kernel is a function ``f(ctx, node, xs) -> array`` registered for one or more layer kinds with
+:func:`kernel`. Arrays carry the batch on axis 0 and channels on axis 1: ``(B, C)``, ``(B, C, L)``,
+``(B, C, H, W)`` or ``(B, C, D, H, W)``. A kernel allocates its learnable arrays through :meth:`Context.weight`
+(counted as params), its running statistics through :meth:`Context.buffer`, and reports the multiply-accumulates
+it performs through :meth:`Context.matmul` / :meth:`Context.fma` (or :meth:`Context.macs` directly).
+
+This module re-derives every shape rule from the definitions (PyTorch's documentation and TensorFlow's
+``same`` rule); it deliberately shares no code with the cost model in ``convcalc.layers``.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Callable
+
+import numpy as np
+
+from ..errors import SpecError
+from ..graph import Node
+
+Kernel = Callable[["Context", Node, list], np.ndarray]
+
+#: layer kind → kernel function
+KERNELS: dict[str, Kernel] = {}
+
+
+def kernel(*kinds: str):
+    """Decorator: register ``f(ctx, node, xs) -> array`` as the kernel of each of ``kinds``."""
+
+    def register(fn: Kernel) -> Kernel:
+        for kind in kinds:
+            if kind in KERNELS:
+                raise RuntimeError(f"executor kernel for {kind!r} registered twice")
+            KERNELS[kind] = fn
+        return fn
+
+    return register
+
+
+class Context:
+    """What a kernel may use while running one node: the seeded generator, the dtype, and the counters.
+
+    ``weights_mode`` is ``"random"`` (He-style normal weights, small random biases, random positive
+    batch-norm statistics) or ``"ones"`` (all-ones weights, zero biases, batch norm = identity).
+    """
+
+    def __init__(self, rng: np.random.Generator, dtype: np.dtype, weights_mode: str = "random",
+                 max_as_sum: bool = False, node: Node | None = None):
+        self.rng = rng
+        self.dtype = np.dtype(dtype)
+        self.weights_mode = weights_mode
+        self.max_as_sum = max_as_sum
+        self.node = node
+        self.params = 0
+        self.buffers = 0
+        self.mac_count = 0
+        self.weights: list[np.ndarray] = []
+        self.buffer_arrays: list[np.ndarray] = []
+
+    # ---- allocation ---------------------------------------------------------------------------------------
+    def weight(self, shape, fan_in: int = 1, role: str = "weight") -> np.ndarray:
+        """Allocate and count a learnable array.
+
+        ``role``: ``"weight"`` (normal with std √(2/fan_in), He et al. 2015; ones mode: 1), ``"bias"``
+        (uniform ±1/√fan_in, PyTorch's bias init; ones mode: 0), ``"scale"`` (uniform in [0.5, 1.5]; ones: 1)
+        or ``"shift"`` (normal, std 0.1; ones: 0).
+        """
+        shape = tuple(int(n) for n in shape)
+        ones = self.weights_mode == "ones"
+        if role == "weight":
+            array = (np.ones(shape, self.dtype) if ones else
+                     self.rng.standard_normal(shape, dtype=np.float64).astype(self.dtype) * np.sqrt(2.0 / max(fan_in, 1)))
+        elif role == "bias":
+            bound = 1.0 / np.sqrt(max(fan_in, 1))
+            array = np.zeros(shape, self.dtype) if ones else self.rng.uniform(-bound, bound, shape)
+        elif role == "scale":
+            array = np.ones(shape, self.dtype) if ones else self.rng.uniform(0.5, 1.5, shape)
+        elif role == "shift":
+            array = np.zeros(shape, self.dtype) if ones else 0.1 * self.rng.standard_normal(shape)
+        else:
+            raise ValueError(f"unknown weight role {role!r}")
+        array = np.ascontiguousarray(array, dtype=self.dtype)
+        self.params += array.size
+        self.weights.append(array)
+        return array
+
+    def buffer(self, shape, role: str = "mean") -> np.ndarray:
+        """Allocate and count a non-learnable buffer: ``"mean"`` (normal, std 0.1; ones: 0) or ``"var"``
+        (uniform in [0.5, 1.5], always positive; ones: 1)."""
+        shape = tuple(int(n) for n in shape)
+        ones = self.weights_mode == "ones"
+        if role == "mean":
+            array = np.zeros(shape) if ones else 0.1 * self.rng.standard_normal(shape)
+        elif role == "var":
+            array = np.ones(shape) if ones else self.rng.uniform(0.5, 1.5, shape)
+        else:
+            raise ValueError(f"unknown buffer role {role!r}")
+        array = np.ascontiguousarray(array, dtype=self.dtype)
+        self.buffers += array.size
+        self.buffer_arrays.append(array)
+        return array
+
+    # ---- counted arithmetic -------------------------------------------------------------------------------
+    def macs(self, n: int) -> None:
+        """Add ``n`` multiply-accumulates to this node's counter."""
+        self.mac_count += int(n)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a @ b`` (stacked, broadcasting), counting M·K·N multiply-accumulates for every matrix product."""
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("Context.matmul takes arrays of rank ≥ 2")
+        m, k = a.shape[-2:]
+        k2, n = b.shape[-2:]
+        if k != k2:
+            raise ValueError(f"matmul: inner sizes differ ({k} vs {k2})")
+        stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        self.macs(prod(stack) * m * k * n)
+        return np.matmul(a, b, out=out)
+
+    def fma(self, acc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``acc += a * b`` in place, counting one multiply-accumulate per product (the broadcast size of
+        ``a * b``)."""
+        product = np.multiply(a, b)
+        self.macs(product.size)
+        acc += product
+        return acc
+
+    # ---- errors -------------------------------------------------------------------------------------------
+    def fail(self, message: str, hint: str, key: str | None = None):
+        node = self.node
+        if node is None:
+            raise SpecError(message, None, hint)
+        raise SpecError(f"layer `{node.name}` ({node.kind}): {message}", node.mark_of(key), hint)
+
+
+# ---- field helpers (the executor's own reading of the normalised node fields) -------------------------------
+def per_axis(ctx: Context, node: Node, key: str, ndim: int, default=None) -> tuple[int, ...]:
+    """A per-axis field (int or tuple) expanded to ``ndim`` values."""
+    value = node.fields.get(key, default)
+    if value is None:
+        value = default
+    if isinstance(value, tuple):
+        if len(value) != ndim:
+            ctx.fail(f"`{key}` has {len(value)} values but the input has {ndim} spatial axes",
+                     f"give {ndim} values or a single int", key)
+        return tuple(value)
+    return (value,) * ndim
+
+
+def padding_pairs(ctx: Context, node: Node, sizes, k_eff, stride, key: str = "padding") -> list[tuple[int, int]]:
+    """(before, after) zero padding per spatial axis for a forward window (conv or pool).
+
+    ``valid`` = none; ``full`` = k_eff − 1 on both sides; ``same`` = TensorFlow's rule: the output has
+    ceil(N / s) positions and the padding total max((ceil(N/s) − 1)·s + k_eff − N, 0) puts its odd unit after.
+    """
+    value = node.fields.get(key, 0)
+    ndim = len(sizes)
+    if value == "valid":
+        return [(0, 0)] * ndim
+    if value == "full":
+        return [(k - 1, k - 1) for k in k_eff]
+    if value == "same":
+        pairs = []
+        for n, k, s in zip(sizes, k_eff, stride):
+            out = -(-n // s)
+            total = max((out - 1) * s + k - n, 0)
+            pairs.append((total // 2, total - total // 2))
+        return pairs
+    if isinstance(value, tuple):
+        if len(value) != ndim:
+            ctx.fail(f"`{key}` has {len(value)} entries but the input has {ndim} spatial axes",
+                     f"give {ndim} entries or a single int", key)
+        return [tuple(v) if isinstance(v, tuple) else (v, v) for v in value]
+    return [(value, value)] * ndim
+
+
+def window_count(ctx: Context, axis: int, n: int, k_eff: int, s: int, pads: tuple[int, int],
+                 ceil_mode: bool = False) -> int:
+    """Number of window positions along one axis: floor (or ceil) of (N + p_b + p_a − k_eff)/s, plus one.
+
+    With ceil_mode, PyTorch drops a last window that would start inside the right padding.
+    """
+    before, after = pads
+    span = n + before + after - k_eff
+    if span < 0:
+        ctx.fail(f"along spatial axis {axis} the padded input ({n} + {before} + {after}) is smaller than the "
+                 f"effective kernel ({k_eff})", "use a smaller kernel or dilation, more padding, or a larger input")
+    count = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (count - 1) * s >= n + before:
+        count -= 1
+    return count
+
+
+def pad(x: np.ndarray, pads, value=0.0, first_axis: int = 2) -> np.ndarray:
+    """Pad the spatial axes (from ``first_axis`` on) by (before, after) pairs; no copy when all are zero."""
+    if not any(b or a for b, a in pads):
+        return x
+    widths = [(0, 0)] * first_axis + [tuple(p) for p in pads]
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def spatial(x: np.ndarray) -> tuple[int, ...]:
+    return x.shape[2:]
+
+
+def require_rank(ctx: Context, x: np.ndarray, ranks=(1, 2, 3)) -> int:
+    """The spatial rank of a batched array, checked against the ranks the kind accepts."""
+    rank = x.ndim - 2
+    if rank not in ranks:
+        words = {-1: "(no channel axis)", 0: "flat (C,)", 1: "1-D (C, L)", 2: "2-D (C, H, W)", 3: "3-D (C, D, H, W)"}
+        ctx.fail(f"expects a {' or '.join(words.get(r, str(r)) for r in ranks)} input, got per-sample shape "
+                 f"{tuple(x.shape[1:])}", "flatten or pool before a flat layer, and keep conv/pool layers on maps")
+    return rank

@@ -1,0 +1,187 @@
+"""Convolution kernels: conv (1/2/3-D), depthwise, pointwise and transposed conv.
+
+Definitions followed (cross-correlation, as in ``torch.nn.Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d``):
+
+* forward conv, per axis: ``k_eff = d·(k − 1) + 1``, ``N_out = floor((N + p_b + p_a − k_eff) / s) + 1``,
+  ``y[b, o, n] = Σ_{c ∈ group(o), t} w[o, c, t] · x_pad[b, c, n·s + t·d]``;
+* transposed conv, per axis: every input position ``i`` scatters ``w[c, o, t]·x[b, c, i]`` to the uncropped
+  position ``i·s + t·d``; the output is that full map cropped by ``p_b`` before and ``p_a`` after, with
+  ``output_padding`` extra positions at the end: ``N_out = (N − 1)·s + k_eff − p_b − p_a + output_padding``.
+
+Implementation: im2col (``sliding_window_view``, one copy into GEMM layout) and one stacked matmul per group
+(``(g, C_out/g, C_in/g·Πk) @ (B, g, C_in/g·Πk, ΠN_out)``); 1×1 convolutions skip im2col; single-channel
+groups (depthwise) accumulate one weighted sum per kernel tap instead of many tiny GEMMs. Transposed conv is
+one GEMM ``wᵀ @ x`` on the *input* positions followed by a col2im scatter-add, one strided add per tap — so
+its MAC count is ``C_in · ΠN_in · C_out/g · Πk``, the products it really computes, including those that land
+in the cropped border.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from math import prod
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .base import Context, kernel, pad, padding_pairs, per_axis, require_rank, window_count
+
+
+def _strided(start: int, count: int, step: int) -> slice:
+    """The slice of ``count`` positions ``start, start + step, …``."""
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
+def _conv_geometry(ctx: Context, node, x: np.ndarray):
+    rank = require_rank(ctx, x)
+    c_in, sizes = x.shape[1], x.shape[2:]
+    fields = node.fields
+    if node.kind == "depthwise":
+        c_out, groups = c_in * fields.get("multiplier", 1), c_in
+    else:
+        c_out, groups = fields["out"], fields.get("groups", 1)
+    for channels, what in ((c_in, "input"), (c_out, "output")):
+        if channels % groups:
+            ctx.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
+                     f"choose groups dividing both {c_in} and {c_out}", "groups")
+    kernel_size = (1,) * rank if node.kind == "pointwise" else per_axis(ctx, node, "kernel", rank)
+    stride = per_axis(ctx, node, "stride", rank, 1)
+    dilation = per_axis(ctx, node, "dilation", rank, 1)
+    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    pads = padding_pairs(ctx, node, sizes, k_eff, stride)
+    out_sizes = tuple(window_count(ctx, axis, n, k, s, p)
+                      for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
+    return c_in, c_out, groups, kernel_size, stride, dilation, pads, out_sizes
+
+
+def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride, dilation, pads,
+            out_sizes, groups: int) -> np.ndarray:
+    """Grouped, strided, dilated N-D cross-correlation of ``x (B, C_in, *N)`` with ``w (C_out, C_in/g, *k)``."""
+    batch, c_in = x.shape[:2]
+    c_out, c_group, *kernel_size = w.shape
+    rank = len(kernel_size)
+    taps = prod(kernel_size)
+    positions = prod(out_sizes)
+    o_group = c_out // groups
+    xp = pad(x, pads)
+
+    if c_group == 1 and taps > 1:
+        # Depthwise-like: one weighted sum per tap, y[b, c, j] += w[c·m + j, 0, t] · x_tap[b, c].
+        y = np.zeros((batch, groups, o_group, *out_sizes), dtype=x.dtype)
+        wt = w.reshape(groups, o_group, taps)
+        for index, offsets in enumerate(product(*(range(k) for k in kernel_size))):
+            window = (slice(None), slice(None)) + tuple(
+                _strided(t * d, n, s) for t, d, n, s in zip(offsets, dilation, out_sizes, stride))
+            x_tap = xp[window][:, :, None]                                 # (B, g, 1, *N_out)
+            ctx.fma(y, x_tap, wt[:, :, index].reshape(groups, o_group, *([1] * rank)))
+        y = y.reshape(batch, c_out, *out_sizes)
+    else:
+        if taps == 1:
+            # 1×1: no windows, just the strided positions (a view; the reshape copies only when strided).
+            cols = xp[(slice(None), slice(None)) + tuple(_strided(0, n, s) for n, s in zip(out_sizes, stride))]
+            cols = cols.reshape(batch, groups, c_group, positions)
+        else:
+            spatial_axes = tuple(range(2, 2 + rank))
+            k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
+            win = sliding_window_view(xp, k_eff, axis=spatial_axes)         # (B, C, *N_pos, *k_eff), a view
+            win = win[(slice(None), slice(None))
+                      + tuple(_strided(0, n, s) for n, s in zip(out_sizes, stride))
+                      + tuple(slice(None, None, d) for d in dilation)]      # (B, C, *N_out, *k)
+            order = (0, 1) + tuple(range(2 + rank, 2 + 2 * rank)) + spatial_axes
+            cols = win.transpose(order).reshape(batch, groups, c_group * taps, positions)  # the im2col copy
+        y = ctx.matmul(w.reshape(groups, o_group, c_group * taps), cols)    # (B, g, C_out/g, ΠN_out)
+        y = y.reshape(batch, c_out, *out_sizes)
+    if b is not None:
+        y += b.reshape(c_out, *([1] * rank))
+    return y
+
+
+@kernel("conv", "depthwise", "pointwise")
+def conv(ctx: Context, node, xs):
+    """Standard / depthwise (groups = C_in, C_out = C_in·multiplier) / pointwise (kernel 1) convolution."""
+    x = xs[0]
+    c_in, c_out, groups, kernel_size, stride, dilation, pads, out_sizes = _conv_geometry(ctx, node, x)
+    fan_in = c_in // groups * prod(kernel_size)
+    w = ctx.weight((c_out, c_in // groups, *kernel_size), fan_in)
+    b = ctx.weight((c_out,), fan_in, role="bias") if node.fields.get("bias", True) else None
+    return conv_nd(ctx, x, w, b, stride, dilation, pads, out_sizes, groups)
+
+
+def _transpose_geometry(ctx: Context, node, x: np.ndarray):
+    rank = require_rank(ctx, x)
+    c_in, sizes = x.shape[1], x.shape[2:]
+    fields = node.fields
+    c_out, groups = fields["out"], fields.get("groups", 1)
+    for channels, what in ((c_in, "input"), (c_out, "output")):
+        if channels % groups:
+            ctx.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
+                     f"choose groups dividing both {c_in} and {c_out}", "groups")
+    kernel_size = per_axis(ctx, node, "kernel", rank)
+    stride = per_axis(ctx, node, "stride", rank, 1)
+    dilation = per_axis(ctx, node, "dilation", rank, 1)
+    out_pad = per_axis(ctx, node, "output_padding", rank, 0)
+    k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    padding = fields.get("padding", 0)
+    if padding == "same":
+        # output N·s: crop the excess k_eff − s of the full map, the odd unit after
+        crops = []
+        for k, s in zip(k_eff, stride):
+            if k < s:
+                ctx.fail(f"`same` needs the effective kernel ({k}) to be at least the stride ({s})",
+                         "use output_padding or a larger kernel", "padding")
+            crops.append(((k - s) // 2, k - s - (k - s) // 2))
+    elif padding == "full":
+        ctx.fail("`full` padding has no meaning for a transposed conv",
+                 "use an int, a per-axis list, [before, after] pairs, `valid` or `same`", "padding")
+    else:
+        crops = padding_pairs(ctx, node, sizes, k_eff, stride)
+    out_sizes = []
+    for axis, (n, k, s, d, (pb, pa), op) in enumerate(zip(sizes, k_eff, stride, dilation, crops, out_pad)):
+        if op >= s and op >= d:
+            ctx.fail(f"output_padding ({op}) must be smaller than the stride ({s}) or the dilation ({d})",
+                     "reduce output_padding", "output_padding")
+        size = (n - 1) * s + k - pb - pa + op
+        if size < 1:
+            ctx.fail(f"output size along spatial axis {axis} is ({n} − 1)·{s} + {k} − {pb} − {pa} + {op} = {size}",
+                     "reduce the padding", "padding")
+        out_sizes.append(size)
+    return c_in, c_out, groups, kernel_size, stride, dilation, crops, out_pad, tuple(out_sizes)
+
+
+def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride, dilation,
+                      crops, out_pad, out_sizes, groups: int) -> np.ndarray:
+    """Transposed convolution of ``x (B, C_in, *N)`` with ``w (C_in, C_out/g, *k)``: GEMM, then col2im."""
+    batch, c_in, *sizes = x.shape
+    _, o_group, *kernel_size = w.shape
+    c_out = o_group * groups
+    rank = len(sizes)
+    taps = prod(kernel_size)
+    c_group = c_in // groups
+    # GEMM on input positions: (g, C_out/g·Πk, C_in/g) @ (B, g, C_in/g, ΠN) → every product of the scatter.
+    wt = w.reshape(groups, c_group, o_group * taps).transpose(0, 2, 1)
+    cols = ctx.matmul(wt, x.reshape(batch, groups, c_group, prod(sizes)))
+    cols = cols.reshape(batch, c_out, *kernel_size, *sizes)
+    # col2im: tap t of input position i lands at i·s + t·d of the uncropped map (plus output_padding room).
+    full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel_size,
+                                                                          out_pad)]
+    y = np.zeros((batch, c_out, *full), dtype=x.dtype)
+    for offsets in product(*(range(k) for k in kernel_size)):
+        target = (slice(None), slice(None)) + tuple(
+            _strided(t * d, n, s) for t, d, n, s in zip(offsets, dilation, sizes, stride))
+        y[target] += cols[(slice(None), slice(None)) + offsets]
+    y = y[(slice(None), slice(None)) + tuple(slice(pb, pb + n) for (pb, _), n in zip(crops, out_sizes))]
+    y = np.ascontiguousarray(y)
+    if b is not None:
+        y += b.reshape(c_out, *([1] * rank))
+    return y
+
+
+@kernel("conv_transpose")
+def conv_transpose(ctx: Context, node, xs):
+    """Transposed convolution; weight layout ``(C_in, C_out/g, *k)`` as in PyTorch."""
+    x = xs[0]
+    c_in, c_out, groups, kernel_size, stride, dilation, crops, out_pad, out_sizes = _transpose_geometry(ctx, node, x)
+    fan_in = c_out // groups * prod(kernel_size)  # PyTorch computes fan-in from the weight's second axis
+    w = ctx.weight((c_in, c_out // groups, *kernel_size), fan_in)
+    b = ctx.weight((c_out,), fan_in, role="bias") if node.fields.get("bias", True) else None
+    return conv_transpose_nd(ctx, x, w, b, stride, dilation, crops, out_pad, out_sizes, groups)
