@@ -337,6 +337,12 @@ def sweep(spec: str, axes: dict[str, list[str]], fixed: dict[str, str] | None = 
 
     network = load(spec)
     fixed = dict(fixed or {})
+    for name in [*axes, *fixed]:
+        if name not in network.vars:
+            from .errors import did_you_mean
+
+            raise SpecError(f"--set {name}: no var named `{name}` in {network.source}", None,
+                            did_you_mean(name, list(network.vars)) if network.vars else "the spec declares no `vars:`")
     size = math.prod(len(v) for v in axes.values()) if axes else 1
     if size > MAX_SWEEP_POINTS:
         raise SpecError(f"the sweep has {size:,} points (more than {MAX_SWEEP_POINTS:,})", None,
