@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..graph import Graph
-from . import conv  # noqa: F401  (registers the kernels)
+from . import conv, elementwise, linear, merge, pool, resample  # noqa: F401  (registers the kernels)
 from .base import KERNELS, Context, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "kernel"]
@@ -81,15 +81,19 @@ def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | Non
     """Run ``graph`` forward on a batch and count the work.
 
     ``x``: input of shape ``(batch, *graph.input_shape)``; default a seeded standard-normal batch of
-    ``graph.batch`` samples. ``weights``: ``"random"`` or ``"ones"`` (all-ones weights, zero biases, batch norm
-    = identity). ``max_as_sum``: max/min pooling sums its window instead (the receptive-field probe).
+    ``graph.batch`` samples. ``weights``: ``"random"``, ``"ones"`` (all-ones weights, zero biases, batch norm
+    = identity), or an earlier :class:`Execution` of the same graph whose weights and buffers are reused (to time
+    the forward pass alone). ``max_as_sum``: max/min pooling sums its window instead (the receptive-field probe).
     ``progress``: optional callable ``progress(index, node)`` called before each node.
     """
     if dtype not in DTYPES:
         raise SpecError(f"the executor runs in float32 or float64, not {dtype!r}", None,
                         "use --dtype float32 or --dtype float64")
-    if weights not in ("random", "ones"):
-        raise ValueError(f"weights must be 'random' or 'ones', not {weights!r}")
+    previous = weights if isinstance(weights, Execution) else None
+    if previous is not None:
+        weights = "random"
+    elif weights not in ("random", "ones"):
+        raise ValueError(f"weights must be 'random', 'ones' or an Execution, not {weights!r}")
     np_dtype = np.dtype(dtype)
     if x is None:
         shape = (graph.batch, *graph.input_shape)
@@ -116,7 +120,8 @@ def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | Non
                             node.mark, "add a kernel for it in convcalc/executor/ (each layer kind needs one)")
         if progress is not None:
             progress(index, node)
-        ctx = Context(node_rng(seed, node.name), np_dtype, weights, max_as_sum, node)
+        preset = (previous.weights.get(node.name, []), previous.buffers.get(node.name, [])) if previous else None
+        ctx = Context(node_rng(seed, node.name), np_dtype, weights, max_as_sum, node, preset)
         xs = [live[name] for name in node.inputs]
         t0 = time.perf_counter()
         y = fn(ctx, node, xs)

@@ -1,0 +1,76 @@
+"""Resampling kernel: upsample by a scale or to a size, nearest or (bi/tri)linear, as ``F.interpolate``.
+
+PyTorch's rules (``aten/src/ATen/native/UpSample.h``), re-derived here per axis, with the ratio computed in the
+array's dtype as PyTorch does:
+
+* output size: ``size``, or ``floor(N · scale)``;
+* ratio (input pixels per output pixel): ``1 / scale`` when a scale is given, else ``N / N_out``; with
+  ``align_corners`` (linear only) ``(N − 1) / (N_out − 1)`` (0 when N_out = 1);
+* nearest: source index ``min(floor(o · ratio), N − 1)``;
+* linear: source coordinate ``o · ratio`` with ``align_corners``, else ``max((o + ½) · ratio − ½, 0)``; it blends
+  ``i0 = floor(src)`` and ``i0 + 1`` (clamped to N − 1) with weights ``1 − λ`` and ``λ = src − i0``.
+
+Linear interpolation along every spatial axis (linear, bilinear, trilinear for 1/2/3-D) is separable, so each
+axis is resampled in turn. Interpolation is not counted as multiply-accumulates (0 MACs).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import floor
+
+import numpy as np
+
+from .base import Context, kernel, per_axis, require_rank
+
+
+def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:
+    scale, size = node.fields.get("scale"), node.fields.get("size")
+    if (scale is None) == (size is None):
+        ctx.fail("give exactly one of `scale` and `size`", "write e.g. `scale: 2` or `size: [28, 28]`")
+    if size is not None:
+        out = list(per_axis(ctx, node, "size", len(sizes)))
+        scales = [None] * len(sizes)
+    else:
+        scales = list(per_axis(ctx, node, "scale", len(sizes)))
+        out = [floor(n * Fraction(s)) for n, s in zip(sizes, scales)]
+    for axis, o in enumerate(out):
+        if o < 1:
+            ctx.fail(f"output size along spatial axis {axis} is {o}", "use a larger scale or size")
+    return out, scales
+
+
+@kernel("upsample")
+def upsample(ctx: Context, node, xs):
+    x = xs[0]
+    rank = require_rank(ctx, x)
+    out_sizes, scales = _out_sizes(ctx, node, x.shape[2:])
+    mode = node.fields.get("mode", "nearest")
+    align = bool(node.fields.get("align_corners", False)) and mode != "nearest"
+    real = x.dtype.type
+    y = x
+    for axis, (o, scale) in enumerate(zip(out_sizes, scales)):
+        n, ax = x.shape[2 + axis], 2 + axis
+        if align:
+            ratio = real((n - 1) / (o - 1)) if o > 1 else real(0)
+        elif scale is not None:
+            ratio = real(1.0 / float(scale))
+        else:
+            ratio = real(n / o)
+        positions = np.arange(o).astype(x.dtype)
+        if mode == "nearest":
+            index = np.minimum(np.floor(positions * ratio).astype(np.int64), n - 1)
+            y = np.take(y, index, axis=ax)
+            continue
+        if align:
+            src = positions * ratio
+        else:
+            src = np.maximum((positions + real(0.5)) * ratio - real(0.5), real(0))
+        i0 = np.minimum(src.astype(np.int64), n - 1)
+        i1 = np.minimum(i0 + 1, n - 1)
+        lam = (src - i0.astype(x.dtype)).astype(x.dtype)
+        shape = [1] * y.ndim
+        shape[ax] = o
+        lam = lam.reshape(shape)
+        y = np.take(y, i0, axis=ax) * (real(1) - lam) + np.take(y, i1, axis=ax) * lam
+    return np.ascontiguousarray(y, dtype=x.dtype) if y is not x else y.copy()

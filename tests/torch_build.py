@@ -1,0 +1,241 @@
+"""Build a ``torch.nn.Module`` from an expanded convcalc graph, with the weights of an executor run.
+
+Used by the executor's torch cross-check tests and by ``benchmarks/executor_vs_torch.py``. It maps every layer
+kind onto the matching ``torch.nn`` module (padding words and asymmetric padding become an explicit ``F.pad`` or
+crop), so the torch side follows PyTorch's own semantics and shares no shape code with the executor.
+
+    ex = convcalc.executor.run(graph)
+    model = build(graph, ex)            # eval mode, the executor's weights and batch-norm buffers loaded
+    y = model(torch.from_numpy(ex.input))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _axes(value, ndim):
+    return tuple(value) if isinstance(value, tuple) else (value,) * ndim
+
+
+def _forward_pads(value, sizes, k_eff, stride):
+    """(before, after) per axis: TensorFlow's `same` (odd unit after), `full` = k_eff − 1, `valid` = 0."""
+    ndim = len(sizes)
+    if value == "valid":
+        return [(0, 0)] * ndim
+    if value == "full":
+        return [(k - 1, k - 1) for k in k_eff]
+    if value == "same":
+        out = []
+        for n, k, s in zip(sizes, k_eff, stride):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            out.append((total // 2, total - total // 2))
+        return out
+    if isinstance(value, tuple):
+        return [v if isinstance(v, tuple) else (v, v) for v in value]
+    return [(value, value)] * ndim
+
+
+def _torch_pad(pairs):
+    """F.pad's argument: (before, after) pairs from the LAST axis backwards."""
+    flat = []
+    for before, after in reversed(pairs):
+        flat += [before, after]
+    return flat
+
+
+class Pad(nn.Module):
+    def __init__(self, pairs, value=0.0):
+        super().__init__()
+        self.pad, self.value = _torch_pad(pairs), value
+
+    def forward(self, x):
+        return F.pad(x, self.pad, value=self.value)
+
+
+class Crop(nn.Module):
+    def __init__(self, starts, sizes):
+        super().__init__()
+        self.index = (slice(None), slice(None)) + tuple(slice(a, a + n) for a, n in zip(starts, sizes))
+
+    def forward(self, x):
+        return x[self.index]
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def _multiply(*xs):
+    rank = max(x.dim() for x in xs)
+    y = None
+    for x in xs:
+        x = x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:])
+        y = x if y is None else y * x
+    return y
+
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
+    "silu": nn.SiLU, "swish": nn.SiLU, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
+    "identity": nn.Identity,
+}
+
+
+def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
+    """The torch module of one node; ``in_shapes`` and ``out_shape`` are per sample."""
+    kind, f = node.kind, node.fields
+    shape = in_shapes[0]
+    ndim = len(shape) - 1
+    if kind in ("conv", "depthwise", "pointwise"):
+        w = weights[0]
+        c_in = shape[0]
+        groups = c_in if kind == "depthwise" else f.get("groups", 1)
+        kernel = tuple(w.shape[2:])
+        stride, dilation = _axes(f.get("stride", 1), ndim), _axes(f.get("dilation", 1), ndim)
+        k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        pairs = _forward_pads(f.get("padding", 0), shape[1:], k_eff, stride)
+        conv = [nn.Conv1d, nn.Conv2d, nn.Conv3d][ndim - 1](
+            c_in, w.shape[0], kernel, stride=stride, dilation=dilation, groups=groups, bias=len(weights) > 1,
+            padding=tuple(b for b, _ in pairs) if all(b == a for b, a in pairs) else 0)
+        _load(conv, weights)
+        if all(b == a for b, a in pairs):
+            return conv
+        return nn.Sequential(Pad(pairs), conv)
+    if kind == "conv_transpose":
+        w = weights[0]
+        c_in, groups = shape[0], f.get("groups", 1)
+        kernel = tuple(w.shape[2:])
+        stride, dilation = _axes(f.get("stride", 1), ndim), _axes(f.get("dilation", 1), ndim)
+        out_pad = _axes(f.get("output_padding", 0), ndim)
+        k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+        padding = f.get("padding", 0)
+        if padding == "same":
+            pairs = [((k - s) // 2, k - s - (k - s) // 2) for k, s in zip(k_eff, stride)]
+        else:
+            pairs = _forward_pads(padding, shape[1:], k_eff, stride)
+        symmetric = all(b == a for b, a in pairs)
+        module = [nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d][ndim - 1](
+            c_in, w.shape[1] * groups, kernel, stride=stride, dilation=dilation, groups=groups,
+            bias=len(weights) > 1, output_padding=out_pad,
+            padding=tuple(b for b, _ in pairs) if symmetric else 0)
+        _load(module, weights)
+        if symmetric:
+            return module
+        return nn.Sequential(module, Crop([b for b, _ in pairs], out_shape[1:]))
+    if kind == "batchnorm":
+        eps = float(f.get("eps") or 0) or 1e-5
+        bn = [nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d][ndim](
+            shape[0], eps=eps, affine=f.get("affine", True), track_running_stats=f.get("track_running_stats", True))
+        with torch.no_grad():
+            if weights:
+                bn.weight.copy_(torch.from_numpy(weights[0]))
+                bn.bias.copy_(torch.from_numpy(weights[1]))
+            if buffers:
+                bn.running_mean.copy_(torch.from_numpy(buffers[0]))
+                bn.running_var.copy_(torch.from_numpy(buffers[1]))
+        return bn
+    if kind in _ACTIVATIONS:
+        return _ACTIVATIONS[kind]()
+    if kind == "leaky_relu":
+        return nn.LeakyReLU(float(f.get("negative_slope", 0.01)))
+    if kind == "dropout":
+        return nn.Dropout(float(f.get("p", 0)))
+    if kind == "linear":
+        w = weights[0]
+        linear = nn.Linear(w.shape[1], w.shape[0], bias=len(weights) > 1)
+        _load(linear, weights)
+        return linear
+    if kind == "flatten":
+        return nn.Flatten()
+    if kind == "add":
+        return Lambda(lambda *xs: sum(xs[1:], xs[0]))
+    if kind == "concat":
+        return Lambda(lambda *xs: torch.cat(xs, dim=1))
+    if kind == "multiply":
+        return Lambda(_multiply)
+    if kind in ("maxpool", "minpool", "avgpool"):
+        kernel = f["kernel"]
+        stride = f.get("stride") or kernel
+        if kind == "avgpool":
+            return [nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d][ndim - 1](
+                kernel, stride, f.get("padding", 0), ceil_mode=f.get("ceil_mode", False),
+                count_include_pad=f.get("count_include_pad", True))
+        pool = [nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d][ndim - 1](
+            kernel, stride, f.get("padding", 0), dilation=f.get("dilation", 1), ceil_mode=f.get("ceil_mode", False))
+        return pool if kind == "maxpool" else Lambda(lambda x: -pool(-x))
+    if kind in ("global_avgpool", "global_maxpool", "adaptive_avgpool", "adaptive_maxpool"):
+        size = 1 if kind.startswith("global") else f["output_size"]
+        average = kind.endswith("avgpool")
+        pool = ([nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d] if average else
+                [nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d])[ndim - 1](size)
+        if kind.startswith("global") and not f.get("keepdims", True):
+            return nn.Sequential(pool, nn.Flatten())
+        return pool
+    if kind == "upsample":
+        mode = f.get("mode", "nearest")
+        if mode != "nearest":
+            mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[ndim]
+        scale = f.get("scale")
+        if scale is not None:
+            scale = tuple(float(s) for s in scale) if isinstance(scale, tuple) else float(scale)
+        return nn.Upsample(size=f.get("size"), scale_factor=scale, mode=mode,
+                           align_corners=f.get("align_corners", False) if mode != "nearest" else None)
+    raise NotImplementedError(f"no torch module for layer kind {kind!r}")
+
+
+def _load(module, weights):
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(weights[0]))
+        if len(weights) > 1:
+            module.bias.copy_(torch.from_numpy(weights[1]))
+
+
+class GraphModule(nn.Module):
+    """Runs the graph's nodes in order, freeing each value after its last use."""
+
+    def __init__(self, graph, ex):
+        super().__init__()
+        self.graph = graph
+        shapes = {graph.input_name: tuple(graph.input_shape)}
+        for executed in ex.layers:
+            shapes[executed.name] = tuple(executed.output_shape)
+        self.steps = nn.ModuleList()
+        for node in graph.nodes:
+            self.steps.append(layer_module(node, [shapes[n] for n in node.inputs], shapes[node.name],
+                                           ex.weights.get(node.name, []), ex.buffers.get(node.name, [])))
+        self.last_use = {}
+        for index, node in enumerate(graph.nodes):
+            for name in node.inputs:
+                self.last_use[name] = index
+        self.output_name = graph.output or graph.nodes[-1].name
+
+    def forward(self, x, keep=False):
+        values = {self.graph.input_name: x}
+        kept = {}
+        for index, (node, step) in enumerate(zip(self.graph.nodes, self.steps)):
+            values[node.name] = step(*[values[name] for name in node.inputs])
+            if keep:
+                kept[node.name] = values[node.name]
+            for name in set(node.inputs):
+                if self.last_use.get(name) == index and name != self.output_name:
+                    values.pop(name, None)
+        return kept if keep else values[self.output_name]
+
+
+def build(graph, ex) -> GraphModule:
+    """A torch module of ``graph`` in eval mode, with the weights and buffers of the executor run ``ex``."""
+    dtype = torch.float64 if ex.output.dtype.itemsize == 8 else torch.float32
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # create the parameters in the run's dtype before copying weights in
+    try:
+        return GraphModule(graph, ex).eval()
+    finally:
+        torch.set_default_dtype(previous)
