@@ -1,0 +1,632 @@
+"""Effective receptive fields: the analytic influence distribution and the measured input gradient.
+
+The theoretical receptive field (:mod:`convcalc.rf`) says which input pixels a unit *can* see. The effective
+receptive field (Luo, Li, Urtasun & Zemel, "Understanding the Effective Receptive Field in Deep Convolutional
+Neural Networks", NIPS 2016) says how much each of them matters: the gradient of the unit with respect to the
+input. Its centre is reached by many more paths than its edge, so it is roughly Gaussian and much smaller.
+
+**Analytic ERF** (:func:`analytic_erf`, pure Python, exact). The network is linearised with uniform weights: every
+weight is 1, biases 0, batch norm the identity, activations the identity, max/min pooling the window *sum*, and a
+multiply passes the gradient to each input as if the other operands were 1. It is the gradient that
+``--erf measured --weights uniform`` measures on a network without nonlinearities. An impulse at the chosen output
+unit (summed over channels) is propagated backwards through the graph; every layer acts on each spatial axis as a
+1-D operator (a conv scatters each position to k taps spaced d apart, i.e. a box of k taps spaced j·d input
+pixels apart at the current jump j), and the per-channel gradient is scaled by the channel fan-out (C_out / groups
+for a conv, ``out`` for a linear layer, 1/Πk for average pooling). The result per axis is the *marginal* of the
+input gradient along that axis, as exact integers (distributions of path counts) times an exact scale.
+
+* Borders are ignored: the input plane is treated as unbounded (no zero-padding clipping, no resampling clamps),
+  so the distribution is that of an interior unit and may extend past the image.
+* Chains: the distribution is the convolution of the per-layer boxes, and its variance is
+  Σ_l (j_{l−1}·d_l)²·(k_l² − 1)/12 (10 stacked 3×3 convs: 20/3).
+* Branches: the gradients of all paths are **summed**, weighted by their channel fan-outs (exactly what uniform
+  weights give); at a residual add both paths count. The marginals stay exact, except where a layer whose taps
+  per output vary with position (a transposed conv whose stride does not divide its kernel, an uneven adaptive
+  pool) acts on a gradient that is already a sum over several paths; that is flagged (``exact`` false, with a
+  note).
+
+**Measured ERF** (:func:`measured_erf`, NumPy, in the executor): the gradient of the chosen output unit summed over
+channels with respect to the input, by the executor's backward pass, averaged over ``samples`` random inputs. Its
+statistics use the gradient magnitude summed over input channels; the high-contribution area ratio of RepLKNet
+(Ding et al., CVPR 2022, ``erf/analyze_erf.py``) uses the positive part.
+
+Statistics per axis (:class:`AxisERF`): centre of mass, variance, standard deviation, and the centred window that
+holds a fraction ``mass`` of the distribution (windows are symmetric about the centre of mass rounded to a half
+pixel, so 11 for 10 stacked 3×3 convs at 95 %), with its ratio to the theoretical RF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import floor, gcd, lcm, prod, sqrt
+from typing import Any, Callable, Sequence
+
+from .errors import SpecError
+from .graph import Graph, Node
+
+DEFAULT_MASS = Fraction(95, 100)
+AREA_THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
+
+
+# ---- statistics of one axis ---------------------------------------------------------------------------------
+@dataclass
+class AxisERF:
+    """The ERF along one input axis: ``values[k]`` is the weight of input index ``offset + k``.
+
+    Analytic values are exact ints (their scale does not matter); measured values are floats. ``rf_start`` and
+    ``rf_size`` give the theoretical window of the same unit, ``input_size`` the length of the axis.
+    """
+
+    axis: int
+    offset: int
+    values: list
+    rf_start: Fraction
+    rf_size: int
+    input_size: int
+    mass: Fraction = DEFAULT_MASS
+
+    @property
+    def total(self):
+        return sum(self.values)
+
+    @property
+    def exact(self) -> bool:
+        return all(isinstance(v, (int, Fraction)) for v in self.values)
+
+    def _num(self, value):
+        return value if self.exact else float(value)
+
+    @property
+    def mean(self):
+        """Centre of mass, in input coordinates (exact Fraction for analytic values)."""
+        weighted = sum(v * (self.offset + k) for k, v in enumerate(self.values))
+        return Fraction(weighted, self.total) if self.exact else weighted / self.total
+
+    @property
+    def variance(self):
+        mean = self.mean
+        total = self.total
+        second = sum(v * (self.offset + k - mean) ** 2 for k, v in enumerate(self.values))
+        return second / total if not self.exact else Fraction(second) / total
+
+    @property
+    def std(self) -> float:
+        return sqrt(self.variance)
+
+    @property
+    def support(self) -> tuple[int, int]:
+        """First and last input index with nonzero weight."""
+        nonzero = [k for k, v in enumerate(self.values) if v]
+        return self.offset + nonzero[0], self.offset + nonzero[-1]
+
+    @property
+    def centre(self) -> Fraction:
+        """The centre of mass rounded to the nearest half pixel: the centre of the windows below."""
+        mean = Fraction(self.mean) if self.exact else Fraction(round(2 * self.mean), 2)
+        return Fraction(round(2 * mean), 2)
+
+    def window(self, mass=None) -> tuple[int, int]:
+        """The smallest window ``[lo, hi]`` centred on :attr:`centre` holding at least ``mass`` of the total."""
+        mass = Fraction(mass if mass is not None else self.mass)
+        if not self.exact:
+            mass = float(mass)
+        centre, total = self.centre, self.total
+        lo = hi = int(centre) if centre.denominator == 1 else None
+        if lo is None:
+            lo, hi = floor(centre), floor(centre) + 1
+        first, last = self.support
+        held = self._slice_sum(lo, hi)
+        while held < mass * total and (lo > first or hi < last):
+            lo, hi = lo - 1, hi + 1
+            held += self._at(lo) + self._at(hi)
+        return lo, hi
+
+    def window_size(self, mass=None) -> int:
+        lo, hi = self.window(mass)
+        return hi - lo + 1
+
+    def _at(self, index: int):
+        k = index - self.offset
+        return self.values[k] if 0 <= k < len(self.values) else 0
+
+    def _slice_sum(self, lo: int, hi: int):
+        return sum(self._at(i) for i in range(lo, hi + 1))
+
+    def inside(self) -> float:
+        """Share of the weight that falls inside the input (0 … input_size − 1)."""
+        inner = self._slice_sum(0, self.input_size - 1) if self.values else 0
+        return float(Fraction(inner) / self.total) if self.exact else inner / self.total
+
+    def normalised(self) -> list[float]:
+        total = self.total
+        return [float(v / total) if self.exact else v / total for v in self.values]
+
+    def to_dict(self) -> dict:
+        lo, hi = self.window()
+        first, last = self.support
+        exact = self.exact
+        variance = self.variance
+        return {
+            "axis": self.axis,
+            "mean": _json_num(self.mean) if exact else float(self.mean),
+            "variance": _json_num(variance) if exact else float(variance),
+            "std": self.std,
+            "mass": float(self.mass),
+            "window": [lo, hi],
+            "window_size": hi - lo + 1,
+            "support": [first, last],
+            "rf_size": self.rf_size,
+            "rf_window": [_json_num(self.rf_start), _json_num(self.rf_start + self.rf_size - 1)],
+            "window_over_rf": (hi - lo + 1) / self.rf_size,
+            "std_over_rf": self.std / self.rf_size,
+            "inside_input": self.inside(),
+            "offset": self.offset,
+            "profile": self.normalised(),
+        }
+
+
+def _json_num(value):
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return value
+
+
+@dataclass
+class ERF:
+    """An effective receptive field: one :class:`AxisERF` per spatial input axis, for one output unit."""
+
+    method: str                 # "analytic" or "measured"
+    layer: str
+    position: tuple[int, ...]   # the output unit, per spatial axis of the layer's output
+    input_shape: tuple[int, ...]
+    axes: list[AxisERF]
+    exact: bool = True
+    notes: list[str] = field(default_factory=list)
+    samples: int = 0
+    weights: str = ""
+    grid: Any = None            # measured: the averaged |gradient| map summed over channels (numpy array)
+    positive: Any = None        # measured: the averaged positive gradient summed over channels
+    area_ratios: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def image(self):
+        """The map to draw: the measured gradient, or the outer product of the analytic marginals (exact for a
+        single-path network), over the analytic support. Returns ``(array, origin)`` with origin the input index
+        of element 0 per axis."""
+        import numpy as np
+
+        if self.grid is not None:
+            return np.asarray(self.grid, dtype=np.float64), tuple(0 for _ in self.axes)
+        out = np.ones((), dtype=np.float64)
+        for axis in self.axes:
+            out = np.multiply.outer(out, np.asarray(axis.normalised(), dtype=np.float64))
+        return out, tuple(a.offset for a in self.axes)
+
+    def to_dict(self) -> dict:
+        data = {
+            "method": self.method, "layer": self.layer, "position": list(self.position),
+            "exact": self.exact, "axes": [a.to_dict() for a in self.axes], "notes": list(self.notes),
+        }
+        if self.method == "measured":
+            data.update(samples=self.samples, weights=self.weights, seconds=self.seconds,
+                        area_ratios=self.area_ratios)
+        return data
+
+
+# ---- the analytic model: per-axis marginals of the uniform-weight gradient ---------------------------------
+@dataclass
+class _State:
+    """The per-channel gradient at one node: per axis, the marginal ``scale[a] · ints[a]`` (index ``offset[a]``
+    first). Every marginal sums to ``mass``. ``separable``: the gradient is an outer product (one path)."""
+
+    offsets: list[int]
+    ints: list[list[int]]
+    scales: list[Fraction]
+    mass: Fraction
+    separable: bool = True
+
+    @classmethod
+    def impulse(cls, position: Sequence[int]) -> "_State":
+        return cls(list(position), [[1] for _ in position], [Fraction(1)] * len(position), Fraction(1))
+
+
+Reader = Callable[[int], list]  # output index → [(input index, weight int|Fraction), …]
+
+
+@dataclass
+class _Rule:
+    """How a layer maps the gradient at its output to one input: a channel factor and one reader per axis."""
+
+    factor: Fraction
+    readers: list[Reader]
+
+
+def _reduce(values: list[int]) -> tuple[list[int], int]:
+    """Strip zeros at both ends is done by the caller; divide by the gcd to keep the integers small."""
+    g = 0
+    for v in values:
+        g = gcd(g, v)
+        if g == 1:
+            return values, 1
+    if g > 1:
+        return [v // g for v in values], g
+    return values, 1
+
+
+def _apply(state: _State, rule: _Rule, in_rank: int, layer: str, notes: list[str]) -> _State:
+    """Propagate ``state`` (at a layer's output) through ``rule`` to one input of rank ``in_rank``."""
+    if not state.ints and in_rank:  # a flat output read from a map: one output "position" per input axis
+        state = _State([0] * in_rank, [[1]] * in_rank, [state.mass] * in_rank, state.mass, True)
+    if not in_rank:
+        return _State([], [], [], state.mass * rule.factor, state.separable)
+    new_offsets, new_ints, raw_scales, ratios = [], [], [], []
+    for a, reader in enumerate(rule.readers):
+        offset, values = state.offsets[a], state.ints[a]
+        gathered, denominators, tap_sums = [], 1, set()
+        weighted = Fraction(0)
+        for k, v in enumerate(values):
+            if not v:
+                continue
+            taps = reader(offset + k)
+            total = sum(Fraction(w) for _, w in taps)
+            tap_sums.add(total)
+            weighted += v * total
+            for _, w in taps:
+                if isinstance(w, Fraction):
+                    denominators = lcm(denominators, w.denominator)
+            gathered.append((v, taps))
+        if len(tap_sums) > 1 and not state.separable:
+            notes.append(f"`{layer}`: taps per output vary with position on axis {a} and the gradient there is a "
+                         "sum over paths, so the marginals are approximate")
+        acc: dict[int, int] = {}
+        for v, taps in gathered:
+            for i, w in taps:
+                acc[i] = acc.get(i, 0) + v * int(w * denominators)
+        acc = {i: v for i, v in acc.items() if v}
+        if not acc:
+            raise SpecError(f"layer `{layer}`: no input position influences the chosen output (axis {a})", None,
+                            "pick another output position with --at")
+        lo, hi = min(acc), max(acc)
+        ints, g = _reduce([acc.get(i, 0) for i in range(lo, hi + 1)])
+        new_offsets.append(lo)
+        new_ints.append(ints)
+        raw_scales.append(state.scales[a] * g / denominators)
+        # mean taps weight per unit of gradient on this axis (exact whatever the state when it is constant)
+        ratios.append(weighted / sum(values))
+    scales = []
+    for a in range(len(rule.readers)):
+        others = prod((r for b, r in enumerate(ratios) if b != a), start=Fraction(1))
+        scales.append(rule.factor * raw_scales[a] * others)
+    mass = rule.factor * state.mass * prod(ratios, start=Fraction(1))
+    return _State(new_offsets, new_ints, scales, mass, state.separable)
+
+
+def _add(a: _State | None, b: _State) -> _State:
+    """Sum of two gradients arriving at one node (it feeds several consumers)."""
+    if a is None:
+        return b
+    offsets, ints, scales = [], [], []
+    for k in range(len(a.ints)):
+        sa, sb = a.scales[k], b.scales[k]
+        s = Fraction(gcd(sa.numerator, sb.numerator), lcm(sa.denominator, sb.denominator))
+        ma, mb = int(sa / s), int(sb / s)
+        lo = min(a.offsets[k], b.offsets[k])
+        hi = max(a.offsets[k] + len(a.ints[k]), b.offsets[k] + len(b.ints[k]))
+        out = [0] * (hi - lo)
+        for src, off, m in ((a.ints[k], a.offsets[k], ma), (b.ints[k], b.offsets[k], mb)):
+            for i, v in enumerate(src):
+                out[off - lo + i] += m * v
+        out, g = _reduce(out)
+        offsets.append(lo)
+        ints.append(out)
+        scales.append(s * g)
+    return _State(offsets, ints, scales, a.mass + b.mass, False)
+
+
+# ---- per-kind rules (reusing the cost model's geometry; borders ignored) ------------------------------------
+def _identity(o):
+    return [(o, 1)]
+
+
+def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> _Rule:
+    """The uniform-weight backward rule of ``node`` towards its input number ``index``."""
+    from .layers import REGISTRY
+    from .layers.conv import Conv, ConvTranspose
+    from .layers.elementwise import Elementwise
+    from .layers.linear import Flatten, Linear
+    from .layers.merge import Add, Concat, Multiply
+    from .layers.pool import AdaptivePool, AvgPool, GlobalPool, WindowPool
+    from .layers.resample import Upsample
+
+    layer = REGISTRY[node.kind](node)
+    shape = ins[index]
+    sizes = shape[1:]
+    rank = len(sizes)
+    if isinstance(layer, ConvTranspose):
+        c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, _ = layer.geometry(shape)
+        readers = [_transposed_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
+        return _Rule(Fraction(c_out // groups), readers)
+    if isinstance(layer, Conv):
+        c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, _ = layer.geometry(shape)
+        readers = [_window_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
+        return _Rule(Fraction(c_out // groups), readers)
+    if isinstance(layer, WindowPool):
+        kernel, stride, k_eff, pads, _ = layer.geometry(shape)
+        dilation = layer.per_axis("dilation", rank)
+        average = isinstance(layer, AvgPool)
+        readers = [_window_reader(k, s, d, p[0], Fraction(1, k) if average else 1)
+                   for k, s, d, p in zip(kernel, stride, dilation, pads)]
+        return _Rule(Fraction(1), readers)
+    if isinstance(layer, GlobalPool):
+        layer.output_shape(ins)
+        return _Rule(Fraction(1), [_whole_reader(n, layer.op == "avgpool") for n in sizes])
+    if isinstance(layer, AdaptivePool):
+        return _Rule(Fraction(1), [_adaptive_reader(w, layer.op == "avgpool") for w in layer.windows(shape)])
+    if isinstance(layer, Flatten):
+        return _Rule(Fraction(1), [_whole_reader(n, False) for n in sizes])
+    if isinstance(layer, Linear):
+        return _Rule(Fraction(layer.out), [])
+    if isinstance(layer, Upsample):
+        out_sizes = layer.out_sizes(shape)
+        scales = layer.per_axis("scale", rank) if layer.scale is not None else (None,) * rank
+        readers = [_upsample_reader(n, o, sc, layer.mode, layer.align_corners)
+                   for n, o, sc in zip(sizes, out_sizes, scales)]
+        return _Rule(Fraction(1), readers)
+    if isinstance(layer, (Add, Concat)):
+        return _Rule(Fraction(1), [_identity] * rank)
+    if isinstance(layer, Multiply):
+        readers = [(lambda o: [(0, 1)]) if n == 1 and m != 1 else _identity for n, m in zip(sizes, out[1:])]
+        fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
+        return _Rule(Fraction(fan), readers)
+    if isinstance(layer, Elementwise):
+        return _Rule(Fraction(1), [_identity] * rank)
+    raise SpecError(f"layer `{node.name}`: the analytic ERF has no rule for layer kind `{node.kind}`", node.mark,
+                    "add one to convcalc/erf.py rule_for(), or use --erf measured")
+
+
+def _window_reader(k: int, s: int, d: int, pad_before: int, weight=1) -> Reader:
+    def read(o):
+        first = o * s - pad_before
+        return [(first + t * d, weight) for t in range(k)]
+    return read
+
+
+def _transposed_reader(k: int, s: int, d: int, pad_before: int) -> Reader:
+    def read(o):  # forward: o = i·s − p + t·d
+        return [((o + pad_before - t * d) // s, 1) for t in range(k) if (o + pad_before - t * d) % s == 0]
+    return read
+
+
+def _whole_reader(n: int, average: bool) -> Reader:
+    weight = Fraction(1, n) if average else 1
+    return lambda o: [(i, weight) for i in range(n)] if o == 0 else []
+
+
+def _adaptive_reader(windows, average: bool) -> Reader:
+    def read(o):
+        if not 0 <= o < len(windows):
+            return []
+        a, b = windows[o]
+        return [(i, Fraction(1, b - a) if average else 1) for i in range(a, b)]
+    return read
+
+
+def _upsample_reader(n: int, o_size: int, scale, mode: str, align_corners: bool) -> Reader:
+    """PyTorch's source index for output o (torch.nn.Upsample), extended past the borders without clamping."""
+    if mode == "nearest":
+        ratio = 1 / Fraction(scale) if scale is not None else Fraction(n, o_size)
+        return lambda o: [(floor(o * ratio), 1)]
+    if align_corners:
+        ratio = Fraction(n - 1, o_size - 1) if o_size > 1 else Fraction(0)
+
+        def source(o):
+            return o * ratio
+    else:
+        ratio = 1 / Fraction(scale) if scale is not None else Fraction(n, o_size)
+
+        def source(o):
+            return (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
+
+    def read(o):
+        src = source(o)
+        i0 = floor(src)
+        lam = src - i0
+        return [(i, w) for i, w in ((i0, 1 - lam), (i0 + 1, lam)) if w]
+    return read
+
+
+# ---- choosing the unit ----------------------------------------------------------------------------------------
+def default_layer(graph: Graph, shapes: dict) -> str:
+    """The last layer whose output is a spatial map larger than one position (Luo et al. look at the last conv
+    layer, RepLKNet at the last stage), else the last layer."""
+    for node in reversed(graph.nodes):
+        shape = shapes[node.name]
+        if len(shape) > 1 and any(n > 1 for n in shape[1:]):
+            return node.name
+    return graph.nodes[-1].name
+
+
+def centre_position(shape: Sequence[int]) -> tuple[int, ...]:
+    """The centre unit: index N // 2 per spatial axis (as RepLKNet's ``out_size // 2``)."""
+    return tuple(n // 2 for n in shape[1:])
+
+
+def check_position(layer: str, shape: Sequence[int], position: Sequence[int] | None) -> tuple[int, ...]:
+    sizes = tuple(shape[1:])
+    if position is None:
+        return centre_position(shape)
+    position = tuple(position)
+    if len(position) != len(sizes):
+        raise SpecError(f"--at gives {len(position)} coordinate(s), but `{layer}` has {len(sizes)} spatial "
+                        f"ax{'is' if len(sizes) == 1 else 'es'} (output {'×'.join(map(str, shape))})", None,
+                        f"give {len(sizes)} comma-separated indices, e.g. --at {','.join(['0'] * len(sizes))}"
+                        if sizes else "a flat layer has one unit: leave out --at")
+    for axis, (p, n) in enumerate(zip(position, sizes)):
+        if not 0 <= p < n:
+            raise SpecError(f"--at: index {p} on axis {axis} is outside `{layer}`'s output (0 … {n - 1})", None,
+                            f"use an index from 0 to {n - 1}")
+    return position
+
+
+# ---- analytic ERF -----------------------------------------------------------------------------------------------
+def influence(graph: Graph, shapes: dict, layer: str, position: Sequence[int]) -> tuple[_State, list[str]]:
+    """Propagate a unit impulse at ``position`` of ``layer`` (all channels) back to the network input."""
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    if layer not in order:
+        from .errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, list(order)))
+    states: dict[str, _State] = {layer: _State.impulse(position)}
+    notes: list[str] = []
+    for node in reversed(graph.nodes[: order[layer] + 1]):
+        state = states.pop(node.name, None)
+        if state is None:
+            continue
+        ins = [shapes[name] for name in node.inputs]
+        out = shapes[node.name]
+        for index, name in enumerate(node.inputs):
+            rule = rule_for(node, ins, out, index)
+            contribution = _apply(state, rule, len(ins[index]) - 1, node.name, notes)
+            states[name] = _add(states.get(name), contribution)
+    result = states.get(graph.input_name)
+    if result is None:
+        raise SpecError(f"`{layer}` does not depend on the network input", None, "choose another --layer")
+    return result, notes
+
+
+def analytic_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
+                 mass=DEFAULT_MASS) -> ERF:
+    """The exact uniform-weight ERF of one output unit (default: the centre of :func:`default_layer`).
+
+    ``report``: the :class:`~convcalc.report.Report` of ``graph`` (shapes and theoretical RFs).
+    """
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
+    layer = layer or default_layer(graph, shapes)
+    if layer not in shapes or layer == graph.input_name:
+        from .errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None,
+                        did_you_mean(layer, [l.name for l in report.layers]))
+    position = check_position(layer, shapes[layer], position)
+    state, notes = influence(graph, shapes, layer, position)
+    axes = _axes_from(state.offsets, state.ints, report, layer, position, graph.input_shape, mass)
+    exact = not notes
+    return ERF("analytic", layer, position, tuple(graph.input_shape), axes, exact, _dedupe(notes))
+
+
+def _dedupe(items):
+    return list(dict.fromkeys(items))
+
+
+def rf_window(report, layer: str, position: Sequence[int]) -> list[tuple[Fraction, int]]:
+    """(first input index, size) of the theoretical window of ``position`` of ``layer``, per axis."""
+    rf = next(l.rf for l in report.layers if l.name == layer)
+    position = list(position) or [0] * len(rf.size)
+    return [(Fraction(s) + p * Fraction(j), r) for s, j, r, p in zip(rf.start, rf.jump, rf.size, position)]
+
+
+def _axes_from(offsets, values, report, layer, position, input_shape, mass) -> list[AxisERF]:
+    windows = rf_window(report, layer, position)
+    return [AxisERF(a, offsets[a], values[a], windows[a][0], windows[a][1], input_shape[1 + a], Fraction(mass))
+            for a in range(len(values))]
+
+
+# ---- measured ERF ---------------------------------------------------------------------------------------------
+def measured_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
+                 samples: int = 1, weights: str = "random", seed: int = 0, mass=DEFAULT_MASS,
+                 dtype: str | None = None, max_as_sum: bool = False) -> ERF:
+    """Luo et al.'s ERF: the input gradient of one output unit (summed over channels), averaged over ``samples``
+    standard-normal inputs, by the NumPy executor's forward and backward passes. The weights are drawn once
+    (``seed``); ``weights`` is ``"random"`` (He-style) or ``"uniform"`` (all ones, zero biases, BN = identity).
+    """
+    import time
+
+    import numpy as np
+
+    from .executor import run
+    from .executor.backward import input_gradient
+
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
+    layer = layer or default_layer(graph, shapes)
+    if layer not in shapes or layer == graph.input_name:
+        from .errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None,
+                        did_you_mean(layer, [l.name for l in report.layers]))
+    position = check_position(layer, shapes[layer], position)
+    mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
+    dtype = dtype or ("float64" if mode == "ones" else "float32")
+    rng = np.random.default_rng(seed)
+    magnitude = positive = None
+    started = time.perf_counter()
+    for _ in range(samples):
+        x = rng.standard_normal((1, *graph.input_shape)).astype(dtype)
+        ex = run(graph, seed=seed, dtype=dtype, x=x, weights=mode, keep=True, max_as_sum=max_as_sum)
+        grad = np.asarray(input_gradient(graph, ex, layer, position), dtype=np.float64)
+        grad = grad.reshape((-1, *graph.input_shape))
+        if not np.all(np.isfinite(grad)):
+            raise SpecError(f"the input gradient of `{layer}` overflowed {dtype}", None,
+                            "all-ones weights grow the signal by the fan-in at every layer; use --weights random, "
+                            "or pick an earlier --layer")
+        m = np.abs(grad).sum(axis=(0, 1))
+        p = np.maximum(grad, 0).sum(axis=(0, 1))
+        magnitude = m if magnitude is None else magnitude + m
+        positive = p if positive is None else positive + p
+    seconds = time.perf_counter() - started
+    magnitude /= samples
+    positive /= samples
+    rank = magnitude.ndim
+    axes_values = []
+    for a in range(rank):
+        other = tuple(b for b in range(rank) if b != a)
+        axes_values.append([float(v) for v in magnitude.sum(axis=other)])
+    axes = _axes_from([0] * rank, axes_values, report, layer, position, graph.input_shape, mass)
+    erf = ERF("measured", layer, position, tuple(graph.input_shape), axes, False, [], samples, weights,
+              magnitude, positive, area_ratios(positive), seconds)
+    if float(magnitude.sum()) == 0.0:
+        erf.notes.append("the gradient is zero everywhere (dead ReLUs?); try more --samples or another --seed")
+    return erf
+
+
+def area_ratios(positive, thresholds=AREA_THRESHOLDS) -> list[dict]:
+    """RepLKNet's high-contribution area ratio (Ding et al. 2022, erf/analyze_erf.py): take log10(x + 1) of the
+    summed positive gradient, divide by its maximum, and find for each threshold t the smallest centred square
+    (cube, segment) of odd side 2i + 1 (i ≥ 1, centred at N // 2) whose share of the total is *above* t; its area
+    ratio is side^d / ΠN. ``side`` is None when no such square fits (RepLKNet returns None too)."""
+    import numpy as np
+
+    data = np.log10(np.asarray(positive, dtype=np.float64) + 1)
+    top = data.max() if data.size else 0.0
+    if top > 0:
+        data = data / top
+    total = data.sum()
+    sizes = data.shape
+    out = []
+    for t in thresholds:
+        found = None
+        if total > 0:
+            for i in range(1, min(sizes) // 2):
+                box = tuple(slice(n // 2 - i, n // 2 + i + 1) for n in sizes)
+                if data[box].sum() / total > t:
+                    side = 2 * i + 1
+                    found = {"threshold": t, "side": side, "area_ratio": side ** len(sizes) / prod(sizes)}
+                    break
+        out.append(found or {"threshold": t, "side": None, "area_ratio": None})
+    return out
+
+
+def variance_formula(layers: Sequence[tuple[int, int, int]]) -> Fraction:
+    """Σ_l (j_{l−1}·d_l)²·(k_l² − 1)/12 for a chain of (kernel, stride, dilation): the analytic ERF variance of a
+    linear chain of sliding windows (a box of k taps spaced j·d apart has variance (j·d)²(k² − 1)/12)."""
+    jump, total = 1, Fraction(0)
+    for k, s, d in layers:
+        total += Fraction((jump * d) ** 2 * (k * k - 1), 12)
+        jump *= s
+    return total
+
+
+__all__ = ["AxisERF", "ERF", "analytic_erf", "measured_erf", "area_ratios", "variance_formula", "default_layer",
+           "centre_position", "rf_window", "DEFAULT_MASS"]

@@ -1,0 +1,354 @@
+"""Pictures of an effective receptive field: statistics table, terminal heatmap, 1-D profiles, saved files.
+
+The heatmap draws two pixel rows per text line with the upper-half block ``▀`` (foreground = upper pixel,
+background = lower pixel) in a viridis-like colour scale; the theoretical receptive field of the unit is outlined
+in red. Piped or with NO_COLOR, it falls back to an ASCII ramp, two characters per pixel, outline ``[]``.
+``--save`` writes ``.svg`` (Rich's console export, no extra dependency), ``.png`` (matplotlib: the optional
+``plot`` extra), ``.npy`` or ``.csv`` (the map itself). NumPy and Rich are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil, floor
+from typing import TextIO
+
+from ..errors import SpecError
+
+#: viridis anchors (matplotlib's colormap at 0, 0.25, 0.5, 0.75, 1)
+PALETTE = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+OUTLINE = (255, 60, 60)
+RAMP = " .:-=+*#%@"
+SPARK = "▁▂▃▄▅▆▇█"
+MAX_COLUMNS = 64
+
+
+def colour(value: float) -> tuple[int, int, int]:
+    """The palette colour of ``value`` in [0, 1]."""
+    value = min(max(float(value), 0.0), 1.0) * (len(PALETTE) - 1)
+    i = min(int(value), len(PALETTE) - 2)
+    t = value - i
+    a, b = PALETTE[i], PALETTE[i + 1]
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+
+
+def _fmt(value) -> str:
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+# ---- statistics --------------------------------------------------------------------------------------------------
+def stats_grid(erf):
+    from .grid import Grid
+
+    pct = f"{float(erf.axes[0].mass) * 100:g}%" if erf.axes else "95%"
+    grid = Grid(["Axis", "RF", "ERF std", "std / RF", f"{pct} window", "Size", "Size / RF", "Support",
+                 "Inside input"], [True, True, True, True, True, True, True, True, True])
+    for a in erf.axes:
+        lo, hi = a.window()
+        first, last = a.support
+        grid.add([str(a.axis), str(a.rf_size), f"{a.std:.3f}", f"{a.std / a.rf_size:.3f}", f"{lo} … {hi}",
+                  str(hi - lo + 1), f"{(hi - lo + 1) / a.rf_size:.3f}", f"{first} … {last}",
+                  f"{a.inside() * 100:.1f}%"])
+    return grid
+
+
+def area_grid(erf):
+    from .grid import Grid
+
+    grid = Grid(["Threshold t", "Side", "Area ratio"], [True, True, True])
+    for row in erf.area_ratios:
+        side = row["side"]
+        grid.add([f"{row['threshold']:g}", "-" if side is None else str(side),
+                  "-" if side is None else f"{row['area_ratio'] * 100:.2f}%"])
+    return grid
+
+
+def title_of(erf) -> str:
+    where = ",".join(map(str, erf.position)) or "the single unit"
+    text = f"Effective receptive field ({erf.method}) of `{erf.layer}` at ({where})"
+    if erf.method == "measured":
+        text += (f": |input gradient| summed over channels, {erf.samples} sample{'s' * (erf.samples != 1)}, "
+                 f"{erf.weights} weights, {erf.seconds:.2f} s")
+    else:
+        text += ": uniform weights, linear network, borders ignored"
+    return text
+
+
+# ---- the map -----------------------------------------------------------------------------------------------------
+def picture(erf):
+    """(2-D map normalised to [0, 1], origin (row, col) input index, RF box ((r0, r1), (c0, c1)), downsampling
+    factor, caption) or None for a 1-D network."""
+    import numpy as np
+
+    image, origin = erf.image()
+    caption = ""
+    axes = list(erf.axes)
+    if image.ndim == 1:
+        return None
+    if image.ndim == 3:  # project the depth axis away
+        image, origin, axes = image.sum(axis=0), origin[1:], axes[1:]
+        caption = " (summed over the first spatial axis)"
+    box = tuple((a.rf_start, a.rf_start + a.rf_size - 1) for a in axes)
+    if erf.method == "analytic":  # show the whole RF box and the support together
+        lo = [min(floor(b[0]), o) for b, o in zip(box, origin)]
+        hi = [max(ceil(b[1]), o + n - 1) for b, o, n in zip(box, origin, image.shape)]
+        canvas = np.zeros([h - l + 1 for l, h in zip(lo, hi)])
+        canvas[tuple(slice(o - l, o - l + n) for o, l, n in zip(origin, lo, image.shape))] = image
+        image, origin = canvas, tuple(lo)
+    factor = max(1, ceil(max(image.shape) / MAX_COLUMNS))
+    if factor > 1:
+        padded = [ceil(n / factor) * factor for n in image.shape]
+        canvas = np.zeros(padded)
+        canvas[: image.shape[0], : image.shape[1]] = image
+        image = canvas.reshape(padded[0] // factor, factor, padded[1] // factor, factor).mean(axis=(1, 3))
+    top = image.max()
+    image = image / top if top > 0 else image
+    return image, origin, box, factor, caption
+
+
+def _outline(shape, origin, box, factor):
+    import numpy as np
+
+    mask = np.zeros(shape, dtype=bool)
+    (r0, r1), (c0, c1) = [(floor((lo - o) / factor), floor((hi - o) / factor)) for (lo, hi), o in zip(box, origin)]
+    rows, cols = shape
+    for r in range(max(r0, 0), min(r1, rows - 1) + 1):
+        for c in (c0, c1):
+            if 0 <= c < cols:
+                mask[r, c] = True
+    for c in range(max(c0, 0), min(c1, cols - 1) + 1):
+        for r in (r0, r1):
+            if 0 <= r < rows:
+                mask[r, c] = True
+    return mask
+
+
+def heatmap_lines(erf, color: bool) -> list:
+    """Lines (Rich ``Text`` when ``color``, else ``str``) of the heatmap, its scale and caption."""
+    found = picture(erf)
+    if found is None:
+        return []
+    image, origin, box, factor, caption = found
+    mask = _outline(image.shape, origin, box, factor)
+    rows, cols = image.shape
+    lines = []
+    scale = f"1 cell = {factor}×{factor} input pixels, " if factor > 1 else ""
+    head = (f"Heatmap{caption}: input rows {origin[0]} … {origin[0] + rows * factor - 1}, columns {origin[1]} … "
+            f"{origin[1] + cols * factor - 1}; {scale}theoretical RF outlined")
+    if color:
+        from rich.style import Style
+        from rich.text import Text
+
+        def rgb(r, c):
+            return OUTLINE if mask[r, c] else colour(image[r, c])
+
+        lines.append(Text(head, style="dim"))
+        for r in range(0, rows, 2):
+            text = Text()
+            for c in range(cols):
+                upper = "rgb({},{},{})".format(*rgb(r, c))
+                lower = "rgb({},{},{})".format(*rgb(r + 1, c)) if r + 1 < rows else None
+                text.append("▀", style=Style(color=upper, bgcolor=lower))
+            lines.append(text)
+        bar = Text("0 ")
+        for k in range(24):
+            bar.append("█", style="rgb({},{},{})".format(*colour(k / 23)))
+        bar.append(" max    ")
+        bar.append("█", style="rgb({},{},{})".format(*OUTLINE))
+        bar.append(" theoretical RF")
+        lines.append(bar)
+        return lines
+    lines.append(head)
+    step = 1 if cols <= MAX_COLUMNS // 2 else 2  # two characters per pixel; halve the columns when wide
+    for r in range(0, rows, step):
+        chars = []
+        for c in range(0, cols, step):
+            if mask[r, c]:
+                chars.append("[]")
+            else:
+                level = image[r:r + step, c:c + step].mean()
+                chars.append(RAMP[min(int(level * len(RAMP)), len(RAMP) - 1)] * 2)
+        lines.append("".join(chars).rstrip())
+    lines.append(f"scale: '{RAMP}' = 0 … max; [] theoretical RF")
+    return lines
+
+
+def profile_lines(erf) -> list[str]:
+    """One sparkline per axis (the normalised marginal), with the RF window (─) and the mass window (═) below."""
+    out = []
+    for a in erf.axes:
+        lo_w, hi_w = a.window()
+        rf_lo, rf_hi = a.rf_start, a.rf_start + a.rf_size - 1
+        if erf.method == "measured":
+            first, last = 0, a.input_size - 1
+        else:
+            first, last = min(a.support[0], floor(rf_lo)), max(a.support[1], ceil(rf_hi))
+        span = last - first + 1
+        factor = max(1, ceil(span / MAX_COLUMNS))
+        bins = [0.0] * ceil(span / factor)
+        for k, v in enumerate(a.values):
+            i = a.offset + k - first
+            if 0 <= i < span:
+                bins[i // factor] += float(v)
+        top = max(bins) or 1.0
+        spark = "".join(SPARK[min(int(b / top * len(SPARK)), len(SPARK) - 1)] if b > 0 else " " for b in bins)
+        marks = []
+        for b in range(len(bins)):
+            x0, x1 = first + b * factor, first + (b + 1) * factor - 1
+            if x1 >= lo_w and x0 <= hi_w:
+                marks.append("═")
+            elif x1 >= rf_lo and x0 <= rf_hi:
+                marks.append("─")
+            else:
+                marks.append(" ")
+        per = f", 1 column = {factor} px" if factor > 1 else ""
+        pct = f"{float(a.mass) * 100:g}%"
+        out.append(f"Axis {a.axis} profile, input {first} … {last}{per}: ─ RF {_fmt(rf_lo)} … {_fmt(rf_hi)} "
+                   f"({a.rf_size}), ═ {pct} window {lo_w} … {hi_w} ({hi_w - lo_w + 1}), std {a.std:.2f}")
+        out.append(spark.rstrip())
+        out.append("".join(marks).rstrip())
+    return out
+
+
+def erf_lines(erf, color: bool) -> list:
+    lines: list = [(title_of(erf), "title")]
+    lines += stats_grid(erf).lines()
+    if erf.area_ratios:
+        lines.append(("High-contribution area ratio (RepLKNet): log10(positive gradient + 1), normalised; smallest "
+                      "centred square holding more than t of it", "title"))
+        lines += area_grid(erf).lines()
+    for note in erf.notes:
+        lines.append((f"note: {note}", "warn"))
+    if not erf.exact and erf.method == "analytic":
+        lines.append(("the marginals are approximate (see the notes)", "warn"))
+    return lines
+
+
+def write_erf(erf, out: TextIO) -> None:
+    """Statistics, heatmap and profiles to ``out`` (Rich colours on a terminal, plain text otherwise)."""
+    from .table import use_color, write_lines
+
+    write_lines(erf_lines(erf, False), out)
+    color = use_color(out)
+    pictures = heatmap_lines(erf, color)
+    if color:
+        from rich.console import Console
+
+        console = Console(file=out, highlight=False)
+        for line in pictures:
+            console.print(line, soft_wrap=True)
+    else:
+        out.write("".join(line + "\n" for line in pictures))
+    out.write("".join(line + "\n" for line in profile_lines(erf)))
+
+
+def write_erf_csv(erf, out: TextIO) -> None:
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["method", "layer", "position", "axis", "rf_size", "rf_start", "mean", "variance", "std",
+                     "mass", "window_lo", "window_hi", "window_size", "window_over_rf", "support_lo", "support_hi",
+                     "inside_input"])
+    for a in erf.axes:
+        d = a.to_dict()
+        writer.writerow([erf.method, erf.layer, "x".join(map(str, erf.position)), a.axis, a.rf_size,
+                         _fmt(a.rf_start), d["mean"], d["variance"], f"{a.std:.6g}", d["mass"], d["window"][0],
+                         d["window"][1], d["window_size"], f"{d['window_over_rf']:.6g}", d["support"][0],
+                         d["support"][1], f"{d['inside_input']:.6g}"])
+
+
+def write_erf_markdown(erf, out: TextIO) -> None:
+    out.write(f"\n### {title_of(erf)}\n\n| axis | RF | std | window | size | size / RF |\n|---:|---:|---:|---:|---:|---:|\n")
+    for a in erf.axes:
+        lo, hi = a.window()
+        out.write(f"| {a.axis} | {a.rf_size} | {a.std:.3f} | {lo} … {hi} | {hi - lo + 1} | "
+                  f"{(hi - lo + 1) / a.rf_size:.3f} |\n")
+    if erf.area_ratios:
+        out.write("\n| threshold | side | area ratio |\n|---:|---:|---:|\n")
+        for row in erf.area_ratios:
+            ratio = "-" if row["side"] is None else f"{row['area_ratio'] * 100:.2f}%"
+            out.write(f"| {row['threshold']:g} | {row['side'] or '-'} | {ratio} |\n")
+
+
+# ---- files -------------------------------------------------------------------------------------------------------
+def save_erf(erf, path: str) -> None:
+    """Save the ERF: ``.svg`` (the terminal picture), ``.png`` (matplotlib), ``.npy`` / ``.csv`` (the map)."""
+    import numpy as np
+
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    image, origin = erf.image()
+    try:
+        if suffix == "svg":
+            _save_svg(erf, path)
+        elif suffix == "png":
+            _save_png(erf, path)
+        elif suffix == "npy":
+            np.save(path, image)
+        elif suffix == "csv":
+            if image.ndim > 2:
+                raise SpecError(f"--save {path}: a {image.ndim}-D map does not fit a CSV table", None,
+                                "save it as .npy")
+            np.savetxt(path, np.atleast_2d(image), delimiter=",", fmt="%.9g")
+        else:
+            raise SpecError(f"--save {path}: unknown file type `.{suffix}`", None,
+                            "use .svg, .png, .npy or .csv")
+    except OSError as err:
+        raise SpecError(f"--save {path}: {err.strerror or err}", None, "check the directory exists and is "
+                                                                        "writable") from None
+
+
+def _save_svg(erf, path: str) -> None:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(record=True, width=140, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                      highlight=False)
+    for line, role in erf_lines(erf, True):
+        console.print(Text(line, style="bold" if role == "title" else None), soft_wrap=True)
+    for line in heatmap_lines(erf, True):
+        console.print(line, soft_wrap=True)
+    for line in profile_lines(erf):
+        console.print(line, soft_wrap=True)
+    console.save_svg(path, title=f"convcalc rf — {erf.layer}")
+
+
+def _save_png(erf, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
+    except ImportError:
+        raise SpecError("--save .png needs matplotlib, which is not installed", None,
+                        "install the optional extra: pip install 'convcalc[plot]', or save as .svg") from None
+    image, origin = erf.image()
+    fig, axes = plt.subplots(1, 1 + len(erf.axes), figsize=(4 * (1 + len(erf.axes)), 4))
+    if image.ndim == 1:
+        image, origin = image[None, :], (0, origin[0])
+    elif image.ndim == 3:
+        image, origin = image.sum(axis=0), origin[1:]
+    ax = axes[0]
+    extent = (origin[1] - 0.5, origin[1] + image.shape[1] - 0.5, origin[0] + image.shape[0] - 0.5, origin[0] - 0.5)
+    shown = ax.imshow(image, cmap="viridis", extent=extent, interpolation="nearest")
+    fig.colorbar(shown, ax=ax, fraction=0.046)
+    box = [(a.rf_start, a.rf_size) for a in erf.axes[-2:]]
+    if len(box) == 2:
+        (r0, rh), (c0, cw) = box
+        ax.add_patch(Rectangle((float(c0) - 0.5, float(r0) - 0.5), cw, rh, fill=False, edgecolor="red"))
+    ax.set_title(f"{erf.method} ERF of {erf.layer}")
+    for a, axis_plot in zip(erf.axes, axes[1:]):
+        xs = [a.offset + k for k in range(len(a.values))]
+        axis_plot.plot(xs, a.normalised())
+        lo, hi = a.window()
+        axis_plot.axvspan(lo, hi, alpha=0.2, label=f"{float(a.mass) * 100:g}% window")
+        axis_plot.axvline(float(a.rf_start), color="red", lw=0.8)
+        axis_plot.axvline(float(a.rf_start + a.rf_size - 1), color="red", lw=0.8, label="RF")
+        axis_plot.set_title(f"axis {a.axis}: std {a.std:.2f}, RF {a.rf_size}")
+        axis_plot.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
