@@ -23,6 +23,8 @@ def compare(
                                                                   "matches this glob (repeatable)."),
     write: Optional[str] = typer.Option(None, "--write", help="With --as: write the rewritten spec (flat YAML) "
                                                               "to this file."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="With --layer: the group counts to try for the "
+                                                                "grouped and shuffle-grouped rows, e.g. 2,4,8."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     batch: Optional[int] = BATCH_OPT,
     units: Units = typer.Option(Units.auto, "--units", help="auto (human), raw (exact), or fixed K/M/G."),
@@ -44,17 +46,17 @@ def compare(
             if as_ is not None or len(specs) > 1:
                 raise SpecError("--layer takes at most one spec and no --as", None,
                                 "run the what-if and the rewrite separately")
-            from ..compare import layer_query_from_spec, parse_layer, what_if
+            from ..compare import layer_query_from_spec, parse_groups, parse_layer, what_if
             from ..render.compare import render_what_if
 
             query = layer_query_from_spec(specs[0], layer, batch) if specs else parse_layer(layer)
-            render_what_if(what_if(query), format.value, units.value, sys.stdout)
+            render_what_if(what_if(query, parse_groups(groups)), format.value, units.value, sys.stdout)
             return
         if as_ is not None:
             if len(specs) != 1:
                 raise SpecError("--as rewrites exactly one spec", None, "give one spec: compare net.yaml --as …")
             from ..compare import compare_reports, rewrite_spec
-            from ..render.compare import render_comparison, rewrite_notes
+            from ..render.compare import render_comparison, rewrite_extra, rewrite_notes
 
             result = rewrite_spec(specs[0], as_, only or [], batch)
             if write:
@@ -62,7 +64,7 @@ def compare(
             comparison = compare_reports([result.before, result.after],
                                          [result.before.name, f"{result.before.name} as {as_}"])
             render_comparison(comparison, format.value, units.value, all_layers, sys.stdout,
-                              extra_notes=rewrite_notes(result, write))
+                              extra_notes=rewrite_notes(result, write), extra=rewrite_extra(result, write))
             return
         if len(specs) < 2:
             raise SpecError("compare needs two or more specs, or one spec with --as or --layer", None,

@@ -117,8 +117,8 @@ def _diff_columns(comparison: NetworkComparison, keys: tuple[str, ...]) -> tuple
         for index, label in enumerate(labels):
             headers.append(f"{_LABEL[key]} {label}")
             right.append(True)
-            if index:
-                headers += [f"Δ {label}", f"× {label}"]
+            if index:  # with two specs the Δ and × columns need no name
+                headers += ["Δ", "×"] if len(labels) == 2 else [f"Δ {label}", f"× {label}"]
                 right += [True, True]
     return headers, right
 
@@ -339,3 +339,100 @@ def render_sweep(result: Sweep, fmt: str, units: str, chart: bool, out: TextIO) 
             lines += [(text, "title" if i == 0 else "row") for i, text in enumerate(scatter(result))]
         lines += [(note, "note") for note in sweep_notes(result)]
         write_lines(lines, out)
+
+
+# =====================================================================================================================
+# Layer what-if
+# =====================================================================================================================
+RATIO_BAR = 20
+
+
+def ratio_bar(value: Fraction | None, width: int = RATIO_BAR) -> str:
+    """The ratio to standard as a bar, full width = 1 (the standard conv); above 1 the bar ends in ▶."""
+    if value is None:
+        return ""
+    text = bar(min(float(value), 1.0), width).rstrip()
+    return (text + "▶") if value > 1 else text
+
+
+def fmt_exact_ratio(value: Fraction | None) -> str:
+    if value is None:
+        return "—"
+    if value.denominator == 1:
+        return f"×{value.numerator}"
+    return f"×{float(value):.4f}"
+
+
+def what_if_tables(result, units: str) -> list[Table]:
+    from . import fmt_axes
+
+    q = result.query
+    where = f"`{q.name}` of {q.source}: " if q.name else ""
+    title = f"What-if for {where}{q.describe()} → {fmt_shape(result.rows[0].output_shape) if result.rows else '?'}"
+    table = Table(title, ["Design", "Layers", "Params", "MACs", "FLOPs", "Activations", "RF", "Params ×",
+                          "closed form", "MACs ×", "closed form", "MACs against standard", "Closed form (MACs)"],
+                  [False, False, True, True, True, True, True, True, True, True, True, False, False])
+    for row in result.rows:
+        label = row.label + (" ← as written" if row.as_written else "")
+        table.add([label, " → ".join(row.kinds), fmt_count(row.params, units), fmt_count(row.macs, units),
+                   fmt_count(row.flops, units), fmt_bytes(row.activation_bytes, "raw" if units == "raw" else "auto"),
+                   fmt_axes(row.rf), fmt_exact_ratio(row.params_ratio), fmt_exact_ratio(row.closed_params),
+                   fmt_exact_ratio(row.macs_ratio), fmt_exact_ratio(row.closed_macs), ratio_bar(row.macs_ratio),
+                   row.formula], "total" if row.design == "standard" else "row")
+    return [table]
+
+
+def what_if_notes(result) -> list[str]:
+    notes = []
+    for title, reason in result.skipped:
+        notes.append(f"Not shown: {title} — {reason}.")
+    notes.append("Each row is a tiny spec analysed by the cost model (batch 1): × = ratio to the standard conv, "
+                 "measured, then its closed form (bias left out). Activations = every output of the row's layers. "
+                 "docs/compare.md gives the formulas.")
+    return notes + [NOTE]
+
+
+def write_what_if_csv(result, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["design", "arg", "label", "layers", "params", "macs", "flops", "activation_bytes",
+                     "peak_activation_bytes", "rf", "output_shape", "params_ratio", "closed_form_params_ratio",
+                     "macs_ratio", "closed_form_macs_ratio", "formula", "as_written"])
+    for r in result.rows:
+        writer.writerow([r.design, "" if r.arg is None else r.arg, r.label, " ".join(r.kinds), r.params, r.macs,
+                         r.flops, r.activation_bytes, r.peak_activation_bytes, "x".join(map(str, r.rf)),
+                         "x".join(map(str, r.output_shape)), fraction_text(r.params_ratio) or "",
+                         fraction_text(r.closed_params) or "", fraction_text(r.macs_ratio) or "",
+                         fraction_text(r.closed_macs) or "", r.formula, r.as_written])
+    for title, reason in result.skipped:
+        writer.writerow([title, "", f"not shown: {reason}"] + [""] * 14)
+
+
+def render_what_if(result, fmt: str, units: str, out: TextIO) -> None:
+    from ..compare import what_if_dict
+
+    if fmt == "json":
+        out.write(json.dumps(what_if_dict(result), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        write_what_if_csv(result, out)
+    else:
+        emit(what_if_tables(result, units), what_if_notes(result), fmt, out)
+
+
+# =====================================================================================================================
+# Whole-network rewrite
+# =====================================================================================================================
+def rewrite_notes(result, written: str | None = None) -> list[str]:
+    from ..compare import ELIGIBILITY
+
+    notes = [f"Rewrote {len(result.rewritten)} conv(s) as {result.target}; {ELIGIBILITY}."]
+    for reason, names in result.kept.items():
+        shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
+        notes.append(f"Kept ({reason}): {shown}.")
+    if written:
+        notes.append(f"Wrote the rewritten spec to {written}.")
+    return notes
+
+
+def rewrite_extra(result, written: str | None = None) -> dict:
+    return {"rewrite": {"target": result.target, "rewritten": result.rewritten, "kept": result.kept,
+                        "written": written}}
