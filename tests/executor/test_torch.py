@@ -1,0 +1,237 @@
+"""The executor's outputs against torch.nn.functional on random inputs, with the executor's own weights.
+
+Skipped when torch is not installed (it is an optional extra: ``pip install torch==2.13.0``). Runs in float32,
+the executor's default; the tolerance is 1e-4 relative to the largest magnitude of torch's output.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+from convcalc.analysis import expand  # noqa: E402
+from convcalc.executor import run  # noqa: E402
+
+from .helpers import run_layer  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from torch_build import build  # noqa: E402
+
+RTOL = 1e-4
+
+
+def assert_close(ours, theirs, rtol=RTOL):
+    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+    assert ours.shape == theirs.shape
+    scale = max(float(np.abs(theirs).max()), 1e-30)
+    assert float(np.abs(ours - theirs).max()) / scale <= rtol
+
+
+def t(array):
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _pad_last_first(pairs):
+    flat = []
+    for before, after in reversed(pairs):
+        flat += [before, after]
+    return flat
+
+
+# ---- convolution ---------------------------------------------------------------------------------------------
+CONV = [
+    # input, layer, torch kwargs (padding given to torch; pad_pairs applied with F.pad first when asymmetric)
+    ((4, 20), {"type": "conv", "out": 6, "kernel": 3, "stride": 2, "padding": 2, "dilation": 2, "groups": 2},
+     {"stride": 2, "padding": 2, "dilation": 2, "groups": 2}, None),
+    ((6, 17, 15), {"type": "conv", "out": 9, "kernel": [3, 5], "stride": [1, 2], "padding": [1, 2],
+                   "dilation": [2, 1], "groups": 3}, {"stride": (1, 2), "padding": (1, 2), "dilation": (2, 1),
+                                                      "groups": 3}, None),
+    ((4, 9, 10), {"type": "conv", "out": 4, "kernel": 3, "stride": 2, "padding": "same", "bias": False},
+     {"stride": 2}, [(1, 1), (0, 1)]),
+    ((8, 12, 12), {"type": "depthwise", "kernel": 3, "multiplier": 2, "padding": 2, "dilation": 2},
+     {"padding": 2, "dilation": 2, "groups": 8}, None),
+    ((8, 6, 7, 8), {"type": "conv", "out": 4, "kernel": [3, 3, 2], "stride": [2, 1, 2], "padding": [1, 1, 0],
+                    "dilation": [1, 2, 1], "groups": 4}, {"stride": (2, 1, 2), "padding": (1, 1, 0),
+                                                          "dilation": (1, 2, 1), "groups": 4}, None),
+    ((6, 8, 8), {"type": "pointwise", "out": 4, "groups": 2, "stride": 2}, {"stride": 2, "groups": 2}, None),
+]
+
+
+@pytest.mark.parametrize("shape, layer, kwargs, pad_pairs", CONV)
+def test_conv_equals_torch(shape, layer, kwargs, pad_pairs):
+    ex, _, weights = run_layer(shape, layer, dtype="float32")
+    fn = [F.conv1d, F.conv2d, F.conv3d][len(shape) - 2]
+    x = t(ex.input)
+    if pad_pairs:
+        x = F.pad(x, _pad_last_first(pad_pairs))
+    expected = fn(x, t(weights[0]), t(weights[1]) if len(weights) > 1 else None, **kwargs)
+    assert_close(ex.output, expected)
+
+
+TRANSPOSE = [
+    ((4, 9), {"type": "conv_transpose", "out": 6, "kernel": 4, "stride": 3, "padding": 1, "output_padding": 2,
+              "groups": 2}, {"stride": 3, "padding": 1, "output_padding": 2, "groups": 2}),
+    ((64, 16, 16), {"type": "conv_transpose", "out": 32, "kernel": 4, "stride": 2, "padding": 1},
+     {"stride": 2, "padding": 1}),
+    ((6, 5, 7), {"type": "conv_transpose", "out": 9, "kernel": [3, 2], "stride": [2, 3], "padding": [1, 0],
+                 "output_padding": [1, 2], "dilation": [2, 1], "groups": 3},
+     {"stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2), "dilation": (2, 1), "groups": 3}),
+    ((4, 3, 4, 5), {"type": "conv_transpose", "out": 4, "kernel": [2, 3, 3], "stride": [2, 1, 2],
+                    "padding": [0, 1, 1], "output_padding": [1, 0, 1], "groups": 2, "bias": False},
+     {"stride": (2, 1, 2), "padding": (0, 1, 1), "output_padding": (1, 0, 1), "groups": 2}),
+]
+
+
+@pytest.mark.parametrize("shape, layer, kwargs", TRANSPOSE)
+def test_conv_transpose_equals_torch(shape, layer, kwargs):
+    ex, _, weights = run_layer(shape, layer, dtype="float32")
+    fn = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][len(shape) - 2]
+    expected = fn(t(ex.input), t(weights[0]), t(weights[1]) if len(weights) > 1 else None, **kwargs)
+    assert_close(ex.output, expected)
+
+
+def test_conv_transpose_asymmetric_crop_equals_torch_cropped():
+    # padding [[2, 1]]: torch has no asymmetric padding, so run it uncropped and crop 2 before, 1 after
+    ex, _, weights = run_layer((3, 6), {"type": "conv_transpose", "out": 2, "kernel": 3, "stride": 2,
+                                        "padding": [[2, 1]]}, dtype="float32")
+    full = F.conv_transpose1d(t(ex.input), t(weights[0]), t(weights[1]), stride=2)  # length (6−1)·2 + 3 = 13
+    assert_close(ex.output, full[..., 2:12])
+
+
+# ---- pooling -------------------------------------------------------------------------------------------------
+POOL = [
+    ((3, 11), {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ((3, 13, 12), {"type": "maxpool", "kernel": [3, 2], "stride": [2, 3], "padding": [1, 1], "dilation": [2, 1],
+                   "ceil_mode": True}),
+    ((3, 7, 8, 9), {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1}),
+    ((3, 11), {"type": "avgpool", "kernel": 4, "stride": 3, "padding": 2, "ceil_mode": True}),
+    ((3, 11, 10), {"type": "avgpool", "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True,
+                   "count_include_pad": False}),
+    ((3, 11, 10), {"type": "avgpool", "kernel": [3, 2], "stride": 2, "padding": 1}),
+    ((3, 7, 8, 9), {"type": "avgpool", "kernel": [3, 2, 3], "stride": 2, "padding": 1, "ceil_mode": True,
+                    "count_include_pad": False}),
+]
+
+
+@pytest.mark.parametrize("shape, layer", POOL)
+def test_pool_equals_torch(shape, layer):
+    ex, _, _ = run_layer(shape, layer, dtype="float32")
+    rank = len(shape) - 1
+    x = t(ex.input)
+    common = {"kernel_size": layer["kernel"], "stride": layer.get("stride"), "padding": layer.get("padding", 0),
+              "ceil_mode": layer.get("ceil_mode", False)}
+    common = {k: tuple(v) if isinstance(v, list) else v for k, v in common.items()}
+    if layer["type"] == "maxpool":
+        fn = [F.max_pool1d, F.max_pool2d, F.max_pool3d][rank - 1]
+        dilation = layer.get("dilation", 1)
+        expected = fn(x, dilation=tuple(dilation) if isinstance(dilation, list) else dilation, **common)
+    else:
+        fn = [F.avg_pool1d, F.avg_pool2d, F.avg_pool3d][rank - 1]
+        expected = fn(x, count_include_pad=layer.get("count_include_pad", True), **common)
+    assert_close(ex.output, expected)
+
+
+@pytest.mark.parametrize("shape, out", [((3, 10), [4]), ((3, 7, 5), [3, 2]), ((3, 13, 11), [5, 7]),
+                                        ((2, 5, 6, 7), [2, 4, 3])])
+@pytest.mark.parametrize("op", ["max", "avg"])
+def test_adaptive_pool_equals_torch(shape, out, op):
+    ex, _, _ = run_layer(shape, {"type": f"adaptive_{op}pool", "output_size": out}, dtype="float32")
+    rank = len(shape) - 1
+    fn = {"max": [F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d],
+          "avg": [F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d]}[op][rank - 1]
+    assert_close(ex.output, fn(t(ex.input), tuple(out)))
+
+
+@pytest.mark.parametrize("op", ["avg", "max"])
+def test_global_pool_equals_torch(op):
+    ex, _, _ = run_layer((5, 7, 6), {"type": f"global_{op}pool", "keepdims": False}, dtype="float32")
+    fn = F.adaptive_avg_pool2d if op == "avg" else F.adaptive_max_pool2d
+    assert_close(ex.output, fn(t(ex.input), 1).flatten(1))
+
+
+# ---- interpolation -------------------------------------------------------------------------------------------
+INTERPOLATE = [
+    ((3, 5, 7), {"mode": "nearest", "scale": 2}, {"scale_factor": 2, "mode": "nearest"}),
+    ((3, 5, 7), {"mode": "nearest", "scale": [3, 1.5]}, {"scale_factor": (3.0, 1.5), "mode": "nearest"}),
+    ((3, 5, 7), {"mode": "nearest", "size": [12, 4]}, {"size": (12, 4), "mode": "nearest"}),
+    ((3, 9), {"mode": "nearest", "size": [4]}, {"size": (4,), "mode": "nearest"}),
+    ((2, 4, 5, 3), {"mode": "nearest", "scale": 2}, {"scale_factor": 2, "mode": "nearest"}),
+    ((3, 5, 7), {"mode": "bilinear", "scale": 2}, {"scale_factor": 2, "mode": "bilinear", "align_corners": False}),
+    ((3, 5, 7), {"mode": "bilinear", "scale": 2, "align_corners": True},
+     {"scale_factor": 2, "mode": "bilinear", "align_corners": True}),
+    ((3, 5, 7), {"mode": "bilinear", "size": [11, 4]}, {"size": (11, 4), "mode": "bilinear", "align_corners": False}),
+    ((3, 5, 7), {"mode": "bilinear", "size": [11, 4], "align_corners": True},
+     {"size": (11, 4), "mode": "bilinear", "align_corners": True}),
+    ((3, 6, 6), {"mode": "bilinear", "scale": 2.5}, {"scale_factor": 2.5, "mode": "bilinear", "align_corners": False}),
+    ((3, 9), {"mode": "linear", "scale": 3}, {"scale_factor": 3, "mode": "linear", "align_corners": False}),
+    ((2, 3, 4, 5), {"mode": "trilinear", "size": [5, 7, 9], "align_corners": True},
+     {"size": (5, 7, 9), "mode": "trilinear", "align_corners": True}),
+]
+
+
+@pytest.mark.parametrize("shape, fields, kwargs", INTERPOLATE)
+def test_upsample_equals_interpolate(shape, fields, kwargs):
+    ex, _, _ = run_layer(shape, {"type": "upsample", **fields}, dtype="float32")
+    assert_close(ex.output, F.interpolate(t(ex.input), **kwargs))
+
+
+# ---- normalisation and activations ---------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(6,), (6, 9), (6, 5, 4), (6, 3, 4, 5)])
+def test_batchnorm_equals_torch_inference(shape):
+    ex, record, weights = run_layer(shape, {"type": "batchnorm"}, dtype="float32", batch=3)
+    mean, var = ex.buffers[ex.layers[0].name]
+    expected = F.batch_norm(t(ex.input), t(mean), t(var), t(weights[0]), t(weights[1]), training=False, eps=1e-5)
+    assert_close(ex.output, expected)
+
+
+def test_batchnorm_without_running_stats_uses_the_batch_statistics():
+    ex, record, weights = run_layer((4, 5, 6), {"type": "batchnorm", "track_running_stats": False,
+                                                "affine": False, "eps": 0.001}, dtype="float32", batch=3)
+    assert (record.params, record.buffers) == (0, 0)
+    assert_close(ex.output, F.batch_norm(t(ex.input), None, None, training=True, eps=0.001))
+
+
+ACTIVATIONS = [
+    ("relu", F.relu), ("relu6", F.relu6), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("gelu", F.gelu),
+    ("silu", F.silu), ("swish", F.silu), ("hardswish", F.hardswish), ("hardsigmoid", F.hardsigmoid),
+    ("identity", lambda x: x), ("dropout", lambda x: x),
+]
+
+
+@pytest.mark.parametrize("kind, fn", ACTIVATIONS)
+def test_activation_equals_torch(kind, fn):
+    x = 4 * np.random.default_rng(1).standard_normal((3, 4, 50), dtype=np.float32)  # spread over ±12
+    assert_close(run(_graph(kind), x=x).output, fn(t(x)))
+
+
+def test_leaky_relu_slope_equals_torch():
+    graph = expand({"name": "t", "input": [3, 8], "batch": 2,
+                    "layers": [{"type": "leaky_relu", "negative_slope": 0.2}]})
+    ex = run(graph)
+    assert_close(ex.output, F.leaky_relu(t(ex.input), 0.2))
+
+
+def _graph(kind):
+    return expand({"name": "t", "input": [4, 50], "batch": 3, "layers": [{"type": kind}]})
+
+
+def test_linear_equals_torch():
+    ex, _, weights = run_layer((20,), {"type": "linear", "out": 7}, dtype="float32", batch=5)
+    assert_close(ex.output, F.linear(t(ex.input), t(weights[0]), t(weights[1])))
+
+
+# ---- whole networks through torch.nn, built from the same spec ------------------------------------------------
+@pytest.mark.parametrize("config", ["squeezenet1_1", "efficientnet_b0", "dcgan_generator", "mobilenet_v2"])
+def test_shipped_network_equals_torch(config):
+    graph = expand(config, input=None)
+    ex = run(graph, dtype="float64")
+    model = build(graph, ex)
+    with torch.no_grad():
+        expected = model(t(ex.input))
+    assert_close(ex.output, expected, rtol=1e-9)
