@@ -533,12 +533,7 @@ def query_from_node(node, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
     if not issubclass(cls, Conv) or issubclass(cls, ConvTranspose):
         raise SpecError(f"layer `{node.name}` is a `{node.kind}`, not a convolution", node.mark,
                         "pick a conv, depthwise or pointwise layer (`convcalc analyze` lists the layers)")
-    layer = cls(node)
-    ndim = len(in_shape) - 1
-    if hasattr(layer, "geometry"):
-        _, _, groups, kernel, stride, dilation, *_ = layer.geometry(tuple(in_shape))
-    else:  # pragma: no cover - every Conv subclass has geometry
-        raise SpecError(f"layer `{node.name}` has no conv geometry", node.mark, "pick a conv layer")
+    _, _, groups, kernel, stride, dilation, *_ = cls(node).geometry(tuple(in_shape))
     return ConvQuery(in_shape[0], out_shape[0], tuple(kernel), tuple(in_shape[1:]), tuple(stride),
                      node.fields.get("padding", 0), tuple(dilation), bool(node.fields.get("bias", False)),
                      groups, node.name, source, node.kind)
@@ -874,7 +869,7 @@ def what_if(q: ConvQuery, groups: list[int] | None = None) -> WhatIf:
         for arg in args:
             title = design.title(arg)
             if note and design.key not in ("standard", "grouped"):
-                skipped.append((title, note))
+                skipped.append((design.label, note))
                 break
             missing = _kinds_missing(design.kinds)
             if missing:  # one note for the design, not one per group count
