@@ -6,6 +6,8 @@ Definitions follow the PyTorch modules of the same names (``torch.nn.ReLU``, ``G
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Context, kernel
@@ -90,7 +92,10 @@ def tanh(ctx, node, xs):
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    """erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7; NumPy has no erf)."""
+    """erf (NumPy has none). float32: Abramowitz & Stegun 7.1.26, |error| ≤ 1.5e-7, below float32's resolution
+    of values near 1; float64: ``math.erf`` element by element (exact, slower)."""
+    if x.dtype == np.float64:
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
     a1, a2, a3, a4, a5, p = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429, 0.3275911
     z = np.abs(x).astype(np.float64)
     t = 1.0 / (1.0 + p * z)
