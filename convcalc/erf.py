@@ -560,11 +560,13 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
     dtype = dtype or ("float64" if mode == "ones" else "float32")
     rng = np.random.default_rng(seed)
-    magnitude = positive = None
+    magnitude = positive = first = None
     started = time.perf_counter()
     for _ in range(samples):
         x = rng.standard_normal((1, *graph.input_shape)).astype(dtype)
-        ex = run(graph, seed=seed, dtype=dtype, x=x, weights=mode, keep=True, max_as_sum=max_as_sum)
+        reuse = first if first is not None and mode == "random" else mode  # draw the random weights once
+        ex = run(graph, seed=seed, dtype=dtype, x=x, weights=reuse, keep=True, max_as_sum=max_as_sum)
+        first = first or ex
         grad = np.asarray(input_gradient(graph, ex, layer, position), dtype=np.float64)
         grad = grad.reshape((-1, *graph.input_shape))
         if not np.all(np.isfinite(grad)):
@@ -584,11 +586,11 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
         other = tuple(b for b in range(rank) if b != a)
         axes_values.append([float(v) for v in magnitude.sum(axis=other)])
     axes = _axes_from([0] * rank, axes_values, report, layer, position, graph.input_shape, mass)
-    erf = ERF("measured", layer, position, tuple(graph.input_shape), axes, False, [], samples, weights,
-              magnitude, positive, area_ratios(positive), seconds)
     if float(magnitude.sum()) == 0.0:
-        erf.notes.append("the gradient is zero everywhere (dead ReLUs?); try more --samples or another --seed")
-    return erf
+        raise SpecError(f"the input gradient of `{layer}` at {position} is zero everywhere (every path is cut by "
+                        "an inactive ReLU?)", None, "try more --samples, another --seed, or --weights uniform")
+    return ERF("measured", layer, position, tuple(graph.input_shape), axes, False, [], samples, weights,
+               magnitude, positive, area_ratios(positive), seconds)
 
 
 def area_ratios(positive, thresholds=AREA_THRESHOLDS) -> list[dict]:

@@ -193,3 +193,98 @@ def test_cli_png_needs_the_plot_extra(stack, tmp_path):
 def test_cli_unknown_save_type(stack, tmp_path):
     result = CliRunner().invoke(app, ["rf", stack, "--erf", "analytic", "--save", str(tmp_path / "e.gif")])
     assert result.exit_code == 2 and "unknown file type `.gif`" in result.stderr
+
+
+# ---- measured (needs the executor's backward pass) ------------------------------------------------------------
+def _backward_available() -> bool:
+    try:
+        import convcalc.executor.backward  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_backward = pytest.mark.skipif(not _backward_available(),
+                                    reason="convcalc/executor/backward.py (the verify helper's VJPs) is not there yet")
+
+# A linear network with branches: conv, depthwise (multiplier 2), a residual add, an average pool, a concat of a
+# 1×1 path and a 3×3 path, and a nearest upsample. No nonlinearity, so with uniform weights the measured gradient
+# is exactly the analytic one. The centre unit's support stays inside the 40×40 input (borders play no part).
+LINEAR_BRANCHES = [
+    {"type": "conv", "name": "c1", "out": 3, "kernel": 3, "padding": 1},
+    {"type": "depthwise", "name": "dw", "kernel": 3, "stride": 2, "padding": 1, "multiplier": 2},
+    {"type": "conv", "name": "c2", "out": 6, "kernel": 3, "padding": 1},
+    {"type": "add", "name": "res", "inputs": ["dw", "c2"]},
+    {"type": "avgpool", "name": "pool", "kernel": 3, "stride": 1, "padding": 1},
+    {"type": "conv", "name": "a", "out": 2, "kernel": 1, "inputs": "pool"},
+    {"type": "conv", "name": "b", "out": 3, "kernel": 3, "padding": 2, "dilation": 2, "inputs": "pool"},
+    {"type": "concat", "name": "cat", "inputs": ["a", "b"]},
+    {"type": "upsample", "name": "up", "scale": 2},
+    {"type": "conv", "name": "head", "out": 2, "kernel": 3, "padding": 1},
+]
+
+
+@needs_backward
+def test_measured_equals_analytic_with_uniform_weights():
+    import numpy as np
+
+    from convcalc.erf import measured_erf
+
+    graph, report = network([2, 40, 40], *LINEAR_BRANCHES)
+    analytic = analytic_erf(graph, report)
+    measured = measured_erf(graph, report, samples=2, weights="uniform")
+    assert measured.layer == analytic.layer == "head" and measured.position == analytic.position == (20, 20)
+    for a, m in zip(analytic.axes, measured.axes):
+        first, last = a.support
+        assert 0 <= first and last < 40
+        expected = np.zeros(40)
+        expected[a.offset:a.offset + len(a.values)] = [v / a.total for v in a.values]
+        got = np.asarray(m.values) / sum(m.values)
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+        assert m.variance == pytest.approx(float(a.variance), rel=1e-9)
+        assert m.window() == a.window()
+
+
+@needs_backward
+def test_measured_chain_map_is_the_outer_product():
+    import numpy as np
+
+    from convcalc.erf import measured_erf
+
+    graph, report = network([1, 32, 32], *[conv(padding=1) for _ in range(5)])
+    measured = measured_erf(graph, report, weights="uniform")
+    image, _ = analytic_erf(graph, report).image()  # 11×11 outer product of the (1 + x + x²)^5 rows / 243
+    grid = measured.grid / measured.grid.sum()
+    np.testing.assert_allclose(grid[11:22, 11:22], image, rtol=1e-9, atol=1e-15)
+    assert grid[:11].sum() == pytest.approx(0, abs=1e-15)
+
+
+@needs_backward
+def test_measured_random_weights_resnet_block():
+    from convcalc.erf import measured_erf
+
+    graph, report = network(
+        [3, 32, 32], conv(out=8, padding=1, name="c1"), {"type": "relu", "name": "r1"},
+        {"type": "maxpool", "kernel": 2, "stride": 2, "name": "mp"}, conv(out=8, padding=1, name="c2"),
+        {"type": "relu", "name": "r2"}, {"type": "add", "name": "sum", "inputs": ["mp", "r2"]})
+    erf = measured_erf(graph, report, samples=3, weights="random", seed=1)
+    assert erf.layer == "sum" and erf.position == (8, 8) and erf.grid.shape == (32, 32)
+    # c1 k3 p1: r 3, j 1, start −1; maxpool k2 s2: r 4, j 2, start −1; c2 k3 p1: r 4 + 2·2 = 8, j 2, start −3.
+    # Output 16×16, centre unit 8: window −3 + 8·2 = 13 … 20. Both paths of the add are centred at 1/2 (aligned).
+    for axis in erf.axes:
+        assert axis.rf_size == 8 and axis.rf_start == 13
+        lo, hi = axis.support
+        assert 13 <= lo and hi <= 20
+    assert [r["threshold"] for r in erf.area_ratios] == [0.2, 0.3, 0.5, 0.99]
+
+
+@needs_backward
+def test_cli_measured_json(stack):
+    result = CliRunner().invoke(app, ["rf", stack, "--erf", "measured", "--weights", "uniform", "--format",
+                                      "json"])
+    assert result.exit_code == 0, result.output
+    erf = json.loads(result.stdout)["erf"]
+    assert erf["method"] == "measured" and erf["samples"] == 1 and erf["weights"] == "uniform"
+    axis = erf["axes"][0]
+    assert axis["window_size"] == 11 and axis["rf_size"] == 21
+    assert float(axis["variance"]) == pytest.approx(20 / 3, rel=1e-9)

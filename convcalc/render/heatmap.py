@@ -78,7 +78,7 @@ def title_of(erf) -> str:
 # ---- the map -----------------------------------------------------------------------------------------------------
 def picture(erf):
     """(2-D map normalised to [0, 1], origin (row, col) input index, RF box ((r0, r1), (c0, c1)), downsampling
-    factor, caption) or None for a 1-D network."""
+    factor, caption, extent before downsampling) or None for a 1-D network."""
     import numpy as np
 
     image, origin = erf.image()
@@ -97,6 +97,7 @@ def picture(erf):
         canvas[tuple(slice(o - l, o - l + n) for o, l, n in zip(origin, lo, image.shape))] = image
         image, origin = canvas, tuple(lo)
     factor = max(1, ceil(max(image.shape) / MAX_COLUMNS))
+    extent = tuple(image.shape)
     if factor > 1:
         padded = [ceil(n / factor) * factor for n in image.shape]
         canvas = np.zeros(padded)
@@ -104,7 +105,7 @@ def picture(erf):
         image = canvas.reshape(padded[0] // factor, factor, padded[1] // factor, factor).mean(axis=(1, 3))
     top = image.max()
     image = image / top if top > 0 else image
-    return image, origin, box, factor, caption
+    return image, origin, box, factor, caption, extent
 
 
 def _outline(shape, origin, box, factor):
@@ -129,13 +130,13 @@ def heatmap_lines(erf, color: bool) -> list:
     found = picture(erf)
     if found is None:
         return []
-    image, origin, box, factor, caption = found
+    image, origin, box, factor, caption, extent = found
     mask = _outline(image.shape, origin, box, factor)
     rows, cols = image.shape
     lines = []
     scale = f"1 cell = {factor}×{factor} input pixels, " if factor > 1 else ""
-    head = (f"Heatmap{caption}: input rows {origin[0]} … {origin[0] + rows * factor - 1}, columns {origin[1]} … "
-            f"{origin[1] + cols * factor - 1}; {scale}theoretical RF outlined")
+    head = (f"Heatmap{caption}: input rows {origin[0]} … {origin[0] + extent[0] - 1}, columns {origin[1]} … "
+            f"{origin[1] + extent[1] - 1}; {scale}theoretical RF outlined")
     if color:
         from rich.style import Style
         from rich.text import Text
