@@ -260,6 +260,9 @@ def _apply(state: _State, rule: _Rule, in_rank: int, layer: str, notes: list[str
         state = _State([0] * in_rank, [[1]] * in_rank, [state.mass] * in_rank, state.mass, True)
     if not in_rank:
         return _State([], [], [], state.mass * rule.factor, state.separable)
+    if all(reader is _identity for reader in rule.readers):  # elementwise, add, concat: only the channel factor
+        return _State(list(state.offsets), state.ints, [s * rule.factor for s in state.scales],
+                      state.mass * rule.factor, state.separable)
     new_offsets, new_ints, raw_scales, ratios = [], [], [], []
     for a, reader in enumerate(rule.readers):
         offset, values = state.offsets[a], state.ints[a]

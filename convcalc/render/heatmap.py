@@ -135,8 +135,13 @@ def heatmap_lines(erf, color: bool) -> list:
     rows, cols = image.shape
     lines = []
     scale = f"1 cell = {factor}×{factor} input pixels, " if factor > 1 else ""
+    if mask.any():
+        where = "theoretical RF outlined"
+    else:
+        where = ("theoretical RF (" + " × ".join(f"{_fmt(lo)} … {_fmt(hi)}" for lo, hi in box) +
+                 ") extends past the map on every side")
     head = (f"Heatmap{caption}: input rows {origin[0]} … {origin[0] + extent[0] - 1}, columns {origin[1]} … "
-            f"{origin[1] + extent[1] - 1}; {scale}theoretical RF outlined")
+            f"{origin[1] + extent[1] - 1}; {scale}{where}")
     if color:
         from rich.style import Style
         from rich.text import Text
