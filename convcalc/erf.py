@@ -37,6 +37,7 @@ pixel, so 11 for 10 stacked 3×3 convs at 95 %), with its ratio to the theoretic
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import floor, gcd, lcm, prod, sqrt
@@ -560,6 +561,9 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
         raise SpecError(f"--layer: no layer named `{layer}`", None,
                         did_you_mean(layer, [l.name for l in report.layers]))
     position = check_position(layer, shapes[layer], position)
+    names = [node.name for node in graph.nodes]
+    # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
+    graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
     mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
     dtype = dtype or ("float64" if mode == "ones" else "float32")
     rng = np.random.default_rng(seed)

@@ -356,7 +356,10 @@ def rf(
             else:
                 write_csv(shown, sys.stdout)
         elif format is Format.markdown:
-            write_markdown(title, shown, sys.stdout)
+            if result is None or layer is not None:
+                write_markdown(title, shown, sys.stdout)
+                if result is not None:
+                    sys.stdout.write("\n")
             if result is not None:
                 from ..render.heatmap import write_erf_markdown
 

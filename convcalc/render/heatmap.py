@@ -259,13 +259,13 @@ def write_erf_csv(erf, out: TextIO) -> None:
     for a in erf.axes:
         d = a.to_dict()
         writer.writerow([erf.method, erf.layer, "x".join(map(str, erf.position)), a.axis, a.rf_size,
-                         _fmt(a.rf_start), d["mean"], d["variance"], f"{a.std:.6g}", d["mass"], d["window"][0],
+                         _fmt(a.rf_start), f"{float(a.mean):.9g}", f"{float(a.variance):.9g}", f"{a.std:.6g}", d["mass"], d["window"][0],
                          d["window"][1], d["window_size"], f"{d['window_over_rf']:.6g}", d["support"][0],
                          d["support"][1], f"{d['inside_input']:.6g}"])
 
 
 def write_erf_markdown(erf, out: TextIO) -> None:
-    out.write(f"\n### {title_of(erf)}\n\n| axis | RF | std | window | size | size / RF |\n|---:|---:|---:|---:|---:|---:|\n")
+    out.write(f"### {title_of(erf)}\n\n| axis | RF | std | window | size | size / RF |\n|---:|---:|---:|---:|---:|---:|\n")
     for a in erf.axes:
         lo, hi = a.window()
         out.write(f"| {a.axis} | {a.rf_size} | {a.std:.3f} | {lo} … {hi} | {hi - lo + 1} | "
