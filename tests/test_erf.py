@@ -118,6 +118,47 @@ def test_resnet50_analytic_erf_is_centred_and_smaller_than_the_rf():
     assert lo + hi == 2 * 96 and (hi - lo + 1) / 427 < 0.5
 
 
+def test_uneven_layer_under_a_sum_of_paths_is_flagged_approximate():
+    # forward: input → conv_transpose k3 s2 (taps per output vary: 2 or 1) → x; x → k1 and x → k3; add.
+    # Backward, x receives the sum of two paths, then meets the uneven layer: its 2-D gradient is no longer an
+    # outer product, so the per-axis marginals are approximate and say so.
+    erf = erf_of([1, 8, 8], {"type": "conv_transpose", "name": "up", "out": 1, "kernel": 3, "stride": 2},
+                 conv(k=1, name="a"), conv(padding=1, name="b", inputs="up"),
+                 {"type": "add", "name": "sum", "inputs": ["a", "b"]})
+    assert erf.exact is False
+    assert erf.notes and "`up`" in erf.notes[0] and "approximate" in erf.notes[0]
+    # a single path through the same layer stays exact
+    assert erf_of([1, 8, 8], {"type": "conv_transpose", "name": "up", "out": 1, "kernel": 3, "stride": 2},
+                  conv(padding=1)).exact is True
+
+
+def test_three_d_heatmap_is_summed_over_depth():
+    from convcalc.render.heatmap import heatmap_lines
+
+    erf = erf_of([1, 12, 12, 12], conv(), conv())  # 8×8×8 output, unit (4, 4, 4); RF 5 on every axis
+    assert [a.rf_size for a in erf.axes] == [5, 5, 5]
+    assert [a.values for a in erf.axes] == [[1, 2, 3, 2, 1]] * 3
+    lines = heatmap_lines(erf, color=False)
+    assert "summed over the first spatial axis" in lines[0]
+    assert lines[1] == "[][][][][]"  # the 5×5 RF box is the whole support: its outline is the border
+    # middle row of [1,2,3,2,1]⊗[1,2,3,2,1] over its maximum 9: 6/9, 9/9, 6/9 inside the outline; the ramp
+    # ' .:-=+*#%@' maps 0.667 → index int(6.67) = 6 '*', and 1 → the last, '@'.
+    assert lines[3] == "[]**@@**[]"
+
+
+def test_colour_heatmap_uses_half_blocks():
+    from convcalc.render.heatmap import OUTLINE, heatmap_lines
+
+    erf = erf_of([1, 16, 16], conv(), conv())
+    lines = heatmap_lines(erf, color=True)
+    body = lines[1:-1]
+    assert len(body) == 3  # 5 pixel rows → 3 text rows of '▀' (upper pixel = foreground, lower = background)
+    assert all(span.style.color and span.style.bgcolor for span in body[0].spans)
+    assert body[-1].spans[0].style.bgcolor is None  # the odd last pixel row has no lower pixel
+    assert set(body[0].plain) == {"▀"} and len(body[0].plain) == 5
+    assert body[0].spans[0].style.color.triplet == OUTLINE
+
+
 # ---- RepLKNet's high-contribution area ratio -------------------------------------------------------------------
 def test_area_ratio_of_a_spike_and_of_a_flat_map():
     import numpy as np
