@@ -87,12 +87,39 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
             win = win[(slice(None), slice(None))
                       + tuple(_strided(0, n, s) for n, s in zip(out_sizes, stride))
                       + tuple(slice(None, None, d) for d in dilation)]      # (B, C, *N_out, *k)
-            order = (0, 1) + tuple(range(2 + rank, 2 + 2 * rank)) + spatial_axes
-            cols = win.transpose(order).reshape(batch, groups, c_group * taps, positions)  # the im2col copy
+            win = win.transpose((0, 1) + tuple(range(2 + rank, 2 + 2 * rank)) + spatial_axes)  # (B, C, *k, *N_out)
+            wm = w.reshape(groups, o_group, c_group * taps)
+            rows = _rows_per_chunk(batch * c_in * taps * positions * x.itemsize, out_sizes[0])
+            if rows < out_sizes[0]:
+                # a large im2col matrix: build and multiply it a band of output rows at a time
+                y = np.empty((batch, groups, o_group, *out_sizes), dtype=x.dtype)
+                rest = prod(out_sizes[1:])
+                for r0 in range(0, out_sizes[0], rows):
+                    band = win[(Ellipsis, slice(r0, r0 + rows)) + (slice(None),) * (rank - 1)]
+                    cols = band.reshape(batch, groups, c_group * taps, band.shape[2 + rank] * rest)
+                    y[:, :, :, r0:r0 + rows] = ctx.matmul(wm, cols).reshape(batch, groups, o_group, -1,
+                                                                            *out_sizes[1:])
+                return _add_bias(y.reshape(batch, c_out, *out_sizes), b)
+            cols = win.reshape(batch, groups, c_group * taps, positions)  # the im2col copy
         y = ctx.matmul(w.reshape(groups, o_group, c_group * taps), cols)    # (B, g, C_out/g, ΠN_out)
         y = y.reshape(batch, c_out, *out_sizes)
+    return _add_bias(y, b)
+
+
+#: im2col matrices larger than this are built a band of output rows at a time (bounded workspace)
+IM2COL_LIMIT_BYTES = 64 * 2**20
+
+
+def _rows_per_chunk(total_bytes: int, rows: int) -> int:
+    """How many rows of the first output axis fit an im2col band within :data:`IM2COL_LIMIT_BYTES`."""
+    if total_bytes <= IM2COL_LIMIT_BYTES:
+        return rows
+    return max(1, rows * IM2COL_LIMIT_BYTES // total_bytes)
+
+
+def _add_bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     if b is not None:
-        y += b.reshape(c_out, *([1] * rank))
+        y += b.reshape(b.shape[0], *([1] * (y.ndim - 2)))
     return y
 
 
@@ -154,7 +181,6 @@ def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     batch, c_in, *sizes = x.shape
     _, o_group, *kernel_size = w.shape
     c_out = o_group * groups
-    rank = len(sizes)
     taps = prod(kernel_size)
     c_group = c_in // groups
     # GEMM on input positions: (g, C_out/g·Πk, C_in/g) @ (B, g, C_in/g, ΠN) → every product of the scatter.
@@ -170,10 +196,7 @@ def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray 
             _strided(t * d, n, s) for t, d, n, s in zip(offsets, dilation, sizes, stride))
         y[target] += cols[(slice(None), slice(None)) + offsets]
     y = y[(slice(None), slice(None)) + tuple(slice(pb, pb + n) for (pb, _), n in zip(crops, out_sizes))]
-    y = np.ascontiguousarray(y)
-    if b is not None:
-        y += b.reshape(c_out, *([1] * rank))
-    return y
+    return _add_bias(np.ascontiguousarray(y), b)
 
 
 @kernel("conv_transpose")

@@ -216,3 +216,18 @@ def test_max_as_sum_sums_the_real_taps():
 def test_adaptive_pool_matches_naive_windows(shape, out, op):
     ex, _, _ = run_layer(shape, {"type": f"adaptive_{op}pool", "output_size": out})
     close(ex.output, naive_adaptive(ex.input, op, out))
+
+
+@pytest.mark.parametrize("shape, layer, pads, groups", [CONV_CASES[2], CONV_CASES[4], CONV_CASES[7]])
+def test_conv_in_bands_of_rows_matches_naive_loops(monkeypatch, shape, layer, pads, groups):
+    # a tiny im2col limit forces the banded path (the workspace bound for large inputs) on small shapes
+    from convcalc.executor import conv
+
+    monkeypatch.setattr(conv, "IM2COL_LIMIT_BYTES", 200)
+    ex, record, weights = run_layer(shape, layer)
+    w, b = weights[0], (weights[1] if len(weights) > 1 else None)
+    rank = len(shape) - 1
+    stride, dilation = _axes(layer.get("stride", 1), rank), _axes(layer.get("dilation", 1), rank)
+    close(ex.output, naive_conv(ex.input, w, b, stride, dilation, pads, groups))
+    monkeypatch.undo()
+    assert run_layer(shape, layer)[1].macs == record.macs
