@@ -33,10 +33,10 @@ def compare(
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
-    convcalc compare resnet50 resnet50_v1            totals, stages and layers against the first
-    convcalc compare --layer "conv 128->128 k3 @56x56"   standard vs grouped vs separable … (docs/compare.md)
-    convcalc compare resnet18 --layer layer1.0.conv1 the same for a layer of a spec, at its real input
-    convcalc compare mobilenet_v1 --as grouped:4     every eligible conv rewritten; --write out.yaml saves it
+    convcalc compare resnet50 resnet50_v1                totals, stages and layers against the first
+    convcalc compare --layer "conv 128->128 k3 @56x56"   standard, grouped, separable, … (docs/compare.md)
+    convcalc compare resnet18 --layer layer1.0.conv1     the same for a conv of a spec, at its real input
+    convcalc compare mobilenet_v1 --as grouped:4         every eligible conv rewritten (--write out.yaml)
     """
     with user_errors():
         from ..errors import SpecError
