@@ -35,6 +35,15 @@ FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
     "avgpool": (1, "per tap in each window: (window − 1) adds + 1 divide per output element"),
     "upsample_nearest": (0, "a copy, no arithmetic"),
     "upsample_linear": (1, "per output element: 2^d multiplies + (2^d − 1) adds for d interpolated axes"),
+    "upsample_cubic": (1, "per output element: 4^d multiplies + (4^d − 1) adds (bicubic: 16 + 15 = 31)"),
+    "lppool": (2, "per tap: x^p (1) + an add; the one missing add is the final root: 2·window per output"),
+    "stochastic_pool": (3, "per tap, minus 1 per window: test Πk squares + 2(Πk − 1) adds + 1 divide; "
+                           "train 2(Πk − 1) adds + 1 multiply + Πk comparisons"),
+    "channel_shuffle": (0, "a permutation, no arithmetic"),
+    "channel_slice": (0, "a view, no arithmetic"),
+    "pixel_shuffle": (0, "a rearrangement, no arithmetic (pixel_shuffle and pixel_unshuffle)"),
+    "deformable_sampling": (2, "per sampling MAC (2^d per sampled value + 1 mask multiply in v2); "
+                               "+ 3 per mask value for v2's sigmoid"),
     "dropout": (0, "identity at inference"),
     "flatten": (0, "a reshape"),
     "identity": (0, "nothing"),

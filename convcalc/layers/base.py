@@ -45,6 +45,9 @@ class Layer:
     #: spatial ranks the kind works on (0 = flat features)
     ranks: ClassVar[tuple[int, ...]] = (0, 1, 2, 3)
     fields: ClassVar[dict[str, Field]] = {}
+    #: the kind's formulas in words, for `convcalc explain`: shape, params, macs, flops, rf
+    formulas: ClassVar[dict[str, str]] = {"shape": "same as the input", "params": "0", "macs": "0",
+                                          "flops": "0", "rf": "unchanged"}
 
     def __init__(self, node: Node):
         self.node = node
@@ -77,6 +80,11 @@ class Layer:
 
     def warnings(self, ins: Sequence[Shape]) -> list[str]:
         return []
+
+    def worked(self, ins: Sequence[Shape]) -> dict[str, str]:
+        """The formulas with this layer's numbers substituted, as arithmetic (``·``, ``+``, ``−``, ``/``, ints) that
+        evaluates to ``params``, ``macs`` and ``flops`` (per sample). `convcalc explain SPEC --layer` prints them."""
+        return {key: str(getattr(self, key)(ins)) for key in ("params", "macs", "flops")}
 
     # ---- helpers for subclasses ---------------------------------------------------------------------------
     def fail(self, message: str, hint: str, key: str | None = None):

@@ -16,17 +16,18 @@ class Upsample(Layer):
 
     ``N_out = size`` or ``floor(N · scale)`` per axis (PyTorch's rule). Modes: ``nearest`` (a copy, 0 FLOPs);
     ``bilinear`` — linear interpolation along every spatial axis, i.e. linear / bilinear / trilinear for 1/2/3-D
-    inputs — costs 2^d multiplies + (2^d − 1) adds per output element.
+    inputs — costs 2^d multiplies + (2^d − 1) adds per output element; ``bicubic`` (2-D only, as in PyTorch; Keys'
+    cubic convolution with a = −0.75) reads a 4×4 neighbourhood: 16 multiplies + 15 adds per output element.
 
     Receptive field: the jump divides by the scale (an exact fraction); nearest reads one input per output,
-    linear interpolation two per axis. A non-integer scale is flagged position-dependent.
+    linear interpolation two per axis, bicubic four. A non-integer scale is flagged position-dependent.
     """
 
     kind = "upsample"
-    summary = "upsample by a scale or to a size (nearest, bilinear)"
+    summary = "upsample by a scale or to a size (nearest, bilinear, bicubic)"
     family = "resample"
     ranks = (1, 2, 3)
-    mode = Choice(("nearest", "bilinear", "linear", "trilinear"), default="nearest")
+    mode = Choice(("nearest", "bilinear", "linear", "trilinear", "bicubic"), default="nearest")
     scale = ScaleField(default=None)
     size = Size(default=None)
     align_corners = Bool(default=False)
@@ -41,7 +42,17 @@ class Upsample(Layer):
         scale = self.per_axis("scale", len(sizes))
         return tuple(floor(n * Fraction(s)) for n, s in zip(sizes, scale))
 
+    formulas = {
+        "shape": "N_out = size, or floor(N·scale) per axis; channels kept",
+        "params": "0", "macs": "0",
+        "flops": "nearest 0; linear C·ΠN_out·(2^d + 2^d − 1); bicubic C·ΠN_out·(16 + 15)",
+        "rf": "j /= scale; r += (0 | 1 | 3)·j for nearest | linear | bicubic taps",
+    }
+
     def output_shape(self, ins):
+        if self.mode == "bicubic" and len(ins[0]) != 3:
+            self.fail(f"`bicubic` works on 2-D (C, H, W) input, got {len(ins[0]) - 1}-D",
+                      "use `linear`/`trilinear` for 1-D/3-D input", "mode")
         out = self.out_sizes(ins[0])
         for axis, size in enumerate(out):
             if size < 1:
@@ -52,13 +63,16 @@ class Upsample(Layer):
         if self.mode == "nearest":
             return 0
         d = len(ins[0]) - 1
-        per_element = (2 ** d + 2 ** d - 1) * flops_per_element("upsample_linear")
+        if self.mode == "bicubic":
+            per_element = (4 ** d + 4 ** d - 1) * flops_per_element("upsample_cubic")
+        else:
+            per_element = (2 ** d + 2 ** d - 1) * flops_per_element("upsample_linear")
         return prod(self.output_shape(ins)) * per_element
 
     def receptive_field(self, rfs, ins):
         sizes, out = ins[0][1:], self.out_sizes(ins[0])
         ratios = [Fraction(n, o) for n, o in zip(sizes, out)]  # input pixels per output pixel
-        span = 0 if self.mode == "nearest" else 1
+        span = {"nearest": 0, "bicubic": 3}.get(self.mode, 1)
         offsets = [Fraction(0) if self.mode == "nearest" else (r - 1) / 2 for r in ratios]
         rf = rfs[0].step([span] * len(sizes), ratios, offsets)
         if any(o % n for n, o in zip(sizes, out)):
