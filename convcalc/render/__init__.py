@@ -35,8 +35,12 @@ class Row:
     layers: int = 1
 
 
-def rows(report: Report, depth: int | None = None) -> list[Row]:
-    """Rows to print. With ``depth``, layers nested deeper than ``depth`` blocks collapse into their block."""
+def rows(report: Report, depth: int | None = None, sub_rows: bool = False) -> list[Row]:
+    """Rows to print. With ``depth``, layers nested deeper than ``depth`` blocks collapse into their block.
+
+    With ``sub_rows``, a layer whose details list ``sub_rows`` (composite kinds: depthwise separable, SE, …) is
+    followed by one indented row per stage (type ``↳ kind``), counts times the batch; they are parts of the layer
+    above, not extra layers, so they carry no activation bytes and do not enter any total."""
     out: list[Row] = []
     groups: dict[str, Row] = {}
     for layer in report.layers:
@@ -52,7 +56,15 @@ def rows(report: Report, depth: int | None = None) -> list[Row]:
             row.warnings += layer.warnings
         else:
             out.append(_layer_row(layer))
+            if sub_rows:
+                out += _stage_rows(layer, report.batch)
     return out
+
+
+def _stage_rows(layer: LayerReport, batch: int) -> list[Row]:
+    return [Row(f"· {sub['name']}", f"↳ {sub['type']}", list(sub["output_shape"]), sub["params"], 0,
+                sub["macs"] * batch, sub["flops"] * batch, 0, None, [], len(layer.path) + 1, 0)
+            for sub in layer.details.get("sub_rows", ())]
 
 
 def _layer_row(layer: LayerReport) -> Row:
@@ -105,7 +117,7 @@ COLUMNS: dict[str, tuple[str, bool, Callable[[Row, str], str]]] = {
     "buffers": ("Buffers", True, lambda r, u: fmt_count(r.buffers, u)),
     "macs": ("MACs", True, lambda r, u: fmt_count(r.macs, u)),
     "flops": ("FLOPs", True, lambda r, u: fmt_count(r.flops, u)),
-    "memory": ("Activations", True, lambda r, u: fmt_bytes(r.activation_bytes, u)),
+    "memory": ("Activations", True, lambda r, u: fmt_bytes(r.activation_bytes, u) if r.layers else ""),
     "rf": ("RF", True, lambda r, u: fmt_axes(r.rf.size) if r.rf else ""),
     "jump": ("Jump", True, lambda r, u: fmt_axes(r.rf.jump, fmt_fraction) if r.rf else ""),
     "start": ("Start", True, lambda r, u: fmt_axes(r.rf.start, fmt_fraction) if r.rf else ""),

@@ -27,8 +27,9 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
 
 def layer_grid(report: Report, options: RenderOptions) -> Grid:
     grid = Grid([COLUMNS[c][0] for c in options.columns], [COLUMNS[c][1] for c in options.columns])
-    for row in rows(report, options.depth):
-        grid.add([COLUMNS[c][2](row, options.units) for c in options.columns], "warn" if row.warnings else "row")
+    for row in rows(report, options.depth, sub_rows=True):
+        role = "warn" if row.warnings else "note" if row.type.startswith("↳") else "row"
+        grid.add([COLUMNS[c][2](row, options.units) for c in options.columns], role)
     grid.add_section()
     total = totals_row(report)
     grid.add([COLUMNS[c][2](total, options.units) if c not in ("rf", "jump", "start") else ""
