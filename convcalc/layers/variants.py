@@ -406,8 +406,8 @@ class Deformable(Conv):
         FLOPs:  2·(main + offset MACs) + bias adds + 2·sampling MACs + 3·G·Πk·ΠN_out (mask sigmoid, v2)
 
     Worked example (3×3, 64→64, 32×32, p1, G=1, bias, v1): params 36,928 + 10,386 = 47,314; MACs main 37,748,736
-    + offset 10,616,832 + sampling 2,359,296. RF: the nominal (zero-offset) window, flagged position-dependent:
-    learned offsets move each output's samples anywhere.
+    + offset 10,616,832 + sampling 2,359,296. RF: the nominal (zero-offset) window, with a note: learned offsets
+    move each output's samples with the data.
     """
 
     kind = "deformable"
@@ -419,7 +419,7 @@ class Deformable(Conv):
         "params": "C_out·C_in/g·Πk (+ C_out) + C_off·C_in·Πk + C_off, C_off = (d + m)·G·Πk",
         "macs": "main C_out·ΠN_out·C_in/g·Πk + offset C_off·ΠN_out·C_in·Πk + sampling (2^d + m)·C_in·Πk·ΠN_out",
         "flops": "2·(main + offset MACs) + bias adds + 2·sampling MACs + 3·G·Πk·ΠN_out (v2 sigmoid)",
-        "rf": "nominal conv window (r += (k_eff − 1)·j), flagged: offsets are learned",
+        "rf": "the zero-offset conv window (r += (k_eff − 1)·j, j *= s); learned offsets move it with the data",
     }
 
     def sub_rows(self, ins):
@@ -460,9 +460,12 @@ class Deformable(Conv):
         return {key: " + ".join(str(row[key]) for row in rows) for key in ("params", "macs", "flops")}
 
     def receptive_field(self, rfs, ins):
-        return super().receptive_field(rfs, ins).flagged(
-            f"{self.name}: deformable sampling offsets are learned, so the real field is data-dependent "
-            f"(shown: the zero-offset window)")
+        # Not flagged position-dependent: the zero-offset window is exact for the sampling grid; the learned
+        # offsets move it with the data, which the note (and docs/variants.md) states.
+        rf = super().receptive_field(rfs, ins)
+        return type(rf)(rf.size, rf.jump, rf.center, rf.position_dependent,
+                        rf.notes + (f"{self.name}: deformable offsets are learned; the field shown is the "
+                                    f"zero-offset sampling grid",))
 
 
 # ---- unshared and tiled -----------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_deformable_worked_example_v1():
     # main 64·1,024·576 = 37,748,736; offset 18·1,024·576 = 10,616,832; sampling 4·64·9·1,024 = 2,359,296
     assert (d["macs_main"], d["macs_offset"], d["macs_sampling"]) == (37_748_736, 10_616_832, 2_359_296)
     assert layer.macs == 50_724_864
-    assert layer.rf.size == [3, 3] and layer.rf.position_dependent
+    assert layer.rf.size == [3, 3] and not layer.rf.position_dependent and not layer.warnings
 
 
 def test_deformable_v2_and_offset_groups():
@@ -291,3 +291,36 @@ def test_bicubic_upsample():
 def test_batch_multiplies_the_variant_macs():
     layer = one((64, 32, 32), {"type": "deformable", "out": 64, "kernel": 3, "padding": 1}, batch=2)
     assert layer.macs == 2 * 50_724_864
+
+
+# ---- the shipped examples ----------------------------------------------------------------------------------
+def _variant_configs():
+    from convcalc.spec import shipped_configs
+
+    return sorted(name for name in shipped_configs() if name.startswith("variants/"))
+
+
+def test_every_variant_kind_has_an_example():
+    names = {name.split("/", 1)[1] for name in _variant_configs()}
+    for kind in ("separable", "depthwise_separable", "flattened", "channel_shuffle", "channel_slice",
+                 "squeeze_excitation", "deformable", "locally_connected", "tiled", "lppool", "stochastic_pool",
+                 "pixel_shuffle", "pixel_unshuffle", "bicubic", "dilated", "transposed"):
+        assert kind in names
+
+
+@pytest.mark.parametrize("name", _variant_configs())
+def test_variant_configs_analyse_by_name(name):
+    report = convcalc.analyze(name)
+    assert report.totals.layers > 0
+    if name != "variants/transposed":  # the transposed example shows the checkerboard warning on purpose
+        assert report.warnings == []
+
+
+def test_named_examples_match_their_headers():
+    layers = {layer.name: layer for layer in convcalc.analyze("variants/dilated").layers}
+    assert [layers[n].rf.size for n in ("rate1", "rate2", "rate4")] == [[3, 3], [7, 7], [15, 15]]
+    assert layers["rate4"].output_shape == [32, 64, 64]  # `same` with dilation 4 keeps 64×64
+    assert convcalc.analyze("variants/channel_shuffle").totals.macs == 7_949_760
+    assert convcalc.analyze("variants/channel_slice").totals.macs == 5_684_000
+    dws = convcalc.analyze("variants/depthwise_separable").layers[0]
+    assert dws.macs == 52_283_392
