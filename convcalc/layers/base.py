@@ -154,6 +154,12 @@ def _fmt_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+def times(values) -> str:
+    """``(3, 3)`` → ``3·3``: a product written out, for the worked formulas of `convcalc explain`."""
+    values = list(values)
+    return "·".join(str(v) for v in values) if values else "1"
+
+
 def elements(shape: Shape) -> int:
     return prod(shape)
 

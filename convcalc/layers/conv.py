@@ -7,7 +7,7 @@ from math import prod
 
 from ..fields import Axes, Bool, Int, Padding
 from ..rf import ReceptiveField
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 @register
@@ -30,6 +30,13 @@ class Conv(Layer):
     summary = "standard convolution, 1/2/3-D by the input rank"
     family = "conv"
     ranks = (1, 2, 3)
+    formulas = {
+        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis, k_eff = d·(k − 1) + 1; channels C_out",
+        "params": "C_out·(C_in/g)·Πk (+ C_out bias)",
+        "macs": "C_out·ΠN_out·(C_in/g)·Πk",
+        "flops": "2·MACs (+ C_out·ΠN_out bias adds)",
+        "rf": "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p_b)·j, j *= s per axis",
+    }
 
     out = Int(min=1, doc="output channels")
     kernel = Axes(doc="kernel size per axis")
@@ -88,6 +95,19 @@ class Conv(Layer):
         *_, stride, _, k_eff, pads, _ = self.geometry(ins[0])
         return rfs[0].window(k_eff, stride, [p[0] for p in pads])
 
+    def worked(self, ins):
+        c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
+        per_group = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
+        macs = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
+        bias = bool(self.bias)
+        return {
+            "shape": [f"axis {axis}: floor(({n} + {pb} + {pa} − {k})/{s}) + 1 = {o}"
+                      for axis, (n, (pb, pa), k, s, o) in enumerate(zip(ins[0][1:], pads, k_eff, stride, out_sizes))],
+            "params": f"{c_out}·{per_group}·{times(kernel)}" + (f" + {c_out}" if bias else ""),
+            "macs": macs,
+            "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if bias else ""),
+        }
+
 
 @register
 class Depthwise(Conv):
@@ -102,6 +122,8 @@ class Depthwise(Conv):
 
     kind = "depthwise"
     summary = "depthwise convolution (groups = input channels), with a channel multiplier"
+    formulas = {**Conv.formulas, "params": "C_in·m·Πk (+ C_in·m bias)", "macs": "C_in·m·ΠN_out·Πk",
+                "shape": Conv.formulas["shape"].replace("C_out", "C_in·m")}
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -122,6 +144,8 @@ class Pointwise(Conv):
 
     kind = "pointwise"
     summary = "1×1 convolution across channels, optionally grouped (pointwise grouped)"
+    formulas = {**Conv.formulas, "params": "C_out·C_in/g (+ C_out bias)", "macs": "C_out·ΠN_out·C_in/g",
+                "shape": "N_out = floor((N + p_b + p_a − 1)/s) + 1 per axis; channels C_out"}
     kernel = None
     padding = Padding(default=0)
 
@@ -150,6 +174,13 @@ class ConvTranspose(Conv):
 
     kind = "conv_transpose"
     summary = "transposed convolution (fractionally strided), MACs counted on input positions"
+    formulas = {
+        "shape": "N_out = (N − 1)·s − p_b − p_a + d·(k − 1) + output_padding + 1 per axis; channels C_out",
+        "params": "C_in·(C_out/g)·Πk (+ C_out bias)",
+        "macs": "C_in·ΠN_in·(C_out/g)·Πk (on input positions: the scatter's work)",
+        "flops": "2·MACs (+ C_out·ΠN_out bias adds)",
+        "rf": "exact widest set of inputs any output reads; j /= s per axis",
+    }
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
 
     def geometry(self, shape):
@@ -260,4 +291,18 @@ class ConvTranspose(Conv):
     def flops(self, ins):
         *_, out_sizes = self.geometry(ins[0])
         return 2 * self.macs(ins) + (self.out * prod(out_sizes) if self.bias else 0)
+
+    def worked(self, ins):
+        c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
+        op = self.per_axis("output_padding", len(out_sizes))
+        per_group = f"({c_out}/{groups})" if groups > 1 else f"{c_out}"
+        macs = f"{c_in}·{times(ins[0][1:])}·{per_group}·{times(kernel)}"
+        return {
+            "shape": [f"axis {axis}: ({n} − 1)·{s} − {pb} − {pa} + {k} + {o_p} = {o}"
+                      for axis, (n, s, (pb, pa), k, o_p, o) in enumerate(zip(ins[0][1:], stride, pads, k_eff, op,
+                                                                              out_sizes))],
+            "params": f"{c_in}·{per_group}·{times(kernel)}" + (f" + {c_out}" if self.bias else ""),
+            "macs": macs,
+            "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if self.bias else ""),
+        }
 

@@ -11,7 +11,7 @@ from math import prod
 
 from ..conventions import flops_per_element
 from ..fields import Bool, Number
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 class Elementwise(Layer):
@@ -19,9 +19,15 @@ class Elementwise(Layer):
 
     family = "activation"
     op = ""
+    formulas = {"shape": "any → the same", "params": "0", "macs": "0",
+                "flops": "elements × FLOPs per element (convcalc/conventions.py)", "rf": "unchanged"}
 
     def flops(self, ins):
         return prod(ins[0]) * flops_per_element(self.op)
+
+    def worked(self, ins):
+        return {"params": str(self.params(ins)), "macs": "0",
+                "flops": f"{times(ins[0])}·{flops_per_element(self.op)}"}
 
 
 @register
@@ -41,11 +47,17 @@ class BatchNorm(Elementwise):
     track_running_stats = Bool(default=True)
     eps = Number(default=0, min=0, doc="documentation only; does not change any count")
 
+    formulas = {"shape": "any → the same", "params": "2·C (γ, β) with affine; buffers 2·C", "macs": "0",
+                "flops": "2 per element (folded scale and shift)", "rf": "unchanged"}
+
     def params(self, ins):
         return 2 * ins[0][0] if self.affine else 0
 
     def buffers(self, ins):
         return 2 * ins[0][0] if self.track_running_stats else 0
+
+    def worked(self, ins):
+        return {"params": f"2·{ins[0][0]}" if self.affine else "0", "macs": "0", "flops": f"{times(ins[0])}·2"}
 
 
 def _activation(kind: str, formula: str, **extra_fields):
@@ -54,6 +66,8 @@ def _activation(kind: str, formula: str, **extra_fields):
         "kind": kind,
         "op": kind,
         "summary": f"activation {formula}",
+        "formulas": {"shape": "any → the same", "params": "0", "macs": "0",
+                     "flops": f"elements × {flops_per_element(kind)} ({formula})", "rf": "unchanged"},
         "__doc__": f"Activation ``{kind}``: {formula}. FLOPs per element: {flops_per_element(kind)} "
                    f"(convcalc.conventions). Shapes: any → the same.",
         **extra_fields,

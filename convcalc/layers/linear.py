@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from ..fields import Bool, Int
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 @register
@@ -27,6 +27,14 @@ class Linear(Layer):
     ranks = (0,)
     out = Int(min=1)
     bias = Bool(default=True)
+    formulas = {"shape": "(F_in,) → (out,)", "params": "F_in·out (+ out bias)", "macs": "F_in·out",
+                "flops": "2·MACs (+ out bias adds)", "rf": "unchanged (a flat input already sees its field)"}
+
+    def worked(self, ins):
+        f_in = ins[0][0]
+        return {"params": f"{f_in}·{self.out}" + (f" + {self.out}" if self.bias else ""),
+                "macs": f"{f_in}·{self.out}",
+                "flops": f"2·{f_in}·{self.out}" + (f" + {self.out}" if self.bias else "")}
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
@@ -55,6 +63,11 @@ class Flatten(Layer):
 
     kind = "flatten"
     summary = "flatten (C, *N) to (C·ΠN,)"
+    formulas = {"shape": "(C, *N) → (C·ΠN,)", "params": "0", "macs": "0", "flops": "0 (a reshape)",
+                "rf": "the whole input: r += (N − 1)·j per axis"}
+
+    def worked(self, ins):
+        return {"shape": [f"{times(ins[0])} = {prod(ins[0])}"], "params": "0", "macs": "0", "flops": "0"}
 
     def output_shape(self, ins):
         return (prod(ins[0]),)

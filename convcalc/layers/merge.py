@@ -11,13 +11,19 @@ from __future__ import annotations
 from math import prod
 
 from ..conventions import flops_per_element
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 class Merge(Layer):
     family = "merge"
     arity = (2, None)
     op = ""
+    formulas = {"shape": "inputs of one shape → that shape", "params": "0", "macs": "0",
+                "flops": "(n − 1)·elements of the output", "rf": "the largest input field; inputs must be aligned"}
+
+    def worked(self, ins):
+        return {"params": "0", "macs": "0",
+                "flops": f"({len(ins)} − 1)·{times(self.output_shape(ins))}·{flops_per_element(self.op)}"}
 
     def receptive_field(self, rfs, ins):
         out = self.output_shape(ins)
@@ -62,6 +68,8 @@ class Concat(Merge):
     kind = "concat"
     summary = "concatenate inputs along channels"
     op = "concat"
+    formulas = {"shape": "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)", "params": "0", "macs": "0", "flops": "0 (a copy)",
+                "rf": "the largest input field; inputs must be aligned"}
 
     def output_shape(self, ins):
         first = ins[0]
@@ -83,6 +91,9 @@ class Multiply(Merge):
     kind = "multiply"
     summary = "elementwise product with broadcasting (SE gates, attention masks)"
     op = "multiply"
+    formulas = {"shape": "NumPy broadcasting of the input shapes", "params": "0", "macs": "0",
+                "flops": "(n − 1)·elements of the output",
+                "rf": "the largest positioned input; broadcast (C, 1, …) gates are global context"}
 
     def output_shape(self, ins):
         rank = max(len(s) for s in ins)

@@ -11,7 +11,7 @@ from math import prod
 
 from ..conventions import flops_per_element
 from ..fields import Axes, Bool, Size
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 class WindowPool(Layer):
@@ -30,6 +30,14 @@ class WindowPool(Layer):
     family = "pool"
     ranks = (1, 2, 3)
     op = ""
+    #: FLOPs per output element as text, ``{w}`` = window size (Πk); must match :meth:`window_flops`
+    window_formula = "({w} − 1)"
+    formulas = {
+        "shape": "N_out = floor((N + 2p − k_eff)/s) + 1 per axis (ceil with ceil_mode); channels kept",
+        "params": "0", "macs": "0",
+        "flops": "C·ΠN_out·(Πk − 1) comparisons",
+        "rf": "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p)·j, j *= s per axis",
+    }
 
     kernel = Axes()
     stride = Axes(default=None, doc="defaults to the kernel size")
@@ -68,6 +76,17 @@ class WindowPool(Layer):
         _, stride, k_eff, pads, _ = self.geometry(ins[0])
         return rfs[0].window(k_eff, stride, [p[0] for p in pads])
 
+    def worked(self, ins):
+        kernel, stride, k_eff, pads, out = self.geometry(ins[0])
+        rounding = "ceil" if self.ceil_mode else "floor"
+        window = self.window_formula.format(w=prod(kernel))
+        return {
+            "shape": [f"axis {axis}: {rounding}(({n} + {pb} + {pa} − {k})/{s}) + 1 = {o}"
+                      for axis, (n, (pb, pa), k, s, o) in enumerate(zip(ins[0][1:], pads, k_eff, stride, out))],
+            "params": "0", "macs": "0",
+            "flops": f"{ins[0][0]}·{times(out)}·{window}",
+        }
+
 
 @register
 class MaxPool(WindowPool):
@@ -93,6 +112,9 @@ class AvgPool(WindowPool):
     kind = "avgpool"
     summary = "average pooling over sliding windows (count_include_pad, ceil_mode)"
     op = "avgpool"
+    window_formula = "{w}"
+    formulas = {**WindowPool.formulas, "flops": "C·ΠN_out·Πk ((Πk − 1) adds + 1 divide)",
+                "rf": "r += (k − 1)·j, centre += ((k − 1)/2 − p)·j, j *= s per axis"}
     dilation = None  # torch.nn.AvgPool has no dilation
     count_include_pad = Bool(default=True)
 
@@ -115,6 +137,14 @@ class GlobalPool(Layer):
     ranks = (1, 2, 3)
     op = ""
     keepdims = Bool(default=True)
+    formulas = {"shape": "(C, *N) → (C, 1, …, 1), or (C,) without keepdims", "params": "0", "macs": "0",
+                "flops": "C·ΠN (average: adds + divide) or C·(ΠN − 1) (max: comparisons)",
+                "rf": "the whole input: r += (N − 1)·j per axis"}
+
+    def worked(self, ins):
+        positions = prod(ins[0][1:])
+        per = f"{positions}" if self.op == "avgpool" else f"({positions} − 1)"
+        return {"params": "0", "macs": "0", "flops": f"{ins[0][0]}·{per}"}
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
@@ -156,6 +186,17 @@ class AdaptivePool(Layer):
     ranks = (1, 2, 3)
     op = ""
     output_size = Size()
+    formulas = {"shape": "(C, *N) → (C, *output_size); output i pools [floor(i·N/O), ceil((i+1)·N/O))",
+                "params": "0", "macs": "0",
+                "flops": "C·Σ windows (average) or C·(Σ windows − ΠO) (max), over the actual windows",
+                "rf": "widest window − 1 added, j *= N/O; flagged when windows differ"}
+
+    def worked(self, ins):
+        per_axis = self.windows(ins[0])
+        taps = prod(sum(b - a for a, b in w) for w in per_axis)
+        positions = prod(len(w) for w in per_axis)
+        per = f"{taps}" if self.op == "avgpool" else f"({taps} − {positions})"
+        return {"params": "0", "macs": "0", "flops": f"{ins[0][0]}·{per}"}
 
     def windows(self, shape):
         self.check_rank(shape)

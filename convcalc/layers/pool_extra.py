@@ -39,6 +39,7 @@ class LPPool(_NoPadPool):
     kind = "lppool"
     summary = "power-average pooling (Σx^p)^(1/p) over sliding windows (torch LPPool)"
     op = "lppool"
+    window_formula = "2·{w}"
     p = Number(min=1, doc="the norm type p (torch's norm_type)")
     formulas = {
         "shape": "N_out = floor((N − k)/s) + 1 per axis (ceil with ceil_mode); channels kept",
@@ -69,6 +70,7 @@ class StochasticPool(_NoPadPool):
     kind = "stochastic_pool"
     summary = "stochastic pooling (Zeiler & Fergus 2013): sample ∝ a in training, Σa²/Σa at test"
     op = "stochastic_pool"
+    window_formula = "(3·{w} − 1)"
     mode = Choice(("train", "test"), default="test")
     formulas = {
         "shape": "N_out = floor((N − k)/s) + 1 per axis (ceil with ceil_mode); channels kept",

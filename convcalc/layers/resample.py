@@ -7,7 +7,7 @@ from math import floor, prod
 
 from ..conventions import flops_per_element
 from ..fields import Bool, Choice, ScaleField, Size
-from .base import Layer, register
+from .base import Layer, register, times
 
 
 @register
@@ -68,6 +68,13 @@ class Upsample(Layer):
         else:
             per_element = (2 ** d + 2 ** d - 1) * flops_per_element("upsample_linear")
         return prod(self.output_shape(ins)) * per_element
+
+    def worked(self, ins):
+        shape = self.output_shape(ins)
+        d = len(shape) - 1
+        taps = {"nearest": 0, "bicubic": 4 ** d}.get(self.mode, 2 ** d)
+        flops = f"{times(shape)}·({taps} + {taps} − 1)" if taps else "0"
+        return {"params": "0", "macs": "0", "flops": flops}
 
     def receptive_field(self, rfs, ins):
         sizes, out = ins[0][1:], self.out_sizes(ins[0])

@@ -19,29 +19,70 @@ from ..errors import SpecError, did_you_mean
 from ..fields import Axes, Bool, Choice, Field, Int
 from ..graph import Node
 from ..yamlio import YBool, YMap
-from .base import REGISTRY, Layer, register
+from .base import REGISTRY, Layer, register, times
 from .conv import Conv
 
 
-def _x(values) -> str:
-    """``(3, 3)`` → ``3·3`` (a product written out, for the worked formulas)."""
-    values = list(values)
-    return "·".join(str(v) for v in values) if values else "1"
+COUNTS = ("params", "macs", "flops")
 
 
-def _sub_row(name, kind, shape, params, macs, flops) -> dict:
-    return {"name": name, "type": kind, "output_shape": list(shape), "params": params, "macs": macs,
-            "flops": flops}
+def _sub_row(name, kind, shape, params, macs, flops, worked=None) -> dict:
+    """One stage of a composite kind; ``worked`` holds its formulas with numbers (for `convcalc explain`)."""
+    row = {"name": name, "type": kind, "output_shape": list(shape), "params": params, "macs": macs, "flops": flops}
+    if worked is not None:
+        row["worked"] = worked
+    return row
 
 
-def _conv_numbers(c_in, c_out, groups, kernel, out_sizes, bias) -> tuple[int, int, int]:
-    """(params, MACs, FLOPs) of one plain convolution stage (torch.nn.Conv semantics)."""
+def _conv_stage(name, kind, c_in, c_out, groups, kernel, out_sizes, bias) -> dict:
+    """One plain convolution stage (torch.nn.Conv semantics) as a sub-row, with its worked formulas."""
     macs = c_out * prod(out_sizes) * (c_in // groups) * prod(kernel)
     params = c_out * (c_in // groups) * prod(kernel) + (c_out if bias else 0)
-    return params, macs, 2 * macs + (c_out * prod(out_sizes) if bias else 0)
+    flops = 2 * macs + (c_out * prod(out_sizes) if bias else 0)
+    per_group = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
+    macs_text = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
+    worked = {"params": f"{c_out}·{per_group}·{times(kernel)}" + (f" + {c_out}" if bias else ""),
+              "macs": macs_text, "flops": f"2·{macs_text}" + (f" + {c_out}·{times(out_sizes)}" if bias else "")}
+    return _sub_row(name, kind, (c_out, *out_sizes), params, macs, flops, worked)
 
 
-class _ConvVariant(Conv):
+class _Staged:
+    """Mixin of the composite kinds: their counts are the sums of their :meth:`stages`."""
+
+    def stages(self, ins) -> list[dict]:
+        raise NotImplementedError
+
+    def sub_rows(self, ins) -> list[dict]:
+        return [{key: value for key, value in row.items() if key != "worked"} for row in self.stages(ins)]
+
+    def params(self, ins):
+        return sum(row["params"] for row in self.stages(ins))
+
+    def macs(self, ins):
+        return sum(row["macs"] for row in self.stages(ins))
+
+    def flops(self, ins):
+        return sum(row["flops"] for row in self.stages(ins))
+
+    def details(self, ins):
+        return {"sub_rows": self.sub_rows(ins)}
+
+    def worked(self, ins):
+        out = {}
+        stages = self.stages(ins)
+        for key in COUNTS:
+            parts = []
+            for row in stages:
+                text = row.get("worked", {}).get(key, str(row[key]))
+                if text != "0":
+                    parts.append(f"({text})" if " + " in text or " − " in text else text)
+            out[key] = " + ".join(parts) or "0"
+        if isinstance(self, Conv):
+            out["shape"] = Conv.worked(self, ins)["shape"]
+        return out
+
+
+class _ConvVariant(_Staged, Conv):
     """A variant that reads a conv's fields (out, kernel, stride, padding, dilation, bias) and has no groups, so
     that ``compare --as`` can swap it in for a conv. Its overall window is the conv's: same output shape and RF."""
 
@@ -49,25 +90,6 @@ class _ConvVariant(Conv):
 
     def group_count(self, c_in):
         return 1
-
-    def sub_rows(self, ins) -> list[dict]:
-        return []
-
-    def params(self, ins):
-        return sum(row["params"] for row in self.sub_rows(ins))
-
-    def macs(self, ins):
-        return sum(row["macs"] for row in self.sub_rows(ins))
-
-    def flops(self, ins):
-        return sum(row["flops"] for row in self.sub_rows(ins))
-
-    def details(self, ins):
-        return {"sub_rows": self.sub_rows(ins)}
-
-    def worked(self, ins):
-        rows = self.sub_rows(ins)
-        return {key: " + ".join(str(row[key]) for row in rows) for key in ("params", "macs", "flops")}
 
 
 # ---- factorised convolutions ----------------------------------------------------------------------------------
@@ -100,7 +122,7 @@ class Separable(_ConvVariant):
         "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
     }
 
-    def sub_rows(self, ins):
+    def stages(self, ins):
         c_in, c_out, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
         sizes = ins[0][1:]
         ndim = len(sizes)
@@ -110,9 +132,8 @@ class Separable(_ConvVariant):
             stage_out = c_out if axis == ndim - 1 else mid
             after = (*out_sizes[:axis + 1], *sizes[axis + 1:])
             k = tuple(kernel[axis] if a == axis else 1 for a in range(ndim))
-            params, macs, flops = _conv_numbers(channels, stage_out, 1, k, after, self.bias)
-            rows.append(_sub_row(f"axis{axis} {'×'.join(map(str, k))}", "conv", (stage_out, *after), params, macs,
-                                 flops))
+            rows.append(_conv_stage(f"axis{axis} {'×'.join(map(str, k))}", "conv", channels, stage_out, 1, k, after,
+                                    self.bias))
             channels = stage_out
         return rows
 
@@ -198,17 +219,16 @@ class DepthwiseSeparable(_ConvVariant):
                 self.fail(f"mid layer `{layer.kind}` changes the shape {shape}", "use shape-keeping layers", "mid")
         return layers
 
-    def sub_rows(self, ins):
+    def stages(self, ins):
         c_in, c_out, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
         wide = c_in * self.multiplier
-        params, macs, flops = _conv_numbers(c_in, wide, c_in, kernel, out_sizes, self.bias)
-        rows = [_sub_row("depthwise", "depthwise", (wide, *out_sizes), params, macs, flops)]
+        rows = [_conv_stage("depthwise", "depthwise", c_in, wide, c_in, kernel, out_sizes, self.bias)]
         shape = (wide, *out_sizes)
         for layer in self.mid_layers(shape):
             rows.append(_sub_row(layer.name.rsplit(".", 1)[-1], layer.kind, shape, layer.params([shape]),
-                                 layer.macs([shape]), layer.flops([shape])))
-        params, macs, flops = _conv_numbers(wide, c_out, 1, (1,) * len(out_sizes), out_sizes, self.bias)
-        rows.append(_sub_row("pointwise", "pointwise", (c_out, *out_sizes), params, macs, flops))
+                                 layer.macs([shape]), layer.flops([shape]), layer.worked([shape])))
+        rows.append(_conv_stage("pointwise", "pointwise", wide, c_out, 1, (1,) * len(out_sizes), out_sizes,
+                                self.bias))
         return rows
 
     def buffers(self, ins):
@@ -234,25 +254,24 @@ class Flattened(_ConvVariant):
     kind = "flattened"
     summary = "flattened conv (Jin et al. 2014): lateral 1×1 C→F, then a per-channel 1-D conv along each axis"
     formulas = {
-        "shape": "lateral keeps N; stage i applies the conv rule on axis i: N_out,i = floor((N_i + p − k_eff,i)/s_i) + 1",
+        "shape": "lateral keeps N; stage i applies the conv rule on axis i: "
+                 "N_out,i = floor((N_i + p − k_eff,i)/s_i) + 1",
         "params": "F·C_in + F·Σ_i k_i (+ (d + 1)·F bias)",
         "macs": "F·ΠN·C_in + Σ_i F·(positions after stage i)·k_i",
         "flops": "2·MACs + bias adds",
         "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
     }
 
-    def sub_rows(self, ins):
+    def stages(self, ins):
         c_in, f, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
         sizes = ins[0][1:]
         ndim = len(sizes)
-        params, macs, flops = _conv_numbers(c_in, f, 1, (1,) * ndim, sizes, self.bias)
-        rows = [_sub_row("lateral 1×1", "pointwise", (f, *sizes), params, macs, flops)]
+        rows = [_conv_stage("lateral 1×1", "pointwise", c_in, f, 1, (1,) * ndim, sizes, self.bias)]
         for axis in range(ndim):
             after = (*out_sizes[:axis + 1], *sizes[axis + 1:])
             k = tuple(kernel[axis] if a == axis else 1 for a in range(ndim))
-            params, macs, flops = _conv_numbers(f, f, f, k, after, self.bias)
-            rows.append(_sub_row(f"axis{axis} {'×'.join(map(str, k))}", "depthwise", (f, *after), params, macs,
-                                 flops))
+            rows.append(_conv_stage(f"axis{axis} {'×'.join(map(str, k))}", "depthwise", f, f, f, k, after,
+                                    self.bias))
         return rows
 
 
@@ -306,7 +325,7 @@ _ACTIVATIONS = ("relu", "relu6", "leaky_relu", "silu", "swish", "hardswish", "ge
 
 
 @register
-class SqueezeExcitation(Layer):
+class SqueezeExcitation(_Staged, Layer):
     """Squeeze-and-excitation (Hu et al. 2018, SENet): global average pool → FC C→S → activation → FC S→C →
     gate (sigmoid) → multiply the input by the per-channel gate. S = ``squeeze``, or C/r with ``reduction`` r::
 
@@ -353,31 +372,30 @@ class SqueezeExcitation(Layer):
     def macs(self, ins):
         return 2 * ins[0][0] * self.squeezed(ins[0])
 
-    def sub_rows(self, ins):
+    def stages(self, ins):
         shape = ins[0]
         c, s, positions = shape[0], self.squeezed(shape), prod(shape[1:])
         b = 1 if self.bias else 0
         ones = [1] * (len(shape) - 1)
         return [
-            _sub_row("squeeze", "global_avgpool", (c, *ones), 0, 0, c * positions * flops_per_element("avgpool")),
-            _sub_row("fc1", "linear", (s, *ones), c * s + b * s, c * s, 2 * c * s + b * s),
-            _sub_row(self.activation, self.activation, (s, *ones), 0, 0, s * flops_per_element(_op(self.activation))),
-            _sub_row("fc2", "linear", (c, *ones), s * c + b * c, s * c, 2 * s * c + b * c),
-            _sub_row(self.gate, self.gate, (c, *ones), 0, 0, c * flops_per_element(self.gate)),
-            _sub_row("scale", "multiply", shape, 0, 0, c * positions * flops_per_element("multiply")),
+            _sub_row("squeeze", "global_avgpool", (c, *ones), 0, 0, c * positions * flops_per_element("avgpool"),
+                     {"flops": f"{c}·{positions}·{flops_per_element('avgpool')}"}),
+            _sub_row("fc1", "linear", (s, *ones), c * s + b * s, c * s, 2 * c * s + b * s,
+                     {"params": f"{c}·{s}" + (f" + {s}" if b else ""), "macs": f"{c}·{s}",
+                      "flops": f"2·{c}·{s}" + (f" + {s}" if b else "")}),
+            _sub_row(self.activation, self.activation, (s, *ones), 0, 0, s * flops_per_element(_op(self.activation)),
+                     {"flops": f"{s}·{flops_per_element(_op(self.activation))}"}),
+            _sub_row("fc2", "linear", (c, *ones), s * c + b * c, s * c, 2 * s * c + b * c,
+                     {"params": f"{s}·{c}" + (f" + {c}" if b else ""), "macs": f"{s}·{c}",
+                      "flops": f"2·{s}·{c}" + (f" + {c}" if b else "")}),
+            _sub_row(self.gate, self.gate, (c, *ones), 0, 0, c * flops_per_element(self.gate),
+                     {"flops": f"{c}·{flops_per_element(self.gate)}"}),
+            _sub_row("scale", "multiply", shape, 0, 0, c * positions * flops_per_element("multiply"),
+                     {"flops": f"{c}·{positions}·{flops_per_element('multiply')}"}),
         ]
-
-    def flops(self, ins):
-        return sum(row["flops"] for row in self.sub_rows(ins))
 
     def details(self, ins):
         return {"squeeze_channels": self.squeezed(ins[0]), "sub_rows": self.sub_rows(ins)}
-
-    def worked(self, ins):
-        c, s = ins[0][0], self.squeezed(ins[0])
-        rows = self.sub_rows(ins)
-        return {"params": f"{c}·{s} + {s}·{c}" + (f" + {s} + {c}" if self.bias else ""),
-                "macs": f"2·{c}·{s}", "flops": " + ".join(str(row["flops"]) for row in rows)}
 
     def receptive_field(self, rfs, ins):
         rf = rfs[0]
@@ -391,7 +409,7 @@ def _op(activation: str) -> str:
 
 # ---- deformable convolution -------------------------------------------------------------------------------------
 @register
-class Deformable(Conv):
+class Deformable(_Staged, Conv):
     """Deformable convolution v1 (Dai et al. 2017) and v2 / modulated (Zhu et al. 2019), as torchvision's
     ``ops.DeformConv2d`` fed by an offset conv, generalised to d axes. Three parts:
 
@@ -422,7 +440,7 @@ class Deformable(Conv):
         "rf": "the zero-offset conv window (r += (k_eff − 1)·j, j *= s); learned offsets move it with the data",
     }
 
-    def sub_rows(self, ins):
+    def stages(self, ins):
         c_in, c_out, groups, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
         g = self.offset_groups
         if c_in % g:
@@ -431,33 +449,22 @@ class Deformable(Conv):
         ndim, taps, positions = len(out_sizes), prod(kernel), prod(out_sizes)
         m = 1 if self.modulated else 0
         c_off = (ndim + m) * g * taps
-        off = _conv_numbers(c_in, c_off, 1, kernel, out_sizes, True)
         sampling = (2 ** ndim + m) * c_in * taps * positions
         sample_flops = 2 * sampling + 3 * m * g * taps * positions
-        main = _conv_numbers(c_in, c_out, groups, kernel, out_sizes, self.bias)
-        return [_sub_row("offset", "conv", (c_off, *out_sizes), *off),
+        per_value = f"({2 ** ndim} + 1)" if m else f"{2 ** ndim}"
+        sample_macs = f"{per_value}·{c_in}·{times(kernel)}·{times(out_sizes)}"
+        sample_worked = {"macs": sample_macs, "flops": f"2·{sample_macs}" + (
+            f" + 3·{g}·{times(kernel)}·{times(out_sizes)}" if m else "")}
+        return [_conv_stage("offset", "conv", c_in, c_off, 1, kernel, out_sizes, True),
                 _sub_row("sampling", "bilinear" if ndim == 2 else f"{ndim}-linear", (c_in * taps, *out_sizes), 0,
-                         sampling, sample_flops),
-                _sub_row("main", "conv", (c_out, *out_sizes), *main)]
-
-    def params(self, ins):
-        return sum(row["params"] for row in self.sub_rows(ins))
-
-    def macs(self, ins):
-        return sum(row["macs"] for row in self.sub_rows(ins))
-
-    def flops(self, ins):
-        return sum(row["flops"] for row in self.sub_rows(ins))
+                         sampling, sample_flops, sample_worked),
+                _conv_stage("main", "conv", c_in, c_out, groups, kernel, out_sizes, self.bias)]
 
     def details(self, ins):
         rows = self.sub_rows(ins)
         return {"offset_channels": rows[0]["output_shape"][0], "params_main": rows[2]["params"],
                 "params_offset": rows[0]["params"], "macs_main": rows[2]["macs"], "macs_offset": rows[0]["macs"],
                 "macs_sampling": rows[1]["macs"], "sub_rows": rows}
-
-    def worked(self, ins):
-        rows = self.sub_rows(ins)
-        return {key: " + ".join(str(row[key]) for row in rows) for key in ("params", "macs", "flops")}
 
     def receptive_field(self, rfs, ins):
         # Not flagged position-dependent: the zero-offset window is exact for the sampling grid; the learned
@@ -538,10 +545,10 @@ class LocallyConnected(Conv):
         kernels = self.kernels(out_sizes)
         bias = self.bias_count(c_out, out_sizes)
         g = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
-        macs = f"{c_out}·{_x(out_sizes)}·{g}·{_x(kernel)}"
-        return {"params": f"{kernels}·{c_out}·{g}·{_x(kernel)}" + (f" + {bias}" if bias else ""),
+        macs = f"{c_out}·{times(out_sizes)}·{g}·{times(kernel)}"
+        return {"params": f"{kernels}·{c_out}·{g}·{times(kernel)}" + (f" + {bias}" if bias else ""),
                 "macs": macs,
-                "flops": f"2·{macs}" + (f" + {c_out}·{_x(out_sizes)}" if self.bias != "none" else "")}
+                "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if self.bias != "none" else "")}
 
 
 @register
