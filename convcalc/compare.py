@@ -756,8 +756,9 @@ def closed_form(design: str, arg: int | None, q: ConvQuery, out_sizes: tuple[int
                 layers: list[dict]) -> tuple[Fraction | None, Fraction | None, str]:
     """(params ratio, MACs ratio, formula) to a standard conv, from the formulas in the design notes and papers.
 
-    Bias is left out (the ratios are those of the weights and the multiply-accumulates). ``None`` where no closed
-    form applies to this geometry (spatially separable and flattened: 2-D at stride 1 only).
+    Bias is left out (the ratios are those of the weights and the multiply-accumulates). Spatially separable and
+    flattened convs run one 1-D conv per axis; stage i sees the output size on the axes before it and the input
+    size on the axes after it, so their ratios depend on the padding and stride.
     """
     C, N, K = q.c_in, q.c_out, math.prod(q.kernel)
     kt = _k_text(q.kernel)
@@ -782,27 +783,37 @@ def closed_form(design: str, arg: int | None, q: ConvQuery, out_sizes: tuple[int
     if design == "tiled":
         kernels = math.prod(min(arg, n) for n in out_sizes)
         return Fraction(kernels), Fraction(1), f"params × t^n = {arg}^{q.ndim}; MACs × 1"
-    if q.ndim != 2 or set(q.stride) != {1}:
-        return None, None, "closed form for 2-D at stride 1 only"
-    (kh, kw), (h_in, w_in), (h_out, w_out) = q.kernel, q.sizes, out_sizes
+    # one 1-D stage per axis, in axis order; stage i has already reduced axes ≤ i to their output size
+    sizes_in, sizes_out = q.sizes, out_sizes
+    positions = [math.prod(sizes_out[:i + 1]) * math.prod(sizes_in[i + 1:]) for i in range(q.ndim)]
+    standard_macs = C * N * K * math.prod(sizes_out)
     if design == "separable":
-        # k×1 (C_in → M) at H_out × W_in, then 1×k (M → C_out) at H_out × W_out; the design notes' ratio for
-        # M = C_in = C_out: 1/m + 1/(m(1 − (m−1)/N)) in valid mode, 2/m with same padding
+        # C_in → M → … → M → C_out (M = mid, default C_out); the design notes' ratio for one channel in valid mode
+        # is 1/m + 1/(m(1 − (m−1)/N)), 2/m with same padding
         mid = _mid_channels(layers, N)
-        macs = Fraction(mid * w_in, N * w_out * kw) + Fraction(mid, C * kh)
-        params = Fraction(mid, N * kw) + Fraction(mid, C * kh)
-        text = (f"M·W_in/(C_out·W_out·k) + M/(C_in·k) = {mid}·{w_in}/({N}·{w_out}·{kw}) + {mid}/({C}·{kh})"
-                if (w_in != w_out or mid not in (C, N)) else f"2/k = 2/{kh}" if kh == kw and mid == C == N else
-                f"M/(C_out·k_w) + M/(C_in·k_h) = {mid}/({N}·{kw}) + {mid}/({C}·{kh})")
+        chans = [(C, N)] if q.ndim == 1 else [(C, mid)] + [(mid, mid)] * (q.ndim - 2) + [(mid, N)]
+        params = Fraction(sum(a * b * k for (a, b), k in zip(chans, q.kernel)), C * N * K)
+        macs = Fraction(sum(a * b * k * n for (a, b), k, n in zip(chans, q.kernel, positions)), standard_macs)
+        if q.ndim != 2:
+            return params, macs, "Σ_i C_in,i·C_out,i·k_i·positions_i / standard (one 1-D conv per axis)"
+        (kh, kw), w_in, w_out = q.kernel, sizes_in[1], sizes_out[1]
+        if kh == kw and mid == C == N and w_in == w_out:
+            text = f"2/k = 2/{kh}"
+        elif kh == kw and mid == C == N:
+            text = f"1/k + W_in/(k·W_out) = 1/{kh} + {w_in}/({kh}·{w_out})  (notes: 1/m + 1/(m(1 − (m−1)/N)))"
+        else:
+            text = f"M·W_in/(C_out·W_out·k_w) + M/(C_in·k_h) = {mid}·{w_in}/({N}·{w_out}·{kw}) + {mid}/({C}·{kh})"
         return params, macs, text
     if design == "flattened":
-        # lateral 1×1 (C_in → F) at H_in × W_in, vertical k×1 at H_out × W_in, horizontal 1×k at H_out × W_out,
-        # both per channel (Jin et al. 2014); params F·(C + k_h + k_w)
-        params = Fraction(C + kh + kw, C * kh * kw)
-        macs = Fraction(h_in * w_in * C + h_out * w_in * kh + h_out * w_out * kw, h_out * w_out * C * kh * kw)
-        text = (f"1/k² + 2/(C_in·k) = 1/{kh * kw} + 2/({C}·{kh})" if (kh == kw and (h_in, w_in) == (h_out, w_out))
-                else "(H_in·W_in·C + H_out·W_in·k_h + H_out·W_out·k_w)/(H_out·W_out·C·k_h·k_w)")
-        return params, macs, text
+        # lateral 1×1 (C_in → F) on the input, then one 1-D conv per axis on each channel (Jin et al. 2014);
+        # params F·(C + Σk)
+        params = Fraction(C + sum(q.kernel), C * K)
+        macs = Fraction(C * math.prod(sizes_in) + sum(k * n for k, n in zip(q.kernel, positions)),
+                        C * K * math.prod(sizes_out))
+        if q.ndim == 2 and len(set(q.kernel)) == 1 and tuple(sizes_in) == tuple(sizes_out):
+            k = q.kernel[0]
+            return params, macs, f"1/k² + 2/(C_in·k) = 1/{k * k} + 2/({C}·{k})"
+        return params, macs, "(C_in·ΠN_in + Σ_i k_i·positions_i)/(C_in·Πk·ΠN_out)"
     return None, None, ""
 
 
