@@ -852,6 +852,18 @@ def design_args(design: Design, q: ConvQuery, groups: list[int] | None = None) -
     return [None]
 
 
+def intermediate_bytes(report) -> int:
+    """Bytes of the maps a composite layer computes inside itself (its ``details.sub_rows`` before the last), so
+    a depthwise separable layer counts its depthwise output as two separate layers would."""
+    from .conventions import DTYPE_BYTES
+
+    total = 0
+    for layer in report.layers:
+        for sub in (layer.details or {}).get("sub_rows", [])[:-1]:
+            total += math.prod(sub["output_shape"]) * DTYPE_BYTES[report.dtype] * report.batch
+    return total
+
+
 def analyze_design(q: ConvQuery, layers: list[dict]):
     from .analysis import analyze
     from .spec import load
@@ -898,8 +910,9 @@ def what_if(q: ConvQuery, groups: list[int] | None = None) -> WhatIf:
                 continue
             last = report.layers[-1]
             t = report.totals
-            row = WhatIfRow(design.key, title, arg, built.layers, t.params, t.macs, t.flops, t.activation_bytes,
-                            report.peak_activation_bytes, list(last.rf.size), list(last.output_shape))
+            row = WhatIfRow(design.key, title, arg, built.layers, t.params, t.macs, t.flops,
+                            t.activation_bytes + intermediate_bytes(report), report.peak_activation_bytes,
+                            list(last.rf.size), list(last.output_shape))
             if standard is None:
                 standard = row
             elif row.output_shape != standard.output_shape:

@@ -250,6 +250,8 @@ def test_depthwise_separable_128(small):
     # ratio 1/128 + 1/9 = 137/1152 = 0.11892
     assert (row.params, row.macs) == (17_536, 54_992_896)
     assert row.macs_ratio == row.closed_macs == Fraction(137, 1152)
+    # activations: the depthwise map and the output, 2 · 128·56·56 floats · 4 B = 3,211,264 B
+    assert row.activation_bytes == 3_211_264
 
 
 def test_depthwise_separable_512(deep):
@@ -279,6 +281,8 @@ def test_shuffle_grouped_128(small):
     # MACs 3,136 · 40,960 = 128,450,560; ratio 1/4 + 128/(4·128·9) = 1/4 + 1/36 = 5/18
     assert (row.params, row.macs) == (40_960, 128_450_560)
     assert row.macs_ratio == row.closed_macs == Fraction(5, 18)
+    # three 128×56×56 float32 maps (grouped, shuffled, pointwise): 3 · 1,605,632 = 4,816,896 B
+    assert row.activation_bytes == 4_816_896
     assert [r.arg for r in small.rows if r.design == "shuffle"] == [2, 4, 8]  # 3 does not divide 128
 
 
@@ -297,6 +301,22 @@ def test_flattened_128_and_512(small, deep):
     row = row_of(deep, "flattened")
     # 512·(512 + 6) = 265,216 params; 196 · 265,216 = 51,982,336 MACs
     assert (row.params, row.macs) == (265_216, 51_982_336)
+
+
+def test_separable_and_flattened_at_stride_2():
+    result = what_if(parse_layer("conv 64->128 k3 s2 p1 @28x28"))
+    # standard: 128·64·9 = 73,728 params, 14·14 · 73,728 = 14,450,688 MACs
+    assert row_of(result, "standard").macs == 14_450_688
+    row = row_of(result, "separable")
+    # 3×1 (64 → 128, stride 2 on H) at 14×28: 128·64·3·392 = 9,633,792; 1×3 (128 → 128, stride 2 on W) at 14×14:
+    # 128·128·3·196 = 9,633,792 → 19,267,584 MACs, ratio 4/3 (more than the standard conv: M = C_out = 2·C_in)
+    assert row.macs == 19_267_584
+    assert row.macs_ratio == row.closed_macs == Fraction(4, 3)
+    row = row_of(result, "flattened")
+    # lateral 128·64 at 28·28 = 6,422,528; 3×1 per channel at 14×28: 128·3·392 = 150,528; 1×3 at 14×14:
+    # 128·3·196 = 75,264 → 6,648,320 MACs
+    assert row.macs == 6_648_320
+    assert row.macs_ratio == row.closed_macs == Fraction(6_648_320, 14_450_688)
 
 
 def test_separable_128_and_512(small, deep):

@@ -387,7 +387,8 @@ def what_if_notes(result) -> list[str]:
     for title, reason in result.skipped:
         notes.append(f"Not shown: {title} — {reason}.")
     notes.append("Each row is a tiny spec analysed by the cost model (batch 1): × = ratio to the standard conv, "
-                 "measured, then its closed form (bias left out). Activations = every output of the row's layers. "
+                 "measured, then its closed form (bias left out). Activations = every map the row computes, the stages "
+                 "inside a composite layer included. "
                  "docs/compare.md gives the formulas.")
     return notes + [NOTE]
 
