@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..graph import Graph
-from . import conv, elementwise, linear, merge, pool, resample  # noqa: F401  (registers the kernels)
+from . import conv, elementwise, linear, merge, pool, resample, variants  # noqa: F401  (registers the kernels)
 from .base import KERNELS, Context, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "kernel"]

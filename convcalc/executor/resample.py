@@ -1,4 +1,4 @@
-"""Resampling kernel: upsample by a scale or to a size, nearest or (bi/tri)linear, as ``F.interpolate``.
+"""Resampling kernel: upsample by a scale or to a size, nearest, (bi/tri)linear or bicubic, as ``F.interpolate``.
 
 PyTorch's rules (``aten/src/ATen/native/UpSample.h``), re-derived here per axis, with the ratio computed in the
 array's dtype as PyTorch does:
@@ -40,6 +40,43 @@ def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:
     return out, scales
 
 
+#: Keys' cubic convolution parameter, PyTorch's choice for bicubic
+CUBIC_A = -0.75
+
+
+def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
+    """Weights of the four taps floor(src) − 1 … floor(src) + 2 at fraction t (PyTorch's get_cubic_upsample_
+    coefficients: Keys 1981 with a = −0.75)."""
+    a = CUBIC_A
+
+    def near(x):  # |x| ≤ 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _cubic_axis(y: np.ndarray, ax: int, n: int, o: int, positions: np.ndarray, ratio, align: bool) -> np.ndarray:
+    """Bicubic resampling along one axis (separable; PyTorch's upsample_bicubic2d): source
+    ``o·ratio`` with align_corners, else ``(o + ½)·ratio − ½`` (not clamped at 0, unlike linear); the four taps
+    are clamped to [0, N − 1] (border replication)."""
+    real = y.dtype.type
+    src = positions * ratio if align else (positions + real(0.5)) * ratio - real(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(np.float64)
+    base = base.astype(np.int64)
+    shape = [1] * y.ndim
+    shape[ax] = o
+    out = None
+    for offset, weight in zip(range(-1, 3), _cubic_weights(t)):
+        index = np.clip(base + offset, 0, n - 1)
+        part = np.take(y, index, axis=ax) * weight.astype(y.dtype).reshape(shape)
+        out = part if out is None else out + part
+    return out
+
+
 @kernel("upsample")
 def upsample(ctx: Context, node, xs):
     x = xs[0]
@@ -61,6 +98,9 @@ def upsample(ctx: Context, node, xs):
         if mode == "nearest":
             index = np.minimum(np.floor(positions * ratio).astype(np.int64), n - 1)
             y = np.take(y, index, axis=ax)
+            continue
+        if mode == "bicubic":
+            y = _cubic_axis(y, ax, n, o, positions, ratio, align)
             continue
         if align:
             src = positions * ratio
