@@ -233,14 +233,21 @@ class _State:
 
 
 Reader = Callable[[int], list]  # output index → [(input index, weight int|Fraction), …]
+APPROXIMATE = "\0approximate\0"  # prefix of a note that makes the result inexact (stripped when reported)
 
 
 @dataclass
 class _Rule:
-    """How a layer maps the gradient at its output to one input: a channel factor and one reader per axis."""
+    """How a layer maps the gradient at its output to one input: a channel factor and one reader per axis.
+
+    ``extra``: further terms summed with this one (a composite layer with a skip inside, e.g. the SE gate path).
+    ``note``: said in the result; with ``approximate`` the result is no longer exact."""
 
     factor: Fraction
     readers: list[Reader]
+    extra: list["_Rule"] = field(default_factory=list)
+    note: str = ""
+    approximate: bool = False
 
 
 def _reduce(values: list[int]) -> tuple[list[int], int]:
@@ -281,8 +288,8 @@ def _apply(state: _State, rule: _Rule, in_rank: int, layer: str, notes: list[str
                     denominators = lcm(denominators, w.denominator)
             gathered.append((v, taps))
         if len(tap_sums) > 1 and not state.separable:
-            notes.append(f"`{layer}`: taps per output vary with position on axis {a} and the gradient there is a "
-                         "sum over paths, so the marginals are approximate")
+            notes.append(APPROXIMATE + f"`{layer}`: taps per output vary with position on axis {a} and the gradient "
+                         "there is a sum over paths, so the marginals are approximate")
         acc: dict[int, int] = {}
         for v, taps in gathered:
             for i, w in taps:
@@ -347,6 +354,9 @@ def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> _Rule:
     shape = ins[index]
     sizes = shape[1:]
     rank = len(sizes)
+    variant = _variant_rule(layer, shape, out)
+    if variant is not None:
+        return variant
     if isinstance(layer, ConvTranspose):
         c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, _ = layer.geometry(shape)
         readers = [_transposed_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
@@ -380,13 +390,94 @@ def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> _Rule:
     if isinstance(layer, (Add, Concat)):
         return _Rule(Fraction(1), [_identity] * rank)
     if isinstance(layer, Multiply):
-        readers = [(lambda o: [(0, 1)]) if n == 1 and m != 1 else _identity for n, m in zip(sizes, out[1:])]
+        gate = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))
+        readers = [_gate_reader(m) if n == 1 and m != 1 else _identity for n, m in zip(sizes, out[1:])]
         fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
-        return _Rule(Fraction(fan), readers)
+        return _Rule(Fraction(fan), readers, note="the broadcast gate spreads the gradient over the whole map "
+                                                  "(global context)" if gate else "")
     if isinstance(layer, Elementwise):
         return _Rule(Fraction(1), [_identity] * rank)
     raise SpecError(f"layer `{node.name}`: the analytic ERF has no rule for layer kind `{node.kind}`", node.mark,
                     "add one to convcalc/erf.py rule_for(), or use --erf measured")
+
+
+def _variant_rule(layer, shape, out) -> _Rule | None:
+    """Rules of the issue-4 variant kinds (convcalc/layers/variants.py), or None for the other kinds."""
+    try:
+        from .layers import variants as v
+    except ImportError:  # pragma: no cover - the variants module is optional
+        return None
+    sizes = shape[1:]
+    rank = len(sizes)
+
+    def conv_readers():
+        _, _, _, kernel, stride, dilation, _, pads, _ = layer.geometry(shape)
+        return [_window_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
+
+    if isinstance(layer, v.Separable):  # one 1-D conv per axis: C_in → M → … → M → C_out, groups 1
+        c_out = layer.geometry(shape)[1]
+        mid = layer.mid if layer.mid is not None else c_out
+        return _Rule(Fraction(mid ** (rank - 1) * c_out), conv_readers())
+    if isinstance(layer, v.DepthwiseSeparable):  # depthwise (×m per channel), mid layers, pointwise (×C_out)
+        c_out = layer.geometry(shape)[1]
+        odd = [kind for kind, _ in layer.mid if not _is_elementwise(kind)]
+        note = (f"its mid layers {', '.join(odd)} are taken as the identity" if odd else "")
+        return _Rule(Fraction(layer.multiplier * c_out), conv_readers(), note=note, approximate=bool(odd))
+    if isinstance(layer, v.Deformable):
+        _, c_out, groups, *_ = layer.geometry(shape)
+        return _Rule(Fraction(c_out // groups), conv_readers(),
+                     note="deformable offsets taken as zero (the nominal sampling grid)")
+    if isinstance(layer, v.SqueezeExcitation):
+        # x·gate(x) with the gate as 1: the identity, plus the gate path pool → FC C→S → FC S→C, which spreads
+        # Σ_o G(o)·S·C evenly over the map (1/N per position from the average pool)
+        c, squeeze = shape[0], layer.squeezed(shape)
+        gate = _Rule(Fraction(squeeze * c), [_spread_reader(n) for n in sizes])
+        return _Rule(Fraction(1), [_identity] * rank, extra=[gate],
+                     note="the gate path spreads the gradient over the whole map (global context)")
+    if isinstance(layer, v.ChannelShuffle):  # a permutation of channels that all carry the same gradient
+        return _Rule(Fraction(1), [_identity] * rank)
+    if isinstance(layer, v.ChannelSlice):
+        # only channels start … stop − 1 receive the gradient; it is spread evenly over all C input channels,
+        # which keeps every later channel sum exact but not a per-channel (depthwise) path
+        kept = out[0]
+        return _Rule(Fraction(kept, shape[0]), [_identity] * rank, approximate=True,
+                     note=f"the gradient of {kept} of {shape[0]} channels is averaged over all input channels")
+    if isinstance(layer, v.PixelShuffle):
+        r = layer.factor  # output o reads input floor(o / r) of channel (c, phase); averaged over the r^d phases
+        return _Rule(Fraction(1), [lambda o, r=r: [(o // r, Fraction(1, r))] for _ in sizes], approximate=True,
+                     note="the gradient of the r^d sub-pixel phases is averaged over the input channels")
+    if isinstance(layer, v.PixelUnshuffle):
+        r = layer.factor  # output (c, phase p) at o reads input c at o·r + p: every input channel sees r taps
+        return _Rule(Fraction(1), [lambda o, r=r: [(o * r + p, 1) for p in range(r)] for _ in sizes])
+    return None
+
+
+def _is_elementwise(kind: str) -> bool:
+    from .layers import REGISTRY
+    from .layers.elementwise import Elementwise
+
+    return issubclass(REGISTRY[kind], Elementwise)
+
+
+def _gate_reader(n_out: int) -> Reader:
+    """A broadcast input of size 1: every output position inside the map reads its single position."""
+    return lambda o: [(0, 1)] if 0 <= o < n_out else []
+
+
+def _spread_reader(n: int) -> Reader:
+    """Every output position inside the map spreads over the whole map with weight 1/n (a global average)."""
+    weight = Fraction(1, n)
+    return lambda o: [(i, weight) for i in range(n)] if 0 <= o < n else []
+
+
+def _cubic(x: Fraction) -> Fraction:
+    """Keys' cubic convolution kernel with A = −0.75 (PyTorch's bicubic)."""
+    a, x = Fraction(-3, 4), abs(x)
+    if x <= 1:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return Fraction(0)
 
 
 def _window_reader(k: int, s: int, d: int, pad_before: int, weight=1) -> Reader:
@@ -436,6 +527,8 @@ def _upsample_reader(n: int, o_size: int, scale, mode: str, align_corners: bool)
         src = source(o)
         i0 = floor(src)
         lam = src - i0
+        if mode == "bicubic":
+            return [(i0 + k, w) for k in (-1, 0, 1, 2) if (w := _cubic(lam - k))]
         return [(i, w) for i, w in ((i0, 1 - lam), (i0 + 1, lam)) if w]
     return read
 
@@ -491,8 +584,11 @@ def influence(graph: Graph, shapes: dict, layer: str, position: Sequence[int]) -
         out = shapes[node.name]
         for index, name in enumerate(node.inputs):
             rule = rule_for(node, ins, out, index)
-            contribution = _apply(state, rule, len(ins[index]) - 1, node.name, notes)
-            states[name] = _add(states.get(name), contribution)
+            for term in [rule, *rule.extra]:
+                contribution = _apply(state, term, len(ins[index]) - 1, node.name, notes)
+                states[name] = _add(states.get(name), contribution)
+            if rule.note:
+                notes.append((APPROXIMATE if rule.approximate else "") + f"`{node.name}`: {rule.note}")
     result = states.get(graph.input_name)
     if result is None:
         raise SpecError(f"`{layer}` does not depend on the network input", None, "choose another --layer")
@@ -516,7 +612,12 @@ def analytic_erf(graph: Graph, report, layer: str | None = None, position: Seque
     position = check_position(layer, shapes[layer], position)
     state, notes = influence(graph, shapes, layer, position)
     axes = _axes_from(state.offsets, state.ints, report, layer, position, graph.input_shape, mass)
-    exact = not notes
+    if any(v < 0 for values in state.ints for v in values):  # bicubic's negative lobes
+        for axis in axes:
+            axis.values = [abs(v) for v in axis.values]
+        notes.append(APPROXIMATE + "some weights are negative (bicubic lobes): the statistics use their magnitude")
+    exact = not any(note.startswith(APPROXIMATE) for note in notes)
+    notes = [note.removeprefix(APPROXIMATE) for note in notes]
     return ERF("analytic", layer, position, tuple(graph.input_shape), axes, exact, _dedupe(notes))
 
 

@@ -159,6 +159,37 @@ def test_colour_heatmap_uses_half_blocks():
     assert body[0].spans[0].style.color.triplet == OUTLINE
 
 
+# ---- analytic: the issue-4 variant kinds -------------------------------------------------------------------
+def test_separable_and_depthwise_separable_channel_factors():
+    # separable k3 (out 1, mid 3): the k×1 stage has 3 outputs, the 1×k stage 1 → factor 3·1 = 3 per channel;
+    # marginal on axis 0: 3 · [1, 1, 1] · (3 taps on axis 1) = [9, 9, 9]; plus the identity's delta → [9, 10, 9]
+    axis = erf_of([1, 16, 16], {"type": "separable", "name": "s", "out": 1, "mid": 3, "kernel": 3, "padding": 1},
+                  {"type": "add", "name": "sum", "inputs": ["input", "s"]}).axes[0]
+    assert axis.values == [9, 10, 9]
+    # depthwise_separable k3, multiplier 2, out 1: factor 2·1 = 2 → 2 · [1, 1, 1] · 3 = [6, 6, 6], + delta
+    axis = erf_of([1, 16, 16], {"type": "depthwise_separable", "name": "d", "out": 1, "kernel": 3, "padding": 1,
+                                "multiplier": 2}, {"type": "add", "name": "sum", "inputs": ["input", "d"]}).axes[0]
+    assert axis.values == [6, 7, 6]
+
+
+def test_squeeze_excitation_gate_spreads_over_the_map():
+    # 1-D, C 4, reduction 2 → S 2. Unit 4 of 8: the identity term gives 1 at 4; the gate path gives
+    # S·C = 8 times the average pool's 1/8 at each of the 8 positions → 1 each. Total [1, 1, 1, 1, 2, 1, 1, 1].
+    erf = erf_of([4, 8], {"type": "squeeze_excitation", "name": "se", "reduction": 2})
+    assert (erf.axes[0].offset, erf.axes[0].values) == (0, [1, 1, 1, 1, 2, 1, 1, 1])
+    assert "global context" in erf.notes[0]
+
+
+def test_pixel_unshuffle_and_shuffle():
+    # pixel_unshuffle r2 then conv k3 p1: unit 2 reads unshuffled 1, 2, 3, each two inputs → inputs 2 … 7
+    axis = erf_of([1, 8], {"type": "pixel_unshuffle", "factor": 2}, conv(padding=1), position=(2,)).axes[0]
+    assert (axis.offset, axis.values) == (2, [1, 1, 1, 1, 1, 1])
+    # 1-D pixel_shuffle r2 (2 channels of 8 → 1 channel of 16) then conv k3 p1 at 8: reads shuffled 7, 8, 9 →
+    # inputs 3, 4, 4 → [1, 2] at 3 (each with weight 1/2: averaged over the 2 phases), flagged approximate
+    erf = erf_of([2, 8], {"type": "pixel_shuffle", "factor": 2}, conv(padding=1), position=(8,))
+    assert (erf.axes[0].offset, erf.axes[0].values) == (3, [1, 2]) and erf.exact is False
+
+
 # ---- RepLKNet's high-contribution area ratio -------------------------------------------------------------------
 def test_area_ratio_of_a_spike_and_of_a_flat_map():
     import numpy as np
