@@ -440,11 +440,15 @@ def _axes(values: tuple[int, ...]):
 
 
 def _yaml_value(value):
-    """A normalised field value as plain YAML data: tuples → lists, whole Fractions → ints, others → "p/q"."""
+    """A normalised field value as plain YAML data: tuples → lists, whole Fractions → ints (other Fractions stay,
+    for :func:`yaml_scalar`), a list of sub-layers ``(kind, fields)`` → ``{type: kind, **fields}`` mappings."""
+    if isinstance(value, (tuple, list)) and value and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict) for v in value):
+        return [{"type": kind, **_yaml_value(fields)} for kind, fields in value]
     if isinstance(value, tuple) or isinstance(value, list):
         return [_yaml_value(v) for v in value]
     if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+        return int(value) if value.denominator == 1 else value
     if isinstance(value, dict):
         return {str(k): _yaml_value(v) for k, v in value.items()}
     if isinstance(value, bool):
@@ -1109,7 +1113,7 @@ def yaml_scalar(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Fraction):
-        return yaml_scalar(_yaml_value(value))
+        return _fraction_text(value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (list, tuple)):
@@ -1120,6 +1124,20 @@ def yaml_scalar(value) -> str:
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
     return json.dumps(text, ensure_ascii=False)  # a double-quoted JSON string is a valid YAML scalar
+
+
+def _fraction_text(value: Fraction) -> str:
+    """Exact YAML for a number: decimal when it has a finite expansion (0.001; read back as exactly 1/1000), else
+    a quoted expression ("1/3"), which the spec reader evaluates exactly."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    for digits in range(1, 40):
+        scaled = value * 10**digits
+        if scaled.denominator == 1:
+            sign = "-" if scaled < 0 else ""
+            text = str(abs(scaled.numerator)).rjust(digits + 1, "0")
+            return f"{sign}{text[:-digits]}.{text[-digits:]}"
+    return f'"{value.numerator}/{value.denominator}"'
 
 
 def dump_spec(spec: dict, header: str = "") -> str:

@@ -519,3 +519,28 @@ def test_compare_and_sweep_do_not_import_numpy():
             "assert 'numpy' not in sys.modules, 'numpy was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def _shipped():
+    from convcalc.spec import shipped_configs
+
+    return sorted(shipped_configs())
+
+
+@pytest.mark.parametrize("name", _shipped())
+def test_flat_yaml_round_trips_every_shipped_config(name):
+    """With nothing rewritten (--only matches no layer), the flat YAML re-analyses to the very same report: every
+    layer's name, type, shape, counts and receptive field, and the peak memory. This exercises the emitter on every
+    field kind the shipped specs use (padding pairs, fractions like dropout 0.001, sub-layer lists, words)."""
+    import convcalc
+    from convcalc.analysis import analyze
+
+    result = rewrite_spec(name, "grouped:2", only=["no layer has this name"])
+    assert result.rewritten == []
+    again = analyze(convcalc.load(result.yaml()))
+
+    def key(report):
+        return ([(la.name, la.type, la.inputs, la.output_shape, la.params, la.buffers, la.macs, la.flops,
+                  la.rf.to_dict()) for la in report.layers], report.peak_activation_bytes)
+
+    assert key(again) == key(result.before)
