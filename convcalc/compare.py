@@ -397,6 +397,8 @@ class ConvQuery:
     name: str = ""
     source: str = ""
     kind: str = "conv"
+    #: fields of the spec's layer beyond the plain mapping, set to non-default values (e.g. mid, multiplier)
+    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(self.sizes)
@@ -538,9 +540,13 @@ def query_from_node(node, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
         raise SpecError(f"layer `{node.name}` is a `{node.kind}`, not a convolution", node.mark,
                         "pick a conv, depthwise or pointwise layer (`convcalc analyze` lists the layers)")
     _, _, groups, kernel, stride, dilation, *_ = cls(node).geometry(tuple(in_shape))
+    plain = ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")
+    extra = {key: _yaml_value(value) for key, value in node.fields.items()
+             if key not in plain and key in cls.fields and not cls.fields[key].required
+             and not _same_value(value, cls.fields[key].default)}
     return ConvQuery(in_shape[0], out_shape[0], tuple(kernel), tuple(in_shape[1:]), tuple(stride),
                      node.fields.get("padding", 0), tuple(dilation), bool(node.fields.get("bias", False)),
-                     groups, node.name, source, node.kind)
+                     groups, node.name, source, node.kind, extra)
 
 
 def layer_query_from_spec(spec: str, name: str, batch: int | None = None) -> ConvQuery:
@@ -744,6 +750,7 @@ class WhatIf:
     query: ConvQuery
     rows: list[WhatIfRow]
     skipped: list[tuple[str, str]]  # (design title, why it is not shown)
+    notes: list[str] = field(default_factory=list)
 
 
 def tiny_spec(q: ConvQuery, layers: list[dict], name: str = "what-if") -> dict:
@@ -927,13 +934,26 @@ def what_if(q: ConvQuery, groups: list[int] | None = None) -> WhatIf:
             row.closed_params, row.closed_macs, row.formula = closed_form(
                 design.key, arg, q, tuple(standard.output_shape[1:]), built.layers)
             rows.append(row)
+    notes = []
     if q.name:  # a layer of a spec: mark the row it already is
         design, arg = ("standard", None) if q.kind == "conv" and q.groups == 1 else \
             ("grouped", q.groups) if q.kind == "conv" else (q.kind, None)
         for row in rows:
-            if row.design == design and row.arg == arg:
+            if row.design == design and row.arg == arg and not q.extra:
                 row.as_written = True
-    return WhatIf(q, rows, skipped)
+        if not any(row.as_written for row in rows):
+            extra = ", ".join(f"{k} = {_short_value(v)}" for k, v in q.extra.items())
+            notes.append(f"`{q.name}` as written is a `{q.kind}`" + (f" with groups = {q.groups}" if q.groups > 1
+                                                                        else "")
+                         + (f" and {extra}" if extra else "") + ": no row is exactly that layer; the rows are the "
+                         f"plain {q.c_in} → {q.c_out} mapping")
+    return WhatIf(q, rows, skipped, notes)
+
+
+def _short_value(value) -> str:
+    if isinstance(value, list) and all(isinstance(v, dict) and "type" in v for v in value):
+        return "[" + ", ".join(v["type"] for v in value) + "]"
+    return str(value)
 
 
 def what_if_dict(result: WhatIf) -> dict:
@@ -953,6 +973,7 @@ def what_if_dict(result: WhatIf) -> dict:
                   "closed_form_macs_ratio": fraction_text(r.closed_macs), "formula": r.formula}
                  for r in result.rows],
         "skipped": [{"design": title, "reason": reason} for title, reason in result.skipped],
+        "notes": list(result.notes),
     }
 
 

@@ -544,3 +544,19 @@ def test_flat_yaml_round_trips_every_shipped_config(name):
                   la.rf.to_dict()) for la in report.layers], report.peak_activation_bytes)
 
     assert key(again) == key(result.before)
+
+
+def test_as_written_marks_only_the_exact_layer():
+    # ResNeXt-50's 3×3 convs are grouped 32 ways: that row is the layer as written
+    rows = what_if(layer_query("resnext50_32x4d", "layer1.0.conv2")).rows
+    assert [(r.design, r.arg) for r in rows if r.as_written] == [("grouped", 32)]
+    # the shipped depthwise separable example has mid layers [batchnorm, relu]: no plain row is exactly it
+    result = what_if(layer_query("variants/depthwise_separable", "dws"))
+    assert not any(r.as_written for r in result.rows)
+    assert "mid = [batchnorm, relu]" in result.notes[0]
+
+
+def layer_query(spec, name):
+    from convcalc.compare import layer_query_from_spec
+
+    return layer_query_from_spec(spec, name)

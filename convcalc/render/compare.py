@@ -383,7 +383,7 @@ def what_if_tables(result, units: str) -> list[Table]:
 
 
 def what_if_notes(result) -> list[str]:
-    notes = []
+    notes = [note + "." for note in result.notes]
     for title, reason in result.skipped:
         notes.append(f"Not shown: {title} — {reason}.")
     notes.append("Each row is a tiny spec analysed by the cost model (batch 1): × = ratio to the standard conv, "
