@@ -324,3 +324,44 @@ def test_named_examples_match_their_headers():
     assert convcalc.analyze("variants/channel_slice").totals.macs == 5_684_000
     dws = convcalc.analyze("variants/depthwise_separable").layers[0]
     assert dws.macs == 52_283_392
+
+
+# ---- YAML, rendering and errors --------------------------------------------------------------------------------
+def test_mid_layers_from_yaml_with_mappings_and_expressions(tmp_path):
+    path = tmp_path / "dws.yaml"
+    path.write_text("name: dws\ninput: [8, 10, 10]\nvars: {slope: 0.2}\nlayers:\n"
+                    "  - {type: depthwise_separable, out: 16, kernel: 3, bias: false,\n"
+                    "     mid: [batchnorm, {type: leaky_relu, negative_slope: 'slope / 2'}]}\n")
+    layer = convcalc.analyze(str(path)).layers[0]
+    # depthwise 8·9 = 72 + BN 16 + pointwise 16·8 = 128 → 216; leaky relu 2 FLOPs per element on 8·8·8 = 512
+    assert layer.params == 216
+    assert [row["flops"] for row in layer.details["sub_rows"]][2] == 1_024
+
+
+def test_table_shows_sub_rows_and_csv_does_not():
+    import io
+
+    from convcalc.render import RenderOptions, render
+
+    report = analyze_layers((32, 14, 14), {"type": "depthwise_separable", "out": 64, "kernel": 3, "padding": 1,
+                                           "mid": ["batchnorm", "relu"]})
+    table, csv = io.StringIO(), io.StringIO()
+    render(report, "table", RenderOptions(units="raw"), table)
+    render(report, "csv", RenderOptions(units="raw"), csv)
+    lines = table.getvalue().splitlines()
+    assert any("· depthwise" in line and "↳ depthwise" in line and "56,448" in line for line in lines)
+    assert any("· pointwise" in line and "401,408" in line for line in lines)
+    assert "↳" not in csv.getvalue() and len(csv.getvalue().splitlines()) == 3  # header, the layer, Total
+
+
+def test_cli_error_points_at_the_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ninput: [16, 4, 4]\nlayers:\n  - {type: conv, out: 10, kernel: 1}\n"
+                    "  - {type: channel_shuffle, groups: 4}\n")
+    result = CliRunner().invoke(app, ["analyze", str(path)])
+    assert result.exit_code == 2
+    assert "bad.yaml:5:" in result.output and "channels (10) are not divisible by groups (4)" in result.output
