@@ -200,9 +200,13 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
     from .analysis import analyze
     from .spec import load
 
+    networks = [load(spec) for spec in specs]
+    for name in sets or {}:
+        if not any(name in network.vars for network in networks):
+            raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,
+                            "the vars are listed under `vars:` in each spec")
     reports = []
-    for spec in specs:
-        network = load(spec)
+    for network in networks:
         own = {k: v for k, v in (sets or {}).items() if k in network.vars}
         reports.append(analyze(network.expand(own, batch=batch)))
     return compare_reports(reports)

@@ -157,7 +157,16 @@ def test_same_spec_twice_gets_unique_labels():
     assert comparison.unchanged_layers == len(comparison.layers)
 
 
+def test_set_applies_to_the_specs_that_declare_the_var():
+    result = run("mobilenet_v1", "resnet18", "--set", "alpha=0.5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.output)["totals"]["specs"]
+    # MobileNet v1 at α = 0.5 has 1,331,592 params (tests/test_sweep.py); ResNet-18 has no alpha: 11,689,512
+    assert [t["params"] for t in totals] == [1_331_592, 11_689_512]
+
+
 @pytest.mark.parametrize("args, message", [
+    (["resnet18", "resnet50", "--set", "alpha=2"], "none of the specs has a var named `alpha`"),
     (["resnet18"], "two or more specs"),
     (["resnet18", "nope_net"], "neither a file nor a shipped config"),
 ])

@@ -27,6 +27,8 @@ def compare(
                                                                 "grouped and shuffle-grouped rows, e.g. 2,4,8."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     batch: Optional[int] = BATCH_OPT,
+    set: Optional[List[str]] = typer.Option(None, "--set", help="Side by side: override a var NAME=VALUE in every "
+                                                                  "spec that declares it (repeatable)."),
     units: Units = typer.Option(Units.auto, "--units", help="auto (human), raw (exact), or fixed K/M/G."),
     all_layers: bool = typer.Option(False, "--all-layers", help="List identical layers too."),
 ):
@@ -72,4 +74,7 @@ def compare(
         from ..compare import compare_networks
         from ..render.compare import render_comparison
 
-        render_comparison(compare_networks(specs, batch), format.value, units.value, all_layers, sys.stdout)
+        from ..cli import overrides
+
+        render_comparison(compare_networks(specs, batch, overrides(set)), format.value, units.value, all_layers,
+                          sys.stdout)
