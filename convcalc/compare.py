@@ -697,7 +697,7 @@ class Design:
     default_arg: int | None = None
 
     def title(self, arg: int | None) -> str:
-        return f"{self.label} ({self.arg}={arg})" if self.arg and arg is not None else self.label
+        return f"{self.label} {self.arg}={arg}" if self.arg and arg is not None else self.label
 
 
 DESIGNS: dict[str, Design] = {d.key: d for d in (
@@ -705,14 +705,14 @@ DESIGNS: dict[str, Design] = {d.key: d for d in (
     Design("grouped", "grouped", build_grouped, ("conv",), "g", 2),
     Design("depthwise_separable", "depthwise separable", build_variant("depthwise_separable"),
            ("depthwise_separable",)),
-    Design("separable", "spatially separable (k×1 + 1×k)", build_variant("separable"), ("separable",)),
-    Design("flattened", "flattened (1×1, k×1, 1×k)", build_variant("flattened"), ("flattened",)),
-    Design("shuffle", "shuffle-grouped (grouped, shuffle, pointwise grouped)", build_shuffle,
+    Design("separable", "spatially separable", build_variant("separable"), ("separable",)),
+    Design("flattened", "flattened", build_variant("flattened"), ("flattened",)),
+    Design("shuffle", "shuffle-grouped", build_shuffle,
            ("conv", "channel_shuffle", "pointwise"), "g", 4),
-    Design("dilated", "dilated, same RF with fewer taps", build_dilated, ("conv",), "d", 2),
-    Design("locally_connected", "locally connected (unshared)", build_variant("locally_connected"),
+    Design("dilated", "dilated", build_dilated, ("conv",), "d", 2),
+    Design("locally_connected", "locally connected", build_variant("locally_connected"),
            ("locally_connected",)),
-    Design("tiled", "tiled (t^n kernels cycled over the positions)", build_tiled, ("tiled",), "t", 2),
+    Design("tiled", "tiled", build_tiled, ("tiled",), "t", 2),
 )}
 ALIASES = {"dws": "depthwise_separable", "depthwise-separable": "depthwise_separable", "group": "grouped",
            "groups": "grouped", "shuffled": "shuffle", "shuffle_grouped": "shuffle", "spatial": "separable",

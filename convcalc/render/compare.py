@@ -374,12 +374,28 @@ def what_if_tables(result, units: str) -> list[Table]:
                   [False, False, True, True, True, True, True, True, True, True, True, False, False])
     for row in result.rows:
         label = row.label + (" ← as written" if row.as_written else "")
-        table.add([label, " → ".join(row.kinds), fmt_count(row.params, units), fmt_count(row.macs, units),
+        table.add([label, " → ".join(_layer_text(layer) for layer in row.layers), fmt_count(row.params, units), fmt_count(row.macs, units),
                    fmt_count(row.flops, units), fmt_bytes(row.activation_bytes, "raw" if units == "raw" else "auto"),
                    fmt_axes(row.rf), fmt_exact_ratio(row.params_ratio), fmt_exact_ratio(row.closed_params),
                    fmt_exact_ratio(row.macs_ratio), fmt_exact_ratio(row.closed_macs), ratio_bar(row.macs_ratio),
                    row.formula], "total" if row.design == "standard" else "row")
     return [table]
+
+
+def _layer_text(layer: dict) -> str:
+    """``conv g4``, ``conv k2 d2``, ``channel_shuffle g4``: the kind and what sets it apart."""
+    parts = [layer["type"]]
+    if layer.get("groups", 1) != 1:
+        parts.append(f"g{layer['groups']}")
+    if layer.get("dilation", 1) != 1:
+        parts.append(f"k{_axes_text(layer['kernel'])} d{_axes_text(layer['dilation'])}")
+    if "tile" in layer:
+        parts.append(f"t{_axes_text(layer['tile'])}")
+    return " ".join(parts)
+
+
+def _axes_text(value) -> str:
+    return "x".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def what_if_notes(result) -> list[str]:
