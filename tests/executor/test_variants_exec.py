@@ -291,3 +291,60 @@ def test_bicubic_matches_torch(layer, kwargs):
 
 def test_deform_conv2d_against_torchvision():
     pytest.importorskip("torchvision", reason="torchvision is not installed here (no deform_conv2d to compare)")
+
+
+# ---- receptive field: the cost model's rule against the executor's actual dependence ---------------------------
+RF_CASES = [
+    ((2, 9, 9), {"type": "separable", "out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3}),
+    ((2, 9, 9), {"type": "depthwise_separable", "out": 3, "kernel": [3, 5], "padding": [1, 2],
+                 "mid": ["batchnorm", "relu"]}),
+    ((2, 9, 9), {"type": "flattened", "out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]}),
+    ((2, 9, 9), {"type": "locally_connected", "out": 2, "kernel": 3, "stride": 2}),
+    ((2, 9, 9), {"type": "tiled", "out": 2, "kernel": 3, "padding": 1, "tile": 2}),
+    ((2, 9, 9), {"type": "lppool", "p": 2, "kernel": 3, "stride": 2}),
+    ((2, 9, 9), {"type": "stochastic_pool", "kernel": 2}),
+    ((2, 8, 8), {"type": "pixel_unshuffle", "factor": 2}),
+    ((8, 4, 4), {"type": "pixel_shuffle", "factor": 2}),
+    ((2, 12), {"type": "separable", "out": 2, "kernel": 5, "padding": "same"}),
+    ((2, 5, 5, 5), {"type": "flattened", "out": 2, "kernel": 3, "padding": 1}),
+]
+
+
+@pytest.mark.parametrize("shape, layer", RF_CASES)
+def test_receptive_field_of_unit_zero_matches_the_executor(shape, layer):
+    graph = graph_of(shape, layer, batch=1)
+    rf = analyze(graph).layers[0].rf
+    sizes = shape[1:]
+    base = np.ones((1, *shape))
+    reference = run(graph, dtype="float64", weights="ones", x=base).output
+    unit = (slice(None), slice(None)) + (0,) * len(sizes)
+    seen = []
+    for position in np.ndindex(*sizes):
+        x = base.copy()
+        x[(slice(None), slice(None)) + position] += 1.0
+        if not np.allclose(run(graph, dtype="float64", weights="ones", x=x).output[unit], reference[unit]):
+            seen.append(position)
+    low = [min(p[a] for p in seen) for a in range(len(sizes))]
+    high = [max(p[a] for p in seen) for a in range(len(sizes))]
+    expected_low = [max(int(s), 0) for s in rf.start]
+    expected_high = [min(int(s) + r - 1, n - 1) for s, r, n in zip(rf.start, rf.size, sizes)]
+    assert (low, high) == (expected_low, expected_high), (rf, seen)
+
+
+def test_depthwise_separable_separable_and_se_match_torch():
+    torch = _torch()
+    F = torch.nn.functional
+    t = torch.from_numpy
+    ex, _, (dw, dw_b, pw, pw_b) = run_layer((4, 7, 7), {"type": "depthwise_separable", "out": 6, "kernel": 3,
+                                                        "stride": 2, "padding": 1, "multiplier": 2})
+    expected = F.conv2d(F.conv2d(t(ex.input), t(dw), t(dw_b), stride=2, padding=1, groups=4), t(pw), t(pw_b))
+    np.testing.assert_allclose(ex.output, expected.numpy(), rtol=1e-10, atol=1e-10)
+    ex, _, (v, v_b, h, h_b) = run_layer((3, 8, 6), {"type": "separable", "out": 5, "kernel": [3, 2], "mid": 4,
+                                                    "padding": [1, 0]})
+    expected = F.conv2d(F.conv2d(t(ex.input), t(v), t(v_b), padding=(1, 0)), t(h), t(h_b))
+    np.testing.assert_allclose(ex.output, expected.numpy(), rtol=1e-10, atol=1e-10)
+    ex, _, (w1, b1, w2, b2) = run_layer((8, 5, 5), {"type": "squeeze_excitation", "squeeze": 3,
+                                                    "activation": "silu"})
+    x = t(ex.input)
+    gate = torch.sigmoid(F.linear(F.silu(F.linear(x.mean(dim=(2, 3)), t(w1), t(b1))), t(w2), t(b2)))
+    np.testing.assert_allclose(ex.output, (x * gate[:, :, None, None]).numpy(), rtol=1e-10, atol=1e-10)
