@@ -7,7 +7,7 @@ plain dataclasses that :mod:`convcalc.render.compare` turns into text. No numpy,
 * :func:`sweep` — the Cartesian product of ``--set NAME=v1,v2,…`` values, analysed one point at a time.
 * :func:`what_if` — one conv layer built every way (standard, grouped, depthwise separable, …), each as a tiny
   spec analysed on its own, with the measured ratio to standard next to the closed-form ratio.
-* :func:`rewrite` — every eligible conv of a network replaced by one design; the result is a flat spec dict.
+* :func:`rewrite_spec` — every eligible conv of a network replaced by one design; the result is a flat spec dict.
 """
 
 from __future__ import annotations
