@@ -42,8 +42,8 @@ FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
     "channel_shuffle": (0, "a permutation, no arithmetic"),
     "channel_slice": (0, "a view, no arithmetic"),
     "pixel_shuffle": (0, "a rearrangement, no arithmetic (pixel_shuffle and pixel_unshuffle)"),
-    "deformable_sampling": (2, "per sampling MAC (2^d per sampled value + 1 mask multiply in v2); "
-                               "+ 3 per mask value for v2's sigmoid"),
+    "deformable_sampling": (2, "per sampling MAC (2^d per sampled value + 1 mask multiply in v2); v2 adds "
+                               "the `sigmoid` cost per mask value"),
     "dropout": (0, "identity at inference"),
     "flatten": (0, "a reshape"),
     "identity": (0, "nothing"),

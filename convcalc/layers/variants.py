@@ -450,11 +450,12 @@ class Deformable(_Staged, Conv):
         m = 1 if self.modulated else 0
         c_off = (ndim + m) * g * taps
         sampling = (2 ** ndim + m) * c_in * taps * positions
-        sample_flops = 2 * sampling + 3 * m * g * taps * positions
+        per_sample, sigmoid = flops_per_element("deformable_sampling"), flops_per_element("sigmoid")
+        sample_flops = per_sample * sampling + sigmoid * m * g * taps * positions
         per_value = f"({2 ** ndim} + 1)" if m else f"{2 ** ndim}"
         sample_macs = f"{per_value}·{c_in}·{times(kernel)}·{times(out_sizes)}"
-        sample_worked = {"macs": sample_macs, "flops": f"2·{sample_macs}" + (
-            f" + 3·{g}·{times(kernel)}·{times(out_sizes)}" if m else "")}
+        sample_worked = {"macs": sample_macs, "flops": f"{per_sample}·{sample_macs}" + (
+            f" + {sigmoid}·{g}·{times(kernel)}·{times(out_sizes)}" if m else "")}
         return [_conv_stage("offset", "conv", c_in, c_off, 1, kernel, out_sizes, True),
                 _sub_row("sampling", "bilinear" if ndim == 2 else f"{ndim}-linear", (c_in * taps, *out_sizes), 0,
                          sampling, sample_flops, sample_worked),
