@@ -130,3 +130,34 @@ def test_cli_numbers_equal_the_report_for_several_kinds():
 def test_evaluate_worked():
     assert evaluate_worked("2·64·(64/2)·3·3 + 64") == 36_928
     assert evaluate_worked("(3 − 1)·5") == 10
+
+
+def test_rf_steps_by_hand():
+    result = invoke("resnet18", "--layer", "layer2.0.conv1")
+    assert result.exit_code == 0, result.output
+    # conv1 7/2 p3: r 7, j 2, start −3; maxpool 3/2 p1: r 11, j 4, start −5; four 3×3 p1 convs in layer1:
+    # r 11 + 4·2·4 = 43, start −5 − 4·4 = −21; then this 3×3/2 p1: 43 + 2·4 = 51, j 8, start −21 − 4 = −25
+    assert "axis 0: r = 43 + (3 − 1)·4 = 51; j = 4·2 = 8; start = -21 − 1·4 = -25" in result.output
+
+
+@pytest.mark.parametrize("config", ["resnet50", "inception_v3", "variants/dilated", "variants/separable",
+                                    "variants/lppool", "variants/tiled"])
+def test_rf_steps_end_in_the_reported_field(config):
+    import re
+
+    from convcalc.commands.explain import _field
+
+    graph = expand(config)
+    report = analyze(graph)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    checked = 0
+    for node, row in zip(graph.nodes, report.layers):
+        ins = [shapes[name] for name in node.inputs]
+        shapes[node.name] = tuple(row.output_shape)
+        steps = REGISTRY[node.kind](node).rf_steps([_field(graph, report, i) for i in node.inputs], ins)
+        for axis, step in enumerate(steps):
+            size, jump, start = re.search(r"= (\S+); j = .* = (\S+); start = .* = (\S+)$", step).groups()
+            assert (int(size), jump, start) == (row.rf.size[axis], str(row.rf.jump[axis]),
+                                                str(row.rf.start[axis])), (config, node.name, step)
+            checked += 1
+    assert checked > 0

@@ -91,7 +91,10 @@ def layer_lines(graph, report, name: str) -> list[str]:
 
     nodes = {node.name: node for node in graph.nodes}
     if name not in nodes:
-        raise SpecError(f"no layer `{name}` in {graph.name}", None, did_you_mean(name, nodes))
+        hint = did_you_mean(name, nodes)
+        if "explain --list" in hint:  # no close name: the list is the network's layers, not the kinds
+            hint = f"`convcalc analyze {graph.source}` lists the layer names"
+        raise SpecError(f"no layer `{name}` in {graph.name}", None, hint)
     node = nodes[name]
     row = next(layer for layer in report.layers if layer.name == name)
     shapes = {graph.input_name: tuple(graph.input_shape)}
@@ -126,12 +129,23 @@ def layer_lines(graph, report, name: str) -> list[str]:
             lines += [f"  {sub['name']:<14} {sub['type']:<16} {_tuple(sub['output_shape']):<16} "
                       f"params {sub['params']:,}  MACs {sub['macs']:,}  FLOPs {sub['flops']:,}"]
     rf = row.rf
-    lines += ["", f"RF:     {formulas.get('rf', '')}",
-              f"        = size {_axes(rf.size)}, jump {_axes(rf.jump)}, start {_axes(rf.start)}"
+    lines += ["", f"RF:     {formulas.get('rf', '')}"]
+    lines += [f"        {step}" for step in layer.rf_steps([_field(graph, report, i) for i in node.inputs], ins)]
+    lines += [f"        = size {_axes(rf.size)}, jump {_axes(rf.jump)}, start {_axes(rf.start)}"
               + (" (position-dependent)" if rf.position_dependent else "")]
     for warning in row.warnings:
         lines.append(f"warning: {warning}")
     return lines
+
+
+def _field(graph, report, name):
+    """The receptive field of a layer's input, rebuilt from the report (identity at the network input)."""
+    from ..rf import ReceptiveField
+
+    if name == graph.input_name:
+        return ReceptiveField.identity(len(graph.input_shape) - 1)
+    rf = next(layer.rf for layer in report.layers if layer.name == name)
+    return ReceptiveField(tuple(rf.size), tuple(rf.jump), tuple(rf.center), rf.position_dependent)
 
 
 def _tuple(shape) -> str:

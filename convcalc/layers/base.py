@@ -81,6 +81,10 @@ class Layer:
     def warnings(self, ins: Sequence[Shape]) -> list[str]:
         return []
 
+    def rf_steps(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> list[str]:
+        """The RF update with numbers, one line per axis (empty when the kind has no simple window rule)."""
+        return []
+
     def worked(self, ins: Sequence[Shape]) -> dict[str, str]:
         """The formulas with this layer's numbers substituted, as arithmetic (``·``, ``+``, ``−``, ``/``, ints) that
         evaluates to ``params``, ``macs`` and ``flops`` (per sample). `convcalc explain SPEC --layer` prints them."""
@@ -152,6 +156,21 @@ def _rank_words(rank: int) -> str:
 
 def _fmt_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[str]:
+    """Araujo et al.'s window update written out per axis: size, jump and start of unit 0."""
+    lines = []
+    for axis, (r, j, start, k, s, p) in enumerate(zip(rf.size, rf.jump, rf.start, kernel_eff, stride, pad_before)):
+        size = r + (k - 1) * j
+        lines.append(f"axis {axis}: r = {r} + ({k} − 1)·{_num(j)} = {_num(size)}; j = {_num(j)}·{s} = {_num(j * s)}; "
+                     f"start = {_num(start)} − {p}·{_num(j)} = {_num(start - p * j)}")
+    return lines
+
+
+def _num(value) -> str:
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 def times(values) -> str:

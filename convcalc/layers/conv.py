@@ -7,7 +7,7 @@ from math import prod
 
 from ..fields import Axes, Bool, Int, Padding
 from ..rf import ReceptiveField
-from .base import Layer, register, times
+from .base import Layer, register, times, window_rf_steps
 
 
 @register
@@ -94,6 +94,10 @@ class Conv(Layer):
     def receptive_field(self, rfs, ins):
         *_, stride, _, k_eff, pads, _ = self.geometry(ins[0])
         return rfs[0].window(k_eff, stride, [p[0] for p in pads])
+
+    def rf_steps(self, rfs, ins):
+        *_, stride, _, k_eff, pads, _ = self.geometry(ins[0])
+        return window_rf_steps(rfs[0], k_eff, stride, [p[0] for p in pads])
 
     def worked(self, ins):
         c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
@@ -291,6 +295,9 @@ class ConvTranspose(Conv):
     def flops(self, ins):
         *_, out_sizes = self.geometry(ins[0])
         return 2 * self.macs(ins) + (self.out * prod(out_sizes) if self.bias else 0)
+
+    def rf_steps(self, rfs, ins):
+        return []  # not a forward window: see receptive_field
 
     def worked(self, ins):
         c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])

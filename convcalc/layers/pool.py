@@ -11,7 +11,7 @@ from math import prod
 
 from ..conventions import flops_per_element
 from ..fields import Axes, Bool, Size
-from .base import Layer, register, times
+from .base import Layer, register, times, window_rf_steps
 
 
 class WindowPool(Layer):
@@ -75,6 +75,10 @@ class WindowPool(Layer):
     def receptive_field(self, rfs, ins):
         _, stride, k_eff, pads, _ = self.geometry(ins[0])
         return rfs[0].window(k_eff, stride, [p[0] for p in pads])
+
+    def rf_steps(self, rfs, ins):
+        _, stride, k_eff, pads, _ = self.geometry(ins[0])
+        return window_rf_steps(rfs[0], k_eff, stride, [p[0] for p in pads])
 
     def worked(self, ins):
         kernel, stride, k_eff, pads, out = self.geometry(ins[0])
