@@ -9,12 +9,16 @@ import csv
 import io
 import json
 import re
+from fractions import Fraction
 
 import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.compare import compare_networks, merged_order, stage_of
+from convcalc.compare import (DESIGNS, LAYER_SYNTAX, compare_networks, merged_order, parse_layer, parse_target,
+                              rewrite_spec, stage_of, what_if)
+from convcalc.errors import SpecError
+from convcalc.layers import REGISTRY
 
 
 def run(*args):
@@ -179,12 +183,6 @@ def test_errors(args, message):
 # =====================================================================================================================
 # 1. Layer what-if
 # =====================================================================================================================
-from fractions import Fraction  # noqa: E402
-
-from convcalc.compare import (DESIGNS, LAYER_SYNTAX, parse_layer, parse_target, rewrite_spec,  # noqa: E402
-                              what_if)
-from convcalc.errors import SpecError  # noqa: E402
-from convcalc.layers import REGISTRY  # noqa: E402
 
 
 def row_of(result, design, arg=None):
