@@ -173,6 +173,13 @@ def _num(value) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
+def per_group_text(channels: int, groups: int) -> str:
+    """Channels per group for a worked formula: ``64``, ``(64/4)``, or ``1`` when every channel is a group."""
+    if groups == 1:
+        return str(channels)
+    return "1" if channels == groups else f"({channels}/{groups})"
+
+
 def times(values) -> str:
     """``(3, 3)`` → ``3·3``: a product written out, for the worked formulas of `convcalc explain`."""
     values = list(values)

@@ -7,7 +7,7 @@ from math import prod
 
 from ..fields import Axes, Bool, Int, Padding
 from ..rf import ReceptiveField
-from .base import Layer, register, times, window_rf_steps
+from .base import Layer, per_group_text, register, times, window_rf_steps
 
 
 @register
@@ -101,7 +101,7 @@ class Conv(Layer):
 
     def worked(self, ins):
         c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
-        per_group = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
+        per_group = per_group_text(c_in, groups)
         macs = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
         bias = bool(self.bias)
         return {
@@ -302,7 +302,7 @@ class ConvTranspose(Conv):
     def worked(self, ins):
         c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
         op = self.per_axis("output_padding", len(out_sizes))
-        per_group = f"({c_out}/{groups})" if groups > 1 else f"{c_out}"
+        per_group = per_group_text(c_out, groups)
         macs = f"{c_in}·{times(ins[0][1:])}·{per_group}·{times(kernel)}"
         return {
             "shape": [f"axis {axis}: ({n} − 1)·{s} − {pb} − {pa} + {k} + {o_p} = {o}"

@@ -19,7 +19,7 @@ from ..errors import SpecError, did_you_mean
 from ..fields import Axes, Bool, Choice, Field, Int
 from ..graph import Node
 from ..yamlio import YBool, YMap
-from .base import REGISTRY, Layer, register, times
+from .base import REGISTRY, Layer, per_group_text, register, times
 from .conv import Conv
 
 
@@ -39,7 +39,7 @@ def _conv_stage(name, kind, c_in, c_out, groups, kernel, out_sizes, bias) -> dic
     macs = c_out * prod(out_sizes) * (c_in // groups) * prod(kernel)
     params = c_out * (c_in // groups) * prod(kernel) + (c_out if bias else 0)
     flops = 2 * macs + (c_out * prod(out_sizes) if bias else 0)
-    per_group = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
+    per_group = per_group_text(c_in, groups)
     macs_text = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
     worked = {"params": f"{c_out}·{per_group}·{times(kernel)}" + (f" + {c_out}" if bias else ""),
               "macs": macs_text, "flops": f"2·{macs_text}" + (f" + {c_out}·{times(out_sizes)}" if bias else "")}
@@ -545,7 +545,7 @@ class LocallyConnected(Conv):
         c_in, c_out, groups, kernel, *_, out_sizes = self.geometry(ins[0])
         kernels = self.kernels(out_sizes)
         bias = self.bias_count(c_out, out_sizes)
-        g = f"({c_in}/{groups})" if groups > 1 else f"{c_in}"
+        g = per_group_text(c_in, groups)
         macs = f"{c_out}·{times(out_sizes)}·{g}·{times(kernel)}"
         return {"params": f"{kernels}·{c_out}·{g}·{times(kernel)}" + (f" + {bias}" if bias else ""),
                 "macs": macs,
