@@ -348,3 +348,54 @@ def test_depthwise_separable_separable_and_se_match_torch():
     x = t(ex.input)
     gate = torch.sigmoid(F.linear(F.silu(F.linear(x.mean(dim=(2, 3)), t(w1), t(b1))), t(w2), t(b2)))
     np.testing.assert_allclose(ex.output, (x * gate[:, :, None, None]).numpy(), rtol=1e-10, atol=1e-10)
+
+
+def naive_bilinear(img, y, x):
+    """torchvision's bilinear_interpolate on one (H, W) map: corners outside the map read 0."""
+    h, w = img.shape
+    y0, x0 = int(np.floor(y)), int(np.floor(x))
+    total = 0.0
+    for yy, wy in ((y0, 1 - (y - y0)), (y0 + 1, y - y0)):
+        for xx, wx in ((x0, 1 - (x - x0)), (x0 + 1, x - x0)):
+            if 0 <= yy < h and 0 <= xx < w:
+                total += wy * wx * img[yy, xx]
+    return total
+
+
+@pytest.mark.parametrize("modulated, offset_groups, stride, dilation", [(False, 1, 1, 1), (True, 2, 2, 1),
+                                                                       (True, 1, 1, 2)])
+def test_deformable_against_naive_loops(modulated, offset_groups, stride, dilation):
+    layer = {"type": "deformable", "out": 3, "kernel": 3, "padding": 1, "stride": stride, "dilation": dilation,
+             "modulated": modulated, "offset_groups": offset_groups}
+    ex, _, (off_w, off_b, w, b) = run_layer((4, 6, 5), layer, batch=1)
+    x = ex.input[0]
+    c, hh, ww = x.shape
+    # the offset conv (zero padding 1), then sampling at base + Δ, then the main conv
+    off = reference_conv(ex.input, off_w, off_b, stride=stride, padding=1)[0] if dilation == 1 else None
+    if off is None:  # dilated offset conv: taps 2 apart
+        xp = np.pad(x, [(0, 0), (1, 1), (1, 1)])
+        oh, ow = ex.output.shape[2:]
+        off = np.zeros((off_w.shape[0], oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, i * stride:i * stride + 5:2, j * stride:j * stride + 5:2]
+                off[:, i, j] = np.einsum("cuv,ocuv->o", patch, off_w) + off_b
+    oh, ow = ex.output.shape[2:]
+    g_channels = c // offset_groups
+    expected = np.zeros((3, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            for o in range(3):
+                total = b[o]
+                for ci in range(c):
+                    g = ci // g_channels
+                    for t, (u, v) in enumerate(np.ndindex(3, 3)):
+                        dy = off[g * 18 + 2 * t, i, j]
+                        dx = off[g * 18 + 2 * t + 1, i, j]
+                        value = naive_bilinear(x[ci], i * stride - 1 + u * dilation + dy,
+                                               j * stride - 1 + v * dilation + dx)
+                        if modulated:
+                            value *= 1 / (1 + np.exp(-off[offset_groups * 18 + g * 9 + t, i, j]))
+                        total += w[o, ci, u, v] * value
+                expected[o, i, j] = total
+    np.testing.assert_allclose(ex.output[0], expected, rtol=1e-9, atol=1e-9)
