@@ -365,3 +365,12 @@ def test_cli_error_points_at_the_line(tmp_path):
     result = CliRunner().invoke(app, ["analyze", str(path)])
     assert result.exit_code == 2
     assert "bad.yaml:5:" in result.output and "channels (10) are not divisible by groups (4)" in result.output
+
+
+def test_variant_configs_open_with_a_one_line_title():
+    from convcalc.commands.zoo import header_description
+    from convcalc.spec import shipped_configs
+
+    for name in _variant_configs():
+        title = header_description(shipped_configs()[name].read_text(encoding="utf-8"))
+        assert title and len(title) <= 100 and title.endswith("."), (name, title)
