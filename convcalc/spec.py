@@ -315,6 +315,8 @@ class _Expander:
         """The value of ``key`` for repetition ``index`` of ``count``."""
         if count == 1 or not isinstance(value, YList) or len(value) != count:
             return value
+        if getattr(field_obj, "takes_list", False) and not all(isinstance(v, YList) for v in value):
+            return value  # a list-valued field (e.g. `mid: [batchnorm, relu]`): per repetition only when nested
         if field_obj is not None and isinstance(field_obj, _PER_AXIS) and self.rank == count \
                 and not any(isinstance(v, YList) for v in value) and len({repr(v) for v in value}) > 1:
             raise SpecError(f"`{key}: {list(value)}` is ambiguous under `repeat: {count}`: one value per "
