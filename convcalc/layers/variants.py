@@ -145,6 +145,7 @@ class SubLayers(Field):
     """
 
     type_name = "list of layers"
+    takes_list = True  # under `repeat: N` a list of N names is still one value (convcalc.spec)
 
     def coerce(self, value, mark, evaluate):
         if not isinstance(value, list):

@@ -374,3 +374,15 @@ def test_variant_configs_open_with_a_one_line_title():
     for name in _variant_configs():
         title = header_description(shipped_configs()[name].read_text(encoding="utf-8"))
         assert title and len(title) <= 100 and title.endswith("."), (name, title)
+
+
+def test_mid_list_under_repeat_is_one_value_unless_nested(tmp_path):
+    path = tmp_path / "rep.yaml"
+    path.write_text("name: rep\ninput: [8, 6, 6]\nlayers:\n"
+                    "  - {type: depthwise_separable, out: 8, kernel: 3, padding: 1, repeat: 2,\n"
+                    "     mid: [batchnorm, relu]}\n"
+                    "  - {type: depthwise_separable, out: 8, kernel: 3, padding: 1, repeat: 2,\n"
+                    "     mid: [[batchnorm], [relu6]]}\n")
+    layers = convcalc.analyze(str(path)).layers
+    mids = [[row["type"] for row in layer.details["sub_rows"][1:-1]] for layer in layers]
+    assert mids == [["batchnorm", "relu"], ["batchnorm", "relu"], ["batchnorm"], ["relu6"]]
