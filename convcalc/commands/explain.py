@@ -149,7 +149,8 @@ def _field(graph, report, name):
 
 
 def _tuple(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    shape = list(shape)
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 def _axes(values) -> str:
