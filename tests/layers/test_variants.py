@@ -386,3 +386,81 @@ def test_mid_list_under_repeat_is_one_value_unless_nested(tmp_path):
     layers = convcalc.analyze(str(path)).layers
     mids = [[row["type"] for row in layer.details["sub_rows"][1:-1]] for layer in layers]
     assert mids == [["batchnorm", "relu"], ["batchnorm", "relu"], ["batchnorm"], ["relu6"]]
+
+
+# ---- relations to the existing kinds (hypothesis) ---------------------------------------------------------------
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _try(input_shape, *layers):
+    try:
+        return analyze_layers(input_shape, *layers)
+    except SpecError:
+        assume(False)
+
+
+@st.composite
+def conv_cases(draw):
+    rank = draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 6)), *[draw(st.integers(3, 9)) for _ in range(rank)])
+    fields = {"out": draw(st.integers(1, 6)), "kernel": draw(st.integers(1, 4)), "stride": draw(st.integers(1, 3)),
+              "padding": draw(st.sampled_from([0, 1, 2, "same", "valid", "full"])),
+              "dilation": draw(st.integers(1, 2)), "bias": draw(st.booleans())}
+    return shape, fields
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases())
+def test_separable_is_its_stages_as_convs(case):
+    shape, f = case
+    rank = len(shape) - 1
+    mid = f["out"] + 1
+    layer = _try(shape, {"type": "separable", "mid": mid, **f}).layers[0]
+    pads = _try(shape, {"type": "conv", **f}).layers[0]
+    assert layer.output_shape == pads.output_shape and layer.rf.size == pads.rf.size
+    # the same stages written as plain convs, each with its own axis's kernel, stride, dilation and padding pair
+    # [p_b, p_a]: p_b = −start of the whole conv's field, p_a whatever completes the conv's output size
+    k_eff = f["dilation"] * (f["kernel"] - 1) + 1
+    stages, current = [], shape
+    for axis in range(rank):
+        n, after = shape[1 + axis], pads.output_shape[1 + axis]
+        before = -int(pads.rf.start[axis])
+        pair = [before, max((after - 1) * f["stride"] + k_eff - n - before, 0)]
+        conv = {"type": "conv", "out": f["out"] if axis == rank - 1 else mid, "bias": f["bias"],
+                "kernel": [f["kernel"] if a == axis else 1 for a in range(rank)],
+                "stride": [f["stride"] if a == axis else 1 for a in range(rank)],
+                "dilation": [f["dilation"] if a == axis else 1 for a in range(rank)],
+                "padding": [pair if a == axis else [0, 0] for a in range(rank)]}
+        report = _try(current, conv)
+        stages.append(report.layers[0])
+        current = tuple(report.layers[0].output_shape)
+    assert tuple(layer.output_shape) == current
+    assert layer.params == sum(s.params for s in stages)
+    assert layer.macs == sum(s.macs for s in stages)
+    assert layer.flops == sum(s.flops for s in stages)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases(), st.integers(1, 3))
+def test_depthwise_separable_is_depthwise_then_pointwise(case, multiplier):
+    shape, f = case
+    layer = _try(shape, {"type": "depthwise_separable", "multiplier": multiplier, **f}).layers[0]
+    dw_fields = {k: v for k, v in f.items() if k != "out"}
+    pair = _try(shape, {"type": "depthwise", "multiplier": multiplier, **dw_fields},
+                {"type": "pointwise", "out": f["out"], "bias": f["bias"]})
+    assert layer.output_shape == pair.layers[1].output_shape and layer.rf.size == pair.layers[1].rf.size
+    assert (layer.params, layer.macs, layer.flops) == (pair.totals.params, pair.totals.macs, pair.totals.flops)
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases())
+def test_tiled_spans_conv_to_locally_connected(case):
+    shape, f = case
+    conv = _try(shape, {"type": "conv", **f}).layers[0]
+    lc = _try(shape, {"type": "locally_connected", **f}).layers[0]
+    one = _try(shape, {"type": "tiled", "tile": 1, **f}).layers[0]
+    every = _try(shape, {"type": "tiled", "tile": max(conv.output_shape[1:]), **f}).layers[0]
+    assert one.params == conv.params and every.params == lc.params
+    assert conv.macs == lc.macs == one.macs == every.macs
+    assert conv.output_shape == lc.output_shape == one.output_shape and conv.rf.size == lc.rf.size
