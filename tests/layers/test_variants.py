@@ -464,3 +464,18 @@ def test_tiled_spans_conv_to_locally_connected(case):
     assert one.params == conv.params and every.params == lc.params
     assert conv.macs == lc.macs == one.macs == every.macs
     assert conv.output_shape == lc.output_shape == one.output_shape and conv.rf.size == lc.rf.size
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases(), st.booleans(), st.sampled_from([1, 2]))
+def test_deformable_parts_are_convs(case, modulated, groups):
+    shape, f = case
+    assume(shape[0] % groups == 0)
+    layer = _try(shape, {"type": "deformable", "modulated": modulated, "offset_groups": groups, **f}).layers[0]
+    d, rank = layer.details, len(shape) - 1
+    main = _try(shape, {"type": "conv", **f}).layers[0]
+    taps = f["kernel"] ** rank
+    offset = _try(shape, {"type": "conv", **f, "out": (rank + modulated) * groups * taps, "bias": True}).layers[0]
+    assert (d["params_main"], d["macs_main"]) == (main.params, main.macs)
+    assert (d["params_offset"], d["macs_offset"]) == (offset.params, offset.macs)
+    assert layer.output_shape == main.output_shape and layer.rf.size == main.rf.size
