@@ -34,6 +34,10 @@ class LPPool(_NoPadPool):
 
         N_out = floor_or_ceil((N − k)/s) + 1
         FLOPs = C · ΠN_out · 2·Πk     (Πk powers, Πk − 1 adds, 1 root per output element)
+
+    One difference from PyTorch: with ``ceil_mode``, a last window that hangs over the input end sums only the
+    values inside it (the definition); PyTorch computes ``avg_pool(x^p) · Πk``, which scales such a partial sum by
+    Πk / (taps inside) (``lp_pool1d(ones(5), 1, 2, ceil_mode=True)`` gives 2 for the last window, we give 1).
     """
 
     kind = "lppool"

@@ -399,3 +399,11 @@ def test_deformable_against_naive_loops(modulated, offset_groups, stride, dilati
                         total += w[o, ci, u, v] * value
                 expected[o, i, j] = total
     np.testing.assert_allclose(ex.output[0], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_lppool_partial_ceil_window_sums_what_is_inside():
+    # five ones, p = 1, window 2, stride 2, ceil_mode: windows [1, 1], [1, 1], [1] → 2, 2, 1
+    # (PyTorch's lp_pool1d scales the partial window to 2; see convcalc/layers/pool_extra.py)
+    ex, _, _ = run_layer((1, 5), {"type": "lppool", "p": 1, "kernel": 2, "ceil_mode": True}, batch=1,
+                         x=np.ones((1, 1, 5)))
+    assert ex.output.reshape(-1).tolist() == [2.0, 2.0, 1.0]
