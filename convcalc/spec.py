@@ -289,7 +289,7 @@ class _Expander:
             if not isinstance(item, YMap):
                 raise SpecError("each layer must be a mapping with `type:` (or `block:`)", mark,
                                 "write `- {type: conv, out: 64, kernel: 3}`")
-            later = {str(it["name"]): it for it in items[index + 1:] if isinstance(it, YMap) and "name" in it}
+            later = _Later(items, index)
             if "block" in item:
                 self._block_call(item, scope, later)
             elif "type" in item:
@@ -348,7 +348,7 @@ class _Expander:
                     break
         return local, scope.prefix + local
 
-    def _resolve_inputs(self, item: YMap, scope: _Scope, later: dict, own_name: str | None) -> list[str]:
+    def _resolve_inputs(self, item: YMap, scope: _Scope, later: "_Later", own_name: str | None) -> list[str]:
         if "inputs" not in item:
             return [scope.previous]
         raw, mark = item["inputs"], item.mark_of("inputs")
@@ -378,7 +378,7 @@ class _Expander:
                                 did_you_mean(name, [n for n in scope.names if n != "input" or not scope.prefix]))
         return resolved
 
-    def _layer(self, item: YMap, scope: _Scope, later: dict):
+    def _layer(self, item: YMap, scope: _Scope, later: "_Later"):
         kind = item["type"]
         if kind not in self.registry:
             raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry))
@@ -436,7 +436,7 @@ class _Expander:
             marks[key] = mark
         return values, marks
 
-    def _block_call(self, item: YMap, scope: _Scope, later: dict):
+    def _block_call(self, item: YMap, scope: _Scope, later: "_Later"):
         block_name = item["block"]
         blocks = self.network.blocks
         if block_name not in blocks:
@@ -494,6 +494,26 @@ class _Expander:
             self.full_names[full] = output
             scope.previous = output
         self.depth -= 1
+
+
+class _Later:
+    """The named items after position ``index`` of a layer list, by name (the last one wins), for the error
+    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²)."""
+
+    def __init__(self, items: YList, index: int):
+        self.items, self.index, self.names = items, index, None
+
+    def _built(self) -> dict:
+        if self.names is None:
+            self.names = {str(it["name"]): it for it in self.items[self.index + 1:]
+                          if isinstance(it, YMap) and "name" in it}
+        return self.names
+
+    def __contains__(self, name) -> bool:
+        return name in self._built()
+
+    def __getitem__(self, name):
+        return self._built()[name]
 
 
 def _argument(value, mark, scope: _Scope):
