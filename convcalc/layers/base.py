@@ -12,6 +12,7 @@ its kernel to the executor, a config under ``configs/`` and a test file. Nothing
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import wraps
 from math import prod
 from typing import ClassVar, Sequence
 
@@ -23,6 +24,26 @@ from ..rf import ReceptiveField
 Shape = tuple[int, ...]
 
 REGISTRY: dict[str, type["Layer"]] = {}
+
+
+def per_shape(method):
+    """Cache a layer's shape-derived ``method(self, shape)`` for the last shape it saw.
+
+    The cost questions (shape, params, MACs, FLOPs, RF, details) each re-derive the same geometry from the same
+    input shape; one layer instance answers them all for one shape, so the geometry is computed once. A failing
+    call raises and caches nothing."""
+    slot = "_cached_" + method.__name__
+
+    @wraps(method)
+    def cached(self, shape):
+        hit = self.__dict__.get(slot)
+        if hit is not None and hit[0] == shape:
+            return hit[1]
+        value = method(self, shape)
+        self.__dict__[slot] = (tuple(shape), value)
+        return value
+
+    return cached
 
 
 def register(cls: type["Layer"]) -> type["Layer"]:

@@ -7,7 +7,7 @@ from math import prod
 
 from ..fields import Axes, Bool, Int, Padding
 from ..rf import ReceptiveField
-from .base import Layer, per_group_text, register, times, window_rf_steps
+from .base import Layer, per_group_text, per_shape, register, times, window_rf_steps
 
 
 @register
@@ -56,6 +56,7 @@ class Conv(Layer):
     def kernel_size(self, ndim: int) -> tuple[int, ...]:
         return self.per_axis("kernel", ndim)
 
+    @per_shape
     def geometry(self, shape):
         """(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, out_sizes) for an input shape."""
         self.check_rank(shape)
@@ -187,6 +188,7 @@ class ConvTranspose(Conv):
     }
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
 
+    @per_shape
     def geometry(self, shape):
         self.check_rank(shape)
         c_in, sizes = shape[0], shape[1:]

@@ -11,7 +11,7 @@ from math import prod
 
 from ..conventions import flops_per_element
 from ..fields import Axes, Bool, Size
-from .base import Layer, register, times, window_rf_steps
+from .base import Layer, per_shape, register, times, window_rf_steps
 
 
 class WindowPool(Layer):
@@ -45,6 +45,7 @@ class WindowPool(Layer):
     dilation = Axes(default=1)
     ceil_mode = Bool(default=False)
 
+    @per_shape
     def geometry(self, shape):
         self.check_rank(shape)
         sizes = shape[1:]
