@@ -38,12 +38,13 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         in_rfs = [rfs[name] for name in node.inputs]
         rf = layer.receptive_field(in_rfs, ins)
         notes = list(layer.warnings(ins))
-        positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
-                      if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
-        for name, other in positioned[1:]:
-            problems = positioned[0][1].aligned_with(other)
-            if problems:
-                notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+        if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
+            positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
+                          if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
+            for name, other in positioned[1:]:
+                problems = positioned[0][1].aligned_with(other)
+                if problems:
+                    notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
         if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         report = LayerReport(
