@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from math import ceil
 
 
@@ -34,12 +35,13 @@ class ReceptiveField:
     def identity(cls, ndim: int) -> "ReceptiveField":
         return cls((1,) * ndim, (Fraction(1),) * ndim, (Fraction(0),) * ndim)
 
-    @property
+    # cached: a field passes unchanged through every elementwise layer, and Fraction arithmetic is slow
+    @cached_property
     def padding(self) -> tuple[Fraction, ...]:
         """Effective padding P per axis (Araujo et al.)."""
         return tuple(Fraction(r - 1, 2) - c for r, c in zip(self.size, self.center))
 
-    @property
+    @cached_property
     def start(self) -> tuple[Fraction, ...]:
         """First input index covered by output unit 0 (= −P)."""
         return tuple(-p for p in self.padding)
