@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
+_LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
 
 
 def _num(value):
@@ -128,7 +129,18 @@ class Report:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
+        and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""
+        data = self.to_dict()
+        if indent is None:
+            return json.dumps(data, ensure_ascii=False)
+        layers = data["layers"]
+        data["layers"] = _LAYERS_TOKEN
+        text = json.dumps(data, indent=indent, ensure_ascii=False)
+        pad = " " * (2 * indent)
+        lines = ",\n".join(pad + json.dumps(layer, ensure_ascii=False) for layer in layers)
+        body = f"[\n{lines}\n{' ' * indent}]" if layers else "[]"
+        return text.replace(json.dumps(_LAYERS_TOKEN), body, 1)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
