@@ -15,11 +15,12 @@ COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
 _LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
 
 
-def _num(value):
-    """Fractions as ints when whole, else "p/q" strings (exact, JSON-safe)."""
+def _num(value, sign: int = 1):
+    """``sign·value``: fractions as ints when whole, else "p/q" strings (exact, JSON-safe)."""
     if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value
+        numerator, denominator = sign * value.numerator, value.denominator
+        return numerator if denominator == 1 else f"{numerator}/{denominator}"
+    return value if sign == 1 else -value
 
 
 def _frac(value) -> Fraction:
@@ -43,7 +44,7 @@ class RFReport:
     def to_dict(self) -> dict:
         return {"size": list(self.size), "jump": [_num(j) for j in self.jump],
                 "start": [_num(s) for s in self.start], "center": [_num(c) for c in self.center],
-                "padding": [_num(p) for p in self.padding], "position_dependent": self.position_dependent}
+                "padding": [_num(s, -1) for s in self.start], "position_dependent": self.position_dependent}
 
     @classmethod
     def from_dict(cls, data: dict) -> "RFReport":
@@ -69,7 +70,7 @@ class LayerReport:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rf"}
+        out = {key: getattr(self, key) for key in _LAYER_KEYS}
         out["rf"] = self.rf.to_dict()
         return out
 
@@ -77,6 +78,9 @@ class LayerReport:
     def from_dict(cls, data: dict) -> "LayerReport":
         kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data and f.name != "rf"}
         return cls(rf=RFReport.from_dict(data["rf"]), **kwargs)
+
+
+_LAYER_KEYS = tuple(f.name for f in fields(LayerReport) if f.name != "rf")
 
 
 @dataclass
