@@ -1,0 +1,97 @@
+"""Whole-process time and memory of `convcalc analyze configs/resnet50.yaml` (issue 2: ≤ 0.15 s median, ≤ 40 MiB).
+
+    python benchmarks/analyze_speed.py [SPEC] [--runs 21]
+
+Every command runs as a fresh subprocess, ``--runs`` times after one warm-up, interleaved round-robin so that a
+burst of load on a shared machine hits all of them alike. Printed per command: the median wall time, the spread,
+the peak resident set size (``ru_maxrss`` of the child, read with ``os.wait4``), and the ratio to the references
+measured in the same run:
+
+* ``python -c pass`` — the interpreter's own start-up;
+* ``python -c "import yaml, typer"`` — the floor for any YAML-reading Typer CLI.
+
+Python writes byte-code caches to a private prefix (``PYTHONPYCACHEPREFIX``), as an installed package would have
+them, even when the environment sets ``PYTHONDONTWRITEBYTECODE``; the shared checkout is never written to.
+Output goes to /dev/null; ``NO_COLOR`` is set (stdout is not a terminal anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYCACHE = Path(tempfile.gettempdir()) / "convcalc-bench-pycache"
+GOAL_SECONDS, GOAL_MIB = 0.15, 40
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_once(argv: list[str], env: dict) -> tuple[float, int]:
+    """(wall seconds, peak RSS in bytes) of one subprocess."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{stderr}")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("spec", nargs="?", default="configs/resnet50.yaml")
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    env = environment()
+    python = sys.executable
+    commands = {
+        "python -c pass": [python, "-c", "pass"],
+        'python -c "import yaml, typer"': [python, "-c", "import yaml, typer"],
+        f"convcalc analyze {args.spec}": [python, "-m", "convcalc", "analyze", args.spec],
+        f"convcalc analyze {args.spec} --format json": [python, "-m", "convcalc", "analyze", args.spec,
+                                                         "--format", "json"],
+    }
+    for argv in commands.values():
+        run_once(argv, env)  # warm-up: byte-code caches, page cache
+    times = {label: [] for label in commands}
+    peaks = {label: 0 for label in commands}
+    for _ in range(args.runs):
+        for label, argv in commands.items():
+            seconds, rss = run_once(argv, env)
+            times[label].append(seconds)
+            peaks[label] = max(peaks[label], rss)
+
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    bare, floor = medians["python -c pass"], medians['python -c "import yaml, typer"']
+    print(f"{args.runs} runs each, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(f"{'command':<58} {'median':>8} {'min':>7} {'max':>7} {'peak RSS':>10} {'× bare':>7} {'× floor':>8}")
+    for label, values in times.items():
+        print(f"{label:<58} {medians[label] * 1000:6.0f}ms {min(values) * 1000:5.0f}ms {max(values) * 1000:5.0f}ms "
+              f"{peaks[label] / 2**20:7.1f}MiB {medians[label] / bare:7.2f} {medians[label] / floor:8.2f}")
+    analyze = medians[f"convcalc analyze {args.spec}"]
+    peak = peaks[f"convcalc analyze {args.spec}"] / 2**20
+    print(f"\nanalyze − (import yaml, typer) = {(analyze - floor) * 1000:.0f} ms of convcalc's own work")
+    verdict = "within" if analyze <= GOAL_SECONDS and peak <= GOAL_MIB else "over"
+    print(f"goal ≤ {GOAL_SECONDS * 1000:.0f} ms median and ≤ {GOAL_MIB} MiB: {verdict} "
+          f"({analyze * 1000:.0f} ms, {peak:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

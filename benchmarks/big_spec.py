@@ -1,0 +1,154 @@
+"""Time `convcalc analyze --format json` on a generated 10,000-layer spec (goal: ≤ 1 s, whole process).
+
+    python benchmarks/big_spec.py [--layers 10000] [--runs 5] [--profile] [--keep DIR]
+
+Two spellings of the same network are generated, so both code paths of the spec reader are exercised:
+
+* ``flat``: every layer written out, 2,500 residual units of conv → batchnorm → relu → add, each with its
+  own name and explicit ``inputs`` on the add (10,000 layers);
+* ``repeat``: one block (conv, batchnorm, relu, add) called with ``repeat: 2500``.
+
+Both have 64 channels at 8×8 (so counts are small and the time is the tool's, not the arithmetic's); the two
+reports must be identical apart from the layer names. Each spec runs ``--runs`` times as a subprocess
+(``convcalc analyze SPEC --format json``, stdout discarded); the median and the spread are printed with the
+startup of a bare ``python -c pass`` for reference. ``--profile`` runs the analysis once in-process under
+cProfile and prints the top functions by cumulative time.
+
+Python writes byte-code caches to a private prefix (``PYTHONPYCACHEPREFIX``), as an installed package would have
+them; the shared checkout is never written to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYCACHE = Path(tempfile.gettempdir()) / "convcalc-bench-pycache"
+
+
+def flat_spec(units: int) -> str:
+    """``units`` residual units written out one layer per line: 4·units layers."""
+    lines = ["name: big_flat", "input: [64, 8, 8]", "defaults: {bias: false}", "layers:"]
+    previous = "input"
+    for i in range(units):
+        lines += [
+            f"  - {{type: conv, name: u{i}.conv, out: 64, kernel: 3, padding: 1, inputs: {previous}}}",
+            f"  - {{type: batchnorm, name: u{i}.bn}}",
+            f"  - {{type: relu, name: u{i}.relu}}",
+            f"  - {{type: add, name: u{i}.add, inputs: [{previous}, u{i}.relu]}}",
+        ]
+        previous = f"u{i}.add"
+    return "\n".join(lines) + "\n"
+
+
+def repeat_spec(units: int) -> str:
+    """The same network as :func:`flat_spec`, as one block repeated ``units`` times."""
+    return f"""name: big_repeat
+input: [64, 8, 8]
+defaults: {{bias: false}}
+blocks:
+  unit:
+    layers:
+      - {{type: conv, name: conv, out: 64, kernel: 3, padding: 1}}
+      - {{type: batchnorm, name: bn}}
+      - {{type: relu, name: relu}}
+      - {{type: add, name: add, inputs: [x, relu]}}
+layers:
+  - {{block: unit, name: u, repeat: {units}}}
+"""
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def time_command(argv: list[str], runs: int, env: dict) -> list[float]:
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)  # warm the byte-code cache
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def profile(path: Path) -> None:
+    import cProfile
+    import io
+    import pstats
+
+    from convcalc.analysis import analyze
+    from convcalc.spec import load
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    report = analyze(load(str(path)).expand())
+    text = report.to_json()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+    print(f"{len(report.layers)} layers, {len(text):,} characters of JSON")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layers", type=int, default=10_000, help="layers per spec (a multiple of 4)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile one in-process analysis of each spec")
+    parser.add_argument("--keep", type=Path, help="write the generated specs here instead of a temp dir")
+    args = parser.parse_args()
+    units = args.layers // 4
+    env = environment()
+    convcalc = [sys.executable, "-m", "convcalc"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        specs = {"flat": folder / "big_flat.yaml", "repeat": folder / "big_repeat.yaml"}
+        specs["flat"].write_text(flat_spec(units), encoding="utf-8")
+        specs["repeat"].write_text(repeat_spec(units), encoding="utf-8")
+
+        # the two spellings must give the same numbers
+        outputs = {}
+        for kind, path in specs.items():
+            result = subprocess.run(convcalc + ["analyze", str(path), "--format", "json"], env=env,
+                                    capture_output=True, text=True, check=True)
+            import json
+
+            data = json.loads(result.stdout)
+            outputs[kind] = (data["totals"], [(l["type"], l["output_shape"], l["macs"]) for l in data["layers"]])
+        same = outputs["flat"] == outputs["repeat"]
+        totals = outputs["flat"][0]
+        print(f"{totals['layers']:,} layers per spec; totals identical in both spellings: {same}")
+        print(f"  params {totals['params']:,}  MACs {totals['macs']:,}  FLOPs {totals['flops']:,}")
+
+        base = time_command([sys.executable, "-c", "pass"], args.runs, env)
+        print(f"python -c pass: median {statistics.median(base) * 1000:.0f} ms")
+        worst = 0.0
+        for kind, path in specs.items():
+            times = time_command(convcalc + ["analyze", str(path), "--format", "json"], args.runs, env)
+            median = statistics.median(times)
+            worst = max(worst, median)
+            print(f"{kind:>6} ({path.stat().st_size:,} bytes of YAML): median {median:.3f} s, "
+                  f"min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} runs (goal ≤ 1 s)")
+        if args.profile:
+            for kind, path in specs.items():
+                print(f"\n== cProfile, {kind} ==")
+                profile(path)
+    print("PASS" if worst <= 1.0 and same else "OVER GOAL" if same else "MISMATCH")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
