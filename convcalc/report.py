@@ -93,8 +93,12 @@ class Totals:
     layers: int = 0
 
     def add(self, layer: LayerReport) -> None:
-        for key in COUNT_FIELDS:
-            setattr(self, key, getattr(self, key) + getattr(layer, key))
+        """Add one layer's counts (the COUNT_FIELDS, written out: this runs twice per layer)."""
+        self.params += layer.params
+        self.buffers += layer.buffers
+        self.macs += layer.macs
+        self.flops += layer.flops
+        self.activation_bytes += layer.activation_bytes
         self.layers += 1
 
 
@@ -142,7 +146,8 @@ class Report:
         data["layers"] = _LAYERS_TOKEN
         text = json.dumps(data, indent=indent, ensure_ascii=False)
         pad = " " * (2 * indent)
-        lines = ",\n".join(pad + json.dumps(layer, ensure_ascii=False) for layer in layers)
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        lines = ",\n".join(pad + encode(layer) for layer in layers)
         body = f"[\n{lines}\n{' ' * indent}]" if layers else "[]"
         return text.replace(json.dumps(_LAYERS_TOKEN), body, 1)
 
