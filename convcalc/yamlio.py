@@ -21,6 +21,12 @@ from .errors import Mark, SpecError
 _CORE = "tag:yaml.org,2002:"
 
 
+def _resolve(raw, file: str) -> Mark:
+    """A stored position as a :class:`Mark`. The loader stores PyYAML's own (0-based) marks and converts them only
+    when asked: a spec has one per key and value, and most are never looked at."""
+    return raw if isinstance(raw, Mark) else Mark(file, raw.line + 1, raw.column + 1)
+
+
 class YMap(dict):
     """A mapping with the marks of itself, its keys and its values."""
 
@@ -29,10 +35,12 @@ class YMap(dict):
     value_marks: dict
 
     def mark_of(self, key) -> Mark:
-        return self.value_marks.get(key, self.mark)
+        raw = self.value_marks.get(key)
+        return self.mark if raw is None else _resolve(raw, self.mark.file)
 
     def key_mark(self, key) -> Mark:
-        return self.key_marks.get(key, self.mark)
+        raw = self.key_marks.get(key)
+        return self.mark if raw is None else _resolve(raw, self.mark.file)
 
 
 class YList(list):
@@ -42,7 +50,7 @@ class YList(list):
     item_marks: list
 
     def mark_of(self, index: int) -> Mark:
-        return self.item_marks[index] if index < len(self.item_marks) else self.mark
+        return _resolve(self.item_marks[index], self.mark.file) if index < len(self.item_marks) else self.mark
 
 
 class YBool(int):
@@ -161,12 +169,12 @@ class _Builder:
             if isinstance(key, YBool):
                 key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
             if key in out:
-                first = out.key_marks[key]
+                first = out.key_mark(key)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
                                 _mark(key_node, self.filename), "remove or rename one of the two")
             out[key] = self.build(value_node)
-            out.key_marks[key] = _mark(key_node, self.filename)
-            out.value_marks[key] = _mark(value_node, self.filename)
+            out.key_marks[key] = key_node.start_mark  # converted by key_mark()/mark_of() when needed
+            out.value_marks[key] = value_node.start_mark
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
             for key, value in source.items():
                 if key not in out:
@@ -179,7 +187,7 @@ class _Builder:
         self._check_tag(node, {_CORE + "seq"})
         out = YList(self.build(item) for item in node.value)
         out.mark = _mark(node, self.filename)
-        out.item_marks = [_mark(item, self.filename) for item in node.value]
+        out.item_marks = [item.start_mark for item in node.value]
         return out
 
     def _scalar(self, node):
