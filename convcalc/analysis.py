@@ -31,6 +31,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
     totals, by_type, warnings = Totals(), {}, []
+    rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     for node in graph.nodes:
         layer = REGISTRY[node.kind](node)
         ins = [shapes[name] for name in node.inputs]
@@ -45,6 +46,10 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
                 problems = positioned[0][1].aligned_with(other)
                 if problems:
                     notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+        rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
+        if rf_report is None:
+            rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
+                                                      rf.position_dependent)
         if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         report = LayerReport(
@@ -52,7 +57,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             params=layer.params(ins), buffers=layer.buffers(ins),
             macs=layer.macs(ins) * graph.batch, flops=layer.flops(ins) * graph.batch,
             activation_bytes=prod(out) * dtype_bytes * graph.batch,
-            rf=RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center), rf.position_dependent),
+            rf=rf_report,
             warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),
         )
         shapes[node.name], rfs[node.name] = out, rf

@@ -69,9 +69,17 @@ class LayerReport:
     line: int = 0
     details: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, rf_dicts: dict | None = None) -> dict:
+        """As JSON-ready values. ``rf_dicts`` (id of an RFReport → its dict) lets layers that share one field
+        (every layer that leaves it unchanged) share its converted dict."""
         out = {key: getattr(self, key) for key in _LAYER_KEYS}
-        out["rf"] = self.rf.to_dict()
+        if rf_dicts is None:
+            out["rf"] = self.rf.to_dict()
+        else:
+            rf = rf_dicts.get(id(self.rf))
+            if rf is None:
+                rf = rf_dicts[id(self.rf)] = self.rf.to_dict()
+            out["rf"] = rf
         return out
 
     @classmethod
@@ -125,10 +133,11 @@ class Report:
     def to_dict(self) -> dict:
         totals = asdict(self.totals)
         totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
+        rf_dicts: dict = {}  # the layers stay alive while this runs, so ids are not reused
         return {
             "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
             "batch": self.batch, "dtype": self.dtype,
-            "layers": [layer.to_dict() for layer in self.layers],
+            "layers": [layer.to_dict(rf_dicts) for layer in self.layers],
             "totals": totals,
             "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
             "peak_live": list(self.peak_live),
