@@ -21,10 +21,14 @@ from .errors import Mark, SpecError
 _CORE = "tag:yaml.org,2002:"
 
 
-def _resolve(raw, file: str) -> Mark:
-    """A stored position as a :class:`Mark`. The loader stores PyYAML's own (0-based) marks and converts them only
-    when asked: a spec has one per key and value, and most are never looked at."""
-    return raw if isinstance(raw, Mark) else Mark(file, raw.line + 1, raw.column + 1)
+def _resolve(marks, key, file: str) -> Mark:
+    """``marks[key]`` as a :class:`Mark`. The loader stores PyYAML's own (0-based) marks and converts one only when
+    it is asked for (a spec has one per key and value, and most are never looked at), then keeps the result: a
+    repeated block asks for the same marks once per repetition."""
+    raw = marks[key]
+    if not isinstance(raw, Mark):
+        raw = marks[key] = Mark(file, raw.line + 1, raw.column + 1)
+    return raw
 
 
 class YMap(dict):
@@ -35,12 +39,10 @@ class YMap(dict):
     value_marks: dict
 
     def mark_of(self, key) -> Mark:
-        raw = self.value_marks.get(key)
-        return self.mark if raw is None else _resolve(raw, self.mark.file)
+        return _resolve(self.value_marks, key, self.mark.file) if key in self.value_marks else self.mark
 
     def key_mark(self, key) -> Mark:
-        raw = self.key_marks.get(key)
-        return self.mark if raw is None else _resolve(raw, self.mark.file)
+        return _resolve(self.key_marks, key, self.mark.file) if key in self.key_marks else self.mark
 
 
 class YList(list):
@@ -50,7 +52,7 @@ class YList(list):
     item_marks: list
 
     def mark_of(self, index: int) -> Mark:
-        return _resolve(self.item_marks[index], self.mark.file) if index < len(self.item_marks) else self.mark
+        return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
 
 
 class YBool(int):
