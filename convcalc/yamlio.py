@@ -19,6 +19,8 @@ from typing import Any
 from .errors import Mark, SpecError
 
 _CORE = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT = _CORE + "str", _CORE + "int", _CORE + "float"
+_TEXT_TAGS = (_CORE + "timestamp", _CORE + "binary", "!")
 
 
 def _resolve(marks, key, file: str) -> Mark:
@@ -131,17 +133,13 @@ class _Builder:
         self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
 
     def build(self, node):
-        key = id(node)
-        if key in self.memo:
-            return self.memo[key]
         kind = type(node).__name__
-        if kind == "MappingNode":
-            value = self._mapping(node)
-        elif kind == "SequenceNode":
-            value = self._sequence(node)
-        else:
-            value = self._scalar(node)
-        self.memo[key] = value
+        if kind == "ScalarNode":  # most nodes; immutable values, so an alias to one needs no memo
+            return self._scalar(node)
+        key = id(node)
+        value = self.memo.get(key)
+        if value is None:
+            value = self.memo[key] = self._mapping(node) if kind == "MappingNode" else self._sequence(node)
         return value
 
     def _check_tag(self, node, allowed):
@@ -194,11 +192,13 @@ class _Builder:
 
     def _scalar(self, node):
         tag, text = node.tag, node.value
-        if tag == _CORE + "str" or tag in (_CORE + "timestamp", _CORE + "binary", "!"):
+        if tag == _STR or tag in _TEXT_TAGS:
             return text
-        if tag == _CORE + "int":
+        if tag == _INT:
+            if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):  # plain decimal: most ints
+                return int(text)
             return _parse_int(text, _mark(node, self.filename))
-        if tag == _CORE + "float":
+        if tag == _FLOAT:
             return _parse_float(text, _mark(node, self.filename))
         if tag == _CORE + "bool":
             return YBool(text.lower() in ("yes", "true", "on", "y"), text)
