@@ -4,4 +4,4 @@
 To add a command: write ``convcalc/commands/NAME.py`` and add ``"NAME"`` to :data:`MODULES`.
 """
 
-MODULES: tuple[str, ...] = ("check", "zoo", "compare", "sweep", "rf", "explain")
+MODULES: tuple[str, ...] = ("check", "zoo", "compare", "sweep", "rf", "explain", "verify")
