@@ -1,0 +1,38 @@
+"""`convcalc verify` passes (analytic == executed for every layer) on every shipped config.
+
+Heavy configs (above ~2 GMACs at their default input) run on a reduced input so the file stays well under 60 s;
+the comparison is the same, only the spatial size changes.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcalc.cli import app
+
+pytest.importorskip("numpy")
+
+CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.yaml"))
+REDUCED = {
+    "alexnet": "3x127x127",
+    "c3d": "3x16x64x64",
+    "r3d_18": "3x8x64x64",
+    "deeplabv3_resnet50": "--set resolution=64",
+    "vgg16": "3x64x64",
+}
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_verify_config(config):
+    args = ["verify", str(config), "--format", "json"]
+    if config.stem in REDUCED:
+        reduced = REDUCED[config.stem]
+        args += reduced.split() if reduced.startswith("--") else ["--input", reduced]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] and all(row["ok"] for row in data["layers"])
