@@ -80,3 +80,20 @@ def test_estimate_hand_worked(tmp_path):
     # fc's "workspace" 640/10 = 64 elements is smaller.
     # peak activations: from the report (asserted separately by the analysis tests); estimate = 2·(act + 3048 + 6912)
     assert estimate_peak_bytes(report, "float32") == 2 * (report.peak_activation_bytes + 3048 + 6912)
+
+
+def test_mismatch_exit_1_with_sentence(tmp_path, monkeypatch):
+    import convcalc.analysis as analysis
+
+    real = analysis.analyze
+
+    def off_by_one(graph):
+        report = real(graph)
+        report.layers[0].macs += 1  # pretend the cost model said 6913 for c1
+        return report
+
+    monkeypatch.setattr(analysis, "analyze", off_by_one)
+    result = runner.invoke(app, ["verify", _write(tmp_path, SMALL)])
+    assert result.exit_code == 1
+    assert "✗" in result.stdout
+    assert "layer `c1` (conv): the cost model says MACs 6,913, but the executor produced 6,912" in result.stderr
