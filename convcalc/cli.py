@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 
+from .entry import FORMATS, UNITS, report_error, run_analyze
 from .errors import SpecError
 
 app = typer.Typer(
@@ -24,19 +25,8 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-
-
-class Units(str, Enum):
-    auto = "auto"
-    raw = "raw"
-    K = "K"
-    M = "M"
-    G = "G"
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)
+Units = Enum("Units", {name: name for name in UNITS}, type=str)
 
 
 @contextmanager
@@ -45,9 +35,7 @@ def user_errors():
     try:
         yield
     except SpecError as err:
-        red = sys.stderr.isatty() and not _no_color()
-        text = f"\x1b[31merror:\x1b[0m {err}" if red else f"error: {err}"
-        print(text, file=sys.stderr)
+        report_error(err)
         raise typer.Exit(2) from None
 
 
@@ -86,10 +74,10 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
     """Exact FLOP, MAC, parameter, memory and receptive-field calculator for CNNs described in YAML."""
 
 
-SPEC_ARG = typer.Argument(..., help="A spec file, or the name of a shipped config (see `convcalc zoo`).")
-BATCH_OPT = typer.Option(None, "--batch", min=1, help="Batch size (overrides the spec's `batch`).")
-INPUT_OPT = typer.Option(None, "--input", help="Input shape without batch, e.g. 3x160x160.")
-SET_OPT = typer.Option(None, "--set", help="Override a var: NAME=VALUE (repeatable).")
+SPEC_ARG = typer.Argument(..., metavar="SPEC", help="A spec file, or the name of a shipped config (see `convcalc zoo`).")
+BATCH_OPT = typer.Option(None, "--batch", min=1, metavar="N", help="Batch size (overrides the spec's `batch`).")
+INPUT_OPT = typer.Option(None, "--input", metavar="CxHxW", help="Input shape without batch, e.g. 3x160x160.")
+SET_OPT = typer.Option(None, "--set", metavar="NAME=VALUE", help="Override a var: NAME=VALUE (repeatable).")
 
 
 @app.command()
@@ -100,17 +88,12 @@ def analyze(
     input: Optional[str] = INPUT_OPT,
     set: Optional[List[str]] = SET_OPT,
     units: Units = typer.Option(Units.auto, "--units", help="auto (human), raw (exact), or fixed K/M/G."),
-    depth: Optional[int] = typer.Option(None, "--depth", min=0, help="Collapse blocks nested deeper than N."),
-    columns: Optional[str] = typer.Option(None, "--columns", help="Comma-separated table columns."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=0, metavar="N", help="Collapse blocks nested deeper than N."),
+    columns: Optional[str] = typer.Option(None, "--columns", metavar="NAME,...", help="Comma-separated table columns."),
 ):
     """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
     with user_errors():
-        from .analysis import analyze as run_analysis
-        from .render import RenderOptions, parse_columns, render
-
-        options = RenderOptions(units.value, depth, parse_columns(columns))
-        report = run_analysis(expand(spec, batch, input, set))
-        render(report, format.value, options)
+        run_analyze(spec, format.value, batch, input, set, units.value, depth, columns)
 
 
 def _load_commands() -> None:
@@ -126,13 +109,10 @@ _load_commands()
 
 
 def main() -> None:
-    """Console-script entry point (also ``python -m convcalc``)."""
-    import gc
+    """Console-script entry point; see :mod:`convcalc.entry` (its fast path skips importing this module)."""
+    from .entry import main as entry_main
 
-    # One short-lived run, whose objects are freed by reference counting. The cyclic collector would otherwise
-    # sweep every live spec node, mark and report again and again (a third of the time on a 10,000-layer spec).
-    gc.disable()
-    app()
+    entry_main()
 
 
 if __name__ == "__main__":
