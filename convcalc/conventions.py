@@ -1,4 +1,4 @@
-"""The counting conventions, stated once. The README and docs/flops.md reproduce this table (a test checks it).
+"""The counting conventions, stated once. docs/flops.md reproduces this table (tests/test_docs.py checks it).
 
 **MACs** are the multiply-accumulates of conv- and linear-like layers (every kind whose ``family`` is ``conv``
 or ``linear``), bias excluded. This is the quantity torchvision publishes as "GFLOPS" in its model tables and
