@@ -83,6 +83,8 @@ def upsample(ctx: Context, node, xs):
     rank = require_rank(ctx, x)
     out_sizes, scales = _out_sizes(ctx, node, x.shape[2:])
     mode = node.fields.get("mode", "nearest")
+    if mode == "bicubic" and rank != 2:  # as torch: upsample_bicubic2d only
+        ctx.fail(f"`bicubic` works on 2-D (C, H, W) input, got {rank}-D", "use `bilinear` (linear per axis)", "mode")
     align = bool(node.fields.get("align_corners", False)) and mode != "nearest"
     real = x.dtype.type
     y = x
