@@ -12,7 +12,7 @@ from ..cli import BATCH_OPT, Format, Units, app, user_errors
 
 @app.command()
 def compare(
-    specs: Optional[List[str]] = typer.Argument(None, help="Spec files or shipped config names. Two or more: "
+    specs: Optional[List[str]] = typer.Argument(None, metavar="[SPEC]...", help="Spec files or shipped config names. Two or more: "
                                                            "side by side against the first. One: with --as or "
                                                            "--layer."),
     layer: Optional[str] = typer.Option(None, "--layer", help="What-if for one conv: a layer NAME of the spec, or "

@@ -179,7 +179,7 @@ def write(lines: list[str], out: TextIO | None = None) -> None:
 
 @app.command()
 def explain(
-    target: Optional[str] = typer.Argument(None, help="A layer kind (conv, deformable, …), or with --layer a spec."),
+    target: Optional[str] = typer.Argument(None, metavar="[KIND|SPEC]", help="A layer kind (conv, deformable, …), or with --layer a spec."),
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Explain this layer of the spec TARGET with "
                                                                     "its numbers substituted."),
     list_: bool = typer.Option(False, "--list", help="List every layer kind with its one-line summary."),

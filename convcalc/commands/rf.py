@@ -274,7 +274,7 @@ def _parse_mass(text: str) -> Fraction:
 
 @app.command()
 def rf(
-    spec: str = typer.Argument(..., help="A spec file, or the name of a shipped config (see `convcalc zoo`)."),
+    spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or the name of a shipped config (see `convcalc zoo`)."),
     layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Only this layer (and the unit for --at and "
                                                                      "--erf; default for --erf: the last spatial "
                                                                      "layer)."),
