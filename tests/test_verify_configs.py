@@ -18,6 +18,8 @@ CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob
 REDUCED = {
     "alexnet": "3x127x127",
     "c3d": "3x16x64x64",
+    # 0.5 GMACs but 138 M params (525 MiB of weights); at 80×80: C1 70, M2 35, C3 27, L4 19, L5 7, L6 3
+    "deepface": "3x80x80",
     "r3d_18": "3x8x64x64",
     "deeplabv3_resnet50": "--set resolution=64",
     "vgg16": "3x64x64",

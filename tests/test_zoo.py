@@ -95,6 +95,14 @@ def test_mobilenet_v1_width_and_resolution(alpha, resolution, mmacs, mparams):
     assert round(totals.params / 1e6, 1) == mparams
 
 
+def test_deepface_with_the_papers_4030_identities():
+    # Taigman et al. 2014 train F8 on SFC's 4,030 identities: F8 4,096·4,030 + 4,030 = 16,510,910 params instead of
+    # 35,361,207, i.e. 137,774,071 − 35,361,207 + 16,510,910 = 118,923,774 (the paper: "more than 120 million");
+    # MACs 536,470,144 − 4,096·8,631 + 4,096·4,030 = 536,470,144 − 35,352,576 + 16,506,880 = 517,624,448
+    totals = convcalc.analyze("deepface", num_classes=4030).totals
+    assert (totals.params, totals.macs) == (118_923_774, 517_624_448)
+
+
 def test_resnet50_v1_and_v15_share_weights_and_differ_in_stride_only():
     v1 = convcalc.analyze("resnet50_v1")
     v15 = convcalc.analyze("resnet50")
