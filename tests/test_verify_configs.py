@@ -1,4 +1,5 @@
-"""`convcalc verify` passes (analytic == executed for every layer) on every shipped config.
+"""`convcalc verify` passes (analytic == executed for every layer) on every shipped config, the networks of configs/
+and the per-kind examples of configs/variants/ (all small: run at their own input).
 
 Heavy configs (above ~2 GMACs at their default input) run on a reduced input so the file stays well under 60 s;
 the comparison is the same, only the spatial size changes.
@@ -15,6 +16,7 @@ from convcalc.cli import app
 pytest.importorskip("numpy")
 
 CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.yaml"))
+VARIANTS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs", "variants").glob("*.yaml"))
 REDUCED = {
     "alexnet": "3x127x127",
     "c3d": "3x16x64x64",
@@ -28,10 +30,11 @@ REDUCED = {
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+@pytest.mark.parametrize("config", CONFIGS + VARIANTS,
+                         ids=[c.stem for c in CONFIGS] + [f"variants/{c.stem}" for c in VARIANTS])
 def test_verify_config(config):
     args = ["verify", str(config), "--format", "json"]
-    if config.stem in REDUCED:
+    if config in CONFIGS and config.stem in REDUCED:
         reduced = REDUCED[config.stem]
         args += reduced.split() if reduced.startswith("--") else ["--input", reduced]
     result = runner.invoke(app, args)
