@@ -209,3 +209,27 @@ def test_analyze_by_name_from_another_directory_without_numpy(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["macs"] == 349_151_936
+
+
+def test_package_data_ships_every_config():
+    """`pip install .` (non-editable) copies configs/ as convcalc/configs by pyproject's package-data globs: each
+    shipped YAML, networks and variants/, must match one of them segment by segment (setuptools' glob semantics)."""
+    import fnmatch
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
+
+    root = Path(__file__).resolve().parent.parent
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert setuptools["package-dir"]["convcalc.configs"] == "configs"
+    globs = setuptools["package-data"]["convcalc.configs"]
+
+    def shipped(rel: str) -> bool:
+        parts = rel.split("/")
+        return any(len(g.split("/")) == len(parts) and all(map(fnmatch.fnmatchcase, parts, g.split("/")))
+                   for g in globs)
+
+    files = [path.relative_to(root / "configs").as_posix() for path in (root / "configs").rglob("*.yaml")]
+    assert {"shufflenet_v1_g3.yaml", "shufflenet_v2_x1_0.yaml", "deepface.yaml",
+            "variants/channel_slice.yaml"} <= set(files)
+    assert [rel for rel in files if not shipped(rel)] == []
