@@ -7,12 +7,12 @@ internal errors are not caught and keep their traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A position in a spec file. ``line`` and ``col`` are 1-based."""
+class Mark(NamedTuple):
+    """A position in a spec file. ``line`` and ``col`` are 1-based. (A named tuple: a 10,000-layer spec makes
+    tens of thousands of them, and a tuple is built several times faster than a frozen dataclass.)"""
 
     file: str
     line: int

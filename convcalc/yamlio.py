@@ -107,9 +107,8 @@ def load_yaml(text: str, filename: str) -> Any:
     """Parse ``text`` into YMap/YList/scalars. Raises :class:`SpecError` for syntax errors and unsafe input."""
     import yaml
 
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        loader = loader_cls(text)
+        loader = _loader_class(yaml)(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -125,6 +124,33 @@ def load_yaml(text: str, filename: str) -> Any:
         raise SpecError("the spec is empty", Mark(filename, 1, 1),
                         "write at least `input:` and `layers:` (see docs/spec.md)")
     return _Builder(filename).build(node)
+
+
+_LOADER = None
+
+
+def _loader_class(yaml):
+    """PyYAML's safe loader (libyaml's when available) whose implicit-tag resolution is memoised per scalar text:
+    a spec repeats the same few words and numbers (`conv`, `3`, `true`) thousands of times, and PyYAML tries its
+    regular expressions on every occurrence. Same tags, same schema."""
+    global _LOADER
+    if _LOADER is None:
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        scalar = yaml.ScalarNode
+        memo: dict = {}
+
+        class Loader(base):
+            def resolve(self, kind, value, implicit):
+                if kind is not scalar:
+                    return super().resolve(kind, value, implicit)
+                key = (value, implicit)
+                tag = memo.get(key)
+                if tag is None:
+                    tag = memo[key] = super().resolve(kind, value, implicit)
+                return tag
+
+        _LOADER = Loader
+    return _LOADER
 
 
 class _Builder:
