@@ -103,6 +103,19 @@ def test_deepface_with_the_papers_4030_identities():
     assert (totals.params, totals.macs) == (118_923_774, 517_624_448)
 
 
+def test_shufflenet_v2_keeps_the_first_half_and_transforms_the_second():
+    # torchvision: x1, x2 = x.chunk(2, dim=1); cat((x1, branch2(x2))). Both halves have 58 channels, so a concat of
+    # x2 instead of x1 gives the same counts; only the wiring shows it.
+    from convcalc.analysis import expand
+
+    nodes = {node.name: node for node in expand("shufflenet_v2_x1_0").nodes}
+    assert nodes["stage3.1.x1"].fields["start"] == 0 and nodes["stage3.1.x2"].fields["start"] == 116
+    assert nodes["stage3.1.cat"].inputs == ["stage3.1.x1", "stage3.1.branch2.7"]
+    assert nodes["stage3.1.branch2.0"].inputs == ["stage3.1.x2"]
+    assert nodes["stage3.0.cat"].inputs == ["stage3.0.branch1.4", "stage3.0.branch2.7"]
+    assert nodes["stage3.0.branch1.0"].inputs == nodes["stage3.0.branch2.0"].inputs == ["stage2.3.shuffle"]
+
+
 def test_resnet50_v1_and_v15_share_weights_and_differ_in_stride_only():
     v1 = convcalc.analyze("resnet50_v1")
     v15 = convcalc.analyze("resnet50")
