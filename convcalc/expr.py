@@ -105,7 +105,9 @@ class _Evaluator:
             return False
         if node.id not in self.names:
             self.fail(f"unknown name `{node.id}`",
-                      did_you_mean(node.id, list(self.names)) + " (define it under `vars:` or as a block argument)")
+                      did_you_mean(node.id, list(self.names)) + " (define it under `vars:` or as a block argument)"
+                      if self.names else "no vars are in scope here: define it under `vars:` (above this use) "
+                      "or as a block argument")
         value = self.names[node.id]
         if value is None:
             self.fail(f"`{node.id}` has no value", f"give `{node.id}` a value")

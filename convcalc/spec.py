@@ -404,6 +404,8 @@ class _Expander:
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
             fields, marks = self._fields(item, cls, scope, count, index)
+            if "inputs" in item:  # merges point their shape errors at the `inputs:` value
+                marks["inputs"] = item.mark_of("inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path)
             self.nodes.append(node)
             scope.names[local] = full

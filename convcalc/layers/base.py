@@ -165,7 +165,7 @@ class Layer:
         if out < 1 or span < 0:
             rounding = "ceil" if ceil_mode else "floor"
             self.fail(f"output size along spatial axis {axis} is {rounding}(({n} + {before} + {after} − {k_eff})"
-                      f" / {s}) + 1 = {out if span >= 0 else 'less than 1'}, below 1",
+                      f" / {s}) + 1 = {out}, below 1",
                       f"the input ({n}) is smaller than the effective kernel ({k_eff}); use a smaller kernel or "
                       f"dilation, more padding, or a larger input")
         return out
