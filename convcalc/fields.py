@@ -199,7 +199,14 @@ class Padding(Field):
                     out.append(self._one(item, item_mark, evaluate))
             return tuple(out)
         if isinstance(value, str):
-            evaluated = evaluate(value, mark) if value.strip() else value
+            try:
+                evaluated = evaluate(value, mark) if value.strip() else value
+            except SpecError as err:
+                if value.strip().isidentifier() and "unknown name" in err.message:  # a misspelt word: `samee`
+                    self._fail(f"is `{value}`, neither a padding word nor a var", mark,
+                               did_you_mean(value.strip(), PADDING_WORDS)
+                               + " (or an int, a per-axis list, or [before, after] pairs)")
+                raise
             return self._one(evaluated, mark, evaluate)
         return self._one(value, mark, evaluate)
 

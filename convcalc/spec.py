@@ -212,6 +212,9 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
 
 
 def _positive(value, mark, what, calc) -> int:
+    if isinstance(value, YBool):
+        raise SpecError(f"`{what}` expects a number, got the YAML boolean `{value.word}`", mark,
+                        "YAML reads yes/no/on/off/true/false as booleans; write a whole number ≥ 1")
     if isinstance(value, str):
         value = calc(value, mark)
     if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
