@@ -58,10 +58,14 @@ EXPECTED = {
     # DCGAN generator (pytorch/examples): MACs on input positions,
     # 1·819,200 + 4²·2,097,152 + 8²·524,288 + 16²·131,072 + 32²·3,072
     "dcgan_generator": (3_576_704, 104_628_224),
-    # DeepFace, Keras re-implementation (swghosh/DeepFace) with 8,631 classes; locally connected params are
-    # positions · filters · (k²·C_in + 1): C1 11,648; C3 41,488; L4 55²·16·1,297; L5 25²·16·785; L6 21²·16·401;
-    # F7 28,905,472; F8 35,361,207. MACs: 142²·32·363 + 63²·16·2,592 + 55²·16·1,296 + 25²·16·784 + 21²·16·400 +
-    # 7,056·4,096 + 4,096·8,631
+    # DeepFace (Taigman et al. 2014, Fig. 2) as the Keras re-implementation (swghosh/DeepFace) builds it: input
+    # 3×152×152, every conv/LC unpadded, M2 3×3/2 with TF `same` (pads (0, 1): 142 → 71, written as ceil_mode),
+    # F8 over VGGFace2's 8,631 classes (the Keras summary's 137,774,071). Maps 142, 71, 63, 55, 25, 21. Locally
+    # connected params are positions · filters · (k²·C_in + 1): C1 32·363 + 32 = 11,648; C3 16·2,592 + 16 =
+    # 41,488; L4 55²·16·1,297 = 62,774,800; L5 25²·16·785 = 7,850,000; L6 21²·16·401 = 2,829,456; F7 7,056·4,096 +
+    # 4,096 = 28,905,472; F8 4,096·8,631 + 8,631 = 35,361,207. MACs: 142²·32·363 = 234,225,024 + 63²·16·2,592 =
+    # 164,602,368 + 55²·16·1,296 = 62,726,400 + 25²·16·784 = 7,840,000 + 21²·16·400 = 2,822,400 + 7,056·4,096 =
+    # 28,901,376 + 4,096·8,631 = 35,352,576
     "deepface": (137_774_071, 536_470_144),
 }
 
