@@ -1,0 +1,512 @@
+"""Every error class of issue 2 §8, through the CLI: ``FILE:LINE:COL: what is wrong — how to fix it`` on stderr,
+exit code 2, nothing on stdout, no traceback.
+
+Each fixture is written to tmp_path; LINE and COL are 1-based and hand-counted (the comment under each fixture
+says where the mark points and why). Besides the position, each case names the words that must be in the message
+(the numbers involved) and in the hint (after the ``—``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import convcalc
+from convcalc.cli import app
+from convcalc.errors import SpecError
+
+HEAD = "name: t\ninput: [3, 8, 8]\nlayers:\n"  # lines 1–3; the first layer is on line 4
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(app, ["analyze", *args], env=env)
+
+
+def assert_user_error(result, where: str | None, message: list[str], hint: list[str]):
+    """Exit 2, one ``error: WHERE: message — hint`` line on stderr, nothing on stdout, no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped exception
+    assert result.stdout == ""
+    err = result.stderr
+    assert "Traceback" not in err and "Traceback" not in result.output
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    text = err[len("error: "):].rstrip("\n")
+    if where is not None:
+        assert text.startswith(where + ": "), text
+    assert " — " in text, f"no hint: {text}"
+    what, fix = text.split(" — ", 1)
+    for word in message:
+        assert word in what, f"{word!r} not in the message {what!r}"
+    for word in hint:
+        assert word in fix, f"{word!r} not in the hint {fix!r}"
+
+
+# (id, YAML text, line, col, words in the message, words in the hint)
+CASES = [
+    ("unknown-type", HEAD + """\
+  - type: conv2d
+    out: 4
+    kernel: 3
+""",  # line 4: `  - type: ` is 10 characters → the value `conv2d` at col 11
+     4, 11, ["unknown layer type `conv2d`"], ["did you mean `conv`?"]),
+
+    ("unknown-key", HEAD + """\
+  - type: conv
+    out: 4
+    kernal: 3
+""",  # line 6, the key `kernal` after 4 spaces → col 5
+     6, 5, ["`conv` has no key `kernal`"], ["did you mean `kernel`?"]),
+
+    ("unknown-top-level-key", """\
+name: t
+input: [3, 8, 8]
+layer:
+  - {type: relu}
+""",  # line 3, col 1
+     3, 1, ["unknown top-level key `layer`"], ["did you mean `layers`?"]),
+
+    ("missing-field", HEAD + """\
+  - type: conv
+    kernel: 3
+""",  # the layer's mapping starts on line 4 after `  - ` → col 5
+     4, 5, ["`conv` layer is missing `out`"], ["add `out:`"]),
+
+    ("missing-input", """\
+name: t
+layers:
+  - {type: relu}
+""",  # the document itself: line 1, col 1
+     1, 1, ["missing `input`"], ["input: [C, H, W]"]),
+
+    ("wrong-type-yes", HEAD + """\
+  - type: conv
+    out: yes
+    kernel: 3
+""",  # line 5: `    out: ` is 9 characters → col 10
+     5, 10, ["`out` expects a number", "YAML boolean `yes`"], ["booleans", "write a number"]),
+
+    ("wrong-type-no", HEAD + """\
+  - type: conv
+    out: 4
+    kernel: 3
+    stride: no
+""",  # line 7: `    stride: ` is 12 characters → col 13
+     7, 13, ["`stride` expects a number", "YAML boolean `no`"], ["booleans"]),
+
+    ("wrong-type-on", HEAD + """\
+  - type: conv
+    out: 4
+    kernel: on
+""",  # line 6: `    kernel: ` is 12 characters → col 13
+     6, 13, ["`kernel` expects a number", "YAML boolean `on`"], ["booleans"]),
+
+    ("wrong-type-batch-on", """\
+name: t
+input: [3, 8, 8]
+batch: on
+layers:
+  - {type: relu}
+""",  # line 3: `batch: ` is 7 characters → col 8
+     3, 8, ["`batch` expects a number", "YAML boolean `on`"], ["booleans"]),
+
+    ("wrong-type-input-yes", """\
+name: t
+input: [3, yes, 8]
+layers:
+  - {type: relu}
+""",  # line 2: `input: [3, ` is 11 characters → col 12
+     2, 12, ["`input` expects a number", "YAML boolean `yes`"], ["booleans"]),
+
+    ("wrong-type-bool-field", HEAD + """\
+  - type: conv
+    out: 4
+    kernel: 3
+    bias: 7
+""",  # line 7: `    bias: ` is 10 characters → col 11
+     7, 11, ["`bias` expects true or false, got 7"], ["true or false"]),
+
+    ("wrong-type-list", HEAD + """\
+  - type: conv
+    out: [1, 2]
+    kernel: 3
+""",  # line 5, col 10
+     5, 10, ["`out` expects a whole number, got [1, 2]"], ["write a number"]),
+
+    ("wrong-type-input-not-a-list", """\
+name: t
+input: 224
+layers:
+  - {type: relu}
+""",  # line 2, col 8
+     2, 8, ["`input` must be a list"], ["input: [3, 224, 224]"]),
+
+    ("duplicate-key", HEAD + """\
+  - type: conv
+    out: 4
+    kernel: 3
+    out: 8
+""",  # the second `out` on line 7, col 5; the first is on line 5
+     7, 5, ["duplicate key `out`", "line 5"], ["remove or rename"]),
+
+    ("duplicate-layer-name", HEAD + """\
+  - {type: conv, name: a, out: 4, kernel: 3}
+  - {type: relu, name: a}
+""",  # line 5: `  - {type: relu, name: ` is 23 characters → col 24
+     5, 24, ["duplicate layer name `a`", "line 4"], ["unique name"]),
+
+    ("groups-in", HEAD + """\
+  - type: conv
+    out: 64
+    kernel: 3
+    groups: 5
+""",  # line 7: `    groups: ` is 12 characters → col 13
+     7, 13, ["input channels (3) are not divisible by groups (5)"], ["dividing both 3 and 64"]),
+
+    ("groups-out", """\
+name: t
+input: [4, 8, 8]
+layers:
+  - type: conv
+    out: 6
+    kernel: 3
+    groups: 4
+""",  # line 7, col 13
+     7, 13, ["output channels (6) are not divisible by groups (4)"], ["dividing both 4 and 6"]),
+
+    ("output-below-1-conv", """\
+name: t
+input: [3, 4, 4]
+layers:
+  - type: conv
+    out: 4
+    kernel: 7
+""",  # the layer: line 4, col 5. floor((4 + 0 + 0 − 7)/1) + 1 = floor(−3) + 1 = −2
+     4, 5, ["floor((4 + 0 + 0 − 7) / 1) + 1 = -2", "below 1"], ["input (4)", "effective kernel (7)"]),
+
+    ("output-below-1-pool", """\
+name: t
+input: [3, 2, 2]
+layers:
+  - {type: maxpool, kernel: 3, stride: 2}
+""",  # floor((2 + 0 + 0 − 3)/2) + 1 = floor(−1/2) + 1 = −1 + 1 = 0
+     4, 5, ["floor((2 + 0 + 0 − 3) / 2) + 1 = 0", "below 1"], ["input (2)", "effective kernel (3)"]),
+
+    ("output-below-1-dilated", """\
+name: t
+input: [3, 6, 6]
+layers:
+  - {type: conv, out: 4, kernel: 3, dilation: 3}
+""",  # k_eff = 3·(3 − 1) + 1 = 7: floor((6 + 0 + 0 − 7)/1) + 1 = 0
+     4, 5, ["floor((6 + 0 + 0 − 7) / 1) + 1 = 0"], ["effective kernel (7)"]),
+
+    ("output-below-1-transposed", """\
+name: t
+input: [4, 2]
+layers:
+  - type: conv_transpose
+    out: 4
+    kernel: 1
+    padding: 1
+""",  # (2 − 1)·1 − 1 − 1 + 1 + 0 = 0; points at the padding: line 7, `    padding: ` 13 characters → col 14
+     7, 14, ["(2 − 1)·1 − 1 − 1 + 1 + 0 = 0", "below 1"], ["reduce the padding"]),
+
+    ("unknown-reference", HEAD + """\
+  - {type: conv, out: 3, kernel: 1}
+  - type: add
+    inputs: [input, nope]
+""",  # line 6: `    inputs: [input, ` is 20 characters → col 21
+     6, 21, ["unknown input `nope`"], ["`conv1`", "`input`"]),
+
+    ("misspelt-reference", HEAD + """\
+  - {type: conv, name: branch, out: 3, kernel: 1}
+  - type: add
+    inputs: [input, brnach]
+""",
+     6, 21, ["unknown input `brnach`"], ["did you mean `branch`?"]),
+
+    ("later-reference", HEAD + """\
+  - type: add
+    inputs: [input, b]
+  - {type: conv, name: b, out: 3, kernel: 1}
+""",  # line 5, col 21; `b` is on line 6
+     5, 21, ["`b` is defined later (line 6)"], ["earlier layers"]),
+
+    ("cycle", HEAD + """\
+  - {type: conv, name: a, out: 3, kernel: 1}
+  - type: add
+    name: b
+    inputs: [a, b]
+""",  # line 7: `    inputs: [a, ` is 16 characters → col 17
+     7, 17, ["layer `b` uses itself as an input", "cycle"], ["earlier layer"]),
+
+    ("add-shapes", """\
+name: t
+input: [64, 56, 56]
+layers:
+  - {type: conv, name: down, out: 64, kernel: 3, stride: 2, padding: 1}
+  - type: add
+    inputs: [input, down]
+""",  # the `inputs:` value: line 6, `    inputs: ` is 12 characters → col 13
+     6, 13, ["cannot add", "`input` (64, 56, 56)", "`down` (64, 28, 28)"], ["same shape"]),
+
+    ("concat-shapes", """\
+name: t
+input: [64, 56, 56]
+layers:
+  - {type: conv, name: down, out: 32, kernel: 3, stride: 2, padding: 1}
+  - type: concat
+    inputs: [input, down]
+""",
+     6, 13, ["cannot concat", "`input` (64, 56, 56)", "`down` (32, 28, 28)", "spatial sizes differ"],
+     ["spatial sizes match"]),
+
+    ("multiply-shapes", """\
+name: t
+input: [8, 6, 6]
+layers:
+  - {type: conv, name: c, out: 4, kernel: 1}
+  - type: multiply
+    inputs: [input, c]
+""",  # (8, 6, 6) × (4, 6, 6): 8 vs 4 on the channel axis, neither is 1
+     6, 13, ["cannot broadcast", "`input` (8, 6, 6)", "`c` (4, 6, 6)"], ["equal or 1"]),
+
+    ("expression-syntax", HEAD + """\
+  - type: conv
+    out: "2 *"
+    kernel: 3
+""",  # line 5, col 10 (the opening quote)
+     5, 10, ["cannot parse the expression `2 *`"], ["parentheses"]),
+
+    ("expression-unknown-name", """\
+name: t
+input: [3, 8, 8]
+vars: {alpha: 1}
+layers:
+  - type: conv
+    out: alpah * 4
+    kernel: 3
+""",  # line 6, col 10
+     6, 10, ["unknown name `alpah`"], ["did you mean `alpha`?"]),
+
+    ("expression-import", HEAD + """\
+  - type: conv
+    out: "__import__('os').system('echo pwned')"
+    kernel: 3
+""",
+     5, 10, ["unknown function `__import__('os').system`"], ["`make_divisible`"]),
+
+    ("expression-attribute", """\
+name: t
+input: [3, 8, 8]
+vars: {a: 2}
+layers:
+  - type: conv
+    out: "a.real"
+    kernel: 3
+""",
+     6, 10, ["`a.real` is not allowed"], ["only arithmetic"]),
+
+    ("expression-dunder", HEAD + """\
+  - type: conv
+    out: "().__class__.__bases__"
+    kernel: 3
+""",
+     5, 10, ["is not allowed"], ["only arithmetic"]),
+
+    ("expression-subscript", """\
+name: t
+input: [3, 8, 8]
+vars: {a: 2}
+layers:
+  - type: conv
+    out: "a[0]"
+    kernel: 3
+""",
+     6, 10, ["`a[0]` is not allowed"], ["only arithmetic"]),
+
+    ("expression-fraction", """\
+name: t
+input: [3, 8, 8]
+vars: {alpha: 0.3}
+layers:
+  - type: conv
+    out: 32 * alpha
+    kernel: 3
+""",  # 32·3/10 = 48/5 = 9.6
+     6, 10, ["`out` must be a whole number, got 9.6 (48/5)"], ["round()", "make_divisible()"]),
+
+    ("padding-word-typo", HEAD + """\
+  - type: conv
+    out: 4
+    kernel: 3
+    padding: samee
+""",  # line 7: `    padding: ` is 13 characters → col 14
+     7, 14, ["`padding` is `samee`"], ["did you mean `same`?"]),
+
+    ("yaml-python-object-tag", """\
+name: t
+input: !!python/object:os.system [3, 8, 8]
+layers:
+  - {type: relu}
+""",  # line 2: `input: ` is 7 characters → the tag at col 8
+     2, 8, ["YAML tag", "python/object:os.system", "not allowed"], ["safe", "remove the tag"]),
+
+    ("yaml-python-apply-tag", HEAD + """\
+  - !!python/object/apply:os.system ['echo pwned']
+""",  # line 4, col 5
+     4, 5, ["YAML tag", "python/object/apply:os.system", "not allowed"], ["remove the tag"]),
+
+    ("yaml-syntax", """\
+name: t
+input: [3, 8, 8
+layers:
+  - {type: relu}
+""",  # the parser reads `layers` as a plain item of the unclosed flow list and stops at its `:`, line 3 col 7
+     3, 7, ["YAML syntax error"], ["indentation and quoting"]),
+
+    ("empty-spec", "",
+     1, 1, ["the spec is empty"], ["input:", "layers:"]),
+
+    ("block-with-repeat", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  pair:
+    args: {o: null}
+    layers:
+      - {type: conv, out: o, kernel: 3, padding: 1}
+      - {type: conv, out: o, kernel: 3, padding: 1, groups: 3}
+layers:
+  - {block: pair, name: stage, repeat: 2, o: [3, 4]}
+""",  # repetition 0 (o = 3) is fine; in repetition 1 the second conv has 4 channels and groups 3. The mark is the
+     # block's own line 8: `      - ` 8 + `{type: conv, ` 13 + `out: o, ` 8 + `kernel: 3, ` 11 + `padding: 1, ` 12
+     # + `groups: ` 8 = 60 characters → col 61
+     8, 61, ["`stage.1.conv2`", "input channels (4) are not divisible by groups (3)"], ["dividing both 4 and 4"]),
+
+    ("per-repetition-value", """\
+name: t
+input: [8, 8, 8]
+layers:
+  - type: conv
+    name: c
+    repeat: 3
+    out: [8, 8, 9]
+    kernel: 1
+    groups: [1, 2, 2]
+""",  # the third repetition: 8 → 9 channels, groups 2. line 9: `    groups: ` → col 13
+     9, 13, ["`c.2`", "output channels (9) are not divisible by groups (2)"], ["dividing both 8 and 9"]),
+
+    ("unknown-block-argument", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  b:
+    args: {o: null}
+    layers:
+      - {type: conv, out: o, kernel: 3}
+layers:
+  - block: b
+    oo: 3
+""",  # line 10, the key at col 5
+     10, 5, ["block `b` has no argument `oo`"], ["did you mean `o`?"]),
+
+    ("arity", HEAD + """\
+  - {type: add}
+""",
+     4, 5, ["`add` takes at least 2 inputs, got 1"], ["inputs: [a, b]"]),
+]
+
+
+@pytest.mark.parametrize("text, line, col, message, hint", [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_error_position_message_and_hint(tmp_path, text, line, col, message, hint):
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    assert_user_error(run(str(path), "--format", "json"), f"{path}:{line}:{col}", message, hint)
+
+
+@pytest.mark.parametrize("text, line, col", [pytest.param(*case[1:4], id=case[0]) for case in CASES])
+def test_the_library_raises_the_same_mark(tmp_path, text, line, col):
+    """convcalc.load + analyze raise SpecError with the same 1-based position (the CLI only formats it)."""
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        convcalc.analyze(convcalc.load(str(path)))
+    assert (info.value.mark.file, info.value.mark.line, info.value.mark.col) == (str(path), line, col)
+    assert info.value.hint
+
+
+def test_no_code_runs_from_expressions_or_tags(tmp_path):
+    """Neither an expression nor a YAML tag is ever executed: the files they would create do not appear."""
+    marker_expr, marker_tag = tmp_path / "from_expr", tmp_path / "from_tag"
+    expr = HEAD + f"  - {{type: conv, out: \"__import__('os').system('touch {marker_expr}')\", kernel: 3}}\n"
+    tag = HEAD + f"  - !!python/object/apply:os.system ['touch {marker_tag}']\n"
+    for name, text in (("expr.yaml", expr), ("tag.yaml", tag)):
+        path = tmp_path / name
+        path.write_text(text)
+        assert run(str(path)).exit_code == 2
+    assert not marker_expr.exists() and not marker_tag.exists()
+
+
+# ---- command-line values ---------------------------------------------------------------------------------------
+VARS_SPEC = """\
+name: t
+input: [3, 8, 8]
+vars: {alpha: 1}
+layers:
+  - {type: conv, out: 8 * alpha, kernel: 3}
+"""
+
+
+@pytest.fixture
+def vars_spec(tmp_path):
+    path = tmp_path / "vars.yaml"
+    path.write_text(VARS_SPEC)
+    return path
+
+
+@pytest.mark.parametrize("args, where, message, hint", [
+    (["--set", "alpah=2"], None, ["--set alpah", "no var named `alpah`"], ["did you mean `alpha`?"]),
+    (["--set", "beta=2"], None, ["no var named `beta`"], ["`alpha`"]),
+    (["--set", "alpha"], None, ["`--set alpha` is not NAME=VALUE"], ["--set alpha=0.5"]),
+    (["--set", "alpha=foo("], "--set:1:1", ["cannot parse the expression `foo(`"], ["parentheses"]),
+    (["--set", "alpha=yes"], "--set:1:1", ["unknown name `yes`"], ["vars:"]),
+    # 8·0.3 = 12/5 = 2.4: the spec's line 5, `  - {type: conv, out: ` is 22 characters → col 23
+    (["--set", "alpha=0.3"], "{path}:5:23", ["`out` must be a whole number, got 2.4 (12/5)"], ["round()"]),
+    (["--input", "3x0x8"], None, ["--input 3x0x8"], ["3x224x224"]),
+    (["--input", "abc"], None, ["--input abc", "cannot read the shape"], ["3x224x224"]),
+    # --input 3x2x2 makes the 3×3 conv too big: floor((2 + 0 + 0 − 3)/1) + 1 = 0
+    (["--input", "3x2x2"], "{path}:5:5", ["floor((2 + 0 + 0 − 3) / 1) + 1 = 0"], ["larger input"]),
+])
+def test_command_line_values(vars_spec, args, where, message, hint):
+    where = where.format(path=vars_spec) if where else None
+    assert_user_error(run(str(vars_spec), *args), where, message, hint)
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    assert_user_error(run(str(missing)), None, [f"no such file: {missing}"], ["check the path"])
+
+
+def test_unknown_shipped_name():
+    result = run("resnet5O")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_real_process_exit_code_and_no_traceback(tmp_path, fast_path):
+    """Once through a real process (both entry paths): the exit code and stderr a user sees."""
+    path = tmp_path / "net.yaml"
+    path.write_text(HEAD + "  - type: conv2d\n    out: 4\n")
+    env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    if not fast_path:
+        env["CONVCALC_NO_FAST_PATH"] = "1"
+    proc = subprocess.run([sys.executable, "-m", "convcalc", "analyze", str(path)], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == f"error: {path}:4:11: unknown layer type `conv2d` — did you mean `conv`?\n"
