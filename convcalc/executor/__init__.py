@@ -61,6 +61,7 @@ class Execution:
     buffers: dict[str, list[np.ndarray]] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
+    max_as_sum: bool = False  # how the run treated max/min pooling (the backward pass routes accordingly)
 
     def layer(self, name: str) -> Executed:
         for executed in self.layers:
@@ -140,4 +141,4 @@ def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | Non
                 live.pop(name, None)
     output = live.get(output_name, x)
     return Execution(layers=layers, output=output, input=x, weights=all_weights, buffers=all_buffers,
-                     values=values, seconds=time.perf_counter() - started)
+                     values=values, seconds=time.perf_counter() - started, max_as_sum=bool(max_as_sum))
