@@ -1,0 +1,104 @@
+"""The executor's backward pass: vector-Jacobian products (VJPs) per layer kind, and the input gradient of one
+output unit (the measured ERF, Luo et al. 2016; the receptive-field probe of ``convcalc verify --rf``)::
+
+    from convcalc.executor import run
+    from convcalc.executor.backward import input_gradient
+    ex = run(graph, keep=True)
+    g = input_gradient(graph, ex, "layer4.2.relu3", (3, 3))   # (batch, *graph.input_shape)
+
+``g`` is the gradient of ``ex.values[layer][:, :, *position].sum()`` per sample (the unit summed over channels)
+with respect to the network input. The graph is walked backwards from ``layer``; a node's gradient is the sum of
+what its consumers send it. Each kind's VJP (one module per family, registered with :func:`vjp` in
+:data:`VJPS`, mirroring :data:`convcalc.executor.KERNELS`) uses the forward's kept inputs and outputs
+(``ex.values``) and the node's arrays (``ex.weights``, ``ex.buffers``); max/min pooling routes by the run's
+``max_as_sum``. Like the executor, it imports no cost-model module.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ...errors import SpecError
+from . import conv, elementwise, pool, resample, variants  # noqa: F401  (registers the VJPs)
+from .base import VJPS, GradContext, vjp
+
+__all__ = ["input_gradient", "backward", "VJPS", "vjp", "GradContext"]
+
+
+def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[str] = ()) -> dict:
+    """Propagate output gradients ``seeds`` (node name → array shaped like that node's batched output) back
+    through ``graph``; return the gradient of the input (under ``graph.input_name``, absent when nothing reaches
+    it) and of the nodes named in ``keep``.
+
+    ``ex`` must come from ``run(graph, keep=True)``. ``until``: the last node that matters (default: the latest
+    seeded node in graph order).
+    """
+    values = ex.values
+    if not values:
+        raise ValueError("the backward pass needs the forward's kept values: run(graph, ..., keep=True)")
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    for name in seeds:
+        if name not in order and name != graph.input_name:
+            raise KeyError(f"no layer named {name!r}")
+    last = order[until] if until is not None else max((order.get(n, -1) for n in seeds), default=-1)
+    grads = {name: (g, False) for name, g in seeds.items()}   # name → (gradient, owned: safe to add into)
+    result = {}
+    max_as_sum = bool(getattr(ex, "max_as_sum", False))
+    for node in reversed(graph.nodes[: last + 1]):
+        held = grads.pop(node.name, None)
+        if held is None:
+            continue
+        gy = held[0]
+        if node.name in keep:
+            result[node.name] = gy.copy()
+        fn = VJPS.get(node.kind)
+        if fn is None:
+            raise SpecError(f"layer `{node.name}`: the executor has no backward pass (VJP) for layer kind "
+                            f"`{node.kind}`", node.mark,
+                            "add one in convcalc/executor/backward/ (each layer kind with a kernel needs one)")
+        xs = [values[name] for name in node.inputs]
+        y = values[node.name]
+        ctx = GradContext(node, y.dtype, ex.weights.get(node.name, []), ex.buffers.get(node.name, []),
+                          max_as_sum)
+        gxs = fn(ctx, node, xs, y, gy)
+        del gy, held
+        for name, x, gx in zip(node.inputs, xs, gxs):
+            if gx is None:
+                continue
+            if gx.shape != x.shape:
+                raise AssertionError(f"VJP of `{node.name}` ({node.kind}) returned a gradient of shape "
+                                     f"{gx.shape} for input `{name}` of shape {x.shape}")
+            if gx.dtype != x.dtype:
+                gx = gx.astype(x.dtype)
+            previous = grads.get(name)
+            if previous is None:
+                grads[name] = (gx, False)
+            elif previous[1]:
+                previous[0].__iadd__(gx)
+            else:
+                grads[name] = (previous[0] + gx, True)
+    if graph.input_name in grads:
+        result[graph.input_name] = grads[graph.input_name][0]
+    return result
+
+
+def input_gradient(graph, ex, layer: str, position: Sequence[int] = ()) -> np.ndarray:
+    """Gradient of ``ex.values[layer][:, :, *position].sum()`` (per sample) with respect to the network input:
+    an array of shape ``(batch, *graph.input_shape)`` (zero where the unit does not depend on the input)."""
+    if not ex.values:
+        raise ValueError("input_gradient needs run(graph, ..., keep=True)")
+    if layer not in ex.values or layer == graph.input_name:
+        raise KeyError(f"no layer named {layer!r} in this run")
+    y = ex.values[layer]
+    position = tuple(int(p) for p in position)
+    if len(position) != y.ndim - 2:
+        raise ValueError(f"`{layer}` has {y.ndim - 2} spatial axes, but the position {position} has "
+                         f"{len(position)} coordinates")
+    seed = np.zeros_like(y)
+    seed[(slice(None), slice(None)) + position] = 1
+    grads = backward(graph, ex, {layer: seed}, until=layer)
+    x = ex.values[graph.input_name]
+    grad = grads.get(graph.input_name)
+    return np.zeros_like(x) if grad is None else grad

@@ -1,0 +1,88 @@
+"""The VJP registry, the per-node :class:`GradContext`, and helpers shared by the backward families.
+
+A VJP is a function ``f(ctx, node, xs, y, gy) -> list`` registered for one or more layer kinds with :func:`vjp`:
+given the node's kept forward inputs ``xs``, its output ``y`` and the gradient ``gy`` of the objective with
+respect to ``y`` (same shape), it returns the gradient with respect to each input (``None`` for an input the
+output does not depend on). ``ctx.weights`` / ``ctx.buffers`` are the arrays the forward kernel allocated
+(``Execution.weights[name]`` / ``.buffers[name]``). VJPs never modify ``gy``, ``xs`` or ``y`` in place.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Callable
+
+import numpy as np
+
+from ..base import Context
+
+Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
+
+#: layer kind → vector-Jacobian product
+VJPS: dict[str, Vjp] = {}
+
+
+def vjp(*kinds: str):
+    """Decorator: register ``f(ctx, node, xs, y, gy) -> [gx per input]`` as the VJP of each of ``kinds``."""
+
+    def register(fn: Vjp) -> Vjp:
+        for kind in kinds:
+            if kind in VJPS:
+                raise RuntimeError(f"executor VJP for {kind!r} registered twice")
+            VJPS[kind] = fn
+        return fn
+
+    return register
+
+
+class GradContext(Context):
+    """A :class:`~convcalc.executor.base.Context` for the backward pass of one node: the shape helpers' ``fail``,
+    plus the forward run's arrays of the node (``weights``, ``buffers``) and its ``max_as_sum`` mode."""
+
+    def __init__(self, node, dtype, weights=(), buffers=(), max_as_sum: bool = False):
+        super().__init__(np.random.default_rng(0), dtype, "random", max_as_sum, node)
+        self.weights = list(weights)
+        self.buffer_arrays = list(buffers)
+
+    def replay(self) -> Context:
+        """A forward context that hands out this node's arrays again, in allocation order (to recompute the
+        intermediate values of a composite kind)."""
+        return Context(np.random.default_rng(0), self.dtype, "random", self.max_as_sum, self.node,
+                       preset=(self.weights, self.buffer_arrays))
+
+
+def strided(start: int, count: int, step: int) -> slice:
+    """The slice of ``count`` positions ``start, start + step, …``."""
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
+def taps_of(kernel_size):
+    return product(*(range(k) for k in kernel_size))
+
+
+def window_index(offsets, dilation, counts, stride) -> tuple:
+    """The index of tap ``offsets`` over every window position: ``(:, :, start_a + n·s_a …)`` per axis."""
+    return (slice(None), slice(None)) + tuple(strided(t * d, n, s) for t, d, n, s in
+                                              zip(offsets, dilation, counts, stride))
+
+
+def crop(gxp: np.ndarray, pads, sizes) -> np.ndarray:
+    """Drop the (before, after) padding of the spatial axes: the gradient of the real input positions."""
+    if not any(b or a for b, a in pads) and tuple(gxp.shape[2:]) == tuple(sizes):
+        return gxp
+    return gxp[(slice(None), slice(None)) + tuple(slice(b, b + n) for (b, _), n in zip(pads, sizes))]
+
+
+def reduce_to(g: np.ndarray, shape) -> np.ndarray:
+    """Sum a broadcast gradient back to ``shape`` (same rank; axes of size 1 in ``shape`` are summed)."""
+    axes = tuple(a for a, (n, m) in enumerate(zip(shape, g.shape)) if n == 1 and m != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def scatter_add(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``target.flat[index] += values`` with repeated indices accumulated (``np.bincount``, much faster than
+    ``np.add.at``)."""
+    flat = target.reshape(-1)
+    flat += np.bincount(index.reshape(-1), weights=values.reshape(-1), minlength=flat.size).astype(target.dtype)

@@ -1,0 +1,139 @@
+"""VJPs of the elementwise kinds (batch norm, activations, dropout, identity), linear, flatten and the merges.
+
+Activation derivatives follow PyTorch's backward formulas (at the kinks: ReLU and ReLU6 pass nothing at 0 and 6,
+hardsigmoid nothing at ±3, hardswish x/3 + ½ on [−3, 3]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..elementwise import DEFAULT_EPS, _erf, _sigmoid
+from .base import GradContext, reduce_to, vjp
+
+
+def _channel_shape(x):
+    return (x.shape[1],) + (1,) * (x.ndim - 2)
+
+
+@vjp("batchnorm")
+def batchnorm(ctx: GradContext, node, xs, y, gy):
+    """Running statistics (inference): an affine map per channel, gx = gy · γ/√(var + eps). Batch statistics
+    (``track_running_stats: false``): the full batch-norm backward, mean and variance depending on x."""
+    x = xs[0]
+    eps = float(node.fields.get("eps") or 0) or DEFAULT_EPS
+    affine = node.fields.get("affine", True)
+    gamma = ctx.weights[0].astype(np.float64) if affine else np.ones(x.shape[1])
+    shape = _channel_shape(x)
+    if node.fields.get("track_running_stats", True):
+        var = ctx.buffer_arrays[1].astype(np.float64)
+        scale = gamma / np.sqrt(var + eps)
+        return [gy * scale.astype(gy.dtype).reshape(shape)]
+    axes = (0,) + tuple(range(2, x.ndim))
+    x64, g64 = x.astype(np.float64), gy.astype(np.float64) * gamma.reshape(shape)
+    mean = x64.mean(axis=axes, keepdims=True)
+    inv = 1.0 / np.sqrt(x64.var(axis=axes, keepdims=True) + eps)
+    xhat = (x64 - mean) * inv
+    gx = inv * (g64 - g64.mean(axis=axes, keepdims=True) - xhat * (g64 * xhat).mean(axis=axes, keepdims=True))
+    return [gx.astype(gy.dtype)]
+
+
+@vjp("relu")
+def relu(ctx, node, xs, y, gy):
+    return [np.where(xs[0] > 0, gy, 0).astype(gy.dtype, copy=False)]
+
+
+@vjp("relu6")
+def relu6(ctx, node, xs, y, gy):
+    x = xs[0]
+    return [np.where((x > 0) & (x < 6), gy, 0).astype(gy.dtype, copy=False)]
+
+
+@vjp("leaky_relu")
+def leaky_relu(ctx, node, xs, y, gy):
+    x = xs[0]
+    slope = gy.dtype.type(float(node.fields.get("negative_slope", 0.01)))
+    return [np.where(x > 0, gy, gy * slope)]
+
+
+@vjp("sigmoid")
+def sigmoid(ctx, node, xs, y, gy):
+    return [gy * (y * (1 - y))]
+
+
+@vjp("tanh")
+def tanh(ctx, node, xs, y, gy):
+    return [gy * (1 - y * y)]
+
+
+@vjp("gelu")
+def gelu(ctx, node, xs, y, gy):
+    """d/dx x·Φ(x) = Φ(x) + x·φ(x)."""
+    x = xs[0]
+    cdf = 0.5 * (1 + _erf(x * x.dtype.type(1 / np.sqrt(2))))
+    pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / np.sqrt(2 * np.pi))
+    return [gy * (cdf + x * pdf)]
+
+
+@vjp("silu", "swish")
+def silu(ctx, node, xs, y, gy):
+    """d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))."""
+    x = xs[0]
+    s = _sigmoid(x)
+    return [gy * (s * (1 + x * (1 - s)))]
+
+
+@vjp("hardsigmoid")
+def hardsigmoid(ctx, node, xs, y, gy):
+    x = xs[0]
+    return [np.where((x > -3) & (x < 3), gy / gy.dtype.type(6), 0).astype(gy.dtype, copy=False)]
+
+
+@vjp("hardswish")
+def hardswish(ctx, node, xs, y, gy):
+    x = xs[0]
+    slope = np.where(x < -3, 0, np.where(x <= 3, x / x.dtype.type(3) + x.dtype.type(0.5), 1)).astype(gy.dtype)
+    return [gy * slope]
+
+
+@vjp("dropout", "identity")
+def identity(ctx, node, xs, y, gy):
+    return [gy]
+
+
+@vjp("linear")
+def linear(ctx: GradContext, node, xs, y, gy):
+    """y = x Wᵀ + b → gx = gy W."""
+    return [gy @ ctx.weights[0]]
+
+
+@vjp("flatten")
+def flatten(ctx, node, xs, y, gy):
+    return [gy.reshape(xs[0].shape)]
+
+
+@vjp("add")
+def add(ctx, node, xs, y, gy):
+    return [gy] * len(xs)
+
+
+@vjp("concat")
+def concat(ctx, node, xs, y, gy):
+    bounds = np.cumsum([x.shape[1] for x in xs])[:-1]
+    return np.split(gy, bounds, axis=1)
+
+
+@vjp("multiply")
+def multiply(ctx, node, xs, y, gy):
+    """Broadcasting product (per-sample shapes aligned on the right, as the forward): gx_i = gy · Π_{j≠i} x_j,
+    summed over the axes x_i was broadcast along."""
+    rank = max(x.ndim for x in xs) - 1
+    aligned = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
+    grads = []
+    for i, x in enumerate(aligned):
+        g = gy
+        for j, other in enumerate(aligned):
+            if j != i:
+                g = g * other
+        grads.append(reduce_to(g, x.shape).reshape(xs[i].shape))
+    return grads

@@ -1,0 +1,57 @@
+"""VJP of upsample: every mode (nearest, (bi/tri)linear, bicubic) is linear and separable, one (O × N) matrix per
+axis built from exactly the forward's source indices and weights (same dtype arithmetic); the input gradient
+applies the transposed matrices."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..resample import _cubic_weights, _out_sizes
+from .base import GradContext, vjp
+from .pool import apply_transposed
+
+
+def axis_matrix(mode: str, n: int, o: int, scale, align: bool, dtype) -> np.ndarray:
+    """The (O × N) resampling matrix of one axis, as the forward kernel computes it."""
+    real = np.dtype(dtype).type
+    if align:
+        ratio = real((n - 1) / (o - 1)) if o > 1 else real(0)
+    elif scale is not None:
+        ratio = real(1.0 / float(scale))
+    else:
+        ratio = real(n / o)
+    positions = np.arange(o).astype(dtype)
+    rows = np.arange(o)
+    matrix = np.zeros((o, n), dtype=np.float64)
+    if mode == "nearest":
+        index = np.minimum(np.floor(positions * ratio).astype(np.int64), n - 1)
+        np.add.at(matrix, (rows, index), 1.0)
+        return matrix
+    if mode == "bicubic":
+        src = positions * ratio if align else (positions + real(0.5)) * ratio - real(0.5)
+        base = np.floor(src)
+        t = (src - base).astype(np.float64)
+        base = base.astype(np.int64)
+        for offset, weight in zip(range(-1, 3), _cubic_weights(t)):
+            index = np.clip(base + offset, 0, n - 1)
+            np.add.at(matrix, (rows, index), weight.astype(dtype).astype(np.float64))
+        return matrix
+    src = positions * ratio if align else np.maximum((positions + real(0.5)) * ratio - real(0.5), real(0))
+    i0 = np.minimum(src.astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    lam = (src - i0.astype(dtype)).astype(dtype)
+    np.add.at(matrix, (rows, i0), (real(1) - lam).astype(np.float64))
+    np.add.at(matrix, (rows, i1), lam.astype(np.float64))
+    return matrix
+
+
+@vjp("upsample")
+def upsample(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    out_sizes, scales = _out_sizes(ctx, node, x.shape[2:])
+    mode = node.fields.get("mode", "nearest")
+    align = bool(node.fields.get("align_corners", False)) and mode != "nearest"
+    g = gy
+    for axis, (n, o, scale) in enumerate(zip(x.shape[2:], out_sizes, scales)):
+        g = apply_transposed(g, axis_matrix(mode, n, o, scale, align, x.dtype), 2 + axis)
+    return [np.ascontiguousarray(g, dtype=gy.dtype)]
