@@ -1,0 +1,149 @@
+"""The executor's backward pass against torch autograd, same graph, same weights (tests/torch_build.py), same
+input: the gradient of a random projection of the output with respect to the input, float64.
+
+Skipped when torch is not installed (an optional extra)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from convcalc.executor import run  # noqa: E402
+from convcalc.executor.backward import backward, input_gradient  # noqa: E402
+
+from .helpers import graph_of  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from torch_build import build  # noqa: E402
+
+RTOL = 1e-10
+
+
+def torch_check(input_shape, *layers, batch=2, seed=0, rtol=RTOL):
+    graph = graph_of(input_shape, *layers, batch=batch)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, *input_shape))
+    ex = run(graph, seed=seed, dtype="float64", x=x, keep=True)
+    layer = graph.nodes[-1].name
+    r = rng.standard_normal(ex.values[layer].shape)
+    ours = backward(graph, ex, {layer: r})[graph.input_name]
+    model = build(graph, ex)
+    tx = torch.from_numpy(x).requires_grad_(True)
+    y = model(tx)
+    np.testing.assert_allclose(y.detach().numpy(), ex.output, rtol=1e-9, atol=1e-12)
+    (y * torch.from_numpy(r)).sum().backward()
+    theirs = tx.grad.numpy()
+    scale = max(float(np.abs(theirs).max()), 1e-30)
+    assert float(np.abs(ours - theirs).max()) / scale <= rtol
+
+
+def conv(out=3, k=3, **extra):
+    return {"type": "conv", "out": out, "kernel": k, **extra}
+
+
+CASES = {
+    "conv1d": ((4, 20), [conv(out=6, k=3, stride=2, padding=2, dilation=2, groups=2)]),
+    "conv2d": ((6, 17, 15), [conv(out=9, k=[3, 5], stride=[1, 2], padding=[1, 2], dilation=[2, 1], groups=3)]),
+    "conv2d_asymmetric": ((4, 9, 10), [conv(out=4, k=3, stride=2, padding=[[1, 0], [0, 2]], bias=False)]),
+    "conv2d_same": ((4, 9, 10), [conv(out=4, k=3, stride=2, padding="same")]),
+    "conv3d": ((8, 6, 7, 8), [conv(out=4, k=[3, 3, 2], stride=[2, 1, 2], padding=[1, 1, 0], dilation=[1, 2, 1],
+                                   groups=4)]),
+    "depthwise": ((8, 12, 12), [{"type": "depthwise", "kernel": 3, "multiplier": 2, "padding": 2, "dilation": 2}]),
+    "conv_transpose1d": ((4, 9), [{"type": "conv_transpose", "out": 6, "kernel": 4, "stride": 3, "padding": 1,
+                                   "output_padding": 2, "groups": 2}]),
+    "conv_transpose2d": ((6, 5, 7), [{"type": "conv_transpose", "out": 9, "kernel": [3, 2], "stride": [2, 3],
+                                      "padding": [1, 0], "output_padding": [1, 2], "dilation": [2, 1],
+                                      "groups": 3}]),
+    "conv_transpose2d_asymmetric": ((3, 6, 5), [{"type": "conv_transpose", "out": 2, "kernel": 3, "stride": 2,
+                                                 "padding": [[2, 1], [0, 1]]}]),
+    "conv_transpose3d": ((4, 3, 4, 3), [{"type": "conv_transpose", "out": 4, "kernel": [2, 3, 2],
+                                         "stride": [2, 1, 2], "padding": [0, 1, 1], "output_padding": [1, 0, 1],
+                                         "groups": 2, "bias": False}]),
+    "maxpool1d_ceil": ((3, 11), [{"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}]),
+    "maxpool2d_dilation": ((3, 13, 12), [{"type": "maxpool", "kernel": [3, 2], "stride": [2, 3], "padding": [1, 1],
+                                          "dilation": [2, 1], "ceil_mode": True}]),
+    "maxpool3d": ((2, 5, 6, 7), [{"type": "maxpool", "kernel": 2, "stride": 2, "ceil_mode": True}]),
+    "avgpool_include_pad": ((3, 11, 10), [{"type": "avgpool", "kernel": 3, "stride": 2, "padding": 1,
+                                           "ceil_mode": True}]),
+    "avgpool_exclude_pad": ((3, 11, 10), [{"type": "avgpool", "kernel": [3, 2], "stride": [2, 1], "padding": 1,
+                                           "count_include_pad": False, "ceil_mode": True}]),
+    "avgpool1d": ((2, 9), [{"type": "avgpool", "kernel": 4, "stride": 3, "padding": 2, "ceil_mode": True,
+                            "count_include_pad": False}]),
+    "adaptive_avgpool": ((3, 10, 7), [{"type": "adaptive_avgpool", "output_size": [3, 4]}]),
+    "adaptive_maxpool": ((3, 10, 7), [{"type": "adaptive_maxpool", "output_size": [4, 3]}]),
+    "adaptive_avgpool3d": ((2, 5, 6, 7), [{"type": "adaptive_avgpool", "output_size": [2, 4, 3]}]),
+    "global_pools": ((3, 6, 5), [{"type": "global_maxpool", "name": "g"}, {"type": "flatten"}]),
+    "nearest": ((3, 5, 6), [{"type": "upsample", "scale": [2, 3]}]),
+    "nearest_size": ((3, 5, 6), [{"type": "upsample", "size": [7, 11]}]),
+    "bilinear": ((3, 5, 6), [{"type": "upsample", "scale": 2, "mode": "bilinear"}]),
+    "bilinear_align": ((3, 5, 6), [{"type": "upsample", "size": [9, 8], "mode": "bilinear",
+                                    "align_corners": True}]),
+    "linear1d": ((3, 7), [{"type": "upsample", "scale": 1.5, "mode": "linear"}]),
+    "trilinear": ((2, 3, 4, 3), [{"type": "upsample", "size": [5, 7, 6], "mode": "trilinear"}]),
+    "batchnorm": ((5, 6, 6), [{"type": "batchnorm"}]),
+    "batchnorm1d": ((5, 8), [{"type": "batchnorm", "eps": 1e-3}]),
+    "linear": ((3, 4, 4), [{"type": "flatten"}, {"type": "linear", "out": 7}, {"type": "relu"},
+                           {"type": "linear", "out": 3, "bias": False}]),
+    "activations": ((4, 9), [conv(out=4, k=1, name="c"), {"type": "gelu"}, {"type": "silu"},
+                             {"type": "hardswish"}, {"type": "tanh"}, {"type": "sigmoid"},
+                             {"type": "leaky_relu", "negative_slope": 0.1}, {"type": "relu6"},
+                             {"type": "hardsigmoid"}]),
+    "residual_network": ((3, 16, 16), [
+        conv(out=8, k=7, stride=2, padding=3, bias=False, name="stem"), {"type": "batchnorm"},
+        {"type": "relu", "name": "r0"}, {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1, "name": "mp"},
+        conv(out=8, padding=1, bias=False, name="c1"), {"type": "batchnorm"}, {"type": "relu"},
+        conv(out=8, padding=1, bias=False, name="c2"), {"type": "batchnorm", "name": "bn2"},
+        {"type": "add", "name": "sum1", "inputs": ["mp", "bn2"]}, {"type": "relu", "name": "r1"},
+        conv(out=16, stride=2, padding=1, bias=False, name="c3"), {"type": "batchnorm"}, {"type": "relu"},
+        conv(out=16, padding=1, bias=False, name="c4"), {"type": "batchnorm", "name": "bn4"},
+        conv(out=16, k=1, stride=2, bias=False, name="down", inputs="r1"), {"type": "batchnorm", "name": "bnd"},
+        {"type": "add", "name": "sum2", "inputs": ["bn4", "bnd"]}, {"type": "relu", "name": "r2"},
+        {"type": "global_avgpool", "keepdims": False}, {"type": "linear", "out": 5}]),
+    "concat_and_se": ((4, 6, 6), [
+        conv(out=4, padding=1, name="a"), conv(out=2, k=1, name="b", inputs="input"),
+        {"type": "concat", "name": "cat", "inputs": ["a", "b"]}, {"type": "global_avgpool", "name": "g"},
+        conv(out=6, k=1, name="fc"), {"type": "sigmoid", "name": "gate"},
+        {"type": "multiply", "name": "m", "inputs": ["cat", "gate"]}]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_input_gradient_equals_torch_autograd(case):
+    input_shape, layers = CASES[case]
+    # torch's hardsigmoid backward multiplies by 1/6 rounded to float32 even in float64 (a relative 3e-8)
+    torch_check(input_shape, *layers, rtol=1e-7 if case == "activations" else RTOL)
+
+
+def test_bicubic_equals_torch_interpolate():
+    # torch_build maps every non-nearest mode onto (bi/tri)linear, so bicubic is checked with F.interpolate here
+    for layer, kwargs in (({"scale": 2}, {"scale_factor": 2.0}),
+                          ({"size": [7, 9], "align_corners": True}, {"size": (7, 9), "align_corners": True})):
+        graph = graph_of((2, 4, 5), {"type": "upsample", "mode": "bicubic", **layer})
+        ex = run(graph, dtype="float64", keep=True)
+        r = np.random.default_rng(1).standard_normal(ex.output.shape)
+        ours = backward(graph, ex, {graph.nodes[0].name: r})[graph.input_name]
+        tx = torch.from_numpy(ex.input.copy()).requires_grad_(True)
+        y = torch.nn.functional.interpolate(tx, mode="bicubic", **kwargs)
+        np.testing.assert_allclose(y.detach().numpy(), ex.output, rtol=1e-9, atol=1e-12)
+        (y * torch.from_numpy(r)).sum().backward()
+        np.testing.assert_allclose(ours, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_centre_unit_gradient_float32():
+    # the measured-ERF use: one unit summed over channels, float32, random weights
+    graph = graph_of((3, 20, 20), conv(out=6, padding=1, name="c1"), {"type": "relu"},
+                     {"type": "maxpool", "kernel": 2}, conv(out=6, padding=1, name="c2"), {"type": "relu",
+                                                                                           "name": "out"},
+                     batch=1)
+    ex = run(graph, dtype="float32", keep=True)
+    ours = input_gradient(graph, ex, "out", (5, 5))
+    model = build(graph, ex)
+    tx = torch.from_numpy(ex.input.copy()).requires_grad_(True)
+    model(tx)[:, :, 5, 5].sum().backward()
+    theirs = tx.grad.numpy()
+    assert float(np.abs(ours - theirs).max()) <= 1e-5 * float(np.abs(theirs).max())
