@@ -40,7 +40,7 @@ from typing import Any
 
 from .conventions import DTYPE_BYTES
 from .errors import Mark, SpecError, did_you_mean
-from .expr import evaluate
+from .expr import evaluate, normalize
 from .fields import REQUIRED, Axes, Padding, ScaleField, Size
 from .graph import Graph, Node
 from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
@@ -204,6 +204,8 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
             value = evaluate(value, variables, mark)
         elif isinstance(value, YBool):
             value = bool(value)
+        elif isinstance(value, float) and value - value == 0:  # finite: analyze(net, alpha=0.5) from Python
+            value = normalize(Fraction(repr(value)))  # its shortest decimal, exactly (0.1 is 1/10), as YAML reads it
         elif value is not None and not isinstance(value, (int, Fraction)):
             raise SpecError(f"var `{name}` must be a number, a boolean or an expression", mark,
                             "lists and mappings are not allowed as vars")
