@@ -47,20 +47,15 @@ def window_pool(ctx: GradContext, node, xs, y, gy):
         for offsets in taps_of(kernel_size):
             gxp[window_index(offsets, dilation, out_sizes, stride)] += g
         return [crop(gxp, pads, sizes)]
-    maximum = node.kind == "maxpool"
-    xp = pad(x, pads, -np.inf if maximum else np.inf)
-    best = index = None
-    windows = list(taps_of(kernel_size))
-    for t, offsets in enumerate(windows):
-        value = xp[window_index(offsets, dilation, out_sizes, stride)]
-        if best is None:
-            best, index = value.copy(), np.zeros(value.shape, dtype=np.int32)
-            continue
-        better = value > best if maximum else value < best   # strict: the first extreme keeps the gradient
-        np.copyto(best, value, where=better)
-        index[better] = t
-    for t, offsets in enumerate(windows):
-        gxp[window_index(offsets, dilation, out_sizes, stride)] += np.where(index == t, gy, 0)
+    # y is each window's extreme (exactly one of its elements): the first tap equal to it takes the gradient
+    xp = pad(x, pads, -np.inf if node.kind == "maxpool" else np.inf)
+    taken = np.zeros(y.shape, dtype=bool)
+    for offsets in taps_of(kernel_size):
+        index = window_index(offsets, dilation, out_sizes, stride)
+        hit = xp[index] == y
+        hit &= ~taken
+        taken |= hit
+        gxp[index] += gy * hit
     return [crop(gxp, pads, sizes)]
 
 
