@@ -55,6 +55,7 @@ _CMPOPS = {
     ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
 _MAX_EXPONENT = 256
+_MAX_BITS = 8192  # a power's result stays within ~2,500 digits (Python refuses to print > 4,300)
 
 
 def normalize(value):
@@ -72,7 +73,18 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> A
         raise SpecError(f"cannot parse the expression `{text}` ({exc.msg})", mark,
                         "use numbers, names, + - * / // % **, parentheses and "
                         + ", ".join(sorted(FUNCTIONS))) from None
-    return normalize(_Evaluator(text, names, mark).visit(tree.body))
+    except RecursionError:
+        raise _too_deep(text, mark) from None
+    try:
+        return normalize(_Evaluator(text, names, mark).visit(tree.body))
+    except RecursionError:
+        raise _too_deep(text, mark) from None
+
+
+def _too_deep(text: str, mark: Mark | None) -> SpecError:
+    """A sum of thousands of terms, say: deeper than Python's parser or our walker can go."""
+    shown = text if len(text) <= 60 else text[:60] + "…"
+    return SpecError(f"the expression `{shown}` is nested too deeply", mark, "split it over several vars")
 
 
 class _Evaluator:
@@ -138,7 +150,10 @@ class _Evaluator:
                     self.fail(f"exponent {right} is too large", f"keep exponents within ±{_MAX_EXPONENT}")
                 if isinstance(right, Fraction) and right.denominator != 1:
                     self.fail("fractional powers are not exact", "use whole-number exponents")
-                return normalize(Fraction(left) ** int(right))
+                base = Fraction(left)
+                if max(base.numerator, base.denominator).bit_length() * abs(int(right)) > _MAX_BITS:
+                    self.fail(f"`{ast.unparse(node)}` is too large", "keep numbers within a few thousand digits")
+                return normalize(base ** int(right))
             return normalize(_BINOPS[type(node.op)](left, right))
         except ZeroDivisionError:
             self.fail(f"division by zero in `{ast.unparse(node)}`", "check the values of the names involved")
@@ -182,5 +197,5 @@ class _Evaluator:
         kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords}
         try:
             return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ZeroDivisionError) as exc:
             self.fail(f"`{ast.unparse(node)}` failed: {exc}", "check the number and kind of its arguments")

@@ -176,7 +176,7 @@ def _rank_words(rank: int) -> str:
 
 
 def _fmt_shape(shape: Shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"  # (192,) as Python writes it
 
 
 def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[str]:

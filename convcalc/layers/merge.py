@@ -114,4 +114,4 @@ def broadcast(shape, out) -> bool:
 
 
 def _fmt(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"  # (192,) as Python writes it
