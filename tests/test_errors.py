@@ -339,6 +339,33 @@ layers:
 """,  # 32·3/10 = 48/5 = 9.6
      6, 10, ["`out` must be a whole number, got 9.6 (48/5)"], ["round()", "make_divisible()"]),
 
+    ("expression-make-divisible-by-zero", HEAD + """\
+  - type: conv
+    out: make_divisible(8, 0)
+    kernel: 3
+""",  # used to escape as a ZeroDivisionError traceback
+     5, 10, ["`make_divisible(8, 0)` failed", "by zero"], ["arguments"]),
+
+    ("expression-too-large", HEAD + """\
+  - type: conv
+    out: (2 ** 256) ** 256
+    kernel: 3
+""",  # 2^65,536 has 19,729 digits: Python refuses to print it (used to be a ValueError traceback in the renderer)
+     5, 10, ["`(2 ** 256) ** 256` is too large"], ["digits"]),
+
+    ("expression-too-deep", HEAD + """\
+  - type: conv
+    out: """ + "+".join(["1"] * 5000) + """
+    kernel: 3
+""",  # 5,000 terms: deeper than Python's parser goes (used to be a RecursionError traceback)
+     5, 10, ["nested too deeply"], ["several vars"]),
+
+    ("flat-input-to-conv", HEAD + """\
+  - {type: flatten}
+  - {type: conv, out: 4, kernel: 1}
+""",  # 3·8·8 = 192 features, written as Python writes a 1-tuple
+     5, 5, ["got shape (192,)"], ["flatten or pool"]),
+
     ("padding-word-typo", HEAD + """\
   - type: conv
     out: 4

@@ -66,12 +66,12 @@ def test_dilation_uses_the_effective_kernel(dilations, sizes, starts):
 def test_strided_chain():
     layers = [
         {"type": "conv", "out": 8, "kernel": 7, "stride": 2, "padding": 3},   # r 7, j 2, start −3
-        {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1},           # r 7 + 2·2 = 11, j 4, start −3 − 1·2 = −5
+        {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1},           # r 7+2·2 = 11, j 4, start −3−1·2 = −5
         conv3(),                                                               # r 11 + 2·4 = 19, j 4, start −5 − 4 = −9
         {"type": "conv", "out": 4, "kernel": 3, "stride": 2},                  # r 19 + 2·4 = 27, j 8, start −9 − 0 = −9
         {"type": "pointwise", "out": 4, "stride": 2},                          # r 27, j 16, start −9
         {"type": "conv", "out": 4, "kernel": 2, "padding": [[0, 1]] * 2},     # r 27 + 16 = 43, j 16, start −9
-        {"type": "avgpool", "kernel": 2, "padding": 1},                        # r 43 + 16 = 59, j 32, start −9 − 16 = −25
+        {"type": "avgpool", "kernel": 2, "padding": 1},                        # r 43+16 = 59, j 32, start −9−16 = −25
     ]
     report = analyze_layers((3, 224, 224), *layers)
     assert [(l.rf.size[0], l.rf.jump[0], l.rf.start[0]) for l in report.layers] == [
