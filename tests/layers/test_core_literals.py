@@ -464,3 +464,19 @@ def test_totals_scale_with_batch_but_params_do_not():
     # 1,622,336·4 = 6,489,344; 3,347,082·4 = 13,388,328; 278,696·4 = 1,114,784
     assert (t.params, t.buffers, t.macs, t.flops, t.activation_bytes) == (
         5_450, 32, 6_489_344, 13_388_328, 1_114_784)
+
+
+def test_same_padding_pads_0_before_and_1_after(tmp_path):
+    """The pads themselves, as `convcalc explain SPEC --layer` shows them: p_b = 0, p_a = 1 on both axes."""
+    from typer.testing import CliRunner
+
+    from convcalc.cli import app
+
+    path = tmp_path / "same.yaml"
+    path.write_text("name: s\ninput: [3, 224, 224]\nlayers:\n"
+                    "  - {type: conv, name: c, out: 32, kernel: 3, stride: 2, padding: same}\n")
+    result = CliRunner().invoke(app, ["explain", str(path), "--layer", "c"])
+    assert result.exit_code == 0, result.output
+    # floor((N + p_b + p_a − k)/s) + 1 = floor((224 + 0 + 1 − 3)/2) + 1 = 111 + 1 = 112
+    assert "axis 0: floor((224 + 0 + 1 − 3)/2) + 1 = 112" in result.stdout
+    assert "axis 1: floor((224 + 0 + 1 − 3)/2) + 1 = 112" in result.stdout
