@@ -131,6 +131,9 @@ def parse_columns(text: str | None) -> list[str]:
     if not text:
         return list(DEFAULT_COLUMNS)
     chosen = [c.strip() for c in text.split(",") if c.strip()]
+    if not chosen:  # `--columns ,`: an empty table would be no answer
+        raise SpecError(f"--columns {text!r} names no column", None,
+                        "give a comma-separated list of: " + ", ".join(f"`{c}`" for c in COLUMNS))
     for column in chosen:
         if column not in COLUMNS:
             raise SpecError(f"--columns: unknown column `{column}`", None, did_you_mean(column, COLUMNS))
