@@ -227,6 +227,12 @@ def test_unknown_column_is_exit_2(tiny):
     assert "unknown column `macss`" in result.stderr and "did you mean `macs`?" in result.stderr
 
 
+def test_columns_naming_nothing_is_exit_2(tiny):
+    result = run(tiny, "-f", "markdown", "--columns", ",")  # used to print a header-less "|  |" table
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "names no column" in result.stderr and "`macs`" in result.stderr
+
+
 def test_bad_spec_is_exit_2(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("name: bad\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, out: 4}\n")
