@@ -144,8 +144,9 @@ class Network:
         variables = _evaluate_vars(self.doc, overrides or {})
         doc = self.doc
         calc = lambda text, mark: evaluate(text, variables, mark)  # noqa: E731
-        shape = input_shape if input_shape is not None else _input_shape(doc, calc)
-        n = batch if batch is not None else _positive(doc.get("batch", 1), doc.mark_of("batch"), "batch", calc)
+        shape = _whole_override(input_shape, "input") if input_shape is not None else _input_shape(doc, calc)
+        n = _whole_override((batch,), "batch")[0] if batch is not None else _positive(
+            doc.get("batch", 1), doc.mark_of("batch"), "batch", calc)
         dtype = doc.get("dtype", "float32")
         if dtype not in DTYPE_BYTES:
             raise SpecError(f"unknown dtype `{dtype}`", doc.mark_of("dtype"), did_you_mean(str(dtype), DTYPE_BYTES))
@@ -230,6 +231,21 @@ def _input_shape(doc: YMap, calc) -> tuple[int, ...]:
         raise SpecError("`input` must be a list: [C], [C, L], [C, H, W] or [C, D, H, W] (no batch)", mark,
                         "e.g. `input: [3, 224, 224]`")
     return tuple(_positive(v, value.mark_of(i), "input", calc) for i, v in enumerate(value))
+
+
+def _whole_override(values, what: str) -> tuple[int, ...]:
+    """An ``input=`` / ``batch=`` override from Python: whole numbers ≥ 1 (counts stay exact ints)."""
+    import operator
+
+    try:
+        dims = tuple(operator.index(v) for v in values if not isinstance(v, bool))
+    except TypeError:
+        dims = ()
+    if len(dims) != len(values) or not 1 <= len(dims) <= 4 or min(dims) < 1:
+        shown = values[0] if what == "batch" else list(values)
+        raise SpecError(f"{what}={shown!r}: expected {'a whole number' if what == 'batch' else '1 to 4 whole numbers'}"
+                        " ≥ 1", None, "e.g. batch=8" if what == "batch" else "e.g. input=(3, 224, 224)")
+    return dims
 
 
 def parse_input_override(text: str) -> tuple[int, ...]:
