@@ -156,3 +156,17 @@ def test_json_totals_and_extras():
         1_194, 1_770_112, 4_776)
     assert data["by_type"]["conv"]["macs"] == 1_769_472  # 884,736·2
     assert "bias excluded" in data["conventions"]["macs"]
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"batch": 0}, ["batch=0", "≥ 1"]),              # used to give 0 MACs
+    ({"batch": -2}, ["batch=-2"]),                   # used to give negative counts
+    ({"batch": True}, ["batch=True"]),
+    ({"input": (3, 0, 32)}, ["input=[3, 0, 32]"]),
+    ({"input": (3, 32.5, 32)}, ["input=[3, 32.5, 32]"]),  # used to give float "exact" counts
+    ({"input": (3, 2, 2, 2, 2)}, ["1 to 4 whole numbers"]),
+])
+def test_bad_batch_and_input_overrides_are_spec_errors(overrides, words):
+    with pytest.raises(SpecError) as info:
+        convcalc.analyze(convcalc.load(WIDTH), **overrides)
+    assert all(word in str(info.value) for word in words) and info.value.hint
