@@ -163,6 +163,9 @@ class Axes(Field):
         self.min = min
 
     def coerce(self, value, mark, evaluate):
+        if self.name == "padding" and isinstance(value, str) and value.strip() in PADDING_WORDS:  # pooling
+            self._fail(f"cannot be `{value.strip()}` on this kind: it takes an int or a per-axis list", mark,
+                       "PyTorch's pooling pads both sides alike; write the number, e.g. `padding: 1`")
         if isinstance(value, list):
             if not 1 <= len(value) <= 3:
                 self._fail(f"has {len(value)} values", mark, "give one value per spatial axis (1 to 3 values)")
