@@ -374,6 +374,13 @@ layers:
 """,  # line 7: `    padding: ` is 13 characters → col 14
      7, 14, ["`padding` is `samee`"], ["did you mean `same`?"]),
 
+    ("pool-padding-word", HEAD + """\
+  - type: maxpool
+    kernel: 3
+    padding: same
+""",  # pooling pads symmetrically (PyTorch): a padding word is refused with a reason. line 6, col 14
+     6, 14, ["`padding` cannot be `same` on this kind"], ["padding: 1"]),
+
     ("yaml-python-object-tag", """\
 name: t
 input: !!python/object:os.system [3, 8, 8]
