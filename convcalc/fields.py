@@ -69,7 +69,9 @@ class Field:
         if isinstance(value, str):
             value = evaluate(value, mark)
             if isinstance(value, bool):
-                self._fail(f"expression gave the boolean {value}", mark, "the expression must give a number")
+                self._fail(f"expression gave the boolean {value}", mark,
+                           "the expression must give a number; YAML reads yes/no/on/off/true/false as booleans, so "
+                           "check the vars and block arguments it uses")
         if not isinstance(value, (int, Fraction)):
             self._fail(f"expects {'a whole number' if integral else 'a number'}, got {self._describe(value)}",
                        mark, "write a number or an expression in quotes")
