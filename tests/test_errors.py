@@ -144,6 +144,21 @@ layers:
 """,  # line 2, col 8
      2, 8, ["`input` must be a list"], ["input: [3, 224, 224]"]),
 
+    ("wrong-type-via-block-argument", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  b:
+    args: {o: null}
+    layers:
+      - type: conv
+        out: o
+        kernel: 3
+layers:
+  - {block: b, o: yes}
+""",  # booleans are valid block arguments, so the error shows where one is used as a number: line 8, col 14
+     8, 14, ["`out` expression gave the boolean True"], ["yes/no/on/off", "block arguments"]),
+
     ("duplicate-key", HEAD + """\
   - type: conv
     out: 4
