@@ -100,6 +100,7 @@ def test_transposed_products_landing_inside_the_output():
     # per axis, input i scatters to o = 2i − 1 + t (t = 0..3): 16·4 = 64 products, of which o = −1 (i 0, t 0) and
     # o = 32 (i 15, t 3) fall outside → 62 inside per axis; 64·32·62·62 = 2,048·3,844 = 7,872,512
     assert row.details["macs_inside_output"] == 7_872_512
+    assert row.to_dict()["details"]["macs_inside_output"] == 7_872_512  # the JSON field
     # k4 divisible by s2: no checkerboard warning
     assert row.warnings == []
 
