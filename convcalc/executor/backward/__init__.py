@@ -20,20 +20,24 @@ from typing import Sequence
 
 import numpy as np
 
-from ...errors import SpecError
 from . import conv, elementwise, pool, resample, variants  # noqa: F401  (registers the VJPs)
-from .base import VJPS, GradContext, vjp
+from .base import ACTIVATIONS, VJPS, GradContext, apply_vjp, vjp
 
-__all__ = ["input_gradient", "backward", "VJPS", "vjp", "GradContext"]
+__all__ = ["input_gradient", "backward", "VJPS", "ACTIVATIONS", "vjp", "GradContext"]
 
 
-def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[str] = ()) -> dict:
+def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[str] = (), gates: bool = True,
+             rescale: bool = False, open_activations: bool = False) -> dict:
     """Propagate output gradients ``seeds`` (node name → array shaped like that node's batched output) back
     through ``graph``; return the gradient of the input (under ``graph.input_name``, absent when nothing reaches
     it) and of the nodes named in ``keep``.
 
     ``ex`` must come from ``run(graph, keep=True)``. ``until``: the last node that matters (default: the latest
-    seeded node in graph order).
+    seeded node in graph order). ``gates=False`` holds gates broadcast along every spatial axis (SE) constant.
+    ``rescale=True`` divides each node's gradient by its largest magnitude before passing it on: only the
+    pattern of the result is then meaningful (the receptive-field probe, where every term is non-negative and
+    all-ones weights would otherwise overflow deep networks). ``open_activations=True`` passes the gradient
+    through every activation unchanged (:data:`ACTIVATIONS`; the probe's structural influence).
     """
     values = ex.values
     if not values:
@@ -51,18 +55,17 @@ def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[st
         if held is None:
             continue
         gy = held[0]
+        if rescale:
+            top = float(np.abs(gy).max()) if gy.size else 0.0
+            if top > 0 and top != 1:
+                gy = gy / gy.dtype.type(top)
         if node.name in keep:
             result[node.name] = gy.copy()
-        fn = VJPS.get(node.kind)
-        if fn is None:
-            raise SpecError(f"layer `{node.name}`: the executor has no backward pass (VJP) for layer kind "
-                            f"`{node.kind}`", node.mark,
-                            "add one in convcalc/executor/backward/ (each layer kind with a kernel needs one)")
         xs = [values[name] for name in node.inputs]
         y = values[node.name]
         ctx = GradContext(node, y.dtype, ex.weights.get(node.name, []), ex.buffers.get(node.name, []),
-                          max_as_sum)
-        gxs = fn(ctx, node, xs, y, gy)
+                          max_as_sum, gates, open_activations)
+        gxs = apply_vjp(ctx, node, xs, y, gy)
         del gy, held
         for name, x, gx in zip(node.inputs, xs, gxs):
             if gx is None:
@@ -84,9 +87,11 @@ def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[st
     return result
 
 
-def input_gradient(graph, ex, layer: str, position: Sequence[int] = ()) -> np.ndarray:
+def input_gradient(graph, ex, layer: str, position: Sequence[int] = (), gates: bool = True,
+                   rescale: bool = False, open_activations: bool = False) -> np.ndarray:
     """Gradient of ``ex.values[layer][:, :, *position].sum()`` (per sample) with respect to the network input:
-    an array of shape ``(batch, *graph.input_shape)`` (zero where the unit does not depend on the input)."""
+    an array of shape ``(batch, *graph.input_shape)`` (zero where the unit does not depend on the input).
+    ``gates``, ``rescale`` and ``open_activations``: as :func:`backward`."""
     if not ex.values:
         raise ValueError("input_gradient needs run(graph, ..., keep=True)")
     if layer not in ex.values or layer == graph.input_name:
@@ -98,7 +103,8 @@ def input_gradient(graph, ex, layer: str, position: Sequence[int] = ()) -> np.nd
                          f"{len(position)} coordinates")
     seed = np.zeros_like(y)
     seed[(slice(None), slice(None)) + position] = 1
-    grads = backward(graph, ex, {layer: seed}, until=layer)
+    grads = backward(graph, ex, {layer: seed}, until=layer, gates=gates, rescale=rescale,
+                     open_activations=open_activations)
     x = ex.values[graph.input_name]
     grad = grads.get(graph.input_name)
     return np.zeros_like(x) if grad is None else grad

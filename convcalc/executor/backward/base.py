@@ -21,6 +21,24 @@ Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 #: layer kind → vector-Jacobian product
 VJPS: dict[str, Vjp] = {}
 
+#: the pointwise nonlinearities (``GradContext.open_activations`` passes their gradient through unchanged)
+ACTIVATIONS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "hardsigmoid",
+                         "hardswish"})
+
+
+def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
+    """The VJP of ``node`` (an error naming the kind when there is none), honouring ``open_activations``."""
+    if ctx.open_activations and node.kind in ACTIVATIONS:
+        return [gy]
+    fn = VJPS.get(node.kind)
+    if fn is None:
+        from ...errors import SpecError
+
+        raise SpecError(f"layer `{node.name}`: the executor has no backward pass (VJP) for layer kind "
+                        f"`{node.kind}`", node.mark,
+                        "add one in convcalc/executor/backward/ (each layer kind with a kernel needs one)")
+    return fn(ctx, node, xs, y, gy)
+
 
 def vjp(*kinds: str):
     """Decorator: register ``f(ctx, node, xs, y, gy) -> [gx per input]`` as the VJP of each of ``kinds``."""
@@ -37,12 +55,24 @@ def vjp(*kinds: str):
 
 class GradContext(Context):
     """A :class:`~convcalc.executor.base.Context` for the backward pass of one node: the shape helpers' ``fail``,
-    plus the forward run's arrays of the node (``weights``, ``buffers``) and its ``max_as_sum`` mode."""
+    plus the forward run's arrays of the node (``weights``, ``buffers``), its ``max_as_sum`` mode and ``gates``."""
 
-    def __init__(self, node, dtype, weights=(), buffers=(), max_as_sum: bool = False):
+    def __init__(self, node, dtype, weights=(), buffers=(), max_as_sum: bool = False, gates: bool = True,
+                 open_activations: bool = False):
         super().__init__(np.random.default_rng(0), dtype, "random", max_as_sum, node)
         self.weights = list(weights)
         self.buffer_arrays = list(buffers)
+        #: False: a gate broadcast along every spatial axis (an SE gate) is held constant — global context, left
+        #: out of the receptive field as the analytic RF does
+        self.gates = gates
+        #: True: every activation passes the gradient unchanged (its mask held open): the structural influence
+        #: of the receptive-field probe, where saturating activations (ReLU6 above 6, sigmoid's tails) would
+        #: otherwise cut paths
+        self.open_activations = open_activations
+
+    def sub(self, node, weights=(), buffers=()) -> "GradContext":
+        """The context of a layer nested inside this node (a mid layer, an SE activation), same modes."""
+        return GradContext(node, self.dtype, weights, buffers, self.max_as_sum, self.gates, self.open_activations)
 
     def replay(self) -> Context:
         """A forward context that hands out this node's arrays again, in allocation order (to recompute the

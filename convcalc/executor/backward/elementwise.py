@@ -126,11 +126,15 @@ def concat(ctx, node, xs, y, gy):
 @vjp("multiply")
 def multiply(ctx, node, xs, y, gy):
     """Broadcasting product (per-sample shapes aligned on the right, as the forward): gx_i = gy · Π_{j≠i} x_j,
-    summed over the axes x_i was broadcast along."""
+    summed over the axes x_i was broadcast along. With ``ctx.gates`` false, an input broadcast along every
+    spatial axis gets no gradient."""
     rank = max(x.ndim for x in xs) - 1
     aligned = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
     grads = []
     for i, x in enumerate(aligned):
+        if not ctx.gates and rank > 1 and all(n == 1 for n in x.shape[2:]):
+            grads.append(None)  # a gate broadcast over every position, held constant (GradContext.gates)
+            continue
         g = gy
         for j, other in enumerate(aligned):
             if j != i:

@@ -27,7 +27,7 @@ from ...graph import Node
 from ..base import KERNELS, pad, per_axis, require_rank, window_count
 from ..conv import conv_nd
 from ..variants import _conv, _geometry, _only_axis, _sub_node, deformable_columns
-from .base import VJPS, GradContext, crop, scatter_add, taps_of, vjp, window_index
+from .base import GradContext, apply_vjp, crop, scatter_add, taps_of, vjp, window_index
 from .conv import conv_input_grad
 
 
@@ -93,16 +93,10 @@ def depthwise_separable(ctx: GradContext, node, xs, y, gy):
     ones = (1,) * rank
     g = conv_input_grad(gy, ctx.weights[len(replay.weights)], out_sizes, ones, ones, [(0, 0)] * rank, 1)
     for sub, h_in, h_out, weights, buffers in reversed(steps):
-        g = _vjp_of(sub, GradContext(sub, ctx.dtype, weights, buffers, ctx.max_as_sum), [h_in], h_out, g)[0]
+        g = apply_vjp(ctx.sub(sub, weights, buffers), sub, [h_in], h_out, g)[0]
     return [conv_input_grad(g, ctx.weights[0], x.shape[2:], stride, dilation, pads, c_in)]
 
 
-def _vjp_of(node, ctx, xs, y, gy):
-    fn = VJPS.get(node.kind)
-    if fn is None:
-        raise NotImplementedError(f"layer `{node.name}`: the executor has no backward pass (VJP) for layer kind "
-                                  f"`{node.kind}`")
-    return fn(ctx, node, xs, y, gy)
 
 
 # ---- channel mixing -------------------------------------------------------------------------------------------
@@ -147,10 +141,12 @@ def squeeze_excitation(ctx: GradContext, node, xs, y, gy):
     g = KERNELS[gate](fwd, gate_node, [g_pre])
     spread = (1,) * (x.ndim - 2)
     gx = gy * g.reshape(batch, c, *spread).astype(gy.dtype)
+    if not ctx.gates:  # the gate held constant (GradContext.gates): only the direct term
+        return [gx]
     g_gate = (gy * x).reshape(batch, c, -1).sum(axis=2)
-    g_gpre = _vjp_of(gate_node, GradContext(gate_node, ctx.dtype), [g_pre], g, g_gate)[0]
+    g_gpre = apply_vjp(ctx.sub(gate_node), gate_node, [g_pre], g, g_gate)[0]
     g_h = g_gpre @ w2
-    g_hpre = _vjp_of(act_node, GradContext(act_node, ctx.dtype), [h_pre], h, g_h)[0]
+    g_hpre = apply_vjp(ctx.sub(act_node), act_node, [h_pre], h, g_h)[0]
     g_pooled = (g_hpre @ w1) / gy.dtype.type(positions)
     gx = gx + g_pooled.reshape(batch, c, *spread).astype(gy.dtype)
     return [gx]
