@@ -49,6 +49,8 @@ TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "defaults"
 BLOCK_KEYS = ("args", "inputs", "output", "layers", "description")
 STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
 BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
+#: expanded layers at most: 100× the 10,000-layer benchmark; a `repeat: 1000000000` typo fails at once, not in hours
+MAX_LAYERS = 1_000_000
 _PER_AXIS = (Axes, Padding, ScaleField, Size)
 
 CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
@@ -325,7 +327,11 @@ class _Expander:
     def _repeat(self, item: YMap, scope: _Scope) -> int:
         if "repeat" not in item:
             return 1
-        return _positive(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(scope))
+        count = _positive(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(scope))
+        if len(self.nodes) + count > MAX_LAYERS:  # every repetition adds at least one layer
+            raise SpecError(f"`repeat: {count:,}` expands the network past {MAX_LAYERS:,} layers",
+                            item.mark_of("repeat"), "check the repeat count")
+        return count
 
     def _when(self, item: YMap, scope: _Scope, value) -> bool:
         if isinstance(value, str):
@@ -429,6 +435,9 @@ class _Expander:
                 marks["inputs"] = item.mark_of("inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path)
             self.nodes.append(node)
+            if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
+                raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
+                                "check the repeat counts of this layer and of the blocks around it")
             scope.names[local] = full
             if count > 1 and "name" in item:
                 scope.names[str(item["name"])] = full  # the bare name refers to the last repetition
