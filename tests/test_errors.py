@@ -449,6 +449,11 @@ layers:
 """,  # the third repetition: 8 → 9 channels, groups 2. line 9: `    groups: ` → col 13
      9, 13, ["`c.2`", "output channels (9) are not divisible by groups (2)"], ["dividing both 8 and 9"]),
 
+    ("repeat-too-large", HEAD + """\
+  - {type: relu, repeat: 10 ** 9}
+""",  # used to run for hours; `  - {type: relu, ` is 17 characters, `repeat: ` 8 more → col 26
+     4, 26, ["`repeat: 1,000,000,000`", "past 1,000,000 layers"], ["repeat count"]),
+
     ("unknown-block-argument", """\
 name: t
 input: [3, 8, 8]
