@@ -157,10 +157,11 @@ class VerifyResult:
 
     def to_dict(self) -> dict:
         first = self.first_mismatch
+        sentence = first.explain() if first else next((a["mismatch"] for a in self.rf if a.get("mismatch")), None)
         return {
             "version": 1, "name": self.name, "batch": self.batch, "dtype": self.dtype, "seed": self.seed,
             "ok": self.ok, "seconds": round(self.seconds, 6), "memory_estimate_bytes": self.memory_estimate,
-            "first_mismatch": first.explain() if first else None,
+            "first_mismatch": sentence,
             "layers": [row.to_dict() for row in self.rows],
             "rf": self.rf or None,
         }
@@ -195,3 +196,231 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
     seconds = time.perf_counter() - start
     return VerifyResult(name=report.name, batch=report.batch, dtype=dtype, seed=seed,
                         rows=compare(report, execution), seconds=seconds, memory_estimate=estimate)
+
+
+# ---- the receptive-field probe (verify --rf) --------------------------------------------------------------------
+@dataclass
+class RFAxis:
+    """One spatial axis of the RF probe: the analytic window of the unit next to what the gradient reaches.
+
+    ``first``/``size``: the analytic window ``rf.start + u·rf.jump … + size − 1`` (Araujo et al.: −P + u·j);
+    ``measured_first``/``measured_last``: the first and last input index with a nonzero gradient marginal,
+    ``span`` = last − first + 1, ``taps``: how many of the indices in between are nonzero (dilation leaves
+    holes). ``status``: ``ok``; ``mismatch``; ``position-dependent`` (the measured window is that unit's exact
+    window, not compared); ``misaligned`` (a misaligned merge upstream: the analytic RF is an approximation,
+    not compared); ``data-dependent`` (a deformable conv upstream, not compared).
+    """
+
+    layer: str
+    position: tuple
+    axis: int
+    index: int
+    first: object  # Fraction
+    size: int
+    input_size: int
+    measured_first: int | None
+    measured_last: int | None
+    taps: int
+    status: str = "ok"
+    note: str = ""
+
+    @property
+    def last(self):
+        return self.first + self.size - 1
+
+    @property
+    def span(self) -> int:
+        return 0 if self.measured_first is None else self.measured_last - self.measured_first + 1
+
+    @property
+    def clipped(self) -> bool:
+        return self.first < 0 or self.last > self.input_size - 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "mismatch"
+
+    def explain(self) -> str:
+        unit = ",".join(map(str, self.position)) or "(flat)"
+        window = f"{_fmt_num(self.first)} … {_fmt_num(self.last)}"
+        got = ("no input position" if self.measured_first is None
+               else f"{self.measured_first} … {self.measured_last} (span {self.span})")
+        clip = " (clipped to the input 0 … {})".format(self.input_size - 1) if self.clipped else ""
+        return (f"RF probe, `{self.layer}` unit {unit}, axis {self.axis}: the analytic RF is {self.size} inputs, "
+                f"{window}{clip}, but the input gradient reaches {got}")
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "position": list(self.position), "axis": self.axis, "index": self.index,
+                "analytic": {"first": _fmt_num(self.first, True), "last": _fmt_num(self.last, True),
+                             "size": self.size, "clipped": self.clipped},
+                "measured": {"first": self.measured_first, "last": self.measured_last, "span": self.span,
+                             "taps": self.taps},
+                "input_size": self.input_size, "status": self.status, "ok": self.ok, "note": self.note,
+                "mismatch": None if self.ok else self.explain()}
+
+
+def _fmt_num(value, json: bool = False):
+    from fractions import Fraction
+
+    value = Fraction(value)
+    if value.denominator == 1:
+        return int(value) if json else str(int(value))
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _fits(first, size, n) -> bool:
+    return first >= 0 and first + size - 1 <= n - 1
+
+
+def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
+    """The unit to probe: per axis, the index nearest the centre (``N // 2``) whose analytic window lies inside
+    the input; the centre itself when no window fits."""
+    from .erf import rf_window
+
+    sizes = list(shape[1:])
+    centre = [n // 2 for n in sizes]
+    chosen = []
+    for axis, n in enumerate(sizes):
+        best = centre[axis]
+        for i in sorted(range(n), key=lambda i: (abs(i - centre[axis]), i)):
+            first, size = rf_window(report, layer, [i if a == axis else 0 for a in range(len(sizes))])[axis]
+            if _fits(first, size, input_sizes[axis]):
+                best = i
+                break
+        chosen.append(best)
+    return tuple(chosen)
+
+
+def probe_bytes(report) -> int:
+    """Peak estimate of the probe (batch 1, float64, every activation kept for the backward pass, plus its
+    gradients): the safety factor × (all activations + weights + the largest im2col workspace)."""
+    batch = max(report.batch, 1)
+    from .conventions import DTYPE_BYTES
+
+    scale = RUN_DTYPE_BYTES["float64"] / DTYPE_BYTES[report.dtype]
+    activations = int(sum(layer.activation_bytes for layer in report.layers) * scale) // batch
+    workspace = 0
+    for layer in report.layers:
+        if layer.macs and layer.output_shape and layer.output_shape[0]:
+            workspace = max(workspace, layer.macs // layer.output_shape[0] // batch * 8)
+    return SAFETY_FACTOR * (2 * activations + report.totals.params * 8 + workspace)
+
+
+def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY) \
+        -> list[RFAxis]:
+    """Measure which input positions influence one output unit, per axis, and compare with the analytic RF.
+
+    All-ones weights (zero biases, batch norm = identity), max/min pooling as window sums (``max_as_sum``), a
+    positive input (nothing cancels), float64; the input gradient of the unit summed over channels
+    (:func:`convcalc.executor.backward.input_gradient`) with every activation's mask held open (ReLU6 above 6 or a
+    saturated sigmoid would cut paths that exist), each node's gradient rescaled so deep networks do not
+    overflow, and broadcast gates such as squeeze-and-excitation held constant (the analytic RF leaves global
+    context out). Its per-axis marginal gives the influenced span and the nonzero taps.
+    """
+    import numpy as np
+
+    from .commands.rf import rf_rows
+    from .erf import check_position, default_layer, rf_window
+    from .executor import run
+    from .executor.backward import input_gradient
+
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
+    if layer is not None and (layer not in shapes or layer == graph.input_name):
+        from .errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None,
+                        did_you_mean(layer, [l.name for l in report.layers]))
+    if layer is None:
+        layer = default_layer(graph, shapes)
+    shape = shapes[layer]
+    position = check_position(layer, shape, at) if at is not None else choose_unit(report, layer, shape,
+                                                                                   graph.input_shape[1:])
+    estimate = probe_bytes(report)
+    if estimate > max_memory:
+        raise MemoryRefused(estimate, max_memory, 1)
+
+    names = [node.name for node in graph.nodes]
+    import dataclasses
+
+    cut = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer, batch=1)
+    ex = run(cut, dtype="float64", x=np.ones((1, *graph.input_shape)), weights="ones", max_as_sum=True,
+             keep=True)
+    grad = input_gradient(cut, ex, layer, position, gates=False, rescale=True, open_activations=True)
+    if not np.all(np.isfinite(grad)):
+        raise SpecError(f"the RF probe of `{layer}` overflowed float64 (all-ones weights grow the signal by the "
+                        "fan-in at every layer)", None, "pick an earlier --layer")
+    magnitude = np.abs(grad[0]).sum(axis=0)  # over channels
+
+    rows = {row.name: row for row in rf_rows(graph, report)}
+    upstream = _upstream(graph, layer)
+    misaligned = [name for name in upstream if rows[name].merge == "misaligned"]
+    deformable = [name for name in upstream if rows[name].type == "deformable"]
+    layer_rf = next(l.rf for l in report.layers if l.name == layer)
+    windows = rf_window(report, layer, position)
+    rank = magnitude.ndim
+    axes = []
+    for axis in range(rank):
+        marginal = magnitude.sum(axis=tuple(a for a in range(rank) if a != axis))
+        nonzero = np.flatnonzero(marginal)
+        first, size = windows[axis]
+        n = graph.input_shape[1 + axis]
+        probe = RFAxis(layer, tuple(position), axis, position[axis] if position else 0, first, size, n,
+                       int(nonzero[0]) if nonzero.size else None, int(nonzero[-1]) if nonzero.size else None,
+                       int(nonzero.size))
+        if layer_rf.position_dependent:
+            probe.status = "position-dependent"
+            probe.note = ("position-dependent layers upstream: the measured window is this unit's exact window "
+                          f"(the analytic RF, {size}, is the widest)")
+        elif deformable:
+            probe.status = "data-dependent"
+            probe.note = (f"deformable `{deformable[0]}` upstream: where it samples depends on the data (with "
+                          "all-ones weights the offsets are huge), so the measured window is shown, not compared")
+        elif misaligned:
+            probe.status = "misaligned"
+            probe.note = (f"misaligned merge `{misaligned[0]}` upstream: the analytic RF (the largest input's) is "
+                          "an approximation there, so the measured window is shown, not compared")
+        else:
+            probe.status, probe.note = _compare(probe)
+        axes.append(probe)
+    return axes
+
+
+def _compare(p: RFAxis) -> tuple[str, str]:
+    """Check the measured window against the analytic one (clipped to the input when it reaches past a border:
+    then the measured window must lie inside the clipped one and match on every side that is not clipped)."""
+    from fractions import Fraction
+    from math import ceil, floor
+
+    if p.measured_first is None:
+        return "mismatch", "the gradient reaches no input position"
+    first, last = Fraction(p.first), Fraction(p.last)
+    if first.denominator != 1 and not p.clipped:
+        # a jump below 1 (after upsampling): −P + u·j is a coordinate between inputs, not an index
+        ok = p.span == p.size and floor(first) <= p.measured_first <= ceil(first)
+        return ("ok" if ok else "mismatch"), (f"fractional start {_fmt_num(first)} (a jump below 1, after "
+                                              "upsampling): the first index is compared to within one input")
+    if not p.clipped:
+        ok = p.measured_first == first and p.span == p.size
+        return ("ok" if ok else "mismatch"), ""
+    lo, hi = max(first, 0), min(last, p.input_size - 1)
+    ok = lo <= p.measured_first and p.measured_last <= hi
+    if first >= 0:
+        ok = ok and p.measured_first == first
+    if last <= p.input_size - 1:
+        ok = ok and p.measured_last == last
+    return ("ok" if ok else "mismatch"), (f"the analytic window {_fmt_num(first)} … {_fmt_num(last)} reaches past "
+                                          f"the input (0 … {p.input_size - 1}): compared clipped")
+
+
+def _upstream(graph, layer: str) -> list[str]:
+    """The nodes ``layer`` depends on (itself included), in graph order."""
+    by_name = {node.name: node for node in graph.nodes}
+    seen, stack = set(), [layer]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        stack.extend(by_name[name].inputs)
+    return [node.name for node in graph.nodes if node.name in seen]

@@ -255,3 +255,25 @@ def test_backward_modules_are_walked_by_the_independence_check():
     names = {path.relative_to(test_independence.PACKAGE).as_posix() for path in test_independence._modules()}
     assert {"backward/__init__.py", "backward/base.py", "backward/conv.py", "backward/pool.py",
             "backward/variants.py"} <= names
+
+
+# ---- the receptive-field probe's options --------------------------------------------------------------------
+def test_probe_options_open_activations_gates_rescale():
+    # 1-D, 2 channels of 9: conv k3 p1 → relu6 → SE (reduction 2) on top; unit 4 of 9
+    graph = graph_of((2, 9), conv(out=2, padding=1, name="c"), {"type": "relu6", "name": "r"},
+                     {"type": "squeeze_excitation", "name": "se", "reduction": 2}, batch=1)
+    ex = run(graph, dtype="float64", x=np.ones((1, 2, 9)), weights="ones", keep=True)
+    # all-ones weights: c = 6 at the interior (2 channels × 3 taps), 4 at the borders; relu6 passes nothing at 6
+    assert ex.values["c"][0, 0, 4] == 6
+    closed = input_gradient(graph, ex, "se", (4,))
+    opened = input_gradient(graph, ex, "se", (4,), open_activations=True)
+    assert np.abs(opened[0, :, 3:6]).min() > 0 and not closed[0, :, 3:6].any()
+    # the SE gate spreads the gradient over every position; held constant (gates=False), only 3 … 5 remain
+    spread = input_gradient(graph, ex, "se", (4,), open_activations=True)
+    local = input_gradient(graph, ex, "se", (4,), open_activations=True, gates=False)
+    assert np.flatnonzero(np.abs(spread[0]).sum(axis=0)).tolist() == list(range(9))
+    assert np.flatnonzero(np.abs(local[0]).sum(axis=0)).tolist() == [3, 4, 5]
+    # rescaling (each node's gradient divided by its largest magnitude) keeps the pattern: every term is
+    # non-negative here
+    scaled = input_gradient(graph, ex, "se", (4,), open_activations=True, gates=False, rescale=True)
+    np.testing.assert_array_equal(scaled != 0, local != 0)
