@@ -101,14 +101,16 @@ class Int(Field):
 class Number(Field):
     type_name = "number"
 
-    def __init__(self, default: Any = REQUIRED, min: Any = None, doc: str = ""):
+    def __init__(self, default: Any = REQUIRED, min: Any = None, below: Any = None, doc: str = ""):
         super().__init__(default, doc)
-        self.min = min
+        self.min, self.below = min, below
 
     def coerce(self, value, mark, evaluate):
         value = self._number(value, mark, evaluate, integral=False)
         if self.min is not None and value < self.min:
             self._fail(f"must be at least {self.min}, got {float(value):g}", mark, f"use a value ≥ {self.min}")
+        if self.below is not None and value >= self.below:
+            self._fail(f"must be below {self.below}, got {float(value):g}", mark, f"use a value < {self.below}")
         return value
 
 

@@ -357,6 +357,10 @@ class _Expander:
         """(local name, full name) of one repetition."""
         if "name" in item:
             name = item["name"]
+            if isinstance(name, (YMap, YList)) or name is None:
+                got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
+                raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
+                                "write e.g. `name: conv1`")
             name = name.word if isinstance(name, YBool) else str(name)
             if name == "input" or not name:
                 raise SpecError(f"`{name}` cannot be used as a layer name", item.mark_of("name"),

@@ -116,3 +116,15 @@ def test_typer_path_is_kept_for_everything_else():
     assert "0 is not in the range x>=1" in done.stderr
     done = run_main(["analyze", "resnet50", "--units", "raw"], {"CONVCALC_NO_FAST_PATH": "1"})
     assert done.stderr.strip().splitlines()[-1] == "True False 0"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{type: dropout, p: 2}", "4:24: `p` must be below 1, got 2 — use a value < 1"),
+    ("{type: relu, name: [1]}", "4:24: a layer name must be a word, got a list"),
+    ("{type: relu, name: }", "4:24: a layer name must be a word, got nothing"),
+])
+def test_field_range_and_name_errors(tmp_path, line, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: x\ninput: [3, 8, 8]\nlayers:\n  - {line}\n")
+    result = CliRunner().invoke(app, ["analyze", str(bad)])
+    assert result.exit_code == 2 and message in result.stderr

@@ -103,7 +103,7 @@ class Dropout(Elementwise):
     summary = "dropout (identity at inference)"
     family = "other"
     op = "dropout"
-    p = Number(default=0, min=0)
+    p = Number(default=0, min=0, below=1, doc="drop probability, 0 ≤ p < 1")
 
 
 @register
