@@ -170,7 +170,7 @@ def test_python_api_and_unit_choice():
     assert [(a.index, a.measured_first, a.measured_last, a.status) for a in axes] == [(6, 3, 9, "ok")] * 2
     graph = expand(convcalc.load({"name": "t", "input": [1, 8], "layers": [
         {"type": "conv", "out": 1, "kernel": 7, "padding": [[6, 0]]}]}))
-    # causal k7: 8 → 8, unit u sees u − 6 … u. The centre 4 sees −2 … 4 (past the border); by distance from it,
-    # 3 (−3 … 3) and 5 (−1 … 5) do not fit either, nor 2; 6 sees 0 … 6: the chosen unit
+    # causal k7: 8 → 8, unit u sees u − 6 … u. The centre 4 sees −2 … 4 (past the border); by distance from
+    # it, 3 (−3 … 3) and 5 (−1 … 5) do not fit either, nor 2; 6 sees 0 … 6: the chosen unit
     axes = probe_rf(graph, analyze(graph))
     assert [(a.index, a.measured_first, a.measured_last, a.span, a.status) for a in axes] == [(6, 0, 6, 7, "ok")]
