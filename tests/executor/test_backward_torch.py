@@ -147,3 +147,52 @@ def test_centre_unit_gradient_float32():
     model(tx)[:, :, 5, 5].sum().backward()
     theirs = tx.grad.numpy()
     assert float(np.abs(ours - theirs).max()) <= 1e-5 * float(np.abs(theirs).max())
+
+
+# ---- property: random conv / conv_transpose / pool geometries -------------------------------------------------
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convcalc.errors import SpecError  # noqa: E402
+
+
+@st.composite
+def geometries(draw):
+    rank = draw(st.sampled_from([1, 1, 2, 2, 3]))
+    kind = draw(st.sampled_from(["conv", "conv_transpose", "maxpool", "avgpool"]))
+    groups = draw(st.sampled_from([1, 2])) if kind.startswith("conv") else 1
+    c_in = groups * draw(st.integers(1, 2))
+    sizes = [draw(st.integers(3, 7 if rank < 3 else 4)) for _ in range(rank)]
+    kernel = [draw(st.integers(1, 3)) for _ in range(rank)]
+    stride = [draw(st.integers(1, 3)) for _ in range(rank)]
+    layer = {"type": kind, "kernel": kernel, "stride": stride}
+    if kind.startswith("conv"):
+        dilation = [draw(st.integers(1, 2)) for _ in range(rank)]
+        layer.update(out=groups * draw(st.integers(1, 2)), groups=groups, dilation=dilation,
+                     bias=draw(st.booleans()))
+        if kind == "conv":
+            layer["padding"] = draw(st.sampled_from(["same", "valid", "full"])) if draw(st.booleans()) else \
+                [[draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(rank)]
+        else:
+            layer["padding"] = [draw(st.integers(0, 1)) for _ in range(rank)]
+            layer["output_padding"] = [draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)]
+    else:
+        layer["padding"] = [draw(st.integers(0, k // 2)) for k in kernel]
+        layer["ceil_mode"] = draw(st.booleans())
+        if kind == "avgpool":
+            layer["count_include_pad"] = draw(st.booleans())
+        else:
+            layer["dilation"] = [draw(st.integers(1, 2)) for _ in range(rank)]
+    return (c_in, *sizes), layer
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(geometries())
+def test_random_geometries_equal_torch_autograd(case):
+    input_shape, layer = case
+    try:
+        graph_of(input_shape, layer)
+        run(graph_of(input_shape, layer), dtype="float64")
+    except SpecError:
+        assume(False)
+    torch_check(input_shape, layer)
