@@ -17,44 +17,104 @@ COLUMNS_LIMIT_BYTES = 256 * 2**20
 
 def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads, groups: int) -> np.ndarray:
     """Gradient w.r.t. ``x (B, C_in, *sizes)`` of the cross-correlation ``y = conv(pad(x, pads), w)``
-    (``w (C_out, C_in/g, *k)``), given ``gy (B, C_out, *N_out)``.
+    (``w (C_out, C_in/g, *k)``), given ``gy (B, C_out, *N_out)``:
+    ``gx_pad[b, c, n·s + t·d] += Σ_o w[o, c, t] · gy[b, o, n]``, cropped to the real input.
 
-    ``gx_pad[b, c, n·s + t·d] += Σ_o w[o, c, t] · gy[b, o, n]``: per group one GEMM ``Wᵀ (Πk·C_in/g × C_out/g)
-    @ gy (C_out/g × ΠN_out)``, rows ordered tap-major so each tap's block is contiguous, then one strided add per
-    tap into the padded input gradient, cropped at the end. Depthwise-like groups (one input channel each) skip
-    the GEMM: one weighted sum per tap.
+    * 1×1, stride 1, no padding: one GEMM ``Wᵀ @ gy`` (a transposed view, no copy);
+    * depthwise-like groups (one input channel each): one weighted sum per tap;
+    * stride 1: the gradient is itself a cross-correlation of gy, padded by ``k_eff − 1 − p_before`` before, with
+      the kernel flipped and its channel axes swapped: the executor's forward im2col GEMM;
+    * strided: per group one GEMM ``Wᵀ (C_in/g·Πk × C_out/g) @ gy (C_out/g × ΠN_out)``, then col2im, one strided
+      add per tap into the padded input gradient.
     """
     batch, c_out, *out_sizes = gy.shape
     _, c_group, *kernel_size = w.shape
     rank, taps, positions = len(kernel_size), prod(kernel_size), prod(out_sizes)
     c_in, o_group = c_group * groups, c_out // groups
-    plain = taps == 1 and all(s == 1 for s in stride) and not any(b or a for b, a in pads) \
-        and tuple(out_sizes) == tuple(sizes)
-    wt = w.reshape(groups, o_group, c_group, taps).transpose(0, 3, 2, 1).reshape(groups, taps * c_group, o_group)
-    if plain:  # 1×1, stride 1, no padding: a GEMM and nothing to scatter
-        gx = np.matmul(wt, gy.reshape(batch, groups, o_group, positions))
-        return gx.reshape(batch, c_in, *sizes)
+    unit_stride = all(s == 1 for s in stride)
+    if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):
+        wt = w.reshape(groups, o_group, c_group).transpose(0, 2, 1)
+        return np.matmul(wt, gy.reshape(batch, groups, o_group, positions)).reshape(batch, c_in, *sizes)
+    if c_group == 1 and taps > 1:
+        return _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups)
+    if unit_stride:
+        return _correlate_input_grad(gy, w, sizes, dilation, pads, groups)
     padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
     gxp = np.zeros((batch, c_in, *padded), dtype=gy.dtype)
-    if c_group == 1 and taps > 1:
-        g = gy.reshape(batch, groups, o_group, *out_sizes)
-        wd = w.reshape(groups, o_group, taps)
-        for index, offsets in enumerate(taps_of(kernel_size)):
-            wk = wd[:, :, index].reshape(groups, o_group, *([1] * rank))
-            part = (g * wk).sum(axis=2) if o_group > 1 else g[:, :, 0] * wk[:, 0]
-            gxp[window_index(offsets, dilation, out_sizes, stride)] += part
-        return crop(gxp, pads, sizes)
+    # rows ordered tap-major make each tap's block contiguous but need a transposed copy of W; when W is larger
+    # than the columns, multiply by a transposed view instead and add strided blocks
+    tap_major = w.size <= taps * c_in * positions
+    if tap_major:
+        wt = w.reshape(groups, o_group, c_group, taps).transpose(0, 3, 2, 1).reshape(groups, taps * c_group, o_group)
+    else:
+        wt = w.reshape(groups, o_group, c_group * taps).transpose(0, 2, 1)
     per_sample = taps * c_in * positions * gy.itemsize
     chunk = max(1, min(batch, COLUMNS_LIMIT_BYTES // max(per_sample, 1)))
     for b0 in range(0, batch, chunk):
         g = gy[b0:b0 + chunk].reshape(-1, groups, o_group, positions)
         cols = np.matmul(wt, g)                                              # (b, g, Πk·C_in/g, ΠN_out)
-        cols = cols.reshape(g.shape[0], groups, taps, c_group, *out_sizes)
+        if tap_major:
+            cols = cols.reshape(g.shape[0], groups, taps, c_group, *out_sizes)
+        else:
+            cols = cols.reshape(g.shape[0], groups, c_group, taps, *out_sizes)
         target = gxp[b0:b0 + chunk]
         for index, offsets in enumerate(taps_of(kernel_size)):
-            part = cols[:, :, index].reshape(g.shape[0], c_in, *out_sizes)
-            target[window_index(offsets, dilation, out_sizes, stride)] += part
+            part = cols[:, :, index] if tap_major else cols[:, :, :, index]
+            target[window_index(offsets, dilation, out_sizes, stride)] += part.reshape(g.shape[0], c_in, *out_sizes)
     return crop(gxp, pads, sizes)
+
+
+def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups):
+    """One input channel per group: gx_pad[b, c, n·s + t·d] += Σ_j w[c·m + j, 0, t] · gy[b, c·m + j, n]."""
+    batch, c_out, *out_sizes = gy.shape
+    _, _, *kernel_size = w.shape
+    rank, o_group = len(kernel_size), c_out // groups
+    padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
+    gxp = np.zeros((batch, groups, *padded), dtype=gy.dtype)
+    g = gy.reshape(batch, groups, o_group, *out_sizes)
+    wd = w.reshape(groups, o_group, prod(kernel_size))
+    for index, offsets in enumerate(taps_of(kernel_size)):
+        wk = wd[:, :, index].reshape(groups, o_group, *([1] * rank))
+        part = (g * wk).sum(axis=2) if o_group > 1 else g[:, :, 0] * wk[:, 0]
+        gxp[window_index(offsets, dilation, out_sizes, stride)] += part
+    return crop(gxp, pads, sizes)
+
+
+def _correlate_input_grad(gy, w, sizes, dilation, pads, groups):
+    """Stride 1: gx[i] = Σ_t w[t] · gy[i + p_b − t·d] = Σ_t' w[k − 1 − t'] · gy_pad[i + t'·d] with gy padded by
+    ``k_eff − 1 − p_b`` before (cropped when negative) and enough after for ``N`` outputs."""
+    batch, c_out, *out_sizes = gy.shape
+    _, c_group, *kernel_size = w.shape
+    rank, o_group = len(kernel_size), c_out // groups
+    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
+    flip = (slice(None),) * 3 + (slice(None, None, -1),) * rank
+    # (C_out, C_in/g, *k) → per group swap the channel axes: (C_in, C_out/g, *k), flipped; one copy
+    wf = np.ascontiguousarray(w.reshape(groups, o_group, c_group, *kernel_size).swapaxes(1, 2)[flip])
+    wf = wf.reshape(groups * c_group, o_group, *kernel_size)
+    index, widths = [slice(None), slice(None)], []
+    for n, n_out, k, (pb, _) in zip(sizes, out_sizes, k_eff, pads):
+        before = k - 1 - pb
+        after = n - 1 + k - (n_out + before)
+        index.append(slice(max(-before, 0), n_out + min(after, 0)))
+        widths.append((max(before, 0), max(after, 0)))
+    g = gy[tuple(index)]
+    return conv_nd(_COUNTER, g, wf, None, (1,) * rank, dilation, widths, tuple(sizes), groups)
+
+
+class _Counter:
+    """A stand-in for the forward's Context in :func:`conv_nd`: the backward pass counts nothing."""
+
+    @staticmethod
+    def matmul(a, b, out=None):
+        return np.matmul(a, b, out=out)
+
+    @staticmethod
+    def fma(acc, a, b):
+        acc += a * b
+        return acc
+
+
+_COUNTER = _Counter()
 
 
 @vjp("conv", "depthwise", "pointwise")
