@@ -6,7 +6,7 @@ same weights, same input, one process.
 Default: configs/resnet50.yaml at 224×224, one sample, float32, the ERF of the centre unit of the last spatial
 layer (layer4.2.relu3). The executor side is exactly what ``convcalc rf SPEC --erf measured --samples 1`` runs
 (:func:`convcalc.erf.measured_erf`: a forward pass keeping the activations, then the backward pass of
-convcalc/executor/backward.py). The torch side builds the same graph with the executor's weights
+convcalc/executor/backward/). The torch side builds the same graph with the executor's weights
 (tests/torch_build.py), cut at the chosen layer, and runs forward + ``backward()`` of the centre unit summed over
 channels. Prints the median times, their ratio (goal ≤ 3×) and the largest relative difference of the gradients.
 """
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     try:
         from convcalc.executor.backward import input_gradient
     except ImportError as err:
-        print(f"convcalc/executor/backward.py is not available ({err}); nothing to time", file=sys.stderr)
+        print(f"convcalc/executor/backward/ is not available ({err}); nothing to time", file=sys.stderr)
         return 2
 
     graph = expand(args.spec, batch=1)
