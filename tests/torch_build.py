@@ -181,7 +181,7 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         return pool
     if kind == "upsample":
         mode = f.get("mode", "nearest")
-        if mode != "nearest":
+        if mode not in ("nearest", "bicubic"):  # bicubic is its own torch mode (2-D only, as the executor)
             mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[ndim]
         scale = f.get("scale")
         if scale is not None:
