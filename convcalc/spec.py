@@ -269,7 +269,7 @@ class _Scope:
     previous: str
     path: tuple
     counters: dict = field(default_factory=dict)
-    taken: dict = field(default_factory=dict)  # explicit local names -> mark, to catch duplicates
+    taken: dict = field(default_factory=dict)  # explicit local names -> their item, to catch duplicates
 
 
 class _Expander:
@@ -367,9 +367,10 @@ class _Expander:
                                 "`input` names the network input; choose another name")
             if index == 0:
                 if name in scope.taken:
-                    raise SpecError(f"duplicate layer name `{name}` (first used at line {scope.taken[name].line})",
+                    first = scope.taken[name].mark_of("name")
+                    raise SpecError(f"duplicate layer name `{name}` (first used at line {first.line})",
                                     item.mark_of("name"), "give each layer a unique name")
-                scope.taken[name] = item.mark_of("name")
+                scope.taken[name] = item  # its mark is looked up only for the error
             local = f"{name}.{index}" if count > 1 else name
         else:
             while True:
@@ -382,19 +383,21 @@ class _Expander:
     def _resolve_inputs(self, item: YMap, scope: _Scope, later: "_Later", own_name: str | None) -> list[str]:
         if "inputs" not in item:
             return [scope.previous]
-        raw, mark = item["inputs"], item.mark_of("inputs")
+        raw = item["inputs"]
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
-            raise SpecError("`inputs` must be a layer name or a list of names", mark,
+            raise SpecError("`inputs` must be a layer name or a list of names", item.mark_of("inputs"),
                             "write `inputs: conv1` or `inputs: [conv1, shortcut]`")
         resolved = []
         for i, name in enumerate(names):
-            name_mark = names.mark_of(i) if isinstance(names, YList) else mark
             if name in scope.names:
                 resolved.append(scope.names[name])
-            elif name in self.full_names:
+                continue
+            if name in self.full_names:
                 resolved.append(self.full_names[name])
-            elif own_name is not None and name == own_name:
+                continue
+            name_mark = names.mark_of(i) if isinstance(names, YList) else item.mark_of("inputs")  # for errors
+            if own_name is not None and name == own_name:
                 raise SpecError(f"layer `{name}` uses itself as an input: that is a cycle", name_mark,
                                 "take the input from an earlier layer")
             elif name in later:

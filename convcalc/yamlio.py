@@ -20,6 +20,7 @@ from .errors import Mark, SpecError
 
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT = _CORE + "str", _CORE + "int", _CORE + "float"
+_MAP, _SEQ, _MERGE = {_CORE + "map"}, {_CORE + "seq"}, _CORE + "merge"
 _TEXT_TAGS = (_CORE + "timestamp", _CORE + "binary", "!")
 
 
@@ -159,12 +160,12 @@ class _Builder:
         self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
 
     def build(self, node):
-        kind = type(node).__name__
-        if kind == "ScalarNode":  # most nodes; immutable values, so an alias to one needs no memo
+        if type(node.value) is str:  # a scalar node: most nodes; immutable values, so an alias needs no memo
             return self._scalar(node)
         key = id(node)
         value = self.memo.get(key)
         if value is None:
+            kind = type(node).__name__
             value = self.memo[key] = self._mapping(node) if kind == "MappingNode" else self._sequence(node)
         return value
 
@@ -174,12 +175,14 @@ class _Builder:
                             "convcalc reads plain (safe) YAML only; remove the tag")
 
     def _mapping(self, node) -> YMap:
-        self._check_tag(node, {_CORE + "map"})
+        self._check_tag(node, _MAP)
         out = YMap()
         out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), {}, {}
         merged: list[YMap] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _CORE + "merge":
+            if key_node.tag == _STR:  # a plain key (almost all): no need for the general path
+                key = key_node.value
+            elif key_node.tag == _MERGE:
                 source = self.build(value_node)
                 sources = source if isinstance(source, list) else [source]
                 for item in sources:
@@ -188,12 +191,13 @@ class _Builder:
                                         "use `<<: *anchor` with an anchored mapping")
                     merged.append(item)
                 continue
-            key = self.build(key_node)
-            if isinstance(key, (YMap, YList)):
-                raise SpecError("a mapping key must be a plain value", _mark(key_node, self.filename),
-                                "use a name as the key")
-            if isinstance(key, YBool):
-                key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
+            else:
+                key = self.build(key_node)
+                if isinstance(key, (YMap, YList)):
+                    raise SpecError("a mapping key must be a plain value", _mark(key_node, self.filename),
+                                    "use a name as the key")
+                if isinstance(key, YBool):
+                    key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
             if key in out:
                 first = out.key_mark(key)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
@@ -210,7 +214,7 @@ class _Builder:
         return out
 
     def _sequence(self, node) -> YList:
-        self._check_tag(node, {_CORE + "seq"})
+        self._check_tag(node, _SEQ)
         out = YList(self.build(item) for item in node.value)
         out.mark = _mark(node, self.filename)
         out.item_marks = [item.start_mark for item in node.value]
