@@ -77,6 +77,16 @@ def _cubic_axis(y: np.ndarray, ax: int, n: int, o: int, positions: np.ndarray, r
     return out
 
 
+def source_ratio(n: int, o: int, scale, align: bool, real):
+    """Input positions per output position along one axis, in PyTorch's convention: (N − 1)/(O − 1) with
+    align_corners, else 1/scale when a scale was given, else N/O."""
+    if align:
+        return real((n - 1) / (o - 1)) if o > 1 else real(0)
+    if scale is not None:
+        return real(1.0 / float(scale))
+    return real(n / o)
+
+
 @kernel("upsample")
 def upsample(ctx: Context, node, xs):
     x = xs[0]
@@ -90,12 +100,7 @@ def upsample(ctx: Context, node, xs):
     y = x
     for axis, (o, scale) in enumerate(zip(out_sizes, scales)):
         n, ax = x.shape[2 + axis], 2 + axis
-        if align:
-            ratio = real((n - 1) / (o - 1)) if o > 1 else real(0)
-        elif scale is not None:
-            ratio = real(1.0 / float(scale))
-        else:
-            ratio = real(n / o)
+        ratio = source_ratio(n, o, scale, align, real)
         positions = np.arange(o).astype(x.dtype)
         if mode == "nearest":
             index = np.minimum(np.floor(positions * ratio).astype(np.int64), n - 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..resample import _cubic_weights, _out_sizes
+from ..resample import _cubic_weights, _out_sizes, source_ratio
 from .base import GradContext, vjp
 from .pool import apply_transposed
 
@@ -14,12 +14,7 @@ from .pool import apply_transposed
 def axis_matrix(mode: str, n: int, o: int, scale, align: bool, dtype) -> np.ndarray:
     """The (O × N) resampling matrix of one axis, as the forward kernel computes it."""
     real = np.dtype(dtype).type
-    if align:
-        ratio = real((n - 1) / (o - 1)) if o > 1 else real(0)
-    elif scale is not None:
-        ratio = real(1.0 / float(scale))
-    else:
-        ratio = real(n / o)
+    ratio = source_ratio(n, o, scale, align, real)
     positions = np.arange(o).astype(dtype)
     rows = np.arange(o)
     matrix = np.zeros((o, n), dtype=np.float64)
