@@ -121,12 +121,17 @@ def main() -> None:
 
             try:
                 run_analyze(**parsed)
+                sys.stdout.flush()
             except SpecError as err:
                 report_error(err)
                 sys.exit(2)
             except BrokenPipeError:  # `convcalc analyze net.yaml | head`
                 sys.stderr.close()
-            sys.exit(0)
+                sys.exit(0)
+            # Done: skip the interpreter's teardown, which frees every spec node, layer and report object one by
+            # one (~0.07 s for a 10,000-layer spec). Nothing is left to flush or clean up.
+            sys.stderr.flush()
+            os._exit(0)
     from .cli import app
 
     app()

@@ -22,13 +22,46 @@ class Mark(NamedTuple):
         return f"{self.file}:{self.line}:{self.col}"
 
 
+class LazyMark:
+    """The mark of ``owner[key]`` (a parsed mapping's value), looked up only when read. A spec expands into tens
+    of thousands of field values, each carrying its mark for an error message that almost never comes."""
+
+    __slots__ = ("_owner", "_key")
+
+    def __init__(self, owner, key):
+        self._owner, self._key = owner, key
+
+    def resolve(self) -> Mark:
+        return self._owner.mark_of(self._key)
+
+    @property
+    def file(self) -> str:
+        return self.resolve().file
+
+    @property
+    def line(self) -> int:
+        return self.resolve().line
+
+    @property
+    def col(self) -> int:
+        return self.resolve().col
+
+    def __str__(self) -> str:
+        return str(self.resolve())
+
+
+def real_mark(mark):
+    """A :class:`Mark` (or None) from a Mark, a :class:`LazyMark` or None."""
+    return mark.resolve() if type(mark) is LazyMark else mark
+
+
 class SpecError(Exception):
     """A problem with the user's spec or command line, with its position and a hint on how to fix it."""
 
     def __init__(self, message: str, mark: Mark | None = None, hint: str | None = None):
         super().__init__(message)
         self.message = message
-        self.mark = mark
+        self.mark = real_mark(mark)
         self.hint = hint
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Mark
+from .errors import Mark, real_mark
 
 
 @dataclass
@@ -24,13 +24,13 @@ class Node:
     fields: dict[str, Any]
     inputs: list[str]
     mark: Mark
-    field_marks: dict[str, Mark] = field(default_factory=dict)
+    field_marks: dict[str, Any] = field(default_factory=dict)  # Mark or LazyMark; read them with mark_of()
     path: tuple[str, ...] = ()
 
     def mark_of(self, key: str | None) -> Mark:
         if key is None:
             return self.mark
-        return self.field_marks.get(key, self.mark)
+        return real_mark(self.field_marks.get(key, self.mark))
 
 
 @dataclass

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .conventions import DTYPE_BYTES
-from .errors import Mark, SpecError, did_you_mean
+from .errors import LazyMark, Mark, SpecError, did_you_mean
 from .expr import evaluate, normalize
 from .fields import REQUIRED, Axes, Padding, ScaleField, Size
 from .graph import Graph, Node
@@ -439,7 +439,7 @@ class _Expander:
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
             fields, marks = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
-                marks["inputs"] = item.mark_of("inputs")
+                marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path)
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
@@ -458,7 +458,7 @@ class _Expander:
         for key, field_obj in cls.fields.items():
             if key in item:
                 raw = self._per_repetition(item, key, item[key], count, index, field_obj)
-                mark = item.mark_of(key)
+                mark = LazyMark(item, key)
             elif key in per_kind.get(cls.kind, {}):
                 raw, mark = per_kind[cls.kind][key]
             elif key in common:
