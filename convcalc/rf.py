@@ -19,8 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 from math import ceil
+
+
+class _cached:
+    """``functools.cached_property`` without its lock (Python 3.11's takes an RLock on every first read, which
+    cost more than the arithmetic it caches). Fields are immutable and analysis is single-threaded."""
+
+    def __init__(self, func):
+        self.func, self.name, self.__doc__ = func, func.__name__, func.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 @dataclass(frozen=True)
@@ -38,12 +51,12 @@ class ReceptiveField:
         return cls((1,) * ndim, (1,) * ndim, (0,) * ndim)
 
     # cached: a field passes unchanged through every elementwise layer, and Fraction arithmetic is slow
-    @cached_property
+    @_cached
     def padding(self) -> tuple[Fraction, ...]:
         """Effective padding P per axis (Araujo et al.)."""
         return tuple(_exact(_half(r - 1) - c) for r, c in zip(self.size, self.center))
 
-    @cached_property
+    @_cached
     def start(self) -> tuple[Fraction, ...]:
         """First input index covered by output unit 0 (= −P)."""
         return tuple(-p for p in self.padding)
