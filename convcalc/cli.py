@@ -5,14 +5,13 @@ Exit codes: 0 success; 1 a check failed (verify mismatch, budget exceeded); 2 ba
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from enum import Enum
 from typing import List, Optional
 
 import typer
 
-from .entry import FORMATS, UNITS, report_error, run_analyze
+from .entry import FORMATS, UNITS, expand, overrides, report_error, run_analyze  # noqa: F401 (commands import them)
 from .errors import SpecError
 
 app = typer.Typer(
@@ -43,21 +42,6 @@ def _no_color() -> bool:
     import os
 
     return bool(os.environ.get("NO_COLOR"))
-
-
-def overrides(values: list[str] | None) -> dict:
-    from .spec import parse_override
-
-    return dict(parse_override(v) for v in values or [])
-
-
-def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
-    """Load and expand a spec with the common options (--batch, --input, --set)."""
-    from .spec import load, parse_input_override
-
-    network = load(spec)
-    shape = parse_input_override(input_shape) if input_shape else None
-    return network.expand(overrides(sets), input_shape=shape, batch=batch)
 
 
 def _version(value: bool):

@@ -91,13 +91,25 @@ def run_analyze(spec: str, format: str = "table", batch: int | None = None, inpu
     """``convcalc analyze``: load, expand, analyse, render. Raises SpecError on bad input."""
     from .analysis import analyze
     from .render import RenderOptions, parse_columns, render
-    from .spec import load, parse_input_override, parse_override
 
     options = RenderOptions(units, depth, parse_columns(columns))
+    render(analyze(expand(spec, batch, input, sets)), format, options)
+
+
+def overrides(values: list[str] | None) -> dict:
+    """``--set NAME=VALUE`` options as a dict of var overrides."""
+    from .spec import parse_override
+
+    return dict(parse_override(v) for v in values or [])
+
+
+def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
+    """Load and expand a spec with the common options (--batch, --input, --set)."""
+    from .spec import load, parse_input_override
+
     network = load(spec)
-    shape = parse_input_override(input) if input else None
-    report = analyze(network.expand(dict(parse_override(v) for v in sets or []), input_shape=shape, batch=batch))
-    render(report, format, options)
+    shape = parse_input_override(input_shape) if input_shape else None
+    return network.expand(overrides(sets), input_shape=shape, batch=batch)
 
 
 def report_error(err) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import SpecError
 
@@ -146,6 +147,8 @@ class VerifyResult:
     seconds: float = 0.0
     memory_estimate: int = 0
     rf: list = field(default_factory=list)  # RF probe results (dicts), when asked for
+    report: Any = field(default=None, repr=False, compare=False)  # the analysis, for the RF probe
+
 
     @property
     def ok(self) -> bool:
@@ -155,9 +158,14 @@ class VerifyResult:
     def first_mismatch(self) -> Row | None:
         return next((row for row in self.rows if not row.ok), None)
 
-    def to_dict(self) -> dict:
+    @property
+    def first_mismatch_sentence(self) -> str | None:
+        """The first disagreement (a layer's, else the RF probe's) in a sentence; None when all agree."""
         first = self.first_mismatch
-        sentence = first.explain() if first else next((a["mismatch"] for a in self.rf if a.get("mismatch")), None)
+        return first.explain() if first else next((a["mismatch"] for a in self.rf if a.get("mismatch")), None)
+
+    def to_dict(self) -> dict:
+        sentence = self.first_mismatch_sentence
         return {
             "version": 1, "name": self.name, "batch": self.batch, "dtype": self.dtype, "seed": self.seed,
             "ok": self.ok, "seconds": round(self.seconds, 6), "memory_estimate_bytes": self.memory_estimate,
@@ -195,7 +203,7 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
     execution = run(graph, seed=seed, dtype=dtype, progress=progress)
     seconds = time.perf_counter() - start
     return VerifyResult(name=report.name, batch=report.batch, dtype=dtype, seed=seed,
-                        rows=compare(report, execution), seconds=seconds, memory_estimate=estimate)
+                        rows=compare(report, execution), seconds=seconds, memory_estimate=estimate, report=report)
 
 
 # ---- the receptive-field probe (verify --rf) --------------------------------------------------------------------
@@ -319,7 +327,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     """
     import numpy as np
 
-    from .commands.rf import rf_rows
+    from .rftable import rf_rows
     from .erf import check_position, default_layer, rf_window
     from .executor import run
     from .executor.backward import input_gradient

@@ -154,11 +154,10 @@ def verify(
         try:
             result = run_verify(graph, seed=seed, dtype=dtype.value, max_memory=limit, progress=progress)
             if rf:
-                from ..analysis import analyze
                 from ..verify import probe_rf
                 from .rf import _parse_at
 
-                axes = probe_rf(graph, analyze(graph), layer, _parse_at(at), limit)
+                axes = probe_rf(graph, result.report, layer, _parse_at(at), limit)
                 result.rf = [axis.to_dict() for axis in axes]
         except MemoryRefused as refused:
             print(f"error: {refused}", file=sys.stderr)
@@ -172,7 +171,7 @@ def verify(
         if rf:
             print()
             print(_rf_table(result.rf))
-    sentence = result.to_dict()["first_mismatch"]
+    sentence = result.first_mismatch_sentence
     if sentence is not None:
         print(f"mismatch: {sentence}", file=sys.stderr)
         raise typer.Exit(1)
