@@ -70,7 +70,7 @@ def main() -> int:
         'python -c "import yaml, typer"': ([python, "-c", "import yaml, typer"], env),
         f"convcalc analyze {args.spec}": (analyze, env),
         f"convcalc analyze {args.spec} --format json": ([*analyze, "--format", "json"], env),
-        f"  the same through Typer (CONVCALC_NO_FAST_PATH=1)": (analyze, {**env, "CONVCALC_NO_FAST_PATH": "1"}),
+        "  the same through Typer (CONVCALC_NO_FAST_PATH=1)": (analyze, {**env, "CONVCALC_NO_FAST_PATH": "1"}),
     }
     for argv, command_env in commands.values():
         run_once(argv, command_env)  # warm-up: byte-code caches, page cache

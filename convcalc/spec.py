@@ -41,7 +41,7 @@ from typing import Any
 from .conventions import DTYPE_BYTES
 from .errors import LazyMark, Mark, SpecError, did_you_mean
 from .expr import evaluate, normalize
-from .fields import REQUIRED, Axes, Padding, ScaleField, Size
+from .fields import Axes, Padding, ScaleField, Size
 from .graph import Graph, Node
 from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
 

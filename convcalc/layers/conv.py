@@ -6,7 +6,6 @@ from fractions import Fraction
 from math import prod
 
 from ..fields import Axes, Bool, Int, Padding
-from ..rf import ReceptiveField
 from .base import Layer, per_group_text, per_shape, register, times, window_rf_steps
 
 

@@ -12,6 +12,7 @@ from math import prod
 
 from ..conventions import flops_per_element
 from .base import Layer, register, times
+from .base import _fmt_shape as _fmt
 
 
 class Merge(Layer):
@@ -111,7 +112,3 @@ def broadcast(shape, out) -> bool:
     """Whether an input of ``shape`` is broadcast along every spatial axis of a merge with output ``out``: a global
     gate such as SE's (C, 1, 1), whose single position applies to every output position."""
     return len(shape) > 1 and len(out) > 1 and all(n == 1 for n in shape[1:]) and any(n != 1 for n in out[1:])
-
-
-def _fmt(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"  # (192,) as Python writes it

@@ -29,7 +29,7 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
     """
     batch, c_out, *out_sizes = gy.shape
     _, c_group, *kernel_size = w.shape
-    rank, taps, positions = len(kernel_size), prod(kernel_size), prod(out_sizes)
+    taps, positions = prod(kernel_size), prod(out_sizes)
     c_in, o_group = c_group * groups, c_out // groups
     unit_stride = all(s == 1 for s in stride)
     if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):

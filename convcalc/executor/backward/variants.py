@@ -26,7 +26,7 @@ import numpy as np
 from ...graph import Node
 from ..base import KERNELS, pad, per_axis, require_rank, window_count
 from ..conv import conv_nd
-from ..variants import _conv, _geometry, _only_axis, _sub_node, deformable_columns
+from ..variants import _conv, _geometry, _only_axis, _sub_node
 from .base import GradContext, apply_vjp, crop, scatter_add, taps_of, vjp, window_index
 from .conv import conv_input_grad
 
@@ -184,7 +184,7 @@ def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation,
             else:
                 m = 1.0
             for corner in product_bits(rank):
-                factors, linear, inside_all = [], np.zeros((batch, positions), dtype=np.int64), None
+                factors, linear = [], np.zeros((batch, positions), dtype=np.int64)
                 for a, bit in enumerate(corner):
                     index = low[a].astype(np.int64) + bit
                     inside = (index >= 0) & (index < sizes[a])
