@@ -75,18 +75,29 @@ def window_pool(ctx: Context, node, xs):
     for axis, (k, s, d, o) in enumerate(zip(kernel_size, stride, dilation, out_sizes)):
         y = _reduce_windows(y, 2 + axis, o, s, k, d, op)
     if node.kind == "avgpool":
-        include_pad = node.fields.get("count_include_pad", True)
-        divisor = np.ones((1,) * y.ndim, dtype=np.float64)
-        for axis, (n, k, s, p, o) in enumerate(zip(x.shape[2:], kernel_size, stride, padding, out_sizes)):
-            start = np.arange(o) * s - p
-            end = np.minimum(start + k, n + p)        # the window clipped to the padded input
-            if not include_pad:
-                start, end = np.maximum(start, 0), np.minimum(end, n)
-            shape = [1] * y.ndim
-            shape[2 + axis] = o
-            divisor = divisor * (end - start).reshape(shape)
-        y /= divisor.astype(y.dtype)
+        y /= avg_divisor(x.shape[2:], kernel_size, stride, padding, out_sizes,
+                         node.fields.get("count_include_pad", True), y.ndim, y.dtype)
     return y
+
+
+def avg_divisor(x_sizes, kernel_size, stride, padding, out_sizes, include_pad, ndim, dtype) -> np.ndarray:
+    """Each average window's divisor, broadcastable to the output: the window clipped to the padded input
+    (``count_include_pad``), or to the input itself."""
+    divisor = np.ones((1,) * ndim, dtype=np.float64)
+    for axis, (n, k, s, p, o) in enumerate(zip(x_sizes, kernel_size, stride, padding, out_sizes)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)        # the window clipped to the padded input
+        if not include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        shape = [1] * ndim
+        shape[2 + axis] = o
+        divisor = divisor * (end - start).reshape(shape)
+    return divisor.astype(dtype)
+
+
+def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
+    """Adaptive pooling's windows along one axis: output i of O over N pools [floor(i·N/O), ceil((i+1)·N/O))."""
+    return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
 
 
 @kernel("global_avgpool", "global_maxpool")
@@ -117,8 +128,7 @@ def adaptive_pool(ctx: Context, node, xs):
     for axis, o in enumerate(out_sizes):
         n, ax = y.shape[2 + axis], 2 + axis
         parts = []
-        for i in range(o):
-            start, end = i * n // o, -(-(i + 1) * n // o)
+        for start, end in adaptive_windows(n, o):
             window = np.take(y, np.arange(start, end), axis=ax)
             if average:
                 part = window.mean(axis=ax, keepdims=True)

@@ -21,9 +21,9 @@ Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 #: layer kind → vector-Jacobian product
 VJPS: dict[str, Vjp] = {}
 
-#: the pointwise nonlinearities (``GradContext.open_activations`` passes their gradient through unchanged)
-ACTIVATIONS = frozenset({"relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "hardsigmoid",
-                         "hardswish"})
+#: the pointwise nonlinearities (``GradContext.open_activations`` passes their gradient through unchanged);
+#: filled by ``@vjp(..., activation=True)``
+ACTIVATIONS: set[str] = set()
 
 
 def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
@@ -40,14 +40,17 @@ def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
     return fn(ctx, node, xs, y, gy)
 
 
-def vjp(*kinds: str):
-    """Decorator: register ``f(ctx, node, xs, y, gy) -> [gx per input]`` as the VJP of each of ``kinds``."""
+def vjp(*kinds: str, activation: bool = False):
+    """Decorator: register ``f(ctx, node, xs, y, gy) -> [gx per input]`` as the VJP of each of ``kinds``;
+    ``activation=True`` marks pointwise nonlinearities (see :data:`ACTIVATIONS`)."""
 
     def register(fn: Vjp) -> Vjp:
         for kind in kinds:
             if kind in VJPS:
                 raise RuntimeError(f"executor VJP for {kind!r} registered twice")
             VJPS[kind] = fn
+            if activation:
+                ACTIVATIONS.add(kind)
         return fn
 
     return register

@@ -16,21 +16,8 @@ from itertools import product
 import numpy as np
 
 from ..base import pad, per_axis
-from ..pool import _window_geometry
+from ..pool import _window_geometry, adaptive_windows, avg_divisor
 from .base import GradContext, crop, taps_of, vjp, window_index
-
-
-def _avg_divisor(x_sizes, kernel_size, stride, padding, out_sizes, include_pad, ndim, dtype):
-    divisor = np.ones((1,) * ndim, dtype=np.float64)
-    for axis, (n, k, s, p, o) in enumerate(zip(x_sizes, kernel_size, stride, padding, out_sizes)):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
-        if not include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
-        shape = [1] * ndim
-        shape[2 + axis] = o
-        divisor = divisor * (end - start).reshape(shape)
-    return divisor.astype(dtype)
 
 
 @vjp("maxpool", "minpool", "avgpool")
@@ -42,8 +29,8 @@ def window_pool(ctx: GradContext, node, xs, y, gy):
     if node.kind == "avgpool" or ctx.max_as_sum:
         g = gy
         if node.kind == "avgpool":
-            g = gy / _avg_divisor(sizes, kernel_size, stride, padding, out_sizes,
-                                  node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
+            g = gy / avg_divisor(sizes, kernel_size, stride, padding, out_sizes,
+                                 node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
         for offsets in taps_of(kernel_size):
             gxp[window_index(offsets, dilation, out_sizes, stride)] += g
         return [crop(gxp, pads, sizes)]
@@ -82,10 +69,6 @@ def global_pool(ctx: GradContext, node, xs, y, gy):
     return [_route_first_extreme(x, g.reshape(x.shape[:2]), True)]
 
 
-def _adaptive_windows(n: int, o: int):
-    return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
-
-
 def apply_transposed(g: np.ndarray, matrix: np.ndarray, ax: int) -> np.ndarray:
     """``g`` with axis ``ax`` (size O) mapped through ``matrixᵀ`` (matrix O × N): the VJP of ``y = matrix @ x``
     along that axis."""
@@ -98,7 +81,7 @@ def adaptive_pool(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     rank = x.ndim - 2
     out_sizes = per_axis(ctx, node, "output_size", rank)
-    windows = [_adaptive_windows(n, o) for n, o in zip(x.shape[2:], out_sizes)]
+    windows = [adaptive_windows(n, o) for n, o in zip(x.shape[2:], out_sizes)]
     if node.kind == "adaptive_avgpool" or ctx.max_as_sum:
         g = gy
         for axis, (n, spans) in enumerate(zip(x.shape[2:], windows)):
