@@ -13,10 +13,7 @@ import pytest
 
 import convcalc
 from convcalc.analysis import analyze
-
-
-def analyze_layers(input_shape, *layers):
-    return analyze(convcalc.load({"name": "t", "input": list(input_shape), "layers": list(layers)}))
+from spec_helpers import analyze_layers
 
 
 def conv3(**extra):

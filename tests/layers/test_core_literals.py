@@ -10,17 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-import convcalc
-from convcalc.analysis import analyze
-
-
-def analyze_layers(input_shape, *layers, batch=1, **top):
-    return analyze(convcalc.load({"name": "t", "input": list(input_shape), "batch": batch, "layers": list(layers),
-                                  **top}))
-
-
-def one(input_shape, layer, **top):
-    return analyze_layers(input_shape, layer, **top).layers[0]
+from spec_helpers import analyze_layers, one
 
 
 # ---- convolutions: (input, layer, output shape, params, MACs, FLOPs) ------------------------------------------

@@ -7,16 +7,8 @@ from fractions import Fraction
 import pytest
 
 import convcalc
-from convcalc.analysis import analyze
 from convcalc.errors import SpecError
-
-
-def analyze_layers(input_shape, *layers, batch=1):
-    return analyze(convcalc.load({"name": "t", "input": list(input_shape), "batch": batch, "layers": list(layers)}))
-
-
-def one(input_shape, layer, batch=1):
-    return analyze_layers(input_shape, layer, batch=batch).layers[0]
+from spec_helpers import analyze_layers, one
 
 
 # ---- spatially separable ----------------------------------------------------------------------------------------
