@@ -25,21 +25,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from subprocess_env import environment  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-PYCACHE = Path(tempfile.gettempdir()) / "convcalc-bench-pycache"
 GOAL_SECONDS, GOAL_MIB = 0.15, 40
-
-
-def environment() -> dict:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env["NO_COLOR"] = "1"
-    return env
 
 
 def run_once(argv: list[str], env: dict) -> tuple[float, int]:

@@ -29,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from subprocess_env import environment  # benchmarks/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-PYCACHE = Path(tempfile.gettempdir()) / "convcalc-bench-pycache"
 
 
 def flat_spec(units: int) -> str:
@@ -63,14 +64,6 @@ blocks:
 layers:
   - {{block: unit, name: u, repeat: {units}}}
 """
-
-
-def environment() -> dict:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env["NO_COLOR"] = "1"
-    return env
 
 
 def run_once(argv: list[str], env: dict) -> tuple[float, float]:
