@@ -175,23 +175,24 @@ def _apply(ctx: Context, node, kind: str, x):
 
 
 # ---- deformable ------------------------------------------------------------------------------------------------
-def deformable_columns(ctx: Context, x: np.ndarray, offsets: np.ndarray, mask: np.ndarray | None, kernel_size,
-                       stride, dilation, pads, out_sizes, offset_groups: int) -> np.ndarray:
-    """Sample ``x (B, C, *N)`` at the displaced taps: columns ``(B, C, Πk, ΠN_out)``.
+def deformable_samples(x: np.ndarray, offsets: np.ndarray, kernel_size, stride, dilation, pads, out_sizes,
+                       offset_groups: int):
+    """The d-linear sampling behind a deformable conv, shared by the forward kernel and its VJP.
 
     Tap t of output o along axis a reads ``o·s − p_b + t·dil + Δ``, Δ from ``offsets (B, G·Πk·d, *N_out)``
-    (channel ``g·Πk·d + t·d + a``, torchvision's layout), by d-linear interpolation; corners outside the input
-    read 0. ``mask (B, G·Πk, *N_out)`` (v2) multiplies each sampled value.
+    (channel ``g·Πk·d + t·d + a``, torchvision's layout); corners outside the input read 0. Yields, per tap t and
+    offset group g, ``(t, g, channels, corners)``: ``channels`` the group's channel slice and ``corners`` one
+    ``(linear, factors)`` per corner of the interpolation cell, with ``linear (B, ΠN_out)`` the flat input index
+    (clipped; its weight is 0 outside) and ``factors`` per axis ``(weight, inside, bit)``: the 1-D weight
+    (``frac`` for the upper corner, ``1 − frac`` for the lower, 0 outside), where the corner is inside, and which
+    corner it is.
     """
     batch, c, *sizes = x.shape
     rank, taps, positions = len(sizes), prod(kernel_size), prod(out_sizes)
     c_group = c // offset_groups
-    flat = x.reshape(batch, c, prod(sizes))
     strides = [prod(sizes[a + 1:]) for a in range(rank)]
     grids = np.meshgrid(*(np.arange(o) for o in out_sizes), indexing="ij")
     offsets = offsets.reshape(batch, offset_groups, taps, rank, positions)
-    cols = np.zeros((batch, c, taps, positions), dtype=x.dtype)
-    b_index = np.arange(batch)[:, None, None]
     for t, tap in enumerate(product(*(range(k) for k in kernel_size))):
         base = [(grid.reshape(-1) * s - pb + tt * d) for grid, s, (pb, _), tt, d in
                 zip(grids, stride, pads, tap, dilation)]
@@ -199,22 +200,42 @@ def deformable_columns(ctx: Context, x: np.ndarray, offsets: np.ndarray, mask: n
             where = [base[a][None] + offsets[:, g, t, a] for a in range(rank)]        # (B, ΠN_out) per axis
             low = [np.floor(w) for w in where]
             frac = [w - lo for w, lo in zip(where, low)]
-            channels = np.arange(g * c_group, (g + 1) * c_group)[None, :, None]
-            acc = cols[:, g * c_group:(g + 1) * c_group, t]                          # (B, C/G, ΠN_out) view
+            corners = []
             for corner in product((0, 1), repeat=rank):
-                weight = np.ones((batch, positions), dtype=x.dtype)
                 linear = np.zeros((batch, positions), dtype=np.int64)
+                factors = []
                 for a, bit in enumerate(corner):
                     index = low[a].astype(np.int64) + bit
                     inside = (index >= 0) & (index < sizes[a])
-                    weight = weight * np.where(inside, frac[a] if bit else 1 - frac[a], 0).astype(x.dtype)
+                    factors.append((np.where(inside, frac[a] if bit else 1 - frac[a], 0), inside, bit))
                     linear += np.clip(index, 0, sizes[a] - 1) * strides[a]
-                values = flat[b_index, channels, linear[:, None, :]]                  # (B, C/G, ΠN_out)
-                ctx.fma(acc, values, weight[:, None, :])
-            if mask is not None:
-                m = mask.reshape(batch, offset_groups, taps, positions)[:, g, t][:, None, :]
-                acc *= m
-                ctx.macs(acc.size)
+                corners.append((linear, factors))
+            yield t, g, slice(g * c_group, (g + 1) * c_group), corners
+
+
+def deformable_columns(ctx: Context, x: np.ndarray, offsets: np.ndarray, mask: np.ndarray | None, kernel_size,
+                       stride, dilation, pads, out_sizes, offset_groups: int) -> np.ndarray:
+    """Sample ``x (B, C, *N)`` at the displaced taps (:func:`deformable_samples`): columns ``(B, C, Πk, ΠN_out)``.
+    ``mask (B, G·Πk, *N_out)`` (v2) multiplies each sampled value."""
+    batch, c, *sizes = x.shape
+    taps, positions = prod(kernel_size), prod(out_sizes)
+    flat = x.reshape(batch, c, prod(sizes))
+    cols = np.zeros((batch, c, taps, positions), dtype=x.dtype)
+    b_index = np.arange(batch)[:, None, None]
+    for t, g, group, corners in deformable_samples(x, offsets, kernel_size, stride, dilation, pads, out_sizes,
+                                                   offset_groups):
+        channels = np.arange(group.start, group.stop)[None, :, None]
+        acc = cols[:, group, t]                                                   # (B, C/G, ΠN_out) view
+        for linear, factors in corners:
+            weight = np.ones((batch, positions), dtype=x.dtype)
+            for value, _, _ in factors:
+                weight = weight * value.astype(x.dtype)
+            values = flat[b_index, channels, linear[:, None, :]]                      # (B, C/G, ΠN_out)
+            ctx.fma(acc, values, weight[:, None, :])
+        if mask is not None:
+            m = mask.reshape(batch, offset_groups, taps, positions)[:, g, t][:, None, :]
+            acc *= m
+            ctx.macs(acc.size)
     return cols
 
 

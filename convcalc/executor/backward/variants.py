@@ -26,7 +26,7 @@ import numpy as np
 from ...graph import Node
 from ..base import KERNELS, pad, per_axis, require_rank, window_count
 from ..conv import conv_nd
-from ..variants import _conv, _geometry, _only_axis, _sub_node
+from ..variants import _conv, _geometry, _only_axis, _sub_node, deformable_samples
 from .base import GradContext, apply_vjp, crop, scatter_add, taps_of, vjp, window_index
 from .conv import conv_input_grad
 
@@ -155,64 +155,45 @@ def squeeze_excitation(ctx: GradContext, node, xs, y, gy):
 # ---- deformable ------------------------------------------------------------------------------------------------
 def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads, out_sizes, offset_groups):
     """The gradient of :func:`~convcalc.executor.variants.deformable_columns` w.r.t. x (through the sampling),
-    the offsets and the mask, given ``gcols (B, C, Πk, ΠN_out)``."""
+    the offsets and the mask, given ``gcols (B, C, Πk, ΠN_out)``. Same sampling (:func:`deformable_samples`);
+    a corner's 1-D weight changes with Δ at slope +1 (upper corner) or −1 (lower), 0 outside."""
     batch, c, *sizes = x.shape
     rank, taps, positions = len(sizes), prod(kernel_size), prod(out_sizes)
-    c_group = c // offset_groups
     flat = x.reshape(batch, c, prod(sizes))
-    strides = [prod(sizes[a + 1:]) for a in range(rank)]
-    grids = np.meshgrid(*(np.arange(o) for o in out_sizes), indexing="ij")
-    offsets = offsets.reshape(batch, offset_groups, taps, rank, positions)
     masks = mask.reshape(batch, offset_groups, taps, positions) if mask is not None else None
     gx = np.zeros((batch, c, prod(sizes)), dtype=np.float64)
-    g_off = np.zeros(offsets.shape, dtype=np.float64)
+    g_off = np.zeros((batch, offset_groups, taps, rank, positions), dtype=np.float64)
     g_mask = np.zeros((batch, offset_groups, taps, positions), dtype=np.float64) if mask is not None else None
     b_index = np.arange(batch)[:, None, None]
-    for t, tap in enumerate(taps_of(kernel_size)):
-        base = [(grid.reshape(-1) * s - pb + tt * d) for grid, s, (pb, _), tt, d in
-                zip(grids, stride, pads, tap, dilation)]
-        for g in range(offset_groups):
-            lo_c, hi_c = g * c_group, (g + 1) * c_group
-            where = [base[a][None] + offsets[:, g, t, a] for a in range(rank)]
-            low = [np.floor(w) for w in where]
-            frac = [w - lo for w, lo in zip(where, low)]
-            channels = np.arange(lo_c, hi_c)[None, :, None]
-            grad = gcols[:, lo_c:hi_c, t].astype(np.float64)                       # (B, C/G, ΠN_out)
+    for t, g, group, corners in deformable_samples(x, offsets, kernel_size, stride, dilation, pads, out_sizes,
+                                                   offset_groups):
+        channels = np.arange(group.start, group.stop)[None, :, None]
+        grad = gcols[:, group, t].astype(np.float64)                               # (B, C/G, ΠN_out)
+        if masks is not None:
+            m = masks[:, g, t][:, None, :].astype(np.float64)
+            sampled = np.zeros(grad.shape)
+        else:
+            m = 1.0
+        for linear, corner in corners:
+            factors = [(value, np.where(inside, 1.0 if bit else -1.0, 0)) for value, inside, bit in corner]
+            weight = np.ones((batch, positions))
+            for value, _ in factors:
+                weight = weight * value
+            values = flat[b_index, channels, linear[:, None, :]].astype(np.float64)  # (B, C/G, ΠN_out)
             if masks is not None:
-                m = masks[:, g, t][:, None, :].astype(np.float64)
-                sampled = np.zeros(grad.shape)
-            else:
-                m = 1.0
-            for corner in product_bits(rank):
-                factors, linear = [], np.zeros((batch, positions), dtype=np.int64)
-                for a, bit in enumerate(corner):
-                    index = low[a].astype(np.int64) + bit
-                    inside = (index >= 0) & (index < sizes[a])
-                    factors.append((np.where(inside, frac[a] if bit else 1 - frac[a], 0),
-                                    np.where(inside, 1.0 if bit else -1.0, 0)))
-                    linear += np.clip(index, 0, sizes[a] - 1) * strides[a]
-                weight = np.ones((batch, positions))
-                for value, _ in factors:
-                    weight = weight * value
-                values = flat[b_index, channels, linear[:, None, :]].astype(np.float64)  # (B, C/G, ΠN_out)
-                if masks is not None:
-                    sampled += values * weight[:, None, :]
-                scatter_idx = (np.arange(batch)[:, None, None] * c + channels) * prod(sizes) + linear[:, None, :]
-                scatter_add(gx, np.broadcast_to(scatter_idx, grad.shape), grad * m * weight[:, None, :])
-                along = (grad * m * values).sum(axis=1)                                 # (B, ΠN_out)
-                for a in range(rank):
-                    d_weight = factors[a][1]
-                    for b2, (value, _) in enumerate(factors):
-                        if b2 != a:
-                            d_weight = d_weight * value
-                    g_off[:, g, t, a] += along * d_weight
-            if masks is not None:
-                g_mask[:, g, t] += (grad * sampled).sum(axis=1)
+                sampled += values * weight[:, None, :]
+            scatter_idx = (np.arange(batch)[:, None, None] * c + channels) * prod(sizes) + linear[:, None, :]
+            scatter_add(gx, np.broadcast_to(scatter_idx, grad.shape), grad * m * weight[:, None, :])
+            along = (grad * m * values).sum(axis=1)                                 # (B, ΠN_out)
+            for a in range(rank):
+                d_weight = factors[a][1]
+                for b2, (value, _) in enumerate(factors):
+                    if b2 != a:
+                        d_weight = d_weight * value
+                g_off[:, g, t, a] += along * d_weight
+        if masks is not None:
+            g_mask[:, g, t] += (grad * sampled).sum(axis=1)
     return gx.reshape(x.shape), g_off, g_mask
-
-
-def product_bits(rank):
-    return product((0, 1), repeat=rank)
 
 
 @vjp("deformable")
