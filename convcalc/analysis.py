@@ -63,8 +63,12 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         shapes[node.name], rfs[node.name] = out, rf
         layers.append(report)
         totals.add(report)
-        by_type.setdefault(node.kind, Totals()).add(report)
-        warnings += [f"{node.name}: {note}" for note in notes]
+        kind_totals = by_type.get(node.kind)
+        if kind_totals is None:
+            kind_totals = by_type[node.kind] = Totals()
+        kind_totals.add(report)
+        if notes:
+            warnings += [f"{node.name}: {note}" for note in notes]
     peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
     return Report(
         name=graph.name, input=list(graph.input_shape), batch=graph.batch, dtype=graph.dtype, layers=layers,
@@ -84,17 +88,20 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
     for index, node in enumerate(graph.nodes):
         for name in node.inputs:
             last_use[name] = index
-    size = {name: prod(shape) * dtype_bytes * graph.batch for name, shape in shapes.items()}
-    live = {graph.input_name: size[graph.input_name]}
-    peak, at_peak = sum(live.values()), dict(live)
+    scale = dtype_bytes * graph.batch
+    live = {graph.input_name: prod(graph.input_shape) * scale}
+    total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
+    at_peak = dict(live)
+    output = graph.output
     for index, node in enumerate(graph.nodes):
-        live[node.name] = size[node.name]
-        total = sum(live.values())
+        name = node.name
+        live[name] = size = prod(shapes[name]) * scale  # node names are unique
+        total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        for name in set(node.inputs):
-            if last_use.get(name) == index and name != graph.output:
-                live.pop(name, None)
-        if last_use.get(node.name, index) <= index and node.name != graph.output:
-            live.pop(node.name, None)
+        for used in set(node.inputs) if len(node.inputs) > 1 else node.inputs:
+            if last_use.get(used) == index and used != output and used in live:
+                total -= live.pop(used)
+        if last_use.get(name, index) <= index and name != output and name in live:
+            total -= live.pop(name)
     return peak, sorted(at_peak, key=lambda name: -at_peak[name])

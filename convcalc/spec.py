@@ -308,9 +308,8 @@ class _Expander:
     # the walk -------------------------------------------------------------------------------------------------
     def expand_list(self, items: YList, scope: _Scope):
         for index, item in enumerate(items):
-            mark = items.mark_of(index)
             if not isinstance(item, YMap):
-                raise SpecError("each layer must be a mapping with `type:` (or `block:`)", mark,
+                raise SpecError("each layer must be a mapping with `type:` (or `block:`)", items.mark_of(index),
                                 "write `- {type: conv, out: 64, kernel: 3}`")
             later = _Later(items, index)
             if "block" in item:

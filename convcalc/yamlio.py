@@ -202,7 +202,9 @@ class _Builder:
                 first = out.key_mark(key)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
                                 _mark(key_node, self.filename), "remove or rename one of the two")
-            out[key] = self.build(value_node)
+            text = value_node.value
+            # a plain string value (most values: `conv`, `relu`, layer names) needs no call
+            out[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
             out.key_marks[key] = key_node.start_mark  # converted by key_mark()/mark_of() when needed
             out.value_marks[key] = value_node.start_mark
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
