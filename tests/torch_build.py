@@ -131,7 +131,7 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
             return module
         return nn.Sequential(module, Crop([b for b, _ in pairs], out_shape[1:]))
     if kind == "batchnorm":
-        eps = float(f.get("eps") or 0) or 1e-5
+        eps = float(f.get("eps", 1e-5))
         bn = [nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d][ndim](
             shape[0], eps=eps, affine=f.get("affine", True), track_running_stats=f.get("track_running_stats", True))
         with torch.no_grad():

@@ -12,7 +12,7 @@ import numpy as np
 
 from .base import Context, kernel
 
-DEFAULT_EPS = 1e-5  # torch.nn.BatchNorm's default, used when the spec leaves `eps` at 0 (unset)
+DEFAULT_EPS = 1e-5  # torch.nn.BatchNorm's default, for a node built without the key (the spec fills it in)
 
 
 def _channel_shape(x: np.ndarray) -> tuple[int, ...]:
@@ -31,7 +31,7 @@ def batchnorm(ctx: Context, node, xs):
     if x.ndim < 2:
         ctx.fail("expects a (C, …) input with a channel axis", "batch norm needs channels")
     c = x.shape[1]
-    eps = float(node.fields.get("eps") or 0) or DEFAULT_EPS
+    eps = float(node.fields.get("eps", DEFAULT_EPS))  # `eps: 0` means 0
     gamma = beta = None
     if node.fields.get("affine", True):
         gamma = ctx.weight((c,), c, role="scale")

@@ -45,7 +45,8 @@ class BatchNorm(Elementwise):
     op = "batchnorm"
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
-    eps = Number(default=0, min=0, doc="documentation only; does not change any count")
+    eps = Number(default=Fraction(1, 100000), min=0,
+                 doc="added to the variance, torch's default 1e-5; the executor uses it, no count depends on it")
 
     formulas = {"shape": "any → the same", "params": "2·C (γ, β) with affine; buffers 2·C", "macs": "0",
                 "flops": "2 per element (folded scale and shift)", "rf": "unchanged"}

@@ -70,3 +70,17 @@ def test_ones_mode_makes_batchnorm_the_identity():
     graph = graph_of((3, 4, 4), {"type": "batchnorm"}, batch=1)
     x = np.random.default_rng(0).standard_normal((1, 3, 4, 4))
     np.testing.assert_allclose(run(graph, weights="ones", x=x, dtype="float64").output, x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("eps, expected", [
+    # x = [0, 2]: batch mean 1, biased variance 1, so y = (x − 1)/√(1 + eps)
+    (0, [-1.0, 1.0]),                       # `eps: 0` is zero, not "unset"
+    (None, [-0.999995000037, 0.999995000037]),  # no `eps:`: torch's default 1e-5, 1/√1.00001 = 0.999995000037…
+])
+def test_batchnorm_eps_as_written(eps, expected):
+    layer = {"type": "batchnorm", "affine": False, "track_running_stats": False}
+    if eps is not None:
+        layer["eps"] = eps
+    graph = graph_of((1, 2), layer, batch=1)
+    ex = run(graph, x=np.array([[[0.0, 2.0]]]), dtype="float64")
+    np.testing.assert_allclose(ex.output.ravel(), expected, rtol=1e-11)
