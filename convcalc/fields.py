@@ -25,6 +25,19 @@ REQUIRED = object()
 PADDING_WORDS = ("valid", "same", "full")
 
 
+def describe(value) -> str:
+    """A value as the user wrote it, for an error message: ``the YAML boolean `yes` ``, ``nothing (null)``, …"""
+    if isinstance(value, YBool):
+        return f"the YAML boolean `{value.word}`"
+    if isinstance(value, str):
+        return f"the text `{value}`"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    return repr(value)
+
+
 class Field:
     """One YAML key of a layer kind."""
 
@@ -50,15 +63,7 @@ class Field:
         raise SpecError(f"`{self.name}` {what}", mark, hint)
 
     def _describe(self, value) -> str:
-        if isinstance(value, YBool):
-            return f"the YAML boolean `{value.word}`"
-        if isinstance(value, str):
-            return f"the text `{value}`"
-        if value is None:
-            return "nothing (null)"
-        if isinstance(value, Fraction):
-            return f"{float(value):g}"
-        return repr(value)
+        return describe(value)
 
     def _number(self, value, mark: Mark, evaluate, *, integral: bool):
         if isinstance(value, YBool) or isinstance(value, bool):

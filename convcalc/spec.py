@@ -41,7 +41,7 @@ from typing import Any
 from .conventions import DTYPE_BYTES
 from .errors import LazyMark, Mark, SpecError, did_you_mean
 from .expr import evaluate, normalize
-from .fields import Axes, Padding, ScaleField, Size
+from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Graph, Node
 from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
 
@@ -413,6 +413,9 @@ class _Expander:
 
     def _layer(self, item: YMap, scope: _Scope, later: "_Later"):
         kind = item["type"]
+        if not isinstance(kind, str):
+            raise SpecError(f"`type` must name a layer kind, got {describe(kind)}", item.mark_of("type"),
+                            "write e.g. `type: conv`; `convcalc explain --list` lists the kinds")
         if kind not in self.registry:
             raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry))
         cls = self.registry[kind]
@@ -476,6 +479,9 @@ class _Expander:
 
     def _block_call(self, item: YMap, scope: _Scope, later: "_Later"):
         block_name = item["block"]
+        if not isinstance(block_name, str):
+            raise SpecError(f"`block` must name a block, got {describe(block_name)}", item.mark_of("block"),
+                            "write `block: NAME` with a name defined under `blocks:`")
         blocks = self.network.blocks
         if block_name not in blocks:
             raise SpecError(f"unknown block `{block_name}`", item.mark_of("block"),

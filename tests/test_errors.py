@@ -54,6 +54,22 @@ CASES = [
 """,  # line 4: `  - type: ` is 10 characters → the value `conv2d` at col 11
      4, 11, ["unknown layer type `conv2d`"], ["did you mean `conv`?"]),
 
+    ("null-type", HEAD + """\
+  - type:
+    out: 4
+""",  # line 4: `type:` with nothing after it is null; `  - type:` is 9 characters, PyYAML marks the empty value just after → col 10
+     4, 10, ["`type` must name a layer kind, got nothing (null)"], ["type: conv"]),
+
+    ("boolean-type", HEAD + """\
+  - {type: on}
+""",  # line 4: `  - {type: ` is 11 characters → `on` (a YAML boolean) at col 12
+     4, 12, ["`type` must name a layer kind, got the YAML boolean `on`"], ["type: conv"]),
+
+    ("null-block", HEAD + """\
+  - {block: null}
+""",  # line 4: `  - {block: ` is 12 characters → col 13
+     4, 13, ["`block` must name a block, got nothing (null)"], ["blocks:"]),
+
     ("unknown-key", HEAD + """\
   - type: conv
     out: 4
