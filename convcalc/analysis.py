@@ -38,7 +38,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         out = tuple(layer.output_shape(ins))
         in_rfs = [rfs[name] for name in node.inputs]
         rf = layer.receptive_field(in_rfs, ins)
-        notes = list(layer.warnings(ins))
+        notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
             positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
                           if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align

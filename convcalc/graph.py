@@ -26,6 +26,8 @@ class Node:
     mark: Mark
     field_marks: dict[str, Any] = field(default_factory=dict)  # Mark or LazyMark; read them with mark_of()
     path: tuple[str, ...] = ()
+    #: warnings found while expanding the spec (its wiring), reported with the layer's own
+    notes: list[str] = field(default_factory=list)
 
     def mark_of(self, key: str | None) -> Mark:
         if key is None:

@@ -270,6 +270,31 @@ class _Scope:
     path: tuple
     counters: dict = field(default_factory=dict)
     taken: dict = field(default_factory=dict)  # explicit local names -> their item, to catch duplicates
+    #: (full name, what it passes through) of the last item skipped by `when:` that named its own `inputs:`, since
+    #: the last kept one: a following layer without `inputs:` reads `previous`, not that pass-through
+    skipped: tuple[str, str] | None = None
+
+    def local_name(self, full: str) -> str:
+        """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
+        if self.prefix and full.startswith(self.prefix):
+            return full[len(self.prefix):]
+        for local, target in self.names.items():
+            if target == full:
+                return local  # a block input (`x`), or a top-level name
+        return full
+
+    def reads_previous(self, item: YMap, who: str = "") -> list[str]:
+        """Notes for a kept item that reads ``previous`` implicitly (no `inputs:`) right after a skipped item that
+        named its own inputs: its input then differs from what the skipped one passes through. Resets the marker."""
+        notes = []
+        if self.skipped is not None and "inputs" not in item and self.skipped[1] != self.previous:
+            skipped, through = (f"`{self.local_name(n)}`" for n in self.skipped)
+            previous = f"`{self.local_name(self.previous)}`"
+            notes.append(f"{who}reads {previous}, the last kept layer: {skipped} before it is skipped by `when:` and "
+                         f"would pass {through} through; write `inputs: {previous[1:-1]}` (or "
+                         f"`inputs: {through[1:-1]}`) to make the choice explicit")
+        self.skipped = None
+        return notes
 
 
 class _Expander:
@@ -432,6 +457,8 @@ class _Expander:
                 scope.names[local] = inputs[0]  # a skipped layer passes its input through
                 if count > 1 and "name" in item:
                     scope.names[str(item["name"])] = inputs[0]
+                if "inputs" in item:
+                    scope.skipped = (full, inputs[0])
                 continue
             lo, hi = cls.arity
             if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
@@ -442,7 +469,7 @@ class _Expander:
             fields, marks = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
-            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path)
+            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, scope.reads_previous(item))
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -505,6 +532,8 @@ class _Expander:
             inputs = self._resolve_inputs(item, scope, later, item.get("name"))
             if not self._when(item, scope, when):
                 scope.names[local] = inputs[0]
+                if "inputs" in item:
+                    scope.skipped = (full, inputs[0])
                 continue
             if len(inputs) != len(block_inputs):
                 raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
@@ -522,9 +551,13 @@ class _Expander:
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
                     variables[arg] = _argument(default, declared.mark_of(arg), scope)
+            notes = scope.reads_previous(item, who=f"block `{local}` ")
             inner = _Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,))
+            first = len(self.nodes)
             self.expand_list(block["layers"], inner)
+            if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
+                self.nodes[first].notes[:0] = notes
             output = inner.previous
             if "output" in block:
                 out_name = str(block["output"])
