@@ -127,10 +127,9 @@ class _Evaluator:
 
     def visit_UnaryOp(self, node):
         value = self.visit(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -value
-        if isinstance(node.op, ast.UAdd):
-            return +value
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            self._number(value, node)
+            return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node.op, ast.Not):
             return not value
         self.fail(f"operator `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
@@ -140,8 +139,7 @@ class _Evaluator:
             self.fail(f"operator in `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
         left, right = self.visit(node.left), self.visit(node.right)
         for side in (left, right):
-            if not isinstance(side, (int, Fraction)):
-                self.fail(f"`{ast.unparse(node)}` works on {side!r}, which is not a number", "use numbers")
+            self._number(side, node)
         try:
             if isinstance(node.op, ast.Div):
                 return normalize(Fraction(left) / Fraction(right))
@@ -157,6 +155,15 @@ class _Evaluator:
             return normalize(_BINOPS[type(node.op)](left, right))
         except ZeroDivisionError:
             self.fail(f"division by zero in `{ast.unparse(node)}`", "check the values of the names involved")
+
+    def _number(self, value, node):
+        """Arithmetic takes numbers only: `8 * flag` with a boolean flag is a mistake, not 8 (Python's True == 1)."""
+        if isinstance(value, bool):
+            self.fail(f"`{ast.unparse(node)}` does arithmetic on the boolean {str(value).lower()}",
+                      "YAML reads yes/no/on/off/true/false as booleans; give the var a number, or write "
+                      "`a if flag else b` to choose between numbers")
+        if not isinstance(value, (int, Fraction)):
+            self.fail(f"`{ast.unparse(node)}` works on {value!r}, which is not a number", "use numbers")
 
     def visit_BoolOp(self, node):
         if isinstance(node.op, ast.And):

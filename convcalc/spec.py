@@ -181,13 +181,17 @@ def _check_block(name, block, mark):
 
 
 def parse_override(text: str, mark: Mark | None = None) -> tuple[str, Any]:
-    """``NAME=VALUE`` from the command line. VALUE is a number, true/false, or an expression over vars."""
+    """``NAME=VALUE`` from the command line. VALUE is a number, a boolean (the words YAML reads as booleans:
+    true/false, yes/no, on/off), or an expression over vars."""
     if "=" not in text:
         raise SpecError(f"`--set {text}` is not NAME=VALUE", mark, "write e.g. --set alpha=0.5")
     name, value = (part.strip() for part in text.split("=", 1))
-    if value.lower() in ("true", "false"):
-        return name, YBool(value.lower() == "true", value.lower())
+    if value.lower() in _BOOLEAN_WORDS:
+        return name, YBool(_BOOLEAN_WORDS[value.lower()], value.lower())
     return name, value
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
 
 
 def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
@@ -202,9 +206,14 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
     for name, value in raw.items():
         mark = raw.mark_of(name)
         if name in overrides:
-            value, mark = overrides[name], Mark("--set", 1, 1)
+            value, mark = overrides[name], None  # from the command line: no position in the spec
         if isinstance(value, str):
-            value = evaluate(value, variables, mark)
+            try:
+                value = evaluate(value, variables, mark)
+            except SpecError as err:
+                if mark is not None:
+                    raise
+                raise SpecError(f"--set {name}={value}: {err.message}", None, err.hint) from None
         elif isinstance(value, YBool):
             value = bool(value)
         elif isinstance(value, float) and value - value == 0:  # finite: analyze(net, alpha=0.5) from Python

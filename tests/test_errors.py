@@ -542,8 +542,11 @@ def vars_spec(tmp_path):
     (["--set", "alpah=2"], None, ["--set alpah", "no var named `alpah`"], ["did you mean `alpha`?"]),
     (["--set", "beta=2"], None, ["no var named `beta`"], ["`alpha`"]),
     (["--set", "alpha"], None, ["`--set alpha` is not NAME=VALUE"], ["--set alpha=0.5"]),
-    (["--set", "alpha=foo("], "--set:1:1", ["cannot parse the expression `foo(`"], ["parentheses"]),
-    (["--set", "alpha=yes"], "--set:1:1", ["unknown name `yes`"], ["vars:"]),
+    (["--set", "alpha=foo("], None, ["--set alpha=foo(: cannot parse the expression `foo(`"], ["parentheses"]),
+    (["--set", "alpha=yse"], None, ["--set alpha=yse: ", "unknown name `yse`"], ["vars:"]),
+    # a boolean word is a boolean, as in YAML; `out: 8 * alpha` then does arithmetic on it (not 8·1)
+    (["--set", "alpha=yes"], "{path}:5:23", ["`8 * alpha` does arithmetic on the boolean true"],
+     ["booleans", "a if flag else b"]),
     # 8·0.3 = 12/5 = 2.4: the spec's line 5, `  - {type: conv, out: ` is 22 characters → col 23
     (["--set", "alpha=0.3"], "{path}:5:23", ["`out` must be a whole number, got 2.4 (12/5)"], ["round()"]),
     (["--input", "3x0x8"], None, ["--input 3x0x8"], ["3x224x224"]),
