@@ -92,7 +92,7 @@ def run_analyze(spec: str, format: str = "table", batch: int | None = None, inpu
     from .analysis import analyze
     from .render import RenderOptions, parse_columns, render
 
-    options = RenderOptions(units, depth, parse_columns(columns))
+    options = RenderOptions(units, depth, parse_columns(columns), columns is not None)
     render(analyze(expand(spec, batch, input, sets)), format, options)
 
 

@@ -188,6 +188,15 @@ def test_csv_rows_and_exact_integers(tiny):
     assert rows[4]["rf_jump"] == "1/2"
 
 
+def test_csv_takes_the_chosen_columns_in_their_order(tiny):
+    text = ok(tiny, "-f", "csv", "--columns", "macs,name,shape,memory,jump").stdout
+    lines = text.splitlines()
+    assert lines[0] == "macs,name,output_shape,activation_bytes,rf_jump"
+    # up: 147,456 MACs, 8×32×32 output, 8·1,024·4 = 32,768 bytes, jump 1/2 (equal axes print once)
+    assert lines[5] == "147456,up,8x32x32,32768,1/2"
+    assert lines[-1] == f"{MACS},Total,,{BYTES},"
+
+
 def test_depth_collapses_blocks(tiny):
     # depth 0: the whole stage1 instance (4 layers) is one row: params 224 + 584 = 808, MACs 55,296 + 147,456
     depth0 = _csv(tiny, "--depth", "0")

@@ -156,6 +156,8 @@ class RenderOptions:
     units: str = "auto"
     depth: int | None = None
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    #: whether `--columns` was given: CSV then writes just those, else its full schema
+    columns_chosen: bool = False
 
 
 def write_warnings(report: Report, stream: TextIO | None = None) -> None:

@@ -10,20 +10,28 @@ from . import COLUMNS, RenderOptions, conventions_text, fmt_axes, fmt_fraction, 
 
 _CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",
                "rf_size", "rf_jump", "rf_start")
+#: the CSV field of each `--columns` name (CSV headers are the JSON keys, values exact and unit-free)
+_CSV_OF_COLUMN = {"name": "name", "type": "type", "shape": "output_shape", "params": "params", "buffers": "buffers",
+                  "macs": "macs", "flops": "flops", "memory": "activation_bytes", "rf": "rf_size", "jump": "rf_jump",
+                  "start": "rf_start"}
 
 
 def write_csv(report: Report, options: RenderOptions, out: TextIO) -> None:
-    """One row per layer (or collapsed block) with exact integers, then a ``Total`` row."""
+    """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
+    ``--columns`` chose some (then those, in that order)."""
+    fields = [_CSV_OF_COLUMN[c] for c in options.columns] if options.columns_chosen else _CSV_FIELDS
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_CSV_FIELDS)
+    writer.writerow(fields)
     for row in rows(report, options.depth) + [totals_row(report)]:
         rf = row.rf
-        writer.writerow([
-            row.name, row.type, row.depth, "x".join(map(str, row.output_shape)), row.params, row.buffers,
-            row.macs, row.flops, row.activation_bytes,
-            fmt_axes(rf.size) if rf else "", fmt_axes(rf.jump, fmt_fraction) if rf else "",
-            fmt_axes(rf.start, fmt_fraction) if rf else "",
-        ])
+        values = {
+            "name": row.name, "type": row.type, "depth": row.depth, "output_shape": "x".join(map(str, row.output_shape)),
+            "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.flops,
+            "activation_bytes": row.activation_bytes, "rf_size": fmt_axes(rf.size) if rf else "",
+            "rf_jump": fmt_axes(rf.jump, fmt_fraction) if rf else "",
+            "rf_start": fmt_axes(rf.start, fmt_fraction) if rf else "",
+        }
+        writer.writerow([values[f] for f in fields])
 
 
 def write_markdown(report: Report, options: RenderOptions, out: TextIO) -> None:
