@@ -99,7 +99,7 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        for used in set(node.inputs) if len(node.inputs) > 1 else node.inputs:
+        for used in set(node.inputs):
             if last_use.get(used) == index and used != output and used in live:
                 total -= live.pop(used)
         if last_use.get(name, index) <= index and name != output and name in live:

@@ -72,8 +72,7 @@ class LayerReport:
     def to_dict(self, rf_dicts: dict | None = None) -> dict:
         """As JSON-ready values. ``rf_dicts`` (id of an RFReport → its dict) lets layers that share one field
         (every layer that leaves it unchanged) share its converted dict."""
-        out = dict(self.__dict__)  # the fields in declaration order; `rf` is moved to the end
-        rf = out.pop("rf")
+        out, rf = self._without_rf()
         if rf_dicts is None:
             out["rf"] = rf.to_dict()
         else:
@@ -82,6 +81,11 @@ class LayerReport:
                 shared = rf_dicts[id(rf)] = rf.to_dict()
             out["rf"] = shared
         return out
+
+    def _without_rf(self) -> tuple[dict, RFReport]:
+        """The fields in declaration order except ``rf`` (which JSON writes last), and the field."""
+        out = dict(self.__dict__)
+        return out, out.pop("rf")
 
     @classmethod
     def from_dict(cls, data: dict) -> "LayerReport":
@@ -128,15 +132,18 @@ class Report:
     conventions: dict[str, str] = field(default_factory=dict)
     version: int = 1
 
-    def to_dict(self, layers: Any = None) -> dict:
-        """As JSON-ready values; ``layers`` stands in for the converted layer list when given."""
+    def to_dict(self) -> dict:
+        rf_dicts: dict = {}  # the layers stay alive while this runs, so ids are not reused
+        return self._dict_with([layer.to_dict(rf_dicts) for layer in self.layers])
+
+    def _dict_with(self, layers: Any) -> dict:
+        """The JSON-ready values with ``layers`` as the layer list."""
         totals = asdict(self.totals)
         totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
-        rf_dicts: dict = {}  # the layers stay alive while this runs, so ids are not reused
         return {
             "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
             "batch": self.batch, "dtype": self.dtype,
-            "layers": [layer.to_dict(rf_dicts) for layer in self.layers] if layers is None else layers,
+            "layers": layers,
             "totals": totals,
             "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
             "peak_live": list(self.peak_live),
@@ -149,7 +156,7 @@ class Report:
         and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
-        text = json.dumps(self.to_dict(layers=_LAYERS_TOKEN), indent=indent, ensure_ascii=False)
+        text = json.dumps(self._dict_with(_LAYERS_TOKEN), indent=indent, ensure_ascii=False)
         pad = " " * (2 * indent)
         lines = ",\n".join(pad + line for line in _layer_lines(self.layers))
         body = f"[\n{lines}\n{' ' * indent}]" if self.layers else "[]"
@@ -181,8 +188,7 @@ def _layer_lines(layers: list[LayerReport]):
     encode = _compact_encoder()
     rf_texts: dict[int, str] = {}  # id(RFReport) → its JSON; the layers keep every RFReport alive meanwhile
     for layer in layers:
-        out = dict(layer.__dict__)
-        rf = out.pop("rf")
+        out, rf = layer._without_rf()
         rf_text = rf_texts.get(id(rf))
         if rf_text is None:
             rf_text = rf_texts[id(rf)] = encode(rf.to_dict())
