@@ -74,8 +74,13 @@ class VerifyMismatch(Exception):
     """The executor and the cost model disagree (exit code 1 in `convcalc verify`)."""
 
 
-def did_you_mean(word: str, choices) -> str:
-    """A ``did you mean `x`?`` suffix for an unknown name, or a list of the valid names when nothing is close."""
+#: where the layer kinds are listed, for a hint about an unknown kind
+KINDS_LISTING = "run `convcalc explain --list` for the valid kinds"
+
+
+def did_you_mean(word: str, choices, listing: str | None = None) -> str:
+    """A ``did you mean `x`?`` suffix for an unknown name, or the valid names when nothing is close: all of them
+    when there are few, else ``listing`` (where to find them) or a few examples."""
     import difflib  # only on the error path
 
     choices = sorted(set(choices))
@@ -84,4 +89,6 @@ def did_you_mean(word: str, choices) -> str:
         return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
     if len(choices) <= 12:
         return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
-    return "run `convcalc explain --list` for the valid names"
+    if listing:
+        return listing
+    return f"none of the {len(choices)} names is close; they include " + ", ".join(f"`{c}`" for c in choices[:5]) + ", …"

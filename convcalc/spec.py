@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .conventions import DTYPE_BYTES
-from .errors import LazyMark, Mark, SpecError, did_you_mean
+from .errors import KINDS_LISTING, LazyMark, Mark, SpecError, did_you_mean
 from .expr import evaluate, normalize
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Graph, Node
@@ -336,7 +336,8 @@ class _Expander:
                 common[key] = (value, raw.mark_of(key))
             else:
                 raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
-                                did_you_mean(str(key), sorted(all_fields | set(self.registry))))
+                                did_you_mean(str(key), sorted(all_fields | set(self.registry)),
+                                            "`convcalc explain KIND` lists the keys of a kind"))
         return common, per_kind
 
     # the walk -------------------------------------------------------------------------------------------------
@@ -451,7 +452,7 @@ class _Expander:
             raise SpecError(f"`type` must name a layer kind, got {describe(kind)}", item.mark_of("type"),
                             "write e.g. `type: conv`; `convcalc explain --list` lists the kinds")
         if kind not in self.registry:
-            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry))
+            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry, KINDS_LISTING))
         cls = self.registry[kind]
         for key in item:
             if key not in cls.fields and key not in STRUCTURAL:

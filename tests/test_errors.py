@@ -583,3 +583,22 @@ def test_real_process_exit_code_and_no_traceback(tmp_path, fast_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == f"error: {path}:4:11: unknown layer type `conv2d` — did you mean `conv`?\n"
+
+
+def test_did_you_mean_without_a_close_name():
+    from convcalc.errors import did_you_mean
+
+    names = [f"layer{i:02d}" for i in range(13)]
+    assert did_you_mean("layer3", names) == "did you mean `layer03`?"
+    assert did_you_mean("zzz", names[:3]) == "expected one of: `layer00`, `layer01`, `layer02`"
+    # more than 12 and none close: a few examples, or where to find the list when the caller knows it
+    assert did_you_mean("zzz", names) == ("none of the 13 names is close; they include `layer00`, `layer01`, "
+                                          "`layer02`, `layer03`, `layer04`, …")
+    assert did_you_mean("zzz", names, "see the list") == "see the list"
+
+
+def test_unknown_layer_name_hint_is_about_layer_names():
+    result = CliRunner().invoke(app, ["rf", "vgg16", "--layer", "nope"])
+    assert result.exit_code == 2
+    assert "none of the 40 names is close; they include `avgpool`" in result.stderr
+    assert "explain --list" not in result.stderr

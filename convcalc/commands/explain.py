@@ -19,7 +19,7 @@ from typing import List, Optional, TextIO
 import typer
 
 from ..cli import BATCH_OPT, INPUT_OPT, SET_OPT, app, expand, user_errors
-from ..errors import SpecError, did_you_mean
+from ..errors import KINDS_LISTING, SpecError, did_you_mean
 
 QUANTITIES = (("shape", "shape"), ("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"), ("rf", "RF"))
 
@@ -48,7 +48,7 @@ def kind_class(kind: str):
     from ..layers import REGISTRY
 
     if kind not in REGISTRY:
-        raise SpecError(f"unknown layer kind `{kind}`", None, did_you_mean(kind, REGISTRY))
+        raise SpecError(f"unknown layer kind `{kind}`", None, did_you_mean(kind, REGISTRY, KINDS_LISTING))
     return REGISTRY[kind]
 
 
@@ -91,9 +91,7 @@ def layer_lines(graph, report, name: str) -> list[str]:
 
     nodes = {node.name: node for node in graph.nodes}
     if name not in nodes:
-        hint = did_you_mean(name, nodes)
-        if "explain --list" in hint:  # no close name: the list is the network's layers, not the kinds
-            hint = f"`convcalc analyze {graph.source}` lists the layer names"
+        hint = did_you_mean(name, nodes, f"`convcalc analyze {graph.source}` lists the layer names")
         raise SpecError(f"no layer `{name}` in {graph.name}", None, hint)
     node = nodes[name]
     row = next(layer for layer in report.layers if layer.name == name)

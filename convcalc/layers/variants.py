@@ -15,7 +15,7 @@ from fractions import Fraction
 from math import prod
 
 from ..conventions import flops_per_element
-from ..errors import SpecError, did_you_mean
+from ..errors import KINDS_LISTING, SpecError, did_you_mean
 from ..fields import Axes, Bool, Choice, Field, Int
 from ..graph import Node
 from ..yamlio import YBool, YMap
@@ -164,8 +164,8 @@ class SubLayers(Field):
                            "write e.g. `mid: [batchnorm, {type: leaky_relu, negative_slope: 0.1}]`")
             cls = REGISTRY.get(kind)
             if cls is None:
-                raise SpecError(f"`{self.name}`: unknown layer type `{kind}`", item_mark, did_you_mean(str(kind),
-                                                                                                      REGISTRY))
+                raise SpecError(f"`{self.name}`: unknown layer type `{kind}`", item_mark,
+                                did_you_mean(str(kind), REGISTRY, KINDS_LISTING))
             if cls.arity != (1, 1) or cls.family not in ("activation", "norm", "other"):
                 self._fail(f"entry `{kind}` is not a shape-keeping layer", item_mark,
                            "use normalisation, activation, dropout or identity layers here")
