@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .errors import Mark, SpecError, did_you_mean
+from .yamlio import YDate, decimal_fraction
 
 
 def make_divisible(value, divisor=8, min_value=None):
@@ -22,18 +23,27 @@ def make_divisible(value, divisor=8, min_value=None):
 
     The rule of TF-Slim / torchvision's ``_make_divisible`` (MobileNetV2, EfficientNet).
     """
-    divisor = int(divisor)
-    if min_value is None:
-        min_value = divisor
-    new_value = max(int(min_value), int(value + Fraction(divisor, 2)) // divisor * divisor)
+    divisor = _whole(divisor, "the divisor")
+    min_value = divisor if min_value is None else _whole(min_value, "min_value")
+    new_value = max(min_value, int(value + Fraction(divisor, 2)) // divisor * divisor)
     if new_value < Fraction(9, 10) * value:
         new_value += divisor
     return new_value
 
 
-def _round(value, ndigits=None):
-    return round(value) if ndigits is None else round(Fraction(value), int(ndigits))
+def _whole(value, what: str, least: int = 1) -> int:
+    if value != int(value) or value < least:
+        raise ValueError(f"{what} must be a whole number ≥ {least}, got {value}")
+    return int(value)
 
+
+def _round(value, ndigits=None):
+    return round(value) if ndigits is None else round(Fraction(value), _whole(ndigits, "the digits", least=0))
+
+
+#: how many arguments each function takes: (at least, at most)
+ARITY = {"min": (2, None), "max": (2, None), "round": (1, 2), "ceil": (1, 1), "floor": (1, 1), "int": (1, 1),
+         "abs": (1, 1), "make_divisible": (1, 3)}
 
 FUNCTIONS = {
     "min": min,
@@ -67,8 +77,15 @@ def normalize(value):
 
 def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> Any:
     """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``."""
+    if isinstance(text, YDate):
+        raise SpecError(f"`{text}` is a date in YAML, not a number", mark,
+                        "write a number")
+    if "#" in text:  # Python would read the rest as a comment and drop it
+        raise SpecError(f"the expression `{text}` contains `#`", mark,
+                        "remove it: a comment inside a quoted expression would be dropped silently")
+    source = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise SpecError(f"cannot parse the expression `{text}` ({exc.msg})", mark,
                         "use numbers, names, + - * / // % **, parentheses and "
@@ -76,7 +93,7 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> A
     except RecursionError:
         raise _too_deep(text, mark) from None
     try:
-        return normalize(_Evaluator(text, names, mark).visit(tree.body))
+        return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
     except RecursionError:
         raise _too_deep(text, mark) from None
 
@@ -88,8 +105,8 @@ def _too_deep(text: str, mark: Mark | None) -> SpecError:
 
 
 class _Evaluator:
-    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None):
-        self.text, self.names, self.mark = text, names, mark
+    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str):
+        self.text, self.names, self.mark, self.source = text, names, mark, source
 
     def fail(self, what: str, hint: str):
         raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
@@ -108,7 +125,13 @@ class _Evaluator:
             if isinstance(value, bool):
                 return value
             self.fail(f"the constant {value!r} is not a number", "expressions work on numbers only")
-        return Fraction(repr(value)) if isinstance(value, float) else value
+        if isinstance(value, float):
+            # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
+            try:
+                return decimal_fraction(ast.get_source_segment(self.source, node).replace("_", ""))
+            except ValueError as exc:
+                self.fail(f"the number `{ast.get_source_segment(self.source, node)}`: {exc}", "use a smaller number")
+        return value
 
     def visit_Name(self, node):
         if node.id in ("true", "True"):
@@ -131,7 +154,7 @@ class _Evaluator:
             self._number(value, node)
             return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node.op, ast.Not):
-            return not value
+            return not self._boolean(value, node)
         self.fail(f"operator `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
 
     def visit_BinOp(self, node):
@@ -165,20 +188,19 @@ class _Evaluator:
         if not isinstance(value, (int, Fraction)):
             self.fail(f"`{ast.unparse(node)}` works on {value!r}, which is not a number", "use numbers")
 
-    def visit_BoolOp(self, node):
-        if isinstance(node.op, ast.And):
-            value = True
-            for item in node.values:
-                value = self.visit(item)
-                if not value:
-                    return value
-            return value
-        value = False
-        for item in node.values:
-            value = self.visit(item)
-            if value:
-                return value
+    def _boolean(self, value, node) -> bool:
+        """and/or/not and the test of `a if c else b` take booleans: `3 and 4` is a mistake, not 4."""
+        if not isinstance(value, bool):
+            self.fail(f"`{ast.unparse(node)}` needs a boolean, got {value}",
+                      "compare to get one, e.g. `stride == 1` or `expand != 1`")
         return value
+
+    def visit_BoolOp(self, node):
+        stop = not isinstance(node.op, ast.And)  # `and` stops at the first false, `or` at the first true
+        for item in node.values:
+            if self._boolean(self.visit(item), node) is stop:
+                return stop
+        return not stop
 
     def visit_Compare(self, node):
         left = self.visit(node.left)
@@ -192,7 +214,7 @@ class _Evaluator:
         return True
 
     def visit_IfExp(self, node):
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        return self.visit(node.body) if self._boolean(self.visit(node.test), node) else self.visit(node.orelse)
 
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -202,6 +224,14 @@ class _Evaluator:
             self.fail(f"`{node.func.id}` takes no keyword arguments", "pass the arguments by position")
         args = [self.visit(arg) for arg in node.args]
         kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords}
+        lo, hi = ARITY[node.func.id]
+        given = len(args) + len(kwargs)
+        if given < lo or (hi is not None and given > hi):
+            want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
+            self.fail(f"`{node.func.id}` takes {want} argument{'s' if want != '1' else ''}, got {given}",
+                      "e.g. max(a, b), round(x), round(x, 2), make_divisible(x, 8)")
+        for value in (*args, *kwargs.values()):
+            self._number(value, node)
         try:
             return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
         except (TypeError, ValueError, ZeroDivisionError) as exc:

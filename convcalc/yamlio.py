@@ -8,7 +8,10 @@ PyYAML (with libyaml when available) composes the node tree; we build the values
 * any tag outside the YAML core schema (``!!python/object`` and friends) is refused;
 * floats become exact :class:`fractions.Fraction` values read from their decimal text, so ``0.1`` is exactly
   1/10 and no count is ever touched by binary rounding;
-* booleans remember the word the user wrote, so ``out: yes`` can be reported as "the YAML boolean `yes`".
+* booleans remember the word the user wrote, so ``out: yes`` can be reported as "the YAML boolean `yes`";
+* YAML 1.1's surprising implicit numbers stay the text the user wrote: ``010`` (octal 8 in YAML 1.1) and
+  ``1:30`` (sexagesimal 90) are strings, which a numeric field then reads as an expression and rejects; a date
+  such as ``2001-12-14`` is a :class:`YDate`, text that never evaluates as arithmetic (it would give 1975).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from .errors import Mark, SpecError
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT = _CORE + "str", _CORE + "int", _CORE + "float"
 _MAP, _SEQ, _MERGE = {_CORE + "map"}, {_CORE + "seq"}, _CORE + "merge"
-_TEXT_TAGS = (_CORE + "timestamp", _CORE + "binary", "!")
+_TEXT_TAGS = (_CORE + "binary", "!")
 
 
 def _resolve(marks, key, file: str) -> Mark:
@@ -56,6 +59,10 @@ class YList(list):
 
     def mark_of(self, index: int) -> Mark:
         return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
+
+
+class YDate(str):
+    """An unquoted YAML timestamp (``2001-12-14``), kept as its text; expressions refuse it."""
 
 
 class YBool(int):
@@ -158,6 +165,7 @@ class _Builder:
     def __init__(self, filename: str):
         self.filename = filename
         self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
+        self.building: set[int] = set()  # collections being built: an alias to one of them is a cycle
 
     def build(self, node):
         if type(node.value) is str:  # a scalar node: most nodes; immutable values, so an alias needs no memo
@@ -165,8 +173,13 @@ class _Builder:
         key = id(node)
         value = self.memo.get(key)
         if value is None:
+            if key in self.building:
+                raise SpecError("a YAML alias refers to the collection that contains it", _mark(node, self.filename),
+                                "an alias (`*name`) can only repeat an anchored value defined before and outside it")
+            self.building.add(key)
             kind = type(node).__name__
             value = self.memo[key] = self._mapping(node) if kind == "MappingNode" else self._sequence(node)
+            self.building.discard(key)
         return value
 
     def _check_tag(self, node, allowed):
@@ -229,15 +242,28 @@ class _Builder:
         if tag == _INT:
             if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):  # plain decimal: most ints
                 return int(text)
+            if _yaml11_only(text):
+                return text
             return _parse_int(text, _mark(node, self.filename))
         if tag == _FLOAT:
+            if _yaml11_only(text):
+                return text
             return _parse_float(text, _mark(node, self.filename))
+        if tag == _CORE + "timestamp":
+            return YDate(text)
         if tag == _CORE + "bool":
             return YBool(text.lower() in ("yes", "true", "on", "y"), text)
         if tag == _CORE + "null":
             return None
         self._check_tag(node, set())
         return text  # unreachable
+
+
+def _yaml11_only(text: str) -> bool:
+    """A number only YAML 1.1 reads as one, and not as a person would: sexagesimal ``1:30`` (90) or a leading-zero
+    octal ``010`` (8). ``0x``, ``0o`` and ``0b`` prefixes mean what they say and stay numbers."""
+    digits = text.replace("_", "").lstrip("+-")
+    return ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit())
 
 
 def _parse_int(text: str, mark: Mark) -> int:
@@ -251,13 +277,6 @@ def _parse_int(text: str, mark: Mark) -> int:
             return sign * int(cleaned[2:], 16)
         if cleaned.startswith("0o"):
             return sign * int(cleaned[2:], 8)
-        if ":" in cleaned:  # YAML 1.1 sexagesimal, e.g. 1:30
-            value = 0
-            for part in cleaned.split(":"):
-                value = value * 60 + int(part)
-            return sign * value
-        if len(cleaned) > 1 and cleaned.startswith("0"):
-            return sign * int(cleaned, 8)
         return sign * int(cleaned)
     except ValueError:
         raise SpecError(f"cannot read `{text}` as an integer", mark, "write a plain whole number") from None
@@ -268,6 +287,17 @@ def _parse_float(text: str, mark: Mark):
     if cleaned.lstrip("+-") in (".inf", ".nan"):
         raise SpecError(f"`{text}` is not a finite number", mark, "use a finite number")
     try:
-        return Fraction(cleaned)
-    except ValueError:
-        raise SpecError(f"cannot read `{text}` as a number", mark, "write a plain decimal number") from None
+        return decimal_fraction(cleaned)
+    except ValueError as exc:
+        raise SpecError(f"cannot read `{text}` as a number: {exc}", mark, "write a plain decimal number") from None
+
+
+MAX_EXPONENT = 1000  # 1e1000 is a 1,001-digit integer; 1e100000000 would take minutes and gigabytes
+
+
+def decimal_fraction(text: str) -> Fraction:
+    """A decimal literal (``0.1``, ``2.5e-3``) as the exact fraction it writes."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise ValueError(f"the exponent {int(exponent)} is beyond ±{MAX_EXPONENT}")
+    return Fraction(text)

@@ -70,6 +70,29 @@ CASES = [
 """,  # line 4: `  - {block: ` is 12 characters → col 13
      4, 13, ["`block` must name a block, got nothing (null)"], ["blocks:"]),
 
+    ("recursive-alias", """\
+name: t
+input: [3, 8, 8]
+layers: &l
+  - *l
+""",  # line 4: the alias `*l` after `  - ` → col 5; it names the list it sits in (was a RecursionError)
+     4, 5, ["a YAML alias refers to the collection that contains it"], ["defined before and outside it"]),
+
+    ("yaml11-octal", HEAD + """\
+  - {type: conv, out: 010, kernel: 3}
+""",  # YAML 1.1 reads 010 as octal 8; it stays the text `010`. `  - {type: conv, out: ` is 22 characters → col 23
+     4, 23, ["cannot parse the expression `010`", "leading zeros"], ["use numbers"]),
+
+    ("yaml11-sexagesimal", HEAD + """\
+  - {type: conv, out: 1:00, kernel: 3}
+""",  # YAML 1.1 reads 1:00 as 60; it stays the text `1:00`, which is no expression. Col 23 as above
+     4, 23, ["cannot parse the expression `1:00`"], ["use numbers"]),
+
+    ("yaml-date", HEAD + """\
+  - {type: conv, out: 2001-12-14, kernel: 3}
+""",  # a YAML timestamp, which would otherwise evaluate as 2001 − 12 − 14 = 1975. Col 23 as above
+     4, 23, ["`2001-12-14` is a date in YAML, not a number"], ["write a number"]),
+
     ("unknown-key", HEAD + """\
   - type: conv
     out: 4
@@ -374,8 +397,8 @@ layers:
   - type: conv
     out: make_divisible(8, 0)
     kernel: 3
-""",  # used to escape as a ZeroDivisionError traceback
-     5, 10, ["`make_divisible(8, 0)` failed", "by zero"], ["arguments"]),
+""",  # used to escape as a ZeroDivisionError traceback; a divisor must be a whole number ≥ 1
+     5, 10, ["`make_divisible(8, 0)` failed", "the divisor must be a whole number ≥ 1, got 0"], ["arguments"]),
 
     ("expression-too-large", HEAD + """\
   - type: conv

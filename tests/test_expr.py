@@ -31,6 +31,12 @@ NAMES = {"alpha": Fraction(1, 2), "c": 96, "flag": True, "off": False}
     ("flag and c == 96", True),
     ("not flag or 1 < alpha", False),
     ("1 < 2 < 3", True),
+    ("4.00000000000000000001", Fraction(400000000000000000001, 10**20)),  # as written, not a float's 4.0
+    ("4 + 1.0e-40", 4 + Fraction(1, 10**40)),
+    ("2.5e-3", Fraction(1, 400)),
+    ("1_000.5 * 2", 2001),
+    ("round(7 / 3, 2)", Fraction(233, 100)),
+    ("make_divisible(20, divisor=16, min_value=32)", 32),  # nearest multiple 16 is below the minimum 32
 ])
 def test_values(text, value):
     result = evaluate(text, NAMES)
@@ -50,6 +56,22 @@ def test_values(text, value):
     ("beta + 1", ["unknown name `beta`"]),
     ("open('x')", ["unknown function `open`"]),
     ("max(1,", ["cannot parse the expression"]),
+    # booleans are for logic, numbers for arithmetic; Python's True == 1 would let both through
+    ("int(flag)", ["`int(flag)` does arithmetic on the boolean true"]),
+    ("max(flag, 4)", ["does arithmetic on the boolean true"]),
+    ("3 and 4", ["`3 and 4` needs a boolean, got 3"]),
+    ("0 or flag", ["needs a boolean, got 0"]),
+    ("4 if 3 else 5", ["needs a boolean, got 3"]),
+    ("not c", ["`not c` needs a boolean, got 96"]),
+    # arguments
+    ("min(4)", ["`min` takes at least 2 arguments, got 1"]),
+    ("ceil(1, 2)", ["`ceil` takes 1 argument, got 2"]),
+    ("round(4, 0.5)", ["the digits must be a whole number ≥ 0, got 1/2"]),
+    ("make_divisible(20, -8)", ["the divisor must be a whole number ≥ 1, got -8"]),
+    ("make_divisible(20, 2.5)", ["the divisor must be a whole number ≥ 1, got 5/2"]),
+    # what would be lost or take forever
+    ("4 # four", ["contains `#`"]),
+    ("1e100000000", ["the exponent 100000000 is beyond ±1000"]),
 ])
 def test_refused(text, words):
     with pytest.raises(SpecError) as info:
