@@ -174,7 +174,8 @@ class _Builder:
         value = self.memo.get(key)
         if value is None:
             if key in self.building:
-                raise SpecError("a YAML alias refers to the collection that contains it", _mark(node, self.filename),
+                # the alias shares the anchored node, so the position is the anchor's (PyYAML keeps no other)
+                raise SpecError("this anchored collection contains an alias to itself", _mark(node, self.filename),
                                 "an alias (`*name`) can only repeat an anchored value defined before and outside it")
             self.building.add(key)
             kind = type(node).__name__

@@ -75,8 +75,9 @@ name: t
 input: [3, 8, 8]
 layers: &l
   - *l
-""",  # line 4: the alias `*l` after `  - ` → col 5; it names the list it sits in (was a RecursionError)
-     4, 5, ["a YAML alias refers to the collection that contains it"], ["defined before and outside it"]),
+""",  # the alias `*l` names the list it sits in (was a RecursionError). PyYAML gives the alias the anchored node
+    # itself, so the mark is the anchor's: line 3, `layers: ` is 8 characters → `&l` at col 9
+     3, 9, ["this anchored collection contains an alias to itself"], ["defined before and outside it"]),
 
     ("yaml11-octal", HEAD + """\
   - {type: conv, out: 010, kernel: 3}
