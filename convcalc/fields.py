@@ -27,15 +27,34 @@ PADDING_WORDS = ("valid", "same", "full")
 
 def describe(value) -> str:
     """A value as the user wrote it, for an error message: ``the YAML boolean `yes` ``, ``nothing (null)``, …"""
-    if isinstance(value, YBool):
-        return f"the YAML boolean `{value.word}`"
+    if isinstance(value, (YBool, bool)):
+        return f"the YAML boolean `{getattr(value, 'word', str(value).lower())}`"
     if isinstance(value, str):
         return f"the text `{value}`"
     if value is None:
         return "nothing (null)"
     if isinstance(value, Fraction):
         return f"{float(value):g}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
     return repr(value)
+
+
+def _plain(value) -> str:
+    """An item of a list as YAML would show it (no Python reprs such as ``Fraction(1, 10)``)."""
+    if isinstance(value, (YBool, bool)):
+        return getattr(value, "word", str(value).lower())
+    if value is None:
+        return "null"
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return str(value)
 
 
 class Field:

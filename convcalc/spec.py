@@ -367,9 +367,18 @@ class _Expander:
                             item.mark_of("repeat"), "check the repeat count")
         return count
 
-    def _when(self, item: YMap, scope: _Scope, value) -> bool:
+    def _when(self, item: YMap, scope: _Scope, value, count: int) -> bool:
+        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked)."""
+        if isinstance(value, YList):  # a list left whole: not one value per repetition
+            repeats = f"repeats {count} times" if count > 1 else "does not repeat"
+            raise SpecError(f"`when:` lists {len(value)} value{'s' if len(value) != 1 else ''} but the item {repeats}",
+                            item.mark_of("when"),
+                            "give one condition, or a list of exactly `repeat:` true/false values")
         if isinstance(value, str):
             value = evaluate(value, scope.variables, item.mark_of("when"))
+        if not isinstance(value, (bool, YBool)):
+            raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
+                            "write a condition such as `stride == 1`, a boolean var, or true/false")
         return bool(value)
 
     def _per_repetition(self, item: YMap, key, value, count: int, index: int, field_obj=None):
@@ -463,7 +472,7 @@ class _Expander:
             local, full = self._name(item, scope, kind, count, index)
             when = self._per_repetition(item, "when", item.get("when", True), count, index)
             inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            if not self._when(item, scope, when):
+            if not self._when(item, scope, when, count):
                 scope.names[local] = inputs[0]  # a skipped layer passes its input through
                 if count > 1 and "name" in item:
                     scope.names[str(item["name"])] = inputs[0]
@@ -540,7 +549,7 @@ class _Expander:
             local, full = self._name(item, scope, str(block_name), count, index)
             when = self._per_repetition(item, "when", item.get("when", True), count, index)
             inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            if not self._when(item, scope, when):
+            if not self._when(item, scope, when, count):
                 scope.names[local] = inputs[0]
                 if "inputs" in item:
                     scope.skipped = (full, inputs[0])

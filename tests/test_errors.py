@@ -94,6 +94,24 @@ layers: &l
 """,  # a YAML timestamp, which would otherwise evaluate as 2001 − 12 − 14 = 1975. Col 23 as above
      4, 23, ["`2001-12-14` is a date in YAML, not a number"], ["write a number"]),
 
+    ("when-list-without-repeat", HEAD + """\
+  - {type: relu}
+  - {type: conv, out: 4, kernel: 1, when: [false]}
+""",  # line 5: a one-item list is not `false` (it was truthy, so the layer was kept). `  - {type: conv, out: 4,
+    # kernel: 1, when: ` is 42 characters → col 43
+     5, 43, ["`when:` lists 1 value but the item does not repeat"], ["exactly `repeat:`"]),
+
+    ("when-list-length", HEAD + """\
+  - {type: relu, repeat: 3, when: [true, false]}
+""",  # line 4: `  - {type: relu, repeat: 3, when: ` is 34 characters → col 35
+     4, 35, ["`when:` lists 2 values but the item repeats 3 times"], ["exactly `repeat:`"]),
+
+    ("when-number", HEAD + """\
+  - {type: relu}
+  - {type: relu, when: 1}
+""",  # line 5: `  - {type: relu, when: ` is 22 characters → col 23
+     5, 23, ["`when:` must be true or false, got 1"], ["stride == 1"]),
+
     ("unknown-key", HEAD + """\
   - type: conv
     out: 4
