@@ -109,8 +109,8 @@ layers: &l
     ("when-number", HEAD + """\
   - {type: relu}
   - {type: relu, when: 1}
-""",  # line 5: `  - {type: relu, when: ` is 22 characters → col 23
-     5, 23, ["`when:` must be true or false, got 1"], ["stride == 1"]),
+""",  # line 5: `  - {type: relu, when: ` is 23 characters → col 24
+     5, 24, ["`when:` must be true or false, got 1"], ["stride == 1"]),
 
     ("unknown-key", HEAD + """\
   - type: conv
