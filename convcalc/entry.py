@@ -108,7 +108,7 @@ def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str
     from .spec import load, parse_input_override
 
     network = load(spec)
-    shape = parse_input_override(input_shape) if input_shape else None
+    shape = parse_input_override(input_shape) if input_shape is not None else None
     return network.expand(overrides(sets), input_shape=shape, batch=batch)
 
 

@@ -84,6 +84,8 @@ def did_you_mean(word: str, choices, listing: str | None = None) -> str:
     import difflib  # only on the error path
 
     choices = sorted(set(choices))
+    if not choices:
+        return "none are accepted here"
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"

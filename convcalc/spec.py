@@ -51,6 +51,7 @@ STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
 BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
 #: expanded layers at most: 100× the 10,000-layer benchmark; a `repeat: 1000000000` typo fails at once, not in hours
 MAX_LAYERS = 1_000_000
+MAX_BLOCK_DEPTH = 100  # blocks inside blocks; each level is a few Python frames, well inside the recursion limit
 _PER_AXIS = (Axes, Padding, ScaleField, Size)
 
 CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
@@ -122,6 +123,11 @@ class Network:
             if key not in doc:
                 raise SpecError(f"missing `{key}`", doc.mark,
                                 "add `input: [C, H, W]`" if key == "input" else "add a `layers:` list")
+        for key in ("name", "description"):
+            value = doc.get(key)
+            if isinstance(value, (YMap, YList, YBool)):
+                raise SpecError(f"`{key}` must be text, got {describe(value)}", doc.mark_of(key),
+                                f"write e.g. `{key}: " + ("resnet50`" if key == "name" else "a few words`"))
         self.name = str(doc.get("name") or Path(self.source).stem)
         blocks = doc.get("blocks")
         if blocks is None:
@@ -178,6 +184,23 @@ def _check_block(name, block, mark):
     if "args" in block and not isinstance(block["args"], YMap):
         raise SpecError(f"`args` of block `{name}` must be a mapping", block.mark_of("args"),
                         "write `args: {name: default}`, with null for a required argument")
+    for arg in block.get("args") or ():
+        _check_name(arg, block["args"].key_mark(arg), f"block `{name}`: argument", reserved=BLOCK_CALL)
+
+
+def _check_name(name, mark, what: str, reserved=()):
+    """A var or block-argument name must be usable in an expression: an identifier, not a keyword or a constant."""
+    import keyword
+
+    text = name.word if isinstance(name, YBool) else name
+    if not isinstance(text, str) or not text.isidentifier() or keyword.iskeyword(text) \
+            or text in ("true", "false") or text in reserved:
+        why = (f"`{text}` is a key of every block call" if text in reserved else
+               "`true`/`false` are constants" if text in ("true", "false") else
+               f"`{text}` is a Python keyword" if isinstance(text, str) and keyword.iskeyword(text) else
+               f"{describe(text)} is not a name an expression can use")
+        raise SpecError(f"{what} name `{text}` cannot be used: {why}", mark,
+                        "use letters, digits and `_`, starting with a letter, e.g. `alpha` or `width_mult`")
 
 
 def parse_override(text: str, mark: Mark | None = None) -> tuple[str, Any]:
@@ -203,6 +226,8 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
             raise SpecError(f"--set {name}: no var named `{name}` in this spec", None,
                             did_you_mean(name, list(raw)) if raw else "this spec declares no `vars:`")
     variables: dict[str, Any] = {}
+    for name in raw:
+        _check_name(name, raw.key_mark(name), "var")
     for name, value in raw.items():
         mark = raw.mark_of(name)
         if name in overrides:
@@ -232,7 +257,7 @@ def _positive(value, mark, what, calc) -> int:
     if isinstance(value, str):
         value = calc(value, mark)
     if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"`{what}` must be a whole number ≥ 1, got {value!r}", mark, f"fix `{what}`")
+        raise SpecError(f"`{what}` must be a whole number ≥ 1, got {describe(value)}", mark, f"fix `{what}`")
     return int(value)
 
 
@@ -264,7 +289,8 @@ def parse_input_override(text: str) -> tuple[int, ...]:
     try:
         dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
     except ValueError:
-        raise SpecError(f"--input {text}: cannot read the shape", None, "write it like 3x224x224 (C×H×W)") from None
+        raise SpecError(f"--input {text or repr(text)}: cannot read the shape", None,
+                        "write it like 3x224x224 (C×H×W)") from None
     if not 1 <= len(dims) <= 4 or min(dims) < 1:
         raise SpecError(f"--input {text}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
     return dims
@@ -315,8 +341,9 @@ class _Expander:
         self.rank = rank
         self.nodes: list[Node] = []
         self.full_names: dict[str, str] = {"input": "input"}
+        self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
+        self.calls: list[str] = []  # the block calls being expanded, outermost first
         self.defaults = self._read_defaults(network.doc)
-        self.depth = 0
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
@@ -334,6 +361,10 @@ class _Expander:
                     per_kind.setdefault(key, {})[sub] = (sub_value, value.mark_of(sub))
             elif key in all_fields:
                 common[key] = (value, raw.mark_of(key))
+            elif key in self.registry:
+                raise SpecError(f"`defaults: {key}` must be a mapping of `{key}` keys, got {describe(value)}",
+                                raw.mark_of(key), f"write e.g. `defaults: {{{key}: {{…}}}}`; "
+                                f"`convcalc explain {key}` lists its keys")
             else:
                 raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
                                 did_you_mean(str(key), sorted(all_fields | set(self.registry)),
@@ -405,9 +436,14 @@ class _Expander:
                 raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
                                 "write e.g. `name: conv1`")
             name = name.word if isinstance(name, YBool) else str(name)
-            if name == "input" or not name:
-                raise SpecError(f"`{name}` cannot be used as a layer name", item.mark_of("name"),
+            if not name:
+                raise SpecError("a layer name cannot be empty", item.mark_of("name"), "write e.g. `name: conv1`")
+            if name == "input":
+                raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
                                 "`input` names the network input; choose another name")
+            if not name.isprintable() or any(c.isspace() for c in name):
+                raise SpecError(f"a layer name cannot contain spaces or control characters, got {name!r}",
+                                item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
             if index == 0:
                 if name in scope.taken:
                     first = scope.taken[name].mark_of("name")
@@ -485,6 +521,7 @@ class _Expander:
                 raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {len(inputs)}",
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+            self._claim(full, item)
             fields, marks = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
@@ -498,6 +535,17 @@ class _Expander:
                 scope.names[str(item["name"])] = full  # the bare name refers to the last repetition
             self.full_names[full] = full
             scope.previous = full
+
+    def _claim(self, full: str, item: YMap):
+        """Each full name belongs to one layer or block instance: `a` repeated twice is `a.0`, `a.1`, so a later
+        `name: a.0` would give two layers one name (and inputs by that name would silently pick one)."""
+        first = self.claimed.get(full)
+        if first is not None:
+            raise SpecError(f"two layers would be named `{full}`: this one and the one at line {first.mark.line}",
+                            item.mark_of("name") if "name" in item else item.mark,
+                            "rename one of them (a repeated `name: a` gives `a.0`, `a.1`, …, and the layers of a "
+                            "block instance `b` are named `b.…`)")
+        self.claimed[full] = item
 
     def _fields(self, item, cls, scope, count, index):
         common, per_kind = self.defaults
@@ -538,10 +586,14 @@ class _Expander:
             if key not in BLOCK_CALL and key not in declared:
                 raise SpecError(f"block `{block_name}` has no argument `{key}`", item.key_mark(key),
                                 did_you_mean(str(key), list(declared) + list(BLOCK_CALL)))
-        self.depth += 1
-        if self.depth > 32:
-            raise SpecError(f"blocks nest more than 32 deep at `{block_name}`", item.mark,
-                            "a block probably uses itself; break the recursion")
+        if block_name in self.calls:
+            chain = " → ".join(self.calls[self.calls.index(block_name):] + [block_name])
+            raise SpecError(f"block `{block_name}` uses itself ({chain})", item.mark_of("block"),
+                            "a block cannot contain a call of itself, directly or through other blocks")
+        if len(self.calls) >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nest more than {MAX_BLOCK_DEPTH} deep at `{block_name}`", item.mark,
+                            "flatten some levels of blocks")
+        self.calls.append(block_name)
         count = self._repeat(item, scope)
         block_inputs = block.get("inputs", ["x"])
         block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
@@ -554,6 +606,7 @@ class _Expander:
                 if "inputs" in item:
                     scope.skipped = (full, inputs[0])
                 continue
+            self._claim(full, item)
             if len(inputs) != len(block_inputs):
                 raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
                                 f"({', '.join(map(str, block_inputs))}), got {len(inputs)}",
@@ -589,7 +642,7 @@ class _Expander:
                 scope.names[str(item["name"])] = output
             self.full_names[full] = output
             scope.previous = output
-        self.depth -= 1
+        self.calls.pop()
 
 
 class _Later:

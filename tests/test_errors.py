@@ -112,6 +112,71 @@ layers: &l
 """,  # line 5: `  - {type: relu, when: ` is 23 characters → col 24
      5, 24, ["`when:` must be true or false, got 1"], ["stride == 1"]),
 
+    ("duplicate-full-name", HEAD + """\
+  - {type: conv, name: a, out: 4, kernel: 1, repeat: 2}
+  - {type: conv, name: a.0, out: 6, kernel: 1}
+""",  # `a` repeated twice is a.0 and a.1, so the explicit `a.0` would be a second layer of that name (was accepted:
+    # two rows `a.0`). Line 5: `  - {type: conv, name: ` is 23 characters → col 24
+     5, 24, ["two layers would be named `a.0`: this one and the one at line 4"], ["rename one"]),
+
+    ("block-recursion", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  b: {layers: [{block: c}]}
+  c: {layers: [{block: b}]}
+layers:
+  - {block: b}
+""",  # b → c → b: the call of `b` inside `c`, line 5: `  c: {layers: [{block: ` is 23 characters → col 24
+     5, 24, ["block `b` uses itself (b → c → b)"], ["directly or through other blocks"]),
+
+    ("layer-name-with-space", HEAD + """\
+  - {type: relu, name: a b}
+""",  # line 4: `  - {type: relu, name: ` is 23 characters → col 24
+     4, 24, ["a layer name cannot contain spaces or control characters, got 'a b'"], ["letters, digits"]),
+
+    ("var-name-keyword", """\
+name: t
+input: [3, 8, 8]
+vars: {lambda: 4}
+layers:
+  - {type: relu}
+""",  # line 3: the key after `vars: {` (7 characters) → col 8; no expression could name it
+     3, 8, ["var name `lambda` cannot be used: `lambda` is a Python keyword"], ["starting with a letter"]),
+
+    ("block-arg-structural", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  b: {args: {repeat: 4}, layers: [{type: relu}]}
+layers:
+  - {block: b}
+""",  # `repeat:` in a call would feed both the repeat count and the argument. Line 4: `  b: {args: {` is 13
+    # characters → col 14
+     4, 14, ["block `b`: argument name `repeat` cannot be used: `repeat` is a key of every block call"], ["`_`"]),
+
+    ("top-level-name-list", """\
+name: [a]
+input: [3, 8, 8]
+layers:
+  - {type: relu}
+""",  # line 1: `name: ` is 6 characters → col 7 (the title was printed as ['a'])
+     1, 7, ["`name` must be text, got [a]"], ["name: resnet50"]),
+
+    ("defaults-kind-not-a-mapping", """\
+name: t
+input: [3, 8, 8]
+defaults: {conv: 3}
+layers:
+  - {type: relu}
+""",  # line 3: `defaults: {conv: ` is 17 characters → col 18 (it said "did you mean `conv`")
+     3, 18, ["`defaults: conv` must be a mapping of `conv` keys, got 3"], ["convcalc explain conv"]),
+
+    ("repeat-fraction", HEAD + """\
+  - {type: relu, repeat: 2.5}
+""",  # line 4: `  - {type: relu, repeat: ` is 25 characters → col 26; shown as 2.5, not Fraction(5, 2)
+     4, 26, ["`repeat` must be a whole number ≥ 1, got 2.5"], ["fix `repeat`"]),
+
     ("unknown-key", HEAD + """\
   - type: conv
     out: 4
@@ -593,6 +658,10 @@ def vars_spec(tmp_path):
     (["--set", "alpha=0.3"], "{path}:5:23", ["`out` must be a whole number, got 2.4 (12/5)"], ["round()"]),
     (["--input", "3x0x8"], None, ["--input 3x0x8"], ["3x224x224"]),
     (["--input", "abc"], None, ["--input abc", "cannot read the shape"], ["3x224x224"]),
+    (["--input", ""], None, ["--input '': cannot read the shape"], ["3x224x224"]),  # was ignored
+    (["--columns", ""], None, ["--columns '' names no column"], ["`macs`"]),  # was every column
+    (["--columns", "name,,macs"], None, ["has an empty entry"], ["extra comma"]),
+    (["--columns", "macs,macs"], None, ["names `macs` twice"], ["once"]),
     # --input 3x2x2 makes the 3×3 conv too big: floor((2 + 0 + 0 − 3)/1) + 1 = 0
     (["--input", "3x2x2"], "{path}:5:5", ["floor((2 + 0 + 0 − 3) / 1) + 1 = 0"], ["larger input"]),
 ])

@@ -107,7 +107,7 @@ def _options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudget
             raise SpecError(f"--baseline {baseline} is one report but {len(specs)} specs are checked", None,
                             "pass a directory holding NAME.json for each spec (NAME = the spec's file stem)")
     budgets_file = load_budgets_file(budgets) if budgets else None
-    shape = parse_input_override(input) if input else None
+    shape = parse_input_override(input) if input is not None else None
     return CheckOptions(overrides(sets), shape, batch, budgets_file, flags, baseline, skip_unbudgeted)
 
 

@@ -128,15 +128,19 @@ DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory",
 def parse_columns(text: str | None) -> list[str]:
     from ..errors import SpecError, did_you_mean
 
-    if not text:
+    if text is None:
         return list(DEFAULT_COLUMNS)
-    chosen = [c.strip() for c in text.split(",") if c.strip()]
-    if not chosen:  # `--columns ,`: an empty table would be no answer
+    chosen = [c.strip() for c in text.split(",")]
+    if not any(chosen):  # `--columns ''` or `,`: an empty table would be no answer
         raise SpecError(f"--columns {text!r} names no column", None,
                         "give a comma-separated list of: " + ", ".join(f"`{c}`" for c in COLUMNS))
     for column in chosen:
+        if not column:
+            raise SpecError(f"--columns {text!r} has an empty entry", None, "remove the extra comma")
         if column not in COLUMNS:
             raise SpecError(f"--columns: unknown column `{column}`", None, did_you_mean(column, COLUMNS))
+        if chosen.count(column) > 1:
+            raise SpecError(f"--columns {text!r} names `{column}` twice", None, "give each column once")
     return chosen
 
 
