@@ -93,7 +93,7 @@ class Field:
         if isinstance(value, str):
             value = evaluate(value, mark)
             if isinstance(value, bool):
-                self._fail(f"expression gave the boolean {value}", mark,
+                self._fail(f"expression gave the boolean {str(value).lower()}", mark,
                            "the expression must give a number; YAML reads yes/no/on/off/true/false as booleans, so "
                            "check the vars and block arguments it uses")
         if not isinstance(value, (int, Fraction)):

@@ -308,6 +308,9 @@ class _Scope:
     #: (full name, what it passes through) of the last item skipped by `when:` that named its own `inputs:`, since
     #: the last kept one: a following layer without `inputs:` reads `previous`, not that pass-through
     skipped: tuple[str, str] | None = None
+    #: the block call whose layers this scope holds (None at the top level), with the block's name
+    call: YMap | None = None
+    block: str = ""
 
     def local_name(self, full: str) -> str:
         """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
@@ -567,7 +570,10 @@ class _Expander:
                 continue
             if isinstance(raw, str) and isinstance(scope.variables.get(raw.strip()), (str, list)):
                 raw = scope.variables[raw.strip()]  # a block argument holding a word or a per-axis list
-            values[key] = field_obj.coerce(raw, mark, calc)
+            try:
+                values[key] = field_obj.coerce(raw, mark, calc)
+            except SpecError as err:
+                raise _in_call(err, scope, key, item[key] if key in item else raw) from None
             marks[key] = mark
         return values, marks
 
@@ -625,7 +631,8 @@ class _Expander:
                     variables[arg] = _argument(default, declared.mark_of(arg), scope)
             notes = scope.reads_previous(item, who=f"block `{local}` ")
             inner = _Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
-                           variables=variables, previous=inputs[0], path=scope.path + (full,))
+                           variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
+                           block=str(block_name))
             first = len(self.nodes)
             self.expand_list(block["layers"], inner)
             if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
@@ -643,6 +650,21 @@ class _Expander:
             self.full_names[full] = output
             scope.previous = output
         self.calls.pop()
+
+
+def _in_call(err: SpecError, scope: _Scope, key: str, written) -> SpecError:
+    """A field error inside a block instance, told where the value came from. When the field is just an argument
+    (`kernel: k`) that the call passes, the error points at the call's value (`k: 2.5`), the thing to fix;
+    otherwise it names the instance and its call's line."""
+    call = scope.call
+    if call is None:
+        return err
+    arg = written.strip() if isinstance(written, str) else None
+    if arg is not None and arg in call and arg not in BLOCK_CALL:
+        where = f"`{key}: {arg}` in block `{scope.block}`, line {err.mark.line}" if err.mark else f"`{key}: {arg}`"
+        return SpecError(f"{err.message} (from {where})", call.mark_of(arg), err.hint)
+    return SpecError(f"{err.message} (in `{scope.prefix[:-1]}`, the call of block `{scope.block}` at line "
+                     f"{call.mark.line})", err.mark, err.hint)
 
 
 class _Later:

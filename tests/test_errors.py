@@ -279,8 +279,24 @@ blocks:
         kernel: 3
 layers:
   - {block: b, o: yes}
-""",  # booleans are valid block arguments, so the error shows where one is used as a number: line 8, col 14
-     8, 14, ["`out` expression gave the boolean True"], ["yes/no/on/off", "block arguments"]),
+""",  # booleans are valid block arguments; used as a number, the error points at the call's value, line 11:
+    # `  - {block: b, o: ` is 18 characters → col 19, and names the field in the block (line 8)
+     11, 19, ["`out` expression gave the boolean true (from `out: o` in block `b`, line 8)"],
+     ["yes/no/on/off", "block arguments"]),
+
+    ("bad-value-in-block-instance", """\
+name: t
+input: [3, 8, 8]
+blocks:
+  b:
+    args: {k: 3}
+    layers:
+      - {type: conv, out: 4, kernel: "k * 1.5"}
+layers:
+  - {block: b}
+""",  # the field itself is wrong (k·1.5 = 4.5), so it keeps its mark, line 7: `      - {type: conv, out: 4, kernel: `
+    # is 37 characters → col 38, and says which instance: `b1`, called at line 9
+     7, 38, ["`kernel` must be a whole number, got 4.5 (9/2) (in `b1`, the call of block `b` at line 9)"], ["round()"]),
 
     ("duplicate-key", HEAD + """\
   - type: conv

@@ -53,10 +53,14 @@ class Upsample(Layer):
         if self.mode == "bicubic" and len(ins[0]) != 3:
             self.fail(f"`bicubic` works on 2-D (C, H, W) input, got {len(ins[0]) - 1}-D",
                       "use `linear`/`trilinear` for 1-D/3-D input", "mode")
+        if self.align_corners and self.mode == "nearest":  # torch.nn.functional.interpolate raises here too
+            self.fail("`align_corners` applies to the interpolating modes only (linear, bilinear, trilinear, bicubic)",
+                      "remove `align_corners: true`, or choose an interpolating `mode`", "align_corners")
         out = self.out_sizes(ins[0])
         for axis, size in enumerate(out):
             if size < 1:
-                self.fail(f"output size along spatial axis {axis} is {size}", "use a larger scale or size")
+                self.fail(f"output size along spatial axis {axis} is {size}", "use a larger scale or size",
+                          "size" if self.size is not None else "scale")
         return (ins[0][0], *out)
 
     def flops(self, ins):

@@ -356,6 +356,12 @@ class SqueezeExcitation(_Staged, Layer):
         "rf": "unchanged per position; also sees the whole input through the gate",
     }
 
+    def warnings(self, ins):
+        if self.squeeze is not None and "reduction" in self.node.field_marks:
+            return [f"both `squeeze: {self.squeeze}` and `reduction: {self.reduction}` are given; "
+                    f"`squeeze` decides (S = {self.squeeze}) and `reduction` is not used"]
+        return []
+
     def squeezed(self, shape) -> int:
         self.check_rank(shape)
         channels = shape[0]
@@ -585,6 +591,12 @@ class Tiled(LocallyConnected):
     def kernels(self, out_sizes):
         tiles = self.per_axis("tile", len(out_sizes))
         return prod(min(t, n) for t, n in zip(tiles, out_sizes))
+
+    def warnings(self, ins):
+        *_, out_sizes = self.geometry(ins[0])
+        tiles = self.per_axis("tile", len(out_sizes))
+        return [f"tile {t} on spatial axis {axis} exceeds its {n} output positions: {n} distinct kernels there"
+                for axis, (t, n) in enumerate(zip(tiles, out_sizes)) if t > n]
 
     def bias_count(self, c_out, out_sizes):
         return self.kernels(out_sizes) * c_out if self.bias else 0
