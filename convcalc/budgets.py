@@ -717,6 +717,8 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
             if options.skip_unbudgeted:
                 result.skipped = "no budgets"
                 return result
+            # an error in the spec itself is the more useful answer, so analyse before saying "no budgets"
+            analyze(network.expand(options.overrides, input_shape=options.input_shape, batch=options.batch))
             raise SpecError(f"no budgets for `{network.name}`", Mark(network.source, 1, 1),
                             "add a `budgets:` section, or pass --budgets FILE or --max KEY=VALUE")
         graph = network.expand(options.overrides, input_shape=options.input_shape, batch=options.batch)

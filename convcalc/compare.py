@@ -320,7 +320,7 @@ def parse_sweep_sets(values: list[str]) -> tuple[dict[str, list[str]], dict[str,
             raise SpecError(f"`--set {text}` is not NAME=VALUE[,VALUE…]", None,
                             "write e.g. --set alpha=0.25,0.5,0.75,1.0")
         name, raw = (part.strip() for part in text.split("=", 1))
-        items = [item.strip() for item in raw.split(",")]
+        items = [item.strip() for item in _top_level_split(raw)]
         if not name or not all(items):
             raise SpecError(f"`--set {text}`: empty name or value", None, "write e.g. --set resolution=128,160")
         if name in axes:
@@ -329,6 +329,17 @@ def parse_sweep_sets(values: list[str]) -> tuple[dict[str, list[str]], dict[str,
     swept = {k: v for k, v in axes.items() if len(v) > 1}
     fixed = {k: v[0] for k, v in axes.items() if len(v) == 1}
     return swept, fixed
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``a,max(1, 2),c`` → ``a``, ``max(1, 2)``, ``c``: commas inside parentheses belong to a function call."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return items + [text[start:]]
 
 
 MAX_SWEEP_POINTS = 1000

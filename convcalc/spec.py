@@ -82,6 +82,10 @@ def resolve_path(spec: str) -> Path:
     known = shipped_configs()
     if spec in known:
         return known[spec]
+    if path.is_dir():
+        raise SpecError(f"{spec} is a directory", None, "give a spec file, e.g. configs/resnet50.yaml")
+    if path.exists():
+        raise SpecError(f"{spec} is not a regular file", None, "give a spec file, e.g. configs/resnet50.yaml")
     if spec.endswith((".yaml", ".yml")) or os.sep in spec:
         raise SpecError(f"no such file: {spec}", None, "check the path")
     raise SpecError(f"`{spec}` is neither a file nor a shipped config", None,

@@ -328,3 +328,14 @@ def test_documented_workflow_is_valid_and_runs_check_with_annotations(doc):
     runs = " ".join(s.get("run", "") for s in steps)
     assert "actions/checkout" in uses and "actions/setup-python" in uses
     assert "pip install" in runs and "convcalc check" in runs and "--format github" in runs
+
+
+def test_a_broken_spec_without_budgets_reports_the_spec_error(tmp_path):
+    """Without budgets the answer is still the spec's own error (it said only "no budgets")."""
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: broken\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, out: \"1 +\", kernel: 3}\n")
+    result = run(str(path))
+    assert result.exit_code == 2
+    # line 4: `  - {type: conv, out: ` is 22 characters → col 23
+    assert f"{path}:4:23: cannot parse the expression `1 +`" in result.output
+    assert "no budgets" not in result.output

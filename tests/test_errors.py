@@ -691,6 +691,11 @@ def test_missing_file(tmp_path):
     assert_user_error(run(str(missing)), None, [f"no such file: {missing}"], ["check the path"])
 
 
+def test_a_directory_or_device_is_not_a_spec(tmp_path):
+    assert_user_error(run(str(tmp_path)), None, [f"{tmp_path} is a directory"], ["give a spec file"])
+    assert_user_error(run("/dev/null"), None, ["/dev/null is not a regular file"], ["give a spec file"])
+
+
 def test_unknown_shipped_name():
     result = run("resnet5O")
     assert result.exit_code == 2 and "Traceback" not in result.output

@@ -87,6 +87,8 @@ def test_macs_scale_about_quadratically_with_alpha_and_resolution(grid):
 def test_parse_sweep_sets():
     assert parse_sweep_sets(["alpha=0.5, 1.0", "num_classes=10"]) == ({"alpha": ["0.5", "1.0"]},
                                                                        {"num_classes": "10"})
+    # a comma inside a call's parentheses is the call's, not a new value
+    assert parse_sweep_sets(["w=max(1, 2),3"]) == ({"w": ["max(1, 2)", "3"]}, {})
     for bad in (["alpha"], ["alpha=0.5,"], ["alpha=1,2", "alpha=3,4"]):
         with pytest.raises(SpecError):
             parse_sweep_sets(bad)
