@@ -448,7 +448,7 @@ class _Expander:
             if name == "input":
                 raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
                                 "`input` names the network input; choose another name")
-            if not name.isprintable() or any(c.isspace() for c in name):
+            if " " in name or not name.isprintable():  # isprintable() is false for every other space and control
                 raise SpecError(f"a layer name cannot contain spaces or control characters, got {name!r}",
                                 item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
             if index == 0:
