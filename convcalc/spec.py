@@ -502,9 +502,10 @@ class _Expander:
         kind = item["type"]
         if not isinstance(kind, str):
             raise SpecError(f"`type` must name a layer kind, got {describe(kind)}", item.mark_of("type"),
-                            "write e.g. `type: conv`; `convcalc explain --list` lists the kinds")
+                            f"write e.g. `type: conv`; {KINDS_LISTING}")
         if kind not in self.registry:
-            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"), did_you_mean(str(kind), self.registry, KINDS_LISTING))
+            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"),
+                            did_you_mean(str(kind), self.registry, KINDS_LISTING))
         cls = self.registry[kind]
         for key in item:
             if key not in cls.fields and key not in STRUCTURAL:
