@@ -73,7 +73,9 @@ def analyze(
     set: Optional[List[str]] = SET_OPT,
     units: Units = typer.Option(Units.auto, "--units", help="auto (human), raw (exact), or fixed K/M/G."),
     depth: Optional[int] = typer.Option(None, "--depth", min=0, metavar="N", help="Collapse blocks nested deeper than N."),
-    columns: Optional[str] = typer.Option(None, "--columns", metavar="NAME,...", help="Comma-separated columns of the table, Markdown and CSV (JSON keeps every field)."),
+    columns: Optional[str] = typer.Option(None, "--columns", metavar="NAME,...",
+                                          help="Comma-separated columns of the table, Markdown and CSV "
+                                               "(JSON keeps every field)."),
 ):
     """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
     with user_errors():

@@ -93,4 +93,5 @@ def did_you_mean(word: str, choices, listing: str | None = None) -> str:
         return "expected one of: " + ", ".join(f"`{c}`" for c in choices)
     if listing:
         return listing
-    return f"none of the {len(choices)} names is close; they include " + ", ".join(f"`{c}`" for c in choices[:5]) + ", …"
+    examples = ", ".join(f"`{c}`" for c in choices[:5])
+    return f"none of the {len(choices)} names is close; they include {examples}, …"
