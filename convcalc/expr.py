@@ -78,8 +78,7 @@ def normalize(value):
 def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> Any:
     """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``."""
     if isinstance(text, YDate):
-        raise SpecError(f"`{text}` is a date in YAML, not a number", mark,
-                        "write a number")
+        raise SpecError(f"`{text}` is a date in YAML, not a number", mark, "write a number")
     if "#" in text:  # Python would read the rest as a comment and drop it
         raise SpecError(f"the expression `{text}` contains `#`", mark,
                         "remove it: a comment inside a quoted expression would be dropped silently")
@@ -127,10 +126,11 @@ class _Evaluator:
             self.fail(f"the constant {value!r} is not a number", "expressions work on numbers only")
         if isinstance(value, float):
             # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
+            written = ast.get_source_segment(self.source, node)
             try:
-                return decimal_fraction(ast.get_source_segment(self.source, node).replace("_", ""))
+                return decimal_fraction(written.replace("_", ""))
             except ValueError as exc:
-                self.fail(f"the number `{ast.get_source_segment(self.source, node)}`: {exc}", "use a smaller number")
+                self.fail(f"the number `{written}`: {exc}", "use a smaller number")
         return value
 
     def visit_Name(self, node):
