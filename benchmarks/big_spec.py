@@ -93,8 +93,8 @@ def profile(path: Path) -> None:
     import io
     import pstats
 
-    from convcalc.analysis import analyze
-    from convcalc.spec import load
+    from convcalc.cost.analysis import analyze
+    from convcalc.spec.loader import load
 
     profiler = cProfile.Profile()
     profiler.enable()

@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import torch  # noqa: E402
 from torch_build import build  # noqa: E402
 
-from convcalc.analysis import analyze, expand  # noqa: E402
-from convcalc.erf import centre_position, default_layer, measured_erf  # noqa: E402
+from convcalc.cost.analysis import analyze, expand  # noqa: E402
+from convcalc.erf.measured import measured_erf  # noqa: E402
+from convcalc.erf.stats import centre_position, default_layer  # noqa: E402
 from convcalc.executor import run  # noqa: E402
 
 

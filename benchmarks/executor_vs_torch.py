@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import torch  # noqa: E402
 from torch_build import build  # noqa: E402
 
-from convcalc.analysis import expand  # noqa: E402
+from convcalc.cost.analysis import expand  # noqa: E402
 from convcalc.executor import run  # noqa: E402
 
 

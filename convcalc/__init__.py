@@ -14,13 +14,13 @@ __all__ = ["load", "analyze", "__version__"]
 
 def load(source):
     """Read a spec from a path, a shipped config name (``resnet50``), a YAML string or a dict."""
-    from .spec import load as _load
+    from .spec.loader import load as _load
 
     return _load(source)
 
 
 def analyze(network, **overrides):
     """Analyse a network (or a path / name / dict). Keyword arguments override vars, ``batch`` and ``input``."""
-    from .analysis import analyze as _analyze
+    from .cost.analysis import analyze as _analyze
 
     return _analyze(network, **overrides)

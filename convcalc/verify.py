@@ -50,7 +50,7 @@ def human_bytes(n: int) -> str:
 
 def estimate_peak_bytes(report, dtype: str = "float32") -> int:
     """Upper-bound estimate of the executor's peak memory in bytes (see the module docstring)."""
-    from .conventions import DTYPE_BYTES
+    from .cost.conventions import DTYPE_BYTES
 
     spec_bytes = DTYPE_BYTES[report.dtype]
     run_bytes = RUN_DTYPE_BYTES[dtype]
@@ -194,7 +194,7 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
     """Analyse ``graph``, guard memory, run it, compare. Raises :class:`MemoryRefused` above ``max_memory``."""
     import time
 
-    from .analysis import analyze
+    from .cost.analysis import analyze
     from .executor import run
 
     report = analyze(graph)
@@ -283,7 +283,7 @@ def _fits(first, size, n) -> bool:
 def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
     """The unit to probe: per axis, the index nearest the centre (``N // 2``) whose analytic window lies inside
     the input; the centre itself when no window fits."""
-    from .erf import rf_window
+    from .erf.stats import rf_window
 
     sizes = list(shape[1:])
     centre = [n // 2 for n in sizes]
@@ -303,7 +303,7 @@ def probe_bytes(report) -> int:
     """Peak estimate of the probe (batch 1, float64, every activation kept for the backward pass, plus its
     gradients): the safety factor × (all activations + weights + the largest im2col workspace)."""
     batch = max(report.batch, 1)
-    from .conventions import DTYPE_BYTES
+    from .cost.conventions import DTYPE_BYTES
 
     scale = RUN_DTYPE_BYTES["float64"] / DTYPE_BYTES[report.dtype]
     activations = int(sum(layer.activation_bytes for layer in report.layers) * scale) // batch
@@ -327,8 +327,8 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     """
     import numpy as np
 
-    from .rftable import rf_rows
-    from .erf import check_position, default_layer, rf_window
+    from .cost.rftable import rf_rows
+    from .erf.stats import check_position, default_layer, rf_window
     from .executor import run
     from .executor.backward import input_gradient
 

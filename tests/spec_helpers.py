@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import convcalc
-from convcalc.analysis import analyze
+from convcalc.cost.analysis import analyze
 
 
 def analyze_layers(input_shape, *layers, batch=1, **top):

@@ -23,10 +23,10 @@ import pytest
 import yaml
 
 import convcalc
-from convcalc.analysis import analyze
-from convcalc.conventions import FLOPS_PER_ELEMENT
+from convcalc.cost.analysis import analyze
+from convcalc.cost.conventions import FLOPS_PER_ELEMENT
 from convcalc.errors import SpecError
-from convcalc.spec import load, shipped_configs
+from convcalc.spec.loader import load, shipped_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
@@ -117,7 +117,7 @@ def test_same_padding_worked_example():
 
 
 def test_make_divisible_examples():
-    from convcalc.expr import evaluate
+    from convcalc.spec.expr import evaluate
 
     # 32·0.5 = 16 → 16; 32·0.35 = 11.2 → 8, below 0.9·11.2 = 10.08, so 16; 1280·0.75 = 960 → 960
     assert evaluate("make_divisible(32 * 0.5, 8)", {}) == 16

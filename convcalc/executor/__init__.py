@@ -4,7 +4,7 @@ It is the independent witness for the cost model (``convcalc.layers``), so it ne
 is re-derived from the definitions, and every count is read off the work performed::
 
     from convcalc.executor import run
-    ex = run(graph, seed=0)          # graph from convcalc.analysis.expand(...)
+    ex = run(graph, seed=0)          # graph from convcalc.cost.analysis.expand(...)
     ex.layers[i].output_shape        # per sample, read off the result array
     ex.layers[i].params              # sizes of the learnable arrays the kernel allocated
     ex.layers[i].macs                # M·K·N of every GEMM, or the products of every weighted sum, whole batch
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import SpecError
-from ..graph import Graph
+from ..spec.graph import Graph
 from . import conv, elementwise, linear, merge, pool, resample, variants  # noqa: F401  (registers the kernels)
 from .base import KERNELS, Context, kernel
 

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SpecError
-from ..graph import Node
+from ..spec.graph import Node
 
 Kernel = Callable[["Context", Node, list], np.ndarray]
 

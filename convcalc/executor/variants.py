@@ -25,7 +25,7 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..graph import Node
+from ..spec.graph import Node
 from .base import KERNELS, Context, kernel, pad, padding_pairs, per_axis, require_rank, window_count
 from .conv import conv_nd
 

@@ -5,6 +5,7 @@ One module per family; one registered class per ``type:`` (see ../shared/STYLE.m
 
 from .base import REGISTRY, Layer, register  # noqa: F401
 # registration side effects:
-from . import conv, elementwise, linear, merge, pool, pool_extra, resample, variants  # noqa: F401
+from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, pool, resample,  # noqa: F401
+               unshared)
 
 __all__ = ["REGISTRY", "Layer", "register"]

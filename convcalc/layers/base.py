@@ -17,9 +17,9 @@ from math import prod
 from typing import ClassVar, Sequence
 
 from ..errors import SpecError
-from ..fields import Field, fields_of
-from ..graph import Node
-from ..rf import ReceptiveField
+from ..spec.fields import Field, fields_of
+from ..spec.graph import Node
+from ..cost.rf import ReceptiveField
 
 Shape = tuple[int, ...]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
-from ..fields import Axes, Bool, Int, Padding
+from ..spec.fields import Axes, Bool, Int, Padding
 from .base import Layer, per_group_text, per_shape, register, times, window_rf_steps
 
 

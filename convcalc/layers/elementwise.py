@@ -9,8 +9,8 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
-from ..conventions import flops_per_element
-from ..fields import Bool, Number
+from ..cost.conventions import flops_per_element
+from ..spec.fields import Bool, Number
 from .base import Layer, register, times
 
 

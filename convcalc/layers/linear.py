@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from math import prod
 
-from ..fields import Bool, Int
+from ..spec.fields import Bool, Int
 from .base import Layer, register, times
 
 

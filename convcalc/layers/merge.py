@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from ..conventions import flops_per_element
+from ..cost.conventions import flops_per_element
 from .base import Layer, register, times
 from .base import _fmt_shape as _fmt
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 from math import floor, prod
 
-from ..conventions import flops_per_element
-from ..fields import Bool, Choice, ScaleField, Size
+from ..cost.conventions import flops_per_element
+from ..spec.fields import Bool, Choice, Int, ScaleField, Size
 from .base import Layer, register, times
 
 
@@ -89,3 +89,61 @@ class Upsample(Layer):
         if any(o % n for n, o in zip(sizes, out)):
             rf = rf.flagged(f"{self.name}: non-integer scale, so outputs repeat inputs unevenly")
         return rf
+
+
+# ---- sub-pixel rearrangement -----------------------------------------------------------------------------------
+@register
+class PixelShuffle(Layer):
+    """Pixel shuffle (Shi et al. 2016, ESPCN), as ``torch.nn.PixelShuffle`` generalised to d axes:
+    (C·r^d, *N) → (C, *N·r). A rearrangement: no params, MACs or FLOPs. RF: each output reads one input; the jump
+    divides by r."""
+
+    kind = "pixel_shuffle"
+    summary = "pixel shuffle (sub-pixel upsampling): (C·r^d, *N) → (C, *N·r)"
+    family = "resample"
+    ranks = (1, 2, 3)
+    factor = Int(min=1, doc="r: upscale factor per axis")
+    formulas = {"shape": "(C·r^d, *N) → (C, N_1·r, …)", "params": "0", "macs": "0", "flops": "0 (a rearrangement)",
+                "rf": "r unchanged, j /= r, each output reads one input"}
+
+    def output_shape(self, ins):
+        self.check_rank(ins[0])
+        channels, sizes = ins[0][0], ins[0][1:]
+        block = self.factor ** len(sizes)
+        if channels % block:
+            self.fail(f"the channels ({channels}) are not divisible by r^d = {self.factor}^{len(sizes)} = {block}",
+                      f"give C a multiple of {block}", "factor")
+        return (channels // block, *(n * self.factor for n in sizes))
+
+    def receptive_field(self, rfs, ins):
+        ndim = len(ins[0]) - 1
+        return rfs[0].step([0] * ndim, [Fraction(1, self.factor)] * ndim, [0] * ndim)
+
+
+@register
+class PixelUnshuffle(Layer):
+    """Pixel unshuffle, as ``torch.nn.PixelUnshuffle`` generalised to d axes: (C, *N) → (C·r^d, *N/r), each N
+    divisible by r. A rearrangement: no params, MACs or FLOPs. RF: position 0 of the output channels together
+    reads an r×…×r block, so it is a window of r with stride r."""
+
+    kind = "pixel_unshuffle"
+    summary = "pixel unshuffle (space to depth): (C, *N) → (C·r^d, *N/r)"
+    family = "resample"
+    ranks = (1, 2, 3)
+    factor = Int(min=1, doc="r: downscale factor per axis")
+    formulas = {"shape": "(C, *N) → (C·r^d, N_1/r, …), N divisible by r", "params": "0", "macs": "0",
+                "flops": "0 (a rearrangement)", "rf": "window r, stride r per axis"}
+
+    def output_shape(self, ins):
+        self.check_rank(ins[0])
+        channels, sizes = ins[0][0], ins[0][1:]
+        for axis, n in enumerate(sizes):
+            if n % self.factor:
+                self.fail(f"spatial axis {axis} ({n}) is not divisible by the factor ({self.factor})",
+                          f"use a factor dividing {n}, or pad the input", "factor")
+        return (channels * self.factor ** len(sizes), *(n // self.factor for n in sizes))
+
+    def receptive_field(self, rfs, ins):
+        self.output_shape(ins)
+        ndim = len(ins[0]) - 1
+        return rfs[0].window((self.factor,) * ndim, (self.factor,) * ndim, (0,) * ndim)

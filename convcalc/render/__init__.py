@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, TextIO
 
-from ..report import COUNT_FIELDS, LayerReport, Report
+from ..cost.report import COUNT_FIELDS, LayerReport, Report
 
 UNITS = ("auto", "raw", "K", "M", "G")
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}

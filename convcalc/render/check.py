@@ -12,7 +12,7 @@ import os
 from fractions import Fraction
 from typing import Any, Callable, TextIO
 
-from ..budgets import BYTE_QUANTITIES, BudgetResult, CheckRun, Contributor, SpecCheck
+from ..budgets.core import BYTE_QUANTITIES, BudgetResult, CheckRun, Contributor, SpecCheck
 from ..errors import SpecError
 from . import fmt_bytes, fmt_count
 

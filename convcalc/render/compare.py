@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TextIO
 
-from ..compare import COUNTS, Line, NetworkComparison, Sweep, comparison_dict, fraction_text, sweep_dict
+from ..compare.networks import COUNTS, Line, NetworkComparison, comparison_dict, fraction_text
+from ..compare.sweep import Sweep, sweep_dict
 from . import fmt_bytes, fmt_count, fmt_shape
 from .grid import Grid
 from .table import bar, write_lines
@@ -425,7 +426,7 @@ def write_what_if_csv(result, out: TextIO) -> None:
 
 
 def render_what_if(result, fmt: str, units: str, out: TextIO) -> None:
-    from ..compare import what_if_dict
+    from ..compare.whatif import what_if_dict
 
     if fmt == "json":
         out.write(json.dumps(what_if_dict(result), indent=2, ensure_ascii=False) + "\n")
@@ -439,7 +440,7 @@ def render_what_if(result, fmt: str, units: str, out: TextIO) -> None:
 # Whole-network rewrite
 # =====================================================================================================================
 def rewrite_notes(result, written: str | None = None) -> list[str]:
-    from ..compare import ELIGIBILITY
+    from ..compare.rewrite import ELIGIBILITY
 
     notes = [f"Rewrote {len(result.rewritten)} conv(s) as {result.target}; {ELIGIBILITY}."]
     for reason, names in result.kept.items():

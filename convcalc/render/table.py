@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from ..report import Report
+from ..cost.report import Report
 from . import COLUMNS, RenderOptions, conventions_text, fmt_bytes, fmt_count, rows, totals_row
 from .grid import Grid
 

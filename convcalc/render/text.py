@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from ..report import Report
+from ..cost.report import Report
 from . import COLUMNS, RenderOptions, conventions_text, fmt_axes, fmt_fraction, rows, totals_row
 
 _CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import convcalc
-from convcalc.analysis import expand
+from convcalc.cost.analysis import expand
 from convcalc.executor import run
 
 

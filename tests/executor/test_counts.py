@@ -7,7 +7,7 @@ import pytest
 
 from convcalc.errors import Mark, SpecError
 from convcalc.executor import KERNELS, run
-from convcalc.graph import Graph, Node
+from convcalc.spec.graph import Graph, Node
 
 from .helpers import run_layer
 

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from convcalc.analysis import expand  # noqa: E402
+from convcalc.cost.analysis import expand  # noqa: E402
 from convcalc.executor import run  # noqa: E402
 
 from .helpers import run_layer  # noqa: E402

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convcalc.analysis import analyze
+from convcalc.cost.analysis import analyze
 from convcalc.errors import SpecError
 from convcalc.executor import Execution, run
 
@@ -99,8 +99,8 @@ def test_cost_model_equals_executor(case):
 
 
 def test_variant_configs_run_with_the_cost_model_counts():
-    from convcalc.analysis import expand
-    from convcalc.spec import shipped_configs
+    from convcalc.cost.analysis import expand
+    from convcalc.spec.loader import shipped_configs
 
     for name in sorted(n for n in shipped_configs() if n.startswith("variants/")):
         graph = expand(name)
@@ -403,7 +403,7 @@ def test_deformable_against_naive_loops(modulated, offset_groups, stride, dilati
 
 def test_lppool_partial_ceil_window_sums_what_is_inside():
     # five ones, p = 1, window 2, stride 2, ceil_mode: windows [1, 1], [1, 1], [1] → 2, 2, 1
-    # (PyTorch's lp_pool1d scales the partial window to 2; see convcalc/layers/pool_extra.py)
+    # (PyTorch's lp_pool1d scales the partial window to 2; see convcalc/layers/pool.py)
     ex, _, _ = run_layer((1, 5), {"type": "lppool", "p": 1, "kernel": 2, "ceil_mode": True}, batch=1,
                          x=np.ones((1, 1, 5)))
     assert ex.output.reshape(-1).tolist() == [2.0, 2.0, 1.0]

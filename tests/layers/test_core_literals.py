@@ -461,7 +461,7 @@ def test_same_padding_pads_0_before_and_1_after(tmp_path):
     """The pads themselves, as `convcalc explain SPEC --layer` shows them: p_b = 0, p_a = 1 on both axes."""
     from typer.testing import CliRunner
 
-    from convcalc.cli import app
+    from convcalc.cli.app import app
 
     path = tmp_path / "same.yaml"
     path.write_text("name: s\ninput: [3, 224, 224]\nlayers:\n"

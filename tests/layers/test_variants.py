@@ -287,7 +287,7 @@ def test_batch_multiplies_the_variant_macs():
 
 # ---- the shipped examples ----------------------------------------------------------------------------------
 def _variant_configs():
-    from convcalc.spec import shipped_configs
+    from convcalc.spec.loader import shipped_configs
 
     return sorted(name for name in shipped_configs() if name.startswith("variants/"))
 
@@ -349,7 +349,7 @@ def test_table_shows_sub_rows_and_csv_does_not():
 def test_cli_error_points_at_the_line(tmp_path):
     from typer.testing import CliRunner
 
-    from convcalc.cli import app
+    from convcalc.cli.app import app
 
     path = tmp_path / "bad.yaml"
     path.write_text("name: bad\ninput: [16, 4, 4]\nlayers:\n  - {type: conv, out: 10, kernel: 1}\n"
@@ -360,8 +360,8 @@ def test_cli_error_points_at_the_line(tmp_path):
 
 
 def test_variant_configs_open_with_a_one_line_title():
-    from convcalc.commands.zoo import header_description
-    from convcalc.spec import shipped_configs
+    from convcalc.cli.commands.zoo import header_description
+    from convcalc.spec.loader import shipped_configs
 
     for name in _variant_configs():
         title = header_description(shipped_configs()[name].read_text(encoding="utf-8"))

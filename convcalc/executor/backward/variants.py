@@ -23,7 +23,7 @@ from math import prod
 
 import numpy as np
 
-from ...graph import Node
+from ...spec.graph import Node
 from ..base import KERNELS, pad, per_axis, require_rank, window_count
 from ..conv import conv_nd
 from ..variants import _conv, _geometry, _only_axis, _sub_node, deformable_samples

@@ -1,0 +1,4 @@
+"""Model budgets for ``convcalc check`` (docs/check.md).
+
+Import from the modules themselves; this package file imports nothing.
+"""

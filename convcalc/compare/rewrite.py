@@ -1,0 +1,125 @@
+"""Whole-network rewrites: every eligible conv of a network replaced by one design; the result is a flat spec,
+analysed before and after (``convcalc compare SPEC --as DESIGN``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SpecError
+
+from .whatif import _kinds_missing, parse_target, query_from_node
+from .yamlwrite import dump_spec, same_value, yaml_value
+
+
+# ---- 3. whole-network rewrite -----------------------------------------------------------------------------------
+ELIGIBILITY = ("a layer is rewritten when it is a standard `conv` with groups == 1 and a kernel larger than 1 on "
+               "some axis, the design's group count divides both its channel counts, and its name matches --only "
+               "(when given)")
+
+
+
+@dataclass
+class RewriteResult:
+    """A network with its eligible convs rewritten, as a flat spec, analysed before and after."""
+
+    target: str
+    spec: dict
+    before: Any  # Report
+    after: Any  # Report
+    rewritten: list[str]
+    kept: dict[str, list[str]]  # reason → names of the convs left as they were
+
+    def yaml(self) -> str:
+        header = (f"Rewritten by `convcalc compare {self.before.source} --as {self.target}`: "
+                  f"{len(self.rewritten)} conv(s) replaced. Flat (expanded) spec: every layer names its inputs.")
+        return dump_spec(self.spec, header)
+
+    def write(self, path: str) -> None:
+        try:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(self.yaml())
+        except OSError as err:
+            raise SpecError(f"--write {path}: {err.strerror or err}", None, "check the path") from None
+
+
+def node_fields_yaml(node) -> dict:
+    """The node's fields as plain YAML values, leaving out those equal to their default."""
+    from ..layers import REGISTRY
+
+    out = {}
+    for key, field_obj in REGISTRY[node.kind].fields.items():
+        value = node.fields.get(key)
+        if not field_obj.required and same_value(value, field_obj.default):
+            continue
+        out[key] = yaml_value(value)
+    return out
+
+
+def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None) -> RewriteResult:
+    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after."""
+    import fnmatch
+
+    from ..cost.analysis import analyze
+    from ..spec.loader import load
+
+    design, arg = parse_target(target)
+    missing = _kinds_missing(design.kinds)
+    if missing:
+        raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
+                        f"this version of convcalc", None, "see docs/variants.md for the kinds available")
+    network = load(spec)
+    graph = network.expand(batch=batch)
+    before = analyze(graph)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({layer.name: tuple(layer.output_shape) for layer in before.layers})
+    layers, rewritten, kept = [], [], {}
+    for node in graph.nodes:
+        entry = {"name": node.name, "type": node.kind, "inputs": list(node.inputs), **node_fields_yaml(node)}
+        reason = ""
+        if node.kind != "conv":
+            layers.append(entry)
+            continue
+        if only and not any(fnmatch.fnmatchcase(node.name, pattern) for pattern in only):
+            reason = "not matched by --only"
+        elif node.fields.get("groups", 1) != 1:
+            reason = "already grouped"
+        else:
+            query = query_from_node(node, shapes[node.inputs[0]], shapes[node.name], network.source)
+            if math.prod(query.kernel) == 1:
+                reason = "1×1 kernel"
+            else:
+                built = design.build(query, arg)
+                reason = built.reason
+        if reason:
+            kept.setdefault(reason, []).append(node.name)
+            layers.append(entry)
+            continue
+        parts = built.layers
+        previous = list(node.inputs)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            name = node.name if last else f"{node.name}.{_part_name(part, index)}"
+            layers.append({"name": name, **part, "inputs": previous})
+            previous = [name]
+        rewritten.append(node.name)
+    label = target.replace(":", "")
+    flat = {"name": f"{graph.name}_{label}", "input": list(graph.input_shape), "batch": graph.batch,
+            "dtype": graph.dtype, "layers": [_ordered(layer) for layer in layers]}
+    after = analyze(load(flat))
+    after.source = f"{network.source} --as {target}"
+    return RewriteResult(target, flat, before, after, rewritten, kept)
+
+
+def _part_name(part: dict, index: int) -> str:
+    return {"conv": "grouped", "channel_shuffle": "shuffle"}.get(part["type"], part["type"]) + str(index + 1)
+
+
+def _ordered(layer: dict) -> dict:
+    """name, type, inputs first, then the fields."""
+    head = {key: layer[key] for key in ("name", "type", "inputs") if key in layer}
+    return {**head, **{k: v for k, v in layer.items() if k not in head}}
+
+

@@ -1,0 +1,107 @@
+"""The analytic cost model: walk the expanded graph and ask each layer kind for its numbers."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
+from ..spec.graph import Graph
+from ..layers import REGISTRY
+from ..layers.merge import broadcast
+from .report import LayerReport, Report, RFReport, Totals
+from .rf import ReceptiveField
+from ..spec.loader import Network, load
+
+
+def expand(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Graph:
+    """A :class:`Graph` from a Graph, Network, path, shipped-config name or dict, with vars overridden."""
+    if isinstance(network, Graph):
+        return network
+    if not isinstance(network, Network):
+        network = load(network)
+    return network.expand(variables, input_shape=tuple(input) if input else None, batch=batch)
+
+
+def analyze(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Report:
+    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``."""
+    graph = expand(network, batch=batch, input=input, **variables)
+    dtype_bytes = DTYPE_BYTES[graph.dtype]
+    shapes = {graph.input_name: graph.input_shape}
+    rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
+    layers: list[LayerReport] = []
+    totals, by_type, warnings = Totals(), {}, []
+    rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
+    for node in graph.nodes:
+        layer = REGISTRY[node.kind](node)
+        ins = [shapes[name] for name in node.inputs]
+        out = tuple(layer.output_shape(ins))
+        in_rfs = [rfs[name] for name in node.inputs]
+        rf = layer.receptive_field(in_rfs, ins)
+        notes = [*node.notes, *layer.warnings(ins)]
+        if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
+            positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
+                          if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
+            for name, other in positioned[1:]:
+                problems = positioned[0][1].aligned_with(other)
+                if problems:
+                    notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+        rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
+        if rf_report is None:
+            rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
+                                                      rf.position_dependent)
+        if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
+            notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
+        report = LayerReport(
+            name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),
+            params=layer.params(ins), buffers=layer.buffers(ins),
+            macs=layer.macs(ins) * graph.batch, flops=layer.flops(ins) * graph.batch,
+            activation_bytes=prod(out) * dtype_bytes * graph.batch,
+            rf=rf_report,
+            warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),
+        )
+        shapes[node.name], rfs[node.name] = out, rf
+        layers.append(report)
+        totals.add(report)
+        kind_totals = by_type.get(node.kind)
+        if kind_totals is None:
+            kind_totals = by_type[node.kind] = Totals()
+        kind_totals.add(report)
+        if notes:
+            warnings += [f"{node.name}: {note}" for note in notes]
+    peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
+    return Report(
+        name=graph.name, input=list(graph.input_shape), batch=graph.batch, dtype=graph.dtype, layers=layers,
+        totals=totals, by_type=by_type, weight_bytes=totals.params * dtype_bytes,
+        peak_activation_bytes=peak, peak_live=live_at_peak, warnings=warnings,
+        source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
+    )
+
+
+def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:
+    """Largest sum of live tensors when running the nodes in order, freeing each after its last use, and the
+    names of the tensors live at that moment (largest first).
+
+    The network input counts as a live tensor until its last consumer; the output stays live to the end.
+    """
+    last_use = {graph.input_name: -1}
+    for index, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            last_use[name] = index
+    scale = dtype_bytes * graph.batch
+    live = {graph.input_name: prod(graph.input_shape) * scale}
+    total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
+    at_peak = dict(live)
+    output = graph.output
+    for index, node in enumerate(graph.nodes):
+        name = node.name
+        live[name] = size = prod(shapes[name]) * scale  # node names are unique
+        total += size
+        if total > peak:
+            peak, at_peak = total, dict(live)
+        for used in set(node.inputs):
+            if last_use.get(used) == index and used != output and used in live:
+                total -= live.pop(used)
+        if last_use.get(name, index) <= index and name != output and name in live:
+            total -= live.pop(name)
+    return peak, sorted(at_peak, key=lambda name: -at_peak[name])

@@ -1,0 +1,442 @@
+"""Expanding a parsed spec into the graph: blocks, ``repeat``, ``when:``, expressions and field values.
+
+:meth:`convcalc.spec.loader.Network.expand` evaluates the vars and hands the ``layers:`` list to :class:`Expander`,
+which walks it once, item by item, and emits one validated :class:`~convcalc.spec.graph.Node` per kept layer. Every
+value is coerced by the layer kind's :class:`~convcalc.spec.fields.Field`; every error points at the YAML position
+it came from (docs/spec.md, "Errors").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import KINDS_LISTING, LazyMark, SpecError, did_you_mean
+from .expr import evaluate
+from .fields import Axes, Padding, ScaleField, Size, describe
+from .graph import Node
+from .yamlio import YBool, YList, YMap
+
+if TYPE_CHECKING:
+    from .loader import Network
+
+STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
+BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
+#: expanded layers at most: 100× the 10,000-layer benchmark; a `repeat: 1000000000` typo fails at once, not in hours
+MAX_LAYERS = 1_000_000
+MAX_BLOCK_DEPTH = 100  # blocks inside blocks; each level is a few Python frames, well inside the recursion limit
+_PER_AXIS = (Axes, Padding, ScaleField, Size)
+
+
+def positive_int(value, mark, what, calc) -> int:
+    if isinstance(value, YBool):
+        raise SpecError(f"`{what}` expects a number, got the YAML boolean `{value.word}`", mark,
+                        "YAML reads yes/no/on/off/true/false as booleans; write a whole number ≥ 1")
+    if isinstance(value, str):
+        value = calc(value, mark)
+    if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"`{what}` must be a whole number ≥ 1, got {describe(value)}", mark, f"fix `{what}`")
+    return int(value)
+
+
+@dataclass
+class Scope:
+    prefix: str
+    names: dict  # local name -> full node name (or "input")
+    variables: dict
+    previous: str
+    path: tuple
+    counters: dict = field(default_factory=dict)
+    taken: dict = field(default_factory=dict)  # explicit local names -> their item, to catch duplicates
+    #: (full name, what it passes through) of the last item skipped by `when:` that named its own `inputs:`, since
+    #: the last kept one: a following layer without `inputs:` reads `previous`, not that pass-through
+    skipped: tuple[str, str] | None = None
+    #: the block call whose layers this scope holds (None at the top level), with the block's name
+    call: YMap | None = None
+    block: str = ""
+
+    def local_name(self, full: str) -> str:
+        """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
+        if self.prefix and full.startswith(self.prefix):
+            return full[len(self.prefix):]
+        for local, target in self.names.items():
+            if target == full:
+                return local  # a block input (`x`), or a top-level name
+        return full
+
+    def reads_previous(self, item: YMap, who: str = "") -> list[str]:
+        """Notes for a kept item that reads ``previous`` implicitly (no `inputs:`) right after a skipped item that
+        named its own inputs: its input then differs from what the skipped one passes through. Resets the marker."""
+        notes = []
+        if self.skipped is not None and "inputs" not in item and self.skipped[1] != self.previous:
+            skipped, through = (f"`{self.local_name(n)}`" for n in self.skipped)
+            previous = f"`{self.local_name(self.previous)}`"
+            notes.append(f"{who}reads {previous}, the last kept layer: {skipped} before it is skipped by `when:` and "
+                         f"would pass {through} through; write `inputs: {previous[1:-1]}` (or "
+                         f"`inputs: {through[1:-1]}`) to make the choice explicit")
+        self.skipped = None
+        return notes
+
+
+class Expander:
+    def __init__(self, network: Network, variables: dict, rank: int):
+        from ..layers import REGISTRY
+
+        self.registry = REGISTRY
+        self.network = network
+        self.rank = rank
+        self.nodes: list[Node] = []
+        self.full_names: dict[str, str] = {"input": "input"}
+        self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
+        self.calls: list[str] = []  # the block calls being expanded, outermost first
+        self.defaults = self._read_defaults(network.doc)
+
+    # defaults -------------------------------------------------------------------------------------------------
+    def _read_defaults(self, doc):
+        raw = doc.get("defaults") or YMap()
+        if not isinstance(raw, YMap):
+            raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
+        common, per_kind = {}, {}
+        all_fields = {key for cls in self.registry.values() for key in cls.fields}
+        for key, value in raw.items():
+            if key in self.registry and isinstance(value, YMap):
+                for sub, sub_value in value.items():
+                    if sub not in self.registry[key].fields:
+                        raise SpecError(f"`{key}` has no key `{sub}`", value.key_mark(sub),
+                                        did_you_mean(str(sub), self.registry[key].fields))
+                    per_kind.setdefault(key, {})[sub] = (sub_value, value.mark_of(sub))
+            elif key in all_fields:
+                common[key] = (value, raw.mark_of(key))
+            elif key in self.registry:
+                raise SpecError(f"`defaults: {key}` must be a mapping of `{key}` keys, got {describe(value)}",
+                                raw.mark_of(key), f"write e.g. `defaults: {{{key}: {{…}}}}`; "
+                                f"`convcalc explain {key}` lists its keys")
+            else:
+                raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
+                                did_you_mean(str(key), sorted(all_fields | set(self.registry)),
+                                            "`convcalc explain KIND` lists the keys of a kind"))
+        return common, per_kind
+
+    # the walk -------------------------------------------------------------------------------------------------
+    def expand_list(self, items: YList, scope: Scope):
+        for index, item in enumerate(items):
+            if not isinstance(item, YMap):
+                raise SpecError("each layer must be a mapping with `type:` (or `block:`)", items.mark_of(index),
+                                "write `- {type: conv, out: 64, kernel: 3}`")
+            later = _Later(items, index)
+            if "block" in item:
+                self._block_call(item, scope, later)
+            elif "type" in item:
+                self._layer(item, scope, later)
+            else:
+                raise SpecError("a layer needs `type:` (or `block:` to use a block)", item.mark,
+                                "add e.g. `type: conv`")
+
+    def _calc(self, scope: Scope):
+        return lambda text, mark: evaluate(text, scope.variables, mark)
+
+    def _repeat(self, item: YMap, scope: Scope) -> int:
+        if "repeat" not in item:
+            return 1
+        count = positive_int(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(scope))
+        if len(self.nodes) + count > MAX_LAYERS:  # every repetition adds at least one layer
+            raise SpecError(f"`repeat: {count:,}` expands the network past {MAX_LAYERS:,} layers",
+                            item.mark_of("repeat"), "check the repeat count")
+        return count
+
+    def _when(self, item: YMap, scope: Scope, value, count: int) -> bool:
+        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked)."""
+        if isinstance(value, YList):  # a list left whole: not one value per repetition
+            repeats = f"repeats {count} times" if count > 1 else "does not repeat"
+            raise SpecError(f"`when:` lists {len(value)} value{'s' if len(value) != 1 else ''} but the item {repeats}",
+                            item.mark_of("when"),
+                            "give one condition, or a list of exactly `repeat:` true/false values")
+        if isinstance(value, str):
+            value = evaluate(value, scope.variables, item.mark_of("when"))
+        if not isinstance(value, (bool, YBool)):
+            raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
+                            "write a condition such as `stride == 1`, a boolean var, or true/false")
+        return bool(value)
+
+    def _per_repetition(self, item: YMap, key, value, count: int, index: int, field_obj=None):
+        """The value of ``key`` for repetition ``index`` of ``count``."""
+        if count == 1 or not isinstance(value, YList) or len(value) != count:
+            return value
+        if getattr(field_obj, "takes_list", False) and not all(isinstance(v, YList) for v in value):
+            return value  # a list-valued field (e.g. `mid: [batchnorm, relu]`): per repetition only when nested
+        if field_obj is not None and isinstance(field_obj, _PER_AXIS) and self.rank == count \
+                and not any(isinstance(v, YList) for v in value) and len({repr(v) for v in value}) > 1:
+            raise SpecError(f"`{key}: {list(value)}` is ambiguous under `repeat: {count}`: one value per "
+                            f"repetition, or one per axis?", item.mark_of(key),
+                            f"for the same per-axis value in every repetition write "
+                            f"{[list(value)] * count}; for one value per repetition keep the list and nest "
+                            f"per-axis entries")
+        return value[index]
+
+    def _name(self, item: YMap, scope: Scope, base: str, count: int, index: int) -> tuple[str, str]:
+        """(local name, full name) of one repetition."""
+        if "name" in item:
+            name = item["name"]
+            if isinstance(name, (YMap, YList)) or name is None:
+                got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
+                raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
+                                "write e.g. `name: conv1`")
+            name = name.word if isinstance(name, YBool) else str(name)
+            if not name:
+                raise SpecError("a layer name cannot be empty", item.mark_of("name"), "write e.g. `name: conv1`")
+            if name == "input":
+                raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
+                                "`input` names the network input; choose another name")
+            if " " in name or not name.isprintable():  # isprintable() is false for every other space and control
+                raise SpecError(f"a layer name cannot contain spaces or control characters, got {name!r}",
+                                item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
+            if index == 0:
+                if name in scope.taken:
+                    first = scope.taken[name].mark_of("name")
+                    raise SpecError(f"duplicate layer name `{name}` (first used at line {first.line})",
+                                    item.mark_of("name"), "give each layer a unique name")
+                scope.taken[name] = item  # its mark is looked up only for the error
+            local = f"{name}.{index}" if count > 1 else name
+        else:
+            while True:
+                scope.counters[base] = scope.counters.get(base, 0) + 1
+                local = f"{base}{scope.counters[base]}"
+                if local not in scope.names and local not in scope.taken:
+                    break
+        return local, scope.prefix + local
+
+    def _resolve_inputs(self, item: YMap, scope: Scope, later: "_Later", own_name: str | None) -> list[str]:
+        if "inputs" not in item:
+            return [scope.previous]
+        raw = item["inputs"]
+        names = [raw] if isinstance(raw, str) else raw
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+            raise SpecError("`inputs` must be a layer name or a list of names", item.mark_of("inputs"),
+                            "write `inputs: conv1` or `inputs: [conv1, shortcut]`")
+        resolved = []
+        for i, name in enumerate(names):
+            if name in scope.names:
+                resolved.append(scope.names[name])
+                continue
+            if name in self.full_names:
+                resolved.append(self.full_names[name])
+                continue
+            name_mark = names.mark_of(i) if isinstance(names, YList) else item.mark_of("inputs")  # for errors
+            if own_name is not None and name == own_name:
+                raise SpecError(f"layer `{name}` uses itself as an input: that is a cycle", name_mark,
+                                "take the input from an earlier layer")
+            elif name in later:
+                target = later[name]
+                back = target.get("inputs")
+                back = [back] if isinstance(back, str) else (back or [])
+                cycle = f" and `{name}` takes `{own_name}` back, a cycle" if own_name and own_name in back else ""
+                raise SpecError(f"`{name}` is defined later (line {target.mark.line}){cycle}", name_mark,
+                                "a layer can only take inputs from earlier layers; move it after its inputs")
+            else:
+                raise SpecError(f"unknown input `{name}`", name_mark,
+                                did_you_mean(name, [n for n in scope.names if n != "input" or not scope.prefix]))
+        return resolved
+
+    def _layer(self, item: YMap, scope: Scope, later: "_Later"):
+        kind = item["type"]
+        if not isinstance(kind, str):
+            raise SpecError(f"`type` must name a layer kind, got {describe(kind)}", item.mark_of("type"),
+                            f"write e.g. `type: conv`; {KINDS_LISTING}")
+        if kind not in self.registry:
+            raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"),
+                            did_you_mean(str(kind), self.registry, KINDS_LISTING))
+        cls = self.registry[kind]
+        for key in item:
+            if key not in cls.fields and key not in STRUCTURAL:
+                raise SpecError(f"`{kind}` has no key `{key}`", item.key_mark(key),
+                                did_you_mean(str(key), list(cls.fields) + list(STRUCTURAL)))
+        count = self._repeat(item, scope)
+        for index in range(count):
+            local, full = self._name(item, scope, kind, count, index)
+            when = self._per_repetition(item, "when", item.get("when", True), count, index)
+            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            if not self._when(item, scope, when, count):
+                scope.names[local] = inputs[0]  # a skipped layer passes its input through
+                if count > 1 and "name" in item:
+                    scope.names[str(item["name"])] = inputs[0]
+                if "inputs" in item:
+                    scope.skipped = (full, inputs[0])
+                continue
+            lo, hi = cls.arity
+            if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
+                want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+                raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {len(inputs)}",
+                                item.mark_of("inputs") if "inputs" in item else item.mark,
+                                "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+            self._claim(full, item)
+            fields, marks = self._fields(item, cls, scope, count, index)
+            if "inputs" in item:  # merges point their shape errors at the `inputs:` value
+                marks["inputs"] = LazyMark(item, "inputs")
+            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, scope.reads_previous(item))
+            self.nodes.append(node)
+            if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
+                raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
+                                "check the repeat counts of this layer and of the blocks around it")
+            scope.names[local] = full
+            if count > 1 and "name" in item:
+                scope.names[str(item["name"])] = full  # the bare name refers to the last repetition
+            self.full_names[full] = full
+            scope.previous = full
+
+    def _claim(self, full: str, item: YMap):
+        """Each full name belongs to one layer or block instance: `a` repeated twice is `a.0`, `a.1`, so a later
+        `name: a.0` would give two layers one name (and inputs by that name would silently pick one)."""
+        first = self.claimed.get(full)
+        if first is not None:
+            raise SpecError(f"two layers would be named `{full}`: this one and the one at line {first.mark.line}",
+                            item.mark_of("name") if "name" in item else item.mark,
+                            "rename one of them (a repeated `name: a` gives `a.0`, `a.1`, …, and the layers of a "
+                            "block instance `b` are named `b.…`)")
+        self.claimed[full] = item
+
+    def _fields(self, item, cls, scope, count, index):
+        common, per_kind = self.defaults
+        calc = self._calc(scope)
+        values, marks = {}, {}
+        for key, field_obj in cls.fields.items():
+            if key in item:
+                raw = self._per_repetition(item, key, item[key], count, index, field_obj)
+                mark = LazyMark(item, key)
+            elif key in per_kind.get(cls.kind, {}):
+                raw, mark = per_kind[cls.kind][key]
+            elif key in common:
+                raw, mark = common[key]
+            elif field_obj.required:
+                raise SpecError(f"`{cls.kind}` layer is missing `{key}`", item.mark,
+                                f"add `{key}:`" + (f" ({field_obj.doc})" if field_obj.doc else ""))
+            else:
+                values[key] = field_obj.default
+                continue
+            if isinstance(raw, str) and isinstance(scope.variables.get(raw.strip()), (str, list)):
+                raw = scope.variables[raw.strip()]  # a block argument holding a word or a per-axis list
+            try:
+                values[key] = field_obj.coerce(raw, mark, calc)
+            except SpecError as err:
+                raise _in_call(err, scope, key, item[key] if key in item else raw) from None
+            marks[key] = mark
+        return values, marks
+
+    def _block_call(self, item: YMap, scope: Scope, later: "_Later"):
+        block_name = item["block"]
+        if not isinstance(block_name, str):
+            raise SpecError(f"`block` must name a block, got {describe(block_name)}", item.mark_of("block"),
+                            "write `block: NAME` with a name defined under `blocks:`")
+        blocks = self.network.blocks
+        if block_name not in blocks:
+            raise SpecError(f"unknown block `{block_name}`", item.mark_of("block"),
+                            did_you_mean(str(block_name), blocks) if blocks else "define it under `blocks:`")
+        block = blocks[block_name]
+        declared = block.get("args") or YMap()
+        for key in item:
+            if key not in BLOCK_CALL and key not in declared:
+                raise SpecError(f"block `{block_name}` has no argument `{key}`", item.key_mark(key),
+                                did_you_mean(str(key), list(declared) + list(BLOCK_CALL)))
+        if block_name in self.calls:
+            chain = " → ".join(self.calls[self.calls.index(block_name):] + [block_name])
+            raise SpecError(f"block `{block_name}` uses itself ({chain})", item.mark_of("block"),
+                            "a block cannot contain a call of itself, directly or through other blocks")
+        if len(self.calls) >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nest more than {MAX_BLOCK_DEPTH} deep at `{block_name}`", item.mark,
+                            "flatten some levels of blocks")
+        self.calls.append(block_name)
+        count = self._repeat(item, scope)
+        block_inputs = block.get("inputs", ["x"])
+        block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
+        for index in range(count):
+            local, full = self._name(item, scope, str(block_name), count, index)
+            when = self._per_repetition(item, "when", item.get("when", True), count, index)
+            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            if not self._when(item, scope, when, count):
+                scope.names[local] = inputs[0]
+                if "inputs" in item:
+                    scope.skipped = (full, inputs[0])
+                continue
+            self._claim(full, item)
+            if len(inputs) != len(block_inputs):
+                raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
+                                f"({', '.join(map(str, block_inputs))}), got {len(inputs)}",
+                                item.mark_of("inputs") if "inputs" in item else item.mark,
+                                "pass them with `inputs: [...]`")
+            variables = dict(scope.variables)
+            for arg, default in declared.items():
+                if arg in item:
+                    value = self._per_repetition(item, arg, item[arg], count, index)
+                    mark = item.mark_of(arg)
+                    variables[arg] = _argument(value, mark, scope)
+                elif default is None:
+                    raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
+                                    f"add `{arg}: …` to this `block: {block_name}` item")
+                else:
+                    variables[arg] = _argument(default, declared.mark_of(arg), scope)
+            notes = scope.reads_previous(item, who=f"block `{local}` ")
+            inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
+                           variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
+                           block=str(block_name))
+            first = len(self.nodes)
+            self.expand_list(block["layers"], inner)
+            if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
+                self.nodes[first].notes[:0] = notes
+            output = inner.previous
+            if "output" in block:
+                out_name = str(block["output"])
+                if out_name not in inner.names:
+                    raise SpecError(f"block `{block_name}` output `{out_name}` is not one of its layers",
+                                    block.mark_of("output"), did_you_mean(out_name, inner.names))
+                output = inner.names[out_name]
+            scope.names[local] = output
+            if count > 1 and "name" in item:
+                scope.names[str(item["name"])] = output
+            self.full_names[full] = output
+            scope.previous = output
+        self.calls.pop()
+
+
+def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:
+    """A field error inside a block instance, told where the value came from. When the field is just an argument
+    (`kernel: k`) that the call passes, the error points at the call's value (`k: 2.5`), the thing to fix;
+    otherwise it names the instance and its call's line."""
+    call = scope.call
+    if call is None:
+        return err
+    arg = written.strip() if isinstance(written, str) else None
+    if arg is not None and arg in call and arg not in BLOCK_CALL:
+        where = f"`{key}: {arg}` in block `{scope.block}`, line {err.mark.line}" if err.mark else f"`{key}: {arg}`"
+        return SpecError(f"{err.message} (from {where})", call.mark_of(arg), err.hint)
+    return SpecError(f"{err.message} (in `{scope.prefix[:-1]}`, the call of block `{scope.block}` at line "
+                     f"{call.mark.line})", err.mark, err.hint)
+
+
+class _Later:
+    """The named items after position ``index`` of a layer list, by name (the last one wins), for the error
+    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²)."""
+
+    def __init__(self, items: YList, index: int):
+        self.items, self.index, self.names = items, index, None
+
+    def _built(self) -> dict:
+        if self.names is None:
+            self.names = {str(it["name"]): it for it in self.items[self.index + 1:]
+                          if isinstance(it, YMap) and "name" in it}
+        return self.names
+
+    def __contains__(self, name) -> bool:
+        return name in self._built()
+
+    def __getitem__(self, name):
+        return self._built()[name]
+
+
+def _argument(value, mark, scope: Scope):
+    """A block argument, evaluated in the caller's scope."""
+    if isinstance(value, str):
+        if value.isidentifier() and value not in scope.variables:
+            return value  # a plain word, e.g. a padding mode or an upsample mode, passed as text
+        return evaluate(value, scope.variables, mark)
+    if isinstance(value, YBool):
+        return bool(value)
+    return value

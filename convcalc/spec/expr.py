@@ -1,0 +1,238 @@
+"""A small, whitelisted expression evaluator for numeric spec fields.
+
+``"make_divisible(32 * alpha, 8)"`` is parsed with :mod:`ast` and walked node by node; only the operators and
+functions below are allowed, names come from the vars and block arguments in scope, and nothing is ever passed
+to Python's ``eval``. Arithmetic is exact: numbers are ints or :class:`fractions.Fraction`, so ``/`` never
+rounds and a width multiplier of 0.1 is exactly one tenth.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from fractions import Fraction
+from typing import Any, Mapping
+
+from ..errors import Mark, SpecError, did_you_mean
+from .yamlio import YDate, decimal_fraction
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """Round ``value`` to the nearest multiple of ``divisor``, never going more than 10% below it.
+
+    The rule of TF-Slim / torchvision's ``_make_divisible`` (MobileNetV2, EfficientNet).
+    """
+    divisor = _whole(divisor, "the divisor")
+    min_value = divisor if min_value is None else _whole(min_value, "min_value")
+    new_value = max(min_value, int(value + Fraction(divisor, 2)) // divisor * divisor)
+    if new_value < Fraction(9, 10) * value:
+        new_value += divisor
+    return new_value
+
+
+def _whole(value, what: str, least: int = 1) -> int:
+    if value != int(value) or value < least:
+        raise ValueError(f"{what} must be a whole number ≥ {least}, got {value}")
+    return int(value)
+
+
+def _round(value, ndigits=None):
+    return round(value) if ndigits is None else round(Fraction(value), _whole(ndigits, "the digits", least=0))
+
+
+#: how many arguments each function takes: (at least, at most)
+ARITY = {"min": (2, None), "max": (2, None), "round": (1, 2), "ceil": (1, 1), "floor": (1, 1), "int": (1, 1),
+         "abs": (1, 1), "make_divisible": (1, 3)}
+
+FUNCTIONS = {
+    "min": min,
+    "max": max,
+    "round": _round,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "int": int,
+    "abs": abs,
+    "make_divisible": make_divisible,
+}
+
+_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: None,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: None,
+}
+_CMPOPS = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+_MAX_EXPONENT = 256
+_MAX_BITS = 8192  # a power's result stays within ~2,500 digits (Python refuses to print > 4,300)
+
+
+def normalize(value):
+    """Integral fractions become ints, so `64 / 2` is the int 32."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value.numerator)
+    return value
+
+
+def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> Any:
+    """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``."""
+    if isinstance(text, YDate):
+        raise SpecError(f"`{text}` is a date in YAML, not a number", mark, "write a number")
+    if "#" in text:  # Python would read the rest as a comment and drop it
+        raise SpecError(f"the expression `{text}` contains `#`", mark,
+                        "remove it: a comment inside a quoted expression would be dropped silently")
+    source = text.strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"cannot parse the expression `{text}` ({exc.msg})", mark,
+                        "use numbers, names, + - * / // % **, parentheses and "
+                        + ", ".join(sorted(FUNCTIONS))) from None
+    except RecursionError:
+        raise _too_deep(text, mark) from None
+    try:
+        return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
+    except RecursionError:
+        raise _too_deep(text, mark) from None
+
+
+def _too_deep(text: str, mark: Mark | None) -> SpecError:
+    """A sum of thousands of terms, say: deeper than Python's parser or our walker can go."""
+    shown = text if len(text) <= 60 else text[:60] + "…"
+    return SpecError(f"the expression `{shown}` is nested too deeply", mark, "split it over several vars")
+
+
+class _Evaluator:
+    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str):
+        self.text, self.names, self.mark, self.source = text, names, mark, source
+
+    def fail(self, what: str, hint: str):
+        raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
+
+    def visit(self, node):
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            self.fail(f"`{ast.unparse(node)}` is not allowed",
+                      "only arithmetic, comparisons, and/or/not, `a if c else b` and the functions "
+                      + ", ".join(sorted(FUNCTIONS)) + " are allowed")
+        return method(node)
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool):
+                return value
+            self.fail(f"the constant {value!r} is not a number", "expressions work on numbers only")
+        if isinstance(value, float):
+            # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
+            written = ast.get_source_segment(self.source, node)
+            try:
+                return decimal_fraction(written.replace("_", ""))
+            except ValueError as exc:
+                self.fail(f"the number `{written}`: {exc}", "use a smaller number")
+        return value
+
+    def visit_Name(self, node):
+        if node.id in ("true", "True"):
+            return True
+        if node.id in ("false", "False"):
+            return False
+        if node.id not in self.names:
+            self.fail(f"unknown name `{node.id}`",
+                      did_you_mean(node.id, list(self.names)) + " (define it under `vars:` or as a block argument)"
+                      if self.names else "no vars are in scope here: define it under `vars:` (above this use) "
+                      "or as a block argument")
+        value = self.names[node.id]
+        if value is None:
+            self.fail(f"`{node.id}` has no value", f"give `{node.id}` a value")
+        return value
+
+    def visit_UnaryOp(self, node):
+        value = self.visit(node.operand)
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            self._number(value, node)
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node.op, ast.Not):
+            return not self._boolean(value, node)
+        self.fail(f"operator `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+
+    def visit_BinOp(self, node):
+        if type(node.op) not in _BINOPS:
+            self.fail(f"operator in `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+        left, right = self.visit(node.left), self.visit(node.right)
+        for side in (left, right):
+            self._number(side, node)
+        try:
+            if isinstance(node.op, ast.Div):
+                return normalize(Fraction(left) / Fraction(right))
+            if isinstance(node.op, ast.Pow):
+                if abs(right) > _MAX_EXPONENT:
+                    self.fail(f"exponent {right} is too large", f"keep exponents within ±{_MAX_EXPONENT}")
+                if isinstance(right, Fraction) and right.denominator != 1:
+                    self.fail("fractional powers are not exact", "use whole-number exponents")
+                base = Fraction(left)
+                if max(base.numerator, base.denominator).bit_length() * abs(int(right)) > _MAX_BITS:
+                    self.fail(f"`{ast.unparse(node)}` is too large", "keep numbers within a few thousand digits")
+                return normalize(base ** int(right))
+            return normalize(_BINOPS[type(node.op)](left, right))
+        except ZeroDivisionError:
+            self.fail(f"division by zero in `{ast.unparse(node)}`", "check the values of the names involved")
+
+    def _number(self, value, node):
+        """Arithmetic takes numbers only: `8 * flag` with a boolean flag is a mistake, not 8 (Python's True == 1)."""
+        if isinstance(value, bool):
+            self.fail(f"`{ast.unparse(node)}` does arithmetic on the boolean {str(value).lower()}",
+                      "YAML reads yes/no/on/off/true/false as booleans; give the var a number, or write "
+                      "`a if flag else b` to choose between numbers")
+        if not isinstance(value, (int, Fraction)):
+            self.fail(f"`{ast.unparse(node)}` works on {value!r}, which is not a number", "use numbers")
+
+    def _boolean(self, value, node) -> bool:
+        """and/or/not and the test of `a if c else b` take booleans: `3 and 4` is a mistake, not 4."""
+        if not isinstance(value, bool):
+            self.fail(f"`{ast.unparse(node)}` needs a boolean, got {value}",
+                      "compare to get one, e.g. `stride == 1` or `expand != 1`")
+        return value
+
+    def visit_BoolOp(self, node):
+        stop = not isinstance(node.op, ast.And)  # `and` stops at the first false, `or` at the first true
+        for item in node.values:
+            if self._boolean(self.visit(item), node) is stop:
+                return stop
+        return not stop
+
+    def visit_Compare(self, node):
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            if type(op) not in _CMPOPS:
+                self.fail(f"comparison in `{ast.unparse(node)}` is not allowed", "use == != < <= > >=")
+            right = self.visit(comparator)
+            if not _CMPOPS[type(op)](left, right):
+                return False
+            left = right
+        return True
+
+    def visit_IfExp(self, node):
+        return self.visit(node.body) if self._boolean(self.visit(node.test), node) else self.visit(node.orelse)
+
+    def visit_Call(self, node):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = ast.unparse(node.func)
+            self.fail(f"unknown function `{name}`", did_you_mean(name, FUNCTIONS))
+        if node.keywords and node.func.id != "make_divisible":
+            self.fail(f"`{node.func.id}` takes no keyword arguments", "pass the arguments by position")
+        args = [self.visit(arg) for arg in node.args]
+        kwargs = {kw.arg: self.visit(kw.value) for kw in node.keywords}
+        lo, hi = ARITY[node.func.id]
+        given = len(args) + len(kwargs)
+        if given < lo or (hi is not None and given > hi):
+            want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
+            self.fail(f"`{node.func.id}` takes {want} argument{'s' if want != '1' else ''}, got {given}",
+                      "e.g. max(a, b), round(x), round(x, 2), make_divisible(x, 8)")
+        for value in (*args, *kwargs.values()):
+            self._number(value, node)
+        try:
+            return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
+        except (TypeError, ValueError, ZeroDivisionError) as exc:
+            self.fail(f"`{ast.unparse(node)}` failed: {exc}", "check the number and kind of its arguments")

@@ -1,0 +1,294 @@
+"""Typed fields of a layer kind: the YAML keys a ``type:`` accepts, how they are checked and normalised.
+
+A layer class lists its fields as class attributes (``out = Int(min=1)``). The spec reader calls
+:meth:`Field.coerce` on each value the user wrote, after expressions are evaluated, and stores the normalised
+value on the graph node. Only parsing lives here; no cost formulas.
+
+Conventions, stated once:
+
+* **per-axis values** (kernel, stride, dilation, …) are an int for every axis or a list with one int per spatial
+  axis, in the order of the input's spatial axes (L; H, W; D, H, W). Dilation 1 means no dilation.
+* **padding** is an int, a per-axis list, a list of per-axis ``[before, after]`` pairs, or one of the words
+  ``valid`` (no padding), ``same`` (TensorFlow's rule: output = ceil(input / stride), any odd excess goes *after*)
+  and ``full`` (MATLAB's: k_eff − 1 on each side).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+from ..errors import Mark, SpecError, did_you_mean
+from .yamlio import YBool, YList
+
+REQUIRED = object()
+PADDING_WORDS = ("valid", "same", "full")
+
+
+def describe(value) -> str:
+    """A value as the user wrote it, for an error message: ``the YAML boolean `yes` ``, ``nothing (null)``, …"""
+    if isinstance(value, (YBool, bool)):
+        return f"the YAML boolean `{getattr(value, 'word', str(value).lower())}`"
+    if isinstance(value, str):
+        return f"the text `{value}`"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return repr(value)
+
+
+def _plain(value) -> str:
+    """An item of a list as YAML would show it (no Python reprs such as ``Fraction(1, 10)``)."""
+    if isinstance(value, (YBool, bool)):
+        return getattr(value, "word", str(value).lower())
+    if value is None:
+        return "null"
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return str(value)
+
+
+class Field:
+    """One YAML key of a layer kind."""
+
+    type_name = "value"
+
+    def __init__(self, default: Any = REQUIRED, doc: str = ""):
+        self.default = default
+        self.doc = doc
+        self.name = ""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def coerce(self, value: Any, mark: Mark, evaluate: Callable[[str, Mark], Any]) -> Any:
+        raise NotImplementedError
+
+    # helpers -----------------------------------------------------------------------------------------------
+    def _fail(self, what: str, mark: Mark, hint: str):
+        raise SpecError(f"`{self.name}` {what}", mark, hint)
+
+    def _describe(self, value) -> str:
+        return describe(value)
+
+    def _number(self, value, mark: Mark, evaluate, *, integral: bool):
+        if isinstance(value, YBool) or isinstance(value, bool):
+            word = getattr(value, "word", str(value).lower())
+            self._fail(f"expects a number, got the YAML boolean `{word}`", mark,
+                       "YAML reads yes/no/on/off/true/false as booleans; write a number"
+                       + (f" (quote it as '{word}' if it is an expression)" if word not in ("true", "false") else ""))
+        if isinstance(value, str):
+            value = evaluate(value, mark)
+            if isinstance(value, bool):
+                self._fail(f"expression gave the boolean {str(value).lower()}", mark,
+                           "the expression must give a number; YAML reads yes/no/on/off/true/false as booleans, so "
+                           "check the vars and block arguments it uses")
+        if not isinstance(value, (int, Fraction)):
+            self._fail(f"expects {'a whole number' if integral else 'a number'}, got {self._describe(value)}",
+                       mark, "write a number or an expression in quotes")
+        if integral:
+            if isinstance(value, Fraction):
+                if value.denominator != 1:
+                    self._fail(f"must be a whole number, got {float(value):g} ({value})", mark,
+                               "wrap the expression in int(), round(), ceil(), floor() or make_divisible()")
+                value = int(value)
+        return value
+
+
+class Int(Field):
+    type_name = "int"
+
+    def __init__(self, default: Any = REQUIRED, min: int | None = None, doc: str = ""):
+        super().__init__(default, doc)
+        self.min = min
+
+    def coerce(self, value, mark, evaluate):
+        value = self._number(value, mark, evaluate, integral=True)
+        if self.min is not None and value < self.min:
+            self._fail(f"must be at least {self.min}, got {value}", mark, f"use a value ≥ {self.min}")
+        return value
+
+
+class Number(Field):
+    type_name = "number"
+
+    def __init__(self, default: Any = REQUIRED, min: Any = None, below: Any = None, doc: str = ""):
+        super().__init__(default, doc)
+        self.min, self.below = min, below
+
+    def coerce(self, value, mark, evaluate):
+        value = self._number(value, mark, evaluate, integral=False)
+        if self.min is not None and value < self.min:
+            self._fail(f"must be at least {self.min}, got {float(value):g}", mark, f"use a value ≥ {self.min}")
+        if self.below is not None and value >= self.below:
+            self._fail(f"must be below {self.below}, got {float(value):g}", mark, f"use a value < {self.below}")
+        return value
+
+
+class Bool(Field):
+    type_name = "bool"
+
+    def coerce(self, value, mark, evaluate):
+        if isinstance(value, str):
+            value = evaluate(value, mark)
+        if isinstance(value, (YBool, bool)):
+            return bool(value)
+        self._fail(f"expects true or false, got {self._describe(value)}", mark, "write true or false")
+
+
+class Choice(Field):
+    type_name = "choice"
+
+    def __init__(self, choices, default: Any = REQUIRED, doc: str = ""):
+        super().__init__(default, doc)
+        self.choices = tuple(choices)
+
+    def coerce(self, value, mark, evaluate):
+        word = value.word if isinstance(value, YBool) else value
+        if not isinstance(word, str) or word not in self.choices:
+            hint = did_you_mean(str(word), self.choices) if isinstance(word, str) else \
+                "expected one of: " + ", ".join(f"`{c}`" for c in self.choices)
+            self._fail(f"is {self._describe(value)}, which is not a valid choice", mark, hint)
+        return word
+
+
+class Text(Field):
+    type_name = "text"
+
+    def coerce(self, value, mark, evaluate):
+        if isinstance(value, YBool):
+            return value.word
+        if not isinstance(value, str):
+            self._fail(f"expects text, got {self._describe(value)}", mark, "write a name")
+        return value
+
+
+def _items(value, mark: Mark):
+    marks = [value.mark_of(i) for i in range(len(value))] if isinstance(value, YList) else [mark] * len(value)
+    return list(zip(value, marks))
+
+
+class Axes(Field):
+    """An int for every spatial axis, or a list with one int per axis. Normalised to int or tuple of ints."""
+
+    type_name = "int or per-axis list"
+
+    def __init__(self, default: Any = REQUIRED, min: int = 1, doc: str = ""):
+        super().__init__(default, doc)
+        self.min = min
+
+    def coerce(self, value, mark, evaluate):
+        if self.name == "padding" and isinstance(value, str) and value.strip() in PADDING_WORDS:  # pooling
+            self._fail(f"cannot be `{value.strip()}` on this kind: it takes an int or a per-axis list", mark,
+                       "PyTorch's pooling pads both sides alike; write the number, e.g. `padding: 1`")
+        if isinstance(value, list):
+            if not 1 <= len(value) <= 3:
+                self._fail(f"has {len(value)} values", mark, "give one value per spatial axis (1 to 3 values)")
+            return tuple(self._one(item, item_mark, evaluate) for item, item_mark in _items(value, mark))
+        return self._one(value, mark, evaluate)
+
+    def _one(self, value, mark, evaluate):
+        value = self._number(value, mark, evaluate, integral=True)
+        if value < self.min:
+            self._fail(f"must be at least {self.min}, got {value}", mark, f"use values ≥ {self.min}")
+        return value
+
+
+class Padding(Field):
+    """Padding: int, per-axis list, per-axis [before, after] pairs, or valid/same/full."""
+
+    type_name = "padding"
+
+    def coerce(self, value, mark, evaluate):
+        if isinstance(value, str) and value in PADDING_WORDS:
+            return value
+        if isinstance(value, list):
+            if not 1 <= len(value) <= 3:
+                self._fail(f"has {len(value)} entries", mark,
+                           "give one entry per spatial axis: an int, or a [before, after] pair")
+            out = []
+            for item, item_mark in _items(value, mark):
+                if isinstance(item, list):
+                    if len(item) != 2:
+                        self._fail(f"pair {list(item)} has {len(item)} values", item_mark,
+                                   "write each asymmetric padding as [before, after]")
+                    out.append(tuple(self._one(v, m, evaluate) for v, m in _items(item, item_mark)))
+                else:
+                    out.append(self._one(item, item_mark, evaluate))
+            return tuple(out)
+        if isinstance(value, str):
+            try:
+                evaluated = evaluate(value, mark) if value.strip() else value
+            except SpecError as err:
+                if value.strip().isidentifier() and "unknown name" in err.message:  # a misspelt word: `samee`
+                    self._fail(f"is `{value}`, neither a padding word nor a var", mark,
+                               did_you_mean(value.strip(), PADDING_WORDS)
+                               + " (or an int, a per-axis list, or [before, after] pairs)")
+                raise
+            return self._one(evaluated, mark, evaluate)
+        return self._one(value, mark, evaluate)
+
+    def _one(self, value, mark, evaluate):
+        value = self._number(value, mark, evaluate, integral=True)
+        if value < 0:
+            self._fail(f"must not be negative, got {value}", mark, "use a padding ≥ 0")
+        return value
+
+
+class Size(Axes):
+    """An output size: int or per-axis list (for adaptive pooling and upsample)."""
+
+    type_name = "size"
+
+
+class ScaleField(Field):
+    """A positive number or per-axis list of numbers (upsample scale factor)."""
+
+    type_name = "number or per-axis list"
+
+    def coerce(self, value, mark, evaluate):
+        if isinstance(value, list):
+            return tuple(self._one(item, m, evaluate) for item, m in _items(value, mark))
+        return self._one(value, mark, evaluate)
+
+    def _one(self, value, mark, evaluate):
+        value = self._number(value, mark, evaluate, integral=False)
+        if value <= 0:
+            self._fail(f"must be positive, got {float(value):g}", mark, "use a scale factor > 0")
+        return value
+
+
+class LayerList(Field):
+    """A list of sub-layers (for composite kinds), each a mapping with `type`. Kept as parsed."""
+
+    type_name = "list of layers"
+
+    def coerce(self, value, mark, evaluate):
+        if not isinstance(value, list):
+            self._fail("expects a list of layers", mark, "write a YAML list of `{type: ...}` mappings")
+        return value
+
+
+def fields_of(cls) -> Mapping[str, Field]:
+    """The fields of a layer class, in declaration order (base classes first)."""
+    out: dict[str, Field] = {}
+    for klass in reversed(cls.__mro__):
+        for key, value in vars(klass).items():
+            if isinstance(value, Field):
+                out[key] = value
+            elif key in out:  # a subclass removes an inherited field by setting it to None
+                del out[key]
+    return out

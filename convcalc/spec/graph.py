@@ -1,0 +1,55 @@
+"""The expanded network: a list of nodes in topological order (what the spec reader produces).
+
+Both the cost model and the executor consume this; it holds parsed, validated values and no formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Mark, real_mark
+
+
+@dataclass
+class Node:
+    """One layer after blocks, repeats, `when:` and expressions are expanded.
+
+    ``fields`` maps each YAML key of the kind to its normalised value (defaults filled in).
+    ``path`` is the chain of block instances the layer sits in, outermost first (empty at top level).
+    """
+
+    name: str
+    kind: str
+    fields: dict[str, Any]
+    inputs: list[str]
+    mark: Mark
+    field_marks: dict[str, Any] = field(default_factory=dict)  # Mark or LazyMark; read them with mark_of()
+    path: tuple[str, ...] = ()
+    #: warnings found while expanding the spec (its wiring), reported with the layer's own
+    notes: list[str] = field(default_factory=list)
+
+    def mark_of(self, key: str | None) -> Mark:
+        if key is None:
+            return self.mark
+        return real_mark(self.field_marks.get(key, self.mark))
+
+
+@dataclass
+class Graph:
+    """An expanded network ready to analyse or run."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    batch: int
+    dtype: str
+    nodes: list[Node]
+    source: str = "<dict>"
+    input_name: str = "input"
+    output: str = ""
+    budgets: Any = None
+    vars: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spatial_rank(self) -> int:
+        return len(self.input_shape) - 1

@@ -1,0 +1,286 @@
+"""Reading a spec: YAML (or a dict) → :class:`Network` → :class:`~convcalc.graph.Graph` of validated nodes.
+
+The format is documented in docs/spec.md. In short::
+
+    name: tiny
+    input: [3, 224, 224]          # (C, L) | (C, H, W) | (C, D, H, W); the rank selects 1/2/3-D
+    batch: 1
+    dtype: float32
+    vars: {alpha: 1.0}            # overridable with --set alpha=0.5
+    defaults: {bias: false}       # or per kind: {conv: {bias: false}}
+    blocks:
+      basic:
+        args: {out: null, stride: 1}      # null = required
+        inputs: [x]                       # default [x]
+        layers:
+          - {type: conv, out: out, kernel: 3, stride: stride, padding: 1}
+          - {type: add, inputs: [x, conv1], when: "stride == 1"}
+    layers:
+      - {type: conv, out: "make_divisible(32 * alpha, 8)", kernel: 3}
+      - {block: basic, name: stage1, repeat: 2, out: 64, stride: [2, 1]}
+
+Rules that are easy to miss:
+
+* ``inputs`` default to the previous layer; names refer to earlier layers (or block inputs), so the graph is a
+  DAG by construction.
+* A layer whose ``when:`` is false is skipped, and references to it resolve to its own input (it passes through).
+* Under ``repeat: N`` a list of exactly N values gives one value per repetition. Where such a list could also be
+  read as a per-axis value and the two readings differ, write the per-axis value nested (``[[1, 7], [1, 7]]``).
+* Names inside a block instance are prefixed with the instance name (``layer1.0.conv1``, as torchvision names
+  modules); a repeated layer or block ``foo`` becomes ``foo.0``, ``foo.1``, …
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ..cost.conventions import DTYPE_BYTES
+from ..errors import Mark, SpecError, did_you_mean
+from .expr import evaluate, normalize
+from .fields import describe
+from .expand import BLOCK_CALL, Expander, Scope, positive_int
+from .graph import Graph
+from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
+
+TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "defaults", "blocks", "layers", "budgets")
+BLOCK_KEYS = ("args", "inputs", "output", "layers", "description")
+
+CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
+
+
+def config_dirs() -> list[Path]:
+    """Where shipped specs are looked up by name: $CONVCALC_CONFIGS, then the installed package data."""
+    dirs = [Path(p) for p in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if p]
+    here = Path(__file__).resolve().parent.parent  # the convcalc package
+    dirs += [here / "configs", here.parent / "configs"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Name → path of every shipped spec (``resnet50``, ``variants/depthwise``, …)."""
+    found: dict[str, Path] = {}
+    for directory in config_dirs():
+        for path in sorted(directory.rglob("*.yaml")):
+            found.setdefault(path.relative_to(directory).with_suffix("").as_posix(), path)
+    return found
+
+
+def resolve_path(spec: str) -> Path:
+    """A file path, or the name of a shipped config (``resnet50`` → configs/resnet50.yaml)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    known = shipped_configs()
+    if spec in known:
+        return known[spec]
+    if path.is_dir():
+        raise SpecError(f"{spec} is a directory", None, "give a spec file, e.g. configs/resnet50.yaml")
+    if path.exists():
+        raise SpecError(f"{spec} is not a regular file", None, "give a spec file, e.g. configs/resnet50.yaml")
+    if spec.endswith((".yaml", ".yml")) or os.sep in spec:
+        raise SpecError(f"no such file: {spec}", None, "check the path")
+    raise SpecError(f"`{spec}` is neither a file nor a shipped config", None,
+                    did_you_mean(spec, known) + " (`convcalc zoo` lists the shipped configs)")
+
+
+def load(source: Any) -> "Network":
+    """Read a spec from a path, a shipped config name, a YAML string or a dict."""
+    if isinstance(source, dict):
+        return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
+    if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
+        path = resolve_path(str(source))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError(f"cannot read {path}: {exc}", None, "check the file") from None
+        return Network(load_yaml(text, str(path)), str(path))
+    return Network(load_yaml(str(source), "<string>"), "<string>")
+
+
+@dataclass
+class Network:
+    """A parsed spec, not yet expanded: vars can still be overridden. Call :meth:`expand`."""
+
+    doc: YMap
+    source: str
+    name: str = ""
+    blocks: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        doc = self.doc
+        if not isinstance(doc, YMap):
+            raise SpecError("the spec must be a mapping", getattr(doc, "mark", Mark(self.source, 1, 1)),
+                            "start with `input:` and `layers:` keys (see docs/spec.md)")
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise SpecError(f"unknown top-level key `{key}`", doc.key_mark(key), did_you_mean(str(key), TOP_KEYS))
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise SpecError(f"missing `{key}`", doc.mark,
+                                "add `input: [C, H, W]`" if key == "input" else "add a `layers:` list")
+        for key in ("name", "description"):
+            value = doc.get(key)
+            if isinstance(value, (YMap, YList, YBool)):
+                raise SpecError(f"`{key}` must be text, got {describe(value)}", doc.mark_of(key),
+                                f"write e.g. `{key}: " + ("resnet50`" if key == "name" else "a few words`"))
+        self.name = str(doc.get("name") or Path(self.source).stem)
+        blocks = doc.get("blocks")
+        if blocks is None:
+            blocks = mark_dict({}, doc.mark)
+        if not isinstance(blocks, YMap):
+            raise SpecError("`blocks` must be a mapping of block names", doc.mark_of("blocks"),
+                            "write `blocks: {name: {args: …, layers: […]}}`")
+        for name, block in blocks.items():
+            _check_block(name, block, blocks.mark_of(name))
+        self.blocks = dict(blocks)
+
+    @property
+    def vars(self) -> dict:
+        return dict(self.doc.get("vars") or {})
+
+    @property
+    def budgets(self):
+        return self.doc.get("budgets")
+
+    def expand(self, overrides: dict | None = None, input_shape=None, batch: int | None = None) -> Graph:
+        """Evaluate vars (with ``overrides``), expand blocks and repeats, and validate every layer."""
+        variables = _evaluate_vars(self.doc, overrides or {})
+        doc = self.doc
+        calc = lambda text, mark: evaluate(text, variables, mark)  # noqa: E731
+        shape = _whole_override(input_shape, "input") if input_shape is not None else _input_shape(doc, calc)
+        n = _whole_override((batch,), "batch")[0] if batch is not None else positive_int(
+            doc.get("batch", 1), doc.mark_of("batch"), "batch", calc)
+        dtype = doc.get("dtype", "float32")
+        if dtype not in DTYPE_BYTES:
+            raise SpecError(f"unknown dtype `{dtype}`", doc.mark_of("dtype"), did_you_mean(str(dtype), DTYPE_BYTES))
+        layers = doc["layers"]
+        if not isinstance(layers, YList) or not layers:
+            raise SpecError("`layers` must be a non-empty list", doc.mark_of("layers"),
+                            "write `layers:` followed by `- {type: …}` items")
+        expander = Expander(self, variables, len(shape) - 1)
+        scope = Scope(prefix="", names={"input": "input"}, variables=variables, previous="input", path=())
+        expander.expand_list(layers, scope)
+        if not expander.nodes:
+            raise SpecError("every layer was skipped by `when:`", layers.mark, "check the `when:` conditions")
+        return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
+                     output=scope.previous, budgets=self.budgets, vars=variables)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+def _check_block(name, block, mark):
+    if not isinstance(block, YMap):
+        raise SpecError(f"block `{name}` must be a mapping", mark, "give it `args:` and `layers:`")
+    for key in block:
+        if key not in BLOCK_KEYS:
+            raise SpecError(f"unknown key `{key}` in block `{name}`", block.key_mark(key),
+                            did_you_mean(str(key), BLOCK_KEYS))
+    if not isinstance(block.get("layers"), YList) or not block["layers"]:
+        raise SpecError(f"block `{name}` needs a non-empty `layers:` list", block.mark, "add `layers:`")
+    if "args" in block and not isinstance(block["args"], YMap):
+        raise SpecError(f"`args` of block `{name}` must be a mapping", block.mark_of("args"),
+                        "write `args: {name: default}`, with null for a required argument")
+    for arg in block.get("args") or ():
+        _check_name(arg, block["args"].key_mark(arg), f"block `{name}`: argument", reserved=BLOCK_CALL)
+
+
+def _check_name(name, mark, what: str, reserved=()):
+    """A var or block-argument name must be usable in an expression: an identifier, not a keyword or a constant."""
+    import keyword
+
+    text = name.word if isinstance(name, YBool) else name
+    if not isinstance(text, str) or not text.isidentifier() or keyword.iskeyword(text) \
+            or text in ("true", "false") or text in reserved:
+        why = (f"`{text}` is a key of every block call" if text in reserved else
+               "`true`/`false` are constants" if text in ("true", "false") else
+               f"`{text}` is a Python keyword" if isinstance(text, str) and keyword.iskeyword(text) else
+               f"{describe(text)} is not a name an expression can use")
+        raise SpecError(f"{what} name `{text}` cannot be used: {why}", mark,
+                        "use letters, digits and `_`, starting with a letter, e.g. `alpha` or `width_mult`")
+
+
+def parse_override(text: str, mark: Mark | None = None) -> tuple[str, Any]:
+    """``NAME=VALUE`` from the command line. VALUE is a number, a boolean (the words YAML reads as booleans:
+    true/false, yes/no, on/off), or an expression over vars."""
+    if "=" not in text:
+        raise SpecError(f"`--set {text}` is not NAME=VALUE", mark, "write e.g. --set alpha=0.5")
+    name, value = (part.strip() for part in text.split("=", 1))
+    if value.lower() in _BOOLEAN_WORDS:
+        return name, YBool(_BOOLEAN_WORDS[value.lower()], value.lower())
+    return name, value
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+
+
+def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
+    raw = doc.get("vars") or YMap()
+    if not isinstance(raw, YMap):
+        raise SpecError("`vars` must be a mapping", doc.mark_of("vars"), "write `vars: {alpha: 1.0}`")
+    for name in overrides:
+        if name not in raw:
+            raise SpecError(f"--set {name}: no var named `{name}` in this spec", None,
+                            did_you_mean(name, list(raw)) if raw else "this spec declares no `vars:`")
+    variables: dict[str, Any] = {}
+    for name in raw:
+        _check_name(name, raw.key_mark(name), "var")
+    for name, value in raw.items():
+        mark = raw.mark_of(name)
+        if name in overrides:
+            value, mark = overrides[name], None  # from the command line: no position in the spec
+        if isinstance(value, str):
+            try:
+                value = evaluate(value, variables, mark)
+            except SpecError as err:
+                if mark is not None:
+                    raise
+                raise SpecError(f"--set {name}={value}: {err.message}", None, err.hint) from None
+        elif isinstance(value, YBool):
+            value = bool(value)
+        elif isinstance(value, float) and value - value == 0:  # finite: analyze(net, alpha=0.5) from Python
+            value = normalize(Fraction(repr(value)))  # its shortest decimal, exactly (0.1 is 1/10), as YAML reads it
+        elif value is not None and not isinstance(value, (int, Fraction)):
+            raise SpecError(f"var `{name}` must be a number, a boolean or an expression", mark,
+                            "lists and mappings are not allowed as vars")
+        variables[name] = value
+    return variables
+
+
+def _input_shape(doc: YMap, calc) -> tuple[int, ...]:
+    value, mark = doc["input"], doc.mark_of("input")
+    if not isinstance(value, YList) or not 1 <= len(value) <= 4:
+        raise SpecError("`input` must be a list: [C], [C, L], [C, H, W] or [C, D, H, W] (no batch)", mark,
+                        "e.g. `input: [3, 224, 224]`")
+    return tuple(positive_int(v, value.mark_of(i), "input", calc) for i, v in enumerate(value))
+
+
+def _whole_override(values, what: str) -> tuple[int, ...]:
+    """An ``input=`` / ``batch=`` override from Python: whole numbers ≥ 1 (counts stay exact ints)."""
+    import operator
+
+    try:
+        dims = tuple(operator.index(v) for v in values if not isinstance(v, bool))
+    except TypeError:
+        dims = ()
+    if len(dims) != len(values) or not 1 <= len(dims) <= 4 or min(dims) < 1:
+        shown = values[0] if what == "batch" else list(values)
+        raise SpecError(f"{what}={shown!r}: expected {'a whole number' if what == 'batch' else '1 to 4 whole numbers'}"
+                        " ≥ 1", None, "e.g. batch=8" if what == "batch" else "e.g. input=(3, 224, 224)")
+    return dims
+
+
+def parse_input_override(text: str) -> tuple[int, ...]:
+    """``3x160x160`` → (3, 160, 160)."""
+    try:
+        dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise SpecError(f"--input {text or repr(text)}: cannot read the shape", None,
+                        "write it like 3x224x224 (C×H×W)") from None
+    if not 1 <= len(dims) <= 4 or min(dims) < 1:
+        raise SpecError(f"--input {text}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
+    return dims
+
+

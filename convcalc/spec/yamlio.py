@@ -1,0 +1,304 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML (with libyaml when available) composes the node tree; we build the values ourselves so that
+
+* mappings become :class:`YMap` and sequences :class:`YList`, both carrying the :class:`Mark` of themselves, of
+  each key and of each value (the pattern of cfn-lint's ``decode/cfn_yaml.py``);
+* a duplicate key is an error with its line and column instead of a silent overwrite;
+* any tag outside the YAML core schema (``!!python/object`` and friends) is refused;
+* floats become exact :class:`fractions.Fraction` values read from their decimal text, so ``0.1`` is exactly
+  1/10 and no count is ever touched by binary rounding;
+* booleans remember the word the user wrote, so ``out: yes`` can be reported as "the YAML boolean `yes`";
+* YAML 1.1's surprising implicit numbers stay the text the user wrote: ``010`` (octal 8 in YAML 1.1) and
+  ``1:30`` (sexagesimal 90) are strings, which a numeric field then reads as an expression and rejects; a date
+  such as ``2001-12-14`` is a :class:`YDate`, text that never evaluates as arithmetic (it would give 1975).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..errors import Mark, SpecError
+
+_CORE = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT = _CORE + "str", _CORE + "int", _CORE + "float"
+_MAP, _SEQ, _MERGE = {_CORE + "map"}, {_CORE + "seq"}, _CORE + "merge"
+_TEXT_TAGS = (_CORE + "binary", "!")
+
+
+def _resolve(marks, key, file: str) -> Mark:
+    """``marks[key]`` as a :class:`Mark`. The loader stores PyYAML's own (0-based) marks and converts one only when
+    it is asked for (a spec has one per key and value, and most are never looked at), then keeps the result: a
+    repeated block asks for the same marks once per repetition."""
+    raw = marks[key]
+    if not isinstance(raw, Mark):
+        raw = marks[key] = Mark(file, raw.line + 1, raw.column + 1)
+    return raw
+
+
+class YMap(dict):
+    """A mapping with the marks of itself, its keys and its values."""
+
+    mark: Mark
+    key_marks: dict
+    value_marks: dict
+
+    def mark_of(self, key) -> Mark:
+        return _resolve(self.value_marks, key, self.mark.file) if key in self.value_marks else self.mark
+
+    def key_mark(self, key) -> Mark:
+        return _resolve(self.key_marks, key, self.mark.file) if key in self.key_marks else self.mark
+
+
+class YList(list):
+    """A sequence with the marks of itself and of each item."""
+
+    mark: Mark
+    item_marks: list
+
+    def mark_of(self, index: int) -> Mark:
+        return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
+
+
+class YDate(str):
+    """An unquoted YAML timestamp (``2001-12-14``), kept as its text; expressions refuse it."""
+
+
+class YBool(int):
+    """A YAML boolean that remembers its spelling (``yes``, ``on``, ``true`` …). Compares equal to 0/1."""
+
+    word: str
+
+    def __new__(cls, value: bool, word: str):
+        obj = super().__new__(cls, bool(value))
+        obj.word = word
+        return obj
+
+    def __repr__(self) -> str:
+        return "true" if self else "false"
+
+    def __bool__(self) -> bool:
+        return int(self) != 0
+
+
+def mark_dict(data: dict, mark: Mark) -> YMap:
+    """Wrap a plain dict (from the Python API) so the loader can treat it like parsed YAML."""
+    if isinstance(data, YMap):
+        return data
+    out = YMap()
+    out.mark, out.key_marks, out.value_marks = mark, {}, {}
+    for key, value in data.items():
+        out[key] = _mark_plain(value, mark)
+    return out
+
+
+def _mark_plain(value, mark: Mark):
+    if isinstance(value, dict):
+        return mark_dict(value, mark)
+    if isinstance(value, (list, tuple)):
+        out = YList(_mark_plain(v, mark) for v in value)
+        out.mark, out.item_marks = mark, []
+        return out
+    if isinstance(value, bool):
+        return YBool(value, "true" if value else "false")
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return value
+
+
+def _mark(node, filename: str) -> Mark:
+    return Mark(filename, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def load_yaml(text: str, filename: str) -> Any:
+    """Parse ``text`` into YMap/YList/scalars. Raises :class:`SpecError` for syntax errors and unsafe input."""
+    import yaml
+
+    try:
+        loader = _loader_class(yaml)(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(filename, mark.line + 1, mark.column + 1) if mark else Mark(filename, 1, 1)
+        raise SpecError(f"YAML syntax error: {exc.problem or exc.context}", where,
+                        "check the indentation and quoting around this position") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", Mark(filename, 1, 1), "fix the YAML syntax") from None
+    if node is None:
+        raise SpecError("the spec is empty", Mark(filename, 1, 1),
+                        "write at least `input:` and `layers:` (see docs/spec.md)")
+    return _Builder(filename).build(node)
+
+
+_LOADER = None
+
+
+def _loader_class(yaml):
+    """PyYAML's safe loader (libyaml's when available) whose implicit-tag resolution is memoised per scalar text:
+    a spec repeats the same few words and numbers (`conv`, `3`, `true`) thousands of times, and PyYAML tries its
+    regular expressions on every occurrence. Same tags, same schema."""
+    global _LOADER
+    if _LOADER is None:
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        scalar = yaml.ScalarNode
+        memo: dict = {}
+
+        class Loader(base):
+            def resolve(self, kind, value, implicit):
+                if kind is not scalar:
+                    return super().resolve(kind, value, implicit)
+                key = (value, implicit)
+                tag = memo.get(key)
+                if tag is None:
+                    tag = memo[key] = super().resolve(kind, value, implicit)
+                return tag
+
+        _LOADER = Loader
+    return _LOADER
+
+
+class _Builder:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
+        self.building: set[int] = set()  # collections being built: an alias to one of them is a cycle
+
+    def build(self, node):
+        if type(node.value) is str:  # a scalar node: most nodes; immutable values, so an alias needs no memo
+            return self._scalar(node)
+        key = id(node)
+        value = self.memo.get(key)
+        if value is None:
+            if key in self.building:
+                # the alias shares the anchored node, so the position is the anchor's (PyYAML keeps no other)
+                raise SpecError("this anchored collection contains an alias to itself", _mark(node, self.filename),
+                                "an alias (`*name`) can only repeat an anchored value defined before and outside it")
+            self.building.add(key)
+            kind = type(node).__name__
+            value = self.memo[key] = self._mapping(node) if kind == "MappingNode" else self._sequence(node)
+            self.building.discard(key)
+        return value
+
+    def _check_tag(self, node, allowed):
+        if node.tag not in allowed:
+            raise SpecError(f"YAML tag `{node.tag}` is not allowed", _mark(node, self.filename),
+                            "convcalc reads plain (safe) YAML only; remove the tag")
+
+    def _mapping(self, node) -> YMap:
+        self._check_tag(node, _MAP)
+        out = YMap()
+        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), {}, {}
+        merged: list[YMap] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR:  # a plain key (almost all): no need for the general path
+                key = key_node.value
+            elif key_node.tag == _MERGE:
+                source = self.build(value_node)
+                sources = source if isinstance(source, list) else [source]
+                for item in sources:
+                    if not isinstance(item, YMap):
+                        raise SpecError("`<<` must merge a mapping", _mark(value_node, self.filename),
+                                        "use `<<: *anchor` with an anchored mapping")
+                    merged.append(item)
+                continue
+            else:
+                key = self.build(key_node)
+                if isinstance(key, (YMap, YList)):
+                    raise SpecError("a mapping key must be a plain value", _mark(key_node, self.filename),
+                                    "use a name as the key")
+                if isinstance(key, YBool):
+                    key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
+            if key in out:
+                first = out.key_mark(key)
+                raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
+                                _mark(key_node, self.filename), "remove or rename one of the two")
+            text = value_node.value
+            # a plain string value (most values: `conv`, `relu`, layer names) needs no call
+            out[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
+            out.key_marks[key] = key_node.start_mark  # converted by key_mark()/mark_of() when needed
+            out.value_marks[key] = value_node.start_mark
+        for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
+            for key, value in source.items():
+                if key not in out:
+                    out[key] = value
+                    out.key_marks[key] = source.key_mark(key)
+                    out.value_marks[key] = source.mark_of(key)
+        return out
+
+    def _sequence(self, node) -> YList:
+        self._check_tag(node, _SEQ)
+        out = YList(self.build(item) for item in node.value)
+        out.mark = _mark(node, self.filename)
+        out.item_marks = [item.start_mark for item in node.value]
+        return out
+
+    def _scalar(self, node):
+        tag, text = node.tag, node.value
+        if tag == _STR or tag in _TEXT_TAGS:
+            return text
+        if tag == _INT:
+            if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):  # plain decimal: most ints
+                return int(text)
+            if _yaml11_only(text):
+                return text
+            return _parse_int(text, _mark(node, self.filename))
+        if tag == _FLOAT:
+            if _yaml11_only(text):
+                return text
+            return _parse_float(text, _mark(node, self.filename))
+        if tag == _CORE + "timestamp":
+            return YDate(text)
+        if tag == _CORE + "bool":
+            return YBool(text.lower() in ("yes", "true", "on", "y"), text)
+        if tag == _CORE + "null":
+            return None
+        self._check_tag(node, set())
+        return text  # unreachable
+
+
+def _yaml11_only(text: str) -> bool:
+    """A number only YAML 1.1 reads as one, and not as a person would: sexagesimal ``1:30`` (90) or a leading-zero
+    octal ``010`` (8). ``0x``, ``0o`` and ``0b`` prefixes mean what they say and stay numbers."""
+    digits = text.replace("_", "").lstrip("+-")
+    return ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit())
+
+
+def _parse_int(text: str, mark: Mark) -> int:
+    cleaned = text.replace("_", "")
+    sign = -1 if cleaned.startswith("-") else 1
+    cleaned = cleaned.lstrip("+-")
+    try:
+        if cleaned.startswith("0b"):
+            return sign * int(cleaned[2:], 2)
+        if cleaned.startswith("0x"):
+            return sign * int(cleaned[2:], 16)
+        if cleaned.startswith("0o"):
+            return sign * int(cleaned[2:], 8)
+        return sign * int(cleaned)
+    except ValueError:
+        raise SpecError(f"cannot read `{text}` as an integer", mark, "write a plain whole number") from None
+
+
+def _parse_float(text: str, mark: Mark):
+    cleaned = text.replace("_", "").lower()
+    if cleaned.lstrip("+-") in (".inf", ".nan"):
+        raise SpecError(f"`{text}` is not a finite number", mark, "use a finite number")
+    try:
+        return decimal_fraction(cleaned)
+    except ValueError as exc:
+        raise SpecError(f"cannot read `{text}` as a number: {exc}", mark, "write a plain decimal number") from None
+
+
+MAX_EXPONENT = 1000  # 1e1000 is a 1,001-digit integer; 1e100000000 would take minutes and gigabytes
+
+
+def decimal_fraction(text: str) -> Fraction:
+    """A decimal literal (``0.1``, ``2.5e-3``) as the exact fraction it writes."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise ValueError(f"the exponent {int(exponent)} is beyond ±{MAX_EXPONENT}")
+    return Fraction(text)

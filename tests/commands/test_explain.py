@@ -1,0 +1,164 @@
+"""`convcalc explain`: every kind's formulas, and one layer's numbers worked through them, equal to the analysis."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import convcalc
+import convcalc.spec.loader
+from convcalc.cost.analysis import analyze, expand
+from convcalc.cli.app import app
+from convcalc.cli.commands.explain import QUANTITIES, evaluate_worked
+from convcalc.layers import REGISTRY
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, ["explain", *args])
+
+
+def test_every_kind_has_all_formulas_and_a_summary():
+    for kind, cls in REGISTRY.items():
+        assert cls.summary, kind
+        for key, _ in QUANTITIES:
+            assert cls.formulas.get(key), (kind, key)
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_explain_type_prints_fields_and_formulas(kind):
+    result = invoke(kind)
+    assert result.exit_code == 0, result.output
+    cls = REGISTRY[kind]
+    assert result.output.startswith(f"{kind} — {cls.summary}")
+    for name in cls.fields:
+        assert f"  {name}: " in result.output
+    for key, label in QUANTITIES:
+        assert f"{label}:" in result.output and cls.formulas[key] in result.output
+
+
+def test_explain_list_names_every_kind():
+    result = invoke("--list")
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.output.splitlines()]
+    assert listed == sorted(REGISTRY)
+
+
+def test_explain_flops_table():
+    result = invoke("--flops")
+    assert result.exit_code == 0
+    assert "bicubic: 16 + 15 = 31" in result.output and "stochastic_pool" in result.output
+
+
+def test_unknown_kind_exits_2_with_did_you_mean():
+    result = invoke("deformabel")
+    assert result.exit_code == 2
+    assert "unknown layer kind `deformabel`" in result.output and "did you mean `deformable`?" in result.output
+
+
+def test_unknown_layer_and_spec_without_layer():
+    result = invoke("resnet18", "--layer", "conv9")
+    assert result.exit_code == 2 and "no layer `conv9`" in result.output and "did you mean" in result.output
+    result = invoke("variants/dilated")
+    assert result.exit_code == 2 and "--layer" in result.output
+    assert invoke().exit_code == 2
+
+
+# ---- worked numbers ------------------------------------------------------------------------------------------
+def test_conv1_of_resnet18_step_by_step():
+    result = invoke("resnet18", "--layer", "conv1")
+    assert result.exit_code == 0, result.output
+    # 7×7/2, padding 3 on 224: floor((224 + 3 + 3 − 7)/2) + 1 = 112; params 64·3·7·7 = 9,408;
+    # MACs 64·112·112·3·7·7 = 118,013,952
+    assert "axis 0: floor((224 + 3 + 3 − 7)/2) + 1 = 112" in result.output
+    assert "= 64·3·7·7\n        = 9,408\n" in result.output
+    assert "= 64·112·112·3·7·7\n        = 118,013,952\n" in result.output
+    assert "size 7, jump 2, start -3" in result.output
+
+
+def test_deformable_worked_example():
+    result = invoke("variants/deformable", "--layer", "v1")
+    assert result.exit_code == 0, result.output
+    # params 10,386 offset + 36,928 main = 47,314; MACs 10,616,832 + 2,359,296 + 37,748,736 = 50,724,864
+    assert "= (18·64·3·3 + 18) + (64·64·3·3 + 64)\n        = 47,314\n" in result.output
+    assert "= 50,724,864\n" in result.output
+    assert "sampling       bilinear" in result.output
+
+
+def test_batch_is_shown_and_multiplied():
+    result = invoke("variants/squeeze_excitation", "--layer", "se", "--batch", "4")
+    assert result.exit_code == 0, result.output
+    # MACs 2·256·16 = 8,192 per sample, 32,768 for the batch of 4; params 8,464 (not multiplied)
+    assert "= 8,192 per sample × batch 4 = 32,768" in result.output
+    assert "= 8,464\n" in result.output
+
+
+CONFIGS = ["resnet18", "mobilenet_v2", "efficientnet_b0", "inception_v3", "dcgan_generator", "densenet121",
+           "c3d"]
+
+
+@pytest.mark.parametrize("config", CONFIGS + [name for name in convcalc.spec.loader.shipped_configs()
+                                               if name.startswith("variants/")])
+def test_worked_formulas_evaluate_to_the_analysis(config):
+    graph = expand(config)
+    report = analyze(graph)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    seen = set()
+    for node, row in zip(graph.nodes, report.layers):
+        shapes[node.name] = tuple(row.output_shape)
+        if node.kind in seen and not config.startswith("variants/"):
+            continue  # one layer per kind is enough for the big networks
+        seen.add(node.kind)
+        layer = REGISTRY[node.kind](node)
+        worked = layer.worked([shapes[name] for name in node.inputs])
+        for key, value in (("params", row.params), ("macs", row.macs // graph.batch),
+                           ("flops", row.flops // graph.batch)):
+            assert evaluate_worked(worked[key]) == value, (config, node.name, key, worked[key])
+
+
+def test_cli_numbers_equal_the_report_for_several_kinds():
+    for config, name in (("variants/depthwise_separable", "dws"), ("variants/separable", "single"),
+                         ("variants/flattened", "down"), ("variants/locally_connected", "L5"),
+                         ("variants/tiled", "t2"), ("variants/lppool", "l3"), ("variants/transposed", "uneven"),
+                         ("variants/bicubic", "bicubic")):
+        row = next(layer for layer in analyze(config).layers if layer.name == name)
+        output = invoke(config, "--layer", name).output
+        for value in (row.params, row.macs, row.flops):
+            assert f"= {value:,}\n" in output, (config, name, value, output)
+
+
+def test_evaluate_worked():
+    assert evaluate_worked("2·64·(64/2)·3·3 + 64") == 36_928
+    assert evaluate_worked("(3 − 1)·5") == 10
+
+
+def test_rf_steps_by_hand():
+    result = invoke("resnet18", "--layer", "layer2.0.conv1")
+    assert result.exit_code == 0, result.output
+    # conv1 7/2 p3: r 7, j 2, start −3; maxpool 3/2 p1: r 11, j 4, start −5; four 3×3 p1 convs in layer1:
+    # r 11 + 4·2·4 = 43, start −5 − 4·4 = −21; then this 3×3/2 p1: 43 + 2·4 = 51, j 8, start −21 − 4 = −25
+    assert "axis 0: r = 43 + (3 − 1)·4 = 51; j = 4·2 = 8; start = -21 − 1·4 = -25" in result.output
+
+
+@pytest.mark.parametrize("config", ["resnet50", "inception_v3", "variants/dilated", "variants/separable",
+                                    "variants/lppool", "variants/tiled"])
+def test_rf_steps_end_in_the_reported_field(config):
+    import re
+
+    from convcalc.cli.commands.explain import _field
+
+    graph = expand(config)
+    report = analyze(graph)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    checked = 0
+    for node, row in zip(graph.nodes, report.layers):
+        ins = [shapes[name] for name in node.inputs]
+        shapes[node.name] = tuple(row.output_shape)
+        steps = REGISTRY[node.kind](node).rf_steps([_field(graph, report, i) for i in node.inputs], ins)
+        for axis, step in enumerate(steps):
+            size, jump, start = re.search(r"= (\S+); j = .* = (\S+); start = .* = (\S+)$", step).groups()
+            assert (int(size), jump, start) == (row.rf.size[axis], str(row.rf.jump[axis]),
+                                                str(row.rf.start[axis])), (config, node.name, step)
+            checked += 1
+    assert checked > 0
