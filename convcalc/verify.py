@@ -270,10 +270,9 @@ class RFAxis:
 def _fmt_num(value, json: bool = False):
     from fractions import Fraction
 
-    value = Fraction(value)
-    if value.denominator == 1:
-        return int(value) if json else str(int(value))
-    return f"{value.numerator}/{value.denominator}"
+    from .numbers import fraction_text, json_number
+
+    return json_number(Fraction(value)) if json else fraction_text(value)
 
 
 def _fits(first, size, n) -> bool:

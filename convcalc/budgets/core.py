@@ -39,6 +39,7 @@ from typing import Any, Union
 from ..errors import Mark, SpecError, did_you_mean
 from ..cost.report import LayerReport, Report
 from ..spec.yamlio import YBool, YList, YMap
+from ..numbers import whole
 
 Number = Union[int, Fraction]
 
@@ -135,7 +136,7 @@ def parse_amount(value: Any, mark: Mark | None, what: str, *, byte_units: bool =
                         f"write a number such as {_example(byte_units, percent)}")
     if amount < 0:
         raise SpecError(f"`{what}` cannot be negative, got {text}", mark, "a budget is a limit ≥ 0")
-    return _whole(amount), is_percent, text
+    return whole(amount), is_percent, text
 
 
 def _parse_text(text: str, mark, what, byte_units, percent) -> tuple[Fraction, bool, str]:
@@ -186,10 +187,6 @@ def _example(byte_units: bool, percent: bool) -> str:
     if percent:
         return "2% (of the baseline) or 1M (absolute)"
     return "4MiB or 8M" if byte_units else "600M or 1.5G"
-
-
-def _whole(value: Fraction) -> Number:
-    return int(value) if value.denominator == 1 else value
 
 
 def _plain(value: Fraction) -> str:
@@ -606,7 +603,7 @@ def _check_increase(report: Report, budget: Budget, baseline: Report | None) -> 
         return BudgetResult(budget, "skip", note="no baseline: pass --baseline REPORT.json")
     actual, base = total_of(report, budget.quantity), total_of(baseline, budget.quantity)
     allowed = base * (1 + budget.limit) if budget.relative else base + budget.limit
-    allowed = _whole(Fraction(allowed))
+    allowed = whole(Fraction(allowed))
     excess, used = _over(actual, allowed)
     change = Fraction(actual - base) * 100 / base if base else None
     return BudgetResult(budget, "fail" if actual > allowed else "pass", actual, allowed, excess, used,

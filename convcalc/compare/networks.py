@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import SpecError
+from ..numbers import fraction_text
 
 #: the counts compared everywhere (all exact ints)
 COUNTS = ("params", "macs", "flops", "activation_bytes")
@@ -219,7 +220,7 @@ def comparison_dict(comparison: NetworkComparison) -> dict:
                         d, r = line.delta(index, key), line.ratio(index, key)
                         if d is not None:
                             item[f"delta_{key}"] = d
-                            item[f"ratio_{key}"] = fraction_text(r) if r is not None else None
+                            item[f"ratio_{key}"] = ratio_text(r)
             specs.append(item)
         return {"key": line.key, "specs": specs}
 
@@ -235,9 +236,8 @@ def comparison_dict(comparison: NetworkComparison) -> dict:
     }
 
 
-def fraction_text(value: Fraction | None) -> str | None:
-    if value is None:
-        return None
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+def ratio_text(value: Fraction | None) -> str | None:
+    """An exact ratio for JSON and CSV (``"3/2"``), or None without one."""
+    return None if value is None else fraction_text(value)
 
 

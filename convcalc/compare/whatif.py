@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import SpecError
 
-from .networks import fraction_text, ratio
+from .networks import ratio_text, ratio
 from .yamlwrite import same_value, yaml_value
 
 
@@ -594,9 +594,9 @@ def what_if_dict(result: WhatIf) -> dict:
                   "layers": r.layers, "params": r.params, "macs": r.macs, "flops": r.flops,
                   "activation_bytes": r.activation_bytes, "peak_activation_bytes": r.peak_activation_bytes,
                   "rf": r.rf, "output_shape": r.output_shape,
-                  "params_ratio": fraction_text(r.params_ratio), "macs_ratio": fraction_text(r.macs_ratio),
-                  "closed_form_params_ratio": fraction_text(r.closed_params),
-                  "closed_form_macs_ratio": fraction_text(r.closed_macs), "formula": r.formula}
+                  "params_ratio": ratio_text(r.params_ratio), "macs_ratio": ratio_text(r.macs_ratio),
+                  "closed_form_params_ratio": ratio_text(r.closed_params),
+                  "closed_form_macs_ratio": ratio_text(r.closed_macs), "formula": r.formula}
                  for r in result.rows],
         "skipped": [{"design": title, "reason": reason} for title, reason in result.skipped],
         "notes": list(result.notes),

@@ -10,17 +10,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
+from ..numbers import json_number
 
 COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
 _LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
-
-
-def _num(value, sign: int = 1):
-    """``sign·value``: fractions as ints when whole, else "p/q" strings (exact, JSON-safe)."""
-    if isinstance(value, Fraction):
-        numerator, denominator = sign * value.numerator, value.denominator
-        return numerator if denominator == 1 else f"{numerator}/{denominator}"
-    return value if sign == 1 else -value
 
 
 def _frac(value) -> Fraction:
@@ -42,9 +35,9 @@ class RFReport:
         return [-s for s in self.start]
 
     def to_dict(self) -> dict:
-        return {"size": list(self.size), "jump": [_num(j) for j in self.jump],
-                "start": [_num(s) for s in self.start], "center": [_num(c) for c in self.center],
-                "padding": [_num(s, -1) for s in self.start], "position_dependent": self.position_dependent}
+        return {"size": list(self.size), "jump": [json_number(j) for j in self.jump],
+                "start": [json_number(s) for s in self.start], "center": [json_number(c) for c in self.center],
+                "padding": [json_number(s, -1) for s in self.start], "position_dependent": self.position_dependent}
 
     @classmethod
     def from_dict(cls, data: dict) -> "RFReport":

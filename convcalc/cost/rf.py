@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
+from ..numbers import fraction_text, whole
 
 
 class _cached:
@@ -54,7 +55,7 @@ class ReceptiveField:
     @_cached
     def padding(self) -> tuple[Fraction, ...]:
         """Effective padding P per axis (Araujo et al.)."""
-        return tuple(_exact(_half(r - 1) - c) for r, c in zip(self.size, self.center))
+        return tuple(whole(_half(r - 1) - c) for r, c in zip(self.size, self.center))
 
     @_cached
     def start(self) -> tuple[Fraction, ...]:
@@ -72,8 +73,8 @@ class ReceptiveField:
         for r, j, c, n, s, o in zip(self.size, self.jump, self.center, span, jump_factor, center_offset):
             grow = n * j
             size.append(r + (grow if type(grow) is int else int(ceil(grow))))
-            center.append(_exact(c + o * j))
-            jump.append(_exact(j * s))
+            center.append(whole(c + o * j))
+            jump.append(whole(j * s))
         return ReceptiveField(tuple(size), tuple(jump), tuple(center), self.position_dependent, self.notes)
 
     def window(self, kernel_eff, stride, pad_before) -> "ReceptiveField":
@@ -94,14 +95,10 @@ class ReceptiveField:
         problems = []
         for axis, (j1, j2, c1, c2) in enumerate(zip(self.jump, other.jump, self.center, other.center)):
             if j1 != j2:
-                problems.append(f"axis {axis}: jump {_fmt(j1)} vs {_fmt(j2)}")
+                problems.append(f"axis {axis}: jump {fraction_text(j1)} vs {fraction_text(j2)}")
             elif c1 != c2:
-                problems.append(f"axis {axis}: centre of unit 0 at {_fmt(c1)} vs {_fmt(c2)}")
+                problems.append(f"axis {axis}: centre of unit 0 at {fraction_text(c1)} vs {fraction_text(c2)}")
         return problems
-
-
-def _fmt(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 def _half(value: int):
@@ -109,8 +106,3 @@ def _half(value: int):
     return value // 2 if value % 2 == 0 else Fraction(value, 2)
 
 
-def _exact(value):
-    """A whole Fraction as an int; anything else unchanged."""
-    if type(value) is Fraction and value.denominator == 1:
-        return value.numerator
-    return value

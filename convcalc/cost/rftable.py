@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from ..numbers import json_number
 
 
 # ---- rows --------------------------------------------------------------------------------------------------------
@@ -32,17 +33,12 @@ class RFRow:
     def to_dict(self) -> dict:
         return {
             "name": self.name, "type": self.type, "inputs": self.inputs, "output_shape": self.output_shape,
-            "size": self.size, "jump": [_num(j) for j in self.jump], "padding": [_num(p) for p in self.padding],
-            "start": [_num(s) for s in self.start], "center": [_num(c) for c in self.center],
+            "size": self.size, "jump": [json_number(j) for j in self.jump], "padding": [json_number(p) for p in self.padding],
+            "start": [json_number(s) for s in self.start], "center": [json_number(c) for c in self.center],
             "position_dependent": self.position_dependent,
             "merge": ({"status": self.merge, "problems": self.problems} if self.merge else None),
             "notes": self.notes,
         }
-
-
-def _num(value):
-    value = Fraction(value)
-    return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 def rf_rows(graph, report) -> list[RFRow]:

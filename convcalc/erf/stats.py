@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph
+from ..numbers import json_number
 
 DEFAULT_MASS = Fraction(95, 100)
 AREA_THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
@@ -125,27 +126,21 @@ class AxisERF:
         variance = self.variance
         return {
             "axis": self.axis,
-            "mean": _json_num(self.mean) if exact else float(self.mean),
-            "variance": _json_num(variance) if exact else float(variance),
+            "mean": json_number(self.mean) if exact else float(self.mean),
+            "variance": json_number(variance) if exact else float(variance),
             "std": self.std,
             "mass": float(self.mass),
             "window": [lo, hi],
             "window_size": hi - lo + 1,
             "support": [first, last],
             "rf_size": self.rf_size,
-            "rf_window": [_json_num(self.rf_start), _json_num(self.rf_start + self.rf_size - 1)],
+            "rf_window": [json_number(self.rf_start), json_number(self.rf_start + self.rf_size - 1)],
             "window_over_rf": (hi - lo + 1) / self.rf_size,
             "std_over_rf": self.std / self.rf_size,
             "inside_input": self.inside(),
             "offset": self.offset,
             "profile": self.normalised(),
         }
-
-
-def _json_num(value):
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value
 
 
 @dataclass

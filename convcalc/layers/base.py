@@ -20,6 +20,7 @@ from ..errors import SpecError
 from ..spec.fields import Field, fields_of
 from ..spec.graph import Node
 from ..cost.rf import ReceptiveField
+from ..numbers import fraction_text
 
 Shape = tuple[int, ...]
 
@@ -184,14 +185,9 @@ def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[
     lines = []
     for axis, (r, j, start, k, s, p) in enumerate(zip(rf.size, rf.jump, rf.start, kernel_eff, stride, pad_before)):
         size = r + (k - 1) * j
-        lines.append(f"axis {axis}: r = {r} + ({k} − 1)·{_num(j)} = {_num(size)}; j = {_num(j)}·{s} = {_num(j * s)}; "
-                     f"start = {_num(start)} − {p}·{_num(j)} = {_num(start - p * j)}")
+        lines.append(f"axis {axis}: r = {r} + ({k} − 1)·{fraction_text(j)} = {fraction_text(size)}; j = {fraction_text(j)}·{s} = {fraction_text(j * s)}; "
+                     f"start = {fraction_text(start)} − {p}·{fraction_text(j)} = {fraction_text(start - p * j)}")
     return lines
-
-
-def _num(value) -> str:
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 def per_group_text(channels: int, groups: int) -> str:

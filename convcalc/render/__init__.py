@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Callable, TextIO
 
 from ..cost.report import COUNT_FIELDS, LayerReport, Report
+from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
 
-UNITS = ("auto", "raw", "K", "M", "G")
-_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
 @dataclass
@@ -72,42 +70,6 @@ def _layer_row(layer: LayerReport) -> Row:
                layer.activation_bytes, layer.rf, layer.warnings, len(layer.path))
 
 
-def fmt_count(value: int, units: str = "raw") -> str:
-    """An exact count with thousands separators (``raw``), in a fixed unit (K/M/G), or human (``auto``)."""
-    if units == "raw":
-        return f"{value:,}"
-    if units == "auto":
-        for suffix in ("T", "G", "M", "K"):
-            if abs(value) >= _SCALE[suffix]:
-                return f"{value / _SCALE[suffix]:,.2f} {suffix}"
-        return f"{value:,}"
-    return f"{value / _SCALE[units]:,.3f} {units}"
-
-
-def fmt_bytes(value: int, units: str = "auto") -> str:
-    if units == "raw":
-        return f"{value:,} B"
-    for suffix, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if value >= scale:
-            return f"{value / scale:,.2f} {suffix}"
-    return f"{value:,} B"
-
-
-def fmt_shape(shape) -> str:
-    return "×".join(str(s) for s in shape) if shape else "-"
-
-
-def fmt_fraction(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
-def fmt_axes(values, fmt=str) -> str:
-    values = list(values)
-    if values and all(v == values[0] for v in values):
-        return fmt(values[0])
-    return "×".join(fmt(v) for v in values)
-
-
 #: column key -> (header, right-aligned, value for a Row given units)
 COLUMNS: dict[str, tuple[str, bool, Callable[[Row, str], str]]] = {
     "name": ("Layer", False, lambda r, u: "  " * r.depth + r.name),
@@ -119,8 +81,8 @@ COLUMNS: dict[str, tuple[str, bool, Callable[[Row, str], str]]] = {
     "flops": ("FLOPs", True, lambda r, u: fmt_count(r.flops, u)),
     "memory": ("Activations", True, lambda r, u: fmt_bytes(r.activation_bytes, u) if r.layers else ""),
     "rf": ("RF", True, lambda r, u: fmt_axes(r.rf.size) if r.rf else ""),
-    "jump": ("Jump", True, lambda r, u: fmt_axes(r.rf.jump, fmt_fraction) if r.rf else ""),
-    "start": ("Start", True, lambda r, u: fmt_axes(r.rf.start, fmt_fraction) if r.rf else ""),
+    "jump": ("Jump", True, lambda r, u: fmt_axes(r.rf.jump, fraction_text) if r.rf else ""),
+    "start": ("Start", True, lambda r, u: fmt_axes(r.rf.start, fraction_text) if r.rf else ""),
 }
 DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
 

@@ -14,7 +14,8 @@ from typing import Any, Callable, TextIO
 
 from ..budgets.core import BYTE_QUANTITIES, BudgetResult, CheckRun, Contributor, SpecCheck
 from ..errors import SpecError
-from . import fmt_bytes, fmt_count
+from ..numbers import fmt_bytes, fmt_count
+from ..numbers import json_number
 
 FORMATS = ("table", "json", "junit", "github", "markdown")
 #: the value most worth showing per status, and a word for it
@@ -240,9 +241,7 @@ def _painter(colour: bool) -> Callable[[str, str], str]:
 def _num(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_num(v) for v in value]
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value
+    return json_number(value)
 
 
 def _pct(value: Fraction | None) -> float | None:

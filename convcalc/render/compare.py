@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TextIO
 
-from ..compare.networks import COUNTS, Line, NetworkComparison, comparison_dict, fraction_text
+from ..compare.networks import COUNTS, Line, NetworkComparison, comparison_dict, ratio_text
 from ..compare.sweep import Sweep, sweep_dict
-from . import fmt_bytes, fmt_count, fmt_shape
+from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape
 from .grid import Grid
 from .table import bar, write_lines
 
@@ -202,7 +202,7 @@ def write_comparison_csv(comparison: NetworkComparison, out: TextIO) -> None:
                     writer.writerow([section, line.key, label, status] + [""] * (2 + 3 * len(COUNTS)))
                     continue
                 deltas = [line.delta(index, k) if index else "" for k in COUNTS]
-                ratios = [fraction_text(line.ratio(index, k)) or "" if index else "" for k in COUNTS]
+                ratios = [ratio_text(line.ratio(index, k)) or "" if index else "" for k in COUNTS]
                 writer.writerow([section, line.key, label, status, entry.type, "x".join(map(str, entry.output_shape)),
                                  *(getattr(entry, k) for k in COUNTS),
                                  *("" if d is None else d for d in deltas), *ratios])
@@ -365,8 +365,6 @@ def fmt_exact_ratio(value: Fraction | None) -> str:
 
 
 def what_if_tables(result, units: str) -> list[Table]:
-    from . import fmt_axes
-
     q = result.query
     where = f"`{q.name}` of {q.source}: " if q.name else ""
     title = f"What-if for {where}{q.describe()} → {fmt_shape(result.rows[0].output_shape) if result.rows else '?'}"
@@ -418,9 +416,9 @@ def write_what_if_csv(result, out: TextIO) -> None:
     for r in result.rows:
         writer.writerow([r.design, "" if r.arg is None else r.arg, r.label, " ".join(r.kinds), r.params, r.macs,
                          r.flops, r.activation_bytes, r.peak_activation_bytes, "x".join(map(str, r.rf)),
-                         "x".join(map(str, r.output_shape)), fraction_text(r.params_ratio) or "",
-                         fraction_text(r.closed_params) or "", fraction_text(r.macs_ratio) or "",
-                         fraction_text(r.closed_macs) or "", r.formula, r.as_written])
+                         "x".join(map(str, r.output_shape)), ratio_text(r.params_ratio) or "",
+                         ratio_text(r.closed_params) or "", ratio_text(r.macs_ratio) or "",
+                         ratio_text(r.closed_macs) or "", r.formula, r.as_written])
     for title, reason in result.skipped:
         writer.writerow([title, "", f"not shown: {reason}"] + [""] * 14)
 

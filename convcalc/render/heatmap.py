@@ -9,11 +9,11 @@ in red. Piped or with NO_COLOR, it falls back to an ASCII ramp, two characters p
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import ceil, floor
 from typing import TextIO
 
 from ..errors import SpecError
+from ..numbers import fraction_text
 
 #: viridis anchors (matplotlib's colormap at 0, 0.25, 0.5, 0.75, 1)
 PALETTE = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
@@ -30,11 +30,6 @@ def colour(value: float) -> tuple[int, int, int]:
     t = value - i
     a, b = PALETTE[i], PALETTE[i + 1]
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
-
-
-def _fmt(value) -> str:
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 # ---- statistics --------------------------------------------------------------------------------------------------
@@ -138,7 +133,7 @@ def heatmap_lines(erf, color: bool) -> list:
     if mask.any():
         where = "theoretical RF outlined"
     else:
-        where = ("theoretical RF (" + " × ".join(f"{_fmt(lo)} … {_fmt(hi)}" for lo, hi in box) +
+        where = ("theoretical RF (" + " × ".join(f"{fraction_text(lo)} … {fraction_text(hi)}" for lo, hi in box) +
                  ") extends past the map on every side")
     head = (f"Heatmap{caption}: input rows {origin[0]} … {origin[0] + extent[0] - 1}, columns {origin[1]} … "
             f"{origin[1] + extent[1] - 1}; {scale}{where}")
@@ -210,7 +205,7 @@ def profile_lines(erf) -> list[str]:
                 marks.append(" ")
         per = f", 1 column = {factor} px" if factor > 1 else ""
         pct = f"{float(a.mass) * 100:g}%"
-        out.append(f"Axis {a.axis} profile, input {first} … {last}{per}: ─ RF {_fmt(rf_lo)} … {_fmt(rf_hi)} "
+        out.append(f"Axis {a.axis} profile, input {first} … {last}{per}: ─ RF {fraction_text(rf_lo)} … {fraction_text(rf_hi)} "
                    f"({a.rf_size}), ═ {pct} window {lo_w} … {hi_w} ({hi_w - lo_w + 1}), std {a.std:.2f}")
         out.append(spark.rstrip())
         out.append("".join(marks).rstrip())
@@ -259,7 +254,7 @@ def write_erf_csv(erf, out: TextIO) -> None:
     for a in erf.axes:
         d = a.to_dict()
         writer.writerow([erf.method, erf.layer, "x".join(map(str, erf.position)), a.axis, a.rf_size,
-                         _fmt(a.rf_start), f"{float(a.mean):.9g}", f"{float(a.variance):.9g}", f"{a.std:.6g}", d["mass"], d["window"][0],
+                         fraction_text(a.rf_start), f"{float(a.mean):.9g}", f"{float(a.variance):.9g}", f"{a.std:.6g}", d["mass"], d["window"][0],
                          d["window"][1], d["window_size"], f"{d['window_over_rf']:.6g}", d["support"][0],
                          d["support"][1], f"{d['inside_input']:.6g}"])
 

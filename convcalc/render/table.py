@@ -10,7 +10,8 @@ import os
 from typing import TextIO
 
 from ..cost.report import Report
-from . import COLUMNS, RenderOptions, conventions_text, fmt_bytes, fmt_count, rows, totals_row
+from ..numbers import fmt_bytes, fmt_count
+from . import COLUMNS, RenderOptions, conventions_text, rows, totals_row
 from .grid import Grid
 
 BAR_WIDTH = 24

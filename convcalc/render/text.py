@@ -6,7 +6,8 @@ import csv
 from typing import TextIO
 
 from ..cost.report import Report
-from . import COLUMNS, RenderOptions, conventions_text, fmt_axes, fmt_fraction, rows, totals_row
+from ..numbers import fmt_axes, fraction_text
+from . import COLUMNS, RenderOptions, conventions_text, rows, totals_row
 
 _CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",
                "rf_size", "rf_jump", "rf_start")
@@ -28,8 +29,8 @@ def write_csv(report: Report, options: RenderOptions, out: TextIO) -> None:
             "name": row.name, "type": row.type, "depth": row.depth, "output_shape": "x".join(map(str, row.output_shape)),
             "params": row.params, "buffers": row.buffers, "macs": row.macs, "flops": row.flops,
             "activation_bytes": row.activation_bytes, "rf_size": fmt_axes(rf.size) if rf else "",
-            "rf_jump": fmt_axes(rf.jump, fmt_fraction) if rf else "",
-            "rf_start": fmt_axes(rf.start, fmt_fraction) if rf else "",
+            "rf_jump": fmt_axes(rf.jump, fraction_text) if rf else "",
+            "rf_start": fmt_axes(rf.start, fraction_text) if rf else "",
         }
         writer.writerow([values[f] for f in fields])
 

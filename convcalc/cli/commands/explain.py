@@ -20,6 +20,7 @@ import typer
 
 from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, app, expand, user_errors
 from ...errors import KINDS_LISTING, SpecError, did_you_mean
+from ...numbers import fmt_axes, fraction_text
 
 QUANTITIES = (("shape", "shape"), ("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"), ("rf", "RF"))
 
@@ -152,8 +153,7 @@ def _tuple(shape) -> str:
 
 
 def _axes(values) -> str:
-    out = [str(v.numerator) if isinstance(v, Fraction) and v.denominator == 1 else str(v) for v in values]
-    return out[0] if len(set(out)) == 1 else "×".join(out)
+    return fmt_axes(values, fraction_text)
 
 
 def list_lines() -> list[str]:

@@ -19,7 +19,8 @@ import typer
 
 from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, Format, app, expand, user_errors
 from ...errors import SpecError
-from ...cost.rftable import RFRow, _num, rf_rows  # noqa: F401 (RFRow: re-exported for callers)
+from ...cost.rftable import RFRow, rf_rows  # noqa: F401 (RFRow: re-exported for callers)
+from ...numbers import fraction_text, json_number
 
 
 class ERFMethod(str, Enum):
@@ -31,11 +32,6 @@ class ERFMethod(str, Enum):
 class ERFWeights(str, Enum):
     random = "random"
     uniform = "uniform"
-
-
-def _fmt(value) -> str:
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 @dataclass
@@ -61,8 +57,8 @@ class AxisWindow:
 
     def to_dict(self) -> dict:
         lo, hi = self.inside
-        return {"axis": self.axis, "index": self.index, "start": _num(self.start), "end": _num(self.end),
-                "size": self.size, "clipped": self.clipped, "inside": [_num(lo), _num(hi)],
+        return {"axis": self.axis, "index": self.index, "start": json_number(self.start), "end": json_number(self.end),
+                "size": self.size, "clipped": self.clipped, "inside": [json_number(lo), json_number(hi)],
                 "support": list(self.support) if self.support else None}
 
 
@@ -113,8 +109,8 @@ HEADERS = ["Layer", "Type", "Output", "RF", "Jump", "P", "Centre of unit 0", "Me
 
 
 def _cells(row: RFRow) -> list[str]:
-    return [row.name, row.type, "×".join(map(str, row.output_shape)), _axes(row.size), _axes(row.jump, _fmt),
-            _axes(row.padding, _fmt), _axes(row.center, _fmt), _status(row)]
+    return [row.name, row.type, "×".join(map(str, row.output_shape)), _axes(row.size), _axes(row.jump, fraction_text),
+            _axes(row.padding, fraction_text), _axes(row.center, fraction_text), _status(row)]
 
 
 RF_NOTE = ("RF = input pixels one unit sees; Jump = input pixels between adjacent units; P = effective padding: unit i "
@@ -152,8 +148,8 @@ def write_window_table(layer: str, windows: list[AxisWindow], out: TextIO) -> No
     for w in windows:
         lo, hi = w.inside
         support = f"{w.support[0]} … {w.support[1]}" if w.support else "-"
-        grid.add([str(w.axis), str(w.index), f"{_fmt(w.start)} … {_fmt(w.end)}", str(w.size),
-                  f"{_fmt(lo)} … {_fmt(hi)}", "yes" if w.clipped else "no", support])
+        grid.add([str(w.axis), str(w.index), f"{fraction_text(w.start)} … {fraction_text(w.end)}", str(w.size),
+                  f"{fraction_text(lo)} … {fraction_text(hi)}", "yes" if w.clipped else "no", support])
     at = ",".join(str(w.index) for w in windows)
     write_lines([(f"Input window of `{layer}` at ({at})", "title")] + grid.lines() +
                 [("RF window: start + index·jump … + RF − 1 (ends included); exact support: the input indices an "
@@ -169,8 +165,8 @@ def write_csv(rows: list[RFRow], out: TextIO) -> None:
     for row in rows:
         for axis in range(len(row.size)):
             writer.writerow([row.name, row.type, axis, "x".join(map(str, row.output_shape)), row.size[axis],
-                             _fmt(row.jump[axis]), _fmt(row.padding[axis]), _fmt(row.start[axis]),
-                             _fmt(row.center[axis]), row.merge, str(row.position_dependent).lower(),
+                             fraction_text(row.jump[axis]), fraction_text(row.padding[axis]), fraction_text(row.start[axis]),
+                             fraction_text(row.center[axis]), row.merge, str(row.position_dependent).lower(),
                              "; ".join(row.problems)])
 
 

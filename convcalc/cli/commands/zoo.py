@@ -81,7 +81,7 @@ def _shape(values: list[int]) -> str:
 
 
 def _count(value: int | None, units: str) -> str:
-    from ...render import fmt_count
+    from ...numbers import fmt_count
 
     return "error" if value is None else fmt_count(value, units)
 

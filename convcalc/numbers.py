@@ -1,0 +1,71 @@
+"""How numbers are written, in one place: exact fractions, JSON values, counts with units, byte sizes, shapes.
+
+Counts are exact Python integers everywhere in convcalc; receptive-field jumps and centres are exact fractions.
+Everything that turns one of them into text comes from here, so a fraction reads ``3/2`` in every table, every
+JSON file and every error message, and a count reads ``1,234,567`` (raw) or ``1.23 M`` (auto) everywhere.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+#: the count units of ``--units`` (``auto`` picks K/M/G/T; ``raw`` is the exact integer)
+UNITS = ("auto", "raw", "K", "M", "G")
+_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BINARY = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
+
+
+def whole(value):
+    """A whole :class:`~fractions.Fraction` as an ``int``; anything else unchanged."""
+    if type(value) is Fraction and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+def fraction_text(value) -> str:
+    """An exact number as text: ``3``, ``-3/2`` (ints, Fractions, or their text)."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def json_number(value, sign: int = 1):
+    """``sign·value`` for JSON, exactly: an int when whole, else a ``"p/q"`` string."""
+    if isinstance(value, Fraction):
+        numerator, denominator = sign * value.numerator, value.denominator
+        return numerator if denominator == 1 else f"{numerator}/{denominator}"
+    return value if sign == 1 else -value
+
+
+def fmt_count(value: int, units: str = "raw") -> str:
+    """An exact count with thousands separators (``raw``), in a fixed unit (K/M/G), or human (``auto``)."""
+    if units == "raw":
+        return f"{value:,}"
+    if units == "auto":
+        for suffix in ("T", "G", "M", "K"):
+            if abs(value) >= _SCALE[suffix]:
+                return f"{value / _SCALE[suffix]:,.2f} {suffix}"
+        return f"{value:,}"
+    return f"{value / _SCALE[units]:,.3f} {units}"
+
+
+def fmt_bytes(value: int, units: str = "auto") -> str:
+    """A byte size: exact with ``raw`` (``1,024 B``), else in binary units (``1.00 KiB``)."""
+    if units == "raw":
+        return f"{value:,} B"
+    for suffix, scale in _BINARY:
+        if value >= scale:
+            return f"{value / scale:,.2f} {suffix}"
+    return f"{value:,} B"
+
+
+def fmt_shape(shape) -> str:
+    """``64×56×56``; ``-`` for no shape."""
+    return "×".join(str(s) for s in shape) if shape else "-"
+
+
+def fmt_axes(values, fmt=str) -> str:
+    """Per-axis values, once when all are equal: ``3`` or ``3×1``."""
+    values = list(values)
+    if values and all(v == values[0] for v in values):
+        return fmt(values[0])
+    return "×".join(fmt(v) for v in values)
