@@ -12,9 +12,10 @@ its kernel to the executor, a config under ``configs/`` and a test file. Nothing
 from __future__ import annotations
 
 from fractions import Fraction
+from dataclasses import dataclass, field
 from functools import wraps
 from math import prod
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ..errors import SpecError
 from ..spec.fields import Field, fields_of
@@ -23,6 +24,31 @@ from ..cost.rf import ReceptiveField
 from ..numbers import fraction_text
 
 Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A small network that uses a kind: the input, the kind's fields, and what feeds it.
+
+    Every registered kind has one (``tests/layers/test_contract.py`` checks). ``convcalc explain KIND`` works its
+    formulas through it, and the tests run it on every kind: cost model against the executor, the executor's VJP
+    against finite differences. ``before`` are layers that come first (name them to use them in ``inputs``);
+    ``inputs`` are the kind's inputs by name (default: the previous layer). Keep it small (a few thousand MACs):
+    the finite-difference test runs it dozens of times.
+    """
+
+    input: tuple[int, ...]
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    before: tuple[Mapping[str, Any], ...] = ()
+    inputs: tuple[str, ...] | None = None
+
+    def spec(self, kind: str) -> dict:
+        """The example as a spec dict; the kind's layer is the last one, named after the kind."""
+        layer = {"type": kind, "name": kind, **self.fields}
+        if self.inputs is not None:
+            layer["inputs"] = list(self.inputs)
+        return {"name": f"example_{kind}", "input": list(self.input),
+                "layers": [dict(item) for item in self.before] + [layer]}
 
 REGISTRY: dict[str, type["Layer"]] = {}
 
@@ -67,6 +93,8 @@ class Layer:
     #: spatial ranks the kind works on (0 = flat features)
     ranks: ClassVar[tuple[int, ...]] = (0, 1, 2, 3)
     fields: ClassVar[dict[str, Field]] = {}
+    #: a small network using the kind (see :class:`Example`); every registered kind sets its own
+    example: ClassVar[Example | None] = None
     #: the kind's formulas in words, for `convcalc explain`: shape, params, macs, flops, rf
     formulas: ClassVar[dict[str, str]] = {"shape": "same as the input", "params": "0", "macs": "0",
                                           "flops": "0", "rf": "unchanged"}

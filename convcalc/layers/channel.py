@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 from ..spec.fields import Int
-from .base import Layer, register
+from .base import Example, Layer, register
 
 
 @register
@@ -18,6 +18,8 @@ class ChannelShuffle(Layer):
     the RF are unchanged. ``groups`` must divide C."""
 
     kind = "channel_shuffle"
+
+    example = Example((6, 3, 3), {"groups": 3})
     summary = "channel shuffle (ShuffleNet): view (g, C/g), transpose, flatten"
     family = "other"
     groups = Int(min=1)
@@ -38,6 +40,8 @@ class ChannelSlice(Layer):
     No params, MACs or FLOPs (a view); the RF is unchanged. ``stop`` defaults to C."""
 
     kind = "channel_slice"
+
+    example = Example((6, 3), {"start": 2, "stop": 5})
     summary = "channels [start, stop) of the input (ShuffleNet v2 channel split)"
     family = "other"
     start = Int(default=0, min=0)

@@ -6,7 +6,7 @@ from fractions import Fraction
 from math import prod
 
 from ..spec.fields import Axes, Bool, Int, Padding
-from .base import Layer, per_group_text, per_shape, register, times, window_rf_steps
+from .base import Example, Layer, per_group_text, per_shape, register, times, window_rf_steps
 
 
 @register
@@ -26,6 +26,8 @@ class Conv(Layer):
     """
 
     kind = "conv"
+
+    example = Example((4, 9, 8), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "groups": 2})
     summary = "standard convolution, 1/2/3-D by the input rank"
     family = "conv"
     ranks = (1, 2, 3)
@@ -125,6 +127,8 @@ class Depthwise(Conv):
     """
 
     kind = "depthwise"
+
+    example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
     summary = "depthwise convolution (groups = input channels), with a channel multiplier"
     formulas = {**Conv.formulas, "params": "C_in·m·Πk (+ C_in·m bias)", "macs": "C_in·m·ΠN_out·Πk",
                 "shape": Conv.formulas["shape"].replace("C_out", "C_in·m")}
@@ -147,6 +151,8 @@ class Pointwise(Conv):
     """
 
     kind = "pointwise"
+
+    example = Example((6, 4, 4), {"out": 5})
     summary = "1×1 convolution across channels, optionally grouped (pointwise grouped)"
     formulas = {**Conv.formulas, "params": "C_out·C_in/g (+ C_out bias)", "macs": "C_out·ΠN_out·C_in/g",
                 "shape": "N_out = floor((N + p_b + p_a − 1)/s) + 1 per axis; channels C_out"}
@@ -177,6 +183,8 @@ class ConvTranspose(Conv):
     """
 
     kind = "conv_transpose"
+
+    example = Example((4, 5, 5), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2})
     summary = "transposed convolution (fractionally strided), MACs counted on input positions"
     formulas = {
         "shape": "N_out = (N − 1)·s − p_b − p_a + d·(k − 1) + output_padding + 1 per axis; channels C_out",

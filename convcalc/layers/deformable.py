@@ -11,7 +11,7 @@ from math import prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Int
-from .base import register, times
+from .base import Example, register, times
 from .conv import Conv
 from .composite import Staged, conv_stage, sub_row
 
@@ -37,6 +37,8 @@ class Deformable(Staged, Conv):
     """
 
     kind = "deformable"
+
+    example = Example((3, 6, 6), {"out": 2, "kernel": 3, "padding": 1, "modulated": True})
     summary = "deformable conv v1/v2 (modulated): offset conv, bilinear sampling, main conv"
     offset_groups = Int(default=1, min=1, doc="G: offset groups (channels sharing one offset field)")
     modulated = Bool(default=False, doc="v2: a learned mask per sample")

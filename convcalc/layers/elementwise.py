@@ -11,7 +11,7 @@ from math import prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Number
-from .base import Layer, register, times
+from .base import Example, Layer, register, times
 
 
 class Elementwise(Layer):
@@ -40,6 +40,8 @@ class BatchNorm(Elementwise):
     """
 
     kind = "batchnorm"
+
+    example = Example((3, 4, 4))
     summary = "batch normalisation: 2C params (γ, β) and 2C buffers (running mean, var)"
     family = "norm"
     op = "batchnorm"
@@ -70,7 +72,8 @@ def _activation(kind: str, formula: str, **extra_fields):
         "formulas": {"shape": "any → the same", "params": "0", "macs": "0",
                      "flops": f"elements × {flops_per_element(kind)} ({formula})", "rf": "unchanged"},
         "__doc__": f"Activation ``{kind}``: {formula}. FLOPs per element: {flops_per_element(kind)} "
-                   f"(convcalc.conventions). Shapes: any → the same.",
+                   f"(convcalc.cost.conventions). Shapes: any → the same.",
+        "example": Example((3, 6), {"negative_slope": 0.2} if "negative_slope" in extra_fields else {}),
         **extra_fields,
     }
     return register(type(kind.title().replace("_", ""), (Elementwise,), attrs))
@@ -92,6 +95,8 @@ class Swish(Elementwise):
     """``swish`` is another name for SiLU, x·sigmoid(x) (Ramachandran et al. 2017); same cost."""
 
     kind = "swish"
+
+    example = Example((3, 6))
     summary = "activation x·sigmoid(x) (= silu)"
     op = "silu"
 
@@ -101,6 +106,8 @@ class Dropout(Elementwise):
     """Dropout: the identity at inference, so no FLOPs. Shapes: any → the same."""
 
     kind = "dropout"
+
+    example = Example((3, 6), {"p": 0.5})
     summary = "dropout (identity at inference)"
     family = "other"
     op = "dropout"
@@ -112,6 +119,8 @@ class Identity(Elementwise):
     """Identity: passes its input through. Shapes: any → the same."""
 
     kind = "identity"
+
+    example = Example((3, 6))
     summary = "identity (no-op)"
     family = "other"
     op = "identity"

@@ -10,7 +10,7 @@ from math import prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Choice, Int
-from .base import Layer, register
+from .base import Example, Layer, register
 from .composite import Staged, sub_row
 
 
@@ -32,6 +32,8 @@ class SqueezeExcitation(Staged, Layer):
     """
 
     kind = "squeeze_excitation"
+
+    example = Example((8, 4, 4), {"reduction": 4})
     summary = "squeeze-and-excitation: pool, FC C→C/r, act, FC C/r→C, sigmoid, multiply"
     family = "linear"
     ranks = (1, 2, 3)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..spec.fields import Int
 from ..spec.graph import Node
-from .base import REGISTRY, Layer, register
+from .base import Example, REGISTRY, Layer, register
 from .composite import ConvVariant, SubLayers, conv_stage, sub_row
 
 
@@ -33,6 +33,8 @@ class Separable(ConvVariant):
     """
 
     kind = "separable"
+
+    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3})
     summary = "spatially separable conv: k×1 then 1×k (one 1-D conv per axis), with `mid` channels between"
     mid = Int(default=None, min=1, doc="channels between the stages (default: out)")
     formulas = {
@@ -75,6 +77,8 @@ class DepthwiseSeparable(ConvVariant):
     """
 
     kind = "depthwise_separable"
+
+    example = Example((3, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "multiplier": 2, "mid": ["batchnorm", "relu"]})
     summary = "depthwise k×k (with multiplier) then pointwise 1×1, optional `mid` layers between"
     multiplier = Int(default=1, min=1, doc="depthwise outputs per input channel")
     mid = SubLayers(default=(), doc="shape-keeping layers between the two convs, e.g. [batchnorm, relu]")
@@ -129,6 +133,8 @@ class Flattened(ConvVariant):
     """
 
     kind = "flattened"
+
+    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]})
     summary = "flattened conv (Jin et al. 2014): lateral 1×1 C→F, then a per-channel 1-D conv along each axis"
     formulas = {
         "shape": "lateral keeps N; stage i applies the conv rule on axis i: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from ..spec.fields import Bool, Int
-from .base import Layer, register, times
+from .base import Example, Layer, register, times
 
 
 @register
@@ -22,6 +22,8 @@ class Linear(Layer):
     """
 
     kind = "linear"
+
+    example = Example((12,), {"out": 4})
     summary = "fully connected layer on a flat (C,) input"
     family = "linear"
     ranks = (0,)
@@ -62,6 +64,8 @@ class Flatten(Layer):
     """
 
     kind = "flatten"
+
+    example = Example((2, 3, 3))
     summary = "flatten (C, *N) to (C·ΠN,)"
     formulas = {"shape": "(C, *N) → (C·ΠN,)", "params": "0", "macs": "0", "flops": "0 (a reshape)",
                 "rf": "the whole input: r += (N − 1)·j per axis"}

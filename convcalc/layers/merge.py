@@ -11,7 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from ..cost.conventions import flops_per_element
-from .base import Layer, register, times
+from .base import Example, Layer, register, times
 from .base import _fmt_shape as _fmt
 
 
@@ -54,6 +54,8 @@ class Add(Merge):
     """Elementwise sum of two or more inputs of one shape (residual connection). FLOPs: (n − 1) per element."""
 
     kind = "add"
+
+    example = Example((3, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},), inputs=("input", "a"))
     summary = "elementwise sum of inputs of equal shape (residual add)"
     op = "add"
 
@@ -67,6 +69,8 @@ class Concat(Merge):
     """Concatenation along the channel axis. Spatial sizes must match. No FLOPs (a copy)."""
 
     kind = "concat"
+
+    example = Example((2, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 1},), inputs=("a", "input"))
     summary = "concatenate inputs along channels"
     op = "concat"
     formulas = {"shape": "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)", "params": "0", "macs": "0", "flops": "0 (a copy)",
@@ -90,6 +94,8 @@ class Multiply(Merge):
     """
 
     kind = "multiply"
+
+    example = Example((4, 5, 5), before=({"type": "global_avgpool", "name": "pool"}, {"type": "sigmoid", "name": "gate"}), inputs=("input", "gate"))
     summary = "elementwise product with broadcasting (SE gates, attention masks)"
     op = "multiply"
     formulas = {"shape": "NumPy broadcasting of the input shapes", "params": "0", "macs": "0",

@@ -11,7 +11,7 @@ from math import prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Axes, Bool, Choice, Number, Size
-from .base import Layer, per_shape, register, times, window_rf_steps
+from .base import Example, Layer, per_shape, register, times, window_rf_steps
 
 
 class WindowPool(Layer):
@@ -97,6 +97,7 @@ class WindowPool(Layer):
 class MaxPool(WindowPool):
     __doc__ = "Max pooling: the largest value of each window.\n\n" + WindowPool.__doc__
     kind = "maxpool"
+    example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
     summary = "max pooling over sliding windows (kernel, stride, padding, dilation, ceil_mode)"
     op = "maxpool"
 
@@ -106,6 +107,7 @@ class MinPool(WindowPool):
     __doc__ = ("Min pooling: the smallest value of each window (= −maxpool(−x)); no PyTorch module, defined as "
                "in the design notes' region functions.\n\n" + WindowPool.__doc__)
     kind = "minpool"
+    example = Example((2, 6, 6), {"kernel": 2})
     summary = "min pooling over sliding windows"
     op = "minpool"
 
@@ -115,6 +117,7 @@ class AvgPool(WindowPool):
     __doc__ = ("Average pooling. With ``count_include_pad`` (PyTorch's default) the divisor is the window size "
                "including padding; without, only the real taps.\n\n" + WindowPool.__doc__)
     kind = "avgpool"
+    example = Example((2, 7, 8), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True})
     summary = "average pooling over sliding windows (count_include_pad, ceil_mode)"
     op = "avgpool"
     window_formula = "{w}"
@@ -168,6 +171,7 @@ class GlobalPool(Layer):
 class GlobalAvgPool(GlobalPool):
     __doc__ = "Global average pooling. FLOPs = C · ΠN (adds + one divide per channel).\n\n" + GlobalPool.__doc__
     kind = "global_avgpool"
+    example = Example((3, 4, 5))
     summary = "global average pooling (one value per channel)"
     op = "avgpool"
 
@@ -176,6 +180,7 @@ class GlobalAvgPool(GlobalPool):
 class GlobalMaxPool(GlobalPool):
     __doc__ = "Global max pooling. FLOPs = C · (ΠN − 1) comparisons.\n\n" + GlobalPool.__doc__
     kind = "global_maxpool"
+    example = Example((3, 4, 5), {"keepdims": False})
     summary = "global max pooling (one value per channel)"
     op = "maxpool"
 
@@ -236,6 +241,7 @@ class AdaptivePool(Layer):
 class AdaptiveAvgPool(AdaptivePool):
     __doc__ = "Adaptive average pooling.\n\n" + AdaptivePool.__doc__
     kind = "adaptive_avgpool"
+    example = Example((2, 7, 9), {"output_size": [3, 4]})
     summary = "adaptive average pooling to a fixed output size"
     op = "avgpool"
 
@@ -244,6 +250,7 @@ class AdaptiveAvgPool(AdaptivePool):
 class AdaptiveMaxPool(AdaptivePool):
     __doc__ = "Adaptive max pooling.\n\n" + AdaptivePool.__doc__
     kind = "adaptive_maxpool"
+    example = Example((2, 7, 9), {"output_size": [3, 4]})
     summary = "adaptive max pooling to a fixed output size"
     op = "maxpool"
 
@@ -278,6 +285,8 @@ class LPPool(_NoPadPool):
     """
 
     kind = "lppool"
+
+    example = Example((2, 7, 7), {"p": 2, "kernel": 3, "stride": 2, "ceil_mode": True})
     summary = "power-average pooling (Σx^p)^(1/p) over sliding windows (torch LPPool)"
     op = "lppool"
     window_formula = "2·{w}"
@@ -309,6 +318,8 @@ class StochasticPool(_NoPadPool):
     """
 
     kind = "stochastic_pool"
+
+    example = Example((2, 6, 6), {"kernel": 2}, before=({"type": "relu"},))
     summary = "stochastic pooling (Zeiler & Fergus 2013): sample ∝ a in training, Σa²/Σa at test"
     op = "stochastic_pool"
     window_formula = "(3·{w} − 1)"

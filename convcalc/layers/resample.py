@@ -7,7 +7,7 @@ from math import floor, prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Choice, Int, ScaleField, Size
-from .base import Layer, register, times
+from .base import Example, Layer, register, times
 
 
 @register
@@ -24,6 +24,8 @@ class Upsample(Layer):
     """
 
     kind = "upsample"
+
+    example = Example((2, 4, 5), {"scale": 2, "mode": "bilinear"})
     summary = "upsample by a scale or to a size (nearest, bilinear, bicubic)"
     family = "resample"
     ranks = (1, 2, 3)
@@ -99,6 +101,8 @@ class PixelShuffle(Layer):
     divides by r."""
 
     kind = "pixel_shuffle"
+
+    example = Example((8, 3, 3), {"factor": 2})
     summary = "pixel shuffle (sub-pixel upsampling): (C·r^d, *N) → (C, *N·r)"
     family = "resample"
     ranks = (1, 2, 3)
@@ -127,6 +131,8 @@ class PixelUnshuffle(Layer):
     reads an r×…×r block, so it is a window of r with stride r."""
 
     kind = "pixel_unshuffle"
+
+    example = Example((2, 4, 6), {"factor": 2})
     summary = "pixel unshuffle (space to depth): (C, *N) → (C·r^d, *N/r)"
     family = "resample"
     ranks = (1, 2, 3)

@@ -11,7 +11,7 @@ from math import prod
 
 from ..spec.fields import Axes, Bool, Field, Int
 from ..spec.yamlio import YBool
-from .base import per_group_text, register, times
+from .base import Example, per_group_text, register, times
 from .conv import Conv
 
 
@@ -46,6 +46,8 @@ class LocallyConnected(Conv):
     """
 
     kind = "locally_connected"
+
+    example = Example((2, 6, 6), {"out": 3, "kernel": 3, "stride": 2, "padding": 1})
     summary = "locally connected (unshared) conv: one kernel per output position (DeepFace)"
     groups = None
     bias = BiasMode(default="element")
@@ -104,6 +106,8 @@ class Tiled(LocallyConnected):
     """
 
     kind = "tiled"
+
+    example = Example((4, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "tile": 2, "groups": 2})
     summary = "tiled conv: t kernels per axis cycled over the output positions"
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
