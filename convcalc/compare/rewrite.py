@@ -10,8 +10,11 @@ from typing import Any
 
 from ..errors import SpecError
 
-from .whatif import _kinds_missing, parse_target, query_from_node
-from .yamlwrite import dump_spec, same_value, yaml_value
+from ..layers import REGISTRY
+from ..layers.design import missing_kinds
+from .whatif import parse_target
+from ..spec.fields import plain_value, same_value
+from .yamlwrite import dump_spec
 
 
 # ---- 3. whole-network rewrite -----------------------------------------------------------------------------------
@@ -47,14 +50,12 @@ class RewriteResult:
 
 def node_fields_yaml(node) -> dict:
     """The node's fields as plain YAML values, leaving out those equal to their default."""
-    from ..layers import REGISTRY
-
     out = {}
     for key, field_obj in REGISTRY[node.kind].fields.items():
         value = node.fields.get(key)
         if not field_obj.required and same_value(value, field_obj.default):
             continue
-        out[key] = yaml_value(value)
+        out[key] = plain_value(value)
     return out
 
 
@@ -66,7 +67,7 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     from ..spec.loader import load
 
     design, arg = parse_target(target)
-    missing = _kinds_missing(design.kinds)
+    missing = missing_kinds(design.kinds)
     if missing:
         raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
                         f"this version of convcalc", None, "see docs/variants.md for the kinds available")
@@ -79,20 +80,20 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     for node in graph.nodes:
         entry = {"name": node.name, "type": node.kind, "inputs": list(node.inputs), **node_fields_yaml(node)}
         reason = ""
-        if node.kind != "conv":
+        query = REGISTRY[node.kind](node).conv_query(shapes[node.inputs[0]], shapes[node.name], network.source)
+        written = query.written_as if query is not None else None
+        if written is None or written[0] not in ("standard", "grouped"):  # not a plain conv (Conv.written_as)
             layers.append(entry)
             continue
         if only and not any(fnmatch.fnmatchcase(node.name, pattern) for pattern in only):
             reason = "not matched by --only"
-        elif node.fields.get("groups", 1) != 1:
+        elif written[0] == "grouped":
             reason = "already grouped"
+        elif math.prod(query.kernel) == 1:
+            reason = "1×1 kernel"
         else:
-            query = query_from_node(node, shapes[node.inputs[0]], shapes[node.name], network.source)
-            if math.prod(query.kernel) == 1:
-                reason = "1×1 kernel"
-            else:
-                built = design.build(query, arg)
-                reason = built.reason
+            built = design.build(query, arg)
+            reason = built.reason
         if reason:
             kept.setdefault(reason, []).append(node.name)
             layers.append(entry)

@@ -1,36 +1,9 @@
-"""A small YAML emitter for flat specs (one flow mapping per layer), and field values as plain YAML data."""
+"""A small YAML emitter for flat specs: top-level keys block style, one flow mapping per layer."""
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
-
-
-def yaml_value(value):
-    """A normalised field value as plain YAML data: tuples → lists, whole Fractions → ints (other Fractions stay,
-    for :func:`yaml_scalar`), a list of sub-layers ``(kind, fields)`` → ``{type: kind, **fields}`` mappings."""
-    if isinstance(value, (tuple, list)) and value and all(
-            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict) for v in value):
-        return [{"type": kind, **yaml_value(fields)} for kind, fields in value]
-    if isinstance(value, tuple) or isinstance(value, list):
-        return [yaml_value(v) for v in value]
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else value
-    if isinstance(value, dict):
-        return {str(k): yaml_value(v) for k, v in value.items()}
-    if isinstance(value, bool):
-        return bool(value)
-    return value
-
-
-
-def same_value(a, b) -> bool:
-    try:
-        return type(a) is type(b) and a == b or (isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction))
-                                                  and not isinstance(a, bool) and a == b)
-    except Exception:  # noqa: BLE001 - incomparable values are different
-        return False
-
 
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")

@@ -38,6 +38,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         out = tuple(layer.output_shape(ins))
         in_rfs = [rfs[name] for name in node.inputs]
         rf = layer.receptive_field(in_rfs, ins)
+        counts = layer.counts(ins)
         notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
             positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
@@ -54,8 +55,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         report = LayerReport(
             name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),
-            params=layer.params(ins), buffers=layer.buffers(ins),
-            macs=layer.macs(ins) * graph.batch, flops=layer.flops(ins) * graph.batch,
+            params=counts.params, buffers=counts.buffers,
+            macs=counts.macs * graph.batch, flops=counts.flops * graph.batch,
             activation_bytes=prod(out) * dtype_bytes * graph.batch,
             rf=rf_report,
             warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),

@@ -30,13 +30,14 @@ Statistics and the result types: :mod:`convcalc.erf.stats`; the measured ERF: :m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from math import floor, gcd, lcm, prod
-from typing import Callable, Sequence
+from math import gcd, lcm, prod
+from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph, Node
+from ..layers.influence import ERFRule, identity
 from .stats import DEFAULT_MASS, ERF, axes_from, check_position, default_layer
 
 # ---- the analytic model: per-axis marginals of the uniform-weight gradient ---------------------------------
@@ -56,22 +57,7 @@ class _State:
         return cls(list(position), [[1] for _ in position], [Fraction(1)] * len(position), Fraction(1))
 
 
-Reader = Callable[[int], list]  # output index → [(input index, weight int|Fraction), …]
 APPROXIMATE = "\0approximate\0"  # prefix of a note that makes the result inexact (stripped when reported)
-
-
-@dataclass
-class _Rule:
-    """How a layer maps the gradient at its output to one input: a channel factor and one reader per axis.
-
-    ``extra``: further terms summed with this one (a composite layer with a skip inside, e.g. the SE gate path).
-    ``note``: said in the result; with ``approximate`` the result is no longer exact."""
-
-    factor: Fraction
-    readers: list[Reader]
-    extra: list["_Rule"] = field(default_factory=list)
-    note: str = ""
-    approximate: bool = False
 
 
 def _reduce(values: list[int]) -> tuple[list[int], int]:
@@ -86,13 +72,13 @@ def _reduce(values: list[int]) -> tuple[list[int], int]:
     return values, 1
 
 
-def _apply(state: _State, rule: _Rule, in_rank: int, layer: str, notes: list[str]) -> _State:
+def _apply(state: _State, rule: ERFRule, in_rank: int, layer: str, notes: list[str]) -> _State:
     """Propagate ``state`` (at a layer's output) through ``rule`` to one input of rank ``in_rank``."""
     if not state.ints and in_rank:  # a flat output read from a map: one output "position" per input axis
         state = _State([0] * in_rank, [[1]] * in_rank, [state.mass] * in_rank, state.mass, True)
     if not in_rank:
         return _State([], [], [], state.mass * rule.factor, state.separable)
-    if all(reader is _identity for reader in rule.readers):  # elementwise, add, concat: only the channel factor
+    if all(reader is identity for reader in rule.readers):  # elementwise, add, concat: only the channel factor
         return _State(list(state.offsets), state.ints, [s * rule.factor for s in state.scales],
                       state.mass * rule.factor, state.separable)
     new_offsets, new_ints, raw_scales, ratios = [], [], [], []
@@ -159,205 +145,22 @@ def _add(a: _State | None, b: _State) -> _State:
     return _State(offsets, ints, scales, a.mass + b.mass, False)
 
 
-# ---- per-kind rules (reusing the cost model's geometry; borders ignored) ------------------------------------
-def _identity(o):
-    return [(o, 1)]
-
-
-def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> _Rule:
-    """The uniform-weight backward rule of ``node`` towards its input number ``index``."""
+# ---- the rule of a layer: its kind's own (convcalc/layers/influence.py) ------------------------------------------
+def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> ERFRule:
+    """The uniform-weight backward rule of ``node`` towards its input number ``index``: the kind's own
+    ``erf_rule``. A kind without one of its own is unsupported (it never borrows another kind's rule)."""
     from ..layers import REGISTRY
-    from ..layers.conv import Conv, ConvTranspose
-    from ..layers.elementwise import Elementwise
-    from ..layers.linear import Flatten, Linear
-    from ..layers.merge import Add, Concat, Multiply
-    from ..layers.pool import AdaptivePool, AvgPool, GlobalPool, WindowPool
-    from ..layers.resample import Upsample
+    from ..layers.base import own
 
-    layer = REGISTRY[node.kind](node)
-    shape = ins[index]
-    sizes = shape[1:]
-    rank = len(sizes)
-    variant = _variant_rule(layer, shape, out)
-    if variant is not None:
-        return variant
-    if isinstance(layer, ConvTranspose):
-        c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, _ = layer.geometry(shape)
-        readers = [_transposed_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
-        return _Rule(Fraction(c_out // groups), readers)
-    if isinstance(layer, Conv):
-        c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, _ = layer.geometry(shape)
-        readers = [_window_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
-        return _Rule(Fraction(c_out // groups), readers)
-    if isinstance(layer, WindowPool):
-        kernel, stride, k_eff, pads, _ = layer.geometry(shape)
-        dilation = layer.per_axis("dilation", rank)
-        average = isinstance(layer, AvgPool)
-        readers = [_window_reader(k, s, d, p[0], Fraction(1, k) if average else 1)
-                   for k, s, d, p in zip(kernel, stride, dilation, pads)]
-        return _Rule(Fraction(1), readers)
-    if isinstance(layer, GlobalPool):
-        layer.output_shape(ins)
-        return _Rule(Fraction(1), [_whole_reader(n, layer.op == "avgpool") for n in sizes])
-    if isinstance(layer, AdaptivePool):
-        return _Rule(Fraction(1), [_adaptive_reader(w, layer.op == "avgpool") for w in layer.windows(shape)])
-    if isinstance(layer, Flatten):
-        return _Rule(Fraction(1), [_whole_reader(n, False) for n in sizes])
-    if isinstance(layer, Linear):
-        return _Rule(Fraction(layer.out), [])
-    if isinstance(layer, Upsample):
-        out_sizes = layer.out_sizes(shape)
-        scales = layer.per_axis("scale", rank) if layer.scale is not None else (None,) * rank
-        readers = [_upsample_reader(n, o, sc, layer.mode, layer.align_corners)
-                   for n, o, sc in zip(sizes, out_sizes, scales)]
-        return _Rule(Fraction(1), readers)
-    if isinstance(layer, (Add, Concat)):
-        return _Rule(Fraction(1), [_identity] * rank)
-    if isinstance(layer, Multiply):
-        gate = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))
-        readers = [_gate_reader(m) if n == 1 and m != 1 else _identity for n, m in zip(sizes, out[1:])]
-        fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
-        return _Rule(Fraction(fan), readers, note="the broadcast gate spreads the gradient over the whole map "
-                                                  "(global context)" if gate else "")
-    if isinstance(layer, Elementwise):
-        return _Rule(Fraction(1), [_identity] * rank)
-    raise SpecError(f"layer `{node.name}`: the analytic ERF has no rule for layer kind `{node.kind}`", node.mark,
-                    "add one to convcalc/erf.py rule_for(), or use --erf measured")
-
-
-def _variant_rule(layer, shape, out) -> _Rule | None:
-    """Rules of the issue-4 variant kinds (convcalc/layers/variants.py), or None for the other kinds."""
-    from types import SimpleNamespace
-
-    from ..layers import channel, deformable, excitation, factorised, resample
-
-    v = SimpleNamespace(**{**vars(channel), **vars(deformable), **vars(excitation), **vars(factorised),
-                           **vars(resample)})  # temporary: the rules move onto the kinds
-    sizes = shape[1:]
-    rank = len(sizes)
-
-    def conv_readers():
-        _, _, _, kernel, stride, dilation, _, pads, _ = layer.geometry(shape)
-        return [_window_reader(k, s, d, p[0]) for k, s, d, p in zip(kernel, stride, dilation, pads)]
-
-    if isinstance(layer, v.Separable):  # one 1-D conv per axis: C_in → M → … → M → C_out, groups 1
-        c_out = layer.geometry(shape)[1]
-        mid = layer.mid if layer.mid is not None else c_out
-        return _Rule(Fraction(mid ** (rank - 1) * c_out), conv_readers())
-    if isinstance(layer, v.DepthwiseSeparable):  # depthwise (×m per channel), mid layers, pointwise (×C_out)
-        c_out = layer.geometry(shape)[1]
-        odd = [kind for kind, _ in layer.mid if not _is_elementwise(kind)]
-        note = (f"its mid layers {', '.join(odd)} are taken as the identity" if odd else "")
-        return _Rule(Fraction(layer.multiplier * c_out), conv_readers(), note=note, approximate=bool(odd))
-    if isinstance(layer, v.Deformable):
-        _, c_out, groups, *_ = layer.geometry(shape)
-        return _Rule(Fraction(c_out // groups), conv_readers(),
-                     note="deformable offsets taken as zero (the nominal sampling grid)")
-    if isinstance(layer, v.SqueezeExcitation):
-        # x·gate(x) with the gate as 1: the identity, plus the gate path pool → FC C→S → FC S→C, which spreads
-        # Σ_o G(o)·S·C evenly over the map (1/N per position from the average pool)
-        c, squeeze = shape[0], layer.squeezed(shape)
-        gate = _Rule(Fraction(squeeze * c), [_spread_reader(n) for n in sizes])
-        return _Rule(Fraction(1), [_identity] * rank, extra=[gate],
-                     note="the gate path spreads the gradient over the whole map (global context)")
-    if isinstance(layer, v.ChannelShuffle):  # a permutation of channels that all carry the same gradient
-        return _Rule(Fraction(1), [_identity] * rank)
-    if isinstance(layer, v.ChannelSlice):
-        # only channels start … stop − 1 receive the gradient; it is spread evenly over all C input channels,
-        # which keeps every later channel sum exact but not a per-channel (depthwise) path
-        kept = out[0]
-        return _Rule(Fraction(kept, shape[0]), [_identity] * rank, approximate=True,
-                     note=f"the gradient of {kept} of {shape[0]} channels is averaged over all input channels")
-    if isinstance(layer, v.PixelShuffle):
-        r = layer.factor  # output o reads input floor(o / r) of channel (c, phase); averaged over the r^d phases
-        return _Rule(Fraction(1), [lambda o, r=r: [(o // r, Fraction(1, r))] for _ in sizes], approximate=True,
-                     note="the gradient of the r^d sub-pixel phases is averaged over the input channels")
-    if isinstance(layer, v.PixelUnshuffle):
-        r = layer.factor  # output (c, phase p) at o reads input c at o·r + p: every input channel sees r taps
-        return _Rule(Fraction(1), [lambda o, r=r: [(o * r + p, 1) for p in range(r)] for _ in sizes])
-    return None
-
-
-def _is_elementwise(kind: str) -> bool:
-    from ..layers import REGISTRY
-    from ..layers.elementwise import Elementwise
-
-    return issubclass(REGISTRY[kind], Elementwise)
-
-
-def _gate_reader(n_out: int) -> Reader:
-    """A broadcast input of size 1: every output position inside the map reads its single position."""
-    return lambda o: [(0, 1)] if 0 <= o < n_out else []
-
-
-def _spread_reader(n: int) -> Reader:
-    """Every output position inside the map spreads over the whole map with weight 1/n (a global average)."""
-    weight = Fraction(1, n)
-    return lambda o: [(i, weight) for i in range(n)] if 0 <= o < n else []
-
-
-def _cubic(x: Fraction) -> Fraction:
-    """Keys' cubic convolution kernel with A = −0.75 (PyTorch's bicubic)."""
-    a, x = Fraction(-3, 4), abs(x)
-    if x <= 1:
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-    if x < 2:
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return Fraction(0)
-
-
-def _window_reader(k: int, s: int, d: int, pad_before: int, weight=1) -> Reader:
-    def read(o):
-        first = o * s - pad_before
-        return [(first + t * d, weight) for t in range(k)]
-    return read
-
-
-def _transposed_reader(k: int, s: int, d: int, pad_before: int) -> Reader:
-    def read(o):  # forward: o = i·s − p + t·d
-        return [((o + pad_before - t * d) // s, 1) for t in range(k) if (o + pad_before - t * d) % s == 0]
-    return read
-
-
-def _whole_reader(n: int, average: bool) -> Reader:
-    weight = Fraction(1, n) if average else 1
-    return lambda o: [(i, weight) for i in range(n)] if o == 0 else []
-
-
-def _adaptive_reader(windows, average: bool) -> Reader:
-    def read(o):
-        if not 0 <= o < len(windows):
-            return []
-        a, b = windows[o]
-        return [(i, Fraction(1, b - a) if average else 1) for i in range(a, b)]
-    return read
-
-
-def _upsample_reader(n: int, o_size: int, scale, mode: str, align_corners: bool) -> Reader:
-    """PyTorch's source index for output o (torch.nn.Upsample), extended past the borders without clamping."""
-    if mode == "nearest":
-        ratio = 1 / Fraction(scale) if scale is not None else Fraction(n, o_size)
-        return lambda o: [(floor(o * ratio), 1)]
-    if align_corners:
-        ratio = Fraction(n - 1, o_size - 1) if o_size > 1 else Fraction(0)
-
-        def source(o):
-            return o * ratio
-    else:
-        ratio = 1 / Fraction(scale) if scale is not None else Fraction(n, o_size)
-
-        def source(o):
-            return (o + Fraction(1, 2)) * ratio - Fraction(1, 2)
-
-    def read(o):
-        src = source(o)
-        i0 = floor(src)
-        lam = src - i0
-        if mode == "bicubic":
-            return [(i0 + k, w) for k in (-1, 0, 1, 2) if (w := _cubic(lam - k))]
-        return [(i, w) for i, w in ((i0, 1 - lam), (i0 + 1, lam)) if w]
-    return read
-
+    cls = REGISTRY[node.kind]
+    method = own(cls, "erf_rule")
+    if method is None:
+        parent = next((base.kind for base in cls.__mro__[1:] if getattr(base, "kind", "") in REGISTRY
+                       and REGISTRY[base.kind] is base), "")
+        why = f" (it derives from `{parent}` but does not take its rule: its window may differ)" if parent else ""
+        raise SpecError(f"layer `{node.name}`: the analytic ERF has no rule for layer kind `{node.kind}`{why}",
+                        node.mark, "use --erf measured, or give the kind its own `erf_rule` (docs/extending.md)")
+    return method(cls(node), ins, out, index)
 
 
 # ---- analytic ERF -----------------------------------------------------------------------------------------------

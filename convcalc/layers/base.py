@@ -1,64 +1,77 @@
-"""The layer registry and the base class every layer kind derives from.
+"""The layer registry, the base class every layer kind derives from, and the contract of a kind.
 
-One registered class per ``type:``. Its class attributes that are :class:`~convcalc.fields.Field` objects are the
-YAML keys it accepts; its methods answer the cost questions for given input shapes. Shapes are per sample,
-channels first: ``(C,)``, ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``. ``macs`` and ``flops`` are per sample;
-the analysis multiplies them by the batch.
+One registered class per ``type:``. Its class attributes that are :class:`~convcalc.spec.fields.Field` objects
+are the YAML keys it accepts; its methods answer every question convcalc asks about a layer of that kind. Shapes
+are per sample, channels first: ``(C,)``, ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``; counts are per sample
+(the analysis multiplies MACs and FLOPs by the batch).
 
-To add a kind: write a subclass in a module under ``convcalc/layers/``, decorate it with :func:`register`, add
-its kernel to the executor, a config under ``configs/`` and a test file. Nothing else changes.
+The questions (docs/extending.md lists them with what each must return):
+
+* ``output_shape(ins)``, and for explain ``shape_steps(ins, q)`` (the per-axis size formulas) or ``shape_rule``;
+* ``counts(ins, q)`` — params, buffers, MACs, FLOPs, written once with the quantities of
+  :mod:`convcalc.layers.formula` so that the same code gives the ints and the printed formulas;
+* ``receptive_field(rfs, ins)`` and ``rf_steps(rfs, ins)`` / ``rf_rule`` (Araujo et al.'s update);
+* ``details(ins)`` and ``warnings(ins)``;
+* the **own** answers, which a kind must give itself and never inherits from another registered kind (see
+  :func:`own`): ``example`` (a small network using it), ``erf_rule`` (the analytic ERF,
+  :mod:`convcalc.layers.influence`) and ``designs`` (what ``convcalc compare`` can build with it,
+  :mod:`convcalc.layers.design`). A kind that lacks one is reported as unsupported for that question.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from dataclasses import dataclass, field
 from functools import wraps
-from math import prod
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, NamedTuple, Sequence
 
+from ..cost.rf import ReceptiveField
 from ..errors import SpecError
+from ..numbers import fraction_text
 from ..spec.fields import Field, fields_of
 from ..spec.graph import Node
-from ..cost.rf import ReceptiveField
-from ..numbers import fraction_text
+from .formula import NUMERIC, SYMBOLIC, ZERO, Counts
 
 Shape = tuple[int, ...]
+
+REGISTRY: dict[str, type["Layer"]] = {}
+
+#: the questions a kind answers only for itself (see :func:`own`)
+OWN_ANSWERS = ("example", "erf_rule", "designs")
 
 
 @dataclass(frozen=True)
 class Example:
     """A small network that uses a kind: the input, the kind's fields, and what feeds it.
 
-    Every registered kind has one (``tests/layers/test_contract.py`` checks). ``convcalc explain KIND`` works its
-    formulas through it, and the tests run it on every kind: cost model against the executor, the executor's VJP
-    against finite differences. ``before`` are layers that come first (name them to use them in ``inputs``);
-    ``inputs`` are the kind's inputs by name (default: the previous layer). Keep it small (a few thousand MACs):
-    the finite-difference test runs it dozens of times.
+    Every registered kind has its own (tests/layers/test_contract.py checks). ``convcalc explain KIND`` works its
+    formulas through it, and the tests run it for every kind: cost model against the executor, the executor's VJP
+    against finite differences, the analytic ERF. ``before`` are layers that come first (name them to use them in
+    ``inputs``); ``inputs`` are the kind's inputs by name (default: the previous layer). ``also`` are further field
+    settings whose formulas differ (``{"mode": "nearest"}``), shown by explain next to the main one. Keep it small
+    (a few thousand MACs): the finite-difference test runs it dozens of times.
     """
 
     input: tuple[int, ...]
     fields: Mapping[str, Any] = field(default_factory=dict)
     before: tuple[Mapping[str, Any], ...] = ()
     inputs: tuple[str, ...] | None = None
+    also: tuple[Mapping[str, Any], ...] = ()
 
-    def spec(self, kind: str) -> dict:
+    def spec(self, kind: str, **changes) -> dict:
         """The example as a spec dict; the kind's layer is the last one, named after the kind."""
-        layer = {"type": kind, "name": kind, **self.fields}
+        layer = {"type": kind, "name": kind, **self.fields, **changes}
         if self.inputs is not None:
             layer["inputs"] = list(self.inputs)
         return {"name": f"example_{kind}", "input": list(self.input),
                 "layers": [dict(item) for item in self.before] + [layer]}
 
-REGISTRY: dict[str, type["Layer"]] = {}
-
 
 def per_shape(method):
     """Cache a layer's shape-derived ``method(self, shape)`` for the last shape it saw.
 
-    The cost questions (shape, params, MACs, FLOPs, RF, details) each re-derive the same geometry from the same
-    input shape; one layer instance answers them all for one shape, so the geometry is computed once. A failing
-    call raises and caches nothing."""
+    The questions (shape, counts, RF, details) each re-derive the same geometry from the same input shape; one
+    layer instance answers them all for one shape, so the geometry is computed once. A failing call raises and
+    caches nothing."""
     slot = "_cached_" + method.__name__
 
     @wraps(method)
@@ -82,8 +95,30 @@ def register(cls: type["Layer"]) -> type["Layer"]:
     return cls
 
 
+def registered(cls: type) -> bool:
+    """Whether ``cls`` is the registered class of a kind (not a family base such as ``Elementwise``)."""
+    kind = getattr(cls, "kind", "")
+    return bool(kind) and REGISTRY.get(kind) is cls
+
+
+def own(cls: type["Layer"], name: str):
+    """The kind's own answer ``name`` (an attribute or method of the class), or None.
+
+    An answer is the kind's own when the kind's class defines it, or an unregistered family base it derives from
+    does (``Elementwise`` for the activations). It is never inherited through another registered kind: a new kind
+    derived from ``conv`` does not silently get conv's analytic-ERF rule, whose window may not be its own. To reuse
+    a parent kind's answer on purpose, re-declare it in the class body (``erf_rule = Conv.erf_rule``).
+    """
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name] if klass is cls or not registered(klass) else None
+        if klass is not cls and registered(klass):
+            return None
+    return None
+
+
 class Layer:
-    """Base class of all layer kinds. Subclasses override what differs from 'elementwise, free, shape-keeping'."""
+    """Base class of all layer kinds. Subclasses override what differs from 'shape-keeping, free, RF unchanged'."""
 
     kind: ClassVar[str] = ""
     summary: ClassVar[str] = ""
@@ -93,11 +128,12 @@ class Layer:
     #: spatial ranks the kind works on (0 = flat features)
     ranks: ClassVar[tuple[int, ...]] = (0, 1, 2, 3)
     fields: ClassVar[dict[str, Field]] = {}
-    #: a small network using the kind (see :class:`Example`); every registered kind sets its own
+    #: a small network using the kind (see :class:`Example`); an own answer
     example: ClassVar[Example | None] = None
-    #: the kind's formulas in words, for `convcalc explain`: shape, params, macs, flops, rf
-    formulas: ClassVar[dict[str, str]] = {"shape": "same as the input", "params": "0", "macs": "0",
-                                          "flops": "0", "rf": "unchanged"}
+    #: the output shape in words, for kinds without per-axis :meth:`shape_steps`
+    shape_rule: ClassVar[str] = "same as the input"
+    #: the receptive-field update in words (``convcalc explain``)
+    rf_rule: ClassVar[str] = "unchanged"
 
     def __init__(self, node: Node):
         self.node = node
@@ -105,40 +141,49 @@ class Layer:
         for key in self.fields:
             setattr(self, key, node.fields[key])
 
-    # ---- the cost questions -------------------------------------------------------------------------------
+    # ---- the questions ------------------------------------------------------------------------------------
     def output_shape(self, ins: Sequence[Shape]) -> Shape:
         return ins[0]
 
+    def counts(self, ins: Sequence[Shape], q=NUMERIC) -> Counts:
+        """Params, buffers, MACs and FLOPs per sample, written with the quantities of ``q``
+        (:mod:`convcalc.layers.formula`): ints with ``NUMERIC``, printable terms with ``SYMBOLIC``."""
+        return ZERO
+
     def params(self, ins: Sequence[Shape]) -> int:
-        return 0
+        return self.counts(ins).params
 
     def buffers(self, ins: Sequence[Shape]) -> int:
-        return 0
+        return self.counts(ins).buffers
 
     def macs(self, ins: Sequence[Shape]) -> int:
-        return 0
+        return self.counts(ins).macs
 
     def flops(self, ins: Sequence[Shape]) -> int:
-        return 0
+        return self.counts(ins).flops
+
+    def shape_steps(self, ins: Sequence[Shape], q=SYMBOLIC) -> ShapeSteps | None:
+        """The output size of every spatial axis as a formula, and the channels (None: see ``shape_rule``)."""
+        return None
 
     def receptive_field(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> ReceptiveField:
         return rfs[0]
-
-    def details(self, ins: Sequence[Shape]) -> dict:
-        """Extra, kind-specific numbers for the JSON report."""
-        return {}
-
-    def warnings(self, ins: Sequence[Shape]) -> list[str]:
-        return []
 
     def rf_steps(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> list[str]:
         """The RF update with numbers, one line per axis (empty when the kind has no simple window rule)."""
         return []
 
-    def worked(self, ins: Sequence[Shape]) -> dict[str, str]:
-        """The formulas with this layer's numbers substituted, as arithmetic (``·``, ``+``, ``−``, ``/``, ints) that
-        evaluates to ``params``, ``macs`` and ``flops`` (per sample). `convcalc explain SPEC --layer` prints them."""
-        return {key: str(getattr(self, key)(ins)) for key in ("params", "macs", "flops")}
+    def details(self, ins: Sequence[Shape]) -> dict:
+        """Extra, kind-specific numbers for the JSON report (docs/json.md lists every key)."""
+        return {}
+
+    def warnings(self, ins: Sequence[Shape]) -> list[str]:
+        return []
+
+    def conv_query(self, in_shape: Shape, out_shape: Shape, source: str = ""):
+        """The conv mapping this layer computes (a :class:`~convcalc.layers.design.ConvQuery`), for ``convcalc
+        compare --layer`` and ``--as``; None when it is not a convolution."""
+        return None
 
     # ---- helpers for subclasses ---------------------------------------------------------------------------
     def fail(self, message: str, hint: str, key: str | None = None):
@@ -148,7 +193,7 @@ class Layer:
         rank = len(shape) - 1
         if rank not in self.ranks:
             wanted = " or ".join(_rank_words(r) for r in self.ranks)
-            self.fail(f"expects a {wanted} input, got shape {_fmt_shape(shape)} ({_rank_words(rank)})",
+            self.fail(f"expects a {wanted} input, got shape {fmt_tuple(shape)} ({_rank_words(rank)})",
                       "flatten or pool before a flat layer, and keep conv/pool layers on (C, …) maps")
 
     def per_axis(self, key: str, ndim: int) -> tuple:
@@ -163,7 +208,7 @@ class Layer:
 
     def padding_pairs(self, key: str, in_sizes: Sequence[int], kernel_eff: Sequence[int],
                       stride: Sequence[int]) -> list[tuple[int, int]]:
-        """(before, after) padding per axis. Conventions in :mod:`convcalc.fields`."""
+        """(before, after) padding per axis. Conventions in :mod:`convcalc.spec.fields`."""
         value = getattr(self, key)
         ndim = len(in_sizes)
         if value == "valid":
@@ -183,29 +228,44 @@ class Layer:
             return [v if isinstance(v, tuple) else (v, v) for v in value]
         return [(value, value)] * ndim
 
-    def window_size(self, axis: int, n: int, k_eff: int, s: int, pads: tuple[int, int],
-                    ceil_mode: bool = False) -> int:
-        """Output length of a sliding window; explains the arithmetic when it falls below 1."""
+    def window_size(self, axis: int, n: int, k_eff, s: int, pads: tuple[int, int], ceil_mode: bool = False,
+                    q=NUMERIC):
+        """Output length of a sliding window (PyTorch's rule, as a formula of ``q``); explains the arithmetic
+        when it falls below 1. ``k_eff`` may be a term (its definition then prints under the formula)."""
         before, after = pads
-        span = n + before + after - k_eff
-        out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        span = q("N", n) + q("p_b", before) + q("p_a", after) - k_eff
+        out = (q.ceil_div if ceil_mode else q.floor_div)(span, q("s", s)) + 1
         if ceil_mode and (out - 1) * s >= n + before:
-            out -= 1  # PyTorch: the last window may not start in the right padding
+            out = out - 1  # PyTorch: the last window may not start in the right padding
         if out < 1 or span < 0:
             rounding = "ceil" if ceil_mode else "floor"
-            self.fail(f"output size along spatial axis {axis} is {rounding}(({n} + {before} + {after} − {k_eff})"
-                      f" / {s}) + 1 = {out}, below 1",
-                      f"the input ({n}) is smaller than the effective kernel ({k_eff}); use a smaller kernel or "
-                      f"dilation, more padding, or a larger input")
+            self.fail(f"output size along spatial axis {axis} is {rounding}(({n} + {before} + {after} − "
+                      f"{int(k_eff)}) / {s}) + 1 = {int(out)}, below 1",
+                      f"the input ({n}) is smaller than the effective kernel ({int(k_eff)}); use a smaller kernel "
+                      f"or dilation, more padding, or a larger input")
         return out
+
+
+class ShapeSteps(NamedTuple):
+    """What :meth:`Layer.shape_steps` returns: the channel count and one size formula per spatial axis."""
+
+    channels: object
+    sizes: list
+
+
+def effective_kernel(kernel, dilation, q=NUMERIC) -> tuple:
+    """``k_eff = d·(k − 1) + 1`` per axis (dilation 1 means none), as a named sub-term of ``q``."""
+    return tuple(q.named("k_eff", q("d", d) * (q("k", k) - 1) + 1, expand=False) for k, d in zip(kernel, dilation))
 
 
 def _rank_words(rank: int) -> str:
     return {0: "flat (C,)", 1: "1-D (C, L)", 2: "2-D (C, H, W)", 3: "3-D (C, D, H, W)"}.get(rank, f"{rank}-D")
 
 
-def _fmt_shape(shape: Shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"  # (192,) as Python writes it
+def fmt_tuple(shape) -> str:
+    """A shape as Python writes a tuple: ``(192,)``, ``(64, 56, 56)``."""
+    shape = list(shape)
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[str]:
@@ -213,27 +273,19 @@ def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[
     lines = []
     for axis, (r, j, start, k, s, p) in enumerate(zip(rf.size, rf.jump, rf.start, kernel_eff, stride, pad_before)):
         size = r + (k - 1) * j
-        lines.append(f"axis {axis}: r = {r} + ({k} − 1)·{fraction_text(j)} = {fraction_text(size)}; j = {fraction_text(j)}·{s} = {fraction_text(j * s)}; "
+        lines.append(f"axis {axis}: r = {r} + ({k} − 1)·{fraction_text(j)} = {fraction_text(size)}; "
+                     f"j = {fraction_text(j)}·{s} = {fraction_text(j * s)}; "
                      f"start = {fraction_text(start)} − {p}·{fraction_text(j)} = {fraction_text(start - p * j)}")
     return lines
 
 
+#: Araujo et al.'s update for a sliding window, in words (conv and pooling kinds)
+WINDOW_RF_RULE = "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p_b)·j, j *= s per axis"
+
+
 def per_group_text(channels: int, groups: int) -> str:
-    """Channels per group for a worked formula: ``64``, ``(64/4)``, or ``1`` when every channel is a group."""
+    """Channels per group as the worked form writes them: ``64``, ``(64/4)``, or ``1`` when every channel is a
+    group."""
     if groups == 1:
         return str(channels)
     return "1" if channels == groups else f"({channels}/{groups})"
-
-
-def times(values) -> str:
-    """``(3, 3)`` → ``3·3``: a product written out, for the worked formulas of `convcalc explain`."""
-    values = list(values)
-    return "·".join(str(v) for v in values) if values else "1"
-
-
-def elements(shape: Shape) -> int:
-    return prod(shape)
-
-
-def as_fraction(value) -> Fraction:
-    return value if isinstance(value, Fraction) else Fraction(value)

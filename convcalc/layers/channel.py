@@ -1,14 +1,22 @@
 """Channel operations: channel shuffle (ShuffleNet) and channel slice (ShuffleNet v2's channel split).
 
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
+Also the shuffle-grouped design of ``convcalc compare`` (grouped k×k conv, channel shuffle, grouped pointwise
+conv), which the channel shuffle makes possible.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import prod
 
 from ..spec.fields import Int
+from . import influence
 from .base import Example, Layer, register
+from .design import Built, ConvQuery, Design, fit_fields, groups_reason, kernel_text
+from .formula import NUMERIC, Counts
+
+#: ShuffleNet v1 (Zhang et al. 2018, Table 1) tries g = 1, 2, 3, 4, 8
+SHUFFLE_GROUPS = (2, 3, 4, 8)
 
 
 @register
@@ -18,13 +26,11 @@ class ChannelShuffle(Layer):
     the RF are unchanged. ``groups`` must divide C."""
 
     kind = "channel_shuffle"
-
-    example = Example((6, 3, 3), {"groups": 3})
     summary = "channel shuffle (ShuffleNet): view (g, C/g), transpose, flatten"
     family = "other"
+    example = Example((6, 3, 3), {"groups": 3})
+    shape_rule = "(C, *N) → (C, *N), C divisible by g"
     groups = Int(min=1)
-    formulas = {"shape": "(C, *N) → (C, *N), C divisible by g", "params": "0", "macs": "0",
-                "flops": "0 (a permutation)", "rf": "unchanged"}
 
     def output_shape(self, ins):
         channels = ins[0][0]
@@ -33,6 +39,13 @@ class ChannelShuffle(Layer):
                       f"choose groups dividing {channels}", "groups")
         return ins[0]
 
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(ins[0]) * q.cost("channel_shuffle"))
+
+    def erf_rule(self, ins, out, index):
+        """A permutation of channels that all carry the same gradient: the identity."""
+        return influence.identity_rule(len(ins[index]) - 1)
+
 
 @register
 class ChannelSlice(Layer):
@@ -40,14 +53,12 @@ class ChannelSlice(Layer):
     No params, MACs or FLOPs (a view); the RF is unchanged. ``stop`` defaults to C."""
 
     kind = "channel_slice"
-
-    example = Example((6, 3), {"start": 2, "stop": 5})
     summary = "channels [start, stop) of the input (ShuffleNet v2 channel split)"
     family = "other"
+    example = Example((6, 3), {"start": 2, "stop": 5})
+    shape_rule = "(C, *N) → (stop − start, *N), 0 ≤ start < stop ≤ C"
     start = Int(default=0, min=0)
     stop = Int(default=None, min=1, doc="one past the last channel (default: all)")
-    formulas = {"shape": "(C, *N) → (stop − start, *N), 0 ≤ start < stop ≤ C", "params": "0", "macs": "0",
-                "flops": "0 (a view)", "rf": "unchanged"}
 
     def output_shape(self, ins):
         channels = ins[0][0]
@@ -59,4 +70,38 @@ class ChannelSlice(Layer):
             self.fail(f"start ({self.start}) must be below stop ({stop})", "give a non-empty range", "start")
         return (stop - self.start, *ins[0][1:])
 
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("channel_slice"))
 
+    def erf_rule(self, ins, out, index):
+        """Only channels start … stop − 1 receive the gradient; it is spread evenly over all C input channels,
+        which keeps every later channel sum exact but not a per-channel (depthwise) path."""
+        kept, channels = out[0], ins[index][0]
+        return influence.identity_rule(len(ins[index]) - 1, Fraction(kept, channels), approximate=True,
+                                       note=f"the gradient of {kept} of {channels} channels is averaged over all "
+                                            f"input channels")
+
+
+# ---- the shuffle-grouped design of `convcalc compare` ----------------------------------------------------------
+def _shuffle(q: ConvQuery, g: int) -> Built:
+    """ShuffleNet-style: grouped k×k conv C_in→C_out, channel shuffle, pointwise grouped conv C_out→C_out."""
+    reason = groups_reason(g, q)
+    if reason:
+        return Built(reason=reason)
+    return fit_fields([{"type": "conv", **q.conv_fields(), "groups": g},
+                       {"type": "channel_shuffle", "groups": g},
+                       {"type": "pointwise", "out": q.c_out, "groups": g, "bias": q.bias}])
+
+
+def _shuffle_ratio(q: ConvQuery, g: int, out_sizes, layers):
+    c, n, k = q.c_in, q.c_out, prod(q.kernel)
+    r = Fraction(1, g) + Fraction(n, g * c * k)
+    return r, r, f"1/g + C_out/(g·C_in·k²) = 1/{g} + {n}/({g}·{c}·{kernel_text(q.kernel)})"
+
+
+ChannelShuffle.designs = (
+    Design("shuffle", "shuffle-grouped", 50, _shuffle, _shuffle_ratio, ("conv", "channel_shuffle", "pointwise"),
+           "g", 4, lambda q, groups: groups or [g for g in SHUFFLE_GROUPS if not groups_reason(g, q)],
+           lambda q: f"none of g = {', '.join(map(str, SHUFFLE_GROUPS))} divides both channel counts",
+           arg_required=True, aliases=("shuffled", "shuffle_grouped")),
+)

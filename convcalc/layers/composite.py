@@ -1,82 +1,56 @@
 """Helpers of the composite kinds: layers made of stages (depthwise separable, spatially separable, flattened,
 squeeze-and-excitation, deformable).
 
-A composite kind is one row in the report; its stages are listed in ``details()["sub_rows"]`` (name, type,
-output_shape, params, macs, flops — per sample, like every detail), which the table renderer prints indented under
-the row, and its counts are the sums of its stages.
-
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
+A composite kind is one row in the report. It lists its :class:`Stage` objects (:meth:`Staged.stages`, each with
+counts written with the quantities of :mod:`convcalc.layers.formula`); its counts are their sums, and
+``details()["sub_rows"]`` lists them (name, type, output_shape, params, macs, flops — per sample), which the table
+renderer prints indented under the row. Stages that are plain convolutions use
+:func:`convcalc.layers.conv.conv_counts`; shape-keeping inner layers (``mid:``) are written as a :class:`SubLayers`
+field and counted by their own kinds.
 """
 
 from __future__ import annotations
 
-from math import prod
+from typing import NamedTuple
 
 from ..errors import KINDS_LISTING, SpecError, did_you_mean
 from ..spec.fields import Field
 from ..spec.yamlio import YBool, YMap
-from .base import REGISTRY, per_group_text, times
-from .conv import Conv
+from .base import REGISTRY
+from .conv import Conv, as_itself
+from .formula import NUMERIC, Counts
 
 
-COUNTS = ("params", "macs", "flops")
+class Stage(NamedTuple):
+    """One stage of a composite kind: its name, the kind it acts as, its output shape (per sample) and counts."""
 
-
-def sub_row(name, kind, shape, params, macs, flops, worked=None) -> dict:
-    """One stage of a composite kind; ``worked`` holds its formulas with numbers (for `convcalc explain`)."""
-    row = {"name": name, "type": kind, "output_shape": list(shape), "params": params, "macs": macs, "flops": flops}
-    if worked is not None:
-        row["worked"] = worked
-    return row
-
-
-def conv_stage(name, kind, c_in, c_out, groups, kernel, out_sizes, bias) -> dict:
-    """One plain convolution stage (torch.nn.Conv semantics) as a sub-row, with its worked formulas."""
-    macs = c_out * prod(out_sizes) * (c_in // groups) * prod(kernel)
-    params = c_out * (c_in // groups) * prod(kernel) + (c_out if bias else 0)
-    flops = 2 * macs + (c_out * prod(out_sizes) if bias else 0)
-    per_group = per_group_text(c_in, groups)
-    macs_text = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
-    worked = {"params": f"{c_out}·{per_group}·{times(kernel)}" + (f" + {c_out}" if bias else ""),
-              "macs": macs_text, "flops": f"2·{macs_text}" + (f" + {c_out}·{times(out_sizes)}" if bias else "")}
-    return sub_row(name, kind, (c_out, *out_sizes), params, macs, flops, worked)
+    name: str
+    type: str
+    output_shape: tuple
+    counts: Counts
+    #: what the stage's own symbols mean, printed with its formula
+    note: str = ""
 
 
 class Staged:
-    """Mixin of the composite kinds: their counts are the sums of their :meth:`stages`."""
+    """Mixin of the composite kinds: their counts are the sums of their :meth:`stages`, each named after its stage
+    (so the printed formula reads ``depthwise + pointwise`` with each stage defined below it)."""
 
-    def stages(self, ins) -> list[dict]:
+    def stages(self, ins, q=NUMERIC) -> list[Stage]:
         raise NotImplementedError
 
+    def counts(self, ins, q=NUMERIC):
+        stages = self.stages(ins, q)
+        return Counts(*(sum(q.named(stage.name, stage.counts[i], note=stage.note) for stage in stages)
+                        for i in range(4)))
+
     def sub_rows(self, ins) -> list[dict]:
-        return [{key: value for key, value in row.items() if key != "worked"} for row in self.stages(ins)]
-
-    def params(self, ins):
-        return sum(row["params"] for row in self.stages(ins))
-
-    def macs(self, ins):
-        return sum(row["macs"] for row in self.stages(ins))
-
-    def flops(self, ins):
-        return sum(row["flops"] for row in self.stages(ins))
+        """The stages as the JSON report lists them (per sample)."""
+        return [{"name": s.name, "type": s.type, "output_shape": list(s.output_shape), "params": s.counts.params,
+                 "macs": s.counts.macs, "flops": s.counts.flops} for s in self.stages(ins)]
 
     def details(self, ins):
         return {"sub_rows": self.sub_rows(ins)}
-
-    def worked(self, ins):
-        out = {}
-        stages = self.stages(ins)
-        for key in COUNTS:
-            parts = []
-            for row in stages:
-                text = row.get("worked", {}).get(key, str(row[key]))
-                if text != "0":
-                    parts.append(f"({text})" if " + " in text or " − " in text else text)
-            out[key] = " + ".join(parts) or "0"
-        if isinstance(self, Conv):
-            out["shape"] = Conv.worked(self, ins)["shape"]
-        return out
 
 
 class ConvVariant(Staged, Conv):
@@ -84,10 +58,10 @@ class ConvVariant(Staged, Conv):
     that ``compare --as`` can swap it in for a conv. Its overall window is the conv's: same output shape and RF."""
 
     groups = None
+    written_as = as_itself
 
     def group_count(self, c_in):
         return 1
-
 
 
 class SubLayers(Field):

@@ -1,12 +1,53 @@
-"""Convolutions: standard (1/2/3-D by input rank), depthwise, pointwise and transposed."""
+"""Convolutions: standard (1/2/3-D by input rank), depthwise, pointwise and transposed.
+
+Also the standard, grouped and dilated designs of ``convcalc compare`` (:data:`Conv.designs`), and
+:func:`conv_counts`, the counting of one plain convolution that the composite kinds reuse for their stages.
+"""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from math import prod
+from typing import NamedTuple
 
 from ..spec.fields import Axes, Bool, Int, Padding
-from .base import Example, Layer, per_group_text, per_shape, register, times, window_rf_steps
+from . import influence
+from .base import (WINDOW_RF_RULE, Example, Layer, ShapeSteps, effective_kernel, per_group_text, per_shape, register,
+                   window_rf_steps)
+from .design import Built, ConvQuery, Design, axes_value, fit_fields, groups_reason, kernel_text
+from .formula import NUMERIC, SYMBOLIC, Counts
+
+
+class ConvGeometry(NamedTuple):
+    """A convolution at one input shape: channels, per-axis kernel/stride/dilation/effective kernel, (before,
+    after) padding, input and output sizes."""
+
+    c_in: int
+    c_out: int
+    groups: int
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    k_eff: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    in_sizes: tuple[int, ...]
+    out_sizes: tuple[int, ...]
+
+
+def conv_counts(q, c_out, per_group, taps, positions, bias: bool, macs_name: str | None = "MACs") -> Counts:
+    """One plain convolution (torch.nn.Conv semantics), written once for every kind and stage that is one::
+
+        params = C_out·(C_in/g)·Πk (+ C_out bias)
+        MACs   = C_out·ΠN_out·(C_in/g)·Πk
+        FLOPs  = 2·MACs (+ C_out·ΠN_out bias adds)
+
+    The arguments are quantities of ``q`` (:mod:`convcalc.layers.formula`), so the caller chooses their names:
+    a depthwise stage passes ``C_in·m`` output channels and 1 channel per group."""
+    macs = c_out * positions * per_group * taps
+    params = c_out * per_group * taps + q.opt(bias, c_out, "bias")
+    flops = 2 * (q.named(macs_name, macs) if macs_name else macs) + q.opt(bias, c_out * positions, "bias adds")
+    return Counts(params, 0, macs, flops)
 
 
 @register
@@ -26,18 +67,12 @@ class Conv(Layer):
     """
 
     kind = "conv"
-
-    example = Example((4, 9, 8), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "groups": 2})
     summary = "standard convolution, 1/2/3-D by the input rank"
     family = "conv"
     ranks = (1, 2, 3)
-    formulas = {
-        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis, k_eff = d·(k − 1) + 1; channels C_out",
-        "params": "C_out·(C_in/g)·Πk (+ C_out bias)",
-        "macs": "C_out·ΠN_out·(C_in/g)·Πk",
-        "flops": "2·MACs (+ C_out·ΠN_out bias adds)",
-        "rf": "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p_b)·j, j *= s per axis",
-    }
+    example = Example((4, 9, 8), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "groups": 2},
+                      also=({"groups": 1, "bias": False},))
+    rf_rule = WINDOW_RF_RULE
 
     out = Int(min=1, doc="output channels")
     kernel = Axes(doc="kernel size per axis")
@@ -47,7 +82,7 @@ class Conv(Layer):
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
 
-    # The variant kinds override these three to express themselves as a conv.
+    # The variant kinds override these to express themselves as a conv.
     def out_channels(self, c_in: int) -> int:
         return self.out
 
@@ -57,11 +92,14 @@ class Conv(Layer):
     def kernel_size(self, ndim: int) -> tuple[int, ...]:
         return self.per_axis("kernel", ndim)
 
+    def channel_terms(self, g: ConvGeometry, q):
+        """(output channels, input channels per group) as quantities of ``q``, named as this kind writes them."""
+        return q("C_out", g.c_out), q("(C_in/g)", g.c_in // g.groups, per_group_text(g.c_in, g.groups))
+
     @per_shape
-    def geometry(self, shape):
-        """(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, out_sizes) for an input shape."""
+    def geometry(self, shape) -> ConvGeometry:
         self.check_rank(shape)
-        c_in, sizes = shape[0], shape[1:]
+        c_in, sizes = shape[0], tuple(shape[1:])
         ndim = len(sizes)
         c_out, groups = self.out_channels(c_in), self.group_count(c_in)
         for channels, what in ((c_in, "input"), (c_out, "output")):
@@ -71,48 +109,130 @@ class Conv(Layer):
                           f"choose groups dividing both {c_in} and {c_out}", key)
         kernel = self.kernel_size(ndim)
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
-        k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-        pads = self.padding_pairs("padding", sizes, k_eff, stride)
-        out_sizes = tuple(self.window_size(axis, n, k, s, p)
-                          for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
-        return c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, out_sizes
+        k_eff = effective_kernel(kernel, dilation)
+        pads = tuple(self.padding_pairs("padding", sizes, k_eff, stride))
+        out_sizes = self.out_sizes(sizes, k_eff, stride, pads)
+        return ConvGeometry(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, sizes, out_sizes)
+
+    def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
+        return tuple(self.window_size(axis, n, k, s, p, q=q)
+                     for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
+
+    def shape_steps(self, ins, q=SYMBOLIC):
+        g = self.geometry(ins[0])
+        k_eff = effective_kernel(g.kernel, g.dilation, q)
+        return ShapeSteps(self.channel_terms(g, q)[0], list(self.out_sizes(g.in_sizes, k_eff, g.stride, g.pads, q)))
 
     def output_shape(self, ins):
-        _, c_out, *_, out_sizes = self.geometry(ins[0])
-        return (c_out, *out_sizes)
+        g = self.geometry(ins[0])
+        return (g.c_out, *g.out_sizes)
 
-    def params(self, ins):
-        c_in, c_out, groups, kernel, *_ = self.geometry(ins[0])
-        return c_out * (c_in // groups) * prod(kernel) + (c_out if self.bias else 0)
-
-    def macs(self, ins):
-        c_in, c_out, groups, kernel, *_, out_sizes = self.geometry(ins[0])
-        return c_out * prod(out_sizes) * (c_in // groups) * prod(kernel)
-
-    def flops(self, ins):
-        _, c_out, *_, out_sizes = self.geometry(ins[0])
-        return 2 * self.macs(ins) + (c_out * prod(out_sizes) if self.bias else 0)
+    def counts(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        c_out, per_group = self.channel_terms(g, q)
+        return conv_counts(q, c_out, per_group, q.prod("k", g.kernel), q.prod("N_out", g.out_sizes), self.bias)
 
     def receptive_field(self, rfs, ins):
-        *_, stride, _, k_eff, pads, _ = self.geometry(ins[0])
-        return rfs[0].window(k_eff, stride, [p[0] for p in pads])
+        g = self.geometry(ins[0])
+        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
 
     def rf_steps(self, rfs, ins):
-        *_, stride, _, k_eff, pads, _ = self.geometry(ins[0])
-        return window_rf_steps(rfs[0], k_eff, stride, [p[0] for p in pads])
+        g = self.geometry(ins[0])
+        return window_rf_steps(rfs[0], g.k_eff, g.stride, [p[0] for p in g.pads])
 
-    def worked(self, ins):
-        c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
-        per_group = per_group_text(c_in, groups)
-        macs = f"{c_out}·{times(out_sizes)}·{per_group}·{times(kernel)}"
-        bias = bool(self.bias)
-        return {
-            "shape": [f"axis {axis}: floor(({n} + {pb} + {pa} − {k})/{s}) + 1 = {o}"
-                      for axis, (n, (pb, pa), k, s, o) in enumerate(zip(ins[0][1:], pads, k_eff, stride, out_sizes))],
-            "params": f"{c_out}·{per_group}·{times(kernel)}" + (f" + {c_out}" if bias else ""),
-            "macs": macs,
-            "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if bias else ""),
-        }
+    def erf_rule(self, ins, out, index):
+        """Uniform weights: each output position gathers its k-tap window from C_in/g channels, so the gradient per
+        input channel is C_out/g times the window's."""
+        g = self.geometry(ins[index])
+        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        return influence.ERFRule(Fraction(g.c_out // g.groups), readers)
+
+    # ---- compare ------------------------------------------------------------------------------------------
+    def conv_query(self, in_shape, out_shape, source: str = "") -> ConvQuery:
+        """The conv mapping of this layer at its input, for ``convcalc compare --layer`` and ``--as``."""
+        from ..spec.fields import plain_value, same_value
+
+        g = self.geometry(tuple(in_shape))
+        plain = ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")
+        fields = type(self).fields
+        extra = {key: plain_value(value) for key, value in self.node.fields.items()
+                 if key not in plain and key in fields and not fields[key].required
+                 and not same_value(value, fields[key].default)}
+        return ConvQuery(in_shape[0], out_shape[0], tuple(g.kernel), tuple(in_shape[1:]), tuple(g.stride),
+                         self.node.fields.get("padding", 0), tuple(g.dilation),
+                         bool(self.node.fields.get("bias", False)), g.groups, self.name, source, self.kind, extra,
+                         self.written_as(g))
+
+    def written_as(self, g: ConvGeometry) -> tuple[str, int | None] | None:
+        """The design this layer is, as written: a standard conv, or grouped with its group count."""
+        return ("standard", None) if g.groups == 1 else ("grouped", g.groups)
+
+
+def as_itself(layer, g) -> tuple[str, None]:
+    """``written_as`` of a kind derived from conv that is its own design (or none): its kind."""
+    return (layer.kind, None)
+
+
+# ---- the conv designs of `convcalc compare` ---------------------------------------------------------------------
+def _standard(q: ConvQuery, _arg=None) -> Built:
+    return fit_fields([{"type": "conv", **q.conv_fields()}])
+
+
+def _grouped(q: ConvQuery, g: int) -> Built:
+    reason = groups_reason(g, q)
+    return Built(reason=reason) if reason else fit_fields([{"type": "conv", **q.conv_fields(), "groups": g}])
+
+
+def _grouped_choices(q: ConvQuery, groups):
+    common = math.gcd(q.c_in, q.c_out)
+    return groups or [g for g in range(2, min(q.c_in, q.c_out)) if common % g == 0]
+
+
+def dilated_kernel(q: ConvQuery, d: int) -> tuple[int, ...] | None:
+    """Taps per axis of a conv with dilation ``d`` and the same effective kernel, if that maps exactly with fewer
+    taps: d'·(k' − 1) = d·(k − 1) on every axis, k' < k on some axis and at least 2 taps wherever k > 1."""
+    spans = [dil * (k - 1) for k, dil in zip(q.kernel, q.dilation)]
+    if any(span % d for span in spans):
+        return None
+    kernel = tuple(span // d + 1 for span in spans)
+    if any(kk < 2 for kk, k in zip(kernel, q.kernel) if k > 1) or kernel == q.kernel \
+            or any(kk > k for kk, k in zip(kernel, q.kernel)):
+        return None
+    return kernel
+
+
+def dilation_choices(q: ConvQuery, _groups=None) -> list[int]:
+    """Every dilation that gives the same receptive field with fewer taps (k = 5: d = 2 with 3 taps, d = 4 with 2)."""
+    top = max(dil * (k - 1) for k, dil in zip(q.kernel, q.dilation))
+    return [d for d in range(2, top + 1) if d > max(q.dilation) and dilated_kernel(q, d)]
+
+
+def _dilated(q: ConvQuery, d: int) -> Built:
+    kernel = dilated_kernel(q, d)
+    if kernel is None or d <= max(q.dilation):
+        return Built(reason=f"dilation {d} does not give the effective kernel "
+                            f"{'x'.join(str(dl * (k - 1) + 1) for k, dl in zip(q.kernel, q.dilation))} "
+                            f"with fewer taps")
+    return fit_fields([{"type": "conv", **q.conv_fields(), "kernel": axes_value(kernel), "dilation": d}])
+
+
+def _dilated_ratio(q: ConvQuery, d: int, out_sizes, layers):
+    kernel = dilated_kernel(q, d)
+    r = Fraction(prod(kernel), prod(q.kernel))
+    return r, r, f"k'^n/k^n = {kernel_text(kernel)}/{kernel_text(q.kernel)}"
+
+
+Conv.designs = (
+    Design("standard", "standard", 0, _standard, lambda q, arg, out_sizes, layers: (Fraction(1), Fraction(1), "1"),
+           ("conv",), any_kernel=True, reference=True),
+    Design("grouped", "grouped", 10, _grouped,
+           lambda q, g, out_sizes, layers: (Fraction(1, g), Fraction(1, g), f"1/g = 1/{g}"),
+           ("conv",), "g", 2, _grouped_choices,
+           lambda q: f"no group count between 2 and {min(q.c_in, q.c_out) - 1} divides both {q.c_in} and {q.c_out}",
+           arg_required=True, aliases=("group", "groups"), any_kernel=True),
+    Design("dilated", "dilated", 60, _dilated, _dilated_ratio, ("conv",), "d", 2, dilation_choices,
+           lambda q: "no dilation gives the same effective kernel with fewer taps", aliases=("dilation",)),
+)
 
 
 @register
@@ -127,11 +247,9 @@ class Depthwise(Conv):
     """
 
     kind = "depthwise"
-
-    example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
     summary = "depthwise convolution (groups = input channels), with a channel multiplier"
-    formulas = {**Conv.formulas, "params": "C_in·m·Πk (+ C_in·m bias)", "macs": "C_in·m·ΠN_out·Πk",
-                "shape": Conv.formulas["shape"].replace("C_out", "C_in·m")}
+    example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
+    erf_rule = Conv.erf_rule  # a conv with groups = C_in: the same window and fan-out rule
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -142,6 +260,11 @@ class Depthwise(Conv):
     def group_count(self, c_in):
         return c_in
 
+    written_as = as_itself
+
+    def channel_terms(self, g, q):
+        return q("C_in·m", g.c_out), 1
+
 
 @register
 class Pointwise(Conv):
@@ -151,11 +274,10 @@ class Pointwise(Conv):
     """
 
     kind = "pointwise"
-
-    example = Example((6, 4, 4), {"out": 5})
     summary = "1×1 convolution across channels, optionally grouped (pointwise grouped)"
-    formulas = {**Conv.formulas, "params": "C_out·C_in/g (+ C_out bias)", "macs": "C_out·ΠN_out·C_in/g",
-                "shape": "N_out = floor((N + p_b + p_a − 1)/s) + 1 per axis; channels C_out"}
+    example = Example((6, 4, 4), {"out": 5})
+    erf_rule = Conv.erf_rule  # a conv with a 1-tap window
+    written_as = as_itself
     kernel = None
     padding = Padding(default=0)
 
@@ -183,22 +305,16 @@ class ConvTranspose(Conv):
     """
 
     kind = "conv_transpose"
-
-    example = Example((4, 5, 5), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2})
     summary = "transposed convolution (fractionally strided), MACs counted on input positions"
-    formulas = {
-        "shape": "N_out = (N − 1)·s − p_b − p_a + d·(k − 1) + output_padding + 1 per axis; channels C_out",
-        "params": "C_in·(C_out/g)·Πk (+ C_out bias)",
-        "macs": "C_in·ΠN_in·(C_out/g)·Πk (on input positions: the scatter's work)",
-        "flops": "2·MACs (+ C_out·ΠN_out bias adds)",
-        "rf": "exact widest set of inputs any output reads; j /= s per axis",
-    }
+    example = Example((4, 5, 5), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1,
+                                  "groups": 2})
+    rf_rule = "exact widest set of inputs any output reads; j /= s per axis"
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
 
     @per_shape
     def geometry(self, shape):
         self.check_rank(shape)
-        c_in, sizes = shape[0], shape[1:]
+        c_in, sizes = shape[0], tuple(shape[1:])
         ndim = len(sizes)
         c_out, groups = self.out, self.groups
         for channels, what in ((c_in, "input"), (c_out, "output")):
@@ -208,19 +324,25 @@ class ConvTranspose(Conv):
         kernel = self.per_axis("kernel", ndim)
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
         out_pad = self.per_axis("output_padding", ndim)
-        k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-        pads = self._crop(sizes, k_eff, stride)
-        out_sizes = []
+        for axis, (s, d, op) in enumerate(zip(stride, dilation, out_pad)):
+            if op >= max(s, 1) and op >= d:
+                self.fail(f"output_padding ({op}) must be smaller than the stride ({s}) or the dilation ({d})",
+                          "reduce output_padding", "output_padding")
+        k_eff = effective_kernel(kernel, dilation)
+        pads = tuple(self._crop(sizes, k_eff, stride))
+        return ConvGeometry(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, sizes,
+                            self.out_sizes(sizes, k_eff, stride, pads))
+
+    def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
+        out_pad = self.per_axis("output_padding", len(sizes))
+        out = []
         for axis, (n, k, s, (pb, pa), op) in enumerate(zip(sizes, k_eff, stride, pads, out_pad)):
-            if op >= max(s, 1) and op >= dilation[axis]:
-                self.fail(f"output_padding ({op}) must be smaller than the stride ({s}) or the dilation "
-                          f"({dilation[axis]})", "reduce output_padding", "output_padding")
-            size = (n - 1) * s - pb - pa + k + op
+            size = (q("N", n) - 1) * q("s", s) - q("p_b", pb) - q("p_a", pa) + k + q("output_padding", op)
             if size < 1:
-                self.fail(f"output size along spatial axis {axis} is ({n} − 1)·{s} − {pb} − {pa} + {k} + {op} = "
-                          f"{size}, below 1", "reduce the padding", "padding")
-            out_sizes.append(size)
-        return c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, tuple(out_sizes)
+                self.fail(f"output size along spatial axis {axis} is ({n} − 1)·{s} − {pb} − {pa} + {int(k)} + "
+                          f"{op} = {int(size)}, below 1", "reduce the padding", "padding")
+            out.append(size)
+        return tuple(out)
 
     def _crop(self, sizes, k_eff, stride):
         if self.padding == "same":  # N_out = N·s: crop the excess k_eff − s, the odd one after
@@ -236,19 +358,20 @@ class ConvTranspose(Conv):
                       "use an int, a per-axis list, [before, after] pairs, `valid` or `same`", "padding")
         return self.padding_pairs("padding", sizes, k_eff, stride)
 
-    def params(self, ins):
-        c_in, c_out, groups, kernel, *_ = self.geometry(ins[0])
-        return c_in * (c_out // groups) * prod(kernel) + (c_out if self.bias else 0)
+    def counts(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        c_in, c_out = q("C_in", g.c_in), q("C_out", g.c_out)
+        per_group = q("(C_out/g)", g.c_out // g.groups, per_group_text(g.c_out, g.groups))
+        taps = q.prod("k", g.kernel)
+        macs = c_in * q.prod("N_in", g.in_sizes) * per_group * taps
+        params = c_in * per_group * taps + q.opt(self.bias, c_out, "bias")
+        flops = 2 * q.named("MACs", macs) + q.opt(self.bias, c_out * q.prod("N_out", g.out_sizes), "bias adds")
+        return Counts(params, 0, macs, flops)
 
-    def macs(self, ins):
-        c_in, c_out, groups, kernel, *_ = self.geometry(ins[0])
-        return c_in * prod(ins[0][1:]) * (c_out // groups) * prod(kernel)
-
-    def _landing(self, shape):
-        """Per axis: (products landing inside the output, min/max taps per output position)."""
-        _, _, _, kernel, stride, dilation, _, pads, out_sizes = self.geometry(shape)
+    def _landing(self, g: ConvGeometry):
+        """Per axis: how many products land on each output position."""
         per_axis = []
-        for n, k, s, d, (pb, _), size in zip(shape[1:], kernel, stride, dilation, pads, out_sizes):
+        for n, k, s, d, (pb, _), size in zip(g.in_sizes, g.kernel, g.stride, g.dilation, g.pads, g.out_sizes):
             taps = [0] * size
             for i in range(n):
                 for t in range(k):
@@ -259,9 +382,9 @@ class ConvTranspose(Conv):
         return per_axis
 
     def details(self, ins):
-        c_in, c_out, groups, *_ = self.geometry(ins[0])
-        per_axis = self._landing(ins[0])
-        inside = c_in * (c_out // groups) * prod(sum(t) for t in per_axis)
+        g = self.geometry(ins[0])
+        per_axis = self._landing(g)
+        inside = g.c_in * (g.c_out // g.groups) * prod(sum(t) for t in per_axis)
         positions = prod(len(t) for t in per_axis)
         return {
             "macs_inside_output": inside,
@@ -273,8 +396,8 @@ class ConvTranspose(Conv):
         }
 
     def warnings(self, ins):
-        *_, kernel, stride, _, _, _, _ = self.geometry(ins[0])
-        uneven = [f"{k} by {s}" for k, s in zip(kernel, stride) if k % s]
+        g = self.geometry(ins[0])
+        uneven = [f"{k} by {s}" for k, s in zip(g.kernel, g.stride) if k % s]
         if uneven:
             return [f"kernel not divisible by stride ({', '.join(uneven)}): uneven overlap causes checkerboard "
                     "artefacts (Odena et al. 2016); use a kernel divisible by the stride, or resize + conv"]
@@ -282,10 +405,9 @@ class ConvTranspose(Conv):
 
     def receptive_field(self, rfs, ins):
         """Exact: the widest set of input positions any output reads; the jump divides by the stride."""
-        shape = ins[0]
-        _, _, _, kernel, stride, dilation, k_eff, pads, _ = self.geometry(shape)
+        g = self.geometry(ins[0])
         spans, factors, offsets, uneven = [], [], [], False
-        for k, s, d, ke, (pb, _) in zip(kernel, stride, dilation, k_eff, pads):
+        for k, s, d, ke, (pb, _) in zip(g.kernel, g.stride, g.dilation, g.k_eff, g.pads):
             widest, counts = 0, set()
             for residue in range(s):  # output positions o ≡ residue (mod s) read the same input pattern
                 hits = [(residue + pb - t * d) // s for t in range(k) if (residue + pb - t * d) % s == 0]
@@ -301,24 +423,14 @@ class ConvTranspose(Conv):
             rf = rf.flagged(f"{self.name}: taps per output vary with position (stride does not divide kernel)")
         return rf
 
-    def flops(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
-        return 2 * self.macs(ins) + (self.out * prod(out_sizes) if self.bias else 0)
-
     def rf_steps(self, rfs, ins):
         return []  # not a forward window: see receptive_field
 
-    def worked(self, ins):
-        c_in, c_out, groups, kernel, stride, _, k_eff, pads, out_sizes = self.geometry(ins[0])
-        op = self.per_axis("output_padding", len(out_sizes))
-        per_group = per_group_text(c_out, groups)
-        macs = f"{c_in}·{times(ins[0][1:])}·{per_group}·{times(kernel)}"
-        return {
-            "shape": [f"axis {axis}: ({n} − 1)·{s} − {pb} − {pa} + {k} + {o_p} = {o}"
-                      for axis, (n, s, (pb, pa), k, o_p, o) in enumerate(zip(ins[0][1:], stride, pads, k_eff, op,
-                                                                              out_sizes))],
-            "params": f"{c_in}·{per_group}·{times(kernel)}" + (f" + {c_out}" if self.bias else ""),
-            "macs": macs,
-            "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if self.bias else ""),
-        }
+    def erf_rule(self, ins, out, index):
+        """Each output reads the inputs that scatter to it (o = i·s − p + t·d), C_out/g channels each."""
+        g = self.geometry(ins[index])
+        readers = [influence.transposed(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        return influence.ERFRule(Fraction(g.c_out // g.groups), readers)
 
+    def conv_query(self, in_shape, out_shape, source=""):
+        return None  # an upsampling map: no design of compare builds it

@@ -1,19 +1,16 @@
 """Deformable convolution v1 (Dai et al. 2017) and v2 / modulated (Zhu et al. 2019): offset conv, sampling, main
-conv.
-
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
-"""
+conv."""
 
 from __future__ import annotations
 
-from math import prod
+from fractions import Fraction
 
-from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Int
-from .base import Example, register, times
-from .conv import Conv
-from .composite import Staged, conv_stage, sub_row
+from . import influence
+from .base import Example, register
+from .composite import Stage, Staged
+from .conv import Conv, as_itself, conv_counts
+from .formula import NUMERIC, Counts
 
 
 @register
@@ -37,39 +34,36 @@ class Deformable(Staged, Conv):
     """
 
     kind = "deformable"
-
-    example = Example((3, 6, 6), {"out": 2, "kernel": 3, "padding": 1, "modulated": True})
     summary = "deformable conv v1/v2 (modulated): offset conv, bilinear sampling, main conv"
+    example = Example((3, 6, 6), {"out": 2, "kernel": 3, "padding": 1, "modulated": True},
+                      also=({"modulated": False},))
+    rf_rule = "the zero-offset conv window (r += (k_eff − 1)·j, j *= s); learned offsets move it with the data"
+    written_as = as_itself
     offset_groups = Int(default=1, min=1, doc="G: offset groups (channels sharing one offset field)")
     modulated = Bool(default=False, doc="v2: a learned mask per sample")
-    formulas = {
-        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis; channels C_out",
-        "params": "C_out·C_in/g·Πk (+ C_out) + C_off·C_in·Πk + C_off, C_off = (d + m)·G·Πk",
-        "macs": "main C_out·ΠN_out·C_in/g·Πk + offset C_off·ΠN_out·C_in·Πk + sampling (2^d + m)·C_in·Πk·ΠN_out",
-        "flops": "2·(main + offset MACs) + bias adds + 2·sampling MACs + 3·G·Πk·ΠN_out (v2 sigmoid)",
-        "rf": "the zero-offset conv window (r += (k_eff − 1)·j, j *= s); learned offsets move it with the data",
-    }
 
-    def stages(self, ins):
-        c_in, c_out, groups, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
-        g = self.offset_groups
-        if c_in % g:
-            self.fail(f"the input channels ({c_in}) are not divisible by offset_groups ({g})",
-                      f"choose offset_groups dividing {c_in}", "offset_groups")
-        ndim, taps, positions = len(out_sizes), prod(kernel), prod(out_sizes)
-        m = 1 if self.modulated else 0
-        c_off = (ndim + m) * g * taps
-        sampling = (2 ** ndim + m) * c_in * taps * positions
-        per_sample, sigmoid = flops_per_element("deformable_sampling"), flops_per_element("sigmoid")
-        sample_flops = per_sample * sampling + sigmoid * m * g * taps * positions
-        per_value = f"({2 ** ndim} + 1)" if m else f"{2 ** ndim}"
-        sample_macs = f"{per_value}·{c_in}·{times(kernel)}·{times(out_sizes)}"
-        sample_worked = {"macs": sample_macs, "flops": f"{per_sample}·{sample_macs}" + (
-            f" + {sigmoid}·{g}·{times(kernel)}·{times(out_sizes)}" if m else "")}
-        return [conv_stage("offset", "conv", c_in, c_off, 1, kernel, out_sizes, True),
-                sub_row("sampling", "bilinear" if ndim == 2 else f"{ndim}-linear", (c_in * taps, *out_sizes), 0,
-                         sampling, sample_flops, sample_worked),
-                conv_stage("main", "conv", c_in, c_out, groups, kernel, out_sizes, self.bias)]
+    def stages(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        groups = self.offset_groups
+        if g.c_in % groups:
+            self.fail(f"the input channels ({g.c_in}) are not divisible by offset_groups ({groups})",
+                      f"choose offset_groups dividing {g.c_in}", "offset_groups")
+        ndim = len(g.out_sizes)
+        taps, positions = q.prod("k", g.kernel), q.prod("N_out", g.out_sizes)
+        c_in, offset_groups = q("C_in", g.c_in), q("G", groups)
+        mask = q.opt(self.modulated, 1, "mask, v2")
+        c_off = q.named("C_off", (q("d", ndim) + mask) * offset_groups * taps, expand=False)
+        off_channels = (ndim + (1 if self.modulated else 0)) * groups * int(taps)
+        sampling = (q("2^d", 2 ** ndim) + mask) * c_in * taps * positions
+        sample_flops = q.cost("deformable_sampling") * sampling + q.opt(
+            self.modulated, q.cost("sigmoid") * offset_groups * taps * positions, "mask sigmoid, v2")
+        c_out, per_group = self.channel_terms(g, q)
+        return [Stage("offset", "conv", (off_channels, *g.out_sizes),
+                      conv_counts(q, c_off, c_in, taps, positions, True, None)),
+                Stage("sampling", "bilinear" if ndim == 2 else f"{ndim}-linear",
+                      (g.c_in * int(taps), *g.out_sizes), Counts(0, 0, sampling, sample_flops)),
+                Stage("main", "conv", (g.c_out, *g.out_sizes), conv_counts(q, c_out, per_group, taps, positions,
+                                                                          self.bias, None))]
 
     def details(self, ins):
         rows = self.sub_rows(ins)
@@ -85,4 +79,9 @@ class Deformable(Staged, Conv):
                         rf.notes + (f"{self.name}: deformable offsets are learned; the field shown is the "
                                     f"zero-offset sampling grid",))
 
-
+    def erf_rule(self, ins, out, index):
+        """The main conv's rule at zero offsets (the nominal sampling grid)."""
+        g = self.geometry(ins[index])
+        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        return influence.ERFRule(Fraction(g.c_out // g.groups), readers,
+                                 note="deformable offsets taken as zero (the nominal sampling grid)")

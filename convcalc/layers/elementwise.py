@@ -1,33 +1,32 @@
 """Shape-keeping elementwise layers: batch normalisation, activations, dropout, identity.
 
-Each costs ``FLOPS_PER_ELEMENT[op]`` (see :mod:`convcalc.conventions`) per element and leaves the receptive field
-unchanged.
+Each costs ``FLOPS_PER_ELEMENT[op]`` (convcalc/cost/conventions.py) per element and leaves the receptive field and
+the analytic ERF unchanged.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Number
-from .base import Example, Layer, register, times
+from . import influence
+from .base import Example, Layer, register
+from .formula import NUMERIC, Counts
 
 
 class Elementwise(Layer):
-    """An op applied to every element independently. Shapes: any → the same. FLOPs = cost per element × elements."""
+    """An op applied to every element independently. Shapes: any → the same. FLOPs = elements × cost per element."""
 
     family = "activation"
     op = ""
-    formulas = {"shape": "any → the same", "params": "0", "macs": "0",
-                "flops": "elements × FLOPs per element (convcalc/conventions.py)", "rf": "unchanged"}
 
-    def flops(self, ins):
-        return prod(ins[0]) * flops_per_element(self.op)
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
 
-    def worked(self, ins):
-        return {"params": str(self.params(ins)), "macs": "0",
-                "flops": f"{times(ins[0])}·{flops_per_element(self.op)}"}
+    def erf_rule(self, ins, out, index):
+        """Uniform weights linearise every activation to the identity (Luo et al. 2016)."""
+        return influence.identity_rule(len(ins[index]) - 1)
 
 
 @register
@@ -40,40 +39,31 @@ class BatchNorm(Elementwise):
     """
 
     kind = "batchnorm"
-
-    example = Example((3, 4, 4))
     summary = "batch normalisation: 2C params (γ, β) and 2C buffers (running mean, var)"
     family = "norm"
     op = "batchnorm"
+    example = Example((3, 4, 4), also=({"affine": False, "track_running_stats": False},))
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
     eps = Number(default=Fraction(1, 100000), min=0,
                  doc="added to the variance, torch's default 1e-5; the executor uses it, no count depends on it")
 
-    formulas = {"shape": "any → the same", "params": "2·C (γ, β) with affine; buffers 2·C", "macs": "0",
-                "flops": "2 per element (folded scale and shift)", "rf": "unchanged"}
-
-    def params(self, ins):
-        return 2 * ins[0][0] if self.affine else 0
-
-    def buffers(self, ins):
-        return 2 * ins[0][0] if self.track_running_stats else 0
-
-    def worked(self, ins):
-        return {"params": f"2·{ins[0][0]}" if self.affine else "0", "macs": "0", "flops": f"{times(ins[0])}·2"}
+    def counts(self, ins, q=NUMERIC):
+        channels = 2 * q("C", ins[0][0])
+        return Counts(q.opt(self.affine, channels, "γ and β, with affine"),
+                      q.opt(self.track_running_stats, channels, "running mean and var, with track_running_stats"),
+                      0, q.elements(ins[0]) * q.cost(self.op))
 
 
-def _activation(kind: str, formula: str, **extra_fields):
+def _activation(kind: str, formula: str, example=Example((3, 6)), **extra_fields):
     """Define and register one activation kind (they differ only in name, formula and per-element cost)."""
     attrs = {
         "kind": kind,
         "op": kind,
         "summary": f"activation {formula}",
-        "formulas": {"shape": "any → the same", "params": "0", "macs": "0",
-                     "flops": f"elements × {flops_per_element(kind)} ({formula})", "rf": "unchanged"},
         "__doc__": f"Activation ``{kind}``: {formula}. FLOPs per element: {flops_per_element(kind)} "
-                   f"(convcalc.cost.conventions). Shapes: any → the same.",
-        "example": Example((3, 6), {"negative_slope": 0.2} if "negative_slope" in extra_fields else {}),
+                   f"(convcalc/cost/conventions.py). Shapes: any → the same.",
+        "example": example,
         **extra_fields,
     }
     return register(type(kind.title().replace("_", ""), (Elementwise,), attrs))
@@ -81,7 +71,8 @@ def _activation(kind: str, formula: str, **extra_fields):
 
 ReLU = _activation("relu", "max(x, 0)")
 ReLU6 = _activation("relu6", "min(max(x, 0), 6)")
-LeakyReLU = _activation("leaky_relu", "x if x > 0 else a·x", negative_slope=Number(default=Fraction(1, 100)))
+LeakyReLU = _activation("leaky_relu", "x if x > 0 else a·x", Example((3, 6), {"negative_slope": 0.2}),
+                        negative_slope=Number(default=Fraction(1, 100)))
 Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))")
 Tanh = _activation("tanh", "tanh(x)")
 GELU = _activation("gelu", "0.5·x·(1 + erf(x / √2))")
@@ -95,10 +86,9 @@ class Swish(Elementwise):
     """``swish`` is another name for SiLU, x·sigmoid(x) (Ramachandran et al. 2017); same cost."""
 
     kind = "swish"
-
-    example = Example((3, 6))
     summary = "activation x·sigmoid(x) (= silu)"
     op = "silu"
+    example = Example((3, 6))
 
 
 @register
@@ -106,11 +96,10 @@ class Dropout(Elementwise):
     """Dropout: the identity at inference, so no FLOPs. Shapes: any → the same."""
 
     kind = "dropout"
-
-    example = Example((3, 6), {"p": 0.5})
     summary = "dropout (identity at inference)"
     family = "other"
     op = "dropout"
+    example = Example((3, 6), {"p": 0.5})
     p = Number(default=0, min=0, below=1, doc="drop probability, 0 ≤ p < 1")
 
 
@@ -119,8 +108,7 @@ class Identity(Elementwise):
     """Identity: passes its input through. Shapes: any → the same."""
 
     kind = "identity"
-
-    example = Example((3, 6))
     summary = "identity (no-op)"
     family = "other"
     op = "identity"
+    example = Example((3, 6))

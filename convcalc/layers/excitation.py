@@ -1,18 +1,15 @@
-"""Squeeze-and-excitation (Hu et al. 2018, SENet): a gated composite kind.
-
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
-"""
+"""Squeeze-and-excitation (Hu et al. 2018, SENet): a gated composite kind."""
 
 from __future__ import annotations
 
-from math import prod
+from fractions import Fraction
 
-from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Choice, Int
-from .base import Example, Layer, register
-from .composite import Staged, sub_row
-
+from . import influence
+from .base import REGISTRY, Example, Layer, register
+from .composite import Stage, Staged
+from .formula import NUMERIC, Counts
+from .linear import linear_counts
 
 _ACTIVATIONS = ("relu", "relu6", "leaky_relu", "silu", "swish", "hardswish", "gelu", "tanh", "sigmoid")
 
@@ -27,29 +24,21 @@ class SqueezeExcitation(Staged, Layer):
         MACs:   2·C·S = 2C²/r
         FLOPs:  C·ΠN (pool) + 2·C·S + S (FC1) + S·f(act) + 2·S·C + C (FC2) + C·f(gate) + C·ΠN (multiply)
 
-    f(·) per element from convcalc/conventions.py. RF: each output sees its own position, and the whole input
+    f(·) per element from convcalc/cost/conventions.py. RF: each output sees its own position, and the whole input
     through the gate (a note, as at a broadcast multiply).
     """
 
     kind = "squeeze_excitation"
-
-    example = Example((8, 4, 4), {"reduction": 4})
     summary = "squeeze-and-excitation: pool, FC C→C/r, act, FC C/r→C, sigmoid, multiply"
     family = "linear"
     ranks = (1, 2, 3)
+    example = Example((8, 4, 4), {"reduction": 4}, also=({"bias": False, "gate": "hardsigmoid"},))
+    rf_rule = "unchanged per position; also sees the whole input through the gate"
     reduction = Int(default=16, min=1, doc="r: S = C / r")
     squeeze = Int(default=None, min=1, doc="S, the squeezed channels (overrides reduction)")
     activation = Choice(_ACTIVATIONS, default="relu")
     gate = Choice(("sigmoid", "hardsigmoid"), default="sigmoid")
     bias = Bool(default=True)
-    formulas = {
-        "shape": "(C, *N) → (C, *N)",
-        "params": "C·S + S + S·C + C (S = C/r; no S, C terms without bias)",
-        "macs": "2·C·S",
-        "flops": "C·ΠN + (2·C·S + S) + S·f(act) + (2·S·C + C) + C·f(gate) + C·ΠN",
-        "rf": "unchanged per position; also sees the whole input through the gate",
-    }
-
     def warnings(self, ins):
         if self.squeeze is not None and "reduction" in self.node.field_marks:
             return [f"both `squeeze: {self.squeeze}` and `reduction: {self.reduction}` are given; "
@@ -66,33 +55,21 @@ class SqueezeExcitation(Staged, Layer):
                       "give `squeeze:` explicitly, or a reduction dividing the channels", "reduction")
         return channels // self.reduction
 
-    def params(self, ins):
-        c, s = ins[0][0], self.squeezed(ins[0])
-        return 2 * c * s + ((s + c) if self.bias else 0)
-
-    def macs(self, ins):
-        return 2 * ins[0][0] * self.squeezed(ins[0])
-
-    def stages(self, ins):
+    def stages(self, ins, q=NUMERIC):
         shape = ins[0]
-        c, s, positions = shape[0], self.squeezed(shape), prod(shape[1:])
-        b = 1 if self.bias else 0
-        ones = [1] * (len(shape) - 1)
+        ones = (1,) * (len(shape) - 1)
+        s_value = self.squeezed(shape)
+        c, elements = q("C", shape[0]), q.elements(shape)
+        s = q("S", s_value) if self.squeeze is not None else q.named("S", q.exact_div(c, q("r", self.reduction)),
+                                                                     expand=False)
         return [
-            sub_row("squeeze", "global_avgpool", (c, *ones), 0, 0, c * positions * flops_per_element("avgpool"),
-                     {"flops": f"{c}·{positions}·{flops_per_element('avgpool')}"}),
-            sub_row("fc1", "linear", (s, *ones), c * s + b * s, c * s, 2 * c * s + b * s,
-                     {"params": f"{c}·{s}" + (f" + {s}" if b else ""), "macs": f"{c}·{s}",
-                      "flops": f"2·{c}·{s}" + (f" + {s}" if b else "")}),
-            sub_row(self.activation, self.activation, (s, *ones), 0, 0, s * flops_per_element(_op(self.activation)),
-                     {"flops": f"{s}·{flops_per_element(_op(self.activation))}"}),
-            sub_row("fc2", "linear", (c, *ones), s * c + b * c, s * c, 2 * s * c + b * c,
-                     {"params": f"{s}·{c}" + (f" + {c}" if b else ""), "macs": f"{s}·{c}",
-                      "flops": f"2·{s}·{c}" + (f" + {c}" if b else "")}),
-            sub_row(self.gate, self.gate, (c, *ones), 0, 0, c * flops_per_element(self.gate),
-                     {"flops": f"{c}·{flops_per_element(self.gate)}"}),
-            sub_row("scale", "multiply", shape, 0, 0, c * positions * flops_per_element("multiply"),
-                     {"flops": f"{c}·{positions}·{flops_per_element('multiply')}"}),
+            Stage("squeeze", "global_avgpool", (shape[0], *ones), Counts(flops=elements * q.cost("avgpool"))),
+            Stage("fc1", "linear", (s_value, *ones), linear_counts(q, c, s, self.bias, None)),
+            Stage(self.activation, self.activation, (s_value, *ones),
+                  Counts(flops=s * q.cost(REGISTRY[self.activation].op))),
+            Stage("fc2", "linear", (shape[0], *ones), linear_counts(q, s, c, self.bias, None)),
+            Stage(self.gate, self.gate, (shape[0], *ones), Counts(flops=c * q.cost(REGISTRY[self.gate].op))),
+            Stage("scale", "multiply", shape, Counts(flops=elements * q.cost("multiply"))),
         ]
 
     def details(self, ins):
@@ -103,8 +80,12 @@ class SqueezeExcitation(Staged, Layer):
         return type(rf)(rf.size, rf.jump, rf.center, rf.position_dependent,
                         rf.notes + (f"{self.name}: also sees its whole input through the squeeze-excitation gate",))
 
-
-def _op(activation: str) -> str:
-    return "silu" if activation == "swish" else activation
+    def erf_rule(self, ins, out, index):
+        """x·gate(x) with the gate as 1: the identity, plus the gate path pool → FC C→S → FC S→C, which spreads
+        Σ_o G(o)·S·C evenly over the map (1/N per position from the average pool)."""
+        shape = ins[index]
+        gate = influence.ERFRule(Fraction(self.squeezed(shape) * shape[0]), [influence.spread(n) for n in shape[1:]])
+        return influence.identity_rule(len(shape) - 1, extra=[gate],
+                                       note="the gate path spreads the gradient over the whole map (global context)")
 
 

@@ -1,17 +1,36 @@
 """Factorised convolutions from the design notes: spatially separable (k×1 then 1×k), depthwise separable
 (depthwise k×k then pointwise 1×1) and flattened (lateral 1×1, then one 1-D conv per axis).
 
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
+Each is a composite kind (:mod:`convcalc.layers.composite`) that reads a conv's fields, so ``convcalc compare``
+offers it as a design of the same mapping; its closed-form ratio to the standard conv lives next to it.
+Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import prod
 
 from ..spec.fields import Int
 from ..spec.graph import Node
-from .base import Example, REGISTRY, Layer, register
-from .composite import ConvVariant, SubLayers, conv_stage, sub_row
+from . import influence
+from .base import REGISTRY, Example, Layer, register
+from .composite import ConvVariant, Stage, SubLayers
+from .conv import Conv, conv_counts
+from .design import ConvQuery, Design, as_kind, kernel_text
+from .elementwise import Elementwise
+from .formula import NUMERIC
+
+AFTER = "N_i: the sizes after stage i (axes up to i at their output size, the rest at their input size)"
+
+
+def _after(sizes, out_sizes, axis):
+    """The sizes after the 1-D stage along ``axis``: axes up to it reduced, the rest as they came in."""
+    return (*out_sizes[:axis + 1], *sizes[axis + 1:])
+
+
+def _axis_kernel(kernel, axis):
+    return tuple(kernel[axis] if a == axis else 1 for a in range(len(kernel)))
 
 
 @register
@@ -33,33 +52,32 @@ class Separable(ConvVariant):
     """
 
     kind = "separable"
-
-    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3})
     summary = "spatially separable conv: k×1 then 1×k (one 1-D conv per axis), with `mid` channels between"
+    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3})
     mid = Int(default=None, min=1, doc="channels between the stages (default: out)")
-    formulas = {
-        "shape": "stage i applies the conv rule on axis i only: N_out,i = floor((N_i + p_b + p_a − k_eff,i)/s_i) + 1",
-        "params": "Σ_i C_out,i · C_in,i · k_i (+ C_out,i per stage with bias); stages C_in→M, …, M→C_out",
-        "macs": "Σ_i C_out,i · (positions after stage i) · C_in,i · k_i",
-        "flops": "2·MACs + Σ_i C_out,i · (positions after stage i) with bias",
-        "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
-    }
 
-    def stages(self, ins):
-        c_in, c_out, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
-        sizes = ins[0][1:]
-        ndim = len(sizes)
-        mid = self.mid if self.mid is not None else c_out
-        rows, channels = [], c_in
+    def stages(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        ndim = len(g.in_sizes)
+        mid = self.mid if self.mid is not None else g.c_out
+        rows, channels, name_in = [], g.c_in, "C_in"
         for axis in range(ndim):
-            stage_out = c_out if axis == ndim - 1 else mid
-            after = (*out_sizes[:axis + 1], *sizes[axis + 1:])
-            k = tuple(kernel[axis] if a == axis else 1 for a in range(ndim))
-            rows.append(conv_stage(f"axis{axis} {'×'.join(map(str, k))}", "conv", channels, stage_out, 1, k, after,
-                                    self.bias))
-            channels = stage_out
+            last = axis == ndim - 1
+            stage_out, name_out = (g.c_out, "C_out") if last else (mid, "M")
+            after = _after(g.in_sizes, g.out_sizes, axis)
+            k = _axis_kernel(g.kernel, axis)
+            counts = conv_counts(q, q(name_out, stage_out), q(name_in, channels), q(f"k_{axis}", g.kernel[axis]),
+                                 q.prod(f"N_{axis}", after), self.bias, macs_name=None)
+            rows.append(Stage(f"axis{axis} {'×'.join(map(str, k))}", "conv", (stage_out, *after), counts, AFTER))
+            channels, name_in = stage_out, "M"
         return rows
 
+    def erf_rule(self, ins, out, index):
+        """The conv's window per axis; channel fan-out M per stage but the last (C_out)."""
+        g = self.geometry(ins[index])
+        mid = self.mid if self.mid is not None else g.c_out
+        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        return influence.ERFRule(Fraction(mid ** (len(g.kernel) - 1) * g.c_out), readers)
 
 
 @register
@@ -77,18 +95,12 @@ class DepthwiseSeparable(ConvVariant):
     """
 
     kind = "depthwise_separable"
-
-    example = Example((3, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "multiplier": 2, "mid": ["batchnorm", "relu"]})
     summary = "depthwise k×k (with multiplier) then pointwise 1×1, optional `mid` layers between"
+    example = Example((3, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "multiplier": 2,
+                                  "mid": ["batchnorm", "relu"]})
+    rf_rule = "the depthwise window: r += (k_eff − 1)·j, j *= s per axis (the 1×1 adds nothing)"
     multiplier = Int(default=1, min=1, doc="depthwise outputs per input channel")
     mid = SubLayers(default=(), doc="shape-keeping layers between the two convs, e.g. [batchnorm, relu]")
-    formulas = {
-        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis (depthwise); channels C_out",
-        "params": "C_in·m·Πk + C_out·C_in·m (+ C_in·m + C_out bias) + mid layers",
-        "macs": "C_in·m·ΠN_out·Πk + C_out·ΠN_out·C_in·m",
-        "flops": "2·MACs + bias adds + mid layers' FLOPs",
-        "rf": "the depthwise window: r += (k_eff − 1)·j, j *= s per axis (the 1×1 adds nothing)",
-    }
 
     def mid_layers(self, shape) -> list[Layer]:
         layers = []
@@ -100,22 +112,27 @@ class DepthwiseSeparable(ConvVariant):
                 self.fail(f"mid layer `{layer.kind}` changes the shape {shape}", "use shape-keeping layers", "mid")
         return layers
 
-    def stages(self, ins):
-        c_in, c_out, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
-        wide = c_in * self.multiplier
-        rows = [conv_stage("depthwise", "depthwise", c_in, wide, c_in, kernel, out_sizes, self.bias)]
-        shape = (wide, *out_sizes)
+    def stages(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        wide = g.c_in * self.multiplier
+        positions = q.prod("N_out", g.out_sizes)
+        shape = (wide, *g.out_sizes)
+        rows = [Stage("depthwise", "depthwise", shape,
+                      conv_counts(q, q("C_in·m", wide), 1, q.prod("k", g.kernel), positions, self.bias, None))]
         for layer in self.mid_layers(shape):
-            rows.append(sub_row(layer.name.rsplit(".", 1)[-1], layer.kind, shape, layer.params([shape]),
-                                 layer.macs([shape]), layer.flops([shape]), layer.worked([shape])))
-        rows.append(conv_stage("pointwise", "pointwise", wide, c_out, 1, (1,) * len(out_sizes), out_sizes,
-                                self.bias))
+            rows.append(Stage(layer.name.rsplit(".", 1)[-1], layer.kind, shape, layer.counts([shape], q),
+                              f"{layer.kind} on the depthwise output, C = C_in·m"))
+        rows.append(Stage("pointwise", "pointwise", (g.c_out, *g.out_sizes),
+                          conv_counts(q, q("C_out", g.c_out), q("C_in·m", wide), 1, positions, self.bias, None)))
         return rows
 
-    def buffers(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
-        shape = (ins[0][0] * self.multiplier, *out_sizes)
-        return sum(layer.buffers([shape]) for layer in self.mid_layers(shape))
+    def erf_rule(self, ins, out, index):
+        """The depthwise window per axis; fan-out m per channel, then C_out; the mid layers as the identity."""
+        g = self.geometry(ins[index])
+        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        odd = [kind for kind, _ in self.mid if not issubclass(REGISTRY[kind], Elementwise)]
+        note = f"its mid layers {', '.join(odd)} are taken as the identity" if odd else ""
+        return influence.ERFRule(Fraction(self.multiplier * g.c_out), readers, note=note, approximate=bool(odd))
 
 
 @register
@@ -133,28 +150,86 @@ class Flattened(ConvVariant):
     """
 
     kind = "flattened"
-
-    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]})
     summary = "flattened conv (Jin et al. 2014): lateral 1×1 C→F, then a per-channel 1-D conv along each axis"
-    formulas = {
-        "shape": "lateral keeps N; stage i applies the conv rule on axis i: "
-                 "N_out,i = floor((N_i + p − k_eff,i)/s_i) + 1",
-        "params": "F·C_in + F·Σ_i k_i (+ (d + 1)·F bias)",
-        "macs": "F·ΠN·C_in + Σ_i F·(positions after stage i)·k_i",
-        "flops": "2·MACs + bias adds",
-        "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
-    }
+    example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]})
+    # the lateral 1×1 fans each input channel out to F, then every stage is per channel: the conv's rule, C_out = F
+    erf_rule = Conv.erf_rule
 
-    def stages(self, ins):
-        c_in, f, _, kernel, _, _, _, _, out_sizes = self.geometry(ins[0])
-        sizes = ins[0][1:]
-        ndim = len(sizes)
-        rows = [conv_stage("lateral 1×1", "pointwise", c_in, f, 1, (1,) * ndim, sizes, self.bias)]
+    def stages(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        ndim = len(g.in_sizes)
+        f = q("F", g.c_out)
+        rows = [Stage("lateral 1×1", "pointwise", (g.c_out, *g.in_sizes),
+                      conv_counts(q, f, q("C_in", g.c_in), 1, q.prod("N", g.in_sizes), self.bias, None))]
         for axis in range(ndim):
-            after = (*out_sizes[:axis + 1], *sizes[axis + 1:])
-            k = tuple(kernel[axis] if a == axis else 1 for a in range(ndim))
-            rows.append(conv_stage(f"axis{axis} {'×'.join(map(str, k))}", "depthwise", f, f, f, k, after,
-                                    self.bias))
+            after = _after(g.in_sizes, g.out_sizes, axis)
+            k = _axis_kernel(g.kernel, axis)
+            rows.append(Stage(f"axis{axis} {'×'.join(map(str, k))}", "depthwise", (g.c_out, *after),
+                              conv_counts(q, f, 1, q(f"k_{axis}", g.kernel[axis]), q.prod(f"N_{axis}", after),
+                                          self.bias, None), AFTER))
         return rows
 
 
+# ---- the designs of `convcalc compare` -------------------------------------------------------------------------
+def _stage_positions(q: ConvQuery, out_sizes) -> list[int]:
+    """Positions after each 1-D stage, in axis order (stage i has reduced the axes up to i)."""
+    return [prod(_after(q.sizes, out_sizes, i)) for i in range(q.ndim)]
+
+
+def _dws_ratio(q: ConvQuery, arg, out_sizes, layers):
+    r = Fraction(1, q.c_out) + Fraction(1, prod(q.kernel))
+    return r, r, f"1/C_out + 1/k{'²' if q.ndim == 2 else ''} = 1/{q.c_out} + 1/{kernel_text(q.kernel)}"
+
+
+def _mid_channels(layers: list[dict], default: int) -> int:
+    for layer in layers:
+        if isinstance(layer.get("mid"), int):
+            return layer["mid"]
+    return default
+
+
+def _separable_ratio(q: ConvQuery, arg, out_sizes, layers):
+    """C_in → M → … → M → C_out (M = mid, default C_out); the design notes' ratio for one channel in valid mode is
+    1/m + 1/(m(1 − (m−1)/N)), 2/m with same padding."""
+    c, n, k = q.c_in, q.c_out, prod(q.kernel)
+    mid = _mid_channels(layers, n)
+    chans = [(c, n)] if q.ndim == 1 else [(c, mid)] + [(mid, mid)] * (q.ndim - 2) + [(mid, n)]
+    params = Fraction(sum(a * b * kk for (a, b), kk in zip(chans, q.kernel)), c * n * k)
+    macs = Fraction(sum(a * b * kk * p for (a, b), kk, p in zip(chans, q.kernel, _stage_positions(q, out_sizes))),
+                    c * n * k * prod(out_sizes))
+    if q.ndim != 2:
+        return params, macs, "Σ_i C_in,i·C_out,i·k_i·positions_i / standard (one 1-D conv per axis)"
+    (kh, kw), w_in, w_out = q.kernel, q.sizes[1], out_sizes[1]
+    if kh == kw and mid == c == n and w_in == w_out:
+        text = f"2/k = 2/{kh}"
+    elif kh == kw and mid == c == n:
+        text = f"1/k + W_in/(k·W_out) = 1/{kh} + {w_in}/({kh}·{w_out})  (notes: 1/m + 1/(m(1 − (m−1)/N)))"
+    else:
+        text = f"M·W_in/(C_out·W_out·k_w) + M/(C_in·k_h) = {mid}·{w_in}/({n}·{w_out}·{kw}) + {mid}/({c}·{kh})"
+    return params, macs, text
+
+
+def _flattened_ratio(q: ConvQuery, arg, out_sizes, layers):
+    """Lateral 1×1 (C_in → F) on the input, then one 1-D conv per axis on each channel (Jin et al. 2014); params
+    F·(C + Σk)."""
+    c, k = q.c_in, prod(q.kernel)
+    params = Fraction(c + sum(q.kernel), c * k)
+    macs = Fraction(c * prod(q.sizes) + sum(kk * p for kk, p in zip(q.kernel, _stage_positions(q, out_sizes))),
+                    c * k * prod(out_sizes))
+    if q.ndim == 2 and len(set(q.kernel)) == 1 and tuple(q.sizes) == tuple(out_sizes):
+        kk = q.kernel[0]
+        return params, macs, f"1/k² + 2/(C_in·k) = 1/{kk * kk} + 2/({c}·{kk})"
+    return params, macs, "(C_in·ΠN_in + Σ_i k_i·positions_i)/(C_in·Πk·ΠN_out)"
+
+
+DepthwiseSeparable.designs = (
+    Design("depthwise_separable", "depthwise separable", 20, as_kind("depthwise_separable"), _dws_ratio,
+           ("depthwise_separable",), aliases=("dws", "depthwise-separable")),
+)
+Separable.designs = (
+    Design("separable", "spatially separable", 30, as_kind("separable"), _separable_ratio, ("separable",),
+           aliases=("spatial",)),
+)
+Flattened.designs = (
+    Design("flattened", "flattened", 40, as_kind("flattened"), _flattened_ratio, ("flattened",)),
+)

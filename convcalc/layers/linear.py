@@ -1,11 +1,24 @@
-"""Fully connected layers and reshapes into them."""
+"""Fully connected layers and the reshape into them."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 
 from ..spec.fields import Bool, Int
-from .base import Example, Layer, register, times
+from . import influence
+from .base import Example, Layer, ShapeSteps, register
+from .formula import NUMERIC, SYMBOLIC, Counts
+
+
+def linear_counts(q, f_in, out, bias: bool, macs_name: str | None = "MACs") -> Counts:
+    """One fully connected layer (torch.nn.Linear), written once for the kind and for the stages that are one::
+
+        params = F_in·out (+ out bias);  MACs = F_in·out;  FLOPs = 2·MACs (+ out bias adds)
+    """
+    macs = f_in * out
+    return Counts(macs + q.opt(bias, out, "bias"), 0, macs,
+                  2 * (q.named(macs_name, macs) if macs_name else macs) + q.opt(bias, out, "bias adds"))
 
 
 @register
@@ -22,38 +35,29 @@ class Linear(Layer):
     """
 
     kind = "linear"
-
-    example = Example((12,), {"out": 4})
     summary = "fully connected layer on a flat (C,) input"
     family = "linear"
     ranks = (0,)
+    example = Example((12,), {"out": 4})
+    shape_rule = "(F_in,) → (out,)"
+    rf_rule = "unchanged (a flat input already sees its field)"
     out = Int(min=1)
     bias = Bool(default=True)
-    formulas = {"shape": "(F_in,) → (out,)", "params": "F_in·out (+ out bias)", "macs": "F_in·out",
-                "flops": "2·MACs (+ out bias adds)", "rf": "unchanged (a flat input already sees its field)"}
-
-    def worked(self, ins):
-        f_in = ins[0][0]
-        return {"params": f"{f_in}·{self.out}" + (f" + {self.out}" if self.bias else ""),
-                "macs": f"{f_in}·{self.out}",
-                "flops": f"2·{f_in}·{self.out}" + (f" + {self.out}" if self.bias else "")}
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
         return (self.out,)
 
-    def params(self, ins):
-        return ins[0][0] * self.out + (self.out if self.bias else 0)
-
-    def macs(self, ins):
+    def counts(self, ins, q=NUMERIC):
         self.check_rank(ins[0])
-        return ins[0][0] * self.out
-
-    def flops(self, ins):
-        return 2 * self.macs(ins) + (self.out if self.bias else 0)
+        return linear_counts(q, q("F_in", ins[0][0]), q("out", self.out), self.bias)
 
     def receptive_field(self, rfs, ins):
         return rfs[0]  # a flat input already sees everything its producer saw
+
+    def erf_rule(self, ins, out, index):
+        """Every output reads every input: the gradient per input is ``out`` times the output's."""
+        return influence.ERFRule(Fraction(self.out), [])
 
 
 @register
@@ -64,17 +68,22 @@ class Flatten(Layer):
     """
 
     kind = "flatten"
-
-    example = Example((2, 3, 3))
     summary = "flatten (C, *N) to (C·ΠN,)"
-    formulas = {"shape": "(C, *N) → (C·ΠN,)", "params": "0", "macs": "0", "flops": "0 (a reshape)",
-                "rf": "the whole input: r += (N − 1)·j per axis"}
-
-    def worked(self, ins):
-        return {"shape": [f"{times(ins[0])} = {prod(ins[0])}"], "params": "0", "macs": "0", "flops": "0"}
+    example = Example((2, 3, 3))
+    rf_rule = "the whole input: r += (N − 1)·j per axis"
 
     def output_shape(self, ins):
         return (prod(ins[0]),)
 
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(ins[0]) * q.cost("flatten"))
+
+    def shape_steps(self, ins, q=SYMBOLIC):
+        return ShapeSteps(q.elements(ins[0]), [])
+
     def receptive_field(self, rfs, ins):
         return rfs[0].whole(ins[0][1:]) if len(ins[0]) > 1 else rfs[0]
+
+    def erf_rule(self, ins, out, index):
+        """The single flat output reads the whole map."""
+        return influence.ERFRule(Fraction(1), [influence.whole(n, False) for n in ins[index][1:]])

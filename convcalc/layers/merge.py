@@ -8,23 +8,24 @@ context, not a positioned window: it is left out of the field and of the alignme
 
 from __future__ import annotations
 
-from math import prod
+from fractions import Fraction
 
-from ..cost.conventions import flops_per_element
-from .base import Example, Layer, register, times
-from .base import _fmt_shape as _fmt
+from . import influence
+from .base import Example, Layer, fmt_tuple, register
+from .formula import NUMERIC, Counts
 
 
 class Merge(Layer):
+    """Inputs of one shape → that shape; FLOPs (n − 1) per output element."""
+
     family = "merge"
     arity = (2, None)
     op = ""
-    formulas = {"shape": "inputs of one shape → that shape", "params": "0", "macs": "0",
-                "flops": "(n − 1)·elements of the output", "rf": "the largest input field; inputs must be aligned"}
+    shape_rule = "inputs of one shape → that shape"
+    rf_rule = "the largest input field; inputs must be aligned"
 
-    def worked(self, ins):
-        return {"params": "0", "macs": "0",
-                "flops": f"({len(ins)} − 1)·{times(self.output_shape(ins))}·{flops_per_element(self.op)}"}
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=(q("n", len(ins)) - 1) * q.elements(self.output_shape(ins)) * q.cost(self.op))
 
     def receptive_field(self, rfs, ins):
         out = self.output_shape(ins)
@@ -37,14 +38,15 @@ class Merge(Layer):
                           rf.notes + (f"{self.name}: also sees its whole input through the broadcast {names}",))
         return rf
 
-    def flops(self, ins):
-        return (len(ins) - 1) * prod(self.output_shape(ins)) * flops_per_element(self.op)
+    def erf_rule(self, ins, out, index):
+        """Every input reads the output at its own position (a sum or a copy: factor 1)."""
+        return influence.identity_rule(len(ins[index]) - 1)
 
     def _same_shapes(self, ins, what):
         first = ins[0]
         for name, shape in zip(self.node.inputs[1:], ins[1:]):
             if shape != first:
-                self.fail(f"cannot {what} `{self.node.inputs[0]}` {_fmt(first)} and `{name}` {_fmt(shape)}",
+                self.fail(f"cannot {what} `{self.node.inputs[0]}` {fmt_tuple(first)} and `{name}` {fmt_tuple(shape)}",
                           "all inputs need the same shape; add a projection (1×1 conv with stride) or pooling "
                           "on one path", "inputs")
 
@@ -54,10 +56,10 @@ class Add(Merge):
     """Elementwise sum of two or more inputs of one shape (residual connection). FLOPs: (n − 1) per element."""
 
     kind = "add"
-
-    example = Example((3, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},), inputs=("input", "a"))
     summary = "elementwise sum of inputs of equal shape (residual add)"
     op = "add"
+    example = Example((3, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},),
+                      inputs=("input", "a"))
 
     def output_shape(self, ins):
         self._same_shapes(ins, "add")
@@ -69,18 +71,17 @@ class Concat(Merge):
     """Concatenation along the channel axis. Spatial sizes must match. No FLOPs (a copy)."""
 
     kind = "concat"
-
-    example = Example((2, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 1},), inputs=("a", "input"))
     summary = "concatenate inputs along channels"
     op = "concat"
-    formulas = {"shape": "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)", "params": "0", "macs": "0", "flops": "0 (a copy)",
-                "rf": "the largest input field; inputs must be aligned"}
+    example = Example((2, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 1},),
+                      inputs=("a", "input"))
+    shape_rule = "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)"
 
     def output_shape(self, ins):
         first = ins[0]
         for name, shape in zip(self.node.inputs[1:], ins[1:]):
             if shape[1:] != first[1:]:
-                self.fail(f"cannot concat `{self.node.inputs[0]}` {_fmt(first)} and `{name}` {_fmt(shape)}: "
+                self.fail(f"cannot concat `{self.node.inputs[0]}` {fmt_tuple(first)} and `{name}` {fmt_tuple(shape)}: "
                           "spatial sizes differ", "pad, crop or resample one path so the spatial sizes match",
                           "inputs")
         return (sum(shape[0] for shape in ins), *first[1:])
@@ -94,13 +95,12 @@ class Multiply(Merge):
     """
 
     kind = "multiply"
-
-    example = Example((4, 5, 5), before=({"type": "global_avgpool", "name": "pool"}, {"type": "sigmoid", "name": "gate"}), inputs=("input", "gate"))
     summary = "elementwise product with broadcasting (SE gates, attention masks)"
     op = "multiply"
-    formulas = {"shape": "NumPy broadcasting of the input shapes", "params": "0", "macs": "0",
-                "flops": "(n − 1)·elements of the output",
-                "rf": "the largest positioned input; broadcast (C, 1, …) gates are global context"}
+    example = Example((4, 5, 5), before=({"type": "global_avgpool", "name": "pool"},
+                                         {"type": "sigmoid", "name": "gate"}), inputs=("input", "gate"))
+    shape_rule = "NumPy broadcasting of the input shapes"
+    rf_rule = "the largest positioned input; broadcast (C, 1, …) gates are global context"
 
     def output_shape(self, ins):
         rank = max(len(s) for s in ins)
@@ -108,10 +108,21 @@ class Multiply(Merge):
         for axis in range(rank):
             sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
             if len(sizes) > 1:
-                shapes = " and ".join(f"`{n}` {_fmt(s)}" for n, s in zip(self.node.inputs, ins))
+                shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in zip(self.node.inputs, ins))
                 self.fail(f"cannot broadcast {shapes}", "sizes must be equal or 1 on every axis", "inputs")
             out.append(sizes.pop() if sizes else 1)
         return tuple(out)
+
+    def erf_rule(self, ins, out, index):
+        """The other operands held at 1: a positioned input reads its own position; a broadcast gate (size 1 on
+        an axis) is read by every output position, so it spreads the gradient over the whole map."""
+        shape = ins[index]
+        sizes = shape[1:]
+        gated = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))
+        readers = [influence.gate(m) if n == 1 and m != 1 else influence.identity for n, m in zip(sizes, out[1:])]
+        fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
+        return influence.ERFRule(Fraction(fan), readers, note="the broadcast gate spreads the gradient over the "
+                                                              "whole map (global context)" if gated else "")
 
 
 def broadcast(shape, out) -> bool:

@@ -1,19 +1,63 @@
-"""Pooling: max / average / min over sliding windows, global pooling and adaptive pooling.
+"""Pooling: max / average / min / power-average / stochastic over sliding windows, global and adaptive pooling.
 
-All pooling keeps the channel count, has no parameters and no MACs; its FLOPs follow
-:data:`convcalc.conventions.FLOPS_PER_ELEMENT`.
+All pooling keeps the channel count and has no parameters and no MACs. Its FLOPs are the reduction's cost per
+window (:class:`MaxReduction`, :class:`AverageReduction`, …) from :data:`convcalc.cost.conventions.FLOPS_PER_ELEMENT`.
+For the analytic ERF every pool is linear with uniform weights: an average weighs its taps equally, and max, min,
+power-average and stochastic pooling are taken as the window *sum* (the gradient ``--erf measured --weights
+uniform`` measures with max pooling as a sum).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
+from typing import NamedTuple
 
-from ..cost.conventions import flops_per_element
 from ..spec.fields import Axes, Bool, Choice, Number, Size
-from .base import Example, Layer, per_shape, register, times, window_rf_steps
+from . import influence
+from .base import WINDOW_RF_RULE, Example, Layer, ShapeSteps, effective_kernel, per_shape, register, window_rf_steps
+from .formula import NUMERIC, SYMBOLIC, Counts
 
 
+class PoolGeometry(NamedTuple):
+    """A sliding-window pool at one input shape."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    k_eff: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    in_sizes: tuple[int, ...]
+    out_sizes: tuple[int, ...]
+
+
+# ---- what one window costs -----------------------------------------------------------------------------------
+class MaxReduction:
+    """Max or min of a window: (taps − 1) comparisons."""
+
+    averages = False
+
+    def window_cost(self, taps, q):
+        return (taps - 1) * q.cost(self.op)
+
+    def windows_cost(self, taps, windows, q):
+        """Of ``windows`` windows holding ``taps`` taps in all."""
+        return (taps - windows) * q.cost(self.op)
+
+
+class AverageReduction:
+    """Mean of a window: (taps − 1) adds + 1 divide = taps."""
+
+    averages = True
+
+    def window_cost(self, taps, q):
+        return taps * q.cost(self.op)
+
+    def windows_cost(self, taps, windows, q):
+        return taps * q.cost(self.op)
+
+
+# ---- sliding windows -----------------------------------------------------------------------------------------
 class WindowPool(Layer):
     """Sliding-window pooling, as ``torch.nn.MaxPool{1,2,3}d`` / ``AvgPool{1,2,3}d``.
 
@@ -23,21 +67,14 @@ class WindowPool(Layer):
         N_out = floor_or_ceil((N + p_b + p_a − k_eff) / s) + 1,
                 minus 1 with ceil_mode when the last window would start in the right padding (PyTorch's rule)
 
-    Shapes: (C, *N) → (C, *N_out). FLOPs per output element: (Πk − 1) comparisons for max/min,
-    Πk (adds + one divide) for average; padding taps are counted as if present.
+    Shapes: (C, *N) → (C, *N_out). FLOPs: C·ΠN_out windows, each at the reduction's cost (padding taps are
+    counted as if present).
     """
 
     family = "pool"
     ranks = (1, 2, 3)
     op = ""
-    #: FLOPs per output element as text, ``{w}`` = window size (Πk); must match :meth:`window_flops`
-    window_formula = "({w} − 1)"
-    formulas = {
-        "shape": "N_out = floor((N + 2p − k_eff)/s) + 1 per axis (ceil with ceil_mode); channels kept",
-        "params": "0", "macs": "0",
-        "flops": "C·ΠN_out·(Πk − 1) comparisons",
-        "rf": "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p)·j, j *= s per axis",
-    }
+    rf_rule = WINDOW_RF_RULE
 
     kernel = Axes()
     stride = Axes(default=None, doc="defaults to the kernel size")
@@ -46,83 +83,80 @@ class WindowPool(Layer):
     ceil_mode = Bool(default=False)
 
     @per_shape
-    def geometry(self, shape):
+    def geometry(self, shape) -> PoolGeometry:
         self.check_rank(shape)
-        sizes = shape[1:]
+        sizes = tuple(shape[1:])
         ndim = len(sizes)
         kernel = self.per_axis("kernel", ndim)
         stride = kernel if self.stride is None else self.per_axis("stride", ndim)
         dilation = self.per_axis("dilation", ndim)
-        k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-        pads = [(p, p) for p in self.per_axis("padding", ndim)]
+        k_eff = effective_kernel(kernel, dilation)
+        pads = tuple((p, p) for p in self.per_axis("padding", ndim))
         for p, k in zip(pads, kernel):
             if 2 * p[0] > k:
                 self.fail(f"padding {p[0]} is more than half the kernel ({k})",
                           "PyTorch requires padding ≤ kernel/2 for pooling; reduce the padding", "padding")
-        out = tuple(self.window_size(axis, n, k, s, p, self.ceil_mode)
-                    for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
-        return kernel, stride, k_eff, pads, out
+        return PoolGeometry(kernel, stride, dilation, k_eff, pads, sizes, self.out_sizes(sizes, k_eff, stride, pads))
+
+    def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
+        return tuple(self.window_size(axis, n, k, s, p, self.ceil_mode, q)
+                     for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
+
+    def shape_steps(self, ins, q=SYMBOLIC):
+        g = self.geometry(ins[0])
+        k_eff = effective_kernel(g.kernel, g.dilation, q)
+        return ShapeSteps(q("C", ins[0][0]), list(self.out_sizes(g.in_sizes, k_eff, g.stride, g.pads, q)))
 
     def output_shape(self, ins):
-        return (ins[0][0], *self.geometry(ins[0])[-1])
+        return (ins[0][0], *self.geometry(ins[0]).out_sizes)
 
-    def window_flops(self, window: int) -> int:
-        return (window - 1) * flops_per_element(self.op)
-
-    def flops(self, ins):
-        kernel, *_, out = self.geometry(ins[0])
-        return ins[0][0] * prod(out) * self.window_flops(prod(kernel))
+    def counts(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        return Counts(flops=q("C", ins[0][0]) * q.prod("N_out", g.out_sizes) * self.window_cost(q.prod("k", g.kernel), q))
 
     def receptive_field(self, rfs, ins):
-        _, stride, k_eff, pads, _ = self.geometry(ins[0])
-        return rfs[0].window(k_eff, stride, [p[0] for p in pads])
+        g = self.geometry(ins[0])
+        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
 
     def rf_steps(self, rfs, ins):
-        _, stride, k_eff, pads, _ = self.geometry(ins[0])
-        return window_rf_steps(rfs[0], k_eff, stride, [p[0] for p in pads])
+        g = self.geometry(ins[0])
+        return window_rf_steps(rfs[0], g.k_eff, g.stride, [p[0] for p in g.pads])
 
-    def worked(self, ins):
-        kernel, stride, k_eff, pads, out = self.geometry(ins[0])
-        rounding = "ceil" if self.ceil_mode else "floor"
-        window = self.window_formula.format(w=prod(kernel))
-        return {
-            "shape": [f"axis {axis}: {rounding}(({n} + {pb} + {pa} − {k})/{s}) + 1 = {o}"
-                      for axis, (n, (pb, pa), k, s, o) in enumerate(zip(ins[0][1:], pads, k_eff, stride, out))],
-            "params": "0", "macs": "0",
-            "flops": f"{ins[0][0]}·{times(out)}·{window}",
-        }
+    def erf_rule(self, ins, out, index):
+        """The window per axis, weights 1/k when averaging (max and the others as the sum)."""
+        g = self.geometry(ins[index])
+        readers = [influence.window(k, s, d, p[0], Fraction(1, k) if self.averages else 1)
+                   for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        return influence.ERFRule(Fraction(1), readers)
 
 
 @register
-class MaxPool(WindowPool):
+class MaxPool(MaxReduction, WindowPool):
     __doc__ = "Max pooling: the largest value of each window.\n\n" + WindowPool.__doc__
     kind = "maxpool"
-    example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
     summary = "max pooling over sliding windows (kernel, stride, padding, dilation, ceil_mode)"
     op = "maxpool"
+    example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
 
 
 @register
-class MinPool(WindowPool):
+class MinPool(MaxReduction, WindowPool):
     __doc__ = ("Min pooling: the smallest value of each window (= −maxpool(−x)); no PyTorch module, defined as "
                "in the design notes' region functions.\n\n" + WindowPool.__doc__)
     kind = "minpool"
-    example = Example((2, 6, 6), {"kernel": 2})
     summary = "min pooling over sliding windows"
     op = "minpool"
+    example = Example((2, 6, 6), {"kernel": 2})
 
 
 @register
-class AvgPool(WindowPool):
+class AvgPool(AverageReduction, WindowPool):
     __doc__ = ("Average pooling. With ``count_include_pad`` (PyTorch's default) the divisor is the window size "
                "including padding; without, only the real taps.\n\n" + WindowPool.__doc__)
     kind = "avgpool"
-    example = Example((2, 7, 8), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True})
     summary = "average pooling over sliding windows (count_include_pad, ceil_mode)"
     op = "avgpool"
-    window_formula = "{w}"
-    formulas = {**WindowPool.formulas, "flops": "C·ΠN_out·Πk ((Πk − 1) adds + 1 divide)",
-                "rf": "r += (k − 1)·j, centre += ((k − 1)/2 − p)·j, j *= s per axis"}
+    example = Example((2, 7, 8), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True})
     dilation = None  # torch.nn.AvgPool has no dilation
     count_include_pad = Bool(default=True)
 
@@ -130,129 +164,6 @@ class AvgPool(WindowPool):
         if key == "dilation":
             return (1,) * ndim
         return super().per_axis(key, ndim)
-
-    def window_flops(self, window):
-        return window * flops_per_element(self.op)
-
-
-class GlobalPool(Layer):
-    """Global pooling: one value per channel over all spatial positions (``AdaptiveAvgPool(1)``).
-
-    Shapes: (C, *N) → (C, 1, …, 1), or (C,) with ``keepdims: false``.
-    """
-
-    family = "pool"
-    ranks = (1, 2, 3)
-    op = ""
-    keepdims = Bool(default=True)
-    formulas = {"shape": "(C, *N) → (C, 1, …, 1), or (C,) without keepdims", "params": "0", "macs": "0",
-                "flops": "C·ΠN (average: adds + divide) or C·(ΠN − 1) (max: comparisons)",
-                "rf": "the whole input: r += (N − 1)·j per axis"}
-
-    def worked(self, ins):
-        positions = prod(ins[0][1:])
-        per = f"{positions}" if self.op == "avgpool" else f"({positions} − 1)"
-        return {"params": "0", "macs": "0", "flops": f"{ins[0][0]}·{per}"}
-
-    def output_shape(self, ins):
-        self.check_rank(ins[0])
-        return (ins[0][0], *([1] * (len(ins[0]) - 1))) if self.keepdims else (ins[0][0],)
-
-    def flops(self, ins):
-        window = prod(ins[0][1:])
-        per = window if self.op == "avgpool" else window - 1
-        return ins[0][0] * per * flops_per_element(self.op)
-
-    def receptive_field(self, rfs, ins):
-        return rfs[0].whole(ins[0][1:])
-
-
-@register
-class GlobalAvgPool(GlobalPool):
-    __doc__ = "Global average pooling. FLOPs = C · ΠN (adds + one divide per channel).\n\n" + GlobalPool.__doc__
-    kind = "global_avgpool"
-    example = Example((3, 4, 5))
-    summary = "global average pooling (one value per channel)"
-    op = "avgpool"
-
-
-@register
-class GlobalMaxPool(GlobalPool):
-    __doc__ = "Global max pooling. FLOPs = C · (ΠN − 1) comparisons.\n\n" + GlobalPool.__doc__
-    kind = "global_maxpool"
-    example = Example((3, 4, 5), {"keepdims": False})
-    summary = "global max pooling (one value per channel)"
-    op = "maxpool"
-
-
-class AdaptivePool(Layer):
-    """Adaptive pooling to a fixed output size, as ``torch.nn.AdaptiveAvgPool{1,2,3}d``.
-
-    Output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))`` (PyTorch's rule), so
-    windows may overlap and differ in size when O does not divide N. FLOPs are summed over the actual windows.
-    """
-
-    family = "pool"
-    ranks = (1, 2, 3)
-    op = ""
-    output_size = Size()
-    formulas = {"shape": "(C, *N) → (C, *output_size); output i pools [floor(i·N/O), ceil((i+1)·N/O))",
-                "params": "0", "macs": "0",
-                "flops": "C·Σ windows (average) or C·(Σ windows − ΠO) (max), over the actual windows",
-                "rf": "widest window − 1 added, j *= N/O; flagged when windows differ"}
-
-    def worked(self, ins):
-        per_axis = self.windows(ins[0])
-        taps = prod(sum(b - a for a, b in w) for w in per_axis)
-        positions = prod(len(w) for w in per_axis)
-        per = f"{taps}" if self.op == "avgpool" else f"({taps} − {positions})"
-        return {"params": "0", "macs": "0", "flops": f"{ins[0][0]}·{per}"}
-
-    def windows(self, shape):
-        self.check_rank(shape)
-        sizes = shape[1:]
-        out = self.per_axis("output_size", len(sizes))
-        return [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(sizes, out)]
-
-    def output_shape(self, ins):
-        return (ins[0][0], *(len(w) for w in self.windows(ins[0])))
-
-    def flops(self, ins):
-        per_axis = self.windows(ins[0])
-        taps = prod(sum(b - a for a, b in w) for w in per_axis)  # Σ over output positions of window volume
-        positions = prod(len(w) for w in per_axis)
-        per_channel = taps if self.op == "avgpool" else taps - positions
-        return ins[0][0] * per_channel * flops_per_element(self.op)
-
-    def receptive_field(self, rfs, ins):
-        per_axis = self.windows(ins[0])
-        spans, jumps, offsets, uneven = [], [], [], False
-        for n, w in zip(ins[0][1:], per_axis):
-            lengths = {b - a for a, b in w}
-            uneven |= len(lengths) > 1 or n % len(w) != 0
-            spans.append(max(lengths) - 1)
-            jumps.append(Fraction(n, len(w)))
-            offsets.append(Fraction(w[0][1] - 1, 2))
-        rf = rfs[0].step(spans, jumps, offsets)
-        return rf.flagged(f"{self.name}: adaptive windows differ in size or spacing") if uneven else rf
-
-
-@register
-class AdaptiveAvgPool(AdaptivePool):
-    __doc__ = "Adaptive average pooling.\n\n" + AdaptivePool.__doc__
-    kind = "adaptive_avgpool"
-    example = Example((2, 7, 9), {"output_size": [3, 4]})
-    summary = "adaptive average pooling to a fixed output size"
-    op = "avgpool"
-
-
-@register
-class AdaptiveMaxPool(AdaptivePool):
-    __doc__ = "Adaptive max pooling.\n\n" + AdaptivePool.__doc__
-    kind = "adaptive_maxpool"
-    example = Example((2, 7, 9), {"output_size": [3, 4]})
-    summary = "adaptive max pooling to a fixed output size"
-    op = "maxpool"
 
 
 # ---- power-average and stochastic pooling (no padding, no dilation) ------------------------------------------
@@ -285,21 +196,14 @@ class LPPool(_NoPadPool):
     """
 
     kind = "lppool"
-
-    example = Example((2, 7, 7), {"p": 2, "kernel": 3, "stride": 2, "ceil_mode": True})
     summary = "power-average pooling (Σx^p)^(1/p) over sliding windows (torch LPPool)"
     op = "lppool"
-    window_formula = "2·{w}"
+    averages = False
+    example = Example((2, 7, 7), {"p": 2, "kernel": 3, "stride": 2, "ceil_mode": True})
     p = Number(min=1, doc="the norm type p (torch's norm_type)")
-    formulas = {
-        "shape": "N_out = floor((N − k)/s) + 1 per axis (ceil with ceil_mode); channels kept",
-        "params": "0", "macs": "0",
-        "flops": "C·ΠN_out·2·Πk (powers, adds, one root per window)",
-        "rf": "r += (k − 1)·j, j *= s per axis",
-    }
 
-    def window_flops(self, window):
-        return window * flops_per_element(self.op)
+    def window_cost(self, taps, q):
+        return taps * q.cost(self.op)
 
 
 @register
@@ -318,18 +222,123 @@ class StochasticPool(_NoPadPool):
     """
 
     kind = "stochastic_pool"
-
-    example = Example((2, 6, 6), {"kernel": 2}, before=({"type": "relu"},))
     summary = "stochastic pooling (Zeiler & Fergus 2013): sample ∝ a in training, Σa²/Σa at test"
     op = "stochastic_pool"
-    window_formula = "(3·{w} − 1)"
+    averages = False
+    example = Example((2, 6, 6), {"kernel": 2}, before=({"type": "relu"},))
     mode = Choice(("train", "test"), default="test")
-    formulas = {
-        "shape": "N_out = floor((N − k)/s) + 1 per axis (ceil with ceil_mode); channels kept",
-        "params": "0", "macs": "0",
-        "flops": "C·ΠN_out·(3·Πk − 1)",
-        "rf": "r += (k − 1)·j, j *= s per axis",
-    }
 
-    def window_flops(self, window):
-        return window * flops_per_element(self.op) - 1
+    def window_cost(self, taps, q):
+        return taps * q.cost(self.op) - 1
+
+
+# ---- global and adaptive -------------------------------------------------------------------------------------
+class GlobalPool(Layer):
+    """Global pooling: one value per channel over all spatial positions (``AdaptiveAvgPool(1)``).
+
+    Shapes: (C, *N) → (C, 1, …, 1), or (C,) with ``keepdims: false``. FLOPs: C windows of ΠN taps.
+    """
+
+    family = "pool"
+    ranks = (1, 2, 3)
+    op = ""
+    shape_rule = "(C, *N) → (C, 1, …, 1), or (C,) without keepdims"
+    rf_rule = "the whole input: r += (N − 1)·j per axis"
+    keepdims = Bool(default=True)
+
+    def output_shape(self, ins):
+        self.check_rank(ins[0])
+        return (ins[0][0], *([1] * (len(ins[0]) - 1))) if self.keepdims else (ins[0][0],)
+
+    def counts(self, ins, q=NUMERIC):
+        self.check_rank(ins[0])
+        return Counts(flops=q("C", ins[0][0]) * self.window_cost(q.prod("N", ins[0][1:]), q))
+
+    def receptive_field(self, rfs, ins):
+        return rfs[0].whole(ins[0][1:])
+
+    def erf_rule(self, ins, out, index):
+        """The single output reads the whole map (weights 1/N when averaging)."""
+        return influence.ERFRule(Fraction(1), [influence.whole(n, self.averages) for n in ins[index][1:]])
+
+
+@register
+class GlobalAvgPool(AverageReduction, GlobalPool):
+    __doc__ = "Global average pooling. FLOPs = C · ΠN (adds + one divide per channel).\n\n" + GlobalPool.__doc__
+    kind = "global_avgpool"
+    summary = "global average pooling (one value per channel)"
+    op = "avgpool"
+    example = Example((3, 4, 5))
+
+
+@register
+class GlobalMaxPool(MaxReduction, GlobalPool):
+    __doc__ = "Global max pooling. FLOPs = C · (ΠN − 1) comparisons.\n\n" + GlobalPool.__doc__
+    kind = "global_maxpool"
+    summary = "global max pooling (one value per channel)"
+    op = "maxpool"
+    example = Example((3, 4, 5), {"keepdims": False})
+
+
+class AdaptivePool(Layer):
+    """Adaptive pooling to a fixed output size, as ``torch.nn.AdaptiveAvgPool{1,2,3}d``.
+
+    Output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))`` (PyTorch's rule), so
+    windows may overlap and differ in size when O does not divide N. FLOPs are summed over the actual windows.
+    """
+
+    family = "pool"
+    ranks = (1, 2, 3)
+    op = ""
+    shape_rule = "(C, *N) → (C, *output_size); output i pools [floor(i·N/O), ceil((i+1)·N/O))"
+    rf_rule = "widest window − 1 added, j *= N/O; flagged when windows differ"
+    output_size = Size()
+
+    def windows(self, shape):
+        self.check_rank(shape)
+        sizes = shape[1:]
+        out = self.per_axis("output_size", len(sizes))
+        return [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(sizes, out)]
+
+    def output_shape(self, ins):
+        return (ins[0][0], *(len(w) for w in self.windows(ins[0])))
+
+    def counts(self, ins, q=NUMERIC):
+        per_axis = self.windows(ins[0])
+        taps = q("Σ windows", prod(sum(b - a for a, b in w) for w in per_axis))  # Σ over outputs of window volume
+        return Counts(flops=q("C", ins[0][0]) * self.windows_cost(taps, q.prod("O", [len(w) for w in per_axis]), q))
+
+    def receptive_field(self, rfs, ins):
+        per_axis = self.windows(ins[0])
+        spans, jumps, offsets, uneven = [], [], [], False
+        for n, w in zip(ins[0][1:], per_axis):
+            lengths = {b - a for a, b in w}
+            uneven |= len(lengths) > 1 or n % len(w) != 0
+            spans.append(max(lengths) - 1)
+            jumps.append(Fraction(n, len(w)))
+            offsets.append(Fraction(w[0][1] - 1, 2))
+        rf = rfs[0].step(spans, jumps, offsets)
+        return rf.flagged(f"{self.name}: adaptive windows differ in size or spacing") if uneven else rf
+
+    def erf_rule(self, ins, out, index):
+        """Output i reads its window [floor(i·N/O), ceil((i+1)·N/O)) (weights 1/size when averaging)."""
+        return influence.ERFRule(Fraction(1), [influence.adaptive(w, self.averages)
+                                               for w in self.windows(ins[index])])
+
+
+@register
+class AdaptiveAvgPool(AverageReduction, AdaptivePool):
+    __doc__ = "Adaptive average pooling.\n\n" + AdaptivePool.__doc__
+    kind = "adaptive_avgpool"
+    summary = "adaptive average pooling to a fixed output size"
+    op = "avgpool"
+    example = Example((2, 7, 9), {"output_size": [3, 4]})
+
+
+@register
+class AdaptiveMaxPool(MaxReduction, AdaptivePool):
+    __doc__ = "Adaptive max pooling.\n\n" + AdaptivePool.__doc__
+    kind = "adaptive_maxpool"
+    summary = "adaptive max pooling to a fixed output size"
+    op = "maxpool"
+    example = Example((2, 7, 9), {"output_size": [3, 4]})

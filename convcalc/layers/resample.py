@@ -1,13 +1,15 @@
-"""Resampling: upsample (nearest / linear interpolation), as ``torch.nn.Upsample`` / ``F.interpolate``."""
+"""Resampling: upsample (nearest / linear / bicubic interpolation), as ``torch.nn.Upsample`` / ``F.interpolate``,
+and the sub-pixel rearrangements pixel shuffle and pixel unshuffle."""
 
 from __future__ import annotations
 
 from fractions import Fraction
-from math import floor, prod
+from math import floor
 
-from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Choice, Int, ScaleField, Size
-from .base import Example, Layer, register, times
+from . import influence
+from .base import Example, Layer, register
+from .formula import NUMERIC, Counts
 
 
 @register
@@ -24,9 +26,10 @@ class Upsample(Layer):
     """
 
     kind = "upsample"
-
-    example = Example((2, 4, 5), {"scale": 2, "mode": "bilinear"})
     summary = "upsample by a scale or to a size (nearest, bilinear, bicubic)"
+    example = Example((2, 4, 5), {"scale": 2, "mode": "bilinear"}, also=({"mode": "nearest"}, {"mode": "bicubic"}))
+    shape_rule = "N_out = size, or floor(N·scale) per axis; channels kept"
+    rf_rule = "j /= scale; r += (0 | 1 | 3)·j for nearest | linear | bicubic taps"
     family = "resample"
     ranks = (1, 2, 3)
     mode = Choice(("nearest", "bilinear", "linear", "trilinear", "bicubic"), default="nearest")
@@ -44,13 +47,6 @@ class Upsample(Layer):
         scale = self.per_axis("scale", len(sizes))
         return tuple(floor(n * Fraction(s)) for n, s in zip(sizes, scale))
 
-    formulas = {
-        "shape": "N_out = size, or floor(N·scale) per axis; channels kept",
-        "params": "0", "macs": "0",
-        "flops": "nearest 0; linear C·ΠN_out·(2^d + 2^d − 1); bicubic C·ΠN_out·(16 + 15)",
-        "rf": "j /= scale; r += (0 | 1 | 3)·j for nearest | linear | bicubic taps",
-    }
-
     def output_shape(self, ins):
         if self.mode == "bicubic" and len(ins[0]) != 3:
             self.fail(f"`bicubic` works on 2-D (C, H, W) input, got {len(ins[0]) - 1}-D",
@@ -65,22 +61,18 @@ class Upsample(Layer):
                           "size" if self.size is not None else "scale")
         return (ins[0][0], *out)
 
-    def flops(self, ins):
-        if self.mode == "nearest":
-            return 0
+    def counts(self, ins, q=NUMERIC):
+        """Per output element: nearest a copy; linear 2^d multiplies + (2^d − 1) adds; bicubic 4^d + (4^d − 1)."""
         d = len(ins[0]) - 1
-        if self.mode == "bicubic":
-            per_element = (4 ** d + 4 ** d - 1) * flops_per_element("upsample_cubic")
+        if self.mode == "nearest":
+            per_element = q.cost("upsample_nearest")
+        elif self.mode == "bicubic":
+            taps = q("4^d", 4 ** d)
+            per_element = (taps + taps - 1) * q.cost("upsample_cubic")
         else:
-            per_element = (2 ** d + 2 ** d - 1) * flops_per_element("upsample_linear")
-        return prod(self.output_shape(ins)) * per_element
-
-    def worked(self, ins):
-        shape = self.output_shape(ins)
-        d = len(shape) - 1
-        taps = {"nearest": 0, "bicubic": 4 ** d}.get(self.mode, 2 ** d)
-        flops = f"{times(shape)}·({taps} + {taps} − 1)" if taps else "0"
-        return {"params": "0", "macs": "0", "flops": flops}
+            taps = q("2^d", 2 ** d)
+            per_element = (taps + taps - 1) * q.cost("upsample_linear")
+        return Counts(flops=q.elements(self.output_shape(ins)) * per_element)
 
     def receptive_field(self, rfs, ins):
         sizes, out = ins[0][1:], self.out_sizes(ins[0])
@@ -92,6 +84,15 @@ class Upsample(Layer):
             rf = rf.flagged(f"{self.name}: non-integer scale, so outputs repeat inputs unevenly")
         return rf
 
+    def erf_rule(self, ins, out, index):
+        """PyTorch's source index per output (nearest: one input; linear: two; bicubic: four, Keys' weights)."""
+        shape = ins[index]
+        rank = len(shape) - 1
+        scales = self.per_axis("scale", rank) if self.scale is not None else (None,) * rank
+        readers = [influence.resample(n, o, sc, self.mode, self.align_corners)
+                   for n, o, sc in zip(shape[1:], self.out_sizes(shape), scales)]
+        return influence.ERFRule(Fraction(1), readers)
+
 
 # ---- sub-pixel rearrangement -----------------------------------------------------------------------------------
 @register
@@ -101,14 +102,16 @@ class PixelShuffle(Layer):
     divides by r."""
 
     kind = "pixel_shuffle"
-
-    example = Example((8, 3, 3), {"factor": 2})
     summary = "pixel shuffle (sub-pixel upsampling): (C·r^d, *N) → (C, *N·r)"
     family = "resample"
     ranks = (1, 2, 3)
+    example = Example((8, 3, 3), {"factor": 2})
+    shape_rule = "(C·r^d, *N) → (C, N_1·r, …)"
+    rf_rule = "r unchanged, j /= r, each output reads one input"
     factor = Int(min=1, doc="r: upscale factor per axis")
-    formulas = {"shape": "(C·r^d, *N) → (C, N_1·r, …)", "params": "0", "macs": "0", "flops": "0 (a rearrangement)",
-                "rf": "r unchanged, j /= r, each output reads one input"}
+
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
@@ -123,6 +126,13 @@ class PixelShuffle(Layer):
         ndim = len(ins[0]) - 1
         return rfs[0].step([0] * ndim, [Fraction(1, self.factor)] * ndim, [0] * ndim)
 
+    def erf_rule(self, ins, out, index):
+        """Output o reads input floor(o / r) of channel (c, phase); the r^d phases are averaged over the channels."""
+        r = self.factor
+        return influence.ERFRule(Fraction(1), [lambda o: [(o // r, Fraction(1, r))] for _ in ins[index][1:]],
+                                 approximate=True,
+                                 note="the gradient of the r^d sub-pixel phases is averaged over the input channels")
+
 
 @register
 class PixelUnshuffle(Layer):
@@ -131,14 +141,16 @@ class PixelUnshuffle(Layer):
     reads an r×…×r block, so it is a window of r with stride r."""
 
     kind = "pixel_unshuffle"
-
-    example = Example((2, 4, 6), {"factor": 2})
     summary = "pixel unshuffle (space to depth): (C, *N) → (C·r^d, *N/r)"
     family = "resample"
     ranks = (1, 2, 3)
+    example = Example((2, 4, 6), {"factor": 2})
+    shape_rule = "(C, *N) → (C·r^d, N_1/r, …), N divisible by r"
+    rf_rule = "window r, stride r per axis"
     factor = Int(min=1, doc="r: downscale factor per axis")
-    formulas = {"shape": "(C, *N) → (C·r^d, N_1/r, …), N divisible by r", "params": "0", "macs": "0",
-                "flops": "0 (a rearrangement)", "rf": "window r, stride r per axis"}
+
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
@@ -153,3 +165,8 @@ class PixelUnshuffle(Layer):
         self.output_shape(ins)
         ndim = len(ins[0]) - 1
         return rfs[0].window((self.factor,) * ndim, (self.factor,) * ndim, (0,) * ndim)
+
+    def erf_rule(self, ins, out, index):
+        """Output (c, phase p) at o reads input c at o·r + p: every input channel sees r taps per axis."""
+        r = self.factor
+        return influence.ERFRule(Fraction(1), [lambda o: [(o * r + p, 1) for p in range(r)] for _ in ins[index][1:]])

@@ -1,18 +1,17 @@
 """Unshared convolutions: locally connected (one kernel per output position, DeepFace) and tiled (t kernels per
-axis cycled over the output positions).
-
-Notation: input (C_in, *N) with d spatial axes, output (C_out, *N_out); Πk is the product of the kernel sizes,
-ΠN the number of positions. MACs and FLOPs are per sample.
-"""
+axis cycled over the output positions); with their designs for ``convcalc compare``."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import prod
 
 from ..spec.fields import Axes, Bool, Field, Int
 from ..spec.yamlio import YBool
-from .base import Example, per_group_text, register, times
-from .conv import Conv
+from .base import Example, register
+from .conv import Conv, as_itself
+from .design import Built, ConvQuery, Design, as_kind, fit_fields
+from .formula import NUMERIC, Counts
 
 
 class BiasMode(Field):
@@ -46,50 +45,41 @@ class LocallyConnected(Conv):
     """
 
     kind = "locally_connected"
-
-    example = Example((2, 6, 6), {"out": 3, "kernel": 3, "stride": 2, "padding": 1})
     summary = "locally connected (unshared) conv: one kernel per output position (DeepFace)"
+    example = Example((2, 6, 6), {"out": 3, "kernel": 3, "stride": 2, "padding": 1},
+                      also=({"bias": "channel"}, {"bias": False}))
+    erf_rule = Conv.erf_rule  # uniform weights make every position's kernel the same: the conv's rule
+    written_as = as_itself
     groups = None
     bias = BiasMode(default="element")
-    formulas = {
-        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis; channels C_out",
-        "params": "ΠN_out·C_out·C_in·Πk + (C_out·ΠN_out | C_out | 0) bias",
-        "macs": "C_out·ΠN_out·C_in·Πk",
-        "flops": "2·MACs + C_out·ΠN_out (bias)",
-        "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
-    }
 
     def group_count(self, c_in):
         return 1
 
-    def kernels(self, out_sizes) -> int:
-        """How many distinct kernels (one per output position)."""
-        return prod(out_sizes)
+    def kernels(self, out_sizes, q=NUMERIC):
+        """How many distinct kernels: one per output position."""
+        return q.prod("N_out", out_sizes)
 
-    def bias_count(self, c_out, out_sizes) -> int:
-        return {"element": c_out * prod(out_sizes), "channel": c_out, "none": 0}[self.bias]
+    def bias_term(self, q, c_out, positions, kernels):
+        if self.bias == "channel":
+            return q.opt(True, c_out, "bias per channel")
+        return q.opt(self.bias == "element", c_out * positions, "bias per element")
 
-    def params(self, ins):
-        c_in, c_out, groups, kernel, *_, out_sizes = self.geometry(ins[0])
-        return self.kernels(out_sizes) * c_out * (c_in // groups) * prod(kernel) + self.bias_count(c_out, out_sizes)
+    def has_bias(self) -> bool:
+        return self.bias != "none"
 
-    def flops(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
-        return 2 * self.macs(ins) + (self.out * prod(out_sizes) if self.bias != "none" else 0)
+    def counts(self, ins, q=NUMERIC):
+        g = self.geometry(ins[0])
+        c_out, per_group = self.channel_terms(g, q)
+        taps, positions = q.prod("k", g.kernel), q.prod("N_out", g.out_sizes)
+        kernels = self.kernels(g.out_sizes, q)
+        macs = c_out * positions * per_group * taps
+        params = kernels * c_out * per_group * taps + self.bias_term(q, c_out, positions, kernels)
+        flops = 2 * q.named("MACs", macs) + q.opt(self.has_bias(), c_out * positions, "bias adds")
+        return Counts(params, 0, macs, flops)
 
     def details(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
-        return {"kernels": self.kernels(out_sizes)}
-
-    def worked(self, ins):
-        c_in, c_out, groups, kernel, *_, out_sizes = self.geometry(ins[0])
-        kernels = self.kernels(out_sizes)
-        bias = self.bias_count(c_out, out_sizes)
-        g = per_group_text(c_in, groups)
-        macs = f"{c_out}·{times(out_sizes)}·{g}·{times(kernel)}"
-        return {"params": f"{kernels}·{c_out}·{g}·{times(kernel)}" + (f" + {bias}" if bias else ""),
-                "macs": macs,
-                "flops": f"2·{macs}" + (f" + {c_out}·{times(out_sizes)}" if self.bias != "none" else "")}
+        return {"kernels": self.kernels(self.geometry(ins[0]).out_sizes)}
 
 
 @register
@@ -106,44 +96,54 @@ class Tiled(LocallyConnected):
     """
 
     kind = "tiled"
-
-    example = Example((4, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "tile": 2, "groups": 2})
     summary = "tiled conv: t kernels per axis cycled over the output positions"
+    example = Example((4, 7, 7), {"out": 4, "kernel": 3, "padding": 1, "tile": 2, "groups": 2})
+    erf_rule = Conv.erf_rule  # uniform weights make every kernel the same: the conv's rule
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
     tile = Axes(doc="t: distinct kernels per axis")
-    formulas = {
-        "shape": "N_out = floor((N + p_b + p_a − k_eff)/s) + 1 per axis; channels C_out",
-        "params": "Π_i min(t_i, N_out,i) · C_out·C_in/g·Πk (+ that many · C_out bias)",
-        "macs": "C_out·ΠN_out·C_in/g·Πk",
-        "flops": "2·MACs + C_out·ΠN_out (bias)",
-        "rf": "as the conv: r += (k_eff − 1)·j, j *= s per axis",
-    }
 
     def group_count(self, c_in):
         return self.groups
 
-    def kernels(self, out_sizes):
+    def kernels(self, out_sizes, q=NUMERIC):
         tiles = self.per_axis("tile", len(out_sizes))
-        return prod(min(t, n) for t, n in zip(tiles, out_sizes))
+        return q.prod("min(t, N_out)", [min(t, n) for t, n in zip(tiles, out_sizes)])
+
+    def bias_term(self, q, c_out, positions, kernels):
+        return q.opt(self.bias, kernels * c_out, "bias per kernel")
+
+    def has_bias(self) -> bool:
+        return bool(self.bias)
 
     def warnings(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
+        out_sizes = self.geometry(ins[0]).out_sizes
         tiles = self.per_axis("tile", len(out_sizes))
         return [f"tile {t} on spatial axis {axis} exceeds its {n} output positions: {n} distinct kernels there"
                 for axis, (t, n) in enumerate(zip(tiles, out_sizes)) if t > n]
 
-    def bias_count(self, c_out, out_sizes):
-        return self.kernels(out_sizes) * c_out if self.bias else 0
 
-    def flops(self, ins):
-        *_, out_sizes = self.geometry(ins[0])
-        return 2 * self.macs(ins) + (self.out * prod(out_sizes) if self.bias else 0)
-
-    def worked(self, ins):
-        out = super().worked(ins)
-        if not self.bias:
-            out["flops"] = out["flops"].split(" + ")[0]
-        return out
+# ---- the designs of `convcalc compare` -------------------------------------------------------------------------
+def _tiled(q: ConvQuery, t: int) -> Built:
+    """Tiled conv (Goodfellow et al. 2016, ch. 9): t per axis, t^n kernels cycled over the output positions."""
+    if t < 1:
+        return Built(reason="the tile must be at least 1")
+    return fit_fields([{"type": "tiled", **q.conv_fields(), "tile": t}])
 
 
+def _locally_connected_ratio(q: ConvQuery, arg, out_sizes, layers):
+    return (Fraction(prod(out_sizes)), Fraction(1),
+            f"params × output positions ({'·'.join(map(str, out_sizes))}); MACs × 1")
+
+
+def _tiled_ratio(q: ConvQuery, t, out_sizes, layers):
+    return Fraction(prod(min(t, n) for n in out_sizes)), Fraction(1), f"params × t^n = {t}^{q.ndim}; MACs × 1"
+
+
+LocallyConnected.designs = (
+    Design("locally_connected", "locally connected", 70, as_kind("locally_connected"), _locally_connected_ratio,
+           ("locally_connected",), aliases=("lc", "unshared")),
+)
+Tiled.designs = (
+    Design("tiled", "tiled", 80, _tiled, _tiled_ratio, ("tiled",), "t", 2, least=1),
+)

@@ -292,3 +292,31 @@ def fields_of(cls) -> Mapping[str, Field]:
             elif key in out:  # a subclass removes an inherited field by setting it to None
                 del out[key]
     return out
+
+
+# ---- back to YAML ----------------------------------------------------------------------------------------
+def plain_value(value):
+    """A normalised field value as plain YAML data: tuples → lists, whole Fractions → ints (other Fractions stay,
+    for :func:`convcalc.compare.yamlwrite.yaml_scalar`), a list of sub-layers ``(kind, fields)`` → ``{type: kind, **fields}`` mappings."""
+    if isinstance(value, (tuple, list)) and value and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and isinstance(v[1], dict) for v in value):
+        return [{"type": kind, **plain_value(fields)} for kind, fields in value]
+    if isinstance(value, tuple) or isinstance(value, list):
+        return [plain_value(v) for v in value]
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else value
+    if isinstance(value, dict):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    if isinstance(value, bool):
+        return bool(value)
+    return value
+
+
+
+def same_value(a, b) -> bool:
+    """Whether two normalised field values are equal (a value equal to a default is left out of a written spec)."""
+    try:
+        return type(a) is type(b) and a == b or (isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction))
+                                                  and not isinstance(a, bool) and a == b)
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return False

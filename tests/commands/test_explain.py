@@ -9,8 +9,9 @@ import convcalc
 import convcalc.spec.loader
 from convcalc.cost.analysis import analyze, expand
 from convcalc.cli.app import app
-from convcalc.cli.commands.explain import QUANTITIES, evaluate_worked
 from convcalc.layers import REGISTRY
+from convcalc.layers.formula import SYMBOLIC
+from convcalc.render.explain import evaluate_worked
 
 runner = CliRunner()
 
@@ -19,23 +20,51 @@ def invoke(*args):
     return runner.invoke(app, ["explain", *args])
 
 
-def test_every_kind_has_all_formulas_and_a_summary():
+LABELS = ("shape:", "params:", "MACs:", "FLOPs:", "RF:")
+
+
+def test_every_kind_has_a_summary_and_its_own_example():
+    from convcalc.layers.base import own
+
     for kind, cls in REGISTRY.items():
         assert cls.summary, kind
-        for key, _ in QUANTITIES:
-            assert cls.formulas.get(key), (kind, key)
+        assert own(cls, "example") is not None, kind
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRY))
-def test_explain_type_prints_fields_and_formulas(kind):
+def test_explain_type_prints_fields_formulas_and_the_worked_example(kind):
     result = invoke(kind)
     assert result.exit_code == 0, result.output
     cls = REGISTRY[kind]
     assert result.output.startswith(f"{kind} — {cls.summary}")
     for name in cls.fields:
         assert f"  {name}: " in result.output
-    for key, label in QUANTITIES:
-        assert f"{label}:" in result.output and cls.formulas[key] in result.output
+    formulas = result.output.split("formulas:\n", 1)[1].split("\nexample: ", 1)
+    for label in LABELS:
+        assert f"  {label} " in formulas[0], (kind, label)
+    assert len(formulas) == 2 and "  params: " in formulas[1] and "  FLOPs:  " in formulas[1]
+
+
+def test_explain_conv_by_hand():
+    # the example: (4, 9, 8) → conv out 6, k3, s2, p1, groups 2: N_out = floor((9 + 2 − 3)/2) + 1 = 5 and
+    # floor((8 + 2 − 3)/2) + 1 = 4; params 6·(4/2)·9 + 6 = 114; MACs 6·20·2·9 = 2,160; FLOPs 2·2,160 + 6·20 = 4,440
+    output = invoke("conv").output
+    assert "  params: C_out·(C_in/g)·Πk (+ C_out bias)\n" in output
+    assert "  MACs:   C_out·ΠN_out·(C_in/g)·Πk\n" in output
+    assert "  FLOPs:  2·MACs (+ C_out·ΠN_out bias adds)\n" in output
+    assert "axis 0: floor((9 + 1 + 1 − 3)/2) + 1 = 5" in output and "axis 1: floor((8 + 1 + 1 − 3)/2) + 1 = 4" in output
+    assert "  params: 6·(4/2)·3·3 + 6 = 114\n" in output
+    assert "  MACs:   6·5·4·(4/2)·3·3 = 2,160\n" in output
+    assert "  FLOPs:  2·6·5·4·(4/2)·3·3 + 6·5·4 = 4,440\n" in output
+
+
+def test_explain_shows_each_setting_whose_formula_differs():
+    output = invoke("upsample").output
+    # FLOPs per output element: bilinear 4 + 3 = 7 (2-D), nearest 0 (a copy), bicubic 16 + 15 = 31
+    assert "C·ΠN·(2^d + 2^d − 1)·f_upsample_linear    (mode: bilinear)" in output
+    assert "C·ΠN·f_upsample_nearest    (mode: nearest)" in output
+    assert "C·ΠN·(4^d + 4^d − 1)·f_upsample_cubic    (mode: bicubic)" in output
+    assert "  FLOPs:  2·8·10·(4 + 4 − 1) = 1,120\n" in output  # (2, 4, 5) ×2 → 2·8·10 = 160 outputs × 7
 
 
 def test_explain_list_names_every_kind():
@@ -111,10 +140,12 @@ def test_worked_formulas_evaluate_to_the_analysis(config):
             continue  # one layer per kind is enough for the big networks
         seen.add(node.kind)
         layer = REGISTRY[node.kind](node)
-        worked = layer.worked([shapes[name] for name in node.inputs])
-        for key, value in (("params", row.params), ("macs", row.macs // graph.batch),
+        counts = layer.counts([shapes[name] for name in node.inputs], SYMBOLIC)
+        for key, value in (("params", row.params), ("buffers", row.buffers), ("macs", row.macs // graph.batch),
                            ("flops", row.flops // graph.batch)):
-            assert evaluate_worked(worked[key]) == value, (config, node.name, key, worked[key])
+            term = getattr(counts, key)
+            worked = term.worked() if hasattr(term, "worked") else str(term)
+            assert evaluate_worked(worked) == value, (config, node.name, key, worked)
 
 
 def test_cli_numbers_equal_the_report_for_several_kinds():
@@ -146,7 +177,7 @@ def test_rf_steps_by_hand():
 def test_rf_steps_end_in_the_reported_field(config):
     import re
 
-    from convcalc.cli.commands.explain import _field
+    from convcalc.render.explain import _field
 
     graph = expand(config)
     report = analyze(graph)

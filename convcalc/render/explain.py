@@ -1,0 +1,328 @@
+"""What ``convcalc explain`` prints: a kind's formulas worked through its example, or one layer's numbers.
+
+Every formula comes from the kind's own counting code evaluated with the symbolic quantities of
+:mod:`convcalc.layers.formula`: the printed formula, the worked arithmetic and the number are one definition. The
+worked arithmetic is evaluated here once more (:func:`evaluate_worked`) and must equal the number the analysis
+reports; a difference is a bug in the printer, raised as such, never shown.
+"""
+
+from __future__ import annotations
+
+import ast
+from fractions import Fraction
+
+from ..errors import KINDS_LISTING, SpecError, did_you_mean
+from ..numbers import fmt_axes, fraction_text
+
+#: the counts and how their lines are labelled
+COUNTS = (("params", "params"), ("buffers", "buffers"), ("macs", "MACs"), ("flops", "FLOPs"))
+WIDTH = 8  # the label column: "params: "
+CONVENTIONS = "counting conventions: docs/flops.md (`convcalc explain --flops`); derivations: docs/variants.md"
+
+
+# ---- checking the worked arithmetic ---------------------------------------------------------------------------
+def evaluate_worked(text: str) -> Fraction:
+    """The value of a worked formula (ints, ``·``, ``×``, ``+``, ``−``, ``/``, ``floor(…)``, ``ceil(…)``,
+    parentheses), exactly."""
+    plain = text.replace("·", "*").replace("×", "*").replace("−", "-").replace(",", "")
+    return _value(ast.parse(plain, mode="eval").body)
+
+
+def _value(node) -> Fraction:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return Fraction(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_value(node.operand)
+    if isinstance(node, ast.BinOp):
+        left, right = _value(node.left), _value(node.right)
+        ops = {ast.Add: lambda: left + right, ast.Sub: lambda: left - right, ast.Mult: lambda: left * right,
+               ast.Div: lambda: left / right}
+        if type(node.op) in ops:
+            return ops[type(node.op)]()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("floor", "ceil") \
+            and len(node.args) == 1:
+        inner = _value(node.args[0])
+        whole = inner.numerator // inner.denominator
+        return Fraction(whole if node.func.id == "floor" or inner.denominator == 1 else whole + 1)
+    raise ValueError(f"not a worked formula: {ast.dump(node)}")
+
+
+def checked(term, expected, what: str) -> str:
+    """The worked text of ``term``, after checking that it and the term both equal ``expected``."""
+    text = term.worked() if hasattr(term, "worked") else str(term)
+    value = evaluate_worked(text)
+    if value != expected or getattr(term, "value", term) != expected:
+        raise AssertionError(f"{what}: the worked formula {text} = {value}, the term {term!r}, but the analysis "
+                             f"gives {expected}")
+    return text
+
+
+# ---- pieces ------------------------------------------------------------------------------------------------------
+def kind_class(kind: str):
+    from ..layers import REGISTRY
+
+    if kind not in REGISTRY:
+        raise SpecError(f"unknown layer kind `{kind}`", None, did_you_mean(kind, REGISTRY, KINDS_LISTING))
+    return REGISTRY[kind]
+
+
+def first_paragraph(cls) -> str:
+    doc = (cls.__doc__ or "").strip()
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _show(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def fmt_tuple(shape) -> str:
+    shape = list(shape)
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def formula(term) -> str:
+    """A count's formula: its symbolic form (a plain number for a constant count)."""
+    return term.symbolic() if hasattr(term, "symbolic") else str(term)
+
+
+def where_lines(term, indent: str, worked: bool = False, skip=("MACs",)) -> list[str]:
+    """``where NAME = …`` for the named sub-terms of a formula (stages, k_eff, per-element costs), with their
+    worked values when ``worked``; stages that count nothing are left out, and a note shared by several sub-terms
+    is said once."""
+    lines, said = [], set()
+    for named in getattr(term, "definitions", lambda: [])():
+        if named.name in skip or named.zero:
+            continue
+        text = f"{indent}where {named.name} = {named.term.symbolic()}"
+        if worked and named.term.worked() != named.term.symbolic():
+            text += f" = {named.term.worked()}"
+            if named.term.worked() != str(named.value):
+                text += f" = {named.value:,}"
+        if named.note and named.note not in said:
+            said.add(named.note)
+            text += f"  ({named.note})"
+        lines.append(text)
+    return lines
+
+
+def label(name: str) -> str:
+    """``params: `` padded to the label column, at least one space after the colon."""
+    return f"{name + ':':<{WIDTH - 1}} "
+
+
+def shape_formula(layer, ins, q) -> str:
+    """The shape rule as a formula (from the kind's ``shape_steps``), or its ``shape_rule`` in words."""
+    steps = layer.shape_steps(ins, q)
+    if steps is None:
+        return layer.shape_rule
+    if not steps.sizes:
+        return f"({formula(steps.channels)},)"
+    defs = [f"{d.name} = {d.term.symbolic()}" for d in _definitions(steps.sizes[0])]
+    text = f"N_out = {formula(steps.sizes[0])} per axis"
+    if defs:
+        text += ", " + ", ".join(defs)
+    return text + f"; channels {formula(steps.channels)}"
+
+
+def _definitions(term):
+    return getattr(term, "definitions", lambda: [])()
+
+
+# ---- convcalc explain KIND -----------------------------------------------------------------------------------------
+def kind_lines(kind: str) -> list[str]:
+    """What ``convcalc explain KIND`` prints: fields, the formulas (from the kind's own code, evaluated
+    symbolically on its example) and the example worked through them."""
+    from ..cost.analysis import analyze
+    from ..layers.formula import SYMBOLIC
+    from ..spec.loader import load
+
+    cls = kind_class(kind)
+    lines = [f"{kind} — {cls.summary}", "", first_paragraph(cls), "", "fields:"]
+    if not cls.fields:
+        lines.append("  (none)")
+    for name, field in cls.fields.items():
+        default = "required" if field.required else f"default {_show(field.default)}"
+        doc = f" — {field.doc}" if field.doc else ""
+        lines.append(f"  {name}: {field.type_name}, {default}{doc}")
+    example = cls.example
+    if example is None:
+        return lines + ["", f"no example: `{kind}` declares none, so its formulas cannot be shown", "", CONVENTIONS]
+    settings = [dict(example.fields)] + [{**example.fields, **also} for also in example.also]
+    variants = []
+    for fields in settings:
+        graph = load(example.spec(kind, **{k: v for k, v in fields.items()})).expand()
+        report = analyze(graph)
+        variants.append((fields, graph, report, _instance(graph, kind)))
+    lines += ["", "formulas:"]
+    lines += _formula_lines(cls, variants, example, SYMBOLIC)
+    fields, graph, report, (layer, ins) = variants[0]
+    given = ", ".join(f"{k}: {_show(v)}" for k, v in example.fields.items())
+    lines += ["", f"example: input {fmt_tuple(ins[0]) if len(ins) == 1 else ', '.join(map(fmt_tuple, ins))}"
+              + (f"; {given}" if given else "") + f" → output {fmt_tuple(report.layers[-1].output_shape)}"]
+    lines += _worked_lines(layer, ins, report.layers[-1], report.batch, "  ")
+    lines += ["", CONVENTIONS]
+    return lines
+
+
+def _instance(graph, kind):
+    """The kind's layer in an example graph (the last node), built, with its input shapes."""
+    from ..cost.analysis import analyze
+    from ..layers import REGISTRY
+
+    report = analyze(graph)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({layer.name: tuple(layer.output_shape) for layer in report.layers})
+    node = graph.nodes[-1]
+    return REGISTRY[node.kind](node), [shapes[name] for name in node.inputs]
+
+
+def _formula_lines(cls, variants, example, q) -> list[str]:
+    """One line per quantity; where the example's ``also`` settings give a different formula, one line per
+    setting, each labelled with the fields that differ."""
+    varied = list(dict.fromkeys(key for also in example.also for key in also))
+    lines = []
+
+    def label_of(fields):
+        return ", ".join(f"{key}: {_show(fields.get(key, cls.fields[key].default))}" for key in varied)
+
+    def emit(name, entries):
+        seen = {}
+        for text, term, fields in entries:
+            seen.setdefault(text, (term, fields))
+        said: set[str] = set()
+        for index, (text, (term, fields)) in enumerate(seen.items()):
+            tag = f"    ({label_of(fields)})" if len(seen) > 1 else ""
+            lines.append(f"  {label(name) if index == 0 else ' ' * WIDTH}{text}{tag}")
+            if term is not None:  # a definition said under an earlier setting is not repeated
+                wheres = [line for line in where_lines(term, "  " + " " * WIDTH) if line not in said]
+                said.update(wheres)
+                lines.extend(wheres)
+
+    emit("shape", [(shape_formula(layer, ins, q), None, fields) for fields, _, _, (layer, ins) in variants])
+    for key, name in COUNTS:
+        entries = []
+        for fields, _, _, (layer, ins) in variants:
+            term = getattr(layer.counts(ins, q), key)
+            entries.append((formula(term), term, fields))
+        if key == "buffers" and all(text == "0" for text, _, _ in entries):
+            continue
+        emit(name, entries)
+    emit("RF", [(layer.rf_rule, None, fields) for fields, _, _, (layer, ins) in variants])
+    return lines
+
+
+def _worked_lines(layer, ins, row, batch: int, indent: str) -> list[str]:
+    """The counts of one layer with its numbers: ``params = 6·(4/2)·3·3 + 6 = 114``, checked against ``row``."""
+    from ..layers.formula import SYMBOLIC
+
+    lines = []
+    steps = layer.shape_steps(ins, SYMBOLIC)
+    if steps is not None and steps.sizes:
+        for axis, (size, expected) in enumerate(zip(steps.sizes, row.output_shape[1:])):
+            text = checked(size, expected, f"{layer.kind} shape axis {axis}")
+            lines.append(f"{indent}{label('shape') if axis == 0 else ' ' * WIDTH}axis {axis}: {text} = {expected}")
+    counts = layer.counts(ins, SYMBOLIC)
+    for key, name in COUNTS:
+        expected = getattr(row, key) if key in ("params", "buffers") else getattr(row, key) // batch
+        term = getattr(counts, key)
+        if key == "buffers" and expected == 0:
+            continue
+        text = checked(term, expected, f"{layer.kind} {key}")
+        shown = f"{text} = {expected:,}" if text != str(expected) else f"{expected:,}"
+        lines.append(f"{indent}{label(name)}{shown}")
+    return lines
+
+
+# ---- convcalc explain SPEC --layer NAME --------------------------------------------------------------------------
+def layer_lines(graph, report, name: str) -> list[str]:
+    """What ``convcalc explain SPEC --layer NAME`` prints: each formula, the layer's numbers substituted, and the
+    values the analysis reports (the substituted arithmetic is evaluated and checked against them)."""
+    from ..layers import REGISTRY
+    from ..layers.formula import SYMBOLIC
+
+    nodes = {node.name: node for node in graph.nodes}
+    if name not in nodes:
+        hint = did_you_mean(name, nodes, f"`convcalc analyze {graph.source}` lists the layer names")
+        raise SpecError(f"no layer `{name}` in {graph.name}", None, hint)
+    node = nodes[name]
+    row = next(layer for layer in report.layers if layer.name == name)
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({layer.name: tuple(layer.output_shape) for layer in report.layers})
+    ins = [shapes[i] for i in node.inputs]
+    layer = REGISTRY[node.kind](node)
+    batch = report.batch
+    pad = " " * WIDTH
+    lines = [f"layer `{name}` ({node.kind}): {layer.summary}",
+             f"input {', '.join(fmt_tuple(s) for s in ins)} → output {fmt_tuple(row.output_shape)}"
+             + (f", batch {batch}" if batch != 1 else ""), ""]
+    lines += [f"{label('shape')}{shape_formula(layer, ins, SYMBOLIC)}"]
+    steps = layer.shape_steps(ins, SYMBOLIC)
+    for axis, size in enumerate(steps.sizes if steps is not None else []):
+        expected = row.output_shape[1 + axis]
+        lines += [f"{pad}axis {axis}: {checked(size, expected, f'{node.kind} shape axis {axis}')} = {expected}"]
+    lines += [f"{pad}= {fmt_tuple(row.output_shape)}"]
+    counts = layer.counts(ins, SYMBOLIC)
+    for key, name in COUNTS:
+        value = getattr(row, key)
+        per_sample = value if key in ("params", "buffers") else value // batch
+        term = getattr(counts, key)
+        if key == "buffers" and per_sample == 0:
+            continue
+        text = checked(term, per_sample, f"{node.kind} {key}")
+        lines += [f"{label(name)}{formula(term)}"]
+        lines += where_lines(term, pad, worked=True)
+        if text != str(per_sample):
+            lines += [f"{pad}= {text}"]
+        total = f"{per_sample:,}"
+        if key not in ("params", "buffers") and batch != 1:
+            total += f" per sample × batch {batch} = {value:,}"
+        lines += [f"{pad}= {total}"]
+    if sub_rows := row.details.get("sub_rows"):
+        lines += ["", "stages (per sample):"]
+        for sub in sub_rows:
+            lines += [f"  {sub['name']:<14} {sub['type']:<16} {fmt_tuple(sub['output_shape']):<16} "
+                      f"params {sub['params']:,}  MACs {sub['macs']:,}  FLOPs {sub['flops']:,}"]
+    rf = row.rf
+    lines += ["", f"{label('RF')}{layer.rf_rule}"]
+    lines += [f"{pad}{step}" for step in layer.rf_steps([_field(graph, report, i) for i in node.inputs], ins)]
+    lines += [f"{pad}= size {_axes(rf.size)}, jump {_axes(rf.jump)}, start {_axes(rf.start)}"
+              + (" (position-dependent)" if rf.position_dependent else "")]
+    for warning in row.warnings:
+        lines.append(f"warning: {warning}")
+    return lines
+
+
+def _field(graph, report, name):
+    """The receptive field of a layer's input, rebuilt from the report (identity at the network input)."""
+    from ..cost.rf import ReceptiveField
+
+    if name == graph.input_name:
+        return ReceptiveField.identity(len(graph.input_shape) - 1)
+    rf = next(layer.rf for layer in report.layers if layer.name == name)
+    return ReceptiveField(tuple(rf.size), tuple(rf.jump), tuple(rf.center), rf.position_dependent)
+
+
+def _axes(values) -> str:
+    return fmt_axes(values, fraction_text)
+
+
+# ---- convcalc explain --list / --flops -----------------------------------------------------------------------------
+def list_lines() -> list[str]:
+    from ..layers import REGISTRY
+
+    width = max(len(kind) for kind in REGISTRY)
+    return [f"{kind:<{width}}  {REGISTRY[kind].summary}" for kind in sorted(REGISTRY)]
+
+
+def flops_lines() -> list[str]:
+    from ..cost.conventions import FLOPS_DEFINITION, FLOPS_PER_ELEMENT, MACS_DEFINITION
+
+    width = max(len(op) for op in FLOPS_PER_ELEMENT)
+    lines = [MACS_DEFINITION, FLOPS_DEFINITION, ""]
+    return lines + [f"{op:<{width}}  {cost}  {what}" for op, (cost, what) in FLOPS_PER_ELEMENT.items()]
