@@ -328,6 +328,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
 
     from .cost.rftable import rf_rows
     from .erf.stats import check_position, default_layer, rf_window
+    from .layers import REGISTRY
     from .executor import run
     from .executor.backward import input_gradient
 
@@ -362,7 +363,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     rows = {row.name: row for row in rf_rows(graph, report)}
     upstream = _upstream(graph, layer)
     misaligned = [name for name in upstream if rows[name].merge == "misaligned"]
-    deformable = [name for name in upstream if rows[name].type == "deformable"]
+    deformable = [name for name in upstream if REGISTRY[rows[name].type].data_dependent_window]
     layer_rf = next(l.rf for l in report.layers if l.name == layer)
     windows = rf_window(report, layer, position)
     rank = magnitude.ndim

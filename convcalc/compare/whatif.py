@@ -22,6 +22,7 @@ from ..spec.fields import plain_value
 
 
 # ---- the mini-syntax: "conv 128->128 k3 s1 p1 d1 g1 @56x56" ---------------------------------------------------------
+LAYER_WORD = "conv"  # the mini-syntax's first word
 LAYER_SYNTAX = ("conv CIN->COUT kK [sS] [pP|same|valid|full] [dD] [gG] [bias|nobias] @HxW (or @L, @DxHxW); "
                 "K, S, P, D may be per axis (k3x1); defaults: s1, same padding, d1, g1, no bias")
 
@@ -35,7 +36,7 @@ def parse_layer(text: str) -> ConvQuery:
 
     cleaned = re.sub(r"\s*(->|→)\s*", "->", text.strip().replace("×", "x"))
     tokens = cleaned.split()
-    if not tokens or tokens[0].lower() != "conv":
+    if not tokens or tokens[0].lower() != LAYER_WORD:
         fail("the description must start with `conv`")
     values: dict[str, Any] = {}
     channels = sizes = None

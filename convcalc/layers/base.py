@@ -134,6 +134,8 @@ class Layer:
     shape_rule: ClassVar[str] = "same as the input"
     #: the receptive-field update in words (``convcalc explain``)
     rf_rule: ClassVar[str] = "unchanged"
+    #: where the layer reads its input moves with the data (learned offsets), so no fixed window can be checked
+    data_dependent_window: ClassVar[bool] = False
 
     def __init__(self, node: Node):
         self.node = node

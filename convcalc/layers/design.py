@@ -104,14 +104,14 @@ _NEUTRAL = {"stride": 1, "dilation": 1, "groups": 1, "bias": False, "padding": 0
 
 
 def missing_kinds(kinds) -> list[str]:
-    from . import REGISTRY
+    from .base import REGISTRY
 
     return [kind for kind in kinds if kind not in REGISTRY]
 
 
 def fit_fields(layers: list[dict]) -> Built:
     """Drop keys a kind does not have when their value is neutral; otherwise the design does not apply."""
-    from . import REGISTRY
+    from .base import REGISTRY
 
     missing = missing_kinds(dict.fromkeys(layer["type"] for layer in layers))
     if missing:
@@ -197,8 +197,7 @@ class Design:
 
 def all_designs() -> dict[str, Design]:
     """Every design declared by a registered kind (its own ``designs``), in table order."""
-    from . import REGISTRY
-    from .base import own
+    from .base import REGISTRY, own
 
     found = [design for cls in REGISTRY.values() for design in (own(cls, "designs") or ())]
     return {design.key: design for design in sorted(found, key=lambda d: (d.order, d.key))}

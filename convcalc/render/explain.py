@@ -150,7 +150,9 @@ def kind_lines(kind: str) -> list[str]:
         default = "required" if field.required else f"default {_show(field.default)}"
         doc = f" — {field.doc}" if field.doc else ""
         lines.append(f"  {name}: {field.type_name}, {default}{doc}")
-    example = cls.example
+    from ..layers.base import own
+
+    example = own(cls, "example")
     if example is None:
         return lines + ["", f"no example: `{kind}` declares none, so its formulas cannot be shown", "", CONVENTIONS]
     settings = [dict(example.fields)] + [{**example.fields, **also} for also in example.also]

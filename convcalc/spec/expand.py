@@ -9,16 +9,11 @@ it came from (docs/spec.md, "Errors").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from ..errors import KINDS_LISTING, LazyMark, SpecError, did_you_mean
 from .expr import evaluate
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
 from .yamlio import YBool, YList, YMap
-
-if TYPE_CHECKING:
-    from .loader import Network
 
 STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
 BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
@@ -79,7 +74,7 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, network: Network, variables: dict, rank: int):
+    def __init__(self, network: "Network", variables: dict, rank: int):  # noqa: F821 (convcalc.spec.loader)
         from ..layers import REGISTRY
 
         self.registry = REGISTRY
