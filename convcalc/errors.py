@@ -70,10 +70,6 @@ class SpecError(Exception):
         return f"{where}{self.message}{fix}"
 
 
-class VerifyMismatch(Exception):
-    """The executor and the cost model disagree (exit code 1 in `convcalc verify`)."""
-
-
 #: where the layer kinds are listed, for a hint about an unknown kind
 KINDS_LISTING = "run `convcalc explain --list` for the valid kinds"
 

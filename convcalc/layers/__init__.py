@@ -1,6 +1,6 @@
 """Layer kinds. Importing this package registers every kind in :data:`REGISTRY`.
 
-One module per family; one registered class per ``type:`` (see ../shared/STYLE.md and docs/extending.md).
+One module per family; one registered class per ``type:`` (docs/extending.md lists what a kind answers).
 """
 
 from .base import REGISTRY, Layer, register  # noqa: F401

@@ -271,17 +271,6 @@ class ScaleField(Field):
         return value
 
 
-class LayerList(Field):
-    """A list of sub-layers (for composite kinds), each a mapping with `type`. Kept as parsed."""
-
-    type_name = "list of layers"
-
-    def coerce(self, value, mark, evaluate):
-        if not isinstance(value, list):
-            self._fail("expects a list of layers", mark, "write a YAML list of `{type: ...}` mappings")
-        return value
-
-
 def fields_of(cls) -> Mapping[str, Field]:
     """The fields of a layer class, in declaration order (base classes first)."""
     out: dict[str, Field] = {}

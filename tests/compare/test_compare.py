@@ -191,7 +191,7 @@ def row_of(result, design, arg=None):
     """The row of ``design`` (with ``arg``), or skip the test when its layer kind is not registered yet."""
     missing = [kind for kind in all_designs()[design].kinds if kind not in REGISTRY]
     if missing:
-        pytest.skip(f"layer kind {missing} not registered yet (issue 4); the what-if leaves the row out with a note")
+        pytest.skip(f"layer kind {missing} not registered; the what-if leaves the row out with a note")
     for row in result.rows:
         if row.design == design and row.arg == arg:
             return row
@@ -458,7 +458,7 @@ def test_every_design_rewrites_a_small_net_that_analyses(tmp_path, write_spec, t
     design, _ = parse_target(target)
     missing = [kind for kind in design.kinds if kind not in REGISTRY]
     if missing:
-        pytest.skip(f"layer kind {missing} not registered yet (issue 4)")
+        pytest.skip(f"layer kind {missing} not registered")
     spec = write_spec("name: small\ninput: [8, 12, 12]\ndefaults: {bias: false}\nlayers:\n"
                       "  - {type: conv, name: a, out: 16, kernel: 3, padding: 1}\n"
                       "  - {type: relu}\n"

@@ -1,4 +1,4 @@
-"""The Python API of issue 2 §7: ``convcalc.load(path_or_dict)``, ``convcalc.analyze(network, **overrides)``, and
+"""The Python API (README, docs/json.md): ``convcalc.load(path_or_dict)``, ``convcalc.analyze(network, **overrides)``, and
 reports made of plain dataclasses that round-trip through JSON. Expected numbers are hand-worked."""
 
 from __future__ import annotations

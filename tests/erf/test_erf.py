@@ -160,7 +160,7 @@ def test_colour_heatmap_uses_half_blocks():
     assert body[0].spans[0].style.color.triplet == OUTLINE
 
 
-# ---- analytic: the issue-4 variant kinds -------------------------------------------------------------------
+# ---- analytic: the convolution variants ---------------------------------------------------------------------
 def test_separable_and_depthwise_separable_channel_factors():
     # separable k3 (out 1, mid 3): the k×1 stage has 3 outputs, the 1×k stage 1 → factor 3·1 = 3 per channel;
     # marginal on axis 0: 3 · [1, 1, 1] · (3 taps on axis 1) = [9, 9, 9]; plus the identity's delta → [9, 10, 9]

@@ -1,4 +1,4 @@
-"""Issue 2's core layer kinds in the cost model: hand-worked literal numbers.
+"""The core layer kinds in the cost model: hand-worked literal numbers.
 
 Every expected number is written out with its arithmetic in a comment; nothing here calls the code's formulas.
 MACs and FLOPs are for the whole batch (batch 1 unless stated), shapes per sample, params independent of the batch.
@@ -22,10 +22,10 @@ CONV_ROWS = [
         [8, 50], 168, 8_000, 16_400, id="conv1d-k5-s2-p2"),
     pytest.param(
         (256, 56, 56), {"type": "conv", "out": 256, "kernel": 3, "padding": 1, "groups": 32},
-        # the issue's row: 256/32 = 8 channels per group; params 256·8·9 + 256 = 18,432 + 256 = 18,688
+        # a ResNeXt-style row: 256/32 = 8 channels per group; params 256·8·9 + 256 = 18,432 + 256 = 18,688
         # MACs 256·(56·56 = 3,136)·8·9 = 802,816·72 = 57,802,752
         # FLOPs 2·57,802,752 + 256·3,136 = 115,605,504 + 802,816 = 116,408,320
-        [256, 56, 56], 18_688, 57_802_752, 116_408_320, id="conv2d-grouped-issue-row"),
+        [256, 56, 56], 18_688, 57_802_752, 116_408_320, id="conv2d-grouped-resnext-row"),
     pytest.param(
         (3, 224, 224), {"type": "conv", "out": 64, "kernel": 7, "stride": 2, "padding": 3, "bias": False},
         # ResNet stem: floor((224 + 6 − 7)/2) + 1 = 111 + 1 = 112; params 64·3·49 = 9,408
@@ -38,10 +38,10 @@ CONV_ROWS = [
         [64, 17, 17], 28_672, 8_286_208, 16_572_416, id="conv2d-1x7-per-axis"),
     pytest.param(
         (64, 8, 28, 28), {"type": "conv", "out": 64, "kernel": 3, "padding": 1},
-        # the issue's conv3d row: params 64·64·27 + 64 = 110,592 + 64 = 110,656
+        # a C3D-style conv3d row: params 64·64·27 + 64 = 110,592 + 64 = 110,656
         # MACs 64·(8·784 = 6,272)·64·27 = 401,408·1,728 = 693,633,024
         # FLOPs 2·693,633,024 + 64·6,272 = 1,387,266,048 + 401,408 = 1,387,667,456
-        [64, 8, 28, 28], 110_656, 693_633_024, 1_387_667_456, id="conv3d-issue-row"),
+        [64, 8, 28, 28], 110_656, 693_633_024, 1_387_667_456, id="conv3d-c3d-row"),
     pytest.param(
         (16, 32, 32), {"type": "conv", "out": 16, "kernel": 3, "dilation": 2, "padding": 2, "bias": False},
         # k_eff = 2·(3 − 1) + 1 = 5; 32 + 4 − 5 + 1 = 32; params 16·16·9 = 2,304; MACs 16·1,024·16·9 = 2,359,296
@@ -68,9 +68,9 @@ CONV_ROWS = [
         [64, 14, 14], 576, 100_352, 213_248, id="pointwise-grouped"),
     pytest.param(
         (64, 16, 16), {"type": "conv_transpose", "out": 32, "kernel": 4, "stride": 2, "padding": 1},
-        # the issue's row: (16 − 1)·2 − 1 − 1 + 4 = 32; params 64·32·16 + 32 = 32,768 + 32 = 32,800
+        # a DCGAN-style row: (16 − 1)·2 − 1 − 1 + 4 = 32; params 64·32·16 + 32 = 32,768 + 32 = 32,800
         # MACs on input positions 64·256·32·16 = 8,388,608; FLOPs 2·8,388,608 + 32·1,024 = 16,809,984
-        [32, 32, 32], 32_800, 8_388_608, 16_809_984, id="conv-transpose-issue-row"),
+        [32, 32, 32], 32_800, 8_388_608, 16_809_984, id="conv-transpose-dcgan-row"),
     pytest.param(
         (8, 5), {"type": "conv_transpose", "out": 4, "kernel": 3, "stride": 2, "output_padding": 1, "bias": False},
         # (5 − 1)·2 − 0 − 0 + 3 + 1 = 12; params 8·4·3 = 96; MACs 8·5·4·3 = 480

@@ -1,4 +1,4 @@
-"""Issue 4's variant kinds in the cost model: hand-worked literal numbers (the arithmetic is in the comments)."""
+"""The convolution variant kinds in the cost model: hand-worked literal numbers (the arithmetic is in the comments)."""
 
 from __future__ import annotations
 

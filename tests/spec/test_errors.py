@@ -1,4 +1,4 @@
-"""Every error class of issue 2 §8, through the CLI: ``FILE:LINE:COL: what is wrong — how to fix it`` on stderr,
+"""Every class of spec error (docs/spec.md, "Errors"), through the CLI: ``FILE:LINE:COL: what is wrong — how to fix it`` on stderr,
 exit code 2, nothing on stdout, no traceback.
 
 Each fixture is written to tmp_path; LINE and COL are 1-based and hand-counted (the comment under each fixture

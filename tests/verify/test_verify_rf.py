@@ -1,4 +1,4 @@
-"""`convcalc verify --rf`: the receptive-field probe (issue 3 §4). Input gradient of one output unit with all-ones
+"""`convcalc verify --rf`: the receptive-field probe (docs/rf.md). Input gradient of one output unit with all-ones
 weights, max pooling as a sum and a positive input, per axis: the influenced span, the nonzero taps, the first
 index, against the analytic RF size and −P + u·j. Every expected number is worked out by hand in the comments."""
 
