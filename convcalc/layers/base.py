@@ -152,18 +152,6 @@ class Layer:
         (:mod:`convcalc.layers.formula`): ints with ``NUMERIC``, printable terms with ``SYMBOLIC``."""
         return ZERO
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return self.counts(ins).params
-
-    def buffers(self, ins: Sequence[Shape]) -> int:
-        return self.counts(ins).buffers
-
-    def macs(self, ins: Sequence[Shape]) -> int:
-        return self.counts(ins).macs
-
-    def flops(self, ins: Sequence[Shape]) -> int:
-        return self.counts(ins).flops
-
     def shape_steps(self, ins: Sequence[Shape], q=SYMBOLIC) -> ShapeSteps | None:
         """The output size of every spatial axis as a formula, and the channels (None: see ``shape_rule``)."""
         return None

@@ -139,3 +139,14 @@ def test_a_kind_without_designs_or_example_says_so(ghost):
 
     assert "ghost_test" not in {key for design in all_designs().values() for key in design.kinds}
     assert any("no example" in line for line in kind_lines("ghost_test"))
+
+
+def test_every_kind_is_documented_in_the_spec_reference():
+    """docs/spec.md's kinds tables name every registered kind (a row starting with it, or sharing a row)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]
+    documented = {name for cell in rows for name in re.findall(r"`([a-z0-9_]+)`", cell)}
+    assert set(REGISTRY) - documented == set()
