@@ -249,14 +249,6 @@ def test_unknown_kind_raises_naming_it(monkeypatch):
         input_gradient(graph, ex, graph.nodes[0].name, (2,))
 
 
-def test_backward_modules_are_walked_by_the_independence_check():
-    from . import test_independence
-
-    names = {path.relative_to(test_independence.PACKAGE).as_posix() for path in test_independence._modules()}
-    assert {"backward/__init__.py", "backward/base.py", "backward/conv.py", "backward/pool.py",
-            "backward/variants.py"} <= names
-
-
 # ---- the receptive-field probe's options --------------------------------------------------------------------
 def test_probe_options_open_activations_gates_rescale():
     # 1-D, 2 channels of 9: conv k3 p1 → relu6 → SE (reduction 2) on top; unit 4 of 9

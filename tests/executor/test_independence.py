@@ -1,5 +1,6 @@
-"""The executor is an independent witness: it may import only NumPy, the standard library, convcalc.graph,
-convcalc.errors and its own modules — never the cost model (convcalc.layers, analysis, rf, conventions, …)."""
+"""The executor is an independent witness: it may import only NumPy, the standard library, convcalc.spec.graph,
+convcalc.errors and its own modules — never the cost model (convcalc.layers, cost, erf, …). The check walks every
+module of the executor and of its backward pass; the module list mirrors the layer families of the registry."""
 
 from __future__ import annotations
 
@@ -15,9 +16,22 @@ ALLOWED_CONVCALC = {"convcalc.spec", "convcalc.spec.graph", "convcalc.errors"}
 
 
 def _modules():
-    files = sorted(PACKAGE.rglob("*.py"))
-    assert len(files) >= 7, files  # __init__, base and the five kernel families at least
-    return files
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _families() -> set[str]:
+    """The modules of convcalc/layers/ that register kinds (the test may read the cost model; the executor not)."""
+    from convcalc.layers import REGISTRY
+
+    return {cls.__module__.rsplit(".", 1)[1] for cls in REGISTRY.values()}
+
+
+def test_the_check_walks_every_executor_module_one_per_layer_family():
+    # forward and backward: __init__, base, and one module per family of convcalc/layers/ (conv, factorised, …)
+    expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
+    expected |= {f"backward/{name}" for name in expected}
+    assert {path.relative_to(PACKAGE).as_posix() for path in _modules()} == expected
+    assert {"factorised.py", "backward/deformable.py", "backward/unshared.py", "excitation.py"} <= expected
 
 
 def _imports(path: Path):
