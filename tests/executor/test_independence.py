@@ -9,14 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import convcalc.executor
+from .helpers import PACKAGE, executor_modules
 
-PACKAGE = Path(convcalc.executor.__file__).resolve().parent
 ALLOWED_CONVCALC = {"convcalc.spec", "convcalc.spec.graph", "convcalc.errors"}
-
-
-def _modules():
-    return sorted(PACKAGE.rglob("*.py"))
 
 
 def _families() -> set[str]:
@@ -30,7 +25,7 @@ def test_the_check_walks_every_executor_module_one_per_layer_family():
     # forward and backward: __init__, base, and one module per family of convcalc/layers/ (conv, factorised, …)
     expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
     expected |= {f"backward/{name}" for name in expected}
-    assert {path.relative_to(PACKAGE).as_posix() for path in _modules()} == expected
+    assert {path.relative_to(PACKAGE).as_posix() for path in executor_modules()} == expected
     assert {"factorised.py", "backward/deformable.py", "backward/unshared.py", "excitation.py"} <= expected
 
 
@@ -70,7 +65,7 @@ def _allowed(name: str) -> bool:
 
 
 def test_every_executor_module_imports_only_numpy_stdlib_graph_errors_and_itself():
-    bad = [f"{path.name}:{line}: imports {name}" for path in _modules() for name, line in _imports(path)
+    bad = [f"{path.name}:{line}: imports {name}" for path in executor_modules() for name, line in _imports(path)
            if not _allowed(name)]
     assert not bad, "\n".join(bad)
 
