@@ -1,6 +1,8 @@
 """Convolution kernels: conv (1/2/3-D), depthwise, pointwise and transposed conv.
 
-Definitions followed (cross-correlation, as in ``torch.nn.Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d``):
+Definitions followed (cross-correlation, as in ``torch.nn.Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d``); conv and
+pointwise read ``out`` and ``groups``, depthwise has C_in·multiplier outputs in C_in groups (the channel rule each
+kind is registered with):
 
 * forward conv, per axis: ``k_eff = d·(k − 1) + 1``, ``N_out = floor((N + p_b + p_a − k_eff) / s) + 1``,
   ``y[b, o, n] = Σ_{c ∈ group(o), t} w[o, c, t] · x_pad[b, c, n·s + t·d]``;

@@ -9,10 +9,13 @@ Definitions follow ``torch.nn.MaxPool{1,2,3}d``, ``AvgPool{1,2,3}d``, ``Adaptive
 * max pooling never picks padding (pads with −inf; min pooling with +inf);
 * average pooling divides by the window clipped to the padded input (``count_include_pad``) or by the number of
   real input elements in it (without);
-* adaptive output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))``.
+* adaptive output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))``;
+* LP pooling: ``(Σ x^p)^(1/p)`` per window, no padding (a ceil-mode partial window sums what is inside it);
+* stochastic pooling (Zeiler & Fergus 2013), no padding: ``Σa²/Σa`` at test time, in training one element drawn
+  with probability ``a_i/Σa``.
 
-Box reductions (max, min, sum) factor over the axes, so every kernel reduces one axis at a time with one pass
-per tap of that axis (Σk passes instead of Πk). No multiply-accumulates: 0 MACs.
+Box reductions (max, min, sum) factor over the axes, so the max/min/avg kernel reduces one axis at a time with
+one pass per tap of that axis (Σk passes instead of Πk). No multiply-accumulates: 0 MACs.
 With ``max_as_sum`` (the receptive-field probe) max/min pooling sums its window instead, so nothing cancels.
 
 The window layout of every sliding-window pool (:func:`window_layout`, shared with the backward pass) and each

@@ -25,7 +25,9 @@ def test_the_check_walks_every_executor_module_one_per_layer_family():
     # forward and backward: __init__, base, and one module per family of convcalc/layers/ (conv, factorised, …)
     expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
     expected |= {f"backward/{name}" for name in expected}
-    assert {path.relative_to(PACKAGE).as_posix() for path in executor_modules()} == expected
+    walked = {path.relative_to(PACKAGE).as_posix() for path in executor_modules()}
+    assert walked == expected, (f"the executor mirrors the families of convcalc/layers/: missing "
+                                f"{sorted(expected - walked)}, not a family {sorted(walked - expected)}")
     assert {"factorised.py", "backward/deformable.py", "backward/unshared.py", "excitation.py"} <= expected
 
 

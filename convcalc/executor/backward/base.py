@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..base import Context, bind
+from ..base import Context, bind, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -91,6 +91,17 @@ def crop(gxp: np.ndarray, pads, sizes) -> np.ndarray:
     if not any(b or a for b, a in pads) and tuple(gxp.shape[2:]) == tuple(sizes):
         return gxp
     return gxp[(slice(None), slice(None)) + tuple(slice(b, b + n) for (b, _), n in zip(pads, sizes))]
+
+
+def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:
+    """The transpose of reading every tap of every window (im2col, a pool's windows): add each tap's gradient
+    (``per_tap``, one ``(B, C, *N_out)`` array per tap in row-major order) into the padded input positions it read,
+    then drop the padding: the gradient of an input of shape ``x_shape``."""
+    sizes = x_shape[2:]
+    gxp = np.zeros((*x_shape[:2], *(n + b + a for n, (b, a) in zip(sizes, pads))), dtype=dtype)
+    for offsets, g in zip(taps_of(kernel_size), per_tap):
+        gxp[window_index(offsets, dilation, out_sizes, stride)] += g
+    return crop(gxp, pads, sizes)
 
 
 def reduce_to(g: np.ndarray, shape) -> np.ndarray:

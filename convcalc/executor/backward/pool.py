@@ -25,17 +25,13 @@ import numpy as np
 
 from ..base import per_axis
 from ..pool import MAX, MEAN, MIN, Reduction, Windows, adaptive_windows, window_layout
-from .base import GradContext, crop, vjp
+from .base import GradContext, scatter_windows, vjp
 
 
 def scatter_taps(windows: Windows, x_shape, per_tap, dtype) -> np.ndarray:
-    """Add each tap's gradient (``per_tap``, one ``(B, C, *N_out)`` array per tap in row-major order) into the
-    positions it read, and drop the padding: the input gradient ``x_shape``."""
-    sizes = x_shape[2:]
-    gxp = np.zeros((*x_shape[:2], *(n + b + a for n, (b, a) in zip(sizes, windows.pads))), dtype=dtype)
-    for index, g in zip(windows.taps(), per_tap):
-        gxp[index] += g
-    return crop(gxp, windows.pads, sizes)
+    """The input gradient from each tap's gradient (``per_tap``, row-major; :func:`~.base.scatter_windows`)."""
+    return scatter_windows(per_tap, x_shape, windows.kernel, windows.stride, windows.dilation, windows.pads,
+                           windows.out_sizes, dtype)
 
 
 def _first_hits(windows: Windows, xp: np.ndarray, y: np.ndarray, gy: np.ndarray, where=True):

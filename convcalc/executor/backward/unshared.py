@@ -8,21 +8,19 @@ from math import prod
 
 import numpy as np
 
-from ..base import taps_of, window_index
 from ..conv import sliding_geometry
 from ..unshared import tiles_of
-from .base import GradContext, crop, vjp
+from .base import GradContext, scatter_windows, vjp
 
 
 def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
     """The transpose of the forward's :func:`~convcalc.executor.unshared.im2col`: ``gcols (B, C·Πk, *N_out)``
     (channel-major, then taps)."""
-    batch, c, *sizes = x_shape
-    gcols = gcols.reshape(batch, c, prod(kernel_size), *out_sizes)
-    gxp = np.zeros((batch, c, *(n + b + a for n, (b, a) in zip(sizes, pads))), dtype=gcols.dtype)
-    for t, offsets in enumerate(taps_of(kernel_size)):
-        gxp[window_index(offsets, dilation, out_sizes, stride)] += gcols[:, :, t]
-    return crop(gxp, pads, sizes)
+    batch, c = x_shape[:2]
+    taps = prod(kernel_size)
+    gcols = gcols.reshape(batch, c, taps, *out_sizes)
+    return scatter_windows((gcols[:, :, t] for t in range(taps)), x_shape, kernel_size, stride, dilation, pads,
+                           out_sizes, gcols.dtype)
 
 
 @vjp("locally_connected")
