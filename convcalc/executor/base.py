@@ -1,10 +1,12 @@
 """The executor's kernel registry, the per-layer :class:`Context`, and shape helpers shared by the kernels.
 
-A kernel is a function ``f(ctx, node, xs) -> array`` registered for one or more layer kinds with
-:func:`kernel`. Arrays carry the batch on axis 0 and channels on axis 1: ``(B, C)``, ``(B, C, L)``,
-``(B, C, H, W)`` or ``(B, C, D, H, W)``. A kernel allocates its learnable arrays through :meth:`Context.weight`
-(counted as params), its running statistics through :meth:`Context.buffer`, and reports the multiply-accumulates
-it performs through :meth:`Context.matmul` / :meth:`Context.fma` (or :meth:`Context.macs` directly).
+A kernel is a function ``f(ctx, node, xs, **options) -> array`` registered for one or more layer kinds with
+:func:`kernel`; the options given at registration are how kinds that share a function differ (``@kernel("maxpool",
+reduce=MAX)``), so no kernel body tests ``node.kind``. Arrays carry the batch on axis 0 and channels on axis 1:
+``(B, C)``, ``(B, C, L)``, ``(B, C, H, W)`` or ``(B, C, D, H, W)``. A kernel allocates its learnable arrays through
+:meth:`Context.weight` (counted as params), its running statistics through :meth:`Context.buffer`, and reports the
+multiply-accumulates it performs through :meth:`Context.matmul` / :meth:`Context.fma` (or :meth:`Context.macs`
+directly).
 
 This module re-derives every shape rule from the definitions (PyTorch's documentation and TensorFlow's
 ``same`` rule); it deliberately shares no code with the cost model in ``convcalc.layers``.
@@ -12,6 +14,8 @@ This module re-derives every shape rule from the definitions (PyTorch's document
 
 from __future__ import annotations
 
+from functools import partial, update_wrapper
+from itertools import product
 from math import prod
 from typing import Callable
 
@@ -22,18 +26,29 @@ from ..spec.graph import Node
 
 Kernel = Callable[["Context", Node, list], np.ndarray]
 
-#: layer kind → kernel function
+#: layer kind → kernel function ``f(ctx, node, xs)`` (its registration options already bound)
 KERNELS: dict[str, Kernel] = {}
 
 
-def kernel(*kinds: str):
-    """Decorator: register ``f(ctx, node, xs) -> array`` as the kernel of each of ``kinds``."""
+def bind(fn: Callable, options: dict) -> Callable:
+    """``fn`` with ``options`` bound as keyword arguments, keeping its name and docstring (``fn`` itself when
+    there are none)."""
+    if not options:
+        return fn
+    return update_wrapper(partial(fn, **options), fn)
 
-    def register(fn: Kernel) -> Kernel:
+
+def kernel(*kinds: str, **options):
+    """Decorator: register ``f(ctx, node, xs, **options) -> array`` as the kernel of each of ``kinds``, called
+    with ``options`` as keyword arguments. Decorators stack, so one function can serve several kinds with
+    different options; it is returned unchanged."""
+
+    def register(fn: Callable) -> Callable:
+        bound = bind(fn, options)
         for kind in kinds:
             if kind in KERNELS:
                 raise RuntimeError(f"executor kernel for {kind!r} registered twice")
-            KERNELS[kind] = fn
+            KERNELS[kind] = bound
         return fn
 
     return register
@@ -159,7 +174,8 @@ class Context:
 
 # ---- field helpers (the executor's own reading of the normalised node fields) -------------------------------
 def per_axis(ctx: Context, node: Node, key: str, ndim: int, default=None) -> tuple[int, ...]:
-    """A per-axis field (int or tuple) expanded to ``ndim`` values."""
+    """A per-axis field (int or tuple) expanded to ``ndim`` values; ``default`` when the value is None or the kind
+    has no such field (pointwise has no ``kernel``: 1; avgpool no ``dilation``: 1; lppool no ``padding``: 0)."""
     value = node.fields.get(key, default)
     if value is None:
         value = default
@@ -223,8 +239,21 @@ def pad(x: np.ndarray, pads, value=0.0, first_axis: int = 2) -> np.ndarray:
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
-def spatial(x: np.ndarray) -> tuple[int, ...]:
-    return x.shape[2:]
+def strided(start: int, count: int, step: int) -> slice:
+    """The slice of ``count`` positions ``start, start + step, …``."""
+    return slice(start, start + (count - 1) * step + 1, step)
+
+
+def taps_of(kernel_size):
+    """Every tap offset of a kernel, in row-major order."""
+    return product(*(range(k) for k in kernel_size))
+
+
+def window_index(offsets, dilation, counts, stride) -> tuple:
+    """The index of tap ``offsets`` over every window position of a padded input: ``(:, :, t_a·d_a + n·s_a …)``
+    per axis, ``counts`` windows along each."""
+    return (slice(None), slice(None)) + tuple(strided(t * d, n, s) for t, d, n, s in
+                                              zip(offsets, dilation, counts, stride))
 
 
 def require_rank(ctx: Context, x: np.ndarray, ranks=(1, 2, 3)) -> int:

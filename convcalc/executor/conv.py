@@ -1,6 +1,8 @@
 """Convolution kernels: conv (1/2/3-D), depthwise, pointwise and transposed conv.
 
-Definitions followed (cross-correlation, as in ``torch.nn.Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d``):
+Definitions followed (cross-correlation, as in ``torch.nn.Conv{1,2,3}d`` / ``ConvTranspose{1,2,3}d``); conv and
+pointwise read ``out`` and ``groups``, depthwise has C_in·multiplier outputs in C_in groups (the channel rule each
+kind is registered with):
 
 * forward conv, per axis: ``k_eff = d·(k − 1) + 1``, ``N_out = floor((N + p_b + p_a − k_eff) / s) + 1``,
   ``y[b, o, n] = Σ_{c ∈ group(o), t} w[o, c, t] · x_pad[b, c, n·s + t·d]``;
@@ -18,40 +20,56 @@ in the cropped border.
 
 from __future__ import annotations
 
-from itertools import product
 from math import prod
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Context, kernel, pad, padding_pairs, per_axis, require_rank, window_count
+from .base import (Context, kernel, pad, padding_pairs, per_axis, require_rank, strided, taps_of, window_count,
+                   window_index)
 
 
-def _strided(start: int, count: int, step: int) -> slice:
-    """The slice of ``count`` positions ``start, start + step, …``."""
-    return slice(start, start + (count - 1) * step + 1, step)
-
-
-def _conv_geometry(ctx: Context, node, x: np.ndarray):
+def sliding_geometry(ctx: Context, node, x: np.ndarray, kernel_size=None):
+    """``(kernel, stride, dilation, pads, out_sizes)`` of a conv-like window on ``x``: the node's ``kernel``
+    (1 for a kind without one, pointwise), or ``kernel_size`` when given (a VJP reads it off the weight)."""
     rank = require_rank(ctx, x)
-    c_in, sizes = x.shape[1], x.shape[2:]
-    fields = node.fields
-    if node.kind == "depthwise":
-        c_out, groups = c_in * fields.get("multiplier", 1), c_in
-    else:
-        c_out, groups = fields["out"], fields.get("groups", 1)
-    for channels, what in ((c_in, "input"), (c_out, "output")):
-        if channels % groups:
-            ctx.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
-                     f"choose groups dividing both {c_in} and {c_out}", "groups")
-    kernel_size = (1,) * rank if node.kind == "pointwise" else per_axis(ctx, node, "kernel", rank)
+    sizes = x.shape[2:]
+    kernel_size = per_axis(ctx, node, "kernel", rank, 1) if kernel_size is None else tuple(kernel_size)
     stride = per_axis(ctx, node, "stride", rank, 1)
     dilation = per_axis(ctx, node, "dilation", rank, 1)
     k_eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
     pads = padding_pairs(ctx, node, sizes, k_eff, stride)
     out_sizes = tuple(window_count(ctx, axis, n, k, s, p)
                       for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
-    return c_in, c_out, groups, kernel_size, stride, dilation, pads, out_sizes
+    return kernel_size, stride, dilation, pads, out_sizes
+
+
+def check_groups(ctx: Context, c_in: int, c_out: int, groups: int) -> None:
+    for channels, what in ((c_in, "input"), (c_out, "output")):
+        if channels % groups:
+            ctx.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
+                     f"choose groups dividing both {c_in} and {c_out}", "groups")
+
+
+def out_channels(node, c_in: int) -> tuple[int, int]:
+    """``(C_out, groups)`` read from ``out`` and ``groups`` (conv, pointwise)."""
+    return node.fields["out"], node.fields.get("groups", 1)
+
+
+def multiplied_channels(node, c_in: int) -> tuple[int, int]:
+    """``(C_in·multiplier, C_in)``: one group per input channel (depthwise)."""
+    return c_in * node.fields.get("multiplier", 1), c_in
+
+
+def conv_stage(ctx: Context, x: np.ndarray, c_out: int, kernel_size, stride, dilation, pads, out_sizes,
+               groups: int, bias: bool) -> np.ndarray:
+    """Allocate one convolution's weight ``(C_out, C_in/g, *k)`` (and bias ``(C_out,)``) and run it: the conv
+    kinds, and every conv stage of the composite kinds (factorised, deformable's offset conv)."""
+    c_in = x.shape[1]
+    fan_in = c_in // groups * prod(kernel_size)
+    w = ctx.weight((c_out, c_in // groups, *kernel_size), fan_in)
+    b = ctx.weight((c_out,), fan_in, role="bias") if bias else None
+    return conv_nd(ctx, x, w, b, stride, dilation, pads, out_sizes, groups)
 
 
 def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride, dilation, pads,
@@ -69,23 +87,21 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
         # Depthwise-like: one weighted sum per tap, y[b, c, j] += w[c·m + j, 0, t] · x_tap[b, c].
         y = np.zeros((batch, groups, o_group, *out_sizes), dtype=x.dtype)
         wt = w.reshape(groups, o_group, taps)
-        for index, offsets in enumerate(product(*(range(k) for k in kernel_size))):
-            window = (slice(None), slice(None)) + tuple(
-                _strided(t * d, n, s) for t, d, n, s in zip(offsets, dilation, out_sizes, stride))
-            x_tap = xp[window][:, :, None]                                 # (B, g, 1, *N_out)
+        for index, offsets in enumerate(taps_of(kernel_size)):
+            x_tap = xp[window_index(offsets, dilation, out_sizes, stride)][:, :, None]   # (B, g, 1, *N_out)
             ctx.fma(y, x_tap, wt[:, :, index].reshape(groups, o_group, *([1] * rank)))
         y = y.reshape(batch, c_out, *out_sizes)
     else:
         if taps == 1:
             # 1×1: no windows, just the strided positions (a view; the reshape copies only when strided).
-            cols = xp[(slice(None), slice(None)) + tuple(_strided(0, n, s) for n, s in zip(out_sizes, stride))]
+            cols = xp[(slice(None), slice(None)) + tuple(strided(0, n, s) for n, s in zip(out_sizes, stride))]
             cols = cols.reshape(batch, groups, c_group, positions)
         else:
             spatial_axes = tuple(range(2, 2 + rank))
             k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
             win = sliding_window_view(xp, k_eff, axis=spatial_axes)         # (B, C, *N_pos, *k_eff), a view
             win = win[(slice(None), slice(None))
-                      + tuple(_strided(0, n, s) for n, s in zip(out_sizes, stride))
+                      + tuple(strided(0, n, s) for n, s in zip(out_sizes, stride))
                       + tuple(slice(None, None, d) for d in dilation)]      # (B, C, *N_out, *k)
             win = win.transpose((0, 1) + tuple(range(2 + rank, 2 + 2 * rank)) + spatial_axes)  # (B, C, *k, *N_out)
             wm = w.reshape(groups, o_group, c_group * taps)
@@ -123,26 +139,26 @@ def _add_bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     return y
 
 
-@kernel("conv", "depthwise", "pointwise")
-def conv(ctx: Context, node, xs):
-    """Standard / depthwise (groups = C_in, C_out = C_in·multiplier) / pointwise (kernel 1) convolution."""
+@kernel("conv", "pointwise", channels=out_channels)
+@kernel("depthwise", channels=multiplied_channels)
+def conv(ctx: Context, node, xs, channels):
+    """Standard / pointwise (no ``kernel`` field: 1) / depthwise (groups = C_in, C_out = C_in·multiplier)
+    convolution; ``channels(node, C_in) -> (C_out, groups)`` is the kind's channel rule."""
     x = xs[0]
-    c_in, c_out, groups, kernel_size, stride, dilation, pads, out_sizes = _conv_geometry(ctx, node, x)
-    fan_in = c_in // groups * prod(kernel_size)
-    w = ctx.weight((c_out, c_in // groups, *kernel_size), fan_in)
-    b = ctx.weight((c_out,), fan_in, role="bias") if node.fields.get("bias", True) else None
-    return conv_nd(ctx, x, w, b, stride, dilation, pads, out_sizes, groups)
+    require_rank(ctx, x)
+    c_out, groups = channels(node, x.shape[1])
+    check_groups(ctx, x.shape[1], c_out, groups)
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    return conv_stage(ctx, x, c_out, kernel_size, stride, dilation, pads, out_sizes, groups,
+                      node.fields.get("bias", True))
 
 
-def _transpose_geometry(ctx: Context, node, x: np.ndarray):
+def transpose_geometry(ctx: Context, node, x: np.ndarray):
     rank = require_rank(ctx, x)
     c_in, sizes = x.shape[1], x.shape[2:]
     fields = node.fields
-    c_out, groups = fields["out"], fields.get("groups", 1)
-    for channels, what in ((c_in, "input"), (c_out, "output")):
-        if channels % groups:
-            ctx.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
-                     f"choose groups dividing both {c_in} and {c_out}", "groups")
+    c_out, groups = out_channels(node, c_in)
+    check_groups(ctx, c_in, c_out, groups)
     kernel_size = per_axis(ctx, node, "kernel", rank)
     stride = per_axis(ctx, node, "stride", rank, 1)
     dilation = per_axis(ctx, node, "dilation", rank, 1)
@@ -191,10 +207,8 @@ def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel_size,
                                                                           out_pad)]
     y = np.zeros((batch, c_out, *full), dtype=x.dtype)
-    for offsets in product(*(range(k) for k in kernel_size)):
-        target = (slice(None), slice(None)) + tuple(
-            _strided(t * d, n, s) for t, d, n, s in zip(offsets, dilation, sizes, stride))
-        y[target] += cols[(slice(None), slice(None)) + offsets]
+    for offsets in taps_of(kernel_size):
+        y[window_index(offsets, dilation, sizes, stride)] += cols[(slice(None), slice(None)) + offsets]
     y = y[(slice(None), slice(None)) + tuple(slice(pb, pb + n) for (pb, _), n in zip(crops, out_sizes))]
     return _add_bias(np.ascontiguousarray(y), b)
 
@@ -203,7 +217,7 @@ def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray 
 def conv_transpose(ctx: Context, node, xs):
     """Transposed convolution; weight layout ``(C_in, C_out/g, *k)`` as in PyTorch."""
     x = xs[0]
-    c_in, c_out, groups, kernel_size, stride, dilation, crops, out_pad, out_sizes = _transpose_geometry(ctx, node, x)
+    c_in, c_out, groups, kernel_size, stride, dilation, crops, out_pad, out_sizes = transpose_geometry(ctx, node, x)
     fan_in = c_out // groups * prod(kernel_size)  # PyTorch computes fan-in from the weight's second axis
     w = ctx.weight((c_in, c_out // groups, *kernel_size), fan_in)
     b = ctx.weight((c_out,), fan_in, role="bias") if node.fields.get("bias", True) else None

@@ -1,33 +1,140 @@
-"""Pooling kernels: max / min / average over sliding windows, global and adaptive pooling.
+"""Pooling kernels: max / min / average over sliding windows, global and adaptive pooling, power-average (LP)
+and stochastic pooling.
 
-Definitions follow ``torch.nn.MaxPool{1,2,3}d``, ``AvgPool{1,2,3}d`` and ``AdaptiveAvgPool{1,2,3}d``:
+Definitions follow ``torch.nn.MaxPool{1,2,3}d``, ``AvgPool{1,2,3}d``, ``AdaptiveAvgPool{1,2,3}d`` and
+``LPPool{1,2,3}d``:
 
 * window positions per axis: ``floor_or_ceil((N + 2p − k_eff) / s) + 1`` with ``k_eff = d·(k − 1) + 1``; with
   ``ceil_mode`` a last window that would start inside the right padding is dropped;
 * max pooling never picks padding (pads with −inf; min pooling with +inf);
 * average pooling divides by the window clipped to the padded input (``count_include_pad``) or by the number of
   real input elements in it (without);
-* adaptive output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))``.
+* adaptive output index i along an axis of length N pools ``[floor(i·N/O), ceil((i+1)·N/O))``;
+* LP pooling: ``(Σ x^p)^(1/p)`` per window, no padding (a ceil-mode partial window sums what is inside it);
+* stochastic pooling (Zeiler & Fergus 2013), no padding: ``Σa²/Σa`` at test time, in training one element drawn
+  with probability ``a_i/Σa``.
 
-Box reductions (max, min, sum) factor over the axes, so every kernel reduces one axis at a time with one pass
-per tap of that axis (Σk passes instead of Πk). No multiply-accumulates: 0 MACs.
+Box reductions (max, min, sum) factor over the axes, so the max/min/avg kernel reduces one axis at a time with
+one pass per tap of that axis (Σk passes instead of Πk). No multiply-accumulates: 0 MACs.
 With ``max_as_sum`` (the receptive-field probe) max/min pooling sums its window instead, so nothing cancels.
+
+The window layout of every sliding-window pool (:func:`window_layout`, shared with the backward pass) and each
+kind's reduction (:class:`Reduction`, given at registration: ``@kernel("maxpool", reduce=MAX)``) are written
+once here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
-from .base import Context, kernel, pad, per_axis, require_rank, window_count
-
-_REDUCE = {"max": np.maximum, "min": np.minimum, "sum": np.add}
+from .base import Context, kernel, pad, per_axis, require_rank, taps_of, window_count, window_index
 
 
-def _reduce_windows(x: np.ndarray, axis: int, count: int, step: int, taps: int,
-                    dilation: int, op: str) -> np.ndarray:
+@dataclass(frozen=True)
+class Reduction:
+    """How a pool combines the elements of a window.
+
+    ``ufunc`` folds the taps pairwise (sliding windows), ``whole(a, axis=…, keepdims=True)`` reduces axes at once
+    (global and adaptive pools), ``arg`` finds the extreme the backward pass routes to (None: every element gets
+    a share), ``fill`` is the padding value that never wins, and ``average`` divides by the window count.
+    """
+
+    name: str
+    ufunc: np.ufunc
+    whole: Callable
+    arg: Callable | None
+    fill: float
+    average: bool = False
+
+    @property
+    def extreme(self) -> bool:
+        return self.arg is not None
+
+    def probed(self, max_as_sum: bool) -> "Reduction":
+        """The reduction actually run: a window sum for max/min under ``max_as_sum`` (the receptive-field probe)."""
+        return SUM if max_as_sum and self.extreme else self
+
+
+MAX = Reduction("max", np.maximum, np.max, np.argmax, -np.inf)
+MIN = Reduction("min", np.minimum, np.min, np.argmin, np.inf)
+MEAN = Reduction("mean", np.add, np.mean, None, 0.0, average=True)
+SUM = Reduction("sum", np.add, np.sum, None, 0.0)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The sliding windows of a pool on one input: per axis the kernel, stride, dilation, symmetric padding,
+    the (before, after) padding actually applied (after = padding plus what a ceil-mode last window reaches
+    beyond it) and the number of windows."""
+
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    padding: tuple
+    pads: tuple
+    out_sizes: tuple
+
+    def padded(self, x: np.ndarray, fill=0.0) -> np.ndarray:
+        return pad(x, self.pads, fill)
+
+    def taps(self):
+        """Per tap, in row-major order, the index of that tap of every window in the padded input."""
+        for offsets in taps_of(self.kernel):
+            yield window_index(offsets, self.dilation, self.out_sizes, self.stride)
+
+    def tap_values(self, xp: np.ndarray) -> list[np.ndarray]:
+        """Every tap of every window of the padded ``xp``: one ``(B, C, *N_out)`` view per tap."""
+        return [xp[index] for index in self.taps()]
+
+    def stacked(self, x: np.ndarray) -> np.ndarray:
+        """Every window of ``x`` (zero-padded) as a trailing axis: ``(B, C, *N_out, Πk)``."""
+        return np.stack(self.tap_values(self.padded(x)), axis=-1)
+
+    def divisor(self, x_sizes, include_pad: bool, ndim: int, dtype) -> np.ndarray:
+        """Each average window's divisor, broadcastable to the output: the window clipped to the padded input
+        (``count_include_pad``), or to the input itself."""
+        divisor = np.ones((1,) * ndim, dtype=np.float64)
+        for axis, (n, k, s, p, o) in enumerate(zip(x_sizes, self.kernel, self.stride, self.padding,
+                                                   self.out_sizes)):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)        # the window clipped to the padded input
+            if not include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            shape = [1] * ndim
+            shape[2 + axis] = o
+            divisor = divisor * (end - start).reshape(shape)
+        return divisor.astype(dtype)
+
+
+def window_layout(ctx: Context, node, x: np.ndarray) -> Windows:
+    """The windows of a sliding-window pool (max, min, avg, lp, stochastic) on ``x``. A kind without a
+    ``padding`` or ``dilation`` field (avgpool has no dilation; lppool and stochastic_pool neither) reads 0 and 1;
+    no ``stride`` means the kernel."""
+    rank = require_rank(ctx, x)
+    sizes = x.shape[2:]
+    kernel_size = per_axis(ctx, node, "kernel", rank)
+    stride = kernel_size if node.fields.get("stride") is None else per_axis(ctx, node, "stride", rank)
+    dilation = per_axis(ctx, node, "dilation", rank, 1)
+    padding = per_axis(ctx, node, "padding", rank, 0)
+    for p, k in zip(padding, kernel_size):
+        if 2 * p > k:
+            ctx.fail(f"padding {p} is more than half the kernel ({k})",
+                     "PyTorch requires padding ≤ kernel/2 for pooling; reduce the padding", "padding")
+    ceil_mode = bool(node.fields.get("ceil_mode", False))
+    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
+    out_sizes = [window_count(ctx, axis, n, k, s, (p, p), ceil_mode)
+                 for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, padding))]
+    pads = [(p, max(p, (o - 1) * s + k - n - p)) for n, k, s, p, o in zip(sizes, k_eff, stride, padding, out_sizes)]
+    return Windows(tuple(kernel_size), tuple(stride), tuple(dilation), tuple(padding), tuple(pads), tuple(out_sizes))
+
+
+def _reduce_windows(x: np.ndarray, axis: int, count: int, step: int, taps: int, dilation: int,
+                    ufunc: np.ufunc) -> np.ndarray:
     """Reduce ``taps`` positions ``start + t·dilation`` of ``x`` along ``axis`` for ``count`` evenly strided
     window starts ``0, step, …`` (one pass per tap)."""
-    ufunc = _REDUCE[op]
     index = [slice(None)] * x.ndim
     acc = None
     for t in range(taps):
@@ -41,58 +148,19 @@ def _reduce_windows(x: np.ndarray, axis: int, count: int, step: int, taps: int,
     return acc
 
 
-def _window_geometry(ctx: Context, node, x: np.ndarray):
-    rank = require_rank(ctx, x)
-    sizes = x.shape[2:]
-    kernel_size = per_axis(ctx, node, "kernel", rank)
-    stride = kernel_size if node.fields.get("stride") is None else per_axis(ctx, node, "stride", rank)
-    dilation = per_axis(ctx, node, "dilation", rank, 1) if node.kind != "avgpool" else (1,) * rank
-    padding = per_axis(ctx, node, "padding", rank, 0)
-    for p, k in zip(padding, kernel_size):
-        if 2 * p > k:
-            ctx.fail(f"padding {p} is more than half the kernel ({k})",
-                     "PyTorch requires padding ≤ kernel/2 for pooling; reduce the padding", "padding")
-    ceil_mode = bool(node.fields.get("ceil_mode", False))
-    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
-    out_sizes = [window_count(ctx, axis, n, k, s, (p, p), ceil_mode)
-                 for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, padding))]
-    # right padding: p, plus what a ceil-mode last window reaches beyond it
-    pads = [(p, max(p, (o - 1) * s + k - n - p)) for n, k, s, p, o in zip(sizes, k_eff, stride, padding, out_sizes)]
-    return kernel_size, stride, dilation, padding, pads, out_sizes
-
-
-@kernel("maxpool", "minpool", "avgpool")
-def window_pool(ctx: Context, node, xs):
+@kernel("maxpool", reduce=MAX)
+@kernel("minpool", reduce=MIN)
+@kernel("avgpool", reduce=MEAN)
+def window_pool(ctx: Context, node, xs, reduce: Reduction):
     x = xs[0]
-    kernel_size, stride, dilation, padding, pads, out_sizes = _window_geometry(ctx, node, x)
-    if node.kind == "avgpool" or ctx.max_as_sum:
-        op, fill = "sum", 0
-    elif node.kind == "maxpool":
-        op, fill = "max", -np.inf
-    else:
-        op, fill = "min", np.inf
-    y = pad(x, pads, fill)
-    for axis, (k, s, d, o) in enumerate(zip(kernel_size, stride, dilation, out_sizes)):
-        y = _reduce_windows(y, 2 + axis, o, s, k, d, op)
-    if node.kind == "avgpool":
-        y /= avg_divisor(x.shape[2:], kernel_size, stride, padding, out_sizes,
-                         node.fields.get("count_include_pad", True), y.ndim, y.dtype)
+    windows = window_layout(ctx, node, x)
+    how = reduce.probed(ctx.max_as_sum)
+    y = windows.padded(x, how.fill)
+    for axis, (k, s, d, o) in enumerate(zip(windows.kernel, windows.stride, windows.dilation, windows.out_sizes)):
+        y = _reduce_windows(y, 2 + axis, o, s, k, d, how.ufunc)
+    if how.average:
+        y /= windows.divisor(x.shape[2:], node.fields.get("count_include_pad", True), y.ndim, y.dtype)
     return y
-
-
-def avg_divisor(x_sizes, kernel_size, stride, padding, out_sizes, include_pad, ndim, dtype) -> np.ndarray:
-    """Each average window's divisor, broadcastable to the output: the window clipped to the padded input
-    (``count_include_pad``), or to the input itself."""
-    divisor = np.ones((1,) * ndim, dtype=np.float64)
-    for axis, (n, k, s, p, o) in enumerate(zip(x_sizes, kernel_size, stride, padding, out_sizes)):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)        # the window clipped to the padded input
-        if not include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
-        shape = [1] * ndim
-        shape[2 + axis] = o
-        divisor = divisor * (end - start).reshape(shape)
-    return divisor.astype(dtype)
 
 
 def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
@@ -100,42 +168,60 @@ def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
     return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
 
 
-@kernel("global_avgpool", "global_maxpool")
-def global_pool(ctx: Context, node, xs):
+@kernel("global_avgpool", reduce=MEAN)
+@kernel("global_maxpool", reduce=MAX)
+def global_pool(ctx: Context, node, xs, reduce: Reduction):
     """One value per channel over all spatial positions; (C, 1, …, 1) or (C,) with ``keepdims: false``."""
     x = xs[0]
     require_rank(ctx, x)
-    axes = tuple(range(2, x.ndim))
-    if node.kind == "global_avgpool":
-        y = x.mean(axis=axes, keepdims=True)
-    elif ctx.max_as_sum:
-        y = x.sum(axis=axes, keepdims=True)
-    else:
-        y = x.max(axis=axes, keepdims=True)
+    y = reduce.probed(ctx.max_as_sum).whole(x, axis=tuple(range(2, x.ndim)), keepdims=True)
     if not node.fields.get("keepdims", True):
         y = y.reshape(x.shape[:2])
     return y
 
 
-@kernel("adaptive_avgpool", "adaptive_maxpool")
-def adaptive_pool(ctx: Context, node, xs):
+@kernel("adaptive_avgpool", reduce=MEAN)
+@kernel("adaptive_maxpool", reduce=MAX)
+def adaptive_pool(ctx: Context, node, xs, reduce: Reduction):
     """Adaptive pooling to ``output_size``: window i of O over N is [floor(i·N/O), ceil((i+1)·N/O))."""
     x = xs[0]
     rank = require_rank(ctx, x)
     out_sizes = per_axis(ctx, node, "output_size", rank)
-    average = node.kind == "adaptive_avgpool"
+    how = reduce.probed(ctx.max_as_sum)
     y = x
     for axis, o in enumerate(out_sizes):
         n, ax = y.shape[2 + axis], 2 + axis
-        parts = []
-        for start, end in adaptive_windows(n, o):
-            window = np.take(y, np.arange(start, end), axis=ax)
-            if average:
-                part = window.mean(axis=ax, keepdims=True)
-            elif ctx.max_as_sum:
-                part = window.sum(axis=ax, keepdims=True)
-            else:
-                part = window.max(axis=ax, keepdims=True)
-            parts.append(part)
+        parts = [how.whole(np.take(y, np.arange(start, end), axis=ax), axis=ax, keepdims=True)
+                 for start, end in adaptive_windows(n, o)]
         y = np.concatenate(parts, axis=ax)
     return y.astype(x.dtype, copy=False)
+
+
+@kernel("lppool")
+def lppool(ctx: Context, node, xs):
+    """torch.nn.LPPool: (Σ x^p)^(1/p) per window, as sign(s)·|s|^(1/p) (PyTorch's form)."""
+    x = xs[0]
+    p = float(node.fields["p"])
+    total = np.sum(window_layout(ctx, node, x).stacked(x.astype(np.float64) ** p), axis=-1)
+    return (np.sign(total) * np.abs(total) ** (1.0 / p)).astype(x.dtype)
+
+
+@kernel("stochastic_pool")
+def stochastic_pool(ctx: Context, node, xs):
+    """Zeiler & Fergus 2013. test: Σa²/Σa; train: one a_i drawn with probability a_i/Σa (ctx.rng). Needs a ≥ 0."""
+    x = xs[0]
+    if x.size and x.min() < 0 and not ctx.max_as_sum:
+        ctx.fail(f"stochastic pooling needs non-negative input, but the smallest value is {float(x.min()):g}",
+                 "put a relu (or another non-negative activation) before it")
+    windows = window_layout(ctx, node, x).stacked(x)
+    total = windows.sum(axis=-1)
+    if ctx.max_as_sum:  # the receptive-field probe: every tap counts, nothing cancels
+        return total
+    if node.fields.get("mode", "test") == "test":
+        safe = np.where(total > 0, total, 1)
+        return np.where(total > 0, (windows * windows).sum(axis=-1) / safe, 0).astype(x.dtype)
+    u = ctx.rng.random(total.shape) * total
+    running = np.cumsum(windows, axis=-1)
+    pick = np.minimum((running <= u[..., None]).sum(axis=-1), windows.shape[-1] - 1)
+    chosen = np.take_along_axis(windows, pick[..., None], axis=-1)[..., 0]
+    return np.where(total > 0, chosen, 0).astype(x.dtype)

@@ -1,4 +1,5 @@
-"""Resampling kernel: upsample by a scale or to a size, nearest, (bi/tri)linear or bicubic, as ``F.interpolate``.
+"""Resampling kernels: upsample by a scale or to a size, nearest, (bi/tri)linear or bicubic, as ``F.interpolate``;
+sub-pixel rearrangement (pixel_shuffle, pixel_unshuffle), as ``torch.nn.PixelShuffle`` / ``PixelUnshuffle``.
 
 PyTorch's rules (``aten/src/ATen/native/UpSample.h``), re-derived here per axis, with the ratio computed in the
 array's dtype as PyTorch does:
@@ -11,7 +12,7 @@ array's dtype as PyTorch does:
   ``i0 = floor(src)`` and ``i0 + 1`` (clamped to N − 1) with weights ``1 − λ`` and ``λ = src − i0``.
 
 Linear interpolation along every spatial axis (linear, bilinear, trilinear for 1/2/3-D) is separable, so each
-axis is resampled in turn. Interpolation is not counted as multiply-accumulates (0 MACs).
+axis is resampled in turn. Neither interpolation nor rearrangement is counted as multiply-accumulates (0 MACs).
 """
 
 from __future__ import annotations
@@ -121,3 +122,32 @@ def upsample(ctx: Context, node, xs):
         lam = lam.reshape(shape)
         y = np.take(y, i0, axis=ax) * (real(1) - lam) + np.take(y, i1, axis=ax) * lam
     return np.ascontiguousarray(y, dtype=x.dtype) if y is not x else y.copy()
+
+
+# ---- sub-pixel rearrangement -------------------------------------------------------------------------------
+@kernel("pixel_shuffle")
+def pixel_shuffle(ctx: Context, node, xs):
+    """torch.nn.PixelShuffle, d-D: (B, C·r^d, *N) → view (B, C, r, …, r, *N) → (B, C, N_1, r, N_2, r, …)."""
+    x = xs[0]
+    rank = require_rank(ctx, x)
+    r = node.fields["factor"]
+    batch, channels, *sizes = x.shape
+    if channels % r ** rank:
+        ctx.fail(f"the channels ({channels}) are not divisible by r^d = {r ** rank}", "adjust the channels", "factor")
+    y = x.reshape(batch, channels // r ** rank, *([r] * rank), *sizes)
+    order = (0, 1) + tuple(i for a in range(rank) for i in (2 + rank + a, 2 + a))
+    return np.ascontiguousarray(y.transpose(order)).reshape(batch, channels // r ** rank, *(n * r for n in sizes))
+
+
+@kernel("pixel_unshuffle")
+def pixel_unshuffle(ctx: Context, node, xs):
+    """torch.nn.PixelUnshuffle, d-D: (B, C, *N·r) → view (B, C, N_1, r, N_2, r, …) → (B, C·r^d, *N)."""
+    x = xs[0]
+    rank = require_rank(ctx, x)
+    r = node.fields["factor"]
+    batch, channels, *sizes = x.shape
+    if any(n % r for n in sizes):
+        ctx.fail(f"the spatial sizes {tuple(sizes)} are not divisible by the factor {r}", "pad the input", "factor")
+    y = x.reshape(batch, channels, *(v for n in sizes for v in (n // r, r)))
+    order = (0, 1) + tuple(3 + 2 * a for a in range(rank)) + tuple(2 + 2 * a for a in range(rank))
+    return np.ascontiguousarray(y.transpose(order)).reshape(batch, channels * r ** rank, *(n // r for n in sizes))

@@ -1,5 +1,6 @@
-"""The executor is an independent witness: it may import only NumPy, the standard library, convcalc.graph,
-convcalc.errors and its own modules — never the cost model (convcalc.layers, analysis, rf, conventions, …)."""
+"""The executor is an independent witness: it may import only NumPy, the standard library, convcalc.spec.graph,
+convcalc.errors and its own modules — never the cost model (convcalc.layers, cost, erf, …). The check walks every
+module of the executor and of its backward pass; the module list mirrors the layer families of the registry."""
 
 from __future__ import annotations
 
@@ -8,16 +9,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-import convcalc.executor
+from .helpers import PACKAGE, executor_modules
 
-PACKAGE = Path(convcalc.executor.__file__).resolve().parent
 ALLOWED_CONVCALC = {"convcalc.spec", "convcalc.spec.graph", "convcalc.errors"}
 
 
-def _modules():
-    files = sorted(PACKAGE.rglob("*.py"))
-    assert len(files) >= 7, files  # __init__, base and the five kernel families at least
-    return files
+def _families() -> set[str]:
+    """The modules of convcalc/layers/ that register kinds (the test may read the cost model; the executor not)."""
+    from convcalc.layers import REGISTRY
+
+    return {cls.__module__.rsplit(".", 1)[1] for cls in REGISTRY.values()}
+
+
+def test_the_check_walks_every_executor_module_one_per_layer_family():
+    # forward and backward: __init__, base, and one module per family of convcalc/layers/ (conv, factorised, …)
+    expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
+    expected |= {f"backward/{name}" for name in expected}
+    walked = {path.relative_to(PACKAGE).as_posix() for path in executor_modules()}
+    assert walked == expected, (f"the executor mirrors the families of convcalc/layers/: missing "
+                                f"{sorted(expected - walked)}, not a family {sorted(walked - expected)}")
+    assert {"factorised.py", "backward/deformable.py", "backward/unshared.py", "excitation.py"} <= expected
 
 
 def _imports(path: Path):
@@ -56,7 +67,7 @@ def _allowed(name: str) -> bool:
 
 
 def test_every_executor_module_imports_only_numpy_stdlib_graph_errors_and_itself():
-    bad = [f"{path.name}:{line}: imports {name}" for path in _modules() for name, line in _imports(path)
+    bad = [f"{path.name}:{line}: imports {name}" for path in executor_modules() for name, line in _imports(path)
            if not _allowed(name)]
     assert not bad, "\n".join(bad)
 

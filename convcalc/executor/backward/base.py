@@ -1,20 +1,20 @@
 """The VJP registry, the per-node :class:`GradContext`, and helpers shared by the backward families.
 
-A VJP is a function ``f(ctx, node, xs, y, gy) -> list`` registered for one or more layer kinds with :func:`vjp`:
-given the node's kept forward inputs ``xs``, its output ``y`` and the gradient ``gy`` of the objective with
-respect to ``y`` (same shape), it returns the gradient with respect to each input (``None`` for an input the
-output does not depend on). ``ctx.weights`` / ``ctx.buffers`` are the arrays the forward kernel allocated
+A VJP is a function ``f(ctx, node, xs, y, gy, **options) -> list`` registered for one or more layer kinds with
+:func:`vjp` (options as for :func:`convcalc.executor.base.kernel`: how kinds sharing a function differ). Given
+the node's kept forward inputs ``xs``, its output ``y`` and the gradient ``gy`` of the objective with respect to
+``y`` (same shape), it returns the gradient with respect to each input (``None`` for an input the output does not
+depend on). ``ctx.weights`` / ``ctx.buffers`` are the arrays the forward kernel allocated
 (``Execution.weights[name]`` / ``.buffers[name]``). VJPs never modify ``gy``, ``xs`` or ``y`` in place.
 """
 
 from __future__ import annotations
 
-from itertools import product
 from typing import Callable
 
 import numpy as np
 
-from ..base import Context
+from ..base import Context, bind, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -40,15 +40,17 @@ def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
     return fn(ctx, node, xs, y, gy)
 
 
-def vjp(*kinds: str, activation: bool = False):
-    """Decorator: register ``f(ctx, node, xs, y, gy) -> [gx per input]`` as the VJP of each of ``kinds``;
-    ``activation=True`` marks pointwise nonlinearities (see :data:`ACTIVATIONS`)."""
+def vjp(*kinds: str, activation: bool = False, **options):
+    """Decorator: register ``f(ctx, node, xs, y, gy, **options) -> [gx per input]`` as the VJP of each of
+    ``kinds``, called with ``options`` as keyword arguments (decorators stack); ``activation=True`` marks
+    pointwise nonlinearities (see :data:`ACTIVATIONS`)."""
 
-    def register(fn: Vjp) -> Vjp:
+    def register(fn: Callable) -> Callable:
+        bound = bind(fn, options)
         for kind in kinds:
             if kind in VJPS:
                 raise RuntimeError(f"executor VJP for {kind!r} registered twice")
-            VJPS[kind] = fn
+            VJPS[kind] = bound
             if activation:
                 ACTIVATIONS.add(kind)
         return fn
@@ -84,26 +86,22 @@ class GradContext(Context):
                        preset=(self.weights, self.buffer_arrays))
 
 
-def strided(start: int, count: int, step: int) -> slice:
-    """The slice of ``count`` positions ``start, start + step, …``."""
-    return slice(start, start + (count - 1) * step + 1, step)
-
-
-def taps_of(kernel_size):
-    return product(*(range(k) for k in kernel_size))
-
-
-def window_index(offsets, dilation, counts, stride) -> tuple:
-    """The index of tap ``offsets`` over every window position: ``(:, :, start_a + n·s_a …)`` per axis."""
-    return (slice(None), slice(None)) + tuple(strided(t * d, n, s) for t, d, n, s in
-                                              zip(offsets, dilation, counts, stride))
-
-
 def crop(gxp: np.ndarray, pads, sizes) -> np.ndarray:
     """Drop the (before, after) padding of the spatial axes: the gradient of the real input positions."""
     if not any(b or a for b, a in pads) and tuple(gxp.shape[2:]) == tuple(sizes):
         return gxp
     return gxp[(slice(None), slice(None)) + tuple(slice(b, b + n) for (b, _), n in zip(pads, sizes))]
+
+
+def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:
+    """The transpose of reading every tap of every window (im2col, a pool's windows): add each tap's gradient
+    (``per_tap``, one ``(B, C, *N_out)`` array per tap in row-major order) into the padded input positions it read,
+    then drop the padding: the gradient of an input of shape ``x_shape``."""
+    sizes = x_shape[2:]
+    gxp = np.zeros((*x_shape[:2], *(n + b + a for n, (b, a) in zip(sizes, pads))), dtype=dtype)
+    for offsets, g in zip(taps_of(kernel_size), per_tap):
+        gxp[window_index(offsets, dilation, out_sizes, stride)] += g
+    return crop(gxp, pads, sizes)
 
 
 def reduce_to(g: np.ndarray, shape) -> np.ndarray:

@@ -8,8 +8,9 @@ from math import prod
 
 import numpy as np
 
-from ..conv import _conv_geometry, _transpose_geometry, conv_nd
-from .base import GradContext, crop, taps_of, vjp, window_index
+from ..base import taps_of, window_index
+from ..conv import conv_nd, sliding_geometry, transpose_geometry
+from .base import GradContext, crop, vjp
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
@@ -119,9 +120,11 @@ _COUNTER = _Counter()
 
 @vjp("conv", "depthwise", "pointwise")
 def conv(ctx: GradContext, node, xs, y, gy):
+    """The kernel size and the groups are read off the weight ``(C_out, C_in/g, *k)`` the forward allocated."""
     x = xs[0]
-    _, _, groups, _, stride, dilation, pads, _ = _conv_geometry(ctx, node, x)
-    return [conv_input_grad(gy, ctx.weights[0], x.shape[2:], stride, dilation, pads, groups)]
+    w = ctx.weights[0]
+    _, stride, dilation, pads, _ = sliding_geometry(ctx, node, x, w.shape[2:])
+    return [conv_input_grad(gy, w, x.shape[2:], stride, dilation, pads, x.shape[1] // w.shape[1])]
 
 
 @vjp("conv_transpose")
@@ -130,5 +133,5 @@ def conv_transpose(ctx: GradContext, node, xs, y, gy):
     gathers there: a forward cross-correlation of gy, padded back to the uncropped map (crops before and after),
     with the same weight ``(C_in, C_out/g, *k)`` read as ``(C_out', C_in'/g, *k)``."""
     x = xs[0]
-    _, _, groups, _, stride, dilation, crops, _, _ = _transpose_geometry(ctx, node, x)
+    _, _, groups, _, stride, dilation, crops, _, _ = transpose_geometry(ctx, node, x)
     return [conv_nd(ctx, gy, ctx.weights[0], None, stride, dilation, crops, x.shape[2:], groups)]

@@ -1,4 +1,4 @@
-"""VJPs of the elementwise kinds (batch norm, activations, dropout, identity), linear, flatten and the merges.
+"""VJPs of the elementwise kinds: batch norm, the activations, dropout and identity.
 
 Activation derivatives follow PyTorch's backward formulas (at the kinks: ReLU and ReLU6 pass nothing at 0 and 6,
 hardsigmoid nothing at ±3, hardswish x/3 + ½ on [−3, 3]).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..elementwise import DEFAULT_EPS, _erf, _sigmoid
-from .base import GradContext, reduce_to, vjp
+from .base import GradContext, vjp
 
 
 def _channel_shape(x):
@@ -99,45 +99,3 @@ def hardswish(ctx, node, xs, y, gy):
 @vjp("dropout", "identity")
 def identity(ctx, node, xs, y, gy):
     return [gy]
-
-
-@vjp("linear")
-def linear(ctx: GradContext, node, xs, y, gy):
-    """y = x Wᵀ + b → gx = gy W."""
-    return [gy @ ctx.weights[0]]
-
-
-@vjp("flatten")
-def flatten(ctx, node, xs, y, gy):
-    return [gy.reshape(xs[0].shape)]
-
-
-@vjp("add")
-def add(ctx, node, xs, y, gy):
-    return [gy] * len(xs)
-
-
-@vjp("concat")
-def concat(ctx, node, xs, y, gy):
-    bounds = np.cumsum([x.shape[1] for x in xs])[:-1]
-    return np.split(gy, bounds, axis=1)
-
-
-@vjp("multiply")
-def multiply(ctx, node, xs, y, gy):
-    """Broadcasting product (per-sample shapes aligned on the right, as the forward): gx_i = gy · Π_{j≠i} x_j,
-    summed over the axes x_i was broadcast along. With ``ctx.gates`` false, an input broadcast along every
-    spatial axis gets no gradient."""
-    rank = max(x.ndim for x in xs) - 1
-    aligned = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
-    grads = []
-    for i, x in enumerate(aligned):
-        if not ctx.gates and rank > 1 and all(n == 1 for n in x.shape[2:]):
-            grads.append(None)  # a gate broadcast over every position, held constant (GradContext.gates)
-            continue
-        g = gy
-        for j, other in enumerate(aligned):
-            if j != i:
-                g = g * other
-        grads.append(reduce_to(g, x.shape).reshape(xs[i].shape))
-    return grads

@@ -1,72 +1,91 @@
-"""VJPs of the pools: window max/min/avg, global and adaptive pools.
+"""VJPs of the pools: window max/min/avg, global and adaptive pools, LP and stochastic pooling.
+
+The windows are the forward's (:func:`~convcalc.executor.pool.window_layout`) and so is each kind's reduction
+(:class:`~convcalc.executor.pool.Reduction`, given at registration as in the forward):
 
 * max / min pooling routes each window's gradient to ONE element, the first extreme in row-major tap order (as
   PyTorch's CPU max_pool, which keeps the first maximum it meets); padding never wins (it is ∓inf);
 * with ``max_as_sum`` (the receptive-field probe) max/min pooling was a window sum, so every tap gets the gradient;
-* average pooling spreads ``gy / divisor`` over the window (the divisor re-derived as in the forward:
-  the window clipped to the padded input, or to the real input without ``count_include_pad``);
+* average pooling spreads ``gy / divisor`` over the window (the forward's divisor: the window clipped to the
+  padded input, or to the real input without ``count_include_pad``);
 * adaptive average (and summed) pooling is separable: per axis a small (O × N) matrix, applied transposed;
-  adaptive / global max pooling routes to the first extreme of each window.
+  adaptive / global max pooling routes to the first extreme of each window;
+* lppool: d/dx_i (Σ x^p)^(1/p) = x_i^(p−1) · S^(1/p − 1) (0 where the window sum S is 0);
+* stochastic_pool: ``max_as_sum`` → a window sum; ``mode: test`` (Σa²/Σa) exactly: (2a_i − y)/Σa; ``mode:
+  train`` is treated deterministically: the gradient goes to the first element of the window equal to the
+  value drawn (the sampled element; d/da of a_chosen), with no derivative through the drawing probabilities.
 """
 
 from __future__ import annotations
 
 from itertools import product
+from math import prod
 
 import numpy as np
 
-from ..base import pad, per_axis
-from ..pool import _window_geometry, adaptive_windows, avg_divisor
-from .base import GradContext, crop, taps_of, vjp, window_index
+from ..base import per_axis
+from ..pool import MAX, MEAN, MIN, Reduction, Windows, adaptive_windows, window_layout
+from .base import GradContext, scatter_windows, vjp
 
 
-@vjp("maxpool", "minpool", "avgpool")
-def window_pool(ctx: GradContext, node, xs, y, gy):
-    x = xs[0]
-    kernel_size, stride, dilation, padding, pads, out_sizes = _window_geometry(ctx, node, x)
-    sizes = x.shape[2:]
-    gxp = np.zeros((*x.shape[:2], *(n + b + a for n, (b, a) in zip(sizes, pads))), dtype=gy.dtype)
-    if node.kind == "avgpool" or ctx.max_as_sum:
-        g = gy
-        if node.kind == "avgpool":
-            g = gy / avg_divisor(sizes, kernel_size, stride, padding, out_sizes,
-                                 node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
-        for offsets in taps_of(kernel_size):
-            gxp[window_index(offsets, dilation, out_sizes, stride)] += g
-        return [crop(gxp, pads, sizes)]
-    # y is each window's extreme (exactly one of its elements): the first tap equal to it takes the gradient
-    xp = pad(x, pads, -np.inf if node.kind == "maxpool" else np.inf)
+def scatter_taps(windows: Windows, x_shape, per_tap, dtype) -> np.ndarray:
+    """The input gradient from each tap's gradient (``per_tap``, row-major; :func:`~.base.scatter_windows`)."""
+    return scatter_windows(per_tap, x_shape, windows.kernel, windows.stride, windows.dilation, windows.pads,
+                           windows.out_sizes, dtype)
+
+
+def _first_hits(windows: Windows, xp: np.ndarray, y: np.ndarray, gy: np.ndarray, where=True):
+    """Per tap, ``gy`` where that tap is the first in the window equal to ``y`` (and ``where``), else 0."""
     taken = np.zeros(y.shape, dtype=bool)
-    for offsets in taps_of(kernel_size):
-        index = window_index(offsets, dilation, out_sizes, stride)
+    for index in windows.taps():
         hit = xp[index] == y
         hit &= ~taken
+        hit &= where
         taken |= hit
-        gxp[index] += gy * hit
-    return [crop(gxp, pads, sizes)]
+        yield gy * hit
 
 
-def _route_first_extreme(x_window: np.ndarray, g: np.ndarray, maximum: bool) -> np.ndarray:
-    """Gradient of ``max`` (or ``min``) over the flattened trailing axes of ``x_window (B, C, …)``: ``g (B, C)``
-    at the first extreme, zero elsewhere."""
+@vjp("maxpool", reduce=MAX)
+@vjp("minpool", reduce=MIN)
+@vjp("avgpool", reduce=MEAN)
+def window_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    how = reduce.probed(ctx.max_as_sum)
+    if how.extreme:
+        # y is each window's extreme (exactly one of its elements): the first tap equal to it takes the gradient
+        per_tap = _first_hits(windows, windows.padded(x, how.fill), y, gy)
+    else:
+        g = gy
+        if how.average:
+            g = gy / windows.divisor(x.shape[2:], node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
+        per_tap = [g] * prod(windows.kernel)
+    return [scatter_taps(windows, x.shape, per_tap, gy.dtype)]
+
+
+def _route_first_extreme(x_window: np.ndarray, g: np.ndarray, arg) -> np.ndarray:
+    """Gradient of an extreme (``arg``: ``np.argmax`` or ``np.argmin``) over the flattened trailing axes of
+    ``x_window (B, C, …)``: ``g (B, C)`` at the first extreme, zero elsewhere."""
     batch, channels = x_window.shape[:2]
     flat = x_window.reshape(batch, channels, -1)
-    where = flat.argmax(axis=2) if maximum else flat.argmin(axis=2)
+    where = arg(flat, axis=2)
     out = np.zeros_like(flat)
     np.put_along_axis(out, where[:, :, None], g.reshape(batch, channels, 1), axis=2)
     return out.reshape(x_window.shape)
 
 
-@vjp("global_avgpool", "global_maxpool")
-def global_pool(ctx: GradContext, node, xs, y, gy):
+@vjp("global_avgpool", reduce=MEAN)
+@vjp("global_maxpool", reduce=MAX)
+def global_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     x = xs[0]
     sizes = x.shape[2:]
+    how = reduce.probed(ctx.max_as_sum)
     g = gy.reshape(x.shape[:2] + (1,) * len(sizes))
-    if node.kind == "global_avgpool":
-        return [np.broadcast_to(g / gy.dtype.type(np.prod(sizes)), x.shape).copy()]
-    if ctx.max_as_sum:
-        return [np.broadcast_to(g, x.shape).copy()]
-    return [_route_first_extreme(x, g.reshape(x.shape[:2]), True)]
+    if how.extreme:
+        return [_route_first_extreme(x, g.reshape(x.shape[:2]), how.arg)]
+    if how.average:
+        g = g / gy.dtype.type(np.prod(sizes))
+    return [np.broadcast_to(g, x.shape).copy()]
 
 
 def apply_transposed(g: np.ndarray, matrix: np.ndarray, ax: int) -> np.ndarray:
@@ -76,22 +95,55 @@ def apply_transposed(g: np.ndarray, matrix: np.ndarray, ax: int) -> np.ndarray:
     return np.moveaxis(out, -1, ax)
 
 
-@vjp("adaptive_avgpool", "adaptive_maxpool")
-def adaptive_pool(ctx: GradContext, node, xs, y, gy):
+@vjp("adaptive_avgpool", reduce=MEAN)
+@vjp("adaptive_maxpool", reduce=MAX)
+def adaptive_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     x = xs[0]
     rank = x.ndim - 2
     out_sizes = per_axis(ctx, node, "output_size", rank)
     windows = [adaptive_windows(n, o) for n, o in zip(x.shape[2:], out_sizes)]
-    if node.kind == "adaptive_avgpool" or ctx.max_as_sum:
+    how = reduce.probed(ctx.max_as_sum)
+    if not how.extreme:
         g = gy
         for axis, (n, spans) in enumerate(zip(x.shape[2:], windows)):
             matrix = np.zeros((len(spans), n))
             for i, (start, end) in enumerate(spans):
-                matrix[i, start:end] = 1.0 / (end - start) if node.kind == "adaptive_avgpool" else 1.0
+                matrix[i, start:end] = 1.0 / (end - start) if how.average else 1.0
             g = apply_transposed(g, matrix, 2 + axis)
         return [np.ascontiguousarray(g)]
     gx = np.zeros_like(x, dtype=gy.dtype)
     for out_index in product(*(range(o) for o in out_sizes)):
         region = (slice(None), slice(None)) + tuple(slice(*spans[i]) for spans, i in zip(windows, out_index))
-        gx[region] += _route_first_extreme(x[region], gy[(slice(None), slice(None)) + out_index], True)
+        gx[region] += _route_first_extreme(x[region], gy[(slice(None), slice(None)) + out_index], how.arg)
     return [gx]
+
+
+@vjp("lppool")
+def lppool(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    p = float(node.fields["p"])
+    windows = window_layout(ctx, node, x)
+    x64 = x.astype(np.float64)
+    taps = windows.tap_values(windows.padded(x64))
+    total = sum(v ** p for v in taps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(total != 0, np.abs(total) ** (1.0 / p - 1.0), 0.0) * gy
+        per_tap = [np.where(total != 0, factor * v ** (p - 1), 0.0) for v in taps]
+    return [scatter_taps(windows, x.shape, per_tap, np.float64).astype(gy.dtype)]
+
+
+@vjp("stochastic_pool")
+def stochastic_pool(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    xp = windows.padded(x)
+    taps = windows.tap_values(xp)
+    if ctx.max_as_sum:
+        per_tap = [gy] * len(taps)
+    elif node.fields.get("mode", "test") == "test":
+        total = sum(taps)
+        safe = np.where(total > 0, total, 1)
+        per_tap = [np.where(total > 0, gy * (2 * v - y) / safe, 0).astype(gy.dtype) for v in taps]
+    else:  # the drawn element: the first in its window equal to the value drawn
+        per_tap = _first_hits(windows, xp, y, gy, where=sum(taps) > 0)
+    return [scatter_taps(windows, x.shape, per_tap, gy.dtype)]

@@ -1,12 +1,14 @@
-"""VJP of upsample: every mode (nearest, (bi/tri)linear, bicubic) is linear and separable, one (O × N) matrix per
-axis built from exactly the forward's source indices and weights (same dtype arithmetic); the input gradient
-applies the transposed matrices."""
+"""VJPs of the resampling kinds. upsample: every mode (nearest, (bi/tri)linear, bicubic) is linear and separable,
+one (O × N) matrix per axis built from exactly the forward's source indices and weights (same dtype arithmetic);
+the input gradient applies the transposed matrices. pixel_shuffle / pixel_unshuffle: the inverse
+rearrangement, i.e. the other kind's forward kernel by the same factor."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..resample import _cubic_weights, _out_sizes, source_ratio
+from ..resample import pixel_shuffle as shuffle, pixel_unshuffle as unshuffle
 from .base import GradContext, vjp
 from .pool import apply_transposed
 
@@ -50,3 +52,14 @@ def upsample(ctx: GradContext, node, xs, y, gy):
     for axis, (n, o, scale) in enumerate(zip(x.shape[2:], out_sizes, scales)):
         g = apply_transposed(g, axis_matrix(mode, n, o, scale, align, x.dtype), 2 + axis)
     return [np.ascontiguousarray(g, dtype=gy.dtype)]
+
+
+@vjp("pixel_shuffle")
+def pixel_shuffle(ctx: GradContext, node, xs, y, gy):
+    """The inverse rearrangement: pixel_unshuffle of the gradient by the same factor."""
+    return [unshuffle(ctx, node, [gy])]
+
+
+@vjp("pixel_unshuffle")
+def pixel_unshuffle(ctx: GradContext, node, xs, y, gy):
+    return [shuffle(ctx, node, [gy])]

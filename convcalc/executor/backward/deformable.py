@@ -1,0 +1,81 @@
+"""VJP of the deformable convolution, exact through both branches: the d-linear sampling (a scatter of the column
+gradient with the same corner weights, :func:`~convcalc.executor.deformable.deformable_samples`) and the offset
+conv (the derivative of the corner weights w.r.t. the sampling coordinate, ±1 times the other axes' weights;
+DCNv2's mask through its sigmoid). At integer coordinates (where ``floor`` jumps) the one-sided derivative of the
+cell the forward used is taken, as torchvision does. The offsets are recomputed by the forward's
+:func:`~convcalc.executor.deformable.offsets_and_mask` from the node's kept arrays."""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from ..deformable import deformable_samples, offsets_and_mask
+from .base import GradContext, scatter_add, vjp
+from .conv import conv_input_grad
+
+
+def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads, out_sizes, offset_groups):
+    """The gradient of :func:`~convcalc.executor.deformable.deformable_columns` w.r.t. x (through the sampling),
+    the offsets and the mask, given ``gcols (B, C, Πk, ΠN_out)``. Same sampling (:func:`deformable_samples`);
+    a corner's 1-D weight changes with Δ at slope +1 (upper corner) or −1 (lower), 0 outside."""
+    batch, c, *sizes = x.shape
+    rank, taps, positions = len(sizes), prod(kernel_size), prod(out_sizes)
+    flat = x.reshape(batch, c, prod(sizes))
+    masks = mask.reshape(batch, offset_groups, taps, positions) if mask is not None else None
+    gx = np.zeros((batch, c, prod(sizes)), dtype=np.float64)
+    g_off = np.zeros((batch, offset_groups, taps, rank, positions), dtype=np.float64)
+    g_mask = np.zeros((batch, offset_groups, taps, positions), dtype=np.float64) if mask is not None else None
+    b_index = np.arange(batch)[:, None, None]
+    for t, g, group, corners in deformable_samples(x, offsets, kernel_size, stride, dilation, pads, out_sizes,
+                                                   offset_groups):
+        channels = np.arange(group.start, group.stop)[None, :, None]
+        grad = gcols[:, group, t].astype(np.float64)                               # (B, C/G, ΠN_out)
+        if masks is not None:
+            m = masks[:, g, t][:, None, :].astype(np.float64)
+            sampled = np.zeros(grad.shape)
+        else:
+            m = 1.0
+        for linear, corner in corners:
+            factors = [(value, np.where(inside, 1.0 if bit else -1.0, 0)) for value, inside, bit in corner]
+            weight = np.ones((batch, positions))
+            for value, _ in factors:
+                weight = weight * value
+            values = flat[b_index, channels, linear[:, None, :]].astype(np.float64)  # (B, C/G, ΠN_out)
+            if masks is not None:
+                sampled += values * weight[:, None, :]
+            scatter_idx = (np.arange(batch)[:, None, None] * c + channels) * prod(sizes) + linear[:, None, :]
+            scatter_add(gx, np.broadcast_to(scatter_idx, grad.shape), grad * m * weight[:, None, :])
+            along = (grad * m * values).sum(axis=1)                                 # (B, ΠN_out)
+            for a in range(rank):
+                d_weight = factors[a][1]
+                for b2, (value, _) in enumerate(factors):
+                    if b2 != a:
+                        d_weight = d_weight * value
+                g_off[:, g, t, a] += along * d_weight
+        if masks is not None:
+            g_mask[:, g, t] += (grad * sampled).sum(axis=1)
+    return gx.reshape(x.shape), g_off, g_mask
+
+
+@vjp("deformable")
+def deformable(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    (kernel_size, stride, dilation, pads, out_sizes), g_off, offsets, mask = offsets_and_mask(ctx.replay(), node, x)
+    c_in, c_out, groups = x.shape[1], node.fields["out"], node.fields.get("groups", 1)
+    taps, n_off = prod(kernel_size), offsets.shape[1]
+    w_off, w = ctx.weights[0], ctx.weights[2]
+    batch, fan_in = x.shape[0], c_in // groups * taps
+    wt = w.reshape(groups, c_out // groups, fan_in).transpose(0, 2, 1)
+    gcols = np.matmul(wt, gy.reshape(batch, groups, c_out // groups, prod(out_sizes)))
+    gcols = gcols.reshape(batch, c_in, taps, prod(out_sizes))
+    gx, g_offsets, g_mask = _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads,
+                                                 out_sizes, g_off)
+    g_conv = g_offsets.reshape(batch, n_off, *out_sizes)
+    if mask is not None:
+        m = mask.astype(np.float64).reshape(batch, -1, *out_sizes)
+        g_logits = g_mask.reshape(m.shape) * m * (1 - m)
+        g_conv = np.concatenate([g_conv, g_logits], axis=1)
+    gx = gx + conv_input_grad(g_conv.astype(w_off.dtype), w_off, x.shape[2:], stride, dilation, pads, 1)
+    return [gx.astype(gy.dtype)]

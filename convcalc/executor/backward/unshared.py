@@ -1,0 +1,57 @@
+"""VJPs of the unshared convolutions (locally_connected, tiled): per position (per tile) the GEMM ``Wᵀ · gy``,
+then col2im, the transpose of the forward's im2col."""
+
+from __future__ import annotations
+
+from itertools import product
+from math import prod
+
+import numpy as np
+
+from ..conv import sliding_geometry
+from ..unshared import tiles_of
+from .base import GradContext, scatter_windows, vjp
+
+
+def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
+    """The transpose of the forward's :func:`~convcalc.executor.unshared.im2col`: ``gcols (B, C·Πk, *N_out)``
+    (channel-major, then taps)."""
+    batch, c = x_shape[:2]
+    taps = prod(kernel_size)
+    gcols = gcols.reshape(batch, c, taps, *out_sizes)
+    return scatter_windows((gcols[:, :, t] for t in range(taps)), x_shape, kernel_size, stride, dilation, pads,
+                           out_sizes, gcols.dtype)
+
+
+@vjp("locally_connected")
+def locally_connected(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_in, c_out, batch, positions = x.shape[1], node.fields["out"], x.shape[0], prod(out_sizes)
+    fan_in = c_in * prod(kernel_size)
+    w = ctx.weights[0].reshape(positions, c_out, fan_in)
+    g = gy.reshape(batch, c_out, positions).transpose(2, 1, 0)                     # (P, C_out, B)
+    gcols = np.matmul(w.transpose(0, 2, 1), g).transpose(2, 1, 0)                    # (B, fan_in, P)
+    return [_col2im(gcols, x.shape, kernel_size, stride, dilation, pads, out_sizes)]
+
+
+@vjp("tiled")
+def tiled(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_in, c_out, groups, batch = x.shape[1], node.fields["out"], node.fields.get("groups", 1), x.shape[0]
+    tiles = tiles_of(ctx, node, out_sizes)
+    c_group, o_group = c_in // groups, c_out // groups
+    fan_in = c_group * prod(kernel_size)
+    w = ctx.weights[0]
+    g = gy.reshape(batch, groups, o_group, *out_sizes)
+    gcols = np.zeros((batch, groups, fan_in, *out_sizes), dtype=gy.dtype)
+    for tile in product(*(range(t) for t in tiles)):
+        where = (Ellipsis,) + tuple(slice(r, None, t) for r, t in zip(tile, tiles))
+        part = g[where]
+        shape = part.shape[3:]
+        wt = w[tile].reshape(groups, o_group, fan_in).transpose(0, 2, 1)
+        gcols[where] = np.matmul(wt, part.reshape(batch, groups, o_group, -1)).reshape(batch, groups, fan_in, *shape)
+    # the forward's columns are (B, C·Πk, …) channel-major; grouped as (B, g, C/g·Πk, …): the same order
+    return [_col2im(gcols.reshape(batch, c_in * prod(kernel_size), *out_sizes), x.shape, kernel_size, stride,
+                    dilation, pads, out_sizes)]
