@@ -1,6 +1,6 @@
 """The kinds of budget, one class each: a maximum on a total (:class:`TotalMax`), on every matching layer
-(:class:`LayerMax`), a minimum receptive field (:class:`MinRF`) and a maximum growth over a baseline report
-(:class:`MaxIncrease`).
+(:class:`LayerMax`) and on a total's growth over a baseline report (:class:`MaxIncrease`), all three
+:class:`Maximum`; and a minimum receptive field (:class:`MinRF`).
 
 A kind answers every question about itself: its key (identity for overriding), its label, its evaluation against
 a report (and baseline), and the texts that :mod:`convcalc.render.check` prints for its results (the failure and
@@ -77,16 +77,9 @@ class Budget(ABC):
     def pass_message(self, result: BudgetResult) -> str:
         """One line for a result within budget."""
 
-    def actual_text(self, result: BudgetResult) -> str:
-        """What the actual value is, as the table's value column starts: ``1,622,336 (1.62 M)``."""
-        return amount(self.quantity, result.actual)
-
+    @abstractmethod
     def table_value(self, result: BudgetResult) -> str:
         """The table's value column: the actual value and how it stands against the limit."""
-        value = self.actual_text(result)
-        if result.failed:
-            return f"{value}, {percent(result.excess_percent)} over"
-        return value + _used(result)
 
     def table_detail(self, result: BudgetResult) -> str:
         """The table's second line under a failure, the layers behind it; empty when there is none."""
@@ -103,7 +96,23 @@ class Budget(ABC):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TotalMax(Budget):
+class Maximum(Budget):
+    """A limit that a value must not exceed. The result's ``excess_percent`` is how far past the limit and
+    ``used_percent`` how much of it is used, both in % of the limit (None for a limit of 0)."""
+
+    def actual_text(self, result: BudgetResult) -> str:
+        """What the actual value is, as the table's value column starts: ``1,622,336 (1.62 M)``."""
+        return amount(self.quantity, result.actual)
+
+    def table_value(self, result: BudgetResult) -> str:
+        value = self.actual_text(result)
+        if result.failed:
+            return f"{value}, {percent(result.excess_percent)} over"
+        return value + _used(result)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TotalMax(Maximum):
     """A maximum on a whole-network total: ``macs: 600M``."""
 
     kind: ClassVar[str] = "max"
@@ -142,7 +151,7 @@ class TotalMax(Budget):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LayerMax(Budget):
+class LayerMax(Maximum):
     """A maximum for every layer, or for the layers whose names match the glob ``layers`` (``*`` any text,
     including dots; ``?`` one character): ``layer_max: {macs: 200M, layers: "layer4.*"}``. The result's
     ``subject`` is the largest matching layer, and ``offenders`` every matching layer over the limit."""
@@ -221,7 +230,7 @@ class LayerMax(Budget):
         annotations = []
         for line, layers in groups.items():
             worst = layers[0]
-            excess = Fraction(worst.value - self.limit) * 100 / self.limit if self.limit else None
+            excess, _ = _over(worst.value, self.limit)
             if len(layers) == 1:
                 text = (f"{spec_name}: `{worst.name}` has {amount(q, worst.value)}, {percent(excess)} over "
                         f"{self.rule_text}")
@@ -297,7 +306,7 @@ class MinRF(Budget):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MaxIncrease(Budget):
+class MaxIncrease(Maximum):
     """A maximum growth of a total over a baseline report (``--baseline``): ``max_increase: {macs: 2%}``.
     ``limit`` is the allowed increase, as a fraction of the baseline when ``relative`` (2% → 1/50), else an
     absolute amount. The result's ``limit`` is the baseline plus the allowed increase; its ``contributors`` are

@@ -11,7 +11,7 @@ import pytest
 
 import convcalc
 from convcalc.budgets.evaluate import evaluate, load_baseline
-from convcalc.budgets.kinds import Budget, LayerMax, MaxIncrease, MinRF, TotalMax
+from convcalc.budgets.kinds import Budget, LayerMax, MaxIncrease, Maximum, MinRF, TotalMax
 from convcalc.budgets.parse import parse_cli_increase
 from convcalc.budgets.results import BudgetResult, Contributor, Status
 from convcalc.errors import SpecError
@@ -115,8 +115,11 @@ def test_increase_over_baseline(tiny):
 def test_kinds_carry_their_json_name_and_only_max_increase_needs_a_baseline():
     assert [(kind.kind, kind.needs_baseline) for kind in (TotalMax, LayerMax, MinRF, MaxIncrease)] == [
         ("max", False), ("layer_max", False), ("min_rf", False), ("max_increase", True)]
-    with pytest.raises(TypeError):  # the base class answers nothing itself
-        Budget(quantity="macs", limit=1, text="1", origin="test")
+    assert [issubclass(kind, Maximum) for kind in (TotalMax, LayerMax, MinRF, MaxIncrease)] == [
+        True, True, False, True]
+    for abstract in (Budget, Maximum):  # they answer no kind's questions themselves
+        with pytest.raises(TypeError):
+            abstract(quantity="macs", limit=1, text="1", origin="test")
 
 
 @pytest.mark.parametrize("budget, key, label, layers, relative", [
