@@ -1,8 +1,9 @@
 """Rendering the results of ``convcalc check``: table (default), JSON, JUnit XML, GitHub workflow commands and
-Markdown. The data are :class:`convcalc.budgets.CheckRun` dataclasses; nothing here decides pass or fail.
+Markdown. The data are :class:`convcalc.budgets.results.CheckRun` dataclasses; nothing here decides pass or fail.
 
 Each failure reads the same in every format: the actual value, the limit, how far past the limit in %, and the
-layers that contribute most (:func:`failure_message`).
+layers that contribute most (:func:`failure_message`). What a result says is its budget's own answer (the methods
+of :class:`convcalc.budgets.kinds.Budget`); nothing here asks which kind a budget is.
 """
 
 from __future__ import annotations
@@ -12,123 +13,33 @@ import os
 from fractions import Fraction
 from typing import Any, Callable, TextIO
 
-from ..budgets.core import BYTE_QUANTITIES, BudgetResult, CheckRun, Contributor, SpecCheck
+from ..budgets.results import BudgetResult, CheckRun, Contributor, SpecCheck, Status
+from ..budgets.text import amount, percent, share_text
 from ..errors import SpecError
-from ..numbers import fmt_bytes, fmt_count
 from ..numbers import json_number
 
 FORMATS = ("table", "json", "junit", "github", "markdown")
-#: the value most worth showing per status, and a word for it
-_STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERROR", "skipped": "SKIP"}
-_MD_STATUS = {"pass": "✅", "fail": "❌", "skip": "⏭️", "error": "⛔", "skipped": "⏭️"}
-
-
-# ---- numbers -----------------------------------------------------------------------------------------------------
-def exact(value: Any) -> str:
-    """An exact value: ``1,622,336``; a fraction as a decimal (``1,234.5``); per-axis sizes as ``35×35``."""
-    if isinstance(value, (tuple, list)):
-        return "×".join(exact(v) for v in value)
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):,}"
-    return f"{int(value):,}"
-
-
-def amount(quantity: str, value: Any) -> str:
-    """A value with its human form: ``1,622,336 (1.62 M)``, ``196,904 B (192.29 KiB)``, ``35×35``."""
-    if quantity == "rf" or isinstance(value, (tuple, list)):
-        return exact(value)
-    if quantity in BYTE_QUANTITIES:
-        human = fmt_bytes(float(value)) if value >= 1024 else ""
-        return f"{exact(value)} B" + (f" ({human})" if human else "")
-    human = fmt_count(float(value), "auto") if value >= 1000 else ""
-    return exact(value) + (f" ({human})" if human else "")
-
-
-def short(quantity: str, value: Any) -> str:
-    """A compact human value for tables: ``1.62 M``, ``192.29 KiB``, ``35×35``."""
-    if quantity == "rf" or isinstance(value, (tuple, list)):
-        return exact(value)
-    if quantity in BYTE_QUANTITIES:
-        return fmt_bytes(float(value)) if value >= 1024 else f"{exact(value)} B"
-    return fmt_count(float(value), "auto") if value >= 1000 else exact(value)
-
-
-def percent(value: Fraction | None, signed: bool = False) -> str:
-    if value is None:
-        return "∞%"
-    number = float(value)
-    sign = "+" if signed and number > 0 else ""
-    if 0 < abs(number) < 0.01:
-        return f"{sign}<0.01%" if number > 0 else "-<0.01%"
-    return f"{sign}{number:,.2f}%"
-
-
-def limit_text(quantity: str, text: str, value: Any) -> str:
-    """The limit as written, with its exact value when that reads differently: ``5K (= 5,000)``."""
-    unit = " B" if quantity in BYTE_QUANTITIES else ""
-    full = exact(value) + unit
-    return text if text == exact(value) else f"{text} (= {full})"
-
-
-def _layer_list(quantity: str, layers: list[Contributor], signed: bool = False) -> str:
-    """``conv2 1.18 M (72.71%), conv1 442.37 K (27.27%)``; shares are of the total (or of the increase)."""
-    parts = []
-    for c in layers:
-        share = f" ({percent(c.share * 100)})" if c.share is not None else ""
-        value = ("+" if signed else "") + short(quantity, c.value)
-        parts.append(f"{c.name} {value}{share}")
-    return ", ".join(parts)
+#: a word and an icon for each status
+_STATUS_WORD = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP", Status.ERROR: "ERROR",
+                Status.SKIPPED: "SKIP"}
+_MD_STATUS = {Status.PASS: "✅", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "⛔", Status.SKIPPED: "⏭️"}
+_STATUS_COLOUR = {Status.PASS: "green", Status.FAIL: "red"}  # any other status: yellow
 
 
 # ---- one line per result ---------------------------------------------------------------------------------------
 def failure_message(result: BudgetResult) -> str:
-    """One line: actual, limit, excess %, top contributing layers."""
-    budget, q = result.budget, result.budget.quantity
-    if result.status == "skip":
-        return f"{budget.label}: skipped, {result.note}"
-    if budget.kind == "min_rf":
-        axes = [f"axis {i}: {got} < {want}" for i, (got, want) in enumerate(zip(result.actual, result.limit))
-                if got < want]
-        return (f"min_rf: the receptive field of `{result.subject}` is {exact(result.actual)}, below the limit "
-                f"{exact(result.limit)} by {percent(result.excess_percent)} ({', '.join(axes)})")
-    if budget.kind == "max_increase":
-        return (f"{q} rose from {amount(q, result.baseline)} to {amount(q, result.actual)} "
-                f"({percent(result.change_percent, signed=True)}), over the allowed +{budget.text} "
-                f"(= {amount(q, result.limit)}) by {percent(result.excess_percent)}"
-                + _top("top increases", q, result.contributors, signed=True))
-    if budget.kind == "layer_max":
-        count = len(result.offenders)
-        over = f"{count} layer{'s' if count != 1 else ''} over the limit"
-        return (f"layer_max.{q}: `{result.subject}` has {amount(q, result.actual)}, over the limit "
-                f"{limit_text(q, budget.text, budget.limit)} by {percent(result.excess_percent)}; {over}: "
-                + _layer_list(q, result.offenders[:3]) + (", …" if count > 3 else ""))
-    return (f"{q} {amount(q, result.actual)} is over the limit {limit_text(q, budget.text, budget.limit)} by "
-            f"{percent(result.excess_percent)}" + _top(_top_title(q), q, result.contributors))
-
-
-def _top_title(quantity: str) -> str:
-    return "live at the peak" if quantity == "peak_activation_bytes" else "top layers"
-
-
-def _top(title: str, quantity: str, layers: list[Contributor], signed: bool = False) -> str:
-    return f"; {title}: {_layer_list(quantity, layers, signed)}" if layers else ""
+    """One line: actual, limit, excess %, top contributing layers (or why the budget was skipped)."""
+    if result.status is Status.SKIP:
+        return f"{result.budget.label}: skipped, {result.note}"
+    return result.budget.failure_message(result)
 
 
 def pass_message(result: BudgetResult) -> str:
-    budget, q = result.budget, result.budget.quantity
-    if budget.kind == "min_rf":
-        return f"min_rf: `{result.subject}` sees {exact(result.actual)} (limit {exact(result.limit)})"
-    used = f", {percent(result.used_percent)} of the limit" if result.used_percent is not None else ""
-    if budget.kind == "max_increase":
-        return (f"{q} {amount(q, result.actual)} vs baseline {amount(q, result.baseline)} "
-                f"({percent(result.change_percent, signed=True)}; allowed +{budget.text})")
-    if budget.kind == "layer_max":
-        return f"layer_max.{q}: largest is `{result.subject}` with {amount(q, result.actual)}{used}"
-    return f"{q} {amount(q, result.actual)}{used}"
+    return result.budget.pass_message(result)
 
 
 def message(result: BudgetResult) -> str:
-    return failure_message(result) if result.status != "pass" else pass_message(result)
+    return failure_message(result) if result.status is not Status.PASS else pass_message(result)
 
 
 def location(check: SpecCheck, result: BudgetResult) -> tuple[str, int]:
@@ -145,18 +56,18 @@ def error_text(error: SpecError) -> str:
 
 def summary_line(run: CheckRun) -> str:
     n = len(run.specs)
-    parts = [f"{run.count('pass')} within budget", f"{run.count('fail')} over budget",
-             f"{run.count('error')} bad input"]
-    if run.count("skipped"):
-        parts.append(f"{run.count('skipped')} skipped")
+    parts = [f"{run.count(Status.PASS)} within budget", f"{run.count(Status.FAIL)} over budget",
+             f"{run.count(Status.ERROR)} bad input"]
+    if run.count(Status.SKIPPED):
+        parts.append(f"{run.count(Status.SKIPPED)} skipped")
     return f"Checked {n} spec{'s' if n != 1 else ''}: {', '.join(parts)}. Exit code {run.exit_code}."
 
 
 def _headline(check: SpecCheck) -> str:
     title = f"{check.name} ({check.file})" if check.name else check.file
-    if check.status == "error":
+    if check.status is Status.ERROR:
         return f"{title}: bad input"
-    if check.status == "skipped":
+    if check.status is Status.SKIPPED:
         return f"{title}: skipped ({check.skipped})"
     failed = sum(1 for r in check.results if r.failed)
     if failed:
@@ -177,8 +88,7 @@ def write_table(run: CheckRun, out: TextIO) -> None:
         label_width = max((len(c[1]) for c in cells), default=0)
         value_width = max((len(c[2]) for c in cells), default=0)
         for result, label, value, where in cells:
-            word = _STATUS_WORD[result.status]
-            word = paint(word, {"PASS": "green", "FAIL": "red"}.get(word, "yellow"))
+            word = paint(_STATUS_WORD[result.status], _STATUS_COLOUR.get(result.status, "yellow"))
             out.write(f"  {word}  {label.ljust(label_width)}  {value.ljust(value_width)}  {where}".rstrip() + "\n")
             detail = table_detail(result)
             if detail:
@@ -191,36 +101,14 @@ def write_table(run: CheckRun, out: TextIO) -> None:
 
 def table_value(result: BudgetResult) -> str:
     """The value column: actual value and how it stands against the limit."""
-    budget, q = result.budget, result.budget.quantity
-    if result.status == "skip":
+    if result.status is Status.SKIP:
         return f"skipped: {result.note}"
-    if budget.kind == "min_rf":
-        state = f"{percent(result.excess_percent)} short" if result.failed else "ok"
-        return f"{exact(result.actual)} at `{result.subject}`, {state}"
-    value = amount(q, result.actual)
-    if budget.kind == "layer_max":
-        value = f"`{result.subject}` {value}"
-    if budget.kind == "max_increase":
-        value += f", {percent(result.change_percent, signed=True)} vs baseline {short(q, result.baseline)}"
-    if result.failed:
-        return f"{value}, {percent(result.excess_percent)} over"
-    return value + (f", {percent(result.used_percent)} of the limit" if result.used_percent is not None else "")
+    return result.budget.table_value(result)
 
 
 def table_detail(result: BudgetResult) -> str:
     """The second line of a failure: the layers behind it."""
-    if not result.failed:
-        return ""
-    q = result.budget.quantity
-    if result.budget.kind == "layer_max":
-        count = len(result.offenders)
-        more = f" and {count - 5} more" if count > 5 else ""
-        return f"{count} layer{'s' if count != 1 else ''} over: {_layer_list(q, result.offenders[:5])}{more}"
-    if result.budget.kind == "max_increase":
-        return f"top increases: {_layer_list(q, result.contributors, signed=True)}" if result.contributors else ""
-    if result.contributors:
-        return f"{_top_title(q)}: {_layer_list(q, result.contributors)}"
-    return ""
+    return result.budget.table_detail(result)
 
 
 def _where(check: SpecCheck, result: BudgetResult) -> str:
@@ -282,8 +170,8 @@ def run_dict(run: CheckRun) -> dict:
                       "exit_code": check.exit_code, "error": error, "skipped": check.skipped or None,
                       "warnings": list(check.warnings),
                       "budgets": [result_dict(check, r) for r in check.results]})
-    summary = {"specs": len(run.specs), "pass": run.count("pass"), "fail": run.count("fail"),
-               "error": run.count("error"), "skipped": run.count("skipped")}
+    summary = {"specs": len(run.specs), "pass": run.count(Status.PASS), "fail": run.count(Status.FAIL),
+               "error": run.count(Status.ERROR), "skipped": run.count(Status.SKIPPED)}
     return {"version": 1, "exit_code": run.exit_code, "summary": summary, "specs": specs}
 
 
@@ -323,11 +211,11 @@ def junit_xml(run: CheckRun) -> str:
             if line:
                 case.set("line", str(line))
             counts["tests"] += 1
-            if result.status == "fail":
+            if result.status is Status.FAIL:
                 failure = ET.SubElement(case, "failure", message=failure_message(result), type="BudgetExceeded")
                 failure.text = _failure_details(check, result)
                 counts["failures"] += 1
-            elif result.status == "skip":
+            elif result.status is Status.SKIP:
                 ET.SubElement(case, "skipped", message=result.note)
                 counts["skipped"] += 1
             else:
@@ -349,8 +237,7 @@ def _failure_details(check: SpecCheck, result: BudgetResult) -> str:
         lines.append(f"  over: {c.name} {amount(q, c.value)} ({check.file}:{c.line})")
     if not result.offenders:
         for c in result.contributors:
-            share = f" ({percent(c.share * 100)})" if c.share is not None else ""
-            lines.append(f"  {c.name} {amount(q, c.value)}{share} ({check.file}:{c.line})")
+            lines.append(f"  {c.name} {amount(q, c.value)}{share_text(c)} ({check.file}:{c.line})")
     return "\n".join(lines)
 
 
@@ -395,16 +282,17 @@ def github_lines(run: CheckRun) -> list[str]:
                                           mark.line if mark else 0, mark.col if mark else 0,
                                           f"convcalc check: bad input in {name}"))
         for result in check.results:
-            if result.status == "pass":
+            if result.status is Status.PASS:
                 continue
-            if result.status == "skip":
+            if result.status is Status.SKIP:
                 file, line = location(check, result)
                 lines.append(workflow_command("warning", f"{name}: {failure_message(result)}", file, line,
                                               title=f"convcalc check: {result.budget.label} skipped"))
                 continue
             title = f"convcalc check: {name}: {result.budget.label}"
-            if result.budget.kind == "layer_max":
-                lines += _layer_annotations(check, result, title)
+            on_layers = result.budget.layer_annotations(result, check.name)
+            if on_layers:
+                lines += [workflow_command("error", text, check.file, line, title=title) for line, text in on_layers]
             else:
                 file, line = location(check, result)
                 col = result.budget.mark.col if result.budget.mark else 0
@@ -413,26 +301,6 @@ def github_lines(run: CheckRun) -> list[str]:
             lines.append(workflow_command("warning", f"{name}: {warning}", check.file))
         lines.append(_headline(check))
     lines.append(summary_line(run))
-    return lines
-
-
-def _layer_annotations(check: SpecCheck, result: BudgetResult, title: str) -> list[str]:
-    q, budget = result.budget.quantity, result.budget
-    groups: dict[int, list[Contributor]] = {}
-    for c in result.offenders:
-        groups.setdefault(c.line, []).append(c)
-    lines = []
-    for line, layers in groups.items():
-        worst = layers[0]
-        excess = Fraction(worst.value - budget.limit) * 100 / budget.limit if budget.limit else None
-        rule = f"layer_max.{q} ≤ {limit_text(q, budget.text, budget.limit)}"
-        if len(layers) == 1:
-            text = f"{check.name}: `{worst.name}` has {amount(q, worst.value)}, {percent(excess)} over {rule}"
-        else:
-            names = _layer_list(q, layers[:5]) + (f" and {len(layers) - 5} more" if len(layers) > 5 else "")
-            text = (f"{check.name}: {len(layers)} layers defined here exceed {rule}, the worst by "
-                    f"{percent(excess)}: {names}")
-        lines.append(workflow_command("error", text, check.file, line, title=title))
     return lines
 
 
@@ -455,9 +323,7 @@ def markdown(run: CheckRun) -> str:
             continue
         out += ["| | Budget | Actual | Limit | Over by | Where |", "|---|---|---:|---:|---:|---|"]
         for result in check.results:
-            q = result.budget.quantity
-            actual = short(q, result.actual) if result.actual is not None else "–"
-            limit = short(q, result.limit) if result.limit is not None else "–"
+            actual, limit = result.budget.cell(result.actual), result.budget.cell(result.limit)
             over = percent(result.excess_percent) if result.failed else ""
             out.append(f"| {_MD_STATUS[result.status]} | {_md(result.budget.label)} | {actual} | {limit} | "
                        f"{over} | {_md(_where(check, result))} |")

@@ -1,5 +1,5 @@
 """`convcalc check` through the CLI (typer's CliRunner): every exit code, every format, the baseline gate,
-several specs. Numbers of the fixture network are worked out in tests/test_budgets.py's docstring.
+several specs. Numbers of the fixture network are worked out in tests/budgets/helpers.py's docstring.
 
 Line numbers used below, from the fixture files:
 
@@ -191,6 +191,19 @@ def test_github_budgets_file_lines_and_skipped_warnings():
     # tiny's macs (1,622,336 > 1.6M) at budgets.yaml:8, peak (131,072 > 100 KiB) at :5; the two
     # max_increase budgets (line 9) are skipped without --baseline
     assert found == [("error", BUDGETS, 8), ("error", BUDGETS, 5), ("warning", BUDGETS, 9), ("warning", BUDGETS, 9)]
+
+
+def test_skipped_budgets_in_table_junit_and_markdown():
+    """budgets.yaml's two max_increase budgets for tiny, without --baseline: each is reported as skipped."""
+    table = run(TINY, "--budgets", BUDGETS).stdout
+    assert re.search(r"SKIP\s+params ≤ baseline \+0%\s+skipped: no baseline: pass --baseline REPORT\.json\s+"
+                     r"\S*budgets\.yaml:9", table)
+    root = ET.fromstring(run(TINY, "--budgets", BUDGETS, "--format", "junit").stdout)
+    assert root.get("skipped") == "2"
+    skipped = [c.find("skipped").get("message") for c in root.iter("testcase") if c.find("skipped") is not None]
+    assert skipped == ["no baseline: pass --baseline REPORT.json"] * 2
+    markdown = run(TINY, "--budgets", BUDGETS, "--format", "markdown").stdout
+    assert "| ⏭️ | macs ≤ baseline +2% | – | – |  |" in markdown
 
 
 def test_github_groups_repeated_layers_on_their_line():

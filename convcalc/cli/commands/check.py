@@ -63,7 +63,7 @@ def check(
       2  bad input: a spec, budgets file, baseline or option is invalid
     """
     with user_errors():
-        from ...budgets.core import check as check_all
+        from ...budgets.evaluate import check as check_all
         from ...render.check import markdown, render_check
 
         try:
@@ -91,7 +91,8 @@ def check(
 
 def _options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets):
     """The run-wide options; any problem here is bad input for every spec (exit 2 before checking)."""
-    from ...budgets.core import CheckOptions, load_budgets_file, parse_cli_increase, parse_cli_max, parse_cli_min_rf
+    from ...budgets.evaluate import CheckOptions
+    from ...budgets.parse import load_budgets_file, parse_cli_increase, parse_cli_max, parse_cli_min_rf
     from ...spec.loader import parse_input_override
 
     increases = parse_cli_increase(max_increase)
