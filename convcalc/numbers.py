@@ -69,3 +69,30 @@ def fmt_axes(values, fmt=str) -> str:
     if values and all(v == values[0] for v in values):
         return fmt(values[0])
     return "×".join(fmt(v) for v in values)
+
+
+def exact_text(value) -> str:
+    """An exact value with thousands separators: ``1,622,336``; a fraction as a decimal (``1,234.5``); per-axis
+    sizes as ``35×35``."""
+    if isinstance(value, (tuple, list)):
+        return "×".join(exact_text(v) for v in value)
+    if isinstance(value, Fraction) and value.denominator != 1:
+        return f"{float(value):,}"
+    return f"{int(value):,}"
+
+
+def decimal_text(value: Fraction) -> str:
+    """A number as a short decimal: ``1,500,000`` when whole, else ``1.5``."""
+    return f"{value.numerator:,}" if value.denominator == 1 else str(float(value))
+
+
+def percent_text(value, signed: bool = False) -> str:
+    """``8.16%``; ``+0.62%`` when ``signed``; ``<0.01%`` for a tiny non-zero value; ``∞%`` for None (a share of a
+    limit of 0)."""
+    if value is None:
+        return "∞%"
+    number = float(value)
+    sign = "+" if signed and number > 0 else ""
+    if 0 < abs(number) < 0.01:
+        return f"{sign}<0.01%" if number > 0 else "-<0.01%"
+    return f"{sign}{number:,.2f}%"

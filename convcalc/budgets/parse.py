@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Mark, SpecError, did_you_mean
-from ..numbers import whole
+from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
 from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
 from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES
@@ -62,7 +62,7 @@ def parse_amount(value: Any, mark: Mark | None, what: str, *, byte_units: bool =
                         f"write a number such as {_example(byte_units, percent)}")
     if isinstance(value, (int, Fraction)):
         amount = Fraction(value)
-        text = _plain(amount)
+        text = decimal_text(amount)
         is_percent = False
     elif isinstance(value, str):
         amount, is_percent, text = _parse_text(value.strip(), mark, what, byte_units, percent)
@@ -123,10 +123,6 @@ def _example(byte_units: bool, percent: bool) -> str:
     if percent:
         return "2% (of the baseline) or 1M (absolute)"
     return "4MiB or 8M" if byte_units else "600M or 1.5G"
-
-
-def _plain(value: Fraction) -> str:
-    return f"{value.numerator:,}" if value.denominator == 1 else str(float(value))
 
 
 # ---- sections, budgets files, flags ------------------------------------------------------------------------------

@@ -1,25 +1,17 @@
 """Budgeted values as the messages of ``convcalc check`` print them: exact with thousands separators, with a
 human form beside (``1,622,336 (1.62 M)``, ``196,904 B (192.29 KiB)``), percentages and lists of layers. The
-human forms come from :mod:`convcalc.numbers`; a byte quantity is one of
+numbers themselves are written by :mod:`convcalc.numbers`; a byte quantity is one of
 :data:`~convcalc.budgets.quantities.BYTE_QUANTITIES`, and ``rf`` sizes are per-axis tuples."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
+from ..numbers import exact_text as exact
 from ..numbers import fmt_bytes, fmt_count
+from ..numbers import percent_text as percent
 from .quantities import BYTE_QUANTITIES
 from .results import Contributor
-
-
-def exact(value: Any) -> str:
-    """An exact value: ``1,622,336``; a fraction as a decimal (``1,234.5``); per-axis sizes as ``35×35``."""
-    if isinstance(value, (tuple, list)):
-        return "×".join(exact(v) for v in value)
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):,}"
-    return f"{int(value):,}"
 
 
 def amount(quantity: str, value: Any) -> str:
@@ -40,18 +32,6 @@ def short(quantity: str, value: Any) -> str:
     if quantity in BYTE_QUANTITIES:
         return fmt_bytes(float(value)) if value >= 1024 else f"{exact(value)} B"
     return fmt_count(float(value), "auto") if value >= 1000 else exact(value)
-
-
-def percent(value: Fraction | None, signed: bool = False) -> str:
-    """``8.16%``; ``+0.62%`` when ``signed``; ``<0.01%`` for a tiny non-zero value; ``∞%`` for None (a limit
-    of 0)."""
-    if value is None:
-        return "∞%"
-    number = float(value)
-    sign = "+" if signed and number > 0 else ""
-    if 0 < abs(number) < 0.01:
-        return f"{sign}<0.01%" if number > 0 else "-<0.01%"
-    return f"{sign}{number:,.2f}%"
 
 
 def limit_text(quantity: str, text: str, value: Any) -> str:
