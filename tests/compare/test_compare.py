@@ -167,7 +167,7 @@ def test_set_applies_to_the_specs_that_declare_the_var():
     result = run("mobilenet_v1", "resnet18", "--set", "alpha=0.5", "--format", "json")
     assert result.exit_code == 0, result.output
     totals = json.loads(result.output)["totals"]["specs"]
-    # MobileNet v1 at α = 0.5 has 1,331,592 params (tests/test_sweep.py); ResNet-18 has no alpha: 11,689,512
+    # MobileNet v1 at α = 0.5 has 1,331,592 params (tests/compare/test_sweep.py); ResNet-18 has no alpha: 11,689,512
     assert [t["params"] for t in totals] == [1_331_592, 11_689_512]
 
 
