@@ -14,11 +14,9 @@ from __future__ import annotations
 import ast
 import sys
 from fractions import Fraction
-from typing import List, Optional, TextIO
+from typing import TextIO
 
-import typer
-
-from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, app, expand, user_errors
+from ..common import expand, user_errors
 from ...errors import KINDS_LISTING, SpecError, did_you_mean
 from ...numbers import fmt_axes, fraction_text
 
@@ -175,17 +173,8 @@ def write(lines: list[str], out: TextIO | None = None) -> None:
     (out or sys.stdout).write("\n".join(lines) + "\n")
 
 
-@app.command()
-def explain(
-    target: Optional[str] = typer.Argument(None, metavar="[KIND|SPEC]", help="A layer kind (conv, deformable, …), or with --layer a spec."),
-    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Explain this layer of the spec TARGET with "
-                                                                    "its numbers substituted."),
-    list_: bool = typer.Option(False, "--list", help="List every layer kind with its one-line summary."),
-    flops: bool = typer.Option(False, "--flops", help="Print the FLOPs-per-element table."),
-    batch: Optional[int] = BATCH_OPT,
-    input: Optional[str] = INPUT_OPT,
-    set: Optional[List[str]] = SET_OPT,
-):
+def explain(target: str | None = None, layer: str | None = None, list_: bool = False, flops: bool = False,
+            batch: int | None = None, input: str | None = None, sets: list[str] | None = None):
     """A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them.
 
     \b
@@ -210,5 +199,5 @@ def explain(
             return write(kind_lines(target))
         from ...cost.analysis import analyze
 
-        graph = expand(target, batch, input, set)
+        graph = expand(target, batch, input, sets)
         write(layer_lines(graph, analyze(graph), layer))
