@@ -8,31 +8,27 @@ total); Markdown and CSV show the layers only. CSV cells are exact and unit-free
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 from ..cost.report import COUNT_FIELDS, LayerReport, Report
 from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
-from .grid import bar
 from .model import LEFT, RIGHT, Column, Document, Json, Line, Table, csv_columns
 
 
-@dataclass
 class Row:
-    """One printed row: a layer, or a collapsed block instance (``type`` = "block")."""
+    """One printed row: a layer, or a collapsed block instance (``type`` = "block"). (Plain classes here and below:
+    the fast path imports this module, and ``@dataclass`` costs 0.3–0.9 ms a class at import time.)"""
 
-    name: str
-    type: str
-    output_shape: list[int]
-    params: int = 0
-    buffers: int = 0
-    macs: int = 0
-    flops: int = 0
-    activation_bytes: int = 0
-    rf: object = None
-    warnings: list[str] = field(default_factory=list)
-    depth: int = 0
-    layers: int = 1
+    __slots__ = ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes", "rf",
+                 "warnings", "depth", "layers")
+
+    def __init__(self, name: str, type: str, output_shape: list[int], params: int = 0, buffers: int = 0,
+                 macs: int = 0, flops: int = 0, activation_bytes: int = 0, rf: object = None,
+                 warnings: list[str] | None = None, depth: int = 0, layers: int = 1):
+        self.name, self.type, self.output_shape = name, type, output_shape
+        self.params, self.buffers, self.macs, self.flops = params, buffers, macs, flops
+        self.activation_bytes, self.rf, self.warnings = activation_bytes, rf, [] if warnings is None else warnings
+        self.depth, self.layers = depth, layers
 
 
 def rows(report: Report, depth: int | None = None, sub_rows: bool = False) -> list[Row]:
@@ -126,19 +122,23 @@ def conventions_text(report: Report) -> str:
             f"Batch {report.batch}; activations are output elements × {report.dtype} × batch.")
 
 
-@dataclass
 class RenderOptions:
-    units: str = "auto"
-    depth: int | None = None
-    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
-    #: whether `--columns` was given: CSV then writes just those, else its full schema
-    columns_chosen: bool = False
+    """``--units``, ``--depth`` and ``--columns``; ``columns_chosen``: whether ``--columns`` was given (CSV then
+    writes just those, else its full schema)."""
+
+    __slots__ = ("units", "depth", "columns", "columns_chosen")
+
+    def __init__(self, units: str = "auto", depth: int | None = None, columns: list[str] | None = None,
+                 columns_chosen: bool = False):
+        self.units, self.depth, self.columns_chosen = units, depth, columns_chosen
+        self.columns = list(DEFAULT_COLUMNS) if columns is None else columns
 
 
-@dataclass
 class AnalyzeView:
-    report: Report
-    options: RenderOptions = field(default_factory=RenderOptions)
+    """The report in each format."""
+
+    def __init__(self, report: Report, options: RenderOptions | None = None):
+        self.report, self.options = report, options or RenderOptions()
 
     def layer_table(self, title: str, sub_rows: bool) -> Table:
         chosen = [COLUMNS[c] for c in self.options.columns]
@@ -202,6 +202,8 @@ class AnalyzeView:
 
 
 def _share(share: float) -> str:
+    from .grid import bar
+
     return f"{bar(share)} {share * 100:5.1f}%"
 
 
