@@ -1,4 +1,4 @@
-"""Whole-process time and memory of `convcalc analyze configs/resnet50.yaml` (issue 2: ≤ 0.15 s median, ≤ 40 MiB).
+"""Whole-process time and memory of `convcalc analyze configs/resnet50.yaml` (goal: ≤ 0.15 s median, ≤ 40 MiB).
 
     python benchmarks/analyze_speed.py [SPEC] [--runs 21] [--module]
 
@@ -15,7 +15,7 @@ measured in the same run:
 * ``python -c pass`` — the interpreter's own start-up;
 * ``python -c "import yaml"`` — the floor for any YAML-reading program;
 * ``python -c "import yaml, typer"`` — the floor for a YAML-reading Typer CLI. ``convcalc analyze`` takes a fast
-  path that never imports Typer (convcalc/entry.py); the same run forced through Typer
+  path that never imports Typer (convcalc/cli/entry.py); the same run forced through Typer
   (``CONVCALC_NO_FAST_PATH=1``) is measured too.
 
 Python writes byte-code caches to a private prefix (``PYTHONPYCACHEPREFIX``), as an installed package would have

@@ -1,4 +1,6 @@
-"""Pictures of an effective receptive field: statistics table, terminal heatmap, 1-D profiles, saved files.
+"""The effective receptive field in every format: statistics and area-ratio tables (the table model of
+:mod:`convcalc.render.model`, for text, Markdown and CSV), the terminal heatmap (a ``Picture``), 1-D profiles,
+and saved files.
 
 The heatmap draws two pixel rows per text line with the upper-half block ``▀`` (foreground = upper pixel,
 background = lower pixel) in a viridis-like colour scale; the theoretical receptive field of the unit is outlined

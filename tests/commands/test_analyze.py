@@ -1,5 +1,5 @@
 """`convcalc analyze` through the CLI (typer's CliRunner on convcalc.cli.app): formats, options, streams, colour,
-the JSON contract of issue 2 §6, exit codes. Expected numbers are hand-worked (arithmetic in the comments)."""
+the JSON contract (docs/json.md), exit codes. Expected numbers are hand-worked (arithmetic in the comments)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The model zoo (configs/*.yaml) reproduces published parameter and MAC counts exactly, and `convcalc zoo`
 lists it.
 
-Expected numbers are literals from issue 5's table; each config's header cites where they come from
+Expected numbers are published literals; each config's header cites where they come from
 (torchvision's model tables, keras's model summaries, the papers' Caffe/PyTorch sources), and the
 hand-derived ones carry their arithmetic below. MACs = conv + linear multiply-accumulates, bias excluded,
 per sample; params = trainable parameters (BatchNorm running statistics are buffers).

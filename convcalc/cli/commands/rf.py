@@ -9,6 +9,7 @@ Without ``--erf`` this path is pure Python (no NumPy). Definitions (Araujo et al
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -79,6 +80,20 @@ def parse_mass(text: str) -> Fraction:
     return value
 
 
+def check_options(report, layer: str | None, position, erf: str, save: str | None) -> None:
+    """The combinations of --layer, --at, --erf and --save that make sense, and a --layer that exists."""
+    if position is not None and layer is None:
+        raise SpecError("--at needs --layer NAME", None, "e.g. --layer stage5.pool --at 3,3")
+    if save and erf == "none":
+        raise SpecError("--save saves an ERF picture; it needs --erf analytic or --erf measured", None,
+                        "add --erf analytic")
+    names = [l.name for l in report.layers]
+    if layer is not None and layer not in names:
+        from ...errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
+
+
 def effective_rf(method: str, graph, report, layer, position, fraction, samples, weights, seed):
     """The ERF of ``--erf METHOD`` (None for ``none``)."""
     if method == "analytic":
@@ -106,8 +121,6 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
       convcalc rf resnet50 --erf measured --samples 4 --save erf.svg
     Exit codes: 0 success; 2 bad input (spec, options, a missing optional dependency).
     """
-    import sys
-
     from ...cost.analysis import analyze
     from ...cost.rftable import rf_rows
     from ...render.emitters import emit
@@ -115,18 +128,8 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
 
     graph = expand(spec, batch, input, sets)
     report = analyze(graph)
-    position = parse_at(at)
-    fraction = parse_mass(mass)
-    if position is not None and layer is None:
-        raise SpecError("--at needs --layer NAME", None, "e.g. --layer stage5.pool --at 3,3")
-    if save and erf == "none":
-        raise SpecError("--save saves an ERF picture; it needs --erf analytic or --erf measured", None,
-                        "add --erf analytic")
-    names = [l.name for l in report.layers]
-    if layer is not None and layer not in names:
-        from ...errors import did_you_mean
-
-        raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
+    position, fraction = parse_at(at), parse_mass(mass)
+    check_options(report, layer, position, erf, save)
     rows = rf_rows(graph, report)
     shown = [r for r in rows if r.name == layer] if layer else rows
     windows = input_window(graph, report, layer, position) if position is not None else None
