@@ -78,5 +78,5 @@ def typer_command(function: Callable[..., int | None], definitions: tuple) -> Ca
     callback.__name__, callback.__doc__ = function.__name__, function.__doc__
     callback.__signature__ = inspect.Signature(parameters)
     callback.__annotations__ = {p.name: p.annotation for p in parameters}
-    callback.__wrapped_command__ = function
+    callback.command_function = function
     return callback

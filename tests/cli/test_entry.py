@@ -126,7 +126,7 @@ def test_the_fast_parser_passes_what_typer_passes(args):
 def test_the_app_runs_the_analyze_function_the_fast_path_runs():
     from convcalc.cli.commands import analyze
 
-    assert analyze_command().callback.__wrapped_command__ is analyze.analyze
+    assert analyze_command().callback.command_function is analyze.analyze
 
 
 @pytest.mark.parametrize("args", [
