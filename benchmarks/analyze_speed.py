@@ -1,6 +1,11 @@
-"""Whole-process time and memory of `convcalc analyze configs/resnet50.yaml` (issue 2: ≤ 0.15 s median, ≤ 40 MiB).
+"""Whole-process time and memory of `convcalc analyze configs/resnet50.yaml` (goal: ≤ 0.15 s median, ≤ 40 MiB).
 
-    python benchmarks/analyze_speed.py [SPEC] [--runs 21]
+    python benchmarks/analyze_speed.py [SPEC] [--runs 21] [--module]
+
+convcalc runs as a user runs it: the ``convcalc`` console script next to this Python (``pip install .`` puts it
+there, and it imports the installed package; an editable install imports the checkout through setuptools' editable
+finder, a little slower). Without that script, or with ``--module``, it runs ``python -m convcalc`` from the
+checkout. The first line of the output says which was measured.
 
 Every command runs as a fresh subprocess, ``--runs`` times after one warm-up, interleaved round-robin so that a
 burst of load on a shared machine hits all of them alike. Printed per command: the median wall time, the spread,
@@ -10,7 +15,7 @@ measured in the same run:
 * ``python -c pass`` — the interpreter's own start-up;
 * ``python -c "import yaml"`` — the floor for any YAML-reading program;
 * ``python -c "import yaml, typer"`` — the floor for a YAML-reading Typer CLI. ``convcalc analyze`` takes a fast
-  path that never imports Typer (convcalc/entry.py); the same run forced through Typer
+  path that never imports Typer (convcalc/cli/entry.py); the same run forced through Typer
   (``CONVCALC_NO_FAST_PATH=1``) is measured too.
 
 Python writes byte-code caches to a private prefix (``PYTHONPYCACHEPREFIX``), as an installed package would have
@@ -52,10 +57,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("spec", nargs="?", default="configs/resnet50.yaml")
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--module", action="store_true", help="run `python -m convcalc` from the checkout")
     args = parser.parse_args()
     env = environment()
     python = sys.executable
-    analyze = [python, "-m", "convcalc", "analyze", args.spec]
+    script = Path(python).with_name("convcalc")
+    if script.is_file() and not args.module:
+        convcalc = [str(script)]
+        print(f"measuring the console script {script}")
+    else:
+        convcalc = [python, "-m", "convcalc"]
+        print(f"measuring `python -m convcalc` from {ROOT}")
+    analyze = [*convcalc, "analyze", args.spec]
     commands = {
         "python -c pass": ([python, "-c", "pass"], env),
         'python -c "import yaml"': ([python, "-c", "import yaml"], env),

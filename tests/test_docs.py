@@ -192,3 +192,51 @@ def test_readme_links_the_docs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for page in ("docs/spec.md", "docs/flops.md", "docs/json.md", "docs/extending.md"):
         assert page in readme
+
+
+# ---- every command and every option is documented ---------------------------------------------------------------
+def _commands():
+    """command name → its long flags, read from the Typer app itself."""
+    import typer.main
+
+    from convcalc.cli.app import app
+
+    group = typer.main.get_command(app)
+    return {name: sorted({flag for param in command.params if param.name != "help"
+                          for flag in param.opts + param.secondary_opts if flag.startswith("--")})
+            for name, command in group.commands.items()}
+
+
+def _pages_about(command: str) -> list[Path]:
+    """The pages that show `convcalc COMMAND` (the README counts for every command: its table lists them)."""
+    return [path for path in DOCS if f"convcalc {command}" in path.read_text(encoding="utf-8")]
+
+
+def _mentions(text: str, flag: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) is not None
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_every_command_and_its_options_are_documented(command):
+    pages = _pages_about(command)
+    assert ROOT / "README.md" in pages, f"README.md does not show `convcalc {command}`"
+    text = "\n".join(path.read_text(encoding="utf-8") for path in pages)
+    missing = [flag for flag in _commands()[command] if not _mentions(text, flag)]
+    assert not missing, (f"options of `convcalc {command}` not in the pages that show it "
+                         f"({', '.join(p.name for p in pages)}): {missing}")
+
+
+def test_the_apps_own_options_are_documented():
+    import typer.main
+
+    from convcalc.cli.app import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    flags = [flag for param in typer.main.get_command(app).params if param.name != "help" for flag in param.opts]
+    assert flags == ["--version"] and all(_mentions(readme, flag) for flag in flags)
+
+
+def test_the_docs_check_sees_an_undocumented_option():
+    assert _mentions("`--max-memory 4G`", "--max-memory") and not _mentions("--max-memory-x", "--max-memory")
+    assert "--version" not in {flag for flags in _commands().values() for flag in flags}  # the app's, not a command's
+    assert _commands()["sweep"] == ["--batch", "--chart", "--format", "--no-chart", "--set", "--units"]

@@ -2,12 +2,13 @@
 
 ``convcalc analyze SPEC [options]`` is the hot path: a terminal run, a pre-commit hook, a CI step. Importing
 Typer (and the vendored Click it builds on) costs about 60 ms, more than reading, expanding, analysing and
-printing ResNet-50 together. So :func:`main` first tries :func:`parse_analyze`, a strict parser for exactly the
-options of ``convcalc.cli.analyze``. When it recognises the whole command line it runs :func:`run_analyze`, the
-same function the Typer command calls, and never imports Typer. Anything else — ``--help``, another command, an
-unknown or repeated option, a value out of range, an option-like SPEC — returns ``None`` and the Typer app takes
-over, so help text and usage errors come from one place. ``tests/test_entry.py`` checks that the two parsers agree
-(same option names and choices, same output) so they cannot drift apart.
+printing ResNet-50 together. So :func:`main` first tries :func:`parse_analyze`, a strict parser that walks the
+definitions of ``analyze``'s options (:data:`convcalc.cli.options.ANALYZE`, from which the Typer command is built
+too). When it recognises the whole command line it calls :func:`convcalc.cli.commands.analyze.analyze`, the same
+function the Typer command calls, and never imports Typer. Anything else — ``--help``, another command, an unknown
+or repeated option, a value out of range, an option-like SPEC — returns ``None`` and the Typer app takes over, so
+help text and usage errors come from one place. ``tests/cli/test_entry.py`` checks, definition by definition,
+that the two accept the same command lines and print the same output.
 
 Set ``CONVCALC_NO_FAST_PATH=1`` to always go through Typer.
 """
@@ -17,105 +18,72 @@ from __future__ import annotations
 import os
 import sys
 
-FORMATS = ("table", "json", "csv", "markdown")
-UNITS = ("auto", "raw", "K", "M", "G")
-
-# option → (keyword, converter); the converter returns None for a value the fast path will not accept
-_INT_MIN = {"batch": 1, "depth": 0}
+from .options import ANALYZE, Argument, Option
 
 
-def _int_at_least(name):
-    def convert(text):
+def _convert(definition: Option, text: str):
+    """The value of ``definition`` for ``text``, or None where Click would refuse it (Click then says why)."""
+    if definition.choices is not None:
+        return text if text in definition.choices else None
+    if definition.type is int:
         try:
             value = int(text, 10)
         except ValueError:
             return None
-        return value if value >= _INT_MIN[name] else None
-    return convert
+        return value if definition.minimum is None or value >= definition.minimum else None
+    return text
 
 
-def _choice(choices):
-    return lambda text: text if text in choices else None
+def parse_args(definitions: tuple, args: list[str]) -> dict | None:
+    """The keyword arguments for ``definitions`` given ``args``, as Typer would pass them, or None to defer.
 
-
-OPTIONS = {
-    "--format": ("format", _choice(FORMATS)),
-    "-f": ("format", _choice(FORMATS)),
-    "--batch": ("batch", _int_at_least("batch")),
-    "--input": ("input", str),
-    "--set": ("sets", str),
-    "--units": ("units", _choice(UNITS)),
-    "--depth": ("depth", _int_at_least("depth")),
-    "--columns": ("columns", str),
-}
-REPEATABLE = {"sets"}
-
-
-def parse_analyze(args: list[str]) -> dict | None:
-    """The keyword arguments of :func:`run_analyze` for ``convcalc analyze ARGS``, or None to defer to Typer."""
-    values: dict = {"spec": None, "format": "table", "batch": None, "input": None, "sets": [], "units": "auto",
-                    "depth": None, "columns": None}
-    seen = set()
+    Understood: options that take a value (``--opt VALUE``, ``--opt=VALUE``, a short ``-o VALUE``), strings,
+    integers with a minimum, choices, repeatable options, and single positional arguments. A bool flag or a
+    repeatable argument in ``definitions`` is beyond it: it then always defers.
+    """
+    arguments = [d for d in definitions if isinstance(d, Argument)]
+    options = [d for d in definitions if isinstance(d, Option)]
+    if any(a.repeatable for a in arguments) or any(o.type is bool for o in options):
+        return None
+    by_flag = {flag: o for o in options for flag in o.flags}
+    values: dict = {d.name: None if isinstance(d, Argument) else d.default for d in definitions}
+    seen: set[str] = set()
+    positional = iter(arguments)
     i = 0
     while i < len(args):
         arg = args[i]
         if arg.startswith("-"):
-            name, eq, value = arg.partition("=")
-            if name not in OPTIONS or (name == "-f" and eq):
+            flag, eq, text = arg.partition("=")
+            definition = by_flag.get(flag)
+            if definition is None or (eq and not flag.startswith("--")):  # Click reads `-f=json` as "=json"
                 return None
             if not eq:
                 if i + 1 >= len(args):
                     return None
                 i += 1
-                value = args[i]
-            key, convert = OPTIONS[name]
-            converted = convert(value)
-            if converted is None or (key in seen and key not in REPEATABLE):
+                text = args[i]
+            value = _convert(definition, text)
+            if value is None or (definition.name in seen and not definition.repeatable):
                 return None  # Typer says what is wrong, or decides what a repeated option means
-            seen.add(key)
-            if key in REPEATABLE:
-                values[key].append(converted)
+            seen.add(definition.name)
+            if definition.repeatable:
+                values[definition.name] = (values[definition.name] or []) + [value]
             else:
-                values[key] = converted
-        elif values["spec"] is None:
-            values["spec"] = arg
+                values[definition.name] = value
         else:
-            return None
+            argument = next(positional, None)
+            if argument is None:
+                return None
+            values[argument.name] = arg
         i += 1
-    return values if values["spec"] is not None else None
+    if any(a.required and values[a.name] is None for a in arguments):
+        return None
+    return values
 
 
-def run_analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
-                sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
-                columns: str | None = None) -> None:
-    """``convcalc analyze``: load, expand, analyse, render. Raises SpecError on bad input."""
-    from ..cost.analysis import analyze
-    from ..render import RenderOptions, parse_columns, render
-
-    options = RenderOptions(units, depth, parse_columns(columns), columns is not None)
-    render(analyze(expand(spec, batch, input, sets)), format, options)
-
-
-def overrides(values: list[str] | None) -> dict:
-    """``--set NAME=VALUE`` options as a dict of var overrides."""
-    from ..spec.loader import parse_override
-
-    return dict(parse_override(v) for v in values or [])
-
-
-def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
-    """Load and expand a spec with the common options (--batch, --input, --set)."""
-    from ..spec.loader import load, parse_input_override
-
-    network = load(spec)
-    shape = parse_input_override(input_shape) if input_shape is not None else None
-    return network.expand(overrides(sets), input_shape=shape, batch=batch)
-
-
-def report_error(err) -> None:
-    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal."""
-    red = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
-    print(f"\x1b[31merror:\x1b[0m {err}" if red else f"error: {err}", file=sys.stderr)
+def parse_analyze(args: list[str]) -> dict | None:
+    """The keyword arguments of ``analyze`` for ``convcalc analyze ARGS``, or None to defer to Typer."""
+    return parse_args(ANALYZE, args)
 
 
 def main() -> None:
@@ -130,11 +98,14 @@ def main() -> None:
         parsed = parse_analyze(args[1:])
         if parsed is not None:
             from ..errors import SpecError
+            from .commands.analyze import analyze
 
             try:
-                run_analyze(**parsed)
+                code = analyze(**parsed)
                 sys.stdout.flush()
             except SpecError as err:
+                from .common import report_error
+
                 report_error(err)
                 sys.exit(2)
             except BrokenPipeError:  # `convcalc analyze net.yaml | head`
@@ -143,7 +114,7 @@ def main() -> None:
             # Done: skip the interpreter's teardown, which frees every spec node, layer and report object one by
             # one (~0.07 s for a 10,000-layer spec). Nothing is left to flush or clean up.
             sys.stderr.flush()
-            os._exit(0)
+            os._exit(code)
     from .app import app
 
     app()

@@ -1,14 +1,16 @@
-"""A fast box-drawn table in Rich's ``HEAVY_HEAD`` style.
+"""A fast box-drawn table in Rich's ``HEAVY_HEAD`` style, and the share bars drawn in its cells.
 
 Rich's ``Table`` measures and wraps every cell; for a 175-layer network that took 160–300 ms on the reference
 machine, longer than the whole analysis. Our cells are short, single-line and already formatted, so this module
-lays them out directly (about 1 ms) and the caller styles whole lines: plain text when piped, Rich styles on a TTY.
+lays them out directly (about 1 ms) and the text emitter styles whole lines: plain text when piped, Rich styles on
+a TTY.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+
+from .model import Table
 
 
 def cell_len(text: str) -> int:
@@ -18,42 +20,41 @@ def cell_len(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-@dataclass
-class Grid:
-    """Columns, rows and sections; :meth:`lines` returns ``(text, role)`` pairs, role ∈ header/row/total/rule."""
+def grid_lines(table: Table) -> list[tuple[str, str]]:
+    """The table's ``(text, role)`` lines: rules (role ``rule``), the header (``header``), then each row with its
+    own role; a ``total`` row after other rows gets a thin rule above it."""
+    headers = [c.header for c in table.columns]
+    right = [c.right for c in table.columns]
+    widths = [cell_len(h) for h in headers]
+    for cells, _ in table.rows:
+        for i, cell in enumerate(cells):
+            widths[i] = max(widths[i], cell_len(cell))
 
-    headers: list[str]
-    right: list[bool]
-    rows: list[tuple[list[str], str]] = field(default_factory=list)  # (cells, role)
+    def rule(left, mid, end, fill):
+        return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    def add(self, cells: list[str], role: str = "row") -> None:
-        self.rows.append((cells, role))
+    def line(cells, bar):
+        padded = []
+        for text, width, flush_right in zip(cells, widths, right):
+            gap = " " * (width - cell_len(text))
+            padded.append(f" {gap}{text} " if flush_right else f" {text}{gap} ")
+        return bar + bar.join(padded) + bar
 
-    def add_section(self) -> None:
-        self.rows.append(([], "section"))
+    out = [(rule("┏", "┳", "┓", "━"), "rule"), (line(headers, "┃"), "header"), (rule("┡", "╇", "┩", "━"), "rule")]
+    for index, (cells, role) in enumerate(table.rows):
+        if role == "total" and index:
+            out.append((rule("├", "┼", "┤", "─"), "rule"))
+        out.append((line(cells, "│"), role))
+    out.append((rule("└", "┴", "┘", "─"), "rule"))
+    return out
 
-    def lines(self) -> list[tuple[str, str]]:
-        widths = [cell_len(h) for h in self.headers]
-        for cells, _ in self.rows:
-            for i, cell in enumerate(cells):
-                widths[i] = max(widths[i], cell_len(cell))
 
-        def rule(left, mid, right, fill):
-            return left + mid.join(fill * (w + 2) for w in widths) + right
+BAR_WIDTH = 24
 
-        def line(cells, bar):
-            padded = []
-            for text, width, right in zip(cells, widths, self.right):
-                gap = " " * (width - cell_len(text))
-                padded.append(f" {gap}{text} " if right else f" {text}{gap} ")
-            return bar + bar.join(padded) + bar
 
-        out = [(rule("┏", "┳", "┓", "━"), "rule"), (line(self.headers, "┃"), "header"),
-               (rule("┡", "╇", "┩", "━"), "rule")]
-        for cells, role in self.rows:
-            if role == "section":
-                out.append((rule("├", "┼", "┤", "─"), "rule"))
-            else:
-                out.append((line(cells, "│"), role))
-        out.append((rule("└", "┴", "┘", "─"), "rule"))
-        return out
+def bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``share`` (0..1) in eighth-blocks, padded to ``width`` cells."""
+    eighths = round(max(0.0, min(1.0, share)) * width * 8)
+    full, rest = divmod(eighths, 8)
+    text = "█" * full + ("▏▎▍▌▋▊▉"[rest - 1] if rest else "")
+    return text.ljust(width)

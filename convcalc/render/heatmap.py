@@ -1,4 +1,6 @@
-"""Pictures of an effective receptive field: statistics table, terminal heatmap, 1-D profiles, saved files.
+"""The effective receptive field in every format: statistics and area-ratio tables (the table model of
+:mod:`convcalc.render.model`, for text, Markdown and CSV), the terminal heatmap (a ``Picture``), 1-D profiles,
+and saved files.
 
 The heatmap draws two pixel rows per text line with the upper-half block ``▀`` (foreground = upper pixel,
 background = lower pixel) in a viridis-like colour scale; the theoretical receptive field of the unit is outlined
@@ -10,10 +12,10 @@ in red. Piped or with NO_COLOR, it falls back to an ASCII ramp, two characters p
 from __future__ import annotations
 
 from math import ceil, floor
-from typing import TextIO
 
 from ..errors import SpecError
 from ..numbers import fraction_text
+from .model import RIGHT, Column, Line, Picture, Table, columns, csv_columns
 
 #: viridis anchors (matplotlib's colormap at 0, 0.25, 0.5, 0.75, 1)
 PALETTE = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
@@ -33,30 +35,33 @@ def colour(value: float) -> tuple[int, int, int]:
 
 
 # ---- statistics --------------------------------------------------------------------------------------------------
-def stats_grid(erf):
-    from .grid import Grid
-
+def stats_table(erf) -> Table:
     pct = f"{float(erf.axes[0].mass) * 100:g}%" if erf.axes else "95%"
-    grid = Grid(["Axis", "RF", "ERF std", "std / RF", f"{pct} window", "Size", "Size / RF", "Support",
-                 "Inside input"], [True, True, True, True, True, True, True, True, True])
+    table = Table([Column(key, header, RIGHT) for key, header in (
+        ("axis", "Axis"), ("rf", "RF"), ("std", "ERF std"), ("std_over_rf", "std / RF"), ("window", f"{pct} window"),
+        ("size", "Size"), ("size_over_rf", "Size / RF"), ("support", "Support"), ("inside", "Inside input"))],
+        title_of(erf))
     for a in erf.axes:
         lo, hi = a.window()
         first, last = a.support
-        grid.add([str(a.axis), str(a.rf_size), f"{a.std:.3f}", f"{a.std / a.rf_size:.3f}", f"{lo} … {hi}",
-                  str(hi - lo + 1), f"{(hi - lo + 1) / a.rf_size:.3f}", f"{first} … {last}",
-                  f"{a.inside() * 100:.1f}%"])
-    return grid
+        table.add([str(a.axis), str(a.rf_size), f"{a.std:.3f}", f"{a.std / a.rf_size:.3f}", f"{lo} … {hi}",
+                   str(hi - lo + 1), f"{(hi - lo + 1) / a.rf_size:.3f}", f"{first} … {last}",
+                   f"{a.inside() * 100:.1f}%"])
+    return table
 
 
-def area_grid(erf):
-    from .grid import Grid
+AREA_TITLE = ("High-contribution area ratio (RepLKNet): log10(positive gradient + 1), normalised; smallest centred "
+              "square holding more than t of it")
 
-    grid = Grid(["Threshold t", "Side", "Area ratio"], [True, True, True])
+
+def area_table(erf, title: str | None = AREA_TITLE) -> Table:
+    table = Table(columns(("threshold", "Threshold t", RIGHT), ("side", "Side", RIGHT),
+                          ("area_ratio", "Area ratio", RIGHT)), title)
     for row in erf.area_ratios:
         side = row["side"]
-        grid.add([f"{row['threshold']:g}", "-" if side is None else str(side),
-                  "-" if side is None else f"{row['area_ratio'] * 100:.2f}%"])
-    return grid
+        table.add([f"{row['threshold']:g}", "-" if side is None else str(side),
+                   "-" if side is None else f"{row['area_ratio'] * 100:.2f}%"])
+    return table
 
 
 def title_of(erf) -> str:
@@ -212,64 +217,54 @@ def profile_lines(erf) -> list[str]:
     return out
 
 
-def erf_lines(erf, color: bool) -> list:
-    lines: list = [(title_of(erf), "title")]
-    lines += stats_grid(erf).lines()
+def summary_blocks(erf) -> list:
+    """The statistics table, the area-ratio table and the notes (the text above the pictures)."""
+    blocks: list = [stats_table(erf)]
     if erf.area_ratios:
-        lines.append(("High-contribution area ratio (RepLKNet): log10(positive gradient + 1), normalised; smallest "
-                      "centred square holding more than t of it", "title"))
-        lines += area_grid(erf).lines()
-    for note in erf.notes:
-        lines.append((f"note: {note}", "warn"))
+        blocks.append(area_table(erf))
+    blocks += [Line(f"note: {note}", "warn") for note in erf.notes]
     if not erf.exact and erf.method == "analytic":
-        lines.append(("the marginals are approximate (see the notes)", "warn"))
-    return lines
+        blocks.append(Line("the marginals are approximate (see the notes)", "warn"))
+    return blocks
 
 
-def write_erf(erf, out: TextIO) -> None:
-    """Statistics, heatmap and profiles to ``out`` (Rich colours on a terminal, plain text otherwise)."""
-    from .table import use_color, write_lines
-
-    write_lines(erf_lines(erf, False), out)
-    color = use_color(out)
-    pictures = heatmap_lines(erf, color)
-    if color:
-        from rich.console import Console
-
-        console = Console(file=out, highlight=False)
-        for line in pictures:
-            console.print(line, soft_wrap=True)
-    else:
-        out.write("".join(line + "\n" for line in pictures))
-    out.write("".join(line + "\n" for line in profile_lines(erf)))
+def erf_blocks(erf) -> list:
+    """Statistics, heatmap and profiles (the text output)."""
+    return summary_blocks(erf) + [Picture(lambda color: heatmap_lines(erf, color))] + [
+        Line(line, "row") for line in profile_lines(erf)]
 
 
-def write_erf_csv(erf, out: TextIO) -> None:
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["method", "layer", "position", "axis", "rf_size", "rf_start", "mean", "variance", "std",
-                     "mass", "window_lo", "window_hi", "window_size", "window_over_rf", "support_lo", "support_hi",
-                     "inside_input"])
-    for a in erf.axes:
-        d = a.to_dict()
-        writer.writerow([erf.method, erf.layer, "x".join(map(str, erf.position)), a.axis, a.rf_size,
-                         fraction_text(a.rf_start), f"{float(a.mean):.9g}", f"{float(a.variance):.9g}", f"{a.std:.6g}", d["mass"], d["window"][0],
-                         d["window"][1], d["window_size"], f"{d['window_over_rf']:.6g}", d["support"][0],
-                         d["support"][1], f"{d['inside_input']:.6g}"])
-
-
-def write_erf_markdown(erf, out: TextIO) -> None:
-    out.write(f"### {title_of(erf)}\n\n| axis | RF | std | window | size | size / RF |\n|---:|---:|---:|---:|---:|---:|\n")
+def erf_markdown_blocks(erf) -> list:
+    """The statistics per axis and, measured, the area ratios (their table without a heading)."""
+    table = Table(columns(("axis", "axis", RIGHT), ("rf", "RF", RIGHT), ("std", "std", RIGHT),
+                          ("window", "window", RIGHT), ("size", "size", RIGHT), ("size_over_rf", "size / RF", RIGHT)),
+                  title_of(erf))
     for a in erf.axes:
         lo, hi = a.window()
-        out.write(f"| {a.axis} | {a.rf_size} | {a.std:.3f} | {lo} … {hi} | {hi - lo + 1} | "
-                  f"{(hi - lo + 1) / a.rf_size:.3f} |\n")
+        table.add([str(a.axis), str(a.rf_size), f"{a.std:.3f}", f"{lo} … {hi}", str(hi - lo + 1),
+                   f"{(hi - lo + 1) / a.rf_size:.3f}"])
+    blocks = [table]
     if erf.area_ratios:
-        out.write("\n| threshold | side | area ratio |\n|---:|---:|---:|\n")
+        area = Table(columns(("threshold", "threshold", RIGHT), ("side", "side", RIGHT),
+                             ("area_ratio", "area ratio", RIGHT)))
         for row in erf.area_ratios:
             ratio = "-" if row["side"] is None else f"{row['area_ratio'] * 100:.2f}%"
-            out.write(f"| {row['threshold']:g} | {row['side'] or '-'} | {ratio} |\n")
+            area.add([f"{row['threshold']:g}", str(row["side"] or "-"), ratio])
+        blocks.append(area)
+    return blocks
+
+
+def erf_csv_table(erf) -> Table:
+    table = Table(csv_columns("method", "layer", "position", "axis", "rf_size", "rf_start", "mean", "variance", "std",
+                              "mass", "window_lo", "window_hi", "window_size", "window_over_rf", "support_lo",
+                              "support_hi", "inside_input"))
+    for a in erf.axes:
+        d = a.to_dict()
+        table.add([erf.method, erf.layer, "x".join(map(str, erf.position)), a.axis, a.rf_size,
+                   fraction_text(a.rf_start), f"{float(a.mean):.9g}", f"{float(a.variance):.9g}", f"{a.std:.6g}",
+                   d["mass"], d["window"][0], d["window"][1], d["window_size"], f"{d['window_over_rf']:.6g}",
+                   d["support"][0], d["support"][1], f"{d['inside_input']:.6g}"])
+    return table
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
@@ -305,9 +300,11 @@ def _save_svg(erf, path: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
+    from .emitters import text_lines
+
     console = Console(record=True, width=140, file=io.StringIO(), force_terminal=True, color_system="truecolor",
                       highlight=False)
-    for line, role in erf_lines(erf, True):
+    for line, role in text_lines(summary_blocks(erf)):
         console.print(Text(line, style="bold" if role == "title" else None), soft_wrap=True)
     for line in heatmap_lines(erf, True):
         console.print(line, soft_wrap=True)

@@ -1,5 +1,6 @@
-"""The entry point's fast path for `convcalc analyze` (convcalc/entry.py) agrees with the Typer command it
-short-cuts: same options, same choices, same output, and it defers to Typer for everything else."""
+"""The entry point's fast path for `convcalc analyze` (convcalc/cli/entry.py) agrees with the Typer command it
+short-cuts: both are built from the definitions in convcalc/cli/options.py, accept the same command lines, pass
+the same values and print the same output, and the fast path defers to Typer for everything else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typer.testing import CliRunner
 
 from convcalc.cli import entry
 from convcalc.cli.app import app
+from convcalc.cli.options import ANALYZE, FORMATS, Argument
+from convcalc.cli.params import typer_command
+from convcalc.numbers import UNITS
 
 SPEC = """\
 name: tiny
@@ -39,31 +43,90 @@ def analyze_command():
     return typer.main.get_command(app).commands["analyze"]
 
 
-def test_fast_parser_knows_exactly_the_typer_options():
-    params = [p for p in analyze_command().params if p.param_type_name == "option" and p.name != "help"]
-    names = {o for p in params for o in p.opts + p.secondary_opts}
-    assert names == set(entry.OPTIONS)
-    choices = {p.name: tuple(p.type.choices) for p in params if hasattr(p.type, "choices")}
-    assert choices == {"format": entry.FORMATS, "units": entry.UNITS}
+def click_params():
+    """name → the Click parameter of the Typer `analyze` command."""
+    return {p.name: p for p in analyze_command().params if p.name != "help"}
+
+
+def test_the_typer_command_is_built_from_the_analyze_definitions():
+    """Field by field: names, flags, metavar, choices, minimums, repeatability and defaults of every definition
+    are those of the Typer command (and it has no parameter of its own)."""
+    params = click_params()
+    assert list(params) == [d.name for d in ANALYZE]
+    for definition in ANALYZE:
+        param = params[definition.name]
+        if isinstance(definition, Argument):
+            assert param.param_type_name == "argument"
+            assert (param.required, param.nargs == -1, param.metavar) == (definition.required, definition.repeatable,
+                                                                          definition.metavar)
+            continue
+        assert param.param_type_name == "option"
+        assert set(param.opts + param.secondary_opts) == set(definition.flags), definition.name
+        assert tuple(getattr(param.type, "choices", ()) or ()) == (definition.choices or ()), definition.name
+        assert getattr(param.type, "min", None) == definition.minimum, definition.name
+        assert param.multiple == definition.repeatable, definition.name
+        assert param.metavar == definition.metavar, definition.name
+        default = getattr(param.default, "value", param.default)
+        assert default == definition.default, definition.name
+        assert param.help == definition.help, definition.name
+    assert tuple(params["format"].type.choices) == FORMATS and tuple(params["units"].type.choices) == UNITS
+
+
+def test_the_fast_parser_accepts_what_the_definitions_allow():
+    """Each definition drives the fast parser: every choice and nothing else, the minimum and not below it,
+    repeatable options collected in order, a repeated single-valued option deferred to Typer."""
+    for definition in ANALYZE:
+        if isinstance(definition, Argument):
+            continue
+        flag = definition.flags[0]
+        if definition.choices:
+            for choice in definition.choices:
+                assert entry.parse_analyze(["a.yaml", flag, choice])[definition.name] == choice
+            assert entry.parse_analyze(["a.yaml", flag, "no-such-choice"]) is None
+        elif definition.type is int:
+            low = definition.minimum
+            assert entry.parse_analyze(["a.yaml", flag, str(low)])[definition.name] == low
+            assert entry.parse_analyze(["a.yaml", flag, str(low - 1)]) is None
+            assert entry.parse_analyze(["a.yaml", flag, "two"]) is None
+        if definition.repeatable:
+            assert entry.parse_analyze(["a.yaml", flag, "x=1", f"{flag}=y=2"])[definition.name] == ["x=1", "y=2"]
+        else:
+            value = (definition.choices or ("1",))[0]
+            assert entry.parse_analyze(["a.yaml", flag, value, flag, value]) is None
+    assert entry.parse_analyze(["a.yaml"]) == {d.name: getattr(d, "default", None) for d in ANALYZE} | {
+        "spec": "a.yaml"}
+
+
+def _typer_kwargs(args):
+    """The keyword arguments Typer passes to an `analyze` built from the same definitions."""
+    seen = {}
+
+    def analyze(**values):
+        seen.update(values)
+
+    probe = typer.Typer()
+    probe.command()(typer_command(analyze, ANALYZE))
+    probe.command("other")(lambda: None)  # two commands: the first argument names the command
+    result = CliRunner().invoke(probe, ["analyze", *args])
+    assert result.exit_code == 0, result.output
+    return seen
 
 
 @pytest.mark.parametrize("args", [
-    [],
-    ["--format", "json"],
-    ["-f", "csv", "--units", "raw"],
-    ["--format=markdown", "--batch=4"],
-    ["--set", "width=16", "--set", "width=4"],   # repeated --set: the last one wins in both
-    ["--input", "3x64x64", "--units", "K"],
-    ["--depth", "0", "--columns", "name,type,macs"],
+    ["a.yaml"],
+    ["a.yaml", "--format", "json", "--batch", "3", "--depth=0"],
+    ["-f", "csv", "a.yaml", "--units", "raw", "--input", "3x8x8"],
+    ["a.yaml", "--set", "width=16", "--set=alpha=0.5", "--columns", "name,macs"],
+    ["a.yaml", "--input", "-3"],
 ])
-def test_fast_path_output_equals_typer_output(spec, args, capsys):
-    parsed = entry.parse_analyze([spec, *args])
-    assert parsed is not None
-    entry.run_analyze(**parsed)
-    fast = capsys.readouterr().out
-    result = CliRunner().invoke(app, ["analyze", spec, *args])
-    assert result.exit_code == 0, result.output
-    assert fast == result.stdout
+def test_the_fast_parser_passes_what_typer_passes(args):
+    assert entry.parse_analyze(args) == _typer_kwargs(args)
+
+
+def test_the_app_runs_the_analyze_function_the_fast_path_runs():
+    from convcalc.cli.commands import analyze
+
+    assert analyze_command().callback.command_function is analyze.analyze
 
 
 @pytest.mark.parametrize("args", [

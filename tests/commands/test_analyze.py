@@ -1,5 +1,5 @@
 """`convcalc analyze` through the CLI (typer's CliRunner on convcalc.cli.app): formats, options, streams, colour,
-the JSON contract of issue 2 §6, exit codes. Expected numbers are hand-worked (arithmetic in the comments)."""
+the JSON contract (docs/json.md), exit codes. Expected numbers are hand-worked (arithmetic in the comments)."""
 
 from __future__ import annotations
 
@@ -252,11 +252,11 @@ def test_bad_spec_is_exit_2(tmp_path):
 
 def test_no_colour_with_no_color_even_on_a_terminal(tiny, monkeypatch):
     """The colour decision itself: a TTY gets Rich styling unless NO_COLOR is set; errors likewise."""
-    from convcalc.cli import entry
+    from convcalc.cli.common import report_error
     from convcalc.cost.analysis import analyze
     from convcalc.errors import SpecError
-    from convcalc.render import RenderOptions
-    from convcalc.render.table import write_table
+    from convcalc.render.analyze import AnalyzeView
+    from convcalc.render.emitters import emit
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -265,17 +265,17 @@ def test_no_colour_with_no_color_even_on_a_terminal(tiny, monkeypatch):
     report = analyze(tiny)
     monkeypatch.delenv("NO_COLOR", raising=False)
     coloured = Terminal()
-    write_table(report, RenderOptions(), coloured)
+    emit(AnalyzeView(report), "table", coloured)
     assert "\x1b[" in coloured.getvalue()  # the check below can see colour
 
     monkeypatch.setenv("NO_COLOR", "1")
     plain = Terminal()
-    write_table(report, RenderOptions(), plain)
+    emit(AnalyzeView(report), "table", plain)
     assert "\x1b[" not in plain.getvalue() and "Total: 1,482 params" in plain.getvalue()
 
     stderr = Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
-    entry.report_error(SpecError("boom", None, "fix it"))
+    report_error(SpecError("boom", None, "fix it"))
     assert stderr.getvalue() == "error: boom — fix it\n"
 
 

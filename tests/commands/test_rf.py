@@ -1,7 +1,7 @@
 """`convcalc rf`: reference receptive fields, merge alignment, input windows, formats and exit codes.
 
 Reference values (Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks", Distill
-2019, table of receptive-field parameters; and issue 6), with the paper's definitions: RF size r, jump j
+2019, table of receptive-field parameters), with the paper's definitions: RF size r, jump j
 (effective stride), effective padding P; unit i sees input −P + i·j … −P + i·j + r − 1.
 
 * VGG16 pool5: r 212, j 32, P 90.

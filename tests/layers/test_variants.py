@@ -333,7 +333,7 @@ def test_mid_layers_from_yaml_with_mappings_and_expressions(tmp_path):
 def test_table_shows_sub_rows_and_csv_does_not():
     import io
 
-    from convcalc.render import RenderOptions, render
+    from convcalc.render.analyze import RenderOptions, render
 
     report = analyze_layers((32, 14, 14), {"type": "depthwise_separable", "out": 64, "kernel": 3, "padding": 1,
                                            "mid": ["batchnorm", "relu"]})

@@ -1,7 +1,5 @@
-"""CLI commands beyond `analyze`, one module each. Each module defines its command on :data:`convcalc.cli.app`
-(``@app.command()``) at import time and keeps heavy imports (numpy, the executor) inside the function body.
-
-To add a command: write ``convcalc/commands/NAME.py`` and add ``"NAME"`` to :data:`MODULES`.
+"""The commands, one module each: a plain function (its keywords are the ``name`` of its definitions in
+:mod:`convcalc.cli.options`, its docstring is its ``--help``, it returns the exit code) that loads, computes and
+hands plain data to :mod:`convcalc.render`. None imports Typer or the app: :mod:`convcalc.cli.app` imports each
+and registers it in one list. Heavy imports (numpy, the executor) stay inside the functions.
 """
-
-MODULES: tuple[str, ...] = ("check", "zoo", "compare", "sweep", "rf", "explain", "verify")

@@ -10,7 +10,8 @@ from typing import List, Optional
 
 import typer
 
-from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, app, overrides, user_errors
+from ..common import overrides, user_errors
+from ..params import BATCH_OPT, INPUT_OPT, SET_OPT
 from ...errors import SpecError
 
 
@@ -22,7 +23,6 @@ class CheckFormat(str, Enum):
     markdown = "markdown"
 
 
-@app.command()
 def check(
     specs: List[str] = typer.Argument(..., metavar="SPEC...", help="Spec files or shipped config names; several are checked in turn "
                                                 "with a summary at the end."),
@@ -113,7 +113,7 @@ def _options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudget
 
 
 def _print_error(err: SpecError) -> None:
-    from ..app import _no_color
+    from ..common import no_color as _no_color
 
     red = sys.stderr.isatty() and not _no_color()
     print(f"\x1b[31merror:\x1b[0m {err}" if red else f"error: {err}", file=sys.stderr)

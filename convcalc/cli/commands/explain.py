@@ -1,10 +1,11 @@
 """``convcalc explain``: a layer kind's formulas, or one layer's numbers substituted into them, step by step.
 
-* ``convcalc explain TYPE`` — fields, and the shape / params / MACs / FLOPs / RF formulas of a kind;
+* ``convcalc explain TYPE`` — fields, and the shape / params / MACs / FLOPs / RF formulas of a kind, worked
+  through its example;
 * ``convcalc explain SPEC --layer NAME`` — the same formulas with that layer's numbers substituted, ending in the
-  numbers ``convcalc analyze`` reports (the substituted arithmetic is evaluated here and checked against them);
+  numbers ``convcalc analyze`` reports (the substituted arithmetic is evaluated and checked against them);
 * ``convcalc explain --list`` — every kind with its one-line summary;
-* ``convcalc explain --flops`` — the FLOPs-per-element table (convcalc/conventions.py).
+* ``convcalc explain --flops`` — the FLOPs-per-element table (convcalc/cost/conventions.py).
 
 The formulas are the kinds' own counting code evaluated symbolically (convcalc/layers/formula.py); the text is laid
 out by :mod:`convcalc.render.explain`.
@@ -13,29 +14,19 @@ out by :mod:`convcalc.render.explain`.
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, TextIO
+from typing import TextIO
 
-import typer
-
-from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, app, expand, user_errors
 from ...errors import SpecError
 from ...render.explain import flops_lines, kind_lines, layer_lines, list_lines
+from ..common import expand, user_errors
+
 
 def write(lines: list[str], out: TextIO | None = None) -> None:
     (out or sys.stdout).write("\n".join(lines) + "\n")
 
 
-@app.command()
-def explain(
-    target: Optional[str] = typer.Argument(None, metavar="[KIND|SPEC]", help="A layer kind (conv, deformable, …), or with --layer a spec."),
-    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Explain this layer of the spec TARGET with "
-                                                                    "its numbers substituted."),
-    list_: bool = typer.Option(False, "--list", help="List every layer kind with its one-line summary."),
-    flops: bool = typer.Option(False, "--flops", help="Print the FLOPs-per-element table."),
-    batch: Optional[int] = BATCH_OPT,
-    input: Optional[str] = INPUT_OPT,
-    set: Optional[List[str]] = SET_OPT,
-):
+def explain(target: str | None = None, layer: str | None = None, list_: bool = False, flops: bool = False,
+            batch: int | None = None, input: str | None = None, sets: list[str] | None = None):
     """A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them.
 
     \b
@@ -60,5 +51,5 @@ def explain(
             return write(kind_lines(target))
         from ...cost.analysis import analyze
 
-        graph = expand(target, batch, input, set)
+        graph = expand(target, batch, input, sets)
         write(layer_lines(graph, analyze(graph), layer))

@@ -1,5 +1,6 @@
 """``convcalc rf``: theoretical receptive fields per layer and axis, merge alignment, the input window of one
-output position, and the effective receptive field (analytic or measured) with pictures. See docs/rf.md.
+output position, and the effective receptive field (analytic or measured) with pictures. See docs/rf.md; rendered
+by :mod:`convcalc.render.rf`.
 
 Without ``--erf`` this path is pure Python (no NumPy). Definitions (Araujo et al., Distill 2019): RF size r, jump j
 (effective stride), effective padding P, so that output unit i of a layer sees input indices
@@ -8,30 +9,13 @@ Without ``--erf`` this path is pure Python (no NumPy). Definitions (Araujo et al
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
-from enum import Enum
 from fractions import Fraction
-from typing import List, Optional, TextIO
 
-import typer
-
-from ..app import BATCH_OPT, INPUT_OPT, SET_OPT, Format, app, expand, user_errors
+from ..common import expand, parse_at
 from ...errors import SpecError
-from ...cost.rftable import RFRow, rf_rows  # noqa: F401 (RFRow: re-exported for callers)
-from ...numbers import fraction_text, json_number
-
-
-class ERFMethod(str, Enum):
-    none = "none"
-    analytic = "analytic"
-    measured = "measured"
-
-
-class ERFWeights(str, Enum):
-    random = "random"
-    uniform = "uniform"
+from ...numbers import json_number
 
 
 @dataclass
@@ -86,107 +70,7 @@ def input_window(graph, report, layer: str, at: tuple[int, ...]) -> list[AxisWin
     return windows
 
 
-# ---- rendering ---------------------------------------------------------------------------------------------------
-def _axes(values, fmt=str) -> str:
-    values = list(values)
-    if values and all(v == values[0] for v in values):
-        return fmt(values[0])
-    return "×".join(fmt(v) for v in values)
-
-
-def _status(row: RFRow) -> str:
-    parts = []
-    if row.merge == "aligned":
-        parts.append("aligned")
-    elif row.merge == "misaligned":
-        parts.append("MISALIGNED " + "; ".join(row.problems))
-    if row.position_dependent:
-        parts.append("position-dependent")
-    return ", ".join(parts)
-
-
-HEADERS = ["Layer", "Type", "Output", "RF", "Jump", "P", "Centre of unit 0", "Merge / notes"]
-
-
-def _cells(row: RFRow) -> list[str]:
-    return [row.name, row.type, "×".join(map(str, row.output_shape)), _axes(row.size), _axes(row.jump, fraction_text),
-            _axes(row.padding, fraction_text), _axes(row.center, fraction_text), _status(row)]
-
-
-RF_NOTE = ("RF = input pixels one unit sees; Jump = input pixels between adjacent units; P = effective padding: unit i "
-           "sees input −P + i·Jump … −P + i·Jump + RF − 1 (Araujo et al., Distill 2019); a merge is aligned when "
-           "its inputs have equal jumps and centres.")
-
-
-def write_rf_table(title: str, rows: list[RFRow], out: TextIO) -> None:
-    from ...render.grid import Grid
-    from ...render.table import write_lines
-
-    grid = Grid(HEADERS, [False, False, True, True, True, True, True, False])
-    for row in rows:
-        grid.add(_cells(row), "warn" if row.merge == "misaligned" or row.position_dependent else "row")
-    lines = [(title, "title")] + grid.lines()
-    misaligned = [r for r in rows if r.merge == "misaligned"]
-    merges = [r for r in rows if r.merge]
-    if merges:
-        lines.append((f"Merges: {len(merges) - len(misaligned)} aligned, {len(misaligned)} misaligned.",
-                      "warn" if misaligned else "row"))
-    flagged = [r for r in rows if r.position_dependent]
-    if flagged:
-        lines.append((f"Position-dependent from `{flagged[0].name}` on: different output positions see windows "
-                      "of different sizes; the RF shown is the widest. `--at` gives the exact window.", "warn"))
-    lines.append((RF_NOTE, "note"))
-    write_lines(lines, out)
-
-
-def write_window_table(layer: str, windows: list[AxisWindow], out: TextIO) -> None:
-    from ...render.grid import Grid
-    from ...render.table import write_lines
-
-    grid = Grid(["Axis", "Index", "RF window", "Size", "Inside the input", "Clipped", "Exact support"],
-                [True, True, True, True, True, False, True])
-    for w in windows:
-        lo, hi = w.inside
-        support = f"{w.support[0]} … {w.support[1]}" if w.support else "-"
-        grid.add([str(w.axis), str(w.index), f"{fraction_text(w.start)} … {fraction_text(w.end)}", str(w.size),
-                  f"{fraction_text(lo)} … {fraction_text(hi)}", "yes" if w.clipped else "no", support])
-    at = ",".join(str(w.index) for w in windows)
-    write_lines([(f"Input window of `{layer}` at ({at})", "title")] + grid.lines() +
-                [("RF window: start + index·jump … + RF − 1 (ends included); exact support: the input indices an "
-                  "impulse at that position reaches, borders ignored.", "note")], out)
-
-
-def write_csv(rows: list[RFRow], out: TextIO) -> None:
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "type", "axis", "output_shape", "rf_size", "jump", "padding", "start", "center",
-                     "merge", "position_dependent", "problems"])
-    for row in rows:
-        for axis in range(len(row.size)):
-            writer.writerow([row.name, row.type, axis, "x".join(map(str, row.output_shape)), row.size[axis],
-                             fraction_text(row.jump[axis]), fraction_text(row.padding[axis]), fraction_text(row.start[axis]),
-                             fraction_text(row.center[axis]), row.merge, str(row.position_dependent).lower(),
-                             "; ".join(row.problems)])
-
-
-def write_markdown(title: str, rows: list[RFRow], out: TextIO) -> None:
-    out.write(f"### {title}\n\n| " + " | ".join(HEADERS) + " |\n|---|---|---:|---:|---:|---:|---:|---|\n")
-    for row in rows:
-        out.write("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |\n")
-    out.write(f"\n{RF_NOTE}\n")
-
-
-def _parse_at(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip() != "")
-    except ValueError:
-        raise SpecError(f"--at `{text}` is not a list of integers", None, "write e.g. --at 3,5") from None
-
-
-def _parse_mass(text: str) -> Fraction:
+def parse_mass(text: str) -> Fraction:
     try:
         value = Fraction(text.rstrip("%")) / (100 if text.endswith("%") else 1)
     except (ValueError, ZeroDivisionError):
@@ -196,29 +80,36 @@ def _parse_mass(text: str) -> Fraction:
     return value
 
 
-@app.command()
-def rf(
-    spec: str = typer.Argument(..., metavar="SPEC", help="A spec file, or the name of a shipped config (see `convcalc zoo`)."),
-    layer: Optional[str] = typer.Option(None, "--layer", "-l", help="Only this layer (and the unit for --at and "
-                                                                     "--erf; default for --erf: the last spatial "
-                                                                     "layer)."),
-    at: Optional[str] = typer.Option(None, "--at", help="Output position of --layer, e.g. 3,5: print its input "
-                                                        "window per axis (ERF: the unit to study; default centre)."),
-    erf: ERFMethod = typer.Option(ERFMethod.none, "--erf", help="Effective receptive field: analytic (uniform "
-                                                                "weights, linear network, exact) or measured "
-                                                                "(input gradient in the NumPy executor)."),
-    mass: str = typer.Option("0.95", "--mass", help="ERF window: the centred window holding this fraction."),
-    samples: int = typer.Option(1, "--samples", min=1, help="Measured ERF: random inputs to average over."),
-    weights: ERFWeights = typer.Option(ERFWeights.random, "--weights", help="Measured ERF: random (He init) or "
-                                                                            "uniform (all ones) weights."),
-    seed: int = typer.Option(0, "--seed", help="Measured ERF: seed of the weights and inputs."),
-    save: Optional[str] = typer.Option(None, "--save", help="Save the ERF picture/data: .svg, .png (needs the "
-                                                            "`plot` extra), .npy or .csv."),
-    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    batch: Optional[int] = BATCH_OPT,
-    input: Optional[str] = INPUT_OPT,
-    set: Optional[List[str]] = SET_OPT,
-):
+def check_options(report, layer: str | None, position, erf: str, save: str | None) -> None:
+    """The combinations of --layer, --at, --erf and --save that make sense, and a --layer that exists."""
+    if position is not None and layer is None:
+        raise SpecError("--at needs --layer NAME", None, "e.g. --layer stage5.pool --at 3,3")
+    if save and erf == "none":
+        raise SpecError("--save saves an ERF picture; it needs --erf analytic or --erf measured", None,
+                        "add --erf analytic")
+    names = [l.name for l in report.layers]
+    if layer is not None and layer not in names:
+        from ...errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
+
+
+def effective_rf(method: str, graph, report, layer, position, fraction, samples, weights, seed):
+    """The ERF of ``--erf METHOD`` (None for ``none``)."""
+    if method == "analytic":
+        from ...erf.analytic import analytic_erf
+
+        return analytic_erf(graph, report, layer, position, fraction)
+    if method == "measured":
+        from ...erf.measured import measured_erf
+
+        return measured_erf(graph, report, layer, position, samples, weights, seed, fraction)
+    return None
+
+
+def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "none", mass: str = "0.95",
+       samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, format: str = "table",
+       batch: int | None = None, input: str | None = None, sets: list[str] | None = None) -> int:
     """Receptive field per layer and axis (size, jump, effective padding, centre), merge alignment, the input
     window of one output position, and the effective receptive field.
 
@@ -230,72 +121,24 @@ def rf(
       convcalc rf resnet50 --erf measured --samples 4 --save erf.svg
     Exit codes: 0 success; 2 bad input (spec, options, a missing optional dependency).
     """
-    with user_errors():
-        from ...cost.analysis import analyze
+    from ...cost.analysis import analyze
+    from ...cost.rftable import rf_rows
+    from ...render.emitters import emit
+    from ...render.rf import RFView
 
-        graph = expand(spec, batch, input, set)
-        report = analyze(graph)
-        position = _parse_at(at)
-        fraction = _parse_mass(mass)
-        if position is not None and layer is None:
-            raise SpecError("--at needs --layer NAME", None, "e.g. --layer stage5.pool --at 3,3")
-        if save and erf is ERFMethod.none:
-            raise SpecError("--save saves an ERF picture; it needs --erf analytic or --erf measured", None,
-                            "add --erf analytic")
-        names = [l.name for l in report.layers]
-        if layer is not None and layer not in names:
-            from ...errors import did_you_mean
+    graph = expand(spec, batch, input, sets)
+    report = analyze(graph)
+    position, fraction = parse_at(at), parse_mass(mass)
+    check_options(report, layer, position, erf, save)
+    rows = rf_rows(graph, report)
+    shown = [r for r in rows if r.name == layer] if layer else rows
+    windows = input_window(graph, report, layer, position) if position is not None else None
+    result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed)
+    if save:
+        from ...render.heatmap import save_erf
 
-            raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
-        rows = rf_rows(graph, report)
-        shown = [r for r in rows if r.name == layer] if layer else rows
-        windows = input_window(graph, report, layer, position) if position is not None else None
-        result = None
-        if erf is ERFMethod.analytic:
-            from ...erf.analytic import analytic_erf
-
-            result = analytic_erf(graph, report, layer, position, fraction)
-        elif erf is ERFMethod.measured:
-            from ...erf.measured import measured_erf
-
-            result = measured_erf(graph, report, layer, position, samples, weights.value, seed, fraction)
-        if save:
-            from ...render.heatmap import save_erf
-
-            save_erf(result, save)
-        title = f"{report.name} — input {'×'.join(map(str, report.input))}: receptive fields"
-        if format is Format.json:
-            data = {"version": 1, "name": report.name, "input": list(report.input),
-                    "layers": [r.to_dict() for r in shown]}
-            if windows is not None:
-                data["window"] = {"layer": layer, "at": list(position), "axes": [w.to_dict() for w in windows]}
-            if result is not None:
-                data["erf"] = result.to_dict()
-            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        elif format is Format.csv:
-            if result is not None:
-                from ...render.heatmap import write_erf_csv
-
-                write_erf_csv(result, sys.stdout)
-            else:
-                write_csv(shown, sys.stdout)
-        elif format is Format.markdown:
-            if result is None or layer is not None:
-                write_markdown(title, shown, sys.stdout)
-                if result is not None:
-                    sys.stdout.write("\n")
-            if result is not None:
-                from ...render.heatmap import write_erf_markdown
-
-                write_erf_markdown(result, sys.stdout)
-        else:
-            if result is None or layer is not None:
-                write_rf_table(title, shown, sys.stdout)
-            if windows is not None:
-                write_window_table(layer, windows, sys.stdout)
-            if result is not None:
-                from ...render.heatmap import write_erf
-
-                write_erf(result, sys.stdout)
-        if save:
-            print(f"saved {save}", file=sys.stderr)
+        save_erf(result, save)
+    emit(RFView(report, shown, layer, position, windows, result), format)
+    if save:
+        print(f"saved {save}", file=sys.stderr)
+    return 0

@@ -1,22 +1,17 @@
 """``convcalc zoo``: the shipped configs (configs/ → package data ``convcalc.configs``) with their totals.
 
 Each entry is analysed at its own input, batch 1: params are trainable parameters, MACs are conv+linear
-multiply-accumulates per sample, bias excluded (the convention of :mod:`convcalc.conventions`). The description is
-the spec's ``description:`` key, or else the first line of its header comment.
+multiply-accumulates per sample, bias excluded (the convention of :mod:`convcalc.cost.conventions`). The
+description is the spec's ``description:`` key, or else the first line of its header comment. Rendered by
+:mod:`convcalc.render.zoo`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, dataclass, field
-from typing import TextIO
+from dataclasses import dataclass, field
 
-import typer
-
-from ..app import Format, Units, app, user_errors
-
-NETWORKS = "networks"
+from ...render.zoo import NETWORKS
 
 
 @dataclass
@@ -70,103 +65,18 @@ def zoo_entries(include_subfolders: bool = False) -> list[ZooEntry]:
     return entries
 
 
-# ---- rendering ---------------------------------------------------------------------------------------------------
-DESCRIPTION_WIDTH = 100
-NOTE = ("Params = trainable parameters (BatchNorm running statistics are buffers, not counted); MACs = conv+linear "
-        "multiply-accumulates per sample, bias excluded. `convcalc analyze NAME` shows the per-layer table.")
-
-
-def _shape(values: list[int]) -> str:
-    return "×".join(map(str, values)) if values else "-"
-
-
-def _count(value: int | None, units: str) -> str:
-    from ...numbers import fmt_count
-
-    return "error" if value is None else fmt_count(value, units)
-
-
-def _sections(entries: list[ZooEntry]) -> dict[str, list[ZooEntry]]:
-    out: dict[str, list[ZooEntry]] = {}
-    for entry in entries:
-        out.setdefault(entry.section, []).append(entry)
-    return out
-
-
-def _title(section: str) -> str:
-    return "Networks" if section == NETWORKS else f"{section.capitalize()} (configs/{section}/)"
-
-
-def _short(text: str, width: int = DESCRIPTION_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def write_table(entries: list[ZooEntry], units: str, out: TextIO) -> None:
-    from ...render.grid import Grid
-    from ...render.table import write_lines
-
-    lines: list[tuple[str, str]] = []
-    for section, group in _sections(entries).items():
-        grid = Grid(["Name", "Input", "Params", "MACs", "Description"], [False, True, True, True, False])
-        for e in group:
-            grid.add([e.name, _shape(e.input), _count(e.params, units), _count(e.macs, units),
-                      _short(e.error or e.description)], "warn" if e.error else "row")
-        lines += [(f"{_title(section)} — {len(group)} shipped", "title")] + grid.lines()
-    lines.append((NOTE, "note"))
-    write_lines(lines, out)
-
-
-def write_markdown(entries: list[ZooEntry], units: str, out: TextIO) -> None:
-    for section, group in _sections(entries).items():
-        out.write(f"### {_title(section)}\n\n| name | input | params | MACs | description |\n|---|---:|---:|---:|---|\n")
-        for e in group:
-            cells = [f"`{e.name}`", _shape(e.input), _count(e.params, units), _count(e.macs, units),
-                     e.error or e.description]
-            out.write("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |\n")
-        out.write("\n")
-    out.write(NOTE + "\n")
-
-
-def write_csv(entries: list[ZooEntry], out: TextIO) -> None:
-    import csv
-
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "section", "input", "params", "macs", "description", "error"])
-    for e in entries:
-        writer.writerow([e.name, e.section, "x".join(map(str, e.input)), e.params if e.params is not None else "",
-                         e.macs if e.macs is not None else "", e.description, e.error or ""])
-
-
-def write_json(entries: list[ZooEntry], out: TextIO) -> None:
-    data = {"version": 1, "configs": [asdict(e) for e in entries]}
-    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-@app.command()
-def zoo(
-    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    variants: bool = typer.Option(False, "--variants", help="Also list the examples in sub-folders of configs/ "
-                                                            "(the layer variants), each folder in its own section."),
-    units: Units = typer.Option(Units.raw, "--units", help="raw (exact, the default), auto (human), or fixed K/M/G."),
-):
+def zoo(format: str = "table", variants: bool = False, units: str = "raw") -> int:
     """List the shipped configs with their input, params and MACs: `convcalc analyze NAME` takes any of them.
 
     \b
     Exit codes: 0 success; 2 a shipped config failed to load (it is listed with its error).
     """
-    with user_errors():
-        entries = zoo_entries(include_subfolders=variants)
-        if format is Format.json:
-            write_json(entries, sys.stdout)
-        elif format is Format.csv:
-            write_csv(entries, sys.stdout)
-        elif format is Format.markdown:
-            write_markdown(entries, units.value, sys.stdout)
-        else:
-            write_table(entries, units.value, sys.stdout)
+    from ...render.emitters import emit
+    from ...render.zoo import ZooView
+
+    entries = zoo_entries(include_subfolders=variants)
+    emit(ZooView(entries, units), format)
     broken = [e for e in entries if e.error]
     for entry in broken:
         print(f"error: {entry.error}", file=sys.stderr)
-    if broken:
-        raise typer.Exit(2)
-
+    return 2 if broken else 0

@@ -1,0 +1,60 @@
+"""What every command shares: loading a spec with the common options, option values parsed the same way, and
+turning bad input into ``error: FILE:LINE:COL: message — hint`` with exit code 2.
+
+Imported by the fast ``analyze`` path, the Typer app and every command, so it imports neither Typer nor them, and
+nothing heavy at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from ..render.emitters import no_color, use_color
+
+__all__ = ["expand", "no_color", "overrides", "parse_at", "report_error", "user_errors"]
+
+
+def report_error(err) -> None:
+    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal."""
+    print(f"\x1b[31merror:\x1b[0m {err}" if use_color(sys.stderr) else f"error: {err}", file=sys.stderr)
+
+
+@contextmanager
+def user_errors():
+    """Bad input → ``FILE:LINE:COL: message — hint`` on stderr and exit code 2, never a traceback."""
+    from ..errors import SpecError
+
+    try:
+        yield
+    except SpecError as err:
+        report_error(err)
+        raise SystemExit(2) from None
+
+
+def overrides(values: list[str] | None) -> dict:
+    """``--set NAME=VALUE`` options as a dict of var overrides."""
+    from ..spec.loader import parse_override
+
+    return dict(parse_override(v) for v in values or [])
+
+
+def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
+    """Load and expand a spec with the common options (--batch, --input, --set)."""
+    from ..spec.loader import load, parse_input_override
+
+    network = load(spec)
+    shape = parse_input_override(input_shape) if input_shape is not None else None
+    return network.expand(overrides(sets), input_shape=shape, batch=batch)
+
+
+def parse_at(text: str | None) -> tuple[int, ...] | None:
+    """``--at 3,5`` (or ``3x5``): an output position, one index per spatial axis."""
+    from ..errors import SpecError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip() != "")
+    except ValueError:
+        raise SpecError(f"--at `{text}` is not a list of integers", None, "write e.g. --at 3,5") from None

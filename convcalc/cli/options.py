@@ -1,0 +1,164 @@
+"""Every argument and option of the command line, as plain data: flags, metavar, help, type or choices, default,
+minimum, repeatability. Nothing here imports Typer.
+
+Two readers build on these definitions, so they cannot drift apart:
+
+* :mod:`convcalc.cli.params` turns them into Typer parameters for the commands of :mod:`convcalc.cli.app`;
+* :func:`convcalc.cli.entry.parse_args` walks :data:`ANALYZE` to parse ``convcalc analyze`` without Typer.
+
+Each command's tuple lists its parameters in ``--help`` order; ``name`` is the keyword its function takes.
+(``convcalc check`` declares its own options, next to the budgets they configure; it reuses the spec options.)
+"""
+
+from __future__ import annotations
+
+from ..numbers import UNITS
+
+FORMATS = ("table", "json", "csv", "markdown")
+VERIFY_FORMATS = ("table", "json")
+DTYPES = ("float32", "float64")
+ERF_METHODS = ("none", "analytic", "measured")
+ERF_WEIGHTS = ("random", "uniform")
+
+
+class _Definition:
+    """Plain classes, not dataclasses: the fast path imports this module, and ``@dataclass`` costs 0.3–0.9 ms a
+    class at import time (more than parsing the command line)."""
+
+    __slots__ = ()
+
+    def replace(self, **changes):
+        """A copy with some fields changed (``UNITS_OPTION.replace(default="raw")``)."""
+        values = {key: getattr(self, key) for key in self.__slots__}
+        values.update(changes)
+        return type(self)(**values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+
+class Option(_Definition):
+    """``--flag VALUE`` (or a bool ``--flag``, with ``off_flag`` its negative form ``--no-flag``). ``type`` is str,
+    int or bool; with ``choices`` the value is one of them (a str). A ``repeatable`` option keeps every occurrence,
+    in order (a list; None when absent)."""
+
+    __slots__ = ("name", "flags", "help", "type", "default", "choices", "minimum", "metavar", "repeatable",
+                 "off_flag")
+
+    def __init__(self, name: str, flags: tuple[str, ...], help: str, type: type = str, default: object = None, *,
+                 choices: tuple[str, ...] | None = None, minimum: int | None = None, metavar: str | None = None,
+                 repeatable: bool = False, off_flag: str | None = None):
+        self.name, self.flags, self.help, self.type, self.default = name, flags, help, type, default
+        self.choices, self.minimum, self.metavar = choices, minimum, metavar
+        self.repeatable, self.off_flag = repeatable, off_flag
+
+
+class Argument(_Definition):
+    """A positional argument: one value, or with ``repeatable`` any number (a list)."""
+
+    __slots__ = ("name", "metavar", "help", "required", "repeatable")
+
+    def __init__(self, name: str, metavar: str, help: str, *, required: bool = True, repeatable: bool = False):
+        self.name, self.metavar, self.help, self.required, self.repeatable = name, metavar, help, required, repeatable
+
+
+# ---- shared by the commands that read a spec -----------------------------------------------------------------------
+SPEC = Argument("spec", "SPEC", "A spec file, or the name of a shipped config (see `convcalc zoo`).")
+BATCH = Option("batch", ("--batch",), "Batch size (overrides the spec's `batch`).", int, minimum=1, metavar="N")
+INPUT = Option("input", ("--input",), "Input shape without batch, e.g. 3x160x160.", metavar="CxHxW")
+SET = Option("sets", ("--set",), "Override a var: NAME=VALUE (repeatable).", metavar="NAME=VALUE", repeatable=True)
+FORMAT = Option("format", ("--format", "-f"), "Output format.", default="table", choices=FORMATS)
+UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
+                      choices=UNITS)
+
+VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
+
+# ---- convcalc analyze ----------------------------------------------------------------------------------------------
+ANALYZE = (
+    SPEC, FORMAT, BATCH, INPUT, SET, UNITS_OPTION,
+    Option("depth", ("--depth",), "Collapse blocks nested deeper than N.", int, minimum=0, metavar="N"),
+    Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
+                                      "field).", metavar="NAME,..."),
+)
+
+# ---- convcalc zoo --------------------------------------------------------------------------------------------------
+ZOO = (
+    FORMAT,
+    Option("variants", ("--variants",), "Also list the examples in sub-folders of configs/ (the layer variants), "
+                                        "each folder in its own section.", bool, default=False),
+    UNITS_OPTION.replace(default="raw", help="raw (exact, the default), auto (human), or fixed K/M/G."),
+)
+
+# ---- convcalc compare ----------------------------------------------------------------------------------------------
+COMPARE = (
+    Argument("specs", "[SPEC]...", "Spec files or shipped config names. Two or more: side by side against the "
+                                   "first. One: with --as or --layer.", required=False, repeatable=True),
+    Option("layer", ("--layer",), "What-if for one conv: a layer NAME of the spec, or a description like "
+                                  "\"conv 128->128 k3 s1 @56x56\"."),
+    Option("as_", ("--as",), "Rewrite every eligible conv: depthwise_separable, grouped:G, separable, flattened, "
+                             "shuffle:G, dilated, ..."),
+    Option("only", ("--only",), "With --as: rewrite only layers whose name matches this glob (repeatable).",
+           repeatable=True),
+    Option("write", ("--write",), "With --as: write the rewritten spec (flat YAML) to this file."),
+    Option("groups", ("--groups",), "With --layer: the group counts to try for the grouped and shuffle-grouped "
+                                    "rows, e.g. 2,4,8."),
+    FORMAT, BATCH,
+    Option("sets", ("--set",), "Side by side: override a var NAME=VALUE in every spec that declares it "
+                               "(repeatable).", repeatable=True),
+    UNITS_OPTION,
+    Option("all_layers", ("--all-layers",), "List identical layers too.", bool, default=False),
+)
+
+# ---- convcalc sweep ------------------------------------------------------------------------------------------------
+SWEEP = (
+    SPEC,
+    Option("sets", ("--set",), "NAME=v1,v2,… (repeatable): the values to sweep; a single value just overrides the "
+                               "var.", repeatable=True),
+    FORMAT, BATCH, UNITS_OPTION,
+    Option("chart", ("--chart",), "Draw MACs against params (table format).", bool, default=True,
+           off_flag="--no-chart"),
+)
+
+# ---- convcalc rf ---------------------------------------------------------------------------------------------------
+RF = (
+    SPEC,
+    Option("layer", ("--layer", "-l"), "Only this layer (and the unit for --at and --erf; default for --erf: the "
+                                       "last spatial layer)."),
+    Option("at", ("--at",), "Output position of --layer, e.g. 3,5: print its input window per axis (ERF: the unit "
+                            "to study; default centre)."),
+    Option("erf", ("--erf",), "Effective receptive field: analytic (uniform weights, linear network, exact) or "
+                              "measured (input gradient in the NumPy executor).", default="none", choices=ERF_METHODS),
+    Option("mass", ("--mass",), "ERF window: the centred window holding this fraction.", default="0.95"),
+    Option("samples", ("--samples",), "Measured ERF: random inputs to average over.", int, default=1, minimum=1),
+    Option("weights", ("--weights",), "Measured ERF: random (He init) or uniform (all ones) weights.",
+           default="random", choices=ERF_WEIGHTS),
+    Option("seed", ("--seed",), "Measured ERF: seed of the weights and inputs.", int, default=0),
+    Option("save", ("--save",), "Save the ERF picture/data: .svg, .png (needs the `plot` extra), .npy or .csv."),
+    FORMAT, BATCH, INPUT, SET,
+)
+
+# ---- convcalc explain ----------------------------------------------------------------------------------------------
+EXPLAIN = (
+    Argument("target", "[KIND|SPEC]", "A layer kind (conv, deformable, …), or with --layer a spec.", required=False),
+    Option("layer", ("--layer", "-l"), "Explain this layer of the spec TARGET with its numbers substituted."),
+    Option("list_", ("--list",), "List every layer kind with its one-line summary.", bool, default=False),
+    Option("flops", ("--flops",), "Print the FLOPs-per-element table.", bool, default=False),
+    BATCH, INPUT, SET,
+)
+
+# ---- convcalc verify -----------------------------------------------------------------------------------------------
+VERIFY = (
+    SPEC, BATCH, INPUT, SET,
+    Option("seed", ("--seed",), "Seed of the random weights and input.", int, default=0),
+    Option("dtype", ("--dtype",), "Executor dtype.", default="float32", choices=DTYPES),
+    FORMAT.replace(choices=VERIFY_FORMATS),
+    Option("max_memory", ("--max-memory",), "Refuse to run above this estimated peak memory (e.g. 512M, 4G).",
+           default="4G"),
+    Option("rf", ("--rf",), "Also probe the receptive field: the input gradient of one output unit (all-ones "
+                            "weights, max pooling as a sum, positive input) against the analytic RF size and first "
+                            "index −P + u·j, per axis.", bool, default=False),
+    Option("layer", ("--layer", "-l"), "--rf: the layer of the unit (default: the last with spatial axes).",
+           metavar="NAME"),
+    Option("at", ("--at",), "--rf: the unit's position (default: the one nearest the centre whose RF fits inside "
+                            "the input).", metavar="I,J"),
+)

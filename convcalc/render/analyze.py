@@ -1,0 +1,221 @@
+"""``convcalc analyze``: a :class:`~convcalc.cost.report.Report` as a per-layer table, per-type share bars, exact
+totals and the counting conventions (text), a Markdown table, CSV with exact integers, or the JSON contract.
+
+The text table shows the stages of composite layers as indented ``↳`` rows (parts of the layer above, in no
+total); Markdown and CSV show the layers only. CSV cells are exact and unit-free, its headers the JSON keys.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, TextIO
+
+from ..cost.report import COUNT_FIELDS, LayerReport, Report
+from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
+from .model import LEFT, RIGHT, Column, Document, Json, Line, Table, csv_columns
+
+
+class Row:
+    """One printed row: a layer, or a collapsed block instance (``type`` = "block"). (Plain classes here and below:
+    the fast path imports this module, and ``@dataclass`` costs 0.3–0.9 ms a class at import time.)"""
+
+    __slots__ = ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes", "rf",
+                 "warnings", "depth", "layers")
+
+    def __init__(self, name: str, type: str, output_shape: list[int], params: int = 0, buffers: int = 0,
+                 macs: int = 0, flops: int = 0, activation_bytes: int = 0, rf: object = None,
+                 warnings: list[str] | None = None, depth: int = 0, layers: int = 1):
+        self.name, self.type, self.output_shape = name, type, output_shape
+        self.params, self.buffers, self.macs, self.flops = params, buffers, macs, flops
+        self.activation_bytes, self.rf, self.warnings = activation_bytes, rf, [] if warnings is None else warnings
+        self.depth, self.layers = depth, layers
+
+
+def rows(report: Report, depth: int | None = None, sub_rows: bool = False) -> list[Row]:
+    """Rows to print. With ``depth``, layers nested deeper than ``depth`` blocks collapse into their block.
+
+    With ``sub_rows``, a layer whose details list ``sub_rows`` (composite kinds: depthwise separable, SE, …) is
+    followed by one indented row per stage (type ``↳ kind``), counts times the batch; they are parts of the layer
+    above, not extra layers, so they carry no activation bytes and do not enter any total."""
+    out: list[Row] = []
+    groups: dict[str, Row] = {}
+    for layer in report.layers:
+        if depth is not None and len(layer.path) > depth:
+            owner = layer.path[depth]
+            row = groups.get(owner)
+            if row is None:
+                row = groups[owner] = Row(owner, "block", [], layers=0, depth=depth)
+                out.append(row)
+            for key in COUNT_FIELDS:
+                setattr(row, key, getattr(row, key) + getattr(layer, key))
+            row.output_shape, row.rf, row.layers = layer.output_shape, layer.rf, row.layers + 1
+            row.warnings += layer.warnings
+        else:
+            out.append(_layer_row(layer))
+            if sub_rows:
+                out += _stage_rows(layer, report.batch)
+    return out
+
+
+def _stage_rows(layer: LayerReport, batch: int) -> list[Row]:
+    return [Row(f"· {sub['name']}", f"↳ {sub['type']}", list(sub["output_shape"]), sub["params"], 0,
+                sub["macs"] * batch, sub["flops"] * batch, 0, None, [], len(layer.path) + 1, 0)
+            for sub in layer.details.get("sub_rows", ())]
+
+
+def _layer_row(layer: LayerReport) -> Row:
+    return Row(layer.name, layer.type, layer.output_shape, layer.params, layer.buffers, layer.macs, layer.flops,
+               layer.activation_bytes, layer.rf, layer.warnings, len(layer.path))
+
+
+def totals_row(report: Report) -> Row:
+    t = report.totals
+    return Row("Total", f"{t.layers} layers", [], t.params, t.buffers, t.macs, t.flops, t.activation_bytes)
+
+
+#: ``--columns`` name -> (the column of the table and Markdown, its cell for a Row given units, its CSV field)
+COLUMNS: dict[str, tuple[Column, Callable[[Row, str], str], str]] = {
+    "name": (Column("name", "Layer", LEFT), lambda r, u: "  " * r.depth + r.name, "name"),
+    "type": (Column("type", "Type", LEFT), lambda r, u: r.type if r.type != "block" else f"block ({r.layers} layers)",
+             "type"),
+    "shape": (Column("shape", "Output", RIGHT), lambda r, u: fmt_shape(r.output_shape), "output_shape"),
+    "params": (Column("params", "Params", RIGHT), lambda r, u: fmt_count(r.params, u), "params"),
+    "buffers": (Column("buffers", "Buffers", RIGHT), lambda r, u: fmt_count(r.buffers, u), "buffers"),
+    "macs": (Column("macs", "MACs", RIGHT), lambda r, u: fmt_count(r.macs, u), "macs"),
+    "flops": (Column("flops", "FLOPs", RIGHT), lambda r, u: fmt_count(r.flops, u), "flops"),
+    "memory": (Column("memory", "Activations", RIGHT),
+               lambda r, u: fmt_bytes(r.activation_bytes, u) if r.layers else "", "activation_bytes"),
+    "rf": (Column("rf", "RF", RIGHT), lambda r, u: fmt_axes(r.rf.size) if r.rf else "", "rf_size"),
+    "jump": (Column("jump", "Jump", RIGHT), lambda r, u: fmt_axes(r.rf.jump, fraction_text) if r.rf else "",
+             "rf_jump"),
+    "start": (Column("start", "Start", RIGHT), lambda r, u: fmt_axes(r.rf.start, fraction_text) if r.rf else "",
+              "rf_start"),
+}
+DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
+CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",
+              "rf_size", "rf_jump", "rf_start")
+
+
+def parse_columns(text: str | None) -> list[str]:
+    """The ``--columns`` names, checked (the defaults without the option)."""
+    from ..errors import SpecError, did_you_mean
+
+    if text is None:
+        return list(DEFAULT_COLUMNS)
+    chosen = [c.strip() for c in text.split(",")]
+    if not any(chosen):  # `--columns ''` or `,`: an empty table would be no answer
+        raise SpecError(f"--columns {text!r} names no column", None,
+                        "give a comma-separated list of: " + ", ".join(f"`{c}`" for c in COLUMNS))
+    for column in chosen:
+        if not column:
+            raise SpecError(f"--columns {text!r} has an empty entry", None, "remove the extra comma")
+        if column not in COLUMNS:
+            raise SpecError(f"--columns: unknown column `{column}`", None, did_you_mean(column, COLUMNS))
+        if chosen.count(column) > 1:
+            raise SpecError(f"--columns {text!r} names `{column}` twice", None, "give each column once")
+    return chosen
+
+
+def conventions_text(report: Report) -> str:
+    return (f"Units: MACs = multiply-accumulates of conv/linear layers, bias excluded (torchvision's convention); "
+            f"FLOPs = 2·MACs + bias, norm, activation, pooling and elementwise ops (docs/flops.md). "
+            f"Batch {report.batch}; activations are output elements × {report.dtype} × batch.")
+
+
+class RenderOptions:
+    """``--units``, ``--depth`` and ``--columns``; ``columns_chosen``: whether ``--columns`` was given (CSV then
+    writes just those, else its full schema)."""
+
+    __slots__ = ("units", "depth", "columns", "columns_chosen")
+
+    def __init__(self, units: str = "auto", depth: int | None = None, columns: list[str] | None = None,
+                 columns_chosen: bool = False):
+        self.units, self.depth, self.columns_chosen = units, depth, columns_chosen
+        self.columns = list(DEFAULT_COLUMNS) if columns is None else columns
+
+
+class AnalyzeView:
+    """The report in each format."""
+
+    def __init__(self, report: Report, options: RenderOptions | None = None):
+        self.report, self.options = report, options or RenderOptions()
+
+    def layer_table(self, title: str, sub_rows: bool) -> Table:
+        chosen = [COLUMNS[c] for c in self.options.columns]
+        units = self.options.units
+        table = Table([column for column, _, _ in chosen], title)
+        for row in rows(self.report, self.options.depth, sub_rows):
+            role = "warn" if row.warnings else "note" if row.type.startswith("↳") else "row"
+            table.add([cell(row, units) for _, cell, _ in chosen], role)
+        total = totals_row(self.report)
+        table.add([cell(total, units) for _, cell, _ in chosen], "total")
+        return table
+
+    def type_table(self) -> Table:
+        """Totals per layer type with bars for their share of params and MACs, most MACs first."""
+        report, units = self.report, self.options.units
+        table = Table([Column("type", "Type"), Column("layers", "Layers", RIGHT), Column("params", "Params", RIGHT),
+                       Column("params_share", "Share of params"), Column("macs", "MACs", RIGHT),
+                       Column("macs_share", "Share of MACs"), Column("flops", "FLOPs", RIGHT)], "By layer type")
+        params, macs = report.totals.params or 1, report.totals.macs or 1
+        for kind, t in sorted(report.by_type.items(), key=lambda item: (-item[1].macs, -item[1].params, item[0])):
+            table.add([kind, str(t.layers), fmt_count(t.params, units), _share(t.params / params),
+                       fmt_count(t.macs, units), _share(t.macs / macs), fmt_count(t.flops, units)])
+        return table
+
+    def table(self) -> Document:
+        report, t = self.report, self.report.totals
+        title = f"{report.name} — input {'×'.join(map(str, report.input))}, batch {report.batch}"
+        return Document([
+            self.layer_table(title, sub_rows=True),
+            self.type_table(),
+            Line(f"Total: {t.params:,} params, {t.buffers:,} buffers, {t.macs:,} MACs, {t.flops:,} FLOPs", "total"),
+            Line(f"Memory: weights {fmt_bytes(report.weight_bytes)}, activations {fmt_bytes(t.activation_bytes)}, "
+                 f"peak live activations {fmt_bytes(report.peak_activation_bytes)}", "row"),
+            Line(conventions_text(report)),
+        ])
+
+    def markdown(self) -> Document:
+        """A GitHub-flavoured Markdown table, ready to paste into a pull request."""
+        return Document([self.layer_table(self.report.name, sub_rows=False), Line(conventions_text(self.report))])
+
+    def csv(self) -> Table:
+        """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
+        ``--columns`` chose some (then those, in that order)."""
+        options = self.options
+        fields = [COLUMNS[c][2] for c in options.columns] if options.columns_chosen else CSV_FIELDS
+        table = Table(csv_columns(*fields))
+        for row in rows(self.report, options.depth) + [totals_row(self.report)]:
+            rf = row.rf
+            values = {
+                "name": row.name, "type": row.type, "depth": row.depth,
+                "output_shape": "x".join(map(str, row.output_shape)), "params": row.params, "buffers": row.buffers,
+                "macs": row.macs, "flops": row.flops, "activation_bytes": row.activation_bytes,
+                "rf_size": fmt_axes(rf.size) if rf else "", "rf_jump": fmt_axes(rf.jump, fraction_text) if rf else "",
+                "rf_start": fmt_axes(rf.start, fraction_text) if rf else "",
+            }
+            table.add([values[f] for f in fields])
+        return table
+
+    def json(self) -> Json:
+        return Json(text=self.report.to_json())
+
+
+def _share(share: float) -> str:
+    from .grid import bar
+
+    return f"{bar(share)} {share * 100:5.1f}%"
+
+
+def write_warnings(report: Report, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=stream)
+
+
+def render(report: Report, fmt: str, options: RenderOptions, out: TextIO | None = None) -> None:
+    """Write ``report`` to ``out`` (stdout) in ``fmt``; warnings go to stderr."""
+    from .emitters import emit
+
+    emit(AnalyzeView(report, options), fmt, out)
+    write_warnings(report)

@@ -1,0 +1,112 @@
+"""``convcalc verify``: the analytic and executed counts side by side per layer, the RF probe per axis, and a
+transient progress bar on stderr while a long run executes.
+
+The text stays unstyled even on a colour terminal (verify has always printed plain text); JSON is
+:meth:`convcalc.verify.VerifyResult.to_dict` with ASCII escapes (the contract as it stands).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from .model import LEFT, RIGHT, Document, Json, Line, Table, columns
+
+
+def _shape(s) -> str:
+    return "—" if s is None else "×".join(map(str, s))
+
+
+def _num(n) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def layers_table(result) -> Table:
+    table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT),
+                          ("analytic_shape", "output (analytic)", RIGHT), ("executed_shape", "output (executed)", RIGHT),
+                          ("analytic_params", "params (analytic)", RIGHT), ("executed_params", "params (executed)", RIGHT),
+                          ("analytic_macs", "MACs (analytic)", RIGHT), ("executed_macs", "MACs (executed)", RIGHT),
+                          ("ok", "", LEFT)))
+    for row in result.rows:
+        table.add([row.name, row.type, _shape(row.analytic_shape), _shape(row.executed_shape),
+                   _num(row.analytic_params), _num(row.executed_params), _num(row.analytic_macs),
+                   _num(row.executed_macs), "✓" if row.ok else "✗"])
+    return table
+
+
+def layers_summary(result) -> str:
+    agree = sum(row.ok for row in result.rows)
+    return (f"{agree}/{len(result.rows)} layers agree · batch {result.batch} · {result.dtype} · seed {result.seed} · "
+            f"executed in {result.seconds:.2f} s")
+
+
+def rf_blocks(axes: list) -> list:
+    """The RF probe (``VerifyResult.rf``: one dict per axis, see :func:`convcalc.verify.probe_rf`)."""
+    first = axes[0] if axes else None
+    unit = ",".join(map(str, first["position"])) if first else ""
+    title = (f"RF probe: `{first['layer']}` unit ({unit}) — input gradient with all-ones weights, max pooling as a "
+             "sum, positive input" if first else "RF probe")
+    table = Table(columns(("axis", "axis", LEFT), ("index", "unit", RIGHT), ("analytic", "analytic window", LEFT),
+                          ("size", "size", RIGHT), ("measured", "measured window", LEFT), ("span", "span", RIGHT),
+                          ("taps", "nonzero taps", RIGHT), ("status", "", LEFT)))
+    for a in axes:
+        analytic = f"{a['analytic']['first']} … {a['analytic']['last']}"
+        measured = "—" if a["measured"]["first"] is None else f"{a['measured']['first']} … {a['measured']['last']}"
+        mark = {"ok": "✓", "mismatch": "✗"}.get(a["status"], a["status"])
+        table.add([str(a["axis"]), str(a["index"]), analytic + (" (clipped)" if a["analytic"]["clipped"] else ""),
+                   str(a["analytic"]["size"]), measured, str(a["measured"]["span"]), str(a["measured"]["taps"]), mark])
+    blocks: list = [Line(title, "row"), table]
+    blocks += [Line(f"note: {note}", "row") for note in dict.fromkeys(a["note"] for a in axes if a["note"])]
+    agree = sum(a["status"] == "ok" for a in axes)
+    compared = sum(a["status"] in ("ok", "mismatch") for a in axes)
+    if compared:
+        blocks.append(Line(f"{agree}/{compared} axes agree with the analytic RF (span = RF size, first index = −P + u·j)",
+                           "row"))
+    else:
+        blocks.append(Line("no axis compared: the measured window is shown for information", "row"))
+    return blocks
+
+
+@dataclass
+class VerifyView:
+    result: object
+    rf: bool = False
+
+    def table(self) -> Document:
+        blocks: list = [layers_table(self.result), Line(layers_summary(self.result), "row")]
+        if self.rf:
+            blocks += [Line("", "row")] + rf_blocks(self.result.rf)
+        return Document(blocks, plain=True)
+
+    def json(self) -> Json:
+        return Json(self.result.to_dict(), ascii=True)
+
+
+class LazyProgress:
+    """A transient Rich progress bar on stderr, started only once the run has taken more than ``delay`` seconds
+    and only when stderr is a terminal."""
+
+    def __init__(self, total: int, delay: float = 1.0):
+        self.total, self.delay, self.start = total, delay, time.perf_counter()
+        self.bar = None
+        self.task = None
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, index, node) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.start < self.delay:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("executing", total=self.total)
+        self.bar.update(self.task, completed=index, description=f"executing {node.name}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
