@@ -69,7 +69,7 @@ def rf_lines(rows: list) -> list[Line]:
 
 
 def window_table(layer: str, windows: list) -> Table:
-    """The input window of one output position per axis (:class:`convcalc.cli.commands.rf.AxisWindow`)."""
+    """The input window of one output position per axis (:class:`convcalc.erf.analytic.AxisWindow`)."""
     at = ",".join(str(w.index) for w in windows)
     table = Table(columns(("axis", "Axis", RIGHT), ("index", "Index", RIGHT), ("window", "RF window", RIGHT),
                           ("size", "Size", RIGHT), ("inside", "Inside the input", RIGHT), ("clipped", "Clipped", LEFT),

@@ -2,7 +2,7 @@
 configs/), as text, Markdown, CSV (exact, one table with a ``section`` column) or JSON (``{"version": 1,
 "configs": [{"name", "section", "path", "input", "params", "macs", "description", "error"}]}``).
 
-An entry is any object with those attributes (:class:`convcalc.cli.commands.zoo.ZooEntry`).
+An entry is any object with those attributes (:class:`convcalc.zoo.ZooEntry`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..numbers import fmt_count
+from ..zoo import NETWORKS
 from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_columns
 
-NETWORKS = "networks"
 DESCRIPTION_WIDTH = 100
 NOTE = ("Params = trainable parameters (BatchNorm running statistics are buffers, not counted); MACs = conv+linear "
         "multiply-accumulates per sample, bias excluded. `convcalc analyze NAME` shows the per-layer table.")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import convcalc
 from convcalc.cli.app import app
-from convcalc.cli.commands.zoo import header_description, zoo_entries
+from convcalc.zoo import header_description, zoo_entries
 from convcalc.spec.loader import shipped_configs
 
 # name: (params, MACs)

@@ -360,7 +360,7 @@ def test_cli_error_points_at_the_line(tmp_path):
 
 
 def test_variant_configs_open_with_a_one_line_title():
-    from convcalc.cli.commands.zoo import header_description
+    from convcalc.zoo import header_description
     from convcalc.spec.loader import shipped_configs
 
     for name in _variant_configs():

@@ -94,7 +94,7 @@ def test_resnet18_totals_are_the_published_ones():
 @pytest.mark.parametrize("suffix", list(FORMATS))
 def test_zoo(suffix, regen_golden):
     """The zoo view over the four configs (the whole zoo grows with every shipped config)."""
-    from convcalc.cli.commands.zoo import zoo_entries
+    from convcalc.zoo import zoo_entries
     from convcalc.render.emitters import emit
     from convcalc.render.zoo import ZooView
 

@@ -10,64 +10,10 @@ Without ``--erf`` this path is pure Python (no NumPy). Definitions (Araujo et al
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from fractions import Fraction
 
 from ..common import expand, parse_at
 from ...errors import SpecError
-from ...numbers import json_number
-
-
-@dataclass
-class AxisWindow:
-    """The input window of one output position along one axis: the theoretical one (Araujo et al.: start + i·j
-    … + r − 1), the exact set of input indices the impulse reaches (``support``), and both clipped to the input."""
-
-    axis: int
-    index: int
-    start: Fraction
-    end: Fraction
-    size: int
-    input_size: int
-    support: tuple[int, int] | None = None
-
-    @property
-    def clipped(self) -> bool:
-        return self.start < 0 or self.end > self.input_size - 1
-
-    @property
-    def inside(self) -> tuple[Fraction, Fraction]:
-        return max(self.start, Fraction(0)), min(self.end, Fraction(self.input_size - 1))
-
-    def to_dict(self) -> dict:
-        lo, hi = self.inside
-        return {"axis": self.axis, "index": self.index, "start": json_number(self.start), "end": json_number(self.end),
-                "size": self.size, "clipped": self.clipped, "inside": [json_number(lo), json_number(hi)],
-                "support": list(self.support) if self.support else None}
-
-
-def input_window(graph, report, layer: str, at: tuple[int, ...]) -> list[AxisWindow]:
-    """Where output position ``at`` of ``layer`` looks in the input, per axis (exact support by an impulse)."""
-    from ...erf.analytic import influence
-    from ...erf.stats import check_position, rf_window
-
-    shapes = {graph.input_name: tuple(graph.input_shape)}
-    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
-    if layer not in shapes or layer == graph.input_name:
-        from ...errors import did_you_mean
-
-        raise SpecError(f"--layer: no layer named `{layer}`", None,
-                        did_you_mean(layer, [l.name for l in report.layers]))
-    at = check_position(layer, shapes[layer], at)
-    state, _ = influence(graph, shapes, layer, at)
-    windows = []
-    for axis, (start, size) in enumerate(rf_window(report, layer, at)):
-        values, offset = state.ints[axis], state.offsets[axis]
-        nonzero = [k for k, v in enumerate(values) if v]
-        support = (offset + nonzero[0], offset + nonzero[-1]) if nonzero else None
-        index = at[axis] if at else 0
-        windows.append(AxisWindow(axis, index, start, start + size - 1, size, graph.input_shape[1 + axis], support))
-    return windows
 
 
 def parse_mass(text: str) -> Fraction:
@@ -123,6 +69,7 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     """
     from ...cost.analysis import analyze
     from ...cost.rftable import rf_rows
+    from ...erf.analytic import input_window
     from ...render.emitters import emit
     from ...render.rf import RFView
 
