@@ -5,14 +5,13 @@ checked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..cost.report import Report
 from ..errors import Mark, SpecError
 from ..spec.yamlio import YMap
 from .kinds import Budget
-from .parse import BudgetsFile, merge, spec_budgets
+from .parse import CheckOptions, merge, spec_budgets
 from .results import BudgetResult, CheckRun, SpecCheck
 
 
@@ -23,19 +22,6 @@ def evaluate(report: Report, budgets: list[Budget], baseline: Report | None = No
     ``min_rf`` with the wrong number of axes or an unknown layer.
     """
     return [budget.evaluate(report, baseline) for budget in budgets]
-
-
-@dataclass
-class CheckOptions:
-    """What applies to every spec of a run: the common expansion options and the non-spec budget sources."""
-
-    overrides: dict = field(default_factory=dict)
-    input_shape: tuple | None = None
-    batch: int | None = None
-    budgets_file: BudgetsFile | None = None
-    flags: list[Budget] = field(default_factory=list)
-    baseline: str | None = None
-    skip_unbudgeted: bool = False
 
 
 def check_spec(spec: str, options: CheckOptions) -> SpecCheck:

@@ -351,3 +351,39 @@ def merge(*sources: list[Budget]) -> list[Budget]:
         for budget in source:
             merged[budget.key] = budget
     return list(merged.values())
+
+
+def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets):
+    """The options of one ``convcalc check`` run, from its command line; any problem here is bad input for every
+    spec (exit 2 before checking)."""
+    from ..spec.loader import parse_input_override, parse_override
+
+    increases = parse_cli_increase(max_increase)
+    flags = parse_cli_max(max_) + parse_cli_min_rf(min_rf) + increases
+    if increases and not baseline:
+        raise SpecError("--max-increase needs --baseline", None,
+                        "create one with `convcalc analyze SPEC --format json > baseline.json`")
+    if baseline:
+        path = Path(baseline)
+        if not path.exists():
+            raise SpecError(f"--baseline {baseline}: no such file or directory", None, "check the path")
+        if path.is_file() and len(specs) > 1:
+            raise SpecError(f"--baseline {baseline} is one report but {len(specs)} specs are checked", None,
+                            "pass a directory holding NAME.json for each spec (NAME = the spec's file stem)")
+    budgets_file = load_budgets_file(budgets) if budgets else None
+    shape = parse_input_override(input) if input is not None else None
+    overrides = dict(parse_override(text) for text in sets or [])
+    return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted)
+
+
+@dataclass
+class CheckOptions:
+    """What applies to every spec of a run: the common expansion options and the non-spec budget sources."""
+
+    overrides: dict = field(default_factory=dict)
+    input_shape: tuple | None = None
+    batch: int | None = None
+    budgets_file: BudgetsFile | None = None
+    flags: list[Budget] = field(default_factory=list)
+    baseline: str | None = None
+    skip_unbudgeted: bool = False

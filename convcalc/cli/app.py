@@ -1,6 +1,6 @@
 """The Typer app: every command, registered in one list. Each command is a plain function in
 :mod:`convcalc.cli.commands` that loads, computes, renders and returns its exit code; its parameters come from
-:mod:`convcalc.cli.options` (``convcalc check`` declares its own).
+:mod:`convcalc.cli.options`.
 
 Exit codes: 0 success; 1 a check failed (verify mismatch, budget exceeded); 2 bad input (spec or options).
 The console script is :func:`convcalc.cli.entry.main`, which runs ``convcalc analyze`` without importing this module.
@@ -23,11 +23,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-#: (command function, its parameter definitions), in the order of ``convcalc --help``; None: the function
-#: declares Typer parameters itself
+#: (command function, its parameter definitions), in the order of ``convcalc --help``
 COMMANDS = (
     (analyze.analyze, options.ANALYZE),
-    (check.check, None),
+    (check.check, options.CHECK),
     (zoo.zoo, options.ZOO),
     (compare.compare, options.COMPARE),
     (sweep.sweep, options.SWEEP),
@@ -37,7 +36,7 @@ COMMANDS = (
 )
 
 for function, definitions in COMMANDS:
-    app.command()(function if definitions is None else typer_command(function, definitions))
+    app.command()(typer_command(function, definitions))
 
 
 def _version(value: bool):

@@ -7,7 +7,6 @@ Two readers build on these definitions, so they cannot drift apart:
 * :func:`convcalc.cli.entry.parse_args` walks :data:`ANALYZE` to parse ``convcalc analyze`` without Typer.
 
 Each command's tuple lists its parameters in ``--help`` order; ``name`` is the keyword its function takes.
-(``convcalc check`` declares its own options, next to the budgets they configure; it reuses the spec options.)
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from ..numbers import UNITS
 
 FORMATS = ("table", "json", "csv", "markdown")
 VERIFY_FORMATS = ("table", "json")
+CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
 DTYPES = ("float32", "float64")
 ERF_METHODS = ("none", "analytic", "measured")
 ERF_WEIGHTS = ("random", "uniform")
@@ -43,14 +43,14 @@ class Option(_Definition):
     in order (a list; None when absent)."""
 
     __slots__ = ("name", "flags", "help", "type", "default", "choices", "minimum", "metavar", "repeatable",
-                 "off_flag")
+                 "off_flag", "envvar")
 
     def __init__(self, name: str, flags: tuple[str, ...], help: str, type: type = str, default: object = None, *,
                  choices: tuple[str, ...] | None = None, minimum: int | None = None, metavar: str | None = None,
-                 repeatable: bool = False, off_flag: str | None = None):
+                 repeatable: bool = False, off_flag: str | None = None, envvar: str | None = None):
         self.name, self.flags, self.help, self.type, self.default = name, flags, help, type, default
         self.choices, self.minimum, self.metavar = choices, minimum, metavar
-        self.repeatable, self.off_flag = repeatable, off_flag
+        self.repeatable, self.off_flag, self.envvar = repeatable, off_flag, envvar
 
 
 class Argument(_Definition):
@@ -161,4 +161,26 @@ VERIFY = (
            metavar="NAME"),
     Option("at", ("--at",), "--rf: the unit's position (default: the one nearest the centre whose RF fits inside "
                             "the input).", metavar="I,J"),
+)
+
+# ---- convcalc check ------------------------------------------------------------------------------------------------
+CHECK = (
+    Argument("specs", "SPEC...", "Spec files or shipped config names; several are checked in turn with a summary "
+                                 "at the end.", repeatable=True),
+    Option("budgets", ("--budgets",), "A YAML budgets file (docs/check.md)."),
+    Option("max_", ("--max",), "A budget KEY=VALUE, e.g. params=5M, macs=600M, peak_activation_bytes=8MiB, "
+                               "layer_max.macs=200M (repeatable).", repeatable=True),
+    Option("min_rf", ("--min-rf",), "Minimum receptive field of the final layer: 224 (every axis) or 224x160 (per "
+                                    "axis)."),
+    Option("baseline", ("--baseline",), "A `convcalc analyze --format json` report, or a directory of NAME.json "
+                                        "reports, to compare against."),
+    Option("max_increase", ("--max-increase",), "Allowed growth over the baseline: KEY=PCT% (e.g. macs=2%) or "
+                                                "KEY=AMOUNT (repeatable).", repeatable=True),
+    FORMAT.replace(choices=CHECK_FORMATS),
+    Option("summary", ("--summary",), "Append a Markdown report to this file (default: $GITHUB_STEP_SUMMARY when "
+                                      "set).", envvar="GITHUB_STEP_SUMMARY"),
+    Option("skip_unbudgeted", ("--skip-unbudgeted",), "Skip files that are not convcalc specs or have no budgets "
+                                                      "(for pre-commit hooks) instead of failing with exit code 2.",
+           bool, default=False),
+    BATCH, INPUT, SET,
 )

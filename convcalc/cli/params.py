@@ -16,7 +16,7 @@ from typing import Callable, List, Optional
 import typer
 
 from .common import user_errors
-from .options import BATCH, INPUT, SET, Argument, Option
+from .options import Argument, Option
 
 
 def _choice_enum(definition: Option) -> type[Enum]:
@@ -32,7 +32,7 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         default = ... if definition.required else None
         return annotation, typer.Argument(default, metavar=definition.metavar, help=definition.help)
     keywords = dict(extra)
-    for key, value in (("metavar", definition.metavar), ("min", definition.minimum)):
+    for key, value in (("metavar", definition.metavar), ("min", definition.minimum), ("envvar", definition.envvar)):
         if value is not None:
             keywords[key] = value
     flags = definition.flags
@@ -49,14 +49,6 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         if default is None:
             annotation = Optional[annotation]
     return annotation, typer.Option(default, *flags, help=definition.help, **keywords)
-
-
-def typer_option(definition: Option):
-    """The ``typer.Option(...)`` default for a function signature (commands that declare their own)."""
-    return typer_parameter(definition)[1]
-
-
-BATCH_OPT, INPUT_OPT, SET_OPT = typer_option(BATCH), typer_option(INPUT), typer_option(SET)
 
 
 def typer_command(function: Callable[..., int | None], definitions: tuple) -> Callable[..., None]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.budgets.evaluate import CheckOptions, check, load_baseline
+from convcalc.budgets.evaluate import check, load_baseline
+from convcalc.budgets.parse import CheckOptions
 from convcalc.budgets.parse import load_budgets_file, parse_cli_increase, parse_cli_max
 from convcalc.budgets.results import Status
 from convcalc.errors import SpecError
