@@ -38,9 +38,8 @@ from typing import Sequence
 from ..errors import SpecError
 from ..spec.graph import Graph, Node
 from ..layers.influence import ERFRule, identity
-from ..errors import did_you_mean
 from ..numbers import json_number
-from .stats import DEFAULT_MASS, ERF, axes_from, check_position, default_layer, rf_window
+from .stats import DEFAULT_MASS, ERF, axes_from, rf_window, unit
 
 # ---- the analytic model: per-axis marginals of the uniform-weight gradient ---------------------------------
 @dataclass
@@ -200,15 +199,7 @@ def analytic_erf(graph: Graph, report, layer: str | None = None, position: Seque
 
     ``report``: the :class:`~convcalc.report.Report` of ``graph`` (shapes and theoretical RFs).
     """
-    shapes = {graph.input_name: tuple(graph.input_shape)}
-    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
-    layer = layer or default_layer(graph, shapes)
-    if layer not in shapes or layer == graph.input_name:
-        from ..errors import did_you_mean
-
-        raise SpecError(f"--layer: no layer named `{layer}`", None,
-                        did_you_mean(layer, [l.name for l in report.layers]))
-    position = check_position(layer, shapes[layer], position)
+    shapes, layer, position = unit(graph, report, layer, position)
     state, notes = influence(graph, shapes, layer, position)
     axes = axes_from(state.offsets, state.ints, report, layer, position, graph.input_shape, mass)
     if any(v < 0 for values in state.ints for v in values):  # bicubic's negative lobes
@@ -255,12 +246,7 @@ class AxisWindow:
 
 def input_window(graph, report, layer: str, at: tuple[int, ...]) -> list[AxisWindow]:
     """Where output position ``at`` of ``layer`` looks in the input, per axis (exact support by an impulse)."""
-    shapes = {graph.input_name: tuple(graph.input_shape)}
-    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
-    if layer not in shapes or layer == graph.input_name:
-        raise SpecError(f"--layer: no layer named `{layer}`", None,
-                        did_you_mean(layer, [l.name for l in report.layers]))
-    at = check_position(layer, shapes[layer], at)
+    shapes, layer, at = unit(graph, report, layer, at)
     state, _ = influence(graph, shapes, layer, at)
     windows = []
     for axis, (start, size) in enumerate(rf_window(report, layer, at)):

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph
-from .stats import DEFAULT_MASS, ERF, area_ratios, axes_from, check_position, default_layer
+from .stats import DEFAULT_MASS, ERF, area_ratios, axes_from, unit
 
 
 def measured_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
@@ -29,15 +29,7 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     from ..executor import run
     from ..executor.backward import input_gradient
 
-    shapes = {graph.input_name: tuple(graph.input_shape)}
-    shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
-    layer = layer or default_layer(graph, shapes)
-    if layer not in shapes or layer == graph.input_name:
-        from ..errors import did_you_mean
-
-        raise SpecError(f"--layer: no layer named `{layer}`", None,
-                        did_you_mean(layer, [l.name for l in report.layers]))
-    position = check_position(layer, shapes[layer], position)
+    _, layer, position = unit(graph, report, layer, position)
     names = [node.name for node in graph.nodes]
     # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)

@@ -197,6 +197,26 @@ def default_layer(graph: Graph, shapes: dict) -> str:
     return graph.nodes[-1].name
 
 
+def shapes_of(graph: Graph, report) -> dict:
+    """Every tensor's shape per sample, the network input's included, by name."""
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({layer.name: tuple(layer.output_shape) for layer in report.layers})
+    return shapes
+
+
+def unit(graph: Graph, report, layer: str | None, position: Sequence[int] | None):
+    """The unit to study: ``(shapes, layer, position)``; the layer defaults to :func:`default_layer`, the position
+    to the centre (:func:`check_position`). Bad input for an unknown layer or a position outside it."""
+    shapes = shapes_of(graph, report)
+    layer = layer or default_layer(graph, shapes)
+    if layer not in shapes or layer == graph.input_name:
+        from ..errors import did_you_mean
+
+        raise SpecError(f"--layer: no layer named `{layer}`", None,
+                        did_you_mean(layer, [l.name for l in report.layers]))
+    return shapes, layer, check_position(layer, shapes[layer], position)
+
+
 def centre_position(shape: Sequence[int]) -> tuple[int, ...]:
     """The centre unit: index N // 2 per spatial axis (as RepLKNet's ``out_size // 2``)."""
     return tuple(n // 2 for n in shape[1:])

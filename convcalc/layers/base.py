@@ -258,6 +258,30 @@ def fmt_tuple(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+class SlidingWindow:
+    """Mixin of the kinds whose outputs each read a sliding window of the input (convolutions, pooling): the
+    receptive field, its worked steps and the analytic-ERF readers all come from the kind's ``geometry(shape)``
+    (a named tuple with ``kernel``, ``stride``, ``dilation``, ``k_eff`` and ``pads``)."""
+
+    rf_rule = "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p_b)·j, j *= s per axis"
+
+    def receptive_field(self, rfs, ins):
+        g = self.geometry(ins[0])
+        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
+
+    def rf_steps(self, rfs, ins):
+        g = self.geometry(ins[0])
+        return window_rf_steps(rfs[0], g.k_eff, g.stride, [p[0] for p in g.pads])
+
+    def window_readers(self, shape, weight=lambda k: 1) -> list:
+        """One reader per axis for the analytic ERF: ``k`` taps spaced ``d`` apart (``weight(k)`` each)."""
+        from . import influence
+
+        g = self.geometry(shape)
+        return [influence.window(k, s, d, p[0], weight(k)) for k, s, d, p in zip(g.kernel, g.stride, g.dilation,
+                                                                                g.pads)]
+
+
 def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[str]:
     """Araujo et al.'s window update written out per axis: size, jump and start of unit 0."""
     lines = []
@@ -267,10 +291,6 @@ def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[
                      f"j = {fraction_text(j)}·{s} = {fraction_text(j * s)}; "
                      f"start = {fraction_text(start)} − {p}·{fraction_text(j)} = {fraction_text(start - p * j)}")
     return lines
-
-
-#: Araujo et al.'s update for a sliding window, in words (conv and pooling kinds)
-WINDOW_RF_RULE = "r += (k_eff − 1)·j, centre += ((k_eff − 1)/2 − p_b)·j, j *= s per axis"
 
 
 def per_group_text(channels: int, groups: int) -> str:

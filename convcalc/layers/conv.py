@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from ..spec.fields import Axes, Bool, Int, Padding
 from . import influence
-from .base import (WINDOW_RF_RULE, Example, Layer, ShapeSteps, effective_kernel, per_group_text, per_shape, register,
-                   window_rf_steps)
+from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_group_text, per_shape,
+                   register)
 from .design import Built, ConvQuery, Design, axes_value, fit_fields, groups_reason, kernel_text
 from .formula import NUMERIC, SYMBOLIC, Counts
 
@@ -51,7 +51,7 @@ def conv_counts(q, c_out, per_group, taps, positions, bias: bool, macs_name: str
 
 
 @register
-class Conv(Layer):
+class Conv(SlidingWindow, Layer):
     """Standard convolution (cross-correlation, as in every ML library), 1/2/3-D by the input's rank.
 
     Follows ``torch.nn.Conv{1,2,3}d`` (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
@@ -72,7 +72,6 @@ class Conv(Layer):
     ranks = (1, 2, 3)
     example = Example((4, 9, 8), {"out": 6, "kernel": 3, "stride": 2, "padding": 1, "groups": 2},
                       also=({"groups": 1, "bias": False},))
-    rf_rule = WINDOW_RF_RULE
 
     out = Int(min=1, doc="output channels")
     kernel = Axes(doc="kernel size per axis")
@@ -132,20 +131,11 @@ class Conv(Layer):
         c_out, per_group = self.channel_terms(g, q)
         return conv_counts(q, c_out, per_group, q.prod("k", g.kernel), q.prod("N_out", g.out_sizes), self.bias)
 
-    def receptive_field(self, rfs, ins):
-        g = self.geometry(ins[0])
-        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
-
-    def rf_steps(self, rfs, ins):
-        g = self.geometry(ins[0])
-        return window_rf_steps(rfs[0], g.k_eff, g.stride, [p[0] for p in g.pads])
-
     def erf_rule(self, ins, out, index):
         """Uniform weights: each output position gathers its k-tap window from C_in/g channels, so the gradient per
         input channel is C_out/g times the window's."""
         g = self.geometry(ins[index])
-        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
-        return influence.ERFRule(Fraction(g.c_out // g.groups), readers)
+        return influence.ERFRule(Fraction(g.c_out // g.groups), self.window_readers(ins[index]))
 
     # ---- compare ------------------------------------------------------------------------------------------
     def conv_query(self, in_shape, out_shape, source: str = "") -> ConvQuery:

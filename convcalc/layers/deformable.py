@@ -83,6 +83,6 @@ class Deformable(Staged, Conv):
     def erf_rule(self, ins, out, index):
         """The main conv's rule at zero offsets (the nominal sampling grid)."""
         g = self.geometry(ins[index])
-        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        readers = self.window_readers(ins[index])
         return influence.ERFRule(Fraction(g.c_out // g.groups), readers,
                                  note="deformable offsets taken as zero (the nominal sampling grid)")

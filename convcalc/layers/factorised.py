@@ -76,7 +76,7 @@ class Separable(ConvVariant):
         """The conv's window per axis; channel fan-out M per stage but the last (C_out)."""
         g = self.geometry(ins[index])
         mid = self.mid if self.mid is not None else g.c_out
-        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        readers = self.window_readers(ins[index])
         return influence.ERFRule(Fraction(mid ** (len(g.kernel) - 1) * g.c_out), readers)
 
 
@@ -129,7 +129,7 @@ class DepthwiseSeparable(ConvVariant):
     def erf_rule(self, ins, out, index):
         """The depthwise window per axis; fan-out m per channel, then C_out; the mid layers as the identity."""
         g = self.geometry(ins[index])
-        readers = [influence.window(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
+        readers = self.window_readers(ins[index])
         odd = [kind for kind, _ in self.mid if not issubclass(REGISTRY[kind], Elementwise)]
         note = f"its mid layers {', '.join(odd)} are taken as the identity" if odd else ""
         return influence.ERFRule(Fraction(self.multiplier * g.c_out), readers, note=note, approximate=bool(odd))

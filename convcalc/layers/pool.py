@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ..spec.fields import Axes, Bool, Choice, Number, Size
 from . import influence
-from .base import WINDOW_RF_RULE, Example, Layer, ShapeSteps, effective_kernel, per_shape, register, window_rf_steps
+from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -58,7 +58,7 @@ class AverageReduction:
 
 
 # ---- sliding windows -----------------------------------------------------------------------------------------
-class WindowPool(Layer):
+class WindowPool(SlidingWindow, Layer):
     """Sliding-window pooling, as ``torch.nn.MaxPool{1,2,3}d`` / ``AvgPool{1,2,3}d``.
 
     https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html ::
@@ -74,7 +74,6 @@ class WindowPool(Layer):
     family = "pool"
     ranks = (1, 2, 3)
     op = ""
-    rf_rule = WINDOW_RF_RULE
 
     kernel = Axes()
     stride = Axes(default=None, doc="defaults to the kernel size")
@@ -114,20 +113,10 @@ class WindowPool(Layer):
         g = self.geometry(ins[0])
         return Counts(flops=q("C", ins[0][0]) * q.prod("N_out", g.out_sizes) * self.window_cost(q.prod("k", g.kernel), q))
 
-    def receptive_field(self, rfs, ins):
-        g = self.geometry(ins[0])
-        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
-
-    def rf_steps(self, rfs, ins):
-        g = self.geometry(ins[0])
-        return window_rf_steps(rfs[0], g.k_eff, g.stride, [p[0] for p in g.pads])
-
     def erf_rule(self, ins, out, index):
         """The window per axis, weights 1/k when averaging (max and the others as the sum)."""
-        g = self.geometry(ins[index])
-        readers = [influence.window(k, s, d, p[0], Fraction(1, k) if self.averages else 1)
-                   for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
-        return influence.ERFRule(Fraction(1), readers)
+        weight = (lambda k: Fraction(1, k)) if self.averages else (lambda k: 1)
+        return influence.ERFRule(Fraction(1), self.window_readers(ins[index], weight))
 
 
 @register
