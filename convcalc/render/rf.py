@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..numbers import fraction_text
+from ..numbers import fmt_axes, fraction_text
 from .heatmap import erf_blocks, erf_csv_table, erf_markdown_blocks
 from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_columns
 
@@ -20,13 +20,6 @@ RF_NOTE = ("RF = input pixels one unit sees; Jump = input pixels between adjacen
            "its inputs have equal jumps and centres.")
 WINDOW_NOTE = ("RF window: start + index·jump … + RF − 1 (ends included); exact support: the input indices an impulse "
                "at that position reaches, borders ignored.")
-
-
-def _axes(values, fmt=str) -> str:
-    values = list(values)
-    if values and all(v == values[0] for v in values):
-        return fmt(values[0])
-    return "×".join(fmt(v) for v in values)
 
 
 def _status(row) -> str:
@@ -46,9 +39,9 @@ def rf_table(title: str, rows: list) -> Table:
                           ("rf", "RF", RIGHT), ("jump", "Jump", RIGHT), ("padding", "P", RIGHT),
                           ("center", "Centre of unit 0", RIGHT), ("status", "Merge / notes", LEFT)), title)
     for row in rows:
-        table.add([row.name, row.type, "×".join(map(str, row.output_shape)), _axes(row.size),
-                   _axes(row.jump, fraction_text), _axes(row.padding, fraction_text),
-                   _axes(row.center, fraction_text), _status(row)],
+        table.add([row.name, row.type, "×".join(map(str, row.output_shape)), fmt_axes(row.size),
+                   fmt_axes(row.jump, fraction_text), fmt_axes(row.padding, fraction_text),
+                   fmt_axes(row.center, fraction_text), _status(row)],
                   "warn" if row.merge == "misaligned" or row.position_dependent else "row")
     return table
 
