@@ -20,9 +20,8 @@ The questions (docs/extending.md lists them with what each must return):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, ClassVar, Mapping, NamedTuple, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ..cost.rf import ReceptiveField
 from ..errors import SpecError
@@ -39,7 +38,6 @@ REGISTRY: dict[str, type["Layer"]] = {}
 OWN_ANSWERS = ("example", "erf_rule", "designs")
 
 
-@dataclass(frozen=True)
 class Example:
     """A small network that uses a kind: the input, the kind's fields, and what feeds it.
 
@@ -51,11 +49,12 @@ class Example:
     (a few thousand MACs): the finite-difference test runs it dozens of times.
     """
 
-    input: tuple[int, ...]
-    fields: Mapping[str, Any] = field(default_factory=dict)
-    before: tuple[Mapping[str, Any], ...] = ()
-    inputs: tuple[str, ...] | None = None
-    also: tuple[Mapping[str, Any], ...] = ()
+    __slots__ = ("input", "fields", "before", "inputs", "also")
+
+    def __init__(self, input: tuple[int, ...], fields: Mapping[str, Any] | None = None,
+                 before: tuple[Mapping[str, Any], ...] = (), inputs: tuple[str, ...] | None = None,
+                 also: tuple[Mapping[str, Any], ...] = ()):
+        self.input, self.fields, self.before, self.inputs, self.also = input, dict(fields or {}), before, inputs, also
 
     def spec(self, kind: str, **changes) -> dict:
         """The example as a spec dict; the kind's layer is the last one, named after the kind."""
@@ -236,11 +235,13 @@ class Layer:
         return out
 
 
-class ShapeSteps(NamedTuple):
+class ShapeSteps:
     """What :meth:`Layer.shape_steps` returns: the channel count and one size formula per spatial axis."""
 
-    channels: object
-    sizes: list
+    __slots__ = ("channels", "sizes")
+
+    def __init__(self, channels, sizes: list):
+        self.channels, self.sizes = channels, sizes
 
 
 def effective_kernel(kernel, dilation, q=NUMERIC) -> tuple:
@@ -291,11 +292,3 @@ def window_rf_steps(rf: ReceptiveField, kernel_eff, stride, pad_before) -> list[
                      f"j = {fraction_text(j)}·{s} = {fraction_text(j * s)}; "
                      f"start = {fraction_text(start)} − {p}·{fraction_text(j)} = {fraction_text(start - p * j)}")
     return lines
-
-
-def per_group_text(channels: int, groups: int) -> str:
-    """Channels per group as the worked form writes them: ``64``, ``(64/4)``, or ``1`` when every channel is a
-    group."""
-    if groups == 1:
-        return str(channels)
-    return "1" if channels == groups else f"({channels}/{groups})"

@@ -10,9 +10,7 @@ from fractions import Fraction
 from math import prod
 
 from ..spec.fields import Int
-from . import influence
 from .base import Example, Layer, register
-from .design import Built, ConvQuery, Design, fit_fields, groups_reason, kernel_text
 from .formula import NUMERIC, Counts
 
 #: ShuffleNet v1 (Zhang et al. 2018, Table 1) tries g = 1, 2, 3, 4, 8
@@ -44,6 +42,8 @@ class ChannelShuffle(Layer):
 
     def erf_rule(self, ins, out, index):
         """A permutation of channels that all carry the same gradient: the identity."""
+        from . import influence
+
         return influence.identity_rule(len(ins[index]) - 1)
 
 
@@ -76,15 +76,19 @@ class ChannelSlice(Layer):
     def erf_rule(self, ins, out, index):
         """Only channels start … stop − 1 receive the gradient; it is spread evenly over all C input channels,
         which keeps every later channel sum exact but not a per-channel (depthwise) path."""
+        from . import influence
+
         kept, channels = out[0], ins[index][0]
         return influence.identity_rule(len(ins[index]) - 1, Fraction(kept, channels), approximate=True,
                                        note=f"the gradient of {kept} of {channels} channels is averaged over all "
                                             f"input channels")
 
 
-# ---- the shuffle-grouped design of `convcalc compare` ----------------------------------------------------------
-def _shuffle(q: ConvQuery, g: int) -> Built:
+# ---- the shuffle-grouped design of `convcalc compare` (layers/design.py loads when compare asks) -------------
+def _shuffle(q, g: int):
     """ShuffleNet-style: grouped k×k conv C_in→C_out, channel shuffle, pointwise grouped conv C_out→C_out."""
+    from .design import Built, fit_fields, groups_reason
+
     reason = groups_reason(g, q)
     if reason:
         return Built(reason=reason)
@@ -93,15 +97,21 @@ def _shuffle(q: ConvQuery, g: int) -> Built:
                        {"type": "pointwise", "out": q.c_out, "groups": g, "bias": q.bias}])
 
 
-def _shuffle_ratio(q: ConvQuery, g: int, out_sizes, layers):
+def _shuffle_ratio(q, g: int, out_sizes, layers):
+    from .design import kernel_text
+
     c, n, k = q.c_in, q.c_out, prod(q.kernel)
     r = Fraction(1, g) + Fraction(n, g * c * k)
     return r, r, f"1/g + C_out/(g·C_in·k²) = 1/{g} + {n}/({g}·{c}·{kernel_text(q.kernel)})"
 
 
-ChannelShuffle.designs = (
-    Design("shuffle", "shuffle-grouped", 50, _shuffle, _shuffle_ratio, ("conv", "channel_shuffle", "pointwise"),
-           "g", 4, lambda q, groups: groups or [g for g in SHUFFLE_GROUPS if not groups_reason(g, q)],
-           lambda q: f"none of g = {', '.join(map(str, SHUFFLE_GROUPS))} divides both channel counts",
-           arg_required=True, aliases=("shuffled", "shuffle_grouped")),
-)
+def _shuffle_designs():
+    from .design import Design, groups_reason
+
+    return (Design("shuffle", "shuffle-grouped", 50, _shuffle, _shuffle_ratio, ("conv", "channel_shuffle", "pointwise"),
+                   "g", 4, lambda q, groups: groups or [g for g in SHUFFLE_GROUPS if not groups_reason(g, q)],
+                   lambda q: f"none of g = {', '.join(map(str, SHUFFLE_GROUPS))} divides both channel counts",
+                   arg_required=True, aliases=("shuffled", "shuffle_grouped")),)
+
+
+ChannelShuffle.designs = staticmethod(_shuffle_designs)

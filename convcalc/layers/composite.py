@@ -11,8 +11,6 @@ field and counted by their own kinds.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ..errors import KINDS_LISTING, SpecError, did_you_mean
 from ..spec.fields import Field
 from ..spec.yamlio import YBool, YMap
@@ -21,15 +19,14 @@ from .conv import Conv, as_itself
 from .formula import NUMERIC, Counts
 
 
-class Stage(NamedTuple):
-    """One stage of a composite kind: its name, the kind it acts as, its output shape (per sample) and counts."""
+class Stage:
+    """One stage of a composite kind: its name, the kind it acts as, its output shape (per sample), its counts, and
+    ``note``: what the stage's own symbols mean, printed with its formula."""
 
-    name: str
-    type: str
-    output_shape: tuple
-    counts: Counts
-    #: what the stage's own symbols mean, printed with its formula
-    note: str = ""
+    __slots__ = ("name", "type", "output_shape", "counts", "note")
+
+    def __init__(self, name: str, type: str, output_shape: tuple, counts: Counts, note: str = ""):
+        self.name, self.type, self.output_shape, self.counts, self.note = name, type, output_shape, counts, note
 
 
 class Staged:

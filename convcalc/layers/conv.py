@@ -9,30 +9,25 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from math import prod
-from typing import NamedTuple
 
 from ..spec.fields import Axes, Bool, Int, Padding
-from . import influence
-from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_group_text, per_shape,
+from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape,
                    register)
-from .design import Built, ConvQuery, Design, axes_value, fit_fields, groups_reason, kernel_text
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
-class ConvGeometry(NamedTuple):
+class ConvGeometry:
     """A convolution at one input shape: channels, per-axis kernel/stride/dilation/effective kernel, (before,
-    after) padding, input and output sizes."""
+    after) padding, input and output sizes. (A slotted record with named fields: cheaper to define than a named
+    tuple, on every run.)"""
 
-    c_in: int
-    c_out: int
-    groups: int
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    k_eff: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    in_sizes: tuple[int, ...]
-    out_sizes: tuple[int, ...]
+    __slots__ = ("c_in", "c_out", "groups", "kernel", "stride", "dilation", "k_eff", "pads", "in_sizes", "out_sizes")
+
+    def __init__(self, c_in: int, c_out: int, groups: int, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 dilation: tuple[int, ...], k_eff: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+                 in_sizes: tuple[int, ...], out_sizes: tuple[int, ...]):
+        self.c_in, self.c_out, self.groups, self.kernel, self.stride = c_in, c_out, groups, kernel, stride
+        self.dilation, self.k_eff, self.pads, self.in_sizes, self.out_sizes = dilation, k_eff, pads, in_sizes, out_sizes
 
 
 def conv_counts(q, c_out, per_group, taps, positions, bias: bool, macs_name: str | None = "MACs") -> Counts:
@@ -93,7 +88,7 @@ class Conv(SlidingWindow, Layer):
 
     def channel_terms(self, g: ConvGeometry, q):
         """(output channels, input channels per group) as quantities of ``q``, named as this kind writes them."""
-        return q("C_out", g.c_out), q("(C_in/g)", g.c_in // g.groups, per_group_text(g.c_in, g.groups))
+        return q("C_out", g.c_out), q.per_group("C_in", g.c_in, g.groups)
 
     @per_shape
     def geometry(self, shape) -> ConvGeometry:
@@ -134,13 +129,16 @@ class Conv(SlidingWindow, Layer):
     def erf_rule(self, ins, out, index):
         """Uniform weights: each output position gathers its k-tap window from C_in/g channels, so the gradient per
         input channel is C_out/g times the window's."""
+        from . import influence
+
         g = self.geometry(ins[index])
         return influence.ERFRule(Fraction(g.c_out // g.groups), self.window_readers(ins[index]))
 
     # ---- compare ------------------------------------------------------------------------------------------
-    def conv_query(self, in_shape, out_shape, source: str = "") -> ConvQuery:
+    def conv_query(self, in_shape, out_shape, source: str = ""):
         """The conv mapping of this layer at its input, for ``convcalc compare --layer`` and ``--as``."""
         from ..spec.fields import plain_value, same_value
+        from .design import ConvQuery
 
         g = self.geometry(tuple(in_shape))
         plain = ("out", "kernel", "stride", "padding", "dilation", "groups", "bias")
@@ -163,22 +161,26 @@ def as_itself(layer, g) -> tuple[str, None]:
     return (layer.kind, None)
 
 
-# ---- the conv designs of `convcalc compare` ---------------------------------------------------------------------
-def _standard(q: ConvQuery, _arg=None) -> Built:
+# ---- the conv designs of `convcalc compare` (layers/design.py loads when compare asks for them) ---------------
+def _standard(q, _arg=None):
+    from .design import fit_fields
+
     return fit_fields([{"type": "conv", **q.conv_fields()}])
 
 
-def _grouped(q: ConvQuery, g: int) -> Built:
+def _grouped(q, g: int):
+    from .design import Built, fit_fields, groups_reason
+
     reason = groups_reason(g, q)
     return Built(reason=reason) if reason else fit_fields([{"type": "conv", **q.conv_fields(), "groups": g}])
 
 
-def _grouped_choices(q: ConvQuery, groups):
+def _grouped_choices(q, groups):
     common = math.gcd(q.c_in, q.c_out)
     return groups or [g for g in range(2, min(q.c_in, q.c_out)) if common % g == 0]
 
 
-def dilated_kernel(q: ConvQuery, d: int) -> tuple[int, ...] | None:
+def dilated_kernel(q, d: int) -> tuple[int, ...] | None:
     """Taps per axis of a conv with dilation ``d`` and the same effective kernel, if that maps exactly with fewer
     taps: d'·(k' − 1) = d·(k − 1) on every axis, k' < k on some axis and at least 2 taps wherever k > 1."""
     spans = [dil * (k - 1) for k, dil in zip(q.kernel, q.dilation)]
@@ -191,13 +193,15 @@ def dilated_kernel(q: ConvQuery, d: int) -> tuple[int, ...] | None:
     return kernel
 
 
-def dilation_choices(q: ConvQuery, _groups=None) -> list[int]:
+def dilation_choices(q, _groups=None) -> list[int]:
     """Every dilation that gives the same receptive field with fewer taps (k = 5: d = 2 with 3 taps, d = 4 with 2)."""
     top = max(dil * (k - 1) for k, dil in zip(q.kernel, q.dilation))
     return [d for d in range(2, top + 1) if d > max(q.dilation) and dilated_kernel(q, d)]
 
 
-def _dilated(q: ConvQuery, d: int) -> Built:
+def _dilated(q, d: int):
+    from .design import Built, axes_value, fit_fields
+
     kernel = dilated_kernel(q, d)
     if kernel is None or d <= max(q.dilation):
         return Built(reason=f"dilation {d} does not give the effective kernel "
@@ -206,23 +210,32 @@ def _dilated(q: ConvQuery, d: int) -> Built:
     return fit_fields([{"type": "conv", **q.conv_fields(), "kernel": axes_value(kernel), "dilation": d}])
 
 
-def _dilated_ratio(q: ConvQuery, d: int, out_sizes, layers):
+def _dilated_ratio(q, d: int, out_sizes, layers):
+    from .design import kernel_text
+
     kernel = dilated_kernel(q, d)
     r = Fraction(prod(kernel), prod(q.kernel))
     return r, r, f"k'^n/k^n = {kernel_text(kernel)}/{kernel_text(q.kernel)}"
 
 
-Conv.designs = (
-    Design("standard", "standard", 0, _standard, lambda q, arg, out_sizes, layers: (Fraction(1), Fraction(1), "1"),
-           ("conv",), any_kernel=True, reference=True),
-    Design("grouped", "grouped", 10, _grouped,
-           lambda q, g, out_sizes, layers: (Fraction(1, g), Fraction(1, g), f"1/g = 1/{g}"),
-           ("conv",), "g", 2, _grouped_choices,
-           lambda q: f"no group count between 2 and {min(q.c_in, q.c_out) - 1} divides both {q.c_in} and {q.c_out}",
-           arg_required=True, aliases=("group", "groups"), any_kernel=True),
-    Design("dilated", "dilated", 60, _dilated, _dilated_ratio, ("conv",), "d", 2, dilation_choices,
-           lambda q: "no dilation gives the same effective kernel with fewer taps", aliases=("dilation",)),
-)
+def _conv_designs():
+    """The standard, grouped and dilated designs of a conv mapping."""
+    from .design import Design
+
+    return (
+        Design("standard", "standard", 0, _standard, lambda q, arg, out_sizes, layers: (Fraction(1), Fraction(1), "1"),
+               ("conv",), any_kernel=True, reference=True),
+        Design("grouped", "grouped", 10, _grouped,
+               lambda q, g, out_sizes, layers: (Fraction(1, g), Fraction(1, g), f"1/g = 1/{g}"),
+               ("conv",), "g", 2, _grouped_choices,
+               lambda q: f"no group count between 2 and {min(q.c_in, q.c_out) - 1} divides both {q.c_in} and {q.c_out}",
+               arg_required=True, aliases=("group", "groups"), any_kernel=True),
+        Design("dilated", "dilated", 60, _dilated, _dilated_ratio, ("conv",), "d", 2, dilation_choices,
+               lambda q: "no dilation gives the same effective kernel with fewer taps", aliases=("dilation",)),
+    )
+
+
+Conv.designs = staticmethod(_conv_designs)
 
 
 @register
@@ -351,7 +364,7 @@ class ConvTranspose(Conv):
     def counts(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
         c_in, c_out = q("C_in", g.c_in), q("C_out", g.c_out)
-        per_group = q("(C_out/g)", g.c_out // g.groups, per_group_text(g.c_out, g.groups))
+        per_group = q.per_group("C_out", g.c_out, g.groups)
         taps = q.prod("k", g.kernel)
         macs = c_in * q.prod("N_in", g.in_sizes) * per_group * taps
         params = c_in * per_group * taps + q.opt(self.bias, c_out, "bias")
@@ -418,6 +431,8 @@ class ConvTranspose(Conv):
 
     def erf_rule(self, ins, out, index):
         """Each output reads the inputs that scatter to it (o = i·s − p + t·d), C_out/g channels each."""
+        from . import influence
+
         g = self.geometry(ins[index])
         readers = [influence.transposed(k, s, d, p[0]) for k, s, d, p in zip(g.kernel, g.stride, g.dilation, g.pads)]
         return influence.ERFRule(Fraction(g.c_out // g.groups), readers)

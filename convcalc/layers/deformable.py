@@ -6,7 +6,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..spec.fields import Bool, Int
-from . import influence
 from .base import Example, register
 from .composite import Stage, Staged
 from .conv import Conv, as_itself, conv_counts
@@ -82,6 +81,8 @@ class Deformable(Staged, Conv):
 
     def erf_rule(self, ins, out, index):
         """The main conv's rule at zero offsets (the nominal sampling grid)."""
+        from . import influence
+
         g = self.geometry(ins[index])
         readers = self.window_readers(ins[index])
         return influence.ERFRule(Fraction(g.c_out // g.groups), readers,

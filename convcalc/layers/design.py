@@ -3,49 +3,44 @@
 A :class:`ConvQuery` is the mapping: channels, kernel, stride, padding, dilation, bias, input size. A
 :class:`Design` is one way to build it (standard, grouped, depthwise separable, …) as a few layers of registered
 kinds, with the closed-form ratio of its params and MACs to the standard conv from the design notes and papers.
-Each design is declared by the kind it belongs to, as its own ``designs`` class attribute (see
-:func:`convcalc.layers.base.own`); :func:`all_designs` collects them from the registry, so a new kind offers a new
-design by declaring it, and nothing else lists designs.
+Each design is declared by the kind it belongs to, as its own ``designs`` (a static method returning them, so
+that this module loads only when compare asks; see :func:`convcalc.layers.base.own`); :func:`all_designs` collects
+them from the registry, so a new kind offers a new design by declaring it, and nothing else lists designs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..spec.fields import plain_value
 
 
-@dataclass
 class ConvQuery:
     """A conv mapping to redesign: C_in → C_out, kernel, stride, padding, dilation, bias, at an input size.
 
     ``padding`` is a normalised padding value (an int, a per-axis tuple, or valid/same/full); the other per-axis
     values are tuples with one entry per spatial axis. ``groups`` is the layer's own group count, for the record
-    (every design starts from the ungrouped mapping).
+    (every design starts from the ungrouped mapping). ``extra``: fields of the spec's layer beyond the plain
+    mapping, set to non-default values (e.g. mid, multiplier). ``written_as``: the design (and its argument) the
+    spec's layer is, when it is exactly one: ("grouped", 4).
+
+    (A plain class, like the others here: the kinds import this module on every run, and a dataclass costs a
+    fraction of a millisecond to create.)
     """
 
-    c_in: int
-    c_out: int
-    kernel: tuple[int, ...]
-    sizes: tuple[int, ...]
-    stride: tuple[int, ...] = ()
-    padding: Any = "same"
-    dilation: tuple[int, ...] = ()
-    bias: bool = False
-    groups: int = 1
-    name: str = ""
-    source: str = ""
-    kind: str = "conv"
-    #: fields of the spec's layer beyond the plain mapping, set to non-default values (e.g. mid, multiplier)
-    extra: dict = field(default_factory=dict)
-    #: the design (and its argument) the spec's layer is, when it is exactly one: ("grouped", 4)
-    written_as: tuple[str, int | None] | None = None
+    __slots__ = ("c_in", "c_out", "kernel", "sizes", "stride", "padding", "dilation", "bias", "groups", "name",
+                 "source", "kind", "extra", "written_as")
 
-    def __post_init__(self):
-        n = len(self.sizes)
-        self.stride = tuple(self.stride) or (1,) * n
-        self.dilation = tuple(self.dilation) or (1,) * n
+    def __init__(self, c_in: int, c_out: int, kernel: tuple[int, ...], sizes: tuple[int, ...],
+                 stride: tuple[int, ...] = (), padding: Any = "same", dilation: tuple[int, ...] = (),
+                 bias: bool = False, groups: int = 1, name: str = "", source: str = "", kind: str = "conv",
+                 extra: dict | None = None, written_as: tuple[str, int | None] | None = None):
+        n = len(sizes)
+        self.c_in, self.c_out, self.kernel, self.sizes = c_in, c_out, kernel, sizes
+        self.stride, self.padding = tuple(stride) or (1,) * n, padding
+        self.dilation, self.bias, self.groups = tuple(dilation) or (1,) * n, bias, groups
+        self.name, self.source, self.kind = name, source, kind
+        self.extra, self.written_as = dict(extra or {}), written_as
 
     @property
     def ndim(self) -> int:
@@ -91,12 +86,13 @@ def kernel_text(kernel: tuple[int, ...]) -> str:
     return "·".join(map(str, kernel))
 
 
-@dataclass
 class Built:
     """A design applied to a query: its layers (YAML dicts, unnamed), or why it does not apply."""
 
-    layers: list[dict] = field(default_factory=list)
-    reason: str = ""
+    __slots__ = ("layers", "reason")
+
+    def __init__(self, layers: list[dict] | None = None, reason: str = ""):
+        self.layers, self.reason = list(layers or []), reason
 
 
 #: a field a kind may lack, when the design asks for its neutral value (it then simply has no such option)
@@ -153,7 +149,6 @@ def groups_reason(g: int, q: ConvQuery) -> str:
 ClosedForm = Callable[[ConvQuery, Any, tuple, list], tuple]
 
 
-@dataclass(frozen=True)
 class Design:
     """One way to build a conv mapping, declared by the kind it belongs to.
 
@@ -165,22 +160,21 @@ class Design:
     first); ``any_kernel``: it applies to a 1×1 conv too; ``reference``: the standard conv itself.
     """
 
-    key: str
-    label: str
-    order: int
-    build: Callable[[ConvQuery, Any], Built]
-    closed_form: ClosedForm
-    kinds: tuple[str, ...] = ()
-    arg: str = ""
-    default_arg: int | None = None
-    choices: Callable[[ConvQuery, list | None], list] | None = None
-    none_fit: Callable[[ConvQuery], str] | None = None
-    least: int = 2
-    arg_required: bool = False
-    aliases: tuple[str, ...] = ()
-    any_kernel: bool = False
-    #: the standard conv every other design is measured against (not a target of ``--as``)
-    reference: bool = False
+    __slots__ = ("key", "label", "order", "build", "closed_form", "kinds", "arg", "default_arg", "choices", "none_fit",
+                 "least", "arg_required", "aliases", "any_kernel", "reference")
+
+    def __init__(self, key: str, label: str, order: int, build: Callable[[ConvQuery, Any], Built],
+                 closed_form: ClosedForm, kinds: tuple[str, ...] = (), arg: str = "", default_arg: int | None = None,
+                 choices: Callable[[ConvQuery, list | None], list] | None = None,
+                 none_fit: Callable[[ConvQuery], str] | None = None, least: int = 2, arg_required: bool = False,
+                 aliases: tuple[str, ...] = (), any_kernel: bool = False, reference: bool = False):
+        self.key, self.label, self.order, self.build, self.closed_form = key, label, order, build, closed_form
+        self.kinds, self.arg, self.default_arg, self.choices, self.none_fit = kinds, arg, default_arg, choices, none_fit
+        self.least, self.arg_required, self.aliases = least, arg_required, aliases
+        self.any_kernel, self.reference = any_kernel, reference
+
+    def __repr__(self) -> str:
+        return f"Design({self.key!r})"
 
     def title(self, arg: int | None) -> str:
         return f"{self.label} {self.arg}={arg}" if self.arg and arg is not None else self.label
@@ -199,7 +193,7 @@ def all_designs() -> dict[str, Design]:
     """Every design declared by a registered kind (its own ``designs``), in table order."""
     from .base import REGISTRY, own
 
-    found = [design for cls in REGISTRY.values() for design in (own(cls, "designs") or ())]
+    found = [design for cls in REGISTRY.values() for design in (own(cls, "designs") or tuple)()]
     return {design.key: design for design in sorted(found, key=lambda d: (d.order, d.key))}
 
 

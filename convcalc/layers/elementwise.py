@@ -10,7 +10,6 @@ from fractions import Fraction
 
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Bool, Number
-from . import influence
 from .base import Example, Layer, register
 from .formula import NUMERIC, Counts
 
@@ -26,6 +25,8 @@ class Elementwise(Layer):
 
     def erf_rule(self, ins, out, index):
         """Uniform weights linearise every activation to the identity (Luo et al. 2016)."""
+        from . import influence
+
         return influence.identity_rule(len(ins[index]) - 1)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..spec.fields import Bool, Choice, Int
-from . import influence
 from .base import REGISTRY, Example, Layer, register
 from .composite import Stage, Staged
 from .formula import NUMERIC, Counts
@@ -83,6 +82,8 @@ class SqueezeExcitation(Staged, Layer):
     def erf_rule(self, ins, out, index):
         """x·gate(x) with the gate as 1: the identity, plus the gate path pool → FC C→S → FC S→C, which spreads
         Σ_o G(o)·S·C evenly over the map (1/N per position from the average pool)."""
+        from . import influence
+
         shape = ins[index]
         gate = influence.ERFRule(Fraction(self.squeezed(shape) * shape[0]), [influence.spread(n) for n in shape[1:]])
         return influence.identity_rule(len(shape) - 1, extra=[gate],

@@ -13,11 +13,9 @@ from math import prod
 
 from ..spec.fields import Int
 from ..spec.graph import Node
-from . import influence
 from .base import REGISTRY, Example, Layer, register
 from .composite import ConvVariant, Stage, SubLayers
 from .conv import Conv, conv_counts
-from .design import ConvQuery, Design, as_kind, kernel_text
 from .elementwise import Elementwise
 from .formula import NUMERIC
 
@@ -74,6 +72,8 @@ class Separable(ConvVariant):
 
     def erf_rule(self, ins, out, index):
         """The conv's window per axis; channel fan-out M per stage but the last (C_out)."""
+        from . import influence
+
         g = self.geometry(ins[index])
         mid = self.mid if self.mid is not None else g.c_out
         readers = self.window_readers(ins[index])
@@ -128,6 +128,8 @@ class DepthwiseSeparable(ConvVariant):
 
     def erf_rule(self, ins, out, index):
         """The depthwise window per axis; fan-out m per channel, then C_out; the mid layers as the identity."""
+        from . import influence
+
         g = self.geometry(ins[index])
         readers = self.window_readers(ins[index])
         odd = [kind for kind, _ in self.mid if not issubclass(REGISTRY[kind], Elementwise)]
@@ -170,13 +172,15 @@ class Flattened(ConvVariant):
         return rows
 
 
-# ---- the designs of `convcalc compare` -------------------------------------------------------------------------
-def _stage_positions(q: ConvQuery, out_sizes) -> list[int]:
+# ---- the designs of `convcalc compare` (layers/design.py loads when compare asks) --------------------------------
+def _stage_positions(q, out_sizes) -> list[int]:
     """Positions after each 1-D stage, in axis order (stage i has reduced the axes up to i)."""
     return [prod(_after(q.sizes, out_sizes, i)) for i in range(q.ndim)]
 
 
-def _dws_ratio(q: ConvQuery, arg, out_sizes, layers):
+def _dws_ratio(q, arg, out_sizes, layers):
+    from .design import kernel_text
+
     r = Fraction(1, q.c_out) + Fraction(1, prod(q.kernel))
     return r, r, f"1/C_out + 1/k{'²' if q.ndim == 2 else ''} = 1/{q.c_out} + 1/{kernel_text(q.kernel)}"
 
@@ -188,7 +192,7 @@ def _mid_channels(layers: list[dict], default: int) -> int:
     return default
 
 
-def _separable_ratio(q: ConvQuery, arg, out_sizes, layers):
+def _separable_ratio(q, arg, out_sizes, layers):
     """C_in → M → … → M → C_out (M = mid, default C_out); the design notes' ratio for one channel in valid mode is
     1/m + 1/(m(1 − (m−1)/N)), 2/m with same padding."""
     c, n, k = q.c_in, q.c_out, prod(q.kernel)
@@ -209,7 +213,7 @@ def _separable_ratio(q: ConvQuery, arg, out_sizes, layers):
     return params, macs, text
 
 
-def _flattened_ratio(q: ConvQuery, arg, out_sizes, layers):
+def _flattened_ratio(q, arg, out_sizes, layers):
     """Lateral 1×1 (C_in → F) on the input, then one 1-D conv per axis on each channel (Jin et al. 2014); params
     F·(C + Σk)."""
     c, k = q.c_in, prod(q.kernel)
@@ -222,14 +226,26 @@ def _flattened_ratio(q: ConvQuery, arg, out_sizes, layers):
     return params, macs, "(C_in·ΠN_in + Σ_i k_i·positions_i)/(C_in·Πk·ΠN_out)"
 
 
-DepthwiseSeparable.designs = (
-    Design("depthwise_separable", "depthwise separable", 20, as_kind("depthwise_separable"), _dws_ratio,
-           ("depthwise_separable",), aliases=("dws", "depthwise-separable")),
-)
-Separable.designs = (
-    Design("separable", "spatially separable", 30, as_kind("separable"), _separable_ratio, ("separable",),
-           aliases=("spatial",)),
-)
-Flattened.designs = (
-    Design("flattened", "flattened", 40, as_kind("flattened"), _flattened_ratio, ("flattened",)),
-)
+def _dws_designs():
+    from .design import Design, as_kind
+
+    return (Design("depthwise_separable", "depthwise separable", 20, as_kind("depthwise_separable"), _dws_ratio,
+                   ("depthwise_separable",), aliases=("dws", "depthwise-separable")),)
+
+
+def _separable_designs():
+    from .design import Design, as_kind
+
+    return (Design("separable", "spatially separable", 30, as_kind("separable"), _separable_ratio, ("separable",),
+                   aliases=("spatial",)),)
+
+
+def _flattened_designs():
+    from .design import Design, as_kind
+
+    return (Design("flattened", "flattened", 40, as_kind("flattened"), _flattened_ratio, ("flattened",)),)
+
+
+DepthwiseSeparable.designs = staticmethod(_dws_designs)
+Separable.designs = staticmethod(_separable_designs)
+Flattened.designs = staticmethod(_flattened_designs)

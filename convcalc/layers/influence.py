@@ -9,12 +9,12 @@ NIPS 2016, with uniform weights; borders ignored, so readers may return indices 
 The readers here are the per-axis operators of the kinds: a sliding window (conv, pooling), a transposed window,
 the whole axis (global pooling, flatten), adaptive windows, resampling (PyTorch's source-index rule), a broadcast
 gate, a global spread. A kind without an ``erf_rule`` of its own is unsupported by the analytic ERF (see
-:func:`convcalc.layers.base.own`).
+:func:`convcalc.layers.base.own`). The kinds import this module inside their ``erf_rule``: the analysis never needs
+it, so it does not pay for loading it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
 from math import floor
 from typing import Callable
@@ -22,18 +22,18 @@ from typing import Callable
 Reader = Callable[[int], list]  # output index → [(input index, weight int|Fraction), …]
 
 
-@dataclass
 class ERFRule:
     """How a layer maps the gradient at its output to one input: a channel factor and one reader per axis.
 
     ``extra``: further terms summed with this one (a composite layer with a path inside, e.g. the SE gate).
     ``note``: said in the result; with ``approximate`` the result is no longer exact."""
 
-    factor: Fraction
-    readers: list[Reader]
-    extra: list["ERFRule"] = field(default_factory=list)
-    note: str = ""
-    approximate: bool = False
+    __slots__ = ("factor", "readers", "extra", "note", "approximate")
+
+    def __init__(self, factor, readers: list[Reader], extra: list | None = None, note: str = "",
+                 approximate: bool = False):
+        self.factor, self.readers, self.extra = factor, readers, list(extra or [])
+        self.note, self.approximate = note, approximate
 
 
 def identity(o):

@@ -6,7 +6,6 @@ from fractions import Fraction
 from math import prod
 
 from ..spec.fields import Bool, Int
-from . import influence
 from .base import Example, Layer, ShapeSteps, register
 from .formula import NUMERIC, SYMBOLIC, Counts
 
@@ -57,6 +56,8 @@ class Linear(Layer):
 
     def erf_rule(self, ins, out, index):
         """Every output reads every input: the gradient per input is ``out`` times the output's."""
+        from . import influence
+
         return influence.ERFRule(Fraction(self.out), [])
 
 
@@ -86,4 +87,6 @@ class Flatten(Layer):
 
     def erf_rule(self, ins, out, index):
         """The single flat output reads the whole map."""
+        from . import influence
+
         return influence.ERFRule(Fraction(1), [influence.whole(n, False) for n in ins[index][1:]])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import influence
 from .base import Example, Layer, fmt_tuple, register
 from .formula import NUMERIC, Counts
 
@@ -40,6 +39,8 @@ class Merge(Layer):
 
     def erf_rule(self, ins, out, index):
         """Every input reads the output at its own position (a sum or a copy: factor 1)."""
+        from . import influence
+
         return influence.identity_rule(len(ins[index]) - 1)
 
     def _same_shapes(self, ins, what):
@@ -116,6 +117,8 @@ class Multiply(Merge):
     def erf_rule(self, ins, out, index):
         """The other operands held at 1: a positioned input reads its own position; a broadcast gate (size 1 on
         an axis) is read by every output position, so it spreads the gradient over the whole map."""
+        from . import influence
+
         shape = ins[index]
         sizes = shape[1:]
         gated = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))

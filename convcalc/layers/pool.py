@@ -11,24 +11,23 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
-from typing import NamedTuple
 
 from ..spec.fields import Axes, Bool, Choice, Number, Size
-from . import influence
 from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
-class PoolGeometry(NamedTuple):
-    """A sliding-window pool at one input shape."""
+class PoolGeometry:
+    """A sliding-window pool at one input shape: per-axis kernel/stride/dilation/effective kernel, (before, after)
+    padding, input and output sizes (a slotted record, like :class:`~convcalc.layers.conv.ConvGeometry`)."""
 
-    kernel: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    k_eff: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    in_sizes: tuple[int, ...]
-    out_sizes: tuple[int, ...]
+    __slots__ = ("kernel", "stride", "dilation", "k_eff", "pads", "in_sizes", "out_sizes")
+
+    def __init__(self, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                 k_eff: tuple[int, ...], pads: tuple[tuple[int, int], ...], in_sizes: tuple[int, ...],
+                 out_sizes: tuple[int, ...]):
+        self.kernel, self.stride, self.dilation, self.k_eff = kernel, stride, dilation, k_eff
+        self.pads, self.in_sizes, self.out_sizes = pads, in_sizes, out_sizes
 
 
 # ---- what one window costs -----------------------------------------------------------------------------------
@@ -111,10 +110,13 @@ class WindowPool(SlidingWindow, Layer):
 
     def counts(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
-        return Counts(flops=q("C", ins[0][0]) * q.prod("N_out", g.out_sizes) * self.window_cost(q.prod("k", g.kernel), q))
+        windows = q("C", ins[0][0]) * q.prod("N_out", g.out_sizes)
+        return Counts(flops=windows * self.window_cost(q.prod("k", g.kernel), q))
 
     def erf_rule(self, ins, out, index):
         """The window per axis, weights 1/k when averaging (max and the others as the sum)."""
+        from . import influence
+
         weight = (lambda k: Fraction(1, k)) if self.averages else (lambda k: 1)
         return influence.ERFRule(Fraction(1), self.window_readers(ins[index], weight))
 
@@ -248,6 +250,8 @@ class GlobalPool(Layer):
 
     def erf_rule(self, ins, out, index):
         """The single output reads the whole map (weights 1/N when averaging)."""
+        from . import influence
+
         return influence.ERFRule(Fraction(1), [influence.whole(n, self.averages) for n in ins[index][1:]])
 
 
@@ -311,6 +315,8 @@ class AdaptivePool(Layer):
 
     def erf_rule(self, ins, out, index):
         """Output i reads its window [floor(i·N/O), ceil((i+1)·N/O)) (weights 1/size when averaging)."""
+        from . import influence
+
         return influence.ERFRule(Fraction(1), [influence.adaptive(w, self.averages)
                                                for w in self.windows(ins[index])])
 

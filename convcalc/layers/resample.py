@@ -7,7 +7,6 @@ from fractions import Fraction
 from math import floor
 
 from ..spec.fields import Bool, Choice, Int, ScaleField, Size
-from . import influence
 from .base import Example, Layer, register
 from .formula import NUMERIC, Counts
 
@@ -86,6 +85,8 @@ class Upsample(Layer):
 
     def erf_rule(self, ins, out, index):
         """PyTorch's source index per output (nearest: one input; linear: two; bicubic: four, Keys' weights)."""
+        from . import influence
+
         shape = ins[index]
         rank = len(shape) - 1
         scales = self.per_axis("scale", rank) if self.scale is not None else (None,) * rank
@@ -128,6 +129,8 @@ class PixelShuffle(Layer):
 
     def erf_rule(self, ins, out, index):
         """Output o reads input floor(o / r) of channel (c, phase); the r^d phases are averaged over the channels."""
+        from . import influence
+
         r = self.factor
         return influence.ERFRule(Fraction(1), [lambda o: [(o // r, Fraction(1, r))] for _ in ins[index][1:]],
                                  approximate=True,
@@ -168,5 +171,7 @@ class PixelUnshuffle(Layer):
 
     def erf_rule(self, ins, out, index):
         """Output (c, phase p) at o reads input c at o·r + p: every input channel sees r taps per axis."""
+        from . import influence
+
         r = self.factor
         return influence.ERFRule(Fraction(1), [lambda o: [(o * r + p, 1) for p in range(r)] for _ in ins[index][1:]])

@@ -10,7 +10,6 @@ from ..spec.fields import Axes, Bool, Field, Int
 from ..spec.yamlio import YBool
 from .base import Example, register
 from .conv import Conv, as_itself
-from .design import Built, ConvQuery, Design, as_kind, fit_fields
 from .formula import NUMERIC, Counts
 
 
@@ -123,27 +122,37 @@ class Tiled(LocallyConnected):
                 for axis, (t, n) in enumerate(zip(tiles, out_sizes)) if t > n]
 
 
-# ---- the designs of `convcalc compare` -------------------------------------------------------------------------
-def _tiled(q: ConvQuery, t: int) -> Built:
+# ---- the designs of `convcalc compare` (layers/design.py loads when compare asks) --------------------------------
+def _tiled(q, t: int):
     """Tiled conv (Goodfellow et al. 2016, ch. 9): t per axis, t^n kernels cycled over the output positions."""
+    from .design import Built, fit_fields
+
     if t < 1:
         return Built(reason="the tile must be at least 1")
     return fit_fields([{"type": "tiled", **q.conv_fields(), "tile": t}])
 
 
-def _locally_connected_ratio(q: ConvQuery, arg, out_sizes, layers):
+def _locally_connected_ratio(q, arg, out_sizes, layers):
     return (Fraction(prod(out_sizes)), Fraction(1),
             f"params × output positions ({'·'.join(map(str, out_sizes))}); MACs × 1")
 
 
-def _tiled_ratio(q: ConvQuery, t, out_sizes, layers):
+def _tiled_ratio(q, t, out_sizes, layers):
     return Fraction(prod(min(t, n) for n in out_sizes)), Fraction(1), f"params × t^n = {t}^{q.ndim}; MACs × 1"
 
 
-LocallyConnected.designs = (
-    Design("locally_connected", "locally connected", 70, as_kind("locally_connected"), _locally_connected_ratio,
-           ("locally_connected",), aliases=("lc", "unshared")),
-)
-Tiled.designs = (
-    Design("tiled", "tiled", 80, _tiled, _tiled_ratio, ("tiled",), "t", 2, least=1),
-)
+def _locally_connected_designs():
+    from .design import Design, as_kind
+
+    return (Design("locally_connected", "locally connected", 70, as_kind("locally_connected"),
+                   _locally_connected_ratio, ("locally_connected",), aliases=("lc", "unshared")),)
+
+
+def _tiled_designs():
+    from .design import Design
+
+    return (Design("tiled", "tiled", 80, _tiled, _tiled_ratio, ("tiled",), "t", 2, least=1),)
+
+
+LocallyConnected.designs = staticmethod(_locally_connected_designs)
+Tiled.designs = staticmethod(_tiled_designs)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
@@ -52,39 +51,56 @@ BLOCK_KEYS = ("args", "inputs", "output", "layers", "description")
 CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
 
 
-def config_dirs() -> list[Path]:
-    """Where shipped specs are looked up by name: $CONVCALC_CONFIGS, then the installed package data."""
-    dirs = [Path(p) for p in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if p]
-    here = Path(__file__).resolve().parent.parent  # the convcalc package
-    dirs += [here / "configs", here.parent / "configs"]
-    return [d for d in dirs if d.is_dir()]
+def config_dirs() -> list[str]:
+    """Where shipped specs are looked up by name: $CONVCALC_CONFIGS, then the installed package data.
+
+    (``os.path``, not ``pathlib``: importing pathlib costs more than reading and analysing ResNet-50, and every
+    ``convcalc analyze NAME`` looks here.)"""
+    dirs = [os.path.normpath(p) for p in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if p]
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the convcalc package
+    dirs += [os.path.join(here, "configs"), os.path.join(os.path.dirname(here), "configs")]
+    return [d for d in dirs if os.path.isdir(d)]
 
 
-def shipped_configs() -> dict[str, Path]:
-    """Name → path of every shipped spec (``resnet50``, ``variants/depthwise``, …)."""
+def shipped_configs() -> dict:
+    """Name → path (a :class:`pathlib.Path`) of every shipped spec (``resnet50``, ``variants/depthwise``, …)."""
+    from pathlib import Path
+
     found: dict[str, Path] = {}
-    for directory in config_dirs():
+    for directory in map(Path, config_dirs()):
         for path in sorted(directory.rglob("*.yaml")):
             found.setdefault(path.relative_to(directory).with_suffix("").as_posix(), path)
     return found
 
 
-def resolve_path(spec: str) -> Path:
+def shipped_config(name: str) -> str | None:
+    """The file of the shipped config ``name`` (``resnet50``, ``variants/separable``), or None."""
+    parts = name.split("/")
+    if not name or any(part in ("", ".", "..") or os.sep in part or (os.altsep and os.altsep in part)
+                       for part in parts):
+        return None
+    for directory in config_dirs():
+        candidate = os.path.join(directory, *parts[:-1], parts[-1] + ".yaml")
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def resolve_path(spec: str) -> str:
     """A file path, or the name of a shipped config (``resnet50`` → configs/resnet50.yaml)."""
-    path = Path(spec)
-    if path.is_file():
-        return path
-    known = shipped_configs()
-    if spec in known:
-        return known[spec]
-    if path.is_dir():
+    if os.path.isfile(spec):
+        return spec
+    shipped = shipped_config(spec)
+    if shipped is not None:
+        return shipped
+    if os.path.isdir(spec):
         raise SpecError(f"{spec} is a directory", None, "give a spec file, e.g. configs/resnet50.yaml")
-    if path.exists():
+    if os.path.exists(spec):
         raise SpecError(f"{spec} is not a regular file", None, "give a spec file, e.g. configs/resnet50.yaml")
     if spec.endswith((".yaml", ".yml")) or os.sep in spec:
         raise SpecError(f"no such file: {spec}", None, "check the path")
     raise SpecError(f"`{spec}` is neither a file nor a shipped config", None,
-                    did_you_mean(spec, known) + " (`convcalc zoo` lists the shipped configs)")
+                    did_you_mean(spec, shipped_configs()) + " (`convcalc zoo` lists the shipped configs)")
 
 
 def load(source: Any) -> "Network":
@@ -92,12 +108,13 @@ def load(source: Any) -> "Network":
     if isinstance(source, dict):
         return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
     if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
-        path = resolve_path(str(source))
+        path = resolve_path(os.fspath(source))
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as stream:
+                text = stream.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"cannot read {path}: {exc}", None, "check the file") from None
-        return Network(load_yaml(text, str(path)), str(path))
+        return Network(load_yaml(text, path), path)
     return Network(load_yaml(str(source), "<string>"), "<string>")
 
 
@@ -127,7 +144,7 @@ class Network:
             if isinstance(value, (YMap, YList, YBool)):
                 raise SpecError(f"`{key}` must be text, got {describe(value)}", doc.mark_of(key),
                                 f"write e.g. `{key}: " + ("resnet50`" if key == "name" else "a few words`"))
-        self.name = str(doc.get("name") or Path(self.source).stem)
+        self.name = str(doc.get("name") or os.path.splitext(os.path.basename(self.source))[0])
         blocks = doc.get("blocks")
         if blocks is None:
             blocks = mark_dict({}, doc.mark)

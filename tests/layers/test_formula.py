@@ -1,11 +1,12 @@
-"""convcalc/layers/formula.py: one formula, two evaluations. Numeric quantities are plain ints; symbolic ones build
+"""convcalc/layers/formula.py and terms.py: one formula, two evaluations. Numeric quantities are plain ints; symbolic ones build
 terms whose value equals the ints and which print the formula and the worked arithmetic (expected texts by hand)."""
 
 from __future__ import annotations
 
 import pytest
 
-from convcalc.layers.formula import NUMERIC, SYMBOLIC, Const, term
+from convcalc.layers.formula import NUMERIC, SYMBOLIC
+from convcalc.layers.terms import Const, term
 from convcalc.render.explain import evaluate_worked
 
 
