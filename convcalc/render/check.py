@@ -257,8 +257,7 @@ def github_blocks(run: CheckRun) -> list:
     return blocks + [Line(summary_line(run), "row")]
 
 
-def _bad_input(error: SpecError, file: str | None = None,
-                         title: str = "convcalc check: bad input") -> Annotation:
+def _bad_input(error: SpecError, file: str | None = None, title: str = "convcalc check: bad input") -> Annotation:
     """``::error`` at the position of bad input (in ``file`` when the error has no position)."""
     mark = error.mark
     return Annotation("error", error_text(error), mark.file if mark else file, mark.line if mark else 0,
