@@ -65,7 +65,7 @@ def styled_lines(blocks: list) -> list[StyledLine]:
 
 
 def text_lines(blocks: list) -> list[tuple[str, str]]:
-    """The ``(text, role)`` lines of tables and lines, unstyled spans and all."""
+    """The ``(text, role)`` lines of tables and lines (their spans left out)."""
     return [(text, role) for text, role, _ in styled_lines(blocks)]
 
 

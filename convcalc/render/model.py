@@ -65,8 +65,9 @@ def csv_columns(*keys: str) -> list[Column]:
 
 class Span(str):
     """Text with a role of its own: a table cell, or a piece of a :class:`Line` (:meth:`Line.of`), styled apart
-    from its row on a colour terminal (a status word in green or red). It is a ``str``, so an emitter that does not
-    style it (plain text, Markdown, CSV) writes it as the text it is."""
+    from its row on a colour terminal (a status word in green or red) in a line or an aligned table. It is a ``str``,
+    so whatever does not style it (plain text, Markdown, CSV, the box-drawn grid, which styles whole rows) writes it
+    as the text it is."""
 
     def __new__(cls, text: str, role: str):
         span = super().__new__(cls, text)
