@@ -1,5 +1,9 @@
 """Rendering the results of ``convcalc check``: table (default), JSON, JUnit XML, GitHub workflow commands and
 Markdown. The data are :class:`convcalc.budgets.results.CheckRun` dataclasses; nothing here decides pass or fail.
+:class:`CheckView` builds each format on the table model (:mod:`convcalc.render.model`) and
+:func:`convcalc.render.emitters.emit` writes it, as for every command: the table as aligned lines with the status
+words coloured on a terminal, Markdown as tables and lines, JSON as it is, JUnit as an XML element tree, GitHub as
+annotations and lines.
 
 Each failure reads the same in every format: the actual value, the limit, how far past the limit in %, and the
 layers that contribute most (:func:`failure_message`). What a result says is its budget's own answer (the methods
@@ -8,22 +12,21 @@ of :class:`convcalc.budgets.kinds.Budget`); nothing here asks which kind a budge
 
 from __future__ import annotations
 
-import json
-import os
 from fractions import Fraction
-from typing import Any, Callable, TextIO
+from typing import Any
 
 from ..budgets.results import BudgetResult, CheckRun, Contributor, SpecCheck, Status
 from ..budgets.text import amount, percent, share_text
 from ..errors import SpecError
 from ..numbers import json_number
+from .emitters import md_escape
+from .model import ALIGNED, LEFT, RIGHT, Annotation, Document, Json, Line, Span, Table, columns
 
-FORMATS = ("table", "json", "junit", "github", "markdown")
-#: a word and an icon for each status
+#: a word, its role on a terminal and an icon for each status
 _STATUS_WORD = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP", Status.ERROR: "ERROR",
                 Status.SKIPPED: "SKIP"}
+_STATUS_ROLE = {Status.PASS: "ok", Status.FAIL: "error"}  # any other status: warn (yellow)
 _MD_STATUS = {Status.PASS: "✅", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "⛔", Status.SKIPPED: "⏭️"}
-_STATUS_COLOUR = {Status.PASS: "green", Status.FAIL: "red"}  # any other status: yellow
 
 
 # ---- one line per result ---------------------------------------------------------------------------------------
@@ -76,29 +79,6 @@ def _headline(check: SpecCheck) -> str:
 
 
 # ---- table -------------------------------------------------------------------------------------------------------
-def write_table(run: CheckRun, out: TextIO) -> None:
-    """Plain text, one block per spec, then the summary. Coloured status words on a terminal."""
-    colour = out.isatty() and not os.environ.get("NO_COLOR")
-    paint = _painter(colour)
-    for check in run.specs:
-        out.write(paint(_headline(check), "bold") + "\n")
-        if check.error is not None:
-            out.write(f"  {paint('ERROR', 'red')} {error_text(check.error)}\n")
-        cells = [(r, r.budget.label, table_value(r), _where(check, r)) for r in check.results]
-        label_width = max((len(c[1]) for c in cells), default=0)
-        value_width = max((len(c[2]) for c in cells), default=0)
-        for result, label, value, where in cells:
-            word = paint(_STATUS_WORD[result.status], _STATUS_COLOUR.get(result.status, "yellow"))
-            out.write(f"  {word}  {label.ljust(label_width)}  {value.ljust(value_width)}  {where}".rstrip() + "\n")
-            detail = table_detail(result)
-            if detail:
-                out.write(f"        {detail}\n")
-        for warning in check.warnings:
-            out.write(f"  warning: {warning}\n")
-        out.write("\n")
-    out.write(paint(summary_line(run), "bold") + "\n")
-
-
 def table_value(result: BudgetResult) -> str:
     """The value column: actual value and how it stands against the limit."""
     if result.status is Status.SKIP:
@@ -118,11 +98,20 @@ def _where(check: SpecCheck, result: BudgetResult) -> str:
     return result.budget.origin
 
 
-def _painter(colour: bool) -> Callable[[str, str], str]:
-    codes = {"bold": "1", "red": "31", "green": "32", "yellow": "33"}
-    if not colour:
-        return lambda text, style: text
-    return lambda text, style: f"\x1b[{codes[style]}m{text}\x1b[0m"
+def _status_word(status: Status) -> Span:
+    return Span(_STATUS_WORD[status], _STATUS_ROLE.get(status, "warn"))
+
+
+def _results_table(check: SpecCheck) -> Table:
+    """A line per budget — status, label, value, where — aligned, each failure's detail under it."""
+    table = Table(columns(("status", "", LEFT), ("budget", "Budget", LEFT), ("value", "Value", LEFT),
+                          ("where", "Where", LEFT)), style=ALIGNED)
+    for result in check.results:
+        table.add([_status_word(result.status), result.budget.label, table_value(result), _where(check, result)])
+        detail = table_detail(result)
+        if detail:
+            table.add(["", detail])  # from the second column on, in no column's width
+    return table
 
 
 # ---- JSON --------------------------------------------------------------------------------------------------------
@@ -175,14 +164,11 @@ def run_dict(run: CheckRun) -> dict:
     return {"version": 1, "exit_code": run.exit_code, "summary": summary, "specs": specs}
 
 
-def write_json(run: CheckRun, out: TextIO) -> None:
-    out.write(json.dumps(run_dict(run), indent=2, ensure_ascii=False) + "\n")
-
-
 # ---- JUnit XML ---------------------------------------------------------------------------------------------------
-def junit_xml(run: CheckRun) -> str:
-    """JUnit XML: a testsuite per spec and a testcase per budget, with ``<failure>`` for a budget exceeded,
-    ``<skipped>`` for a budget that could not be checked and ``<error>`` for a spec that is bad input."""
+def junit_xml(run: CheckRun):
+    """JUnit XML, as an ``xml.etree.ElementTree`` element: a testsuite per spec and a testcase per budget, with
+    ``<failure>`` for a budget exceeded, ``<skipped>`` for a budget that could not be checked and ``<error>`` for a
+    spec that is bad input."""
     import xml.etree.ElementTree as ET
 
     root = ET.Element("testsuites", name="convcalc check")
@@ -225,8 +211,7 @@ def junit_xml(run: CheckRun) -> str:
             totals[key] += value
     for key, value in totals.items():
         root.set(key, str(value))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return root
 
 
 def _failure_details(check: SpecCheck, result: BudgetResult) -> str:
@@ -241,111 +226,121 @@ def _failure_details(check: SpecCheck, result: BudgetResult) -> str:
     return "\n".join(lines)
 
 
-def write_junit(run: CheckRun, out: TextIO) -> None:
-    out.write(junit_xml(run))
-
-
 # ---- GitHub workflow commands ------------------------------------------------------------------------------------
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def workflow_command(level: str, text: str, file: str | None = None, line: int = 0, col: int = 0,
-                     title: str | None = None) -> str:
-    """``::error file=F,line=L,col=C,title=T::text`` with GitHub's escaping."""
-    props = []
-    if file:
-        props.append(f"file={_escape_property(file)}")
-        if line:
-            props.append(f"line={line}")
-            if col:
-                props.append(f"col={col}")
-    if title:
-        props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(text)}" if props else f"::{level}::{_escape_data(text)}"
-
-
-def github_lines(run: CheckRun) -> list[str]:
+def github_blocks(run: CheckRun) -> list:
     """An ``::error`` per exceeded budget at the budget's line in its YAML file; for ``layer_max`` one per layer
     line in the spec (layers of one block definition share a line and one annotation). ``::warning`` for a
     skipped budget; ``::error`` at the position of bad input. A plain summary line per spec and for the run."""
-    lines = []
+    blocks: list = []
     for check in run.specs:
         name = check.name or check.spec
         if check.error is not None:
-            mark = check.error.mark
-            lines.append(workflow_command("error", error_text(check.error), mark.file if mark else check.file,
-                                          mark.line if mark else 0, mark.col if mark else 0,
-                                          f"convcalc check: bad input in {name}"))
+            blocks.append(_bad_input(check.error, check.file, f"convcalc check: bad input in {name}"))
         for result in check.results:
             if result.status is Status.PASS:
                 continue
             if result.status is Status.SKIP:
                 file, line = location(check, result)
-                lines.append(workflow_command("warning", f"{name}: {failure_message(result)}", file, line,
-                                              title=f"convcalc check: {result.budget.label} skipped"))
+                blocks.append(Annotation("warning", f"{name}: {failure_message(result)}", file, line,
+                                         title=f"convcalc check: {result.budget.label} skipped"))
                 continue
             title = f"convcalc check: {name}: {result.budget.label}"
             on_layers = result.budget.layer_annotations(result, check.name)
             if on_layers:
-                lines += [workflow_command("error", text, check.file, line, title=title) for line, text in on_layers]
+                blocks += [Annotation("error", text, check.file, line, title=title) for line, text in on_layers]
             else:
                 file, line = location(check, result)
                 col = result.budget.mark.col if result.budget.mark else 0
-                lines.append(workflow_command("error", f"{name}: {failure_message(result)}", file, line, col, title))
-        for warning in check.warnings:
-            lines.append(workflow_command("warning", f"{name}: {warning}", check.file))
-        lines.append(_headline(check))
-    lines.append(summary_line(run))
-    return lines
+                blocks.append(Annotation("error", f"{name}: {failure_message(result)}", file, line, col, title))
+        blocks += [Annotation("warning", f"{name}: {warning}", check.file) for warning in check.warnings]
+        blocks.append(Line(_headline(check), "row"))
+    return blocks + [Line(summary_line(run), "row")]
 
 
-def write_github(run: CheckRun, out: TextIO) -> None:
-    out.write("\n".join(github_lines(run)) + "\n")
+def _bad_input(error: SpecError, file: str | None = None, title: str = "convcalc check: bad input") -> Annotation:
+    """``::error`` at the position of bad input (in ``file`` when the error has no position)."""
+    mark = error.mark
+    return Annotation("error", error_text(error), mark.file if mark else file, mark.line if mark else 0,
+                      mark.col if mark else 0, title)
 
 
 # ---- Markdown ----------------------------------------------------------------------------------------------------
-def markdown(run: CheckRun) -> str:
+def markdown_blocks(run: CheckRun) -> list:
     """A PR comment / ``$GITHUB_STEP_SUMMARY``: an overall line, then a table of budgets per spec and the top
     contributing layers of each failure."""
     icon = "✅" if run.exit_code == 0 else "❌" if run.exit_code == 1 else "⛔"
-    out = [f"## {icon} convcalc check", "", summary_line(run), ""]
+    blocks: list = [Line(f"## {icon} convcalc check"), Line(""), Line(summary_line(run)), Line("")]
     for check in run.specs:
-        out += [f"### {_MD_STATUS[check.status]} {_md(_headline(check))}", ""]
+        blocks.append(Line(f"### {_MD_STATUS[check.status]} {md_escape(_headline(check))}"))
         if check.error is not None:
-            out += [f"```\n{error_text(check.error)}\n```", ""]
+            blocks += [Line(""), Line(f"```\n{error_text(check.error)}\n```"), Line("")]
             continue
         if not check.results:
+            blocks.append(Line(""))
             continue
-        out += ["| | Budget | Actual | Limit | Over by | Where |", "|---|---|---:|---:|---:|---|"]
+        table = Table(columns(("status", "", LEFT), ("budget", "Budget", LEFT), ("actual", "Actual", RIGHT),
+                              ("limit", "Limit", RIGHT), ("over", "Over by", RIGHT), ("where", "Where", LEFT)))
         for result in check.results:
-            actual, limit = result.budget.cell(result.actual), result.budget.cell(result.limit)
-            over = percent(result.excess_percent) if result.failed else ""
-            out.append(f"| {_MD_STATUS[result.status]} | {_md(result.budget.label)} | {actual} | {limit} | "
-                       f"{over} | {_md(_where(check, result))} |")
-        details = [f"- **{_md(r.budget.label)}**: {_md(failure_message(r))}" for r in check.results if r.failed]
-        out += [""] + details + ([""] if details else [])
-        out += [f"> warning: {_md(w)}" for w in check.warnings]
-    return "\n".join(out).rstrip() + "\n"
+            table.add([_MD_STATUS[result.status], result.budget.label, result.budget.cell(result.actual),
+                       result.budget.cell(result.limit), percent(result.excess_percent) if result.failed else "",
+                       _where(check, result)])
+        details = [Line(f"- **{md_escape(r.budget.label)}**: {md_escape(failure_message(r))}")
+                   for r in check.results if r.failed]
+        blocks += [table] + details + ([Line("")] if details else [])
+        blocks += [Line(f"> warning: {md_escape(w)}") for w in check.warnings]
+    while isinstance(blocks[-1], Line) and not blocks[-1].text.strip():  # the report ends on its last character
+        blocks.pop()
+    if isinstance(blocks[-1], Line):
+        blocks[-1] = Line(blocks[-1].text.rstrip())
+    return blocks
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+# ---- the view ----------------------------------------------------------------------------------------------------
+class CheckView:
+    """A :class:`CheckRun` in each format of ``convcalc check``, for :func:`convcalc.render.emitters.emit`."""
+
+    def __init__(self, run: CheckRun):
+        self.run = run
+
+    def table(self) -> Document:
+        """One block per spec — its headline, then a line per budget (and its detail) — then the summary line.
+        The status words are coloured on a terminal."""
+        blocks: list = []
+        for check in self.run.specs:
+            blocks.append(Line(_headline(check), "title"))
+            if check.error is not None:
+                blocks.append(Line.of("  ", Span("ERROR", "error"), " ", error_text(check.error)))
+            if check.results:
+                blocks.append(_results_table(check))
+            blocks += [Line(f"  warning: {warning}", "row") for warning in check.warnings]
+            blocks.append(Line("", "row"))
+        return Document(blocks + [Line(summary_line(self.run), "title")])
+
+    def markdown(self) -> Document:
+        return Document(markdown_blocks(self.run))
+
+    def json(self) -> Json:
+        return Json(run_dict(self.run))
+
+    def junit(self):
+        return junit_xml(self.run)
+
+    def github(self) -> Document:
+        return Document(github_blocks(self.run))
 
 
-def write_markdown(run: CheckRun, out: TextIO) -> None:
-    out.write(markdown(run))
+class BadOptionsView:
+    """Bad input found before any spec is checked (an option, the budgets file, the baseline). Its message goes to
+    stderr whatever the format; on stdout only ``github`` says anything (an ``::error`` where the input was
+    written), the other formats nothing."""
 
+    def __init__(self, error: SpecError):
+        self.error = error
 
-WRITERS: dict[str, Callable[[CheckRun, TextIO], None]] = {
-    "table": write_table, "json": write_json, "junit": write_junit, "github": write_github,
-    "markdown": write_markdown,
-}
+    def github(self) -> Document:
+        return Document([_bad_input(self.error)])
 
+    def table(self) -> None:
+        return None
 
-def render_check(run: CheckRun, fmt: str, out: TextIO) -> None:
-    WRITERS[fmt](run, out)
+    markdown = json = junit = table

@@ -1,14 +1,19 @@
 """One emitter per output format, over the table model of :mod:`convcalc.render.model`.
 
 ``--format`` names a format; :data:`EMITTERS` maps it to its emitter, and :func:`emit` asks a command's view for
-that format's content (``view.table()``, ``view.markdown()``, ``view.csv()``, ``view.json()``) and writes it:
+that format's content (``view.table()``, ``view.markdown()``, ``view.csv()``, ``view.json()``; ``view.junit()`` and
+``view.github()`` for ``convcalc check``) and writes it:
 
-* ``table`` — the box-drawn text table of :mod:`convcalc.render.grid`: plain text when piped or with ``NO_COLOR``
-  set (Rich is then not even imported), Rich styles by role on a colour terminal;
+* ``table`` — text: the box-drawn table of :mod:`convcalc.render.grid` or a borderless aligned one, and lines;
+  plain when piped or with ``NO_COLOR`` set (Rich is then not even imported), Rich styles by role (and by
+  :class:`~convcalc.render.model.Span`) on a colour terminal;
 * ``markdown`` — GitHub-flavoured: a heading per titled table, a header row, an alignment row, ``|`` escaped,
   total rows in bold, a blank line between blocks (none between consecutive lines of text);
 * ``csv`` — one table, its column keys as the header row, exact values, ``\\n`` line ends;
-* ``json`` — indented, UTF-8 as is (or ASCII-escaped where the contract says so).
+* ``json`` — indented, UTF-8 as is (or ASCII-escaped where the contract says so);
+* ``junit`` — an XML element tree (a JUnit report), indented, after the XML declaration;
+* ``github`` — GitHub Actions workflow commands (one per :class:`~convcalc.render.model.Annotation`, escaped as
+  GitHub reads them) and plain lines.
 
 Data go to ``out`` (stdout); warnings and errors are the command's, on stderr.
 """
@@ -19,9 +24,10 @@ import os
 import sys
 from typing import TextIO
 
-from .model import Document, Json, Line, Picture, Table
+from .model import ALIGNED, Annotation, Document, Json, Line, Picture, Table, joined
 
-STYLES = {"title": "bold", "header": "bold", "total": "bold", "warn": "yellow", "note": "dim"}
+STYLES = {"title": "bold", "header": "bold", "total": "bold", "warn": "yellow", "note": "dim", "ok": "green",
+          "error": "red"}
 
 
 def no_color() -> bool:
@@ -35,32 +41,76 @@ def use_color(out: TextIO) -> bool:
 
 
 # ---- text -----------------------------------------------------------------------------------------------------------
-def text_lines(blocks: list) -> list[tuple[str, str]]:
-    """The ``(text, role)`` lines of tables and lines (a titled table starts with its title, role ``title``)."""
+#: a text line: its text, its role and the ``(start, end, role)`` spans styled apart
+StyledLine = tuple[str, str, tuple]
+
+
+def styled_lines(blocks: list) -> list[StyledLine]:
+    """The ``(text, role, spans)`` lines of tables and lines (a titled table starts with its title, role
+    ``title``)."""
     from .grid import grid_lines
 
-    out: list[tuple[str, str]] = []
+    out: list[StyledLine] = []
     for block in blocks:
         if isinstance(block, Table):
             if block.title is not None:
-                out.append((block.title, "title"))
-            out += grid_lines(block)
+                out.append((block.title, "title", ()))
+            if block.style == ALIGNED:
+                out += aligned_lines(block)
+            else:
+                out += [(text, role, ()) for text, role in grid_lines(block)]
         else:
-            out.append((block.text, block.role))
+            out.append((block.text, block.role, block.spans))
     return out
 
 
-def write_lines(lines: list[tuple[str, str]], out: TextIO, color: bool) -> None:
-    """Write ``(text, role)`` lines: styled through Rich when ``color``, plain otherwise."""
+def text_lines(blocks: list) -> list[tuple[str, str]]:
+    """The ``(text, role)`` lines of tables and lines (their spans left out)."""
+    return [(text, role) for text, role, _ in styled_lines(blocks)]
+
+
+ALIGNED_INDENT, ALIGNED_GAP = "  ", "  "
+
+
+def aligned_lines(table: Table) -> list[StyledLine]:
+    """An :data:`~convcalc.render.model.ALIGNED` table's lines: no borders and no header; each row indented, its
+    cells padded to their column's width in terminal cells and a gap apart, trailing spaces trimmed. The last cell
+    of a short row runs on and takes no part in the widths."""
+    from .grid import cell_len
+
+    count = len(table.columns)
+    widths = [0] * count
+    for cells, _ in table.rows:
+        for i, cell in enumerate(cells if len(cells) == count else cells[:-1]):
+            widths[i] = max(widths[i], cell_len(cell))
+    out: list[StyledLine] = []
+    for cells, role in table.rows:
+        pieces = [ALIGNED_INDENT]
+        for i, (cell, column, width) in enumerate(zip(cells, table.columns, widths)):
+            gap = " " * (width - cell_len(cell)) if len(cells) == count or i < len(cells) - 1 else ""
+            pieces += ([ALIGNED_GAP] if i else []) + ([gap, cell] if column.right else [cell, gap])
+        text, spans = joined(pieces)
+        text = text.rstrip()
+        out.append((text, role, tuple((start, min(end, len(text)), style) for start, end, style in spans
+                                      if start < len(text))))
+    return out
+
+
+def write_lines(lines: list[StyledLine], out: TextIO, color: bool) -> None:
+    """Write ``(text, role, spans)`` lines: styled through Rich when ``color``, plain otherwise."""
     if not color:
-        out.write("".join(text + "\n" for text, _ in lines))
+        out.write("".join(line[0] + "\n" for line in lines))
         return
     from rich.console import Console
     from rich.text import Text
 
     text = Text()
-    for line, role in lines:
+    for line, role, spans in lines:
+        start = len(text)
         text.append(line + "\n", style=STYLES.get(role))
+        for first, end, span_role in spans:
+            if STYLES.get(span_role):
+                text.stylize(STYLES[span_role], start + first, start + end)
     Console(file=out, highlight=False).print(text, end="", soft_wrap=True)
 
 
@@ -72,7 +122,7 @@ def write_text(doc: Document, out: TextIO) -> None:
             pending.append(block)
             continue
         if pending:
-            write_lines(text_lines(pending), out, color)
+            write_lines(styled_lines(pending), out, color)
             pending = []
         if isinstance(block, Picture):
             _write_picture(block, out, color)
@@ -93,7 +143,12 @@ def _write_picture(picture: Picture, out: TextIO, color: bool) -> None:
 # ---- Markdown -------------------------------------------------------------------------------------------------------
 def md_cell(text) -> str:
     """A cell on one line: trimmed, ``|`` escaped, line breaks as spaces."""
-    return md_heading(text).replace("|", "\\|")
+    return md_escape(md_heading(text))
+
+
+def md_escape(text) -> str:
+    """``|`` escaped, so that text can stand in a table row (or in a line quoting table cells)."""
+    return str(text).replace("|", "\\|")
 
 
 def md_heading(text) -> str:
@@ -116,7 +171,8 @@ def write_markdown(doc: Document, out: TextIO) -> None:
 def _write_markdown_table(table: Table, heading: int, out: TextIO) -> None:
     if table.title is not None:
         out.write(f"{'#' * heading} {md_heading(table.title)}\n\n")
-    out.write("| " + " | ".join(md_cell(c.header) for c in table.columns) + " |\n")
+    headers = [md_cell(c.header) for c in table.columns]
+    out.write("|" + "|".join(f" {h} " if h else " " for h in headers) + "|\n")  # an empty header reads `| |`
     out.write("|" + "|".join("---:" if c.right else "---" for c in table.columns) + "|\n")
     lines = []
     for cells, role in table.rows:
@@ -127,7 +183,7 @@ def _write_markdown_table(table: Table, heading: int, out: TextIO) -> None:
     out.write("".join(lines))
 
 
-# ---- CSV and JSON ---------------------------------------------------------------------------------------------------
+# ---- CSV, JSON, XML and GitHub workflow commands -------------------------------------------------------------------
 def write_csv(table: Table, out: TextIO) -> None:
     import csv
 
@@ -145,9 +201,52 @@ def write_json(doc: Json, out: TextIO) -> None:
         out.write(doc.text + "\n")
 
 
-EMITTERS = {"table": write_text, "json": write_json, "csv": write_csv, "markdown": write_markdown}
+def write_xml(root, out: TextIO) -> None:
+    """An ``xml.etree.ElementTree`` element (a JUnit report): the XML declaration, then the tree indented two
+    spaces."""
+    import xml.etree.ElementTree as ET
+
+    ET.indent(root)
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(annotation: Annotation) -> str:
+    """``::error file=F,line=L,col=C,title=T::text`` with GitHub's escaping (docs.github.com, "Workflow commands
+    for GitHub Actions")."""
+    a, props = annotation, []
+    if a.file:
+        props.append(f"file={_escape_property(a.file)}")
+        if a.line:
+            props.append(f"line={a.line}")
+            if a.col:
+                props.append(f"col={a.col}")
+    if a.title:
+        props.append(f"title={_escape_property(a.title)}")
+    where = " " + ",".join(props) if props else ""
+    return f"::{a.level}{where}::{_escape_data(a.text)}"
+
+
+def write_github(doc: Document, out: TextIO) -> None:
+    """An :class:`~convcalc.render.model.Annotation` as its workflow command, a :class:`Line` as its text."""
+    out.write("".join((workflow_command(block) if isinstance(block, Annotation) else block.text) + "\n"
+                      for block in doc.blocks))
+
+
+EMITTERS = {"table": write_text, "json": write_json, "csv": write_csv, "markdown": write_markdown,
+            "junit": write_xml, "github": write_github}
 
 
 def emit(view, fmt: str, out: TextIO | None = None) -> None:
-    """Write ``view``'s content for format ``fmt`` (a key of :data:`EMITTERS`) to ``out`` (stdout)."""
-    EMITTERS[fmt](getattr(view, fmt)(), out or sys.stdout)
+    """Write ``view``'s content for format ``fmt`` (a key of :data:`EMITTERS`) to ``out`` (stdout); a view that
+    has nothing to say in a format returns None there, and nothing is written."""
+    content = getattr(view, fmt)()
+    if content is not None:
+        EMITTERS[fmt](content, out or sys.stdout)

@@ -4,13 +4,16 @@ A command computes plain data; its view in ``convcalc/render/`` (analyze.py, zoo
 into these objects, one method per output format (``table()``, ``markdown()``, ``csv()``, ``json()``), and
 :func:`convcalc.render.emitters.emit` writes them with the one emitter of the format:
 
-* a :class:`Document` — tables, lines and pictures in order — for the box-drawn text table and for Markdown;
+* a :class:`Document` — tables, lines and pictures in order — for the text table and for Markdown;
 * a :class:`Table` for CSV (its cells are the exact values: ints stay ints);
-* a :class:`Json` for JSON.
+* a :class:`Json` for JSON;
+* for the formats of ``convcalc check`` alone: an ``xml.etree.ElementTree.Element`` for XML (JUnit), and a
+  :class:`Document` of annotations (:class:`Annotation`) and lines for GitHub workflow commands.
 
 Roles style a row or a line on a colour terminal and mark it in Markdown: ``row`` (plain), ``total`` (bold; a rule
 above it in the text table unless it is the first row, bold cells in Markdown), ``warn`` (yellow), ``note`` (dim),
-``title`` (bold).
+``title`` (bold), ``ok`` (green), ``error`` (red). A :class:`Span` carries a role for a piece of text inside a row
+or a line (a coloured status word).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 LEFT, RIGHT = "left", "right"
+#: how the text emitter draws a :class:`Table`: box-drawn with a header row, or as borderless aligned lines
+GRID, ALIGNED = "grid", "aligned"
 
 
 class _Plain:
@@ -58,27 +63,65 @@ def csv_columns(*keys: str) -> list[Column]:
     return [Column(key, key) for key in keys]
 
 
-class Table(_Plain):
-    """Columns and rows of cells, each row with a role; ``title`` is printed above it (a heading in Markdown)."""
+class Span(str):
+    """Text with a role of its own: a table cell, or a piece of a :class:`Line` (:meth:`Line.of`), styled apart
+    from its row on a colour terminal (a status word in green or red) in a line or an aligned table. It is a ``str``,
+    so whatever does not style it (plain text, Markdown, CSV, the box-drawn grid, which styles whole rows) writes it
+    as the text it is."""
 
-    __slots__ = ("columns", "title", "rows")
+    def __new__(cls, text: str, role: str):
+        span = super().__new__(cls, text)
+        span.role = role
+        return span
+
+
+def joined(pieces) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+    """The text of ``pieces`` (strings, some of them :class:`Span` objects) and the ``(start, end, role)`` of each
+    non-empty Span in it."""
+    spans, at = [], 0
+    for piece in pieces:
+        if piece and isinstance(piece, Span):
+            spans.append((at, at + len(piece), piece.role))
+        at += len(piece)
+    return "".join(pieces), tuple(spans)
+
+
+class Table(_Plain):
+    """Columns and rows of cells, each row with a role; ``title`` is printed above it (a heading in Markdown).
+
+    ``style`` is how the text emitter draws it: :data:`GRID`, box-drawn under a header row, or :data:`ALIGNED`,
+    without borders or header: each row indented two spaces, its cells padded to their column (by ``align``) and two
+    spaces apart, trailing spaces trimmed. In an aligned table a row may have fewer cells than there are columns:
+    its last cell runs on past the columns it leaves out and takes no part in their widths (a detail line under a
+    row). Markdown and CSV write both styles alike."""
+
+    __slots__ = ("columns", "title", "rows", "style")
 
     def __init__(self, columns: list[Column], title: str | None = None,
-                 rows: list[tuple[list[Any], str]] | None = None):
-        self.columns, self.title, self.rows = columns, title, [] if rows is None else rows
+                 rows: list[tuple[list[Any], str]] | None = None, style: str = GRID):
+        self.columns, self.title, self.rows, self.style = columns, title, [] if rows is None else rows, style
 
     def add(self, cells: list[Any], role: str = "row") -> None:
-        assert len(cells) == len(self.columns), (cells, [c.key for c in self.columns])
+        assert len(cells) == len(self.columns) or (self.style == ALIGNED and 0 < len(cells) < len(self.columns)), (
+            cells, [c.key for c in self.columns])
         self.rows.append((cells, role))
 
 
 class Line(_Plain):
-    """A line of text outside any table: a title, a total, a note, a blank line (``""``)."""
+    """A line of text outside any table: a title, a total, a note, a blank line (``""``). ``spans`` are the
+    ``(start, end, role)`` character ranges styled with a role of their own on a colour terminal, over the line's
+    role; :meth:`of` builds them from :class:`Span` pieces."""
 
-    __slots__ = ("text", "role")
+    __slots__ = ("text", "role", "spans")
 
-    def __init__(self, text: str, role: str = "note"):
-        self.text, self.role = text, role
+    def __init__(self, text: str, role: str = "note", spans: tuple[tuple[int, int, str], ...] = ()):
+        self.text, self.role, self.spans = text, role, spans
+
+    @classmethod
+    def of(cls, *pieces: str, role: str = "row") -> Line:
+        """``Line.of("  ", Span("ERROR", "error"), " ", message)``: the pieces joined, each Span styled."""
+        text, spans = joined(pieces)
+        return cls(text, role, spans)
 
 
 class Picture(_Plain):
@@ -92,13 +135,26 @@ class Picture(_Plain):
 
 
 class Document(_Plain):
-    """Blocks (:class:`Table`, :class:`Line`, :class:`Picture`) in order. ``heading`` is the Markdown level of the
-    table titles; ``plain`` keeps the text unstyled even on a colour terminal."""
+    """Blocks (:class:`Table`, :class:`Line`, :class:`Picture`; :class:`Annotation` and Line for the ``github``
+    format) in order. ``heading`` is the Markdown level of the table titles; ``plain`` keeps the text unstyled even
+    on a colour terminal."""
 
     __slots__ = ("blocks", "heading", "plain")
 
     def __init__(self, blocks: list | None = None, heading: int = 3, plain: bool = False):
         self.blocks, self.heading, self.plain = [] if blocks is None else blocks, heading, plain
+
+
+class Annotation(_Plain):
+    """A GitHub Actions workflow command, ``::error file=F,line=L,col=C,title=T::text``, for the ``github`` format.
+    ``level`` is ``error``, ``warning`` or ``notice``; a ``file`` or ``title`` of None and a ``line`` or ``col`` of 0
+    are left out (``line`` needs ``file``, ``col`` needs ``line``)."""
+
+    __slots__ = ("level", "text", "file", "line", "col", "title")
+
+    def __init__(self, level: str, text: str, file: str | None = None, line: int = 0, col: int = 0,
+                 title: str | None = None):
+        self.level, self.text, self.file, self.line, self.col, self.title = level, text, file, line, col, title
 
 
 class Json(_Plain):

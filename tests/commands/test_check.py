@@ -235,6 +235,23 @@ def test_step_summary_from_option_and_environment(tmp_path):
     assert result.exit_code == 1 and "| ❌ | params ≤ 5K |" in env_summary.read_text()
 
 
+def test_step_summary_is_the_markdown_report(tmp_path):
+    """Whatever --format is, the summary appended is the text of --format markdown (then a blank line, so that the
+    next step's summary starts apart)."""
+    summary = tmp_path / "summary.md"
+    for fmt in ("table", "github", "markdown"):
+        summary.write_text("")
+        result = run(TINY, OVER, "--format", fmt, "--summary", str(summary))
+        assert summary.read_text() == run(TINY, OVER, "--format", "markdown").stdout + "\n", fmt
+    assert result.stdout + "\n" == summary.read_text()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "markdown"])
+def test_bad_options_leave_stdout_empty_but_in_the_github_format(fmt):
+    result = run(TINY, "--max", "mac=5M", "--format", fmt)
+    assert result.exit_code == 2 and result.stdout == "" and "unknown budget `mac`" in result.stderr
+
+
 # ---- regression gate ---------------------------------------------------------------------------------------------
 def test_baseline_gate_from_analyze_json(tmp_path):
     """The documented workflow: analyze → baseline.json, then check --baseline --max-increase."""

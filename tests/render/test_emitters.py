@@ -6,8 +6,10 @@ import io
 
 import pytest
 
-from convcalc.render.emitters import EMITTERS, emit, write_csv, write_json, write_markdown, write_text
-from convcalc.render.model import LEFT, RIGHT, Document, Json, Line, Picture, Table, columns
+from convcalc.render.emitters import (EMITTERS, emit, write_csv, write_github, write_json, write_markdown, write_text,
+                                      write_xml)
+from convcalc.render.model import (ALIGNED, LEFT, RIGHT, Annotation, Document, Json, Line, Picture, Span, Table,
+                                   columns)
 
 
 class Terminal(io.StringIO):
@@ -124,6 +126,96 @@ def test_emit_asks_the_view_for_the_format():
     emit(View(), "table", out)
     emit(View(), "csv", out)
     assert out.getvalue() == "t\nk\n"
-    assert set(EMITTERS) == {"table", "json", "csv", "markdown"}
+    assert set(EMITTERS) == {"table", "json", "csv", "markdown", "junit", "github"}
     with pytest.raises(AssertionError):
         Table(columns(("k", "k", LEFT))).add(["one", "two"])  # a row has one cell per column
+    with pytest.raises(AssertionError):
+        Table(columns(("k", "k", LEFT), ("v", "v", LEFT))).add(["one"])  # short rows: aligned tables only
+
+
+def test_a_view_with_nothing_to_say_in_a_format_writes_nothing():
+    class Quiet:
+        def json(self):
+            return None
+
+    out = io.StringIO()
+    emit(Quiet(), "json", out)
+    assert out.getvalue() == ""
+
+
+# ---- aligned tables and spans -----------------------------------------------------------------------------------
+def aligned() -> Table:
+    table = Table(columns(("status", "", LEFT), ("name", "Name", LEFT), ("n", "Count", RIGHT), ("where", "", LEFT)),
+                  "Block", style=ALIGNED)
+    table.add([Span("FAIL", "error"), "全部", "7", "a.yaml:3"])
+    table.add(["", "a detail longer than every column"])  # runs on from the second column, in no width
+    table.add([Span("PASS", "ok"), "abc", "1,024", ""])   # its trailing spaces are trimmed
+    return table
+
+
+def test_an_aligned_table_pads_cells_by_terminal_cells_without_borders():
+    assert text(Document([aligned(), Line("end", "row")])) == (
+        "Block\n"
+        "  FAIL  全部      7  a.yaml:3\n"    # 全部 takes four cells, like `abc` plus one
+        "        a detail longer than every column\n"
+        "  PASS  abc   1,024\n"
+        "end\n")
+
+
+def test_spans_are_styled_apart_from_their_line_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    line = Line.of("  ", Span("ERROR", "error"), " bad input")
+    assert (line.text, line.role, line.spans) == ("  ERROR bad input", "row", ((2, 7, "error"),))
+    coloured = text(Document([aligned(), line]), Terminal())
+    assert coloured == (
+        "\x1b[1mBlock\x1b[0m\n"
+        "  \x1b[31mFAIL\x1b[0m  全部      7  a.yaml:3\n"
+        "        a detail longer than every column\n"
+        "  \x1b[32mPASS\x1b[0m  abc   1,024\n"
+        "  \x1b[31mERROR\x1b[0m bad input\n")
+    assert text(Document([aligned(), line])) == text(Document([aligned(), line]), Terminal()).replace(
+        "\x1b[1m", "").replace("\x1b[31m", "").replace("\x1b[32m", "").replace("\x1b[0m", "")
+
+
+def test_markdown_writes_an_aligned_table_as_any_table_and_an_empty_header_as_a_bare_cell():
+    out = io.StringIO()
+    write_markdown(Document([aligned()], heading=2), out)
+    assert out.getvalue() == (
+        "## Block\n"
+        "\n"
+        "| | Name | Count | |\n"
+        "|---|---|---:|---|\n"
+        "| FAIL | 全部 | 7 | a.yaml:3 |\n"
+        "|  | a detail longer than every column |\n"
+        "| PASS | abc | 1,024 |  |\n")
+
+
+# ---- XML and GitHub workflow commands ---------------------------------------------------------------------------
+def test_xml_is_declared_and_indented():
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="a & b")
+    ET.SubElement(ET.SubElement(root, "testsuite"), "testcase", name="x < 1")
+    out = io.StringIO()
+    write_xml(root, out)
+    assert out.getvalue() == ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                              '<testsuites name="a &amp; b">\n'
+                              '  <testsuite>\n'
+                              '    <testcase name="x &lt; 1" />\n'
+                              '  </testsuite>\n'
+                              '</testsuites>\n')
+
+
+def test_github_workflow_commands_are_escaped_and_lines_written_as_they_are():
+    out = io.StringIO()
+    write_github(Document([
+        Annotation("error", "50% over\nnext line", "dir/a,b.yaml", 3, 5, "check: a"),
+        Annotation("warning", "no line", "a.yaml", 0, 5),   # a column needs a line
+        Annotation("error", "nowhere"),
+        Line("Checked 1 spec.", "row"),
+    ]), out)
+    assert out.getvalue() == (
+        "::error file=dir/a%2Cb.yaml,line=3,col=5,title=check%3A a::50%25 over%0Anext line\n"
+        "::warning file=a.yaml::no line\n"
+        "::error::nowhere\n"
+        "Checked 1 spec.\n")

@@ -1,7 +1,8 @@
 """Whole rendered outputs pinned in golden files (tests/render/golden/), compared exactly, in the style of
 torchinfo's tests/test_output/*.out: `convcalc analyze` of four configs in every format, `convcalc zoo` over the
-same configs, and one `convcalc compare`. The text is what a pipe (or NO_COLOR) gets; the table does not depend on
-the terminal width.
+same configs, one `convcalc compare`, and `convcalc check tests/fixtures/check/over.yaml` (run from the repository
+root) in its five formats. The text is what a pipe (or NO_COLOR) gets; the table does not depend on the terminal
+width.
 
 A change to these outputs is deliberate: regenerate with ``python -m pytest tests/render --regen-golden`` (or
 ``CONVCALC_REGEN_GOLDEN=1``) and review the diff. Paths of the shipped configs are written as ``<configs>``.
@@ -32,6 +33,9 @@ ANALYZE_FORMATS = {
     "json": ["--format", "json"],
 }
 FORMATS = {"txt": "table", "md": "markdown", "csv": "csv", "json": "json"}
+#: golden suffix → `convcalc check --format`
+CHECK_FORMATS = {"txt": "table", "md": "markdown", "json": "json", "junit.xml": "junit", "github.txt": "github"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def configs_dir() -> Path:
@@ -58,9 +62,9 @@ def check_golden(name: str, text: str, regen: bool) -> None:
                     + "\n".join(list(diff)[:60]))
 
 
-def cli(*args: str) -> str:
+def cli(*args: str, exit_code: int = 0) -> str:
     result = CliRunner().invoke(app, list(args), env={"NO_COLOR": "1"})
-    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.exit_code == exit_code, (result.stdout, result.stderr)
     return normalise(result.stdout)
 
 
@@ -111,9 +115,18 @@ def test_compare(suffix, regen_golden):
                  cli("compare", "variants/dilated", "--as", "grouped:2", "--format", FORMATS[suffix]), regen_golden)
 
 
+@pytest.mark.parametrize("suffix", list(CHECK_FORMATS))
+def test_check(suffix, regen_golden, monkeypatch):
+    """over.yaml exceeds 6 of its 7 budgets (exit code 1): every kind of line, detail and annotation."""
+    monkeypatch.chdir(ROOT)
+    check_golden(f"check/over.{suffix}", cli("check", "tests/fixtures/check/over.yaml", "--format",
+                                             CHECK_FORMATS[suffix], exit_code=1), regen_golden)
+
+
 def test_every_golden_file_is_produced_by_a_test():
     """A renamed case leaves no stale file behind."""
     produced = {golden_name(c, s) for c in CONFIGS for s in ANALYZE_FORMATS}
     produced |= {f"zoo.{s}" for s in FORMATS} | {f"compare/dilated-as-grouped2.{s}" for s in FORMATS}
+    produced |= {f"check/over.{s}" for s in CHECK_FORMATS}
     on_disk = {p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file()}
     assert on_disk == produced

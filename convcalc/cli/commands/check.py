@@ -28,14 +28,14 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
     """
     from ...budgets.evaluate import check as check_all
     from ...budgets.parse import run_options
-    from ...render.check import markdown, render_check
+    from ...render.check import BadOptionsView, CheckView
+    from ...render.emitters import emit
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
                               sets)
     except SpecError as err:
-        if format == "github":
-            _annotate(err)
+        emit(BadOptionsView(err), format)  # an annotation in the github format; then the error, on stderr
         raise
     run = check_all(specs, options)
     for spec_check in run.specs:
@@ -43,19 +43,14 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
             report_error(spec_check.error)
         for warning in spec_check.warnings:
             print(f"warning: {spec_check.name}: {warning}", file=sys.stderr)
-    render_check(run, format, sys.stdout)
+    view = CheckView(run)
+    emit(view, format)
     if summary:
         try:
             with open(summary, "a", encoding="utf-8") as stream:
-                stream.write(markdown(run) + "\n")
+                emit(view, "markdown", stream)
+                stream.write("\n")  # a blank line before the next step's summary
         except OSError as exc:
             print(f"warning: cannot append the summary to {summary}: {exc}", file=sys.stderr)
     return run.exit_code
 
-
-def _annotate(err: SpecError) -> None:
-    from ...render.check import workflow_command
-
-    mark = err.mark
-    print(workflow_command("error", str(err), mark.file if mark else None, mark.line if mark else 0,
-                           mark.col if mark else 0, "convcalc check: bad input"))
