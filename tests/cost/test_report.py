@@ -170,3 +170,13 @@ def test_bad_batch_and_input_overrides_are_spec_errors(overrides, words):
     with pytest.raises(SpecError) as info:
         convcalc.analyze(convcalc.load(WIDTH), **overrides)
     assert all(word in str(info.value) for word in words) and info.value.hint
+
+
+def test_the_report_dataclasses_are_offered_at_the_top():
+    import dataclasses
+
+    from convcalc.cost import report
+
+    for name in ("Report", "LayerReport", "Totals", "RFReport"):
+        assert getattr(convcalc, name) is getattr(report, name) and dataclasses.is_dataclass(getattr(convcalc, name))
+    assert isinstance(convcalc.analyze("resnet18"), convcalc.Report)
