@@ -34,9 +34,6 @@ Shape = tuple[int, ...]
 
 REGISTRY: dict[str, type["Layer"]] = {}
 
-#: the questions a kind answers only for itself (see :func:`own`)
-OWN_ANSWERS = ("example", "erf_rule", "designs")
-
 
 class Example:
     """A small network that uses a kind: the input, the kind's fields, and what feeds it.

@@ -298,7 +298,7 @@ MAX_EXPONENT = 1000  # 1e1000 is a 1,001-digit integer; 1e100000000 would take m
 
 def decimal_fraction(text: str) -> Fraction:
     """A decimal literal (``0.1``, ``2.5e-3``) as the exact fraction it writes."""
-    mantissa, _, exponent = text.lower().partition("e")
+    exponent = text.lower().partition("e")[2]
     if exponent and abs(int(exponent)) > MAX_EXPONENT:
         raise ValueError(f"the exponent {int(exponent)} is beyond ±{MAX_EXPONENT}")
     return Fraction(text)
