@@ -2,7 +2,7 @@
 
 A :class:`ConvQuery` is the mapping: channels, kernel, stride, padding, dilation, bias, input size. A
 :class:`Design` is one way to build it (standard, grouped, depthwise separable, …) as a few layers of registered
-kinds, with the closed-form ratio of its params and MACs to the standard conv from the design notes and papers.
+kinds, with the closed-form ratio of its params and MACs to the standard conv from the papers that define them.
 Each design is declared by the kind it belongs to, as its own ``designs`` (a static method returning them, so
 that this module loads only when compare asks; see :func:`convcalc.layers.base.own`); :func:`all_designs` collects
 them from the registry, so a new kind offers a new design by declaring it, and nothing else lists designs.

@@ -1,4 +1,4 @@
-"""Factorised convolutions from the design notes: spatially separable (k×1 then 1×k), depthwise separable
+"""Factorised convolutions: spatially separable (k×1 then 1×k), depthwise separable
 (depthwise k×k then pointwise 1×1) and flattened (lateral 1×1, then one 1-D conv per axis).
 
 Each is a composite kind (:mod:`convcalc.layers.composite`) that reads a conv's fields, so ``convcalc compare``
@@ -193,7 +193,7 @@ def _mid_channels(layers: list[dict], default: int) -> int:
 
 
 def _separable_ratio(q, arg, out_sizes, layers):
-    """C_in → M → … → M → C_out (M = mid, default C_out); the design notes' ratio for one channel in valid mode is
+    """C_in → M → … → M → C_out (M = mid, default C_out); the ratio for one channel in valid mode is
     1/m + 1/(m(1 − (m−1)/N)), 2/m with same padding."""
     c, n, k = q.c_in, q.c_out, prod(q.kernel)
     mid = _mid_channels(layers, n)

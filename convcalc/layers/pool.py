@@ -132,8 +132,8 @@ class MaxPool(MaxReduction, WindowPool):
 
 @register
 class MinPool(MaxReduction, WindowPool):
-    __doc__ = ("Min pooling: the smallest value of each window (= −maxpool(−x)); no PyTorch module, defined as "
-               "in the design notes' region functions.\n\n" + WindowPool.__doc__)
+    __doc__ = ("Min pooling: the smallest value of each window (= −maxpool(−x)); no PyTorch module, defined by "
+               "symmetry with max pooling.\n\n" + WindowPool.__doc__)
     kind = "minpool"
     summary = "min pooling over sliding windows"
     op = "minpool"

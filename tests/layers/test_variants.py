@@ -23,7 +23,7 @@ def test_separable_single_channel_valid(n, m, separable, standard):
     conv = one((1, n, n), {"type": "conv", "out": 1, "kernel": m, "padding": "valid", "bias": False})
     assert layer.output_shape == conv.output_shape == [1, n - m + 1, n - m + 1]
     assert (layer.macs, conv.macs) == (separable, standard)
-    # the design notes' ratio 1/m + 1/(m(1 − (m−1)/N))
+    # the single-channel ratio 1/m + 1/(m(1 − (m−1)/N))
     assert Fraction(layer.macs, conv.macs) == Fraction(1, m) + 1 / (m * (1 - Fraction(m - 1, n)))
     assert layer.params == 2 * m  # one k×1 and one 1×k filter
     assert layer.rf.size == [m, m]
