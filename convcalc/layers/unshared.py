@@ -55,6 +55,9 @@ class LocallyConnected(Conv):
     def group_count(self, c_in):
         return 1
 
+    def channel_terms(self, g, q):
+        return q("C_out", g.c_out), q("C_in", g.c_in)  # no groups
+
     def kernels(self, out_sizes, q=NUMERIC):
         """How many distinct kernels: one per output position."""
         return q.prod("N_out", out_sizes)
@@ -101,6 +104,8 @@ class Tiled(LocallyConnected):
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
     tile = Axes(doc="t: distinct kernels per axis")
+
+    channel_terms = Conv.channel_terms  # tiled convs are grouped: C_in/g
 
     def group_count(self, c_in):
         return self.groups
