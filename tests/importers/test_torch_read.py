@@ -75,30 +75,26 @@ def test_a_file_target_is_loaded_from_its_path(tmp_path):
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from Linux's /proc")
 def test_building_on_the_meta_device_takes_no_memory_for_the_weights():
     """A meta build allocates nothing: importing ResNet-50 (25.6M parameters, 102 MB in float32) raises the peak
-    memory of a process by far less than building it on the CPU does. Each is measured in a fresh process, after a
-    small import has loaded torch's meta-device machinery."""
-    meta_mb = peak_growth('read("tests.importers.models:resnet50", {}, (3, 224, 224))')
-    real_mb = peak_growth('read("tests.importers.models:resnet50", {}, (3, 224, 224)); '
-                          '__import__("tests.importers.models").importers.models.resnet50()')
-    assert real_mb > 60          # the real weights, 25,557,032 · 4 bytes = 102 MB: the measure can fail
-    assert meta_mb < 20          # the import holds none of them
-
-
-def peak_growth(statement: str) -> int:
-    """How many MB the peak resident memory of a fresh process grows by while it runs ``statement`` (Linux)."""
-    # VmHWM, the peak resident size of this process image (getrusage's ru_maxrss would carry the parent's size
-    # over the fork into the child)
-    script = textwrap.dedent(f"""
+    memory of a fresh process by far less than building it on the CPU then does, both measured after a small import
+    has loaded torch's meta-device machinery. The peak is VmHWM, the high-water resident size of the process image
+    (getrusage's ru_maxrss would carry the parent's size over the fork)."""
+    script = textwrap.dedent("""
         import re
         from convcalc.importers.torch_read import read
+        from tests.importers.models import resnet50
         peak = lambda: int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) // 1024
-        read("tests.importers.models:resnet_stack", {{}}, (3, 32, 32))
+        read("tests.importers.models:resnet_stack", {}, (3, 32, 32))
         before = peak()
-        {statement}
-        print(peak() - before)
+        model = read("tests.importers.models:resnet50", {}, (3, 224, 224))
+        meta = peak()
+        real = resnet50()
+        print(meta - before, peak() - meta, len(model.layers))
         """)
-    return int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                              cwd=_root()).stdout)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=_root())
+    meta_mb, real_mb, layers = map(int, out.stdout.split())
+    assert layers == 175
+    assert real_mb > 60          # the real weights, 25,557,032 · 4 bytes = 102 MB: the measure can fail
+    assert meta_mb < 20          # the import holds none of them
 
 
 def _root():
