@@ -53,8 +53,10 @@ class Execution:
 
     ``weights[name]``: the learnable arrays the node allocated, in allocation order (conv: weight
     ``(C_out, C_in/g, *k)`` then bias; conv_transpose: weight ``(C_in, C_out/g, *k)`` then bias; linear:
-    ``(out, in)`` then bias; batchnorm: γ then β). ``buffers[name]``: its buffers (batchnorm: running mean,
-    running variance). ``values`` holds every node's output (and the input) only when run with ``keep=True``.
+    ``(out, in)`` then bias; batchnorm: γ then β; prelu: the slopes ``(num_parameters,)``; layer_scale: γ ``(C,)``;
+    bias_add: β ``(C,)``). ``buffers[name]``: its buffers (batchnorm: running mean, running variance; layer_scale
+    and bias_add with ``learnable: false``: their ``(C,)`` array). ``values`` holds every node's output (and the
+    input) only when run with ``keep=True``.
     """
 
     layers: list[Executed]

@@ -214,7 +214,7 @@ class ELU(Elementwise):
     summary = "activation x if x > 0 else α·(exp(x) − 1)"
     op = "elu"
     example = Example((3, 6), {"alpha": 0.5})
-    alpha = Number(default=1, doc="α, the value the negative side tends to is −α")
+    alpha = Number(default=1, doc="α: the negative side tends to −α")
 
 
 @register
