@@ -6,6 +6,7 @@ Skipped when torch is not installed (an optional extra)."""
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +168,6 @@ from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E4
 from hypothesis import strategies as st  # noqa: E402
 
 from convcalc.errors import SpecError  # noqa: E402
-
-from fractions import Fraction  # noqa: E402
 
 
 @st.composite
