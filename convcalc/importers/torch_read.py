@@ -28,8 +28,8 @@ from .ir import ImportedModel, Unsupported
 
 #: the batch the graph is traced with: 2, so that a reshape across the batch cannot hide behind a batch of 1
 TRACE_BATCH = 2
-#: how many node names an unsupported-operator message lists per operator
-FIRST_NAMES = 3
+#: how many node names an unsupported operator keeps (the message shows the first few)
+FIRST_NAMES = 5
 
 
 def read(target: str, kwargs: dict | None, input_shape: tuple | None, batch: int | None = None,
@@ -87,6 +87,9 @@ def resolve(label: str, target: str):
 
 
 def import_module(label: str, name: str):
+    """The module, found as ``python -m`` would find it: the working folder is on the path."""
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -236,11 +239,9 @@ def finish(label, name, shape, batch, mapper, warnings, allow_unsupported, build
                         + ", ".join(f"'{n}'" for n in dropped[:5]) + (", …" if len(dropped) > 5 else ""))
     unsupported = unsupported_ops(records)
     if unsupported and not allow_unsupported:
-        raise SpecError(f"{label}: {sum(u.count for u in unsupported)} operation(s) have no convcalc layer kind: "
-                        + "; ".join(f"{u.op} ×{u.count} (" + ", ".join(f"'{n}'" for n in u.nodes[:FIRST_NAMES])
-                                    + (", …" if u.count > FIRST_NAMES else "") + ")" for u in unsupported), None,
-                        "--allow-unsupported keeps them as zero-cost placeholders (their cost is missing from the "
-                        "totals), or rewrite them with supported operations")
+        from .source import unsupported_error
+
+        raise unsupported_error(label, unsupported)
     name_records(records)
     original = cached(lambda: TorchOriginal(build_real, mapper.traced, [r.tensor for r in records]))
     layers = imported_layers(records, lambda r: (lambda: original().arrays(r.weights, r.buffers)))
@@ -253,7 +254,7 @@ def unsupported_ops(records: list) -> list:
     for record in records:
         if "unsupported" in record.meta:
             groups.setdefault(record.meta["unsupported"], []).append(record.meta["of"])
-    return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:5])
+    return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
             for (op, reason), nodes in groups.items()]
 
 

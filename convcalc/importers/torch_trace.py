@@ -113,7 +113,8 @@ class ScopeTracer(fx.Tracer):
 
 
 class RecordingInterpreter(fx.Interpreter):
-    """Runs a graph and keeps the value of every node (or only of ``keep``, when given)."""
+    """Runs a graph and keeps the value of every node, or, given ``keep``, a copy of the value of those nodes
+    (a copy: an in-place op later in the graph, such as ``ReLU(inplace=True)``, overwrites its input)."""
 
     def __init__(self, module, keep=None):
         super().__init__(module, garbage_collect_values=keep is not None)
@@ -123,8 +124,10 @@ class RecordingInterpreter(fx.Interpreter):
     def run_node(self, n):
         self.current = n
         value = super().run_node(n)
-        if self.keep is None or n.name in self.keep:
+        if self.keep is None:
             self.values[n] = value
+        elif n.name in self.keep and isinstance(value, torch.Tensor):
+            self.values[n] = value.detach().clone()
         return value
 
 

@@ -340,7 +340,8 @@ UNMAPPABLE = [
 def test_unmappable_settings_say_why(make, shape, message):
     with pytest.raises(SpecError) as caught:
         imported(make, shape)
-    assert f"1 operation(s) have no convcalc layer kind: {message} — --allow-unsupported" in str(caught.value)
+    assert f"1 operator type with no convcalc layer kind (1 node): {message} — pass --allow-unsupported" \
+        in str(caught.value)
 
 
 # ---- multiple outputs, fusions ------------------------------------------------------------------------------------
@@ -448,8 +449,11 @@ def test_every_unsupported_operator_is_listed_in_one_error():
     with pytest.raises(SpecError) as caught:
         imported(Unknown, (3, 4, 4))
     message = str(caught.value)
-    assert ": 4 operation(s) have no convcalc layer kind: torch.cumsum ×2 ('cumsum', 'cumsum_1'); torch.nn.CELU ×1 " \
-           "('act'); Tensor.flip ×1 ('flip') — --allow-unsupported keeps them as zero-cost placeholders" in message
+    source = message.split(": ", 1)[0]
+    assert source.startswith("torch:convcalc_torch_test_cases:case")
+    assert message == (f"{source}: 3 operator types with no convcalc layer kind (4 nodes): torch.cumsum ×2 "
+                       "('cumsum', 'cumsum_1'); torch.nn.CELU ×1 ('act'); Tensor.flip ×1 ('flip') — pass "
+                       "--allow-unsupported to count them as zero-cost `unsupported` placeholders (listed in the report)")
 
 
 def test_allowed_unsupported_operators_become_placeholders():
@@ -468,7 +472,8 @@ def test_the_unsupported_test_model():
     from .models import UNSUPPORTED
 
     builder, shape = UNSUPPORTED
-    with pytest.raises(SpecError, match=r"1 operation\(s\) have no convcalc layer kind: torch.cumsum ×1 \('cumsum'\)"):
+    with pytest.raises(SpecError, match=r"1 operator type with no convcalc layer kind \(1 node\): torch.cumsum ×1 "
+                                        r"\('cumsum'\)"):
         imported(builder, shape)
     model = imported(builder, shape, allow_unsupported=True)
     assert layer(model, "cumsum").fields == {"op": "torch.cumsum", "shape": [4, 14, 14], "of": "cumsum"}

@@ -38,6 +38,26 @@ def test_run_gives_every_layers_value_and_the_models_output(name):
     np.testing.assert_array_equal(values[model.layers[-1].tensor], expected)
 
 
+def test_values_are_taken_before_an_in_place_op_overwrites_them():
+    """ResNet's ReLU(inplace=True) overwrites bn1's output and ``out += identity``'s: each layer's value is its
+    own, as a forward hook on the module sees it."""
+    builder, shape = models.MODELS["resnet_stack"]
+    model = read(f"tests.importers.models:{builder.__name__}", {}, shape)
+    x = np.random.default_rng(3).standard_normal((2, *shape)).astype(np.float32)
+    values = model.original().run(x, "float32")
+    seen = {}
+    module = reference(builder)
+    for name in ("bn1", "layer1.0.bn3"):
+        module.get_submodule(name).register_forward_hook(
+            lambda m, i, o, name=name: seen.update({name: o.detach().clone().numpy()}))  # returns None
+    with torch.no_grad():
+        module(torch.from_numpy(x))
+    np.testing.assert_array_equal(values["bn1"], seen["bn1"])
+    assert (values["bn1"] < 0).any()                             # not the ReLU's output
+    np.testing.assert_array_equal(values["layer1_0_bn3"], seen["layer1.0.bn3"])
+    assert not np.array_equal(values["add"], np.maximum(values["add"], 0))   # the sum, before its in-place ReLU
+
+
 @pytest.mark.parametrize("name", ["resnet_stack", "convnext", "shufflenet_v2"])
 def test_run_in_float64(name):
     builder, shape = models.MODELS[name]

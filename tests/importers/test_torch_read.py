@@ -253,3 +253,43 @@ def test_several_outputs_are_followed_from_the_first_with_a_warning():
     assert any("returns 2 tensors; the import follows the first" in w for w in model.warnings)
     assert any("do not feed the output and are left out: 'b'" in w for w in model.warnings)
     assert kinds(model) == ["conv"]
+
+
+# ---- through the import sources every command takes (convcalc.importers.source) ---------------------------------
+def test_a_torch_source_loads_as_a_spec():
+    from convcalc.cost.analysis import analyze
+    from convcalc.importers.source import load_imported
+
+    network, model = load_imported("torch:tests.importers.models:resnet50", (3, 224, 224))
+    report = analyze(network.expand())
+    # torchvision's ResNet-50: 25,557,032 params, 4,089,184,256 MACs
+    assert (report.totals.params, report.totals.macs) == (25_557_032, 4_089_184_256)
+    assert model.source == "torch:tests.importers.models:resnet50"
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["analyze", "torch:tests.importers.models:resnet_stack", "--input", "3x32x32", "--format", "csv"],
+     "layer1.0.relu_2"),
+    (["verify", "torch:tests.importers.models:MobileNetV2Blocks", "--input", "3x32x32", "--against-original"],
+     "58/58 mapped tensors agree"),
+], ids=["analyze", "verify-against-original"])
+def test_commands_take_a_torch_source(args, shown):
+    from typer.testing import CliRunner
+
+    from convcalc.cli.app import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert shown in result.stdout
+
+
+def test_a_command_without_input_says_so_with_exit_code_2():
+    from typer.testing import CliRunner
+
+    from convcalc.cli.app import app
+
+    result = CliRunner().invoke(app, ["analyze", "torch:tests.importers.models:resnet_stack"])
+    assert result.exit_code == 2
+    assert "error: torch:tests.importers.models:resnet_stack: a PyTorch module has no input shape — give the " \
+           "shape of one sample, channels first, e.g. --input 3x224x224" in result.output
+    assert "Traceback" not in result.output
