@@ -5,9 +5,10 @@ Every call whose value is a tensor and that depends on the input goes through th
 and buffers, or values computed from them), and what is not a tensor (``x.size(0)``, shape arithmetic) is folded
 into the plain value it had when traced. Then, in order:
 
-1. fusions: a chain of single-use layers that is one layer of a kind of its own becomes that layer
-   (:data:`FUSIONS`: the view → transpose → view channel shuffle of ShuffleNetV2; a layer norm between the permutes
-   of torchvision's LayerNorm2d is ``layernorm`` over the channels);
+1. fusions (:data:`convcalc.importers.torch_finish.FUSIONS`): a chain of single-use layers that is one layer of a
+   kind of its own becomes that layer (the view → transpose → view channel shuffle of ShuffleNetV2; a layer norm
+   between the permutes of torchvision's LayerNorm2d is ``layernorm`` over the channels; the pad and unpadded conv
+   torch.export writes for a ``padding_mode`` conv is that conv);
 2. only the layers that feed the output are kept (a fused chain's parts are dropped silently, anything else with
    a warning);
 3. names: a module call gives its path (``layer1.0.conv1``; a module called again gets ``_1``, ``_2``); a

@@ -37,9 +37,7 @@ def read(target: str, kwargs: dict | None, input_shape: tuple | None, batch: int
     label = source_label(target)
     shape = checked_shape(label, input_shape)
     obj, name = resolve(label, target)
-    import torch  # noqa: F401  (after the cheap checks: importing torch takes a second)
-
-    from .torch_map import Mapper
+    from .torch_map import Mapper  # torch is imported from here on (by the user's module, mostly, already)
 
     warnings: list[str] = []
     kwargs = dict(kwargs or {})
@@ -177,8 +175,8 @@ def build(label: str, obj, kwargs: dict, warnings: list, device: str = "meta"):
         except Exception as exc:
             raise SpecError(f"{label}: calling {call} raised {short(exc)}", None,
                             "check the callable and its keyword arguments") from None
-        warnings.append(f"{label}: building the model on the meta device failed ({short(first)}); it was built on "
-                        f"the CPU instead, which allocates its weights")
+        warnings.append(f"building the model on the meta device failed ({short(first)}); it was built on the CPU "
+                        f"instead, which allocates its weights")
         return model, "cpu"
 
 
@@ -202,7 +200,7 @@ def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu):
                                 f"export: {export_failed})", None,
                                 "check --input; a forward that branches on tensor values cannot be traced, export "
                                 "the model to ONNX instead") from None
-            warnings.append(f"{label}: torch.fx could not trace the model ({fx_failed}); it was traced with "
+            warnings.append(f"torch.fx could not trace the model ({fx_failed}); it was traced with "
                             f"torch.export instead")
             return traced
     except InputCount as exc:
@@ -210,7 +208,7 @@ def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu):
     except NotImplementedError as exc:
         if device != "meta":
             raise
-        warnings.append(f"{label}: an operator has no meta-device kernel ({short(exc)}); the model was built and "
+        warnings.append(f"an operator has no meta-device kernel ({short(exc)}); the model was built and "
                         f"traced on the CPU instead")
         return trace(label, on_cpu(), shape, "cpu", warnings, on_cpu)
     except RunFailed as exc:
@@ -230,12 +228,12 @@ def finish(label, name, shape, batch, mapper, warnings, allow_unsupported, build
         raise SpecError(f"{label}: the model's output is not computed from its input", None,
                         "import a model whose forward returns a tensor computed from its input")
     if extra:
-        warnings.append(f"{label}: the model returns {extra + 1} tensors; the import follows the first")
+        warnings.append(f"the model returns {extra + 1} tensors; the import follows the first")
     fuse(mapper.records, output)
     records = live(mapper.records, output)
     dropped = mapper.unused + [r.call.node.name for r in mapper.records if not r.absorbed and r not in records]
     if dropped:
-        warnings.append(f"{label}: {len(dropped)} operation(s) do not feed the output and are left out: "
+        warnings.append(f"{len(dropped)} operation(s) do not feed the output and are left out: "
                         + ", ".join(f"'{n}'" for n in dropped[:5]) + (", …" if len(dropped) > 5 else ""))
     unsupported = unsupported_ops(records)
     if unsupported and not allow_unsupported:
