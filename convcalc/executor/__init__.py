@@ -10,7 +10,7 @@ is re-derived from the definitions, and every count is read off the work perform
     ex.layers[i].macs                # M·K·N of every GEMM, or the products of every weighted sum, whole batch
 
 Kernels live one module per family, as the layer kinds in ``convcalc/layers/`` do (conv, factorised, deformable,
-unshared, linear, pool, elementwise, excitation, channel, merge, resample), and register themselves with
+unshared, linear, pool, elementwise, norm, excitation, channel, merge, resample), and register themselves with
 :func:`convcalc.executor.base.kernel`; kinds sharing a function differ by the options given there, never by a
 test of ``node.kind`` in the kernel.
 """
@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import SpecError
 from ..spec.graph import Graph
-from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, pool,  # noqa: F401
-               resample, unshared)  # (registers the kernels)
+from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
+               pool, resample, unshared)  # (registers the kernels)
 from .base import KERNELS, Context, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "kernel"]
