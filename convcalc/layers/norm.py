@@ -85,14 +85,14 @@ class BatchNorm(Elementwise):
 class Standardisation(Layer):
     """The kinds that normalise with the sample's own statistics (unregistered family base).
 
-    A kind gives ``sets(shape)``: (n, S), the size of one normalised set and the number of sets, for its warnings,
-    and ``over``: the set in words, for its notes. Its FLOPs are :meth:`standardise_flops` plus its affine terms.
+    A kind gives ``set_size(shape)``: n, the elements of one normalised set (checking the input on the way), and
+    ``over``: the set in words, for its notes. Its FLOPs are :meth:`standardise_flops` plus its affine terms.
     """
 
     family = "norm"
     over = ""
 
-    def sets(self, shape) -> tuple[int, int]:
+    def set_size(self, shape) -> int:
         raise NotImplementedError
 
     def global_context(self, shape) -> bool:
@@ -105,12 +105,11 @@ class Standardisation(Layer):
         return elements * q.cost("norm_stats") + sets * q.cost("norm_set")
 
     def output_shape(self, ins):
-        self.sets(ins[0])  # the kind's checks (groups dividing C, a map for instance norm)
+        self.set_size(ins[0])  # the kind's checks (groups dividing C, a map for instance norm)
         return ins[0]
 
     def warnings(self, ins):
-        n, _ = self.sets(ins[0])
-        if n == 1:
+        if self.set_size(ins[0]) == 1:
             return [f"its normalised sets ({self.over}) hold a single value each, which normalises to 0: the "
                     f"output is β (0 without affine) whatever the input, and no gradient reaches the input"]
         return []
@@ -159,9 +158,8 @@ class LayerNorm(Standardisation):
     def over(self):
         return "the channels of its position" if self.axis == "channels" else "the whole last axis"
 
-    def sets(self, shape):
-        n = shape[0] if self.axis == "channels" else shape[-1]
-        return n, prod(shape) // n
+    def set_size(self, shape):
+        return shape[0] if self.axis == "channels" else shape[-1]
 
     def global_context(self, shape):
         return self.axis == "last" and len(shape) > 1
@@ -204,19 +202,19 @@ class GroupNorm(Standardisation):
     affine = Bool(default=True, doc="learnable γ and β per channel")
     eps = _eps()
 
-    def sets(self, shape):
+    def set_size(self, shape):
         channels = shape[0]
         if channels % self.groups:
             self.fail(f"the channels ({channels}) are not divisible by groups ({self.groups})",
                       "give groups dividing the channels (torch.nn.GroupNorm needs C % g == 0)", "groups")
-        return channels // self.groups * prod(shape[1:]), self.groups
+        return channels // self.groups * prod(shape[1:])
 
     def global_context(self, shape):
         return len(shape) > 1
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]
-        self.sets(shape)
+        self.set_size(shape)
         elements = q.elements(shape)
         return Counts(q.opt(self.affine, 2 * q("C", shape[0]), "γ and β, with affine"), 0, 0,
                       self.standardise_flops(q, elements, q("g", self.groups))
@@ -248,23 +246,26 @@ class InstanceNorm(Standardisation):
     track_running_stats = Bool(default=False, doc="running mean and var as buffers; eval then normalises with them")
     eps = _eps()
 
-    def sets(self, shape):
+    def set_size(self, shape):
         if len(shape) < 2:
             self.fail(f"expects a map (C, L), (C, H, W) or (C, D, H, W), got flat features ({shape[0]},)",
                       "instance norm takes its statistics over positions; on flat features use layernorm or "
                       "batchnorm")
         self.check_rank(shape)
-        return prod(shape[1:]), shape[0]
+        return prod(shape[1:])
 
     def global_context(self, shape):
         return not self.track_running_stats
 
     def warnings(self, ins):
-        return [] if self.track_running_stats else super().warnings(ins)
+        if self.track_running_stats:
+            return []
+        return [warning + " (torch.nn.InstanceNorm refuses such an input: \"Expected more than 1 spatial element\")"
+                for warning in super().warnings(ins)]
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]
-        self.sets(shape)
+        self.set_size(shape)
         channels, elements = q("C", shape[0]), q.elements(shape)
         params = q.opt(self.affine, 2 * channels, "γ and β, with affine")
         buffers = q.opt(self.track_running_stats, 2 * channels, "running mean and var, with track_running_stats")
