@@ -53,8 +53,8 @@ class Execution:
 
     ``weights[name]``: the learnable arrays the node allocated, in allocation order (conv: weight
     ``(C_out, C_in/g, *k)`` then bias; conv_transpose: weight ``(C_in, C_out/g, *k)`` then bias; linear:
-    ``(out, in)`` then bias; batchnorm: γ then β). ``buffers[name]``: its buffers (batchnorm: running mean,
-    running variance). ``values`` holds every node's output (and the input) only when run with ``keep=True``.
+    ``(out, in)`` then bias; the normalisation kinds: γ then β). ``buffers[name]``: its buffers (batchnorm,
+    instancenorm: running mean, running variance). ``values`` holds every node's output (and the input) only when run with ``keep=True``.
     """
 
     layers: list[Executed]

@@ -205,8 +205,9 @@ class GroupNorm(Standardisation):
     def set_size(self, shape):
         channels = shape[0]
         if channels % self.groups:
+            divisors = ", ".join(str(d) for d in range(1, channels + 1) if channels % d == 0)
             self.fail(f"the channels ({channels}) are not divisible by groups ({self.groups})",
-                      "give groups dividing the channels (torch.nn.GroupNorm needs C % g == 0)", "groups")
+                      f"torch.nn.GroupNorm needs groups dividing C: one of {divisors}", "groups")
         return channels // self.groups * prod(shape[1:])
 
     def global_context(self, shape):
