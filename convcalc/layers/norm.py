@@ -138,7 +138,7 @@ class LayerNorm(Standardisation):
     (https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html) on a channels-last tensor::
 
         axis channels: sets of n = C (one per position, S = ΠN);  axis last: n = N_last, S = C·ΠN/N_last
-        params = n·(γ) + n·(β)       γ with ``affine``, β with ``affine`` and ``bias`` (torch ≥ 2.1's bias=False)
+        params = 2·n (γ, β) with ``affine``; n (γ) with ``bias: false`` (torch ≥ 2.1's bias=False)
         FLOPs  = C·ΠN·f_norm_stats + S·f_norm_set + C·ΠN·f_norm_affine per affine term
 
     Shapes: any → the same. A flat (C,) input is one set of C with either axis.
