@@ -251,6 +251,7 @@ FUNCTIONS = [
     case(lambda x: x * (x.size(1) // 2), (4, 4), ("scalar", {"op": "mul", "value": 2}), id="mul-size-folded"),
     # merges of two activations
     case(lambda x: torch.add(x.relu(), x), (3, 4), ("relu", {}), ("add", {}), id="torch.add"),
+    case(lambda x: operator.iadd(x.relu(), x), (3, 4), ("relu", {}), ("add", {}), id="operator.iadd"),
     case(lambda x: operator.sub(x.relu(), x), (3, 4), ("relu", {}), ("subtract", {}), id="sub"),
     case(lambda x: x.relu() * x, (3, 4), ("relu", {}), ("multiply", {}), id="mul"),
     case(lambda x: x.relu() / x.sigmoid(), (3, 4), ("relu", {}), ("sigmoid", {}), ("divide", {}), id="truediv"),
@@ -299,6 +300,24 @@ def test_functional_forms_with_the_modules_own_parameters():
         ("mul_2", "layer_scale", {"axis": "last"}),               # (C,) against a channels-last map
         ("layer_norm", "layernorm", {"axis": "last", "bias": False, "eps": 1e-6}),
         ("linear", "linear", {"out": 4, "bias": False, "axis": "last"})]
+
+
+class SizedUp(nn.Module):
+    """A transposed conv called with output_size, which torch meets with an output padding of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 2, 3, 2, 1)
+
+    def forward(self, x):
+        return self.up(x, output_size=(10, 10))
+
+
+def test_a_transposed_conv_called_with_an_output_size():
+    # (5 − 1)·2 − 2·1 + 3 = 9 without output padding: 10 needs output_padding 1
+    model = imported(SizedUp, (4, 5, 5))
+    assert mapped(model) == [("conv_transpose", {"out": 2, "kernel": 3, "stride": 2, "padding": 1,
+                                                 "output_padding": 1})]
 
 
 UNMAPPABLE = [
