@@ -184,6 +184,8 @@ def cat(op):
 MERGES = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide"}
 #: the scalar op when the number comes first: 2 − x is rsub, 2 / x is rdiv
 REVERSED = {"add": "add", "sub": "rsub", "mul": "mul", "div": "rdiv", "pow": "rpow"}
+#: the ops of the ``scalar`` kind (a number raised to a tensor power, rpow, is not one)
+SCALAR_OPS = frozenset({"add", "sub", "mul", "div", "rsub", "rdiv", "pow"})
 #: per-channel constants that are layers of their own: γ·x (layer scale) and x + β (bias add)
 PER_CHANNEL = {"mul": "layer_scale", "add": "bias_add"}
 
@@ -223,9 +225,6 @@ def arithmetic(op, name: str, reverse: bool = False):
     if isinstance(other, Const) and name in PER_CHANNEL:
         return per_channel(op, PER_CHANNEL[name], x, other)
     op.fail("an operand that is neither an activation, a number nor a per-channel constant")
-
-
-SCALAR_OPS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "rsub": "rsub", "rdiv": "rdiv", "pow": "pow"}
 
 
 def per_channel(op, kind: str, x: Act, const: Const):
