@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import SpecError
 from ..spec.graph import Graph
 from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, pool,  # noqa: F401
-               resample, unshared)  # (registers the kernels)
+               resample, reshape, unshared)  # (registers the kernels)
 from .base import KERNELS, Context, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "kernel"]

@@ -19,6 +19,7 @@ class Elementwise(Layer):
 
     family = "activation"
     op = ""
+    any_layout = True  # one op per element: no axis is read as channels (batch norm, per channel, is not)
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
@@ -43,6 +44,7 @@ class BatchNorm(Elementwise):
     summary = "batch normalisation: 2C params (γ, β) and 2C buffers (running mean, var)"
     family = "norm"
     op = "batchnorm"
+    any_layout = False  # per channel, on axis 0
     example = Example((3, 4, 4), also=({"affine": False, "track_running_stats": False},))
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
