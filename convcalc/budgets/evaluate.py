@@ -28,12 +28,12 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
     """Load, expand and analyse ``spec``, gather its budgets and check them. Bad input is caught into
     :attr:`SpecCheck.error` so that the other specs of the run are still checked."""
     from ..cost.analysis import analyze
-    from ..spec.loader import load
+    from ..importers.source import load_network
 
     result = SpecCheck(spec)
     try:
         try:
-            network = load(spec)
+            network = load_network(spec, options.input_shape, warn=result.warnings.append)
         except SpecError:
             if options.skip_unbudgeted and not _looks_like_spec(spec):
                 result.skipped = "not a convcalc spec"

@@ -39,13 +39,24 @@ def overrides(values: list[str] | None) -> dict:
     return dict(parse_override(v) for v in values or [])
 
 
-def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None):
-    """Load and expand a spec with the common options (--batch, --input, --set)."""
-    from ..spec.loader import load, parse_input_override
+def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str] | None,
+           allow_unsupported: bool = False):
+    """Load and expand a spec or an import source (`model.onnx`, imported in memory) with the common options
+    (--batch, --input, --set, --allow-unsupported)."""
+    from ..spec.loader import is_import_source, load, parse_input_override
 
-    network = load(spec)
-    shape = parse_input_override(input_shape) if input_shape is not None else None
-    return network.expand(overrides(sets), input_shape=shape, batch=batch)
+    def shape():
+        return parse_input_override(input_shape) if input_shape is not None else None
+
+    if is_import_source(spec):  # the frontend needs the input shape (it fixes dynamic dims)
+        from ..importers.source import load_network
+
+        given = shape()
+        network = load_network(spec, given, allow_unsupported)
+    else:
+        network = load(spec)
+        given = shape()
+    return network.expand(overrides(sets), input_shape=given, batch=batch)
 
 
 def parse_at(text: str | None) -> tuple[int, ...] | None:

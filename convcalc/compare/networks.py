@@ -187,9 +187,9 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
 def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None) -> NetworkComparison:
     """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them."""
     from ..cost.analysis import analyze
-    from ..spec.loader import load
+    from ..importers.source import load_network
 
-    networks = [load(spec) for spec in specs]
+    networks = [load_network(spec) for spec in specs]
     for name in sets or {}:
         if not any(name in network.vars for network in networks):
             raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,

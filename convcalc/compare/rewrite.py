@@ -64,6 +64,7 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     import fnmatch
 
     from ..cost.analysis import analyze
+    from ..importers.source import load_network
     from ..spec.loader import load
 
     design, arg = parse_target(target)
@@ -71,7 +72,7 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     if missing:
         raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
                         f"this version of convcalc", None, "see docs/variants.md for the kinds available")
-    network = load(spec)
+    network = load_network(spec)
     graph = network.expand(batch=batch)
     before = analyze(graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}

@@ -98,9 +98,9 @@ def layer_query_from_spec(spec: str, name: str, batch: int | None = None) -> Con
     """The conv named ``name`` in ``spec``, at the input shape it really gets."""
     from ..cost.analysis import analyze
     from ..errors import did_you_mean
-    from ..spec.loader import load
+    from ..importers.source import load_network
 
-    network = load(spec)
+    network = load_network(spec)
     graph = network.expand(batch=batch)
     nodes = {node.name: node for node in graph.nodes}
     if name not in nodes:

@@ -86,6 +86,21 @@ def shipped_config(name: str) -> str | None:
     return None
 
 
+TORCH_PREFIX = "torch:"
+ONNX_SUFFIX = ".onnx"
+
+
+def is_import_source(text) -> bool:
+    """Whether ``text`` names a model to import (convcalc/importers/source.py) rather than a spec: a path ending in
+    ``.onnx``, ``torch:package.module:callable`` or ``path/to/file.py:callable``. String tests only."""
+    if not isinstance(text, str) or "\n" in text:
+        return False
+    if text.startswith(TORCH_PREFIX) or text.lower().endswith(ONNX_SUFFIX):
+        return True
+    path, colon, attribute = text.rpartition(":")
+    return bool(colon) and path.endswith(".py") and all(part.isidentifier() for part in attribute.split("."))
+
+
 def resolve_path(spec: str) -> str:
     """A file path, or the name of a shipped config (``resnet50`` → configs/resnet50.yaml)."""
     if os.path.isfile(spec):

@@ -1,0 +1,155 @@
+"""Import sources: an ONNX file or a PyTorch module, given wherever a spec is expected.
+
+Three forms (:func:`is_import_source`)::
+
+    model.onnx                      an ONNX file (read by convcalc.importers.onnx_read)
+    torch:package.module:callable   a callable returning a torch.nn.Module (convcalc.importers.torch_read)
+    path/to/file.py:callable        the same, from a Python file
+
+:func:`import_model` reads one with its frontend, imported only then (the frontends import onnx or torch; a
+missing optional package is an error naming the extra to install). :func:`load_imported` is the in-memory path
+every spec command takes: import, write the spec as ``convcalc import`` would (:mod:`convcalc.importers.writer`),
+and load it like any spec. Errors in that generated spec name the layer and what it came from, never a line of a
+file the user has not seen. :func:`load_network` is the one entry the commands call: an import source or a spec.
+
+:func:`is_import_source` lives with the rest of what a SPEC argument can name, in :mod:`convcalc.spec.loader`
+(``convcalc analyze`` asks it on its fast path, which never imports this module); it is offered here too.
+"""
+
+from __future__ import annotations
+
+from ..spec.loader import ONNX_SUFFIX, TORCH_PREFIX, Network, is_import_source, load
+
+__all__ = ["is_import_source", "import_model", "load_imported", "load_network", "unsupported_error",
+           "check_supported"]
+
+#: frontend → (its module, the optional packages it needs, the extra that installs them)
+FRONTENDS = {
+    "onnx": ("convcalc.importers.onnx_read", ("onnx", "onnxruntime"), "onnx"),
+    "torch": ("convcalc.importers.torch_read", ("torch",), "torch"),
+}
+#: how many node names an unsupported-operator error lists per op type
+FIRST_NODES = 3
+
+
+def _is_dotted_name(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def frontend_of(source: str) -> tuple[str, str]:
+    """(frontend name, what its ``read`` takes) of an import source."""
+    if source.startswith(TORCH_PREFIX):
+        return "torch", source[len(TORCH_PREFIX):]
+    if source.lower().endswith(ONNX_SUFFIX):
+        return "onnx", source
+    return "torch", source
+
+
+def _check_target(frontend: str, target: str) -> None:
+    """A missing file or callable is said before any optional package is imported (a typo is not a missing
+    install)."""
+    import os
+
+    from ..errors import SpecError
+
+    path = target
+    if frontend == "torch":
+        path, colon, attribute = target.rpartition(":")
+        if not colon or not path or not _is_dotted_name(attribute):
+            raise SpecError(f"`{target}` does not name a callable", None,
+                            "write torch:package.module:callable or path/to/file.py:callable, e.g. "
+                            "torch:torchvision.models:resnet50")
+        if not path.endswith(".py"):
+            return  # a module, imported by the frontend
+    if os.path.isdir(path):
+        raise SpecError(f"{path} is a directory", None, "give the model file")
+    if not os.path.isfile(path):
+        raise SpecError(f"no such file: {path}", None, "check the path")
+
+
+def import_model(source: str, input_shape=None, kwargs=None, batch=None):
+    """Read the model ``source`` names into an :class:`~convcalc.importers.ir.ImportedModel`, with its frontend.
+
+    ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable.
+    Without the frontend's optional package: ``SpecError`` "… needs the optional onnx package", with the
+    ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
+    import importlib
+
+    from ..errors import SpecError
+
+    frontend, target = frontend_of(source)
+    _check_target(frontend, target)
+    module_name, packages, extra = FRONTENDS[frontend]
+    try:
+        module = importlib.import_module(module_name)
+        shape = tuple(input_shape) if input_shape is not None else None
+        if frontend == "onnx":
+            return module.read(target, shape, batch=batch)
+        return module.read(target, dict(kwargs or {}), shape, batch=batch)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in packages:
+            if exc.name == module_name:
+                raise SpecError(f"{source}: this convcalc has no {frontend} frontend", None,
+                                "install a convcalc release with `convcalc import`") from None
+            raise
+        raise SpecError(f"{source} needs the optional {missing} package", None,
+                        f'pip install "convcalc[{extra}]"') from None
+
+
+def unsupported_error(source: str, records) -> "SpecError":  # noqa: F821 (convcalc.errors)
+    """The error for operators with no layer kind: every op type with its count and first node names, and the
+    ``--allow-unsupported`` hint. ``records`` are :class:`~convcalc.importers.ir.Unsupported`; a frontend raises
+    this (or the caller does, through :func:`check_supported`) unless the user allowed placeholders."""
+    from ..errors import SpecError
+
+    total = sum(record.count for record in records)
+    parts = []
+    for record in records:
+        shown = ", ".join(f"'{node}'" for node in record.nodes[:FIRST_NODES])
+        more = f", … ({record.count - FIRST_NODES} more)" if record.count > FIRST_NODES else ""
+        parts.append(f"{record.op} ×{record.count} ({shown}{more})" if shown else f"{record.op} ×{record.count}")
+    kinds = f"{len(records)} operator type{'s' if len(records) != 1 else ''}"
+    return SpecError(f"{source}: {kinds} with no convcalc layer kind ({total} node{'s' if total != 1 else ''}): "
+                     + "; ".join(parts), None,
+                     "pass --allow-unsupported to count them as zero-cost `unsupported` placeholders (listed in "
+                     "the report)")
+
+
+def check_supported(model, allow_unsupported: bool) -> None:
+    """Raise :func:`unsupported_error` when ``model`` kept placeholders and the user did not allow them."""
+    if model.unsupported and not allow_unsupported:
+        raise unsupported_error(model.source, model.unsupported)
+
+
+def load_imported(source: str, input_shape=None, kwargs=None, allow_unsupported: bool = False):
+    """Import ``source`` and load it as a spec, in memory: ``(Network, ImportedModel)``.
+
+    The network is the spec ``convcalc import`` writes (blocks and all), so the analysis equals that of the
+    written file. It is checked here, layer by layer, so that an error (say, an ``--input`` too small for a
+    kernel) names the layer and its origin, with the hint that ``convcalc import SOURCE`` prints the spec."""
+    from ..spec.yamlio import load_yaml
+    from .writer import check_layers, import_command, write_spec
+
+    model = import_model(source, input_shape, kwargs)
+    check_supported(model, allow_unsupported)
+    command = import_command(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
+    check_layers(model, command)
+    network = Network(load_yaml(write_spec(model, command=command), source), source)
+    return network, model
+
+
+def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, warn=None):
+    """What every spec command loads: a spec (path, shipped name, YAML text) or an import source, as a
+    :class:`~convcalc.spec.loader.Network`. ``input_shape`` is given to the frontend of an import source (it fixes
+    dynamic dims; a spec applies it when expanded). The frontend's warnings go to ``warn`` (default: stderr)."""
+    if not is_import_source(spec):
+        return load(spec)
+    network, model = load_imported(spec, input_shape, allow_unsupported=allow_unsupported)
+    if warn is None:
+        import sys
+
+        warn = lambda sentence: print(f"warning: {sentence}", file=sys.stderr)  # noqa: E731
+    for sentence in model.warnings:
+        warn(f"{model.source}: {sentence}")
+    return network
