@@ -51,9 +51,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         if rf_report is None:
             rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
                                                       rf.position_dependent)
-            if rf.layout is not None or rf.erf_block:  # layout and ERF notes (convcalc/cost/layout.py)
-                rf_report.layout = "" if rf.channels_first(out) else rf.layout_text(out)
-                rf_report.erf_block = rf.erf_block
+            if rf.layout is not None or rf.erf_block or len(out) != len(rf.size) + 1:  # convcalc/cost/layout.py
+                rf_report.layout, rf_report.erf_block = rf.off_grid(out), rf.erf_block
         if rf.untracked and all(in_rf.untracked != rf.untracked for in_rf in in_rfs):
             notes.append(rf.untracked)
         elif rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):

@@ -118,15 +118,27 @@ class ReceptiveField:
 
         return layout.normal(layout.entries(self.layout, shape), shape) is None
 
+    def off_grid(self, shape) -> str:
+        """How a tensor of ``shape`` is laid out when its positions are not the input's grid (not flat, and not
+        channels first with one axis per input axis): its layout text, else "" (``convcalc rf --layer`` and the
+        ERF take units of the input's grid only)."""
+        if len(shape) == 1 or (self.layout is None and len(shape) == len(self.size) + 1):
+            return ""
+        return "" if self.channels_first(shape) and len(shape) == len(self.size) + 1 else self.layout_text(shape)
+
     def layout_text(self, shape) -> str:
         """The tensor's axes by what they carry: ``(C, H, W)``, ``(H, W, C)``, ``(C, H·W)``."""
         from . import layout
 
         return layout.text(self.layout, shape, len(self.size))
 
-    def laid_out(self, new_layout, erf_block: str = "") -> "ReceptiveField":
+    def laid_out(self, new_layout) -> "ReceptiveField":
         """The same field in another layout (a permute or a reshape moved the axes, no value mixed)."""
-        return replace(self, layout=new_layout, untracked="", erf_block=erf_block)
+        return replace(self, layout=new_layout, untracked="", erf_block="")
+
+    def blocked(self, reason: str) -> "ReceptiveField":
+        """The same field, with the analytic ERF unable to follow the layer (``reason``)."""
+        return replace(self, erf_block=reason)
 
     def untracked_from(self, note: str) -> "ReceptiveField":
         """The field marked not tracked from here on: the values are the input's, flagged position-dependent (the

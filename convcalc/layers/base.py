@@ -166,6 +166,7 @@ class Layer:
         channels first (after a ``permute`` to channels-last, say) would read the wrong axes as channels and
         positions: its counts are what the shapes give, but no window of the input's axes describes it, so the
         field is marked untracked and the analysis warns (:meth:`ReceptiveField.untracked_from`)."""
+        block = ""
         if not self.any_layout:
             for name, rf, shape in zip(self.node.inputs, rfs, ins):
                 if rf.layout is not None and not rf.channels_first(shape):
@@ -173,7 +174,11 @@ class Layer:
                         f"`{self.name}` ({self.kind}) reads axis 0 as channels and the others as spatial axes, but "
                         f"its input `{name}` {fmt_tuple(shape)} is laid out {rf.layout_text(shape)}: the receptive "
                         "field is not tracked from here; permute the input back to channels first before it")
-        return self.receptive_field(rfs, ins)
+                if len(shape) > 1 and len(shape) != len(rf.size) + 1:  # a reshape changed the rank
+                    block = (f"`{self.name}` reads {fmt_tuple(shape)} as {len(shape) - 1} spatial axes of a "
+                             f"{len(rf.size)}-axis input, which the analytic ERF's per-axis state does not follow")
+        rf = self.receptive_field(rfs, ins)
+        return rf.blocked(block) if block else rf
 
     def rf_steps(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> list[str]:
         """The RF update with numbers, one line per axis (empty when the kind has no simple window rule)."""

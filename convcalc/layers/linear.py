@@ -20,9 +20,9 @@ def linear_counts(q, f_in, out, bias: bool, macs_name: str | None = "MACs") -> C
 
 @register
 class Linear(Layer):
-    """Fully connected layer, as ``torch.nn.Linear`` (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html).
+    """Fully connected layer, on a flat feature vector or over the last axis of any tensor.
 
-    ``axis: flat`` (the default): the input must be a flat feature vector, (F_in,) → (out,). Put ``flatten`` or a
+    As ``torch.nn.Linear`` (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html). ``axis: flat`` (the default): the input must be a flat feature vector, (F_in,) → (out,). Put ``flatten`` or a
     global pool with ``keepdims: false`` before it::
 
         params = F_in · out (+ out bias)

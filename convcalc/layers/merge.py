@@ -67,6 +67,16 @@ class Broadcasting(Merge):
             out.append(sizes.pop() if sizes else 1)
         return tuple(out)
 
+    def receptive_field(self, rfs, ins):
+        rf = super().receptive_field(rfs, ins)
+        out = self.output_shape(ins)
+        if any(len(shape) != len(out) for shape in ins) or (
+                any(tuple(shape) != tuple(out) for shape in ins) and rf.off_grid(out)):
+            rf = rf.blocked(f"`{self.name}` broadcasts {' and '.join(map(fmt_tuple, ins))} (laid out "
+                            f"{rf.layout_text(out)}), which the analytic ERF's gate readers, one per spatial axis of "
+                            "a channels-first map of equal rank, do not state")
+        return rf
+
     def mismatch(self, ins):
         """Shapes that do not broadcast: the first input and the first other one it does not broadcast with
         (``cannot add `a` (…) and `b` (…)``), or every input when only their combination fails."""
@@ -164,6 +174,9 @@ class Binary(Broadcasting):
 
     arity = (2, 2)
     rf_rule = "the largest positioned input; inputs must be aligned"
+
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost(self.op))
 
     def erf_extra(self, index) -> dict:
         if index == 0:

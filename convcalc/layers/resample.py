@@ -214,9 +214,10 @@ class PadWidths(Padding):
 
 @register
 class Pad(Layer):
-    """Explicit padding, as ``torch.nn.functional.pad`` on the spatial axes
-    (https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html) and ONNX ``Pad``
-    (https://onnx.ai/onnx/operators/onnx__Pad.html; ``edge`` = replicate, ``wrap`` = circular)::
+    """Explicit padding of the spatial axes: a constant, or the input reflected, replicated or wrapped around.
+
+    As ``torch.nn.functional.pad`` (https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html) and ONNX
+    ``Pad`` (https://onnx.ai/onnx/operators/onnx__Pad.html; ``edge`` = replicate, ``wrap`` = circular)::
 
         N_out = N + p_b + p_a      per axis; channels kept
         params = MACs = FLOPs = 0  (a copy)

@@ -11,9 +11,11 @@ the field, :meth:`convcalc.layers.base.Layer.output_field`); shape-keeping kinds
 axis (``linear`` with ``axis: last``) may. A reshape or flatten to a flat ``(F,)`` makes the field the whole
 input, as ``flatten`` always has (the layers after it mix every position).
 
-Analytic ERF: a permute, and a reshape that keeps every input axis on its own tensor axis, pass the per-axis
-gradient unchanged; a flat output reads its whole input; a reshape that merges or splits the input's axes into
-other tensor axes cannot be stated by per-axis readers (``erf_block``: use ``--erf measured``).
+Analytic ERF: its state is one marginal per spatial axis of the network input, and a rearrangement reads every
+position as it is (identity readers), so permutes and reshapes pass it unchanged whatever they do to the tensor's
+axes; a flat output reads its whole input when that input is the channels-first grid (otherwise ``erf_block``:
+use ``--erf measured``). Kinds with other readers need the channels-first grid (see
+:meth:`~convcalc.layers.base.Layer.output_field`).
 """
 
 from __future__ import annotations
@@ -53,20 +55,20 @@ class IntList(Field):
 
 def rearranged(rf, shape, out_shape, who: str):
     """The field after a row-major reshape of ``shape`` to ``out_shape``: the whole input for a flat output, else
-    the same values in the new layout; the analytic ERF is blocked when its per-axis state is not valid on both
-    sides (the input's axes merged with others or split, or the rank changed)."""
-    if len(out_shape) == 1:
-        return rf.flat(shape)
+    the same values in the new layout. The analytic ERF follows any such move (its state is per input axis and a
+    rearrangement reads every position as it is), except into a flat output from a tensor that is not the input's
+    channels-first grid (its whole-axis readers are per tensor axis)."""
     from ..cost import layout
 
-    new, rank = layout.reshape(rf.layout, shape, out_shape), len(rf.size)
-    followable = layout.followable(rf.layout, shape, rank) and layout.followable(new, out_shape, rank)
-    if new is None and rf.layout is None and followable:
-        return rf
-    block = "" if followable else (
-        f"`{who}` regroups the axes {rf.layout_text(shape)} → {layout.text(new, out_shape, rank)}, which the "
-        "analytic ERF's per-axis readers do not state")
-    return rf.laid_out(new, block)
+    rank = len(rf.size)
+    if len(out_shape) == 1:
+        flat = rf.flat(shape)
+        on_grid = len(shape) == 1 or (rf.layout is None and len(shape) == rank + 1)
+        return flat if on_grid else flat.blocked(
+            f"`{who}` flattens {fmt_tuple(shape)}, laid out {rf.layout_text(shape)}, which the analytic ERF's "
+            "whole-axis readers (one per tensor axis) do not state")
+    new = layout.reshape(rf.layout, shape, out_shape)
+    return rf if new is None and rf.layout is None else rf.laid_out(new)
 
 
 class Rearrangement(Layer):
@@ -91,8 +93,10 @@ class Rearrangement(Layer):
 
 @register
 class Permute(Rearrangement):
-    """Permute the per-sample axes, as ``x.permute(0, *(d + 1 for d in dims))``
-    (https://pytorch.org/docs/stable/generated/torch.permute.html) or ONNX ``Transpose``::
+    """Permute the per-sample axes; ``dims: [1, 2, 0]`` makes (C, H, W) channels-last.
+
+    As ``x.permute(0, *(d + 1 for d in dims))`` (https://pytorch.org/docs/stable/generated/torch.permute.html) or
+    ONNX ``Transpose``::
 
         shape  (N_0, N_1, …) → (N_dims[0], N_dims[1], …)
         params = MACs = FLOPs = 0  (a copy)
@@ -135,9 +139,10 @@ class Permute(Rearrangement):
 
 @register
 class Reshape(Rearrangement):
-    """Reshape each sample to ``shape`` in row-major order, as ``x.reshape(B, *shape)``
-    (https://pytorch.org/docs/stable/generated/torch.reshape.html) or ONNX ``Reshape`` with a static shape (and
-    ``Squeeze``/``Unsqueeze``)::
+    """Reshape each sample to ``shape`` in row-major order; the element counts must match.
+
+    As ``x.reshape(B, *shape)`` (https://pytorch.org/docs/stable/generated/torch.reshape.html) or ONNX ``Reshape``
+    with a static shape (and ``Squeeze``/``Unsqueeze``)::
 
         shape  → ``shape``, one entry may be −1: Π(input) / Π(the others)
         params = MACs = FLOPs = 0  (a view)
