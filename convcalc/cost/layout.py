@@ -130,17 +130,6 @@ def reshape(layout, shape, out_shape):
     return normal(tuple(out), tuple(out_shape))
 
 
-def followable(layout, shape, rank: int) -> bool:
-    """Whether the analytic ERF's per-axis state is valid on a tensor of ``shape``: flat, or one axis per input
-    spatial axis plus one, each input axis carried alone by one tensor axis (or absent: size 1)."""
-    if len(shape) == 1:
-        return True
-    current = entries(layout, shape)
-    if current == UNKNOWN or len(shape) != rank + 1:
-        return False
-    return all(features_only(entry) or len(entry) == 1 for entry in current)
-
-
 def axis_sizes(layout, shape, rank: int) -> list[int] | None:
     """The size of each input spatial axis in a tensor of ``shape`` (1 where no axis carries it), None if unknown."""
     current = entries(layout, shape)

@@ -46,6 +46,7 @@ class Linear(Layer):
     kind = "linear"
     summary = "fully connected layer on a flat (F,) input, or over the last axis"
     family = "linear"
+    ranks = (0,)  # with axis: flat (axis: last takes any rank)
     any_layout = True  # it reads the last axis whatever it holds (the field says what it held)
     example = Example((12,), {"out": 4}, also=({"axis": "last"},))
     shape_rule = "(F_in,) → (out,); with axis: last (…, F_in) → (…, out)"
