@@ -26,10 +26,10 @@ given another layout, the analysis marks the field :meth:`ReceptiveField.untrack
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil
-from typing import Any
+from typing import Any, ClassVar
 
 from ..numbers import fraction_text, whole
 
@@ -57,13 +57,29 @@ class ReceptiveField:
     center: tuple[Fraction | int, ...]
     position_dependent: bool = False
     notes: tuple[str, ...] = field(default=())
+    # Three more attributes, not dataclass fields: every window builds a record, and a record of a network without
+    # a permute or reshape never sets them (they stay these class defaults). Set them with :meth:`replaced`.
     #: where the input's spatial axes sit in the tensor (:mod:`convcalc.cost.layout`); None = channels first
-    layout: Any = None
+    layout: ClassVar[Any] = None
     #: why the field is not tracked from this layer on (a channels-first kind read another layout); the analysis
     #: warns with it
-    untracked: str = ""
+    untracked: ClassVar[str] = ""
     #: why the analytic ERF cannot follow this layer
-    erf_block: str = ""
+    erf_block: ClassVar[str] = ""
+
+    def replaced(self, **changes) -> "ReceptiveField":
+        """A copy with ``changes`` to the fields and to ``layout``, ``untracked`` and ``erf_block`` (kept unless
+        given)."""
+        rf = ReceptiveField(changes.pop("size", self.size), changes.pop("jump", self.jump),
+                            changes.pop("center", self.center),
+                            changes.pop("position_dependent", self.position_dependent), changes.pop("notes", self.notes))
+        for key in ("layout", "untracked", "erf_block"):
+            value = changes.pop(key, getattr(self, key))
+            if value != getattr(ReceptiveField, key):
+                object.__setattr__(rf, key, value)
+        if changes:
+            raise TypeError(f"unknown receptive-field attributes {sorted(changes)}")
+        return rf
 
     @classmethod
     def identity(cls, ndim: int) -> "ReceptiveField":
@@ -106,7 +122,7 @@ class ReceptiveField:
 
     def flagged(self, note: str) -> "ReceptiveField":
         """The same field, marked position-dependent (different outputs see windows of different sizes)."""
-        return replace(self, position_dependent=True, notes=self.notes + (note,), untracked="", erf_block="")
+        return self.replaced(position_dependent=True, notes=self.notes + (note,), untracked="", erf_block="")
 
     # ---- layouts (convcalc/cost/layout.py) ---------------------------------------------------------------------
     def channels_first(self, shape) -> bool:
@@ -132,18 +148,29 @@ class ReceptiveField:
 
         return layout.text(self.layout, shape, len(self.size))
 
-    def laid_out(self, new_layout) -> "ReceptiveField":
-        """The same field in another layout (a permute or a reshape moved the axes, no value mixed)."""
-        return replace(self, layout=new_layout, untracked="", erf_block="")
+    def laid_out(self, new_layout, shape) -> "ReceptiveField":
+        """The same field for a tensor of ``shape`` in another layout (a permute or a reshape moved the axes, no value
+        mixed). ``None`` is kept for the input's channels-first grid and for flat tensors only: a channels-first
+        tensor of another rank keeps its explicit layout, so the kinds after it see it (the analysis skips the
+        layout check when every input's layout is None)."""
+        return self.replaced(layout=self._settled(new_layout, shape), untracked="", erf_block="")
+
+    def _settled(self, new_layout, shape):
+        if new_layout is None and len(shape) not in (1, len(self.size) + 1):
+            from . import layout
+
+            return layout.standard(shape)
+        return new_layout
 
     def blocked(self, reason: str) -> "ReceptiveField":
         """The same field, with the analytic ERF unable to follow the layer (``reason``)."""
-        return replace(self, erf_block=reason)
+        return self.replaced(erf_block=reason)
 
     def untracked_from(self, note: str) -> "ReceptiveField":
         """The field marked not tracked from here on: the values are the input's, flagged position-dependent (the
         table shows it), the layout reset to channels first (the kind's output), the analytic ERF blocked."""
-        return ReceptiveField(self.size, self.jump, self.center, True, self.notes + (note,), None, note, note)
+        return ReceptiveField(self.size, self.jump, self.center, True, self.notes + (note,)).replaced(untracked=note,
+                                                                                                   erf_block=note)
 
     def flat(self, shape) -> "ReceptiveField":
         """Through a layer whose output is flat (flatten, a reshape to (F,)): the single unit sees the whole input,
@@ -156,7 +183,7 @@ class ReceptiveField:
         if sizes is None:
             return self.untracked_from("a flatten of a tensor whose layout is unknown (a reshape split a spatial "
                                        "axis): the receptive field is not tracked from here")
-        return replace(self.whole(sizes), layout=None)
+        return self.whole(sizes)
 
     def mixed(self, shape, axis: int, out_size: int, who: str) -> "ReceptiveField":
         """Through an op that mixes every position of tensor axis ``axis`` into ``out_size`` features (a linear
@@ -165,18 +192,19 @@ class ReceptiveField:
         from . import layout
 
         new_layout, carried = layout.mixed(self.layout, shape, axis, out_size)
+        new_layout = self._settled(new_layout, (*shape[:axis], out_size, *shape[axis + 1:]))
         if carried is None:
             return self.untracked_from(f"`{who}` mixes an axis of a tensor whose layout is unknown: the receptive "
                                        "field is not tracked from here")
         if not carried:
-            return self if new_layout == self.layout else replace(self, layout=new_layout)
+            return self if new_layout == self.layout else self.replaced(layout=new_layout)
         sizes = layout.axis_sizes(self.layout, shape, len(self.size))
         whole = [sizes[a] if a in carried else 1 for a in range(len(self.size))]
         mixed = self.window(whole, whole, (0,) * len(whole))
         names = layout.names(len(self.size))
         block = (f"`{who}` mixes the positions of {'·'.join(names[a] for a in carried)} (its axis {axis} carries "
                  "them), which the analytic ERF's per-axis readers do not state")
-        return replace(mixed, layout=new_layout, erf_block=block)
+        return mixed.replaced(layout=new_layout, erf_block=block)
 
     def aligned_with(self, other: "ReceptiveField") -> list[str]:
         """Why two merged inputs are misaligned (empty when aligned): jumps and centres must be equal, and the

@@ -217,8 +217,9 @@ def unit(graph: Graph, report, layer: str | None, position: Sequence[int] | None
         raise SpecError(f"--layer: no layer named `{layer}`", None,
                         did_you_mean(layer, [l.name for l in report.layers]))
     if layer in laid_out:  # positions are given per spatial axis of a channels-first output
-        raise SpecError(f"--layer: `{layer}` is laid out {laid_out[layer]}, not channels first, so its positions "
-                        "are not per spatial axis", None, "pick a layer after the permute back to channels first")
+        raise SpecError(f"--layer: `{layer}` is laid out {laid_out[layer]}, not channels first like the input, so "
+                        "its positions are not one per input axis", None,
+                        "pick a layer after the permute (or reshape) back to channels first")
     return shapes, layer, check_position(layer, shapes[layer], position)
 
 

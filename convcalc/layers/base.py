@@ -165,20 +165,28 @@ class Layer:
         input is laid out as the kind reads it. A kind that is not ``any_layout`` given a tensor that is not
         channels first (after a ``permute`` to channels-last, say) would read the wrong axes as channels and
         positions: its counts are what the shapes give, but no window of the input's axes describes it, so the
-        field is marked untracked and the analysis warns (:meth:`ReceptiveField.untracked_from`)."""
+        field is marked untracked and the analysis warns (:meth:`ReceptiveField.untracked_from`).
+
+        (The analysis calls :meth:`receptive_field` directly when no input has a layout: ``layout`` is None
+        exactly on the input's channels-first grid and on flat tensors.)"""
         block = ""
         if not self.any_layout:
             for name, rf, shape in zip(self.node.inputs, rfs, ins):
-                if rf.layout is not None and not rf.channels_first(shape):
+                if rf.layout is None:
+                    continue
+                if not rf.channels_first(shape):
                     return rf.untracked_from(
                         f"`{self.name}` ({self.kind}) reads axis 0 as channels and the others as spatial axes, but "
                         f"its input `{name}` {fmt_tuple(shape)} is laid out {rf.layout_text(shape)}: the receptive "
                         "field is not tracked from here; permute the input back to channels first before it")
-                if len(shape) > 1 and len(shape) != len(rf.size) + 1:  # a reshape changed the rank
+                if len(shape) != len(rf.size) + 1:  # channels first, but a reshape changed the rank
                     block = (f"`{self.name}` reads {fmt_tuple(shape)} as {len(shape) - 1} spatial axes of a "
                              f"{len(rf.size)}-axis input, which the analytic ERF's per-axis state does not follow")
         rf = self.receptive_field(rfs, ins)
-        return rf.blocked(block) if block else rf
+        if not block:
+            return rf
+        out = tuple(self.output_shape(ins))  # its output is off the grid too: keep it explicit for the layers after
+        return rf.laid_out(rf.layout, out).blocked(block)
 
     def rf_steps(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> list[str]:
         """The RF update with numbers, one line per axis (empty when the kind has no simple window rule)."""

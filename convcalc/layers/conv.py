@@ -115,13 +115,14 @@ class Conv(SlidingWindow, Layer):
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
         k_eff = effective_kernel(kernel, dilation)
         pads = tuple(self.padding_pairs("padding", sizes, k_eff, stride))
-        self.check_padding_mode(sizes, pads)
+        if self.padding_mode not in (None, "zeros"):
+            self.check_padding_mode(sizes, pads)
         out_sizes = self.out_sizes(sizes, k_eff, stride, pads)
         return ConvGeometry(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, sizes, out_sizes)
 
     def check_padding_mode(self, sizes, pads):
         """torch.nn.functional.pad's limits in the non-zero modes: reflect pads below the size, circular at most it."""
-        mode = self.padding_mode or "zeros"  # None on the kinds that have no such field
+        mode = self.padding_mode
         for axis, (n, (b, a)) in enumerate(zip(sizes, pads)):
             if mode == "reflect" and max(b, a) >= n:
                 self.fail(f"`padding_mode: reflect` pads by less than the axis size: spatial axis {axis} has {n} "

@@ -11,7 +11,6 @@ along axis 0, the channels, so its inputs must be channels first.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 
 from .base import Example, Layer, fmt_tuple, register
@@ -37,7 +36,7 @@ class Merge(Layer):
         gates = [name for name, shape in zip(self.node.inputs, ins) if broadcast(shape, out)]
         if gates and spatial:
             names = ", ".join(f"`{name}`" for name in gates)
-            rf = replace(rf, notes=rf.notes + (f"{self.name}: also sees its whole input through the broadcast "
+            rf = rf.replaced(notes=rf.notes + (f"{self.name}: also sees its whole input through the broadcast "
                                                f"{names}",), untracked="", erf_block="")
         return rf
 
@@ -58,6 +57,12 @@ class Broadcasting(Merge):
     hint = "sizes must be equal or 1 on every axis"
 
     def output_shape(self, ins):
+        first = ins[0]
+        for shape in ins:
+            if shape != first:
+                break
+        else:
+            return first  # equal shapes, the residual add of every ResNet
         rank = max(len(s) for s in ins)
         out = []
         for axis in range(rank):
@@ -69,9 +74,14 @@ class Broadcasting(Merge):
 
     def receptive_field(self, rfs, ins):
         rf = super().receptive_field(rfs, ins)
+        first = ins[0]
+        for shape in ins:
+            if shape != first:
+                break
+        else:
+            return rf  # nothing broadcast
         out = self.output_shape(ins)
-        if any(len(shape) != len(out) for shape in ins) or (
-                any(tuple(shape) != tuple(out) for shape in ins) and rf.off_grid(out)):
+        if any(len(shape) != len(out) for shape in ins) or rf.off_grid(out):
             rf = rf.blocked(f"`{self.name}` broadcasts {' and '.join(map(fmt_tuple, ins))} (laid out "
                             f"{rf.layout_text(out)}), which the analytic ERF's gate readers, one per spatial axis of "
                             "a channels-first map of equal rank, do not state")

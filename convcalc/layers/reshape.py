@@ -58,8 +58,6 @@ def rearranged(rf, shape, out_shape, who: str):
     the same values in the new layout. The analytic ERF follows any such move (its state is per input axis and a
     rearrangement reads every position as it is), except into a flat output from a tensor that is not the input's
     channels-first grid (its whole-axis readers are per tensor axis)."""
-    from ..cost import layout
-
     rank = len(rf.size)
     if len(out_shape) == 1:
         flat = rf.flat(shape)
@@ -67,8 +65,10 @@ def rearranged(rf, shape, out_shape, who: str):
         return flat if on_grid else flat.blocked(
             f"`{who}` flattens {fmt_tuple(shape)}, laid out {rf.layout_text(shape)}, which the analytic ERF's "
             "whole-axis readers (one per tensor axis) do not state")
+    from ..cost import layout
+
     new = layout.reshape(rf.layout, shape, out_shape)
-    return rf if new is None and rf.layout is None else rf.laid_out(new)
+    return rf if new is None and rf.layout is None and len(out_shape) == len(shape) else rf.laid_out(new, out_shape)
 
 
 class Rearrangement(Layer):
@@ -134,7 +134,7 @@ class Permute(Rearrangement):
 
         dims = self.checked_dims(ins[0])
         new = layout.permute(rfs[0].layout, ins[0], dims)
-        return rfs[0] if new == rfs[0].layout else rfs[0].laid_out(new)
+        return rfs[0] if new == rfs[0].layout else rfs[0].laid_out(new, self.output_shape(ins))
 
 
 @register

@@ -132,4 +132,4 @@ def test_a_unit_of_a_channels_last_layer_is_refused(tmp_path):
     path.write_text(json.dumps(BLOCK))
     result = runner.invoke(app, ["rf", str(path), "--layer", "pwconv1", "--erf", "analytic"])
     assert result.exit_code == 2
-    assert "`pwconv1` is laid out (H, W, C), not channels first" in result.output
+    assert "`pwconv1` is laid out (H, W, C), not channels first like the input" in result.output
