@@ -133,3 +133,10 @@ def test_a_unit_of_a_channels_last_layer_is_refused(tmp_path):
     result = runner.invoke(app, ["rf", str(path), "--layer", "pwconv1", "--erf", "analytic"])
     assert result.exit_code == 2
     assert "`pwconv1` is laid out (H, W, C), not channels first like the input" in result.output
+
+
+def test_adding_a_channels_last_tensor_to_a_channels_first_one_is_a_misaligned_merge():
+    # (6, 6, 6) permuted has the same shape, but its axis 0 holds H: the add is reported, not silently accepted
+    graph = expand(convcalc.load({"input": [6, 6, 6], "layers": [
+        {"type": "permute", "name": "p", "dims": [1, 2, 0]}, {"type": "add", "inputs": ["input", "p"]}]}))
+    assert analyze(graph).warnings == ["add1: misaligned merge of `input` and `p`: layout channels first vs (H, W, C)"]
