@@ -11,6 +11,8 @@ crop), so the torch side follows PyTorch's own semantics and shares no shape cod
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -117,9 +119,32 @@ def _space_to_depth_dcr(r):
     return run
 
 
+class PerChannel(nn.Module):
+    """layer_scale (γ·x) and bias_add (x + β): a (C,) array, a parameter or a buffer, along dim 1 or the last."""
+
+    def __init__(self, array, last: bool, multiply: bool, learnable: bool):
+        super().__init__()
+        tensor = torch.from_numpy(array.copy())
+        if learnable:
+            self.value = nn.Parameter(tensor)
+        else:
+            self.register_buffer("value", tensor)
+        self.last, self.multiply = last, multiply
+
+    def forward(self, x):
+        value = self.value if self.last else self.value.reshape(-1, *([1] * (x.dim() - 2)))
+        return x * value if self.multiply else x + value
+
+
+_SCALAR = {
+    "add": lambda v: lambda x: x + v, "sub": lambda v: lambda x: x - v, "mul": lambda v: lambda x: x * v,
+    "div": lambda v: lambda x: x / v, "rsub": lambda v: lambda x: v - x, "rdiv": lambda v: lambda x: v / x,
+    "pow": lambda v: lambda x: torch.pow(x, v),
+}
+
 _ACTIVATIONS = {
-    "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": nn.GELU,
-    "silu": nn.SiLU, "swish": nn.SiLU, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+    "silu": nn.SiLU, "swish": nn.SiLU, "hardswish": nn.Hardswish, "selu": nn.SELU, "mish": nn.Mish,
     "identity": nn.Identity,
 }
 
@@ -183,6 +208,32 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         return _ACTIVATIONS[kind]()
     if kind == "leaky_relu":
         return nn.LeakyReLU(float(f.get("negative_slope", 0.01)))
+    if kind == "gelu":
+        return nn.GELU(approximate=f.get("approximate", "none"))
+    if kind == "hardsigmoid":
+        alpha, beta = f.get("alpha", Fraction(1, 6)), f.get("beta", Fraction(1, 2))
+        if (alpha, beta) == (Fraction(1, 6), Fraction(1, 2)):
+            return nn.Hardsigmoid()
+        return Lambda(lambda x: torch.clamp(float(alpha) * x + float(beta), 0, 1))
+    if kind == "prelu":
+        prelu = nn.PReLU(weights[0].size)
+        with torch.no_grad():
+            prelu.weight.copy_(torch.from_numpy(weights[0]))
+        return prelu
+    if kind == "elu":
+        return nn.ELU(float(f.get("alpha", 1)))
+    if kind == "softplus":
+        return nn.Softplus(float(f.get("beta", 1)), float(f.get("threshold", 20)))
+    if kind == "hardtanh":
+        return nn.Hardtanh(float(f.get("min_val", -1)), float(f.get("max_val", 1)))
+    if kind == "softmax":
+        return nn.Softmax(dim=1 if f.get("axis", "channels") == "channels" else -1)
+    if kind == "scalar":
+        return Lambda(_SCALAR[f["op"]](float(f["value"])))
+    if kind in ("layer_scale", "bias_add"):
+        learnable = f.get("learnable", True)
+        return PerChannel((weights if learnable else buffers)[0], f.get("axis", "channels") == "last",
+                          kind == "layer_scale", learnable)
     if kind == "dropout":
         return nn.Dropout(float(f.get("p", 0)))
     if kind == "linear":

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from ..render.emitters import no_color, use_color
 
-__all__ = ["expand", "no_color", "overrides", "parse_at", "report_error", "user_errors"]
+__all__ = ["expand", "no_color", "overrides", "parse_at", "parse_kwargs", "report_error", "user_errors"]
 
 
 def report_error(err) -> None:
@@ -69,3 +69,27 @@ def parse_at(text: str | None) -> tuple[int, ...] | None:
         return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip() != "")
     except ValueError:
         raise SpecError(f"--at `{text}` is not a list of integers", None, "write e.g. --at 3,5") from None
+
+
+def parse_kwargs(values: list[str] | None) -> dict:
+    """``--kwargs KEY=VALUE`` options (the keyword arguments of a PyTorch source's callable) as a dict: each value
+    a Python literal (``10``, ``0.5``, ``True``, ``None``, ``[1, 2]``, ``'text'``) read by ``ast.literal_eval``,
+    else the text as it is (``--kwargs weights=DEFAULT``)."""
+    import ast
+
+    from ..errors import SpecError
+
+    out: dict = {}
+    for text in values or []:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise SpecError(f"--kwargs `{text}` is not KEY=VALUE with KEY a Python name", None,
+                            "write e.g. --kwargs num_classes=10")
+        if key in out:
+            raise SpecError(f"--kwargs `{key}` is given twice", None, "give each keyword once")
+        try:
+            out[key] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            out[key] = value
+    return out

@@ -161,6 +161,13 @@ VERIFY = (
            metavar="NAME"),
     Option("at", ("--at",), "--rf: the unit's position (default: the one nearest the centre whose RF fits inside "
                             "the input).", metavar="I,J"),
+    Option("against_original", ("--against-original",), "For an ONNX file or a PyTorch module: run the original "
+                                                        "model and the executor with the model's real weights on one "
+                                                        "seeded input and compare every mapped tensor.", bool,
+           default=False),
+    Option("kwargs", ("--kwargs",), "--against-original, a PyTorch source: a keyword argument of its callable "
+                                    "(a Python literal, else text; repeatable).", metavar="KEY=VALUE",
+           repeatable=True),
 )
 
 # ---- convcalc check ------------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ that fvcore reports as "flops". Pooling, normalisation, activations and elementw
 * conv / linear: 2 per MAC (a multiply and an add), plus 1 per output element for the bias add when there is a bias;
 * every other kind: the per-element cost below, times the elements it is applied to (stated per kind).
 
-Transcendental functions (exp, tanh, erf) count as 1 FLOP, as in most hardware cost tables; a comparison
-(``max``) counts as 1.
+Transcendental functions (exp, log, tanh, erf, a power) count as 1 FLOP, as in most hardware cost tables; a
+comparison (``max``) counts as 1. docs/flops.md says how fvcore, ptflops and thop count each op, and why these
+numbers differ from theirs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
     "silu": (4, "x·sigmoid(x): sigmoid (3) + mul"),
     "hardswish": (5, "x·min(max(x + 3, 0), 6)/6: add + 2 comparisons + mul + div"),
     "hardsigmoid": (4, "min(max(x + 3, 0), 6)/6: add + 2 comparisons + div"),
+    "hardsigmoid_affine": (4, "max(0, min(1, α·x + β)) with other α, β (ONNX HardSigmoid): mul + add + "
+                              "2 comparisons"),
+    "gelu_tanh": (9, "0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): 6 mul + 2 add + tanh"),
+    "prelu": (2, "x if x > 0 else a·x, a learned: 1 comparison + 1 mul"),
+    "elu": (4, "x if x > 0 else α·(exp(x) − 1): 1 comparison + exp + sub + mul"),
+    "selu": (5, "λ·(x if x > 0 else α·(exp(x) − 1)): elu (4) + mul"),
+    "mish": (5, "x·tanh(log(1 + exp(x))): exp + add + log + tanh + mul"),
+    "softplus": (6, "log(1 + exp(β·x))/β, x where β·x > threshold: mul + comparison + exp + add + log + div"),
+    "hardtanh": (2, "min(max(x, min_val), max_val): 2 comparisons"),
+    "softmax": (3, "exp(x_i)/Σ exp(x_j) over n values: n exp + (n − 1) adds + n div = 3n − 1 per softmax "
+                   "(the one missing add is subtracted once per softmax)"),
+    "scalar": (1, "x op v (add, sub, mul, div, rsub, rdiv, pow): 1 operation per element (pow counts 1, as a "
+                  "transcendental)"),
+    "layer_scale": (1, "γ·x, one γ per channel: 1 mul per element"),
+    "bias_add": (1, "x + β, one β per channel: 1 add per element"),
     "add": (1, "per input beyond the first, per output element"),
     "multiply": (1, "per input beyond the first, per output element (broadcast inputs included)"),
     "subtract": (1, "a − b: 1 per output element (broadcast inputs included)"),

@@ -10,7 +10,7 @@ is re-derived from the definitions, and every count is read off the work perform
     ex.layers[i].macs                # M·K·N of every GEMM, or the products of every weighted sum, whole batch
 
 Kernels live one module per family, as the layer kinds in ``convcalc/layers/`` do (conv, factorised, deformable,
-unshared, linear, pool, elementwise, excitation, channel, merge, resample), and register themselves with
+unshared, linear, pool, elementwise, scale, excitation, channel, merge, resample), and register themselves with
 :func:`convcalc.executor.base.kernel`; kinds sharing a function differ by the options given there, never by a
 test of ``node.kind`` in the kernel.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +27,10 @@ import numpy as np
 from ..errors import SpecError
 from ..spec.graph import Graph
 from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, pool,  # noqa: F401
-               resample, reshape, unshared)  # (registers the kernels)
-from .base import KERNELS, Context, kernel
+               resample, reshape, scale, unshared)  # (registers the kernels)
+from .base import KERNELS, Context, PresetMismatch, kernel
 
-__all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "kernel"]
+__all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "PresetMismatch", "Preset", "kernel"]
 
 DTYPES = ("float32", "float64")
 
@@ -53,8 +54,10 @@ class Execution:
 
     ``weights[name]``: the learnable arrays the node allocated, in allocation order (conv: weight
     ``(C_out, C_in/g, *k)`` then bias; conv_transpose: weight ``(C_in, C_out/g, *k)`` then bias; linear:
-    ``(out, in)`` then bias; batchnorm: γ then β). ``buffers[name]``: its buffers (batchnorm: running mean,
-    running variance). ``values`` holds every node's output (and the input) only when run with ``keep=True``.
+    ``(out, in)`` then bias; batchnorm: γ then β; prelu: the slopes ``(num_parameters,)``; layer_scale: γ ``(C,)``;
+    bias_add: β ``(C,)``). ``buffers[name]``: its buffers (batchnorm: running mean, running variance; layer_scale
+    and bias_add with ``learnable: false``: their ``(C,)`` array). ``values`` holds every node's output (and the
+    input) only when run with ``keep=True``.
     """
 
     layers: list[Executed]
@@ -79,25 +82,37 @@ def node_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode("utf-8"))])
 
 
+#: given arrays per node name: ``(weights, buffers)``, each a list in the order the node's kernel allocates them
+Preset = Mapping[str, tuple[Sequence[np.ndarray], Sequence[np.ndarray]]]
+
+
 def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | None = None,
-        weights: str = "random", max_as_sum: bool = False, keep: bool = False,
+        weights: str | Execution | Preset = "random", max_as_sum: bool = False, keep: bool = False,
         progress=None) -> Execution:
     """Run ``graph`` forward on a batch and count the work.
 
     ``x``: input of shape ``(batch, *graph.input_shape)``; default a seeded standard-normal batch of
     ``graph.batch`` samples. ``weights``: ``"random"``, ``"ones"`` (all-ones weights, zero biases, batch norm
-    = identity), or an earlier :class:`Execution` of the same graph whose weights and buffers are reused (to time
-    the forward pass alone). ``max_as_sum``: max/min pooling sums its window instead (the receptive-field probe).
-    ``progress``: optional callable ``progress(index, node)`` called before each node.
+    = identity), or given arrays: an earlier :class:`Execution` of the same graph whose weights and buffers are
+    reused (to time the forward pass alone), or a :data:`Preset` mapping node names to ``(weights, buffers)``
+    (a model's real weights, ``verify --against-original``). Given arrays are used as they are, in the run's
+    dtype, and must be exactly what each node's kernel allocates (a node missing from the mapping is given none):
+    otherwise :class:`~convcalc.executor.base.PresetMismatch` names the node and both lists of shapes.
+    ``max_as_sum``: max/min pooling sums its window instead (the receptive-field probe). ``progress``: optional
+    callable ``progress(index, node)`` called before each node.
     """
     if dtype not in DTYPES:
         raise SpecError(f"the executor runs in float32 or float64, not {dtype!r}", None,
                         "use --dtype float32 or --dtype float64")
-    previous = weights if isinstance(weights, Execution) else None
-    if previous is not None:
-        weights = "random"
+    preset = None
+    if isinstance(weights, Execution):
+        preset = {name: (arrays, weights.buffers.get(name, [])) for name, arrays in weights.weights.items()}
+    elif isinstance(weights, Mapping):
+        preset = weights
     elif weights not in ("random", "ones"):
-        raise ValueError(f"weights must be 'random', 'ones' or an Execution, not {weights!r}")
+        raise ValueError(f"weights must be 'random', 'ones', an Execution or a preset mapping, not {weights!r}")
+    if preset is not None:
+        weights = "random"
     np_dtype = np.dtype(dtype)
     if x is None:
         shape = (graph.batch, *graph.input_shape)
@@ -124,12 +139,13 @@ def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | Non
                             node.mark, "add a kernel for it in convcalc/executor/ (each layer kind needs one)")
         if progress is not None:
             progress(index, node)
-        preset = (previous.weights.get(node.name, []), previous.buffers.get(node.name, [])) if previous else None
-        ctx = Context(node_rng(seed, node.name), np_dtype, weights, max_as_sum, node, preset)
+        given = preset.get(node.name, ((), ())) if preset is not None else None
+        ctx = Context(node_rng(seed, node.name), np_dtype, weights, max_as_sum, node, given)
         xs = [live[name] for name in node.inputs]
         t0 = time.perf_counter()
         y = fn(ctx, node, xs)
         seconds = time.perf_counter() - t0
+        ctx.check_preset()
         if y.dtype != np_dtype:
             y = y.astype(np_dtype)
         live[node.name] = y

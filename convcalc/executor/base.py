@@ -54,11 +54,31 @@ def kernel(*kinds: str, **options):
     return register
 
 
+def _shapes_text(weights: list, buffers: list) -> str:
+    def listed(word, shapes):
+        return f"{word} " + ", ".join(str(shape) for shape in shapes) if shapes else f"no {word}"
+
+    return f"{listed('weights', weights)} and {listed('buffers', buffers)}"
+
+
+class PresetMismatch(SpecError):
+    """Given arrays (``run(weights=...)``) that are not those the layer's kernel allocates: the layer, and the
+    shapes ``expected`` (what the kernel allocates) and ``given``, each as ``(weight shapes, buffer shapes)``."""
+
+    def __init__(self, layer: str, kind: str, expected: tuple[list, list], given: tuple[list, list]):
+        self.layer, self.kind, self.expected, self.given = layer, kind, expected, given
+        super().__init__(f"layer `{layer}` ({kind}): its kernel allocates {_shapes_text(*expected)}, but the "
+                         f"arrays given are {_shapes_text(*given)}", None,
+                         "give each layer's (weights, buffers) in the order and layout its kernel allocates them")
+
+
 class Context:
     """What a kernel may use while running one node: the seeded generator, the dtype, and the counters.
 
     ``weights_mode`` is ``"random"`` (He-style uniform weights, small random biases, random positive
-    batch-norm statistics) or ``"ones"`` (all-ones weights, zero biases, batch norm = identity).
+    batch-norm statistics) or ``"ones"`` (all-ones weights, zero biases, batch norm = identity). ``preset``, when
+    given, is ``(weights, buffers)``: the arrays :meth:`weight` and :meth:`buffer` return, in order, instead of
+    drawing them (checked by :meth:`check_preset`).
     """
 
     def __init__(self, rng: np.random.Generator, dtype: np.dtype, weights_mode: str = "random",
@@ -73,17 +93,34 @@ class Context:
         self.mac_count = 0
         self.weights: list[np.ndarray] = []
         self.buffer_arrays: list[np.ndarray] = []
-        # arrays from an earlier run to reuse instead of drawing new ones: (weights, buffers)
-        self._preset = (list(preset[0]), list(preset[1])) if preset is not None else None
+        # given arrays to use instead of drawing new ones, (weights, buffers): an earlier run's, or a model's
+        self._preset = None
+        self._given: tuple[list, list] = ([], [])
+        self._mismatch = False
+        if preset is not None:
+            self._preset = ([np.asarray(a) for a in preset[0]], [np.asarray(a) for a in preset[1]])
+            self._given = tuple([tuple(a.shape) for a in arrays] for arrays in self._preset)
 
     def _reuse(self, which: int, shape) -> np.ndarray | None:
-        if self._preset is None:
+        """The next given array of list ``which`` (0 weights, 1 buffers) when its shape is ``shape``; on the first
+        mismatch the rest is drawn as usual, and :meth:`check_preset` reports it once the kernel is done."""
+        if self._preset is None or self._mismatch:
             return None
         arrays = self._preset[which]
-        if not arrays or arrays[0].shape != shape:
-            raise ValueError(f"layer `{self.node.name if self.node else '?'}`: the reused arrays do not match "
-                             f"the shape {shape} this run allocates")
+        if not arrays or tuple(arrays[0].shape) != shape:
+            self._mismatch = True
+            return None
         return np.ascontiguousarray(arrays.pop(0), dtype=self.dtype)
+
+    def check_preset(self) -> None:
+        """After the kernel: raise :class:`PresetMismatch` unless the given arrays were exactly the ones it
+        allocated (same number, order and shapes)."""
+        if self._preset is None:
+            return
+        if self._mismatch or self._preset[0] or self._preset[1]:
+            allocated = ([tuple(a.shape) for a in self.weights], [tuple(a.shape) for a in self.buffer_arrays])
+            raise PresetMismatch(self.node.name if self.node else "?", self.node.kind if self.node else "?",
+                                 allocated, self._given)
 
     # ---- allocation ---------------------------------------------------------------------------------------
     def weight(self, shape, fan_in: int = 1, role: str = "weight") -> np.ndarray:

@@ -1,12 +1,15 @@
 """Elementwise kernels: batch normalisation (inference form), activations, dropout and identity.
 
 None of these multiply-accumulate in the sense of the MAC count (conv/linear-like work), so they count 0 MACs.
-Definitions follow the PyTorch modules of the same names (``torch.nn.ReLU``, ``GELU``, ``Hardswish``, …).
+Definitions follow the PyTorch modules of the same names (``torch.nn.ReLU``, ``GELU``, ``Hardswish``, ``PReLU``,
+``ELU``, ``SELU``, ``Mish``, ``Softplus``, ``Hardtanh``, ``Softmax``, …). PReLU allocates its slopes as torch's
+``weight``, shape (num_parameters,).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -103,10 +106,21 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return (np.sign(x) * y).astype(x.dtype)
 
 
+GELU_TANH = (math.sqrt(2 / math.pi), 0.044715)  # torch.nn.GELU(approximate="tanh"): √(2/π)·(x + 0.044715·x³)
+
+
+def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
+    k, c = (x.dtype.type(v) for v in GELU_TANH)
+    return np.tanh(k * (x + c * (x * x * x)))
+
+
 @kernel("gelu")
 def gelu(ctx, node, xs):
-    """Exact GELU, 0.5·x·(1 + erf(x/√2)) (``torch.nn.GELU()``'s default)."""
+    """Exact GELU, 0.5·x·(1 + erf(x/√2)) (``torch.nn.GELU()``'s default), or with ``approximate: tanh``
+    0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (``torch.nn.GELU(approximate="tanh")``)."""
     x = xs[0]
+    if node.fields.get("approximate", "none") == "tanh":
+        return x * (0.5 * (1 + _gelu_tanh_inner(x)))
     return x * (0.5 * (1 + _erf(x * x.dtype.type(1 / np.sqrt(2)))))
 
 
@@ -115,9 +129,25 @@ def silu(ctx, node, xs):
     return xs[0] * _sigmoid(xs[0])
 
 
+def hardsigmoid_form(ctx, node) -> tuple[float, float, float, float, float, float]:
+    """max(0, min(1, α·x + β)) written as clip(x + β/α, lo, hi) / (1/α) with {lo, hi} = {0, 1/α}: for α = 1/6,
+    β = 1/2 the same float operations as torch's relu6(x + 3)/6. Returns (β/α, lo, hi, 1/α) and the open interval
+    of x where the output is not clipped (its gradient is α there), computed exactly from the fields."""
+    alpha = Fraction(node.fields.get("alpha", Fraction(1, 6)))
+    beta = Fraction(node.fields.get("beta", Fraction(1, 2)))
+    if alpha == 0:
+        ctx.fail("`alpha` is 0: the output would not depend on the input", "give a non-zero alpha", "alpha")
+    width, shift = 1 / alpha, beta / alpha
+    lo, hi = min(width, 0), max(width, 0)
+    return tuple(float(v) for v in (shift, lo, hi, width, lo - shift, hi - shift))
+
+
 @kernel("hardsigmoid")
 def hardsigmoid(ctx, node, xs):
-    return np.clip(xs[0] + 3, 0, 6) / xs[0].dtype.type(6)
+    """max(0, min(1, α·x + β)): ``torch.nn.Hardsigmoid`` (α = 1/6, β = 1/2) or ONNX HardSigmoid."""
+    x = xs[0]
+    shift, lo, hi, width, _, _ = hardsigmoid_form(ctx, node)
+    return np.clip(x + x.dtype.type(shift), lo, hi) / x.dtype.type(width)
 
 
 @kernel("hardswish")
@@ -130,3 +160,95 @@ def hardswish(ctx, node, xs):
 def identity(ctx, node, xs):
     """Dropout is the identity at inference; identity passes its input through."""
     return xs[0]
+
+
+@kernel("prelu")
+def prelu(ctx, node, xs):
+    """x if x > 0 else a·x (``torch.nn.PReLU``): ``weight`` of shape (num_parameters,), one slope shared or one per
+    channel (axis 1 of the batch)."""
+    x = xs[0]
+    n = int(node.fields.get("num_parameters", 1))
+    if x.ndim < 2 or n not in (1, x.shape[1]):
+        ctx.fail(f"`num_parameters` is {n}, but the input has {x.shape[1] if x.ndim > 1 else 0} channels",
+                 "use 1 or the number of channels", "num_parameters")
+    weight = ctx.weight((n,), 1, role="scale")
+    slope = weight.reshape(prelu_shape(x, n))
+    return np.where(x > 0, x, x * slope)
+
+
+def prelu_shape(x: np.ndarray, n: int) -> tuple[int, ...]:
+    """The slopes' broadcast shape: one value, or one per channel of axis 1."""
+    return (1,) * x.ndim if n == 1 else _channel_shape(x)
+
+
+SELU = (1.6732632423543772848170429916717, 1.0507009873554804934193349852946)  # torch.nn.SELU's (α, λ)
+
+
+@kernel("elu", selu=False)
+@kernel("selu", selu=True)
+def elu(ctx, node, xs, selu: bool):
+    """x if x > 0 else α·(exp(x) − 1) (``torch.nn.ELU``); SELU is λ times it with torch's α and λ."""
+    x = xs[0]
+    alpha, scale = SELU if selu else (float(node.fields.get("alpha", 1)), 1.0)
+    y = np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+    return y * x.dtype.type(scale) if selu else y
+
+
+def softplus_of(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)) without overflow."""
+    return np.logaddexp(x.dtype.type(0), x)
+
+
+@kernel("mish")
+def mish(ctx, node, xs):
+    """x·tanh(softplus(x)) (``torch.nn.Mish``)."""
+    return xs[0] * np.tanh(softplus_of(xs[0]))
+
+
+def softplus_fields(ctx, node) -> tuple[float, float]:
+    beta = float(node.fields.get("beta", 1))
+    if beta == 0:
+        ctx.fail("`beta` is 0, and softplus divides by it", "give a non-zero beta", "beta")
+    return beta, float(node.fields.get("threshold", 20))
+
+
+@kernel("softplus")
+def softplus(ctx, node, xs):
+    """log(1 + exp(β·x))/β, and x itself where β·x > threshold (``torch.nn.Softplus``)."""
+    x = xs[0]
+    beta, threshold = softplus_fields(ctx, node)
+    bx = x * x.dtype.type(beta)
+    return np.where(bx > threshold, x, softplus_of(bx) / x.dtype.type(beta))
+
+
+def hardtanh_bounds(ctx, node) -> tuple[float, float]:
+    low, high = float(node.fields.get("min_val", -1)), float(node.fields.get("max_val", 1))
+    if low >= high:
+        ctx.fail(f"`min_val` ({low:g}) is not below `max_val` ({high:g})", "give min_val < max_val", "max_val")
+    return low, high
+
+
+@kernel("hardtanh")
+def hardtanh(ctx, node, xs):
+    """min(max(x, min_val), max_val) (``torch.nn.Hardtanh``)."""
+    low, high = hardtanh_bounds(ctx, node)
+    return np.clip(xs[0], low, high)
+
+
+def softmax_axis(ctx, node, x: np.ndarray) -> int:
+    """The batched axis of the softmax: 1 for ``channels``, the last for ``last`` (they coincide on (B, C))."""
+    axis = 1 if node.fields.get("axis", "channels") == "channels" else x.ndim - 1
+    if x.ndim < 2 or x.shape[axis] == 1:
+        ctx.fail(f"the softmax axis has size {x.shape[axis] if x.ndim > 1 else 0}: the output would be constant",
+                 "softmax over an axis with several values", "axis")
+    return axis
+
+
+@kernel("softmax")
+def softmax(ctx, node, xs):
+    """exp(x_i) / Σ_j exp(x_j) along the axis (``torch.nn.Softmax(dim)``), the maximum subtracted first."""
+    x = xs[0]
+    axis = softmax_axis(ctx, node, x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e

@@ -1,5 +1,6 @@
-"""``convcalc verify``: the analytic and executed counts side by side per layer, the RF probe per axis, and a
-transient progress bar on stderr while a long run executes.
+"""``convcalc verify``: the analytic and executed counts side by side per layer, the RF probe per axis, the
+comparison with the original model (``--against-original``) per mapped layer, and a transient progress bar on
+stderr while a long run executes.
 
 The text stays unstyled even on a colour terminal (verify has always printed plain text); JSON is
 :meth:`convcalc.verify.VerifyResult.to_dict` with ASCII escapes (the contract as it stands).
@@ -11,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from ..numbers import fmt_shape
 from .model import LEFT, RIGHT, Document, Json, Line, Table, columns
 
 
@@ -78,6 +80,56 @@ class VerifyView:
         if self.rf:
             blocks += [Line("", "row")] + rf_blocks(self.result.rf)
         return Document(blocks, plain=True)
+
+    def json(self) -> Json:
+        return Json(self.result.to_dict(), ascii=True)
+
+
+def original_table(result) -> Table:
+    """One row per mapped layer (:class:`convcalc.importers.original.OriginalCheck`): its per-sample shape (and the
+    original's when it differs), the max abs and max rel errors, the tolerance, pass or fail."""
+    from ..importers.original import sci
+
+    table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT), ("shape", "shape", RIGHT),
+                          ("max_abs", "max abs error", RIGHT), ("max_rel", "max rel error", RIGHT),
+                          ("tolerance", "tolerance", RIGHT), ("ok", "", LEFT)))
+    for row in result.rows:
+        shape = fmt_shape(row.shape)
+        if row.original_shape is not None and row.original_shape != row.shape:
+            shape += f" ≠ {fmt_shape(row.original_shape)}"
+        elif row.original_shape is None:
+            shape += " (missing)"
+        table.add([row.name, row.type, shape, sci(row.max_abs), sci(row.max_rel), sci(row.tolerance),
+                   "✓" if row.ok else "✗"])
+    return table
+
+
+def original_summary(result) -> list[str]:
+    """The summary lines: how many agree, the dtype and its tolerance, the skipped layers; then the first
+    divergence, or that every mapped tensor agrees."""
+    from ..importers.original import sci
+
+    agree = sum(row.ok for row in result.rows)
+    tolerances = sorted({row.tolerance for row in result.rows})
+    span = (sci(tolerances[0]) if len(tolerances) == 1 else f"{sci(tolerances[0])} … {sci(tolerances[-1])}"
+            if tolerances else "—")
+    skipped = len(result.skipped)
+    first = (f"{agree}/{len(result.rows)} mapped tensors agree with {result.source} · {skipped} "
+             f"layer{'' if skipped == 1 else 's'} without a tensor skipped · batch {result.batch} · seed "
+             f"{result.seed} · ran in {result.seconds:.2f} s")
+    return [first, f"{result.dtype} tolerance {span}: {result.rule}", result.sentence()]
+
+
+@dataclass
+class OriginalView:
+    """``verify SOURCE --against-original``: the table and its summary, or the JSON of
+    :meth:`convcalc.importers.original.OriginalCheck.to_dict` (ASCII-escaped, as verify's)."""
+
+    result: object
+
+    def table(self) -> Document:
+        return Document([original_table(self.result)] + [Line(text, "row") for text in
+                                                          original_summary(self.result)], plain=True)
 
     def json(self) -> Json:
         return Json(self.result.to_dict(), ascii=True)

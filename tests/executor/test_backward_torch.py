@@ -6,6 +6,7 @@ Skipped when torch is not installed (an optional extra)."""
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,17 @@ CASES = {
                              {"type": "hardswish"}, {"type": "tanh"}, {"type": "sigmoid"},
                              {"type": "leaky_relu", "negative_slope": 0.1}, {"type": "relu6"},
                              {"type": "hardsigmoid"}]),
+    "activations_for_imports": ((4, 9), [conv(out=4, k=1, name="c"), {"type": "prelu", "num_parameters": 4},
+                                         {"type": "elu", "alpha": 0.5}, {"type": "selu"}, {"type": "mish"},
+                                         {"type": "softplus", "beta": 2, "threshold": 1},
+                                         {"type": "hardtanh", "min_val": -0.5, "max_val": 2},
+                                         {"type": "gelu", "approximate": "tanh"},
+                                         {"type": "hardsigmoid", "alpha": 0.2, "beta": 0.5}, {"type": "softmax"}]),
+    "softmax_last": ((3, 4, 5), [conv(out=3, padding=1), {"type": "softmax", "axis": "last"}]),
+    "scaling": ((3, 5, 4), [conv(out=3, k=1), {"type": "scalar", "op": "mul", "value": 0.5},
+                            {"type": "scalar", "op": "rsub", "value": 2}, {"type": "layer_scale"},
+                            {"type": "bias_add", "learnable": False}, {"type": "layer_scale", "axis": "last"},
+                            {"type": "scalar", "op": "pow", "value": 2}, {"type": "bias_add", "axis": "last"}]),
     "residual_network": ((3, 16, 16), [
         conv(out=8, k=7, stride=2, padding=3, bias=False, name="stem"), {"type": "batchnorm"},
         {"type": "relu", "name": "r0"}, {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1, "name": "mp"},
@@ -174,7 +186,7 @@ def test_centre_unit_gradient_float32():
 
 
 # ---- property: random conv / conv_transpose / pool geometries -------------------------------------------------
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from convcalc.errors import SpecError  # noqa: E402
@@ -256,3 +268,57 @@ def test_random_pads_equal_torch_autograd(case):
         assume(False)
     torch_check(input_shape, *layers)
 
+
+# ---- property: the activation and scaling kinds with random fields, any rank -------------------------------------
+def _number(draw, choices):
+    return draw(st.sampled_from(choices))
+
+
+@st.composite
+def elementwise_layers(draw):
+    rank = draw(st.integers(0, 3))
+    channels = draw(st.integers(2, 4))
+    sizes = [draw(st.integers(2, 4 if rank < 3 else 3)) for _ in range(rank)]
+    kind = draw(st.sampled_from(["prelu", "elu", "selu", "mish", "softplus", "hardtanh", "softmax", "gelu",
+                                 "hardsigmoid", "scalar", "layer_scale", "bias_add"]))
+    layer = {"type": kind}
+    if kind == "prelu":
+        layer["num_parameters"] = draw(st.sampled_from([1, channels]))
+    elif kind == "elu":
+        layer["alpha"] = _number(draw, [0.1, 0.5, 1, 2])
+    elif kind == "softplus":
+        layer.update(beta=_number(draw, [-1, 0.5, 1, 3]), threshold=_number(draw, [0.5, 1, 20]))
+    elif kind == "hardtanh":
+        low = _number(draw, [-2, -1, -0.25, 0])
+        layer.update(min_val=low, max_val=low + _number(draw, [0.5, 1, 3]))
+    elif kind == "softmax":
+        layer["axis"] = draw(st.sampled_from(["channels", "last"]))
+    elif kind == "gelu":
+        layer["approximate"] = draw(st.sampled_from(["none", "tanh"]))
+    elif kind == "hardsigmoid":
+        layer.update(alpha=_number(draw, [Fraction(1, 6), 0.2, -0.5, 1]),
+                     beta=_number(draw, [Fraction(1, 2), 0, 0.5]))
+    elif kind == "scalar":
+        op = draw(st.sampled_from(["add", "sub", "mul", "div", "rsub", "rdiv", "pow"]))
+        layer.update(op=op, value=_number(draw, [2, 3] if op == "pow" else [-3, -0.5, 0.25, 2, 6]))
+    elif kind in ("layer_scale", "bias_add"):
+        layer.update(axis=draw(st.sampled_from(["channels", "last"])), learnable=draw(st.booleans()))
+    return (channels, *sizes), layer
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elementwise_layers())
+@example(((3, 4), {"type": "hardsigmoid", "alpha": Fraction(1, 6), "beta": Fraction(1, 2)}))
+@example(((2, 3, 2), {"type": "softmax", "axis": "last"}))
+def test_random_elementwise_layers_equal_torch_autograd(case):
+    """cost model == executor == torch: the analysis's shape, params and buffers equal the executor's, whose output
+    and input gradient equal torch's."""
+    from convcalc.cost.analysis import analyze
+
+    input_shape, layer = case
+    graph = graph_of(input_shape, layer)
+    row, executed = analyze(graph).layers[0], run(graph, dtype="float64").layers[0]
+    assert (tuple(row.output_shape), row.params, row.buffers) == \
+        (executed.output_shape, executed.params, executed.buffers)
+    # torch's hardsigmoid backward multiplies by 1/6 rounded to float32 (see above): 1e-7 for it
+    torch_check(input_shape, layer, rtol=1e-7 if layer["type"] == "hardsigmoid" else 1e-9)

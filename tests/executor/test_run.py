@@ -61,6 +61,40 @@ def test_reusing_the_weights_of_an_earlier_run():
     assert [e.params for e in again.layers] == [e.params for e in first.layers]
 
 
+def test_a_preset_mapping_gives_each_node_its_arrays():
+    graph = small()
+    first = run(graph, seed=1)
+    preset = {name: (first.weights[name], first.buffers[name]) for name in first.weights}
+    again = run(graph, seed=99, x=first.input, weights=preset)
+    np.testing.assert_array_equal(first.output, again.output)
+    run(graph, x=first.input, weights=preset)  # the preset's lists are not used up by a run
+    as_float64 = run(graph, x=first.input, dtype="float64", weights=preset)
+    np.testing.assert_array_equal(as_float64.weights["c1"][0], preset["c1"][0][0].astype(np.float64))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda w: [w[0].reshape(4, 27)] + w[1:], "weights (4, 27), (4,) and no buffers"),
+    (lambda w: w[:1], "weights (4, 3, 3, 3) and no buffers"),
+    (lambda w: w + w[1:], "weights (4, 3, 3, 3), (4,), (4,) and no buffers"),
+])
+def test_a_preset_that_is_not_what_the_kernel_allocates(change, message):
+    graph = small()
+    first = run(graph, seed=1)
+    preset = {name: (first.weights[name], first.buffers[name]) for name in first.weights}
+    preset["c1"] = (change(list(preset["c1"][0])), [])
+    with pytest.raises(SpecError) as info:
+        run(graph, weights=preset)
+    assert str(info.value).startswith("layer `c1` (conv): its kernel allocates weights (4, 3, 3, 3), (4,) and no "
+                                      f"buffers, but the arrays given are {message} — ")
+    assert info.value.layer == "c1" and info.value.expected == ([(4, 3, 3, 3), (4,)], [])
+
+
+def test_a_node_missing_from_the_preset_is_given_nothing():
+    with pytest.raises(SpecError, match=r"layer `c1` \(conv\): its kernel allocates weights \(4, 3, 3, 3\), \(4,\) "
+                                        r"and no buffers, but the arrays given are no weights and no buffers"):
+        run(small(), weights={})
+
+
 def test_a_given_input_must_have_the_network_shape():
     with pytest.raises(SpecError, match=r"\(3, 7, 8\)"):
         run(small(), x=np.zeros((2, 3, 7, 8)))

@@ -200,7 +200,8 @@ def test_batchnorm_without_running_stats_uses_the_batch_statistics():
 ACTIVATIONS = [
     ("relu", F.relu), ("relu6", F.relu6), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("gelu", F.gelu),
     ("silu", F.silu), ("swish", F.silu), ("hardswish", F.hardswish), ("hardsigmoid", F.hardsigmoid),
-    ("identity", lambda x: x), ("dropout", lambda x: x),
+    ("identity", lambda x: x), ("dropout", lambda x: x), ("elu", F.elu), ("selu", F.selu), ("mish", F.mish),
+    ("softplus", F.softplus), ("hardtanh", F.hardtanh), ("softmax", lambda x: F.softmax(x, dim=1)),
 ]
 
 
@@ -219,6 +220,45 @@ def test_leaky_relu_slope_equals_torch():
 
 def _graph(kind):
     return expand({"name": "t", "input": [4, 50], "batch": 3, "layers": [{"type": kind}]})
+
+
+#: the fields of the activations and the scaling kinds against torch's functions (weights: the executor's)
+WITH_FIELDS = [
+    ({"type": "gelu", "approximate": "tanh"}, lambda x, w: F.gelu(x, approximate="tanh")),
+    ({"type": "hardsigmoid", "alpha": 0.2, "beta": 0.5}, lambda x, w: torch.clamp(0.2 * x + 0.5, 0, 1)),
+    ({"type": "elu", "alpha": 0.3}, lambda x, w: F.elu(x, 0.3)),
+    ({"type": "softplus", "beta": 0.5, "threshold": 2}, lambda x, w: F.softplus(x, 0.5, 2)),
+    ({"type": "hardtanh", "min_val": -3, "max_val": 0.5}, lambda x, w: F.hardtanh(x, -3.0, 0.5)),
+    ({"type": "prelu"}, lambda x, w: F.prelu(x, t(w[0]))),
+    ({"type": "prelu", "num_parameters": 4}, lambda x, w: F.prelu(x, t(w[0]))),
+    ({"type": "softmax", "axis": "last"}, lambda x, w: F.softmax(x, dim=-1)),
+    ({"type": "scalar", "op": "add", "value": 3}, lambda x, w: x + 3),
+    ({"type": "scalar", "op": "sub", "value": 0.5}, lambda x, w: x - 0.5),
+    ({"type": "scalar", "op": "mul", "value": -2}, lambda x, w: x * -2),
+    ({"type": "scalar", "op": "div", "value": 6}, lambda x, w: x / 6),
+    ({"type": "scalar", "op": "rsub", "value": 1}, lambda x, w: 1 - x),
+    ({"type": "scalar", "op": "rdiv", "value": 2}, lambda x, w: 2 / x),
+    ({"type": "scalar", "op": "pow", "value": 3}, lambda x, w: torch.pow(x, 3)),
+    ({"type": "layer_scale"}, lambda x, w: x * t(w[0]).reshape(-1, 1)),
+    ({"type": "layer_scale", "axis": "last"}, lambda x, w: x * t(w[0])),
+    ({"type": "bias_add"}, lambda x, w: x + t(w[0]).reshape(-1, 1)),
+    ({"type": "bias_add", "axis": "last"}, lambda x, w: x + t(w[0])),
+]
+
+
+@pytest.mark.parametrize("layer, fn", WITH_FIELDS, ids=[f"{l['type']}-{i}" for i, (l, _) in enumerate(WITH_FIELDS)])
+def test_activation_and_scaling_fields_equal_torch(layer, fn):
+    x = 4 * np.random.default_rng(1).standard_normal((3, 4, 50), dtype=np.float32)  # spread over ±12
+    ex, _, weights = run_layer((4, 50), layer, dtype="float32", batch=3, x=x)
+    assert_close(ex.output, fn(t(x), weights))
+
+
+def test_a_non_integer_power_is_nan_where_torch_is():
+    x = np.array([[[-4.0, -0.5, 0.0, 0.25, 9.0]]], dtype=np.float32)
+    ex, _, _ = run_layer((1, 5), {"type": "scalar", "op": "pow", "value": 0.5}, dtype="float32", batch=1, x=x)
+    expected = torch.pow(t(x), 0.5).numpy()
+    np.testing.assert_array_equal(np.isnan(ex.output), np.isnan(expected))
+    np.testing.assert_allclose(ex.output[~np.isnan(expected)], expected[~np.isnan(expected)], rtol=1e-6)
 
 
 def test_linear_equals_torch():

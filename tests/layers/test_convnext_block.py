@@ -1,8 +1,8 @@
 """A ConvNeXt block (Liu et al. 2022, "A ConvNet for the 2020s"; torchvision's CNBlock) through the channels-last
-layout: 7×7 depthwise conv → permute to (H, W, C) → MLP over the last axis (96 → 384 → 96, GELU) → permute back →
-residual add. Its LayerNorm and layer scale are left out: those kinds belong to other branches (norm, act), and
-neither changes the shape, the MACs or the receptive field. The receptive field after the block is the 7×7 window,
-reported per input axis H and W on every layer, channels-last ones included."""
+layout: 7×7 depthwise conv → permute to (H, W, C) → MLP over the last axis (96 → 384 → 96, GELU) → layer scale over
+the last axis → permute back → residual add. Its LayerNorm is left out: that kind belongs to another branch (norm),
+and it changes neither the shape, the MACs nor the receptive field. The receptive field after the block is the 7×7
+window, reported per input axis H and W on every layer, channels-last ones included."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ BLOCK = {"name": "convnext_block", "input": [96, 56, 56], "layers": [
     {"type": "linear", "name": "pwconv1", "axis": "last", "out": 384},
     {"type": "gelu", "name": "act"},
     {"type": "linear", "name": "pwconv2", "axis": "last", "out": 96},
+    {"type": "layer_scale", "name": "gamma", "axis": "last"},
     {"type": "permute", "name": "to_first", "dims": [2, 0, 1]},
     {"type": "add", "name": "residual", "inputs": ["input", "to_first"]},
 ]}
@@ -38,7 +39,8 @@ def block_report():
 def test_shapes():
     _, report = block_report()
     assert [layer.output_shape for layer in report.layers] == [
-        [96, 56, 56], [56, 56, 96], [56, 56, 384], [56, 56, 384], [56, 56, 96], [96, 56, 56], [96, 56, 56]]
+        [96, 56, 56], [56, 56, 96], [56, 56, 384], [56, 56, 384], [56, 56, 96], [56, 56, 96], [96, 56, 56],
+        [96, 56, 56]]
 
 
 def test_params_and_macs_by_hand():
@@ -50,9 +52,11 @@ def test_params_and_macs_by_hand():
     assert (rows["pwconv1"].params, rows["pwconv1"].macs) == (37_248, 115_605_504)
     # pwconv2: 384·96 + 96 = 36,960 params; the same 115,605,504 MACs
     assert (rows["pwconv2"].params, rows["pwconv2"].macs) == (36_960, 115_605_504)
-    # totals: 4,800 + 37,248 + 36,960 = 79,008 (torchvision's CNBlock(96): 79,296 = this + LayerNorm 192 + layer
-    # scale 96); 14,751,744 + 2·115,605,504 = 245,962,752 MACs
-    assert (report.totals.params, report.totals.macs) == (79_008, 245_962_752)
+    # the layer scale: one γ per channel of the last axis, 96 params, 0 MACs
+    assert (rows["gamma"].params, rows["gamma"].macs) == (96, 0)
+    # totals: 4,800 + 37,248 + 36,960 + 96 = 79,104 (torchvision's CNBlock(96): 79,296 = this + LayerNorm 192);
+    # 14,751,744 + 2·115,605,504 = 245,962,752 MACs
+    assert (report.totals.params, report.totals.macs) == (79_104, 245_962_752)
     assert report.warnings == []
 
 
@@ -62,7 +66,7 @@ def test_the_receptive_field_is_the_7x7_window_per_input_axis():
         assert layer.rf.size == [7, 7] and layer.rf.jump == [1, 1] and layer.rf.start == [-3, -3], layer.name
     layouts = {layer.name: layer.rf.layout for layer in report.layers}
     assert layouts == {"dwconv": "", "to_last": "(H, W, C)", "pwconv1": "(H, W, C)", "act": "(H, W, C)",
-                       "pwconv2": "(H, W, C)", "to_first": "", "residual": ""}
+                       "pwconv2": "(H, W, C)", "gamma": "(H, W, C)", "to_first": "", "residual": ""}
 
 
 def test_convcalc_rf_reports_h_and_w_on_every_layer(tmp_path):
@@ -140,3 +144,18 @@ def test_adding_a_channels_last_tensor_to_a_channels_first_one_is_a_misaligned_m
     graph = expand(convcalc.load({"input": [6, 6, 6], "layers": [
         {"type": "permute", "name": "p", "dims": [1, 2, 0]}, {"type": "add", "inputs": ["input", "p"]}]}))
     assert analyze(graph).warnings == ["add1: misaligned merge of `input` and `p`: layout channels first vs (H, W, C)"]
+
+
+@pytest.mark.parametrize("layer, reads_channels_first", [
+    ({"type": "layer_scale", "axis": "last"}, False), ({"type": "layer_scale"}, True),
+    ({"type": "bias_add", "axis": "last"}, False), ({"type": "prelu"}, False),
+    ({"type": "prelu", "num_parameters": 14}, True), ({"type": "scalar", "op": "mul", "value": 2}, False),
+    ({"type": "softmax", "axis": "last"}, False), ({"type": "softmax"}, True), ({"type": "batchnorm"}, True),
+])
+def test_which_kinds_read_a_channels_last_tensor(layer, reads_channels_first):
+    # after permute [1, 2, 0] of (96, 14, 14): the per-channel kinds on axis 0 would read H (14) as the channels
+    report = analyze(expand(convcalc.load({"input": [96, 14, 14], "layers": [
+        {"type": "permute", "dims": [1, 2, 0]}, {"name": "k", **layer}]})))
+    assert bool(report.warnings) == reads_channels_first, report.warnings
+    if not reads_channels_first:
+        assert report.layers[1].rf.size == [1, 1] and report.layers[1].rf.layout == "(H, W, C)"

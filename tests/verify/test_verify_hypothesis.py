@@ -146,13 +146,15 @@ def depthwise_case(draw):
 
 ELEMENTWISE = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "swish", "hardswish",
                "hardsigmoid", "batchnorm", "dropout", "identity", "flatten", "global_avgpool", "global_maxpool"]
+#: kinds of any rank with no required field (softmax needs an axis of size > 1: tests/executor/ covers it)
+ANY_RANK = ["prelu", "elu", "selu", "mish", "softplus", "hardtanh", "layer_scale", "bias_add"]
 
 
 @st.composite
 def elementwise_case(draw):
     ndim = draw(st.integers(0, 3))
     sizes = [draw(st.integers(1, 5)) for _ in range(ndim)]
-    kind = draw(st.sampled_from(ELEMENTWISE if ndim else ELEMENTWISE[:12]))
+    kind = draw(st.sampled_from((ELEMENTWISE if ndim else ELEMENTWISE[:12]) + ANY_RANK))
     return [draw(st.integers(1, 4)), *sizes], {"type": kind}
 
 

@@ -9,23 +9,31 @@ JSON shape (``--format json``, version 1): ``{"version", "name", "batch", "dtype
 "size", "clipped"}, "measured": {"first", "last", "span", "taps"}, "input_size", "status", "ok", "note",
 "mismatch"}`` (see :func:`convcalc.verify.probe_rf` and docs/rf.md) and ``first_mismatch`` falls back to the first
 RF mismatch.
+
+With ``--against-original`` (an ONNX file or a PyTorch module only), the original model and the executor run with
+the model's real weights on one seeded input and every mapped tensor is compared (:mod:`convcalc.importers.original`):
+exit 0 when every one agrees, 1 on a divergence (the first explained on stderr), 2 on bad input. JSON: see
+:meth:`convcalc.importers.original.OriginalCheck.to_dict` and docs/verify.md.
 """
 
 from __future__ import annotations
 
 import sys
 
-from ..common import expand, parse_at
+from ..common import expand, overrides, parse_at, parse_kwargs
 from ...errors import SpecError
 
 
 def verify(spec: str, batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
            seed: int = 0, dtype: str = "float32", format: str = "table", max_memory: str = "4G", rf: bool = False,
-           layer: str | None = None, at: str | None = None) -> int:
+           layer: str | None = None, at: str | None = None, against_original: bool = False,
+           kwargs: list[str] | None = None) -> int:
     """Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
 
     With --rf, also measure which input positions influence one output unit and check the span and first index
-    against the analytic receptive field (docs/rf.md).
+    against the analytic receptive field (docs/rf.md). With --against-original (an ONNX file or a PyTorch
+    module), run the original model and the executor with the model's real weights and compare every mapped
+    tensor (docs/verify.md).
     """
     from ...render.emitters import emit
     from ...render.verify import LazyProgress, VerifyView
@@ -34,7 +42,15 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
 
     if (layer is not None or at is not None) and not rf:
         raise SpecError("--layer and --at choose the unit of the RF probe", None, "add --rf")
+    if kwargs and not against_original:
+        raise SpecError("--kwargs passes keyword arguments to a PyTorch source's callable", None,
+                        "add --against-original")
     limit = parse_bytes(max_memory)
+    if against_original:
+        if rf:
+            raise SpecError("--rf probes the spec with all-ones weights, --against-original the model's own "
+                            "weights", None, "run them one at a time")
+        return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs)
     graph = expand(spec, batch, input, sets)
     progress = LazyProgress(len(graph.nodes))
     try:
@@ -51,5 +67,36 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
     sentence = result.first_mismatch_sentence
     if sentence is not None:
         print(f"mismatch: {sentence}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _against_original(spec: str, batch: int | None, input: str | None, sets: list[str] | None, seed: int,
+                      dtype: str, format: str, limit: int, kwargs: list[str] | None) -> int:
+    """``verify SOURCE --against-original``: import, run both, compare, render; the exit code."""
+    from ...cost.analysis import analyze
+    from ...importers.original import check, check_bytes
+    from ...importers.source import is_import_source, load_imported
+    from ...render.emitters import emit
+    from ...render.verify import OriginalView
+    from ...spec.loader import parse_input_override
+    from ...verify import MemoryRefused
+
+    if not is_import_source(spec):
+        raise SpecError(f"{spec}: a YAML spec has no original model to compare with", None,
+                        "--against-original takes an ONNX file (model.onnx) or a PyTorch module "
+                        "(torch:package.module:callable, path/file.py:callable); without it, verify checks the "
+                        "cost model against the executor")
+    shape = parse_input_override(input) if input is not None else None
+    network, model = load_imported(spec, shape, parse_kwargs(kwargs))
+    graph = network.expand(overrides(sets), batch=batch)
+    estimate = check_bytes(analyze(graph), dtype)
+    if estimate > limit:
+        print(f"error: {MemoryRefused(estimate, limit, graph.batch)}", file=sys.stderr)
+        return 2
+    result = check(model, graph, dtype=dtype, seed=seed)
+    emit(OriginalView(result), format)
+    if not result.ok:
+        print(f"mismatch: {result.sentence()}", file=sys.stderr)
         return 1
     return 0

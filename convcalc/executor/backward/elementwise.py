@@ -1,14 +1,16 @@
 """VJPs of the elementwise kinds: batch norm, the activations, dropout and identity.
 
 Activation derivatives follow PyTorch's backward formulas (at the kinks: ReLU and ReLU6 pass nothing at 0 and 6,
-hardsigmoid nothing at ±3, hardswish x/3 + ½ on [−3, 3]).
+hardsigmoid nothing at ±3, hardswish x/3 + ½ on [−3, 3], hardtanh nothing at its bounds, PReLU and ELU the
+negative side's slope at 0).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..elementwise import DEFAULT_EPS, _erf, _sigmoid
+from ..elementwise import (DEFAULT_EPS, GELU_TANH, SELU, _erf, _gelu_tanh_inner, _sigmoid, hardsigmoid_form,
+                           hardtanh_bounds, prelu_shape, softmax_axis, softplus_fields, softplus_of)
 from .base import GradContext, vjp
 
 
@@ -68,8 +70,13 @@ def tanh(ctx, node, xs, y, gy):
 
 @vjp("gelu", activation=True)
 def gelu(ctx, node, xs, y, gy):
-    """d/dx x·Φ(x) = Φ(x) + x·φ(x)."""
+    """d/dx x·Φ(x) = Φ(x) + x·φ(x); the tanh form: ½(1 + t) + ½x(1 − t²)·k(1 + 3c·x²), t = tanh(k(x + c·x³))."""
     x = xs[0]
+    if node.fields.get("approximate", "none") == "tanh":
+        k, c = (x.dtype.type(v) for v in GELU_TANH)
+        t = _gelu_tanh_inner(x)
+        half = x.dtype.type(0.5)
+        return [gy * (half * (1 + t) + half * x * (1 - t * t) * k * (1 + 3 * c * x * x))]
     cdf = 0.5 * (1 + _erf(x * x.dtype.type(1 / np.sqrt(2))))
     pdf = np.exp(-0.5 * x * x) * x.dtype.type(1 / np.sqrt(2 * np.pi))
     return [gy * (cdf + x * pdf)]
@@ -85,8 +92,10 @@ def silu(ctx, node, xs, y, gy):
 
 @vjp("hardsigmoid", activation=True)
 def hardsigmoid(ctx, node, xs, y, gy):
+    """α where the output is not clipped (−3 < x < 3 for torch's), 0 elsewhere."""
     x = xs[0]
-    return [np.where((x > -3) & (x < 3), gy / gy.dtype.type(6), 0).astype(gy.dtype, copy=False)]
+    _, _, _, width, low, high = hardsigmoid_form(ctx, node)
+    return [np.where((x > low) & (x < high), gy / gy.dtype.type(width), 0).astype(gy.dtype, copy=False)]
 
 
 @vjp("hardswish", activation=True)
@@ -99,3 +108,60 @@ def hardswish(ctx, node, xs, y, gy):
 @vjp("dropout", "identity")
 def identity(ctx, node, xs, y, gy):
     return [gy]
+
+
+@vjp("prelu", activation=True)
+def prelu(ctx, node, xs, y, gy):
+    """1 where x > 0, the slope a elsewhere."""
+    x = xs[0]
+    weight = ctx.weights[0]
+    return [np.where(x > 0, gy, gy * weight.reshape(prelu_shape(x, weight.size)))]
+
+
+@vjp("elu", activation=True, selu=False)
+@vjp("selu", activation=True, selu=True)
+def elu(ctx, node, xs, y, gy, selu: bool):
+    """1 where x > 0, α·exp(x) elsewhere; SELU: λ times it."""
+    x = xs[0]
+    alpha, scale = SELU if selu else (float(node.fields.get("alpha", 1)), 1.0)
+    slope = np.where(x > 0, x.dtype.type(1), x.dtype.type(alpha) * np.exp(np.minimum(x, 0)))
+    return [gy * (slope * x.dtype.type(scale) if selu else slope)]
+
+
+@vjp("mish", activation=True)
+def mish(ctx, node, xs, y, gy):
+    """d/dx x·tanh(sp(x)) = tanh(sp(x)) + x·(1 − tanh²(sp(x)))·σ(x), sp = softplus."""
+    x = xs[0]
+    t = np.tanh(softplus_of(x))
+    return [gy * (t + x * (1 - t * t) * _sigmoid(x))]
+
+
+@vjp("softplus", activation=True)
+def softplus(ctx, node, xs, y, gy):
+    """σ(β·x), and 1 where β·x > threshold (the identity there, as torch's backward)."""
+    x = xs[0]
+    beta, threshold = softplus_fields(ctx, node)
+    bx = x * x.dtype.type(beta)
+    return [np.where(bx > threshold, gy, gy * _sigmoid(bx))]
+
+
+@vjp("hardtanh", activation=True)
+def hardtanh(ctx, node, xs, y, gy):
+    """1 strictly between the bounds, 0 elsewhere (torch's hardtanh_backward)."""
+    x = xs[0]
+    low, high = hardtanh_bounds(ctx, node)
+    return [gy * ((x > low) & (x < high))]
+
+
+@vjp("softmax")
+def softmax(ctx, node, xs, y, gy):
+    """gx = y ⊙ (gy − Σ_axis gy ⊙ y). With ``open_activations`` (the receptive-field probe), its structural
+    influence instead, non-negative: over channels the gradient passes position by position, unchanged, as
+    through every opened activation; over the last axis each position receives the sum of the gradient along it
+    (every output there depends on every input there), which is what the analytic RF says."""
+    axis = softmax_axis(ctx, node, xs[0])
+    if ctx.open_activations:
+        if axis == 1:
+            return [gy]
+        return [np.broadcast_to(gy.sum(axis=axis, keepdims=True), gy.shape).copy()]
+    return [y * (gy - (gy * y).sum(axis=axis, keepdims=True))]
