@@ -159,3 +159,15 @@ def test_which_kinds_read_a_channels_last_tensor(layer, reads_channels_first):
     assert bool(report.warnings) == reads_channels_first, report.warnings
     if not reads_channels_first:
         assert report.layers[1].rf.size == [1, 1] and report.layers[1].rf.layout == "(H, W, C)"
+
+
+def test_verify_rf_probes_the_block_and_refuses_a_channels_last_unit(tmp_path):
+    path = tmp_path / "block.json"
+    path.write_text(json.dumps(BLOCK))
+    result = runner.invoke(app, ["verify", str(path), "--rf", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # the measured window of the residual's centre unit is the 7×7 one: 25 … 31 on both axes
+    assert data["ok"] and [(axis["analytic"]["size"], axis["status"]) for axis in data["rf"]] == [(7, "ok"), (7, "ok")]
+    result = runner.invoke(app, ["verify", str(path), "--rf", "--layer", "pwconv1"])
+    assert result.exit_code == 2 and "`pwconv1` is laid out (H, W, C)" in result.output
