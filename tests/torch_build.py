@@ -5,7 +5,7 @@ kind onto the matching ``torch.nn`` module (padding words and asymmetric padding
 crop), so the torch side follows PyTorch's own semantics and shares no shape code with the executor.
 
     ex = convcalc.executor.run(graph)
-    model = build(graph, ex)            # eval mode, the executor's weights and batch-norm buffers loaded
+    model = build(graph, ex)            # eval mode, the executor's weights and normalisation buffers loaded
     y = model(torch.from_numpy(ex.input))
 """
 
@@ -196,14 +196,22 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         eps = float(f.get("eps", 1e-5))
         bn = [nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d][ndim](
             shape[0], eps=eps, affine=f.get("affine", True), track_running_stats=f.get("track_running_stats", True))
-        with torch.no_grad():
-            if weights:
-                bn.weight.copy_(torch.from_numpy(weights[0]))
-                bn.bias.copy_(torch.from_numpy(weights[1]))
-            if buffers:
-                bn.running_mean.copy_(torch.from_numpy(buffers[0]))
-                bn.running_var.copy_(torch.from_numpy(buffers[1]))
-        return bn
+        return _load_norm(bn, weights, buffers)
+    if kind == "layernorm":  # over the last axis; over channels as torchvision's LayerNorm2d: permute, norm, back
+        over_channels = f.get("axis", "channels") == "channels" and ndim > 0
+        ln = _load_norm(nn.LayerNorm(shape[0] if over_channels else shape[-1], eps=float(f.get("eps", 1e-5)),
+                                     elementwise_affine=f.get("affine", True), bias=f.get("bias", True)),
+                        weights, buffers)
+        if not over_channels:
+            return ln
+        return nn.Sequential(Lambda(lambda x: x.movedim(1, -1)), ln, Lambda(lambda x: x.movedim(-1, 1)))
+    if kind == "groupnorm":
+        return _load_norm(nn.GroupNorm(f["groups"], shape[0], eps=float(f.get("eps", 1e-5)),
+                                       affine=f.get("affine", True)), weights, buffers)
+    if kind == "instancenorm":
+        return _load_norm([nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d][ndim - 1](
+            shape[0], eps=float(f.get("eps", 1e-5)), affine=f.get("affine", False),
+            track_running_stats=f.get("track_running_stats", False)), weights, buffers)
     if kind in _ACTIVATIONS:
         return _ACTIVATIONS[kind]()
     if kind == "leaky_relu":
@@ -296,6 +304,19 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         return nn.Upsample(size=f.get("size"), scale_factor=scale, mode=mode,
                            align_corners=f.get("align_corners", False) if mode != "nearest" else None)
     raise NotImplementedError(f"no torch module for layer kind {kind!r}")
+
+
+def _load_norm(module, weights, buffers):
+    """A normalisation module with the executor's γ, β and running statistics (state_dict order)."""
+    with torch.no_grad():
+        if weights:
+            module.weight.copy_(torch.from_numpy(weights[0]))
+        if len(weights) > 1:
+            module.bias.copy_(torch.from_numpy(weights[1]))
+        if buffers:
+            module.running_mean.copy_(torch.from_numpy(buffers[0]))
+            module.running_var.copy_(torch.from_numpy(buffers[1]))
+    return module
 
 
 def _load(module, weights):

@@ -19,6 +19,9 @@ from __future__ import annotations
 #: op -> (FLOPs per element, what is counted)
 FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
     "batchnorm": (2, "inference form y = x·scale + shift (mean, var, γ, β folded): 1 mul + 1 add per element"),
+    "norm_stats": (5, "statistics from the data, per element: x − μ, (x − μ)², the sums Σx and Σ(x − μ)², × 1/σ"),
+    "norm_set": (3, "per normalised set: 2 divides by its size (μ, σ²), + eps, √, 1/√; less the first add of each sum"),
+    "norm_affine": (1, "per element and affine term of a data-statistics norm: × γ, + β"),
     "relu": (1, "max(x, 0): 1 comparison"),
     "relu6": (2, "min(max(x, 0), 6): 2 comparisons"),
     "leaky_relu": (2, "x if x > 0 else a·x: 1 comparison + 1 mul"),

@@ -10,8 +10,8 @@ is re-derived from the definitions, and every count is read off the work perform
     ex.layers[i].macs                # M·K·N of every GEMM, or the products of every weighted sum, whole batch
 
 Kernels live one module per family, as the layer kinds in ``convcalc/layers/`` do (conv, factorised, deformable,
-unshared, linear, pool, elementwise, scale, excitation, channel, merge, resample), and register themselves with
-:func:`convcalc.executor.base.kernel`; kinds sharing a function differ by the options given there, never by a
+unshared, linear, pool, elementwise, scale, norm, excitation, channel, merge, resample), and register themselves
+with :func:`convcalc.executor.base.kernel`; kinds sharing a function differ by the options given there, never by a
 test of ``node.kind`` in the kernel.
 """
 
@@ -26,8 +26,8 @@ import numpy as np
 
 from ..errors import SpecError
 from ..spec.graph import Graph
-from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, pool,  # noqa: F401
-               resample, reshape, scale, unshared)  # (registers the kernels)
+from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
+               pool, resample, reshape, scale, unshared)  # (registers the kernels)
 from .base import KERNELS, Context, PresetMismatch, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "PresetMismatch", "Preset", "kernel"]
@@ -54,10 +54,10 @@ class Execution:
 
     ``weights[name]``: the learnable arrays the node allocated, in allocation order (conv: weight
     ``(C_out, C_in/g, *k)`` then bias; conv_transpose: weight ``(C_in, C_out/g, *k)`` then bias; linear:
-    ``(out, in)`` then bias; batchnorm: γ then β; prelu: the slopes ``(num_parameters,)``; layer_scale: γ ``(C,)``;
-    bias_add: β ``(C,)``). ``buffers[name]``: its buffers (batchnorm: running mean, running variance; layer_scale
-    and bias_add with ``learnable: false``: their ``(C,)`` array). ``values`` holds every node's output (and the
-    input) only when run with ``keep=True``.
+    ``(out, in)`` then bias; the normalisation kinds: γ then β; prelu: the slopes ``(num_parameters,)``;
+    layer_scale: γ ``(C,)``; bias_add: β ``(C,)``). ``buffers[name]``: its buffers (batchnorm, instancenorm:
+    running mean, running variance; layer_scale and bias_add with ``learnable: false``: their ``(C,)`` array).
+    ``values`` holds every node's output (and the input) only when run with ``keep=True``.
     """
 
     layers: list[Executed]

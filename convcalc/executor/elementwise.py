@@ -1,4 +1,4 @@
-"""Elementwise kernels: batch normalisation (inference form), activations, dropout and identity.
+"""Elementwise kernels: activations, dropout and identity (batch normalisation: convcalc/executor/norm.py).
 
 None of these multiply-accumulate in the sense of the MAC count (conv/linear-like work), so they count 0 MACs.
 Definitions follow the PyTorch modules of the same names (``torch.nn.ReLU``, ``GELU``, ``Hardswish``, ``PReLU``,
@@ -13,49 +13,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .base import Context, kernel
-
-DEFAULT_EPS = 1e-5  # torch.nn.BatchNorm's default, for a node built without the key (the spec fills it in)
+from .base import kernel
 
 
 def _channel_shape(x: np.ndarray) -> tuple[int, ...]:
     return (x.shape[1],) + (1,) * (x.ndim - 2)
-
-
-@kernel("batchnorm")
-def batchnorm(ctx: Context, node, xs):
-    """Inference-mode batch norm: y = (x − mean) / √(var + eps) · γ + β per channel (axis 1).
-
-    With ``track_running_stats`` the running mean/variance are buffers (random positive variance in random mode,
-    mean 0 and variance 1 − eps in ones mode, which makes the layer the identity); without, PyTorch normalises with
-    the batch's own statistics (biased variance) even in eval mode, and so does this kernel.
-    """
-    x = xs[0]
-    if x.ndim < 2:
-        ctx.fail("expects a (C, …) input with a channel axis", "batch norm needs channels")
-    c = x.shape[1]
-    eps = float(node.fields.get("eps", DEFAULT_EPS))  # `eps: 0` means 0
-    gamma = beta = None
-    if node.fields.get("affine", True):
-        gamma = ctx.weight((c,), c, role="scale")
-        beta = ctx.weight((c,), c, role="shift")
-    if node.fields.get("track_running_stats", True):
-        mean = ctx.buffer((c,), role="mean")
-        var = ctx.buffer((c,), role="var")
-        if ctx.weights_mode == "ones":
-            var -= np.asarray(eps, dtype=var.dtype)  # exactly the identity: √((1 − eps) + eps) = 1
-    else:
-        axes = (0,) + tuple(range(2, x.ndim))
-        mean = x.mean(axis=axes, dtype=np.float64)
-        var = x.var(axis=axes, dtype=np.float64)
-    scale = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    shift = -mean.astype(np.float64) * scale
-    if gamma is not None:
-        scale, shift = scale * gamma, shift * gamma + beta
-    shape = _channel_shape(x)
-    y = x * scale.astype(x.dtype).reshape(shape)
-    y += shift.astype(x.dtype).reshape(shape)
-    return y
 
 
 @kernel("relu")

@@ -1,4 +1,5 @@
-"""Shape-keeping elementwise layers: batch normalisation, activations (softmax among them), dropout, identity.
+"""Shape-keeping elementwise layers: activations (softmax among them), dropout, identity (batch normalisation:
+convcalc/layers/norm.py).
 
 Each costs ``FLOPS_PER_ELEMENT[op]`` (convcalc/cost/conventions.py) per element and leaves the receptive field and
 the analytic ERF unchanged; softmax is the exception, as it normalises along an axis (its class says how).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..cost.conventions import flops_per_element
-from ..spec.fields import Bool, Choice, Int, Number
+from ..spec.fields import Choice, Int, Number
 from .base import Example, Layer, fmt_tuple, register
 from .formula import NUMERIC, Counts
 
@@ -29,33 +30,6 @@ class Elementwise(Layer):
         from . import influence
 
         return influence.identity_rule(len(ins[index]) - 1)
-
-
-@register
-class BatchNorm(Elementwise):
-    """Batch normalisation, as ``torch.nn.BatchNorm{1,2,3}d`` (Ioffe & Szegedy 2015).
-
-    ``params = 2·C`` (γ, β) when ``affine``; ``buffers = 2·C`` (running mean and variance) when
-    ``track_running_stats``. PyTorch also keeps an integer ``num_batches_tracked`` counter, which holds no
-    activation statistics and is not counted. FLOPs: the folded inference form, 2 per element.
-    """
-
-    kind = "batchnorm"
-    summary = "batch normalisation: 2C params (γ, β) and 2C buffers (running mean, var)"
-    family = "norm"
-    op = "batchnorm"
-    any_layout = False  # per channel, on axis 0
-    example = Example((3, 4, 4), also=({"affine": False, "track_running_stats": False},))
-    affine = Bool(default=True)
-    track_running_stats = Bool(default=True)
-    eps = Number(default=Fraction(1, 100000), min=0,
-                 doc="added to the variance, torch's default 1e-5; the executor uses it, no count depends on it")
-
-    def counts(self, ins, q=NUMERIC):
-        channels = 2 * q("C", ins[0][0])
-        return Counts(q.opt(self.affine, channels, "γ and β, with affine"),
-                      q.opt(self.track_running_stats, channels, "running mean and var, with track_running_stats"),
-                      0, q.elements(ins[0]) * q.cost(self.op))
 
 
 def _activation(kind: str, formula: str, example=Example((3, 6)), **extra_fields):

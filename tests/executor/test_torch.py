@@ -7,6 +7,7 @@ the executor's default; the tolerance is 1e-4 relative to the largest magnitude 
 from __future__ import annotations
 
 import sys
+from math import prod
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,43 @@ def test_batchnorm_without_running_stats_uses_the_batch_statistics():
     assert_close(ex.output, F.batch_norm(t(ex.input), None, None, training=True, eps=0.001))
 
 
+NORMS = [
+    # input, layer: torch.nn.functional with the executor's γ, β and running statistics
+    ((6,), {"type": "layernorm"}),
+    ((6, 9), {"type": "layernorm", "axis": "last"}),
+    ((6, 5, 4), {"type": "layernorm", "eps": 1e-6}),                               # LayerNorm2d
+    ((6, 5, 4), {"type": "layernorm", "axis": "last", "bias": False}),
+    ((6, 3, 4, 5), {"type": "layernorm", "affine": False, "bias": False, "eps": 1e-3}),
+    ((6, 5, 4), {"type": "groupnorm", "groups": 3}),
+    ((6,), {"type": "groupnorm", "groups": 2}),
+    ((6, 3, 4, 5), {"type": "groupnorm", "groups": 1, "affine": False}),
+    ((6, 9), {"type": "instancenorm"}),
+    ((6, 5, 4), {"type": "instancenorm", "affine": True, "eps": 1e-3}),
+    ((6, 3, 4, 5), {"type": "instancenorm", "affine": True, "track_running_stats": True}),
+]
+
+
+def _functional(layer, x, weights, buffers):
+    """The torch.nn.functional form of a normalisation layer (eval mode)."""
+    eps = layer.get("eps", 1e-5)
+    w, b = (t(weights[0]) if weights else None), (t(weights[1]) if len(weights) > 1 else None)
+    if layer["type"] == "layernorm":
+        if layer.get("axis", "channels") == "last" or x.dim() == 2:
+            return F.layer_norm(x, (x.shape[-1],), w, b, eps)
+        return F.layer_norm(x.movedim(1, -1), (x.shape[1],), w, b, eps).movedim(-1, 1)
+    if layer["type"] == "groupnorm":
+        return F.group_norm(x, layer["groups"], w, b, eps)
+    mean, var = (t(buffers[0]), t(buffers[1])) if buffers else (None, None)
+    return F.instance_norm(x, mean, var, w, b, use_input_stats=not buffers, eps=eps)
+
+
+@pytest.mark.parametrize("shape, layer", NORMS)
+def test_norm_equals_torch(shape, layer):
+    ex, _, weights = run_layer(shape, layer, dtype="float32", batch=3)
+    buffers = ex.buffers[ex.layers[0].name]
+    assert_close(ex.output, _functional(layer, t(ex.input), weights, buffers))
+
+
 ACTIVATIONS = [
     ("relu", F.relu), ("relu6", F.relu6), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("gelu", F.gelu),
     ("silu", F.silu), ("swish", F.silu), ("hardswish", F.hardswish), ("hardsigmoid", F.hardsigmoid),
@@ -337,8 +375,60 @@ def test_broadcasting_merges_equal_torch(kind, fn):
     assert_close(ex.output, fn(t(ex.values["input"]), t(ex.values["s"])))
 
 
+# ---- property: random normalisation layers, cost model == executor == torch.nn ------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convcalc.cost.analysis import analyze  # noqa: E402
+
+
+@st.composite
+def norm_layers(draw):
+    kind = draw(st.sampled_from(["layernorm", "groupnorm", "instancenorm", "batchnorm"]))
+    rank = draw(st.integers(1 if kind == "instancenorm" else 0, 3))
+    groups = draw(st.integers(1, 3))
+    channels = groups * draw(st.integers(1, 3)) if kind == "groupnorm" else draw(st.integers(1, 5))
+    shape = (channels, *(draw(st.integers(1, 5)) for _ in range(rank)))
+    layer = {"type": kind, "eps": draw(st.sampled_from([1e-5, 1e-3, 0.1]))}
+    if kind == "layernorm":
+        layer.update(axis=draw(st.sampled_from(["channels", "last"])), bias=draw(st.booleans()))
+    if kind == "groupnorm":
+        layer["groups"] = groups
+    if kind in ("instancenorm", "batchnorm"):
+        layer["track_running_stats"] = draw(st.booleans())
+    layer["affine"] = draw(st.booleans())
+    return shape, layer
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(norm_layers())
+def test_random_norms_cost_model_executor_and_torch_agree(case):
+    shape, layer = case
+    graph = expand({"name": "t", "input": list(shape), "batch": 2, "layers": [layer]})
+    row = analyze(graph).layers[0]
+    ex = run(graph, dtype="float64")
+    executed = ex.layers[0]
+    model = build(graph, ex)
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
+    assert (row.params, row.buffers) == (executed.params, executed.buffers) == (params, buffers)
+    assert tuple(row.output_shape) == executed.output_shape == shape
+    if layer["type"] == "instancenorm" and not layer["track_running_stats"] and prod(shape[1:]) == 1:
+        # torch refuses one value per instance ("Expected more than 1 spatial element"); it normalises to 0
+        beta = ex.weights[graph.nodes[0].name][1] if layer["affine"] else np.zeros(shape[0])
+        np.testing.assert_array_equal(ex.output, np.broadcast_to(beta.reshape(-1, *shape[1:]), ex.output.shape))
+        return
+    with torch.no_grad():
+        expected = model(t(ex.input))
+    if layer["type"] == "batchnorm" and not layer["track_running_stats"]:
+        expected = F.batch_norm(t(ex.input), None, None, *(t(w) for w in ex.weights[graph.nodes[0].name]) if
+                                layer["affine"] else (None, None), training=True, eps=layer["eps"])
+    assert_close(ex.output, expected, rtol=1e-9)
+
+
 # ---- whole networks through torch.nn, built from the same spec ------------------------------------------------
-@pytest.mark.parametrize("config", ["squeezenet1_1", "efficientnet_b0", "dcgan_generator", "mobilenet_v2"])
+@pytest.mark.parametrize("config", ["squeezenet1_1", "efficientnet_b0", "dcgan_generator", "mobilenet_v2",
+                                    "variants/layernorm", "variants/groupnorm", "variants/instancenorm"])
 def test_shipped_network_equals_torch(config):
     graph = expand(config, input=None)
     ex = run(graph, dtype="float64")

@@ -68,7 +68,7 @@ class GradContext(Context):
         self.weights = list(weights)
         self.buffer_arrays = list(buffers)
         #: False: a gate broadcast along every spatial axis (an SE gate) is held constant — global context, left
-        #: out of the receptive field as the analytic RF does
+        #: out of the receptive field as the analytic RF does; so are the statistics of layer/group/instance norm
         self.gates = gates
         #: True: every activation passes the gradient unchanged (its mask held open): the structural influence
         #: of the receptive-field probe, where saturating activations (ReLU6 above 6, sigmoid's tails) would

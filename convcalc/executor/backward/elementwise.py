@@ -1,4 +1,4 @@
-"""VJPs of the elementwise kinds: batch norm, the activations, dropout and identity.
+"""VJPs of the elementwise kinds: the activations, dropout and identity (batch norm: backward/norm.py).
 
 Activation derivatives follow PyTorch's backward formulas (at the kinks: ReLU and ReLU6 pass nothing at 0 and 6,
 hardsigmoid nothing at ±3, hardswish x/3 + ½ on [−3, 3], hardtanh nothing at its bounds, PReLU and ELU the
@@ -9,35 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..elementwise import (DEFAULT_EPS, GELU_TANH, SELU, _erf, _gelu_tanh_inner, _sigmoid, hardsigmoid_form,
-                           hardtanh_bounds, prelu_shape, softmax_axis, softplus_fields, softplus_of)
+from ..elementwise import (GELU_TANH, SELU, _erf, _gelu_tanh_inner, _sigmoid, hardsigmoid_form, hardtanh_bounds,
+                           prelu_shape, softmax_axis, softplus_fields, softplus_of)
 from .base import GradContext, vjp
-
-
-def _channel_shape(x):
-    return (x.shape[1],) + (1,) * (x.ndim - 2)
-
-
-@vjp("batchnorm")
-def batchnorm(ctx: GradContext, node, xs, y, gy):
-    """Running statistics (inference): an affine map per channel, gx = gy · γ/√(var + eps). Batch statistics
-    (``track_running_stats: false``): the full batch-norm backward, mean and variance depending on x."""
-    x = xs[0]
-    eps = float(node.fields.get("eps") or 0) or DEFAULT_EPS
-    affine = node.fields.get("affine", True)
-    gamma = ctx.weights[0].astype(np.float64) if affine else np.ones(x.shape[1])
-    shape = _channel_shape(x)
-    if node.fields.get("track_running_stats", True):
-        var = ctx.buffer_arrays[1].astype(np.float64)
-        scale = gamma / np.sqrt(var + eps)
-        return [gy * scale.astype(gy.dtype).reshape(shape)]
-    axes = (0,) + tuple(range(2, x.ndim))
-    x64, g64 = x.astype(np.float64), gy.astype(np.float64) * gamma.reshape(shape)
-    mean = x64.mean(axis=axes, keepdims=True)
-    inv = 1.0 / np.sqrt(x64.var(axis=axes, keepdims=True) + eps)
-    xhat = (x64 - mean) * inv
-    gx = inv * (g64 - g64.mean(axis=axes, keepdims=True) - xhat * (g64 * xhat).mean(axis=axes, keepdims=True))
-    return [gx.astype(gy.dtype)]
 
 
 @vjp("relu", activation=True)
