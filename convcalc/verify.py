@@ -327,7 +327,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     import numpy as np
 
     from .cost.rftable import rf_rows
-    from .erf.stats import check_position, default_layer, rf_window
+    from .erf.stats import check_on_grid, check_position, default_layer, off_grid, rf_window
     from .layers import REGISTRY
     from .executor import run
     from .executor.backward import input_gradient
@@ -339,8 +339,10 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
 
         raise SpecError(f"--layer: no layer named `{layer}`", None,
                         did_you_mean(layer, [l.name for l in report.layers]))
+    laid_out = off_grid(report)
     if layer is None:
-        layer = default_layer(graph, shapes)
+        layer = default_layer(graph, shapes, laid_out)
+    check_on_grid(layer, laid_out)
     shape = shapes[layer]
     position = check_position(layer, shape, at) if at is not None else choose_unit(report, layer, shape,
                                                                                    graph.input_shape[1:])

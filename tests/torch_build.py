@@ -49,12 +49,14 @@ def _torch_pad(pairs):
 
 
 class Pad(nn.Module):
-    def __init__(self, pairs, value=0.0):
+    def __init__(self, pairs, value=0.0, mode="constant"):
         super().__init__()
-        self.pad, self.value = _torch_pad(pairs), value
+        self.pad, self.value, self.mode = _torch_pad(pairs), value, mode
 
     def forward(self, x):
-        return F.pad(x, self.pad, value=self.value)
+        if self.mode == "constant":
+            return F.pad(x, self.pad, value=self.value)
+        return F.pad(x, self.pad, mode=self.mode)
 
 
 class Crop(nn.Module):
@@ -75,13 +77,46 @@ class Lambda(nn.Module):
         return self.fn(*xs)
 
 
-def _multiply(*xs):
+def _aligned(xs):
+    """Per-sample shapes aligned on the right (the batch stays axis 0), as convcalc broadcasts."""
     rank = max(x.dim() for x in xs)
+    return [x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:]) for x in xs]
+
+
+def _multiply(*xs):
     y = None
-    for x in xs:
-        x = x.reshape(x.shape[0], *([1] * (rank - x.dim())), *x.shape[1:])
+    for x in _aligned(xs):
         y = x if y is None else y * x
     return y
+
+
+def _add(*xs):
+    xs = _aligned(xs)
+    return sum(xs[1:], xs[0])
+
+
+def _depth_to_space_dcr(r):
+    """ONNX DepthToSpace, mode DCR, d-D: the channels viewed as (r, …, r, C) (reshape [b, r, r, C, h, w],
+    transpose [0, 3, 4, 1, 5, 2] for 2-D)."""
+    def run(x):
+        b, channels, *sizes = x.shape
+        d = len(sizes)
+        c = channels // r ** d
+        y = x.reshape(b, *([r] * d), c, *sizes)
+        y = y.permute(0, 1 + d, *(i for a in range(d) for i in (2 + d + a, 1 + a)))
+        return y.reshape(b, c, *(n * r for n in sizes))
+    return run
+
+
+def _space_to_depth_dcr(r):
+    """ONNX SpaceToDepth, d-D: reshape [b, C, h/r, r, w/r, r], transpose [0, 3, 5, 1, 2, 4] for 2-D."""
+    def run(x):
+        b, c, *sizes = x.shape
+        d = len(sizes)
+        y = x.reshape(b, c, *(v for n in sizes for v in (n // r, r)))
+        y = y.permute(0, *(3 + 2 * a for a in range(d)), 1, *(2 + 2 * a for a in range(d)))
+        return y.reshape(b, c * r ** d, *(n // r for n in sizes))
+    return run
 
 
 class PerChannel(nn.Module):
@@ -127,13 +162,15 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         stride, dilation = _axes(f.get("stride", 1), ndim), _axes(f.get("dilation", 1), ndim)
         k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
         pairs = _forward_pads(f.get("padding", 0), shape[1:], k_eff, stride)
+        mode = f.get("padding_mode", "zeros")
+        symmetric = all(b == a for b, a in pairs)
         conv = [nn.Conv1d, nn.Conv2d, nn.Conv3d][ndim - 1](
             c_in, w.shape[0], kernel, stride=stride, dilation=dilation, groups=groups, bias=len(weights) > 1,
-            padding=tuple(b for b, _ in pairs) if all(b == a for b, a in pairs) else 0)
+            padding=tuple(b for b, _ in pairs) if symmetric else 0, padding_mode=mode if symmetric else "zeros")
         _load(conv, weights)
-        if all(b == a for b, a in pairs):
+        if symmetric:
             return conv
-        return nn.Sequential(Pad(pairs), conv)
+        return nn.Sequential(Pad(pairs, mode="constant" if mode == "zeros" else mode), conv)
     if kind == "conv_transpose":
         w = weights[0]
         c_in, groups = shape[0], f.get("groups", 1)
@@ -213,13 +250,32 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         _load(linear, weights)
         return linear
     if kind == "flatten":
-        return nn.Flatten()
+        end = f.get("end", -1)
+        return nn.Flatten(f.get("start", 0) + 1, end + 1 if end >= 0 else end)
+    if kind == "permute":
+        dims = (0, *(d + 1 for d in f["dims"]))
+        return Lambda(lambda x: x.permute(*dims))
+    if kind == "reshape":
+        return Lambda(lambda x: x.reshape(x.shape[0], *f["shape"]))
     if kind == "add":
-        return Lambda(lambda *xs: sum(xs[1:], xs[0]))
+        return Lambda(_add)
+    if kind == "subtract":
+        return Lambda(lambda *xs: torch.sub(*_aligned(xs)))
+    if kind == "divide":
+        return Lambda(lambda *xs: torch.div(*_aligned(xs)))
     if kind == "concat":
         return Lambda(lambda *xs: torch.cat(xs, dim=1))
     if kind == "multiply":
         return Lambda(_multiply)
+    if kind == "pad":
+        pairs = [v if isinstance(v, tuple) else (v, v) for v in f["padding"]] if isinstance(f["padding"], tuple) \
+            else [(f["padding"], f["padding"])] * ndim
+        return Pad(pairs, float(f.get("value", 0)), f.get("mode", "constant"))
+    if kind in ("pixel_shuffle", "pixel_unshuffle"):
+        r, dcr = f["factor"], f.get("order", "crd") == "dcr"
+        if kind == "pixel_shuffle":
+            return Lambda(_depth_to_space_dcr(r)) if dcr else nn.PixelShuffle(r)
+        return Lambda(_space_to_depth_dcr(r)) if dcr else nn.PixelUnshuffle(r)
     if kind in ("maxpool", "minpool", "avgpool"):
         kernel = f["kernel"]
         stride = f.get("stride") or kernel

@@ -37,7 +37,12 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         ins = [shapes[name] for name in node.inputs]
         out = tuple(layer.output_shape(ins))
         in_rfs = [rfs[name] for name in node.inputs]
-        rf = layer.receptive_field(in_rfs, ins)
+        for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
+            if in_rf.layout is not None:
+                rf = layer.output_field(in_rfs, ins)
+                break
+        else:
+            rf = layer.receptive_field(in_rfs, ins)
         counts = layer.counts(ins)
         notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
@@ -51,7 +56,11 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         if rf_report is None:
             rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
                                                       rf.position_dependent)
-        if rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
+            if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
+                rf_report.layout, rf_report.erf_block = rf.off_grid(out), rf.erf_block
+        if rf.untracked and all(in_rf.untracked != rf.untracked for in_rf in in_rfs):
+            notes.append(rf.untracked)
+        elif rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         report = LayerReport(
             name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),

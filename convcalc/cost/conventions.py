@@ -48,6 +48,8 @@ FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
     "bias_add": (1, "x + β, one β per channel: 1 add per element"),
     "add": (1, "per input beyond the first, per output element"),
     "multiply": (1, "per input beyond the first, per output element (broadcast inputs included)"),
+    "subtract": (1, "a − b: 1 per output element (broadcast inputs included)"),
+    "divide": (1, "a / b: 1 per output element (broadcast inputs included)"),
     "concat": (0, "a copy, no arithmetic"),
     "maxpool": (1, "per tap beyond the first in each window: (window − 1) comparisons per output element"),
     "minpool": (1, "per tap beyond the first in each window: (window − 1) comparisons per output element"),
@@ -65,6 +67,9 @@ FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
                                "the `sigmoid` cost per mask value"),
     "dropout": (0, "identity at inference"),
     "flatten": (0, "a reshape"),
+    "pad": (0, "a copy: a constant fill, or an index map (reflect, replicate, circular)"),
+    "permute": (0, "a transpose, no arithmetic"),
+    "reshape": (0, "a view, no arithmetic"),
     "identity": (0, "nothing"),
 }
 

@@ -29,6 +29,10 @@ class RFReport:
     start: list[Fraction]
     center: list[Fraction]
     position_dependent: bool = False
+    #: not in the JSON: the layout of the layer's output when it is not channels first (``(H, W, C)``), and why
+    #: the analytic ERF cannot follow the layer (convcalc/cost/layout.py)
+    layout: str = field(default="", compare=False)
+    erf_block: str = field(default="", compare=False)
 
     @property
     def padding(self) -> list[Fraction]:

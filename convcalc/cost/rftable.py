@@ -62,6 +62,8 @@ def rf_rows(graph, report) -> list[RFRow]:
         row = RFRow(layer.name, layer.type, list(layer.inputs), list(layer.output_shape), list(rf.size),
                     list(rf.jump), list(rf.padding), list(rf.center), rf.position_dependent)
         row.notes = [w for w in layer.warnings if "receptive field" in w or "misaligned" in w]
+        if getattr(rf, "layout", ""):  # not the input's channels-first grid (convcalc/cost/layout.py)
+            row.notes.append(f"laid out {rf.layout}")
         if len(layer.inputs) >= 2:
             positioned = [name for name in layer.inputs if not broadcast(shapes[name], shapes[layer.name])]
             row.merge = "aligned"

@@ -165,6 +165,26 @@ def rule_for(node: Node, ins: Sequence[tuple], out: tuple, index: int) -> ERFRul
 
 
 # ---- analytic ERF -----------------------------------------------------------------------------------------------
+def check_followable(graph: Graph, report, layer: str) -> None:
+    """Refuse a unit downstream of a layer whose ``erf_block`` says the per-axis readers cannot follow it (a
+    layout they do not state: convcalc/cost/layout.py); the measured ERF runs the real arrays and can."""
+    blocked = {l.name: l.rf.erf_block for l in report.layers if getattr(l.rf, "erf_block", "")}
+    if not blocked:
+        return
+    by_name = {node.name: node for node in graph.nodes}
+    seen, stack = set(), [layer]
+    while stack:
+        name = stack.pop()
+        if name not in seen and name in by_name:
+            seen.add(name)
+            stack.extend(by_name[name].inputs)
+    # the first in graph order (a layer passing the field on unchanged shares its record, and its note)
+    first = next((node for node in graph.nodes if node.name in seen and node.name in blocked), None)
+    if first is not None:
+        raise SpecError(f"the analytic ERF cannot follow layer `{first.name}`: {blocked[first.name]}", first.mark,
+                        "use --erf measured (it runs the arrays), or pick a --layer before it")
+
+
 def influence(graph: Graph, shapes: dict, layer: str, position: Sequence[int]) -> tuple[_State, list[str]]:
     """Propagate a unit impulse at ``position`` of ``layer`` (all channels) back to the network input."""
     order = {node.name: i for i, node in enumerate(graph.nodes)}
@@ -200,6 +220,7 @@ def analytic_erf(graph: Graph, report, layer: str | None = None, position: Seque
     ``report``: the :class:`~convcalc.report.Report` of ``graph`` (shapes and theoretical RFs).
     """
     shapes, layer, position = unit(graph, report, layer, position)
+    check_followable(graph, report, layer)
     state, notes = influence(graph, shapes, layer, position)
     axes = axes_from(state.offsets, state.ints, report, layer, position, graph.input_shape, mass)
     if any(v < 0 for values in state.ints for v in values):  # bicubic's negative lobes
@@ -247,6 +268,7 @@ class AxisWindow:
 def input_window(graph, report, layer: str, at: tuple[int, ...]) -> list[AxisWindow]:
     """Where output position ``at`` of ``layer`` looks in the input, per axis (exact support by an impulse)."""
     shapes, layer, at = unit(graph, report, layer, at)
+    check_followable(graph, report, layer)
     state, _ = influence(graph, shapes, layer, at)
     windows = []
     for axis, (start, size) in enumerate(rf_window(report, layer, at)):

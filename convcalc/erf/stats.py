@@ -187,12 +187,13 @@ class ERF:
 
 
 # ---- choosing the unit ----------------------------------------------------------------------------------------
-def default_layer(graph: Graph, shapes: dict) -> str:
+def default_layer(graph: Graph, shapes: dict, skip=frozenset()) -> str:
     """The last layer whose output is a spatial map larger than one position (Luo et al. look at the last conv
-    layer, RepLKNet at the last stage), else the last layer."""
+    layer, RepLKNet at the last stage), else the last layer; layers in ``skip`` (outputs not channels first) are
+    passed over."""
     for node in reversed(graph.nodes):
         shape = shapes[node.name]
-        if len(shape) > 1 and any(n > 1 for n in shape[1:]):
+        if len(shape) > 1 and any(n > 1 for n in shape[1:]) and node.name not in skip:
             return node.name
     return graph.nodes[-1].name
 
@@ -208,13 +209,29 @@ def unit(graph: Graph, report, layer: str | None, position: Sequence[int] | None
     """The unit to study: ``(shapes, layer, position)``; the layer defaults to :func:`default_layer`, the position
     to the centre (:func:`check_position`). Bad input for an unknown layer or a position outside it."""
     shapes = shapes_of(graph, report)
-    layer = layer or default_layer(graph, shapes)
+    laid_out = off_grid(report)
+    layer = layer or default_layer(graph, shapes, laid_out)
     if layer not in shapes or layer == graph.input_name:
         from ..errors import did_you_mean
 
         raise SpecError(f"--layer: no layer named `{layer}`", None,
                         did_you_mean(layer, [l.name for l in report.layers]))
+    check_on_grid(layer, laid_out)
     return shapes, layer, check_position(layer, shapes[layer], position)
+
+
+def off_grid(report) -> dict[str, str]:
+    """The layers whose output is not the input's channels-first grid (after a permute or reshape), with their
+    layout (convcalc/cost/layout.py): their positions are not one index per input axis."""
+    return {l.name: l.rf.layout for l in report.layers if getattr(l.rf, "layout", "")}
+
+
+def check_on_grid(layer: str, laid_out: dict[str, str]) -> None:
+    """A unit is given per spatial axis of a channels-first output: refuse a layer laid out otherwise."""
+    if layer in laid_out:
+        raise SpecError(f"--layer: `{layer}` is laid out {laid_out[layer]}, not channels first like the input, so "
+                        "its positions are not one per input axis", None,
+                        "pick a layer after the permute (or reshape) back to channels first")
 
 
 def centre_position(shape: Sequence[int]) -> tuple[int, ...]:

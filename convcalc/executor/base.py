@@ -276,6 +276,44 @@ def pad(x: np.ndarray, pads, value=0.0, first_axis: int = 2) -> np.ndarray:
     return np.pad(x, widths, mode="constant", constant_values=value)
 
 
+#: torch.nn.functional.pad's modes (and a conv's padding_mode) as numpy.pad's: the same definitions
+NUMPY_PAD_MODES = {"constant": "constant", "zeros": "constant", "reflect": "reflect", "replicate": "edge",
+                   "circular": "wrap"}
+
+
+def check_pad_mode(ctx: Context, sizes, pads, mode: str, key: str = "padding") -> None:
+    """torch's limits on F.pad in a mode: reflect pads below the axis size, circular at most the size (it wraps
+    once), negative widths (crops) in constant mode only."""
+    for axis, (n, (b, a)) in enumerate(zip(sizes, pads)):
+        if NUMPY_PAD_MODES[mode] != "constant" and min(b, a) < 0:
+            ctx.fail(f"a negative padding ({b}, {a}) on spatial axis {axis} works in constant mode only",
+                     "crop with a constant-mode pad first", key)
+        if mode == "reflect" and max(b, a) >= n:
+            ctx.fail(f"reflect padding ({b}, {a}) on spatial axis {axis} is not below its size {n}",
+                     f"use a padding below {n}", key)
+        if mode == "circular" and max(b, a) > n:
+            ctx.fail(f"circular padding ({b}, {a}) on spatial axis {axis} wraps around more than once (size {n})",
+                     f"use a padding of at most {n}", key)
+        if n + b + a < 1:
+            ctx.fail(f"the padded spatial axis {axis} has {n} + {b} + {a} = {n + b + a} positions",
+                     "crop less", key)
+
+
+def pad_in_mode(x: np.ndarray, pads, mode: str, value=0.0, first_axis: int = 2) -> np.ndarray:
+    """``torch.nn.functional.pad`` of the spatial axes (from ``first_axis`` on) by (before, after) pairs in ``mode``
+    (constant/zeros, reflect, replicate, circular), with numpy.pad; negative widths crop first (constant mode)."""
+    if not any(b or a for b, a in pads):
+        return x
+    crop = (slice(None),) * first_axis + tuple(slice(max(-b, 0), n - max(-a, 0))
+                                               for (b, a), n in zip(pads, x.shape[first_axis:]))
+    x = x[crop]
+    widths = [(0, 0)] * first_axis + [(max(b, 0), max(a, 0)) for b, a in pads]
+    np_mode = NUMPY_PAD_MODES[mode]
+    if np_mode == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=value)
+    return np.pad(x, widths, mode=np_mode)
+
+
 def strided(start: int, count: int, step: int) -> slice:
     """The slice of ``count`` positions ``start, start + step, …``."""
     return slice(start, start + (count - 1) * step + 1, step)

@@ -5,7 +5,8 @@ pointwise read ``out`` and ``groups``, depthwise has C_in·multiplier outputs in
 kind is registered with):
 
 * forward conv, per axis: ``k_eff = d·(k − 1) + 1``, ``N_out = floor((N + p_b + p_a − k_eff) / s) + 1``,
-  ``y[b, o, n] = Σ_{c ∈ group(o), t} w[o, c, t] · x_pad[b, c, n·s + t·d]``;
+  ``y[b, o, n] = Σ_{c ∈ group(o), t} w[o, c, t] · x_pad[b, c, n·s + t·d]``, ``x_pad`` holding zeros in the padding,
+  or with a ``padding_mode`` the input padded in that mode (``F.pad``, as torch.nn.Conv2d does);
 * transposed conv, per axis: every input position ``i`` scatters ``w[c, o, t]·x[b, c, i]`` to the uncropped
   position ``i·s + t·d``; the output is that full map cropped by ``p_b`` before and ``p_a`` after, with
   ``output_padding`` extra positions at the end: ``N_out = (N − 1)·s + k_eff − p_b − p_a + output_padding``.
@@ -25,8 +26,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import (Context, kernel, pad, padding_pairs, per_axis, require_rank, strided, taps_of, window_count,
-                   window_index)
+from .base import (Context, check_pad_mode, kernel, pad, pad_in_mode, padding_pairs, per_axis, require_rank, strided,
+                   taps_of, window_count, window_index)
 
 
 def sliding_geometry(ctx: Context, node, x: np.ndarray, kernel_size=None):
@@ -149,6 +150,10 @@ def conv(ctx: Context, node, xs, channels):
     c_out, groups = channels(node, x.shape[1])
     check_groups(ctx, x.shape[1], c_out, groups)
     kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    mode = node.fields.get("padding_mode", "zeros")
+    if mode != "zeros":  # torch.nn.Conv2d: F.pad in the mode, then the conv without padding
+        check_pad_mode(ctx, x.shape[2:], pads, mode, "padding_mode")
+        x, pads = pad_in_mode(x, pads, mode), [(0, 0)] * len(pads)
     return conv_stage(ctx, x, c_out, kernel_size, stride, dilation, pads, out_sizes, groups,
                       node.fields.get("bias", True))
 

@@ -1,4 +1,4 @@
-"""Merging kernels: residual add, channel concat, broadcasting multiply."""
+"""Merging kernels: channel concat, and the broadcasting elementwise merges add, subtract, multiply, divide."""
 
 from __future__ import annotations
 
@@ -11,17 +11,34 @@ def _names(node, shapes) -> str:
     return " and ".join(f"`{name}` {tuple(shape)}" for name, shape in zip(node.inputs, shapes))
 
 
+def aligned(ctx: Context, node, xs, verb: str) -> list[np.ndarray]:
+    """The inputs with their per-sample shapes aligned on the right (NumPy broadcasting), checked to broadcast."""
+    rank = max(x.ndim for x in xs) - 1
+    out = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
+    try:
+        np.broadcast_shapes(*(x.shape for x in out))
+    except ValueError:
+        ctx.fail(f"cannot {verb} {_names(node, [x.shape[1:] for x in xs])}",
+                 "sizes must be equal or 1 on every axis", "inputs")
+    return out
+
+
 @kernel("add")
 def add(ctx: Context, node, xs):
-    """Elementwise sum of inputs of one shape."""
-    first = xs[0]
-    if any(x.shape != first.shape for x in xs[1:]):
-        ctx.fail(f"cannot add {_names(node, [x.shape[1:] for x in xs])}", "all inputs need the same shape",
-                 "inputs")
-    y = first + xs[1]
+    """Elementwise sum of the inputs, broadcasting as NumPy does (a size of 1 against any size)."""
+    xs = aligned(ctx, node, xs, "add")
+    y = xs[0] + xs[1]
     for x in xs[2:]:
-        y += x
+        y = y + x
     return y
+
+
+@kernel("subtract", op=np.subtract, verb="subtract")
+@kernel("divide", op=np.divide, verb="divide")
+def binary(ctx: Context, node, xs, op, verb):
+    """``a − b`` or ``a / b`` of two inputs, broadcasting as NumPy does (torch.sub, torch.div)."""
+    a, b = aligned(ctx, node, xs, verb)
+    return op(a, b)
 
 
 @kernel("concat")
@@ -37,14 +54,8 @@ def concat(ctx, node, xs):
 def multiply(ctx, node, xs):
     """Elementwise product with NumPy broadcasting of the per-sample shapes (aligned on the right), e.g. an SE
     gate (C, 1, 1) times a map (C, H, W)."""
-    rank = max(x.ndim for x in xs) - 1
-    aligned = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
-    try:
-        np.broadcast_shapes(*(x.shape for x in aligned))
-    except ValueError:
-        ctx.fail(f"cannot broadcast {_names(node, [x.shape[1:] for x in xs])}",
-                 "sizes must be equal or 1 on every axis", "inputs")
-    y = aligned[0] * aligned[1]
-    for x in aligned[2:]:
+    xs = aligned(ctx, node, xs, "broadcast")
+    y = xs[0] * xs[1]
+    for x in xs[2:]:
         y = y * x
     return y

@@ -1,5 +1,6 @@
 """Resampling kernels: upsample by a scale or to a size, nearest, (bi/tri)linear or bicubic, as ``F.interpolate``;
-sub-pixel rearrangement (pixel_shuffle, pixel_unshuffle), as ``torch.nn.PixelShuffle`` / ``PixelUnshuffle``.
+sub-pixel rearrangement (pixel_shuffle, pixel_unshuffle), as ``torch.nn.PixelShuffle`` / ``PixelUnshuffle`` (order
+``crd``) or ONNX DepthToSpace mode DCR / SpaceToDepth (order ``dcr``); explicit padding, as ``F.pad``.
 
 PyTorch's rules (``aten/src/ATen/native/UpSample.h``), re-derived here per axis, with the ratio computed in the
 array's dtype as PyTorch does:
@@ -22,7 +23,7 @@ from math import floor
 
 import numpy as np
 
-from .base import Context, kernel, per_axis, require_rank
+from .base import Context, check_pad_mode, kernel, pad_in_mode, padding_pairs, per_axis, require_rank
 
 
 def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:
@@ -125,29 +126,72 @@ def upsample(ctx: Context, node, xs):
 
 
 # ---- sub-pixel rearrangement -------------------------------------------------------------------------------
+def phase_axes(rank: int, order: str) -> tuple[bool, int]:
+    """Where the r^d sub-pixel phases sit in the channel axis: ``crd`` (torch) channel·r^d + phase, so the channel
+    view is (C, r, …, r); ``dcr`` (ONNX DepthToSpace DCR, SpaceToDepth) phase·C + channel, the view (r, …, r, C).
+    Returns (phases first, the axis of C in the view after the batch)."""
+    return (order == "dcr"), (1 + rank if order == "dcr" else 1)
+
+
 @kernel("pixel_shuffle")
 def pixel_shuffle(ctx: Context, node, xs):
-    """torch.nn.PixelShuffle, d-D: (B, C·r^d, *N) → view (B, C, r, …, r, *N) → (B, C, N_1, r, N_2, r, …)."""
+    """torch.nn.PixelShuffle, d-D: (B, C·r^d, *N) → view (B, C, r, …, r, *N) → (B, C, N_1, r, N_2, r, …); with
+    ``order: dcr`` the channels are viewed as (r, …, r, C) (ONNX DepthToSpace: reshape [b, r, r, C, h, w],
+    transpose [0, 3, 4, 1, 5, 2])."""
     x = xs[0]
     rank = require_rank(ctx, x)
     r = node.fields["factor"]
     batch, channels, *sizes = x.shape
     if channels % r ** rank:
         ctx.fail(f"the channels ({channels}) are not divisible by r^d = {r ** rank}", "adjust the channels", "factor")
-    y = x.reshape(batch, channels // r ** rank, *([r] * rank), *sizes)
-    order = (0, 1) + tuple(i for a in range(rank) for i in (2 + rank + a, 2 + a))
-    return np.ascontiguousarray(y.transpose(order)).reshape(batch, channels // r ** rank, *(n * r for n in sizes))
+    c = channels // r ** rank
+    phases_first, c_axis = phase_axes(rank, node.fields.get("order", "crd"))
+    if phases_first:
+        y = x.reshape(batch, *([r] * rank), c, *sizes)           # axes: b, r_1 … r_d, C, N_1 … N_d
+        phase = [1 + a for a in range(rank)]
+    else:
+        y = x.reshape(batch, c, *([r] * rank), *sizes)           # axes: b, C, r_1 … r_d, N_1 … N_d
+        phase = [2 + a for a in range(rank)]
+    order = (0, c_axis) + tuple(i for a in range(rank) for i in (2 + rank + a, phase[a]))
+    return np.ascontiguousarray(y.transpose(order)).reshape(batch, c, *(n * r for n in sizes))
 
 
 @kernel("pixel_unshuffle")
 def pixel_unshuffle(ctx: Context, node, xs):
-    """torch.nn.PixelUnshuffle, d-D: (B, C, *N·r) → view (B, C, N_1, r, N_2, r, …) → (B, C·r^d, *N)."""
+    """torch.nn.PixelUnshuffle, d-D: (B, C, *N·r) → view (B, C, N_1, r, N_2, r, …) → (B, C·r^d, *N); with
+    ``order: dcr`` the phases come before the channel (ONNX SpaceToDepth: transpose [0, 3, 5, 1, 2, 4])."""
     x = xs[0]
     rank = require_rank(ctx, x)
     r = node.fields["factor"]
     batch, channels, *sizes = x.shape
     if any(n % r for n in sizes):
         ctx.fail(f"the spatial sizes {tuple(sizes)} are not divisible by the factor {r}", "pad the input", "factor")
-    y = x.reshape(batch, channels, *(v for n in sizes for v in (n // r, r)))
-    order = (0, 1) + tuple(3 + 2 * a for a in range(rank)) + tuple(2 + 2 * a for a in range(rank))
+    y = x.reshape(batch, channels, *(v for n in sizes for v in (n // r, r)))   # b, C, N_1, r, N_2, r, …
+    phases = tuple(3 + 2 * a for a in range(rank))
+    blocks = tuple(2 + 2 * a for a in range(rank))
+    phases_first, _ = phase_axes(rank, node.fields.get("order", "crd"))
+    order = (0,) + (phases + (1,) if phases_first else (1,) + phases) + blocks
     return np.ascontiguousarray(y.transpose(order)).reshape(batch, channels * r ** rank, *(n // r for n in sizes))
+
+
+# ---- explicit padding --------------------------------------------------------------------------------------------
+def pad_pairs(ctx: Context, node, x: np.ndarray) -> list[tuple[int, int]]:
+    """``padding`` as (before, after) per spatial axis (an int, per-axis ints or pairs), checked against the mode."""
+    sizes = x.shape[2:]
+    ones = (1,) * len(sizes)
+    pairs = padding_pairs(ctx, node, sizes, ones, ones)
+    check_pad_mode(ctx, sizes, pairs, node.fields.get("mode", "constant"))
+    return pairs
+
+
+@kernel("pad")
+def pad(ctx: Context, node, xs):
+    """torch.nn.functional.pad of the spatial axes: numpy.pad in the mode (constant with ``value``, reflect, edge =
+    replicate, wrap = circular), negative widths cropping first."""
+    x = xs[0]
+    require_rank(ctx, x)
+    mode = node.fields.get("mode", "constant")
+    value = float(node.fields.get("value", 0))
+    if value and mode != "constant":
+        ctx.fail(f"`value` applies to constant mode only, not {mode}", "remove `value`", "value")
+    return pad_in_mode(x, pad_pairs(ctx, node, x), mode, value)

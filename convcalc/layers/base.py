@@ -10,7 +10,8 @@ The questions (docs/extending.md lists them with what each must return):
 * ``output_shape(ins)``, and for explain ``shape_steps(ins, q)`` (the per-axis size formulas) or ``shape_rule``;
 * ``counts(ins, q)`` — params, buffers, MACs, FLOPs, written once with the quantities of
   :mod:`convcalc.layers.formula` so that the same code gives the ints and the printed formulas;
-* ``receptive_field(rfs, ins)`` and ``rf_steps(rfs, ins)`` / ``rf_rule`` (Araujo et al.'s update);
+* ``receptive_field(rfs, ins)`` and ``rf_steps(rfs, ins)`` / ``rf_rule`` (Araujo et al.'s update), which the
+  analysis reaches through :meth:`Layer.output_field` (the layout check: ``any_layout``);
 * ``details(ins)`` and ``warnings(ins)``;
 * the **own** answers, which a kind must give itself and never inherits from another registered kind (see
   :func:`own`): ``example`` (a small network using it), ``erf_rule`` (the analytic ERF,
@@ -132,6 +133,10 @@ class Layer:
     rf_rule: ClassVar[str] = "unchanged"
     #: where the layer reads its input moves with the data (learned offsets), so no fixed window can be checked
     data_dependent_window: ClassVar[bool] = False
+    #: False (the default): the kind reads axis 0 as channels and the others as the spatial axes in order, so its
+    #: input must be channels first (:meth:`output_field`). True: it reads no axis by role (elementwise ops,
+    #: merges of equal layouts, permute, reshape, flatten) or finds its own (a linear layer over the last axis)
+    any_layout: ClassVar[bool] = False
 
     def __init__(self, node: Node):
         self.node = node
@@ -154,6 +159,34 @@ class Layer:
 
     def receptive_field(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> ReceptiveField:
         return rfs[0]
+
+    def output_field(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> ReceptiveField:
+        """The receptive field of the output, as the analysis asks for it: :meth:`receptive_field`, once every
+        input is laid out as the kind reads it. A kind that is not ``any_layout`` given a tensor that is not
+        channels first (after a ``permute`` to channels-last, say) would read the wrong axes as channels and
+        positions: its counts are what the shapes give, but no window of the input's axes describes it, so the
+        field is marked untracked and the analysis warns (:meth:`ReceptiveField.untracked_from`).
+
+        (The analysis calls :meth:`receptive_field` directly when no input has a layout: ``layout`` is None
+        exactly on the input's channels-first grid and on flat tensors.)"""
+        block = ""
+        if not self.any_layout:
+            for name, rf, shape in zip(self.node.inputs, rfs, ins):
+                if rf.layout is None:
+                    continue
+                if not rf.channels_first(shape):
+                    return rf.untracked_from(
+                        f"`{self.name}` ({self.kind}) reads axis 0 as channels and the others as spatial axes, but "
+                        f"its input `{name}` {fmt_tuple(shape)} is laid out {rf.layout_text(shape)}: the receptive "
+                        "field is not tracked from here; permute the input back to channels first before it")
+                if len(shape) != len(rf.size) + 1:  # channels first, but a reshape changed the rank
+                    block = (f"`{self.name}` reads {fmt_tuple(shape)} as {len(shape) - 1} spatial axes of a "
+                             f"{len(rf.size)}-axis input, which the analytic ERF's per-axis state does not follow")
+        rf = self.receptive_field(rfs, ins)
+        if not block:
+            return rf
+        out = tuple(self.output_shape(ins))  # its output is off the grid too: keep it explicit for the layers after
+        return rf.laid_out(rf.layout, out).blocked(block)
 
     def rf_steps(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> list[str]:
         """The RF update with numbers, one line per axis (empty when the kind has no simple window rule)."""

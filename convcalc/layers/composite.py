@@ -56,6 +56,7 @@ class ConvVariant(Staged, Conv):
 
     groups = None
     written_as = as_itself
+    padding_mode = None  # its stages are convcalc's own; their kernels pad with zeros
 
     def group_count(self, c_in):
         return 1

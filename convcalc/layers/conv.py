@@ -10,10 +10,13 @@ import math
 from fractions import Fraction
 from math import prod
 
-from ..spec.fields import Axes, Bool, Int, Padding
+from ..spec.fields import Axes, Bool, Choice, Int, Padding
 from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape,
                    register)
 from .formula import NUMERIC, SYMBOLIC, Counts
+
+#: what a conv's padding holds, as torch.nn.Conv{1,2,3}d's ``padding_mode``
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class ConvGeometry:
@@ -59,6 +62,12 @@ class Conv(SlidingWindow, Layer):
         FLOPs   = 2·MACs (+ C_out · ΠN_out bias adds)
 
     Shapes: input (C_in, *N) → output (C_out, *N_out).
+
+    ``padding_mode`` (``zeros``; ``reflect``, ``replicate``, ``circular``), as torch.nn.Conv2d: what the padded
+    positions hold (torch pads with ``torch.nn.functional.pad`` in that mode, then convolves without padding:
+    reflect needs each pad below the axis size, circular at most the axis size). Counts, shape and the theoretical
+    RF do not depend on it (the same window; in the non-zero modes its taps beyond the border hold real pixels,
+    mirrored, copied or wrapped in); the analytic ERF folds those taps back onto the pixels they copy.
     """
 
     kind = "conv"
@@ -75,6 +84,7 @@ class Conv(SlidingWindow, Layer):
     dilation = Axes(default=1, doc="1 means no dilation")
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
+    padding_mode = Choice(PADDING_MODES, default="zeros", doc="what the padding holds, as torch.nn.Conv2d")
 
     # The variant kinds override these to express themselves as a conv.
     def out_channels(self, c_in: int) -> int:
@@ -105,8 +115,22 @@ class Conv(SlidingWindow, Layer):
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
         k_eff = effective_kernel(kernel, dilation)
         pads = tuple(self.padding_pairs("padding", sizes, k_eff, stride))
+        if self.padding_mode not in (None, "zeros"):
+            self.check_padding_mode(sizes, pads)
         out_sizes = self.out_sizes(sizes, k_eff, stride, pads)
         return ConvGeometry(c_in, c_out, groups, kernel, stride, dilation, k_eff, pads, sizes, out_sizes)
+
+    def check_padding_mode(self, sizes, pads):
+        """torch.nn.functional.pad's limits in the non-zero modes: reflect pads below the size, circular at most it."""
+        mode = self.padding_mode
+        for axis, (n, (b, a)) in enumerate(zip(sizes, pads)):
+            if mode == "reflect" and max(b, a) >= n:
+                self.fail(f"`padding_mode: reflect` pads by less than the axis size: spatial axis {axis} has {n} "
+                          f"positions and the padding ({b}, {a})", f"use a padding below {n}, or `replicate`",
+                          "padding_mode")
+            if mode == "circular" and max(b, a) > n:
+                self.fail(f"`padding_mode: circular` wraps around at most once: spatial axis {axis} has {n} positions "
+                          f"and the padding ({b}, {a})", f"use a padding of at most {n}", "padding_mode")
 
     def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
         return tuple(self.window_size(axis, n, k, s, p, q=q)
@@ -128,11 +152,15 @@ class Conv(SlidingWindow, Layer):
 
     def erf_rule(self, ins, out, index):
         """Uniform weights: each output position gathers its k-tap window from C_in/g channels, so the gradient per
-        input channel is C_out/g times the window's."""
+        input channel is C_out/g times the window's; with a non-zero ``padding_mode`` the taps in the padding read
+        the pixels they copy."""
         from . import influence
 
         g = self.geometry(ins[index])
-        return influence.ERFRule(Fraction(g.c_out // g.groups), self.window_readers(ins[index]))
+        mode = self.padding_mode or "zeros"  # None on the kinds that have no such field
+        readers = [influence.padded(reader, mode, n, m)
+                   for reader, n, m in zip(self.window_readers(ins[index]), g.in_sizes, g.out_sizes)]
+        return influence.ERFRule(Fraction(g.c_out // g.groups), readers)
 
     # ---- compare ------------------------------------------------------------------------------------------
     def conv_query(self, in_shape, out_shape, source: str = ""):
@@ -313,6 +341,7 @@ class ConvTranspose(Conv):
                                   "groups": 2})
     rf_rule = "exact widest set of inputs any output reads; j /= s per axis"
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
+    padding_mode = None  # torch.nn.ConvTranspose{1,2,3}d takes only zeros
 
     @per_shape
     def geometry(self, shape):

@@ -39,6 +39,7 @@ class Deformable(Staged, Conv):
     rf_rule = "the zero-offset conv window (r += (k_eff − 1)·j, j *= s); learned offsets move it with the data"
     written_as = as_itself
     data_dependent_window = True  # the learned offsets move every sample
+    padding_mode = None  # torchvision's DeformConv2d pads with zeros only
     offset_groups = Int(default=1, min=1, doc="G: offset groups (channels sharing one offset field)")
     modulated = Bool(default=False, doc="v2: a learned mask per sample")
 

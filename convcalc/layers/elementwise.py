@@ -20,6 +20,7 @@ class Elementwise(Layer):
 
     family = "activation"
     op = ""
+    any_layout = True  # one op per element: no axis is read as channels (batch norm, per channel, is not)
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
@@ -155,6 +156,11 @@ class PReLU(Elementwise):
     op = "prelu"
     example = Example((3, 6), {"num_parameters": 3}, also=({"num_parameters": 1},))
     num_parameters = Int(default=1, min=1, doc="1 (one slope for every channel) or C (one per channel, axis 0)")
+
+    @property
+    def any_layout(self) -> bool:
+        """One shared slope reads no axis; one per channel reads axis 0 as channels (convcalc/cost/layout.py)."""
+        return self.num_parameters == 1
 
     def slopes(self, shape) -> int:
         if self.num_parameters not in (1, shape[0]):
@@ -322,11 +328,25 @@ class Softmax(Layer):
             n = q("N_last", shape[-1])
         return Counts(flops=rows * (q.cost(self.op) * n - 1))
 
+    @property
+    def any_layout(self) -> bool:
+        """``last`` finds its axis itself (a channels-last tensor's channels); ``channels`` reads axis 0."""
+        return self.axis == "last"
+
     def receptive_field(self, rfs, ins):
         shape = ins[0]
         axis = self.axis_of(shape)
         if axis == 0:
             return rfs[0]
+        if rfs[0].layout is not None:  # a permute or reshape moved the axes (convcalc/cost/layout.py)
+            from ..cost import layout
+
+            current = layout.entries(rfs[0].layout, shape)
+            if current != layout.UNKNOWN and layout.features_only(current[-1]):
+                return rfs[0]  # channels-last: a softmax over the channels mixes no positions
+            return rfs[0].untracked_from(f"`{self.name}` (softmax) normalises over an axis laid out "
+                                         f"{rfs[0].layout_text(shape)} that holds positions: the receptive field "
+                                         "is not tracked from here")
         ones = [1] * (len(shape) - 2)
         n = shape[-1]
         return rfs[0].window(ones + [2 * n - 1], ones + [1], [0] * len(ones) + [n - 1])

@@ -122,3 +122,29 @@ def resample(n: int, o_size: int, scale, mode: str, align_corners: bool) -> Read
             return [(i0 + k, w) for k in (-1, 0, 1, 2) if (w := cubic(lam - k))]
         return [(i, w) for i, w in ((i0, 1 - lam), (i0 + 1, lam)) if w]
     return read
+
+
+def fold(i: int, n: int, mode: str) -> int:
+    """The input index that padded position ``i`` (an index of the unpadded axis of size ``n``, outside it in the
+    padding) copies, as ``torch.nn.functional.pad``: reflect mirrors about the edge sample (excluding it), replicate
+    repeats the edge, circular wraps; constant (zeros) keeps ``i`` (the unbounded model)."""
+    if 0 <= i < n or mode in ("constant", "zeros"):
+        return i
+    if mode == "replicate":
+        return min(max(i, 0), n - 1)
+    if mode == "circular":
+        return i % n
+    return -i if i < 0 else 2 * (n - 1) - i  # reflect: each pad is below n
+
+
+def padded(reader: Reader, mode: str, n: int, n_out: int) -> Reader:
+    """``reader`` on an axis of size ``n`` padded in ``mode``: for the ``n_out`` outputs of the layer its taps in the
+    padding read the pixels they copy (:func:`fold`); the outputs beyond the map keep the unbounded model."""
+    if mode in ("constant", "zeros"):
+        return reader
+
+    def read(o):
+        taps = reader(o)
+        return [(fold(i, n, mode), w) for i, w in taps] if 0 <= o < n_out else taps
+    return read
+

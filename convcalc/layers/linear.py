@@ -1,13 +1,11 @@
-"""Fully connected layers and the reshape into them."""
+"""Fully connected layers: on a flat feature vector, or over the last axis of any tensor."""
 
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
-
-from ..spec.fields import Bool, Int
-from .base import Example, Layer, ShapeSteps, register
-from .formula import NUMERIC, SYMBOLIC, Counts
+from ..spec.fields import Bool, Choice, Int
+from .base import Example, Layer, register
+from .formula import NUMERIC, Counts
 
 
 def linear_counts(q, f_in, out, bias: bool, macs_name: str | None = "MACs") -> Counts:
@@ -22,71 +20,65 @@ def linear_counts(q, f_in, out, bias: bool, macs_name: str | None = "MACs") -> C
 
 @register
 class Linear(Layer):
-    """Fully connected layer, as ``torch.nn.Linear`` on a flat feature vector.
+    """Fully connected layer, on a flat feature vector or over the last axis of any tensor.
 
-    Shapes: (F_in,) → (out,). ::
+    As ``torch.nn.Linear`` (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html). ``axis: flat`` (the default): the input must be a flat feature vector, (F_in,) → (out,). Put ``flatten`` or a
+    global pool with ``keepdims: false`` before it::
 
         params = F_in · out (+ out bias)
         MACs   = F_in · out
         FLOPs  = 2·MACs (+ out bias adds)
 
-    It takes flat input only: put ``flatten`` or a global pool with ``keepdims: false`` before it.
+    ``axis: last``: over the last axis of any input, as ``torch.nn.Linear`` on (…, F_in) — ConvNeXt's MLP on a
+    channels-last (H, W, C) tensor, or ONNX ``MatMul`` with a constant weight. (…, F_in) → (…, out), the same
+    weights at each of the ΠN = elements / F_in positions::
+
+        params = F_in · out (+ out bias)
+        MACs   = ΠN · F_in · out
+        FLOPs  = 2·MACs (+ ΠN · out bias adds)
+
+    RF: a flat input already sees everything its producer saw. Over the last axis: when that axis holds features
+    (channels-last), the field is unchanged; when it holds input positions (the W of a channels-first map, H·W
+    after a partial flatten, as MLP-Mixer's token mixing does), every output sees the whole of them
+    (:meth:`~convcalc.cost.rf.ReceptiveField.mixed`), and the analytic ERF does not follow it.
     """
 
     kind = "linear"
-    summary = "fully connected layer on a flat (C,) input"
+    summary = "fully connected layer on a flat (F,) input, or over the last axis"
     family = "linear"
-    ranks = (0,)
-    example = Example((12,), {"out": 4})
-    shape_rule = "(F_in,) → (out,)"
-    rf_rule = "unchanged (a flat input already sees its field)"
+    ranks = (0,)  # with axis: flat (axis: last takes any rank)
+    any_layout = True  # it reads the last axis whatever it holds (the field says what it held)
+    example = Example((12,), {"out": 4}, also=({"axis": "last"},))
+    shape_rule = "(F_in,) → (out,); with axis: last (…, F_in) → (…, out)"
+    rf_rule = "unchanged (a flat input already sees its field; over the last axis: unless it holds positions)"
     out = Int(min=1)
     bias = Bool(default=True)
+    axis = Choice(("flat", "last"), default="flat", doc="flat: the input is (F,); last: over the last axis of any "
+                                                       "input")
 
     def output_shape(self, ins):
-        self.check_rank(ins[0])
-        return (self.out,)
+        if self.axis == "flat":
+            self.check_rank(ins[0])
+        return (*ins[0][:-1], self.out)
 
     def counts(self, ins, q=NUMERIC):
-        self.check_rank(ins[0])
-        return linear_counts(q, q("F_in", ins[0][0]), q("out", self.out), self.bias)
+        if self.axis == "flat":
+            self.check_rank(ins[0])
+            return linear_counts(q, q("F_in", ins[0][0]), q("out", self.out), self.bias)
+        positions, f_in, out = q.prod("N", ins[0][:-1]), q("F_in", ins[0][-1]), q("out", self.out)
+        macs = positions * f_in * out
+        return Counts(f_in * out + q.opt(self.bias, out, "bias"), 0, macs,
+                      2 * q.named("MACs", macs) + q.opt(self.bias, positions * out, "bias adds"))
 
     def receptive_field(self, rfs, ins):
-        return rfs[0]  # a flat input already sees everything its producer saw
+        if self.axis == "flat" or len(ins[0]) == 1:
+            return rfs[0]  # a flat input already sees everything its producer saw
+        return rfs[0].mixed(ins[0], len(ins[0]) - 1, self.out, self.name)
 
     def erf_rule(self, ins, out, index):
-        """Every output reads every input: the gradient per input is ``out`` times the output's."""
+        """Every output reads every input feature at its own position: the gradient per input is ``out`` times the
+        output's (the analysis blocks the analytic ERF where the last axis holds positions)."""
         from . import influence
 
-        return influence.ERFRule(Fraction(self.out), [])
-
-
-@register
-class Flatten(Layer):
-    """Flatten (C, *N) into (C·ΠN,), as ``torch.nn.Flatten()`` on one sample. No cost.
-
-    The receptive field becomes the whole input, since later layers mix every position.
-    """
-
-    kind = "flatten"
-    summary = "flatten (C, *N) to (C·ΠN,)"
-    example = Example((2, 3, 3))
-    rf_rule = "the whole input: r += (N − 1)·j per axis"
-
-    def output_shape(self, ins):
-        return (prod(ins[0]),)
-
-    def counts(self, ins, q=NUMERIC):
-        return Counts(flops=q.elements(ins[0]) * q.cost("flatten"))
-
-    def shape_steps(self, ins, q=SYMBOLIC):
-        return ShapeSteps(q.elements(ins[0]), [])
-
-    def receptive_field(self, rfs, ins):
-        return rfs[0].whole(ins[0][1:]) if len(ins[0]) > 1 else rfs[0]
-
-    def erf_rule(self, ins, out, index):
-        """The single flat output reads the whole map."""
-        from . import influence
-
-        return influence.ERFRule(Fraction(1), [influence.whole(n, False) for n in ins[index][1:]])
+        return influence.identity_rule(len(ins[index]) - 1, self.out) if self.axis == "last" else \
+            influence.ERFRule(Fraction(self.out), [])

@@ -1,9 +1,12 @@
-"""Layers that merge several inputs: residual add, channel concat, and (broadcasting) multiply.
+"""Layers that merge several inputs: channel concat and the elementwise merges with NumPy broadcasting — add
+(residual connections), multiply (gates), subtract and divide.
 
-Receptive field at a merge: the inputs must be aligned (equal jump, and equal centre of unit 0, which is the
-paper's equal ``P − (r − 1)/2``). The merged field takes the input with the largest size; a misaligned merge gives
-a warning naming both paths. An input broadcast along every spatial axis (an SE gate of shape (C, 1, 1)) is global
-context, not a positioned window: it is left out of the field and of the alignment check (:func:`broadcast`).
+Receptive field at a merge: the inputs must be aligned (equal jump, equal centre of unit 0, which is the paper's
+equal ``P − (r − 1)/2``, and equal layout: convcalc/cost/layout.py). The merged field takes the input with the
+largest size; a misaligned merge gives a warning naming both paths. An input broadcast along every spatial axis (an
+SE gate of shape (C, 1, 1)) is global context, not a positioned window: it is left out of the field and of the
+alignment check (:func:`broadcast`). The elementwise merges read no axis by role (``any_layout``); concat joins
+along axis 0, the channels, so its inputs must be channels first.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ class Merge(Layer):
         gates = [name for name, shape in zip(self.node.inputs, ins) if broadcast(shape, out)]
         if gates and spatial:
             names = ", ".join(f"`{name}`" for name in gates)
-            rf = type(rf)(rf.size, rf.jump, rf.center, rf.position_dependent,
-                          rf.notes + (f"{self.name}: also sees its whole input through the broadcast {names}",))
+            rf = rf.replaced(notes=rf.notes + (f"{self.name}: also sees its whole input through the broadcast "
+                                               f"{names}",), untracked="", erf_block="")
         return rf
 
     def erf_rule(self, ins, out, index):
@@ -43,28 +46,92 @@ class Merge(Layer):
 
         return influence.identity_rule(len(ins[index]) - 1)
 
-    def _same_shapes(self, ins, what):
+
+class Broadcasting(Merge):
+    """An elementwise merge with NumPy broadcasting of the per-sample shapes (aligned on the right; a size of 1
+    against any size). FLOPs: (n − 1) per output element, broadcast inputs included."""
+
+    any_layout = True
+    shape_rule = "NumPy broadcasting of the input shapes"
+    verb = ""
+    hint = "sizes must be equal or 1 on every axis"
+
+    def output_shape(self, ins):
         first = ins[0]
-        for name, shape in zip(self.node.inputs[1:], ins[1:]):
+        for shape in ins:
             if shape != first:
-                self.fail(f"cannot {what} `{self.node.inputs[0]}` {fmt_tuple(first)} and `{name}` {fmt_tuple(shape)}",
-                          "all inputs need the same shape; add a projection (1×1 conv with stride) or pooling "
-                          "on one path", "inputs")
+                break
+        else:
+            return first  # equal shapes, the residual add of every ResNet
+        rank = max(len(s) for s in ins)
+        out = []
+        for axis in range(rank):
+            sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
+            if len(sizes) > 1:
+                self.mismatch(ins)
+            out.append(sizes.pop() if sizes else 1)
+        return tuple(out)
+
+    def receptive_field(self, rfs, ins):
+        rf = super().receptive_field(rfs, ins)
+        first = ins[0]
+        for shape in ins:
+            if shape != first:
+                break
+        else:
+            return rf  # nothing broadcast
+        out = self.output_shape(ins)
+        if any(len(shape) != len(out) for shape in ins) or rf.off_grid(out):
+            rf = rf.blocked(f"`{self.name}` broadcasts {' and '.join(map(fmt_tuple, ins))} (laid out "
+                            f"{rf.layout_text(out)}), which the analytic ERF's gate readers, one per spatial axis of "
+                            "a channels-first map of equal rank, do not state")
+        return rf
+
+    def mismatch(self, ins):
+        """Shapes that do not broadcast: the first input and the first other one it does not broadcast with
+        (``cannot add `a` (…) and `b` (…)``), or every input when only their combination fails."""
+        pairs = [(name, shape) for name, shape in zip(self.node.inputs[1:], ins[1:]) if not _broadcasts(ins[0], shape)]
+        named = [(self.node.inputs[0], ins[0]), pairs[0]] if pairs else list(zip(self.node.inputs, ins))
+        shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in named)
+        self.fail(f"cannot {self.verb} {shapes}", self.hint, "inputs")
+
+    def erf_rule(self, ins, out, index):
+        """The other operands held at 1 (a sum passes the gradient as is): a positioned input reads its own
+        position; a broadcast gate (size 1 on an axis) is read by every output position, so it spreads the gradient
+        over the whole map."""
+        from . import influence
+
+        shape = ins[index]
+        sizes = shape[1:]
+        gated = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))
+        readers = [influence.gate(m) if n == 1 and m != 1 else influence.identity for n, m in zip(sizes, out[1:])]
+        fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
+        if not gated and fan == 1 and len(shape) == len(out):
+            return influence.identity_rule(len(shape) - 1, **self.erf_extra(index))
+        note = "the broadcast gate spreads the gradient over the whole map (global context)" if gated else ""
+        extra = self.erf_extra(index)
+        return influence.ERFRule(Fraction(fan), readers, note="; ".join(n for n in (note, extra.get("note", "")) if n),
+                                 approximate=extra.get("approximate", False))
+
+    def erf_extra(self, index) -> dict:
+        return {}
 
 
 @register
-class Add(Merge):
-    """Elementwise sum of two or more inputs of one shape (residual connection). FLOPs: (n − 1) per element."""
+class Add(Broadcasting):
+    """Elementwise sum of two or more inputs (residual connection), with NumPy broadcasting: a size of 1 against
+    any size (``x + bias`` of shape (C, 1, 1)); other mismatches are an error. FLOPs: (n − 1) per output element.
+    """
 
     kind = "add"
-    summary = "elementwise sum of inputs of equal shape (residual add)"
+    summary = "elementwise sum of inputs (residual add), broadcasting size-1 axes"
     op = "add"
+    verb = "add"
+    hint = ("all inputs need the same shape (or size 1 where it broadcasts); add a projection (1×1 conv with "
+            "stride) or pooling on one path")
     example = Example((3, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},),
                       inputs=("input", "a"))
-
-    def output_shape(self, ins):
-        self._same_shapes(ins, "add")
-        return ins[0]
+    shape_rule = "inputs of one shape → that shape (size-1 axes broadcast)"
 
 
 @register
@@ -89,7 +156,7 @@ class Concat(Merge):
 
 
 @register
-class Multiply(Merge):
+class Multiply(Broadcasting):
     """Elementwise product with NumPy broadcasting, e.g. an SE gate (C, 1, 1) times a map (C, H, W).
 
     FLOPs: (n − 1) per output element.
@@ -98,37 +165,68 @@ class Multiply(Merge):
     kind = "multiply"
     summary = "elementwise product with broadcasting (SE gates, attention masks)"
     op = "multiply"
+    verb = "broadcast"
     example = Example((4, 5, 5), before=({"type": "global_avgpool", "name": "pool"},
                                          {"type": "sigmoid", "name": "gate"}), inputs=("input", "gate"))
-    shape_rule = "NumPy broadcasting of the input shapes"
     rf_rule = "the largest positioned input; broadcast (C, 1, …) gates are global context"
 
-    def output_shape(self, ins):
-        rank = max(len(s) for s in ins)
-        out = []
-        for axis in range(rank):
-            sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
-            if len(sizes) > 1:
-                shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in zip(self.node.inputs, ins))
-                self.fail(f"cannot broadcast {shapes}", "sizes must be equal or 1 on every axis", "inputs")
-            out.append(sizes.pop() if sizes else 1)
-        return tuple(out)
+    def mismatch(self, ins):
+        shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in zip(self.node.inputs, ins))
+        self.fail(f"cannot broadcast {shapes}", self.hint, "inputs")  # as before broadcasting was shared
 
-    def erf_rule(self, ins, out, index):
-        """The other operands held at 1: a positioned input reads its own position; a broadcast gate (size 1 on
-        an axis) is read by every output position, so it spreads the gradient over the whole map."""
-        from . import influence
 
-        shape = ins[index]
-        sizes = shape[1:]
-        gated = any(n == 1 and m != 1 for n, m in zip(sizes, out[1:]))
-        readers = [influence.gate(m) if n == 1 and m != 1 else influence.identity for n, m in zip(sizes, out[1:])]
-        fan = out[0] // shape[0] if shape and out and shape[0] == 1 else 1
-        return influence.ERFRule(Fraction(fan), readers, note="the broadcast gate spreads the gradient over the "
-                                                              "whole map (global context)" if gated else "")
+class Binary(Broadcasting):
+    """A merge of exactly two inputs, ``a op b``, broadcasting as NumPy does. FLOPs: 1 per output element.
+
+    Analytic ERF: the uniform-weight linearisation holds the other operand at 1, so b's gradient is −1 times the
+    output's (``a − b``, and ``−a/b²`` for a divide); the ERF adds influence magnitudes, so where both operands
+    come from one source (``x − f(x)``) the cancelling paths are counted: marked approximate."""
+
+    arity = (2, 2)
+    rf_rule = "the largest positioned input; inputs must be aligned"
+
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost(self.op))
+
+    def erf_extra(self, index) -> dict:
+        if index == 0:
+            return {}
+        return {"note": f"`{self.kind}` negates the second input's gradient; the analytic ERF adds magnitudes",
+                "approximate": True}
+
+
+@register
+class Subtract(Binary):
+    """Elementwise difference ``a − b`` of two inputs with NumPy broadcasting, as ``torch.sub`` / ONNX ``Sub``.
+    FLOPs: 1 per output element."""
+
+    kind = "subtract"
+    summary = "elementwise difference a − b of two inputs, with broadcasting"
+    op = "subtract"
+    verb = "subtract"
+    example = Example((3, 5, 5), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},),
+                      inputs=("input", "a"))
+
+
+@register
+class Divide(Binary):
+    """Elementwise quotient ``a / b`` of two inputs with NumPy broadcasting, as ``torch.div`` / ONNX ``Div``
+    (e.g. a map divided by a per-channel (C, 1, 1) norm). FLOPs: 1 per output element."""
+
+    kind = "divide"
+    summary = "elementwise quotient a / b of two inputs, with broadcasting"
+    op = "divide"
+    verb = "divide"
+    example = Example((3, 4, 4), before=({"type": "global_avgpool", "name": "pool"},
+                                         {"type": "sigmoid", "name": "scale"}), inputs=("input", "scale"))
 
 
 def broadcast(shape, out) -> bool:
     """Whether an input of ``shape`` is broadcast along every spatial axis of a merge with output ``out``: a global
     gate such as SE's (C, 1, 1), whose single position applies to every output position."""
     return len(shape) > 1 and len(out) > 1 and all(n == 1 for n in shape[1:]) and any(n != 1 for n in out[1:])
+
+
+def _broadcasts(a, b) -> bool:
+    """Whether two shapes broadcast (aligned on the right, each size equal or 1)."""
+    return all(m == n or 1 in (m, n) for m, n in zip(reversed(a), reversed(b)))

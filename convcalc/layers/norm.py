@@ -64,6 +64,7 @@ class BatchNorm(Elementwise):
     summary = "batch normalisation: 2C params (γ, β) and 2C buffers (running mean, var)"
     family = "norm"
     op = "batchnorm"
+    any_layout = False  # per channel, on axis 0 (convcalc/cost/layout.py)
     example = Example((3, 4, 4), also=({"affine": False, "track_running_stats": False},))
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
@@ -118,8 +119,8 @@ class Standardisation(Layer):
         rf = rfs[0]
         if not self.global_context(ins[0]):
             return rf
-        return type(rf)(rf.size, rf.jump, rf.center, rf.position_dependent,
-                        rf.notes + (f"{self.name}: also sees {self.over} through its mean and variance",))
+        return rf.replaced(notes=rf.notes + (f"{self.name}: also sees {self.over} through its mean and variance",),
+                           untracked="", erf_block="")  # (the layout, if a permute set one, is kept)
 
     def erf_rule(self, ins, out, index):
         """The direct path, statistics held fixed: the identity, approximate (see the module docstring)."""
@@ -163,6 +164,20 @@ class LayerNorm(Standardisation):
 
     def global_context(self, shape):
         return self.axis == "last" and len(shape) > 1
+
+    @property
+    def any_layout(self) -> bool:
+        """``last`` finds its axis itself (a channels-last tensor's channels); ``channels`` reads axis 0."""
+        return self.axis == "last"
+
+    def receptive_field(self, rfs, ins):
+        if self.axis == "last" and rfs[0].layout is not None:  # a permute moved the axes (convcalc/cost/layout.py)
+            from ..cost import layout
+
+            current = layout.entries(rfs[0].layout, ins[0])
+            if current != layout.UNKNOWN and layout.features_only(current[-1]):
+                return rfs[0]  # channels-last: the statistics are the channels of one position
+        return super().receptive_field(rfs, ins)
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]

@@ -1,14 +1,15 @@
 """Resampling: upsample (nearest / linear / bicubic interpolation), as ``torch.nn.Upsample`` / ``F.interpolate``,
-and the sub-pixel rearrangements pixel shuffle and pixel unshuffle."""
+the sub-pixel rearrangements pixel shuffle and pixel unshuffle (torch's or ONNX's channel order), and explicit
+padding (``torch.nn.functional.pad``: constant, reflect, replicate, circular)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from math import floor
 
-from ..spec.fields import Bool, Choice, Int, ScaleField, Size
-from .base import Example, Layer, register
-from .formula import NUMERIC, Counts
+from ..spec.fields import PADDING_WORDS, Bool, Choice, Int, Number, Padding, ScaleField, Size
+from .base import Example, Layer, ShapeSteps, register, window_rf_steps
+from .formula import NUMERIC, SYMBOLIC, Counts
 
 
 @register
@@ -96,11 +97,22 @@ class Upsample(Layer):
 
 
 # ---- sub-pixel rearrangement -----------------------------------------------------------------------------------
+ORDER_DOC = ("the channel order of the r^d sub-pixel phases: crd = torch's (channel, then row, column), dcr = ONNX "
+             "DepthToSpace's default DCR and SpaceToDepth's (row, column, then channel)")
+
+
 @register
 class PixelShuffle(Layer):
     """Pixel shuffle (Shi et al. 2016, ESPCN), as ``torch.nn.PixelShuffle`` generalised to d axes:
     (C·r^d, *N) → (C, *N·r). A rearrangement: no params, MACs or FLOPs. RF: each output reads one input; the jump
-    divides by r."""
+    divides by r.
+
+    ``order`` says which input channel holds output channel c's phase (i, j) (2-D; d-D alike): ``crd``
+    (torch.nn.PixelShuffle, ONNX DepthToSpace mode CRD) reads channel c·r² + i·r + j; ``dcr`` (ONNX DepthToSpace
+    mode DCR, its default: ``reshape(x, [b, r, r, C, h, w])``, ``transpose([0, 3, 4, 1, 5, 2])``,
+    https://onnx.ai/onnx/operators/onnx__DepthToSpace.html) reads channel (i·r + j)·C + c. Counts, shape and RF do
+    not depend on it.
+    """
 
     kind = "pixel_shuffle"
     summary = "pixel shuffle (sub-pixel upsampling): (C·r^d, *N) → (C, *N·r)"
@@ -110,6 +122,7 @@ class PixelShuffle(Layer):
     shape_rule = "(C·r^d, *N) → (C, N_1·r, …)"
     rf_rule = "r unchanged, j /= r, each output reads one input"
     factor = Int(min=1, doc="r: upscale factor per axis")
+    order = Choice(("crd", "dcr"), default="crd", doc=ORDER_DOC)
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
@@ -141,7 +154,13 @@ class PixelShuffle(Layer):
 class PixelUnshuffle(Layer):
     """Pixel unshuffle, as ``torch.nn.PixelUnshuffle`` generalised to d axes: (C, *N) → (C·r^d, *N/r), each N
     divisible by r. A rearrangement: no params, MACs or FLOPs. RF: position 0 of the output channels together
-    reads an r×…×r block, so it is a window of r with stride r."""
+    reads an r×…×r block, so it is a window of r with stride r.
+
+    ``order``: where input channel c's phase (i, j) lands: ``crd`` (torch.nn.PixelUnshuffle) in channel
+    c·r² + i·r + j, ``dcr`` (ONNX SpaceToDepth: ``reshape(x, [b, C, h/r, r, w/r, r])``,
+    ``transpose([0, 3, 5, 1, 2, 4])``, https://onnx.ai/onnx/operators/onnx__SpaceToDepth.html) in channel
+    (i·r + j)·C + c. Counts, shape and RF do not depend on it.
+    """
 
     kind = "pixel_unshuffle"
     summary = "pixel unshuffle (space to depth): (C, *N) → (C·r^d, *N/r)"
@@ -151,6 +170,7 @@ class PixelUnshuffle(Layer):
     shape_rule = "(C, *N) → (C·r^d, N_1/r, …), N divisible by r"
     rf_rule = "window r, stride r per axis"
     factor = Int(min=1, doc="r: downscale factor per axis")
+    order = Choice(("crd", "dcr"), default="crd", doc=ORDER_DOC)
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
@@ -175,3 +195,109 @@ class PixelUnshuffle(Layer):
 
         r = self.factor
         return influence.ERFRule(Fraction(1), [lambda o: [(o * r + p, 1) for p in range(r)] for _ in ins[index][1:]])
+
+
+# ---- explicit padding ------------------------------------------------------------------------------------------
+class PadWidths(Padding):
+    """``padding`` of ``pad``: an int, per-axis ints or ``[before, after]`` pairs, numbers only (a padding word
+    needs a kernel size); a negative number crops (``constant`` mode only, checked by the layer)."""
+
+    def coerce(self, value, mark, evaluate):
+        if isinstance(value, str) and value.strip() in PADDING_WORDS:
+            self._fail(f"cannot be `{value.strip()}` on `pad`: it needs a kernel size", mark,
+                       "give the padding as numbers: an int, a per-axis list, or [before, after] pairs")
+        return super().coerce(value, mark, evaluate)
+
+    def _one(self, value, mark, evaluate):
+        return self._number(value, mark, evaluate, integral=True)
+
+
+@register
+class Pad(Layer):
+    """Explicit padding of the spatial axes: a constant, or the input reflected, replicated or wrapped around.
+
+    As ``torch.nn.functional.pad`` (https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html) and ONNX
+    ``Pad`` (https://onnx.ai/onnx/operators/onnx__Pad.html; ``edge`` = replicate, ``wrap`` = circular)::
+
+        N_out = N + p_b + p_a      per axis; channels kept
+        params = MACs = FLOPs = 0  (a copy)
+
+    ``mode``: ``constant`` fills with ``value`` (0, ``torch.nn.ZeroPad2d``/``ConstantPad2d``); ``reflect``
+    mirrors about the edge sample, excluding it (torch needs each pad below the axis size); ``replicate`` repeats
+    the edge sample; ``circular`` wraps around (each pad at most the axis size). ``value`` applies to constant mode
+    only (torch raises otherwise). A negative pad crops, as torch and ONNX allow, in ``constant`` mode only: torch's
+    other modes build the border from the uncropped input (and its circular mode mishandles a crop), and ONNX's
+    reference implementation (``numpy.pad``) takes no negative widths.
+
+    RF: a window of one tap whose padding before shifts the start: r and j unchanged, start −= p_b·j (a crop moves
+    it forward). The window is where the taps fall; in reflect, replicate and circular mode the padded ones hold
+    real pixels (mirrored, copied or wrapped in from inside the image), so a border unit sees some pixels twice
+    and none beyond the image. The analytic ERF folds those taps back onto the pixels they copy (exact for this
+    layer; beyond the map the model is unbounded, as for every kind).
+    """
+
+    kind = "pad"
+    summary = "explicit padding: constant (value), reflect, replicate or circular; negative crops"
+    family = "resample"
+    ranks = (1, 2, 3)
+    example = Example((2, 4, 5), {"padding": [[1, 2], 1], "mode": "reflect"},
+                      also=({"mode": "constant", "padding": [[1, -1], 2], "value": 0.5},))
+    rf_rule = "r and j unchanged; start −= p_b·j"
+    padding = PadWidths(doc="int, per-axis list, or [before, after] pairs; negative crops (constant mode)")
+    mode = Choice(("constant", "reflect", "replicate", "circular"), default="constant")
+    value = Number(default=0, doc="the fill of constant mode")
+
+    def pads(self, shape):
+        self.check_rank(shape)
+        sizes = shape[1:]
+        ones = (1,) * len(sizes)
+        pairs = self.padding_pairs("padding", sizes, ones, ones)
+        if self.value != 0 and self.mode != "constant":
+            self.fail(f"`value` applies to `constant` mode only, not `{self.mode}`",
+                      "remove `value`, or use `mode: constant`", "value")
+        for axis, (n, (b, a)) in enumerate(zip(sizes, pairs)):
+            if self.mode != "constant" and (b < 0 or a < 0):
+                self.fail(f"negative padding (a crop) works in `constant` mode only; spatial axis {axis} has "
+                          f"({b}, {a}) in `{self.mode}` mode",
+                          "crop with a `constant` pad first, then pad in this mode", "padding")
+            if self.mode == "reflect" and max(b, a) >= n:
+                self.fail(f"`reflect` pads by less than the axis size: spatial axis {axis} has {n} positions and the "
+                          f"padding ({b}, {a})", f"use a padding below {n}, or `replicate`", "padding")
+            if self.mode == "circular" and max(b, a) > n:
+                self.fail(f"`circular` wraps around at most once: spatial axis {axis} has {n} positions and the "
+                          f"padding ({b}, {a})", f"use a padding of at most {n}", "padding")
+            if n + b + a < 1:
+                self.fail(f"output size along spatial axis {axis} is {n} + {b} + {a} = {n + b + a}, below 1",
+                          f"crop less than the {n} positions", "padding")
+        return pairs
+
+    def out_sizes(self, shape, q=NUMERIC):
+        return [q("N", n) + q("p_b", b) + q("p_a", a) for n, (b, a) in zip(shape[1:], self.pads(shape))]
+
+    def output_shape(self, ins):
+        return (ins[0][0], *self.out_sizes(ins[0]))
+
+    def shape_steps(self, ins, q=SYMBOLIC):
+        return ShapeSteps(q("C", ins[0][0]), self.out_sizes(ins[0], q))
+
+    def counts(self, ins, q=NUMERIC):
+        return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pad"))
+
+    def receptive_field(self, rfs, ins):
+        pairs = self.pads(ins[0])
+        return rfs[0].window([1] * len(pairs), [1] * len(pairs), [b for b, _ in pairs])
+
+    def rf_steps(self, rfs, ins):
+        pairs = self.pads(ins[0])
+        return window_rf_steps(rfs[0], [1] * len(pairs), [1] * len(pairs), [b for b, _ in pairs])
+
+    def erf_rule(self, ins, out, index):
+        """Output o reads input o − p_b; in reflect, replicate and circular mode a padded output reads the pixel
+        it copies."""
+        from . import influence
+
+        shape = ins[index]
+        readers = [influence.padded(influence.window(1, 1, 1, b), self.mode, n, n + b + a)
+                   for n, (b, a) in zip(shape[1:], self.pads(shape))]
+        return influence.ERFRule(Fraction(1), readers)
+

@@ -39,6 +39,7 @@ class Scalar(Layer):
     kind = "scalar"
     summary = "x op v with a constant v: add, sub, mul, div, rsub (v − x), rdiv (v / x), pow"
     family = "other"
+    any_layout = True  # one op per element, whatever the layout (convcalc/cost/layout.py)
     example = Example((3, 6), {"op": "mul", "value": 0.5},
                       also=({"op": "add", "value": 3}, {"op": "pow", "value": 2}))
     op = Choice(SCALAR_OPS, doc="the operation: x + v, x − v, x·v, x / v, v − x, v / x, x^v")
@@ -72,6 +73,11 @@ class PerChannel(Layer):
     axis = Choice(("channels", "last"), default="channels",
                   doc="`channels`: one value per channel of axis 0; `last`: of the last axis (channels-last tensors)")
     learnable = Bool(default=True, doc="true: C params (trained); false: C buffers (a constant of the model)")
+
+    @property
+    def any_layout(self) -> bool:
+        """``last`` finds its channels on the last axis (a channels-last tensor); ``channels`` reads axis 0."""
+        return self.axis == "last"
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]

@@ -51,6 +51,7 @@ class LocallyConnected(Conv):
     written_as = as_itself
     groups = None
     bias = BiasMode(default="element")
+    padding_mode = None  # Keras' LocallyConnected2D pads with zeros only
 
     def group_count(self, c_in):
         return 1

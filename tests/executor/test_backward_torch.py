@@ -131,6 +131,28 @@ CASES = {
         conv(out=16, k=1, stride=2, bias=False, name="down", inputs="r1"), {"type": "batchnorm", "name": "bnd"},
         {"type": "add", "name": "sum2", "inputs": ["bn4", "bnd"]}, {"type": "relu", "name": "r2"},
         {"type": "global_avgpool", "keepdims": False}, {"type": "linear", "out": 5}]),
+    "pad_modes": ((2, 5, 6), [{"type": "pad", "padding": [[1, 2], [3, 0]], "mode": "reflect"},
+                              {"type": "pad", "padding": [[2, 1], 3], "mode": "replicate"},
+                              {"type": "pad", "padding": [[4, 8], [9, 2]], "mode": "circular"},
+                              {"type": "pad", "padding": [[-1, 2], [3, -2]], "value": 0.5}]),
+    "conv_padding_modes": ((3, 7, 6), [conv(out=4, padding=1, padding_mode="reflect"),
+                                       conv(out=4, stride=2, padding=[[2, 0], [1, 1]], padding_mode="circular"),
+                                       {"type": "depthwise", "kernel": 3, "padding": 2, "dilation": 2,
+                                        "padding_mode": "replicate"}]),
+    "convnext_block": ((8, 7, 7), [
+        {"type": "depthwise", "name": "dw", "kernel": 7, "padding": 3}, {"type": "permute", "dims": [1, 2, 0]},
+        {"type": "linear", "axis": "last", "out": 16}, {"type": "gelu"}, {"type": "linear", "axis": "last", "out": 8},
+        {"type": "permute", "name": "back", "dims": [2, 0, 1]}, {"type": "add", "inputs": ["input", "back"]}]),
+    "reshapes": ((6, 4, 4), [{"type": "reshape", "shape": [2, 3, 4, 4]}, {"type": "permute", "dims": [1, 0, 2, 3]},
+                             {"type": "reshape", "shape": [6, -1]}, {"type": "flatten", "start": 0, "end": 0},
+                             {"type": "flatten"}, {"type": "linear", "out": 3}]),
+    "pixel_orders": ((8, 3, 3), [{"type": "pixel_shuffle", "factor": 2, "order": "dcr"},
+                                 {"type": "pixel_unshuffle", "factor": 2}, {"type": "pixel_shuffle", "factor": 2},
+                                 {"type": "pixel_unshuffle", "factor": 2, "order": "dcr"}]),
+    "broadcasting_merges": ((3, 4, 4), [
+        {"type": "global_avgpool", "name": "g"}, {"type": "sigmoid", "name": "s"},
+        {"type": "add", "name": "a", "inputs": ["input", "g"]}, {"type": "subtract", "name": "d", "inputs": ["s", "a"]},
+        {"type": "divide", "inputs": ["d", "s"]}]),
     "concat_and_se": ((4, 6, 6), [
         conv(out=4, padding=1, name="a"), conv(out=2, k=1, name="b", inputs="input"),
         {"type": "concat", "name": "cat", "inputs": ["a", "b"]}, {"type": "global_avgpool", "name": "g"},
@@ -223,6 +245,41 @@ def test_random_geometries_equal_torch_autograd(case):
     except SpecError:
         assume(False)
     torch_check(input_shape, layer)
+
+
+# ---- property: random pads and conv padding modes ------------------------------------------------------------
+@st.composite
+def padded(draw):
+    rank = draw(st.sampled_from([1, 2, 2, 3]))
+    sizes = [draw(st.integers(2, 6 if rank < 3 else 4)) for _ in range(rank)]
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    top = {"constant": 4, "reflect": 0, "replicate": 5, "circular": 0}
+    pairs = []
+    for n in sizes:
+        hi = {"reflect": n - 1, "circular": n}.get(mode, top[mode])
+        lo = -(n // 2) if mode == "constant" else 0
+        pairs.append([draw(st.integers(lo, hi)), draw(st.integers(lo, hi))])
+    if draw(st.booleans()):
+        layer = {"type": "pad", "padding": pairs, "mode": mode}
+        if mode == "constant":
+            layer["value"] = draw(st.sampled_from([0, 1.5]))
+        return (2, *sizes), [layer]
+    mode = "zeros" if mode == "constant" else mode
+    pairs = [[max(b, 0), max(a, 0)] for b, a in pairs]
+    kernel = [draw(st.integers(1, 3)) for _ in range(rank)]
+    return (2, *sizes), [{"type": "conv", "out": 2, "kernel": kernel, "padding": pairs, "padding_mode": mode,
+                          "stride": draw(st.integers(1, 2))}]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(padded())
+def test_random_pads_equal_torch_autograd(case):
+    input_shape, layers = case
+    try:
+        run(graph_of(input_shape, *layers), dtype="float64")
+    except SpecError:
+        assume(False)
+    torch_check(input_shape, *layers)
 
 
 # ---- property: the activation and scaling kinds with random fields, any rank -------------------------------------

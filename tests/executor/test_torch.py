@@ -304,6 +304,77 @@ def test_linear_equals_torch():
     assert_close(ex.output, F.linear(t(ex.input), t(weights[0]), t(weights[1])))
 
 
+# ---- padding, rearrangements, the last axis, merges ---------------------------------------------------------------
+PADS = [
+    ((3, 7), {"padding": [[2, 3]], "mode": "reflect"}),
+    ((3, 5, 6), {"padding": [[1, 2], [3, 0]], "mode": "reflect"}),
+    ((3, 5, 6), {"padding": [[4, 1], 2], "mode": "replicate"}),
+    ((3, 5, 6), {"padding": [[5, 2], [6, 1]], "mode": "circular"}),
+    ((2, 3, 4, 5), {"padding": [1, [0, 2], 3], "mode": "circular"}),
+    ((3, 5, 6), {"padding": [[-1, 2], [3, -2]], "value": 0.25}),
+    ((2, 3, 4, 5), {"padding": [[2, 0], 1, [0, 3]], "mode": "replicate"}),
+]
+
+
+@pytest.mark.parametrize("shape, fields", PADS)
+def test_pad_equals_f_pad(shape, fields):
+    ex, _, _ = run_layer(shape, {"type": "pad", **fields}, dtype="float32")
+    rank = len(shape) - 1
+    value = fields["padding"]
+    pairs = [v if isinstance(v, list) else [v, v] for v in value]
+    mode = fields.get("mode", "constant")
+    kwargs = {"value": fields.get("value", 0.0)} if mode == "constant" else {}
+    assert len(pairs) == rank
+    assert_close(ex.output, F.pad(t(ex.input), _pad_last_first(pairs), mode=mode, **kwargs))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape, layer, kwargs", [
+    ((4, 9, 8), {"type": "conv", "out": 6, "kernel": 3, "stride": 2, "padding": [1, 2], "groups": 2},
+     {"stride": 2, "groups": 2, "padding": (1, 2)}),
+    ((4, 11), {"type": "conv", "out": 3, "kernel": 5, "padding": 2, "dilation": 2}, {"padding": 2, "dilation": 2}),
+    ((6, 5, 6, 7), {"type": "depthwise", "kernel": 3, "padding": 1}, {"padding": 1, "groups": 6}),
+])
+def test_conv_padding_mode_equals_torch(mode, shape, layer, kwargs):
+    ex, _, weights = run_layer(shape, {**layer, "padding_mode": mode}, dtype="float32")
+    module = [torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d][len(shape) - 2](
+        shape[0], weights[0].shape[0], tuple(weights[0].shape[2:]), padding_mode=mode, **kwargs)
+    with torch.no_grad():
+        module.weight.copy_(t(weights[0]))
+        module.bias.copy_(t(weights[1]))
+        assert_close(ex.output, module(t(ex.input)))
+
+
+@pytest.mark.parametrize("shape, layer, fn", [
+    ((4, 5, 6), {"type": "permute", "dims": [1, 2, 0]}, lambda x: x.permute(0, 2, 3, 1)),
+    ((4, 5, 6), {"type": "permute", "dims": [2, 0, 1]}, lambda x: x.permute(0, 3, 1, 2)),
+    ((4, 5, 6), {"type": "reshape", "shape": [2, -1, 3]}, lambda x: x.reshape(x.shape[0], 2, -1, 3)),
+    ((4, 5, 6), {"type": "flatten", "start": 1}, lambda x: torch.flatten(x, 2)),
+    ((4, 5, 6), {"type": "flatten", "start": 0, "end": 1}, lambda x: torch.flatten(x, 1, 2)),
+    ((2, 3, 4, 5), {"type": "flatten", "start": 1, "end": -2}, lambda x: torch.flatten(x, 2, -2)),
+    ((8, 3, 4), {"type": "pixel_shuffle", "factor": 2}, lambda x: F.pixel_shuffle(x, 2)),
+    ((2, 6, 4), {"type": "pixel_unshuffle", "factor": 2}, lambda x: F.pixel_unshuffle(x, 2)),
+])
+def test_rearrangements_equal_torch(shape, layer, fn):
+    ex, _, _ = run_layer(shape, layer, dtype="float32")
+    assert_close(ex.output, fn(t(ex.input)))
+
+
+def test_linear_over_the_last_axis_equals_torch():
+    ex, record, weights = run_layer((5, 6, 8), {"type": "linear", "axis": "last", "out": 7}, dtype="float32", batch=3)
+    assert_close(ex.output, F.linear(t(ex.input), t(weights[0]), t(weights[1])))
+    assert record.macs == 3 * 30 * 8 * 7   # batch 3 · 5·6 positions · 8 · 7
+
+
+@pytest.mark.parametrize("kind, fn", [("add", torch.add), ("subtract", torch.sub), ("divide", torch.div)])
+def test_broadcasting_merges_equal_torch(kind, fn):
+    graph = expand({"name": "t", "input": [3, 4, 5], "batch": 2, "layers": [
+        {"type": "global_avgpool", "name": "g"}, {"type": "sigmoid", "name": "s"},
+        {"type": kind, "inputs": ["input", "s"]}]})
+    ex = run(graph, keep=True)
+    assert_close(ex.output, fn(t(ex.values["input"]), t(ex.values["s"])))
+
+
 # ---- property: random normalisation layers, cost model == executor == torch.nn ------------------------------------
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -93,6 +93,29 @@ def crop(gxp: np.ndarray, pads, sizes) -> np.ndarray:
     return gxp[(slice(None), slice(None)) + tuple(slice(b, b + n) for (b, _), n in zip(pads, sizes))]
 
 
+def unpad(g: np.ndarray, sizes, pads, mode: str, first_axis: int = 2) -> np.ndarray:
+    """The VJP of :func:`convcalc.executor.base.pad_in_mode`: the gradient of an input whose spatial axes (sizes
+    ``sizes``) were padded by ``pads`` in ``mode``. Constant mode keeps the copied region (and zeros where a
+    negative width cropped); the other modes add every padded position's gradient into the input position it copies,
+    found by padding the positions 0 … N − 1 themselves with numpy.pad in that mode."""
+    from ..base import NUMPY_PAD_MODES
+
+    np_mode = NUMPY_PAD_MODES[mode]
+    for axis, (n, (b, a)) in enumerate(zip(sizes, pads)):
+        ax = first_axis + axis
+        if np_mode == "constant":
+            kept = g.take(np.arange(max(b, 0), g.shape[ax] - max(a, 0)), axis=ax)
+            widths = [(0, 0)] * g.ndim
+            widths[ax] = (max(-b, 0), max(-a, 0))
+            g = np.pad(kept, widths) if any(widths[ax]) else kept
+            continue
+        source = np.pad(np.arange(n), (b, a), mode=np_mode)       # the input index each padded position copies
+        matrix = np.zeros((len(source), n), dtype=g.dtype)
+        matrix[np.arange(len(source)), source] = 1
+        g = np.moveaxis(np.tensordot(g, matrix, axes=([ax], [0])), -1, ax)
+    return g
+
+
 def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:
     """The transpose of reading every tap of every window (im2col, a pool's windows): add each tap's gradient
     (``per_tap``, one ``(B, C, *N_out)`` array per tap in row-major order) into the padded input positions it read,

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..base import taps_of, window_index
 from ..conv import conv_nd, sliding_geometry, transpose_geometry
-from .base import GradContext, crop, vjp
+from .base import GradContext, crop, unpad, vjp
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
@@ -120,11 +120,18 @@ _COUNTER = _Counter()
 
 @vjp("conv", "depthwise", "pointwise")
 def conv(ctx: GradContext, node, xs, y, gy):
-    """The kernel size and the groups are read off the weight ``(C_out, C_in/g, *k)`` the forward allocated."""
+    """The kernel size and the groups are read off the weight ``(C_out, C_in/g, *k)`` the forward allocated. With a
+    ``padding_mode``, the gradient of the padded input, folded back by the pad's VJP."""
     x = xs[0]
     w = ctx.weights[0]
     _, stride, dilation, pads, _ = sliding_geometry(ctx, node, x, w.shape[2:])
-    return [conv_input_grad(gy, w, x.shape[2:], stride, dilation, pads, x.shape[1] // w.shape[1])]
+    groups = x.shape[1] // w.shape[1]
+    mode = node.fields.get("padding_mode", "zeros")
+    if mode == "zeros":
+        return [conv_input_grad(gy, w, x.shape[2:], stride, dilation, pads, groups)]
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], pads)]
+    gxp = conv_input_grad(gy, w, padded, stride, dilation, [(0, 0)] * len(pads), groups)
+    return [unpad(gxp, x.shape[2:], pads, mode)]
 
 
 @vjp("conv_transpose")

@@ -1,4 +1,4 @@
-"""VJPs of linear (y = x Wᵀ + b → gx = gy W) and flatten (a reshape back)."""
+"""VJP of linear (y = x Wᵀ + b over the last axis → gx = gy W)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,3 @@ from .base import GradContext, vjp
 def linear(ctx: GradContext, node, xs, y, gy):
     """y = x Wᵀ + b → gx = gy W."""
     return [gy @ ctx.weights[0]]
-
-
-@vjp("flatten")
-def flatten(ctx, node, xs, y, gy):
-    return [gy.reshape(xs[0].shape)]

@@ -1,5 +1,6 @@
-"""VJPs of the merges: add (the gradient to every input), concat (split along the channels) and the broadcasting
-multiply (the product of the other inputs, summed over the broadcast axes)."""
+"""VJPs of the merges: concat (split along the channels) and the broadcasting elementwise merges, each input's
+gradient summed over the axes it was broadcast along: add (the gradient itself), subtract (±), multiply (the product
+of the other inputs), divide (1/b and −a/b²)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,40 @@ import numpy as np
 from .base import reduce_to, vjp
 
 
+def aligned(xs) -> list[np.ndarray]:
+    """The inputs with their per-sample shapes aligned on the right, as the forward broadcasts them."""
+    rank = max(x.ndim for x in xs) - 1
+    return [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
+
+
+def summed_to(ctx, g, x_aligned, x) -> np.ndarray | None:
+    """A broadcast output's gradient summed back to an input's (aligned) shape, in the input's own shape; None for
+    a gate broadcast along every spatial axis when ``ctx.gates`` is false (held constant: global context, left out
+    of the receptive field as the analytic RF does)."""
+    if not ctx.gates and x_aligned.ndim >= 3 and all(n == 1 for n in x_aligned.shape[2:]) \
+            and any(n != 1 for n in g.shape[2:]):
+        return None
+    return g if x.shape == g.shape else reduce_to(g, x_aligned.shape).reshape(x.shape)
+
+
 @vjp("add")
 def add(ctx, node, xs, y, gy):
-    return [gy] * len(xs)
+    """The gradient to every input, summed over the axes it was broadcast along."""
+    return [summed_to(ctx, gy, a, x) for a, x in zip(aligned(xs), xs)]
+
+
+@vjp("subtract")
+def subtract(ctx, node, xs, y, gy):
+    """a − b: gy to a, −gy to b, each summed over its broadcast axes."""
+    a, b = aligned(xs)
+    return [summed_to(ctx, gy, a, xs[0]), summed_to(ctx, -gy, b, xs[1])]
+
+
+@vjp("divide")
+def divide(ctx, node, xs, y, gy):
+    """a / b: gy / b to a, −gy·a / b² to b, each summed over its broadcast axes."""
+    a, b = aligned(xs)
+    return [summed_to(ctx, gy / b, a, xs[0]), summed_to(ctx, -gy * a / (b * b), b, xs[1])]
 
 
 @vjp("concat")
@@ -25,14 +57,14 @@ def multiply(ctx, node, xs, y, gy):
     summed over the axes x_i was broadcast along. With ``ctx.gates`` false, an input broadcast along every
     spatial axis gets no gradient."""
     rank = max(x.ndim for x in xs) - 1
-    aligned = [x.reshape(x.shape[0], *([1] * (rank - (x.ndim - 1))), *x.shape[1:]) for x in xs]
+    shaped = aligned(xs)
     grads = []
-    for i, x in enumerate(aligned):
+    for i, x in enumerate(shaped):
         if not ctx.gates and rank > 1 and all(n == 1 for n in x.shape[2:]):
             grads.append(None)  # a gate broadcast over every position, held constant (GradContext.gates)
             continue
         g = gy
-        for j, other in enumerate(aligned):
+        for j, other in enumerate(shaped):
             if j != i:
                 g = g * other
         grads.append(reduce_to(g, x.shape).reshape(xs[i].shape))

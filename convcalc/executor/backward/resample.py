@@ -1,15 +1,17 @@
 """VJPs of the resampling kinds. upsample: every mode (nearest, (bi/tri)linear, bicubic) is linear and separable,
 one (O × N) matrix per axis built from exactly the forward's source indices and weights (same dtype arithmetic);
 the input gradient applies the transposed matrices. pixel_shuffle / pixel_unshuffle: the inverse
-rearrangement, i.e. the other kind's forward kernel by the same factor."""
+rearrangement, i.e. the other kind's forward kernel by the same factor and order. pad: the copied region, and in
+reflect, replicate and circular mode the padded positions' gradients added into the pixels they copy."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..resample import _cubic_weights, _out_sizes, source_ratio
+from ..resample import pad_pairs
 from ..resample import pixel_shuffle as shuffle, pixel_unshuffle as unshuffle
-from .base import GradContext, vjp
+from .base import GradContext, unpad, vjp
 from .pool import apply_transposed
 
 
@@ -63,3 +65,10 @@ def pixel_shuffle(ctx: GradContext, node, xs, y, gy):
 @vjp("pixel_unshuffle")
 def pixel_unshuffle(ctx: GradContext, node, xs, y, gy):
     return [shuffle(ctx, node, [gy])]
+
+
+@vjp("pad")
+def pad(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    return [unpad(gy, x.shape[2:], pad_pairs(ctx, node, x), node.fields.get("mode", "constant"))]
+

@@ -1,0 +1,18 @@
+"""VJPs of the rearrangements: the inverse permutation, and a reshape back (reshape, flatten)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..reshape import permutation
+from .base import vjp
+
+
+@vjp("permute")
+def permute(ctx, node, xs, y, gy):
+    return [np.ascontiguousarray(gy.transpose(np.argsort(permutation(ctx, node, xs[0]))))]
+
+
+@vjp("reshape", "flatten")
+def reshape(ctx, node, xs, y, gy):
+    return [gy.reshape(xs[0].shape)]
