@@ -67,6 +67,10 @@ EXPECTED = {
     # 164,602,368 + 55²·16·1,296 = 62,726,400 + 25²·16·784 = 7,840,000 + 21²·16·400 = 2,822,400 + 7,056·4,096 =
     # 28,901,376 + 4,096·8,631 = 35,352,576
     "deepface": (137_774_071, 536_470_144),
+    # torchvision's table (ConvNeXt_Tiny_Weights.IMAGENET1K_V1): 28,589,128 params, "4.46 GFLOPS"; the MACs are
+    # conv 7×7 depthwise + 1×1-as-linear + stem/downsample convs + classifier, summed by a forward hook on
+    # torchvision's layout (tests/importers/models.py's CNBlock): 4,455,531,264
+    "convnext_tiny": (28_589_128, 4_455_531_264),
 }
 
 
