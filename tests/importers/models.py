@@ -557,6 +557,33 @@ class CumsumNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+# ---- a forward torch.fx cannot trace ------------------------------------------------------------------------
+class ResizeToSkip(nn.Module):
+    """Joins a decoder map to its skip, resizing it first only when the sizes differ (odd inputs): Python control
+    flow on a shape, which torch.fx cannot trace (a traced size has no truth value) and torch.export can."""
+
+    def forward(self, x, skip):
+        if x.shape[-2:] != skip.shape[-2:]:
+            x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")
+        return torch.cat([skip, x], 1)
+
+
+class SkipResizeNet(nn.Module):
+    """A one-level encoder-decoder: at 31×31 the 2×2 pool gives 15×15, the transposed conv 30×30, resized to 31."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvNormActivation(3, 8)
+        self.down = nn.Sequential(nn.MaxPool2d(2), ConvNormActivation(8, 16))
+        self.up = nn.ConvTranspose2d(16, 8, 2, 2)
+        self.merge = ResizeToSkip()
+        self.head = nn.Conv2d(16, 2, 1)
+
+    def forward(self, x):
+        skip = self.stem(x)
+        return self.head(self.merge(self.up(self.down(skip)), skip))
+
+
 #: name → (builder, input shape per sample): every supported model, imported from torch and from ONNX
 MODELS = {
     "resnet_stack": (resnet_stack, (3, 64, 64)),
@@ -574,3 +601,7 @@ MODELS = {
 
 #: a model with an operator no layer kind covers (torch.cumsum / ONNX CumSum)
 UNSUPPORTED = (CumsumNet, (3, 16, 16))
+
+#: a model torch.fx cannot trace (the torch frontend falls back to torch.export); not in MODELS, whose ONNX
+#: exports other tests build
+FX_UNTRACEABLE = (SkipResizeNet, (3, 31, 31))
