@@ -67,12 +67,14 @@ def _check_target(frontend: str, target: str) -> None:
         raise SpecError(f"no such file: {path}", None, "check the path")
 
 
-def import_model(source: str, input_shape=None, kwargs=None, batch=None):
+def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_unsupported: bool = False):
     """Read the model ``source`` names into an :class:`~convcalc.importers.ir.ImportedModel`, with its frontend.
 
-    ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable.
-    Without the frontend's optional package: ``SpecError`` "… needs the optional onnx package", with the
-    ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
+    ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable;
+    ``allow_unsupported``: operators with no layer kind become ``unsupported`` placeholders (listed in
+    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch`` and
+    ``allow_unsupported`` as keywords. Without the frontend's optional package: ``SpecError`` "… needs the optional
+    onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
     import importlib
 
     from ..errors import SpecError
@@ -83,9 +85,11 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None):
     try:
         module = importlib.import_module(module_name)
         shape = tuple(input_shape) if input_shape is not None else None
+        options = {"batch": batch, "allow_unsupported": allow_unsupported}
         if frontend == "onnx":
-            return module.read(target, shape, batch=batch)
-        return module.read(target, dict(kwargs or {}), shape, batch=batch)
+            model = module.read(target, shape, **options)
+        else:
+            model = module.read(target, dict(kwargs or {}), shape, **options)
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing not in packages:
@@ -95,6 +99,8 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None):
             raise
         raise SpecError(f"{source} needs the optional {missing} package", None,
                         f'pip install "convcalc[{extra}]"') from None
+    check_supported(model, allow_unsupported)  # a frontend that kept placeholders anyway
+    return model
 
 
 def unsupported_error(source: str, records) -> "SpecError":  # noqa: F821 (convcalc.errors)
@@ -131,8 +137,7 @@ def load_imported(source: str, input_shape=None, kwargs=None, allow_unsupported:
     from ..spec.yamlio import load_yaml
     from .writer import check_layers, import_command, write_spec
 
-    model = import_model(source, input_shape, kwargs)
-    check_supported(model, allow_unsupported)
+    model = import_model(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
     command = import_command(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
     check_layers(model, command)
     network = Network(load_yaml(write_spec(model, command=command), source), source)
@@ -152,4 +157,15 @@ def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, w
         warn = lambda sentence: print(f"warning: {sentence}", file=sys.stderr)  # noqa: E731
     for sentence in model.warnings:
         warn(f"{model.source}: {sentence}")
+    if model.unsupported:
+        warn(f"{model.source}: {placeholders_sentence(model.unsupported)}")
     return network
+
+
+def placeholders_sentence(records) -> str:
+    """What ``--allow-unsupported`` did, in one sentence: ``2 operators with no layer kind kept as zero-cost
+    `unsupported` placeholders (CumSum ×1, …)``."""
+    total = sum(record.count for record in records)
+    ops = ", ".join(f"{record.op} ×{record.count}" for record in records)
+    return (f"{total} operator{'s' if total != 1 else ''} with no layer kind kept as zero-cost `unsupported` "
+            f"placeholders ({ops}): the counts leave out their cost")

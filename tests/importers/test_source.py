@@ -1,6 +1,6 @@
 """Import sources (convcalc/importers/source.py): what names one, the frontend each goes to, the missing optional
 package, the in-memory path every spec command takes, and errors that name the layer. The frontends are stand-ins
-returning hand-built models (tests/importers/helpers.py): no onnx or torch needed."""
+returning hand-built models (tests/importers/handmade.py): no onnx or torch needed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from convcalc.errors import SpecError
 from convcalc.importers.ir import ImportedLayer, ImportedModel
 from convcalc.importers.source import import_model, is_import_source, load_imported, load_network
 
-from .helpers import fake_frontend, ir_of, resnet_class
+from .handmade import fake_frontend, ir_of, resnet_class
 
 
 @pytest.mark.parametrize("text", ["model.onnx", "nets/Model.ONNX", "torch:torchvision.models:resnet50",
