@@ -179,6 +179,22 @@ VERIFY = (
                                    "which layer and operator stop it (exit 2)."),
 )
 
+# ---- convcalc import -----------------------------------------------------------------------------------------------
+IMPORT = (
+    Argument("source", "SOURCE", "An ONNX file (model.onnx), or a PyTorch module: torch:package.module:callable or "
+                                 "path/file.py:callable."),
+    Option("output", ("--output", "-o"), "Write the spec to this file instead of stdout (an existing file only with "
+                                         "--force).", metavar="FILE"),
+    INPUT.replace(help="Input shape without batch, e.g. 3x224x224: fixes an ONNX file's dynamic dims; needed for a "
+                       "PyTorch module."),
+    Option("flat", ("--flat",), "One layer per line, no blocks.", bool, default=False),
+    Option("kwargs", ("--kwargs",), "A PyTorch source: a keyword argument of its callable (a Python literal, else "
+                                    "text; repeatable).", metavar="KEY=VALUE", repeatable=True),
+    ALLOW_UNSUPPORTED,
+    BATCH.replace(help="The spec's `batch`."),
+    Option("force", ("--force",), "With --output: overwrite an existing file.", bool, default=False),
+)
+
 # ---- convcalc check ------------------------------------------------------------------------------------------------
 CHECK = (
     Argument("specs", "SPEC...", "Spec files or shipped config names; several are checked in turn with a summary "

@@ -108,13 +108,15 @@ def write_spec(model, flat: bool = False, command: str | None = None) -> str:
 
 
 def import_command(source: str, input_shape=None, kwargs=None, flat: bool = False,
-                   allow_unsupported: bool = False) -> str:
+                   allow_unsupported: bool = False, batch: int | None = None) -> str:
     """The ``convcalc import`` command line that prints the spec of ``source`` (for headers and hints)."""
     import shlex
 
     words = ["convcalc", "import", source]
     if input_shape is not None:
         words += ["--input", "x".join(str(n) for n in input_shape)]
+    if batch is not None:
+        words += ["--batch", str(batch)]
     if kwargs:
         words += ["--kwargs", *(f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"
                                 for key, value in kwargs.items())]

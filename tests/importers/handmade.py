@@ -261,9 +261,9 @@ def nodes_of(graph) -> list[tuple]:
 
 # ---- the stand-in frontend ----------------------------------------------------------------------------------------
 def fake_frontend(monkeypatch, name: str, model_for):
-    """Install ``convcalc.importers.NAME_read`` with a ``read`` returning ``model_for(target, shape)``; records its
-    calls in ``module.calls`` (the target, the positional arguments, the batch) and each call's
-    ``allow_unsupported`` in ``module.allowed``."""
+    """Install ``convcalc.importers.NAME_read`` with a ``read`` returning ``model_for(target, shape)`` (with the
+    ``batch`` asked for, as a frontend sets it); records its calls in ``module.calls`` (the target, the positional
+    arguments, the batch) and each call's ``allow_unsupported`` in ``module.allowed``."""
     module = types.ModuleType(f"convcalc.importers.{name}_read")
     module.calls, module.allowed = [], []
 
@@ -271,7 +271,10 @@ def fake_frontend(monkeypatch, name: str, model_for):
         shape = args[-1]
         module.calls.append((target, *args, batch))
         module.allowed.append(allow_unsupported)
-        return model_for(target, shape)
+        model = model_for(target, shape)
+        if batch is not None:
+            model.batch = batch
+        return model
 
     module.read = read
     monkeypatch.setitem(sys.modules, module.__name__, module)
