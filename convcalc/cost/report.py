@@ -101,8 +101,8 @@ class UnsupportedLayer:
 
 
 def unsupported_summary(unsupported: list) -> str:
-    """``2 unsupported operators counted as zero: CumSum ×1 ('/cumsum/CumSum'), torch.flip ×1 ('flip')``: every
-    operator with its count and its layers, as the reports print it ("" when there are none)."""
+    """``2 unsupported operators counted as zero: CumSum ×1 (`cumsum`), torch.flip ×1 (`flip`); …``: every operator
+    with its count and its first layers, as the reports print it ("" when there are none)."""
     if not unsupported:
         return ""
     by_op: dict[str, list[str]] = {}

@@ -8,9 +8,9 @@ Three forms (:func:`is_import_source`)::
 
 :func:`import_model` reads one with its frontend, imported only then (the frontends import onnx or torch; a
 missing optional package is an error naming the extra to install). :func:`imported_spec` imports and writes the
-spec (:mod:`convcalc.importers.writer`): what ``convcalc import`` prints. :func:`load_imported` is the in-memory path
-every spec command takes: that spec, loaded like any other. Errors in that generated spec name the layer and what it came from, never a line of a
-file the user has not seen. :func:`load_network` is the one entry the commands call: an import source or a spec.
+spec (:mod:`convcalc.importers.writer`): what ``convcalc import`` prints. :func:`load_imported` is the in-memory
+path every spec command takes: that spec, loaded like any other. Errors in that generated spec name the layer and
+what it came from, never a line of a file the user has not seen. :func:`load_network` is the one entry the commands call: an import source or a spec.
 
 :func:`is_import_source` lives with the rest of what a SPEC argument can name, in :mod:`convcalc.spec.loader`
 (``convcalc analyze`` asks it on its fast path, which never imports this module); it is offered here too.
