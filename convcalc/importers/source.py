@@ -10,7 +10,8 @@ Three forms (:func:`is_import_source`)::
 missing optional package is an error naming the extra to install). :func:`imported_spec` imports and writes the
 spec (:mod:`convcalc.importers.writer`): what ``convcalc import`` prints. :func:`load_imported` is the in-memory
 path every spec command takes: that spec, loaded like any other. Errors in that generated spec name the layer and
-what it came from, never a line of a file the user has not seen. :func:`load_network` is the one entry the commands call: an import source or a spec.
+what it came from, never a line of a file the user has not seen. :func:`load_network` is the one entry the commands
+call: an import source or a spec.
 
 :func:`is_import_source` lives with the rest of what a SPEC argument can name, in :mod:`convcalc.spec.loader`
 (``convcalc analyze`` asks it on its fast path, which never imports this module); it is offered here too.
