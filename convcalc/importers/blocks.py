@@ -200,19 +200,27 @@ def choose(groups: list, model, dropped: set) -> list[Block]:
 
 
 def _name_blocks(blocks: list[Block]) -> None:
-    """``Bottleneck`` → ``bottleneck``; without a class, after the path: ``layer#.#`` → ``layer_block``."""
-    used: Counter = Counter()
+    """``Bottleneck`` → ``bottleneck``; without a class, after the path's last word: ``layer1.0`` → ``layer_block``,
+    ``Mixed_5b`` → ``mixed``."""
+    from ..layers import REGISTRY
+
+    used: set = set()
     for block in blocks:
         first = block.members[0]
         if first.cls:
             base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", first.cls).lower()
         else:
-            parts = first.family.split(".")
-            words = [p for p in parts if p.strip("#")]
-            base = (words[-1].replace("#", "_").strip("_") if words else "block") + ("_block" if parts[-1] == "#" else "")
+            parts = first.path.split(".")
+            words = [re.match(r"[A-Za-z_]*", p).group().strip("_").lower() for p in parts]
+            base = next((w for w in reversed(words) if w), "block") + ("_block" if not words[-1] else "")
         base = re.sub(r"\W+", "_", base) or "block"
-        used[base] += 1
-        block.name = base if used[base] == 1 else f"{base}_{used[base]}"
+        if base in REGISTRY:  # `block: conv` would read as a layer kind
+            base += "_block"
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        block.name = name
 
 
 # ---- a block from its instances ---------------------------------------------------------------------------------
@@ -249,7 +257,7 @@ def build_block(candidate: int, members: list, model, layer_names: set) -> Block
         fields = arguments.fields(name, {i: views[i][name][0].fields for i in present}, REGISTRY[kinds[name]])
         if fields is None:
             return None
-        when = arguments.condition(name, present) if len(present) < len(members) else None
+        when = arguments.condition(name, kinds[name], present) if len(present) < len(members) else None
         written = wiring[name]
         names = None if written is None else [inputs[t[1]] if t[0] == "E" else t[1] for t in written]
         items.append(layer_item(kinds[name], name, fields, names, when))
@@ -359,8 +367,9 @@ class _Arguments:
         self._fill(name, values, texts)
         return Expr(name)
 
-    def condition(self, layer: str, present: list) -> Expr:
-        """The `when:` of a layer in the members ``present`` only."""
+    def condition(self, layer: str, kind: str, present: list) -> Expr:
+        """The `when:` of a layer in the members ``present`` only: an argument named after the layer (its first
+        word: ``downsample`` for ``downsample.0``), or after its kind when its name is a number."""
         present = set(present)
         flags = tuple(i in present for i in range(self.count))
         for name, known in self.conditions.items():
@@ -368,7 +377,8 @@ class _Arguments:
                 return Expr(name)
             if known == tuple(not f for f in flags):
                 return Expr(f"not {name}")
-        name = self._new(layer.split(".")[0])
+        word = layer.split(".")[0]
+        name = self._new(word if word[:1].isalpha() else kind)
         self.conditions[name] = flags
         self.values[name] = list(flags)
         self.texts[name] = [value_text(f) for f in flags]
