@@ -18,6 +18,9 @@
 **The round trip.** The written spec is expanded again and compared node by node (names, kinds, fields, inputs,
 expansion notes) with the expansion of the flat spec. A block whose layers do not come out exactly as the model's
 is dropped, its instances written flat, and the rest written again: the spec is always the model.
+
+The module is long because the four steps are one algorithm over one pair of data types (:class:`Instance`,
+:class:`Block`), each step meaningful only with the others.
 """
 
 from __future__ import annotations
