@@ -330,6 +330,7 @@ class _Arguments:
         self.values: dict = {}   # name → [value or None per member]
         self.texts: dict = {}    # name → [value_text or None per member], to compare values
         self.conditions: dict = {}  # name → (presence per member)
+        self.quantity: dict = {}    # name → what its values count (see _quantity)
 
     def fields(self, layer: str, per_member: dict, kind) -> dict | None:
         """The block's fields of one layer, from its fields in the members that have it (member → fields)."""
@@ -357,16 +358,23 @@ class _Arguments:
         return written
 
     def _argument(self, key: str, layer: str, values: dict, texts: dict) -> Expr:
-        for name, known in self.texts.items():
+        """An argument for a field with other values in some members: one with the same values where both are
+        known, or one those values are a whole multiple or quotient of (``4 * out``), else a new one. Only
+        arguments of the same quantity count (a conv's ``out`` may be another's ``groups``, never 8 × a kernel)."""
+        quantity = _quantity(key)
+        same = [name for name in self.texts if self.quantity.get(name) == quantity]
+        for name in same:
+            known = self.texts[name]
             if any(known[i] is not None for i in texts) and all(known[i] in (None, t) for i, t in texts.items()):
                 self._fill(name, values, texts)
                 return Expr(name)
-        for name, known in self.values.items():
-            expression = _multiple(name, known, values)
+        for name in same:
+            expression = _multiple(name, self.values[name], values)
             if expression is not None:
                 return Expr(expression)
         name = self._new(key if key not in self.taken else f"{key}_{layer}")
         self.values[name], self.texts[name] = [None] * self.count, [None] * self.count
+        self.quantity[name] = quantity
         self._fill(name, values, texts)
         return Expr(name)
 
@@ -414,6 +422,15 @@ class _Arguments:
             defaults[name] = usual if 2 * times > self.count else None
             args[name] = [usual if v is None else v for v in values]
         return args, defaults
+
+
+#: fields that count channels: an argument of one may feed another (``groups: out`` for a depthwise conv)
+_CHANNELS = {"out", "groups", "mid", "squeeze", "start", "stop", "num_parameters", "offset_groups"}
+
+
+def _quantity(key: str) -> str:
+    """What a field's values count, for sharing arguments: channels, or the field itself (stride, kernel, …)."""
+    return "channels" if key in _CHANNELS else key
 
 
 def _plain(value):

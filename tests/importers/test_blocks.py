@@ -148,13 +148,17 @@ def test_instances_whose_layers_are_not_one_run_stay_flat():
 
 def test_integer_multiples_and_quotients_of_an_argument_are_expressions():
     spec = {"name": "wide", "input": [8, 8, 8], "layers": [
-        item for i, width in enumerate((8, 16, 32, 64))
-        for item in ({"type": "conv", "name": f"s.{i}.a", "out": width, "kernel": 1},
+        item for i, (kernel, width) in enumerate(((1, 8), (3, 24), (5, 40), (7, 56)))
+        for item in ({"type": "conv", "name": f"s.{i}.k", "out": 8, "kernel": kernel, "padding": kernel // 2},
+                     {"type": "conv", "name": f"s.{i}.a", "out": width, "kernel": 1},
                      {"type": "conv", "name": f"s.{i}.b", "out": 4 * width, "kernel": 1},
                      {"type": "conv", "name": f"s.{i}.c", "out": width // 2, "kernel": 1})]}
     text = round_trips(ir_of(spec))
-    assert "out: 4 * out," in text and "out: out // 2," in text
-    assert "  - {block: s_block, name: s, repeat: 4, out: [8, 16, 32, 64]}" in text
+    assert "      - {type: conv, name: a, out: out, kernel: 1}\n" in text
+    assert "      - {type: conv, name: b, out: 4 * out, kernel: 1}\n" in text
+    assert "      - {type: conv, name: c, out: out // 2, kernel: 1}\n" in text
+    # the widths are 8 × the kernels here, but a channel count is never written as a multiple of a kernel size
+    assert "{block: s_block, name: s, repeat: 4, kernel: [1, 3, 5, 7], padding: [0, 1, 2, 3], out: [8, 24, 40, 56]}" in text
 
 
 # ---- the round trip: a block that does not expand to its instances is written flat ------------------------------
