@@ -265,6 +265,7 @@ def build_block(candidate: int, members: list, model, layer_names: set) -> Block
         names = None if written is None else [inputs[t[1]] if t[0] == "E" else t[1] for t in written]
         items.append(layer_item(kinds[name], name, fields, names, when))
     args, defaults = arguments.finish()
+    items = [arguments.rename(item) for item in items]
     block = Block(candidate, members, inputs, items, args, defaults)
     block.runs = _runs(members, model.layers, layer_names)
     return block
@@ -331,6 +332,7 @@ class _Arguments:
         self.texts: dict = {}    # name → [value_text or None per member], to compare values
         self.conditions: dict = {}  # name → (presence per member)
         self.quantity: dict = {}    # name → what its values count (see _quantity)
+        self.renamed: dict = {}     # name → the better name it gets when the block is done
 
     def fields(self, layer: str, per_member: dict, kind) -> dict | None:
         """The block's fields of one layer, from its fields in the members that have it (member → fields)."""
@@ -367,6 +369,9 @@ class _Arguments:
             known = self.texts[name]
             if any(known[i] is not None for i in texts) and all(known[i] in (None, t) for i, t in texts.items()):
                 self._fill(name, values, texts)
+                if key == "out" and "out" not in self.taken:  # a conv's width reads best as `out`
+                    self.taken.add("out")
+                    self.renamed[name] = "out"
                 return Expr(name)
         for name in same:
             expression = _multiple(name, self.values[name], values)
@@ -419,9 +424,17 @@ class _Arguments:
             counts = Counter(t for t in texts if t is not None)
             common, times = counts.most_common(1)[0]
             usual = values[texts.index(common)]
+            name = self.renamed.get(name, name)
             defaults[name] = usual if 2 * times > self.count else None
             args[name] = [usual if v is None else v for v in values]
         return args, defaults
+
+    def rename(self, fields: dict) -> dict:
+        """``fields`` with the arguments in their expressions renamed as :meth:`finish` names them."""
+        if not self.renamed:
+            return fields
+        swap = lambda m: self.renamed.get(m.group(), m.group())  # noqa: E731
+        return {key: Expr(re.sub(r"[A-Za-z_]\w*", swap, v)) if isinstance(v, Expr) else v for key, v in fields.items()}
 
 
 #: fields that count channels: an argument of one may feed another (``groups: out`` for a depthwise conv)
