@@ -3,8 +3,7 @@ repeated instances become blocks with args, `repeat` and `when:`, the layers kee
 written spec always expands to exactly the model's layers (the round trip drops any block that would not).
 
 Readability goal (issue 15): a torchvision-style ResNet-50 in at most 3 × 44 = 132 lines, the length of the
-hand-written configs/resnet50.yaml. Hand-built models here; the torch imports are at the end (skipped without
-torch)."""
+hand-written configs/resnet50.yaml. Hand-built models here; the torch imports are in test_torch_blocks.py."""
 
 from __future__ import annotations
 
@@ -18,18 +17,9 @@ from convcalc.importers import blocks
 from convcalc.importers.writer import write_spec
 from convcalc.spec.loader import load, shipped_configs
 
-from .helpers import ir_of, nodes_of, resnet_class
+from .helpers import GOAL, ir_of, nodes_of, resnet_class, round_trips
 
 SHIPPED = sorted(shipped_configs())
-HAND_WRITTEN_RESNET50_LINES = 44  # configs/resnet50.yaml
-GOAL = 3 * HAND_WRITTEN_RESNET50_LINES
-
-
-def round_trips(model) -> str:
-    """The block spec of ``model``, after checking that it expands to the flat spec's nodes."""
-    text = write_spec(model)
-    assert nodes_of(load(text).expand()) == nodes_of(load(write_spec(model, flat=True)).expand())
-    return text
 
 
 # ---- ResNet-50 as an ONNX import gives it: scopes from the node names, no class names --------------------------
@@ -227,60 +217,3 @@ def test_writing_is_fast_and_linear_in_the_layers():
     assert small_time < 0.5
     # 7.4 × the layers: linear is ~7.4 × the time, quadratic ~55 ×
     assert large_time < 20 * small_time + 0.1
-
-
-# ---- torch imports -----------------------------------------------------------------------------------------------
-def torch_import(name):
-    pytest.importorskip("torch")
-    from . import models
-    from .torch_helpers import imported
-
-    if name not in _IMPORTS:
-        builder, shape = models.MODELS[name] if name in models.MODELS else (getattr(models, name), (3, 224, 224))
-        _IMPORTS[name] = imported(builder, shape)
-    return _IMPORTS[name]
-
-
-_IMPORTS: dict = {}
-
-
-def test_torch_resnet50_meets_the_readability_goal():
-    model = torch_import("resnet50")
-    text = round_trips(model)
-    assert len(text.splitlines()) == 32 <= GOAL
-    assert "  bottleneck:\n    args: {out: null, stride: 1, downsample: false}\n" in text
-    assert "  - {block: bottleneck, name: layer4, repeat: 3, out: 512, stride: [2, 1, 1], downsample: [true, false, " \
-           "false]}\n" in text
-    # torchvision's model table: 25,557,032 params and 4,089,184,256 MACs
-    report = analyze(load(text))
-    assert (report.totals.params, report.totals.macs) == (25_557_032, 4_089_184_256)
-
-
-def per_layer(report) -> list:
-    return [(layer.name, layer.type, layer.output_shape, layer.params, layer.buffers, layer.macs, layer.flops)
-            for layer in report.layers]
-
-
-@pytest.mark.parametrize("name", ["resnet_stack", "mobilenet_v2", "mobilenet_v3", "efficientnet", "shufflenet_v2",
-                                  "densenet", "inception", "convnext", "unet", "conv3d", "ops"])
-def test_every_torch_model_analyses_the_same_as_its_flat_spec(name):
-    from . import models
-
-    assert name in models.MODELS
-    model = torch_import(name)
-    written, flat = write_spec(model), write_spec(model, flat=True)
-    with_blocks, without = analyze(load(written)), analyze(load(flat))
-    totals = lambda r: (r.totals.params, r.totals.buffers, r.totals.macs, r.totals.flops)  # noqa: E731
-    assert totals(with_blocks) == totals(without)
-    assert per_layer(with_blocks) == per_layer(without)
-    assert [layer.name for layer in with_blocks.layers] == [layer.name for layer in model.layers]
-    assert len(written.splitlines()) <= len(flat.splitlines())
-
-
-def test_torch_models_with_repeated_modules_get_blocks():
-    from . import models
-
-    shorter = {name for name in models.MODELS
-               if len(write_spec(torch_import(name)).splitlines()) < len(write_spec(torch_import(name), flat=True)
-                                                                        .splitlines())}
-    assert shorter >= {"resnet_stack", "mobilenet_v2", "efficientnet", "inception", "convnext", "unet"}
