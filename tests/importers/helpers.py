@@ -11,7 +11,7 @@ import types
 from convcalc.importers.ir import ImportedLayer, ImportedModel
 from convcalc.layers import REGISTRY
 from convcalc.spec.fields import plain_value, same_value
-from convcalc.spec.loader import load
+from convcalc.spec.loader import load, shipped_configs
 
 
 def plain_fields(node) -> dict:
@@ -79,3 +79,15 @@ def round_trips(model) -> str:
     text = write_spec(model)
     assert nodes_of(load(text).expand()) == nodes_of(load(write_spec(model, flat=True)).expand())
     return text
+
+
+def deep_resnet(factor: int) -> str:
+    """configs/resnet50.yaml with ``factor`` × the bottlenecks per stage (175 layers at 1, 1,295 at 8)."""
+    text = shipped_configs()["resnet50"].read_text(encoding="utf-8")
+    head, tail = text.split("  - {block: bottleneck, name: layer1")[0], text.split("layer4, ")[1].split("\n", 1)[1]
+    calls = ""
+    for stage, (count, stride) in enumerate(zip((3, 4, 6, 3), (1, 2, 2, 2))):
+        count *= factor
+        calls += (f"  - {{block: bottleneck, name: layer{stage + 1}, repeat: {count}, mid: {2 ** stage} * width, "
+                  f"stride: {[stride] + [1] * (count - 1)}, project: {[True] + [False] * (count - 1)}}}\n")
+    return head + calls.replace("True", "true").replace("False", "false") + tail

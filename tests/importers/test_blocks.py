@@ -17,7 +17,7 @@ from convcalc.importers import blocks
 from convcalc.importers.writer import write_spec
 from convcalc.spec.loader import load, shipped_configs
 
-from .helpers import GOAL, ir_of, nodes_of, resnet_class, round_trips
+from .helpers import GOAL, deep_resnet, ir_of, nodes_of, resnet_class, round_trips
 
 SHIPPED = sorted(shipped_configs())
 
@@ -188,18 +188,6 @@ def test_only_the_wrong_block_is_written_flat(monkeypatch):
 
 
 # ---- speed -------------------------------------------------------------------------------------------------------
-def deep_resnet(factor: int) -> str:
-    """configs/resnet50.yaml with ``factor`` × the bottlenecks per stage (175 layers at 1, 1,295 at 8)."""
-    text = shipped_configs()["resnet50"].read_text(encoding="utf-8")
-    head, tail = text.split("  - {block: bottleneck, name: layer1")[0], text.split("layer4, ")[1].split("\n", 1)[1]
-    calls = ""
-    for stage, (count, stride) in enumerate(zip((3, 4, 6, 3), (1, 2, 2, 2))):
-        count *= factor
-        calls += (f"  - {{block: bottleneck, name: layer{stage + 1}, repeat: {count}, mid: {2 ** stage} * width, "
-                  f"stride: {[stride] + [1] * (count - 1)}, project: {[True] + [False] * (count - 1)}}}\n")
-    return head + calls.replace("True", "true").replace("False", "false") + tail
-
-
 def fastest(model, times: int = 3) -> float:
     best = float("inf")
     for _ in range(times):
