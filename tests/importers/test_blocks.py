@@ -151,6 +151,23 @@ def test_integer_multiples_and_quotients_of_an_argument_are_expressions():
     assert "{block: s_block, name: s, repeat: 4, kernel: [1, 3, 5, 7], padding: [0, 1, 2, 3], out: [8, 24, 40, 56]}" in text
 
 
+def test_repeat_only_for_a_chain_from_p0_that_reads_the_previous_layer():
+    # `repeat` gives every repetition the call's `inputs:`, so a chain whose first instance reads another layer
+    # than the previous one is called instance by instance
+    def stage(side_first: bool) -> dict:
+        units = [{"type": "conv", "name": f"p.{i}.conv", "out": 8, "kernel": 3, "padding": 1} for i in range(3)]
+        units = [dict(unit, inputs=["input"]) if i == 0 and side_first else unit for i, unit in enumerate(units)]
+        rest = [[{"type": "batchnorm", "name": f"p.{i}.bn"}, {"type": "relu", "name": f"p.{i}.relu"}]
+                for i in range(3)]
+        side = [{"type": "conv", "name": "side", "out": 8, "kernel": 1}] if side_first else []
+        return {"name": "chain", "input": [8, 16, 16],
+                "layers": side + [item for unit, after in zip(units, rest) for item in [unit, *after]]}
+
+    assert "  - {block: p_block, name: p, repeat: 3}\n" in round_trips(ir_of(stage(False)))
+    text = round_trips(ir_of(stage(True)))
+    assert "  - {block: p_block, name: p.0, inputs: input}\n  - {block: p_block, name: p.1}\n" in text
+
+
 # ---- the round trip: a block that does not expand to its instances is written flat ------------------------------
 def spoil(monkeypatch, which, change):
     """Make build_block give a wrong block for the groups whose first instance's path matches ``which``."""
