@@ -17,7 +17,8 @@
 
 **The round trip.** The written spec is expanded again and compared node by node (names, kinds, fields, inputs,
 expansion notes) with the expansion of the flat spec. A block whose layers do not come out exactly as the model's
-is dropped, its instances written flat, and the rest written again: the spec is always the model.
+is dropped (its instances go to other blocks, or are written flat) and the spec written again, until it expands
+to exactly the model's layers, under their own names (``layer1.0.conv1``: the names map the weights).
 
 The module is long because the four steps are one algorithm over one pair of data types (:class:`Instance`,
 :class:`Block`), each step meaningful only with the others.
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 
 from ..compare.yamlwrite import yaml_scalar
 from ..errors import SpecError
+from ..spec.expr import FUNCTIONS
 from .spec_text import Expr, flow, layer_item, value_text
 
 #: at most this fraction of a block's layers may be kept by `when:` (the others are in every instance)
@@ -40,8 +42,8 @@ MAX_OPTIONAL = 1 / 3
 #: patterns of one family tried against each other for a block with `when:`, at most (keeps large models linear)
 MAX_PATTERNS = 40
 #: names an argument cannot have: words of the expression language, and YAML words an unquoted value would be
-_RESERVED = set(keyword.kwlist) | {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "input", "min",
-                                   "max", "round", "ceil", "floor", "int", "abs", "make_divisible"}
+_RESERVED = set(keyword.kwlist) | set(FUNCTIONS) | {"true", "false", "null", "yes", "no", "on", "off", "y", "n",
+                                                    "input"}
 
 
 @dataclass(eq=False)
