@@ -316,6 +316,66 @@ class Pointwise(Conv):
         return (1,) * ndim
 
 
+def tap_classes(k: int, s: int, d: int) -> dict[int, list[int]]:
+    """A transposed conv's taps on one axis grouped by the output phase they write: tap t lands input i at
+    ``i·s + t·d`` (before the crop), so its offset t·d reaches the positions ≡ t·d (mod s). Residue ρ → the offsets
+    t·d of its taps, ascending. O(k), whatever the stride."""
+    classes: dict[int, list[int]] = {}
+    for t in range(k):
+        classes.setdefault(t * d % s, []).append(t * d)
+    return classes
+
+
+class Landing:
+    """How many products of a transposed conv land on each output position along one axis: their sum over the
+    positions (``total``), the fewest (``least``) and the most (``most``) on any one position."""
+
+    __slots__ = ("total", "least", "most")
+
+    def __init__(self, total: int, least: int, most: int):
+        self.total, self.least, self.most = total, least, most
+
+
+def landing(n: int, k: int, s: int, d: int, pad_before: int, size: int) -> Landing:
+    """The products landing on the ``size`` output positions of one axis: input i (of ``n``) and tap t (of ``k``)
+    land at ``o = i·s − p_b + t·d``.
+
+    Closed form per tap for the total; per phase class (:func:`tap_classes`) for the least and most. On the
+    positions u = o + p_b ≡ ρ (mod s), the count is the number of the class's offsets e with e ≤ u ≤ e + (n − 1)·s:
+    a step function of u that changes only where some e enters (u = e) or leaves (u = e + n·s), so a sweep over
+    those ≤ 2k events, clipped to the output, finds its extremes. A phase present in the output with no taps at all
+    gives 0. O(k log k), independent of n, s, d and the output size (the positions are never enumerated)."""
+    total = 0
+    for t in range(k):  # inputs with 0 ≤ i·s − p_b + t·d < size
+        first = max(0, -((t * d - pad_before) // s))
+        last = min(n - 1, (size - 1 + pad_before - t * d) // s)
+        total += max(0, last - first + 1)
+    lo, hi = pad_before, pad_before + size - 1  # the output window in u = o + p_b
+    most, least, phases = 0, None, 0
+    for rho, starts in tap_classes(k, s, d).items():
+        u0, u1 = lo + (rho - lo) % s, hi - (hi - rho) % s  # the first and last u ≡ ρ in the window
+        if u0 > u1:
+            continue
+        phases += 1
+        events: dict[int, int] = {}
+        value = 0
+        for e in starts:
+            leave = e + n * s
+            value += e <= u0 < leave
+            for at, delta in ((e, 1), (leave, -1)):
+                if u0 < at <= u1:
+                    events[at] = events.get(at, 0) + delta
+        low = high = value
+        for at in sorted(events):
+            value += events[at]
+            low, high = min(low, value), max(high, value)
+        most = max(most, high)
+        least = low if least is None else min(least, low)
+    if phases < min(size, s):  # a phase of the window that no tap writes
+        least = 0
+    return Landing(total, least or 0, most)
+
+
 @register
 class ConvTranspose(Conv):
     """Transposed convolution ("deconvolution", fractionally strided), as ``torch.nn.ConvTranspose{1,2,3}d``.
@@ -400,30 +460,17 @@ class ConvTranspose(Conv):
         flops = 2 * q.named("MACs", macs) + q.opt(self.bias, c_out * q.prod("N_out", g.out_sizes), "bias adds")
         return Counts(params, 0, macs, flops)
 
-    def _landing(self, g: ConvGeometry):
-        """Per axis: how many products land on each output position."""
-        per_axis = []
-        for n, k, s, d, (pb, _), size in zip(g.in_sizes, g.kernel, g.stride, g.dilation, g.pads, g.out_sizes):
-            taps = [0] * size
-            for i in range(n):
-                for t in range(k):
-                    o = i * s - pb + t * d
-                    if 0 <= o < size:
-                        taps[o] += 1
-            per_axis.append(taps)
-        return per_axis
-
     def details(self, ins):
         g = self.geometry(ins[0])
-        per_axis = self._landing(g)
-        inside = g.c_in * (g.c_out // g.groups) * prod(sum(t) for t in per_axis)
-        positions = prod(len(t) for t in per_axis)
+        per_axis = [landing(n, k, s, d, pb, size) for n, k, s, d, (pb, _), size
+                    in zip(g.in_sizes, g.kernel, g.stride, g.dilation, g.pads, g.out_sizes)]
+        total = prod(a.total for a in per_axis)
         return {
-            "macs_inside_output": inside,
+            "macs_inside_output": g.c_in * (g.c_out // g.groups) * total,
             "taps_per_output": {
-                "min": prod(min(t) for t in per_axis),
-                "max": prod(max(t) for t in per_axis),
-                "mean": str(Fraction(prod(sum(t) for t in per_axis), positions)),
+                "min": prod(a.least for a in per_axis),
+                "max": prod(a.most for a in per_axis),
+                "mean": str(Fraction(total, prod(g.out_sizes))),
             },
         }
 
@@ -440,14 +487,12 @@ class ConvTranspose(Conv):
         g = self.geometry(ins[0])
         spans, factors, offsets, uneven = [], [], [], False
         for k, s, d, ke, (pb, _) in zip(g.kernel, g.stride, g.dilation, g.k_eff, g.pads):
-            widest, counts = 0, set()
-            for residue in range(s):  # output positions o ≡ residue (mod s) read the same input pattern
-                hits = [(residue + pb - t * d) // s for t in range(k) if (residue + pb - t * d) % s == 0]
-                counts.add(len(hits))
-                if hits:
-                    widest = max(widest, max(hits) - min(hits))
+            # output positions o with o + p_b ≡ ρ (mod s) are written by the taps of class ρ, from inputs
+            # (o + p_b − t·d)/s: as many inputs as the class has taps, spanning (its last − its first offset)/s
+            classes = tap_classes(k, s, d)
+            counts = {len(offsets_) for offsets_ in classes.values()} | ({0} if len(classes) < s else set())
             uneven |= len(counts) > 1
-            spans.append(widest)
+            spans.append(max((c[-1] - c[0]) // s for c in classes.values()))
             factors.append(Fraction(1, s))
             offsets.append(Fraction(pb, s) - Fraction(ke - 1, 2 * s))
         rf = rfs[0].step(spans, factors, offsets)
