@@ -10,7 +10,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convcalc.layers.conv import landing
+from convcalc.layers.scatter import landing
 
 from spec_helpers import one
 
