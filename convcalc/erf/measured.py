@@ -12,7 +12,7 @@ from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph
-from ..verify import DEFAULT_MAX_MEMORY, RUN_DTYPE_BYTES, MemoryRefused, probe_bytes
+from ..verify import DEFAULT_MAX_MEMORY, RUN_DTYPE_BYTES, human_bytes, probe_bytes
 from .stats import DEFAULT_MASS, ERF, area_ratios, axes_from, unit
 
 #: the most random inputs ``--samples`` may average over (each is a forward and a backward pass)
@@ -40,7 +40,8 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     (``seed``); ``weights`` is ``"random"`` (He-style) or ``"uniform"`` (all ones, zero biases, BN = identity).
 
     Before any work: ``samples`` at most :data:`MAX_SAMPLES` (a :class:`SpecError`), and the estimated peak
-    (:func:`measured_bytes`) at most ``max_memory`` (:class:`~convcalc.verify.MemoryRefused`, as ``verify``).
+    (:func:`measured_bytes`) at most ``max_memory`` (a :class:`SpecError` naming ``--max-memory``, as ``verify``
+    refuses).
     """
     import time
 
@@ -55,7 +56,11 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     dtype = dtype or ("float64" if mode == "ones" else "float32")
     estimate = measured_bytes(report, dtype)
     if estimate > max_memory:
-        raise MemoryRefused(estimate, max_memory, 1)
+        raise SpecError(f"--max-memory: refusing to run the measured ERF: its estimated peak memory is "
+                        f"{human_bytes(estimate)} ({estimate:,} bytes, {dtype}), above the limit of "
+                        f"{human_bytes(max_memory)}", None,
+                        "use a smaller --input (e.g. --input 3x64x64), --weights random (float32), or raise "
+                        "--max-memory")
     names = [node.name for node in graph.nodes]
     # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)

@@ -99,8 +99,8 @@ def test_inside_share_does_not_walk_a_huge_input():
 def test_measured_erf_refuses_above_max_memory_before_any_work():
     result = rf("resnet50", "--erf", "measured", "--max-memory", "10M")
     assert result.exit_code == 2, result.output
-    assert "refusing to run: the estimated peak memory is" in result.stderr
-    assert "above the limit of 10.0 MiB" in result.stderr
+    assert "--max-memory: refusing to run the measured ERF: its estimated peak memory is" in result.stderr
+    assert "float32), above the limit of 10.0 MiB" in result.stderr and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("samples", ["1001", "100000"])

@@ -85,14 +85,10 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     rows = rf_rows(graph, report)
     shown = [r for r in rows if r.name == layer] if layer else rows
     windows = input_window(graph, report, layer, position) if position is not None else None
-    from ...verify import MemoryRefused, parse_bytes
+    from ...verify import parse_bytes
 
-    limit = parse_bytes(max_memory)
-    try:
-        result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed, limit)
-    except MemoryRefused as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 2
+    result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed,
+                          parse_bytes(max_memory))
     if save:
         from ...render.heatmap import save_erf
 
