@@ -295,6 +295,11 @@ class Pad(Layer):
             if self.mode == "circular" and max(b, a) > n:
                 self.fail(f"`circular` wraps around at most once: spatial axis {axis} has {n} positions and the "
                           f"padding ({b}, {a})", f"use a padding of at most {n}", "padding")
+            crop = -min(b, 0) - min(a, 0)
+            if crop > n:  # torch crops the input first (F.pad narrows it), then pads: a crop beyond it fails there
+                self.fail(f"spatial axis {axis} has {n} positions and the padding ({b}, {a}) crops {crop} of them",
+                          f"crop at most {n} positions (torch refuses a larger crop even when the pad refills it)",
+                          "padding")
             if n + b + a < 1:
                 self.fail(f"output size along spatial axis {axis} is {n} + {b} + {a} = {n + b + a}, below 1",
                           f"crop less than the {n} positions", "padding")
