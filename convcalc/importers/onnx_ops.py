@@ -163,9 +163,11 @@ def batch_norm(op):
 
 
 def fixed(const: Const | None, fill: float) -> bool:
-    """A constant that is not a weight of the model and holds ``fill`` everywhere (a norm without affine
-    parameters, as the exporters write it)."""
-    return const is not None and not const.learnable and const.value is not None and bool(np.all(const.value == fill))
+    """A constant that is not a weight of the model and holds ``fill`` everywhere (absent, for 0): a norm's γ of
+    ones or β of zeros, which is how the exporters write a norm without affine parameters."""
+    if const is None:
+        return fill == 0
+    return not const.learnable and const.value is not None and bool(np.all(const.value == fill))
 
 
 @handles("InstanceNormalization")
@@ -195,9 +197,11 @@ def layer_norm(op):
     axis = int(op.attr("axis", -1)) % (len(x.shape) + 1)
     if axis != len(x.shape):
         op.fail(f"it normalises over the axes from {axis} on; layernorm normalises one axis")
-    fields = spec_fields("layernorm", axis="last", bias=b is not None,
+    affine = not (fixed(w, 1) and fixed(b, 0))
+    bias = b is not None and not fixed(b, 0) if affine else None
+    fields = spec_fields("layernorm", axis="last", affine=affine, bias=bias,
                          eps=attr_float(op, "epsilon", 1e-5, "layernorm", "eps"))
-    return op.emit("layernorm", fields, weights=arrays_of(w, b))
+    return op.emit("layernorm", fields, weights=arrays_of(w, b if bias else None) if affine else ())
 
 
 # ---- activations ----------------------------------------------------------------------------------------------
@@ -504,6 +508,8 @@ MERGES = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide"}
 #: the scalar op, with the activation first and with the number first
 SCALARS = {"Add": ("add", "add"), "Sub": ("sub", "rsub"), "Mul": ("mul", "mul"), "Div": ("div", "rdiv"),
            "Pow": ("pow", None)}
+#: the operand that leaves x as it is
+NEUTRAL = {"Add": 0, "Sub": 0, "Mul": 1, "Div": 1, "Pow": 1}
 #: per-channel constants that are layers of their own: γ·x (layer scale) and x + β (bias add)
 PER_CHANNEL = {"Mul": "layer_scale", "Add": "bias_add"}
 
@@ -515,12 +521,17 @@ def arithmetic(op):
     linear becomes its bias."""
     a, b = op.arg(0), op.arg(1)
     if isinstance(a, Act) and isinstance(b, Act):
+        gated = self_gate(op, a, b) if op.type == "Mul" else None
+        if gated is not None:
+            return gated
         if op.type not in MERGES:
             op.fail("a power of two activations")
         return op.emit(MERGES[op.type], inputs=[a, b])
     x, other, first = (a, b, False) if isinstance(a, Act) else (b, a, True)
     if not isinstance(other, Const):
         op.fail("an operand that is neither an activation nor a constant")
+    if not first and fixed(other, NEUTRAL.get(op.type)) and op.out_shape() == x.shape:
+        return x  # x·1, x + 0 with a constant the exporter wrote (a norm's missing γ and β): no layer
     if other.known() is not None:
         scalar_op = SCALARS[op.type][1 if first else 0]
         if scalar_op is None:
@@ -534,6 +545,28 @@ def arithmetic(op):
     if op.type in PER_CHANNEL:
         return per_channel(op, PER_CHANNEL[op.type], x, other)
     op.fail("a constant operand that is neither a number nor one value per channel")
+
+
+#: x · f(x) as one activation: the chain of kinds f is made of (last first) → the activation
+SELF_GATES = {("sigmoid",): "silu", ("tanh", "softplus"): "mish"}
+
+
+def self_gate(op, a, b):
+    """``x · sigmoid(x)`` is SiLU and ``x · tanh(softplus(x))`` is Mish, as exporters write ``nn.SiLU`` and
+    ``nn.Mish`` (their chains used only here)."""
+    for x, gate in ((a, b), (b, a)):
+        chain, act = [], gate
+        while getattr(act, "kind", None) in ("sigmoid", "tanh", "softplus") and not act.fields \
+                and op.consumers(act) == 1 and len(chain) < 2:
+            chain.append(act)
+            act = act.inputs[0]
+            kind = SELF_GATES.get(tuple(r.kind for r in chain))
+            if kind and act is x:
+                for record in chain:
+                    op.absorb(record)
+                return op.emit(kind, inputs=[x], meta={"origin": " → ".join(r.call.label for r in reversed(chain))
+                                                        + f" → Mul node '{op.node.name}'"})
+    return None
 
 
 def linear_bias(op, x, const: Const):
