@@ -307,3 +307,12 @@ def test_empty_file(tmp_path):
     (tmp_path / "empty.onnx").write_bytes(b"")
     with pytest.raises(SpecError, match="not an ONNX model"):
         read(str(tmp_path / "empty.onnx"))
+
+
+def test_softplus_with_its_threshold_as_the_dynamo_exporter_writes_it(tmp_path):
+    g = Graph((1, 3, 4, 4))
+    soft = g.op("Softplus", g.input)
+    over = g.op("Greater", g.input, g.const("threshold", np.float32(20)), name="n9")
+    model = g.imported(tmp_path, g.op("Where", over, g.input, soft))
+    assert mapped(model) == [("softplus", {})] and not model.warnings
+    assert model.layers[0].tensor == "Where_1_out0"  # the value Where gives (the builder numbers unnamed nodes)
