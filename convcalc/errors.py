@@ -82,7 +82,8 @@ def did_you_mean(word: str, choices, listing: str | None = None) -> str:
     choices = sorted(set(choices))
     if not choices:
         return "none are accepted here"
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    # a hostile word (a megabyte of text) is close to nothing, and comparing it would cost
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6) if len(word) <= 200 else []
     if close:
         return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
     if len(choices) <= 12:
