@@ -141,7 +141,7 @@ def _too_deep(text: str, mark: Mark | None) -> SpecError:
 
 class _Evaluator:
     def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str):
-        self.text, self.names, self.mark, self.source = shorten(text, 200), names, mark, source
+        self.text, self.names, self.mark, self.source = shorten(text, 80), names, mark, source
 
     def fail(self, what: str, hint: str):
         raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
