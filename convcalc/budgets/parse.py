@@ -27,13 +27,14 @@ Conventions, stated once here:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from ..errors import Mark, SpecError, did_you_mean
+from ..limits import read_file
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
 from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
@@ -255,12 +256,7 @@ def load_budgets_file(path: str) -> BudgetsFile:
     (spec name or file stem → budgets)."""
     from ..spec.yamlio import load_yaml
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the budgets file {path}: {exc.__class__.__name__}", None,
-                        "check the --budgets path") from None
-    doc = load_yaml(text, path)
+    doc = load_yaml(read_file(path, "the budgets file", hint="check the --budgets path"), path)
     if not isinstance(doc, YMap):
         raise SpecError("a budgets file must be a mapping", getattr(doc, "mark", Mark(path, 1, 1)),
                         "write e.g. `macs: 600M` at the top level, or `budgets:` and `specs:` sections")
@@ -364,10 +360,9 @@ def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbud
         raise SpecError("--max-increase needs --baseline", None,
                         "create one with `convcalc analyze SPEC --format json > baseline.json`")
     if baseline:
-        path = Path(baseline)
-        if not path.exists():
+        if not os.path.exists(baseline):
             raise SpecError(f"--baseline {baseline}: no such file or directory", None, "check the path")
-        if path.is_file() and len(specs) > 1:
+        if not os.path.isdir(baseline) and len(specs) > 1:
             raise SpecError(f"--baseline {baseline} is one report but {len(specs)} specs are checked", None,
                             "pass a directory holding NAME.json for each spec (NAME = the spec's file stem)")
     budgets_file = load_budgets_file(budgets) if budgets else None

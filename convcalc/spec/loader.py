@@ -72,6 +72,8 @@ def shipped_configs() -> dict:
     found: dict[str, Path] = {}
     for directory in map(Path, config_dirs()):
         for path in sorted(directory.rglob("*.yaml")):
+            if not path.is_file():  # a FIFO or a device named *.yaml is no config (reading it would block)
+                continue
             found.setdefault(path.relative_to(directory).with_suffix("").as_posix(), path)
     return found
 
