@@ -39,7 +39,7 @@ from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
 from ..errors import Mark, SpecError, did_you_mean
-from ..limits import check_literal_digits, check_number, read_file, shorten
+from ..limits import check_literal_digits, check_number, number_text, read_file, shorten
 from .expr import evaluate, normalize
 from .fields import describe
 from .expand import BLOCK_CALL, MAX_LAYERS, Expander, Scope, positive_int
@@ -126,6 +126,7 @@ def resolve_path(spec: str) -> str:
 def load(source: Any) -> "Network":
     """Read a spec from a path, a shipped config name, a YAML string or a dict."""
     if isinstance(source, dict):
+        _check_layer_count(source.get("layers"), Mark("<dict>", 1, 1))  # before marking every layer
         return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
     if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
         path = resolve_path(os.fspath(source))
@@ -213,7 +214,7 @@ class Network:
 # ---- helpers ---------------------------------------------------------------------------------------------------
 def _check_layer_count(layers, mark):
     """A `layers:` list longer than the expansion allows is refused before any of it is expanded."""
-    if isinstance(layers, YList) and len(layers) > MAX_LAYERS:
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:
         raise SpecError(f"`layers` lists {len(layers):,} items, above the limit of {MAX_LAYERS:,} layers", mark,
                         "a network expands to at most that many layers (docs/spec.md, \"Limits\")")
 
@@ -326,12 +327,20 @@ def _whole_override(values, what: str) -> tuple[int, ...]:
     except TypeError:
         dims = ()
     if len(dims) != len(values) or not 1 <= len(dims) <= 4 or min(dims) < 1:
-        shown = describe(values[0] if what == "batch" else list(values))
+        shown = _python_text(values[0]) if what == "batch" else \
+            "[" + ", ".join(_python_text(v) for v in list(values)[:8]) + ("…]" if len(values) > 8 else "]")
         raise SpecError(f"{what}={shown}: expected {'a whole number' if what == 'batch' else '1 to 4 whole numbers'}"
                         " ≥ 1", None, "e.g. batch=8" if what == "batch" else "e.g. input=(3, 224, 224)")
     for dim in dims:
         check_number(dim, None, "--batch" if what == "batch" else "--input")
     return dims
+
+
+def _python_text(value) -> str:
+    """A value given from Python, as Python writes it, shortened (a 5,000-digit int has no repr)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number_text(value)
+    return shorten(repr(value), 60)
 
 
 def parse_input_override(text: str) -> tuple[int, ...]:
