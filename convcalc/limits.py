@@ -111,6 +111,15 @@ def check_literal_digits(digits: str, base: int, text: str, mark: Mark | None, w
                         f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\")")
 
 
+def whole_number(text: str, what: str, mark: Mark | None = None, shown: str | None = None) -> int:
+    """A decimal integer written on the command line or in a file (``224``, ``-3``), within the bound: its
+    digits are counted before conversion. :class:`ValueError` for text that is not an integer (the caller says
+    what it expected); :class:`SpecError` naming ``what`` (and echoing ``shown``, the whole option) beyond it."""
+    digits = text.strip()
+    check_literal_digits(digits.lstrip("+-"), 10, shown if shown is not None else digits, mark, what)
+    return check_number(int(digits, 10), mark, what)
+
+
 def decimal_value(text: str, mark: Mark | None = None, what: str = "the number") -> Fraction:
     """A decimal literal (``0.1``, ``2.5e-3``, ``1_000``) as the exact fraction it writes, within the bound.
     Raises :class:`SpecError` for one beyond it (checked on the text first, so ``1e999999999`` costs nothing)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..cost.report import Report
 from ..errors import Mark, SpecError
-from ..limits import MAX_REPORT_BYTES, check_literal_digits, decimal_value, read_file, shorten, within
+from ..limits import MAX_REPORT_BYTES, decimal_value, read_file, shorten, whole_number, within
 from ..spec.fields import describe
 from ..spec.yamlio import YMap
 from .kinds import Budget
@@ -126,8 +126,7 @@ def _report_json(text: str, location: str):
     hint = "create it with `convcalc analyze SPEC --format json > baseline.json`"
 
     def integer(digits: str) -> int:
-        check_literal_digits(digits.lstrip("-"), 10, digits, where, "a number in the baseline")
-        return int(digits)
+        return whole_number(digits, "a number in the baseline", where)
 
     def decimal(digits: str):
         return decimal_value(digits, where, "a number in the baseline")

@@ -34,7 +34,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import Mark, SpecError, did_you_mean
-from ..limits import check_literal_digits, check_number, decimal_value, read_file, shorten
+from ..limits import check_number, decimal_value, read_file, shorten, whole_number
 from ..spec.fields import describe
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
@@ -312,9 +312,7 @@ def parse_cli_min_rf(text: str | None) -> list[Budget]:
     try:
         if len(parts) > 3:
             raise ValueError
-        for part in parts:
-            check_literal_digits(part.strip().lstrip("+"), 10, text, None, "--min-rf")
-        sizes = tuple(check_number(int(part), None, "--min-rf") for part in parts)
+        sizes = tuple(whole_number(part, "--min-rf", shown=text) for part in parts)
     except ValueError:
         sizes = ()
     if not sizes or min(sizes) < 1:

@@ -63,7 +63,7 @@ def parse_at(text: str | None) -> tuple[int, ...] | None:
     """``--at 3,5`` (or ``3x5``): an output position, one index per spatial axis."""
     from ..errors import SpecError
 
-    from ..limits import check_literal_digits, check_number, shorten
+    from ..limits import shorten, whole_number
 
     if text is None:
         return None
@@ -71,9 +71,7 @@ def parse_at(text: str | None) -> tuple[int, ...] | None:
     try:
         if len(parts) > 3:
             raise ValueError
-        for part in parts:
-            check_literal_digits(part.lstrip("+-"), 10, text, None, "--at")
-        return tuple(check_number(int(part), None, "--at") for part in parts)
+        return tuple(whole_number(part, "--at", shown=text) for part in parts)
     except ValueError:
         raise SpecError(f"--at `{shorten(text)}` is not a list of integers (one to three)", None,
                         "write e.g. --at 3,5") from None

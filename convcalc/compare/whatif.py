@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import SpecError
-from ..limits import check_literal_digits, check_number, shorten
+from ..limits import shorten, whole_number
 
 from ..layers.design import ConvQuery, Design, all_designs, design_aliases, missing_kinds
 from .networks import ratio, ratio_text
@@ -36,8 +36,7 @@ def parse_layer(text: str) -> ConvQuery:
         raise SpecError(f"--layer {shorten(text, 200)!r}: {message}", None, f"write {LAYER_SYNTAX}")
 
     def number(digits: str) -> int:
-        check_literal_digits(digits, 10, digits, None, f"--layer {shorten(text, 200)!r}")
-        return check_number(int(digits), None, f"--layer {shorten(text, 200)!r}")
+        return whole_number(digits, f"--layer {shorten(text, 200)!r}")
 
     cleaned = re.sub(r"\s*(->|→)\s*", "->", text.strip().replace("×", "x"))
     tokens = cleaned.split()
@@ -174,10 +173,7 @@ def parse_groups(text: str | None) -> list[int] | None:
     if not text:
         return None
     try:
-        parts = [part.strip() for part in text.split(",") if part.strip()]
-        for part in parts:
-            check_literal_digits(part.lstrip("+-"), 10, text, None, "--groups")
-        values = [check_number(int(part), None, "--groups") for part in parts]
+        values = [whole_number(part, "--groups", shown=text) for part in text.split(",") if part.strip()]
     except ValueError:
         raise SpecError(f"--groups {shorten(text)}: not a list of whole numbers", None, "write e.g. --groups 2,4,8") from None
     if not values or min(values) < 2:
@@ -307,8 +303,7 @@ def parse_target(text: str) -> tuple[Design, int | None]:
         raise SpecError(f"--as {shorten(text)}: `{key}` takes no number", None, f"write --as {key}")
     if raw:
         try:
-            check_literal_digits(raw.strip().lstrip("+-"), 10, text, None, "--as")
-            arg = check_number(int(raw), None, "--as")
+            arg = whole_number(raw, "--as", shown=text)
         except ValueError:
             raise SpecError(f"--as {shorten(text)}: `{shorten(raw)}` is not a whole number", None, f"write e.g. --as {key}:4") from None
         if arg < design.least:

@@ -39,7 +39,7 @@ from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
 from ..errors import Mark, SpecError, did_you_mean
-from ..limits import check_literal_digits, check_number, number_text, read_file, shorten
+from ..limits import check_number, number_text, read_file, shorten, whole_number
 from .expr import evaluate, normalize
 from .fields import describe
 from .expand import BLOCK_CALL, MAX_LAYERS, Expander, Scope, positive_int
@@ -349,16 +349,12 @@ def parse_input_override(text: str) -> tuple[int, ...]:
     try:
         if len(parts) > 4:
             raise ValueError
-        for part in parts:
-            check_literal_digits(part.strip().lstrip("+"), 10, text, None, "--input")
-        dims = tuple(int(part) for part in parts)
+        dims = tuple(whole_number(part, "--input", shown=text) for part in parts)
     except ValueError:
         raise SpecError(f"--input {shorten(text) or repr(text)}: cannot read the shape", None,
                         "write it like 3x224x224 (C×H×W), with 1 to 4 sizes") from None
     if not 1 <= len(dims) <= 4 or min(dims) < 1:
         raise SpecError(f"--input {shorten(text)}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
-    for dim in dims:
-        check_number(dim, None, "--input")
     return dims
 
 
