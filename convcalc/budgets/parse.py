@@ -111,7 +111,8 @@ def _suffix_scale(suffix: str, text: str, mark, what: str, byte_units: bool) -> 
         known = [*SI_SUFFIXES, *BINARY_SUFFIXES, *(s + "B" for s in SI_SUFFIXES)]
     else:
         if suffix in BINARY_SUFFIXES or suffix.endswith("B"):
-            raise SpecError(f"`{what}: {shorten(text)}`: byte suffixes are for byte budgets, and `{what}` is a count", mark,
+            raise SpecError(f"`{what}: {shorten(text)}`: byte suffixes are for byte budgets, and `{what}` is a count",
+                            mark,
                             "use K, M, G or T (powers of 1000), e.g. 5M")
         known = list(SI_SUFFIXES)
     known = [s for s in known if s]
@@ -328,7 +329,8 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
     for text in texts or []:
         key, value = _split_flag("--max-increase", text, "macs=2%")
         if key not in QUANTITIES:
-            raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None, did_you_mean(key, QUANTITIES))
+            raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
+                            did_you_mean(key, QUANTITIES))
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {shorten(text)}",

@@ -175,7 +175,8 @@ def parse_groups(text: str | None) -> list[int] | None:
     try:
         values = [whole_number(part, "--groups", shown=text) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise SpecError(f"--groups {shorten(text)}: not a list of whole numbers", None, "write e.g. --groups 2,4,8") from None
+        raise SpecError(f"--groups {shorten(text)}: not a list of whole numbers", None,
+                        "write e.g. --groups 2,4,8") from None
     if not values or min(values) < 2:
         raise SpecError(f"--groups {shorten(text)}: group counts must be at least 2", None, "write e.g. --groups 2,4,8")
     return values
@@ -297,7 +298,8 @@ def parse_target(text: str) -> tuple[Design, int | None]:
     key, _, raw = text.strip().partition(":")
     key = design_aliases().get(key.strip(), key.strip())
     if key not in designs:
-        raise SpecError(f"--as {shorten(text)}: unknown design `{shorten(key)}`", None, did_you_mean(key, list(designs)))
+        raise SpecError(f"--as {shorten(text)}: unknown design `{shorten(key)}`", None,
+                        did_you_mean(key, list(designs)))
     design = designs[key]
     if raw and not design.arg:
         raise SpecError(f"--as {shorten(text)}: `{key}` takes no number", None, f"write --as {key}")
@@ -305,7 +307,8 @@ def parse_target(text: str) -> tuple[Design, int | None]:
         try:
             arg = whole_number(raw, "--as", shown=text)
         except ValueError:
-            raise SpecError(f"--as {shorten(text)}: `{shorten(raw)}` is not a whole number", None, f"write e.g. --as {key}:4") from None
+            raise SpecError(f"--as {shorten(text)}: `{shorten(raw)}` is not a whole number", None,
+                            f"write e.g. --as {key}:4") from None
         if arg < design.least:
             raise SpecError(f"--as {shorten(text)}: {design.arg} must be at least {design.least}", None,
                             f"write e.g. --as {key}:4")

@@ -54,7 +54,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
                 problems = positioned[0][1].aligned_with(other)
                 if problems:
                     notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
-        if max(out) > LIMIT or max(counts.params, counts.buffers, counts.macs, counts.flops) * graph.batch > LIMIT:
+        if max(out, default=0) > LIMIT or \
+                max(counts.params, counts.buffers, counts.macs, counts.flops) * graph.batch > LIMIT:
             _out_of_bounds(node, "its output shape or a count", [*out, counts.params, counts.buffers,
                                                                  counts.macs * graph.batch, counts.flops * graph.batch])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
