@@ -6,7 +6,8 @@ values enter.
   is at most :data:`LIMIT` (10^100) in magnitude, and a fraction's denominator is at most 10^100. Beyond that is
   refused with the position where the number entered (:func:`check_number`) or the layer where it arose. Within it
   every operation is cheap (a 10^100 has 333 bits) and every renderer can write every value.
-* **Text echoed back.** A hostile value is shown shortened: ``12345…(5000 digits)`` (:func:`shorten`).
+* **Text echoed back.** A hostile value is shown shortened: ``12345…(5000 digits)`` (:func:`shorten`, from
+  :mod:`convcalc.errors`, where every message is bounded).
 * **Files.** Regular files only, read with a size cap (:func:`read_file`): a FIFO, a device such as
   ``/dev/zero`` or a 50 MB spec is refused before any work.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .errors import Mark, SpecError
+from .errors import Mark, SpecError, shorten
 
 #: the largest magnitude of any number, and the largest denominator of a fraction
 LIMIT_EXPONENT = 100
@@ -31,9 +32,6 @@ MAX_DECIMAL_EXPONENT = 1000
 #: the size caps of the files convcalc reads
 MAX_SPEC_BYTES = 2 * 2**20  # a spec or a budgets file: ~300× the largest shipped config, ~35,000 written-out layers
 MAX_REPORT_BYTES = 64 * 2**20  # a baseline report (`convcalc analyze --format json`), one line per layer
-
-_SHOWN = 40  # characters of a long text that an error message echoes
-
 
 def within(value) -> bool:
     """Whether an int or Fraction is inside the bound: magnitude ≤ 10^100, denominator ≤ 10^100."""
@@ -87,19 +85,6 @@ def number_text(value) -> str:
     lead = abs(value) // 10 ** (digits - 5)
     sign = "-" if value < 0 else ""
     return f"{sign}{str(lead)[0]}.{str(lead)[1:]}e+{digits - 1} ({digits:,} digits)"
-
-
-def shorten(text: str, keep: int = _SHOWN) -> str:
-    """Text as an error message echoes it: whole when short; else ``12345…(5000 digits)`` for a long run of
-    digits, ``first characters…(N characters)`` for anything else."""
-    text = str(text)
-    if len(text) <= keep:
-        return text
-    sign = text[:1] if text[:1] in ("+", "-") else ""
-    body = text[len(sign):]
-    if body.isascii() and body.isdigit():
-        return f"{sign}{body[:5]}…({len(body):,} digits)"
-    return f"{text[:keep - 10]}…({len(text):,} characters)"
 
 
 def check_literal_digits(digits: str, base: int, text: str, mark: Mark | None, what: str) -> None:

@@ -159,3 +159,15 @@ def test_option_values_are_bounded(tmp_path, args, words):
     err = cli(*[str(spec) if a == "SPEC" else a for a in args])
     for word in words:
         assert word in err, err
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("? " + "k" * 100_000 + "\n: 1\n" + HEAD + "  - {type: relu}\n", ":1:3:", ["unknown top-level key `kkkkk", "(100,000 characters)`"]),
+    (HEAD + "  - {type: " + "r" * 100_000 + "}\n", ":3:12:", ["unknown layer type `rrrrr", "(100,000 characters)`"]),
+    (HEAD + "  - {type: relu, inputs: " + "i" * 100_000 + "}\n", ":3:26:", ["unknown input `iiiii", "(100,000 characters)`"]),
+])
+def test_long_words_are_echoed_shortened(tmp_path, text, where, words):
+    message = refused(text, tmp_path)
+    assert message.startswith(where + " ") and len(message) < 1000, message[:300]
+    for word in words:
+        assert word in message, message
