@@ -14,15 +14,17 @@ from fractions import Fraction
 
 from ..common import expand, parse_at
 from ...errors import SpecError
+from ...limits import decimal_value, shorten
 
 
 def parse_mass(text: str) -> Fraction:
     try:
-        value = Fraction(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        value = decimal_value(text.rstrip("%"), None, "--mass") / (100 if text.endswith("%") else 1)
     except (ValueError, ZeroDivisionError):
-        raise SpecError(f"--mass `{text}` is not a number", None, "write e.g. --mass 0.9 or --mass 90%") from None
+        raise SpecError(f"--mass `{shorten(text)}` is not a number", None,
+                        "write e.g. --mass 0.9 or --mass 90%") from None
     if not 0 < value <= 1:
-        raise SpecError(f"--mass {text} is outside (0, 1]", None, "write a fraction such as 0.95")
+        raise SpecError(f"--mass {shorten(text)} is outside (0, 1]", None, "write a fraction such as 0.95")
     return value
 
 
