@@ -14,7 +14,8 @@ from ..spec.fields import Axes, Bool, Choice, Int, Padding
 from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape,
                    register)
 from .formula import NUMERIC, SYMBOLIC, Counts
-from .scatter import landing, tap_classes
+from ..limits import number_text
+from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
 
 #: what a conv's padding holds, as torch.nn.Conv{1,2,3}d's ``padding_mode``
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -357,6 +358,11 @@ class ConvTranspose(Conv):
         kernel = self.per_axis("kernel", ndim)
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
         out_pad = self.per_axis("output_padding", ndim)
+        for axis, k in enumerate(kernel):
+            if k > MAX_SCATTER_TAPS:  # the scatter's geometry (layers/scatter.py) groups the taps one by one
+                self.fail(f"kernel {number_text(k)} along spatial axis {axis} is above the {MAX_SCATTER_TAPS:,} "
+                          "taps per axis a transposed conv may have here",
+                          f"use a kernel of at most {MAX_SCATTER_TAPS:,} per axis", "kernel")
         for axis, (s, d, op) in enumerate(zip(stride, dilation, out_pad)):
             if op >= max(s, 1) and op >= d:
                 self.fail(f"output_padding ({op}) must be smaller than the stride ({s}) or the dilation ({d})",

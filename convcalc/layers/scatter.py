@@ -6,6 +6,10 @@ output positions (:func:`landing`). Used by :class:`~convcalc.layers.conv.ConvTr
 
 from __future__ import annotations
 
+#: the most taps per axis a transposed conv may have: the functions here walk the taps one by one (no real kernel
+#: comes near; a larger one is refused by ConvTranspose.geometry)
+MAX_SCATTER_TAPS = 1_000_000
+
 
 def tap_classes(k: int, s: int, d: int) -> dict[int, list[int]]:
     """A transposed conv's taps on one axis grouped by the output phase they write: tap t lands input i at

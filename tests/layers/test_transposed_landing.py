@@ -10,6 +10,9 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pytest
+
+from convcalc.errors import SpecError
 from convcalc.layers.scatter import landing
 
 from spec_helpers import one
@@ -90,3 +93,9 @@ def test_huge_stride_and_dilation_are_instant():
     got = landing(4, 3, 10**9, 10**9, 0, 5 * 10**9 + 1)
     assert time.perf_counter() - started < 0.1
     assert (got.total, got.least, got.most) == (12, 0, 3)
+
+
+def test_a_kernel_beyond_the_scatter_bound_is_refused_at_once():
+    # the scatter geometry walks the taps of an axis; 10^6 + 1 of them is refused before any of that work
+    with pytest.raises(SpecError, match=r"kernel 1000001 along spatial axis 0 is above the 1,000,000 taps"):
+        one((1, 8), {"type": "conv_transpose", "out": 1, "kernel": 1_000_001})
