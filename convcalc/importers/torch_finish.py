@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .ir import ImportedLayer
-from .torch_ops import spec_fields
+from .ir import ImportedLayer, Unsupported
+from .fields import spec_fields
+
+#: how many node names an unsupported operator keeps (the message shows the first few)
+FIRST_NAMES = 5
 
 
 # ---- fusions --------------------------------------------------------------------------------------------------
@@ -164,3 +167,26 @@ def imported_layers(records: list, arrays_of) -> list:
                                     tuple((path, cls) for path, cls, _ in record.meta["scope"]), origin(record),
                                     record.tensor, arrays_of(record)))
     return layers
+
+
+# ---- shared by the frontends -------------------------------------------------------------------------------
+def unsupported_ops(records: list) -> list:
+    """Records kept as ``unsupported`` placeholders, grouped by op (and reason): :class:`Unsupported`."""
+    groups: dict = {}
+    for record in records:
+        if "unsupported" in record.meta:
+            groups.setdefault(record.meta["unsupported"], []).append(record.meta["of"])
+    return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
+            for (op, reason), nodes in groups.items()]
+
+
+def cached(make):
+    """``make()``, called once, on first use."""
+    made = []
+
+    def get():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
