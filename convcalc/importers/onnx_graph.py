@@ -50,6 +50,7 @@ class Graph:
     opset: int                         # of the default domain
     producer: str = ""
     graph_name: str = ""
+    ir_version: int = 8
 
 
 def load(path: str) -> Graph:
@@ -89,7 +90,7 @@ def load(path: str) -> Graph:
     kept = onnx.GraphProto()  # the nodes, copied out of the parsed model, so that its weights can be freed
     kept.node.extend(graph.node)
     result = Graph(path, list(kept.node), inits, inputs[0].name, dims, tensor_type.elem_type,
-                   [o.name for o in graph.output], opset, model.producer_name, graph.name)
+                   [o.name for o in graph.output], opset, model.producer_name, graph.name, model.ir_version)
     del model, graph
     return result
 
@@ -135,7 +136,7 @@ def stripped(graph: Graph, input_shape: tuple, folded: dict):
     nodes = [node for node in graph.nodes if not node.output or not all(o in folded or not o for o in node.output)]
     body = helper.make_graph(nodes, graph.graph_name or "g", inputs,
                              [helper.make_empty_tensor_value_info(name) for name in graph.outputs], initializers)
-    return helper.make_model(body, opset_imports=[helper.make_opsetid("", graph.opset)], ir_version=8)
+    return helper.make_model(body, opset_imports=[helper.make_opsetid("", graph.opset)], ir_version=graph.ir_version)
 
 
 def infer(graph: Graph, input_shape: tuple, folded: dict) -> dict:

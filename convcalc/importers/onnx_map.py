@@ -209,6 +209,8 @@ class Op:
 
     def full_shape(self, index: int = 0) -> tuple:
         shape = self.mapper.shapes.get(self.node.output[index])
+        if (shape is None or None in shape) and index == 0 and self.type in self.mapper.shape_keeping:
+            shape = self.mapper.shapes.get(self.node.input[0])  # an op ONNX's inference has no rule for
         if shape is None or not all(isinstance(n, int) for n in shape):
             self.fail(f"the shape of its output '{self.node.output[index]}' is not known")
         return tuple(shape)
@@ -268,6 +270,7 @@ class Mapper:
         self.calls: dict = {}         # module path → its last call index
         self.open: set = set()        # the module paths of the previous mapped node
         self.producers: dict = {}     # tensor name → (node, output index), for derived constants
+        self.shape_keeping = frozenset()
 
     def resolve(self, name: str):
         if name in self.results:
@@ -290,7 +293,10 @@ class Mapper:
         self.open = {path for path, _ in paths}
         return Call(node, node.op_type, tuple(scope)), base
 
-    def run(self, table: dict) -> None:
+    def run(self, table: dict, shape_keeping=frozenset()) -> None:
+        """Map every node with the op ``table``; ``shape_keeping`` op types give their input's shape where
+        ONNX's inference has none (function ops such as GroupNormalization)."""
+        self.shape_keeping = shape_keeping
         graph = self.graph
         self.results[graph.input_name] = Input(self.shapes[graph.input_name][1:])
         for node in graph.nodes:

@@ -23,6 +23,10 @@ from .onnx_map import Act, Const, ConstArray
 
 #: op type → (handler, options)
 OPS: dict = {}
+#: op types whose output has their first input's shape (used where ONNX's shape inference gives none)
+SHAPE_KEEPING = frozenset({"BatchNormalization", "InstanceNormalization", "GroupNormalization", "LayerNormalization",
+                           "Relu", "Sigmoid", "Tanh", "HardSwish", "Mish", "Selu", "Elu", "LeakyRelu", "HardSigmoid",
+                           "Gelu", "Softplus", "PRelu", "Clip", "Softmax", "Dropout", "Identity", "Cast", "Neg"})
 
 
 def handles(*op_types, **options):

@@ -44,7 +44,7 @@ def read(path: str, input_shape: tuple | None = None, batch: int | None = None,
         shapes = infer(graph, full, folded)  # shapes the exporter computed from the input: known now
         values = fold(graph, shapes, {graph.input_name})
     mapper = Mapper(graph, shapes, values, full[0])
-    mapper.run(onnx_ops.OPS)
+    mapper.run(onnx_ops.OPS, onnx_ops.SHAPE_KEEPING)
     warnings = model_warnings(graph, mapper, FLOAT16_TYPES)
     return finish(path, graph, tuple(full[1:]), batch, mapper, warnings, allow_unsupported)
 
