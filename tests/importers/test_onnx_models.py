@@ -1,6 +1,6 @@
 """Every test model (tests/importers/models.py) exported to ONNX by torch.onnx.export and imported from the file:
 params and buffers as torch counts them, MACs as the hook counter (tests/importers/hooks.py) counts them, the same
-totals as the model's torch import, and ``--against-original`` (onnxruntime) green in float32.
+totals as the model's torch import (test_cross.py), and ``--against-original`` (onnxruntime) green in float32.
 
 The exports (tests/importers/onnx_exports.py) keep batch norm as BatchNormalization; the exporter's constant
 folding, which folds it into the convs, is tested on its own (the counts differ there by construction).
@@ -23,31 +23,8 @@ from convcalc.importers.source import load_imported  # noqa: E402
 
 from . import models  # noqa: E402
 from .hooks import count_macs  # noqa: E402
+from .onnx_exports import AS_BUFFERS, loaded, meta_model  # noqa: E402
 from .torch_helpers import torch_counts  # noqa: E402
-
-_CACHE: dict = {}
-
-
-def loaded(source: str, input_shape=None):
-    """``(graph, ImportedModel)`` of an import source, loaded as every command loads it (cached)."""
-    if source not in _CACHE:
-        network, model = load_imported(source, input_shape)
-        _CACHE[source] = network.expand(), model
-    return _CACHE[source]
-
-
-def torch_source(name: str) -> str:
-    return f"torch:tests.importers.models:{models.MODELS[name][0].__name__}"
-
-
-def meta_model(name: str) -> nn.Module:
-    with torch.device("meta"):
-        return models.MODELS[name][0]()
-
-
-def totals(graph):
-    t = analyze(graph).totals
-    return {"params": t.params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops}
 
 
 def expected_warnings(reference: nn.Module) -> list:
@@ -62,21 +39,6 @@ def expected_warnings(reference: nn.Module) -> list:
 FOLDED_WARNING = ("the model's convs have biases and it has no BatchNormalization: if it was trained with batch "
                   "norm, the exporter folded it into the convs, so params and buffers differ from the training "
                   "model's (export with do_constant_folding=False, or training=TrainingMode.PRESERVE, to keep it)")
-
-
-#: models whose ONNX export computes an operator with other nodes than torch's module does, so FLOPs (not params,
-#: buffers or MACs) differ; each entry says how (measured below)
-DECOMPOSED = {
-    # Mish → Softplus, Tanh, Mul: 3 FLOPs more per element, over 8·15·16 = 1,920 elements: 5,760;
-    # Softplus(beta=2) → Mul, Softplus, Div: 2 more per element (x·β, ÷β), over 8·30·32 = 7,680: 15,360.
-    # GroupNorm → Reshape, InstanceNormalization, Reshape, Mul, Add costs what groupnorm costs (57,350).
-    "ops": (5_760 + 15_360, "Mish and Softplus(beta) written as several nodes"),
-}
-
-#: params the ONNX frontend counts as buffers: GroupNorm's γ and β (8 + 8) reach their Mul and Add through Unsqueeze
-#: nodes, and the frontend counts an initializer reshaped by a node as a buffer (an onnx-branch issue; see
-#: test_groupnorms_affine_arrays_are_params, strict xfail, which shows as XPASS once fixed)
-AS_BUFFERS = {"ops": 16}
 
 
 # ---- counts --------------------------------------------------------------------------------------------------------
@@ -95,19 +57,6 @@ def test_every_export_imports_with_torchs_own_counts(name, onnx_exports):
 def test_groupnorms_affine_arrays_are_params(onnx_exports):
     report = analyze(loaded(onnx_exports.path("ops"))[0])
     assert (report.totals.params, report.totals.buffers) == torch_counts(meta_model("ops"))
-
-
-@pytest.mark.parametrize("name", sorted(models.MODELS))
-def test_the_onnx_import_counts_what_the_torch_import_counts(name, onnx_exports):
-    onnx_totals = totals(loaded(onnx_exports.path(name))[0])
-    torch_totals = totals(loaded(torch_source(name), models.MODELS[name][1])[0])
-    moved = AS_BUFFERS.get(name, 0)
-    onnx_totals["params"] += moved
-    onnx_totals["buffers"] -= moved
-    if name in DECOMPOSED:
-        assert onnx_totals["flops"] - torch_totals["flops"] == DECOMPOSED[name][0]
-        onnx_totals.pop("flops"), torch_totals.pop("flops")
-    assert onnx_totals == torch_totals
 
 
 # ---- against the original --------------------------------------------------------------------------------------------
