@@ -107,6 +107,10 @@ class ConstArray:
         return value.reshape(self.shape) if self.shape is not None else value
 
 
+#: initializer names an exporter makes up for constants it writes (torch.onnx's dynamo exporter: val_12)
+GENERATED = re.compile(r"val_\d+")
+
+
 # ---- scopes ---------------------------------------------------------------------------------------------------
 def snake(name: str) -> str:
     """An op type as a functional op's name: ``GlobalAveragePool`` → ``global_average_pool``."""
@@ -276,13 +280,15 @@ class Mapper:
         self.open: set = set()        # the module paths of the previous mapped node
         self.producers: dict = {}     # tensor name → (node, output index), for derived constants
         self.shape_keeping = frozenset()
+        # the model's weights: its initializers (but the constants the dynamo exporter stores as initializers,
+        # named val_N) and the constants computed from them
+        self.learned = {name for name in graph.inits if not GENERATED.fullmatch(name)}
 
     def resolve(self, name: str):
         if name in self.results:
             return self.results[name]
         if name in self.values:
-            init = self.graph.inits.get(name)
-            return Const(name, tuple(self.values[name].shape), self.values[name], init is not None)
+            return Const(name, tuple(self.values[name].shape), self.values[name], name in self.learned)
         init = self.graph.inits.get(name)
         if init is not None:
             return Const(name, init.dims, None, True)
@@ -308,6 +314,8 @@ class Mapper:
             outputs = [name for name in node.output if name]
             for index, name in enumerate(node.output):
                 self.producers[name] = (node, index)
+            if any(name in self.learned for name in node.input) and node.op_type not in ("Shape", "Size"):
+                self.learned.update(outputs)
             if outputs and all(name in self.values for name in outputs):
                 continue
             inputs = [self.resolve(name) if name else None for name in node.input]

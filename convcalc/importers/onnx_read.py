@@ -29,7 +29,7 @@ TRACE_BATCH = 2
 
 def read(path: str, input_shape: tuple | None = None, batch: int | None = None,
          allow_unsupported: bool = False) -> ImportedModel:
-    from . import onnx_ops
+    from . import onnx_ops, onnx_ops_tensors  # noqa: F401  (the tensor handlers register themselves)
     from .onnx_fold import fold
     from .onnx_graph import FLOAT16_TYPES, infer, load
     from .onnx_map import Mapper
@@ -78,10 +78,9 @@ def traced_shape(graph, path: str, input_shape) -> tuple:
 def model_warnings(graph, mapper, float16_types) -> list:
     """Sentences for what the import left out or cannot know."""
     warnings = []
-    kinds = {record.kind for record in mapper.records}
     ops = {node.op_type for node in graph.nodes}
-    if "BatchNormalization" not in ops and any(r.kind == "conv" and r.fields.get("bias", True) is not False
-                                               for r in mapper.records) and "batchnorm" not in kinds:
+    if "BatchNormalization" not in ops and any(node.op_type == "Conv" and len(node.input) > 2 and node.input[2]
+                                               for node in graph.nodes):
         warnings.append("the model's convs have biases and it has no BatchNormalization: if it was trained with "
                         "batch norm, the exporter folded it into the convs, so params and buffers differ from the "
                         "training model's (export with do_constant_folding=False, or training=TrainingMode."

@@ -8,7 +8,9 @@ reads it still does) and the chain's other layers are dropped with the dead ones
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from types import SimpleNamespace
 
 from .ir import ImportedLayer, Unsupported
 from .fields import spec_fields
@@ -59,12 +61,38 @@ def layernorm_over_channels(first, middle, last):
     return "layernorm", spec_fields("layernorm", **fields), middle, middle.base
 
 
+def grouped_instance_norm(first, norm, last):
+    """Group norm as exporters decompose it: reshape (C, *N) to (g, C/g·ΠN), an instance norm without affine
+    parameters (each group over its channels and positions), reshape back; the affine γ and β follow as a layer
+    scale and a bias add, which :func:`affine_group_norm` takes in."""
+    source = first.inputs[0].shape
+    groups = first.shape[0]
+    if len(first.shape) != 2 or first.shape[1] * groups != math.prod(source) or last.shape != source \
+            or norm.fields.get("affine", False) or norm.fields.get("track_running_stats", False) \
+            or source[0] % groups:
+        return None
+    eps = norm.fields.get("eps")
+    return "groupnorm", spec_fields("groupnorm", groups=groups, affine=False, eps=eps), norm, "group_norm"
+
+
+def affine_group_norm(norm, scale, shift):
+    """A group norm without affine parameters, then γ·x and x + β per channel: the affine group norm."""
+    if norm.fields.get("affine", True) or any(part.fields for part in (scale, shift)):
+        return None
+    fields = {key: value for key, value in norm.fields.items() if key != "affine"}
+    donor = SimpleNamespace(weights=scale.weights + shift.weights, buffers=[], call=norm.call)
+    return "groupnorm", spec_fields("groupnorm", **fields), donor, norm.base
+
+
 #: the kinds of a single-use chain → the rule that fuses it
 FUSIONS = {
     ("pad", "conv"): padded_conv,
     ("reshape", "permute", "flatten"): channel_shuffle,
     ("reshape", "permute", "reshape"): channel_shuffle,
     ("permute", "layernorm", "permute"): layernorm_over_channels,
+    ("reshape", "instancenorm", "reshape"): grouped_instance_norm,
+    ("flatten", "instancenorm", "reshape"): grouped_instance_norm,
+    ("groupnorm", "layer_scale", "bias_add"): affine_group_norm,
 }
 
 

@@ -54,7 +54,8 @@ class Graph:
     def model(self, *outputs) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, "test", self.inputs,
                                   [helper.make_tensor_value_info(o, FLOAT, None) for o in outputs], self.initializers)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=10 if self.opset >= 21 else 8)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
+                                 ir_version=10 if self.opset >= 21 else 8)  # opset 21 needs IR 10
 
     def save(self, folder, *outputs, file: str = "model.onnx") -> str:
         path = str(folder / file)

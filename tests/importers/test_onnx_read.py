@@ -232,3 +232,54 @@ def test_several_outputs_follow_the_first(tmp_path):
     model = g.imported(tmp_path, a, g.op("Sigmoid", g.input))
     assert [layer.kind for layer in model.layers] == ["relu"]
     assert any("2 outputs" in sentence for sentence in model.warnings)
+
+
+# ---- exporters' decompositions -------------------------------------------------------------------------------------
+def test_sigmoid_gate_of_itself_is_silu_and_tanh_softplus_is_mish(tmp_path):
+    g = Graph((1, 3, 4, 4), opset=18)
+    silu = g.op("Mul", g.input, g.op("Sigmoid", g.input))
+    mish = g.op("Mul", silu, g.op("Tanh", g.op("Softplus", silu)))
+    model = g.imported(tmp_path, mish)
+    assert mapped(model) == [("silu", {}), ("mish", {})]
+
+
+def test_a_gate_of_something_else_stays_a_multiply(tmp_path):
+    g = Graph((1, 3, 4, 4))
+    relu = g.op("Relu", g.input)
+    model = g.imported(tmp_path, g.op("Mul", relu, g.op("Sigmoid", g.input)))
+    assert [kind for kind, _ in mapped(model)] == ["relu", "sigmoid", "multiply"]
+
+
+def group_norm_decomposed(g, gamma, beta):
+    """GroupNorm(2, 4) as the TorchScript exporter writes it: reshape to (N, 2, −1), an instance norm with
+    Constant γ = 1 and β = 0, reshape back, then the affine γ and β."""
+    ones = g.op("Constant", value=onnx.numpy_helper.from_array(np.ones(2, np.float32)))
+    zeros = g.op("Constant", value=onnx.numpy_helper.from_array(np.zeros(2, np.float32)))
+    x = g.op("Reshape", g.input, g.ints("grouped", [0, 2, -1]))
+    x = g.op("InstanceNormalization", x, ones, zeros, epsilon=1e-5)
+    x = g.op("Reshape", x, g.op("Shape", g.input))
+    return g.op("Add", g.op("Mul", x, gamma), beta)
+
+
+def test_decomposed_group_norm_is_one_layer(tmp_path):
+    g = Graph((1, 4, 4, 4))
+    y = group_norm_decomposed(g, g.weight("gn.weight", (4, 1, 1)), g.weight("gn.bias", (4, 1, 1)))
+    model = g.imported(tmp_path, y)
+    assert mapped(model) == [("groupnorm", {"groups": 2})]
+    assert [a.shape for a in model.layers[0].arrays()[0]] == [(4,), (4,)]
+    assert analyse(model).totals.params == 8  # γ, β: 4 each
+
+
+def test_decomposed_group_norm_without_affine(tmp_path):
+    g = Graph((1, 4, 4, 4))
+    one = g.op("Constant", value=onnx.numpy_helper.from_array(np.ones((4, 1, 1), np.float32)))
+    zero = g.op("Constant", value=onnx.numpy_helper.from_array(np.zeros((4, 1, 1), np.float32)))
+    model = g.imported(tmp_path, group_norm_decomposed(g, one, zero))
+    assert mapped(model) == [("groupnorm", {"groups": 2, "affine": False})]
+
+
+def test_layer_norm_with_constant_ones_has_no_affine_parameters(tmp_path):
+    g = Graph((1, 2, 3, 8))
+    ones = g.op("Constant", value=onnx.numpy_helper.from_array(np.ones(8, np.float32)))
+    model = g.imported(tmp_path, g.op("LayerNormalization", g.input, ones))
+    assert mapped(model) == [("layernorm", {"axis": "last", "affine": False})]
