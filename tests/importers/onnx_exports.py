@@ -104,9 +104,3 @@ def totals(graph) -> dict:
     t = analyze(graph).totals
     return {"params": t.params, "buffers": t.buffers, "macs": t.macs, "flops": t.flops}
 
-
-#: params the ONNX frontend counts as buffers: GroupNorm's γ and β (8 + 8) reach their Mul and Add through
-#: Unsqueeze nodes, and the frontend counts an initializer reshaped by a node as a buffer (an onnx-branch issue:
-#: test_onnx_models.py's test_groupnorms_affine_arrays_are_params, a strict xfail, shows XPASS once it is fixed,
-#: and this entry goes)
-AS_BUFFERS = {"ops": 16}
