@@ -110,3 +110,13 @@ def clip_layer(low, high):
     if low is None or high is None or math.isinf(low) or math.isinf(high):
         return f"a clamp to [{low}, {high}] (hardtanh needs both bounds)"
     return "hardtanh", spec_fields("hardtanh", min_val=low, max_val=high)
+
+
+def softmax_layer(axis: int, rank: int):
+    """A softmax over per-sample ``axis`` of a ``rank``-axis sample as ``(kind, fields)``: over the channels (axis
+    0) or the last axis; else a string saying why not."""
+    if axis == 0:
+        return "softmax", {}
+    if axis == rank - 1:
+        return "softmax", spec_fields("softmax", axis="last")
+    return f"a softmax over axis {axis + 1} (neither the channels nor the last axis)"

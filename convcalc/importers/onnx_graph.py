@@ -1,10 +1,10 @@
 """Reading an ONNX file for the importer: the graph, the weights' shapes, and every tensor's shape.
 
-:func:`load` parses the file once and keeps what mapping needs and nothing more: the nodes, the one input, the
-outputs, and of every initializer its dims and dtype; only small initializers (at most :data:`SMALL` elements:
-shape constants, scalars, pads, scales) keep their values, for folding. The weights themselves are dropped as
-soon as the file is parsed, and read again only when asked for (:class:`Weights`, for ``verify
---against-original``), so importing a 100 MB model holds its weights once, while parsing.
+:func:`load` reads what mapping needs and nothing more: the nodes, the one input, the outputs, and of every
+initializer its dims and dtype; only small initializers (at most :data:`SMALL` elements: shape constants,
+scalars, pads, scales) keep their values, for folding. The weights themselves are skipped
+(:mod:`convcalc.importers.onnx_wire` scans the file's bytes), and read only when asked for (:class:`Weights`,
+for ``verify --against-original``).
 
 Shapes come from ONNX's own shape inference (``onnx.shape_inference``, with data propagation) run on a stripped
 copy of the graph: the large initializers become graph inputs of the same type and shape, so the copy holds no
@@ -54,7 +54,37 @@ class Graph:
 
 
 def load(path: str) -> Graph:
-    """Parse ``path``; a file that is not a readable ONNX model is a :class:`SpecError`."""
+    """Read ``path`` without its weights (:mod:`convcalc.importers.onnx_wire`); a file that is not a readable
+    ONNX model is a :class:`SpecError`."""
+    from onnx import numpy_helper
+
+    from .onnx_wire import WireError, scan
+
+    try:
+        model, graph, tensors = scan(path)
+    except WireError:
+        model, graph, tensors = parsed(path)  # protobuf's own reading, for its message (or a file the scan missed)
+    if model.ir_version <= 0 or not graph.node:
+        raise SpecError(f"{path}: not an ONNX model (no graph with nodes in it)", None,
+                        "give a model exported to ONNX, e.g. with torch.onnx.export")
+    inits = {}
+    for name, dims, dtype, tensor in tensors:
+        small = tensor is not None and math.prod(dims) <= SMALL and not external(tensor)
+        inits[name] = Init(name, tuple(int(d) for d in dims), dtype, numpy_helper.to_array(tensor) if small else None)
+    inputs = [value for value in graph.input if value.name not in inits]
+    if len(inputs) != 1:
+        names = ", ".join(f"'{value.name}'" for value in inputs) or "none"
+        raise SpecError(f"{path}: the model has {len(inputs)} inputs ({names}); convcalc analyses a network with "
+                        "one input tensor", None, "export the model with a single image input")
+    tensor_type = inputs[0].type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor_type.shape.dim]
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    return Graph(path, list(graph.node), inits, inputs[0].name, dims, tensor_type.elem_type,
+                 [o.name for o in graph.output], opset, model.producer_name, graph.name, model.ir_version)
+
+
+def parsed(path: str):
+    """The file parsed by protobuf: ``(model, its graph, initializers as (name, dims, type, TensorProto))``."""
     import onnx
     from google.protobuf.message import DecodeError
 
@@ -67,32 +97,7 @@ def load(path: str) -> Graph:
         raise SpecError(f"{path}: not a readable ONNX model ({exc})", None,
                         "check that the file is a complete .onnx file (a truncated download or another format "
                         "cannot be read)") from None
-    del data
-    if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.node:
-        raise SpecError(f"{path}: not an ONNX model (no graph with nodes in it)", None,
-                        "give a model exported to ONNX, e.g. with torch.onnx.export")
-    graph = model.graph
-    inits = {}
-    from onnx import numpy_helper
-
-    for tensor in graph.initializer:
-        dims = tuple(int(d) for d in tensor.dims)
-        value = numpy_helper.to_array(tensor) if math.prod(dims) <= SMALL and not external(tensor) else None
-        inits[tensor.name] = Init(tensor.name, dims, tensor.data_type, value)
-    inputs = [value for value in graph.input if value.name not in inits]
-    if len(inputs) != 1:
-        names = ", ".join(f"'{value.name}'" for value in inputs) or "none"
-        raise SpecError(f"{path}: the model has {len(inputs)} inputs ({names}); convcalc analyses a network with "
-                        "one input tensor", None, "export the model with a single image input")
-    tensor_type = inputs[0].type.tensor_type
-    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor_type.shape.dim]
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-    kept = onnx.GraphProto()  # the nodes, copied out of the parsed model, so that its weights can be freed
-    kept.node.extend(graph.node)
-    result = Graph(path, list(kept.node), inits, inputs[0].name, dims, tensor_type.elem_type,
-                   [o.name for o in graph.output], opset, model.producer_name, graph.name, model.ir_version)
-    del model, graph
-    return result
+    return model, model.graph, [(t.name, tuple(t.dims), t.data_type, t) for t in model.graph.initializer]
 
 
 def attributes(node) -> dict:

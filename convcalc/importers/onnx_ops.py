@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .fields import clip_layer, compact, number, spec_fields
+from .fields import clip_layer, compact, number, softmax_layer, spec_fields
 from .onnx_map import Const, ConstArray
 
 #: op type → (handler, options)
@@ -290,12 +290,8 @@ def softmax(op):
     axis = int(op.attr("axis", 1 if op.opset < 13 else -1)) % rank
     if op.opset < 13 and axis != rank - 1:
         op.fail(f"a softmax over the flattened axes {axis}… (opset {op.opset})")
-    axis = op.dim(axis)
-    if axis == 0:
-        return op.emit("softmax")
-    if axis == len(x.shape) - 1:
-        return op.emit("softmax", spec_fields("softmax", axis="last"))
-    op.fail(f"a softmax over axis {axis + 1} (neither the channels nor the last axis)")
+    layer = softmax_layer(op.dim(axis), len(x.shape))
+    return op.fail(layer) if isinstance(layer, str) else op.emit(*layer)
 
 
 @handles("Dropout", "Identity")

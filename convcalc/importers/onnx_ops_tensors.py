@@ -288,3 +288,28 @@ def depth_to_space(op):
 @handles("SpaceToDepth")
 def space_to_depth(op):
     return op.emit("pixel_unshuffle", spec_fields("pixel_unshuffle", factor=int(op.attr("blocksize")), order="dcr"))
+
+
+#: the kinds that a Where(x > threshold, x, f(x)) completes with its threshold
+THRESHOLDED = {"softplus": "threshold"}
+
+
+@handles("Where")
+def where(op):
+    """``Where(x > t, x, softplus(x))`` is torch's Softplus with its threshold t, as the dynamo exporter writes
+    ``nn.Softplus``: the softplus layer, and the comparison is absorbed."""
+    x, chosen = op.arg(1), op.arg(2)
+    producer = op.mapper.producers.get(op.node.input[0])
+    field = THRESHOLDED.get(getattr(chosen, "kind", None))
+    if producer is None or field is None or not isinstance(x, Act) or chosen.inputs != [x] \
+            or op.consumers(chosen) != 1:
+        op.fail("a selection that is not a thresholded activation")
+    compare, _ = producer
+    threshold = op.mapper.resolve(compare.input[1]) if len(compare.input) > 1 else None
+    if compare.op_type != "Greater" or op.mapper.resolve(compare.input[0]) is not x or \
+            not isinstance(threshold, Const) or threshold.known() is None:
+        op.fail("a selection that is not a thresholded activation")
+    op.absorb(op.mapper.resolve(op.node.input[0]))
+    chosen.fields = spec_fields(chosen.kind, **{**chosen.fields, field: f32(threshold.known())})
+    chosen.tensor = op.node.output[0]
+    return chosen

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fields import clip_layer
+from .fields import clip_layer, softmax_layer
 from .torch_ops import ByName, Concat, ConstArray, Zeros, atens, axes, compact, handles, number, spec_fields
 
 CONV_PARAMS = "input weight bias stride padding dilation groups padding_mode"
@@ -250,12 +250,8 @@ def softmax(op):
     x, dim = op.input, op.arg("dim")
     rank = len(x.shape) + 1
     dim = (0 if rank in (0, 1, 3) else 1) if dim is None else dim
-    axis = op.dim(dim)
-    if axis == 0:
-        return op.emit("softmax")
-    if axis == len(x.shape) - 1:
-        return op.emit("softmax", spec_fields("softmax", axis="last"))
-    op.fail(f"a softmax over axis {dim} (neither the channels nor the last axis)")
+    layer = softmax_layer(op.dim(dim), len(x.shape))
+    return op.fail(layer) if isinstance(layer, str) else op.emit(*layer)
 
 
 @handles(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout, F.dropout,

@@ -283,3 +283,36 @@ def test_layer_norm_with_constant_ones_has_no_affine_parameters(tmp_path):
     ones = g.op("Constant", value=onnx.numpy_helper.from_array(np.ones(8, np.float32)))
     model = g.imported(tmp_path, g.op("LayerNormalization", g.input, ones))
     assert mapped(model) == [("layernorm", {"axis": "last", "affine": False})]
+
+
+# ---- reading without the weights ----------------------------------------------------------------------------------
+def test_wire_scan_reads_what_protobuf_reads_but_the_large_weights(tmp_path):
+    from convcalc.importers.onnx_graph import parsed
+    from convcalc.importers.onnx_wire import WHOLE_BYTES, scan
+
+    g = Graph((1, 64, 8, 8))
+    big = g.weight("big.weight", (64, 64, 3, 3))  # 147 KiB: skipped
+    y = g.op("Conv", g.input, big, g.weight("big.bias", (64,)), name="/big/Conv", pads=[1, 1, 1, 1])
+    path = g.save(tmp_path, g.op("Reshape", y, g.ints("shape", [0, -1])))
+    model, graph, inits = scan(path)
+    full_model, full_graph, full_inits = parsed(path)
+    assert [(n, d, t) for n, d, t, _ in inits] == [(n, d, t) for n, d, t, _ in full_inits]
+    assert [tensor is None for _, _, _, tensor in inits] == [True, False, False]
+    assert 64 * 64 * 9 * 4 > WHOLE_BYTES
+    assert list(graph.node) == list(full_graph.node) and len(graph.initializer) == 0
+    assert (model.ir_version, model.opset_import[0].version) == (full_model.ir_version, 17)
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    with pytest.raises(SpecError, match="not an ONNX model"):
+        read(str(tmp_path / "empty.onnx"))
+
+
+def test_softplus_with_its_threshold_as_the_dynamo_exporter_writes_it(tmp_path):
+    g = Graph((1, 3, 4, 4))
+    soft = g.op("Softplus", g.input)
+    over = g.op("Greater", g.input, g.const("threshold", np.float32(20)), name="n9")
+    model = g.imported(tmp_path, g.op("Where", over, g.input, soft))
+    assert mapped(model) == [("softplus", {})] and not model.warnings
+    assert model.layers[0].tensor == "Where_1_out0"  # the value Where gives (the builder numbers unnamed nodes)
