@@ -97,8 +97,7 @@ def test_folded_batch_norm_is_said_and_counted_as_exported(onnx_exports):
     assert model.warnings == [FOLDED_WARNING]
     reference = meta_model("resnet_stack")
     norms = [m.num_features for m in reference.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert len(norms) == 23 and all(isinstance(m.bias, type(None)) for m in reference.modules()
-                                    if isinstance(m, nn.Conv2d))
+    assert len(norms) == 23 and all(m.bias is None for m in reference.modules() if isinstance(m, nn.Conv2d))
     params, _ = torch_counts(reference)
     report = analyze(graph)
     assert (report.totals.params, report.totals.buffers) == (params - sum(norms), 0)
