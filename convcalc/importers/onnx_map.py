@@ -372,5 +372,5 @@ class Mapper:
                                 None, "export the model without this operator, or with static shapes")
             fields = spec_fields("unsupported", op=op.type, shape=list(shape[1:]), of=where)
             made.append(op.emit("unsupported", fields, inputs=inputs, output=index,
-                                meta={"unsupported": (op.type, reason), "of": where}))
+                                meta={"unmapped": (op.type, reason), "of": where}))
         return made

@@ -202,8 +202,8 @@ def unsupported_ops(records: list) -> list:
     """Records kept as ``unsupported`` placeholders, grouped by op (and reason): :class:`Unsupported`."""
     groups: dict = {}
     for record in records:
-        if "unsupported" in record.meta:
-            groups.setdefault(record.meta["unsupported"], []).append(record.meta["of"])
+        if "unmapped" in record.meta:  # (the meta key a placeholder carries: torch_map, onnx_map)
+            groups.setdefault(record.meta["unmapped"], []).append(record.meta["of"])
     return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
             for (op, reason), nodes in groups.items()]
 
