@@ -201,7 +201,7 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
     from .executor import run
 
     report = analyze(graph)
-    refuse_placeholders(report.unsupported, "verify")
+    refuse_placeholders(report.unsupported, "verify", graph=graph)
     estimate = memory_guard(report, dtype, max_memory)
     start = time.perf_counter()
     execution = run(graph, seed=seed, dtype=dtype, progress=progress)
@@ -337,7 +337,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     from .executor import run
     from .executor.backward import input_gradient
 
-    refuse_placeholders(report.unsupported, "the RF probe (verify --rf)")
+    refuse_placeholders(report.unsupported, "the RF probe (verify --rf)", graph=graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
     if layer is not None and (layer not in shapes or layer == graph.input_name):

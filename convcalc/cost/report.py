@@ -115,9 +115,10 @@ def unsupported_summary(unsupported: list) -> str:
             "their cost, which is unknown")
 
 
-def refuse_placeholders(unsupported: list, what: str, names=None) -> None:
+def refuse_placeholders(unsupported: list, what: str, names=None, graph=None) -> None:
     """Raise :class:`SpecError` when ``what`` (``verify``, the measured ERF) would have to run a placeholder
-    (``unsupported``): it has no definition to run. ``names``: only these layers count (default all)."""
+    (``unsupported``): it has no definition to run. ``names``: only these layers count (default all). ``graph``:
+    the expanded network, whose node gives the error its position."""
     found = [layer for layer in unsupported if names is None or layer.name in names]
     if not found:
         return
@@ -127,8 +128,9 @@ def refuse_placeholders(unsupported: list, what: str, names=None) -> None:
     node = f" (node '{first.node}')" if first.node else ""
     more = (f"; so {'is' if len(others) == 1 else 'are'} {', '.join(others[:3])}{', …' if len(others) > 3 else ''}"
             if others else "")
+    mark = next((n.mark for n in graph.nodes if n.name == first.name), None) if graph is not None else None
     raise SpecError(f"{what} cannot run layer `{first.name}`: it is a placeholder for {first.op}{node}, an operator "
-                    f"with no layer kind{more}", None,
+                    f"with no layer kind{more}", mark,
                     "the executor runs only operators mapped to a layer kind; `convcalc analyze` counts the "
                     "placeholders as zero (docs/import.md)")
 

@@ -58,8 +58,7 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     names = [node.name for node in graph.nodes]
     # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
-    refuse_placeholders(report.unsupported, "the measured ERF",
-                        {node.name for node in graph.nodes})
+    refuse_placeholders(report.unsupported, "the measured ERF", {node.name for node in graph.nodes}, graph)
     estimate = measured_bytes(report, dtype)
     if estimate > max_memory:
         raise SpecError(f"--max-memory: refusing to run the measured ERF: its estimated peak memory is "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from fractions import Fraction
 
-from ..errors import KINDS_LISTING, SpecError, did_you_mean
+from ..errors import KINDS_LISTING, SpecError, did_you_mean, shorten
 from ..numbers import fmt_axes, fraction_text
 
 #: the counts and how their lines are labelled
@@ -251,7 +251,7 @@ def layer_lines(graph, report, name: str) -> list[str]:
     nodes = {node.name: node for node in graph.nodes}
     if name not in nodes:
         hint = did_you_mean(name, nodes, f"`convcalc analyze {graph.source}` lists the layer names")
-        raise SpecError(f"no layer `{name}` in {graph.name}", None, hint)
+        raise SpecError(f"--layer `{shorten(name)}`: no layer of that name in {graph.name}", None, hint)
     node = nodes[name]
     row = next(layer for layer in report.layers if layer.name == name)
     shapes = {graph.input_name: tuple(graph.input_shape)}

@@ -88,7 +88,7 @@ def test_unknown_kind_exits_2_with_did_you_mean():
 
 def test_unknown_layer_and_spec_without_layer():
     result = invoke("resnet18", "--layer", "conv9")
-    assert result.exit_code == 2 and "no layer `conv9`" in result.output and "did you mean" in result.output
+    assert result.exit_code == 2 and "--layer `conv9`: no layer of that name" in result.output and "did you mean" in result.output
     result = invoke("variants/dilated")
     assert result.exit_code == 2 and "--layer" in result.output
     assert invoke().exit_code == 2

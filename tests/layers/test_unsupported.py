@@ -114,3 +114,12 @@ def test_bad_fields_are_errors_at_their_place(layer, message, col):
         convcalc.analyze(convcalc.load(f"input: [3, 8, 8]\nlayers:\n  - {layer}\n"))
     assert message in str(info.value)
     assert (info.value.mark.line, info.value.mark.col) == (3, col)
+
+
+@pytest.mark.parametrize("args", [["verify"], ["verify", "--rf"], ["rf", "--erf", "measured", "--layer", "fc"]])
+def test_refusing_to_run_a_placeholder_points_at_it(write_spec, args):
+    """Found by benchmarks/fuzz.py: the refusal had no position."""
+    path = write_spec(SPEC)
+    result = CliRunner().invoke(app, [args[0], str(path), *args[1:]])
+    assert result.exit_code == 2
+    assert f"error: {path}:5:5: " in result.stderr and "cannot run layer `cumsum`" in result.stderr
