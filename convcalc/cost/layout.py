@@ -33,9 +33,12 @@ def _entry(axis: int, size: int) -> Entry:
     return ((axis, size),) if size != 1 else ()
 
 
-def standard(shape) -> tuple[Entry, ...]:
-    """The channels-first layout of a tensor of ``shape`` (per sample): features on axis 0, spatial axis i on 1 + i."""
-    return tuple(_entry(FEATURES if t == 0 else t - 1, n) for t, n in enumerate(shape))
+def standard(shape, rank: int | None = None) -> tuple[Entry, ...]:
+    """The channels-first layout of a tensor of ``shape`` (per sample): features on axis 0, spatial axis i on 1 + i.
+    With ``rank`` (the input's spatial axes), axes beyond the input's carry features: a tensor of higher rank than
+    the input has no input axis to name there."""
+    rank = len(shape) if rank is None else rank
+    return tuple(_entry(FEATURES if t == 0 or t > rank else t - 1, n) for t, n in enumerate(shape))
 
 
 def features_only(entry: Entry) -> bool:
@@ -163,8 +166,9 @@ def names(rank: int) -> tuple[str, ...]:
 
 
 def text(layout, shape, rank: int) -> str:
-    """The layout as the axes it carries: ``(H, W, C)``, ``(C, H·W)``; ``1`` for a size-1 axis."""
-    current = entries(layout, shape)
+    """The layout as the axes it carries: ``(H, W, C)``, ``(C, H·W)``; ``1`` for a size-1 axis. ``rank``: the
+    input's spatial axes (a tensor of higher rank carries features on the rest, :func:`standard`)."""
+    current = standard(shape, rank) if layout is None else entries(layout, shape)
     if current == UNKNOWN:
         return "unknown (a reshape split a spatial axis)"
     axis_names = names(rank)

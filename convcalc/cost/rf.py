@@ -159,7 +159,7 @@ class ReceptiveField:
         if new_layout is None and len(shape) not in (1, len(self.size) + 1):
             from . import layout
 
-            return layout.standard(shape)
+            return layout.standard(shape, len(self.size))
         return new_layout
 
     def blocked(self, reason: str) -> "ReceptiveField":

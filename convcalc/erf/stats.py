@@ -221,7 +221,12 @@ def shapes_of(graph: Graph, report) -> dict:
 
 def unit(graph: Graph, report, layer: str | None, position: Sequence[int] | None):
     """The unit to study: ``(shapes, layer, position)``; the layer defaults to :func:`default_layer`, the position
-    to the centre (:func:`check_position`). Bad input for an unknown layer or a position outside it."""
+    to the centre (:func:`check_position`). Bad input for an unknown layer or a position outside it, or an input
+    without spatial axes (an ERF is a map over input positions)."""
+    if len(graph.input_shape) < 2:
+        raise SpecError(f"--erf: the input of `{graph.name}` has no spatial axes (shape "
+                        f"{list(graph.input_shape)}), so it has no effective receptive field to map", None,
+                        "the ERF needs an input such as [3, 32, 32]; `convcalc analyze` counts a flat network")
     shapes = shapes_of(graph, report)
     laid_out = off_grid(report)
     layer = layer or default_layer(graph, shapes, laid_out)

@@ -65,7 +65,7 @@ class Unsupported(Layer):
             return rf
         from ..cost import layout  # another rank than the input's grid: its layout is explicit
 
-        return rf.replaced(layout=layout.standard(out))
+        return rf.replaced(layout=layout.standard(out, len(rf.size)))
 
     def details(self, ins):
         return {"op": self.op, "of": self.of}

@@ -10,7 +10,7 @@ uniform`` measures with max pooling as a sum).
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
+from math import gcd, prod
 
 from ..spec.fields import Axes, Bool, Choice, Number, Size
 from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
@@ -290,6 +290,21 @@ class GlobalMaxPool(MaxReduction, GlobalPool):
     example = Example((3, 4, 5), {"keepdims": False})
 
 
+def adaptive_axis(n: int, o: int) -> tuple[int, int, int]:
+    """Adaptive pooling of N positions to O along one axis, in O(1) (an output size of 10^9 costs nothing):
+    (Σ of the O window lengths, the widest, where window 0 ends).
+
+    Window i is ``[floor(i·N/O), ceil((i+1)·N/O))``. The sum telescopes to N + O − gcd(N, O): Σ ceil − Σ floor
+    differs from N by the O − gcd(N, O) windows whose end is not a whole number. With N = q·O + s: every window is q
+    long when s = 0; else q + 1, and q + 2 for some window exactly when s > gcd(N, O) (window i is q + 2 long when
+    (i·N mod O) + s > O, and i·N mod O reaches O − gcd(N, O)). tests/layers/test_adaptive_pool.py checks all three against
+    the windows listed one by one."""
+    q, s = divmod(n, o)
+    g = gcd(n, o)
+    widest = q if s == 0 else q + 2 if s > g else q + 1
+    return n + o - g, widest, -(-n // o)
+
+
 class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size, as ``torch.nn.AdaptiveAvgPool{1,2,3}d``.
 
@@ -305,28 +320,34 @@ class AdaptivePool(Layer):
     output_size = Size()
 
     def windows(self, shape):
+        """Every output's window per axis, ``[(start, stop), …]``: O(output size), so only for the analytic ERF
+        (which bounds its cost); the shape, counts and RF use :func:`adaptive_axis`, in O(1) per axis."""
         self.check_rank(shape)
         sizes = shape[1:]
         out = self.per_axis("output_size", len(sizes))
         return [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(sizes, out)]
 
+    def axes(self, shape):
+        """(N, O) per spatial axis."""
+        self.check_rank(shape)
+        return list(zip(shape[1:], self.per_axis("output_size", len(shape) - 1)))
+
     def output_shape(self, ins):
-        return (ins[0][0], *(len(w) for w in self.windows(ins[0])))
+        return (ins[0][0], *(o for _, o in self.axes(ins[0])))
 
     def counts(self, ins, q=NUMERIC):
-        per_axis = self.windows(ins[0])
-        taps = q("Σ windows", prod(sum(b - a for a, b in w) for w in per_axis))  # Σ over outputs of window volume
-        return Counts(flops=q("C", ins[0][0]) * self.windows_cost(taps, q.prod("O", [len(w) for w in per_axis]), q))
+        axes = self.axes(ins[0])
+        taps = q("Σ windows", prod(adaptive_axis(n, o)[0] for n, o in axes))  # Σ over outputs of window volume
+        return Counts(flops=q("C", ins[0][0]) * self.windows_cost(taps, q.prod("O", [o for _, o in axes]), q))
 
     def receptive_field(self, rfs, ins):
-        per_axis = self.windows(ins[0])
         spans, jumps, offsets, uneven = [], [], [], False
-        for n, w in zip(ins[0][1:], per_axis):
-            lengths = {b - a for a, b in w}
-            uneven |= len(lengths) > 1 or n % len(w) != 0
-            spans.append(max(lengths) - 1)
-            jumps.append(Fraction(n, len(w)))
-            offsets.append(Fraction(w[0][1] - 1, 2))
+        for n, o in self.axes(ins[0]):
+            _, widest, first_stop = adaptive_axis(n, o)
+            uneven |= n % o != 0  # O | N: every window N/O long, N/O apart; else they differ in size or spacing
+            spans.append(widest - 1)
+            jumps.append(Fraction(n, o))
+            offsets.append(Fraction(first_stop - 1, 2))
         rf = rfs[0].step(spans, jumps, offsets)
         return rf.flagged(f"{self.name}: adaptive windows differ in size or spacing") if uneven else rf
 

@@ -108,3 +108,13 @@ def test_measured_erf_caps_samples(samples):
     result = rf("resnet18", "--erf", "measured", "--samples", samples)
     assert result.exit_code == 2, result.output
     assert f"--samples {samples}: must be from 1 to 1,000" in result.stderr
+
+
+@pytest.mark.parametrize("method", ["analytic", "measured"])
+def test_a_network_without_spatial_axes_has_no_erf(method):
+    """Found by benchmarks/fuzz.py: a flat input (`input: [256]`) raised ValueError in the heatmap and the area
+    ratios."""
+    spec = "name: flat\ninput: [256]\nlayers:\n  - {type: linear, name: head, out: 10}\n"
+    result = rf(spec, "--erf", method)
+    assert result.exit_code == 2
+    assert "error: --erf: the input of `flat` has no spatial axes (shape [256])" in result.stderr

@@ -96,6 +96,22 @@ def test_huge_stride_and_dilation_are_instant():
 
 
 def test_a_kernel_beyond_the_scatter_bound_is_refused_at_once():
-    # the scatter geometry walks the taps of an axis; 10^6 + 1 of them is refused before any of that work
-    with pytest.raises(SpecError, match=r"kernel 1000001 along spatial axis 0 is above the 1,000,000 taps"):
-        one((1, 8), {"type": "conv_transpose", "out": 1, "kernel": 1_000_001})
+    # the scatter geometry walks the taps of an axis; 10^5 + 1 of them is refused before any of that work
+    with pytest.raises(SpecError, match=r"kernel 100001 along spatial axis 0 is above the 100,000 taps"):
+        one((1, 8), {"type": "conv_transpose", "out": 1, "kernel": 100_001})
+
+
+def test_explain_at_the_scatter_bound_is_quick():
+    """Found by benchmarks/fuzz.py: at the former bound (10^6 taps) `explain --layer` took 7 s."""
+    import time
+
+    from typer.testing import CliRunner
+
+    from convcalc.cli.app import app
+
+    spec = ("input: [8, 10, 9]\nlayers:\n  - {type: conv_transpose, name: t, out: 2, kernel: 100_000, stride: 2, "
+            "padding: 1}\n")
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["explain", spec, "--layer", "t"])
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < 3

@@ -123,3 +123,18 @@ def test_refusing_to_run_a_placeholder_points_at_it(write_spec, args):
     result = CliRunner().invoke(app, [args[0], str(path), *args[1:]])
     assert result.exit_code == 2
     assert f"error: {path}:5:5: " in result.stderr and "cannot run layer `cumsum`" in result.stderr
+
+
+@pytest.mark.parametrize("after", ["relu", "instancenorm"])  # relu keeps the layout, instancenorm resets it
+@pytest.mark.parametrize("input_shape, shape, layouts", [
+    ([3, 13], [4, 5, 5], "(C, L, C)"),        # more axes than the input: the extra one has no input axis to name
+    ([3, 13], [2, 3, 4, 5], "(C, L, C, C)"),
+    ([3, 13, 13], [4, 5], "(C, H)"),
+])
+def test_a_placeholder_of_another_rank_than_the_input(input_shape, shape, layouts, after):
+    """Found by benchmarks/fuzz.py: a placeholder with more spatial axes than the input named axes the input does
+    not have (IndexError in the layout text)."""
+    spec = {"input": input_shape, "layers": [{"type": "unsupported", "name": "u", "op": "CumSum", "shape": shape},
+                                             {"type": after, "name": "r"}]}
+    report = convcalc.analyze(convcalc.load(spec))
+    assert [layer.rf.layout for layer in report.layers] == [layouts, layouts]
