@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..base import Context, bind, taps_of, window_index
+from ..base import Context, register_in, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -46,16 +46,24 @@ def vjp(*kinds: str, activation: bool = False, **options):
     pointwise nonlinearities (see :data:`ACTIVATIONS`)."""
 
     def register(fn: Callable) -> Callable:
-        bound = bind(fn, options)
-        for kind in kinds:
-            if kind in VJPS:
-                raise RuntimeError(f"executor VJP for {kind!r} registered twice")
-            VJPS[kind] = bound
-            if activation:
-                ACTIVATIONS.add(kind)
-        return fn
+        if activation:
+            ACTIVATIONS.update(kinds)
+        return register_in(VJPS, "VJP", kinds, fn, options)
 
     return register
+
+
+#: layer kind → footprint ``f(ctx, node, xs, y, gy) -> bytes`` of its VJP (:func:`vjp_footprint`)
+VJP_FOOTPRINTS: dict[str, Callable] = {}
+
+
+def vjp_footprint(*kinds: str, **options):
+    """Decorator: register ``f(ctx, node, xs, y, gy, **options) -> int`` as the memory footprint of the VJP of each
+    of ``kinds``: the most bytes the VJP holds at any one moment, the input gradients it returns included and
+    ``xs``, ``y``, ``gy`` (held by the caller) not; as :func:`convcalc.executor.base.footprint`, with ``ctx`` a
+    :class:`GradContext` in the pass's modes. An activation needs none under ``open_activations`` (it returns
+    ``gy`` itself)."""
+    return lambda fn: register_in(VJP_FOOTPRINTS, "VJP footprint", kinds, fn, options)
 
 
 class GradContext(Context):
