@@ -143,7 +143,7 @@ def _add_bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
 def conv_nd_bytes(x_shape, w_shape, stride, pads, out_sizes, groups: int, itemsize: int) -> int:
     """The footprint of :func:`conv_nd` (its output included), branch by branch: the zero-padded copy of x; then
     the depthwise-like output and one tap's products, or the strided 1×1 positions' copy, or the im2col matrix (or
-    one band of it, with the output and the band's GEMM result), and the GEMM output."""
+    two bands of it with their GEMM results, next to the output), and the GEMM output."""
     batch, c_in, *sizes = x_shape
     c_out, c_group, *kernel_size = w_shape
     taps, positions = prod(kernel_size), prod(out_sizes)
@@ -158,7 +158,8 @@ def conv_nd_bytes(x_shape, w_shape, stride, pads, out_sizes, groups: int, itemsi
     rows = _rows_per_chunk(cols, out_sizes[0])
     if rows < out_sizes[0]:
         share = -(-rows * positions // out_sizes[0])
-        return padded + y + nbytes((batch, c_in, taps, share), itemsize) + nbytes((batch, c_out, share), itemsize)
+        band = nbytes((batch, c_in, taps, share), itemsize) + nbytes((batch, c_out, share), itemsize)
+        return padded + y + 2 * band  # a band's columns and product are freed once the next band's exist
     return padded + cols + y
 
 

@@ -29,6 +29,9 @@ from .base import FOOTPRINTS, Context, nbytes, stand_in
 
 #: bytes per element of the input the executor draws (standard normal in float64, then cast)
 DRAWN_ITEMSIZE = 8
+#: NumPy's iteration buffers, which a kernel's ufuncs may hold beside its arrays: ``numpy.getbufsize()`` (8192)
+#: elements per operand, up to four operands of float64
+BUFFER_BYTES = 4 * 8192 * 8
 
 
 def _missing(what: str, node) -> Exception:
@@ -37,12 +40,13 @@ def _missing(what: str, node) -> Exception:
 
 
 def node_footprint(node, in_shapes, out_shape, dtype, max_as_sum: bool = False) -> int:
-    """The footprint of ``node``'s kernel on batched inputs ``in_shapes`` giving ``out_shape``."""
+    """The footprint of ``node``'s kernel on batched inputs ``in_shapes`` giving ``out_shape``, NumPy's buffers
+    included."""
     fn = FOOTPRINTS.get(node.kind)
     if fn is None:
         raise _missing("kernel", node)
     ctx = Context(None, dtype, "random", max_as_sum, node)
-    return int(fn(ctx, node, [stand_in(s, dtype) for s in in_shapes], stand_in(out_shape, dtype)))
+    return int(fn(ctx, node, [stand_in(s, dtype) for s in in_shapes], stand_in(out_shape, dtype))) + BUFFER_BYTES
 
 
 def _batched(graph: Graph, shapes: Mapping, batch: int) -> dict:
@@ -117,7 +121,7 @@ def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dt
             ctx = GradContext(node, dtype, (), (), max_as_sum, gates, open_activations)
             stand = [stand_in(batched[name], dtype) for name in node.inputs]
             y = stand_in(batched[node.name], dtype)
-            work = int(fn(ctx, node, stand, y, y))
+            work = int(fn(ctx, node, stand, y, y)) + BUFFER_BYTES
         copies = gy * (2 if rescale else 1)  # the gradient, and its rescaled copy
         pending = sum(waiting.values())
         peak = max(peak, kept + pending + copies + work)

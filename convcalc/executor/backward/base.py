@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..base import Context, register_in, taps_of, window_index
+from ..base import Context, nbytes, register_in, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -122,6 +122,26 @@ def unpad(g: np.ndarray, sizes, pads, mode: str, first_axis: int = 2) -> np.ndar
         matrix[np.arange(len(source)), source] = 1
         g = np.moveaxis(np.tensordot(g, matrix, axes=([ax], [0])), -1, ax)
     return g
+
+
+def unpad_bytes(shape, sizes, pads, mode: str, itemsize: int, first_axis: int = 2) -> int:
+    """The footprint of :func:`unpad` on a gradient of ``shape``: per axis the gradient so far (from the second
+    axis on), and in constant mode the kept region and its re-padded copy, in the other modes the (len × N)
+    matrix, the transposed copy tensordot makes and its result."""
+    from ..base import NUMPY_PAD_MODES
+
+    constant = NUMPY_PAD_MODES[mode] == "constant"
+    shape, held, most = list(shape), 0, 0
+    for axis, n in enumerate(sizes):
+        ax = first_axis + axis
+        before = nbytes(shape, itemsize)
+        length = shape[ax]
+        shape[ax] = n
+        after = nbytes(shape, itemsize)
+        extra = 2 * max(before, after) if constant else before + after + length * n * itemsize
+        most = max(most, held + extra)
+        held = after
+    return most
 
 
 def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:
