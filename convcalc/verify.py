@@ -69,16 +69,19 @@ def estimate_peak_bytes(graph, report, dtype: str = "float32") -> int:
     return _with_slack(forward_peak(graph, shapes, arrays, dtype))
 
 
-def backward_bytes(graph, report, layer: str, dtype: str = "float64", batch: int = 1, **modes) -> int:
+def backward_bytes(graph, report, layer: str, dtype: str = "float64", batch: int = 1, after: int = 0,
+                   **modes) -> int:
     """Upper bound of the peak memory of a forward run of ``graph`` at ``batch`` keeping every value, then the
     input gradient of ``layer`` (``modes``: ``max_as_sum``, ``gates``, ``rescale``, ``open_activations``, as
-    :func:`convcalc.executor.backward.backward`): the RF probe's, and the measured ERF's per sample."""
+    :func:`convcalc.executor.backward.backward`), then ``after`` bytes the caller allocates beside them: the RF
+    probe's, and the measured ERF's per sample."""
     import dataclasses
 
     from .executor.memory import backward_peak
 
     shapes, arrays = run_sizes(graph, report)
-    return _with_slack(backward_peak(dataclasses.replace(graph, batch=batch), shapes, arrays, layer, dtype, **modes))
+    return _with_slack(backward_peak(dataclasses.replace(graph, batch=batch), shapes, arrays, layer, dtype,
+                                     after=after, **modes))
 
 
 def memory_guard(graph, report, dtype: str, limit: int) -> int:
@@ -214,9 +217,11 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
 
     from .cost.analysis import analyze
     from .executor import run
+    from .executor.memory import release_freed_arrays
 
     report = analyze(graph)
     estimate = memory_guard(graph, report, dtype, max_memory)
+    release_freed_arrays()  # so that the resident set stays within the estimate (convcalc.executor.memory)
     start = time.perf_counter()
     execution = run(graph, seed=seed, dtype=dtype, progress=progress)
     seconds = time.perf_counter() - start
@@ -307,13 +312,23 @@ def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
     chosen = []
     for axis, n in enumerate(sizes):
         best = centre[axis]
-        for i in sorted(range(n), key=lambda i: (abs(i - centre[axis]), i)):
+        for i in _outward(centre[axis], n):
             first, size = rf_window(report, layer, [i if a == axis else 0 for a in range(len(sizes))])[axis]
             if _fits(first, size, input_sizes[axis]):
                 best = i
                 break
         chosen.append(best)
     return tuple(chosen)
+
+
+def _outward(centre: int, n: int):
+    """The indices 0 … n − 1 by their distance from ``centre``, the lower first at a tie, one at a time (a sorted
+    list of a long axis would cost more memory than the probe's arrays)."""
+    yield centre
+    for distance in range(1, n):
+        for i in (centre - distance, centre + distance):
+            if 0 <= i < n:
+                yield i
 
 
 def probe_layer(graph, report) -> str:
@@ -326,13 +341,17 @@ def probe_layer(graph, report) -> str:
 
 def probe_bytes(graph, report, layer: str) -> int:
     """Upper bound of the RF probe's peak memory (:func:`probe_rf`): the graph cut after ``layer`` at batch 1 in
-    float64, every value kept, and its backward pass (sums for max/min pooling, activations open, rescaled)."""
-    names = [node.name for node in graph.nodes]
+    float64, every value kept, and its backward pass (sums for max/min pooling, activations open, rescaled); then
+    the gradient's finite check (a byte an element), its magnitude and the magnitude's sum over channels."""
     import dataclasses
+    from math import prod
 
+    names = [node.name for node in graph.nodes]
     cut = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
+    elements = prod(graph.input_shape)
+    after = elements * (1 + 8) + elements // max(graph.input_shape[0], 1) * 8
     return backward_bytes(cut, report, layer, "float64", 1, max_as_sum=True, gates=False, rescale=True,
-                          open_activations=True)
+                          open_activations=True, after=after)
 
 
 def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY) \
@@ -371,6 +390,9 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     estimate = probe_bytes(graph, report, layer)
     if estimate > max_memory:
         raise MemoryRefused(estimate, max_memory, 1)
+    from .executor.memory import release_freed_arrays
+
+    release_freed_arrays()
 
     names = [node.name for node in graph.nodes]
     import dataclasses

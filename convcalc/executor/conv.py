@@ -157,9 +157,9 @@ def conv_nd_bytes(x_shape, w_shape, stride, pads, out_sizes, groups: int, itemsi
     cols = nbytes((batch, c_in, taps, positions), itemsize)
     rows = _rows_per_chunk(cols, out_sizes[0])
     if rows < out_sizes[0]:
-        share = -(-rows * positions // out_sizes[0])
-        band = nbytes((batch, c_in, taps, share), itemsize) + nbytes((batch, c_out, share), itemsize)
-        return padded + y + 2 * band  # a band's columns and product are freed once the next band's exist
+        # a band's columns and product are freed once the next band's exist: two consecutive bands at most
+        share = -(-(rows + min(rows, out_sizes[0] - rows)) * positions // out_sizes[0])
+        return padded + y + nbytes((batch, c_in, taps, share), itemsize) + nbytes((batch, c_out, share), itemsize)
     return padded + cols + y
 
 

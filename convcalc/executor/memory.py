@@ -13,6 +13,13 @@ the same rules as the run:
   their node, the node's gradient (and its rescaled copy), and the VJP's footprint; then the sum of a gradient
   into one already waiting.
 
+The resident set follows these bytes only if freed arrays go back to the system: glibc's allocator otherwise
+raises its mmap threshold after the first large free and serves later arrays from a heap that it keeps when they
+are freed (a run after another one was measured at 1.4 times its arrays). A caller that guards memory with these
+estimates (``convcalc verify``, the measured ERF) calls :func:`release_freed_arrays` first; it costs the kernel's
+fresh pages for every large array (``convcalc verify`` of resnet18 or mobilenet_v2 at 224×224 took 30–50 % longer),
+so :func:`convcalc.executor.run` itself does not.
+
 The shapes come from the caller (the cost model's, which ``convcalc verify`` checks equal the executor's): this
 module, like the executor, never imports the cost model. An upper bound: NumPy may elide temporaries or leave
 zero pages untouched, and the estimate counts them all. A kind without a footprint is an error, never zero.
@@ -20,6 +27,7 @@ zero pages untouched, and the estimate counts them all. A kind without a footpri
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,6 +40,26 @@ DRAWN_ITEMSIZE = 8
 #: NumPy's iteration buffers, which a kernel's ufuncs may hold beside its arrays: ``numpy.getbufsize()`` (8192)
 #: elements per operand, up to four operands of float64
 BUFFER_BYTES = 4 * 8192 * 8
+
+
+#: glibc's mallopt parameter, and the value fixed: arrays from 128 KiB (glibc's default threshold) are mapped
+#: and unmapped, never kept in the heap
+M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 128 * 2**10
+_released: list = []
+
+
+def release_freed_arrays() -> bool:
+    """Have the C library return every freed large array to the system at once (glibc: a fixed mmap threshold,
+    which also stops it raising the threshold as large arrays are freed), so that the peak resident set is the peak
+    of the arrays alive. Once per process; False where the C library has no ``mallopt`` (nothing changed)."""
+    if not _released:
+        try:
+            mallopt = ctypes.CDLL(None).mallopt
+            mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+            _released.append(bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)))
+        except (OSError, AttributeError):
+            _released.append(False)
+    return _released[0]
 
 
 def _missing(what: str, node) -> Exception:
@@ -92,10 +120,11 @@ def forward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, dtype: str = "f
 
 def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dtype: str = "float64",
                   max_as_sum: bool = False, gates: bool = True, rescale: bool = False,
-                  open_activations: bool = False) -> int:
+                  open_activations: bool = False, after: int = 0) -> int:
     """Peak bytes of ``input_gradient(graph, run(graph, keep=True, …), layer, …)``: the kept forward run, then the
     backward pass from ``layer``, with the modes of :func:`convcalc.executor.backward.backward`; ``shapes`` and
-    ``arrays`` as for :func:`forward_peak` (the forward with the input given, as the probes run it)."""
+    ``arrays`` as for :func:`forward_peak` (the forward with the input given, as the probes run it). ``after``:
+    what the caller then allocates beside the kept run and the input gradient."""
     from .backward.base import ACTIVATIONS, VJP_FOOTPRINTS, GradContext
 
     itemsize = np.dtype(dtype).itemsize
@@ -132,5 +161,5 @@ def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dt
         peak = max(peak, kept + pending + incoming + joined + cast)
         for name in node.inputs:
             waiting[name] = sizes[name]
-    # the input gradient (or zeros) next to the kept run, and what the caller makes of it (a copy of its size)
-    return max(forward, peak, kept + 2 * sizes[graph.input_name])
+    # the input gradient (or zeros) next to the kept run, and what the caller makes of it
+    return max(forward, peak, kept + sizes[graph.input_name] + after)
