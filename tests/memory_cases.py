@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from math import prod
 from pathlib import Path
 
@@ -47,19 +48,22 @@ def _analyse(spec: dict):
     return graph, analyze(graph)
 
 
-def scaled(spec: dict, elements: int = MID_ELEMENTS) -> dict:
+def scaled(spec: dict, elements: int = MID_ELEMENTS, cap: int | None = None, dtype: str = "float64",
+           rf: bool = True) -> dict:
     """The spec with its input grown to about ``elements``: the spatial axes (a flat input's one axis) times an
-    integer factor, halved until the kind accepts it; else the batch grows instead."""
+    integer factor, halved until the kind accepts it (and, given ``cap``, until the estimate in ``dtype``, with the
+    RF probe's if ``rf``, is at most ``cap`` bytes); else the batch grows instead."""
     shape = list(spec["input"])
     axes = range(1, len(shape)) if len(shape) > 1 else range(len(shape))
     factor = max(1, round((elements / prod(shape)) ** (1 / len(axes))))
     while factor > 1:
         grown = dict(spec, input=[n * factor if a in axes else n for a, n in enumerate(shape)])
         try:
-            _analyse(grown)
-            return grown
+            if cap is None or estimate(grown, dtype, rf) <= cap:
+                return grown
         except Exception:  # noqa: BLE001 - a size the kind refuses (a fixed reshape, a divisibility)
-            factor //= 2
+            pass
+        factor //= 2
     return dict(spec, batch=max(1, elements // prod(shape)))
 
 
@@ -133,18 +137,21 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--rf", action="store_true")
     parser.add_argument("--elements", type=int, default=MID_ELEMENTS)
+    parser.add_argument("--cap", type=int, default=None, help="largest estimate in bytes (a smaller input above)")
     args = parser.parse_args(argv)
     every = cases()
     with tempfile.TemporaryDirectory() as folder:
         warm = _write(every[args.labels[0]], folder, "warm")
         measure(warm, args.dtype, args.rf)  # imports everything a run needs
         for label in args.labels:
+            started = time.perf_counter()
             small = every[label]
-            mid = scaled(small, args.elements)
+            mid = scaled(small, args.elements, args.cap, args.dtype, args.rf)
             base = measure(_write(small, folder, label + ".small"), args.dtype, args.rf)
             peak = measure(_write(mid, folder, label), args.dtype, args.rf)
             print(json.dumps({"label": label, "input": mid["input"], "batch": mid.get("batch", 1),
-                              "baseline": base, "peak": peak, "estimate": estimate(mid, args.dtype, args.rf)}),
+                              "baseline": base, "peak": peak, "estimate": estimate(mid, args.dtype, args.rf),
+                              "seconds": round(time.perf_counter() - started, 3)}),
                   flush=True)
     return 0
 
