@@ -130,18 +130,25 @@ def deformable(ctx: Context, node, xs):
     return y + b.reshape(c_out, *([1] * len(out_sizes))) if b is not None else y
 
 
+def footprint_sizes(ctx: Context, node, x):
+    """What the footprints of the kernel and its VJP read: the geometry, and (B, C_in, the offset groups G, Πk,
+    ΠN_out, the rank, the offset conv's output channels (rank + the mask's 1) · G · Πk)."""
+    geometry = sliding_geometry(ctx, node, x)
+    kernel_size, out_sizes = geometry[0], geometry[4]
+    g_off, taps, rank = node.fields.get("offset_groups", 1), prod(kernel_size), len(out_sizes)
+    n_conv = (rank + (1 if node.fields.get("modulated", False) else 0)) * g_off * taps
+    return geometry, (x.shape[0], x.shape[1], g_off, taps, prod(out_sizes), rank, n_conv)
+
+
 @footprint("deformable")
 def deformable_footprint(ctx: Context, node, xs, y):
     """The offset conv (its output O, then the mask's sigmoid: three temporaries of the mask's size M and M); the
     sampled columns ``(B, C, Πk, ΠN_out)``, the sampling's per-tap arrays, one gathered group and its weighted
     copy; the main GEMM's output and + bias."""
     x = xs[0]
-    kernel_size, stride, _, pads, out_sizes = sliding_geometry(ctx, node, x)
+    (kernel_size, stride, _, pads, out_sizes), (batch, c_in, g_off, taps, positions, rank, n_conv) = \
+        footprint_sizes(ctx, node, x)
     fields = node.fields
-    batch, c_in = x.shape[:2]
-    g_off, taps, positions = fields.get("offset_groups", 1), prod(kernel_size), prod(out_sizes)
-    rank = len(out_sizes)
-    n_conv = (rank + (1 if fields.get("modulated", False) else 0)) * g_off * taps
     offset = conv_nd_bytes(x.shape, (n_conv, c_in, *kernel_size), stride, pads, out_sizes, 1, x.itemsize)
     mask = nbytes((batch, g_off * taps, positions), x.itemsize) if fields.get("modulated", False) else 0
     offsets = nbytes((batch, n_conv, positions), x.itemsize)

@@ -23,7 +23,8 @@ from math import floor
 
 import numpy as np
 
-from .base import Context, check_pad_mode, footprint, kernel, nbytes, pad_in_mode, padding_pairs, per_axis, require_rank
+from .base import (Context, check_pad_mode, footprint, kernel, nbytes, pad_in_mode, padding_pairs, per_axis,
+                   require_rank)
 
 
 def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:

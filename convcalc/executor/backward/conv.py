@@ -69,10 +69,10 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
 def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, groups: int, itemsize: int,
                           contiguous: bool = True) -> int:
     """The footprint of :func:`conv_input_grad`, branch by branch: the one GEMM's result; the depthwise-like
-    padded gradient, a tap's products and their sum over the multiplier (and the sum's own buffer); stride 1: the flipped weight and the
-    forward conv's own footprint on the cropped, padded gy; strided: the padded gradient, the tap-major weight
-    copy, one chunk's columns and one tap's contiguous copy. A gy that is not ``contiguous`` (a cropped input
-    gradient, in a chain of stages) is copied by its reshape first."""
+    padded gradient, a tap's products and their sum over the multiplier (and the sum's own buffer); stride 1: the
+    flipped weight and the forward conv's own footprint on the cropped, padded gy; strided: the padded gradient,
+    the tap-major weight copy, one chunk's columns and one tap's contiguous copy. A gy that is not ``contiguous``
+    (a cropped input gradient, in a chain of stages) is copied by its reshape first."""
     batch, c_out, *out_sizes = gy_shape
     _, c_group, *kernel_size = w_shape
     taps, positions = prod(kernel_size), prod(out_sizes)

@@ -12,8 +12,7 @@ from math import prod
 import numpy as np
 
 from ..base import FOOTPRINTS, nbytes
-from ..conv import sliding_geometry
-from ..deformable import deformable_samples, offsets_and_mask, samples_bytes
+from ..deformable import deformable_samples, footprint_sizes, offsets_and_mask, samples_bytes
 from .base import GradContext, scatter_add, vjp, vjp_footprint
 from .conv import conv_input_grad, conv_input_grad_bytes
 
@@ -90,12 +89,8 @@ def deformable_footprint(ctx: GradContext, node, xs, y, gy):
     and the scatter's two full-size float64 sums; at the end the offset gradients' copies and the offset conv's
     input gradient beside the float64 input gradient."""
     x = xs[0]
-    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
-    fields = node.fields
-    batch, c_in = x.shape[:2]
-    g_off, taps, positions = fields.get("offset_groups", 1), prod(kernel_size), prod(out_sizes)
-    rank = len(out_sizes)
-    n_conv = (rank + (1 if fields.get("modulated", False) else 0)) * g_off * taps
+    (kernel_size, stride, dilation, pads, out_sizes), (batch, c_in, g_off, taps, positions, rank, n_conv) = \
+        footprint_sizes(ctx, node, x)
     replay = FOOTPRINTS["deformable"](ctx, node, xs, y)
     offsets = nbytes((batch, n_conv, positions), gy.itemsize)  # the replay's offsets and mask, held throughout
     cols = nbytes((batch, c_in, taps, positions), gy.itemsize)

@@ -112,7 +112,8 @@ def depthwise_separable_footprint(ctx: GradContext, node, xs, y, gy):
         if forward is None or backward is None:
             ctx.fail(f"the executor has no footprint for the mid layer `{sub.kind}`", "use a kind it knows", "mid")
         opened = ctx.open_activations and sub.kind in ACTIVATIONS
-        most = max(most, forward(ctx, sub, [stand], stand), size + (0 if opened else backward(ctx, sub, [stand], stand, stand)))
+        back = 0 if opened else backward(ctx, sub, [stand], stand, stand)
+        most = max(most, forward(ctx, sub, [stand], stand), size + back)
     depthwise = conv_input_grad_bytes(h, (wide, 1, *kernel_size), x.shape[2:], stride, dilation, pads, c_in,
                                       gy.itemsize)
     return kept + max(most, size + size, size + depthwise)

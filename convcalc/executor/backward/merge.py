@@ -54,7 +54,8 @@ def divide(ctx, node, xs, y, gy):
     return [summed_to(ctx, gy / b, a, xs[0]), summed_to(ctx, -gy * a / (b * b), b, xs[1])]
 
 
-vjp_footprint("divide")(lambda ctx, node, xs, y, gy: 4 * gy.nbytes + sum(x.nbytes for x in xs))  # gy/b, −gy, ·a, b², the sums
+# gy/b, −gy, ·a, b², their quotient; each summed to its input
+vjp_footprint("divide")(lambda ctx, node, xs, y, gy: 4 * gy.nbytes + sum(x.nbytes for x in xs))
 
 
 @vjp("concat")
