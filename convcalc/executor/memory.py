@@ -125,7 +125,7 @@ def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dt
     backward pass from ``layer``, with the modes of :func:`convcalc.executor.backward.backward`; ``shapes`` and
     ``arrays`` as for :func:`forward_peak` (the forward with the input given, as the probes run it). ``after``:
     what the caller then allocates beside the kept run and the input gradient."""
-    from .backward.base import ACTIVATIONS, VJP_FOOTPRINTS, GradContext
+    from .backward.base import VJP_FOOTPRINTS, GradContext, passes_through
 
     itemsize = np.dtype(dtype).itemsize
     forward = forward_peak(graph, shapes, arrays, dtype, keep=True, max_as_sum=max_as_sum, given_input=True)
@@ -141,13 +141,13 @@ def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dt
         gy = waiting.pop(node.name, None)
         if gy is None:
             continue
-        if open_activations and node.kind in ACTIVATIONS:
+        ctx = GradContext(node, dtype, (), (), max_as_sum, gates, open_activations)
+        if passes_through(ctx, node):
             work = 0
         else:
             fn = VJP_FOOTPRINTS.get(node.kind)
             if fn is None:
                 raise _missing("VJP", node)
-            ctx = GradContext(node, dtype, (), (), max_as_sum, gates, open_activations)
             stand = [stand_in(batched[name], dtype) for name in node.inputs]
             y = stand_in(batched[node.name], dtype)
             work = int(fn(ctx, node, stand, y, y)) + BUFFER_BYTES

@@ -84,7 +84,7 @@ def test_example_vjp_equals_finite_differences(kind):
 # ---- kernels do not dispatch on kinds ---------------------------------------------------------------------------
 #: where comparing kinds is the registries' own business: registering (no kind twice), and open_activations
 #: passing every activation's gradient through
-REGISTRY_LOOKUPS = {("base.py", "register"), ("backward/base.py", "register"), ("backward/base.py", "apply_vjp")}
+REGISTRY_LOOKUPS = {("base.py", "register_in"), ("backward/base.py", "passes_through")}
 
 
 def _kind_comparisons(path):

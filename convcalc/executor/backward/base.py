@@ -26,9 +26,14 @@ VJPS: dict[str, Vjp] = {}
 ACTIVATIONS: set[str] = set()
 
 
+def passes_through(ctx: "GradContext", node) -> bool:
+    """Whether ``node`` hands its gradient on unchanged: an activation under ``open_activations``."""
+    return ctx.open_activations and node.kind in ACTIVATIONS
+
+
 def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
     """The VJP of ``node`` (an error naming the kind when there is none), honouring ``open_activations``."""
-    if ctx.open_activations and node.kind in ACTIVATIONS:
+    if passes_through(ctx, node):
         return [gy]
     fn = VJPS.get(node.kind)
     if fn is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..base import FOOTPRINTS, nbytes, stand_in
 from ..conv import conv_nd_bytes, sliding_geometry
 from ..factorised import axis_stages, depthwise_stage, mid_layers, mid_nodes
-from .base import ACTIVATIONS, VJP_FOOTPRINTS, GradContext, apply_vjp, vjp, vjp_footprint
+from .base import VJP_FOOTPRINTS, GradContext, apply_vjp, passes_through, vjp, vjp_footprint
 from .conv import conv_input_grad, conv_input_grad_bytes
 
 
@@ -111,8 +111,7 @@ def depthwise_separable_footprint(ctx: GradContext, node, xs, y, gy):
         forward, backward = FOOTPRINTS.get(sub.kind), VJP_FOOTPRINTS.get(sub.kind)
         if forward is None or backward is None:
             ctx.fail(f"the executor has no footprint for the mid layer `{sub.kind}`", "use a kind it knows", "mid")
-        opened = ctx.open_activations and sub.kind in ACTIVATIONS
-        back = 0 if opened else backward(ctx, sub, [stand], stand, stand)
+        back = 0 if passes_through(ctx, sub) else backward(ctx, sub, [stand], stand, stand)
         most = max(most, forward(ctx, sub, [stand], stand), size + back)
     depthwise = conv_input_grad_bytes(h, (wide, 1, *kernel_size), x.shape[2:], stride, dilation, pads, c_in,
                                       gy.itemsize)
