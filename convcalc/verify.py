@@ -212,14 +212,17 @@ def compare(report, execution) -> list[Row]:
 
 def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAULT_MAX_MEMORY,
            progress=None) -> VerifyResult:
-    """Analyse ``graph``, guard memory, run it, compare. Raises :class:`MemoryRefused` above ``max_memory``."""
+    """Analyse ``graph``, guard memory, run it, compare. Raises :class:`MemoryRefused` above ``max_memory``, and
+    :class:`SpecError` for a placeholder (``unsupported``), which has no definition to run."""
     import time
 
     from .cost.analysis import analyze
+    from .cost.report import refuse_placeholders
     from .executor import run
     from .executor.memory import release_freed_arrays
 
     report = analyze(graph)
+    refuse_placeholders(report.unsupported, "verify")
     estimate = memory_guard(graph, report, dtype, max_memory)
     release_freed_arrays()  # so that the resident set stays within the estimate (convcalc.executor.memory)
     start = time.perf_counter()
@@ -370,9 +373,11 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     from .cost.rftable import rf_rows
     from .erf.stats import check_on_grid, check_position, off_grid, rf_window
     from .layers import REGISTRY
+    from .cost.report import refuse_placeholders
     from .executor import run
     from .executor.backward import input_gradient
 
+    refuse_placeholders(report.unsupported, "the RF probe (verify --rf)")
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({l.name: tuple(l.output_shape) for l in report.layers})
     if layer is not None and (layer not in shapes or layer == graph.input_name):

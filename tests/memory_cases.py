@@ -28,11 +28,12 @@ MID_ELEMENTS = 2**20
 
 
 def cases() -> dict[str, dict]:
-    """Every registered kind's example (label: the kind), and each of its ``also`` variants (``KIND/N``), as specs."""
+    """Every registered kind's example (label: the kind), and each of its ``also`` variants (``KIND/N``), as specs;
+    not a placeholder's (``unsupported``: nothing runs it)."""
     from convcalc.layers import REGISTRY
 
     out = {}
-    for kind in sorted(REGISTRY):
+    for kind in sorted(k for k, cls in REGISTRY.items() if not cls.placeholder):
         example = REGISTRY[kind].example
         out[kind] = example.spec(kind)
         for index, changes in enumerate(example.also, 1):

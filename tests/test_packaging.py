@@ -23,3 +23,28 @@ def test_every_package_of_the_source_tree_is_installed():
     assert {"convcalc", "convcalc.executor.backward"} <= found
     assert found - _listed_packages() == set()
     assert "convcalc.configs" in _listed_packages()  # the top-level configs/, mapped by package-dir
+
+
+def _extras() -> dict[str, list[str]]:
+    """The `[project.optional-dependencies]` table: extra → its requirements (read without tomllib)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    return {name: re.findall(r'"([^"]+)"', body) for name, body in re.findall(r"^(\w+)\s*=\s*\[(.*?)\]", section, re.M)}
+
+
+def test_the_importer_extras():
+    extras = _extras()
+    assert extras["torch"] == ["torch==2.13.0"]  # always exactly the local CPU build
+    assert extras["onnx"] == ["onnx>=1.14", "onnxruntime>=1.16"]
+    assert extras["export"] == ["onnxscript>=0.2"]
+
+
+def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"```bash\n(python -m pip install -e \"\.\[dev\]\".*?)\n```", readme).group(1)
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in lines
+    torch_at = next(i for i, line in enumerate(lines) if '"torch==2.13.0"' in line)
+    extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export]"' in line)
+    assert torch_at < extras_at < lines.index(command)
+    assert any('"$rc" -eq 5' in line for line in lines)  # no tests collected is not a failure

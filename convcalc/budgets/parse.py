@@ -353,7 +353,8 @@ def merge(*sources: list[Budget]) -> list[Budget]:
     return list(merged.values())
 
 
-def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets):
+def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets,
+                allow_unsupported=False):
     """The options of one ``convcalc check`` run, from its command line; any problem here is bad input for every
     spec (exit 2 before checking)."""
     from ..spec.loader import parse_input_override, parse_override
@@ -373,7 +374,7 @@ def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbud
     budgets_file = load_budgets_file(budgets) if budgets else None
     shape = parse_input_override(input) if input is not None else None
     overrides = dict(parse_override(text) for text in sets or [])
-    return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted)
+    return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted, allow_unsupported)
 
 
 @dataclass
@@ -387,3 +388,5 @@ class CheckOptions:
     flags: list[Budget] = field(default_factory=list)
     baseline: str | None = None
     skip_unbudgeted: bool = False
+    #: an import source's operators without a kind become zero-cost placeholders (a warning says so)
+    allow_unsupported: bool = False

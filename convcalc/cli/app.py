@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from . import options
-from .commands import analyze, check, compare, explain, rf, sweep, verify, zoo
+from .commands import analyze, check, compare, explain, import_, rf, sweep, verify, zoo
 from .params import typer_command, typer_parameter
 
 app = typer.Typer(
@@ -33,10 +33,11 @@ COMMANDS = (
     (rf.rf, options.RF),
     (explain.explain, options.EXPLAIN),
     (verify.verify, options.VERIFY),
+    (import_.import_, options.IMPORT),
 )
 
-for function, definitions in COMMANDS:
-    app.command()(typer_command(function, definitions))
+for function, definitions in COMMANDS:  # `import_` is `convcalc import` (import is a Python keyword)
+    app.command(name=function.__name__.rstrip("_"))(typer_command(function, definitions))
 
 
 def _version(value: bool):

@@ -38,12 +38,13 @@ def parse_args(definitions: tuple, args: list[str]) -> dict | None:
     """The keyword arguments for ``definitions`` given ``args``, as Typer would pass them, or None to defer.
 
     Understood: options that take a value (``--opt VALUE``, ``--opt=VALUE``, a short ``-o VALUE``), strings,
-    integers with a minimum, choices, repeatable options, and single positional arguments. A bool flag or a
-    repeatable argument in ``definitions`` is beyond it: it then always defers.
+    integers with a minimum, choices, repeatable options, bool flags given once (``--allow-unsupported``), and
+    single positional arguments. A bool flag with a negative form (``--chart/--no-chart``) or a repeatable
+    argument in ``definitions`` is beyond it: it then always defers.
     """
     arguments = [d for d in definitions if isinstance(d, Argument)]
     options = [d for d in definitions if isinstance(d, Option)]
-    if any(a.repeatable for a in arguments) or any(o.type is bool for o in options):
+    if any(a.repeatable for a in arguments) or any(o.type is bool and o.off_flag for o in options):
         return None
     by_flag = {flag: o for o in options for flag in o.flags}
     values: dict = {d.name: None if isinstance(d, Argument) else d.default for d in definitions}
@@ -57,6 +58,13 @@ def parse_args(definitions: tuple, args: list[str]) -> dict | None:
             definition = by_flag.get(flag)
             if definition is None or (eq and not flag.startswith("--")):  # Click reads `-f=json` as "=json"
                 return None
+            if definition.type is bool:  # a flag: no value; given twice or as `--flag=…`, Click decides
+                if eq or definition.name in seen:
+                    return None
+                seen.add(definition.name)
+                values[definition.name] = True
+                i += 1
+                continue
             if not eq:
                 if i + 1 >= len(args):
                     return None

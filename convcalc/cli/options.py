@@ -68,6 +68,10 @@ BATCH = Option("batch", ("--batch",), "Batch size (overrides the spec's `batch`)
 INPUT = Option("input", ("--input",), "Input shape without batch, e.g. 3x160x160.", metavar="CxHxW")
 SET = Option("sets", ("--set",), "Override a var: NAME=VALUE (repeatable).", metavar="NAME=VALUE", repeatable=True)
 FORMAT = Option("format", ("--format", "-f"), "Output format.", default="table", choices=FORMATS)
+ALLOW_UNSUPPORTED = Option("allow_unsupported", ("--allow-unsupported",),
+                           "An ONNX file or a PyTorch module: keep operators that have no layer kind as zero-cost "
+                           "`unsupported` placeholders (listed in the report) instead of failing.", bool,
+                           default=False)
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
@@ -79,6 +83,7 @@ ANALYZE = (
     Option("depth", ("--depth",), "Collapse blocks nested deeper than N.", int, minimum=0, metavar="N"),
     Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
                                       "field).", metavar="NAME,..."),
+    ALLOW_UNSUPPORTED,
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -107,6 +112,7 @@ COMPARE = (
                                "(repeatable).", repeatable=True),
     UNITS_OPTION,
     Option("all_layers", ("--all-layers",), "List identical layers too.", bool, default=False),
+    ALLOW_UNSUPPORTED,
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ RF = (
            default="random", choices=ERF_WEIGHTS),
     Option("seed", ("--seed",), "Measured ERF: seed of the weights and inputs.", int, default=0),
     Option("save", ("--save",), "Save the ERF picture/data: .svg, .png (needs the `plot` extra), .npy or .csv."),
-    FORMAT, BATCH, INPUT, SET,
+    FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
 )
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
@@ -168,6 +174,25 @@ VERIFY = (
     Option("kwargs", ("--kwargs",), "--against-original, a PyTorch source: a keyword argument of its callable "
                                     "(a Python literal, else text; repeatable).", metavar="KEY=VALUE",
            repeatable=True),
+    ALLOW_UNSUPPORTED.replace(help="An ONNX file or a PyTorch module: import operators that have no layer kind as "
+                                   "`unsupported` placeholders; the executor cannot run them, so verify then says "
+                                   "which layer and operator stop it (exit 2)."),
+)
+
+# ---- convcalc import -----------------------------------------------------------------------------------------------
+IMPORT = (
+    Argument("source", "SOURCE", "An ONNX file (model.onnx), or a PyTorch module: torch:package.module:callable or "
+                                 "path/file.py:callable."),
+    Option("output", ("--output", "-o"), "Write the spec to this file instead of stdout (an existing file only with "
+                                         "--force).", metavar="FILE"),
+    INPUT.replace(help="Input shape without batch, e.g. 3x224x224: fixes an ONNX file's dynamic dims; needed for a "
+                       "PyTorch module."),
+    Option("flat", ("--flat",), "One layer per line, no blocks.", bool, default=False),
+    Option("kwargs", ("--kwargs",), "A PyTorch source: a keyword argument of its callable (a Python literal, else "
+                                    "text; repeatable).", metavar="KEY=VALUE", repeatable=True),
+    ALLOW_UNSUPPORTED,
+    BATCH.replace(help="The spec's `batch`."),
+    Option("force", ("--force",), "With --output: overwrite an existing file.", bool, default=False),
 )
 
 # ---- convcalc check ------------------------------------------------------------------------------------------------
@@ -189,5 +214,5 @@ CHECK = (
     Option("skip_unbudgeted", ("--skip-unbudgeted",), "Skip files that are not convcalc specs or have no budgets "
                                                       "(for pre-commit hooks) instead of failing with exit code 2.",
            bool, default=False),
-    BATCH, INPUT, SET,
+    BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
 )

@@ -184,12 +184,14 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
                              stages, layers)
 
 
-def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None) -> NetworkComparison:
-    """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them."""
+def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None,
+                     allow_unsupported: bool = False) -> NetworkComparison:
+    """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them.
+    ``allow_unsupported``: an import source's operators without a kind become placeholders."""
     from ..cost.analysis import analyze
     from ..importers.source import load_network
 
-    networks = [load_network(spec) for spec in specs]
+    networks = [load_network(spec, allow_unsupported=allow_unsupported) for spec in specs]
     for name in sets or {}:
         if not any(name in network.vars for network in networks):
             raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,

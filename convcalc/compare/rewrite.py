@@ -59,7 +59,8 @@ def node_fields_yaml(node) -> dict:
     return out
 
 
-def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None) -> RewriteResult:
+def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None,
+                 allow_unsupported: bool = False) -> RewriteResult:
     """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after."""
     import fnmatch
 
@@ -72,7 +73,7 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     if missing:
         raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
                         f"this version of convcalc", None, "see docs/variants.md for the kinds available")
-    network = load_network(spec)
+    network = load_network(spec, allow_unsupported=allow_unsupported)
     graph = network.expand(batch=batch)
     before = analyze(graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}

@@ -9,7 +9,7 @@ from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
 from ..spec.graph import Graph
 from ..layers import REGISTRY
 from ..layers.merge import broadcast
-from .report import LayerReport, Report, RFReport, Totals
+from .report import LayerReport, Report, RFReport, Totals, UnsupportedLayer
 from .rf import ReceptiveField
 from ..spec.loader import Network, load
 
@@ -30,7 +30,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    totals, by_type, warnings = Totals(), {}, []
+    totals, by_type, warnings, unsupported = Totals(), {}, [], []
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     for node in graph.nodes:
         layer = REGISTRY[node.kind](node)
@@ -44,6 +44,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         else:
             rf = layer.receptive_field(in_rfs, ins)
         counts = layer.counts(ins)
+        if layer.placeholder:  # zero because unknown: listed, never a silent zero
+            unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
         notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
             positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
@@ -85,6 +87,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         totals=totals, by_type=by_type, weight_bytes=totals.params * dtype_bytes,
         peak_activation_bytes=peak, peak_live=live_at_peak, warnings=warnings,
         source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
+        unsupported=unsupported,
     )
 
 

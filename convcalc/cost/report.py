@@ -91,6 +91,49 @@ class LayerReport:
 
 
 @dataclass
+class UnsupportedLayer:
+    """A placeholder layer (``type: unsupported``): an imported operator no kind describes, counted as zero because
+    its cost is unknown. ``node`` is the original's node name ("" when not known)."""
+
+    name: str
+    op: str
+    node: str = ""
+
+
+def unsupported_summary(unsupported: list) -> str:
+    """``2 unsupported operators counted as zero: CumSum ×1 (`cumsum`), torch.flip ×1 (`flip`); …``: every operator
+    with its count and its first layers, as the reports print it ("" when there are none)."""
+    if not unsupported:
+        return ""
+    by_op: dict[str, list[str]] = {}
+    for layer in unsupported:
+        by_op.setdefault(layer.op, []).append(layer.name)
+    ops = ", ".join(f"{op} ×{len(names)} ({', '.join(f'`{n}`' for n in names[:3])}{', …' if len(names) > 3 else ''})"
+                    for op, names in by_op.items())
+    count = len(unsupported)
+    return (f"{count} unsupported operator{'s' if count != 1 else ''} counted as zero: {ops}; the totals leave out "
+            "their cost, which is unknown")
+
+
+def refuse_placeholders(unsupported: list, what: str, names=None) -> None:
+    """Raise :class:`SpecError` when ``what`` (``verify``, the measured ERF) would have to run a placeholder
+    (``unsupported``): it has no definition to run. ``names``: only these layers count (default all)."""
+    found = [layer for layer in unsupported if names is None or layer.name in names]
+    if not found:
+        return
+    from ..errors import SpecError
+
+    first, others = found[0], [f"`{layer.name}`" for layer in found[1:]]
+    node = f" (node '{first.node}')" if first.node else ""
+    more = (f"; so {'is' if len(others) == 1 else 'are'} {', '.join(others[:3])}{', …' if len(others) > 3 else ''}"
+            if others else "")
+    raise SpecError(f"{what} cannot run layer `{first.name}`: it is a placeholder for {first.op}{node}, an operator "
+                    f"with no layer kind{more}", None,
+                    "the executor runs only operators mapped to a layer kind; `convcalc analyze` counts the "
+                    "placeholders as zero (docs/import.md)")
+
+
+@dataclass
 class Totals:
     params: int = 0
     buffers: int = 0
@@ -127,6 +170,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     source: str = ""
     conventions: dict[str, str] = field(default_factory=dict)
+    #: the placeholder layers (``type: unsupported``), counted as zero: their cost is unknown
+    unsupported: list[UnsupportedLayer] = field(default_factory=list)
     version: int = 1
 
     def to_dict(self) -> dict:
@@ -145,6 +190,7 @@ class Report:
             "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
+            "unsupported": [asdict(layer) for layer in self.unsupported],
             "conventions": dict(self.conventions),
         }
 
@@ -171,6 +217,7 @@ class Report:
             weight_bytes=weight_bytes, peak_activation_bytes=peak, peak_live=list(data.get("peak_live", [])),
             warnings=list(data.get("warnings", [])),
             source=data.get("source", ""), conventions=dict(data.get("conventions", {})),
+            unsupported=[UnsupportedLayer(**layer) for layer in data.get("unsupported", [])],
             version=data.get("version", 1),
         )
 

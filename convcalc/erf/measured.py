@@ -29,10 +29,14 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     from ..executor import run
     from ..executor.backward import input_gradient
 
+    from ..cost.report import refuse_placeholders
+
     _, layer, position = unit(graph, report, layer, position)
     names = [node.name for node in graph.nodes]
     # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
+    refuse_placeholders(report.unsupported, "the measured ERF",
+                        {node.name for node in graph.nodes})
     mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
     dtype = dtype or ("float64" if mode == "ones" else "float32")
     rng = np.random.default_rng(seed)

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import SpecError
 from ..spec.graph import Graph
 from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
-               pool, resample, reshape, scale, unshared)  # (registers the kernels)
+               placeholder, pool, resample, reshape, scale, unshared)  # (registers the kernels)
 from .base import KERNELS, Context, PresetMismatch, kernel
 
 __all__ = ["run", "KERNELS", "Execution", "Executed", "Context", "PresetMismatch", "Preset", "kernel"]

@@ -193,7 +193,8 @@ def check(model, graph, dtype: str = "float32", seed: int = 0, batch: int | None
         ops = ", ".join(f"{u.op} ×{u.count}" for u in model.unsupported)
         raise SpecError(f"{source}: operators with no layer kind ({ops}): their placeholders compute zeros, so the "
                         "import cannot be checked against the original",
-                        None, "--against-original needs every operator mapped (there is no --allow-unsupported here)")
+                        None, "--against-original needs every operator mapped to a layer kind (--allow-unsupported "
+                              "cannot help here)")
     if model.original is None:
         raise SpecError(f"{source}: the importer cannot run this model", None,
                         "--against-original needs a runnable original (onnxruntime for ONNX, torch for a module)")

@@ -7,10 +7,11 @@ Three forms (:func:`is_import_source`)::
     path/to/file.py:callable        the same, from a Python file
 
 :func:`import_model` reads one with its frontend, imported only then (the frontends import onnx or torch; a
-missing optional package is an error naming the extra to install). :func:`load_imported` is the in-memory path
-every spec command takes: import, write the spec as ``convcalc import`` would (:mod:`convcalc.importers.writer`),
-and load it like any spec. Errors in that generated spec name the layer and what it came from, never a line of a
-file the user has not seen. :func:`load_network` is the one entry the commands call: an import source or a spec.
+missing optional package is an error naming the extra to install). :func:`imported_spec` imports and writes the
+spec (:mod:`convcalc.importers.writer`): what ``convcalc import`` prints. :func:`load_imported` is the in-memory
+path every spec command takes: that spec, loaded like any other. Errors in that generated spec name the layer and
+what it came from, never a line of a file the user has not seen. :func:`load_network` is the one entry the commands
+call: an import source or a spec.
 
 :func:`is_import_source` lives with the rest of what a SPEC argument can name, in :mod:`convcalc.spec.loader`
 (``convcalc analyze`` asks it on its fast path, which never imports this module); it is offered here too.
@@ -20,8 +21,8 @@ from __future__ import annotations
 
 from ..spec.loader import ONNX_SUFFIX, TORCH_PREFIX, Network, is_import_source, load
 
-__all__ = ["is_import_source", "import_model", "load_imported", "load_network", "unsupported_error",
-           "check_supported"]
+__all__ = ["is_import_source", "import_model", "imported_spec", "load_imported", "load_network", "model_warnings",
+           "unsupported_error", "check_supported"]
 
 #: frontend → (its module, the optional packages it needs, the extra that installs them)
 FRONTENDS = {
@@ -67,12 +68,14 @@ def _check_target(frontend: str, target: str) -> None:
         raise SpecError(f"no such file: {path}", None, "check the path")
 
 
-def import_model(source: str, input_shape=None, kwargs=None, batch=None):
+def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_unsupported: bool = False):
     """Read the model ``source`` names into an :class:`~convcalc.importers.ir.ImportedModel`, with its frontend.
 
-    ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable.
-    Without the frontend's optional package: ``SpecError`` "… needs the optional onnx package", with the
-    ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
+    ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable;
+    ``allow_unsupported``: operators with no layer kind become ``unsupported`` placeholders (listed in
+    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch`` and
+    ``allow_unsupported`` as keywords. Without the frontend's optional package: ``SpecError`` "… needs the optional
+    onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
     import importlib
 
     from ..errors import SpecError
@@ -83,9 +86,11 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None):
     try:
         module = importlib.import_module(module_name)
         shape = tuple(input_shape) if input_shape is not None else None
+        options = {"batch": batch, "allow_unsupported": allow_unsupported}
         if frontend == "onnx":
-            return module.read(target, shape, batch=batch)
-        return module.read(target, dict(kwargs or {}), shape, batch=batch)
+            model = module.read(target, shape, **options)
+        else:
+            model = module.read(target, dict(kwargs or {}), shape, **options)
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing not in packages:
@@ -95,6 +100,8 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None):
             raise
         raise SpecError(f"{source} needs the optional {missing} package", None,
                         f'pip install "convcalc[{extra}]"') from None
+    check_supported(model, allow_unsupported)  # a frontend that kept placeholders anyway
+    return model
 
 
 def unsupported_error(source: str, records) -> "SpecError":  # noqa: F821 (convcalc.errors)
@@ -122,21 +129,30 @@ def check_supported(model, allow_unsupported: bool) -> None:
         raise unsupported_error(model.source, model.unsupported)
 
 
+def imported_spec(source: str, input_shape=None, kwargs=None, batch=None, flat: bool = False,
+                  allow_unsupported: bool = False) -> tuple[str, "ImportedModel"]:  # noqa: F821 (.ir)
+    """Import ``source`` and write its spec: ``(YAML text, ImportedModel)``, what ``convcalc import`` prints.
+
+    The flat form is checked first, layer by layer, so that an error (say, an ``--input`` too small for a kernel)
+    names the layer and its origin, with the hint that ``convcalc import SOURCE`` prints the spec. The header
+    names the command that makes this text (:func:`convcalc.importers.writer.import_command`)."""
+    from .writer import check_layers, import_command, write_spec
+
+    model = import_model(source, input_shape, kwargs, batch, allow_unsupported)
+    command = import_command(source, input_shape, kwargs, flat, allow_unsupported, batch)
+    check_layers(model, command)
+    return write_spec(model, flat=flat, command=command), model
+
+
 def load_imported(source: str, input_shape=None, kwargs=None, allow_unsupported: bool = False):
     """Import ``source`` and load it as a spec, in memory: ``(Network, ImportedModel)``.
 
-    The network is the spec ``convcalc import`` writes (blocks and all), so the analysis equals that of the
-    written file. It is checked here, layer by layer, so that an error (say, an ``--input`` too small for a
-    kernel) names the layer and its origin, with the hint that ``convcalc import SOURCE`` prints the spec."""
+    The network is the spec ``convcalc import`` writes (blocks and all, :func:`imported_spec`), so the analysis
+    equals that of the written file."""
     from ..spec.yamlio import load_yaml
-    from .writer import check_layers, import_command, write_spec
 
-    model = import_model(source, input_shape, kwargs)
-    check_supported(model, allow_unsupported)
-    command = import_command(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
-    check_layers(model, command)
-    network = Network(load_yaml(write_spec(model, command=command), source), source)
-    return network, model
+    text, model = imported_spec(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
+    return Network(load_yaml(text, source), source), model
 
 
 def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, warn=None):
@@ -146,10 +162,31 @@ def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, w
     if not is_import_source(spec):
         return load(spec)
     network, model = load_imported(spec, input_shape, allow_unsupported=allow_unsupported)
-    if warn is None:
-        import sys
-
-        warn = lambda sentence: print(f"warning: {sentence}", file=sys.stderr)  # noqa: E731
-    for sentence in model.warnings:
-        warn(f"{model.source}: {sentence}")
+    for sentence in model_warnings(model):
+        (warn or print_warning)(sentence)
     return network
+
+
+def model_warnings(model) -> list[str]:
+    """What the user must hear about an import, each sentence naming the source: the frontend's warnings and the
+    placeholders kept for operators with no layer kind."""
+    sentences = list(model.warnings)
+    if model.unsupported:
+        sentences.append(placeholders_sentence(model.unsupported))
+    return [f"{model.source}: {sentence}" for sentence in sentences]
+
+
+def print_warning(sentence: str) -> None:
+    """``warning: …`` on stderr."""
+    import sys
+
+    print(f"warning: {sentence}", file=sys.stderr)
+
+
+def placeholders_sentence(records) -> str:
+    """What ``--allow-unsupported`` did, in one sentence: ``2 operators with no layer kind kept as zero-cost
+    `unsupported` placeholders (CumSum ×1, …)``."""
+    total = sum(record.count for record in records)
+    ops = ", ".join(f"{record.op} ×{record.count}" for record in records)
+    return (f"{total} operator{'s' if total != 1 else ''} with no layer kind kept as zero-cost `unsupported` "
+            f"placeholder{'s' if total != 1 else ''} ({ops}): the counts leave out their cost")

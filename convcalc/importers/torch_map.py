@@ -302,7 +302,7 @@ class Mapper:
             fields = {"op": call.label, "shape": list(op.out_shape), "of": where}
             record = op.emit("unsupported", spec_fields("unsupported", **fields),
                              inputs=inputs or [self.results[self.traced.input_node]],
-                             meta={"unsupported": (call.label, reason), "of": where})
+                             meta={"unmapped": (call.label, reason), "of": where})
             op.item = None
             return record
 

@@ -250,8 +250,8 @@ def finish(label, name, shape, batch, mapper, warnings, allow_unsupported, build
 def unsupported_ops(records: list) -> list:
     groups: dict = {}
     for record in records:
-        if "unsupported" in record.meta:
-            groups.setdefault(record.meta["unsupported"], []).append(record.meta["of"])
+        if "unmapped" in record.meta:  # (the meta key a placeholder carries, torch_map)
+            groups.setdefault(record.meta["unmapped"], []).append(record.meta["of"])
     return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
             for (op, reason), nodes in groups.items()]
 

@@ -18,46 +18,8 @@ name and origin, and the command that prints the spec (the generated text is nev
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from ..compare.yamlwrite import yaml_scalar
-
-
-class Expr(str):
-    """A field value written as an expression over block arguments (``4 * out``): emitted as it is, unquoted."""
-
-
-def value_text(value) -> str:
-    """One field value as YAML: floats exactly as their shortest decimal (0.00001, not 1e-05, which YAML 1.1
-    reads as text), expressions bare, everything else by the one YAML scalar writer."""
-    if isinstance(value, Expr):
-        return str(value)
-    return yaml_scalar(_exact(value))
-
-
-def _exact(value):
-    if isinstance(value, float) and not isinstance(value, bool):
-        return Fraction(repr(value))
-    if isinstance(value, (list, tuple)):
-        return [_exact(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
-    return value
-
-
-def flow(item: dict) -> str:
-    """``{key: value, …}`` on one line."""
-    return "{" + ", ".join(f"{yaml_scalar(str(key))}: {value_text(value)}" for key, value in item.items()) + "}"
-
-
-def layer_item(kind: str, name: str, fields: dict, inputs: list | None, when=None) -> dict:
-    """A layer as the mapping the spec writes: type, name, fields, inputs (None: the previous layer), when."""
-    item = {"type": kind, "name": name, **fields}
-    if inputs is not None:
-        item["inputs"] = inputs[0] if len(inputs) == 1 else list(inputs)
-    if when is not None:
-        item["when"] = when
-    return item
+from .spec_text import Expr, flow, layer_item, value_text  # noqa: F401 (Expr: re-exported)
 
 
 def header(model, command: str | None) -> list[str]:
@@ -104,17 +66,24 @@ def flat_spec(model, command: str | None = None) -> tuple[str, dict]:
 def write_spec(model, flat: bool = False, command: str | None = None) -> str:
     """The spec of ``model`` as YAML text (see the module docstring). ``command`` is the command line the header
     names (default: the plain ``convcalc import SOURCE``)."""
-    return flat_spec(model, command)[0]
+    text = flat_spec(model, command)[0]
+    if flat:
+        return text
+    from .blocks import block_spec
+
+    return block_spec(model, header(model, command) + top(model), text)
 
 
 def import_command(source: str, input_shape=None, kwargs=None, flat: bool = False,
-                   allow_unsupported: bool = False) -> str:
+                   allow_unsupported: bool = False, batch: int | None = None) -> str:
     """The ``convcalc import`` command line that prints the spec of ``source`` (for headers and hints)."""
     import shlex
 
     words = ["convcalc", "import", source]
     if input_shape is not None:
         words += ["--input", "x".join(str(n) for n in input_shape)]
+    if batch is not None:
+        words += ["--batch", str(batch)]
     if kwargs:
         words += ["--kwargs", *(f"{key}={value!r}" if not isinstance(value, str) else f"{key}={value}"
                                 for key, value in kwargs.items())]

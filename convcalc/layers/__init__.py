@@ -5,7 +5,7 @@ One module per family; one registered class per ``type:`` (docs/extending.md lis
 
 from .base import REGISTRY, Layer, register  # noqa: F401
 # registration side effects:
-from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm, pool,  # noqa: F401
-               resample, reshape, scale, unshared)
+from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
+               placeholder, pool, resample, reshape, scale, unshared)
 
 __all__ = ["REGISTRY", "Layer", "register"]

@@ -137,6 +137,10 @@ class Layer:
     #: input must be channels first (:meth:`output_field`). True: it reads no axis by role (elementwise ops,
     #: merges of equal layouts, permute, reshape, flatten) or finds its own (a linear layer over the last axis)
     any_layout: ClassVar[bool] = False
+    #: True for a stand-in for an operator no kind describes (``unsupported``, :mod:`convcalc.layers.placeholder`):
+    #: its zero counts are unknown, not free, so the analysis lists it (:meth:`stands_in_for`); it has no definition
+    #: to run, differentiate or follow with the analytic ERF (the registry-driven tests check that it is refused)
+    placeholder: ClassVar[bool] = False
 
     def __init__(self, node: Node):
         self.node = node
@@ -198,6 +202,11 @@ class Layer:
 
     def warnings(self, ins: Sequence[Shape]) -> list[str]:
         return []
+
+    def stands_in_for(self) -> tuple[str, str]:
+        """A placeholder's operator and the original's node name (``("CumSum", "/cumsum/CumSum")``); asked only
+        when :attr:`placeholder` is true."""
+        raise NotImplementedError(f"`{self.kind}` is not a placeholder")
 
     def conv_query(self, in_shape: Shape, out_shape: Shape, source: str = ""):
         """The conv mapping this layer computes (a :class:`~convcalc.layers.design.ConvQuery`), for ``convcalc

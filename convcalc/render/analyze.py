@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Callable, TextIO
 
-from ..cost.report import COUNT_FIELDS, LayerReport, Report
+from ..cost.report import COUNT_FIELDS, LayerReport, Report, unsupported_summary
 from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
 from .model import LEFT, RIGHT, Column, Document, Json, Line, Table, csv_columns
 
@@ -172,12 +172,19 @@ class AnalyzeView:
             Line(f"Total: {t.params:,} params, {t.buffers:,} buffers, {t.macs:,} MACs, {t.flops:,} FLOPs", "total"),
             Line(f"Memory: weights {fmt_bytes(report.weight_bytes)}, activations {fmt_bytes(t.activation_bytes)}, "
                  f"peak live activations {fmt_bytes(report.peak_activation_bytes)}", "row"),
+            *self.unsupported_lines(),
             Line(conventions_text(report)),
         ])
 
+    def unsupported_lines(self) -> list[Line]:
+        """The placeholders counted as zero, said under the totals (none when every operator has a kind)."""
+        summary = unsupported_summary(self.report.unsupported)
+        return [Line(summary, "warn")] if summary else []
+
     def markdown(self) -> Document:
         """A GitHub-flavoured Markdown table, ready to paste into a pull request."""
-        return Document([self.layer_table(self.report.name, sub_rows=False), Line(conventions_text(self.report))])
+        return Document([self.layer_table(self.report.name, sub_rows=False), *self.unsupported_lines(),
+                         Line(conventions_text(self.report))])
 
     def csv(self) -> Table:
         """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
@@ -195,6 +202,9 @@ class AnalyzeView:
                 "rf_start": fmt_axes(rf.start, fraction_text) if rf else "",
             }
             table.add([values[f] for f in fields])
+        summary = unsupported_summary(self.report.unsupported)
+        if summary:  # a last row that says so (readers that skip `#` comment lines skip it)
+            table.add([f"# {summary}"] + [""] * (len(fields) - 1))
         return table
 
     def json(self) -> Json:

@@ -54,8 +54,11 @@ def rf_lines(rows: list) -> list[Line]:
     if merges:
         lines.append(Line(f"Merges: {len(merges) - len(misaligned)} aligned, {len(misaligned)} misaligned.",
                           "warn" if misaligned else "row"))
+    untracked = next(((r, note) for r in rows for note in r.notes if "not tracked from here" in note), None)
+    if untracked is not None:  # the values shown from there on are the input's, not a window of that layer
+        lines.append(Line(f"Not tracked from `{untracked[0].name}` on: {untracked[1]}.", "warn"))
     flagged = [r for r in rows if r.position_dependent]
-    if flagged:
+    if flagged and (untracked is None or flagged[0] is not untracked[0]):
         lines.append(Line(f"Position-dependent from `{flagged[0].name}` on: different output positions see windows "
                           "of different sizes; the RF shown is the widest. `--at` gives the exact window.", "warn"))
     return lines + [Line(RF_NOTE)]

@@ -79,6 +79,11 @@ def test_the_fast_parser_accepts_what_the_definitions_allow():
         if isinstance(definition, Argument):
             continue
         flag = definition.flags[0]
+        if definition.type is bool:  # a flag: no value, given once
+            assert entry.parse_analyze(["a.yaml", flag])[definition.name] is True
+            assert entry.parse_analyze(["a.yaml", flag, flag]) is None
+            assert entry.parse_analyze(["a.yaml", f"{flag}=1"]) is None
+            continue
         if definition.choices:
             for choice in definition.choices:
                 assert entry.parse_analyze(["a.yaml", flag, choice])[definition.name] == choice
@@ -118,6 +123,7 @@ def _typer_kwargs(args):
     ["-f", "csv", "a.yaml", "--units", "raw", "--input", "3x8x8"],
     ["a.yaml", "--set", "width=16", "--set=alpha=0.5", "--columns", "name,macs"],
     ["a.yaml", "--input", "-3"],
+    ["--allow-unsupported", "model.onnx", "--input", "3x8x8"],
 ])
 def test_the_fast_parser_passes_what_typer_passes(args):
     assert entry.parse_analyze(args) == _typer_kwargs(args)

@@ -187,9 +187,12 @@ def test_arrays_of_the_wrong_shape_exit_2(sources, monkeypatch):
                                     "(3, 8, 3, 3), (8,) and no buffers")
 
 
-def test_allow_unsupported_is_not_offered(sources):
+def test_allow_unsupported_reaches_the_loader_but_cannot_be_checked(sources):
     result = verify("cumsum.onnx", "--against-original", "--allow-unsupported")
-    assert result.exit_code == 2 and "--allow-unsupported" in result.output
+    assert result.exit_code == 2 and sources.calls == [("cumsum.onnx", None, {}, True)]
+    assert result.stderr.startswith("error: classifier.onnx: operators with no layer kind (CumSum ×1): their "
+                                    "placeholders compute zeros, so the import cannot be checked against the "
+                                    "original — --against-original needs every operator mapped to a layer kind")
 
 
 def test_plain_verify_is_unchanged(sources, write_spec):

@@ -7,6 +7,10 @@ small example network (``REGISTRY[kind].example``) on which
 * the executor's output shapes, params, buffers and MACs equal the cost model's, layer by layer;
 * the VJP equals central finite differences in float64.
 
+A placeholder kind (``placeholder = True``: ``unsupported``, an imported operator with no definition) declares that
+it cannot run: its kernel refuses its example with an error naming the layer and the operator, ``verify`` refuses
+it before running anything, and it has no VJP.
+
 A new kind is picked up by its example: nothing in tests/executor/ needs an edit, and a kind without a kernel or
 a VJP fails here, naming it. The awkward geometries stay in test_backward.py's CASES and the per-family tests.
 """
@@ -26,6 +30,9 @@ from convcalc.layers import REGISTRY
 from .helpers import PACKAGE, executor_modules, finite_difference_check
 
 KINDS = sorted(REGISTRY)
+#: the kinds that run: every kind but the placeholders, which declare they have no definition to run
+RUNNABLE = [kind for kind in KINDS if not REGISTRY[kind].placeholder]
+PLACEHOLDERS = [kind for kind in KINDS if REGISTRY[kind].placeholder]
 
 #: kinds defined on positive input only: x^p for a real p (torch.nn.LPPool); their example runs on |x| + 0.1
 POSITIVE_INPUT = {"lppool"}
@@ -50,7 +57,7 @@ def test_every_kind_has_a_kernel_in_its_family_module(kind):
         f"the kernel of `{kind}` lives in {KERNELS[kind].__module__}, not with its family in executor/{family}.py"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", RUNNABLE)
 def test_every_kind_has_a_vjp_in_its_family_module(kind):
     family = _family(kind)
     assert kind in VJPS, (f"layer kind `{kind}` has no VJP: add `@vjp(\"{kind}\")` in "
@@ -64,7 +71,7 @@ def test_the_executor_registers_no_kind_the_cost_model_does_not_know():
     assert set(VJPS) - set(REGISTRY) == set()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", RUNNABLE)
 def test_example_runs_with_the_cost_model_counts(kind):
     graph = expand(convcalc.load(_example(kind)), batch=2)
     assert graph.nodes[-1].name == kind and graph.nodes[-1].kind == kind
@@ -75,10 +82,32 @@ def test_example_runs_with_the_cost_model_counts(kind):
             (theirs.output_shape, theirs.params, theirs.buffers, theirs.macs), (kind, ours.name)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", RUNNABLE)
 def test_example_vjp_equals_finite_differences(kind):
     spec = _example(kind)
     finite_difference_check(tuple(spec["input"]), *spec["layers"], positive=kind in POSITIVE_INPUT)
+
+
+def test_there_is_a_placeholder_kind():
+    assert PLACEHOLDERS == ["unsupported"]
+
+
+@pytest.mark.parametrize("kind", PLACEHOLDERS)
+def test_a_placeholder_is_refused_naming_the_layer_and_the_operator(kind):
+    from convcalc.errors import SpecError
+    from convcalc.verify import verify
+
+    example = REGISTRY[kind].example
+    graph = expand(convcalc.load(_example(kind)), batch=2)
+    op = example.fields["op"]
+    with pytest.raises(SpecError) as ran:  # the executor itself: its kernel refuses
+        run(graph, seed=0, dtype="float64")
+    assert ran.value.message.startswith(f"layer `{kind}` ({kind}): a placeholder for {op}")
+    assert ran.value.mark is not None and ran.value.mark.line >= 1
+    with pytest.raises(SpecError) as checked:  # verify: before running anything
+        verify(graph)
+    assert checked.value.message.startswith(f"verify cannot run layer `{kind}`: it is a placeholder for {op}")
+    assert kind not in VJPS
 
 
 # ---- kernels do not dispatch on kinds ---------------------------------------------------------------------------

@@ -1,20 +1,26 @@
-"""Imported models built by hand, for the tests of ``verify --against-original`` (no ONNX, no torch).
+"""Imported models built by hand, for the importer tests that need neither ONNX nor torch: one module for the
+hand-built IRs, the stand-in frontend and the flat spec of an IR.
 
-Each builder returns an :class:`ImportedModel` whose layers' ``arrays`` return fixed float32 NumPy arrays (as a
-trained model's would be), and whose ``original`` computes the same network with plain NumPy written here: a
-direct convolution over a zero-padded input (``sliding_window_view`` + ``einsum``), batch norm from its
-definition, and so on. Nothing here calls the executor. The originals name their tensors as ONNX exporters do
-(``/conv1/Conv_output_0``), so the tests see the layer → tensor mapping at work.
-
-``Changes`` lets a test make the original deliberately wrong: add ``delta`` to one weight element, or pad a conv
-differently, without touching the import.
-
-``spec_of`` / ``load_imported`` are the test's stand-in for the writer and the in-memory loader of branch
-``core`` (``convcalc.importers.source.load_imported``): a flat spec with the model's own names.
+* **Models with originals** (``classifier``, ``residual``, ``concat``), for ``verify --against-original``: each
+  returns an :class:`ImportedModel` whose layers' ``arrays`` return fixed float32 NumPy arrays (as a trained model's
+  would be), and whose ``original`` computes the same network with plain NumPy written here: a direct convolution
+  over a zero-padded input (``sliding_window_view`` + ``einsum``), batch norm from its definition, and so on.
+  Nothing here calls the executor. The originals name their tensors as ONNX exporters do
+  (``/conv1/Conv_output_0``), so the tests see the layer → tensor mapping at work. ``Changes`` lets a test make
+  the original deliberately wrong: add ``delta`` to one weight element, or pad a conv differently, without touching
+  the import.
+* **The IR of a shipped config** (``ir_of``), read off its expanded graph as a frontend would give it (the model's
+  names, kinds, fields without defaults, inputs, scopes), for the writer and source tests.
+* **A stand-in frontend** (``fake_frontend``): ``convcalc.importers.NAME_read`` returning such models.
+* ``spec_of`` / ``graph_of``: the flat spec of an IR as a dict (one item per layer, its own name, fields and
+  inputs), which the loader reads without the writer.
 """
 
 from __future__ import annotations
 
+import re
+import sys
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +28,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import convcalc
 from convcalc.importers.ir import ImportedLayer, ImportedModel, Unsupported
+from convcalc.layers import REGISTRY
+from convcalc.spec.fields import plain_value, same_value
+from convcalc.spec.loader import load, shipped_configs
 
 EPS = 1e-5
 
@@ -189,11 +198,85 @@ def concat(changes: Changes | None = None):
 
 
 def with_unsupported(model: ImportedModel) -> ImportedModel:
+    """``model`` as a frontend gives it with ``allow_unsupported``: a CumSum placeholder before its last layer."""
+    last = model.layers[-1]
+    before = model.layers[-2].name
+    placeholder = ImportedLayer("cumsum", "unsupported", {"op": "CumSum", "shape": list(shape_before(model)),
+                                                         "of": "/cumsum/CumSum"}, [before], origin="CumSum node "
+                                "'/cumsum/CumSum'")
+    last.inputs = ["cumsum" if name == before else name for name in last.inputs]
+    model.layers = model.layers[:-1] + [placeholder, last]
     model.unsupported = [Unsupported("CumSum", 1, ["/cumsum/CumSum"])]
     return model
 
 
-# ---- the stand-in for branch core's writer and in-memory loader -------------------------------------------------
+def shape_before(model: ImportedModel) -> tuple:
+    """The output shape of the next-to-last layer of ``model`` (per sample)."""
+    report = convcalc.analyze(convcalc.load(spec_of(model)))
+    return tuple(report.layers[-2].output_shape)
+
+
+# ---- the IR of a spec, as a frontend gives it ---------------------------------------------------------------------
+def plain_fields(node) -> dict:
+    """The node's fields as a frontend writes them: plain values, defaults left out."""
+    fields = REGISTRY[node.kind].fields
+    out = {}
+    for key, value in node.fields.items():
+        default = fields[key].default
+        if not fields[key].required and same_value(value, default):
+            continue
+        out[key] = plain_value(value)
+    return out
+
+
+def dotted_scope(name: str, class_of=lambda path: "") -> tuple:
+    """The enclosing modules of a dotted name, outermost first: ``layer1.0.conv1`` → ``layer1``, ``layer1.0``."""
+    parts = name.split(".")
+    return tuple((".".join(parts[:i]), class_of(".".join(parts[:i]))) for i in range(1, len(parts)))
+
+
+def resnet_class(path: str) -> str:
+    """torchvision's classes of the ResNet modules: ``layerN.M`` is a Bottleneck, the rest are Sequentials."""
+    return "Bottleneck" if re.fullmatch(r"layer\d+\.\d+", path) else "Sequential"
+
+
+def ir_of(spec, class_of=lambda path: "", source: str = "model.onnx", **expand) -> ImportedModel:
+    """The IR of a spec's expanded graph: every node as an ImportedLayer, scopes from the dotted names."""
+    graph = load(spec).expand(**expand)
+    layers = [ImportedLayer(node.name, node.kind, plain_fields(node), list(node.inputs),
+                            dotted_scope(node.name, class_of), f"{node.kind} node '{node.name}'")
+              for node in graph.nodes]
+    return ImportedModel(graph.name, source, tuple(graph.input_shape), layers, batch=graph.batch)
+
+
+def nodes_of(graph) -> list[tuple]:
+    """What must survive a round trip: every node's name, kind, (normalised) fields and inputs, in order."""
+    return [(node.name, node.kind, node.fields, list(node.inputs)) for node in graph.nodes]
+
+
+# ---- the stand-in frontend ----------------------------------------------------------------------------------------
+def fake_frontend(monkeypatch, name: str, model_for):
+    """Install ``convcalc.importers.NAME_read`` with a ``read`` returning ``model_for(target, shape)`` (with the
+    ``batch`` asked for, as a frontend sets it); records its calls in ``module.calls`` (the target, the positional
+    arguments, the batch) and each call's ``allow_unsupported`` in ``module.allowed``."""
+    module = types.ModuleType(f"convcalc.importers.{name}_read")
+    module.calls, module.allowed = [], []
+
+    def read(target, *args, batch=None, allow_unsupported=False):
+        shape = args[-1]
+        module.calls.append((target, *args, batch))
+        module.allowed.append(allow_unsupported)
+        model = model_for(target, shape)
+        if batch is not None:
+            model.batch = batch
+        return model
+
+    module.read = read
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    return module
+
+
+# ---- the flat spec of an IR ---------------------------------------------------------------------------------------
 def spec_of(model: ImportedModel) -> dict:
     """A flat spec of ``model``: one item per layer, its own name, fields and inputs."""
     return {"name": model.name, "input": list(model.input_shape), "batch": model.batch,
@@ -203,3 +286,29 @@ def spec_of(model: ImportedModel) -> dict:
 
 def graph_of(model: ImportedModel):
     return convcalc.load(spec_of(model)).expand()
+
+
+#: the readability goal of issue 15: an imported ResNet-50 in at most 3 × the 44 lines of configs/resnet50.yaml
+GOAL = 3 * 44
+
+
+def round_trips(model) -> str:
+    """The block spec of ``model`` (``write_spec(model)``), after checking that it expands to the nodes of the
+    flat spec."""
+    from convcalc.importers.writer import write_spec
+
+    text = write_spec(model)
+    assert nodes_of(load(text).expand()) == nodes_of(load(write_spec(model, flat=True)).expand())
+    return text
+
+
+def deep_resnet(factor: int) -> str:
+    """configs/resnet50.yaml with ``factor`` × the bottlenecks per stage (175 layers at 1, 1,295 at 8)."""
+    text = shipped_configs()["resnet50"].read_text(encoding="utf-8")
+    head, tail = text.split("  - {block: bottleneck, name: layer1")[0], text.split("layer4, ")[1].split("\n", 1)[1]
+    calls = ""
+    for stage, (count, stride) in enumerate(zip((3, 4, 6, 3), (1, 2, 2, 2))):
+        count *= factor
+        calls += (f"  - {{block: bottleneck, name: layer{stage + 1}, repeat: {count}, mid: {2 ** stage} * width, "
+                  f"stride: {[stride] + [1] * (count - 1)}, project: {[True] + [False] * (count - 1)}}}\n")
+    return head + calls.replace("True", "true").replace("False", "false") + tail

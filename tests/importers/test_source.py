@@ -1,6 +1,6 @@
 """Import sources (convcalc/importers/source.py): what names one, the frontend each goes to, the missing optional
 package, the in-memory path every spec command takes, and errors that name the layer. The frontends are stand-ins
-returning hand-built models (tests/importers/helpers.py): no onnx or torch needed."""
+returning hand-built models (tests/importers/handmade.py): no onnx or torch needed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from convcalc.errors import SpecError
 from convcalc.importers.ir import ImportedLayer, ImportedModel
 from convcalc.importers.source import import_model, is_import_source, load_imported, load_network
 
-from .helpers import fake_frontend, ir_of, resnet_class
+from .handmade import fake_frontend, ir_of, resnet_class, with_unsupported
 
 
 @pytest.mark.parametrize("text", ["model.onnx", "nets/Model.ONNX", "torch:torchvision.models:resnet50",
@@ -167,3 +167,60 @@ def test_the_yaml_fast_path_imports_no_importer():
             "print(sorted(m for m in sys.modules if m.startswith('convcalc.importers') or m in ('numpy', 'onnx')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# ---- operators with no layer kind: --allow-unsupported on every spec command ------------------------------------
+@pytest.fixture
+def cumsum_onnx(onnx_file, monkeypatch):
+    """``model.onnx`` read as ``tiny`` with a CumSum placeholder before its pool (what a frontend gives with
+    allow_unsupported; the stand-in gives it always, so import_model's own check is what refuses)."""
+    return fake_frontend(monkeypatch, "onnx", lambda path, shape: with_unsupported(tiny(path, shape or (3, 8, 8))))
+
+
+PLACEHOLDER_WARNING = ("warning: model.onnx: 1 operator with no layer kind kept as zero-cost `unsupported` placeholder "
+                       "(CumSum ×1): the counts leave out their cost\n")
+
+
+@pytest.mark.parametrize("args", [["analyze", "model.onnx"], ["verify", "model.onnx"], ["rf", "model.onnx"],
+                                  ["check", "model.onnx", "--max", "params=1M"], ["compare", "model.onnx", "resnet18"],
+                                  ["import", "model.onnx"]])
+def test_without_the_flag_every_command_refuses_the_unsupported_operators(cumsum_onnx, args):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert ("model.onnx: 1 operator type with no convcalc layer kind (1 node): CumSum ×1 ('/cumsum/CumSum') — pass "
+            "--allow-unsupported to count them as zero-cost `unsupported` placeholders") in result.stderr
+    assert cumsum_onnx.allowed == [False]
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["analyze", "model.onnx"], "1 unsupported operator counted as zero: CumSum ×1 (`cumsum`)"),
+    (["analyze", "model.onnx", "--format", "json"], '"unsupported": [\n    {\n      "name": "cumsum"'),
+    (["rf", "model.onnx"], "Not tracked from `cumsum` on: a placeholder for CumSum (node '/cumsum/CumSum')"),
+    (["check", "model.onnx", "--max", "params=1M"], "within all 1 budgets"),
+    (["compare", "resnet18", "model.onnx"], "resnet18"),
+])
+def test_with_the_flag_the_placeholders_are_counted_as_zero_and_said(cumsum_onnx, args, shown):
+    result = CliRunner().invoke(app, [*args, "--allow-unsupported"])
+    assert result.exit_code == 0, result.output
+    assert shown in result.stdout and cumsum_onnx.allowed == [True]
+    assert PLACEHOLDER_WARNING in result.stderr.replace("warning: tiny: ", "warning: ")  # check names the spec
+
+
+def test_check_says_its_budgets_meet_a_lower_bound(cumsum_onnx):
+    result = CliRunner().invoke(app, ["check", "model.onnx", "--max", "params=1M", "--allow-unsupported"])
+    assert ("warning: tiny: 1 unsupported operator counted as zero: CumSum ×1 (`cumsum`); the totals leave out "
+            "their cost, which is unknown, so every budget is checked against a lower bound") in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "model.onnx"], "error: verify cannot run layer `cumsum`: it is a placeholder for CumSum (node "
+                               "'/cumsum/CumSum'), an operator with no layer kind — "),
+    (["rf", "model.onnx", "--erf", "measured", "--layer", "pool"], "error: the measured ERF cannot run layer "
+                                                                  "`cumsum`: it is a placeholder for CumSum"),
+    (["rf", "model.onnx", "--erf", "analytic", "--layer", "pool"], "the analytic ERF cannot follow layer "
+                                                                  "`cumsum`: a placeholder for CumSum"),
+])
+def test_nothing_runs_a_placeholder(cumsum_onnx, args, message):
+    result = CliRunner().invoke(app, [*args, "--allow-unsupported"])
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert "Traceback" not in result.output

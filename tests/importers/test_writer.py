@@ -12,7 +12,7 @@ from convcalc.importers.ir import ImportedLayer, ImportedModel, Unsupported
 from convcalc.importers.writer import write_spec
 from convcalc.spec.loader import load, shipped_configs
 
-from .helpers import ir_of, nodes_of, resnet_class
+from .handmade import ir_of, nodes_of, resnet_class
 
 SHIPPED = sorted(shipped_configs())
 

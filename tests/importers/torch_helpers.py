@@ -15,6 +15,8 @@ import convcalc
 from convcalc.importers.torch_read import read
 from convcalc.layers import REGISTRY
 
+from .handmade import spec_of
+
 #: a module the tests put their builders in, so that read() can name them as `package.module:callable`
 CASES = "convcalc_torch_test_cases"
 _counter = itertools.count()
@@ -43,19 +45,13 @@ def kinds(model) -> list:
     return [l.kind for l in model.layers]
 
 
-def flat_spec(model) -> dict:
-    """The import as a flat spec dict (what the writer's --flat output says), for convcalc.load."""
-    return {"name": model.name, "input": list(model.input_shape),
-            "layers": [{"type": l.kind, "name": l.name, "inputs": list(l.inputs), **l.fields} for l in model.layers]}
-
-
 def analyse(model):
     """convcalc's report of the import; skipped while a kind it uses is not registered yet (it lands from another
     branch)."""
     missing = sorted({l.kind for l in model.layers} - set(REGISTRY))
     if missing:
         pytest.skip(f"layer kinds not registered on this branch yet: {', '.join(missing)}")
-    return convcalc.analyze(convcalc.load(flat_spec(model)))
+    return convcalc.analyze(convcalc.load(spec_of(model)))
 
 
 def torch_counts(model):

@@ -35,10 +35,25 @@ def instance(kind, **changes):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_has_its_own_example_and_erf_rule(kind):
+    """A placeholder (``unsupported``) has no rule: its field blocks the analytic ERF instead (test below)."""
     cls = REGISTRY[kind]
     assert own(cls, "example") is not None, f"`{kind}` has no example of its own"
-    assert own(cls, "erf_rule") is not None, f"`{kind}` has no analytic-ERF rule of its own"
+    if cls.placeholder:
+        assert own(cls, "erf_rule") is None and getattr(cls, "erf_rule", None) is None, kind
+    else:
+        assert own(cls, "erf_rule") is not None, f"`{kind}` has no analytic-ERF rule of its own"
     assert cls.summary and (cls.__doc__ or "").strip(), kind
+
+
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if REGISTRY[kind].placeholder])
+def test_a_placeholder_blocks_the_analytic_erf(kind):
+    from convcalc.erf.analytic import analytic_erf
+
+    graph = load(REGISTRY[kind].example.spec(kind)).expand()
+    report = analyze(graph)
+    with pytest.raises(SpecError) as err:
+        analytic_erf(graph, report, kind, None)
+    assert err.value.message.startswith(f"the analytic ERF cannot follow layer `{kind}`: a placeholder for ")
 
 
 @pytest.mark.parametrize("kind", KINDS)

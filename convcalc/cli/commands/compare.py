@@ -9,7 +9,7 @@ from ..common import overrides
 def compare(specs: list[str] | None = None, layer: str | None = None, as_: str | None = None,
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
-            all_layers: bool = False) -> int:
+            all_layers: bool = False, allow_unsupported: bool = False) -> int:
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
@@ -29,7 +29,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.whatif import layer_query_from_spec, parse_groups, parse_layer, what_if
         from ...render.whatif import WhatIfView
 
-        query = layer_query_from_spec(specs[0], layer, batch) if specs else parse_layer(layer)
+        query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported) if specs else parse_layer(layer)
         emit(WhatIfView(what_if(query, parse_groups(groups)), units), format)
         return 0
     if as_ is not None:
@@ -39,7 +39,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.rewrite import rewrite_spec
         from ...render.compare import ComparisonView, rewrite_extra, rewrite_notes
 
-        result = rewrite_spec(specs[0], as_, only or [], batch)
+        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported)
         if write:
             result.write(write)
         comparison = compare_reports([result.before, result.after],
@@ -53,5 +53,6 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     from ...compare.networks import compare_networks
     from ...render.compare import ComparisonView
 
-    emit(ComparisonView(compare_networks(specs, batch, overrides(sets)), units, all_layers), format)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported)
+    emit(ComparisonView(comparison, units, all_layers), format)
     return 0

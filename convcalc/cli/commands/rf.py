@@ -55,7 +55,8 @@ def effective_rf(method: str, graph, report, layer, position, fraction, samples,
 
 def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "none", mass: str = "0.95",
        samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, format: str = "table",
-       batch: int | None = None, input: str | None = None, sets: list[str] | None = None) -> int:
+       batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
+       allow_unsupported: bool = False) -> int:
     """Receptive field per layer and axis (size, jump, effective padding, centre), merge alignment, the input
     window of one output position, and the effective receptive field.
 
@@ -73,7 +74,7 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     from ...render.emitters import emit
     from ...render.rf import RFView
 
-    graph = expand(spec, batch, input, sets)
+    graph = expand(spec, batch, input, sets, allow_unsupported)
     report = analyze(graph)
     position, fraction = parse_at(at), parse_mass(mass)
     check_options(report, layer, position, erf, save)

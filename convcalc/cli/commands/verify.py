@@ -27,7 +27,7 @@ from ...errors import SpecError
 def verify(spec: str, batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
            seed: int = 0, dtype: str = "float32", format: str = "table", max_memory: str = "4G", rf: bool = False,
            layer: str | None = None, at: str | None = None, against_original: bool = False,
-           kwargs: list[str] | None = None) -> int:
+           kwargs: list[str] | None = None, allow_unsupported: bool = False) -> int:
     """Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
 
     With --rf, also measure which input positions influence one output unit and check the span and first index
@@ -50,8 +50,8 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         if rf:
             raise SpecError("--rf probes the spec with all-ones weights, --against-original the model's own "
                             "weights", None, "run them one at a time")
-        return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs)
-    graph = expand(spec, batch, input, sets)
+        return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs, allow_unsupported)
+    graph = expand(spec, batch, input, sets, allow_unsupported)
     progress = LazyProgress(len(graph.nodes))
     try:
         result = run_verify(graph, seed=seed, dtype=dtype, max_memory=limit, progress=progress)
@@ -72,7 +72,8 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
 
 
 def _against_original(spec: str, batch: int | None, input: str | None, sets: list[str] | None, seed: int,
-                      dtype: str, format: str, limit: int, kwargs: list[str] | None) -> int:
+                      dtype: str, format: str, limit: int, kwargs: list[str] | None,
+                      allow_unsupported: bool = False) -> int:
     """``verify SOURCE --against-original``: import, run both, compare, render; the exit code."""
     from ...cost.analysis import analyze
     from ...importers.original import check, check_bytes
@@ -88,7 +89,7 @@ def _against_original(spec: str, batch: int | None, input: str | None, sets: lis
                         "(torch:package.module:callable, path/file.py:callable); without it, verify checks the "
                         "cost model against the executor")
     shape = parse_input_override(input) if input is not None else None
-    network, model = load_imported(spec, shape, parse_kwargs(kwargs))
+    network, model = load_imported(spec, shape, parse_kwargs(kwargs), allow_unsupported)
     graph = network.expand(overrides(sets), batch=batch)
     estimate = check_bytes(analyze(graph), dtype)
     if estimate > limit:

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
-               pool, resample, reshape, scale, unshared)  # (registers the VJPs)
+               placeholder, pool, resample, reshape, scale, unshared)  # (registers the VJPs)
 from .base import ACTIVATIONS, VJPS, GradContext, apply_vjp, vjp
 
 __all__ = ["input_gradient", "backward", "VJPS", "ACTIVATIONS", "vjp", "GradContext"]
