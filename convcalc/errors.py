@@ -55,10 +55,40 @@ def real_mark(mark):
     return mark.resolve() if type(mark) is LazyMark else mark
 
 
+def shorten(text: str, keep: int = 40) -> str:
+    """Text as an error message echoes it: whole when short; else ``12345…(5000 digits)`` for a long run of
+    digits, ``first characters…(N characters)`` for anything else."""
+    text = str(text)
+    if len(text) <= keep:
+        return text
+    sign = text[:1] if text[:1] in ("+", "-") else ""
+    body = text[len(sign):]
+    if body.isascii() and body.isdigit():
+        return f"{sign}{body[:5]}…({len(body):,} digits)"
+    return f"{text[:keep - 10]}…({len(text):,} characters)"
+
+
+_QUOTED_KEEP = 120  # a `quoted` span of a long message longer than this is echoed shortened
+_MESSAGE_KEEP = 2000  # and no message is longer than about this
+
+
+def bounded_text(text: str | None) -> str | None:
+    """A message with any long `quoted` span shortened, and at most about 2,000 characters: a key, a name or a
+    value of a megabyte is echoed by its start and size wherever a message quotes it."""
+    if text is None or len(text) <= 300:
+        return text
+    import re
+
+    text = re.sub(r"`([^`]{%d,})`" % (_QUOTED_KEEP + 1), lambda m: f"`{shorten(m.group(1), _QUOTED_KEEP)}`", text)
+    return text if len(text) <= _MESSAGE_KEEP else shorten(text, _MESSAGE_KEEP)
+
+
 class SpecError(Exception):
-    """A problem with the user's spec or command line, with its position and a hint on how to fix it."""
+    """A problem with the user's spec or command line, with its position and a hint on how to fix it. The message
+    and hint are bounded (:func:`bounded_text`), whatever input they echo."""
 
     def __init__(self, message: str, mark: Mark | None = None, hint: str | None = None):
+        message, hint = bounded_text(message), bounded_text(hint)
         super().__init__(message)
         self.message = message
         self.mark = real_mark(mark)
@@ -82,7 +112,8 @@ def did_you_mean(word: str, choices, listing: str | None = None) -> str:
     choices = sorted(set(choices))
     if not choices:
         return "none are accepted here"
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    # a hostile word (a megabyte of text) is close to nothing, and comparing it would cost
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6) if len(word) <= 200 else []
     if close:
         return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
     if len(choices) <= 12:

@@ -3,6 +3,10 @@
 Counts are exact Python integers everywhere in convcalc; receptive-field jumps and centres are exact fractions.
 Everything that turns one of them into text comes from here, so a fraction reads ``3/2`` in every table, every
 JSON file and every error message, and a count reads ``1,234,567`` (raw) or ``1.23 M`` (auto) everywhere.
+
+No formatter raises on a number within the bound of :mod:`convcalc.limits` (±10^100), nor on any int at all: a
+scaled value is rounded exactly (:func:`scaled_text`, never a float that overflows past 1.8·10^308), and an
+integer too long to print (CPython refuses over 4,300 digits) is written by its size.
 """
 
 from __future__ import annotations
@@ -36,26 +40,50 @@ def json_number(value, sign: int = 1):
     return value if sign == 1 else -value
 
 
+def grouped(value: int) -> str:
+    """An int with thousands separators: ``1,234,567``; by its size past what CPython prints."""
+    if abs(value) >= _PRINTABLE:
+        from .limits import number_text
+
+        return number_text(value)
+    return f"{value:,}"
+
+
+_PRINTABLE = 10**4000  # CPython refuses to write an int of more than 4,300 digits
+
+
+def scaled_text(value, scale: int = 1, places: int = 2) -> str:
+    """``value / scale`` rounded exactly (half to even) to ``places`` decimals, with thousands separators:
+    ``scaled_text(1_234_567, 10**6)`` is ``1.23``. Exact arithmetic, so it never overflows as a float would."""
+    exact = Fraction(value) / scale
+    if abs(exact) < 10**15:  # a float holds it to better than the places shown: the same digits, faster
+        return f"{float(exact):,.{places}f}"
+    units = round(exact * 10**places)
+    whole_part, fraction_part = divmod(abs(units), 10**places)
+    sign = "-" if units < 0 else ""
+    return f"{sign}{grouped(whole_part)}.{fraction_part:0{places}d}" if places else f"{sign}{grouped(whole_part)}"
+
+
 def fmt_count(value: int, units: str = "raw") -> str:
     """An exact count with thousands separators (``raw``), in a fixed unit (K/M/G), or human (``auto``)."""
     if units == "raw":
-        return f"{value:,}"
+        return grouped(value)
     if units == "auto":
         for suffix in ("T", "G", "M", "K"):
             if abs(value) >= _SCALE[suffix]:
-                return f"{value / _SCALE[suffix]:,.2f} {suffix}"
-        return f"{value:,}"
-    return f"{value / _SCALE[units]:,.3f} {units}"
+                return f"{scaled_text(value, _SCALE[suffix])} {suffix}"
+        return grouped(value)
+    return f"{scaled_text(value, _SCALE[units], 3)} {units}"
 
 
-def fmt_bytes(value: int, units: str = "auto") -> str:
+def fmt_bytes(value: int, units: str = "auto", places: int = 2) -> str:
     """A byte size: exact with ``raw`` (``1,024 B``), else in binary units (``1.00 KiB``)."""
     if units == "raw":
-        return f"{value:,} B"
+        return f"{grouped(value)} B"
     for suffix, scale in _BINARY:
         if value >= scale:
-            return f"{value / scale:,.2f} {suffix}"
-    return f"{value:,} B"
+            return f"{scaled_text(value, scale, places)} {suffix}"
+    return f"{grouped(value)} B"
 
 
 def fmt_shape(shape) -> str:
@@ -77,13 +105,15 @@ def exact_text(value) -> str:
     if isinstance(value, (tuple, list)):
         return "×".join(exact_text(v) for v in value)
     if isinstance(value, Fraction) and value.denominator != 1:
-        return f"{float(value):,}"
-    return f"{int(value):,}"
+        return f"{float(value):,}" if abs(value) < 10**15 else grouped(round(value))
+    return grouped(int(value))
 
 
 def decimal_text(value: Fraction) -> str:
     """A number as a short decimal: ``1,500,000`` when whole, else ``1.5``."""
-    return f"{value.numerator:,}" if value.denominator == 1 else str(float(value))
+    if value.denominator == 1:
+        return grouped(value.numerator)
+    return str(float(value)) if abs(value) < 10**15 else grouped(round(value))
 
 
 def percent_text(value, signed: bool = False) -> str:
@@ -91,8 +121,8 @@ def percent_text(value, signed: bool = False) -> str:
     limit of 0)."""
     if value is None:
         return "∞%"
-    number = float(value)
+    number = Fraction(value)
     sign = "+" if signed and number > 0 else ""
-    if 0 < abs(number) < 0.01:
+    if 0 < abs(number) < Fraction(1, 100):
         return f"{sign}<0.01%" if number > 0 else "-<0.01%"
-    return f"{sign}{number:,.2f}%"
+    return f"{sign}{scaled_text(number)}%"

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
+from .limits import check_number, decimal_value, shorten
+from .numbers import fmt_bytes, grouped
 
 #: bytes per element of the executor's dtypes
 RUN_DTYPE_BYTES = {"float32": 4, "float64": 8}
@@ -35,16 +37,15 @@ def parse_bytes(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = match.group(2).upper() if match else None
     if not match or unit not in _UNITS:
-        raise SpecError(f"--max-memory: cannot read {text!r} as a size", None,
+        raise SpecError(f"--max-memory: cannot read {shorten(str(text))!r} as a size", None,
                         "give a number of bytes with an optional unit, e.g. 512M, 4G, 1.5GiB")
-    return int(float(match.group(1)) * _UNITS[unit])
+    amount = decimal_value(match.group(1), None, "--max-memory")  # exact, and within ±10^100 (convcalc.limits)
+    return check_number(int(amount * _UNITS[unit]), None, "--max-memory")
 
 
 def human_bytes(n: int) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+    """``1.5 GiB``: one decimal, exact for any size (numbers.fmt_bytes)."""
+    return fmt_bytes(n, places=1) if n >= 2**10 else f"{grouped(n)} B"
 
 
 def _with_slack(peak: int) -> int:

@@ -41,6 +41,7 @@ def zoo_entries(include_subfolders: bool = False) -> list[ZooEntry]:
     """Every shipped config, networks first, each analysed at its own input with batch 1."""
     from .cost.analysis import analyze
     from .errors import SpecError
+    from .limits import read_file
     from .spec.loader import load, shipped_configs
 
     entries = []
@@ -50,7 +51,7 @@ def zoo_entries(include_subfolders: bool = False) -> list[ZooEntry]:
             continue
         entry = ZooEntry(name, section, str(path))
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_file(str(path), "the config")
             network = load(path)
             report = analyze(network, batch=1)
             entry.input, entry.params, entry.macs = list(report.input), report.totals.params, report.totals.macs

@@ -5,10 +5,13 @@ checked."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..cost.report import Report, unsupported_summary
 from ..errors import Mark, SpecError
+from ..limits import MAX_REPORT_BYTES, decimal_value, read_file, shorten, whole_number, within
+from ..spec.fields import describe
 from ..spec.yamlio import YMap
 from .kinds import Budget
 from .parse import CheckOptions, merge, spec_budgets
@@ -76,10 +79,14 @@ def _looks_like_spec(spec: str) -> bool:
     """True unless ``spec`` is readable YAML that is clearly something else (no top-level ``layers:``)."""
     from ..spec.yamlio import load_yaml
 
+    if not os.path.exists(spec):
+        return True
     try:
-        doc = load_yaml(Path(spec).read_text(encoding="utf-8"), spec)
-    except (OSError, UnicodeDecodeError):
-        return not Path(spec).exists()
+        text = read_file(spec, "the spec")  # a FIFO, a device or a huge file is refused, not read: not a spec
+    except SpecError:
+        return False
+    try:
+        doc = load_yaml(text, spec)
     except SpecError:
         return True
     return isinstance(doc, YMap) and "layers" in doc
@@ -88,35 +95,86 @@ def _looks_like_spec(spec: str) -> bool:
 def load_baseline(path: str, *names: str) -> Report:
     """A baseline report (``convcalc analyze --format json`` output). ``path`` is a file, or a directory holding
     ``NAME.json`` for each spec (by file stem, then by spec name)."""
-    import json
-
-    location = Path(path)
-    if location.is_dir():
-        candidates = [location / f"{name}.json" for name in names if name]
-        found = [c for c in candidates if c.is_file()]
+    location = path
+    if os.path.isdir(path):
+        candidates = [os.path.join(path, f"{name}.json") for name in names if name]
+        found = [c for c in candidates if os.path.isfile(c)]  # os.path: a name too long for the system is no file
         if not found:
             raise SpecError(f"no baseline for `{names[-1]}` in {path}", None,
                             f"expected {candidates[0]} (from `convcalc analyze SPEC --format json`)")
         location = found[0]
-    try:
-        text = location.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the baseline {location}: {exc.__class__.__name__}", None,
-                        "check the --baseline path") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"the baseline is not JSON: {exc.msg}", Mark(str(location), exc.lineno, exc.colno),
-                        "create it with `convcalc analyze SPEC --format json > baseline.json`") from None
+    text = read_file(location, "the baseline", MAX_REPORT_BYTES, hint="check the --baseline path")
+    data = _report_json(text, location)
+    where = Mark(location, 1, 1)
     if not isinstance(data, dict) or data.get("version") != 1:
         found_version = data.get("version") if isinstance(data, dict) else None
-        raise SpecError(f"the baseline is not a version-1 convcalc report (version {found_version!r})",
-                        Mark(str(location), 1, 1), "create it with `convcalc analyze SPEC --format json`")
+        shown = describe(found_version) if found_version is not None else "none"
+        raise SpecError(f"the baseline is not a version-1 convcalc report (version {shown})", where,
+                        "create it with `convcalc analyze SPEC --format json`")
+    _check_report_counts(data, where)
     try:
         return Report.from_dict(data)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise SpecError(f"the baseline is not a complete convcalc report ({exc.__class__.__name__}: {exc})",
-                        Mark(str(location), 1, 1), "create it with `convcalc analyze SPEC --format json`") from None
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
+        what = f"no `{exc.args[0]}`" if isinstance(exc, KeyError) else f"{exc.__class__.__name__}: {exc}"
+        raise SpecError(f"the baseline is not a complete convcalc report ({shorten(what, 200)})", where,
+                        "create it with `convcalc analyze SPEC --format json`") from None
+
+
+def _report_json(text: str, location: str):
+    """A baseline's JSON, read within the bounds of :mod:`convcalc.limits`: numbers within ±10^100 (their digits
+    counted before conversion), no NaN or Infinity, and no nesting deeper than Python's recursion limit."""
+    import json
+
+    where = Mark(location, 1, 1)
+    hint = "create it with `convcalc analyze SPEC --format json > baseline.json`"
+
+    def integer(digits: str) -> int:
+        return whole_number(digits, "a number in the baseline", where)
+
+    def decimal(digits: str):
+        return decimal_value(digits, where, "a number in the baseline")
+
+    def constant(name: str):
+        raise SpecError(f"the baseline holds `{name}`, which is not a number", where, hint)
+
+    try:
+        return json.loads(text, parse_int=integer, parse_float=decimal, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"the baseline is not JSON: {exc.msg}", Mark(location, exc.lineno, exc.colno), hint) from None
+    except RecursionError:  # json's parser recurses once per level of nesting, and says so at Python's limit
+        raise SpecError("the baseline nests too deeply (a report nests 4 levels)", where, hint) from None
+
+
+_COUNTS = ("params", "buffers", "macs", "flops", "activation_bytes")
+
+
+def _check_report_counts(data: dict, where: Mark) -> None:
+    """The counts a budget reads from a baseline (totals and per-layer counts) are whole numbers ≥ 0 within the
+    bound, and the names are text: a string, a list or NaN there would fail deep inside a comparison."""
+    def fail(what: str):
+        raise SpecError(f"the baseline is not a complete convcalc report: {what}", where,
+                        "create it with `convcalc analyze SPEC --format json`")
+
+    def count(value, what: str):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value or not within(value):
+            fail(f"`{what}` must be a whole number ≥ 0 (at most 10^100), got {describe(value)}")
+
+    if not isinstance(data.get("name"), str):
+        fail(f"`name` must be text, got {describe(data.get('name'))}")
+    totals = data.get("totals")
+    if not isinstance(totals, dict):
+        fail(f"`totals` must be a mapping, got {describe(totals)}")
+    for key, value in totals.items():
+        count(value, f"totals.{shorten(key)}")
+    layers = data.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+        fail("`layers` must be a list of layer mappings")
+    for index, layer in enumerate(layers):
+        if not isinstance(layer.get("name"), str):
+            fail(f"`layers[{index}].name` must be text, got {describe(layer.get('name'))}")
+        for key in _COUNTS:
+            if key in layer:
+                count(layer[key], f"layers[{index}].{key}")
 
 
 def check(specs: list[str], options: CheckOptions) -> CheckRun:

@@ -27,13 +27,15 @@ Conventions, stated once here:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 from ..errors import Mark, SpecError, did_you_mean
+from ..limits import check_number, decimal_value, read_file, shorten, whole_number
+from ..spec.fields import describe
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
 from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
@@ -71,8 +73,8 @@ def parse_amount(value: Any, mark: Mark | None, what: str, *, byte_units: bool =
         raise SpecError(f"`{what}` must be a number, got {kind}", mark,
                         f"write a number such as {_example(byte_units, percent)}")
     if amount < 0:
-        raise SpecError(f"`{what}` cannot be negative, got {text}", mark, "a budget is a limit ≥ 0")
-    return whole(amount), is_percent, text
+        raise SpecError(f"`{what}` cannot be negative, got {shorten(text)}", mark, "a budget is a limit ≥ 0")
+    return whole(amount), is_percent, shorten(text)
 
 
 def _parse_text(text: str, mark, what, byte_units, percent) -> tuple[Fraction, bool, str]:
@@ -81,21 +83,21 @@ def _parse_text(text: str, mark, what, byte_units, percent) -> tuple[Fraction, b
         hint = f"write a number with an optional suffix, e.g. {_example(byte_units, percent)}"
         if "," in text:
             hint = "use `.` for decimals and `_` (or nothing) between thousands, e.g. 1_500_000 or 1.5M"
-        raise SpecError(f"cannot read `{text}` as a value for `{what}`", mark, hint)
+        raise SpecError(f"cannot read `{shorten(text)}` as a value for `{what}`", mark, hint)
     number, suffix, is_percent = match["number"], match["suffix"], bool(match["percent"])
     if not number[0].isdigit() and not number.startswith("."):
-        raise SpecError(f"cannot read `{text}` as a value for `{what}`", mark,
+        raise SpecError(f"cannot read `{shorten(text)}` as a value for `{what}`", mark,
                         f"write a number with an optional suffix, e.g. {_example(byte_units, percent)}")
-    amount = Fraction(number.replace("_", "").replace(",", ""))
+    amount = decimal_value(number.replace(",", ""), mark, f"`{what}`")  # within ±10^100, checked on the text
     if is_percent:
         if not percent:
-            raise SpecError(f"`{what}: {text}`: a percentage is only allowed in `max_increase`", mark,
+            raise SpecError(f"`{what}: {shorten(text)}`: a percentage is only allowed in `max_increase`", mark,
                             f"write an absolute limit such as {_example(byte_units, False)}")
         if suffix:
-            raise SpecError(f"`{what}: {text}`: a percentage takes no unit suffix", mark, "write e.g. 2%")
+            raise SpecError(f"`{what}: {shorten(text)}`: a percentage takes no unit suffix", mark, "write e.g. 2%")
         return amount / 100, True, text
     scale = _suffix_scale(suffix, text, mark, what, byte_units)
-    return amount * scale, False, text
+    return check_number(amount * scale, mark, f"`{what}`"), False, text
 
 
 def _suffix_scale(suffix: str, text: str, mark, what: str, byte_units: bool) -> int:
@@ -109,14 +111,15 @@ def _suffix_scale(suffix: str, text: str, mark, what: str, byte_units: bool) -> 
         known = [*SI_SUFFIXES, *BINARY_SUFFIXES, *(s + "B" for s in SI_SUFFIXES)]
     else:
         if suffix in BINARY_SUFFIXES or suffix.endswith("B"):
-            raise SpecError(f"`{what}: {text}`: byte suffixes are for byte budgets, and `{what}` is a count", mark,
+            raise SpecError(f"`{what}: {shorten(text)}`: byte suffixes are for byte budgets, and `{what}` is a count",
+                            mark,
                             "use K, M, G or T (powers of 1000), e.g. 5M")
         known = list(SI_SUFFIXES)
     known = [s for s in known if s]
     hint = did_you_mean(suffix, known)
     if suffix in ("m", "g", "t"):
         hint = f"suffixes are upper case (`{suffix.upper()}`); only kilo may be written `k`"
-    raise SpecError(f"`{what}: {text}`: unknown suffix `{suffix}`", mark, hint)
+    raise SpecError(f"`{what}: {shorten(text)}`: unknown suffix `{shorten(suffix)}`", mark, hint)
 
 
 def _example(byte_units: bool, percent: bool) -> str:
@@ -144,7 +147,7 @@ def parse_section(data: Any, origin: str, mark: Mark | None = None) -> list[Budg
         elif key == "max_increase":
             budgets += _increases(value, value_mark, origin)
         else:
-            raise SpecError(f"unknown budget `{key}`", where, did_you_mean(str(key), SECTION_KEYS))
+            raise SpecError(f"unknown budget `{shorten(key)}`", where, did_you_mean(str(key), SECTION_KEYS))
     return budgets
 
 
@@ -204,8 +207,7 @@ def _min_rf(value, mark, where, origin) -> Budget:
 
 def _rf_size(value, mark) -> int:
     if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
-        shown = getattr(value, "word", value)
-        raise SpecError(f"`min_rf` must be a whole number of input positions ≥ 1, got {shown!r}", mark,
+        raise SpecError(f"`min_rf` must be a whole number of input positions ≥ 1, got {describe(value)}", mark,
                         "write e.g. `min_rf: 224` or one size per axis, `min_rf: [224, 224]`")
     return int(value)
 
@@ -255,12 +257,7 @@ def load_budgets_file(path: str) -> BudgetsFile:
     (spec name or file stem → budgets)."""
     from ..spec.yamlio import load_yaml
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the budgets file {path}: {exc.__class__.__name__}", None,
-                        "check the --budgets path") from None
-    doc = load_yaml(text, path)
+    doc = load_yaml(read_file(path, "the budgets file", hint="check the --budgets path"), path)
     if not isinstance(doc, YMap):
         raise SpecError("a budgets file must be a mapping", getattr(doc, "mark", Mark(path, 1, 1)),
                         "write e.g. `macs: 600M` at the top level, or `budgets:` and `specs:` sections")
@@ -291,20 +288,20 @@ def parse_cli_max(texts: list[str] | None) -> list[Budget]:
     budgets = []
     for text in texts or []:
         key, value = _split_flag("--max", text, "macs=600M")
-        origin = f"--max {text}"
+        origin = f"--max {shorten(text)}"
         if key in QUANTITIES:
             amount, _, shown = parse_amount(value, None, f"--max {key}", byte_units=key in BYTE_QUANTITIES)
             budgets.append(TotalMax(quantity=key, limit=amount, text=shown, origin=origin))
         elif key.startswith("layer_max."):
             quantity = key.split(".", 1)[1]
             if quantity not in LAYER_QUANTITIES:
-                raise SpecError(f"--max {text}: `layer_max` has no quantity `{quantity}`", None,
+                raise SpecError(f"--max {shorten(text)}: `layer_max` has no quantity `{shorten(quantity)}`", None,
                                 did_you_mean(quantity, LAYER_QUANTITIES))
             amount, _, shown = parse_amount(value, None, f"--max {key}", byte_units=quantity in BYTE_QUANTITIES)
             budgets.append(LayerMax(quantity=quantity, limit=amount, text=shown, origin=origin))
         else:
             choices = [*QUANTITIES, *(f"layer_max.{q}" for q in LAYER_QUANTITIES)]
-            raise SpecError(f"--max {text}: unknown budget `{key}`", None, did_you_mean(key, choices))
+            raise SpecError(f"--max {shorten(text)}: unknown budget `{shorten(key)}`", None, did_you_mean(key, choices))
     return budgets
 
 
@@ -312,14 +309,18 @@ def parse_cli_min_rf(text: str | None) -> list[Budget]:
     """``--min-rf 224`` (every axis) or ``--min-rf 224x160`` (per axis)."""
     if text is None:
         return []
+    parts = text.lower().replace("×", "x").split("x")
     try:
-        sizes = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+        if len(parts) > 3:
+            raise ValueError
+        sizes = tuple(whole_number(part, "--min-rf", shown=text) for part in parts)
     except ValueError:
         sizes = ()
     if not sizes or min(sizes) < 1:
-        raise SpecError(f"--min-rf {text}: need whole sizes ≥ 1", None, "write e.g. --min-rf 224 or --min-rf 224x224")
+        raise SpecError(f"--min-rf {shorten(text)}: need whole sizes ≥ 1, one to three", None,
+                        "write e.g. --min-rf 224 or --min-rf 224x224")
     limit = sizes[0] if len(sizes) == 1 else sizes
-    return [MinRF(limit=limit, text="×".join(map(str, sizes)), origin=f"--min-rf {text}")]
+    return [MinRF(limit=limit, text="×".join(map(str, sizes)), origin=f"--min-rf {shorten(text)}")]
 
 
 def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
@@ -328,17 +329,18 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
     for text in texts or []:
         key, value = _split_flag("--max-increase", text, "macs=2%")
         if key not in QUANTITIES:
-            raise SpecError(f"--max-increase {text}: unknown quantity `{key}`", None, did_you_mean(key, QUANTITIES))
+            raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
+                            did_you_mean(key, QUANTITIES))
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
-        budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {text}",
+        budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {shorten(text)}",
                                    relative=relative))
     return budgets
 
 
 def _split_flag(flag: str, text: str, example: str) -> tuple[str, str]:
     if "=" not in text:
-        raise SpecError(f"`{flag} {text}` is not KEY=VALUE", None, f"write e.g. {flag} {example}")
+        raise SpecError(f"`{flag} {shorten(text)}` is not KEY=VALUE", None, f"write e.g. {flag} {example}")
     key, value = (part.strip() for part in text.split("=", 1))
     return key, value
 
@@ -365,10 +367,9 @@ def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbud
         raise SpecError("--max-increase needs --baseline", None,
                         "create one with `convcalc analyze SPEC --format json > baseline.json`")
     if baseline:
-        path = Path(baseline)
-        if not path.exists():
+        if not os.path.exists(baseline):
             raise SpecError(f"--baseline {baseline}: no such file or directory", None, "check the path")
-        if path.is_file() and len(specs) > 1:
+        if not os.path.isdir(baseline) and len(specs) > 1:
             raise SpecError(f"--baseline {baseline} is one report but {len(specs)} specs are checked", None,
                             "pass a directory holding NAME.json for each spec (NAME = the spec's file stem)")
     budgets_file = load_budgets_file(budgets) if budgets else None

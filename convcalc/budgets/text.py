@@ -19,9 +19,9 @@ def amount(quantity: str, value: Any) -> str:
     if quantity == "rf" or isinstance(value, (tuple, list)):
         return exact(value)
     if quantity in BYTE_QUANTITIES:
-        human = fmt_bytes(float(value)) if value >= 1024 else ""
+        human = fmt_bytes(value) if value >= 1024 else ""
         return f"{exact(value)} B" + (f" ({human})" if human else "")
-    human = fmt_count(float(value), "auto") if value >= 1000 else ""
+    human = fmt_count(value, "auto") if value >= 1000 else ""
     return exact(value) + (f" ({human})" if human else "")
 
 
@@ -30,8 +30,8 @@ def short(quantity: str, value: Any) -> str:
     if quantity == "rf" or isinstance(value, (tuple, list)):
         return exact(value)
     if quantity in BYTE_QUANTITIES:
-        return fmt_bytes(float(value)) if value >= 1024 else f"{exact(value)} B"
-    return fmt_count(float(value), "auto") if value >= 1000 else exact(value)
+        return fmt_bytes(value) if value >= 1024 else f"{exact(value)} B"
+    return fmt_count(value, "auto") if value >= 1000 else exact(value)
 
 
 def limit_text(quantity: str, text: str, value: Any) -> str:

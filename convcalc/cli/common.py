@@ -63,12 +63,18 @@ def parse_at(text: str | None) -> tuple[int, ...] | None:
     """``--at 3,5`` (or ``3x5``): an output position, one index per spatial axis."""
     from ..errors import SpecError
 
+    from ..limits import shorten, whole_number
+
     if text is None:
         return None
+    parts = [part.strip() for part in text.replace("x", ",").split(",") if part.strip() != ""]
     try:
-        return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip() != "")
+        if len(parts) > 3:
+            raise ValueError
+        return tuple(whole_number(part, "--at", shown=text) for part in parts)
     except ValueError:
-        raise SpecError(f"--at `{text}` is not a list of integers", None, "write e.g. --at 3,5") from None
+        raise SpecError(f"--at `{shorten(text)}` is not a list of integers (one to three)", None,
+                        "write e.g. --at 3,5") from None
 
 
 def parse_kwargs(values: list[str] | None) -> dict:

@@ -135,11 +135,14 @@ RF = (
     Option("erf", ("--erf",), "Effective receptive field: analytic (uniform weights, linear network, exact) or "
                               "measured (input gradient in the NumPy executor).", default="none", choices=ERF_METHODS),
     Option("mass", ("--mass",), "ERF window: the centred window holding this fraction.", default="0.95"),
-    Option("samples", ("--samples",), "Measured ERF: random inputs to average over.", int, default=1, minimum=1),
+    Option("samples", ("--samples",), "Measured ERF: random inputs to average over (1 to 1,000).", int, default=1,
+           minimum=1),
     Option("weights", ("--weights",), "Measured ERF: random (He init) or uniform (all ones) weights.",
            default="random", choices=ERF_WEIGHTS),
     Option("seed", ("--seed",), "Measured ERF: seed of the weights and inputs.", int, default=0),
     Option("save", ("--save",), "Save the ERF picture/data: .svg, .png (needs the `plot` extra), .npy or .csv."),
+    Option("max_memory", ("--max-memory",), "Measured ERF: refuse to run above this estimated peak memory (e.g. "
+                                            "512M, 4G).", default="4G"),
     FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
 )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..errors import SpecError
+from ..limits import shorten
 
 
 @dataclass
@@ -123,7 +124,7 @@ def sweep(spec: str, axes: dict[str, list[str]], fixed: dict[str, str] | None = 
     for combo in itertools.product(*axes.values()):
         values = dict(zip(axes, combo))
         overrides = dict(parse_override(f"{k}={v}") for k, v in {**fixed, **values}.items())
-        where = ", ".join(f"{k}={v}" for k, v in values.items())
+        where = ", ".join(f"{k}={shorten(v)}" for k, v in values.items())
         try:
             report = analyze(network.expand(overrides, batch=batch))
         except SpecError as err:

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import SpecError
+from ..limits import shorten, whole_number
 
 from ..layers.design import ConvQuery, Design, all_designs, design_aliases, missing_kinds
 from .networks import ratio, ratio_text
@@ -32,7 +33,10 @@ _TOKEN = re.compile(r"(?P<key>[ksdpg])(?P<value>\d+(?:x\d+)*|same|valid|full)$")
 def parse_layer(text: str) -> ConvQuery:
     """Read a conv description: ``conv 128->128 k3 s1 @56x56`` (see :data:`LAYER_SYNTAX`)."""
     def fail(message):
-        raise SpecError(f"--layer {text!r}: {message}", None, f"write {LAYER_SYNTAX}")
+        raise SpecError(f"--layer {shorten(text, 200)!r}: {message}", None, f"write {LAYER_SYNTAX}")
+
+    def number(digits: str) -> int:
+        return whole_number(digits, f"--layer {shorten(text, 200)!r}")
 
     cleaned = re.sub(r"\s*(->|→)\s*", "->", text.strip().replace("×", "x"))
     tokens = cleaned.split()
@@ -45,9 +49,9 @@ def parse_layer(text: str) -> ConvQuery:
         low = token.lower()
         match = _TOKEN.match(low)
         if re.fullmatch(r"\d+->\d+", low):
-            channels = tuple(int(v) for v in low.split("->"))
+            channels = tuple(number(v) for v in low.split("->"))
         elif low.startswith("@") and re.fullmatch(r"@\d+(x\d+){0,2}", low):
-            sizes = tuple(int(v) for v in low[1:].split("x"))
+            sizes = tuple(number(v) for v in low[1:].split("x"))
         elif low in ("same", "valid", "full"):
             values["p"] = low
         elif low in ("bias", "nobias"):
@@ -61,7 +65,7 @@ def parse_layer(text: str) -> ConvQuery:
                     fail(f"`{token}`: only padding takes a word")
                 values[key] = value
             else:
-                values[key] = tuple(int(v) for v in value.split("x"))
+                values[key] = tuple(number(v) for v in value.split("x"))
         else:
             fail(f"cannot read `{token}`")
     if channels is None:
@@ -170,11 +174,12 @@ def parse_groups(text: str | None) -> list[int] | None:
     if not text:
         return None
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [whole_number(part, "--groups", shown=text) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise SpecError(f"--groups {text}: not a list of whole numbers", None, "write e.g. --groups 2,4,8") from None
+        raise SpecError(f"--groups {shorten(text)}: not a list of whole numbers", None,
+                        "write e.g. --groups 2,4,8") from None
     if not values or min(values) < 2:
-        raise SpecError(f"--groups {text}: group counts must be at least 2", None, "write e.g. --groups 2,4,8")
+        raise SpecError(f"--groups {shorten(text)}: group counts must be at least 2", None, "write e.g. --groups 2,4,8")
     return values
 
 
@@ -294,19 +299,21 @@ def parse_target(text: str) -> tuple[Design, int | None]:
     key, _, raw = text.strip().partition(":")
     key = design_aliases().get(key.strip(), key.strip())
     if key not in designs:
-        raise SpecError(f"--as {text}: unknown design `{key}`", None, did_you_mean(key, list(designs)))
+        raise SpecError(f"--as {shorten(text)}: unknown design `{shorten(key)}`", None,
+                        did_you_mean(key, list(designs)))
     design = designs[key]
     if raw and not design.arg:
-        raise SpecError(f"--as {text}: `{key}` takes no number", None, f"write --as {key}")
+        raise SpecError(f"--as {shorten(text)}: `{key}` takes no number", None, f"write --as {key}")
     if raw:
         try:
-            arg = int(raw)
+            arg = whole_number(raw, "--as", shown=text)
         except ValueError:
-            raise SpecError(f"--as {text}: `{raw}` is not a whole number", None, f"write e.g. --as {key}:4") from None
+            raise SpecError(f"--as {shorten(text)}: `{shorten(raw)}` is not a whole number", None,
+                            f"write e.g. --as {key}:4") from None
         if arg < design.least:
-            raise SpecError(f"--as {text}: {design.arg} must be at least {design.least}", None,
+            raise SpecError(f"--as {shorten(text)}: {design.arg} must be at least {design.least}", None,
                             f"write e.g. --as {key}:4")
         return design, arg
     if design.arg_required:
-        raise SpecError(f"--as {text}: give the group count", None, f"write e.g. --as {key}:4")
+        raise SpecError(f"--as {shorten(text)}: give the group count", None, f"write e.g. --as {key}:4")
     return design, design.default_arg

@@ -6,6 +6,8 @@ from math import prod
 from typing import Any
 
 from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
+from ..errors import SpecError
+from ..limits import LIMIT, LIMIT_TEXT, beyond_text, within
 from ..spec.graph import Graph
 from ..layers import REGISTRY
 from ..layers.merge import broadcast
@@ -54,8 +56,14 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
                 problems = positioned[0][1].aligned_with(other)
                 if problems:
                     notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+        if max(out, default=0) > LIMIT or \
+                max(counts.params, counts.buffers, counts.macs, counts.flops) * graph.batch > LIMIT:
+            _out_of_bounds(node, "its output shape or a count", [*out, counts.params, counts.buffers,
+                                                                 counts.macs * graph.batch, counts.flops * graph.batch])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
+            if not all(within(v) for v in (*rf.size, *rf.jump, *rf.center)):
+                _out_of_bounds(node, "its receptive field", [*rf.size, *rf.jump, *rf.center])
             rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
                                                       rf.position_dependent)
             if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
@@ -82,6 +90,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
     peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
+    if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
+        _out_of_bounds(graph.nodes[-1], "a total of the network",
+                       [totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak])
     return Report(
         name=graph.name, input=list(graph.input_shape), batch=graph.batch, dtype=graph.dtype, layers=layers,
         totals=totals, by_type=by_type, weight_bytes=totals.params * dtype_bytes,
@@ -89,6 +100,15 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
         unsupported=unsupported,
     )
+
+
+def _out_of_bounds(node, what: str, values) -> None:
+    """A derived number beyond the bound of :mod:`convcalc.limits`: refused at the layer where it arose (a
+    400-layer stride-2 stack has an RF jump of 2^400, and keeping one per layer would take gigabytes)."""
+    value = next(v for v in values if not within(v))
+    raise SpecError(f"layer `{node.name}`: {what} reaches {beyond_text(value)}", node.mark,
+                    f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\"); check the sizes, "
+                    "strides and repeats up to this layer")
 
 
 def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:

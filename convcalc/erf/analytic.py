@@ -25,6 +25,15 @@ input gradient along that axis, as exact integers (distributions of path counts)
   pool) acts on a gradient that is already a sum over several paths; that is flagged (``exact`` false, with a
   note).
 
+Bounded work. Before any work, :func:`work_estimate` counts the taps the propagation will visit (per layer and axis:
+the positions of its output inside the unit's theoretical RF times the taps each reads, both from the report's
+receptive fields) and :func:`check_work` refuses above :data:`MAX_WORK` with the numbers: a huge input under a
+global pool, a huge dilation or a huge kernel cannot hang it. The exact integers can also grow: gradients summed
+over paths with different scales (a squeeze-excitation gate's in-map share of the gradient is a ratio of large
+integers) double their digits at every merge, so a marginal is rounded to :data:`PRECISION_BITS` significant bits
+once it exceeds :data:`EXACT_BITS` bits (a nonzero value stays nonzero, so the support is kept), and the result
+says so (``exact`` false, with a note). Hand-sized networks never reach that bound and stay exact.
+
 Statistics and the result types: :mod:`convcalc.erf.stats`; the measured ERF: :mod:`convcalc.erf.measured`.
 """
 
@@ -32,13 +41,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from math import gcd, lcm, prod
+from math import ceil, gcd, lcm, prod
 from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph, Node
 from ..layers.influence import ERFRule, identity
-from ..numbers import json_number
+from ..numbers import fmt_count, json_number
 from .stats import DEFAULT_MASS, ERF, axes_from, rf_window, unit
 
 # ---- the analytic model: per-axis marginals of the uniform-weight gradient ---------------------------------
@@ -59,6 +68,58 @@ class _State:
 
 
 APPROXIMATE = "\0approximate\0"  # prefix of a note that makes the result inexact (stripped when reported)
+
+#: the most taps the propagation may visit (work_estimate): about 10 s of pure Python at the precision below
+#: (densenet121 at 224 × 224, the largest shipped, estimates 228,774 and takes 2.5 s)
+MAX_WORK = 1_000_000
+#: a marginal or scale whose integers exceed EXACT_BITS bits is rounded to PRECISION_BITS significant bits
+EXACT_BITS = 1024
+PRECISION_BITS = 256
+ROUNDED = (APPROXIMATE + "the path sums needed integers of more than {} bits, so the marginals were rounded to "
+           "{} significant bits (relative error below 2^-{}; every nonzero weight kept)")
+
+
+def _bits(values: list[int]) -> int:
+    return max((abs(v).bit_length() for v in values), default=0)
+
+
+def _round_ints(values: list[int], shift: int) -> list[int]:
+    """``values / 2^shift`` rounded to the nearest, a nonzero value never to zero (the support is kept)."""
+    half = 1 << (shift - 1)
+    out = []
+    for v in values:
+        r = (abs(v) + half) >> shift
+        r = r or (1 if v else 0)
+        out.append(r if v >= 0 else -r)
+    return out
+
+
+def _round_fraction(x: Fraction) -> Fraction:
+    """``x`` to PRECISION_BITS significant bits when its numerator or denominator exceeds EXACT_BITS bits."""
+    if max(x.numerator.bit_length(), x.denominator.bit_length()) <= EXACT_BITS or not x:
+        return x
+    e = x.numerator.bit_length() - x.denominator.bit_length() - PRECISION_BITS
+    scaled = x / (Fraction(2) ** e)
+    return Fraction(round(scaled)) * Fraction(2) ** e
+
+
+def _bounded(state: "_State", notes: list[str]) -> "_State":
+    """The state with every marginal and scale within EXACT_BITS bits (see the module docstring)."""
+    ints, scales, rounded = [], [], False
+    for values, scale in zip(state.ints, state.scales):
+        bits = _bits(values)
+        if bits > EXACT_BITS:
+            shift = bits - PRECISION_BITS
+            values, scale, rounded = _round_ints(values, shift), scale * (1 << shift), True
+        rounded_scale = _round_fraction(scale)
+        rounded |= rounded_scale != scale
+        ints.append(values)
+        scales.append(rounded_scale)
+    mass = _round_fraction(state.mass)
+    if not rounded and mass == state.mass:
+        return state
+    notes.append(ROUNDED.format(EXACT_BITS, PRECISION_BITS, PRECISION_BITS - 1))
+    return _State(state.offsets, ints, scales, mass, state.separable)
 
 
 def _reduce(values: list[int]) -> tuple[list[int], int]:
@@ -171,6 +232,16 @@ def check_followable(graph: Graph, report, layer: str) -> None:
     blocked = {l.name: l.rf.erf_block for l in report.layers if getattr(l.rf, "erf_block", "")}
     if not blocked:
         return
+    seen = upstream(graph, layer)
+    # the first in graph order (a layer passing the field on unchanged shares its record, and its note)
+    first = next((node for node in graph.nodes if node.name in seen and node.name in blocked), None)
+    if first is not None:
+        raise SpecError(f"the analytic ERF cannot follow layer `{first.name}`: {blocked[first.name]}", first.mark,
+                        "use --erf measured (it runs the arrays), or pick a --layer before it")
+
+
+def upstream(graph: Graph, layer: str) -> set[str]:
+    """The names of ``layer`` and every node it depends on."""
     by_name = {node.name: node for node in graph.nodes}
     seen, stack = set(), [layer]
     while stack:
@@ -178,11 +249,41 @@ def check_followable(graph: Graph, report, layer: str) -> None:
         if name not in seen and name in by_name:
             seen.add(name)
             stack.extend(by_name[name].inputs)
-    # the first in graph order (a layer passing the field on unchanged shares its record, and its note)
-    first = next((node for node in graph.nodes if node.name in seen and node.name in blocked), None)
-    if first is not None:
-        raise SpecError(f"the analytic ERF cannot follow layer `{first.name}`: {blocked[first.name]}", first.mark,
-                        "use --erf measured (it runs the arrays), or pick a --layer before it")
+    return seen
+
+
+def work_estimate(graph: Graph, report, layer: str) -> int:
+    """The taps the propagation to ``layer`` will visit, from the theoretical receptive fields alone: per layer
+    and axis, the positions of its output inside the unit's RF, ``(r_unit − r_out)/j_out + 1``, times the taps each
+    reads, ``(r_out − r_in)/j_in + 1`` (k_eff for a window, N for a global pool), summed over its inputs."""
+    rfs = {l.name: l.rf for l in report.layers}
+    rank = len(graph.input_shape) - 1
+    unit = rfs[layer]
+    needed = upstream(graph, layer)
+    total = 0
+    for node in graph.nodes:
+        if node.name not in needed:
+            continue
+        out = rfs[node.name]
+        for name in node.inputs:
+            src = rfs.get(name)
+            for a in range(rank):
+                r_in, j_in = (src.size[a], src.jump[a]) if src is not None else (1, 1)
+                positions = max((unit.size[a] - out.size[a]) / out.jump[a] + 1, 1) if out.jump[a] else 1
+                taps = max((out.size[a] - r_in) / j_in + 1, 1) if j_in else 1
+                total += ceil(positions * taps)
+    return total
+
+
+def check_work(graph: Graph, report, layer: str) -> None:
+    """Refuse, before any work, a unit whose analytic ERF would visit more than MAX_WORK taps."""
+    work = work_estimate(graph, report, layer)
+    if work > MAX_WORK:
+        rf = next(l.rf for l in report.layers if l.name == layer)
+        raise SpecError(f"--erf analytic: the ERF of `{layer}` (theoretical RF {'×'.join(map(str, rf.size))}) would "
+                        f"visit about {fmt_count(work)} taps, above the bound of {fmt_count(MAX_WORK)}", None,
+                        "pick an earlier --layer (a smaller RF), a smaller --input, or use --erf measured, whose "
+                        "cost is bounded by --max-memory")
 
 
 def influence(graph: Graph, shapes: dict, layer: str, position: Sequence[int]) -> tuple[_State, list[str]]:
@@ -204,7 +305,7 @@ def influence(graph: Graph, shapes: dict, layer: str, position: Sequence[int]) -
             rule = rule_for(node, ins, out, index)
             for term in [rule, *rule.extra]:
                 contribution = _apply(state, term, len(ins[index]) - 1, node.name, notes)
-                states[name] = _add(states.get(name), contribution)
+                states[name] = _bounded(_add(states.get(name), contribution), notes)
             if rule.note:
                 notes.append((APPROXIMATE if rule.approximate else "") + f"`{node.name}`: {rule.note}")
     result = states.get(graph.input_name)
@@ -221,6 +322,7 @@ def analytic_erf(graph: Graph, report, layer: str | None = None, position: Seque
     """
     shapes, layer, position = unit(graph, report, layer, position)
     check_followable(graph, report, layer)
+    check_work(graph, report, layer)
     state, notes = influence(graph, shapes, layer, position)
     axes = axes_from(state.offsets, state.ints, report, layer, position, graph.input_shape, mass)
     if any(v < 0 for values in state.ints for v in values):  # bicubic's negative lobes
@@ -269,6 +371,7 @@ def input_window(graph, report, layer: str, at: tuple[int, ...]) -> list[AxisWin
     """Where output position ``at`` of ``layer`` looks in the input, per axis (exact support by an impulse)."""
     shapes, layer, at = unit(graph, report, layer, at)
     check_followable(graph, report, layer)
+    check_work(graph, report, layer)
     state, _ = influence(graph, shapes, layer, at)
     windows = []
     for axis, (start, size) in enumerate(rf_window(report, layer, at)):

@@ -12,33 +12,61 @@ from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph
+from ..verify import DEFAULT_MAX_MEMORY, RUN_DTYPE_BYTES, human_bytes, probe_bytes
 from .stats import DEFAULT_MASS, ERF, area_ratios, axes_from, unit
+
+#: the most random inputs ``--samples`` may average over (each is a forward and a backward pass)
+MAX_SAMPLES = 1000
+
+
+def check_samples(samples: int) -> None:
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise SpecError(f"--samples {samples}: must be from 1 to {MAX_SAMPLES:,}", None,
+                        f"average over at most {MAX_SAMPLES:,} inputs (the mean settles long before; try 8)")
+
+
+def measured_bytes(report, dtype: str) -> int:
+    """Peak estimate of one sample: the RF probe's (every activation kept for the backward pass, plus its
+    gradients, the weights and the largest im2col workspace; :func:`convcalc.verify.probe_bytes`, in float64)
+    in ``dtype``. One sample's arrays are alive at a time (the weights of the first are kept, not its run)."""
+    return probe_bytes(report) * RUN_DTYPE_BYTES[dtype] // RUN_DTYPE_BYTES["float64"]
 
 
 def measured_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
                  samples: int = 1, weights: str = "random", seed: int = 0, mass=DEFAULT_MASS,
-                 dtype: str | None = None, max_as_sum: bool = False) -> ERF:
+                 dtype: str | None = None, max_as_sum: bool = False, max_memory: int = DEFAULT_MAX_MEMORY) -> ERF:
     """Luo et al.'s ERF: the input gradient of one output unit (summed over channels), averaged over ``samples``
     standard-normal inputs, by the NumPy executor's forward and backward passes. The weights are drawn once
     (``seed``); ``weights`` is ``"random"`` (He-style) or ``"uniform"`` (all ones, zero biases, BN = identity).
+
+    Before any work: ``samples`` at most :data:`MAX_SAMPLES` (a :class:`SpecError`), and the estimated peak
+    (:func:`measured_bytes`) at most ``max_memory`` (a :class:`SpecError` naming ``--max-memory``, as ``verify``
+    refuses).
     """
     import time
 
     import numpy as np
 
+    from ..cost.report import refuse_placeholders
     from ..executor import run
     from ..executor.backward import input_gradient
 
-    from ..cost.report import refuse_placeholders
-
     _, layer, position = unit(graph, report, layer, position)
+    check_samples(samples)
+    mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
+    dtype = dtype or ("float64" if mode == "ones" else "float32")
     names = [node.name for node in graph.nodes]
     # only the layers up to the unit matter; weights are seeded per node name, so they are those of the full net
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
     refuse_placeholders(report.unsupported, "the measured ERF",
                         {node.name for node in graph.nodes})
-    mode = {"random": "random", "uniform": "ones", "ones": "ones"}[weights]
-    dtype = dtype or ("float64" if mode == "ones" else "float32")
+    estimate = measured_bytes(report, dtype)
+    if estimate > max_memory:
+        raise SpecError(f"--max-memory: refusing to run the measured ERF: its estimated peak memory is "
+                        f"{human_bytes(estimate)} ({estimate:,} bytes, {dtype}), above the limit of "
+                        f"{human_bytes(max_memory)}", None,
+                        "use a smaller --input (e.g. --input 3x64x64), --weights random (float32), or raise "
+                        "--max-memory")
     rng = np.random.default_rng(seed)
     magnitude = positive = first = None
     started = time.perf_counter()
@@ -46,8 +74,10 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
         x = rng.standard_normal((1, *graph.input_shape)).astype(dtype)
         reuse = first if first is not None and mode == "random" else mode  # draw the random weights once
         ex = run(graph, seed=seed, dtype=dtype, x=x, weights=reuse, keep=True, max_as_sum=max_as_sum)
-        first = first or ex
+        if first is None:  # the weights only: the run's activations go with it
+            first = {name: (arrays, ex.buffers.get(name, [])) for name, arrays in ex.weights.items()}
         grad = np.asarray(input_gradient(graph, ex, layer, position), dtype=np.float64)
+        del ex  # one sample's arrays alive at a time
         grad = grad.reshape((-1, *graph.input_shape))
         if not np.all(np.isfinite(grad)):
             raise SpecError(f"the input gradient of `{layer}` overflowed {dtype}", None,

@@ -54,18 +54,29 @@ class AxisERF:
     def _num(self, value):
         return value if self.exact else float(value)
 
+    def _moments(self):
+        """Σv, Σv·k, Σv·k² over the values (k from 0), as ints for exact values: a Fraction is built once at the
+        end, so large analytic integers cost a few multiplications each, not a gcd per term."""
+        s0 = s1 = s2 = 0
+        for k, v in enumerate(self.values):
+            s0 += v
+            s1 += v * k
+            s2 += v * k * k
+        return s0, s1, s2
+
     @property
     def mean(self):
         """Centre of mass, in input coordinates (exact Fraction for analytic values)."""
-        weighted = sum(v * (self.offset + k) for k, v in enumerate(self.values))
-        return Fraction(weighted, self.total) if self.exact else weighted / self.total
+        s0, s1, _ = self._moments()
+        return self.offset + (Fraction(s1, s0) if self.exact else s1 / s0)
 
     @property
     def variance(self):
-        mean = self.mean
-        total = self.total
-        second = sum(v * (self.offset + k - mean) ** 2 for k, v in enumerate(self.values))
-        return second / total if not self.exact else Fraction(second) / total
+        """Σv·(x − mean)²/Σv = (Σv·Σv·k² − (Σv·k)²)/(Σv)², shift-invariant (k from 0)."""
+        s0, s1, s2 = self._moments()
+        if self.exact:
+            return Fraction(s0 * s2 - s1 * s1, s0 * s0)
+        return max(s2 / s0 - (s1 / s0) ** 2, 0.0)
 
     @property
     def std(self) -> float:
@@ -108,7 +119,9 @@ class AxisERF:
         return self.values[k] if 0 <= k < len(self.values) else 0
 
     def _slice_sum(self, lo: int, hi: int):
-        return sum(self._at(i) for i in range(lo, hi + 1))
+        """Σ of the values at input indices lo … hi (only the part that overlaps the values is visited)."""
+        first, last = max(lo - self.offset, 0), min(hi - self.offset, len(self.values) - 1)
+        return sum(self.values[first:last + 1]) if first <= last else 0
 
     def inside(self) -> float:
         """Share of the weight that falls inside the input (0 … input_size − 1)."""
@@ -116,8 +129,9 @@ class AxisERF:
         return float(Fraction(inner) / self.total) if self.exact else inner / self.total
 
     def normalised(self) -> list[float]:
+        """Each value over the total, as floats (large exact ints are divided as ints: no float overflow)."""
         total = self.total
-        return [float(v / total) if self.exact else v / total for v in self.values]
+        return [v / total for v in self.values]
 
     def to_dict(self) -> dict:
         lo, hi = self.window()

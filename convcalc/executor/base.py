@@ -282,16 +282,19 @@ def window_count(ctx: Context, axis: int, n: int, k_eff: int, s: int, pads: tupl
                  ceil_mode: bool = False) -> int:
     """Number of window positions along one axis: floor (or ceil) of (N + p_b + p_a − k_eff)/s, plus one.
 
-    With ceil_mode, PyTorch drops a last window that would start inside the right padding.
+    With ceil_mode, PyTorch drops a last window that would start inside the right padding, and keeps a first
+    window that hangs over the end of an input shorter than the kernel (``pooling_output_shape``,
+    aten/src/ATen/native/Pool.h).
     """
     before, after = pads
     span = n + before + after - k_eff
-    if span < 0:
-        ctx.fail(f"along spatial axis {axis} the padded input ({n} + {before} + {after}) is smaller than the "
-                 f"effective kernel ({k_eff})", "use a smaller kernel or dilation, more padding, or a larger input")
     count = (span + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (count - 1) * s >= n + before:
         count -= 1
+    if count < 1:
+        ctx.fail(f"along spatial axis {axis} the padded input ({n} + {before} + {after}) holds no window of the "
+                 f"effective kernel ({k_eff}) at stride {s}{' in ceil mode' if ceil_mode else ''}",
+                 "use a smaller kernel or dilation, more padding, or a larger input")
     return count
 
 

@@ -5,7 +5,8 @@ sub-pixel rearrangement (pixel_shuffle, pixel_unshuffle), as ``torch.nn.PixelShu
 PyTorch's rules (``aten/src/ATen/native/UpSample.h``), re-derived here per axis, with the ratio computed in the
 array's dtype as PyTorch does:
 
-* output size: ``size``, or ``floor(N · scale)``;
+* output size: ``size``, or ``floor(N · scale)`` with N and the scale as doubles, as PyTorch computes it
+  (``torch.nn.functional.interpolate``; 50 × 2.3 is 114.99999999999999 in double, so 114);
 * ratio (input pixels per output pixel): ``1 / scale`` when a scale is given, else ``N / N_out``; with
   ``align_corners`` (linear only) ``(N − 1) / (N_out − 1)`` (0 when N_out = 1);
 * nearest: source index ``min(floor(o · ratio), N − 1)``;
@@ -18,8 +19,7 @@ axis is resampled in turn. Neither interpolation nor rearrangement is counted as
 
 from __future__ import annotations
 
-from fractions import Fraction
-from math import floor
+from math import floor, inf, isfinite
 
 import numpy as np
 
@@ -36,7 +36,15 @@ def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:
         scales = [None] * len(sizes)
     else:
         scales = list(per_axis(ctx, node, "scale", len(sizes)))
-        out = [floor(n * Fraction(s)) for n, s in zip(sizes, scales)]
+        out = []
+        for axis, (n, s) in enumerate(zip(sizes, scales)):
+            try:
+                product = float(n) * float(s)  # Python floats are doubles, as torch's sizes times its scale
+            except OverflowError:
+                product = inf
+            if not isfinite(product):
+                ctx.fail(f"output size along spatial axis {axis} overflows a double", "use a smaller scale or size")
+            out.append(floor(product))
     for axis, o in enumerate(out):
         if o < 1:
             ctx.fail(f"output size along spatial axis {axis} is {o}", "use a larger scale or size")

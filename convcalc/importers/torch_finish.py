@@ -8,10 +8,15 @@ reads it still does) and the chain's other layers are dropped with the dead ones
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from types import SimpleNamespace
 
-from .ir import ImportedLayer
-from .torch_ops import spec_fields
+from .ir import ImportedLayer, Unsupported
+from .fields import spec_fields
+
+#: how many node names an unsupported operator keeps (the message shows the first few)
+FIRST_NAMES = 5
 
 
 # ---- fusions --------------------------------------------------------------------------------------------------
@@ -56,12 +61,38 @@ def layernorm_over_channels(first, middle, last):
     return "layernorm", spec_fields("layernorm", **fields), middle, middle.base
 
 
+def grouped_instance_norm(first, norm, last):
+    """Group norm as exporters decompose it: reshape (C, *N) to (g, C/g·ΠN), an instance norm without affine
+    parameters (each group over its channels and positions), reshape back; the affine γ and β follow as a layer
+    scale and a bias add, which :func:`affine_group_norm` takes in."""
+    source = first.inputs[0].shape
+    groups = first.shape[0]
+    if len(first.shape) != 2 or first.shape[1] * groups != math.prod(source) or last.shape != source \
+            or norm.fields.get("affine", False) or norm.fields.get("track_running_stats", False) \
+            or source[0] % groups:
+        return None
+    eps = norm.fields.get("eps")
+    return "groupnorm", spec_fields("groupnorm", groups=groups, affine=False, eps=eps), norm, "group_norm"
+
+
+def affine_group_norm(norm, scale, shift):
+    """A group norm without affine parameters, then γ·x and x + β per channel: the affine group norm."""
+    if norm.fields.get("affine", True) or any(part.fields for part in (scale, shift)):
+        return None
+    fields = {key: value for key, value in norm.fields.items() if key != "affine"}
+    donor = SimpleNamespace(weights=scale.weights + shift.weights, buffers=[], call=norm.call)
+    return "groupnorm", spec_fields("groupnorm", **fields), donor, norm.base
+
+
 #: the kinds of a single-use chain → the rule that fuses it
 FUSIONS = {
     ("pad", "conv"): padded_conv,
     ("reshape", "permute", "flatten"): channel_shuffle,
     ("reshape", "permute", "reshape"): channel_shuffle,
     ("permute", "layernorm", "permute"): layernorm_over_channels,
+    ("reshape", "instancenorm", "reshape"): grouped_instance_norm,
+    ("flatten", "instancenorm", "reshape"): grouped_instance_norm,
+    ("groupnorm", "layer_scale", "bias_add"): affine_group_norm,
 }
 
 
@@ -164,3 +195,26 @@ def imported_layers(records: list, arrays_of) -> list:
                                     tuple((path, cls) for path, cls, _ in record.meta["scope"]), origin(record),
                                     record.tensor, arrays_of(record)))
     return layers
+
+
+# ---- shared by the frontends -------------------------------------------------------------------------------
+def unsupported_ops(records: list) -> list:
+    """Records kept as ``unsupported`` placeholders, grouped by op (and reason): :class:`Unsupported`."""
+    groups: dict = {}
+    for record in records:
+        if "unmapped" in record.meta:  # (the meta key a placeholder carries: torch_map, onnx_map)
+            groups.setdefault(record.meta["unmapped"], []).append(record.meta["of"])
+    return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
+            for (op, reason), nodes in groups.items()]
+
+
+def cached(make):
+    """``make()``, called once, on first use."""
+    made = []
+
+    def get():
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fields import clip_layer, softmax_layer
 from .torch_ops import ByName, Concat, ConstArray, Zeros, atens, axes, compact, handles, number, spec_fields
 
 CONV_PARAMS = "input weight bias stride padding dilation groups padding_mode"
@@ -232,21 +233,14 @@ def clamp(op):
     return clip(op, op.arg("min"), op.arg("max"))
 
 
-#: (min, max) bounds that are an activation of their own: ReLU6 is Hardtanh(0, 6), ReLU is a clamp at 0
-CLIPS = {(0, 6): "relu6", (0, None): "relu", (0, math.inf): "relu"}
-
-
 def clip(op, low, high):
     """Clamping to [low, high]: ``relu6`` for (0, 6), ``relu`` for (0, ∞), else ``hardtanh``."""
-    low, high = number(low) if low is not None else None, number(high) if high is not None else None
     if not all(isinstance(v, (int, float)) or v is None for v in (low, high)):
         op.fail("bounds that are tensors")
-    kind = CLIPS.get((low, high))
-    if kind:
-        return op.emit(kind)
-    if low is None or high is None or math.isinf(low) or math.isinf(high):
-        op.fail(f"a clamp to [{low}, {high}] (hardtanh needs both bounds)")
-    return op.emit("hardtanh", spec_fields("hardtanh", min_val=low, max_val=high))
+    layer = clip_layer(low, high)
+    if isinstance(layer, str):
+        op.fail(layer)
+    return op.emit(*layer)
 
 
 @handles(nn.Softmax, F.softmax, torch.softmax, "softmax", *atens("softmax", "_softmax"), params="input dim")
@@ -256,12 +250,8 @@ def softmax(op):
     x, dim = op.input, op.arg("dim")
     rank = len(x.shape) + 1
     dim = (0 if rank in (0, 1, 3) else 1) if dim is None else dim
-    axis = op.dim(dim)
-    if axis == 0:
-        return op.emit("softmax")
-    if axis == len(x.shape) - 1:
-        return op.emit("softmax", spec_fields("softmax", axis="last"))
-    op.fail(f"a softmax over axis {dim} (neither the channels nor the last axis)")
+    layer = softmax_layer(op.dim(dim), len(x.shape))
+    return op.fail(layer) if isinstance(layer, str) else op.emit(*layer)
 
 
 @handles(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout, F.dropout,

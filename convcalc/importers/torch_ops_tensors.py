@@ -9,13 +9,13 @@ axes, else ``reshape``.
 
 from __future__ import annotations
 
-import math
 import operator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fields import per_channel_axis, reshape_layer
 from .torch_ops import Act, Const, ConstArray, Multi, atens, handles, number, spec_fields
 
 
@@ -39,23 +39,8 @@ def reshape(op):
     x = op.input
     if op.out_batch != op.batch:
         op.fail("it reshapes across the batch axis")
-    if op.out_shape == x.shape:
-        return x
-    span = flatten_span(x.shape, op.out_shape)
-    if span is not None:
-        start, end = span
-        end = None if end == len(x.shape) - 1 else end  # start 0 and end -1 (all axes) are written as nothing
-        return op.emit("flatten", spec_fields("flatten", start=start or None, end=end))
-    return op.emit("reshape", {"shape": list(op.out_shape)})
-
-
-def flatten_span(before: tuple, after: tuple):
-    """``(start, end)`` when ``after`` is ``before`` with axes start..end merged into one, else None."""
-    for start in range(len(before)):
-        for end in range(len(before) - 1, start, -1):
-            if before[:start] + (math.prod(before[start:end + 1]),) + before[end + 1:] == after:
-                return start, end
-    return None
+    layer = reshape_layer(x.shape, op.out_shape)
+    return x if layer is None else op.emit(*layer)
 
 
 @handles(torch.permute, *atens("permute"), params="input dims")
@@ -229,18 +214,10 @@ def arithmetic(op, name: str, reverse: bool = False):
 
 def per_channel(op, kind: str, x: Act, const: Const):
     """γ of shape (C, 1, …, 1) against a channels-first map, or (C,) against the last axis of any input."""
-    shape = list(const.shape)
-    while len(shape) > len(x.shape):
-        if shape[0] != 1:
-            op.fail(f"a constant of shape {tuple(const.shape)} against a per-sample shape {x.shape}")
-        shape.pop(0)
-    channels = x.shape[0]
-    if shape == [channels] + [1] * (len(x.shape) - 1):
-        axis = None
-    elif shape == [x.shape[-1]] and len(x.shape) > 1:
-        axis, channels = "last", x.shape[-1]
-    else:
-        op.fail(f"a constant of shape {tuple(const.shape)} that is not one value per channel of {x.shape}")
+    found = per_channel_axis(tuple(const.shape), x.shape)
+    if isinstance(found, str):
+        op.fail(found)
+    axis, channels = found
     fields = spec_fields(kind, axis=axis, learnable=const.learnable)
     arrays = [ConstArray(const, (channels,))]
     return op.emit(kind, fields, inputs=[x], weights=arrays if const.learnable else (),

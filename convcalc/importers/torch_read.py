@@ -24,12 +24,11 @@ import os
 import sys
 
 from ..errors import SpecError, did_you_mean
-from .ir import ImportedModel, Unsupported
+from .ir import ImportedModel
+from .torch_finish import cached, unsupported_ops
 
 #: the batch the graph is traced with: 2, so that a reshape across the batch cannot hide behind a batch of 1
 TRACE_BATCH = 2
-#: how many node names an unsupported operator keeps (the message shows the first few)
-FIRST_NAMES = 5
 
 
 def read(target: str, kwargs: dict | None, input_shape: tuple | None, batch: int | None = None,
@@ -245,23 +244,3 @@ def finish(label, name, shape, batch, mapper, warnings, allow_unsupported, build
     layers = imported_layers(records, lambda r: (lambda: original().arrays(r.weights, r.buffers)))
     return ImportedModel(name, label, shape, layers, mapper.traced.input_node.name, batch or 1, unsupported,
                          warnings, original)
-
-
-def unsupported_ops(records: list) -> list:
-    groups: dict = {}
-    for record in records:
-        if "unmapped" in record.meta:  # (the meta key a placeholder carries, torch_map)
-            groups.setdefault(record.meta["unmapped"], []).append(record.meta["of"])
-    return [Unsupported(f"{op} ({reason})" if reason else op, len(nodes), nodes[:FIRST_NAMES])
-            for (op, reason), nodes in groups.items()]
-
-
-def cached(make):
-    made = []
-
-    def get():
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get

@@ -259,18 +259,27 @@ class Layer:
     def window_size(self, axis: int, n: int, k_eff, s: int, pads: tuple[int, int], ceil_mode: bool = False,
                     q=NUMERIC):
         """Output length of a sliding window (PyTorch's rule, as a formula of ``q``); explains the arithmetic
-        when it falls below 1. ``k_eff`` may be a term (its definition then prints under the formula)."""
+        when it falls below 1. ``k_eff`` may be a term (its definition then prints under the formula).
+
+        PyTorch's rule (``pooling_output_shape`` in aten/src/ATen/native/Pool.h) is the only test: with
+        ``ceil_mode`` a window may start anywhere in the input or the left padding and hang over the end, so a
+        kernel larger than the padded input still gives one window when ``ceil(span / s) ≥ 0``
+        (``maxpool kernel 2, ceil_mode`` on length 1 gives 1); without, the padded input must hold a window."""
         before, after = pads
         span = q("N", n) + q("p_b", before) + q("p_a", after) - k_eff
         out = (q.ceil_div if ceil_mode else q.floor_div)(span, q("s", s)) + 1
         if ceil_mode and (out - 1) * s >= n + before:
             out = out - 1  # PyTorch: the last window may not start in the right padding
-        if out < 1 or span < 0:
+        if out < 1:
             rounding = "ceil" if ceil_mode else "floor"
+            padded = f"the padded input ({n} + {before} + {after} = {n + before + after})"
+            why = (f"with ceil_mode a window may hang over the end only when the stride ({s}) exceeds the "
+                   f"shortfall; {padded} is {int(k_eff) - n - before - after} short of the effective kernel "
+                   f"({int(k_eff)})" if ceil_mode else
+                   f"the input ({n}) is smaller than the effective kernel ({int(k_eff)})")
             self.fail(f"output size along spatial axis {axis} is {rounding}(({n} + {before} + {after} − "
                       f"{int(k_eff)}) / {s}) + 1 = {int(out)}, below 1",
-                      f"the input ({n}) is smaller than the effective kernel ({int(k_eff)}); use a smaller kernel "
-                      f"or dilation, more padding, or a larger input")
+                      f"{why}; use a smaller kernel or dilation, more padding, or a larger input")
         return out
 
 

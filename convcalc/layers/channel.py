@@ -19,9 +19,10 @@ SHUFFLE_GROUPS = (2, 3, 4, 8)
 
 @register
 class ChannelShuffle(Layer):
-    """Channel shuffle (Zhang et al. 2018, ShuffleNet), as ``torch.nn.ChannelShuffle``: view the C channels as
-    (g, C/g), transpose to (C/g, g), flatten. A permutation: no params, no MACs, 0 FLOPs (a copy); the shape and
-    the RF are unchanged. ``groups`` must divide C."""
+    """Channel shuffle (Zhang et al. 2018, ShuffleNet), ``torch.nn.ChannelShuffle``'s permutation: view the C
+    channels as (g, C/g), transpose to (C/g, g), flatten. A permutation: no params, no MACs, 0 FLOPs (a copy); the
+    shape and the RF are unchanged. ``groups`` must divide C. torch takes (B, C, *N) maps only and refuses a flat
+    (B, C) input; convcalc permutes a flat input the same way and warns."""
 
     kind = "channel_shuffle"
     summary = "channel shuffle (ShuffleNet): view (g, C/g), transpose, flatten"
@@ -39,6 +40,12 @@ class ChannelShuffle(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost("channel_shuffle"))
+
+    def warnings(self, ins):
+        if len(ins[0]) > 1:
+            return []
+        return ["torch.nn.ChannelShuffle refuses a flat (C,) input (it needs a (B, C, *N) map); convcalc applies the "
+                "same permutation to the flat channels; reshape to (C, 1) to run it in torch"]
 
     def erf_rule(self, ins, out, index):
         """A permutation of channels that all carry the same gradient: the identity."""

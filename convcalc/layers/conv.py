@@ -14,6 +14,8 @@ from ..spec.fields import Axes, Bool, Choice, Int, Padding
 from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape,
                    register)
 from .formula import NUMERIC, SYMBOLIC, Counts
+from ..limits import number_text
+from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
 
 #: what a conv's padding holds, as torch.nn.Conv{1,2,3}d's ``padding_mode``
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -356,6 +358,11 @@ class ConvTranspose(Conv):
         kernel = self.per_axis("kernel", ndim)
         stride, dilation = self.per_axis("stride", ndim), self.per_axis("dilation", ndim)
         out_pad = self.per_axis("output_padding", ndim)
+        for axis, k in enumerate(kernel):
+            if k > MAX_SCATTER_TAPS:  # the scatter's geometry (layers/scatter.py) groups the taps one by one
+                self.fail(f"kernel {number_text(k)} along spatial axis {axis} is above the {MAX_SCATTER_TAPS:,} "
+                          "taps per axis a transposed conv may have here",
+                          f"use a kernel of at most {MAX_SCATTER_TAPS:,} per axis", "kernel")
         for axis, (s, d, op) in enumerate(zip(stride, dilation, out_pad)):
             if op >= max(s, 1) and op >= d:
                 self.fail(f"output_padding ({op}) must be smaller than the stride ({s}) or the dilation ({d})",
@@ -400,30 +407,17 @@ class ConvTranspose(Conv):
         flops = 2 * q.named("MACs", macs) + q.opt(self.bias, c_out * q.prod("N_out", g.out_sizes), "bias adds")
         return Counts(params, 0, macs, flops)
 
-    def _landing(self, g: ConvGeometry):
-        """Per axis: how many products land on each output position."""
-        per_axis = []
-        for n, k, s, d, (pb, _), size in zip(g.in_sizes, g.kernel, g.stride, g.dilation, g.pads, g.out_sizes):
-            taps = [0] * size
-            for i in range(n):
-                for t in range(k):
-                    o = i * s - pb + t * d
-                    if 0 <= o < size:
-                        taps[o] += 1
-            per_axis.append(taps)
-        return per_axis
-
     def details(self, ins):
         g = self.geometry(ins[0])
-        per_axis = self._landing(g)
-        inside = g.c_in * (g.c_out // g.groups) * prod(sum(t) for t in per_axis)
-        positions = prod(len(t) for t in per_axis)
+        per_axis = [landing(n, k, s, d, pb, size) for n, k, s, d, (pb, _), size
+                    in zip(g.in_sizes, g.kernel, g.stride, g.dilation, g.pads, g.out_sizes)]
+        total = prod(a.total for a in per_axis)
         return {
-            "macs_inside_output": inside,
+            "macs_inside_output": g.c_in * (g.c_out // g.groups) * total,
             "taps_per_output": {
-                "min": prod(min(t) for t in per_axis),
-                "max": prod(max(t) for t in per_axis),
-                "mean": str(Fraction(prod(sum(t) for t in per_axis), positions)),
+                "min": prod(a.least for a in per_axis),
+                "max": prod(a.most for a in per_axis),
+                "mean": str(Fraction(total, prod(g.out_sizes))),
             },
         }
 
@@ -440,14 +434,12 @@ class ConvTranspose(Conv):
         g = self.geometry(ins[0])
         spans, factors, offsets, uneven = [], [], [], False
         for k, s, d, ke, (pb, _) in zip(g.kernel, g.stride, g.dilation, g.k_eff, g.pads):
-            widest, counts = 0, set()
-            for residue in range(s):  # output positions o ≡ residue (mod s) read the same input pattern
-                hits = [(residue + pb - t * d) // s for t in range(k) if (residue + pb - t * d) % s == 0]
-                counts.add(len(hits))
-                if hits:
-                    widest = max(widest, max(hits) - min(hits))
+            # output positions o with o + p_b ≡ ρ (mod s) are written by the taps of class ρ, from inputs
+            # (o + p_b − t·d)/s: as many inputs as the class has taps, spanning (its last − its first offset)/s
+            classes = tap_classes(k, s, d)
+            counts = {len(offsets_) for offsets_ in classes.values()} | ({0} if len(classes) < s else set())
             uneven |= len(counts) > 1
-            spans.append(widest)
+            spans.append(max((c[-1] - c[0]) // s for c in classes.values()))
             factors.append(Fraction(1, s))
             offsets.append(Fraction(pb, s) - Fraction(ke - 1, 2 * s))
         rf = rfs[0].step(spans, factors, offsets)

@@ -74,6 +74,10 @@ class WindowPool(SlidingWindow, Layer):
     ranks = (1, 2, 3)
     op = ""
 
+    #: the torch module whose 3-D form refuses an input smaller than its kernel along any axis, padded or not
+    #: (``pool3d_shape_check`` with ``check_input_size``, aten/src/ATen/native/Pool.h); "" when it accepts one
+    torch_3d_refuses_small = ""
+
     kernel = Axes()
     stride = Axes(default=None, doc="defaults to the kernel size")
     padding = Axes(default=0, min=0)
@@ -113,6 +117,17 @@ class WindowPool(SlidingWindow, Layer):
         windows = q("C", ins[0][0]) * q.prod("N_out", g.out_sizes)
         return Counts(flops=windows * self.window_cost(q.prod("k", g.kernel), q))
 
+    def warnings(self, ins):
+        g = self.geometry(ins[0])
+        small = [(n, k) for n, k in zip(g.in_sizes, g.kernel) if n < k]
+        if not self.torch_3d_refuses_small or len(g.in_sizes) != 3 or not small:
+            return []
+        sizes, kernel = "×".join(map(str, g.in_sizes)), "×".join(map(str, g.kernel))
+        return [f"torch.nn.{self.torch_3d_refuses_small} refuses this input: {sizes} is smaller than the kernel "
+                f"{kernel} along {len(small)} ax{'is' if len(small) == 1 else 'es'}, padding or not (its 1-D and "
+                "2-D forms accept it); convcalc counts the windows PyTorch's size rule gives; use a larger input or "
+                "a smaller kernel to run it in torch"]
+
     def erf_rule(self, ins, out, index):
         """The window per axis, weights 1/k when averaging (max and the others as the sum)."""
         from . import influence
@@ -149,6 +164,7 @@ class AvgPool(AverageReduction, WindowPool):
     op = "avgpool"
     example = Example((2, 7, 8), {"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True})
     dilation = None  # torch.nn.AvgPool has no dilation
+    torch_3d_refuses_small = "AvgPool3d"
     count_include_pad = Bool(default=True)
 
     def per_axis(self, key, ndim):
@@ -190,6 +206,7 @@ class LPPool(_NoPadPool):
     summary = "power-average pooling (Σx^p)^(1/p) over sliding windows (torch LPPool)"
     op = "lppool"
     averages = False
+    torch_3d_refuses_small = "LPPool3d"  # avg_pool3d of x^p
     example = Example((2, 7, 7), {"p": 2, "kernel": 3, "stride": 2, "ceil_mode": True})
     p = Number(min=1, doc="the norm type p (torch's norm_type)")
 

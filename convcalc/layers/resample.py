@@ -5,21 +5,30 @@ padding (``torch.nn.functional.pad``: constant, reflect, replicate, circular).""
 from __future__ import annotations
 
 from fractions import Fraction
-from math import floor
+from math import floor, inf, isfinite
 
 from ..spec.fields import PADDING_WORDS, Bool, Choice, Int, Number, Padding, ScaleField, Size
 from .base import Example, Layer, ShapeSteps, register, window_rf_steps
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
+#: the spatial rank torch takes each linear mode on, and back
+LINEAR_RANKS = {"linear": 1, "bilinear": 2, "trilinear": 3}
+LINEAR_MODES = {rank: mode for mode, rank in LINEAR_RANKS.items()}
+
+
 @register
 class Upsample(Layer):
     """Upsample by ``scale`` or to ``size`` (https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html).
 
-    ``N_out = size`` or ``floor(N · scale)`` per axis (PyTorch's rule). Modes: ``nearest`` (a copy, 0 FLOPs);
-    ``bilinear`` — linear interpolation along every spatial axis, i.e. linear / bilinear / trilinear for 1/2/3-D
-    inputs — costs 2^d multiplies + (2^d − 1) adds per output element; ``bicubic`` (2-D only, as in PyTorch; Keys'
-    cubic convolution with a = −0.75) reads a 4×4 neighbourhood: 16 multiplies + 15 adds per output element.
+    ``N_out = size`` or ``floor(N · scale)`` per axis, the product taken in double precision as PyTorch takes it
+    (``torch.nn.functional.interpolate`` multiplies ``float(input.size(i + 2))`` by the scale; ATen's
+    ``upsample::compute_output_size`` likewise): 50 × 2.3 is 114.99999999999999 in double, so 114 (not the exact
+    115). Modes: ``nearest`` (a copy, 0 FLOPs); ``linear`` / ``bilinear`` / ``trilinear`` — linear interpolation
+    along every spatial axis — cost 2^d multiplies + (2^d − 1) adds per output element; torch takes each on its
+    own rank only (1-D / 2-D / 3-D) and convcalc, which takes any of them on any rank, warns when the rank is not
+    the mode's; ``bicubic`` (2-D only, as in PyTorch; Keys' cubic convolution with a = −0.75) reads a 4×4
+    neighbourhood: 16 multiplies + 15 adds per output element.
 
     Receptive field: the jump divides by the scale (an exact fraction); nearest reads one input per output,
     linear interpolation two per axis, bicubic four. A non-integer scale is flagged position-dependent.
@@ -44,8 +53,28 @@ class Upsample(Layer):
             self.fail("give exactly one of `scale` and `size`", "write e.g. `scale: 2` or `size: [28, 28]`")
         if self.size is not None:
             return self.per_axis("size", len(sizes))
-        scale = self.per_axis("scale", len(sizes))
-        return tuple(floor(n * Fraction(s)) for n, s in zip(sizes, scale))
+        return tuple(self.scaled_size(axis, n, s) for axis, (n, s) in
+                     enumerate(zip(sizes, self.per_axis("scale", len(sizes)))))
+
+    def scaled_size(self, axis: int, n: int, scale) -> int:
+        """``floor(N · scale)`` in double precision, as torch (see the class docstring)."""
+        try:
+            product = float(n) * float(scale)
+        except OverflowError:
+            product = inf
+        if not isfinite(product):
+            self.fail(f"output size along spatial axis {axis} ({n} × {float(scale):g}) overflows the double "
+                      "precision torch computes it in", "use a smaller scale, or give `size`", "scale")
+        return floor(product)
+
+    def warnings(self, ins):
+        rank = len(ins[0]) - 1
+        wanted = LINEAR_RANKS.get(self.mode)
+        if wanted is None or wanted == rank:
+            return []
+        axes = "its one axis" if rank == 1 else f"all {rank} axes"
+        return [f"mode `{self.mode}` is {wanted}-D in torch (F.interpolate refuses a {rank}-D input); convcalc "
+                f"interpolates linearly along {axes}, i.e. as `{LINEAR_MODES[rank]}`: write that mode"]
 
     def output_shape(self, ins):
         if self.mode == "bicubic" and len(ins[0]) != 3:
@@ -266,6 +295,11 @@ class Pad(Layer):
             if self.mode == "circular" and max(b, a) > n:
                 self.fail(f"`circular` wraps around at most once: spatial axis {axis} has {n} positions and the "
                           f"padding ({b}, {a})", f"use a padding of at most {n}", "padding")
+            crop = -min(b, 0) - min(a, 0)
+            if crop > n:  # torch crops the input first (F.pad narrows it), then pads: a crop beyond it fails there
+                self.fail(f"spatial axis {axis} has {n} positions and the padding ({b}, {a}) crops {crop} of them",
+                          f"crop at most {n} positions (torch refuses a larger crop even when the pad refills it)",
+                          "padding")
             if n + b + a < 1:
                 self.fail(f"output size along spatial axis {axis} is {n} + {b} + {a} = {n + b + a}, below 1",
                           f"crop less than the {n} positions", "padding")

@@ -193,10 +193,10 @@ def profile_lines(erf) -> list[str]:
         span = last - first + 1
         factor = max(1, ceil(span / MAX_COLUMNS))
         bins = [0.0] * ceil(span / factor)
-        for k, v in enumerate(a.values):
+        for k, v in enumerate(a.normalised()):  # shares of the total: exact ints of any size never overflow
             i = a.offset + k - first
             if 0 <= i < span:
-                bins[i // factor] += float(v)
+                bins[i // factor] += v
         top = max(bins) or 1.0
         spark = "".join(SPARK[min(int(b / top * len(SPARK)), len(SPARK) - 1)] if b > 0 else " " for b in bins)
         marks = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ..errors import KINDS_LISTING, LazyMark, SpecError, did_you_mean
+from ..limits import shorten
 from .expr import evaluate
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
@@ -17,8 +18,9 @@ from .yamlio import YBool, YList, YMap
 
 STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
 BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
-#: expanded layers at most: 100× the 10,000-layer benchmark; a `repeat: 1000000000` typo fails at once, not in hours
-MAX_LAYERS = 1_000_000
+#: expanded layers at most: 10× the 10,000-layer benchmark, a few hundred MB of analysis (docs/spec.md, "Limits");
+#: a `repeat: 1000000000` typo fails at once, not in hours
+MAX_LAYERS = 100_000
 MAX_BLOCK_DEPTH = 100  # blocks inside blocks; each level is a few Python frames, well inside the recursion limit
 _PER_AXIS = (Axes, Padding, ScaleField, Size)
 
@@ -183,7 +185,7 @@ class Expander:
                 raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
                                 "`input` names the network input; choose another name")
             if " " in name or not name.isprintable():  # isprintable() is false for every other space and control
-                raise SpecError(f"a layer name cannot contain spaces or control characters, got {name!r}",
+                raise SpecError(f"a layer name cannot contain spaces or control characters, got {shorten(name, 80)!r}",
                                 item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
             if index == 0:
                 if name in scope.taken:

@@ -4,6 +4,11 @@
 functions below are allowed, names come from the vars and block arguments in scope, and nothing is ever passed
 to Python's ``eval``. Arithmetic is exact: numbers are ints or :class:`fractions.Fraction`, so ``/`` never
 rounds and a width multiplier of 0.1 is exactly one tenth.
+
+Every operation is bounded (docs/spec.md, "Limits"): an expression is at most :data:`MAX_CHARS` characters and
+:data:`MAX_DEPTH` levels deep, every value it computes stays within ±10^100 (:mod:`convcalc.limits`; a power is
+refused before it is computed), and ``round`` takes at most :data:`MAX_ROUND_DIGITS` digits. So no expression
+costs more than a few thousand operations on numbers of a few hundred bits.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from ..errors import Mark, SpecError, did_you_mean
-from .yamlio import YDate, decimal_fraction
+from ..limits import LIMIT_EXPONENT, LIMIT_TEXT, beyond_text, decimal_value, shorten, within
+from .yamlio import YDate
+
+#: the longest expression, in characters, and the deepest nesting of its operations
+MAX_CHARS = 1000
+MAX_DEPTH = 100
+#: the most digits `round(x, n)` rounds to (a fraction within the bound has at most 100 decimal places that matter)
+MAX_ROUND_DIGITS = LIMIT_EXPONENT
 
 
 def make_divisible(value, divisor=8, min_value=None):
@@ -38,7 +50,12 @@ def _whole(value, what: str, least: int = 1) -> int:
 
 
 def _round(value, ndigits=None):
-    return round(value) if ndigits is None else round(Fraction(value), _whole(ndigits, "the digits", least=0))
+    if ndigits is None:
+        return round(value)
+    ndigits = _whole(ndigits, "the digits", least=0)
+    if ndigits > MAX_ROUND_DIGITS:
+        raise ValueError(f"the digits must be at most {MAX_ROUND_DIGITS}, got {shorten(str(ndigits))}")
+    return round(Fraction(value), ndigits)
 
 
 #: how many arguments each function takes: (at least, at most)
@@ -65,7 +82,7 @@ _CMPOPS = {
     ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
 _MAX_EXPONENT = 256
-_MAX_BITS = 8192  # a power's result stays within ~2,500 digits (Python refuses to print > 4,300)
+_LIMIT_BITS = 333  # 10^100 < 2^333: a power whose base has b > 1 bits and exponent e ≥ 334/(b - 1) is out of bounds
 
 
 def normalize(value):
@@ -83,29 +100,48 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> A
         raise SpecError(f"the expression `{text}` contains `#`", mark,
                         "remove it: a comment inside a quoted expression would be dropped silently")
     source = text.strip()
+    if len(source) > MAX_CHARS:
+        raise SpecError(f"the expression `{shorten(source)}` is longer than {MAX_CHARS:,} characters", mark,
+                        "split it over several vars (docs/spec.md, \"Limits\")")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise SpecError(f"cannot parse the expression `{text}` ({exc.msg})", mark,
+        raise SpecError(f"cannot parse the expression `{shorten(text)}` ({shorten(exc.msg, 80)})", mark,
                         "use numbers, names, + - * / // % **, parentheses and "
                         + ", ".join(sorted(FUNCTIONS))) from None
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise _too_deep(text, mark) from None
-    try:
-        return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
-    except RecursionError:
-        raise _too_deep(text, mark) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise _too_deep(text, mark)
+    return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
+
+
+def _depth(tree) -> int:
+    """How deeply the operations of a parsed expression nest, walked without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _code(node) -> str:
+    """A part of an expression as a message quotes it."""
+    return shorten(ast.unparse(node), 120)
 
 
 def _too_deep(text: str, mark: Mark | None) -> SpecError:
-    """A sum of thousands of terms, say: deeper than Python's parser or our walker can go."""
-    shown = text if len(text) <= 60 else text[:60] + "…"
-    return SpecError(f"the expression `{shown}` is nested too deeply", mark, "split it over several vars")
+    """A sum of hundreds of terms, say: deeper than the walker goes."""
+    return SpecError(f"the expression `{shorten(text)}` nests more than {MAX_DEPTH} levels deep", mark,
+                     "split it over several vars (docs/spec.md, \"Limits\")")
 
 
 class _Evaluator:
     def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str):
-        self.text, self.names, self.mark, self.source = text, names, mark, source
+        self.text, self.names, self.mark, self.source = shorten(text, 80), names, mark, source
 
     def fail(self, what: str, hint: str):
         raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
@@ -113,10 +149,14 @@ class _Evaluator:
     def visit(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
-            self.fail(f"`{ast.unparse(node)}` is not allowed",
+            self.fail(f"`{_code(node)}` is not allowed",
                       "only arithmetic, comparisons, and/or/not, `a if c else b` and the functions "
                       + ", ".join(sorted(FUNCTIONS)) + " are allowed")
-        return method(node)
+        value = method(node)
+        if not within(value):  # every value computed stays within the bound, so every next step is cheap
+            self.fail(f"`{_code(node)}` gives {beyond_text(value)}",
+                      f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\")")
+        return value
 
     def visit_Constant(self, node):
         value = node.value
@@ -128,9 +168,9 @@ class _Evaluator:
             # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
             written = ast.get_source_segment(self.source, node)
             try:
-                return decimal_fraction(written.replace("_", ""))
-            except ValueError as exc:
-                self.fail(f"the number `{written}`: {exc}", "use a smaller number")
+                return decimal_value(written, self.mark, f"in expression `{self.text}`: the number")
+            except ValueError:
+                self.fail(f"cannot read the number `{shorten(written)}`", "write a plain decimal number")
         return value
 
     def visit_Name(self, node):
@@ -155,11 +195,11 @@ class _Evaluator:
             return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node.op, ast.Not):
             return not self._boolean(value, node)
-        self.fail(f"operator `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+        self.fail(f"operator `{_code(node)}` is not allowed", "use + - * / // % **")
 
     def visit_BinOp(self, node):
         if type(node.op) not in _BINOPS:
-            self.fail(f"operator in `{ast.unparse(node)}` is not allowed", "use + - * / // % **")
+            self.fail(f"operator in `{_code(node)}` is not allowed", "use + - * / // % **")
         left, right = self.visit(node.left), self.visit(node.right)
         for side in (left, right):
             self._number(side, node)
@@ -172,26 +212,27 @@ class _Evaluator:
                 if isinstance(right, Fraction) and right.denominator != 1:
                     self.fail("fractional powers are not exact", "use whole-number exponents")
                 base = Fraction(left)
-                if max(base.numerator, base.denominator).bit_length() * abs(int(right)) > _MAX_BITS:
-                    self.fail(f"`{ast.unparse(node)}` is too large", "keep numbers within a few thousand digits")
+                if (max(abs(base.numerator), base.denominator).bit_length() - 1) * abs(int(right)) > _LIMIT_BITS:
+                    self.fail(f"`{_code(node)}` is too large",
+                              f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\")")
                 return normalize(base ** int(right))
             return normalize(_BINOPS[type(node.op)](left, right))
         except ZeroDivisionError:
-            self.fail(f"division by zero in `{ast.unparse(node)}`", "check the values of the names involved")
+            self.fail(f"division by zero in `{_code(node)}`", "check the values of the names involved")
 
     def _number(self, value, node):
         """Arithmetic takes numbers only: `8 * flag` with a boolean flag is a mistake, not 8 (Python's True == 1)."""
         if isinstance(value, bool):
-            self.fail(f"`{ast.unparse(node)}` does arithmetic on the boolean {str(value).lower()}",
+            self.fail(f"`{_code(node)}` does arithmetic on the boolean {str(value).lower()}",
                       "YAML reads yes/no/on/off/true/false as booleans; give the var a number, or write "
                       "`a if flag else b` to choose between numbers")
         if not isinstance(value, (int, Fraction)):
-            self.fail(f"`{ast.unparse(node)}` works on {value!r}, which is not a number", "use numbers")
+            self.fail(f"`{_code(node)}` works on {shorten(repr(value))}, which is not a number", "use numbers")
 
     def _boolean(self, value, node) -> bool:
         """and/or/not and the test of `a if c else b` take booleans: `3 and 4` is a mistake, not 4."""
         if not isinstance(value, bool):
-            self.fail(f"`{ast.unparse(node)}` needs a boolean, got {value}",
+            self.fail(f"`{_code(node)}` needs a boolean, got {value}",
                       "compare to get one, e.g. `stride == 1` or `expand != 1`")
         return value
 
@@ -206,7 +247,7 @@ class _Evaluator:
         left = self.visit(node.left)
         for op, comparator in zip(node.ops, node.comparators):
             if type(op) not in _CMPOPS:
-                self.fail(f"comparison in `{ast.unparse(node)}` is not allowed", "use == != < <= > >=")
+                self.fail(f"comparison in `{_code(node)}` is not allowed", "use == != < <= > >=")
             right = self.visit(comparator)
             if not _CMPOPS[type(op)](left, right):
                 return False
@@ -235,4 +276,4 @@ class _Evaluator:
         try:
             return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
         except (TypeError, ValueError, ZeroDivisionError) as exc:
-            self.fail(f"`{ast.unparse(node)}` failed: {exc}", "check the number and kind of its arguments")
+            self.fail(f"`{_code(node)}` failed: {exc}", "check the number and kind of its arguments")

@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping
 
 from ..errors import Mark, SpecError, did_you_mean
+from ..limits import number_text, shorten, within
 from .yamlio import YBool, YList
 
 REQUIRED = object()
@@ -26,35 +27,49 @@ PADDING_WORDS = ("valid", "same", "full")
 
 
 def describe(value) -> str:
-    """A value as the user wrote it, for an error message: ``the YAML boolean `yes` ``, ``nothing (null)``, …"""
+    """A value as the user wrote it, for an error message: ``the YAML boolean `yes` ``, ``nothing (null)``, …
+
+    Cheap whatever the value: a long text is shortened, a big number shown by its size, and a list by its first
+    items and length (a YAML alias bomb is a list of 10⁹ leaves that share a few nodes)."""
     if isinstance(value, (YBool, bool)):
         return f"the YAML boolean `{getattr(value, 'word', str(value).lower())}`"
     if isinstance(value, str):
-        return f"the text `{value}`"
+        return f"the text `{shorten(value)}`"
     if value is None:
         return "nothing (null)"
-    if isinstance(value, Fraction):
-        return f"{float(value):g}"
     if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    return repr(value)
+    if isinstance(value, (list, tuple)) and len(value) > _SHOWN_ITEMS:
+        return f"a list of {len(value):,} items"
+    return _plain(value, 0)
 
 
-def _plain(value) -> str:
+_SHOWN_ITEMS = 8  # items of a list that a message shows
+_SHOWN_DEPTH = 3  # levels of nested lists that a message shows
+
+
+def _plain(value, depth: int) -> str:
     """An item of a list as YAML would show it (no Python reprs such as ``Fraction(1, 10)``)."""
     if isinstance(value, (YBool, bool)):
         return getattr(value, "word", str(value).lower())
     if value is None:
         return "null"
     if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+        if value.denominator == 1:
+            return number_text(value.numerator)
+        return f"{float(value):g}" if within(value) else number_text(value)
+    if isinstance(value, int):
+        return number_text(value)
     if isinstance(value, dict):
         return "{…}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    return str(value)
+        if depth >= _SHOWN_DEPTH:
+            return "[…]"
+        items = [_plain(v, depth + 1) for v in value[:_SHOWN_ITEMS]]
+        if len(value) > _SHOWN_ITEMS:
+            items.append(f"… ({len(value):,} items)")
+        return "[" + ", ".join(items) + "]"
+    return shorten(str(value))
 
 
 class Field:
@@ -223,7 +238,7 @@ class Padding(Field):
             for item, item_mark in _items(value, mark):
                 if isinstance(item, list):
                     if len(item) != 2:
-                        self._fail(f"pair {list(item)} has {len(item)} values", item_mark,
+                        self._fail(f"pair {describe(item)} has {len(item):,} values", item_mark,
                                    "write each asymmetric padding as [before, after]")
                     out.append(tuple(self._one(v, m, evaluate) for v, m in _items(item, item_mark)))
                 else:

@@ -39,12 +39,15 @@ from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
 from ..errors import Mark, SpecError, did_you_mean
+from ..limits import check_number, number_text, read_file, shorten, whole_number
 from .expr import evaluate, normalize
 from .fields import describe
-from .expand import BLOCK_CALL, Expander, Scope, positive_int
+from .expand import BLOCK_CALL, MAX_LAYERS, Expander, Scope, positive_int
 from .graph import Graph
 from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
 
+#: the longest `name:` (a file name is made of it: a baseline `NAME.json`; most file systems take 255 bytes)
+MAX_NAME_CHARS = 200
 TOP_KEYS = ("name", "description", "input", "batch", "dtype", "vars", "defaults", "blocks", "layers", "budgets")
 BLOCK_KEYS = ("args", "inputs", "output", "layers", "description")
 
@@ -69,6 +72,8 @@ def shipped_configs() -> dict:
     found: dict[str, Path] = {}
     for directory in map(Path, config_dirs()):
         for path in sorted(directory.rglob("*.yaml")):
+            if not path.is_file():  # a FIFO or a device named *.yaml is no config (reading it would block)
+                continue
             found.setdefault(path.relative_to(directory).with_suffix("").as_posix(), path)
     return found
 
@@ -121,15 +126,11 @@ def resolve_path(spec: str) -> str:
 def load(source: Any) -> "Network":
     """Read a spec from a path, a shipped config name, a YAML string or a dict."""
     if isinstance(source, dict):
+        _check_layer_count(source.get("layers"), Mark("<dict>", 1, 1))  # before marking every layer
         return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
     if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
         path = resolve_path(os.fspath(source))
-        try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError(f"cannot read {path}: {exc}", None, "check the file") from None
-        return Network(load_yaml(text, path), path)
+        return Network(load_yaml(read_file(path, "the spec", hint="check the file"), path), path)
     return Network(load_yaml(str(source), "<string>"), "<string>")
 
 
@@ -160,6 +161,16 @@ class Network:
                 raise SpecError(f"`{key}` must be text, got {describe(value)}", doc.mark_of(key),
                                 f"write e.g. `{key}: " + ("resnet50`" if key == "name" else "a few words`"))
         self.name = str(doc.get("name") or os.path.splitext(os.path.basename(self.source))[0])
+        if len(self.name) > MAX_NAME_CHARS:
+            raise SpecError(f"`name` is {len(self.name):,} characters long, above the limit of {MAX_NAME_CHARS}",
+                            doc.mark_of("name") if "name" in doc else doc.mark, "use a shorter name")
+        dtype = doc.get("dtype", "float32")
+        if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
+            shown = f"unknown dtype `{shorten(dtype)}`" if isinstance(dtype, str) else \
+                f"`dtype` must name a dtype, got {describe(dtype)}"
+            raise SpecError(shown, doc.mark_of("dtype"),
+                            did_you_mean(dtype if isinstance(dtype, str) else "", DTYPE_BYTES))
+        _check_layer_count(doc.get("layers"), doc.mark_of("layers"))
         blocks = doc.get("blocks")
         if blocks is None:
             blocks = mark_dict({}, doc.mark)
@@ -187,8 +198,6 @@ class Network:
         n = _whole_override((batch,), "batch")[0] if batch is not None else positive_int(
             doc.get("batch", 1), doc.mark_of("batch"), "batch", calc)
         dtype = doc.get("dtype", "float32")
-        if dtype not in DTYPE_BYTES:
-            raise SpecError(f"unknown dtype `{dtype}`", doc.mark_of("dtype"), did_you_mean(str(dtype), DTYPE_BYTES))
         layers = doc["layers"]
         if not isinstance(layers, YList) or not layers:
             raise SpecError("`layers` must be a non-empty list", doc.mark_of("layers"),
@@ -203,6 +212,13 @@ class Network:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
+def _check_layer_count(layers, mark):
+    """A `layers:` list longer than the expansion allows is refused before any of it is expanded."""
+    if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+        raise SpecError(f"`layers` lists {len(layers):,} items, above the limit of {MAX_LAYERS:,} layers", mark,
+                        "a network expands to at most that many layers (docs/spec.md, \"Limits\")")
+
+
 def _check_block(name, block, mark):
     if not isinstance(block, YMap):
         raise SpecError(f"block `{name}` must be a mapping", mark, "give it `args:` and `layers:`")
@@ -212,6 +228,16 @@ def _check_block(name, block, mark):
                             did_you_mean(str(key), BLOCK_KEYS))
     if not isinstance(block.get("layers"), YList) or not block["layers"]:
         raise SpecError(f"block `{name}` needs a non-empty `layers:` list", block.mark, "add `layers:`")
+    _check_layer_count(block["layers"], block.mark_of("layers"))
+    if "inputs" in block:
+        inputs = block["inputs"]
+        names = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(names, YList) or not names or not all(isinstance(n, str) and n for n in names):
+            raise SpecError(f"`inputs` of block `{name}` must be a name or a list of names, got {describe(inputs)}",
+                            block.mark_of("inputs"), "write `inputs: x` or `inputs: [x, skip]`")
+    if "output" in block and not (isinstance(block["output"], str) and block["output"]):
+        raise SpecError(f"`output` of block `{name}` must be the name of one of its layers, got "
+                        f"{describe(block['output'])}", block.mark_of("output"), "write e.g. `output: add`")
     if "args" in block and not isinstance(block["args"], YMap):
         raise SpecError(f"`args` of block `{name}` must be a mapping", block.mark_of("args"),
                         "write `args: {name: default}`, with null for a required argument")
@@ -269,11 +295,14 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
             except SpecError as err:
                 if mark is not None:
                     raise
-                raise SpecError(f"--set {name}={value}: {err.message}", None, err.hint) from None
+                raise SpecError(f"--set {name}={shorten(value)}: {err.message}", None, err.hint) from None
         elif isinstance(value, YBool):
             value = bool(value)
         elif isinstance(value, float) and value - value == 0:  # finite: analyze(net, alpha=0.5) from Python
             value = normalize(Fraction(repr(value)))  # its shortest decimal, exactly (0.1 is 1/10), as YAML reads it
+            check_number(value, mark, f"var `{name}`")
+        elif isinstance(value, (int, Fraction)) and not isinstance(value, bool):
+            check_number(value, mark, f"var `{name}`")  # from Python: analyze(net, alpha=10**200)
         elif value is not None and not isinstance(value, (int, Fraction)):
             raise SpecError(f"var `{name}` must be a number, a boolean or an expression", mark,
                             "lists and mappings are not allowed as vars")
@@ -298,21 +327,34 @@ def _whole_override(values, what: str) -> tuple[int, ...]:
     except TypeError:
         dims = ()
     if len(dims) != len(values) or not 1 <= len(dims) <= 4 or min(dims) < 1:
-        shown = values[0] if what == "batch" else list(values)
-        raise SpecError(f"{what}={shown!r}: expected {'a whole number' if what == 'batch' else '1 to 4 whole numbers'}"
+        shown = _python_text(values[0]) if what == "batch" else \
+            "[" + ", ".join(_python_text(v) for v in list(values)[:8]) + ("…]" if len(values) > 8 else "]")
+        raise SpecError(f"{what}={shown}: expected {'a whole number' if what == 'batch' else '1 to 4 whole numbers'}"
                         " ≥ 1", None, "e.g. batch=8" if what == "batch" else "e.g. input=(3, 224, 224)")
+    for dim in dims:
+        check_number(dim, None, "--batch" if what == "batch" else "--input")
     return dims
+
+
+def _python_text(value) -> str:
+    """A value given from Python, as Python writes it, shortened (a 5,000-digit int has no repr)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number_text(value)
+    return shorten(repr(value), 60)
 
 
 def parse_input_override(text: str) -> tuple[int, ...]:
     """``3x160x160`` → (3, 160, 160)."""
+    parts = text.lower().replace("×", "x").split("x")
     try:
-        dims = tuple(int(part) for part in text.lower().replace("×", "x").split("x"))
+        if len(parts) > 4:
+            raise ValueError
+        dims = tuple(whole_number(part, "--input", shown=text) for part in parts)
     except ValueError:
-        raise SpecError(f"--input {text or repr(text)}: cannot read the shape", None,
-                        "write it like 3x224x224 (C×H×W)") from None
+        raise SpecError(f"--input {shorten(text) or repr(text)}: cannot read the shape", None,
+                        "write it like 3x224x224 (C×H×W), with 1 to 4 sizes") from None
     if not 1 <= len(dims) <= 4 or min(dims) < 1:
-        raise SpecError(f"--input {text}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
+        raise SpecError(f"--input {shorten(text)}: need 1 to 4 positive sizes", None, "write it like 3x224x224")
     return dims
 
 

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import Mark, SpecError
+from ..limits import check_literal_digits, check_number, decimal_value, shorten
 
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT = _CORE + "str", _CORE + "int", _CORE + "float"
@@ -103,7 +104,11 @@ def _mark_plain(value, mark: Mark):
     if isinstance(value, bool):
         return YBool(value, "true" if value else "false")
     if isinstance(value, float):
-        return Fraction(repr(value))
+        if value - value != 0:
+            raise SpecError(f"{value} is not a finite number", mark, "use a finite number")
+        return check_number(Fraction(repr(value)), mark, "the number")
+    if isinstance(value, int):
+        return check_number(value, mark, "the integer")
     return value
 
 
@@ -241,8 +246,8 @@ class _Builder:
         if tag == _STR or tag in _TEXT_TAGS:
             return text
         if tag == _INT:
-            if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):  # plain decimal: most ints
-                return int(text)
+            if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) <= 100:
+                return int(text)  # a plain decimal within the bound (docs/spec.md, "Limits"): most ints
             if _yaml11_only(text):
                 return text
             return _parse_int(text, _mark(node, self.filename))
@@ -267,20 +272,23 @@ def _yaml11_only(text: str) -> bool:
     return ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1].isdigit())
 
 
+_BASES = {"0b": 2, "0x": 16, "0o": 8}
+
+
 def _parse_int(text: str, mark: Mark) -> int:
+    """A YAML integer (decimal, ``0x``, ``0o``, ``0b``; ``_`` separators), within the bound of
+    :mod:`convcalc.limits`: its digits are counted before it is converted."""
     cleaned = text.replace("_", "")
     sign = -1 if cleaned.startswith("-") else 1
     cleaned = cleaned.lstrip("+-")
+    base = _BASES.get(cleaned[:2].lower(), 10)
+    digits = cleaned[2:] if base != 10 else cleaned
+    check_literal_digits(digits, base, text, mark, "the integer")
     try:
-        if cleaned.startswith("0b"):
-            return sign * int(cleaned[2:], 2)
-        if cleaned.startswith("0x"):
-            return sign * int(cleaned[2:], 16)
-        if cleaned.startswith("0o"):
-            return sign * int(cleaned[2:], 8)
-        return sign * int(cleaned)
+        value = sign * int(digits, base)
     except ValueError:
-        raise SpecError(f"cannot read `{text}` as an integer", mark, "write a plain whole number") from None
+        raise SpecError(f"cannot read `{shorten(text)}` as an integer", mark, "write a plain whole number") from None
+    return check_number(value, mark, "the integer")
 
 
 def _parse_float(text: str, mark: Mark):
@@ -288,17 +296,6 @@ def _parse_float(text: str, mark: Mark):
     if cleaned.lstrip("+-") in (".inf", ".nan"):
         raise SpecError(f"`{text}` is not a finite number", mark, "use a finite number")
     try:
-        return decimal_fraction(cleaned)
-    except ValueError as exc:
-        raise SpecError(f"cannot read `{text}` as a number: {exc}", mark, "write a plain decimal number") from None
-
-
-MAX_EXPONENT = 1000  # 1e1000 is a 1,001-digit integer; 1e100000000 would take minutes and gigabytes
-
-
-def decimal_fraction(text: str) -> Fraction:
-    """A decimal literal (``0.1``, ``2.5e-3``) as the exact fraction it writes."""
-    exponent = text.lower().partition("e")[2]
-    if exponent and abs(int(exponent)) > MAX_EXPONENT:
-        raise ValueError(f"the exponent {int(exponent)} is beyond ±{MAX_EXPONENT}")
-    return Fraction(text)
+        return decimal_value(cleaned, mark)
+    except ValueError:
+        raise SpecError(f"cannot read `{shorten(text)}` as a number", mark, "write a plain decimal number") from None

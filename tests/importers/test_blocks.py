@@ -8,7 +8,6 @@ hand-written configs/resnet50.yaml. Hand-built models here; the torch imports ar
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -204,21 +203,8 @@ def test_only_the_wrong_block_is_written_flat(monkeypatch):
     assert "  - {block: stage_block, name: stage3.1}\n" in text  # the other block stays
 
 
-# ---- speed -------------------------------------------------------------------------------------------------------
-def fastest(model, times: int = 3) -> float:
-    best = float("inf")
-    for _ in range(times):
-        start = time.perf_counter()
-        write_spec(model)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def test_writing_is_fast_and_linear_in_the_layers():
-    small, large = ir_of(deep_resnet(1)), ir_of(deep_resnet(8))
-    assert (len(small.layers), len(large.layers)) == (175, 1295)
-    assert len(write_spec(large).splitlines()) == 32  # still four calls
-    small_time, large_time = fastest(small), fastest(large, 1)
-    assert small_time < 0.5
-    # 7.4 × the layers: linear is ~7.4 × the time, quadratic ~55 ×
-    assert large_time < 20 * small_time + 0.1
+# ---- size (the speed is benchmarks/block_spec_speed.py's: machines are shared, so no timed assertion here) ---------
+def test_a_deeper_network_is_still_four_calls():
+    large = ir_of(deep_resnet(8))
+    assert len(large.layers) == 1295
+    assert len(write_spec(large).splitlines()) == 32

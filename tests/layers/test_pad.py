@@ -124,3 +124,15 @@ def test_replicate_and_circular_fold_the_border_back():
     # terms, so output 0's three reads of input 0 print as [1]); circular: output 0 reads inputs 3, 4, 0
     assert erf_support("replicate", 1) == (0, [2, 1], True)
     assert erf_support("circular", 0) == (0, [1, 0, 0, 1, 1], True)
+
+def test_a_crop_larger_than_the_axis_is_refused_even_when_the_pad_refills_it():
+    # torch: F.pad(zeros(1, 2, 1), (2, -2)) raises (it narrows the length-1 axis by 2 first), though 1 + 2 - 2 = 1
+    import pytest
+
+    from convcalc.errors import SpecError
+
+    from spec_helpers import one
+
+    with pytest.raises(SpecError, match=r"has 1 positions and the padding \(2, -2\) crops 2 of them"):
+        one([2, 1], {"type": "pad", "padding": [[2, -2]]})
+    assert one([2, 3], {"type": "pad", "padding": [[2, -3]]}).output_shape == [2, 2]  # 3 - 3 + 2

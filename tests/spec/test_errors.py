@@ -505,14 +505,14 @@ layers:
     out: (2 ** 256) ** 256
     kernel: 3
 """,  # 2^65,536 has 19,729 digits: Python refuses to print it (used to be a ValueError traceback in the renderer)
-     5, 10, ["`(2 ** 256) ** 256` is too large"], ["digits"]),
+     5, 10, ["`(2 ** 256) ** 256` is too large"], ["10^100"]),
 
     ("expression-too-deep", HEAD + """\
   - type: conv
     out: """ + "+".join(["1"] * 5000) + """
     kernel: 3
-""",  # 5,000 terms: deeper than Python's parser goes (used to be a RecursionError traceback)
-     5, 10, ["nested too deeply"], ["several vars"]),
+""",  # 5,000 terms, 9,999 characters: beyond the length limit (used to be a RecursionError traceback)
+     5, 10, ["is longer than 1,000 characters"], ["several vars"]),
 
     ("flat-input-to-conv", HEAD + """\
   - {type: flatten}
@@ -591,7 +591,7 @@ layers:
     ("repeat-too-large", HEAD + """\
   - {type: relu, repeat: 10 ** 9}
 """,  # used to run for hours; `  - {type: relu, ` is 17 characters, `repeat: ` 8 more → col 26
-     4, 26, ["`repeat: 1,000,000,000`", "past 1,000,000 layers"], ["repeat count"]),
+     4, 26, ["`repeat: 1,000,000,000`", "past 100,000 layers"], ["repeat count"]),
 
     ("unknown-block-argument", """\
 name: t

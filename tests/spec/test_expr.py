@@ -71,7 +71,13 @@ def test_values(text, value):
     ("make_divisible(20, 2.5)", ["the divisor must be a whole number ≥ 1, got 5/2"]),
     # what would be lost or take forever
     ("4 # four", ["contains `#`"]),
-    ("1e100000000", ["the exponent 100000000 is beyond ±1000"]),
+    ("1e100000000", ["1e100000000 is beyond ±10^100"]),
+        ("1e-100000000", ["1e-100000000 is finer than 10^-100"]),
+        ("round(1, 1000000000)", ["the digits must be at most 100, got 1000000000"]),
+        ("2 ** 200 * 2 ** 200", ["`2 ** 200 * 2 ** 200` gives 2.5822e+120 (121 digits), beyond ±10^100"]),
+        ("0x" + "f" * 900, ["(902 characters)", "(1,084 digits), beyond ±10^100"]),
+        ("-" * 999 + "1", ["nests more than 100 levels deep"]),
+        ("-" * 100000 + "1", ["is longer than 1,000 characters"]),
 ])
 def test_refused(text, words):
     with pytest.raises(SpecError) as info:

@@ -14,15 +14,17 @@ from fractions import Fraction
 
 from ..common import expand, parse_at
 from ...errors import SpecError
+from ...limits import decimal_value, shorten
 
 
 def parse_mass(text: str) -> Fraction:
     try:
-        value = Fraction(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        value = decimal_value(text.rstrip("%"), None, "--mass") / (100 if text.endswith("%") else 1)
     except (ValueError, ZeroDivisionError):
-        raise SpecError(f"--mass `{text}` is not a number", None, "write e.g. --mass 0.9 or --mass 90%") from None
+        raise SpecError(f"--mass `{shorten(text)}` is not a number", None,
+                        "write e.g. --mass 0.9 or --mass 90%") from None
     if not 0 < value <= 1:
-        raise SpecError(f"--mass {text} is outside (0, 1]", None, "write a fraction such as 0.95")
+        raise SpecError(f"--mass {shorten(text)} is outside (0, 1]", None, "write a fraction such as 0.95")
     return value
 
 
@@ -40,7 +42,8 @@ def check_options(report, layer: str | None, position, erf: str, save: str | Non
         raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
 
 
-def effective_rf(method: str, graph, report, layer, position, fraction, samples, weights, seed):
+def effective_rf(method: str, graph, report, layer, position, fraction, samples, weights, seed,
+                 max_memory: int | None = None):
     """The ERF of ``--erf METHOD`` (None for ``none``)."""
     if method == "analytic":
         from ...erf.analytic import analytic_erf
@@ -48,15 +51,17 @@ def effective_rf(method: str, graph, report, layer, position, fraction, samples,
         return analytic_erf(graph, report, layer, position, fraction)
     if method == "measured":
         from ...erf.measured import measured_erf
+        from ...verify import DEFAULT_MAX_MEMORY
 
-        return measured_erf(graph, report, layer, position, samples, weights, seed, fraction)
+        return measured_erf(graph, report, layer, position, samples, weights, seed, fraction,
+                            max_memory=DEFAULT_MAX_MEMORY if max_memory is None else max_memory)
     return None
 
 
 def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "none", mass: str = "0.95",
-       samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, format: str = "table",
-       batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
-       allow_unsupported: bool = False) -> int:
+       samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, max_memory: str = "4G",
+       format: str = "table", batch: int | None = None, input: str | None = None,
+       sets: list[str] | None = None, allow_unsupported: bool = False) -> int:
     """Receptive field per layer and axis (size, jump, effective padding, centre), merge alignment, the input
     window of one output position, and the effective receptive field.
 
@@ -66,7 +71,8 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
       convcalc rf vgg16 --layer stage5.pool --at 3,3
       convcalc rf resnet50 --erf analytic
       convcalc rf resnet50 --erf measured --samples 4 --save erf.svg
-    Exit codes: 0 success; 2 bad input (spec, options, a missing optional dependency).
+    Exit codes: 0 success; 2 bad input (spec, options, a missing optional dependency), or a measured ERF whose
+    estimated memory is above --max-memory.
     """
     from ...cost.analysis import analyze
     from ...cost.rftable import rf_rows
@@ -81,7 +87,10 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     rows = rf_rows(graph, report)
     shown = [r for r in rows if r.name == layer] if layer else rows
     windows = input_window(graph, report, layer, position) if position is not None else None
-    result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed)
+    from ...verify import parse_bytes
+
+    result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed,
+                          parse_bytes(max_memory))
     if save:
         from ...render.heatmap import save_erf
 
