@@ -59,6 +59,8 @@ class Original(Protocol):
 
     #: whether it can run in float64 (torch can; onnxruntime lacks float64 kernels for some ops)
     supports_float64: bool
+    #: optional: when it cannot, why (a phrase the check's error shows, e.g. the operators with no float64 kernel)
+    float64_unavailable: str = ""
 
     def run(self, x, dtype: str) -> dict:
         """Run on the batch ``x`` (a NumPy array, batch first) in ``dtype`` ("float32" or "float64"): the value of

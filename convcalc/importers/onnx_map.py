@@ -137,11 +137,16 @@ def node_scope(node) -> tuple[list, str]:
     name = node.name or ""
     if name.startswith("/"):
         *modules, own = name.split("/")[1:]
-        paths, path = [], ""
+        paths, path, parent, previous = [], "", "", ""
         for segment in modules:
             if not segment:
                 continue
-            path = segment if not path or segment.startswith(path + ".") else f"{path}.{segment}"
+            if previous and segment.startswith(previous + "."):
+                # a container's child, named by the container (`block` then `block.0`): a sibling path of it
+                path = f"{parent}.{segment}" if parent else segment
+            else:
+                parent, path = path, f"{path}.{segment}" if path else segment
+            previous = segment
             paths.append((path, ""))
         return paths, clean(own, node.op_type)
     return [], clean(name, node.op_type)

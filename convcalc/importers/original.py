@@ -217,7 +217,8 @@ def check(model, graph, dtype: str = "float32", seed: int = 0, batch: int | None
 
     original = model.original()
     if dtype == "float64" and not original.supports_float64:
-        raise SpecError(f"{source}: the original cannot run in float64", None,
+        reason = getattr(original, "float64_unavailable", "")  # an Original may say why
+        raise SpecError(f"{source}: the original cannot run in float64" + (f" ({reason})" if reason else ""), None,
                         "use --dtype float32 (compared to a tolerance derived from float32's epsilon)")
     started = time.perf_counter()
     ex = _run(graph, seed, dtype, preset, layers, source)
