@@ -122,13 +122,17 @@ def refuse_placeholders(unsupported: list, what: str, names=None, graph=None) ->
     found = [layer for layer in unsupported if names is None or layer.name in names]
     if not found:
         return
-    from ..errors import SpecError
+    from ..errors import SpecError, real_mark
+    from ..spec.loader import is_import_source
 
     first, others = found[0], [f"`{layer.name}`" for layer in found[1:]]
     node = f" (node '{first.node}')" if first.node else ""
     more = (f"; so {'is' if len(others) == 1 else 'are'} {', '.join(others[:3])}{', …' if len(others) > 3 else ''}"
             if others else "")
-    mark = next((n.mark for n in graph.nodes if n.name == first.name), None) if graph is not None else None
+    mark = next((real_mark(n.mark) for n in graph.nodes if n.name == first.name), None) \
+        if graph is not None else None
+    if mark is not None and is_import_source(mark.file):  # an imported model's spec text is not the user's to
+        mark = None                                         # read: the message names the layer and its node
     raise SpecError(f"{what} cannot run layer `{first.name}`: it is a placeholder for {first.op}{node}, an operator "
                     f"with no layer kind{more}", mark,
                     "the executor runs only operators mapped to a layer kind; `convcalc analyze` counts the "

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..limits import LIMIT
 from ..spec.graph import Graph
 from .base import FOOTPRINTS, Context, nbytes, stand_in
 
@@ -67,6 +68,18 @@ def _missing(what: str, node) -> Exception:
                         f"footprint (add one next to it in convcalc/executor/)")
 
 
+#: arrays of this many bytes or more cannot exist (NumPy's sizes are signed 64-bit), so no run holds one
+NUMPY_MAX_BYTES = 2**62
+#: the peak of a run with such an array: above every limit --max-memory accepts (at most 10^100 bytes)
+UNREPRESENTABLE_BYTES = LIMIT + 1
+
+
+def representable(shape, itemsize: int) -> bool:
+    """Whether NumPy can describe an array of ``shape``: every axis and its bytes below 2^62 (found by
+    benchmarks/fuzz.py: ``padding: 2^64`` gave an output NumPy refuses with "Maximum allowed dimension exceeded")."""
+    return all(int(n) < NUMPY_MAX_BYTES for n in shape) and nbytes(shape, itemsize) < NUMPY_MAX_BYTES
+
+
 def node_footprint(node, in_shapes, out_shape, dtype, max_as_sum: bool = False) -> int:
     """The footprint of ``node``'s kernel on batched inputs ``in_shapes`` giving ``out_shape``, NumPy's buffers
     included."""
@@ -98,6 +111,8 @@ def forward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, dtype: str = "f
     float64 draw)."""
     itemsize = np.dtype(dtype).itemsize
     batched = _batched(graph, shapes, graph.batch)
+    if not all(representable(shape, itemsize) for shape in batched.values()):
+        return UNREPRESENTABLE_BYTES  # NumPy cannot even describe an array (a stand-in would raise): no run fits
     sizes = {name: nbytes(shape, itemsize) for name, shape in batched.items()}
     x = sizes[graph.input_name]
     drawn = 0 if given_input else nbytes(batched[graph.input_name], DRAWN_ITEMSIZE)
@@ -129,6 +144,8 @@ def backward_peak(graph: Graph, shapes: Mapping, arrays: Mapping, layer: str, dt
 
     itemsize = np.dtype(dtype).itemsize
     forward = forward_peak(graph, shapes, arrays, dtype, keep=True, max_as_sum=max_as_sum, given_input=True)
+    if forward >= UNREPRESENTABLE_BYTES:
+        return forward
     batched = _batched(graph, shapes, graph.batch)
     sizes = {name: nbytes(shape, itemsize) for name, shape in batched.items()}
     order = [node.name for node in graph.nodes]

@@ -110,3 +110,20 @@ def test_footprints_bound_what_the_kernels_allocate(label, dtype, monkeypatch):
     finally:
         tracemalloc.stop()
     assert not excess, "\n".join(excess)
+
+
+def test_arrays_numpy_cannot_describe_are_refused_not_raised():
+    """Found by benchmarks/fuzz.py: `padding: 2^64` gives an output NumPy cannot describe; the estimate's stand-ins
+    raised "Maximum allowed dimension exceeded". The estimate is now above every --max-memory (≤ 10^100 bytes)."""
+    from typer.testing import CliRunner
+
+    from convcalc.cli.app import app
+    from convcalc.executor.memory import representable
+
+    assert representable((1, 2**40, 2**20), 1) and not representable((2**62,), 1)
+    assert not representable((2**31, 2**31), 1)      # 2^62 bytes in all
+    spec = ("input: [8, 12, 16]\nlayers:\n  - {type: conv, name: c, out: 4, kernel: 3, padding: "
+            "18446744073709551616}\n")
+    for args in (["verify"], ["verify", "--rf"], ["rf", "--erf", "measured"]):
+        result = CliRunner().invoke(app, [args[0], spec, *args[1:], "--max-memory", "1" + "0" * 99])
+        assert result.exit_code == 2 and "refusing to run" in result.stderr, result.output
