@@ -32,7 +32,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..limits import LIMIT
 from ..spec.graph import Graph
 from .base import FOOTPRINTS, Context, nbytes, stand_in
 
@@ -70,8 +69,9 @@ def _missing(what: str, node) -> Exception:
 
 #: arrays of this many bytes or more cannot exist (NumPy's sizes are signed 64-bit), so no run holds one
 NUMPY_MAX_BYTES = 2**62
-#: the peak of a run with such an array: above every limit --max-memory accepts (at most 10^100 bytes)
-UNREPRESENTABLE_BYTES = LIMIT + 1
+#: the peak of a run with such an array: above every limit --max-memory accepts (at most 10^100 bytes, the bound of
+#: convcalc.limits, which the executor does not import; tests/executor/test_memory.py checks the two agree)
+UNREPRESENTABLE_BYTES = 10**100 + 1
 
 
 def representable(shape, itemsize: int) -> bool:

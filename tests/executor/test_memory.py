@@ -118,8 +118,10 @@ def test_arrays_numpy_cannot_describe_are_refused_not_raised():
     from typer.testing import CliRunner
 
     from convcalc.cli.app import app
-    from convcalc.executor.memory import representable
+    from convcalc.executor.memory import UNREPRESENTABLE_BYTES, representable
+    from convcalc.limits import LIMIT
 
+    assert UNREPRESENTABLE_BYTES > LIMIT
     assert representable((1, 2**40, 2**20), 1) and not representable((2**62,), 1)
     assert not representable((2**31, 2**31), 1)      # 2^62 bytes in all
     spec = ("input: [8, 12, 16]\nlayers:\n  - {type: conv, name: c, out: 4, kernel: 3, padding: "
