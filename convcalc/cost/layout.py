@@ -178,7 +178,8 @@ def text(layout, shape, rank: int) -> str:
             return "1"
         words = []
         for axis, _ in entry:
-            word = "C" if axis == FEATURES else axis_names[axis]
+            # an axis beyond the input's (a layout built from a tensor of higher rank) names no input axis
+            word = "C" if axis == FEATURES or axis >= len(axis_names) else axis_names[axis]
             if not (words and word == "C" == words[-1]):
                 words.append(word)
         return "·".join(words)

@@ -58,3 +58,21 @@ def test_axis_sizes_and_mixing():
 def test_a_map_made_from_a_flat_vector_is_channels_first():
     # no axis of it carries an input position: its positions are new ones
     assert layout.reshape(None, (8,), (2, 2, 2)) is None
+
+
+def test_a_layout_from_a_tensor_of_higher_rank_than_the_input_is_written():
+    """Found by benchmarks/fuzz.py (seed 1): a depthwise conv over a split tensor (rank 4, the input rank 3) gave a
+    layout naming a third spatial axis the input does not have (IndexError in the layout text)."""
+    import convcalc
+
+    spec = """\
+input: [240, 28, 28]
+layers:
+  - {type: pointwise, name: gconv1, out: 60, groups: 3}
+  - {type: reshape, name: split, shape: [3, 20, 28, 28]}
+  - {type: permute, name: swap, dims: [1, 0, 2, 3]}
+  - {type: depthwise, name: dw, kernel: 3, padding: 1}
+  - {type: flatten, name: tokens, start: 1}
+"""
+    layouts = [layer.rf.layout for layer in convcalc.analyze(convcalc.load(spec)).layers]
+    assert layouts[-1] == "(C, H·W·C)"
