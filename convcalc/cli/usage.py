@@ -129,7 +129,7 @@ def reword(exc: click.UsageError) -> SpecError:
         names = list(getattr(getattr(ctx, "command", None), "commands", None) or {})
         word = command.group(1).partition("'.")[0]
         return SpecError(f"no such command `{shorten(word)}`", None, did_you_mean(word, names))
-    extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", message, re.S)
+    extra = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", message, re.S)
     if extra:
         return SpecError(f"unexpected extra argument `{shorten(extra.group(1))}`", None,
                          f"give one value per argument; {_help(ctx)}")
