@@ -9,7 +9,7 @@ it came from (docs/spec.md, "Errors").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ..errors import KINDS_LISTING, LazyMark, SpecError, did_you_mean
+from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import shorten
 from .expr import evaluate
 from .fields import Axes, Padding, ScaleField, Size, describe
@@ -184,9 +184,7 @@ class Expander:
             if name == "input":
                 raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
                                 "`input` names the network input; choose another name")
-            if " " in name or not name.isprintable():  # isprintable() is false for every other space and control
-                raise SpecError(f"a layer name cannot contain spaces or control characters, got {shorten(name, 80)!r}",
-                                item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
+            check_name(name, item.mark_of("name"), "a layer name", "layer1.0.conv1")
             if index == 0:
                 if name in scope.taken:
                     first = scope.taken[name].mark_of("name")
