@@ -163,10 +163,11 @@ class Expander:
             return value  # a list-valued field (e.g. `mid: [batchnorm, relu]`): per repetition only when nested
         if field_obj is not None and isinstance(field_obj, _PER_AXIS) and self.rank == count \
                 and not any(isinstance(v, YList) for v in value) and len({repr(v) for v in value}) > 1:
-            raise SpecError(f"`{key}: {list(value)}` is ambiguous under `repeat: {count}`: one value per "
+            shown = describe(list(value))
+            raise SpecError(f"`{key}: {shown}` is ambiguous under `repeat: {count}`: one value per "
                             f"repetition, or one per axis?", item.mark_of(key),
                             f"for the same per-axis value in every repetition write "
-                            f"{[list(value)] * count}; for one value per repetition keep the list and nest "
+                            f"[{', '.join([shown] * count)}]; for one value per repetition keep the list and nest "
                             f"per-axis entries")
         return value[index]
 
