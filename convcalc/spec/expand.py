@@ -142,7 +142,14 @@ class Expander:
         return count
 
     def _when(self, item: YMap, scope: Scope, value, count: int) -> bool:
-        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked)."""
+        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked). An
+        error in a condition that is just a block argument points at the call's value, as a field's does."""
+        try:
+            return self._condition(item, scope, value, count)
+        except SpecError as err:
+            raise _in_call(err, scope, "when", value) from None
+
+    def _condition(self, item: YMap, scope: Scope, value, count: int) -> bool:
         if isinstance(value, YList):  # a list left whole: not one value per repetition
             repeats = f"repeats {count} times" if count > 1 else "does not repeat"
             raise SpecError(f"`when:` lists {len(value)} value{'s' if len(value) != 1 else ''} but the item {repeats}",
