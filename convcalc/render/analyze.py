@@ -104,7 +104,7 @@ def parse_columns(text: str | None) -> list[str]:
         return list(DEFAULT_COLUMNS)
     chosen = [c.strip() for c in text.split(",")]
     if not any(chosen):  # `--columns ''` or `,`: an empty table would be no answer
-        raise SpecError(f"--columns `{shorten(text)}` names no column", None,
+        raise SpecError(f"--columns `{shorten(text)}` names no column" if text else "--columns is empty", None,
                         "give a comma-separated list of: " + ", ".join(f"`{c}`" for c in COLUMNS))
     for column in chosen:
         if not column:
