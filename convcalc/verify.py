@@ -3,15 +3,12 @@ layer by layer: output shape (per sample), params and MACs (whole batch).
 
 This module imports nothing heavy at import time; :func:`execute` imports the executor (and NumPy) when called.
 
-Memory guard (:func:`estimate_peak_bytes`), an upper-bound estimate made before running::
-
-    peak ≈ 2 × (peak activation bytes + weight bytes + largest im2col workspace)
-
-all in the executor's dtype. The peak activation bytes and weight bytes come from the report (rescaled from the
-spec's dtype to the run's dtype). The im2col workspace of a conv-like layer is
-``batch · Cin/g · Πk · ΠN_out`` elements, which equals ``macs / Cout`` because the layer's MACs are
-``batch · Cout · Cin/g · Πk · ΠN_out``; the largest over all layers with MACs is taken. The factor 2 covers
-temporaries (the GEMM output next to its input, padded copies, the executor's own bookkeeping).
+Memory guard (:func:`estimate_peak_bytes`, :func:`probe_bytes`), an upper bound of the peak made before running,
+in the executor's dtype: :mod:`convcalc.executor.memory` walks the graph as the executor runs it (the input, the
+weights, the values still to be read) and adds, at each node, its kernel's own footprint, declared next to the
+kernel from the arrays it allocates (and for the backward pass of the RF probe, each VJP's). The shapes and the
+weight counts come from the report. On top: :data:`ALLOCATOR_SLACK`, for what the arrays' allocator and the
+interpreter keep beyond the arrays.
 """
 
 from __future__ import annotations
@@ -26,8 +23,10 @@ from .numbers import fmt_bytes, grouped
 
 #: bytes per element of the executor's dtypes
 RUN_DTYPE_BYTES = {"float32": 4, "float64": 8}
-SAFETY_FACTOR = 2
+SAFETY_FACTOR = 2  # (convcalc.importers.original's estimate)
 DEFAULT_MAX_MEMORY = 4 * 2**30
+#: the allocator's own share above the arrays' bytes (page rounding, heap fragmentation): a fraction, and bytes
+ALLOCATOR_SLACK = (1 / 8, 2**20)
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
           "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
@@ -49,24 +48,46 @@ def human_bytes(n: int) -> str:
     return fmt_bytes(n, places=1) if n >= 2**10 else f"{grouped(n)} B"
 
 
-def estimate_peak_bytes(report, dtype: str = "float32") -> int:
-    """Upper-bound estimate of the executor's peak memory in bytes (see the module docstring)."""
-    from .cost.conventions import DTYPE_BYTES
-
-    spec_bytes = DTYPE_BYTES[report.dtype]
-    run_bytes = RUN_DTYPE_BYTES[dtype]
-    activations = report.peak_activation_bytes * run_bytes // spec_bytes
-    weights = report.totals.params * run_bytes
-    workspace = 0
-    for layer in report.layers:
-        if layer.macs and layer.output_shape and layer.output_shape[0]:
-            workspace = max(workspace, layer.macs // layer.output_shape[0] * run_bytes)
-    return SAFETY_FACTOR * (activations + weights + workspace)
+def _with_slack(peak: int) -> int:
+    share, fixed = ALLOCATOR_SLACK
+    return int(peak + peak * share) + fixed
 
 
-def memory_guard(report, dtype: str, limit: int) -> int:
+def run_sizes(graph, report) -> tuple[dict, dict]:
+    """What :mod:`convcalc.executor.memory` reads: every node's per-sample output shape (and the input's), and the
+    elements of each node's weights and buffers, from the report."""
+    shapes = {graph.input_name: tuple(graph.input_shape)}
+    shapes.update({layer.name: tuple(layer.output_shape) for layer in report.layers})
+    arrays = {layer.name: layer.params + layer.buffers for layer in report.layers}
+    return shapes, arrays
+
+
+def estimate_peak_bytes(graph, report, dtype: str = "float32") -> int:
+    """Upper bound of the executor's peak memory in bytes running ``graph`` (see the module docstring)."""
+    from .executor.memory import forward_peak
+
+    shapes, arrays = run_sizes(graph, report)
+    return _with_slack(forward_peak(graph, shapes, arrays, dtype))
+
+
+def backward_bytes(graph, report, layer: str, dtype: str = "float64", batch: int = 1, after: int = 0,
+                   **modes) -> int:
+    """Upper bound of the peak memory of a forward run of ``graph`` at ``batch`` keeping every value, then the
+    input gradient of ``layer`` (``modes``: ``max_as_sum``, ``gates``, ``rescale``, ``open_activations``, as
+    :func:`convcalc.executor.backward.backward`), then ``after`` bytes the caller allocates beside them: the RF
+    probe's, and the measured ERF's per sample."""
+    import dataclasses
+
+    from .executor.memory import backward_peak
+
+    shapes, arrays = run_sizes(graph, report)
+    return _with_slack(backward_peak(dataclasses.replace(graph, batch=batch), shapes, arrays, layer, dtype,
+                                     after=after, **modes))
+
+
+def memory_guard(graph, report, dtype: str, limit: int) -> int:
     """Raise :class:`MemoryRefused` when the estimate exceeds ``limit``; return the estimate otherwise."""
-    estimate = estimate_peak_bytes(report, dtype)
+    estimate = estimate_peak_bytes(graph, report, dtype)
     if estimate > limit:
         raise MemoryRefused(estimate, limit, report.batch)
     return estimate
@@ -199,10 +220,12 @@ def verify(graph, seed: int = 0, dtype: str = "float32", max_memory: int = DEFAU
     from .cost.analysis import analyze
     from .cost.report import refuse_placeholders
     from .executor import run
+    from .executor.memory import release_freed_arrays
 
     report = analyze(graph)
     refuse_placeholders(report.unsupported, "verify")
-    estimate = memory_guard(report, dtype, max_memory)
+    estimate = memory_guard(graph, report, dtype, max_memory)
+    release_freed_arrays()  # so that the resident set stays within the estimate (convcalc.executor.memory)
     start = time.perf_counter()
     execution = run(graph, seed=seed, dtype=dtype, progress=progress)
     seconds = time.perf_counter() - start
@@ -293,7 +316,7 @@ def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
     chosen = []
     for axis, n in enumerate(sizes):
         best = centre[axis]
-        for i in sorted(range(n), key=lambda i: (abs(i - centre[axis]), i)):
+        for i in _outward(centre[axis], n):
             first, size = rf_window(report, layer, [i if a == axis else 0 for a in range(len(sizes))])[axis]
             if _fits(first, size, input_sizes[axis]):
                 best = i
@@ -302,19 +325,37 @@ def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
     return tuple(chosen)
 
 
-def probe_bytes(report) -> int:
-    """Peak estimate of the probe (batch 1, float64, every activation kept for the backward pass, plus its
-    gradients): the safety factor × (all activations + weights + the largest im2col workspace)."""
-    batch = max(report.batch, 1)
-    from .cost.conventions import DTYPE_BYTES
+def _outward(centre: int, n: int):
+    """The indices 0 … n − 1 by their distance from ``centre``, the lower first at a tie, one at a time (a sorted
+    list of a long axis would cost more memory than the probe's arrays)."""
+    yield centre
+    for distance in range(1, n):
+        for i in (centre - distance, centre + distance):
+            if 0 <= i < n:
+                yield i
 
-    scale = RUN_DTYPE_BYTES["float64"] / DTYPE_BYTES[report.dtype]
-    activations = int(sum(layer.activation_bytes for layer in report.layers) * scale) // batch
-    workspace = 0
-    for layer in report.layers:
-        if layer.macs and layer.output_shape and layer.output_shape[0]:
-            workspace = max(workspace, layer.macs // layer.output_shape[0] // batch * 8)
-    return SAFETY_FACTOR * (2 * activations + report.totals.params * 8 + workspace)
+
+def probe_layer(graph, report) -> str:
+    """The layer the RF probe picks when none is given (:func:`convcalc.erf.stats.default_layer`)."""
+    from .erf.stats import default_layer, off_grid
+
+    shapes, _ = run_sizes(graph, report)
+    return default_layer(graph, shapes, off_grid(report))
+
+
+def probe_bytes(graph, report, layer: str) -> int:
+    """Upper bound of the RF probe's peak memory (:func:`probe_rf`): the graph cut after ``layer`` at batch 1 in
+    float64, every value kept, and its backward pass (sums for max/min pooling, activations open, rescaled); then
+    the gradient's finite check (a byte an element), its magnitude and the magnitude's sum over channels."""
+    import dataclasses
+    from math import prod
+
+    names = [node.name for node in graph.nodes]
+    cut = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
+    elements = prod(graph.input_shape)
+    after = elements * (1 + 8) + elements // max(graph.input_shape[0], 1) * 8
+    return backward_bytes(cut, report, layer, "float64", 1, max_as_sum=True, gates=False, rescale=True,
+                          open_activations=True, after=after)
 
 
 def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY) \
@@ -331,7 +372,7 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
     import numpy as np
 
     from .cost.rftable import rf_rows
-    from .erf.stats import check_on_grid, check_position, default_layer, off_grid, rf_window
+    from .erf.stats import check_on_grid, check_position, off_grid, rf_window
     from .layers import REGISTRY
     from .cost.report import refuse_placeholders
     from .executor import run
@@ -347,14 +388,17 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
                         did_you_mean(layer, [l.name for l in report.layers]))
     laid_out = off_grid(report)
     if layer is None:
-        layer = default_layer(graph, shapes, laid_out)
+        layer = probe_layer(graph, report)
     check_on_grid(layer, laid_out)
     shape = shapes[layer]
     position = check_position(layer, shape, at) if at is not None else choose_unit(report, layer, shape,
                                                                                    graph.input_shape[1:])
-    estimate = probe_bytes(report)
+    estimate = probe_bytes(graph, report, layer)
     if estimate > max_memory:
         raise MemoryRefused(estimate, max_memory, 1)
+    from .executor.memory import release_freed_arrays
+
+    release_freed_arrays()
 
     names = [node.name for node in graph.nodes]
     import dataclasses

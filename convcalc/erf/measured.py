@@ -12,7 +12,7 @@ from typing import Sequence
 
 from ..errors import SpecError
 from ..spec.graph import Graph
-from ..verify import DEFAULT_MAX_MEMORY, RUN_DTYPE_BYTES, human_bytes, probe_bytes
+from ..verify import DEFAULT_MAX_MEMORY, backward_bytes, human_bytes
 from .stats import DEFAULT_MASS, ERF, area_ratios, axes_from, unit
 
 #: the most random inputs ``--samples`` may average over (each is a forward and a backward pass)
@@ -25,11 +25,17 @@ def check_samples(samples: int) -> None:
                         f"average over at most {MAX_SAMPLES:,} inputs (the mean settles long before; try 8)")
 
 
-def measured_bytes(report, dtype: str) -> int:
-    """Peak estimate of one sample: the RF probe's (every activation kept for the backward pass, plus its
-    gradients, the weights and the largest im2col workspace; :func:`convcalc.verify.probe_bytes`, in float64)
-    in ``dtype``. One sample's arrays are alive at a time (the weights of the first are kept, not its run)."""
-    return probe_bytes(report) * RUN_DTYPE_BYTES[dtype] // RUN_DTYPE_BYTES["float64"]
+def measured_bytes(graph: Graph, report, layer: str, dtype: str, max_as_sum: bool = False) -> int:
+    """Peak estimate of one sample (:func:`convcalc.verify.backward_bytes`): the forward of ``graph`` (cut at the
+    unit) keeping every value, the backward pass from ``layer``, then the gradient in float64 (a copy, from
+    float32), its finite check (a byte an element), and its magnitude or positive part beside it; with the next
+    input's float64 draw and its cast. One sample's arrays are alive at a time (the weights of the first are kept,
+    not its run)."""
+    from math import prod
+
+    elements = prod(graph.input_shape)
+    after = elements * (8 + 1 + 8 + 8) + (elements * 8 if dtype != "float64" else 0)
+    return backward_bytes(graph, report, layer, dtype, 1, after, max_as_sum=max_as_sum)
 
 
 def measured_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
@@ -60,13 +66,16 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     graph = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer)
     refuse_placeholders(report.unsupported, "the measured ERF",
                         {node.name for node in graph.nodes})
-    estimate = measured_bytes(report, dtype)
+    estimate = measured_bytes(graph, report, layer, dtype, max_as_sum)
     if estimate > max_memory:
         raise SpecError(f"--max-memory: refusing to run the measured ERF: its estimated peak memory is "
                         f"{human_bytes(estimate)} ({estimate:,} bytes, {dtype}), above the limit of "
                         f"{human_bytes(max_memory)}", None,
                         "use a smaller --input (e.g. --input 3x64x64), --weights random (float32), or raise "
                         "--max-memory")
+    from ..executor.memory import release_freed_arrays
+
+    release_freed_arrays()  # so that the resident set stays within the estimate (convcalc.executor.memory)
     rng = np.random.default_rng(seed)
     magnitude = positive = first = None
     started = time.perf_counter()

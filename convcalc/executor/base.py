@@ -38,20 +38,47 @@ def bind(fn: Callable, options: dict) -> Callable:
     return update_wrapper(partial(fn, **options), fn)
 
 
+def register_in(table: dict, what: str, kinds, fn: Callable, options: dict) -> Callable:
+    """Enter ``fn`` (``options`` bound) in ``table`` under each of ``kinds``; a kind registered twice is an error."""
+    bound = bind(fn, options)
+    for kind in kinds:
+        if kind in table:
+            raise RuntimeError(f"executor {what} for {kind!r} registered twice")
+        table[kind] = bound
+    return fn
+
+
 def kernel(*kinds: str, **options):
     """Decorator: register ``f(ctx, node, xs, **options) -> array`` as the kernel of each of ``kinds``, called
     with ``options`` as keyword arguments. Decorators stack, so one function can serve several kinds with
     different options; it is returned unchanged."""
+    return lambda fn: register_in(KERNELS, "kernel", kinds, fn, options)
 
-    def register(fn: Callable) -> Callable:
-        bound = bind(fn, options)
-        for kind in kinds:
-            if kind in KERNELS:
-                raise RuntimeError(f"executor kernel for {kind!r} registered twice")
-            KERNELS[kind] = bound
-        return fn
 
-    return register
+#: layer kind → footprint ``f(ctx, node, xs, y) -> bytes`` of its kernel (:func:`footprint`)
+FOOTPRINTS: dict[str, Callable] = {}
+
+
+def footprint(*kinds: str, **options):
+    """Decorator: register ``f(ctx, node, xs, y, **options) -> int`` as the memory footprint of the kernel of each
+    of ``kinds``: the most bytes the kernel holds at any one moment while it runs, its output included and its
+    inputs (held by the caller) not. It is written next to the kernel, array by array, from what the kernel
+    allocates (a temporary of each NumPy expression included: NumPy may elide some, never add). ``xs`` and ``y``
+    are shape-only stand-ins (:func:`stand_in`) of the inputs and the output, read with the kernel's own geometry
+    helpers; ``ctx`` is a :class:`Context` without a generator. The weights the kernel allocates through
+    :meth:`Context.weight` are counted apart (:mod:`convcalc.executor.memory`). Same options as :func:`kernel`."""
+    return lambda fn: register_in(FOOTPRINTS, "footprint", kinds, fn, options)
+
+
+def stand_in(shape, dtype) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` that allocates nothing (a broadcast scalar, read-only): what a
+    footprint reads shapes from."""
+    return np.broadcast_to(np.zeros((), dtype=dtype), tuple(int(n) for n in shape))
+
+
+def nbytes(shape, itemsize: int) -> int:
+    """Bytes of an array of ``shape`` with items of ``itemsize`` bytes."""
+    return prod(int(n) for n in shape) * int(itemsize)
 
 
 def _shapes_text(weights: list, buffers: list) -> str:

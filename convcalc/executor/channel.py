@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel
 
 
 @kernel("channel_shuffle")
@@ -21,6 +21,9 @@ def channel_shuffle(ctx: Context, node, xs):
                                 .reshape(x.shape))
 
 
+footprint("channel_shuffle")(lambda ctx, node, xs, y: y.nbytes)  # the contiguous copy
+
+
 @kernel("channel_slice")
 def channel_slice(ctx: Context, node, xs):
     """Channels ``[start, stop)`` (``stop`` absent: to the last)."""
@@ -32,3 +35,6 @@ def channel_slice(ctx: Context, node, xs):
         ctx.fail(f"channels [{start}, {stop}) are not a non-empty range of the {x.shape[1]} input channels",
                  "use 0 ≤ start < stop ≤ C", "stop")
     return x[:, start:stop].copy()
+
+
+footprint("channel_slice")(lambda ctx, node, xs, y: y.nbytes)  # the copy

@@ -26,8 +26,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import (Context, check_pad_mode, kernel, pad, pad_in_mode, padding_pairs, per_axis, require_rank, strided,
-                   taps_of, window_count, window_index)
+from .base import (Context, check_pad_mode, footprint, kernel, nbytes, pad, pad_in_mode, padding_pairs, per_axis,
+                   require_rank, strided, taps_of, window_count, window_index)
 
 
 def sliding_geometry(ctx: Context, node, x: np.ndarray, kernel_size=None):
@@ -140,6 +140,29 @@ def _add_bias(y: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     return y
 
 
+def conv_nd_bytes(x_shape, w_shape, stride, pads, out_sizes, groups: int, itemsize: int) -> int:
+    """The footprint of :func:`conv_nd` (its output included), branch by branch: the zero-padded copy of x; then
+    the depthwise-like output and one tap's products, or the strided 1×1 positions' copy, or the im2col matrix (or
+    two bands of it with their GEMM results, next to the output), and the GEMM output."""
+    batch, c_in, *sizes = x_shape
+    c_out, c_group, *kernel_size = w_shape
+    taps, positions = prod(kernel_size), prod(out_sizes)
+    padded = nbytes((batch, c_in, *(n + b + a for n, (b, a) in zip(sizes, pads))), itemsize) \
+        if any(b or a for b, a in pads) else 0
+    y = nbytes((batch, c_out, *out_sizes), itemsize)
+    if c_group == 1 and taps > 1:
+        return padded + 2 * y
+    if taps == 1:
+        return padded + (nbytes((batch, c_in, positions), itemsize) if any(s != 1 for s in stride) else 0) + y
+    cols = nbytes((batch, c_in, taps, positions), itemsize)
+    rows = _rows_per_chunk(cols, out_sizes[0])
+    if rows < out_sizes[0]:
+        # a band's columns and product are freed once the next band's exist: two consecutive bands at most
+        share = -(-(rows + min(rows, out_sizes[0] - rows)) * positions // out_sizes[0])
+        return padded + y + nbytes((batch, c_in, taps, share), itemsize) + nbytes((batch, c_out, share), itemsize)
+    return padded + cols + y
+
+
 @kernel("conv", "pointwise", channels=out_channels)
 @kernel("depthwise", channels=multiplied_channels)
 def conv(ctx: Context, node, xs, channels):
@@ -156,6 +179,17 @@ def conv(ctx: Context, node, xs, channels):
         x, pads = pad_in_mode(x, pads, mode), [(0, 0)] * len(pads)
     return conv_stage(ctx, x, c_out, kernel_size, stride, dilation, pads, out_sizes, groups,
                       node.fields.get("bias", True))
+
+
+@footprint("conv", "pointwise", channels=out_channels)
+@footprint("depthwise", channels=multiplied_channels)
+def conv_footprint(ctx: Context, node, xs, y, channels):
+    """:func:`conv_nd`'s, on the input padded in its ``padding_mode`` (the same padded size, copied first)."""
+    x = xs[0]
+    c_out, groups = channels(node, x.shape[1])
+    kernel_size, stride, _, pads, out_sizes = sliding_geometry(ctx, node, x)
+    return conv_nd_bytes(x.shape, (c_out, x.shape[1] // groups, *kernel_size), stride, pads, out_sizes, groups,
+                         x.itemsize)
 
 
 def transpose_geometry(ctx: Context, node, x: np.ndarray):
@@ -227,3 +261,15 @@ def conv_transpose(ctx: Context, node, xs):
     w = ctx.weight((c_in, c_out // groups, *kernel_size), fan_in)
     b = ctx.weight((c_out,), fan_in, role="bias") if node.fields.get("bias", True) else None
     return conv_transpose_nd(ctx, x, w, b, stride, dilation, crops, out_pad, out_sizes, groups)
+
+
+@footprint("conv_transpose")
+def conv_transpose_footprint(ctx: Context, node, xs, y):
+    """The GEMM's columns ``(B, C_out·Πk, ΠN)``, the uncropped map, and its cropped contiguous copy."""
+    x = xs[0]
+    _, c_out, _, kernel_size, stride, dilation, _, out_pad, _ = transpose_geometry(ctx, node, x)
+    batch, _, *sizes = x.shape
+    full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel_size,
+                                                                          out_pad)]
+    cols = nbytes((batch, c_out, prod(kernel_size), prod(sizes)), x.itemsize)
+    return cols + nbytes((batch, c_out, *full), x.itemsize) + y.nbytes

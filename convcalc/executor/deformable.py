@@ -16,8 +16,8 @@ from math import prod
 
 import numpy as np
 
-from .base import Context, kernel
-from .conv import check_groups, conv_stage, sliding_geometry
+from .base import Context, footprint, kernel, nbytes
+from .conv import check_groups, conv_nd_bytes, conv_stage, sliding_geometry
 
 
 def deformable_samples(x: np.ndarray, offsets: np.ndarray, kernel_size, stride, dilation, pads, out_sizes,
@@ -56,6 +56,14 @@ def deformable_samples(x: np.ndarray, offsets: np.ndarray, kernel_size, stride, 
                     linear += np.clip(index, 0, sizes[a] - 1) * strides[a]
                 corners.append((linear, factors))
             yield t, g, slice(g * c_group, (g + 1) * c_group), corners
+
+
+def samples_bytes(batch: int, rank: int, positions: int) -> int:
+    """What :func:`deformable_samples` holds while its consumer reads a tap: two taps' worth (the one read, and
+    the next being built) of, in float64 per ``(B, ΠN_out)``, the coordinates, floors and fractions per axis and
+    per corner the flat index and per axis the weight and the mask; and the position grids."""
+    per_tap = (3 * rank + 2 ** rank * (1 + rank)) * 8 + 2 ** rank * rank
+    return 2 * per_tap * batch * positions + 2 * rank * positions * 8
 
 
 def deformable_columns(ctx: Context, x: np.ndarray, offsets: np.ndarray, mask: np.ndarray | None, kernel_size,
@@ -120,3 +128,31 @@ def deformable(ctx: Context, node, xs):
                    cols.reshape(batch, groups, fan_in, prod(out_sizes)))
     y = y.reshape(batch, c_out, *out_sizes)
     return y + b.reshape(c_out, *([1] * len(out_sizes))) if b is not None else y
+
+
+def footprint_sizes(ctx: Context, node, x):
+    """What the footprints of the kernel and its VJP read: the geometry, and (B, C_in, the offset groups G, Πk,
+    ΠN_out, the rank, the offset conv's output channels (rank + the mask's 1) · G · Πk)."""
+    geometry = sliding_geometry(ctx, node, x)
+    kernel_size, out_sizes = geometry[0], geometry[4]
+    g_off, taps, rank = node.fields.get("offset_groups", 1), prod(kernel_size), len(out_sizes)
+    n_conv = (rank + (1 if node.fields.get("modulated", False) else 0)) * g_off * taps
+    return geometry, (x.shape[0], x.shape[1], g_off, taps, prod(out_sizes), rank, n_conv)
+
+
+@footprint("deformable")
+def deformable_footprint(ctx: Context, node, xs, y):
+    """The offset conv (its output O, then the mask's sigmoid: three temporaries of the mask's size M and M); the
+    sampled columns ``(B, C, Πk, ΠN_out)``, the sampling's per-tap arrays, one gathered group and its weighted
+    copy; the main GEMM's output and + bias."""
+    x = xs[0]
+    (kernel_size, stride, _, pads, out_sizes), (batch, c_in, g_off, taps, positions, rank, n_conv) = \
+        footprint_sizes(ctx, node, x)
+    fields = node.fields
+    offset = conv_nd_bytes(x.shape, (n_conv, c_in, *kernel_size), stride, pads, out_sizes, 1, x.itemsize)
+    mask = nbytes((batch, g_off * taps, positions), x.itemsize) if fields.get("modulated", False) else 0
+    offsets = nbytes((batch, n_conv, positions), x.itemsize)
+    cols = nbytes((batch, c_in, taps, positions), x.itemsize)
+    group = nbytes((batch, c_in // g_off, positions), x.itemsize)
+    sampling = samples_bytes(batch, rank, positions) + 2 * group + nbytes((batch, positions), x.itemsize)
+    return max(offset, offsets + 4 * mask) + cols + max(sampling, 2 * y.nbytes)

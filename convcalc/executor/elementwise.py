@@ -13,11 +13,21 @@ from fractions import Fraction
 
 import numpy as np
 
-from .base import kernel
+from .base import footprint, kernel, nbytes
 
 
 def _channel_shape(x: np.ndarray) -> tuple[int, ...]:
     return (x.shape[1],) + (1,) * (x.ndim - 2)
+
+
+def outputs(count: int, masks: int = 0):
+    """A footprint of ``count`` arrays the size of the output (the result and the temporaries of its expression
+    alive at once) and ``masks`` boolean ones."""
+
+    def footprint_of(ctx, node, xs, y, *gy):  # (a VJP's gy: the output's shape)
+        return count * y.nbytes + masks * y.size
+
+    return footprint_of
 
 
 @kernel("relu")
@@ -25,9 +35,15 @@ def relu(ctx, node, xs):
     return np.maximum(xs[0], 0)
 
 
+footprint("relu")(outputs(1))
+
+
 @kernel("relu6")
 def relu6(ctx, node, xs):
     return np.clip(xs[0], 0, 6)
+
+
+footprint("relu6")(outputs(1))
 
 
 @kernel("leaky_relu")
@@ -35,6 +51,9 @@ def leaky_relu(ctx, node, xs):
     x = xs[0]
     slope = x.dtype.type(float(node.fields.get("negative_slope", 0.01)))
     return np.where(x > 0, x, x * slope)
+
+
+footprint("leaky_relu")(outputs(2, 1))  # x > 0, x·slope, the where
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -51,9 +70,15 @@ def sigmoid(ctx, node, xs):
     return _sigmoid(xs[0])
 
 
+footprint("sigmoid")(outputs(2))  # x/2, its tanh
+
+
 @kernel("tanh")
 def tanh(ctx, node, xs):
     return np.tanh(xs[0])
+
+
+footprint("tanh")(outputs(1))
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -66,6 +91,15 @@ def _erf(x: np.ndarray) -> np.ndarray:
     t = 1.0 / (1.0 + p * z)
     y = 1.0 - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * np.exp(-z * z)
     return (np.sign(x) * y).astype(x.dtype)
+
+
+def erf_bytes(x) -> int:
+    """What :func:`_erf` holds at once, beyond its argument. float64: the object array of ``math.erf``'s results
+    (8 bytes a pointer, 24 a Python float, 2 for the allocator's pools) and their float64 copy. float32: in
+    float64, |x|, 1/(1 + p·|x|), the polynomial, −|x|·|x| and its exp (with |x| in float32 as it is cast)."""
+    if x.dtype == np.float64:
+        return nbytes(x.shape, 8 + 24 + 2 + 8)
+    return x.nbytes + nbytes(x.shape, 5 * 8)
 
 
 GELU_TANH = (math.sqrt(2 / math.pi), 0.044715)  # torch.nn.GELU(approximate="tanh"): √(2/π)·(x + 0.044715·x³)
@@ -86,9 +120,21 @@ def gelu(ctx, node, xs):
     return x * (0.5 * (1 + _erf(x * x.dtype.type(1 / np.sqrt(2)))))
 
 
+@footprint("gelu")
+def gelu_footprint(ctx, node, xs, y):
+    """The tanh form: three output-sized temporaries at once; the exact form: x/√2, erf's, and two more."""
+    x = xs[0]
+    if node.fields.get("approximate", "none") == "tanh":
+        return 3 * y.nbytes
+    return max(x.nbytes + erf_bytes(x) + x.nbytes, 3 * y.nbytes)
+
+
 @kernel("silu", "swish")
 def silu(ctx, node, xs):
     return xs[0] * _sigmoid(xs[0])
+
+
+footprint("silu", "swish")(outputs(2))  # σ(x) (two at once), x·σ(x)
 
 
 def hardsigmoid_form(ctx, node) -> tuple[float, float, float, float, float, float]:
@@ -112,16 +158,25 @@ def hardsigmoid(ctx, node, xs):
     return np.clip(x + x.dtype.type(shift), lo, hi) / x.dtype.type(width)
 
 
+footprint("hardsigmoid")(outputs(2))  # x + β/α, clipped, divided
+
+
 @kernel("hardswish")
 def hardswish(ctx, node, xs):
     x = xs[0]
     return x * np.clip(x + 3, 0, 6) / x.dtype.type(6)
 
 
+footprint("hardswish")(outputs(2))  # x + 3, clipped, times x, divided
+
+
 @kernel("dropout", "identity")
 def identity(ctx, node, xs):
     """Dropout is the identity at inference; identity passes its input through."""
     return xs[0]
+
+
+footprint("dropout", "identity")(outputs(0))  # the input itself
 
 
 @kernel("prelu")
@@ -136,6 +191,9 @@ def prelu(ctx, node, xs):
     weight = ctx.weight((n,), 1, role="scale")
     slope = weight.reshape(prelu_shape(x, n))
     return np.where(x > 0, x, x * slope)
+
+
+footprint("prelu")(outputs(2, 1))  # x > 0, x·a, the where
 
 
 def prelu_shape(x: np.ndarray, n: int) -> tuple[int, ...]:
@@ -156,6 +214,9 @@ def elu(ctx, node, xs, selu: bool):
     return y * x.dtype.type(scale) if selu else y
 
 
+footprint("elu", "selu")(outputs(2, 1))  # x > 0, min(x, 0) and its expm1, α·, the where, λ·
+
+
 def softplus_of(x: np.ndarray) -> np.ndarray:
     """log(1 + exp(x)) without overflow."""
     return np.logaddexp(x.dtype.type(0), x)
@@ -165,6 +226,9 @@ def softplus_of(x: np.ndarray) -> np.ndarray:
 def mish(ctx, node, xs):
     """x·tanh(softplus(x)) (``torch.nn.Mish``)."""
     return xs[0] * np.tanh(softplus_of(xs[0]))
+
+
+footprint("mish")(outputs(2))  # softplus, tanh, x·
 
 
 def softplus_fields(ctx, node) -> tuple[float, float]:
@@ -183,6 +247,9 @@ def softplus(ctx, node, xs):
     return np.where(bx > threshold, x, softplus_of(bx) / x.dtype.type(beta))
 
 
+footprint("softplus")(outputs(3, 1))  # β·x, > threshold, softplus, /β, the where
+
+
 def hardtanh_bounds(ctx, node) -> tuple[float, float]:
     low, high = float(node.fields.get("min_val", -1)), float(node.fields.get("max_val", 1))
     if low >= high:
@@ -195,6 +262,9 @@ def hardtanh(ctx, node, xs):
     """min(max(x, min_val), max_val) (``torch.nn.Hardtanh``)."""
     low, high = hardtanh_bounds(ctx, node)
     return np.clip(xs[0], low, high)
+
+
+footprint("hardtanh")(outputs(1))
 
 
 def softmax_axis(ctx, node, x: np.ndarray) -> int:
@@ -214,3 +284,6 @@ def softmax(ctx, node, xs):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
+
+
+footprint("softmax")(outputs(2))  # x − max, exp (divided in place)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec.graph import Node
-from .base import KERNELS, Context, kernel, require_rank
+from .base import KERNELS, Context, footprint, kernel, nbytes, require_rank
 
 
 def sub_layer(node, kind: str) -> Node:
@@ -67,3 +67,9 @@ def squeeze_excitation(ctx: Context, node, xs):
     x = xs[0]
     gate = excitation(ctx, node, x).gate
     return x * gate.reshape(*x.shape[:2], *([1] * (x.ndim - 2)))
+
+
+@footprint("squeeze_excitation")
+def squeeze_excitation_footprint(ctx: Context, node, xs, y):
+    """x · gate, and the gate path's few (B, C) arrays in float64 (the pooled means, FC outputs, activations)."""
+    return y.nbytes + 8 * nbytes(xs[0].shape[:2], 8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel
 
 
 @kernel("linear")
@@ -23,3 +23,6 @@ def linear(ctx: Context, node, xs):
     if b is not None:
         y += b
     return y
+
+
+footprint("linear")(lambda ctx, node, xs, y: y.nbytes)  # the GEMM output (bias added in place)

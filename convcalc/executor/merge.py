@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel
 
 
 def _names(node, shapes) -> str:
@@ -33,12 +33,21 @@ def add(ctx: Context, node, xs):
     return y
 
 
+@footprint("add")
+def chain_footprint(ctx: Context, node, xs, y):
+    """The running result, and the next one beside it from the third input on."""
+    return (2 if len(xs) > 2 else 1) * y.nbytes
+
+
 @kernel("subtract", op=np.subtract, verb="subtract")
 @kernel("divide", op=np.divide, verb="divide")
 def binary(ctx: Context, node, xs, op, verb):
     """``a − b`` or ``a / b`` of two inputs, broadcasting as NumPy does (torch.sub, torch.div)."""
     a, b = aligned(ctx, node, xs, verb)
     return op(a, b)
+
+
+footprint("subtract", "divide")(lambda ctx, node, xs, y: y.nbytes)
 
 
 @kernel("concat")
@@ -50,6 +59,9 @@ def concat(ctx, node, xs):
     return np.concatenate(xs, axis=1)
 
 
+footprint("concat")(lambda ctx, node, xs, y: y.nbytes)
+
+
 @kernel("multiply")
 def multiply(ctx, node, xs):
     """Elementwise product with NumPy broadcasting of the per-sample shapes (aligned on the right), e.g. an SE
@@ -59,3 +71,6 @@ def multiply(ctx, node, xs):
     for x in xs[2:]:
         y = y * x
     return y
+
+
+footprint("multiply")(chain_footprint)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel, nbytes
 
 DEFAULT_EPS = 1e-5  # torch's default, for a node built without the key (the spec fills it in)
 
@@ -46,6 +46,14 @@ def batchnorm(ctx: Context, node, xs):
     return _per_channel(x, mean, var, eps, gamma, beta)
 
 
+@footprint("batchnorm")
+def batchnorm_footprint(ctx: Context, node, xs, y):
+    """x·scale (shifted in place); with batch statistics, before it the variance's float64 deviations."""
+    if node.fields.get("track_running_stats", True):
+        return y.nbytes
+    return max(nbytes(y.shape, 8), y.nbytes)
+
+
 def running_statistics(ctx: Context, channels: int, eps: float):
     """The running mean and variance buffers (ones mode: mean 0 and variance 1 − eps, so that the layer is the
     identity, √((1 − eps) + eps) = 1)."""
@@ -76,6 +84,14 @@ def standardise(x: np.ndarray, axes: tuple[int, ...], eps: float):
     centred = x64 - mean
     inv = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
     return centred * inv, inv
+
+
+def standardised_bytes(x, axes) -> int:
+    """What :func:`standardise` and :func:`apply_affine` hold at once: three float64 arrays the size of x (x itself,
+    the centred values and their squares; then x̂, x̂·γ and + β) and two of the statistics (one value per set:
+    the mean, the mean square)."""
+    statistics = nbytes([1 if a in axes else n for a, n in enumerate(x.shape)], 8)
+    return 3 * nbytes(x.shape, 8) + 2 * statistics
 
 
 def eps_of(node) -> float:
@@ -115,6 +131,11 @@ def layernorm(ctx: Context, node, xs):
     return apply_affine(xhat, gamma, beta, shape, x.dtype)
 
 
+@footprint("layernorm")
+def layernorm_footprint(ctx: Context, node, xs, y):
+    return standardised_bytes(xs[0], layernorm_layout(node, xs[0])[0])
+
+
 def groups_view(ctx: Context, node, x: np.ndarray) -> np.ndarray:
     """x as (B, g, C/g·ΠN): one group per row (torch.nn.GroupNorm's sets)."""
     groups = int(node.fields["groups"])
@@ -132,6 +153,11 @@ def groupnorm(ctx: Context, node, xs):
     gamma, beta = affine_arrays(ctx, x.shape[1], node.fields.get("affine", True))
     xhat, _ = standardise(groups_view(ctx, node, x), (2,), eps_of(node))
     return apply_affine(xhat.reshape(x.shape), gamma, beta, _channel_shape(x), x.dtype)
+
+
+@footprint("groupnorm")
+def groupnorm_footprint(ctx: Context, node, xs, y):
+    return standardised_bytes(groups_view(ctx, node, xs[0]), (2,))
 
 
 def spatial_axes(ctx: Context, x: np.ndarray) -> tuple[int, ...]:
@@ -154,3 +180,10 @@ def instancenorm(ctx: Context, node, xs):
         return _per_channel(x, mean, var, eps, gamma, beta)
     xhat, _ = standardise(x, axes, eps)
     return apply_affine(xhat, gamma, beta, _channel_shape(x), x.dtype)
+
+
+@footprint("instancenorm")
+def instancenorm_footprint(ctx: Context, node, xs, y):
+    if node.fields.get("track_running_stats", False):
+        return y.nbytes
+    return standardised_bytes(xs[0], spatial_axes(ctx, xs[0]))

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .base import Context, kernel, pad, per_axis, require_rank, taps_of, window_count, window_index
+from .base import Context, footprint, kernel, nbytes, pad, per_axis, require_rank, taps_of, window_count, window_index
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,20 @@ class Windows:
 
     def padded(self, x: np.ndarray, fill=0.0) -> np.ndarray:
         return pad(x, self.pads, fill)
+
+    def padded_bytes(self, x, itemsize: int | None = None) -> int:
+        """Bytes of :meth:`padded`'s copy of ``x`` (0 when nothing is padded: ``x`` itself)."""
+        if not any(b or a for b, a in self.pads):
+            return 0
+        sizes = [n + b + a for n, (b, a) in zip(x.shape[2:], self.pads)]
+        return nbytes((*x.shape[:2], *sizes), itemsize or x.itemsize)
+
+    def stacked_bytes(self, x, itemsize: int | None = None) -> int:
+        """Bytes of :meth:`stacked`'s result ``(B, C, *N_out, Πk)``."""
+        taps = 1
+        for k in self.kernel:
+            taps *= k
+        return nbytes((*x.shape[:2], *self.out_sizes, taps), itemsize or x.itemsize)
 
     def taps(self):
         """Per tap, in row-major order, the index of that tap of every window in the padded input."""
@@ -163,6 +177,25 @@ def window_pool(ctx: Context, node, xs, reduce: Reduction):
     return y
 
 
+@footprint("maxpool", reduce=MAX)
+@footprint("minpool", reduce=MIN)
+@footprint("avgpool", reduce=MEAN)
+def window_pool_footprint(ctx: Context, node, xs, y, reduce: Reduction):
+    """The padded copy, then per axis the reduced array next to the one it reduces (and the divisor's few
+    float64 rows)."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    shape, held, most = list(x.shape), windows.padded_bytes(x), 0
+    for axis, o in enumerate(windows.out_sizes):
+        shape[2 + axis] = o
+        if axis + 1 < len(windows.out_sizes):  # the axes not reduced yet keep their padding
+            shape[3 + axis] = x.shape[3 + axis] + sum(windows.pads[axis + 1])
+        reduced = nbytes(shape, x.itemsize)
+        most = max(most, held + reduced)
+        held = reduced
+    return most + (2 * nbytes(windows.out_sizes, 8) if reduce.average else 0)
+
+
 def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
     """Adaptive pooling's windows along one axis: output i of O over N pools [floor(i·N/O), ceil((i+1)·N/O))."""
     return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
@@ -178,6 +211,11 @@ def global_pool(ctx: Context, node, xs, reduce: Reduction):
     if not node.fields.get("keepdims", True):
         y = y.reshape(x.shape[:2])
     return y
+
+
+@footprint("global_avgpool", "global_maxpool")
+def global_pool_footprint(ctx: Context, node, xs, y):
+    return y.nbytes
 
 
 @kernel("adaptive_avgpool", reduce=MEAN)
@@ -197,6 +235,24 @@ def adaptive_pool(ctx: Context, node, xs, reduce: Reduction):
     return y.astype(x.dtype, copy=False)
 
 
+@footprint("adaptive_avgpool", "adaptive_maxpool")
+def adaptive_pool_footprint(ctx: Context, node, xs, y):
+    """Per axis: the array being pooled, one window's ``np.take`` copy, the pooled parts and their concatenation."""
+    x = xs[0]
+    out_sizes = per_axis(ctx, node, "output_size", x.ndim - 2)
+    shape, held, most = list(x.shape), 0, 0
+    for axis, o in enumerate(out_sizes):
+        n = shape[2 + axis]
+        widest = max(end - start for start, end in adaptive_windows(n, o))
+        shape[2 + axis] = widest
+        window = nbytes(shape, x.itemsize)
+        shape[2 + axis] = o
+        pooled = nbytes(shape, x.itemsize)
+        most = max(most, held + window + 2 * pooled)
+        held = pooled
+    return most
+
+
 @kernel("lppool")
 def lppool(ctx: Context, node, xs):
     """torch.nn.LPPool: (Σ x^p)^(1/p) per window, as sign(s)·|s|^(1/p) (PyTorch's form)."""
@@ -204,6 +260,18 @@ def lppool(ctx: Context, node, xs):
     p = float(node.fields["p"])
     total = np.sum(window_layout(ctx, node, x).stacked(x.astype(np.float64) ** p), axis=-1)
     return (np.sign(total) * np.abs(total) ** (1.0 / p)).astype(x.dtype)
+
+
+@footprint("lppool")
+def lppool_footprint(ctx: Context, node, xs, y):
+    """In float64: x and x^p (the cast, then the power), the padded copy and the stacked windows; then the window
+    sums and the three temporaries of sign(s)·|s|^(1/p), and the result in the run's dtype."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    x64 = nbytes(x.shape, 8)
+    stacked = windows.stacked_bytes(x, 8)
+    out64 = nbytes(y.shape, 8)
+    return max(2 * x64, x64 + windows.padded_bytes(x, 8) + stacked, stacked + out64, 4 * out64 + y.nbytes)
 
 
 @kernel("stochastic_pool")
@@ -225,3 +293,19 @@ def stochastic_pool(ctx: Context, node, xs):
     pick = np.minimum((running <= u[..., None]).sum(axis=-1), windows.shape[-1] - 1)
     chosen = np.take_along_axis(windows, pick[..., None], axis=-1)[..., 0]
     return np.where(total > 0, chosen, 0).astype(x.dtype)
+
+
+@footprint("stochastic_pool")
+def stochastic_pool_footprint(ctx: Context, node, xs, y):
+    """The padded copy and the stacked windows S, then S with the window sums; test mode: S² and five output-sized
+    arrays (two masks among them); train mode: the running sums, their comparison mask, and the float64 draw,
+    threshold, counts and picks."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    stacked = windows.stacked_bytes(x)
+    first = windows.padded_bytes(x) + stacked
+    if ctx.max_as_sum:
+        return max(first, stacked + y.nbytes)
+    if node.fields.get("mode", "test") == "test":
+        return max(first, 2 * stacked + 5 * y.nbytes)
+    return max(first, 2 * stacked + windows.stacked_bytes(x, 1) + 4 * nbytes(y.shape, 8) + 3 * y.nbytes)

@@ -23,7 +23,8 @@ from math import floor, inf, isfinite
 
 import numpy as np
 
-from .base import Context, check_pad_mode, kernel, pad_in_mode, padding_pairs, per_axis, require_rank
+from .base import (Context, check_pad_mode, footprint, kernel, nbytes, pad_in_mode, padding_pairs, per_axis,
+                   require_rank)
 
 
 def _out_sizes(ctx: Context, node, sizes) -> tuple[list[int], list]:
@@ -133,6 +134,23 @@ def upsample(ctx: Context, node, xs):
     return np.ascontiguousarray(y, dtype=x.dtype) if y is not x else y.copy()
 
 
+@footprint("upsample")
+def upsample_footprint(ctx: Context, node, xs, y):
+    """Per axis, the array being resampled and the result: nearest takes once; linear holds three resampled arrays
+    at once (two weighted taps and their sum), bicubic four (the sum so far, the last weighted tap, the next tap
+    and its weighted copy)."""
+    x = xs[0]
+    out_sizes, _ = _out_sizes(ctx, node, x.shape[2:])
+    alive = {"nearest": 1, "bicubic": 4}.get(node.fields.get("mode", "nearest"), 3)
+    shape, held, most = list(x.shape), 0, 0
+    for axis, o in enumerate(out_sizes):
+        shape[2 + axis] = o
+        step = nbytes(shape, x.itemsize)
+        most = max(most, held + alive * step)
+        held = step
+    return max(most, y.nbytes)
+
+
 # ---- sub-pixel rearrangement -------------------------------------------------------------------------------
 def phase_axes(rank: int, order: str) -> tuple[bool, int]:
     """Where the r^d sub-pixel phases sit in the channel axis: ``crd`` (torch) channel·r^d + phase, so the channel
@@ -162,6 +180,9 @@ def pixel_shuffle(ctx: Context, node, xs):
         phase = [2 + a for a in range(rank)]
     order = (0, c_axis) + tuple(i for a in range(rank) for i in (2 + rank + a, phase[a]))
     return np.ascontiguousarray(y.transpose(order)).reshape(batch, c, *(n * r for n in sizes))
+
+
+footprint("pixel_shuffle", "pixel_unshuffle")(lambda ctx, node, xs, y: y.nbytes)  # one contiguous copy
 
 
 @kernel("pixel_unshuffle")
@@ -203,3 +224,9 @@ def pad(ctx: Context, node, xs):
     if value and mode != "constant":
         ctx.fail(f"`value` applies to constant mode only, not {mode}", "remove `value`", "value")
     return pad_in_mode(x, pad_pairs(ctx, node, x), mode, value)
+
+
+@footprint("pad")
+def pad_footprint(ctx: Context, node, xs, y):
+    """numpy.pad's result (filled in place, in every mode)."""
+    return y.nbytes

@@ -10,7 +10,7 @@ from math import prod
 
 import numpy as np
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel
 
 
 def permutation(ctx: Context, node, x: np.ndarray) -> tuple[int, ...]:
@@ -26,6 +26,9 @@ def permutation(ctx: Context, node, x: np.ndarray) -> tuple[int, ...]:
 def permute(ctx: Context, node, xs):
     x = xs[0]
     return np.ascontiguousarray(x.transpose(permutation(ctx, node, x)))
+
+
+footprint("permute")(lambda ctx, node, xs, y: y.nbytes)  # the contiguous copy
 
 
 def target_shape(ctx: Context, node, x: np.ndarray) -> tuple[int, ...]:
@@ -48,6 +51,9 @@ def target_shape(ctx: Context, node, x: np.ndarray) -> tuple[int, ...]:
 def reshape(ctx: Context, node, xs):
     x = xs[0]
     return np.ascontiguousarray(x).reshape(x.shape[0], *target_shape(ctx, node, x))
+
+
+footprint("reshape", "flatten")(lambda ctx, node, xs, y: 0)  # a view of the (contiguous) input
 
 
 def flattened_shape(ctx: Context, node, x: np.ndarray) -> tuple[int, ...]:

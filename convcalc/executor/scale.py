@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Context, kernel
+from .base import Context, footprint, kernel
 
 
 def scalar_value(ctx: Context, node) -> float:
@@ -38,6 +38,9 @@ def scalar(ctx: Context, node, xs):
         return SCALAR_OPS[node.fields["op"]](x, v)
 
 
+footprint("scalar")(lambda ctx, node, xs, y: y.nbytes)
+
+
 def channel_array(ctx: Context, node, x: np.ndarray, weight_role: str, buffer_role: str) -> np.ndarray:
     """The (C,) array of a per-channel kind, allocated as a weight (``learnable``) or a buffer, and reshaped to
     broadcast along its axis."""
@@ -56,7 +59,13 @@ def layer_scale(ctx: Context, node, xs):
     return xs[0] * channel_array(ctx, node, xs[0], "scale", "var")
 
 
+footprint("layer_scale")(lambda ctx, node, xs, y: y.nbytes)
+
+
 @kernel("bias_add")
 def bias_add(ctx: Context, node, xs):
     """x + β, one β per channel."""
     return xs[0] + channel_array(ctx, node, xs[0], "bias", "mean")
+
+
+footprint("bias_add")(lambda ctx, node, xs, y: y.nbytes)

@@ -19,7 +19,7 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Context, kernel, pad, per_axis
+from .base import Context, footprint, kernel, nbytes, pad, per_axis
 from .conv import check_groups, sliding_geometry
 
 
@@ -40,6 +40,13 @@ def im2col(x, kernel_size, stride, dilation, pads, out_sizes) -> np.ndarray:
     return np.ascontiguousarray(win.transpose(order)).reshape(batch, c * prod(kernel_size), *out_sizes)
 
 
+def im2col_bytes(x, kernel_size, pads, out_sizes) -> tuple[int, int]:
+    """(bytes of :func:`im2col`'s padded copy of x, bytes of its columns)."""
+    padded = nbytes((*x.shape[:2], *(n + b + a for n, (b, a) in zip(x.shape[2:], pads))), x.itemsize) \
+        if any(b or a for b, a in pads) else 0
+    return padded, nbytes((*x.shape[:2], prod(kernel_size), *out_sizes), x.itemsize)
+
+
 @kernel("locally_connected")
 def locally_connected(ctx: Context, node, xs):
     """One kernel per output position: y[b, :, o] = W[o] @ cols[b, :, o] (a GEMM per position)."""
@@ -57,6 +64,17 @@ def locally_connected(ctx: Context, node, xs):
     elif mode == "channel":
         y = y + ctx.weight((c_out,), fan_in, role="bias").reshape(c_out, *([1] * len(out_sizes)))
     return y
+
+
+@footprint("locally_connected")
+def locally_connected_footprint(ctx: Context, node, xs, y):
+    """The padded copy and the columns; then the columns with the GEMM's output and its transposed copy; then the
+    element bias drawn in float64 and the sum."""
+    x = xs[0]
+    kernel_size, _, _, pads, out_sizes = sliding_geometry(ctx, node, x)
+    padded, cols = im2col_bytes(x, kernel_size, pads, out_sizes)
+    bias = nbytes(y.shape[1:], 8) if node.fields.get("bias", "element") == "element" else 0
+    return max(padded + cols, cols + 2 * y.nbytes + bias)
 
 
 @kernel("tiled")
@@ -82,3 +100,15 @@ def tiled(ctx: Context, node, xs):
             out = out + b[tile].reshape(groups, o_group, 1)
         y[where] = out.reshape(batch, groups, o_group, *shape)
     return y.reshape(batch, c_out, *out_sizes)
+
+
+@footprint("tiled")
+def tiled_footprint(ctx: Context, node, xs, y):
+    """The padded copy and the columns; then the columns, the output, and for the largest tile its columns'
+    contiguous copy, its GEMM output and that plus the bias."""
+    x = xs[0]
+    kernel_size, _, _, pads, out_sizes = sliding_geometry(ctx, node, x)
+    padded, cols = im2col_bytes(x, kernel_size, pads, out_sizes)
+    tile = prod(-(-o // t) for o, t in zip(out_sizes, tiles_of(ctx, node, out_sizes)))
+    share = tile / prod(out_sizes)
+    return max(padded + cols, cols + y.nbytes + int(share * (cols + 2 * y.nbytes)) + 1)

@@ -130,6 +130,9 @@ def arithmetic(op):
     if not first and fixed(other, NEUTRAL.get(op.type)) and op.out_shape() == x.shape:
         return x  # x·1, x + 0 with a constant the exporter wrote (a norm's missing γ and β): no layer
     if other.known() is not None:
+        scaled = scaled_input(op, x, other.known()) if op.type == "Div" and not first else None
+        if scaled is not None:
+            return scaled
         scalar_op = SCALARS[op.type][1 if first else 0]
         if scalar_op is None:
             op.fail("a number raised to a tensor power")
@@ -164,6 +167,26 @@ def self_gate(op, a, b):
                 return op.emit(kind, inputs=[x], meta={"origin": " → ".join(r.call.label for r in reversed(chain))
                                                         + f" → Mul node '{op.node.name}'"})
     return None
+
+
+#: f(β·x) / β as one layer: (the kind of f, the kind of the β·x before it) → f's field that takes β
+SCALED_INPUTS = {("softplus", "scalar"): "beta"}
+
+
+def scaled_input(op, x, beta):
+    """``softplus(β·x) / β`` is torch's Softplus with its β, as the TorchScript exporter writes ``nn.Softplus(β)``
+    (Mul, Softplus, Div; the chain used only here): the softplus layer with ``beta``, the Mul and Div absorbed."""
+    beta = f32(beta) if isinstance(beta, float) else beta
+    scale = x.inputs[0] if hasattr(x, "kind") and not x.fields and len(x.inputs) == 1 else None
+    field = SCALED_INPUTS.get((x.kind, getattr(scale, "kind", None))) if scale is not None else None
+    if field is None or scale.fields != {"op": "mul", "value": beta} or op.consumers(x) != 1 \
+            or op.consumers(scale) != 1:
+        return None
+    op.absorb(scale)
+    x.inputs = list(scale.inputs)
+    x.fields = spec_fields(x.kind, **{field: beta})
+    x.tensor = op.node.output[0]
+    return x
 
 
 def linear_bias(op, x, const: Const):

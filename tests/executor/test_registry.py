@@ -113,7 +113,7 @@ def test_a_placeholder_is_refused_naming_the_layer_and_the_operator(kind):
 # ---- kernels do not dispatch on kinds ---------------------------------------------------------------------------
 #: where comparing kinds is the registries' own business: registering (no kind twice), and open_activations
 #: passing every activation's gradient through
-REGISTRY_LOOKUPS = {("base.py", "register"), ("backward/base.py", "register"), ("backward/base.py", "apply_vjp")}
+REGISTRY_LOOKUPS = {("base.py", "register_in"), ("backward/base.py", "passes_through")}
 
 
 def _kind_comparisons(path):

@@ -10,11 +10,11 @@ identical lists). Elsewhere they differ only where the TorchScript exporter writ
 * an unscoped function is named after the function in torch (``adaptive_avg_pool2d``) and after the ONNX op in the
   file (``global_average_pool``);
 * ``x.chunk(2, 1)`` is two Slice nodes: ``chunk.0``, ``chunk.1`` become ``slice``, ``slice_1``;
-* Softplus(β ≠ 1) is written as three nodes (``softplus`` becomes ``softplus.mul``, ``softplus.softplus``,
-  ``softplus.div``), and a conv's ``padding_mode`` as a Pad node before it (``conv1.pad``, ``conv1.conv``). (SiLU,
-  Mish and GroupNorm are decomposed by the exporter too, and the ONNX frontend fuses them back.)
+* a conv's ``padding_mode`` is a Pad node before it (``conv1.pad``, ``conv1.conv``), which costs nothing, like
+  the conv's own padding. (SiLU, Mish, Softplus(β ≠ 1) and GroupNorm are decomposed by the exporter too, and the
+  ONNX frontend fuses them back.)
 
-Totals are equal apart from what those decompositions cost (:data:`DECOMPOSED`, worked by hand).
+Totals (params, buffers, MACs, FLOPs) are equal for every model.
 """
 
 from __future__ import annotations
@@ -36,27 +36,16 @@ from .onnx_exports import loaded, torch_loaded, totals  # noqa: E402
 SPLITS = {
     "dropout": [],
 }
-#: what a softplus with β ≠ 1 and a conv with a padding_mode become
-SCALED_SOFTPLUS = [("mul", "scalar"), ("softplus", "softplus"), ("div", "scalar")]
+#: what a conv with a padding_mode becomes
 PADDED_CONV = [("pad", "pad"), ("conv", "conv")]
 #: unscoped functions: torch's name → the ONNX op's
 FUNCTIONS = {"adaptive_avg_pool2d": "global_average_pool", "adaptive_max_pool2d": "global_max_pool"}
 CHUNK = re.compile(r"^(.*\.)?chunk\.(\d+)$")
 
-#: FLOPs the export's decompositions add, worked by hand (docs/flops.md's per-element costs):
-DECOMPOSED = {
-    # Softplus(beta=2) → Mul, Softplus, Div: 2 more per element (x·β, ÷β), over 8·30·32 = 7,680 elements: 15,360
-    # (the padding-mode Pad costs nothing, like the conv's own padding)
-    "ops": 15_360,
-}
-
-
 def as_exported(layer) -> list:
     """``(name, kind)`` of the layers the ONNX export holds for one layer of the torch import."""
     name, kind, fields = layer.name, layer.kind, layer.fields
-    if kind == "softplus" and fields.get("beta", 1) != 1:
-        split = SCALED_SOFTPLUS
-    elif kind == "conv" and fields.get("padding_mode", "zeros") != "zeros":
+    if kind == "conv" and fields.get("padding_mode", "zeros") != "zeros":
         split = PADDED_CONV
     else:
         split = SPLITS.get(kind)
@@ -91,7 +80,6 @@ def test_where_the_names_are_identical(onnx_exports):
 def test_the_same_totals(name, onnx_exports):
     from_onnx = totals(loaded(onnx_exports.path(name))[0])
     from_torch = totals(torch_loaded(name)[0])
-    from_onnx["flops"] -= DECOMPOSED.get(name, 0)
     assert from_onnx == from_torch
 
 

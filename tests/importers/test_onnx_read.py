@@ -243,6 +243,19 @@ def test_sigmoid_gate_of_itself_is_silu_and_tanh_softplus_is_mish(tmp_path):
     assert mapped(model) == [("silu", {}), ("mish", {})]
 
 
+def test_softplus_of_a_scaled_input_divided_back_is_softplus_with_its_beta(tmp_path):
+    # torch's TorchScript exporter writes nn.Softplus(beta=2) as Div(Softplus(Mul(x, 2)), 2)
+    g = Graph((1, 3, 4, 4))
+    two = g.const("two", np.float32(2.0))
+    model = g.imported(tmp_path, g.op("Div", g.op("Softplus", g.op("Mul", g.input, two)), two))
+    assert mapped(model) == [("softplus", {"beta": 2.0})]
+    # a different divisor is no softplus(β): the three layers stay
+    g = Graph((1, 3, 4, 4))
+    model = g.imported(tmp_path, g.op("Div", g.op("Softplus", g.op("Mul", g.input, g.const("two", np.float32(2)))),
+                                      g.const("three", np.float32(3))))
+    assert [kind for kind, _ in mapped(model)] == ["scalar", "softplus", "scalar"]
+
+
 def test_a_gate_of_something_else_stays_a_multiply(tmp_path):
     g = Graph((1, 3, 4, 4))
     relu = g.op("Relu", g.input)

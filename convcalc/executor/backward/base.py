@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..base import Context, bind, taps_of, window_index
+from ..base import Context, nbytes, register_in, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -26,9 +26,14 @@ VJPS: dict[str, Vjp] = {}
 ACTIVATIONS: set[str] = set()
 
 
+def passes_through(ctx: "GradContext", node) -> bool:
+    """Whether ``node`` hands its gradient on unchanged: an activation under ``open_activations``."""
+    return ctx.open_activations and node.kind in ACTIVATIONS
+
+
 def apply_vjp(ctx: "GradContext", node, xs, y, gy) -> list:
     """The VJP of ``node`` (an error naming the kind when there is none), honouring ``open_activations``."""
-    if ctx.open_activations and node.kind in ACTIVATIONS:
+    if passes_through(ctx, node):
         return [gy]
     fn = VJPS.get(node.kind)
     if fn is None:
@@ -46,16 +51,24 @@ def vjp(*kinds: str, activation: bool = False, **options):
     pointwise nonlinearities (see :data:`ACTIVATIONS`)."""
 
     def register(fn: Callable) -> Callable:
-        bound = bind(fn, options)
-        for kind in kinds:
-            if kind in VJPS:
-                raise RuntimeError(f"executor VJP for {kind!r} registered twice")
-            VJPS[kind] = bound
-            if activation:
-                ACTIVATIONS.add(kind)
-        return fn
+        if activation:
+            ACTIVATIONS.update(kinds)
+        return register_in(VJPS, "VJP", kinds, fn, options)
 
     return register
+
+
+#: layer kind → footprint ``f(ctx, node, xs, y, gy) -> bytes`` of its VJP (:func:`vjp_footprint`)
+VJP_FOOTPRINTS: dict[str, Callable] = {}
+
+
+def vjp_footprint(*kinds: str, **options):
+    """Decorator: register ``f(ctx, node, xs, y, gy, **options) -> int`` as the memory footprint of the VJP of each
+    of ``kinds``: the most bytes the VJP holds at any one moment, the input gradients it returns included and
+    ``xs``, ``y``, ``gy`` (held by the caller) not; as :func:`convcalc.executor.base.footprint`, with ``ctx`` a
+    :class:`GradContext` in the pass's modes. An activation needs none under ``open_activations`` (it returns
+    ``gy`` itself)."""
+    return lambda fn: register_in(VJP_FOOTPRINTS, "VJP footprint", kinds, fn, options)
 
 
 class GradContext(Context):
@@ -114,6 +127,26 @@ def unpad(g: np.ndarray, sizes, pads, mode: str, first_axis: int = 2) -> np.ndar
         matrix[np.arange(len(source)), source] = 1
         g = np.moveaxis(np.tensordot(g, matrix, axes=([ax], [0])), -1, ax)
     return g
+
+
+def unpad_bytes(shape, sizes, pads, mode: str, itemsize: int, first_axis: int = 2) -> int:
+    """The footprint of :func:`unpad` on a gradient of ``shape``: per axis the gradient so far (from the second
+    axis on), and in constant mode the kept region and its re-padded copy, in the other modes the (len × N)
+    matrix, the transposed copy tensordot makes and its result."""
+    from ..base import NUMPY_PAD_MODES
+
+    constant = NUMPY_PAD_MODES[mode] == "constant"
+    shape, held, most = list(shape), 0, 0
+    for axis, n in enumerate(sizes):
+        ax = first_axis + axis
+        before = nbytes(shape, itemsize)
+        length = shape[ax]
+        shape[ax] = n
+        after = nbytes(shape, itemsize)
+        extra = 2 * max(before, after) if constant else before + after + length * n * itemsize
+        most = max(most, held + extra)
+        held = after
+    return most
 
 
 def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import vjp
+from .base import vjp, vjp_footprint
 
 
 @vjp("channel_shuffle")
@@ -18,6 +18,9 @@ def channel_shuffle(ctx, node, xs, y, gy):
                                  .reshape(x.shape))]
 
 
+vjp_footprint("channel_shuffle")(lambda ctx, node, xs, y, gy: gy.nbytes)  # the copy
+
+
 @vjp("channel_slice")
 def channel_slice(ctx, node, xs, y, gy):
     x = xs[0]
@@ -25,3 +28,6 @@ def channel_slice(ctx, node, xs, y, gy):
     gx = np.zeros(x.shape, dtype=gy.dtype)
     gx[:, start:start + gy.shape[1]] = gy
     return [gx]
+
+
+vjp_footprint("channel_slice")(lambda ctx, node, xs, y, gy: xs[0].nbytes)  # the zeros

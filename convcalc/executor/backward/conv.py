@@ -8,9 +8,10 @@ from math import prod
 
 import numpy as np
 
-from ..base import taps_of, window_index
-from ..conv import conv_nd, sliding_geometry, transpose_geometry
-from .base import GradContext, crop, unpad, vjp
+from ..base import nbytes, taps_of, window_index
+from ..conv import (conv_nd, conv_nd_bytes, multiplied_channels, out_channels, sliding_geometry,
+                    transpose_geometry)
+from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
@@ -63,6 +64,43 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
             part = cols[:, :, index] if tap_major else cols[:, :, :, index]
             target[window_index(offsets, dilation, out_sizes, stride)] += part.reshape(g.shape[0], c_in, *out_sizes)
     return crop(gxp, pads, sizes)
+
+
+def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, groups: int, itemsize: int,
+                          contiguous: bool = True) -> int:
+    """The footprint of :func:`conv_input_grad`, branch by branch: the one GEMM's result; the depthwise-like
+    padded gradient, a tap's products and their sum over the multiplier (and the sum's own buffer); stride 1: the
+    flipped weight and the forward conv's own footprint on the cropped, padded gy; strided: the padded gradient,
+    the tap-major weight copy, one chunk's columns and one tap's contiguous copy. A gy that is not ``contiguous``
+    (a cropped input gradient, in a chain of stages) is copied by its reshape first."""
+    batch, c_out, *out_sizes = gy_shape
+    _, c_group, *kernel_size = w_shape
+    taps, positions = prod(kernel_size), prod(out_sizes)
+    c_in, o_group = c_group * groups, c_out // groups
+    gx = nbytes((batch, c_in, *sizes), itemsize)
+    copy = 0 if contiguous else nbytes(gy_shape, itemsize)
+    padded = nbytes((batch, c_in, *(n + b + a for n, (b, a) in zip(sizes, pads))), itemsize)
+    unit_stride = all(s == 1 for s in stride)
+    if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):
+        return copy + gx
+    if c_group == 1 and taps > 1:
+        part = nbytes((batch, groups, *out_sizes), itemsize)
+        return copy + padded + (2 * part + nbytes(gy_shape, itemsize) if o_group > 1 else part)
+    weight = nbytes(w_shape, itemsize)
+    if unit_stride:
+        k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
+        cropped, widths = [], []
+        for n, n_out, k, (pb, _) in zip(sizes, out_sizes, k_eff, pads):
+            before = k - 1 - pb
+            after = n - 1 + k - (n_out + before)
+            cropped.append(n_out + min(after, 0) - max(-before, 0))
+            widths.append((max(before, 0), max(after, 0)))
+        flipped = (c_in, o_group, *kernel_size)
+        return weight + conv_nd_bytes((batch, c_out, *cropped), flipped, (1,) * len(sizes), widths, tuple(sizes),
+                                      groups, itemsize)
+    per_sample = taps * c_in * positions * itemsize
+    chunk = max(1, min(batch, COLUMNS_LIMIT_BYTES // max(per_sample, 1)))
+    return copy + padded + weight + chunk * per_sample + nbytes((chunk, c_in, positions), itemsize)
 
 
 def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups):
@@ -134,6 +172,25 @@ def conv(ctx: GradContext, node, xs, y, gy):
     return [unpad(gxp, x.shape[2:], pads, mode)]
 
 
+@vjp_footprint("conv", "pointwise", channels=out_channels)
+@vjp_footprint("depthwise", channels=multiplied_channels)
+def conv_footprint(ctx: GradContext, node, xs, y, gy, channels):
+    """:func:`conv_input_grad_bytes` (the channel rule as the forward's); with a ``padding_mode``, on the padded
+    input, then the pad's VJP."""
+    x = xs[0]
+    c_out, groups = channels(node, x.shape[1])
+    kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
+    w_shape = (c_out, x.shape[1] // groups, *kernel_size)
+    mode = node.fields.get("padding_mode", "zeros")
+    if mode == "zeros":
+        return conv_input_grad_bytes(gy.shape, w_shape, x.shape[2:], stride, dilation, pads, groups, gy.itemsize)
+    padded = [n + b + a for n, (b, a) in zip(x.shape[2:], pads)]
+    no_pads = [(0, 0)] * len(pads)
+    gxp = nbytes((*x.shape[:2], *padded), gy.itemsize)
+    return max(conv_input_grad_bytes(gy.shape, w_shape, padded, stride, dilation, no_pads, groups, gy.itemsize),
+               gxp + unpad_bytes((*x.shape[:2], *padded), x.shape[2:], pads, mode, gy.itemsize))
+
+
 @vjp("conv_transpose")
 def conv_transpose(ctx: GradContext, node, xs, y, gy):
     """The transposed conv scatters input position i's tap t to the uncropped i·s + t·d; its input gradient
@@ -142,3 +199,12 @@ def conv_transpose(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     _, _, groups, _, stride, dilation, crops, _, _ = transpose_geometry(ctx, node, x)
     return [conv_nd(ctx, gy, ctx.weights[0], None, stride, dilation, crops, x.shape[2:], groups)]
+
+
+@vjp_footprint("conv_transpose")
+def conv_transpose_footprint(ctx: GradContext, node, xs, y, gy):
+    """The forward conv of gy's footprint, the weight ``(C_in, C_out/g, *k)`` read as a conv's."""
+    x = xs[0]
+    c_in, c_out, groups, kernel_size, stride, dilation, crops, _, _ = transpose_geometry(ctx, node, x)
+    return conv_nd_bytes(gy.shape, (c_in, c_out // groups, *kernel_size), stride, crops, x.shape[2:], groups,
+                         gy.itemsize)

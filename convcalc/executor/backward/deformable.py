@@ -11,9 +11,10 @@ from math import prod
 
 import numpy as np
 
-from ..deformable import deformable_samples, offsets_and_mask
-from .base import GradContext, scatter_add, vjp
-from .conv import conv_input_grad
+from ..base import FOOTPRINTS, nbytes
+from ..deformable import deformable_samples, footprint_sizes, offsets_and_mask, samples_bytes
+from .base import GradContext, scatter_add, vjp, vjp_footprint
+from .conv import conv_input_grad, conv_input_grad_bytes
 
 
 def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads, out_sizes, offset_groups):
@@ -79,3 +80,25 @@ def deformable(ctx: GradContext, node, xs, y, gy):
         g_conv = np.concatenate([g_conv, g_logits], axis=1)
     gx = gx + conv_input_grad(g_conv.astype(w_off.dtype), w_off, x.shape[2:], stride, dilation, pads, 1)
     return [gx.astype(gy.dtype)]
+
+
+@vjp_footprint("deformable")
+def deformable_footprint(ctx: GradContext, node, xs, y, gy):
+    """The replayed offset branch (the forward's footprint bounds it), the column gradient, in float64 the input,
+    offset and mask gradients; per tap and corner, the sampling's arrays, six float64 arrays of one group's size
+    and the scatter's two full-size float64 sums; at the end the offset gradients' copies and the offset conv's
+    input gradient beside the float64 input gradient."""
+    x = xs[0]
+    (kernel_size, stride, dilation, pads, out_sizes), (batch, c_in, g_off, taps, positions, rank, n_conv) = \
+        footprint_sizes(ctx, node, x)
+    replay = FOOTPRINTS["deformable"](ctx, node, xs, y)
+    offsets = nbytes((batch, n_conv, positions), gy.itemsize)  # the replay's offsets and mask, held throughout
+    cols = nbytes((batch, c_in, taps, positions), gy.itemsize)
+    gx64 = nbytes(x.shape, 8)
+    grads = nbytes((batch, n_conv, positions), 8)
+    group = nbytes((batch, c_in // g_off, positions), 8)
+    corner = samples_bytes(batch, rank, positions) + 6 * group + 2 * gx64 + 4 * nbytes((batch, positions), 8)
+    offset_grad = conv_input_grad_bytes((batch, n_conv, *out_sizes), (n_conv, c_in, *kernel_size), x.shape[2:],
+                                        stride, dilation, pads, 1, gy.itemsize)
+    end = 3 * grads + offset_grad + gx64 + x.nbytes
+    return max(replay, offsets + cols + gx64 + grads + max(corner, end))

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..elementwise import (GELU_TANH, SELU, _erf, _gelu_tanh_inner, _sigmoid, hardsigmoid_form, hardtanh_bounds,
-                           prelu_shape, softmax_axis, softplus_fields, softplus_of)
-from .base import GradContext, vjp
+from ..elementwise import (GELU_TANH, SELU, _erf, _gelu_tanh_inner, _sigmoid, erf_bytes, hardsigmoid_form,
+                           hardtanh_bounds, outputs, prelu_shape, softmax_axis, softplus_fields, softplus_of)
+from .base import GradContext, vjp, vjp_footprint
+
+
+def gradients(count: int, masks: int = 0):
+    """A VJP footprint of ``count`` arrays the size of the gradient (the result and its expression's temporaries
+    alive at once) and ``masks`` boolean ones: the forward's :func:`~convcalc.executor.elementwise.outputs`."""
+    return outputs(count, masks)
 
 
 @vjp("relu", activation=True)
@@ -19,10 +25,16 @@ def relu(ctx, node, xs, y, gy):
     return [gy * (xs[0] > 0)]  # a boolean mask multiply: ~8× faster than np.where
 
 
+vjp_footprint("relu")(gradients(1, 1))  # x > 0, gy·mask
+
+
 @vjp("relu6", activation=True)
 def relu6(ctx, node, xs, y, gy):
     x = xs[0]
     return [gy * ((x > 0) & (x < 6))]
+
+
+vjp_footprint("relu6")(gradients(1, 3))  # x > 0, x < 6, their and, gy·mask
 
 
 @vjp("leaky_relu", activation=True)
@@ -32,14 +44,23 @@ def leaky_relu(ctx, node, xs, y, gy):
     return [np.where(x > 0, gy, gy * slope)]
 
 
+vjp_footprint("leaky_relu")(gradients(2, 1))  # x > 0, gy·slope, the where
+
+
 @vjp("sigmoid", activation=True)
 def sigmoid(ctx, node, xs, y, gy):
     return [gy * (y * (1 - y))]
 
 
+vjp_footprint("sigmoid")(gradients(2))  # 1 − y, y·(1 − y), gy·
+
+
 @vjp("tanh", activation=True)
 def tanh(ctx, node, xs, y, gy):
     return [gy * (1 - y * y)]
+
+
+vjp_footprint("tanh")(gradients(2))  # y², 1 − y², gy·
 
 
 @vjp("gelu", activation=True)
@@ -56,12 +77,25 @@ def gelu(ctx, node, xs, y, gy):
     return [gy * (cdf + x * pdf)]
 
 
+@vjp_footprint("gelu")
+def gelu_footprint(ctx, node, xs, y, gy):
+    """The tanh form: t and four temporaries; the exact form: x/√2 and erf's (then Φ), the density's two
+    temporaries, x·φ, Φ + x·φ, gy·."""
+    x = xs[0]
+    if node.fields.get("approximate", "none") == "tanh":
+        return 5 * x.nbytes
+    return max(2 * x.nbytes + erf_bytes(x), 5 * x.nbytes)
+
+
 @vjp("silu", "swish", activation=True)
 def silu(ctx, node, xs, y, gy):
     """d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))."""
     x = xs[0]
     s = _sigmoid(x)
     return [gy * (s * (1 + x * (1 - s)))]
+
+
+vjp_footprint("silu", "swish")(gradients(4))  # σ (two at once), 1 − σ, x·, 1 +, σ·, gy·
 
 
 @vjp("hardsigmoid", activation=True)
@@ -72,6 +106,9 @@ def hardsigmoid(ctx, node, xs, y, gy):
     return [np.where((x > low) & (x < high), gy / gy.dtype.type(width), 0).astype(gy.dtype, copy=False)]
 
 
+vjp_footprint("hardsigmoid")(gradients(2, 3))  # two bounds, their and, gy/w, the where
+
+
 @vjp("hardswish", activation=True)
 def hardswish(ctx, node, xs, y, gy):
     x = xs[0]
@@ -79,9 +116,15 @@ def hardswish(ctx, node, xs, y, gy):
     return [gy * slope]
 
 
+vjp_footprint("hardswish")(gradients(4, 2))  # two bounds, x/3, + ½, two wheres, the cast, gy·
+
+
 @vjp("dropout", "identity")
 def identity(ctx, node, xs, y, gy):
     return [gy]
+
+
+vjp_footprint("dropout", "identity")(gradients(0))  # gy itself
 
 
 @vjp("prelu", activation=True)
@@ -90,6 +133,9 @@ def prelu(ctx, node, xs, y, gy):
     x = xs[0]
     weight = ctx.weights[0]
     return [np.where(x > 0, gy, gy * weight.reshape(prelu_shape(x, weight.size)))]
+
+
+vjp_footprint("prelu")(gradients(2, 1))  # x > 0, gy·a, the where
 
 
 @vjp("elu", activation=True, selu=False)
@@ -102,12 +148,18 @@ def elu(ctx, node, xs, y, gy, selu: bool):
     return [gy * (slope * x.dtype.type(scale) if selu else slope)]
 
 
+vjp_footprint("elu", "selu")(gradients(4, 1))  # x > 0, min, exp, α·, the where, λ·, gy·
+
+
 @vjp("mish", activation=True)
 def mish(ctx, node, xs, y, gy):
     """d/dx x·tanh(sp(x)) = tanh(sp(x)) + x·(1 − tanh²(sp(x)))·σ(x), sp = softplus."""
     x = xs[0]
     t = np.tanh(softplus_of(x))
     return [gy * (t + x * (1 - t * t) * _sigmoid(x))]
+
+
+vjp_footprint("mish")(gradients(6))  # softplus, t, t², 1 − t², x·, σ (two), ·σ, t +, gy·
 
 
 @vjp("softplus", activation=True)
@@ -119,12 +171,18 @@ def softplus(ctx, node, xs, y, gy):
     return [np.where(bx > threshold, gy, gy * _sigmoid(bx))]
 
 
+vjp_footprint("softplus")(gradients(5, 1))  # β·x, > threshold, σ (two), gy·σ, the where
+
+
 @vjp("hardtanh", activation=True)
 def hardtanh(ctx, node, xs, y, gy):
     """1 strictly between the bounds, 0 elsewhere (torch's hardtanh_backward)."""
     x = xs[0]
     low, high = hardtanh_bounds(ctx, node)
     return [gy * ((x > low) & (x < high))]
+
+
+vjp_footprint("hardtanh")(gradients(1, 3))  # two bounds, their and, gy·mask
 
 
 @vjp("softmax")
@@ -139,3 +197,11 @@ def softmax(ctx, node, xs, y, gy):
             return [gy]
         return [np.broadcast_to(gy.sum(axis=axis, keepdims=True), gy.shape).copy()]
     return [y * (gy - (gy * y).sum(axis=axis, keepdims=True))]
+
+
+@vjp_footprint("softmax")
+def softmax_footprint(ctx, node, xs, y, gy):
+    """Opened: nothing over the channels, the broadcast sum's copy over the last axis; else gy·y, gy − Σ, y·."""
+    if ctx.open_activations:
+        return 0 if softmax_axis(ctx, node, xs[0]) == 1 else gy.nbytes
+    return 2 * gy.nbytes

@@ -8,7 +8,8 @@ from __future__ import annotations
 from math import prod
 
 from ..excitation import excitation
-from .base import GradContext, apply_vjp, vjp
+from ..base import nbytes
+from .base import GradContext, apply_vjp, vjp, vjp_footprint
 
 
 @vjp("squeeze_excitation")
@@ -27,3 +28,9 @@ def squeeze_excitation(ctx: GradContext, node, xs, y, gy):
     g_hpre = apply_vjp(ctx.sub(path.activation), path.activation, [path.h_pre], path.h, g_gpre @ w2)[0]
     g_pooled = (g_hpre @ w1) / gy.dtype.type(prod(x.shape[2:]))
     return [gx + g_pooled.reshape(batch, c, *spread).astype(gy.dtype)]
+
+
+@vjp_footprint("squeeze_excitation")
+def squeeze_excitation_footprint(ctx: GradContext, node, xs, y, gy):
+    """gy·gate, gy·x, the sum of the two terms, and the gate path's few (B, C) arrays in float64."""
+    return 3 * gy.nbytes + 12 * nbytes(xs[0].shape[:2], 8)

@@ -5,10 +5,11 @@ node's kept arrays (:meth:`GradContext.replay`) and go through their own VJPs.""
 
 from __future__ import annotations
 
-from ..conv import sliding_geometry
-from ..factorised import axis_stages, depthwise_stage, mid_layers
-from .base import GradContext, apply_vjp, vjp
-from .conv import conv_input_grad
+from ..base import FOOTPRINTS, nbytes, stand_in
+from ..conv import conv_nd_bytes, sliding_geometry
+from ..factorised import axis_stages, depthwise_stage, mid_layers, mid_nodes
+from .base import VJP_FOOTPRINTS, GradContext, apply_vjp, passes_through, vjp, vjp_footprint
+from .conv import conv_input_grad, conv_input_grad_bytes
 
 
 def _back_through_stages(ctx: GradContext, gy, stages, first_weight: int, groups: int):
@@ -23,12 +24,35 @@ def _back_through_stages(ctx: GradContext, gy, stages, first_weight: int, groups
     return g
 
 
+def stages_back_bytes(gy_shape, stages, channels_in, groups: int, itemsize: int) -> int:
+    """The footprint of :func:`_back_through_stages`: at each stage, the gradient it reads (from the second on)
+    next to the stage's :func:`conv_input_grad_bytes`; ``channels_in[i]`` the input channels of stage i."""
+    batch, c_out = gy_shape[:2]
+    shape, held, most = tuple(gy_shape), 0, 0
+    for stage, c_in in reversed(list(zip(stages, channels_in))):
+        w_shape = (c_out, c_in // groups, *stage.kernel)
+        most = max(most, held + conv_input_grad_bytes(shape, w_shape, stage.in_sizes, stage.stride,
+                                                      stage.dilation, stage.pads, groups, itemsize, not held))
+        shape, c_out = (batch, c_in, *stage.in_sizes), c_in
+        held = nbytes(shape, itemsize)
+    return most
+
+
 @vjp("separable")
 def separable(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
     stages = axis_stages(ctx, x.shape[2:], kernel_size, stride, dilation, pads)
     return [_back_through_stages(ctx, gy, stages, 0, 1)]
+
+
+@vjp_footprint("separable")
+def separable_footprint(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
+    stages = axis_stages(ctx, x.shape[2:], kernel_size, stride, dilation, pads)
+    mid = node.fields.get("mid") or node.fields["out"]
+    return stages_back_bytes(gy.shape, stages, [x.shape[1]] + [mid] * (len(stages) - 1), 1, gy.itemsize)
 
 
 @vjp("flattened")
@@ -44,6 +68,17 @@ def flattened(ctx: GradContext, node, xs, y, gy):
     return [conv_input_grad(g, ctx.weights[0], x.shape[2:], ones, ones, [(0, 0)] * rank, 1)]
 
 
+@vjp_footprint("flattened")
+def flattened_footprint(ctx: GradContext, node, xs, y, gy):
+    """The per-channel stages, then, holding their (cropped) gradient, its copy and the lateral 1×1's GEMM."""
+    x = xs[0]
+    kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
+    f = node.fields["out"]
+    stages = axis_stages(ctx, x.shape[2:], kernel_size, stride, dilation, pads)
+    lateral = nbytes((x.shape[0], f, *x.shape[2:]), gy.itemsize)
+    return max(stages_back_bytes(gy.shape, stages, [f] * len(stages), f, gy.itemsize), 2 * lateral + x.nbytes)
+
+
 @vjp("depthwise_separable")
 def depthwise_separable(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
@@ -56,3 +91,28 @@ def depthwise_separable(ctx: GradContext, node, xs, y, gy):
     for sub, h_in, h_out, weights, buffers in reversed(steps):
         g = apply_vjp(ctx.sub(sub, weights, buffers), sub, [h_in], h_out, g)[0]
     return [conv_input_grad(g, ctx.weights[0], x.shape[2:], stride, dilation, pads, x.shape[1])]
+
+
+@vjp_footprint("depthwise_separable")
+def depthwise_separable_footprint(ctx: GradContext, node, xs, y, gy):
+    """The replayed forward keeps h and every mid layer's output; beside them, the replay's conv and the mid
+    kernels' footprints, then the pointwise gradient (one GEMM) held through the mid VJPs and the depthwise one."""
+    x = xs[0]
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_in, batch = x.shape[1], x.shape[0]
+    wide = c_in * node.fields.get("multiplier", 1)
+    h = (batch, wide, *out_sizes)
+    size = nbytes(h, gy.itemsize)
+    subs = mid_nodes(node)
+    kept = size * (1 + len(subs))
+    most = conv_nd_bytes(x.shape, (wide, 1, *kernel_size), stride, pads, out_sizes, c_in, gy.itemsize)
+    stand = stand_in(h, gy.dtype)
+    for sub in subs:
+        forward, backward = FOOTPRINTS.get(sub.kind), VJP_FOOTPRINTS.get(sub.kind)
+        if forward is None or backward is None:
+            ctx.fail(f"the executor has no footprint for the mid layer `{sub.kind}`", "use a kind it knows", "mid")
+        back = 0 if passes_through(ctx, sub) else backward(ctx, sub, [stand], stand, stand)
+        most = max(most, forward(ctx, sub, [stand], stand), size + back)
+    depthwise = conv_input_grad_bytes(h, (wide, 1, *kernel_size), x.shape[2:], stride, dilation, pads, c_in,
+                                      gy.itemsize)
+    return kept + max(most, size + size, size + depthwise)

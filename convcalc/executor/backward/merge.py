@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import reduce_to, vjp
+from .base import reduce_to, vjp, vjp_footprint
 
 
 def aligned(xs) -> list[np.ndarray]:
@@ -31,11 +31,20 @@ def add(ctx, node, xs, y, gy):
     return [summed_to(ctx, gy, a, x) for a, x in zip(aligned(xs), xs)]
 
 
+@vjp_footprint("add")
+def add_footprint(ctx, node, xs, y, gy):
+    """gy itself to an input of its shape; a broadcast input gets gy summed to its shape."""
+    return sum(x.nbytes for x in xs if x.shape != gy.shape)
+
+
 @vjp("subtract")
 def subtract(ctx, node, xs, y, gy):
     """a − b: gy to a, −gy to b, each summed over its broadcast axes."""
     a, b = aligned(xs)
     return [summed_to(ctx, gy, a, xs[0]), summed_to(ctx, -gy, b, xs[1])]
+
+
+vjp_footprint("subtract")(lambda ctx, node, xs, y, gy: gy.nbytes + sum(x.nbytes for x in xs))  # −gy, the sums
 
 
 @vjp("divide")
@@ -45,10 +54,17 @@ def divide(ctx, node, xs, y, gy):
     return [summed_to(ctx, gy / b, a, xs[0]), summed_to(ctx, -gy * a / (b * b), b, xs[1])]
 
 
+# gy/b, −gy, ·a, b², their quotient; each summed to its input
+vjp_footprint("divide")(lambda ctx, node, xs, y, gy: 4 * gy.nbytes + sum(x.nbytes for x in xs))
+
+
 @vjp("concat")
 def concat(ctx, node, xs, y, gy):
     bounds = np.cumsum([x.shape[1] for x in xs])[:-1]
     return np.split(gy, bounds, axis=1)
+
+
+vjp_footprint("concat")(lambda ctx, node, xs, y, gy: 0)  # views of gy
 
 
 @vjp("multiply")
@@ -69,3 +85,9 @@ def multiply(ctx, node, xs, y, gy):
                 g = g * other
         grads.append(reduce_to(g, x.shape).reshape(xs[i].shape))
     return grads
+
+
+@vjp_footprint("multiply")
+def multiply_footprint(ctx, node, xs, y, gy):
+    """Every input's gradient, and the running product (two at once) of the one being formed."""
+    return sum(x.nbytes for x in xs) + 2 * gy.nbytes

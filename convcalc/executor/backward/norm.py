@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..norm import DEFAULT_EPS, eps_of, groups_view, layernorm_layout, spatial_axes, standardise
-from .base import GradContext, vjp
+from ..base import nbytes
+from ..norm import (DEFAULT_EPS, eps_of, groups_view, layernorm_layout, spatial_axes, standardise,
+                    standardised_bytes)
+from .base import GradContext, vjp, vjp_footprint
 
 
 def _channel_shape(x):
@@ -46,6 +48,14 @@ def batchnorm(ctx: GradContext, node, xs, y, gy):
     return [gx.astype(gy.dtype)]
 
 
+@vjp_footprint("batchnorm")
+def batchnorm_footprint(ctx: GradContext, node, xs, y, gy):
+    """gy·scale; with batch statistics, in float64 x, gy·γ, x̂ and three temporaries, then the cast."""
+    if node.fields.get("track_running_stats", True):
+        return gy.nbytes
+    return 6 * nbytes(gy.shape, 8) + gy.nbytes
+
+
 def _scaled(ctx: GradContext, gy, shape):
     """g = gy·γ in float64 (γ broadcast as ``shape``; gy itself without affine)."""
     g = gy.astype(np.float64)
@@ -60,6 +70,13 @@ def _through_statistics(ctx: GradContext, x, g, axes, eps):
     return inv * (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True))
 
 
+def statistics_bytes(ctx: GradContext, x, axes) -> int:
+    """What :func:`_scaled` then :func:`_through_statistics` hold at once, and the cast: g in float64 (two while
+    it is cast and scaled), the standardisation's footprint beside it, and through the statistics three more."""
+    x64 = nbytes(x.shape, 8)
+    return x64 + standardised_bytes(x, axes) + (3 * x64 if ctx.gates else x64) + x.nbytes
+
+
 @vjp("layernorm")
 def layernorm(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
@@ -68,12 +85,22 @@ def layernorm(ctx: GradContext, node, xs, y, gy):
     return [_through_statistics(ctx, x, g, axes, eps_of(node)).astype(gy.dtype)]
 
 
+@vjp_footprint("layernorm")
+def layernorm_footprint(ctx: GradContext, node, xs, y, gy):
+    return statistics_bytes(ctx, xs[0], layernorm_layout(node, xs[0])[0])
+
+
 @vjp("groupnorm")
 def groupnorm(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     g = groups_view(ctx, node, _scaled(ctx, gy, _channel_shape(x)))
     gx = _through_statistics(ctx, groups_view(ctx, node, x), g, (2,), eps_of(node))
     return [gx.reshape(x.shape).astype(gy.dtype)]
+
+
+@vjp_footprint("groupnorm")
+def groupnorm_footprint(ctx: GradContext, node, xs, y, gy):
+    return statistics_bytes(ctx, groups_view(ctx, node, xs[0]), (2,))
 
 
 @vjp("instancenorm")
@@ -86,3 +113,12 @@ def instancenorm(ctx: GradContext, node, xs, y, gy):
         var = ctx.buffer_arrays[1].astype(np.float64)
         return [(g / np.sqrt(var + eps).reshape(shape)).astype(gy.dtype)]
     return [_through_statistics(ctx, x, g, spatial_axes(ctx, x), eps).astype(gy.dtype)]
+
+
+@vjp_footprint("instancenorm")
+def instancenorm_footprint(ctx: GradContext, node, xs, y, gy):
+    """Running statistics: g in float64 (two at once), g/σ, the cast; else the statistics' footprint."""
+    x = xs[0]
+    if node.fields.get("track_running_stats", False):
+        return 3 * nbytes(x.shape, 8) + x.nbytes
+    return statistics_bytes(ctx, x, spatial_axes(ctx, x))

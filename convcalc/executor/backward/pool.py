@@ -23,9 +23,9 @@ from math import prod
 
 import numpy as np
 
-from ..base import per_axis
+from ..base import nbytes, per_axis
 from ..pool import MAX, MEAN, MIN, Reduction, Windows, adaptive_windows, window_layout
-from .base import GradContext, scatter_windows, vjp
+from .base import GradContext, scatter_windows, vjp, vjp_footprint
 
 
 def scatter_taps(windows: Windows, x_shape, per_tap, dtype) -> np.ndarray:
@@ -45,6 +45,12 @@ def _first_hits(windows: Windows, xp: np.ndarray, y: np.ndarray, gy: np.ndarray,
         yield gy * hit
 
 
+def first_hits_bytes(windows: Windows, x, y) -> int:
+    """What :func:`_first_hits` holds at once: the padded copy of x, four masks the size of y (taken, the last hit
+    and the next, a complement) and two routed gradients (the one its consumer adds, the next)."""
+    return windows.padded_bytes(x) + 4 * y.size + 2 * y.nbytes
+
+
 @vjp("maxpool", reduce=MAX)
 @vjp("minpool", reduce=MIN)
 @vjp("avgpool", reduce=MEAN)
@@ -61,6 +67,20 @@ def window_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
             g = gy / windows.divisor(x.shape[2:], node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
         per_tap = [g] * prod(windows.kernel)
     return [scatter_taps(windows, x.shape, per_tap, gy.dtype)]
+
+
+@vjp_footprint("maxpool", reduce=MAX)
+@vjp_footprint("minpool", reduce=MIN)
+@vjp_footprint("avgpool", reduce=MEAN)
+def window_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
+    """The padded input gradient, and the first hits (max/min) or gy over the divisor (avg)."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    how = reduce.probed(ctx.max_as_sum)
+    padded = windows.padded_bytes(x) or x.nbytes
+    if how.extreme:
+        return padded + first_hits_bytes(windows, x, y)
+    return padded + (gy.nbytes if how.average else 0)
 
 
 def _route_first_extreme(x_window: np.ndarray, g: np.ndarray, arg) -> np.ndarray:
@@ -86,6 +106,9 @@ def global_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     if how.average:
         g = g / gy.dtype.type(np.prod(sizes))
     return [np.broadcast_to(g, x.shape).copy()]
+
+
+vjp_footprint("global_avgpool", "global_maxpool")(lambda ctx, node, xs, y, gy: xs[0].nbytes)  # the spread
 
 
 def apply_transposed(g: np.ndarray, matrix: np.ndarray, ax: int) -> np.ndarray:
@@ -118,6 +141,33 @@ def adaptive_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     return [gx]
 
 
+def transposed_bytes(shape, sizes, itemsize: int) -> int:
+    """The footprint of applying one (O × N) matrix per axis with :func:`apply_transposed`, from a gradient of
+    ``shape`` to spatial ``sizes``: per axis the gradient so far (from the second axis on), the matrix in float64
+    and in the gradient's dtype, tensordot's transposed copy and its result; then the contiguous copy."""
+    shape, held, most = list(shape), 0, 0
+    for axis, n in enumerate(sizes):
+        before, o = nbytes(shape, itemsize), shape[2 + axis]
+        shape[2 + axis] = n
+        after = nbytes(shape, itemsize)
+        most = max(most, held + before + after + o * n * (8 + itemsize))
+        held = after
+    return max(most, 2 * held)
+
+
+@vjp_footprint("adaptive_avgpool", reduce=MEAN)
+@vjp_footprint("adaptive_maxpool", reduce=MAX)
+def adaptive_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
+    """Averages: the transposed matrices; extremes: the input gradient and, for the largest window, its copy and
+    its routed gradient."""
+    x = xs[0]
+    if not reduce.probed(ctx.max_as_sum).extreme:
+        return transposed_bytes(gy.shape, x.shape[2:], gy.itemsize)
+    out_sizes = per_axis(ctx, node, "output_size", x.ndim - 2)
+    widest = [max(end - start for start, end in adaptive_windows(n, o)) for n, o in zip(x.shape[2:], out_sizes)]
+    return x.nbytes + 2 * nbytes((*x.shape[:2], *widest), gy.itemsize)
+
+
 @vjp("lppool")
 def lppool(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
@@ -130,6 +180,18 @@ def lppool(ctx: GradContext, node, xs, y, gy):
         factor = np.where(total != 0, np.abs(total) ** (1.0 / p - 1.0), 0.0) * gy
         per_tap = [np.where(total != 0, factor * v ** (p - 1), 0.0) for v in taps]
     return [scatter_taps(windows, x.shape, per_tap, np.float64).astype(gy.dtype)]
+
+
+@vjp_footprint("lppool")
+def lppool_footprint(ctx: GradContext, node, xs, y, gy):
+    """In float64: x, its padded copy, the window sums (and two partial sums), the factor, every tap's gradient
+    (and one tap's two temporaries), the padded input gradient; then its cast."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    padded = windows.padded_bytes(x, 8) or nbytes(x.shape, 8)
+    taps = len(list(windows.taps()))
+    out64 = nbytes(y.shape, 8)
+    return nbytes(x.shape, 8) + 2 * padded + (taps + 5) * out64 + x.nbytes
 
 
 @vjp("stochastic_pool")
@@ -147,3 +209,17 @@ def stochastic_pool(ctx: GradContext, node, xs, y, gy):
     else:  # the drawn element: the first in its window equal to the value drawn
         per_tap = _first_hits(windows, xp, y, gy, where=sum(taps) > 0)
     return [scatter_taps(windows, x.shape, per_tap, gy.dtype)]
+
+
+@vjp_footprint("stochastic_pool")
+def stochastic_pool_footprint(ctx: GradContext, node, xs, y, gy):
+    """The padded copy and the padded input gradient; test mode: the window sums (two at once), the safe divisor,
+    every tap's gradient and one tap's three temporaries; train mode: the first hits and their window sums."""
+    x = xs[0]
+    windows = window_layout(ctx, node, x)
+    base = windows.padded_bytes(x) + (windows.padded_bytes(x) or x.nbytes)
+    if ctx.max_as_sum:
+        return base
+    if node.fields.get("mode", "test") == "test":
+        return base + (len(list(windows.taps())) + 6) * y.nbytes
+    return base + first_hits_bytes(windows, x, y) + 2 * y.nbytes + y.size

@@ -11,8 +11,8 @@ import numpy as np
 from ..resample import _cubic_weights, _out_sizes, source_ratio
 from ..resample import pad_pairs
 from ..resample import pixel_shuffle as shuffle, pixel_unshuffle as unshuffle
-from .base import GradContext, unpad, vjp
-from .pool import apply_transposed
+from .base import GradContext, unpad, unpad_bytes, vjp, vjp_footprint
+from .pool import apply_transposed, transposed_bytes
 
 
 def axis_matrix(mode: str, n: int, o: int, scale, align: bool, dtype) -> np.ndarray:
@@ -56,10 +56,18 @@ def upsample(ctx: GradContext, node, xs, y, gy):
     return [np.ascontiguousarray(g, dtype=gy.dtype)]
 
 
+@vjp_footprint("upsample")
+def upsample_footprint(ctx: GradContext, node, xs, y, gy):
+    return transposed_bytes(gy.shape, xs[0].shape[2:], gy.itemsize)
+
+
 @vjp("pixel_shuffle")
 def pixel_shuffle(ctx: GradContext, node, xs, y, gy):
     """The inverse rearrangement: pixel_unshuffle of the gradient by the same factor."""
     return [unshuffle(ctx, node, [gy])]
+
+
+vjp_footprint("pixel_shuffle", "pixel_unshuffle")(lambda ctx, node, xs, y, gy: gy.nbytes)  # one copy
 
 
 @vjp("pixel_unshuffle")
@@ -72,3 +80,9 @@ def pad(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     return [unpad(gy, x.shape[2:], pad_pairs(ctx, node, x), node.fields.get("mode", "constant"))]
 
+
+@vjp_footprint("pad")
+def pad_footprint(ctx: GradContext, node, xs, y, gy):
+    x = xs[0]
+    return unpad_bytes(gy.shape, x.shape[2:], pad_pairs(ctx, node, x), node.fields.get("mode", "constant"),
+                       gy.itemsize)

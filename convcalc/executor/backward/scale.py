@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scale import scalar_value
-from .base import vjp
+from .base import vjp, vjp_footprint
 
 
 @vjp("scalar")
@@ -28,6 +28,9 @@ def scalar(ctx, node, xs, y, gy):
         return [gy * (v * np.power(x, v - 1))]
 
 
+vjp_footprint("scalar")(lambda ctx, node, xs, y, gy: 2 * gy.nbytes)  # e.g. x², −v/x², gy·
+
+
 def _along(array: np.ndarray, node, x: np.ndarray) -> np.ndarray:
     """A (C,) array shaped to broadcast along its axis (channels: axis 1; last: the last)."""
     if node.fields.get("axis", "channels") == "last":
@@ -42,7 +45,13 @@ def layer_scale(ctx, node, xs, y, gy):
     return [gy * _along(gamma, node, xs[0])]
 
 
+vjp_footprint("layer_scale")(lambda ctx, node, xs, y, gy: gy.nbytes)
+
+
 @vjp("bias_add")
 def bias_add(ctx, node, xs, y, gy):
     """The identity: an added constant."""
     return [gy]
+
+
+vjp_footprint("bias_add")(lambda ctx, node, xs, y, gy: 0)  # gy itself

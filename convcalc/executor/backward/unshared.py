@@ -8,9 +8,10 @@ from math import prod
 
 import numpy as np
 
+from ..base import nbytes
 from ..conv import sliding_geometry
 from ..unshared import tiles_of
-from .base import GradContext, scatter_windows, vjp
+from .base import GradContext, scatter_windows, vjp, vjp_footprint
 
 
 def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
@@ -35,6 +36,21 @@ def locally_connected(ctx: GradContext, node, xs, y, gy):
     return [_col2im(gcols, x.shape, kernel_size, stride, dilation, pads, out_sizes)]
 
 
+def _columns_and_padded(ctx: GradContext, node, x, itemsize: int):
+    """(bytes of the column gradient ``(B, C·Πk, ΠN_out)``, bytes of the padded input gradient), and the sizes."""
+    kernel_size, _, _, pads, out_sizes = sliding_geometry(ctx, node, x)
+    cols = nbytes((*x.shape[:2], prod(kernel_size), *out_sizes), itemsize)
+    padded = nbytes((*x.shape[:2], *(n + b + a for n, (b, a) in zip(x.shape[2:], pads))), itemsize)
+    return cols, padded, out_sizes
+
+
+@vjp_footprint("locally_connected")
+def locally_connected_footprint(ctx: GradContext, node, xs, y, gy):
+    """The GEMMs' column gradient, its reshaped copy and the padded input gradient."""
+    cols, padded, _ = _columns_and_padded(ctx, node, xs[0], gy.itemsize)
+    return 2 * cols + padded
+
+
 @vjp("tiled")
 def tiled(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
@@ -55,3 +71,13 @@ def tiled(ctx: GradContext, node, xs, y, gy):
     # the forward's columns are (B, C·Πk, …) channel-major; grouped as (B, g, C/g·Πk, …): the same order
     return [_col2im(gcols.reshape(batch, c_in * prod(kernel_size), *out_sizes), x.shape, kernel_size, stride,
                     dilation, pads, out_sizes)]
+
+
+@vjp_footprint("tiled")
+def tiled_footprint(ctx: GradContext, node, xs, y, gy):
+    """The column gradient, and beside it the largest tile's gy copy and GEMM result, or the padded input
+    gradient."""
+    cols, padded, out_sizes = _columns_and_padded(ctx, node, xs[0], gy.itemsize)
+    tile = prod(-(-o // t) for o, t in zip(out_sizes, tiles_of(ctx, node, out_sizes)))
+    share = tile / prod(out_sizes)
+    return cols + max(int(share * (gy.nbytes + cols)) + 1, padded)
