@@ -101,7 +101,6 @@ def split(op):
     return op.multi(makers)
 
 
-@handles(operator.getitem, params="input index")
 def _index_text(index) -> str:
     """A tensor index as Python code writes it: ``[:, 2:5]``, ``[..., None]``."""
     def one(part):
@@ -113,6 +112,7 @@ def _index_text(index) -> str:
     return "[" + ", ".join(one(part) for part in index) + "]"
 
 
+@handles(operator.getitem, params="input index")
 def getitem(op):
     """An item of a split, of a tuple of activations, or a slice ``x[:, a:b]`` of the channels."""
     source, index = op.arg("input"), op.arg("index")
