@@ -68,6 +68,23 @@ def shorten(text: str, keep: int = 40) -> str:
     return f"{text[:keep - 10]}…({len(text):,} characters)"
 
 
+def escaped(text: str) -> str:
+    """Text with every character a terminal would act on (escapes, controls, other spaces than " ") written as a
+    Python-style escape, ``\\x1b[31m``, so that a message can show a hostile name without the terminal obeying it."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+
+
+def check_name(name: str, mark, what: str, example: str, spaces: bool = False) -> str:
+    """``name`` unchanged when it is printable (and, unless ``spaces``, without spaces); else a :class:`SpecError`
+    at ``mark`` showing it escaped. The one check of every name a spec gives: the network's ``name:``, block names,
+    layer names. ``what`` is ``a layer name``; ``example`` a valid one."""
+    if name.isprintable() and (spaces or " " not in name):  # isprintable() is false for every other space, control
+        return name
+    kinds = "control characters" if spaces else "spaces or control characters"
+    raise SpecError(f"{what} cannot contain {kinds}, got `{escaped(shorten(name, 80))}`", mark,
+                    f"use letters, digits, `_`, `-` and `.`, e.g. `{example}`")
+
+
 _QUOTED_KEEP = 120  # a `quoted` span of a long message longer than this is echoed shortened
 _MESSAGE_KEEP = 2000  # and no message is longer than about this
 

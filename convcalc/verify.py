@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, escaped
 from .limits import check_number, decimal_value, shorten
 from .numbers import fmt_bytes, grouped
 
@@ -37,7 +37,7 @@ def parse_bytes(text: str) -> int:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = match.group(2).upper() if match else None
     if not match or unit not in _UNITS:
-        raise SpecError(f"--max-memory: cannot read {shorten(str(text))!r} as a size", None,
+        raise SpecError(f"--max-memory `{escaped(shorten(str(text)))}`: cannot read it as a size", None,
                         "give a number of bytes with an optional unit, e.g. 512M, 4G, 1.5GiB")
     amount = decimal_value(match.group(1), None, "--max-memory")  # exact, and within ±10^100 (convcalc.limits)
     return check_number(int(amount * _UNITS[unit]), None, "--max-memory")

@@ -115,7 +115,8 @@ def load_baseline(path: str, *names: str) -> Report:
     try:
         return Report.from_dict(data)
     except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
-        what = f"no `{exc.args[0]}`" if isinstance(exc, KeyError) else f"{exc.__class__.__name__}: {exc}"
+        # the missing key by name; any other failure is a value of the wrong type (no Python exception text)
+        what = f"no `{shorten(str(exc.args[0]))}`" if isinstance(exc, KeyError) else "a value of the wrong type"
         raise SpecError(f"the baseline is not a complete convcalc report ({shorten(what, 200)})", where,
                         "create it with `convcalc analyze SPEC --format json`") from None
 

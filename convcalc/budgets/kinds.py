@@ -54,6 +54,12 @@ class Budget(ABC):
     mark: Mark | None = None
 
     @property
+    def written(self) -> str:
+        """How an error message names the budget: the key as a file writes it (with the position in ``mark``), or
+        the command-line flag it came from (``--min-rf 224x224``), which has no position."""
+        return f"`{self.key}`" if self.mark is not None else self.origin
+
+    @property
     @abstractmethod
     def key(self) -> str:
         """Identity for overriding: a budget with the same key set later replaces this one."""
@@ -278,10 +284,11 @@ class MinRF(Budget):
             layer = report.layers[-1]
         actual = tuple(layer.rf.size)
         if not actual:
-            raise SpecError(f"`min_rf`: `{report.name}` has no spatial axes", self.mark, "remove `min_rf`")
+            raise SpecError(f"{self.written}: `{report.name}` has no spatial axes", self.mark,
+                            f"remove {self.written}")
         if isinstance(self.limit, tuple):
             if len(self.limit) != len(actual):
-                raise SpecError(f"`min_rf` gives {len(self.limit)} sizes but `{report.name}` has {len(actual)} "
+                raise SpecError(f"{self.written} gives {len(self.limit)} sizes but `{report.name}` has {len(actual)} "
                                 f"spatial axes", self.mark, f"give {len(actual)} sizes, or one for every axis")
             limit = self.limit
         else:

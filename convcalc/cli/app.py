@@ -13,6 +13,7 @@ import typer
 from . import options
 from .commands import analyze, check, compare, explain, import_, rf, sweep, verify, zoo
 from .params import typer_command, typer_parameter
+from .usage import Group
 
 app = typer.Typer(
     name="convcalc",
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=Group,  # usage errors read `error: --batch 0: must be ≥ 1 — …` (convcalc.cli.usage)
 )
 
 #: (command function, its parameter definitions), in the order of ``convcalc --help``

@@ -7,7 +7,7 @@ definitions of ``analyze``'s options (:data:`convcalc.cli.options.ANALYZE`, from
 too). When it recognises the whole command line it calls :func:`convcalc.cli.commands.analyze.analyze`, the same
 function the Typer command calls, and never imports Typer. Anything else — ``--help``, another command, an unknown
 or repeated option, a value out of range, an option-like SPEC — returns ``None`` and the Typer app takes over, so
-help text and usage errors come from one place. ``tests/cli/test_entry.py`` checks, definition by definition,
+help text and usage errors come from one place (:mod:`convcalc.cli.usage`, in convcalc's ``error: …`` style). ``tests/cli/test_entry.py`` checks, definition by definition,
 that the two accept the same command lines and print the same output.
 
 Set ``CONVCALC_NO_FAST_PATH=1`` to always go through Typer.
@@ -18,20 +18,19 @@ from __future__ import annotations
 import os
 import sys
 
-from .options import ANALYZE, Argument, Option
+from .options import ANALYZE, Argument, Option, option_value
 
 
 def _convert(definition: Option, text: str):
-    """The value of ``definition`` for ``text``, or None where Click would refuse it (Click then says why)."""
-    if definition.choices is not None:
-        return text if text in definition.choices else None
-    if definition.type is int:
-        try:
-            value = int(text, 10)
-        except ValueError:
-            return None
-        return value if definition.minimum is None or value >= definition.minimum else None
-    return text
+    """The value of ``definition`` for ``text``, or None where it is refused: Typer then reports the refusal, with
+    the message of the same check (:func:`convcalc.cli.options.option_value`), after settling what a repeated
+    option means."""
+    from ..errors import SpecError
+
+    try:
+        return option_value(definition, text)
+    except SpecError:
+        return None
 
 
 def parse_args(definitions: tuple, args: list[str]) -> dict | None:

@@ -219,3 +219,51 @@ CHECK = (
            bool, default=False),
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
 )
+
+
+def option_value(definition: Option, text: str):
+    """The value of ``definition`` for the command-line ``text``, or a :class:`~convcalc.errors.SpecError` naming
+    the option: ``--batch 0: must be ≥ 1 — …``. The one check of option values: the fast ``analyze`` parser
+    (:mod:`convcalc.cli.entry`) and the Click types of the Typer app (:mod:`convcalc.cli.params`) both call it, so
+    the two cannot word a refusal differently. A hostile value is echoed shortened."""
+    if definition.choices is not None:
+        if text in definition.choices:
+            return text
+        return _refuse(definition, text, "must be one of " + ", ".join(definition.choices),
+                       _close_choice(text, definition.choices) or f"write e.g. {definition.flags[0]} "
+                                                                  f"{definition.default or definition.choices[0]}")
+    if definition.type is int:
+        return _whole_number(definition, text)
+    return text
+
+
+def _refuse(definition: Option, text: str, why: str, hint: str):
+    from ..errors import SpecError, shorten
+
+    raise SpecError(f"{definition.flags[0]} {shorten(text)}: {why}", None, hint)
+
+
+def _close_choice(text: str, choices) -> str | None:
+    from ..errors import did_you_mean
+
+    hint = did_you_mean(text, choices)
+    return hint if hint.startswith("did you mean") else None
+
+
+def _whole_number(definition: Option, text: str) -> int:
+    from ..errors import SpecError
+    from ..limits import LIMIT_TEXT, whole_number
+
+    flag, low = definition.flags[0], definition.minimum
+    example = f"{flag} {low if low is not None else 0}"
+    try:
+        value = whole_number(text, flag)
+    except ValueError:
+        value = None
+    except SpecError:
+        _refuse(definition, text, f"beyond ±{LIMIT_TEXT}", f"convcalc works with numbers up to {LIMIT_TEXT}")
+    if value is None:
+        _refuse(definition, text, "must be a whole number", f"write e.g. {example}")
+    if low is not None and value < low:
+        _refuse(definition, text, f"must be ≥ {low}", f"write e.g. {example}")
+    return value

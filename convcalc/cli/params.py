@@ -17,10 +17,7 @@ import typer
 
 from .common import user_errors
 from .options import Argument, Option
-
-
-def _choice_enum(definition: Option) -> type[Enum]:
-    return Enum(definition.name.strip("_").capitalize(), {c: c for c in definition.choices}, type=str)
+from .usage import click_type
 
 
 def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, object]:
@@ -32,7 +29,7 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         default = ... if definition.required else None
         return annotation, typer.Argument(default, metavar=definition.metavar, help=definition.help)
     keywords = dict(extra)
-    for key, value in (("metavar", definition.metavar), ("min", definition.minimum), ("envvar", definition.envvar)):
+    for key, value in (("metavar", definition.metavar), ("envvar", definition.envvar)):
         if value is not None:
             keywords[key] = value
     flags = definition.flags
@@ -41,11 +38,13 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         annotation = bool
         if definition.off_flag:
             flags = (f"{flags[0]}/{definition.off_flag}", *flags[1:])
-    elif definition.choices:
-        annotation = _choice_enum(definition)
-        default = annotation(default)
     else:
-        annotation = List[definition.type] if definition.repeatable else definition.type
+        # choices and integers: converted by convcalc's own check, so a bad value reads `error: --batch 0: …`
+        checked = click_type(definition)
+        if checked is not None:
+            keywords["click_type"] = checked
+        value_type = str if definition.choices else definition.type
+        annotation = List[value_type] if definition.repeatable else value_type
         if default is None:
             annotation = Optional[annotation]
     return annotation, typer.Option(default, *flags, help=definition.help, **keywords)

@@ -118,17 +118,21 @@ def sweep(spec: str, axes: dict[str, list[str]], fixed: dict[str, str] | None = 
                             did_you_mean(name, list(network.vars)) if network.vars else "the spec declares no `vars:`")
     size = math.prod(len(v) for v in axes.values()) if axes else 1
     if size > MAX_SWEEP_POINTS:
-        raise SpecError(f"the sweep has {size:,} points (more than {MAX_SWEEP_POINTS:,})", None,
-                        "sweep fewer values at a time")
+        counts = " × ".join(f"{len(v):,} values of `{k}`" for k, v in axes.items())
+        raise SpecError(f"--set: the sweep has {size:,} points ({counts}), more than {MAX_SWEEP_POINTS:,}", None,
+                        "give --set fewer values at a time")
+
+    def run(values: dict):
+        overrides = dict(parse_override(f"{k}={v}") for k, v in {**fixed, **values}.items())
+        return analyze(network.expand(overrides, batch=batch))
+
     points = []
     for combo in itertools.product(*axes.values()):
         values = dict(zip(axes, combo))
-        overrides = dict(parse_override(f"{k}={v}") for k, v in {**fixed, **values}.items())
-        where = ", ".join(f"{k}={shorten(v)}" for k, v in values.items())
         try:
-            report = analyze(network.expand(overrides, batch=batch))
+            report = run(values)
         except SpecError as err:
-            raise SpecError(f"at {where}: {err.message}" if where else err.message, err.mark, err.hint) from None
+            raise _at_point(err, values, lambda: run({})) from None
         t = report.totals
         points.append(SweepPoint(values, t.params, t.macs, t.flops, t.activation_bytes,
                                  report.peak_activation_bytes))
@@ -145,3 +149,17 @@ def sweep_dict(result: Sweep) -> dict:
     }
 
 
+
+
+def _at_point(err: SpecError, values: dict[str, str], run_unswept) -> SpecError:
+    """The error of a sweep point, prefixed ``at VAR=VALUE:`` only when it comes from the swept values: when the
+    spec fails the same way at its own values of the swept vars, the values are not the cause, and are not named."""
+    if values:
+        try:
+            run_unswept()
+        except SpecError as same:
+            if (same.message, same.mark, same.hint) == (err.message, err.mark, err.hint):
+                return err
+        where = ", ".join(f"{k}={shorten(v)}" for k, v in values.items())
+        return SpecError(f"at {where}: {err.message}", err.mark, err.hint)
+    return err

@@ -33,10 +33,10 @@ _TOKEN = re.compile(r"(?P<key>[ksdpg])(?P<value>\d+(?:x\d+)*|same|valid|full)$")
 def parse_layer(text: str) -> ConvQuery:
     """Read a conv description: ``conv 128->128 k3 s1 @56x56`` (see :data:`LAYER_SYNTAX`)."""
     def fail(message):
-        raise SpecError(f"--layer {shorten(text, 200)!r}: {message}", None, f"write {LAYER_SYNTAX}")
+        raise SpecError(f"--layer `{shorten(text, 200)}`: {message}", None, f"write {LAYER_SYNTAX}")
 
     def number(digits: str) -> int:
-        return whole_number(digits, f"--layer {shorten(text, 200)!r}")
+        return whole_number(digits, f"--layer `{shorten(text, 200)}`")
 
     cleaned = re.sub(r"\s*(->|→)\s*", "->", text.strip().replace("×", "x"))
     tokens = cleaned.split()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, escaped, shorten
 from ..spec.graph import Graph
 from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
                placeholder, pool, resample, reshape, scale, unshared)  # (registers the kernels)
@@ -102,7 +102,7 @@ def run(graph: Graph, seed: int = 0, dtype: str = "float32", x: np.ndarray | Non
     callable ``progress(index, node)`` called before each node.
     """
     if dtype not in DTYPES:
-        raise SpecError(f"the executor runs in float32 or float64, not {dtype!r}", None,
+        raise SpecError(f"the executor runs in float32 or float64, not `{escaped(shorten(str(dtype)))}`", None,
                         "use --dtype float32 or --dtype float64")
     preset = None
     if isinstance(weights, Execution):

@@ -55,7 +55,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from math import prod, sqrt
 
-from ..errors import SpecError
+from ..errors import SpecError, escaped, shorten
 
 FLOAT64_TOLERANCE = 1e-10
 #: float32's machine epsilon, 2⁻²³ (``numpy.finfo(numpy.float32).eps``)
@@ -199,7 +199,7 @@ def check(model, graph, dtype: str = "float32", seed: int = 0, batch: int | None
         raise SpecError(f"{source}: the importer cannot run this model", None,
                         "--against-original needs a runnable original (onnxruntime for ONNX, torch for a module)")
     if dtype not in DTYPES:
-        raise SpecError(f"the check runs in float32 or float64, not {dtype!r}", None,
+        raise SpecError(f"the check runs in float32 or float64, not `{escaped(shorten(str(dtype)))}`", None,
                         "use --dtype float32 or --dtype float64")
     if batch is not None:
         graph = dataclasses.replace(graph, batch=batch)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import shorten
 from .fields import per_channel_axis, reshape_layer
 from .torch_ops import Act, Const, ConstArray, Multi, atens, handles, number, spec_fields
 
@@ -100,6 +101,17 @@ def split(op):
     return op.multi(makers)
 
 
+def _index_text(index) -> str:
+    """A tensor index as Python code writes it: ``[:, 2:5]``, ``[..., None]``."""
+    def one(part):
+        if isinstance(part, slice):
+            return ":".join("" if v is None else str(v) for v in (part.start, part.stop)) + (
+                f":{part.step}" if part.step is not None else "")
+        return "..." if part is Ellipsis else str(part)
+
+    return "[" + ", ".join(one(part) for part in index) + "]"
+
+
 @handles(operator.getitem, params="input index")
 def getitem(op):
     """An item of a split, of a tuple of activations, or a slice ``x[:, a:b]`` of the channels."""
@@ -119,7 +131,7 @@ def getitem(op):
     if len(index) == 1 and index[0] == full:
         return source
     if len(index) != 2 or index[0] != full or not isinstance(index[1], slice) or index[1].step not in (None, 1):
-        op.fail(f"an index {index!r} that is not a slice of the channels")
+        op.fail(f"an index `{shorten(_index_text(index), 80)}` that is not a slice of the channels")
     start, stop, _ = index[1].indices(source.shape[0])
     return channel_slice(op, start, stop)
 

@@ -211,7 +211,7 @@ def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu):
                         f"traced on the CPU instead")
         return trace(label, on_cpu(), shape, "cpu", warnings, on_cpu)
     except RunFailed as exc:
-        raise SpecError(f"{label}: the model fails on an input of shape {list(shape)} per sample, {exc}",
+        raise SpecError(f"{label}: the model fails on an input of shape {'x'.join(map(str, shape))} per sample, {exc}",
                         None, "check --input: the shape of one sample, channels first, e.g. --input 3x224x224") \
             from None
 

@@ -98,21 +98,21 @@ CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "mac
 
 def parse_columns(text: str | None) -> list[str]:
     """The ``--columns`` names, checked (the defaults without the option)."""
-    from ..errors import SpecError, did_you_mean
+    from ..errors import SpecError, did_you_mean, shorten
 
     if text is None:
         return list(DEFAULT_COLUMNS)
     chosen = [c.strip() for c in text.split(",")]
     if not any(chosen):  # `--columns ''` or `,`: an empty table would be no answer
-        raise SpecError(f"--columns {text!r} names no column", None,
+        raise SpecError(f"--columns `{shorten(text)}` names no column" if text else "--columns is empty", None,
                         "give a comma-separated list of: " + ", ".join(f"`{c}`" for c in COLUMNS))
     for column in chosen:
         if not column:
-            raise SpecError(f"--columns {text!r} has an empty entry", None, "remove the extra comma")
+            raise SpecError(f"--columns `{shorten(text)}` has an empty entry", None, "remove the extra comma")
         if column not in COLUMNS:
             raise SpecError(f"--columns: unknown column `{column}`", None, did_you_mean(column, COLUMNS))
         if chosen.count(column) > 1:
-            raise SpecError(f"--columns {text!r} names `{column}` twice", None, "give each column once")
+            raise SpecError(f"--columns `{shorten(text)}` names `{column}` twice", None, "give each column once")
     return chosen
 
 

@@ -9,7 +9,7 @@ it came from (docs/spec.md, "Errors").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ..errors import KINDS_LISTING, LazyMark, SpecError, did_you_mean
+from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import shorten
 from .expr import evaluate
 from .fields import Axes, Padding, ScaleField, Size, describe
@@ -142,7 +142,14 @@ class Expander:
         return count
 
     def _when(self, item: YMap, scope: Scope, value, count: int) -> bool:
-        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked)."""
+        """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked). An
+        error in a condition that is just a block argument points at the call's value, as a field's does."""
+        try:
+            return self._condition(item, scope, value, count)
+        except SpecError as err:
+            raise _in_call(err, scope, "when", value) from None
+
+    def _condition(self, item: YMap, scope: Scope, value, count: int) -> bool:
         if isinstance(value, YList):  # a list left whole: not one value per repetition
             repeats = f"repeats {count} times" if count > 1 else "does not repeat"
             raise SpecError(f"`when:` lists {len(value)} value{'s' if len(value) != 1 else ''} but the item {repeats}",
@@ -163,10 +170,11 @@ class Expander:
             return value  # a list-valued field (e.g. `mid: [batchnorm, relu]`): per repetition only when nested
         if field_obj is not None and isinstance(field_obj, _PER_AXIS) and self.rank == count \
                 and not any(isinstance(v, YList) for v in value) and len({repr(v) for v in value}) > 1:
-            raise SpecError(f"`{key}: {list(value)}` is ambiguous under `repeat: {count}`: one value per "
+            shown = describe(list(value))
+            raise SpecError(f"`{key}: {shown}` is ambiguous under `repeat: {count}`: one value per "
                             f"repetition, or one per axis?", item.mark_of(key),
                             f"for the same per-axis value in every repetition write "
-                            f"{[list(value)] * count}; for one value per repetition keep the list and nest "
+                            f"[{', '.join([shown] * count)}]; for one value per repetition keep the list and nest "
                             f"per-axis entries")
         return value[index]
 
@@ -184,9 +192,7 @@ class Expander:
             if name == "input":
                 raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
                                 "`input` names the network input; choose another name")
-            if " " in name or not name.isprintable():  # isprintable() is false for every other space and control
-                raise SpecError(f"a layer name cannot contain spaces or control characters, got {shorten(name, 80)!r}",
-                                item.mark_of("name"), "use letters, digits, `_`, `-` and `.`, e.g. `layer1.0.conv1`")
+            check_name(name, item.mark_of("name"), "a layer name", "layer1.0.conv1")
             if index == 0:
                 if name in scope.taken:
                     first = scope.taken[name].mark_of("name")

@@ -19,7 +19,7 @@ import operator
 from fractions import Fraction
 from typing import Any, Mapping
 
-from ..errors import Mark, SpecError, did_you_mean
+from ..errors import Mark, SpecError, did_you_mean, escaped
 from ..limits import LIMIT_EXPONENT, LIMIT_TEXT, beyond_text, decimal_value, shorten, within
 from .yamlio import YDate
 
@@ -116,6 +116,11 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> A
     return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
 
 
+def _constant_text(value) -> str:
+    """A constant of an expression as it was written: `'a'` for a string, `None`, `...`, `b'x'`."""
+    return "..." if value is Ellipsis else repr(value) if isinstance(value, (str, bytes)) else str(value)
+
+
 def _depth(tree) -> int:
     """How deeply the operations of a parsed expression nest, walked without recursion."""
     deepest, stack = 0, [(tree, 1)]
@@ -163,7 +168,7 @@ class _Evaluator:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, bool):
                 return value
-            self.fail(f"the constant {value!r} is not a number", "expressions work on numbers only")
+            self.fail(f"the constant `{escaped(shorten(_constant_text(value)))}` is not a number", "expressions work on numbers only")
         if isinstance(value, float):
             # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
             written = ast.get_source_segment(self.source, node)

@@ -15,6 +15,7 @@ Conventions, stated once:
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
@@ -72,6 +73,10 @@ def _plain(value, depth: int) -> str:
     return shorten(str(value))
 
 
+#: a per-axis value written as one piece of text: `3x3`, `3×3`, `3, 3`, `3 3`, `(1, 2)`, `2.0x2.0`
+_AXES_TEXT = re.compile(r"[(\[]?\s*\d+(?:\.\d+)?(?:(?:\s*[x×,]\s*|\s+)\d+(?:\.\d+)?){1,2}\s*,?\s*[)\]]?")
+
+
 class Field:
     """One YAML key of a layer kind."""
 
@@ -98,6 +103,16 @@ class Field:
 
     def _describe(self, value) -> str:
         return describe(value)
+
+    def _not_axes_text(self, value, mark: Mark) -> None:
+        """Refuse a per-axis value written as text (``3x3``, ``3, 3``, ``(2.0, 2.0)``), with the list to write
+        instead: YAML reads it as one string, which is no number nor expression."""
+        if isinstance(value, str):
+            match = _AXES_TEXT.fullmatch(value.strip())
+            if match:
+                numbers = re.findall(r"\d+(?:\.\d+)?", value)
+                self._fail(f"is the text `{shorten(value.strip())}`, not a number or a list", mark,
+                           f"write one value per spatial axis as a YAML list: `[{', '.join(numbers)}]`")
 
     def _number(self, value, mark: Mark, evaluate, *, integral: bool):
         if isinstance(value, YBool) or isinstance(value, bool):
@@ -209,6 +224,7 @@ class Axes(Field):
         if self.name == "padding" and isinstance(value, str) and value.strip() in PADDING_WORDS:  # pooling
             self._fail(f"cannot be `{value.strip()}` on this kind: it takes an int or a per-axis list", mark,
                        "PyTorch's pooling pads both sides alike; write the number, e.g. `padding: 1`")
+        self._not_axes_text(value, mark)
         if isinstance(value, list):
             if not 1 <= len(value) <= 3:
                 self._fail(f"has {len(value)} values", mark, "give one value per spatial axis (1 to 3 values)")
@@ -230,6 +246,7 @@ class Padding(Field):
     def coerce(self, value, mark, evaluate):
         if isinstance(value, str) and value in PADDING_WORDS:
             return value
+        self._not_axes_text(value, mark)
         if isinstance(value, list):
             if not 1 <= len(value) <= 3:
                 self._fail(f"has {len(value)} entries", mark,
@@ -275,6 +292,7 @@ class ScaleField(Field):
     type_name = "number or per-axis list"
 
     def coerce(self, value, mark, evaluate):
+        self._not_axes_text(value, mark)
         if isinstance(value, list):
             return tuple(self._one(item, m, evaluate) for item, m in _items(value, mark))
         return self._one(value, mark, evaluate)

@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
-from ..errors import Mark, SpecError, did_you_mean
+from ..errors import Mark, SpecError, check_name, did_you_mean
 from ..limits import check_number, number_text, read_file, shorten, whole_number
 from .expr import evaluate, normalize
 from .fields import describe
@@ -161,6 +161,8 @@ class Network:
                 raise SpecError(f"`{key}` must be text, got {describe(value)}", doc.mark_of(key),
                                 f"write e.g. `{key}: " + ("resnet50`" if key == "name" else "a few words`"))
         self.name = str(doc.get("name") or os.path.splitext(os.path.basename(self.source))[0])
+        if "name" in doc:
+            check_name(self.name, doc.mark_of("name"), "`name`", "resnet50", spaces=True)
         if len(self.name) > MAX_NAME_CHARS:
             raise SpecError(f"`name` is {len(self.name):,} characters long, above the limit of {MAX_NAME_CHARS}",
                             doc.mark_of("name") if "name" in doc else doc.mark, "use a shorter name")
@@ -178,6 +180,7 @@ class Network:
             raise SpecError("`blocks` must be a mapping of block names", doc.mark_of("blocks"),
                             "write `blocks: {name: {args: …, layers: […]}}`")
         for name, block in blocks.items():
+            check_name(str(name), blocks.key_mark(name), "a block name", "bottleneck")
             _check_block(name, block, blocks.mark_of(name))
         self.blocks = dict(blocks)
 

@@ -308,7 +308,7 @@ def test_a_spec_without_the_models_layer_names():
 
 
 def test_the_dtype_is_checked():
-    assert "not 'float16'" in _error(handmade.classifier(), "float16")
+    assert "not `float16`" in _error(handmade.classifier(), "float16")
 
 
 # ---- a real torch module, wrapped as an Original by hand --------------------------------------------------------

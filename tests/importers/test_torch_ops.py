@@ -339,8 +339,8 @@ UNMAPPABLE = [
          "('flatten')", id="flatten-batch"),
     unmappable(lambda: Fn(lambda x: x.transpose(0, 1)), (2, 3), "Tensor.transpose (it moves the batch axis) ×1 ('transpose')",
          id="transpose-batch"),
-    unmappable(lambda: Fn(lambda x: x[:, :, 1:]), (2, 3), "operator.getitem (an index (slice(None, None, None), "
-         "slice(None, None, None), slice(1, None, None)) that is not a slice of the channels) ×1 ('getitem')",
+    unmappable(lambda: Fn(lambda x: x[:, :, 1:]), (2, 3), "operator.getitem (an index `[:, :, 1:]` that is not a "
+         "slice of the channels) ×1 ('getitem')",
          id="getitem-spatial"),
     unmappable(lambda: Fn(lambda x: torch.cat([x, x], 2)), (2, 3), "torch.cat (a concatenation along an axis other than the "
          "channels) ×1 ('cat')", id="cat-spatial"),

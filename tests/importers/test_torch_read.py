@@ -195,7 +195,7 @@ def test_a_file_that_raises_while_it_runs(tmp_path):
 def test_an_input_shape_the_model_rejects():
     message = error_of(target_of(Small), shape=(1, 8, 8))
     assert message.startswith(f"torch:{CASES}:")
-    assert "the model fails on an input of shape [1, 8, 8] per sample, at 'conv': RuntimeError:" in message
+    assert "the model fails on an input of shape 1x8x8 per sample, at 'conv': RuntimeError:" in message
     assert message.endswith("check --input: the shape of one sample, channels first, e.g. --input 3x224x224")
 
 

@@ -113,7 +113,7 @@ def test_a_big_spec_file_is_refused_unread(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--batch", "1" + "0" * 150], ["--batch is 1.0000e+150 (151 digits), beyond ±10^100"]),
+    (["--batch", "1" + "0" * 150], ["error: --batch 10000…(151 digits): beyond ±10^100 — convcalc works with numbers up to 10^100"]),
     (["--input", "3x" + "9" * 5000 + "x8"], ["--input 3x99999", "…(5,004 characters) is beyond ±10^100"]),
     (["--input", "3x" + "2" + "0" * 100], ["--input is 2.0000e+100 (101 digits), beyond ±10^100"]),
     (["--set", "a=" + "9" * 5000], ["--set a=99999…(5,000 digits)", "is longer than 1,000 characters"]),
