@@ -443,18 +443,6 @@ POSITION = re.compile(r"[^\s:]+:\d+:\d+:")
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 
-#: unplaced errors of issue 16 §5 ("one error style"), which the `relerr` branch rewrites (Click's usage errors, and
-#: `check --min-rf` named as the budget key `min_rf`): tolerated by tests/test_fuzz.py until it lands, still
-#: counted as ``error-unplaced`` by benchmarks/fuzz.py. Delete an entry once its message names the option.
-KNOWN_UNPLACED = (re.compile(r"^Error: No such option: -"), re.compile(r"^error: `min_rf`"))
-
-
-def known_unplaced(outcome: Outcome) -> bool:
-    """Whether every unplaced error line of ``outcome`` is one of :data:`KNOWN_UNPLACED`."""
-    return all(any(known.search(line) for known in KNOWN_UNPLACED) for line in error_lines(outcome.output)
-               if not POSITION.search(line) and not OPTION.search(line)) and bool(error_lines(outcome.output))
-
-
 def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if re.match(r"\s*(error|Error):", line)]
 

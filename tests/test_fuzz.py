@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_cases import COMMANDS, TIME_BUDGET, classify, describe, known_unplaced, make_case, run_case
+from fuzz_cases import COMMANDS, TIME_BUDGET, classify, describe, make_case, run_case
 
 FAILING = ("error-unplaced", "traceback", "memory")
 
@@ -28,8 +28,6 @@ def test_no_traceback_no_hang_and_every_error_placed(command, rng):
     with tempfile.TemporaryDirectory() as folder:
         outcome = run_case(case, Path(folder))
     outcome_class = classify(outcome)
-    if outcome_class == "error-unplaced" and known_unplaced(outcome):
-        return  # issue 16 §5, another branch (fuzz_cases.KNOWN_UNPLACED)
     assert outcome_class not in FAILING, f"{outcome_class}:\n{describe(case, outcome)}"
     assert outcome.seconds < TIME_BUDGET, f"{outcome.seconds:.1f} s:\n{describe(case, outcome)}"
 
@@ -48,5 +46,3 @@ def test_the_classes_of_the_fuzzer():
     assert classify(Outcome(3, "")) == "traceback"
     assert classify(Outcome(None, "", ValueError("x"))) == "traceback"
     assert classify(Outcome(None, "", MemoryError())) == "memory"
-    assert known_unplaced(Outcome(2, "error: `min_rf` gives 2 sizes but `n` has 1 spatial axes — give 1 size"))
-    assert not known_unplaced(Outcome(2, "error: something — fix"))
