@@ -44,7 +44,12 @@ def parse_bytes(text: str) -> int:
 
 
 def human_bytes(n: int) -> str:
-    """``1.5 GiB``: one decimal, exact for any size (numbers.fmt_bytes)."""
+    """``1.5 GiB``: one decimal, exact for any size (numbers.fmt_bytes); beyond 10^30 bytes (an estimate of a
+    hostile spec: no machine has that) its size in digits, ``1.0000e+100 (101 digits) B``, not a 70-digit YiB."""
+    if n >= 10**30:
+        from .limits import number_text
+
+        return f"{number_text(n)} B"
     return fmt_bytes(n, places=1) if n >= 2**10 else f"{grouped(n)} B"
 
 
