@@ -36,6 +36,11 @@ EXPECTED = {
     "squeezenet1_1": (1_235_496, 349_151_936),
     "densenet121": (7_978_856, 2_834_161_664),
     "efficientnet_b0": (5_288_548, 385_814_752),
+    # at torchvision's 300×300 crop for B3, where its "1.827 GFLOPS" is measured (_ops of EfficientNet_B3_Weights)
+    "efficientnet_b3": (12_233_232, 1_827_141_392),
+    "mobilenet_v3_large": (5_483_032, 216_589_760),
+    "mobilenet_v3_small": (2_542_856, 56_510_400),
+    "regnet_y_400mf": (4_344_144, 401_842_848),
     "r3d_18": (33_371_472, 40_696_553_472),
     # torchvision's 27,161,264 params / 5.71 GFLOPS minus the training-only AuxLogits head:
     # conv0 768·128 + BN 256, conv1 128·768·25 + BN 1536, fc 768·1000 + 1000 = 3,326,696 params
@@ -69,7 +74,8 @@ EXPECTED = {
     "deepface": (137_774_071, 536_470_144),
     # torchvision's table (ConvNeXt_Tiny_Weights.IMAGENET1K_V1): 28,589,128 params, "4.46 GFLOPS"; the MACs are
     # conv 7×7 depthwise + 1×1-as-linear + stem/downsample convs + classifier, summed by a forward hook on
-    # torchvision's layout (tests/importers/models.py's CNBlock): 4,455,531,264
+    # torchvision's layout (tests/torchvision_models.py's convnext_tiny, tests/test_torchvision_configs.py):
+    # 4,455,531,264
     "convnext_tiny": (28_589_128, 4_455_531_264),
 }
 
