@@ -149,6 +149,28 @@ _ACTIVATIONS = {
 }
 
 
+class SqueezeExcitation(nn.Module):
+    """torchvision.ops.SqueezeExcitation on any rank, with the executor's FC weights: mean over the positions,
+    fc1, activation, fc2, gate, times the input."""
+
+    def __init__(self, weights, activation: nn.Module, gate: nn.Module):
+        super().__init__()
+        w1, b1, w2, b2 = weights if len(weights) == 4 else (weights[0], None, weights[1], None)
+        self.fc1 = nn.Linear(w1.shape[1], w1.shape[0], bias=b1 is not None)
+        self.fc2 = nn.Linear(w2.shape[1], w2.shape[0], bias=b2 is not None)
+        _load(self.fc1, [w for w in (w1, b1) if w is not None])
+        _load(self.fc2, [w for w in (w2, b2) if w is not None])
+        self.activation, self.gate = activation, gate
+
+    def forward(self, x):
+        squeezed = x.mean(dim=tuple(range(2, x.dim())))
+        gate = self.gate(self.fc2(self.activation(self.fc1(squeezed))))
+        return x * gate.reshape(*gate.shape, *[1] * (x.dim() - 2))
+
+
+_SE_ACTIVATIONS = {**_ACTIVATIONS, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU, "hardsigmoid": nn.Hardsigmoid}
+
+
 def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
     """The torch module of one node; ``in_shapes`` and ``out_shape`` are per sample."""
     kind, f = node.kind, node.fields
@@ -214,6 +236,9 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
             track_running_stats=f.get("track_running_stats", False)), weights, buffers)
     if kind in _ACTIVATIONS:
         return _ACTIVATIONS[kind]()
+    if kind == "squeeze_excitation":
+        return SqueezeExcitation(weights, _SE_ACTIVATIONS[f.get("activation", "relu")](),
+                                 _SE_ACTIVATIONS[f.get("gate", "sigmoid")]())
     if kind == "leaky_relu":
         return nn.LeakyReLU(float(f.get("negative_slope", 0.01)))
     if kind == "gelu":
