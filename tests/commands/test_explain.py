@@ -124,7 +124,7 @@ def test_batch_is_shown_and_multiplied():
 
 
 CONFIGS = ["resnet18", "mobilenet_v2", "efficientnet_b0", "inception_v3", "dcgan_generator", "densenet121",
-           "c3d"]
+           "c3d", "mobilenet_v3_large", "regnet_y_400mf"]
 
 
 @pytest.mark.parametrize("config", CONFIGS + [name for name in convcalc.spec.loader.shipped_configs()
