@@ -275,7 +275,8 @@ class Expander:
             fields, marks = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
-            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, scope.reads_previous(item))
+            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
+                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope))
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -397,6 +398,32 @@ class Expander:
             self.full_names[full] = output
             scope.previous = output
         self.calls.pop()
+
+
+def _same_tensor(item: YMap, cls, inputs: list[str], scope: Scope) -> list[str]:
+    """A note for a merge (a kind that takes two or more inputs) given one tensor more than once: legal (`add`
+    doubles it, `multiply` squares it) but usually a miswiring, as `inputs: [a, a]`, or two names of which one
+    stands for the other (a layer skipped by `when:` passes its input through; a block input is what the call
+    passes)."""
+    if cls.arity[0] < 2 or len(set(inputs)) == len(inputs):
+        return []
+    notes = []
+    for target in dict.fromkeys(inputs):
+        names = [str(name) for name, resolved in zip(item["inputs"], inputs) if resolved == target]
+        if len(names) < 2:
+            continue
+        inside = scope.prefix and target.startswith(scope.prefix)
+        tensor = target[len(scope.prefix):] if inside else target  # the layer itself, not a block input naming it
+        times = "twice" if len(names) == 2 else f"{len(names)} times"
+        written = ", ".join(f"`{name}`" for name in names)
+        aliases = [f"`{name}`" for name in dict.fromkeys(names) if name != tensor]
+        through = f" ({' and '.join(aliases)} {'stands' if len(aliases) == 1 else 'stand'} for it: a layer " \
+                  "skipped by `when:` passes its input through, a block input is what the call passes)" \
+            if aliases else ""
+        every = "both" if len(names) == 2 else "all"
+        notes.append(f"`{cls.kind}` receives the same tensor {times}: its inputs {written} are {every} `{tensor}`"
+                     f"{through}; if that is meant, ignore this, else name distinct layers in `inputs:`")
+    return notes
 
 
 def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:
