@@ -272,11 +272,11 @@ class Expander:
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
             self._claim(full, item)
-            fields, marks = self._fields(item, cls, scope, count, index)
+            fields, marks, flat = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
-                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope))
+                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope), flat)
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -301,7 +301,7 @@ class Expander:
     def _fields(self, item, cls, scope, count, index):
         common, per_kind = self.defaults
         calc = self._calc(scope)
-        values, marks = {}, {}
+        values, marks, flat = {}, {}, []
         for key, field_obj in cls.fields.items():
             if key in item:
                 raw = self._per_repetition(item, key, item[key], count, index, field_obj)
@@ -310,6 +310,7 @@ class Expander:
                 raw, mark = per_kind[cls.kind][key]
             elif key in common:
                 raw, mark = common[key]
+                flat.append(key)
             elif field_obj.required:
                 raise SpecError(f"`{cls.kind}` layer is missing `{key}`", item.mark,
                                 f"add `{key}:`" + (f" ({field_obj.doc})" if field_obj.doc else ""))
@@ -323,7 +324,7 @@ class Expander:
             except SpecError as err:
                 raise _in_call(err, scope, key, item[key] if key in item else raw) from None
             marks[key] = mark
-        return values, marks
+        return values, marks, tuple(flat)
 
     def _block_call(self, item: YMap, scope: Scope, later: "_Later"):
         block_name = item["block"]
