@@ -299,6 +299,9 @@ class Expander:
         self.claimed[full] = item
 
     def _fields(self, item, cls, scope, count, index):
+        """The layer's field values and their marks, each from the layer, its kind's default, the flat default or
+        the built-in one (in that order), and the keys a flat default gave (the analysis checks them against the
+        kind's ``own_defaults``)."""
         common, per_kind = self.defaults
         calc = self._calc(scope)
         values, marks, flat = {}, {}, []

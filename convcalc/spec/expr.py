@@ -400,7 +400,7 @@ class _Evaluator:
         if given < lo or (hi is not None and given > hi):
             want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
             self.fail(f"`{node.func.id}` takes {want} argument{'s' if want != '1' else ''}, got {given}",
-                      "e.g. max(a, b), round(x), round(x, 2), make_divisible(x, 8)")
+                      "e.g. max(a, b), round(x, 2), make_divisible(x, 8), log(x, 2), pow(x, y)")
         for value in (*args, *kwargs.values()):
             self._number(value, node)
         try:

@@ -6,8 +6,11 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcalc.errors import SpecError
+from convcalc.limits import within
 from convcalc.spec.expr import evaluate
 
 NAMES = {"alpha": Fraction(1, 2), "c": 96, "flag": True, "off": False}
@@ -181,3 +184,21 @@ def test_a_float_reaching_an_integer_field_says_how_to_round():
     assert "round()" in info.value.hint and "int()" in info.value.hint
     spec["layers"][0]["out"] = "round(sqrt(w))"
     assert convcalc.analyze(spec).layers[0].output_shape == [3, 8, 8]  # 3·1·1 + 3 bias
+
+
+_NUMBERS = st.one_of(
+    st.integers(-10**100, 10**100),
+    st.fractions(max_denominator=10**6).filter(lambda f: abs(f) <= 10**100),
+    st.sampled_from([0, 1, -1, 2, 10**100, -10**100, Fraction(1, 10**100), Fraction(1, 2)]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["log(x)", "log(x, y)", "log2(x)", "exp(x)", "sqrt(x)", "pow(x, y)"]), _NUMBERS, _NUMBERS)
+def test_math_functions_give_a_bounded_number_or_a_spec_error(text, x, y):
+    try:
+        value = evaluate(text, {"x": x, "y": y})
+    except SpecError as err:
+        assert err.message.startswith("in expression")  # never a traceback: the expression, what is wrong
+        return
+    assert isinstance(value, (int, Fraction)) and within(value)
