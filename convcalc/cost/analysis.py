@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 from typing import Any
 
@@ -33,6 +34,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
     totals, by_type, warnings, unsupported = Totals(), {}, [], []
+    flat_defaults = []  # (node, its input shapes, its params) of every layer that took a flat `defaults:` value
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     for node in graph.nodes:
         layer = REGISTRY[node.kind](node)
@@ -46,6 +48,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         else:
             rf = layer.receptive_field(in_rfs, ins)
         counts = layer.counts(ins)
+        if node.flat_defaults:
+            flat_defaults.append((node, ins, counts.params))
         if layer.placeholder:  # zero because unknown: listed, never a silent zero
             unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
         notes = [*node.notes, *layer.warnings(ins)]
@@ -89,6 +93,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         kind_totals.add(report)
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
+    warnings += flat_default_warnings(flat_defaults)
     peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
@@ -100,6 +105,52 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
         unsupported=unsupported,
     )
+
+
+def flat_default_warnings(taken: list) -> list[str]:
+    """One warning per kind and key where a flat ``defaults:`` entry (``bias: false``, meant for the convs before
+    a norm) changes a field the kind means on its own (``Layer.own_defaults``: the biases of
+    ``squeeze_excitation``, ``linear``, ``layernorm``), with the layers and params it changes and the fix.
+    ``taken`` lists (node, input shapes, params) of the layers that took a flat value (docs/spec.md, "defaults")."""
+    changed: dict[tuple[str, str], list] = {}  # (kind, key) → [(node, params own default − params as given)]
+    others: dict[str, list[str]] = {}  # key → the kinds it is meant for: those that took it without own default
+    for node, ins, params in taken:
+        cls = REGISTRY[node.kind]
+        for key in node.flat_defaults:
+            if key not in cls.fields:  # a node rewritten to another kind (`compare --as`) keeps only its own keys
+                continue
+            own = cls.fields[key].default
+            if key not in cls.own_defaults:
+                others.setdefault(key, [])
+                if node.kind not in others[key]:
+                    others[key].append(node.kind)
+                continue
+            if node.fields[key] == own:
+                continue
+            as_own = cls(replace(node, fields={**node.fields, key: own})).counts(ins).params
+            if as_own != params:
+                changed.setdefault((node.kind, key), []).append((node, as_own - params))
+    warnings = []
+    for (kind, key), layers in changed.items():
+        node = layers[0][0]
+        value, own = _yaml_text(node.fields[key]), _yaml_text(REGISTRY[kind].fields[key].default)
+        delta = sum(d for _, d in layers)
+        change = f"{'removes' if delta > 0 else 'adds'} {abs(delta):,} params"
+        names = ", ".join(f"`{n.name}`" for n, _ in layers[:3]) + (", …" if len(layers) > 3 else "")
+        count = f"{len(layers)} `{kind}` layer{'s' if len(layers) != 1 else ''}"
+        meant = others.get(key) or ["conv"]
+        per_kind = ", ".join(f"{k}: {{{key}: {value}}}" for k in meant[:3]) + (", …" if len(meant) > 3 else "")
+        warnings.append(
+            f"defaults: the flat `{key}: {value}` (line {node.mark_of(key).line}) also reaches {count}, whose own "
+            f"default is `{key}: {own}`, and {change} ({names}); if that is meant, write `{kind}: {{{key}: {value}}}`"
+            f" under `defaults:`; if not, write the default per kind (`defaults: {{{per_kind}}}`) or add "
+            f"`{kind}: {{{key}: {own}}}` to it")
+    return warnings
+
+
+def _yaml_text(value) -> str:
+    """A field value as YAML writes it: `false`, `16`."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _out_of_bounds(node, what: str, values) -> None:

@@ -141,6 +141,11 @@ class Layer:
     #: its zero counts are unknown, not free, so the analysis lists it (:meth:`stands_in_for`); it has no definition
     #: to run, differentiate or follow with the analytic ERF (the registry-driven tests check that it is refused)
     placeholder: ClassVar[bool] = False
+    #: fields whose built-in default the kind means on its own, whatever a flat ``defaults:`` entry meant for other
+    #: kinds says: ``squeeze_excitation``'s FC biases, a classifier's bias, a layernorm's shift are not followed by
+    #: a norm that would cancel them, as a conv's is. A flat default that changes one of them is applied, and the
+    #: analysis warns once per kind with the params it changes (docs/spec.md, "defaults")
+    own_defaults: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, node: Node):
         self.node = node

@@ -37,7 +37,9 @@ class SqueezeExcitation(Staged, Layer):
     squeeze = Int(default=None, min=1, doc="S, the squeezed channels (overrides reduction)")
     activation = Choice(_ACTIVATIONS, default="relu")
     gate = Choice(("sigmoid", "hardsigmoid"), default="sigmoid")
-    bias = Bool(default=True)
+    bias = Bool(default=True, doc="both FCs have a bias, as torchvision's SqueezeExcitation convs")
+    own_defaults = ("bias",)  # no norm follows its FCs: a flat `defaults: {bias: false}` meant for convs is a loss
+
     def warnings(self, ins):
         if self.squeeze is not None and "reduction" in self.node.field_marks:
             return [f"both `squeeze: {self.squeeze}` and `reduction: {self.reduction}` are given; "

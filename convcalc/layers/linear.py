@@ -53,6 +53,7 @@ class Linear(Layer):
     rf_rule = "unchanged (a flat input already sees its field; over the last axis: unless it holds positions)"
     out = Int(min=1)
     bias = Bool(default=True)
+    own_defaults = ("bias",)  # a classifier's bias is no conv's before a norm: a flat `bias: false` is reported
     axis = Choice(("flat", "last"), default="flat", doc="flat: the input is (F,); last: over the last axis of any "
                                                        "input")
 

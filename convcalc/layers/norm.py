@@ -153,6 +153,7 @@ class LayerNorm(Standardisation):
                   doc="`channels`: over C at every position (LayerNorm2d); `last`: over the last axis")
     affine = Bool(default=True, doc="learnable γ (and β) per element of the normalised axis")
     bias = Bool(default=True, doc="β, with affine (torch.nn.LayerNorm(bias=False) has γ only)")
+    own_defaults = ("bias",)  # its shift β is part of the norm: a flat `bias: false` meant for convs is reported
     eps = _eps()
 
     @property

@@ -272,10 +272,11 @@ class Expander:
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
             self._claim(full, item)
-            fields, marks = self._fields(item, cls, scope, count, index)
+            fields, marks, flat = self._fields(item, cls, scope, count, index)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
-            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, scope.reads_previous(item))
+            node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
+                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope), flat)
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -298,9 +299,12 @@ class Expander:
         self.claimed[full] = item
 
     def _fields(self, item, cls, scope, count, index):
+        """The layer's field values and their marks, each from the layer, its kind's default, the flat default or
+        the built-in one (in that order), and the keys a flat default gave (the analysis checks them against the
+        kind's ``own_defaults``)."""
         common, per_kind = self.defaults
         calc = self._calc(scope)
-        values, marks = {}, {}
+        values, marks, flat = {}, {}, []
         for key, field_obj in cls.fields.items():
             if key in item:
                 raw = self._per_repetition(item, key, item[key], count, index, field_obj)
@@ -309,6 +313,7 @@ class Expander:
                 raw, mark = per_kind[cls.kind][key]
             elif key in common:
                 raw, mark = common[key]
+                flat.append(key)
             elif field_obj.required:
                 raise SpecError(f"`{cls.kind}` layer is missing `{key}`", item.mark,
                                 f"add `{key}:`" + (f" ({field_obj.doc})" if field_obj.doc else ""))
@@ -322,7 +327,7 @@ class Expander:
             except SpecError as err:
                 raise _in_call(err, scope, key, item[key] if key in item else raw) from None
             marks[key] = mark
-        return values, marks
+        return values, marks, tuple(flat)
 
     def _block_call(self, item: YMap, scope: Scope, later: "_Later"):
         block_name = item["block"]
@@ -397,6 +402,32 @@ class Expander:
             self.full_names[full] = output
             scope.previous = output
         self.calls.pop()
+
+
+def _same_tensor(item: YMap, cls, inputs: list[str], scope: Scope) -> list[str]:
+    """A note for a merge (a kind that takes two or more inputs) given one tensor more than once: legal (`add`
+    doubles it, `multiply` squares it) but usually a miswiring, as `inputs: [a, a]`, or two names of which one
+    stands for the other (a layer skipped by `when:` passes its input through; a block input is what the call
+    passes)."""
+    if cls.arity[0] < 2 or len(set(inputs)) == len(inputs):
+        return []
+    notes = []
+    for target in dict.fromkeys(inputs):
+        names = [str(name) for name, resolved in zip(item["inputs"], inputs) if resolved == target]
+        if len(names) < 2:
+            continue
+        inside = scope.prefix and target.startswith(scope.prefix)
+        tensor = target[len(scope.prefix):] if inside else target  # the layer itself, not a block input naming it
+        times = "twice" if len(names) == 2 else f"{len(names)} times"
+        written = ", ".join(f"`{name}`" for name in names)
+        aliases = [f"`{name}`" for name in dict.fromkeys(names) if name != tensor]
+        through = f" ({' and '.join(aliases)} {'stands' if len(aliases) == 1 else 'stand'} for it: a layer " \
+                  "skipped by `when:` passes its input through, a block input is what the call passes)" \
+            if aliases else ""
+        every = "both" if len(names) == 2 else "all"
+        notes.append(f"`{cls.kind}` receives the same tensor {times}: its inputs {written} are {every} `{tensor}`"
+                     f"{through}; if that is meant, ignore this, else name distinct layers in `inputs:`")
+    return notes
 
 
 def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:

@@ -9,6 +9,13 @@ Every operation is bounded (docs/spec.md, "Limits"): an expression is at most :d
 :data:`MAX_DEPTH` levels deep, every value it computes stays within ±10^100 (:mod:`convcalc.limits`; a power is
 refused before it is computed), and ``round`` takes at most :data:`MAX_ROUND_DIGITS` digits. So no expression
 costs more than a few thousand operations on numbers of a few hundred bits.
+
+The math functions ``log``, ``log2``, ``exp``, ``sqrt`` and ``pow`` are the one place where a result may be
+inexact: where the exact value is irrational they return the IEEE double Python's :mod:`math` module gives for the
+argument converted to the nearest double, taken exactly as the fraction it is (so later arithmetic rounds nothing
+more). Where the inputs are exact and so is the answer, it is exact: ``sqrt`` of a perfect square, ``pow`` with a
+whole exponent (as ``**``), ``log(x, b)`` and ``log2(x)`` of a whole power of the base (docs/spec.md, "Math
+functions").
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from ..errors import Mark, SpecError, did_you_mean, escaped
-from ..limits import LIMIT_EXPONENT, LIMIT_TEXT, beyond_text, decimal_value, shorten, within
+from ..limits import LIMIT_EXPONENT, LIMIT_TEXT, beyond_text, decimal_value, number_text, shorten, within
 from .yamlio import YDate
 
 #: the longest expression, in characters, and the deepest nesting of its operations
@@ -58,9 +65,126 @@ def _round(value, ndigits=None):
     return round(Fraction(value), ndigits)
 
 
+_MAX_EXPONENT = 256
+_LIMIT_BITS = 333  # 10^100 < 2^333: a power whose base has b > 1 bits and exponent e ≥ 334/(b - 1) is out of bounds
+
+
+class _Refused(ValueError):
+    """A math function's argument outside its domain or range: what is wrong (with the numbers) and the fix."""
+
+    def __init__(self, what: str, hint: str):
+        super().__init__(what)
+        self.what, self.hint = what, hint
+
+
+_BOUND_HINT = f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\")"
+
+
+def _bits(value: Fraction) -> int:
+    """Bits of the larger of numerator and denominator, less one: |value|**e stays within 10^100 while this
+    times |e| is at most :data:`_LIMIT_BITS` (a bound checked before any power is computed)."""
+    return max(abs(value.numerator), value.denominator).bit_length() - 1
+
+
+def _shown(value) -> str:
+    """A number for a message: an int exactly, a fraction as a decimal (the exact fraction of a double is long)."""
+    return number_text(value) if not isinstance(value, Fraction) else f"{float(value):.10g}"
+
+
+def _whole_power(base, exponent, code: str = ""):
+    """``base ** exponent`` exactly, refused before it is computed when it would pass the bound. ``code`` names
+    the power in the message (`2 ** 400`); without it the caller names it."""
+    if abs(exponent) > _MAX_EXPONENT:
+        raise _Refused(f"exponent {_shown(exponent)} is too large", f"keep exponents within ±{_MAX_EXPONENT}")
+    base = Fraction(base)
+    if _bits(base) * abs(exponent) > _LIMIT_BITS:
+        raise _Refused(f"`{code}` is too large" if code else f"{_shown(base)} to the power {exponent} is beyond "
+                       f"±{LIMIT_TEXT}", _BOUND_HINT)
+    if base == 0 and exponent < 0:
+        raise ZeroDivisionError
+    return normalize(base ** exponent)
+
+
+def _double(result: float):
+    """The double ``result`` as the exact fraction it is (an int when whole)."""
+    return normalize(Fraction(result))
+
+
+def _positive(value, what: str, fix: str):
+    if value <= 0:
+        raise _Refused(f"{what} needs a number > 0, got {_shown(value)}", fix)
+
+
+def _exact_log(value, base, approximate: float):
+    """``k`` when ``value`` is exactly ``base ** k`` for the whole ``k`` nearest ``approximate``, else None:
+    log(1000, 10) is 3, not the 2.9999999999999996 of dividing two doubles. Tried only when the power is cheap."""
+    k = round(approximate)
+    base = Fraction(base)
+    if abs(k) <= _MAX_EXPONENT and _bits(base) * abs(k) <= _LIMIT_BITS and base ** k == value:
+        return k
+    return None
+
+
+def _log(value, base=None):
+    _positive(value, "the logarithm", "check the value of its argument")
+    if base is None:
+        return _double(math.log(value))  # math.log takes the int or fraction itself: no overflow to float first
+    _positive(base, "the base of a logarithm", "use a base > 0 other than 1, e.g. log(x, 2)")
+    if base == 1:
+        raise _Refused("the base of a logarithm cannot be 1", "use a base > 0 other than 1, e.g. log(x, 2)")
+    approximate = math.log(value) / math.log(base)
+    exact = _exact_log(value, base, approximate)
+    return exact if exact is not None else _double(approximate)
+
+
+def _log2(value):
+    _positive(value, "the logarithm", "check the value of its argument")
+    approximate = math.log2(value)
+    exact = _exact_log(value, 2, approximate)
+    return exact if exact is not None else _double(approximate)
+
+
+def _exp(value):
+    # exp(x) passes 10^100 for x > 100·ln 10 ≈ 230.3; a double overflows past x ≈ 709.8
+    if abs(value) > 231:
+        where = f"beyond ±{LIMIT_TEXT}" if value > 0 else f"finer than 10^-{LIMIT_EXPONENT}"
+        raise _Refused(f"exp({_shown(value)}) is about 10^{float(value) / math.log(10):,.1f}, {where}", _BOUND_HINT)
+    return _double(math.exp(value))
+
+
+def _sqrt(value):
+    if value < 0:
+        raise _Refused(f"the square root needs a number ≥ 0, got {_shown(value)}",
+                       "check the value of its argument")
+    exact = Fraction(value)
+    top, bottom = math.isqrt(exact.numerator), math.isqrt(exact.denominator)
+    if top * top == exact.numerator and bottom * bottom == exact.denominator:  # a perfect square: exact
+        return normalize(Fraction(top, bottom))
+    return _double(math.sqrt(exact))
+
+
+def _pow(base, exponent):
+    if exponent == int(exponent):  # a whole exponent: exact, as `**`
+        return _whole_power(base, int(exponent))
+    if base < 0:
+        raise _Refused(f"a negative base ({_shown(base)}) has no real power with the fractional exponent "
+                       f"{_shown(exponent)}", "use a whole exponent, or a base ≥ 0")
+    if base == 0:
+        if exponent < 0:
+            raise ZeroDivisionError
+        return 0
+    magnitude = float(exponent) * math.log10(base)  # log10 of the result, known before it is computed
+    if abs(magnitude) > LIMIT_EXPONENT + 1:
+        where = f"beyond ±{LIMIT_TEXT}" if magnitude > 0 else f"finer than 10^-{LIMIT_EXPONENT}"
+        raise _Refused(f"{_shown(base)} to the power {_shown(exponent)} is about 10^{magnitude:,.1f}, {where}",
+                       _BOUND_HINT)
+    return _double(math.pow(base, exponent))
+
+
 #: how many arguments each function takes: (at least, at most)
 ARITY = {"min": (2, None), "max": (2, None), "round": (1, 2), "ceil": (1, 1), "floor": (1, 1), "int": (1, 1),
-         "abs": (1, 1), "make_divisible": (1, 3)}
+         "abs": (1, 1), "make_divisible": (1, 3), "log": (1, 2), "log2": (1, 1), "exp": (1, 1), "sqrt": (1, 1),
+         "pow": (2, 2)}
 
 FUNCTIONS = {
     "min": min,
@@ -71,6 +195,11 @@ FUNCTIONS = {
     "int": int,
     "abs": abs,
     "make_divisible": make_divisible,
+    "log": _log,
+    "log2": _log2,
+    "exp": _exp,
+    "sqrt": _sqrt,
+    "pow": _pow,
 }
 
 _BINOPS = {
@@ -81,8 +210,6 @@ _CMPOPS = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
     ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
-_MAX_EXPONENT = 256
-_LIMIT_BITS = 333  # 10^100 < 2^333: a power whose base has b > 1 bits and exponent e ≥ 334/(b - 1) is out of bounds
 
 
 def normalize(value):
@@ -212,18 +339,15 @@ class _Evaluator:
             if isinstance(node.op, ast.Div):
                 return normalize(Fraction(left) / Fraction(right))
             if isinstance(node.op, ast.Pow):
-                if abs(right) > _MAX_EXPONENT:
-                    self.fail(f"exponent {right} is too large", f"keep exponents within ±{_MAX_EXPONENT}")
-                if isinstance(right, Fraction) and right.denominator != 1:
-                    self.fail("fractional powers are not exact", "use whole-number exponents")
-                base = Fraction(left)
-                if (max(abs(base.numerator), base.denominator).bit_length() - 1) * abs(int(right)) > _LIMIT_BITS:
-                    self.fail(f"`{_code(node)}` is too large",
-                              f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\")")
-                return normalize(base ** int(right))
+                if isinstance(right, Fraction) and right.denominator != 1 and abs(right) <= _MAX_EXPONENT:
+                    self.fail("fractional powers are not exact",
+                              "use whole-number exponents, or pow(x, y) for a floating-point result")
+                return _whole_power(left, right, _code(node))
             return normalize(_BINOPS[type(node.op)](left, right))
         except ZeroDivisionError:
             self.fail(f"division by zero in `{_code(node)}`", "check the values of the names involved")
+        except _Refused as refused:
+            self.fail(refused.what, refused.hint)
 
     def _number(self, value, node):
         """Arithmetic takes numbers only: `8 * flag` with a boolean flag is a mistake, not 8 (Python's True == 1)."""
@@ -265,7 +389,8 @@ class _Evaluator:
     def visit_Call(self, node):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = ast.unparse(node.func)
-            self.fail(f"unknown function `{name}`", did_you_mean(name, FUNCTIONS))
+            self.fail(f"unknown function `{name}`", did_you_mean(
+                name, FUNCTIONS, "the functions are " + ", ".join(f"`{f}`" for f in sorted(FUNCTIONS))))
         if node.keywords and node.func.id != "make_divisible":
             self.fail(f"`{node.func.id}` takes no keyword arguments", "pass the arguments by position")
         args = [self.visit(arg) for arg in node.args]
@@ -275,10 +400,15 @@ class _Evaluator:
         if given < lo or (hi is not None and given > hi):
             want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
             self.fail(f"`{node.func.id}` takes {want} argument{'s' if want != '1' else ''}, got {given}",
-                      "e.g. max(a, b), round(x), round(x, 2), make_divisible(x, 8)")
+                      "e.g. max(a, b), round(x, 2), make_divisible(x, 8), log(x, 2), pow(x, y)")
         for value in (*args, *kwargs.values()):
             self._number(value, node)
         try:
             return normalize(FUNCTIONS[node.func.id](*args, **kwargs))
-        except (TypeError, ValueError, ZeroDivisionError) as exc:
+        except _Refused as refused:
+            what = refused.what if refused.what.startswith("`") else f"`{_code(node)}`: {refused.what}"
+            self.fail(what, refused.hint)
+        except ZeroDivisionError:
+            self.fail(f"division by zero in `{_code(node)}`", "check the values of the names involved")
+        except (TypeError, ValueError) as exc:
             self.fail(f"`{_code(node)}` failed: {exc}", "check the number and kind of its arguments")

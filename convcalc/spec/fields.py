@@ -132,7 +132,8 @@ class Field:
         if integral:
             if isinstance(value, Fraction):
                 if value.denominator != 1:
-                    self._fail(f"must be a whole number, got {float(value):g} ({value})", mark,
+                    exact = f"{float(value):g} ({value})" if len(str(value)) <= 24 else repr(float(value))
+                    self._fail(f"must be a whole number, got {exact}", mark,
                                "wrap the expression in int(), round(), ceil(), floor() or make_divisible()")
                 value = int(value)
         return value

@@ -28,6 +28,9 @@ class Node:
     path: tuple[str, ...] = ()
     #: warnings found while expanding the spec (its wiring), reported with the layer's own
     notes: list[str] = field(default_factory=list)
+    #: the keys whose value is a flat `defaults:` entry (`defaults: {bias: false}`), not the layer's own value nor a
+    #: per-kind default: the analysis warns where that changes a kind's own default (docs/spec.md, "defaults")
+    flat_defaults: tuple[str, ...] = ()
 
     def mark_of(self, key: str | None) -> Mark:
         if key is None:

@@ -83,3 +83,64 @@ def test_a_block_call_after_a_skipped_item_warns_on_its_first_layer():
     inputs, (note,) = wiring(report)["kept.act"]
     assert inputs == ["a"]
     assert note.startswith("block `kept` reads `a`, the last kept layer: `skipped` before it is skipped")
+
+
+# ---- a merge given the same tensor more than once (docs/spec.md, "`inputs`: a DAG") ------------------------------
+SAME = "receives the same tensor"
+
+
+def same_tensor(report):
+    return {layer.name: [w for w in layer.warnings if SAME in w] for layer in report.layers if layer.warnings}
+
+
+def test_a_merge_of_one_tensor_with_itself_warns_with_the_names_as_written():
+    report = analyze_layers(
+        (4, 8, 8),
+        {"type": "conv", "name": "a", "out": 4, "kernel": 1},
+        {"type": "add", "name": "twice", "inputs": ["a", "a"]},
+        {"type": "concat", "name": "cat", "inputs": ["a", "twice", "a", "a"]},
+    )
+    assert same_tensor(report) == {
+        "twice": ["`add` receives the same tensor twice: its inputs `a`, `a` are both `a`; if that is meant, "
+                  "ignore this, else name distinct layers in `inputs:`"],
+        "cat": ["`concat` receives the same tensor 3 times: its inputs `a`, `a`, `a` are all `a`; if that is "
+                "meant, ignore this, else name distinct layers in `inputs:`"],
+    }
+    assert report.layers[1].output_shape == [4, 8, 8] and report.layers[2].output_shape == [16, 8, 8]  # still legal
+    assert "twice: `add` receives the same tensor twice" in report.warnings[0]
+
+
+def test_a_skipped_layer_that_passes_the_other_input_through_warns():
+    report = analyze_layers(
+        (4, 8, 8),
+        {"type": "conv", "name": "a", "out": 4, "kernel": 1},
+        {"type": "conv", "name": "proj", "out": 4, "kernel": 1, "inputs": "a", "when": False},
+        {"type": "add", "name": "sum", "inputs": ["a", "proj"]},
+    )
+    assert same_tensor(report) == {"sum": [
+        "`add` receives the same tensor twice: its inputs `a`, `proj` are both `a` (`proj` stands for it: a layer "
+        "skipped by `when:` passes its input through, a block input is what the call passes); if that is meant, "
+        "ignore this, else name distinct layers in `inputs:`"]}
+
+
+def test_a_block_called_with_one_tensor_for_two_inputs_warns_inside():
+    report = analyze_layers(
+        (4, 8, 8),
+        {"type": "relu", "name": "r"},
+        {"block": "pair", "name": "p", "inputs": ["r", "r"]},
+        blocks={"pair": {"inputs": ["x", "y"], "layers": [{"type": "multiply", "name": "m", "inputs": ["x", "y"]}]}},
+    )
+    (note,) = same_tensor(report)["p.m"]
+    assert note.startswith("`multiply` receives the same tensor twice: its inputs `x`, `y` are both `r` "
+                           "(`x` and `y` stand for it")
+
+
+def test_distinct_inputs_and_one_input_kinds_do_not_warn():
+    report = analyze_layers(
+        (4, 8, 8),
+        {"type": "conv", "name": "a", "out": 4, "kernel": 1},
+        {"type": "conv", "name": "b", "out": 4, "kernel": 1, "inputs": "a"},
+        {"type": "add", "name": "sum", "inputs": ["a", "b"]},
+        {"type": "relu", "inputs": "a"},
+    )
+    assert report.warnings == []
