@@ -234,6 +234,29 @@ def fft(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
                      note=f"FFT size {'×'.join(map(str, sizes))} (padded input, next power of two)")]
 
 
+#: family → (title, source, what it does): what ``convcalc explain FAMILY`` opens with (docs/algorithms.md says more)
+ABOUT = {
+    "direct": ("direct convolution", "the definition (torch.nn.Conv2d)",
+               "every output element sums (C_in/g)·Πk products of its window: the layer's MACs, no workspace."),
+    "im2col": ("im2col + GEMM", "Chellapilla, Puri & Simard 2006, \"High Performance Convolutional Neural Networks "
+               "for Document Processing\"; Caffe's im2col",
+               "each group's input windows are copied into a matrix of K = (C_in/g)·Πk rows and N = ΠN_out·B "
+               "columns (the lowered matrix), and one GEMM per group multiplies the (M = C_out/g) × K weights by it: "
+               "the same products as direct, in one dense matrix product."),
+    "winograd": ("Winograd minimal filtering F(m×m, 3×3)", "Lavin & Gray 2016, \"Fast Algorithms for Convolutional "
+                 "Neural Networks\", arXiv:1509.09308",
+                 "each m×m block of outputs is computed from an α×α input tile (α = m + 2): Y = Aᵀ[(G g Gᵀ) ⊙ "
+                 "(Bᵀ d B)]A, α² elementwise products per tile and (input, output) channel pair instead of m²·9; "
+                 "summed over the group's input channels, these are α² GEMMs per group of (C_out/g) × (C_in/g) × "
+                 "T·B. 2-D, 3×3, stride 1, dilation 1 only."),
+    "fft": ("FFT convolution", "Mathieu, Henaff & LeCun 2014, \"Fast Training of Convolutional Networks through "
+            "FFTs\", arXiv:1312.5851",
+            "every input map, kernel and output map is transformed once (2-D: 2C·n²·log₂n real ops, C = 5, i.e. "
+            "5·N·log₂N with N = n²) and each (input, output) channel pair of a group costs one pointwise complex "
+            "product per frequency (4 real multiplications): 2C·n²·log n·(S·f + S·f' + f·f') + 4·S·f·f'·n². The "
+            "transform size n is the padded input rounded up to a power of two; stride 1 only."),
+}
+
 #: family → its estimator
 ESTIMATORS: dict[str, Callable] = {"direct": direct, "im2col": im2col, "winograd": winograd, "fft": fft}
 
@@ -262,8 +285,9 @@ def choose(estimates: list[Estimate], cost: Callable = by_multiplications) -> tu
     for e in estimates:
         if e is best or e.family == "direct" or e.family == "im2col" and e.applicable:
             continue  # the ratios are to direct; im2col computes direct's products as a GEMM
-        parts.append(f"{e.label} n/a ({e.why})" if not e.applicable else
-                     f"{e.label} {_ratio(base, int(e.multiplications))}")
+        text = f"{e.family} n/a ({e.why})" if not e.applicable else f"{e.label} {_ratio(base, int(e.multiplications))}"
+        if text not in parts:  # both Winograd variants fail for the same reason: said once
+            parts.append(text)
     head = "fewest multiplications" if best.family == "direct" else f"{_ratio(base, int(best.multiplications))} " \
                                                                     "multiplications than direct"
     if best.family == "direct" and any(e.family == "im2col" and e.applicable for e in estimates):
