@@ -341,10 +341,13 @@ class ConvAlgorithms:
 class AlgorithmReport:
     """Every conv of a network with its estimates: what ``convcalc cost`` renders."""
 
-    __slots__ = ("name", "batch", "dtype", "convs", "chosen_by")
+    __slots__ = ("name", "batch", "dtype", "convs", "chosen_by", "unsupported")
 
-    def __init__(self, name: str, batch: int, dtype: str, convs: list[ConvAlgorithms], chosen_by: str = CHOSEN_BY):
+    def __init__(self, name: str, batch: int, dtype: str, convs: list[ConvAlgorithms], chosen_by: str = CHOSEN_BY,
+                 unsupported: list[str] | None = None):
         self.name, self.batch, self.dtype, self.convs, self.chosen_by = name, batch, dtype, convs, chosen_by
+        #: the placeholder layers of an import (``--allow-unsupported``): their cost is unknown, not zero
+        self.unsupported = unsupported or []
 
     def totals(self) -> dict:
         """Per algorithm (variant): the multiplications summed over the convs it applies to, and how many; and the
@@ -368,7 +371,8 @@ class AlgorithmReport:
         return {"version": 1, "name": self.name, "batch": self.batch, "dtype": self.dtype,
                 "cost": {"algorithms": {"chosen_by": self.chosen_by, "families": list(families),
                                         "layers": [c.to_dict(families) for c in self.convs],
-                                        "totals": {k: v for k, v in totals.items() if k in keep}}}}
+                                        "totals": {k: v for k, v in totals.items() if k in keep},
+                                        "unsupported": list(self.unsupported)}}}
 
 
 def conv_estimates(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
@@ -400,9 +404,12 @@ def algorithms(graph, report=None, cost: Callable = by_multiplications) -> Algor
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({row.name: tuple(row.output_shape) for row in report.layers})
     rows = {row.name: row for row in report.layers}
-    convs = []
+    convs, unsupported = [], []
     for node in graph.nodes:
         cls = REGISTRY[node.kind]
+        if cls.placeholder:  # an operator no kind describes: unknown, listed apart
+            unsupported.append(node.name)
+            continue
         answer = own(cls, "conv_lowering")
         row = rows[node.name]
         if answer is None:
@@ -421,4 +428,4 @@ def algorithms(graph, report=None, cost: Callable = by_multiplications) -> Algor
             estimates = conv_estimates(stage.geometry, graph.batch, itemsize)
             best, reason = choose(estimates, cost)
             convs.append(ConvAlgorithms(node.name, stage.stage, node.kind, stage.geometry, estimates, best, reason))
-    return AlgorithmReport(graph.name, graph.batch, graph.dtype, convs)
+    return AlgorithmReport(graph.name, graph.batch, graph.dtype, convs, unsupported=unsupported)

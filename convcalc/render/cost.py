@@ -118,10 +118,19 @@ class CostView:
             return self._best_table(markdown)
         return self._family_table(markdown)
 
+    def _unsupported(self) -> list[Line]:
+        names = self.report.unsupported
+        if not names:
+            return []
+        return [Line(f"warning: {len(names)} unsupported placeholder layer{'s' * (len(names) != 1)} not counted "
+                     f"(their cost is unknown, not zero): {', '.join(names)}", "warn")]
+
     def _document(self, markdown: bool) -> Document:
         if not self.report.convs:
-            return Document([self._header(), Line(f"{self.report.name} has no convolution or layer with MACs", "warn")])
-        return Document([self._header(), self._table(markdown), self._totals(), *self._notes()])
+            return Document([self._header(), Line(f"{self.report.name} has no convolution or layer with MACs", "warn"),
+                             *self._unsupported()])
+        return Document([self._header(), self._table(markdown), self._totals(), *self._unsupported(),
+                         *self._notes()])
 
     def table(self) -> Document:
         return self._document(False)

@@ -198,3 +198,39 @@ def test_resnet50_totals():
     assert totals["direct"]["multiplications"] == 4_089_184_256
     assert totals["winograd_2x2_3x3"]["convs"] == 13  # 16 3×3 convs less the 3 with stride 2 (layer2-4.0.conv2)
     assert all(c.best.applicable for c in r.convs)
+
+
+def test_an_unsupported_placeholder_is_listed_not_counted():
+    r = report({"type": "conv", "name": "c", "out": 4, "kernel": 3, "padding": 1},
+               {"type": "unsupported", "name": "cum", "op": "CumSum", "shape": [4, 5, 5], "of": "/cumsum/CumSum"},
+               input=(4, 5, 5))
+    assert [c.name for c in r.convs] == ["c"] and r.unsupported == ["cum"]
+    assert r.to_dict()["cost"]["algorithms"]["unsupported"] == ["cum"]
+
+
+def _kinds_with_examples():
+    from convcalc.layers import REGISTRY
+    from convcalc.layers.base import own
+
+    return sorted(kind for kind, cls in REGISTRY.items() if own(cls, "example") is not None and not cls.placeholder)
+
+
+@pytest.mark.parametrize("kind", _kinds_with_examples())
+def test_every_kinds_example(kind):
+    """Every kind's example (and its `also` settings): each layer with MACs is a row (a lowered conv, or said not to
+    be), every applicable estimate is a positive count, and direct sums to the layer's MACs."""
+    from convcalc.cost.analysis import analyze
+    from convcalc.layers import REGISTRY
+
+    example = REGISTRY[kind].example
+    for also in ({},) + tuple(example.also):
+        graph = convcalc.load(example.spec(kind, **also)).expand()
+        rows = analyze(graph).layers
+        r = algorithms(graph)
+        for row in rows:
+            convs = [c for c in r.convs if c.layer == row.name]
+            assert bool(convs) == bool(row.macs), (row.name, row.type)
+            # the stages' geometries reproduce the kind's own MACs (its mid layers have none)
+            assert sum(int(c.estimate("direct").multiplications) for c in convs) == row.macs, row.name
+            for conv in convs:
+                assert all(int(e.multiplications) > 0 for e in conv.estimates if e.applicable)
