@@ -257,6 +257,9 @@ ABOUT = {
             "transform size n is the padded input rounded up to a power of two; stride 1 only."),
 }
 
+#: every variant's key → its family, in table order
+VARIANTS = {"direct": "direct", "im2col": "im2col", **{v.key: "winograd" for v in WINOGRAD}, "fft": "fft"}
+
 #: family → its estimator
 ESTIMATORS: dict[str, Callable] = {"direct": direct, "im2col": im2col, "winograd": winograd, "fft": fft}
 
@@ -352,10 +355,10 @@ class AlgorithmReport:
     def totals(self) -> dict:
         """Per algorithm (variant): the multiplications summed over the convs it applies to, and how many; and the
         sum of the chosen ones (``best``)."""
-        out: dict[str, dict] = {}
+        out = {key: {"multiplications": 0, "convs": 0, "not_applicable": 0} for key in VARIANTS}
         for conv in self.convs:
             for e in conv.estimates:
-                entry = out.setdefault(e.algorithm, {"multiplications": 0, "convs": 0, "not_applicable": 0})
+                entry = out[e.algorithm]
                 if e.applicable:
                     entry["multiplications"] += int(e.multiplications)
                     entry["convs"] += 1
@@ -367,7 +370,7 @@ class AlgorithmReport:
 
     def to_dict(self, families=FAMILIES) -> dict:
         totals = self.totals()
-        keep = {e.algorithm for c in self.convs for e in c.estimates if e.family in families} | {"best"}
+        keep = {key for key, family in VARIANTS.items() if family in families} | {"best"}
         return {"version": 1, "name": self.name, "batch": self.batch, "dtype": self.dtype,
                 "cost": {"algorithms": {"chosen_by": self.chosen_by, "families": list(families),
                                         "layers": [c.to_dict(families) for c in self.convs],

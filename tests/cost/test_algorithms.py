@@ -234,3 +234,29 @@ def test_every_kinds_example(kind):
             assert sum(int(c.estimate("direct").multiplications) for c in convs) == row.macs, row.name
             for conv in convs:
                 assert all(int(e.multiplications) > 0 for e in conv.estimates if e.applicable)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("convcalc.spec.loader", fromlist=["x"]).shipped_configs()))
+def test_every_shipped_config(name):
+    """Direct's total is the network's MACs (every layer with MACs is a row, none counted twice)."""
+    graph = convcalc.load(name).expand()
+    r = algorithms(graph)
+    assert r.totals()["direct"]["multiplications"] == convcalc.analyze(graph).totals.macs
+    assert r.totals()["best"]["multiplications"] <= r.totals()["direct"]["multiplications"]
+
+
+def test_the_fft_size_holds_the_linear_correlation():
+    """The model's FFT size (the padded input, rounded up to a power of two) is enough: the circular correlation of
+    that size gives the valid outputs exactly (checked with numpy.fft against a direct sum)."""
+    np = pytest.importorskip("numpy")
+    from convcalc.cost.algorithms import fft_size
+
+    rng = np.random.default_rng(0)
+    for n, k in ((6, 3), (9, 5), (16, 7), (5, 5), (33, 3)):
+        size = fft_size(n)
+        assert size >= n and size & (size - 1) == 0
+        x, w = rng.standard_normal(n), rng.standard_normal(k)
+        circular = np.fft.ifft(np.fft.fft(x, size) * np.conj(np.fft.fft(w, size))).real
+        direct = np.array([x[i:i + k] @ w for i in range(n - k + 1)])
+        assert np.allclose(circular[:n - k + 1], direct)
+    assert [fft_size(n) for n in (1, 2, 3, 8, 9, 58, 230)] == [1, 2, 4, 8, 16, 64, 256]
