@@ -41,10 +41,13 @@ class WinogradVariant:
     """F(m×m, r×r) nested from the 1-D F(m, r) with the points of Lavin & Gray: ``bt`` (α×α), ``g`` (α×r) and ``at``
     (m×α), α = m + r − 1. Per-tile op counts come from the matrices (:func:`transform_ops`)."""
 
-    def __init__(self, key: str, label: str, m: int, r: int, bt, g, at):
+    def __init__(self, key: str, label: str, m: int, r: int, bt, g, at, paper_ops: tuple[int, int, int]):
         self.key, self.label, self.m, self.r = key, label, m, r
         self.bt, self.g, self.at = bt, g, at
         self.alpha = m + r - 1
+        #: the 2-D (input, filter, output) transform ops Lavin & Gray give, with shared sub-expressions (shown
+        #: beside convcalc's own count, which the estimates use)
+        self.paper_ops = paper_ops
 
     @property
     def input_ops(self) -> int:
@@ -77,14 +80,15 @@ WINOGRAD = (
     WinogradVariant("winograd_2x2_3x3", "winograd F(2×2,3×3)", 2, 3,
                     bt=((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
                     g=((1, 0, 0), (F(1, 2), F(1, 2), F(1, 2)), (F(1, 2), F(-1, 2), F(1, 2)), (0, 0, 1)),
-                    at=((1, 1, 1, 0), (0, 1, -1, -1))),
-    # F(4, 3): points 0, ±1, ±2 and ∞ (Lavin & Gray §4.2)
+                    at=((1, 1, 1, 0), (0, 1, -1, -1)), paper_ops=(32, 28, 24)),
+    # F(4, 3): points 0, ±1, ±2 and ∞ (Lavin & Gray §4.3)
     WinogradVariant("winograd_4x4_3x3", "winograd F(4×4,3×3)", 4, 3,
                     bt=((4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0),
                         (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1)),
                     g=((F(1, 4), 0, 0), (F(-1, 6), F(-1, 6), F(-1, 6)), (F(-1, 6), F(1, 6), F(-1, 6)),
                        (F(1, 24), F(1, 12), F(1, 6)), (F(1, 24), F(-1, 12), F(1, 6)), (0, 0, 1)),
-                    at=((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1))),
+                    at=((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1)),
+                    paper_ops=(156, 72, 100)),
 )
 
 #: the real operations of one complex radix-2 FFT of N points: 5·N·log₂N (N/2·log₂N butterflies, each one complex

@@ -17,7 +17,7 @@ The transforms are dense matrix products here (NumPy einsum); the MACs they take
 
 Numerical stability: F(2×2,3×3) uses the points 0, ±1, ∞ and matches direct convolution to rounding (float64:
 1e-9 relative); F(4×4,3×3) uses 0, ±1, ±2, ∞, whose matrices hold 1/24 … 8, so its error grows by about an order
-of magnitude more per transform (Lavin & Gray §5; the tests allow 1e-7 relative in float64).
+of magnitude more per transform (Lavin & Gray §4.3; the tests allow 1e-7 relative in float64).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Context
 
-#: m → (Bᵀ, G, Aᵀ), as printed by Lavin & Gray (§4.1 for F(2,3); §4.2 for F(4,3))
+#: m → (Bᵀ, G, Aᵀ), as printed by Lavin & Gray (§4.1 for F(2,3); §4.3 for F(4,3))
 MATRICES = {
     2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float),
         np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),

@@ -38,15 +38,16 @@ def _general(family: str) -> list[str]:
             lines.append(f"{v.label}: α = {v.m} + {v.r} − 1 = {v.alpha}; per {v.m}×{v.m} output tile and (input, "
                          f"output) channel pair {v.alpha}² = {v.alpha ** 2} multiplications instead of "
                          f"{v.m}·{v.m}·{v.r}·{v.r} = {direct} ({direct / v.alpha ** 2:.2f}× fewer)")
-        lines += ["", "transform matrices (Lavin & Gray §4.1, §4.2), and their ops per tile, counted row by row: "
+        lines += ["", "transform matrices (Lavin & Gray §4.1, §4.3), and their ops per tile, counted row by row: "
                   "(nonzeros − 1) additions + one multiplication per entry other than 0 and ±1, no shared "
                   "sub-expressions:"]
         for v in WINOGRAD:
             lines += [f"  {v.label}: input Bᵀ d B {v.input_ops} ops, filter G g Gᵀ {v.filter_ops} ops (once per "
                       f"filter, precomputed at inference), output Aᵀ M A {v.output_ops} ops"]
             lines += _matrix("Bᵀ", v.bt) + _matrix("G", v.g) + _matrix("Aᵀ", v.at)
-        lines += ["  (Lavin & Gray count 32 additions for the F(2×2,3×3) input transform and 24 for the output, as "
-                  "here; their 28-op filter transform shares sub-expressions this count does not)"]
+        lines += ["  Lavin & Gray's own counts share sub-expressions between rows (input, filter, output): "
+                  + "; ".join(f"{v.label} {', '.join(map(str, v.paper_ops))}" for v in WINOGRAD)
+                  + " — equal to this count for the F(2×2,3×3) input and output transforms, lower elsewhere"]
         lines.append("")
     lines.append("applies to: " + {
         "direct": "every conv, and every layer with MACs (its MACs)",

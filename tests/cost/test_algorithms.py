@@ -260,3 +260,9 @@ def test_the_fft_size_holds_the_linear_correlation():
         direct = np.array([x[i:i + k] @ w for i in range(n - k + 1)])
         assert np.allclose(circular[:n - k + 1], direct)
     assert [fft_size(n) for n in (1, 2, 3, 8, 9, 58, 230)] == [1, 2, 4, 8, 16, 64, 256]
+
+
+def test_lavin_and_grays_own_transform_counts_are_shown():
+    # §4.1: "The data transform uses 32 additions, the filter transform uses 28 floating point instructions, and the
+    # inverse transform uses 24 additions"; §4.3: 13(6 + 6) = 156, 8(3 + 6) = 72, 10(4 + 4) = 100
+    assert [v.paper_ops for v in WINOGRAD] == [(32, 28, 24), (156, 72, 100)]
