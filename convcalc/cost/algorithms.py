@@ -299,6 +299,10 @@ def choose(estimates: list[Estimate], cost: Callable = by_multiplications) -> tu
                                                                     "multiplications than direct"
     if best.family == "direct" and any(e.family == "im2col" and e.applicable for e in estimates):
         head += " (im2col ties, with a workspace)"
+    saved = base - int(best.multiplications)
+    if best.family != "direct" and int(best.transform_ops) > saved:
+        # multiplications alone favour it, but its per-run transforms cost more than it saves (a roofline would say)
+        head += f" — but its transforms ({int(best.transform_ops):,} ops per run) exceed the {saved:,} saved"
     return best, "; ".join([head] + parts)
 
 

@@ -266,3 +266,13 @@ def test_lavin_and_grays_own_transform_counts_are_shown():
     # §4.1: "The data transform uses 32 additions, the filter transform uses 28 floating point instructions, and the
     # inverse transform uses 24 additions"; §4.3: 13(6 + 6) = 156, 8(3 + 6) = 72, 10(4 + 4) = 100
     assert [v.paper_ops for v in WINOGRAD] == [(32, 28, 24), (156, 72, 100)]
+
+
+def test_the_reason_warns_when_transforms_outweigh_the_saving():
+    # the 1 → 1 conv on 6×6: F(4×4,3×3) saves 144 − 36 = 108 multiplications, its transforms take 336 + 200 = 536
+    (conv,) = report({"type": "conv", "out": 1, "kernel": 3}).convs
+    assert conv.reason.startswith("4.00× fewer multiplications than direct — but its transforms (536 ops per run) "
+                                  "exceed the 108 saved")
+    # 64 → 64 on 56×56: F(4×4,3×3) saves 115,605,504 − 28,901,376 = 86,704,128; transforms 6,723,584: no warning
+    (big,) = report({"type": "conv", "out": 64, "kernel": 3, "padding": 1}, input=(64, 56, 56)).convs
+    assert "exceed" not in big.reason
