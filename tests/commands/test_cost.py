@@ -139,3 +139,23 @@ def test_explain_algorithm_needs_a_layer_and_a_known_name():
         in result.output
     result = invoke("explain", "resnet50", "--layer", "relu", "--algorithm", "fft")
     assert result.exit_code == 2 and "not a convolution" in result.output
+
+
+def test_stages_of_a_composite_and_unsupported_layers(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("input: [4, 8, 8]\nlayers:\n"
+                    "  - {type: depthwise_separable, name: dws, out: 6, kernel: 3, padding: 1}\n"
+                    "  - {type: unsupported, name: cum, op: CumSum, shape: [6, 8, 8], of: /cumsum}\n")
+    result = invoke("cost", str(path), "--units", "raw")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("│")[1].strip() for line in result.output.splitlines() if line.startswith("│")]
+    assert rows == ["dws.depthwise", "dws.pointwise"]
+    assert "warning: 1 unsupported placeholder layer not counted (their cost is unknown, not zero): cum" \
+        in result.output
+
+
+def test_explain_a_layer_no_algorithm_applies_to():
+    result = invoke("explain", "deepface", "--layer", "L4", "--algorithm", "fft")
+    assert result.exit_code == 0
+    assert "not applicable: unshared weights" in result.output and "direct: the layer's MACs, 62,726,400" \
+        in result.output
