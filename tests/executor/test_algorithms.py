@@ -1,6 +1,7 @@
-"""The executor's Winograd F(2×2,3×3) and F(4×4,3×3) (convcalc/executor/winograd.py): its output equals the
-executor's direct convolution, and the elementwise products it counts equal the cost model's Winograd
-multiplications for the same layer — two independent witnesses (the executor keeps its own matrices).
+"""The executor's Winograd F(2×2,3×3) and F(4×4,3×3) (convcalc/executor/winograd.py) and FFT convolution
+(convcalc/executor/fft.py): their outputs equal the executor's direct convolution, and the products they count
+equal the cost model's multiplications for the same layer — two independent witnesses (the executor keeps its own
+matrices and FFT-size rule).
 
 Tolerances, float64: F(2×2,3×3) (points 0, ±1, ∞) 1e-9 relative to the largest output; F(4×4,3×3) (points 0, ±1,
 ±2, ∞: matrix entries from 1/24 to 8, so more rounding per transform) 1e-7.
@@ -99,3 +100,42 @@ def test_counted_products_equal_the_cost_model(c_in, c_out, groups, h, w, paddin
         result = run(x, weights, ((padding, padding), (padding, padding)), m, groups)
         assert result.products == int(conv.estimate(KEY[m]).multiplications)
         assert result.tiles == conv.estimate(KEY[m]).shape["tiles"]
+
+
+# ---- the FFT witness (convcalc/executor/fft.py) ---------------------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(c_in=st.integers(1, 4), c_out=st.integers(1, 4), groups=st.sampled_from([1, 2]), kernel=st.integers(1, 5),
+       dilation=st.integers(1, 2), size=st.integers(5, 12), padding=st.integers(0, 2), batch=st.integers(1, 2),
+       rank=st.sampled_from([1, 2]))
+def test_fft_equals_direct_and_counts_what_the_cost_model_says(c_in, c_out, groups, kernel, dilation, size,
+                                                               padding, batch, rank):
+    from convcalc.executor.fft import fft_conv
+
+    c_in, c_out = c_in * groups, c_out * groups
+    if dilation * (kernel - 1) + 1 > size + 2 * padding:
+        return
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((batch, c_in, *[size] * rank))
+    w = rng.standard_normal((c_out, c_in // groups, *[kernel] * rank))
+    pads = ((padding, padding),) * rank
+    k_eff = dilation * (kernel - 1) + 1
+    out = (size + 2 * padding - k_eff + 1,) * rank
+    ref = conv_nd(Context(rng, np.float64), x, w, None, (1,) * rank, (dilation,) * rank, pads, out, groups)
+    result = fft_conv(x, w, pads, (dilation,) * rank, groups)
+    assert relative_error(result.y, ref) < 1e-9
+    spec = {"name": "t", "input": [c_in, *[size] * rank], "batch": batch,
+            "layers": [{"type": "conv", "out": c_out, "kernel": kernel, "padding": padding, "dilation": dilation,
+                        "groups": groups}]}
+    (conv,) = algorithms(convcalc.load(spec).expand()).convs
+    fft = conv.estimate("fft")
+    assert 4 * result.products == int(fft.multiplications)      # 4 real multiplications per complex product
+    assert list(result.size) == fft.shape["fft_size"]
+
+
+def test_fft_hand_worked():
+    from convcalc.executor.fft import fft_conv
+
+    # 1 → 1, 6×6, 3×3 valid: 8×8 FFTs, 64 complex products (the cost model's 4·64 = 256 real); 2 forward, 1 inverse
+    result = fft_conv(np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), ((0, 0), (0, 0)))
+    assert (result.size, result.products, result.forward, result.inverse) == ((8, 8), 64, 2, 1)
+    assert np.allclose(result.y, 9)
