@@ -10,7 +10,7 @@ benchmark run (a seeded ``Random`` per case number) share one generator:
   random chain of the kinds' own examples (``Layer.example``) with their fields mutated the same way. Written as
   YAML text by :func:`to_yaml` (PyYAML cannot write an int of 5,000 digits), then sometimes mutated as text
   (a line duplicated or dropped: duplicate keys and layers; an alias bomb; a deep flow nest);
-* **the command line**: one of ``analyze``, ``rf``, ``check``, ``compare``, ``explain``, ``verify`` with its
+* **the command line**: one of ``analyze``, ``rf``, ``check``, ``compare``, ``explain``, ``verify``, ``cost`` with its
   options, mostly well formed, sometimes hostile. ``verify`` and the measured ERF always get a small ``--input``
   and a low ``--max-memory``, so the memory guard, not the machine, decides.
 
@@ -35,7 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml")) + sorted((ROOT / "configs" / "variants").glob("*.yaml"))
-COMMANDS = ("analyze", "rf", "check", "compare", "explain", "verify")
+COMMANDS = ("analyze", "rf", "check", "compare", "explain", "verify", "cost")
 CLASSES = ("ok", "error-position", "error-option", "error-unplaced", "traceback", "hang", "memory", "crash")
 #: the time budget of one case, in seconds (generous: a case takes ~0.1 s)
 TIME_BUDGET = 10.0
@@ -325,6 +325,10 @@ def _layer(rng, data) -> str:
     return rng.choice(names) if names and rng.random() < 0.8 else _value(rng, "nope")
 
 
+#: `convcalc cost --algorithm` (and, from the third, `convcalc explain`'s algorithms)
+ALGORITHM_NAMES = ("all", "best", "direct", "im2col", "winograd", "fft")
+
+
 def make_case(rng, command: str | None = None) -> Case:
     """One case for ``command`` (default: any of :data:`COMMANDS`)."""
     command = command or rng.choice(COMMANDS)
@@ -397,8 +401,20 @@ def make_case(rng, command: str | None = None) -> Case:
             case.args = ["explain", _value(rng, rng.choice(_examples())[0])]
         elif way < 0.4:
             case.args = ["explain", rng.choice(("--list", "--flops"))]
+        elif way < 0.5:
+            case.args = ["explain", _value(rng, rng.choice(ALGORITHM_NAMES[2:]))]
         else:
             case.args += ["--layer", _layer(rng, data)] + _common(rng, data)
+            if rng.random() < 0.2:
+                case.args += ["--algorithm", _value(rng, rng.choice(ALGORITHM_NAMES[2:]))]
+    elif command == "cost":
+        if rng.random() < 0.7:
+            case.args += ["--algorithm", _value(rng, rng.choice(ALGORITHM_NAMES))]
+        case.args += _common(rng, data)
+        if rng.random() < 0.4:
+            case.args += ["--format", rng.choice(("table", "json", "csv", "markdown"))]
+        if rng.random() < 0.2:
+            case.args += ["--units", rng.choice(("auto", "raw", "K", "M", "G"))]
     elif command == "verify":
         case.args += _input_option(rng, data) + ["--max-memory", SMALL_MEMORY]
         if rng.random() < 0.3:

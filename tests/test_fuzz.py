@@ -2,7 +2,7 @@
 in-process through the CLI. Whatever the input: exit code 0, 1 or 2, never a traceback, each run within the time
 budget, and every error line has a position (``FILE:LINE:COL:``) or names the option it is about (``--layer``).
 
-360 cases here (~10 s); ``benchmarks/fuzz.py --n 20000`` runs the same generator longer, in
+420 cases here (~12 s); ``benchmarks/fuzz.py --n 20000`` runs the same generator longer, in
 subprocesses with a memory cap."""
 
 from __future__ import annotations

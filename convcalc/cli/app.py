@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from . import options
-from .commands import analyze, check, compare, explain, import_, rf, sweep, verify, zoo
+from .commands import analyze, check, compare, cost, explain, import_, rf, sweep, verify, zoo
 from .params import typer_command, typer_parameter
 from .usage import Group
 
@@ -33,6 +33,7 @@ COMMANDS = (
     (compare.compare, options.COMPARE),
     (sweep.sweep, options.SWEEP),
     (rf.rf, options.RF),
+    (cost.cost, options.COST),
     (explain.explain, options.EXPLAIN),
     (verify.verify, options.VERIFY),
     (import_.import_, options.IMPORT),

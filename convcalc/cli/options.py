@@ -19,6 +19,8 @@ CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
 DTYPES = ("float32", "float64")
 ERF_METHODS = ("none", "analytic", "measured")
 ERF_WEIGHTS = ("random", "uniform")
+#: `convcalc cost --algorithm`: every family side by side, the cheapest, or one family (convcalc/cost/algorithms.py)
+ALGORITHMS = ("all", "best", "direct", "im2col", "winograd", "fft")
 
 
 class _Definition:
@@ -146,10 +148,21 @@ RF = (
     FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
 )
 
+# ---- convcalc cost -------------------------------------------------------------------------------------------------
+ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best (the cheapest per conv, by "
+                                                      "multiplications), or one of direct, im2col, winograd, fft "
+                                                      "(every number of that algorithm).", default="all",
+                   choices=ALGORITHMS)
+COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
-    Argument("target", "[KIND|SPEC]", "A layer kind (conv, deformable, …), or with --layer a spec.", required=False),
+    Argument("target", "[KIND|ALGORITHM|SPEC]", "A layer kind (conv, deformable, …), an algorithm (direct, im2col, "
+                                                "winograd, fft), or with --layer a spec.", required=False),
     Option("layer", ("--layer", "-l"), "Explain this layer of the spec TARGET with its numbers substituted."),
+    Option("algorithm", ("--algorithm", "-a"), "With --layer: that layer's convs worked through one algorithm: "
+                                               "direct, im2col, winograd or fft (without a spec: `convcalc explain "
+                                               "winograd`).", choices=ALGORITHMS[2:]),
     Option("list_", ("--list",), "List every layer kind with its one-line summary.", bool, default=False),
     Option("flops", ("--flops",), "Print the FLOPs-per-element table.", bool, default=False),
     BATCH, INPUT, SET,

@@ -15,6 +15,7 @@ from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, 
                    register)
 from .formula import NUMERIC, SYMBOLIC, Counts
 from ..limits import number_text
+from .lowering import Lowered, not_lowered
 from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
 
 #: what a conv's padding holds, as torch.nn.Conv{1,2,3}d's ``padding_mode``
@@ -152,6 +153,10 @@ class Conv(SlidingWindow, Layer):
         c_out, per_group = self.channel_terms(g, q)
         return conv_counts(q, c_out, per_group, q.prod("k", g.kernel), q.prod("N_out", g.out_sizes), self.bias)
 
+    def conv_lowering(self, ins):
+        """The plain convolutions it runs, for ``convcalc cost`` (:mod:`convcalc.layers.lowering`): itself."""
+        return (Lowered("", self.geometry(ins[0])),)
+
     def erf_rule(self, ins, out, index):
         """Uniform weights: each output position gathers its k-tap window from C_in/g channels, so the gradient per
         input channel is C_out/g times the window's; with a non-zero ``padding_mode`` the taps in the padding read
@@ -283,6 +288,7 @@ class Depthwise(Conv):
     summary = "depthwise convolution (groups = input channels), with a channel multiplier"
     example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
     erf_rule = Conv.erf_rule  # a conv with groups = C_in: the same window and fan-out rule
+    conv_lowering = Conv.conv_lowering  # a conv with groups = C_in: each algorithm runs per channel
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -310,6 +316,7 @@ class Pointwise(Conv):
     summary = "1×1 convolution across channels, optionally grouped (pointwise grouped)"
     example = Example((6, 4, 4), {"out": 5})
     erf_rule = Conv.erf_rule  # a conv with a 1-tap window
+    conv_lowering = Conv.conv_lowering  # a conv with a 1-tap kernel
     written_as = as_itself
     kernel = None
     padding = Padding(default=0)
@@ -344,6 +351,9 @@ class ConvTranspose(Conv):
     rf_rule = "exact widest set of inputs any output reads; j /= s per axis"
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
     padding_mode = None  # torch.nn.ConvTranspose{1,2,3}d takes only zeros
+    conv_lowering = not_lowered("a transposed conv scatters every input into the output (a GEMM on the input "
+                                "positions, then col2im): the im2col, Winograd and FFT models of a forward "
+                                "correlation do not describe it")
 
     @per_shape
     def geometry(self, shape):

@@ -10,6 +10,7 @@ from .base import Example, register
 from .composite import Stage, Staged
 from .conv import Conv, as_itself, conv_counts
 from .formula import NUMERIC, Counts
+from .lowering import not_lowered
 
 
 @register
@@ -40,6 +41,8 @@ class Deformable(Staged, Conv):
     written_as = as_itself
     data_dependent_window = True  # the learned offsets move every sample
     padding_mode = None  # torchvision's DeformConv2d pads with zeros only
+    conv_lowering = not_lowered("its sampling points move with learned, per-position offsets: there is no fixed "
+                                "window to lower (im2col), tile (Winograd) or transform (FFT)")
     offset_groups = Int(default=1, min=1, doc="G: offset groups (channels sharing one offset field)")
     modulated = Bool(default=False, doc="v2: a learned mask per sample")
 

@@ -15,9 +15,10 @@ from ..spec.fields import Int
 from ..spec.graph import Node
 from .base import REGISTRY, Example, Layer, register
 from .composite import ConvVariant, Stage, SubLayers
-from .conv import Conv, conv_counts
+from .conv import Conv, ConvGeometry, conv_counts
 from .elementwise import Elementwise
 from .formula import NUMERIC
+from .lowering import Lowered
 
 AFTER = "N_i: the sizes after stage i (axes up to i at their output size, the rest at their input size)"
 
@@ -29,6 +30,24 @@ def _after(sizes, out_sizes, axis):
 
 def _axis_kernel(kernel, axis):
     return tuple(kernel[axis] if a == axis else 1 for a in range(len(kernel)))
+
+
+def _axis_stage(g, axis: int, c_in: int, c_out: int, groups: int) -> ConvGeometry:
+    """The geometry of the 1-D stage along ``axis`` (its kernel, stride, dilation and padding on that axis; 1, 1, 1
+    and none on the others), reading the sizes after the stages before it."""
+    def on_axis(values, other):
+        return tuple(v if a == axis else other for a, v in enumerate(values))
+
+    before = g.in_sizes if axis == 0 else _after(g.in_sizes, g.out_sizes, axis - 1)
+    return ConvGeometry(c_in, c_out, groups, _axis_kernel(g.kernel, axis), on_axis(g.stride, 1),
+                        on_axis(g.dilation, 1), on_axis(g.k_eff, 1), on_axis(g.pads, (0, 0)), tuple(before),
+                        tuple(_after(g.in_sizes, g.out_sizes, axis)))
+
+
+def _pointwise_stage(c_in: int, c_out: int, sizes) -> ConvGeometry:
+    """A 1×1 conv, stride 1, no padding, on ``sizes``."""
+    ones = (1,) * len(sizes)
+    return ConvGeometry(c_in, c_out, 1, ones, ones, ones, ones, ((0, 0),) * len(sizes), tuple(sizes), tuple(sizes))
 
 
 @register
@@ -69,6 +88,15 @@ class Separable(ConvVariant):
             rows.append(Stage(f"axis{axis} {'×'.join(map(str, k))}", "conv", (stage_out, *after), counts, AFTER))
             channels, name_in = stage_out, "M"
         return rows
+
+    def conv_lowering(self, ins):
+        """One 1-D conv per axis (C_in → M → … → C_out), each its own algorithm question."""
+        g = self.geometry(ins[0])
+        ndim = len(g.in_sizes)
+        mid = self.mid if self.mid is not None else g.c_out
+        channels = [g.c_in] + [mid] * (ndim - 1) + [g.c_out]
+        return tuple(Lowered(f"axis{axis}", _axis_stage(g, axis, channels[axis], channels[axis + 1], 1))
+                     for axis in range(ndim))
 
     def erf_rule(self, ins, out, index):
         """The conv's window per axis; channel fan-out M per stage but the last (C_out)."""
@@ -126,6 +154,15 @@ class DepthwiseSeparable(ConvVariant):
                           conv_counts(q, q("C_out", g.c_out), q("C_in·m", wide), 1, positions, self.bias, None)))
         return rows
 
+    def conv_lowering(self, ins):
+        """The depthwise conv (C_in groups of one channel, m outputs each) and the pointwise conv; the mid layers
+        are no convolution."""
+        g = self.geometry(ins[0])
+        wide = g.c_in * self.multiplier
+        depthwise = ConvGeometry(g.c_in, wide, g.c_in, g.kernel, g.stride, g.dilation, g.k_eff, g.pads, g.in_sizes,
+                                 g.out_sizes)
+        return (Lowered("depthwise", depthwise), Lowered("pointwise", _pointwise_stage(wide, g.c_out, g.out_sizes)))
+
     def erf_rule(self, ins, out, index):
         """The depthwise window per axis; fan-out m per channel, then C_out; the mid layers as the identity."""
         from . import influence
@@ -156,6 +193,13 @@ class Flattened(ConvVariant):
     example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]})
     # the lateral 1×1 fans each input channel out to F, then every stage is per channel: the conv's rule, C_out = F
     erf_rule = Conv.erf_rule
+
+    def conv_lowering(self, ins):
+        """The lateral 1×1 conv (C_in → F), then one per-channel (F groups) 1-D conv per axis."""
+        g = self.geometry(ins[0])
+        return ((Lowered("lateral", _pointwise_stage(g.c_in, g.c_out, g.in_sizes)),)
+                + tuple(Lowered(f"axis{axis}", _axis_stage(g, axis, g.c_out, g.c_out, g.c_out))
+                        for axis in range(len(g.in_sizes))))
 
     def stages(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])

@@ -11,6 +11,7 @@ from ..spec.yamlio import YBool
 from .base import Example, register
 from .conv import Conv, as_itself
 from .formula import NUMERIC, Counts
+from .lowering import not_lowered
 
 
 class BiasMode(Field):
@@ -52,6 +53,8 @@ class LocallyConnected(Conv):
     groups = None
     bias = BiasMode(default="element")
     padding_mode = None  # Keras' LocallyConnected2D pads with zeros only
+    conv_lowering = not_lowered("unshared weights: every output position has its own kernel, so there is no shared "
+                                "filter to transform (Winograd, FFT) nor one weight matrix for an im2col GEMM")
 
     def group_count(self, c_in):
         return 1
@@ -107,6 +110,9 @@ class Tiled(LocallyConnected):
     tile = Axes(doc="t: distinct kernels per axis")
 
     channel_terms = Conv.channel_terms  # tiled convs are grouped: C_in/g
+    conv_lowering = not_lowered("tiled weights: t kernels per axis cycle over the output positions, so neighbouring "
+                                "outputs use different filters; the Winograd and FFT models need one shared filter, "
+                                "and im2col one weight matrix")
 
     def group_count(self, c_in):
         return self.groups

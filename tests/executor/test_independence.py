@@ -23,9 +23,10 @@ def _families() -> set[str]:
 
 def test_the_check_walks_every_executor_module_one_per_layer_family():
     # forward and backward: __init__, base, and one module per family of convcalc/layers/ (conv, factorised, …);
-    # memory.py: the run's peak memory from the kernels' footprints
+    # memory.py: the run's peak memory from the kernels' footprints; winograd.py, fft.py: the algorithms of `convcalc cost`
     expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
     expected |= {f"backward/{name}" for name in expected} | {"memory.py"}
+    expected |= {"winograd.py", "fft.py"}  # algorithms, not families: the witnesses of `convcalc cost`
     walked = {path.relative_to(PACKAGE).as_posix() for path in executor_modules()}
     assert walked == expected, (f"the executor mirrors the families of convcalc/layers/: missing "
                                 f"{sorted(expected - walked)}, not a family {sorted(walked - expected)}")

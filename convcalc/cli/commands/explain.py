@@ -25,15 +25,21 @@ def write(lines: list[str], out: TextIO | None = None) -> None:
     (out or sys.stdout).write("\n".join(lines) + "\n")
 
 
-def explain(target: str | None = None, layer: str | None = None, list_: bool = False, flops: bool = False,
-            batch: int | None = None, input: str | None = None, sets: list[str] | None = None):
-    """A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them.
+def explain(target: str | None = None, layer: str | None = None, algorithm: str | None = None,
+            list_: bool = False, flops: bool = False, batch: int | None = None, input: str | None = None,
+            sets: list[str] | None = None):
+    """A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them; or a
+    convolution algorithm's (direct, im2col, winograd, fft).
 
     \b
     convcalc explain depthwise_separable          formulas of a kind
     convcalc explain resnet18 --layer conv1       the numbers of one layer, step by step
+    convcalc explain winograd                     an algorithm's formulas, worked through an example conv
+    convcalc explain resnet18 --layer layer1.0.conv1 --algorithm winograd
     convcalc explain --list                       every kind
     """
+    from ...render.explain_algorithms import algorithm_layer_lines, algorithm_lines, is_algorithm
+
     with user_errors():
         if list_:
             return write(list_lines())
@@ -42,6 +48,12 @@ def explain(target: str | None = None, layer: str | None = None, list_: bool = F
         if target is None:
             raise SpecError("give a layer kind, a spec with --layer, --list or --flops", None,
                             "e.g. `convcalc explain conv` or `convcalc explain resnet18 --layer conv1`")
+        if algorithm is not None and layer is None:
+            raise SpecError(f"--algorithm {algorithm} explains one layer of a spec: add --layer NAME", None,
+                            f"e.g. `convcalc explain resnet18 --layer layer1.0.conv1 --algorithm {algorithm}`, or "
+                            f"`convcalc explain {algorithm}` for the formulas")
+        if layer is None and is_algorithm(target):
+            return write(algorithm_lines(target))
         if layer is None:
             from ...layers import REGISTRY
 
@@ -52,4 +64,6 @@ def explain(target: str | None = None, layer: str | None = None, list_: bool = F
         from ...cost.analysis import analyze
 
         graph = expand(target, batch, input, sets)
+        if algorithm is not None:
+            return write(algorithm_layer_lines(graph, algorithm, layer))
         write(layer_lines(graph, analyze(graph), layer))
