@@ -222,7 +222,7 @@ def plan(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, 
 
 
 def sweep(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-          jobs: int = 1) -> Sweep:
+          jobs: int | str = 1) -> Sweep:
     """Analyse ``spec`` at every point of the product of ``axes`` (var → values), with ``fixed`` vars set, in
     ``jobs`` processes; at most :data:`MAX_SWEEP_POINTS` points, all kept."""
     checked = plan(spec, axes, fixed, batch)
@@ -231,7 +231,7 @@ def sweep(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None,
 
 
 def stream_points(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-                  jobs: int = 1) -> tuple[SweepPlan, Iterator[SweepPoint]]:
+                  jobs: int | str = 1) -> tuple[SweepPlan, Iterator[SweepPoint]]:
     """The checked plan and an iterator over its points in grid order, computed as they are asked for (in
     ``jobs`` processes, a few chunks ahead): memory stays flat in the number of points, up to
     :data:`MAX_STREAM_POINTS`. The first failing point raises its :class:`SpecError` when reached."""
@@ -254,10 +254,10 @@ def worker_count(jobs: int | str) -> int:
     return jobs
 
 
-def run_points(checked: SweepPlan, jobs: int = 1) -> Iterator[SweepPoint]:
-    """The points of ``checked`` in grid order: here when ``jobs`` is 1, else in ``jobs`` worker processes."""
-    if jobs < 1 or jobs > MAX_JOBS:  # the command line refuses these first, naming --jobs
-        raise ValueError(f"jobs must be 1 to {MAX_JOBS}, got {jobs}")
+def run_points(checked: SweepPlan, jobs: int | str = 1) -> Iterator[SweepPoint]:
+    """The points of ``checked`` in grid order: here when ``jobs`` is 1, else in ``jobs`` worker processes
+    (``"auto"``: one per CPU; :func:`worker_count`)."""
+    jobs = worker_count(jobs)
     return _serial(checked) if jobs == 1 else _parallel(checked, jobs)
 
 

@@ -82,6 +82,8 @@ def test_the_library_gives_the_same_points_in_the_same_order_with_jobs():
     axes = {"alpha": ["0.25", "0.5", "0.75", "1.0"], "resolution": ["128", "160", "192", "224"]}
     serial = sweep("mobilenet_v1", axes)
     assert sweep("mobilenet_v1", axes, jobs=3) == serial
+    assert sweep("mobilenet_v1", axes, jobs="auto") == serial
+    assert pickle.loads(pickle.dumps(serial)) == serial
     last = serial.points[-1]
     assert (last.values, last.params, last.macs) == ({"alpha": "1.0", "resolution": "224"}, 4_231_976, 568_740_352)
 
@@ -96,8 +98,8 @@ def test_workers_get_the_parsed_spec_and_never_read_the_file(tmp_path):
 
 def test_chunks_are_small_and_several_per_worker():
     assert parallel.chunk_size(16, 2) == 1
-    assert parallel.chunk_size(1000, 2) == 62  # 1000 // 16
-    assert parallel.chunk_size(10_000, 2) == parallel.MAX_CHUNK == 64
+    assert parallel.chunk_size(200, 2) == 12  # 200 // 16: eight chunks per worker
+    assert parallel.chunk_size(10_000, 2) == parallel.MAX_CHUNK == 16
     assert [len(c) for c in grid_chunks({"a": ["1", "2", "3"], "b": ["1", "2", "3"]}, 4)] == [4, 4, 1]
     assert next(grid_points({"a": ["1", "2"], "b": ["x", "y"]})) == {"a": "1", "b": "x"}
 
