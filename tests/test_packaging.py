@@ -29,7 +29,7 @@ def _extras() -> dict[str, list[str]]:
     """The `[project.optional-dependencies]` table: extra → its requirements (read without tomllib)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
-    return {name: re.findall(r'"([^"]+)"', body) for name, body in re.findall(r"^(\w+)\s*=\s*\[(.*?)\]", section, re.M)}
+    return {name: re.findall(r'"([^"]+)"', body) for name, body in re.findall(r"^(\w+)\s*=\s*\[(.*)\]\s*$", section, re.M)}
 
 
 def test_the_importer_extras():
@@ -37,6 +37,7 @@ def test_the_importer_extras():
     assert extras["torch"] == ["torch==2.13.0"]  # always exactly the local CPU build
     assert extras["onnx"] == ["onnx>=1.14", "onnxruntime>=1.16"]
     assert extras["export"] == ["onnxscript>=0.2"]
+    assert extras["dask"] == ["dask[distributed]>=2023.1"]  # a sweep on a dask cluster (tests/compare)
 
 
 def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
@@ -45,6 +46,6 @@ def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
     lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert command in lines
     torch_at = next(i for i, line in enumerate(lines) if '"torch==2.13.0"' in line)
-    extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export]"' in line)
+    extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export,dask]"' in line)
     assert torch_at < extras_at < lines.index(command)
     assert any('"$rc" -eq 5' in line for line in lines)  # no tests collected is not a failure

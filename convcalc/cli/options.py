@@ -14,6 +14,8 @@ from __future__ import annotations
 from ..numbers import UNITS
 
 FORMATS = ("table", "json", "csv", "markdown")
+#: sweep also streams: one JSON object per point, written as computed (docs/json.md)
+SWEEP_FORMATS = FORMATS + ("jsonl",)
 VERIFY_FORMATS = ("table", "json")
 CHECK_FORMATS = ("table", "json", "junit", "github", "markdown")
 DTYPES = ("float32", "float64")
@@ -41,18 +43,20 @@ class _Definition:
 
 class Option(_Definition):
     """``--flag VALUE`` (or a bool ``--flag``, with ``off_flag`` its negative form ``--no-flag``). ``type`` is str,
-    int or bool; with ``choices`` the value is one of them (a str). A ``repeatable`` option keeps every occurrence,
-    in order (a list; None when absent)."""
+    int or bool; with ``choices`` the value is one of them (a str). An int option may also take one of its
+    ``words`` (``--jobs auto``), passed on as that text. A ``repeatable`` option keeps every occurrence, in order
+    (a list; None when absent)."""
 
     __slots__ = ("name", "flags", "help", "type", "default", "choices", "minimum", "metavar", "repeatable",
-                 "off_flag", "envvar")
+                 "off_flag", "envvar", "words")
 
     def __init__(self, name: str, flags: tuple[str, ...], help: str, type: type = str, default: object = None, *,
                  choices: tuple[str, ...] | None = None, minimum: int | None = None, metavar: str | None = None,
-                 repeatable: bool = False, off_flag: str | None = None, envvar: str | None = None):
+                 repeatable: bool = False, off_flag: str | None = None, envvar: str | None = None,
+                 words: tuple[str, ...] = ()):
         self.name, self.flags, self.help, self.type, self.default = name, flags, help, type, default
         self.choices, self.minimum, self.metavar = choices, minimum, metavar
-        self.repeatable, self.off_flag, self.envvar = repeatable, off_flag, envvar
+        self.repeatable, self.off_flag, self.envvar, self.words = repeatable, off_flag, envvar, words
 
 
 class Argument(_Definition):
@@ -122,9 +126,15 @@ SWEEP = (
     SPEC,
     Option("sets", ("--set",), "NAME=v1,v2,… (repeatable): the values to sweep; a single value just overrides the "
                                "var.", repeatable=True),
-    FORMAT, BATCH, UNITS_OPTION,
+    FORMAT.replace(choices=SWEEP_FORMATS, help="Output format; jsonl streams one JSON object per point as it is "
+                                                "computed (grids of up to 10^7 points; the others hold at most "
+                                                "1,000)."),
+    BATCH, UNITS_OPTION,
     Option("chart", ("--chart",), "Draw MACs against params (table format).", bool, default=True,
            off_flag="--no-chart"),
+    Option("jobs", ("--jobs", "-j"), "Analyse the points in N processes (auto: one per CPU); the output is that "
+                                     "of a serial run.", int, default=1, minimum=1, metavar="N|auto",
+           words=("auto",)),
 )
 
 # ---- convcalc rf ---------------------------------------------------------------------------------------------------
@@ -246,6 +256,8 @@ def option_value(definition: Option, text: str):
                        _close_choice(text, definition.choices) or f"write e.g. {definition.flags[0]} "
                                                                   f"{definition.default or definition.choices[0]}")
     if definition.type is int:
+        if text in definition.words:
+            return text
         return _whole_number(definition, text)
     return text
 
@@ -269,6 +281,8 @@ def _whole_number(definition: Option, text: str) -> int:
 
     flag, low = definition.flags[0], definition.minimum
     example = f"{flag} {low if low is not None else 0}"
+    if definition.words:
+        example += "".join(f" or {flag} {word}" for word in definition.words)
     try:
         value = whole_number(text, flag)
     except ValueError:
@@ -276,7 +290,8 @@ def _whole_number(definition: Option, text: str) -> int:
     except SpecError:
         _refuse(definition, text, f"beyond ±{LIMIT_TEXT}", f"convcalc works with numbers up to {LIMIT_TEXT}")
     if value is None:
-        _refuse(definition, text, "must be a whole number", f"write e.g. {example}")
+        _refuse(definition, text, "must be a whole number" + "".join(f" or `{w}`" for w in definition.words),
+                f"write e.g. {example}")
     if low is not None and value < low:
         _refuse(definition, text, f"must be ≥ {low}", f"write e.g. {example}")
     return value

@@ -11,6 +11,7 @@ that format's content (``view.table()``, ``view.markdown()``, ``view.csv()``, ``
   total rows in bold, a blank line between blocks (none between consecutive lines of text);
 * ``csv`` — one table, its column keys as the header row, exact values, ``\\n`` line ends;
 * ``json`` — indented, UTF-8 as is (or ASCII-escaped where the contract says so);
+* ``jsonl`` — one compact JSON object a line, each written and flushed as the records come (``convcalc sweep``);
 * ``junit`` — an XML element tree (a JUnit report), indented, after the XML declaration;
 * ``github`` — GitHub Actions workflow commands (one per :class:`~convcalc.render.model.Annotation`, escaped as
   GitHub reads them) and plain lines.
@@ -24,7 +25,7 @@ import os
 import sys
 from typing import TextIO
 
-from .model import ALIGNED, Annotation, Document, Json, Line, Picture, Table, joined
+from .model import ALIGNED, Annotation, Document, Json, JsonLines, Line, Picture, Table, joined
 
 STYLES = {"title": "bold", "header": "bold", "total": "bold", "warn": "yellow", "note": "dim", "ok": "green",
           "error": "red"}
@@ -201,6 +202,14 @@ def write_json(doc: Json, out: TextIO) -> None:
         out.write(doc.text + "\n")
 
 
+def write_jsonl(doc: JsonLines, out: TextIO) -> None:
+    import json
+
+    for record in doc.records:
+        out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.flush()
+
+
 def write_xml(root, out: TextIO) -> None:
     """An ``xml.etree.ElementTree`` element (a JUnit report): the XML declaration, then the tree indented two
     spaces."""
@@ -240,8 +249,8 @@ def write_github(doc: Document, out: TextIO) -> None:
                       for block in doc.blocks))
 
 
-EMITTERS = {"table": write_text, "json": write_json, "csv": write_csv, "markdown": write_markdown,
-            "junit": write_xml, "github": write_github}
+EMITTERS = {"table": write_text, "json": write_json, "jsonl": write_jsonl, "csv": write_csv,
+            "markdown": write_markdown, "junit": write_xml, "github": write_github}
 
 
 def emit(view, fmt: str, out: TextIO | None = None) -> None:

@@ -7,6 +7,7 @@ into these objects, one method per output format (``table()``, ``markdown()``, `
 * a :class:`Document` — tables, lines and pictures in order — for the text table and for Markdown;
 * a :class:`Table` for CSV (its cells are the exact values: ints stay ints);
 * a :class:`Json` for JSON;
+* a :class:`JsonLines` for JSON Lines (``convcalc sweep --format jsonl``): records written one a line as they come;
 * for the formats of ``convcalc check`` alone: an ``xml.etree.ElementTree.Element`` for XML (JUnit), and a
   :class:`Document` of annotations (:class:`Annotation`) and lines for GitHub workflow commands.
 
@@ -165,3 +166,13 @@ class Json(_Plain):
 
     def __init__(self, data: Any = None, text: str | None = None, ascii: bool = False):
         self.data, self.text, self.ascii = data, text, ascii
+
+
+class JsonLines(_Plain):
+    """JSON Lines (https://jsonlines.org): each of ``records`` (an iterable, read lazily) dumped on one line and
+    flushed as it comes, so that a stream too long to hold in memory is written as it is computed."""
+
+    __slots__ = ("records",)
+
+    def __init__(self, records):
+        self.records = records

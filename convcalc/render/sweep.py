@@ -1,6 +1,7 @@
 """``convcalc sweep``: params, MACs and FLOPs over the Cartesian product of var values — every point against the
 last, a pivot of MACs and params when two vars are swept, a text scatter of MACs against params, and how each
-count scales with each var. CSV has exact values, JSON is :func:`convcalc.compare.sweep.sweep_dict`.
+count scales with each var. CSV has exact values, JSON is :func:`convcalc.compare.sweep.sweep_dict`, and JSON Lines
+(:class:`SweepStream`) one :func:`point_record` a line, written as the points are computed.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..compare.sweep import Sweep, sweep_dict
+from typing import Iterable
+
+from ..compare.sweep import Sweep, SweepPoint, point_dict, sweep_dict
 from ..numbers import fmt_count
 from .compare import HEADING, LABEL, NOTE, fmt_ratio, titled
-from .model import Document, Json, Line, Table, csv_columns
+from .model import Document, Json, JsonLines, Line, Table, csv_columns
 
 
 def sweep_tables(result: Sweep, units: str) -> list[Table]:
@@ -138,3 +141,19 @@ class SweepView:
 
     def json(self) -> Json:
         return Json(sweep_dict(self.result))
+
+
+def point_record(index: int, point: SweepPoint) -> dict:
+    """A ``--format jsonl`` line (docs/json.md, "Sweep points"): the point's 0-based place in the grid, then the
+    fields of a point of the JSON document."""
+    return {"index": index, **point_dict(point)}
+
+
+@dataclass
+class SweepStream:
+    """The points of a sweep as they are computed (an iterator, read once): only ``--format jsonl``."""
+
+    points: Iterable[SweepPoint]
+
+    def jsonl(self) -> JsonLines:
+        return JsonLines(point_record(i, p) for i, p in enumerate(self.points))

@@ -76,6 +76,9 @@ class YBool(int):
         obj.word = word
         return obj
 
+    def __getnewargs__(self):  # pickle (sweeps send a parsed spec to worker processes) keeps the spelling
+        return bool(self), self.word
+
     def __repr__(self) -> str:
         return "true" if self else "false"
 

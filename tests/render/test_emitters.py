@@ -126,7 +126,7 @@ def test_emit_asks_the_view_for_the_format():
     emit(View(), "table", out)
     emit(View(), "csv", out)
     assert out.getvalue() == "t\nk\n"
-    assert set(EMITTERS) == {"table", "json", "csv", "markdown", "junit", "github"}
+    assert set(EMITTERS) == {"table", "json", "jsonl", "csv", "markdown", "junit", "github"}
     with pytest.raises(AssertionError):
         Table(columns(("k", "k", LEFT))).add(["one", "two"])  # a row has one cell per column
     with pytest.raises(AssertionError):
@@ -219,3 +219,21 @@ def test_github_workflow_commands_are_escaped_and_lines_written_as_they_are():
         "::warning file=a.yaml::no line\n"
         "::error::nowhere\n"
         "Checked 1 spec.\n")
+
+
+def test_jsonl_writes_each_record_on_its_line_and_flushes_it_as_it_comes():
+    from convcalc.render.model import JsonLines
+
+    class Out(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.flushed = []
+
+        def flush(self):
+            self.flushed.append(self.getvalue().count("\n"))
+
+    out = Out()
+    emit(type("View", (), {"jsonl": lambda self: JsonLines(iter([{"a": 1, "b": "é"}, {"n": 10**30}]))})(), "jsonl",
+         out)
+    assert out.getvalue() == '{"a":1,"b":"é"}\n{"n":1000000000000000000000000000000}\n'
+    assert out.flushed == [1, 2]

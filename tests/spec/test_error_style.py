@@ -37,7 +37,8 @@ def test_the_sweep_point_limit_names_set(tmp_path):
     code, err = cli("sweep", path, "--set", f"w={values}", "--set", f"k={values}")
     assert code == 2
     assert err == ("error: --set: the sweep has 1,600 points (40 values of `w` × 40 values of `k`), more than 1,000 "
-                   "— give --set fewer values at a time\n")
+                   "— give --set fewer values at a time, or stream the points with --format jsonl (up to "
+                   "10,000,000)\n")
 
 
 def test_sweep_names_the_swept_value_only_when_it_is_the_cause(tmp_path):

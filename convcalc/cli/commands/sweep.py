@@ -1,25 +1,49 @@
-"""``convcalc sweep``: analyse a spec over the Cartesian product of var values (width, resolution, depth …).
-Rendered by :mod:`convcalc.render.sweep`."""
+"""``convcalc sweep``: analyse a spec over the Cartesian product of var values (width, resolution, depth …), in
+one process or ``--jobs N``. Rendered by :mod:`convcalc.render.sweep`; ``--format jsonl`` streams the points."""
 
 from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True) -> int:
+          units: str = "auto", chart: bool = True, jobs: int | str = 1) -> int:
     """Params, MACs and FLOPs over a grid of var values, e.g. --set alpha=0.25,0.5,0.75,1.0 --set resolution=128,224.
 
     \b
     Lists multiply out (Cartesian product). The table shows every point, a pivot of MACs and params when two
-    vars are swept, a scatter of MACs against params and how each count scales with each var.
+    vars are swept, a scatter of MACs against params and how each count scales with each var. --format jsonl
+    writes one JSON object per point as it is computed; --jobs N spreads the points over N processes.
     """
-    from ...compare.sweep import parse_sweep_sets, sweep as run_sweep
+    from ...compare.sweep import parse_sweep_sets, stream_points, sweep as run_sweep, worker_count
     from ...errors import SpecError
     from ...render.emitters import emit
-    from ...render.sweep import SweepView
+    from ...render.sweep import SweepStream, SweepView
 
+    workers = worker_count(jobs)
     axes, fixed = parse_sweep_sets(sets or [])
     if not axes:
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
-    emit(SweepView(run_sweep(spec, axes, fixed, batch), units, chart), format)
+    if format != "jsonl":
+        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers), units, chart), format)
+        return 0
+    _, points = stream_points(spec, axes, fixed, batch, workers)
+    try:
+        emit(SweepStream(points), format)
+    except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
+        _quiet_stdout()
+    finally:
+        points.close()  # stops the worker processes at once
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not complain about the closed pipe
+    (the recipe of the Python docs, "Note on SIGPIPE")."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's captured output)
+        pass
