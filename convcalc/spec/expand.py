@@ -293,9 +293,9 @@ class Expander:
         scope.taken[name] = item  # its mark is looked up only for the error
         return name
 
-    def _name(self, item: YMap, scope: Scope, base: str, count: int, index: int) -> tuple[str, str]:
-        """(local name, full name) of one repetition."""
-        name = self._written_name(item, scope)
+    def _name(self, item: YMap, scope: Scope, base: str, count: int, index: int,
+              name: str | None = None) -> tuple[str, str]:
+        """(local name, full name) of one repetition; ``name`` is its checked `name:` (:meth:`_written_name`)."""
         if name is not None:
             local = f"{name}.{index}" if count > 1 else name
         else:
@@ -315,9 +315,10 @@ class Expander:
             written = item.get("repeat", 1)
             count = written if type(written) is int and written >= 0 else 1
         full = None
-        if base is not None or "name" in item:
+        name = self._written_name(item, scope)
+        if base is not None or name is not None:
             for index in range(max(count, 1)):
-                local, full = self._name(item, scope, base, count, index)
+                local, full = self._name(item, scope, base, count, index, name)
                 scope.names[local] = through
             if "name" in item:
                 scope.names[str(item["name"])] = through
@@ -408,7 +409,7 @@ class Expander:
         cls = self._literal_kind(item, scope)
         if cls is not None:
             self._check_keys(item, cls)
-        self._written_name(item, scope)
+        name = self._written_name(item, scope)
         inputs = self._resolve_inputs(item, scope, later, item.get("name"))
         names = Names(scope.variables, self, inputs[0], None)
         keep = self._when_first(item, scope, names)
@@ -422,10 +423,10 @@ class Expander:
         if count == 0:
             return self._pass_through(item, scope, kind, inputs[0], 0)
         for index in range(count):
-            local, full = self._name(item, scope, kind, count, index)
+            local, full = self._name(item, scope, kind, count, index, name)
             if index:
                 inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            names = Names(scope.variables, self, inputs[0], index)
+            names.source, names.index = inputs[0], index  # this repetition's input and number
             if keep is None:
                 when = self._per_repetition(item, "when", item.get("when", True), count, index)
                 if not self._when(item, scope, when, count, names):
@@ -518,7 +519,7 @@ class Expander:
         if len(self.calls) >= MAX_BLOCK_DEPTH:
             raise SpecError(f"blocks nest more than {MAX_BLOCK_DEPTH} deep at `{block_name}`", item.mark,
                             "flatten some levels of blocks")
-        self._written_name(item, scope)
+        name = self._written_name(item, scope)
         inputs = self._resolve_inputs(item, scope, later, item.get("name"))
         names = Names(scope.variables, self, inputs[0], None)
         keep = self._when_first(item, scope, names)
@@ -531,10 +532,10 @@ class Expander:
         block_inputs = block.get("inputs", ["x"])
         block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
         for index in range(count):
-            local, full = self._name(item, scope, str(block_name), count, index)
+            local, full = self._name(item, scope, str(block_name), count, index, name)
             if index:
                 inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            names = Names(scope.variables, self, inputs[0], index)
+            names.source, names.index = inputs[0], index  # this repetition's input and number
             if keep is None:
                 when = self._per_repetition(item, "when", item.get("when", True), count, index)
                 if not self._when(item, scope, when, count, names):
