@@ -220,3 +220,12 @@ def test_no_shape_is_worked_out_unless_an_expression_reads_one():
         assert seen == []
     finally:
         expand_module.Expander.shape_of = original
+
+
+def test_xception_pools_follow_tensorflow_same_at_any_input_size():
+    """configs/xception.yaml picks each entry pool's padding from its `in_size` (TensorFlow's `same`: out =
+    ceil(n / 2)), so it takes other inputs than 299. At 224: 3×3/2 valid conv 224 → 111, 3×3 valid → 109, then the
+    pools 109 → 55 → 28 → 14, and the exit pool 14 → 7."""
+    layers = {layer.name: layer.output_shape for layer in analyze("xception", input=(3, 224, 224)).layers}
+    assert [layers[f"block{i}.pool"][1:] for i in (2, 3, 4)] == [[55, 55], [28, 28], [14, 14]]
+    assert layers["block14_sepconv2_act"] == [2048, 7, 7]
