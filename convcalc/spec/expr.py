@@ -237,6 +237,9 @@ class _Evaluator:
             self.fail(f"`{_code(node)}` does arithmetic on the boolean {str(value).lower()}",
                       "YAML reads yes/no/on/off/true/false as booleans; give the var a number, or write "
                       "`a if flag else b` to choose between numbers")
+        if isinstance(value, list):  # `in_size`: the spatial sizes
+            self.fail(f"`{_code(node)}` works on the list {shorten(repr(value))}, not a number",
+                      "take one of its items, e.g. `in_size[0]`")
         if not isinstance(value, (int, Fraction)):
             self.fail(f"`{_code(node)}` works on {shorten(repr(value))}, which is not a number", "use numbers")
 

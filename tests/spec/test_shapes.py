@@ -167,6 +167,9 @@ layers:
     ("name: t\ninput: [3]\nlayers:\n  - {type: linear, out: \"in_size[0]\"}\n",
      "FILE:4:25", "in expression `in_size[0]`: index 0 is out of range for `in_size`, a list of 0",
      "a flat input has no spatial sizes"),
+    # line 4: `  - {type: conv, kernel: 1, out: ` is 33 characters → col 34; `in_size` is a list
+    ("name: t\ninput: [3, 8, 8]\nlayers:\n  - {type: conv, kernel: 1, out: \"in_size * 2\"}\n",
+     "FILE:4:34", "in expression `in_size * 2`: `in_size * 2` works on the list [8, 8], not a number", "in_size[0]"),
     # line 3: `vars: {` is 7 characters → col 8 (the key)
     ("name: t\ninput: [3, 8, 8]\nvars: {in_channels: 3}\nlayers:\n  - {type: relu}\n",
      "FILE:3:8", "var name `in_channels` cannot be used: `in_channels` is a reserved name", "channel count"),
