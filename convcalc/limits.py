@@ -172,3 +172,13 @@ def _too_big(path: str, what: str, size: int | None, max_bytes: int) -> SpecErro
     return SpecError(f"{what} {shorten(path, 200)} is larger than the limit of {max_bytes:,} bytes{got}", None,
                      "convcalc reads files up to that size (docs/spec.md, \"Limits\"); split the spec with blocks "
                      "and `repeat:`")
+
+
+def layer_beyond(node, what: str, values) -> None:
+    """Refuse a number beyond the bound that a layer derived (its output shape, a count, its receptive field),
+    at the layer where it arose (a 400-layer stride-2 stack has an RF jump of 2^400, and keeping one per layer would
+    take gigabytes). ``node`` is the graph node (its name and position)."""
+    value = next(v for v in values if not within(v))
+    raise SpecError(f"layer `{node.name}`: {what} reaches {beyond_text(value)}", node.mark,
+                    f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\"); check the sizes, "
+                    "strides and repeats up to this layer")

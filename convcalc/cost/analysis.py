@@ -8,7 +8,7 @@ from typing import Any
 
 from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
 from ..errors import SpecError
-from ..limits import LIMIT, LIMIT_TEXT, beyond_text, within
+from ..limits import LIMIT, layer_beyond as _out_of_bounds, within
 from ..spec.graph import Graph
 from ..layers import REGISTRY
 from ..layers.merge import broadcast
@@ -151,15 +151,6 @@ def flat_default_warnings(taken: list) -> list[str]:
 def _yaml_text(value) -> str:
     """A field value as YAML writes it: `false`, `16`."""
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _out_of_bounds(node, what: str, values) -> None:
-    """A derived number beyond the bound of :mod:`convcalc.limits`: refused at the layer where it arose (a
-    400-layer stride-2 stack has an RF jump of 2^400, and keeping one per layer would take gigabytes)."""
-    value = next(v for v in values if not within(v))
-    raise SpecError(f"layer `{node.name}`: {what} reaches {beyond_text(value)}", node.mark,
-                    f"convcalc works with numbers up to {LIMIT_TEXT} (docs/spec.md, \"Limits\"); check the sizes, "
-                    "strides and repeats up to this layer")
 
 
 def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from ..compare.yamlwrite import yaml_scalar
 from ..errors import SpecError
+from ..spec.expand import RESERVED
 from ..spec.expr import FUNCTIONS
 from .spec_text import Expr, flow, layer_item, value_text
 
@@ -42,8 +43,8 @@ MAX_OPTIONAL = 1 / 3
 #: patterns of one family tried against each other for a block with `when:`, at most (keeps large models linear)
 MAX_PATTERNS = 40
 #: names an argument cannot have: words of the expression language, and YAML words an unquoted value would be
-_RESERVED = set(keyword.kwlist) | set(FUNCTIONS) | {"true", "false", "null", "yes", "no", "on", "off", "y", "n",
-                                                    "input"}
+_RESERVED = set(keyword.kwlist) | set(FUNCTIONS) | set(RESERVED) | {"true", "false", "null", "yes", "no", "on", "off",
+                                                                   "y", "n", "input"}
 
 
 @dataclass(eq=False)

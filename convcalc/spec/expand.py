@@ -4,13 +4,24 @@
 which walks it once, item by item, and emits one validated :class:`~convcalc.spec.graph.Node` per kept layer. Every
 value is coerced by the layer kind's :class:`~convcalc.spec.fields.Field`; every error points at the YAML position
 it came from (docs/spec.md, "Errors").
+
+Expressions see the vars and block arguments in scope and, through :class:`Names`, the item's input shape
+(``in_channels``, ``in_size``, ``in_rank``) and its repetition ``index``. The shapes are those of the nodes already
+emitted, worked out only when an expression reads one (:meth:`Expander.shape_of`), so a spec that reads none costs
+what it did. Per item the order is: `type:` and keys, name, inputs, `when:` (decided before `repeat:` unless it is
+a per-repetition list or reads `index`), `repeat:`, then per repetition the fields (docs/spec.md, "The order of
+evaluation").
+
+The module is long because the walk is one algorithm over one scope type: blocks, repeats, `when:`, names and
+inputs each change the scope the next item sees, and splitting them would pass that state between modules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
-from ..limits import shorten
+from ..limits import layer_beyond, shorten, within
 from .expr import evaluate
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
@@ -23,16 +34,55 @@ BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
 MAX_LAYERS = 100_000
 MAX_BLOCK_DEPTH = 100  # blocks inside blocks; each level is a few Python frames, well inside the recursion limit
 _PER_AXIS = (Axes, Padding, ScaleField, Size)
+#: the names every expression of a layer or block call can read besides the vars and block arguments: its input's
+#: shape and its repetition (docs/spec.md, "Numbers and expressions"); no var or block argument may take them
+SHAPE_NAMES = ("in_channels", "in_size", "in_rank")
+RESERVED = (*SHAPE_NAMES, "index")
 
 
-def positive_int(value, mark, what, calc) -> int:
+class _NeedsIndex(Exception):
+    """An expression read `index` where no repetition is chosen yet (a `when:` decided before `repeat:`)."""
+
+
+class Names(Mapping):
+    """What the expressions of one item (one repetition) see: the vars and block arguments in scope, the item's
+    input shape (:data:`SHAPE_NAMES`, computed only when an expression reads one) and its repetition ``index``
+    (None before the repetitions are known: reading it then raises :class:`_NeedsIndex`)."""
+
+    __slots__ = ("variables", "expander", "source", "index")
+
+    def __init__(self, variables: dict, expander: "Expander", source: str, index: int | None):
+        self.variables, self.expander, self.source, self.index = variables, expander, source, index
+
+    def __getitem__(self, key):
+        if key in SHAPE_NAMES:
+            shape = self.expander.shape_of(self.source)
+            return shape[0] if key == "in_channels" else list(shape[1:]) if key == "in_size" else len(shape) - 1
+        if key == "index":
+            if self.index is None:
+                raise _NeedsIndex
+            return self.index
+        return self.variables[key]
+
+    def __contains__(self, key) -> bool:
+        return key in RESERVED or key in self.variables
+
+    def __iter__(self):
+        yield from self.variables
+        yield from RESERVED
+
+    def __len__(self) -> int:  # the vars and arguments only: with none, an unknown name says "no vars are in scope"
+        return len(self.variables)
+
+
+def positive_int(value, mark, what, calc, least: int = 1) -> int:
     if isinstance(value, YBool):
         raise SpecError(f"`{what}` expects a number, got the YAML boolean `{value.word}`", mark,
-                        "YAML reads yes/no/on/off/true/false as booleans; write a whole number ≥ 1")
+                        f"YAML reads yes/no/on/off/true/false as booleans; write a whole number ≥ {least}")
     if isinstance(value, str):
         value = calc(value, mark)
-    if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"`{what}` must be a whole number ≥ 1, got {describe(value)}", mark, f"fix `{what}`")
+    if isinstance(value, (YBool, bool)) or not isinstance(value, int) or value < least:
+        raise SpecError(f"`{what}` must be a whole number ≥ {least}, got {describe(value)}", mark, f"fix `{what}`")
     return int(value)
 
 
@@ -76,12 +126,15 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, network: "Network", variables: dict, rank: int):  # noqa: F821 (convcalc.spec.loader)
+    def __init__(self, network: "Network", variables: dict, input_shape: tuple):  # noqa: F821 (spec.loader)
         from ..layers import REGISTRY
 
         self.registry = REGISTRY
         self.network = network
-        self.rank = rank
+        self.rank = len(input_shape) - 1
+        #: output shapes of the emitted nodes, worked out only when an expression reads a shape (:meth:`shape_of`)
+        self.shapes: dict[str, tuple] = {"input": tuple(input_shape)}
+        self.shaped = 0  # self.nodes[:shaped] have their shape in self.shapes
         self.nodes: list[Node] = []
         self.full_names: dict[str, str] = {"input": "input"}
         self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
@@ -129,34 +182,73 @@ class Expander:
                 raise SpecError("a layer needs `type:` (or `block:` to use a block)", item.mark,
                                 "add e.g. `type: conv`")
 
-    def _calc(self, scope: Scope):
-        return lambda text, mark: evaluate(text, scope.variables, mark)
+    # shapes and names -----------------------------------------------------------------------------------------
+    def shape_of(self, name: str) -> tuple:
+        """The output shape of node ``name`` (or of the network input), as the analysis will find it.
 
-    def _repeat(self, item: YMap, scope: Scope) -> int:
+        Only an expression reading :data:`SHAPE_NAMES` asks, so a spec that reads none pays nothing. The nodes not
+        yet shaped are worked out in order up to ``name``, each by its kind's ``output_shape`` and ``counts`` (the
+        questions the analysis asks first), so a shape error found here is the one the analysis would report, with
+        the same message and position."""
+        shapes = self.shapes
+        while name not in shapes:
+            node = self.nodes[self.shaped]
+            self.shaped += 1
+            ins = [shapes[n] for n in node.inputs]
+            layer = self.registry[node.kind](node)
+            out = tuple(layer.output_shape(ins))
+            layer.counts(ins)
+            if not all(within(v) for v in out):
+                layer_beyond(node, "its output shape or a count", out)
+            shapes[node.name] = out
+        return shapes[name]
+
+    def _calc(self, names, words: bool = False):
+        return lambda text, mark: evaluate(text, names, mark, words)
+
+    def _repeat(self, item: YMap, names: Names) -> int:
+        """The repetitions of an item, 0 or more. `repeat:` sees the item's input shape but no `index`."""
         if "repeat" not in item:
             return 1
-        count = positive_int(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(scope))
+        try:
+            count = positive_int(item["repeat"], item.mark_of("repeat"), "repeat", self._calc(names), least=0)
+        except _NeedsIndex:
+            raise SpecError("`repeat:` cannot read `index`: the repetitions are not counted yet",
+                            item.mark_of("repeat"), "give the count from vars, block arguments or the input "
+                            "shape (`in_channels`, `in_size`, `in_rank`)") from None
         if len(self.nodes) + count > MAX_LAYERS:  # every repetition adds at least one layer
             raise SpecError(f"`repeat: {count:,}` expands the network past {MAX_LAYERS:,} layers",
                             item.mark_of("repeat"), "check the repeat count")
         return count
 
-    def _when(self, item: YMap, scope: Scope, value, count: int) -> bool:
+    def _when_first(self, item: YMap, scope: Scope, names: Names) -> bool | None:
+        """The item's `when:` decided once, before `repeat:` (so a skipped item evaluates none of its fields, its
+        `repeat:` included); None when it must wait for the repetitions: a list (one value per repetition) or a
+        condition that reads `index`."""
+        value = item.get("when", True)
+        if isinstance(value, YList):
+            return None
+        try:
+            return self._when(item, scope, value, 1, names)
+        except _NeedsIndex:
+            return None
+
+    def _when(self, item: YMap, scope: Scope, value, count: int, names: Names) -> bool:
         """Whether to keep one repetition. ``value`` is its `when:` (a per-repetition list already picked). An
         error in a condition that is just a block argument points at the call's value, as a field's does."""
         try:
-            return self._condition(item, scope, value, count)
+            return self._condition(item, value, count, names)
         except SpecError as err:
             raise _in_call(err, scope, "when", value) from None
 
-    def _condition(self, item: YMap, scope: Scope, value, count: int) -> bool:
+    def _condition(self, item: YMap, value, count: int, names: Names) -> bool:
         if isinstance(value, YList):  # a list left whole: not one value per repetition
             repeats = f"repeats {count} times" if count > 1 else "does not repeat"
             raise SpecError(f"`when:` lists {len(value)} value{'s' if len(value) != 1 else ''} but the item {repeats}",
                             item.mark_of("when"),
                             "give one condition, or a list of exactly `repeat:` true/false values")
         if isinstance(value, str):
-            value = evaluate(value, scope.variables, item.mark_of("when"))
+            value = evaluate(value, names, item.mark_of("when"), words=True)
         if not isinstance(value, (bool, YBool)):
             raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
                             "write a condition such as `stride == 1`, a boolean var, or true/false")
@@ -178,27 +270,33 @@ class Expander:
                             f"per-axis entries")
         return value[index]
 
-    def _name(self, item: YMap, scope: Scope, base: str, count: int, index: int) -> tuple[str, str]:
-        """(local name, full name) of one repetition."""
-        if "name" in item:
-            name = item["name"]
-            if isinstance(name, (YMap, YList)) or name is None:
-                got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
-                raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
-                                "write e.g. `name: conv1`")
-            name = name.word if isinstance(name, YBool) else str(name)
-            if not name:
-                raise SpecError("a layer name cannot be empty", item.mark_of("name"), "write e.g. `name: conv1`")
-            if name == "input":
-                raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
-                                "`input` names the network input; choose another name")
-            check_name(name, item.mark_of("name"), "a layer name", "layer1.0.conv1")
-            if index == 0:
-                if name in scope.taken:
-                    first = scope.taken[name].mark_of("name")
-                    raise SpecError(f"duplicate layer name `{name}` (first used at line {first.line})",
-                                    item.mark_of("name"), "give each layer a unique name")
-                scope.taken[name] = item  # its mark is looked up only for the error
+    def _written_name(self, item: YMap, scope: Scope) -> str | None:
+        """The item's own `name:`, checked (and taken in its scope), or None when it has none."""
+        if "name" not in item:
+            return None
+        name = item["name"]
+        if isinstance(name, (YMap, YList)) or name is None:
+            got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
+            raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
+                            "write e.g. `name: conv1`")
+        name = name.word if isinstance(name, YBool) else str(name)
+        if not name:
+            raise SpecError("a layer name cannot be empty", item.mark_of("name"), "write e.g. `name: conv1`")
+        if name == "input":
+            raise SpecError("`input` cannot be used as a layer name", item.mark_of("name"),
+                            "`input` names the network input; choose another name")
+        check_name(name, item.mark_of("name"), "a layer name", "layer1.0.conv1")
+        first = scope.taken.get(name)
+        if first is not None and first is not item:
+            raise SpecError(f"duplicate layer name `{name}` (first used at line {first.mark_of('name').line})",
+                            item.mark_of("name"), "give each layer a unique name")
+        scope.taken[name] = item  # its mark is looked up only for the error
+        return name
+
+    def _name(self, item: YMap, scope: Scope, base: str, count: int, index: int,
+              name: str | None = None) -> tuple[str, str]:
+        """(local name, full name) of one repetition; ``name`` is its checked `name:` (:meth:`_written_name`)."""
+        if name is not None:
             local = f"{name}.{index}" if count > 1 else name
         else:
             while True:
@@ -207,6 +305,26 @@ class Expander:
                 if local not in scope.names and local not in scope.taken:
                     break
         return local, scope.prefix + local
+
+    def _pass_through(self, item: YMap, scope: Scope, base: str | None, through: str, count: int | None):
+        """An item that yields nothing (skipped by a `when:` decided before its `repeat:`, or `repeat: 0`): its
+        names refer to what it would have read. It takes the names its repetitions would have taken when their
+        number is known without evaluating anything (``count``, or a `repeat:` written as a plain number), else its
+        bare name; an unnamed item whose `type:` was not resolved takes none."""
+        if count is None:
+            written = item.get("repeat", 1)
+            count = written if type(written) is int and written >= 0 else 1
+        full = None
+        name = self._written_name(item, scope)
+        if base is not None or name is not None:
+            for index in range(max(count, 1)):
+                local, full = self._name(item, scope, base, count, index, name)
+                scope.names[local] = through
+            if "name" in item:
+                scope.names[str(item["name"])] = through
+                full = scope.prefix + str(item["name"]) if count <= 1 else full
+        if "inputs" in item and full is not None:
+            scope.skipped = (full, through)
 
     def _resolve_inputs(self, item: YMap, scope: Scope, later: "_Later", own_name: str | None) -> list[str]:
         if "inputs" not in item:
@@ -240,31 +358,84 @@ class Expander:
                                 did_you_mean(name, [n for n in scope.names if n != "input" or not scope.prefix]))
         return resolved
 
-    def _layer(self, item: YMap, scope: Scope, later: "_Later"):
+    def _literal_kind(self, item: YMap, scope: Scope):
+        """The class of a `type:` written as a registered kind; None when it names a var or block argument, or is
+        an expression, to be resolved once the item is kept (:meth:`_resolved_kind`)."""
         kind = item["type"]
         if not isinstance(kind, str):
             raise SpecError(f"`type` must name a layer kind, got {describe(kind)}", item.mark_of("type"),
                             f"write e.g. `type: conv`; {KINDS_LISTING}")
-        if kind not in self.registry:
+        if kind in self.registry:
+            return self.registry[kind]
+        text = kind.strip()
+        if text.isidentifier() and text not in scope.variables and text not in RESERVED:  # a misspelt kind
             raise SpecError(f"unknown layer type `{kind}`", item.mark_of("type"),
                             did_you_mean(str(kind), self.registry, KINDS_LISTING))
-        cls = self.registry[kind]
+        return None
+
+    def _resolved_kind(self, item: YMap, scope: Scope, names: Names):
+        """The class of a `type:` that names a var or block argument holding a kind word, or an expression giving
+        one (``'hardswish' if use_hs else 'relu'``). Errors point at the `type:` value, or for a block argument at
+        the call's value."""
+        written = item["type"]
+        mark = item.mark_of("type")
+        try:
+            text = written.strip()
+            try:
+                value = names[text] if text.isidentifier() else evaluate(written, names, mark, words=True)
+            except _NeedsIndex:
+                raise SpecError(f"`type: {shorten(text)}` cannot read `index`: the kind is chosen once for every "
+                                "repetition", mark, "choose the kind with a block argument per repetition, or "
+                                "split the repetitions") from None
+            if not isinstance(value, str):
+                raise SpecError(f"`type: {shorten(text)}` must give a layer kind, got {describe(value)}", mark,
+                                f"give a kind word such as `relu`; {KINDS_LISTING}")
+            if value not in self.registry:
+                raise SpecError(f"unknown layer type `{shorten(value)}`", mark,
+                                did_you_mean(value, self.registry, KINDS_LISTING))
+        except SpecError as err:
+            raise _in_call(err, scope, "type", written) from None
+        return self.registry[value]
+
+    def _check_keys(self, item: YMap, cls):
         for key in item:
             if key not in cls.fields and key not in STRUCTURAL:
-                raise SpecError(f"`{kind}` has no key `{key}`", item.key_mark(key),
+                raise SpecError(f"`{cls.kind}` has no key `{key}`", item.key_mark(key),
                                 did_you_mean(str(key), list(cls.fields) + list(STRUCTURAL)))
-        count = self._repeat(item, scope)
+
+    def _layer(self, item: YMap, scope: Scope, later: "_Later"):
+        """One layer item: its `type:` and keys, its inputs, then `when:` (decided first when it can be),
+        `repeat:`, and per repetition its name, fields and node (docs/spec.md, "The order of evaluation")."""
+        cls = self._literal_kind(item, scope)
+        if cls is not None:
+            self._check_keys(item, cls)
+        name = self._written_name(item, scope)
+        inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+        names = Names(scope.variables, self, inputs[0], None)
+        keep = self._when_first(item, scope, names)
+        if keep is False:
+            return self._pass_through(item, scope, cls.kind if cls else None, inputs[0], None)
+        count = self._repeat(item, names)
+        if cls is None:
+            cls = self._resolved_kind(item, scope, names)
+            self._check_keys(item, cls)
+        kind = cls.kind
+        if count == 0:
+            return self._pass_through(item, scope, kind, inputs[0], 0)
         for index in range(count):
-            local, full = self._name(item, scope, kind, count, index)
-            when = self._per_repetition(item, "when", item.get("when", True), count, index)
-            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            if not self._when(item, scope, when, count):
-                scope.names[local] = inputs[0]  # a skipped layer passes its input through
-                if count > 1 and "name" in item:
-                    scope.names[str(item["name"])] = inputs[0]
-                if "inputs" in item:
-                    scope.skipped = (full, inputs[0])
-                continue
+            local, full = self._name(item, scope, kind, count, index, name)
+            if index:
+                inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            names.source, names.index = inputs[0], index  # this repetition's input and number
+            if keep is None:
+                when = self._per_repetition(item, "when", item.get("when", True), count, index)
+                if not self._when(item, scope, when, count, names):
+                    scope.names[local] = inputs[0]  # a skipped layer passes its input through
+                    if count > 1 and "name" in item:
+                        scope.names[str(item["name"])] = inputs[0]
+                    if "inputs" in item:
+                        scope.skipped = (full, inputs[0])
+                    continue
             lo, hi = cls.arity
             if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
                 want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
@@ -272,7 +443,7 @@ class Expander:
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
             self._claim(full, item)
-            fields, marks, flat = self._fields(item, cls, scope, count, index)
+            fields, marks, flat = self._fields(item, cls, scope, count, index, names)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
@@ -298,12 +469,12 @@ class Expander:
                             "block instance `b` are named `b.…`)")
         self.claimed[full] = item
 
-    def _fields(self, item, cls, scope, count, index):
+    def _fields(self, item, cls, scope, count, index, names: Names):
         """The layer's field values and their marks, each from the layer, its kind's default, the flat default or
         the built-in one (in that order), and the keys a flat default gave (the analysis checks them against the
         kind's ``own_defaults``)."""
         common, per_kind = self.defaults
-        calc = self._calc(scope)
+        calc = self._calc(names)
         values, marks, flat = {}, {}, []
         for key, field_obj in cls.fields.items():
             if key in item:
@@ -320,8 +491,10 @@ class Expander:
             else:
                 values[key] = field_obj.default
                 continue
-            if isinstance(raw, str) and isinstance(scope.variables.get(raw.strip()), (str, list)):
-                raw = scope.variables[raw.strip()]  # a block argument holding a word or a per-axis list
+            if isinstance(raw, str) and raw.strip() in names:
+                word = names[raw.strip()]
+                if isinstance(word, (str, list)):
+                    raw = word  # a block argument holding a word or a per-axis list, or `in_size`
             try:
                 values[key] = field_obj.coerce(raw, mark, calc)
             except SpecError as err:
@@ -351,19 +524,30 @@ class Expander:
         if len(self.calls) >= MAX_BLOCK_DEPTH:
             raise SpecError(f"blocks nest more than {MAX_BLOCK_DEPTH} deep at `{block_name}`", item.mark,
                             "flatten some levels of blocks")
+        name = self._written_name(item, scope)
+        inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+        names = Names(scope.variables, self, inputs[0], None)
+        keep = self._when_first(item, scope, names)
+        if keep is False:
+            return self._pass_through(item, scope, str(block_name), inputs[0], None)
+        count = self._repeat(item, names)
+        if count == 0:
+            return self._pass_through(item, scope, str(block_name), inputs[0], 0)
         self.calls.append(block_name)
-        count = self._repeat(item, scope)
         block_inputs = block.get("inputs", ["x"])
         block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
         for index in range(count):
-            local, full = self._name(item, scope, str(block_name), count, index)
-            when = self._per_repetition(item, "when", item.get("when", True), count, index)
-            inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-            if not self._when(item, scope, when, count):
-                scope.names[local] = inputs[0]
-                if "inputs" in item:
-                    scope.skipped = (full, inputs[0])
-                continue
+            local, full = self._name(item, scope, str(block_name), count, index, name)
+            if index:
+                inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+            names.source, names.index = inputs[0], index  # this repetition's input and number
+            if keep is None:
+                when = self._per_repetition(item, "when", item.get("when", True), count, index)
+                if not self._when(item, scope, when, count, names):
+                    scope.names[local] = inputs[0]
+                    if "inputs" in item:
+                        scope.skipped = (full, inputs[0])
+                    continue
             self._claim(full, item)
             if len(inputs) != len(block_inputs):
                 raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
@@ -375,12 +559,12 @@ class Expander:
                 if arg in item:
                     value = self._per_repetition(item, arg, item[arg], count, index)
                     mark = item.mark_of(arg)
-                    variables[arg] = _argument(value, mark, scope)
+                    variables[arg] = _argument(value, mark, names)
                 elif default is None:
                     raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
-                    variables[arg] = _argument(default, declared.mark_of(arg), scope)
+                    variables[arg] = _argument(default, declared.mark_of(arg), names)
             notes = scope.reads_previous(item, who=f"block `{local}` ")
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
@@ -465,12 +649,14 @@ class _Later:
         return self._built()[name]
 
 
-def _argument(value, mark, scope: Scope):
-    """A block argument, evaluated in the caller's scope."""
+def _argument(value, mark, names: Names):
+    """A block argument, evaluated in the caller's scope (with the call's input shape and `index`). It may give a
+    word: a plain word that names nothing (`mode: bilinear`, `act: relu`) is passed as text, and an expression may
+    choose between quoted words (`"'hardswish' if use_hs else 'relu'"`)."""
     if isinstance(value, str):
-        if value.isidentifier() and value not in scope.variables:
+        if value.isidentifier() and value not in names:
             return value  # a plain word, e.g. a padding mode or an upsample mode, passed as text
-        return evaluate(value, scope.variables, mark)
+        return evaluate(value, names, mark, words=True)
     if isinstance(value, YBool):
         return bool(value)
     return value

@@ -219,8 +219,11 @@ def normalize(value):
     return value
 
 
-def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> Any:
-    """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``."""
+def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None, words: bool = False) -> Any:
+    """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``.
+
+    ``words``: quoted words (``'relu'``) are values too, for the places that may give a word (a ``type:``, a
+    ``when:``, a block argument); they can be chosen (``a if c else b``) and compared with ``==`` / ``!=`` only."""
     if isinstance(text, YDate):
         raise SpecError(f"`{text}` is a date in YAML, not a number", mark, "write a number")
     if "#" in text:  # Python would read the rest as a comment and drop it
@@ -240,7 +243,7 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None) -> A
         raise _too_deep(text, mark) from None
     if _depth(tree.body) > MAX_DEPTH:
         raise _too_deep(text, mark)
-    return normalize(_Evaluator(text, names, mark, source).visit(tree.body))
+    return normalize(_Evaluator(text, names, mark, source, words).visit(tree.body))
 
 
 def _constant_text(value) -> str:
@@ -272,8 +275,9 @@ def _too_deep(text: str, mark: Mark | None) -> SpecError:
 
 
 class _Evaluator:
-    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str):
+    def __init__(self, text: str, names: Mapping[str, Any], mark: Mark | None, source: str, words: bool = False):
         self.text, self.names, self.mark, self.source = shorten(text, 80), names, mark, source
+        self.words = words
 
     def fail(self, what: str, hint: str):
         raise SpecError(f"in expression `{self.text}`: {what}", self.mark, hint)
@@ -294,6 +298,8 @@ class _Evaluator:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             if isinstance(value, bool):
+                return value
+            if self.words and isinstance(value, str):
                 return value
             self.fail(f"the constant `{escaped(shorten(_constant_text(value)))}` is not a number", "expressions work on numbers only")
         if isinstance(value, float):
@@ -355,6 +361,9 @@ class _Evaluator:
             self.fail(f"`{_code(node)}` does arithmetic on the boolean {str(value).lower()}",
                       "YAML reads yes/no/on/off/true/false as booleans; give the var a number, or write "
                       "`a if flag else b` to choose between numbers")
+        if isinstance(value, list):  # `in_size`: the spatial sizes
+            self.fail(f"`{_code(node)}` works on the list {shorten(repr(value))}, not a number",
+                      "take one of its items, e.g. `in_size[0]`")
         if not isinstance(value, (int, Fraction)):
             self.fail(f"`{_code(node)}` works on {shorten(repr(value))}, which is not a number", "use numbers")
 
@@ -378,6 +387,8 @@ class _Evaluator:
             if type(op) not in _CMPOPS:
                 self.fail(f"comparison in `{_code(node)}` is not allowed", "use == != < <= > >=")
             right = self.visit(comparator)
+            if (isinstance(left, str) or isinstance(right, str)) and type(op) not in (ast.Eq, ast.NotEq):
+                self.fail(f"`{_code(node)}` orders a word", "words can only be compared with == and !=")
             if not _CMPOPS[type(op)](left, right):
                 return False
             left = right
@@ -412,3 +423,23 @@ class _Evaluator:
             self.fail(f"division by zero in `{_code(node)}`", "check the values of the names involved")
         except (TypeError, ValueError) as exc:
             self.fail(f"`{_code(node)}` failed: {exc}", "check the number and kind of its arguments")
+
+    def visit_Subscript(self, node):
+        """``in_size[0]``: an item of a list of numbers (the input's spatial sizes), counted from 0 (or from the end
+        with a negative index, as Python does)."""
+        value = self.visit(node.value)
+        if not isinstance(value, (list, tuple)):
+            self.fail(f"`{_code(node)}` is not allowed",
+                      f"only arithmetic, comparisons, and/or/not and `a if c else b` are allowed, and only a list "
+                      f"such as `in_size` can be indexed (`in_size[0]`); `{_code(node.value)}` is "
+                      f"{shorten(repr(value))}")
+        if isinstance(node.slice, ast.Slice):
+            self.fail(f"`{_code(node)}` takes a slice", "take one item, e.g. `in_size[0]`")
+        index = self.visit(node.slice)
+        if isinstance(index, bool) or not isinstance(index, int):
+            self.fail(f"`{_code(node)}` needs a whole-number index, got {shorten(repr(index))}", "e.g. `in_size[0]`")
+        if not -len(value) <= index < len(value):
+            self.fail(f"index {index} is out of range for `{_code(node.value)}`, a list of {len(value)}",
+                      f"use an index from 0 to {len(value) - 1}" if value else "the list is empty (a flat input has "
+                      "no spatial sizes)")
+        return value[index]

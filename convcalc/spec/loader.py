@@ -42,7 +42,7 @@ from ..errors import Mark, SpecError, check_name, did_you_mean
 from ..limits import check_number, number_text, read_file, shorten, whole_number
 from .expr import evaluate, normalize
 from .fields import describe
-from .expand import BLOCK_CALL, MAX_LAYERS, Expander, Scope, positive_int
+from .expand import BLOCK_CALL, MAX_LAYERS, RESERVED, Expander, Scope, positive_int
 from .graph import Graph
 from .yamlio import YBool, YList, YMap, load_yaml, mark_dict
 
@@ -205,11 +205,12 @@ class Network:
         if not isinstance(layers, YList) or not layers:
             raise SpecError("`layers` must be a non-empty list", doc.mark_of("layers"),
                             "write `layers:` followed by `- {type: …}` items")
-        expander = Expander(self, variables, len(shape) - 1)
+        expander = Expander(self, variables, shape)
         scope = Scope(prefix="", names={"input": "input"}, variables=variables, previous="input", path=())
         expander.expand_list(layers, scope)
         if not expander.nodes:
-            raise SpecError("every layer was skipped by `when:`", layers.mark, "check the `when:` conditions")
+            raise SpecError("every layer was skipped by `when:` (or repeated 0 times)", layers.mark,
+                            "check the `when:` conditions and `repeat:` counts")
         return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
                      output=scope.previous, budgets=self.budgets, vars=variables)
 
@@ -253,6 +254,12 @@ def _check_name(name, mark, what: str, reserved=()):
     import keyword
 
     text = name.word if isinstance(name, YBool) else name
+    if text in RESERVED:  # the names of a layer's input shape and repetition (convcalc/spec/expand.py)
+        raise SpecError(f"{what} name `{text}` cannot be used: `{text}` is a reserved name", mark,
+                        f"every expression of a layer or block call reads `{text}` as "
+                        + {"index": "its repetition number", "in_channels": "the channel count of its input",
+                           "in_size": "the spatial sizes of its input", "in_rank": "the spatial rank of its input"}[text]
+                        + " (docs/spec.md, \"Numbers and expressions\"); rename it, e.g. `" + text + "_`")
     if not isinstance(text, str) or not text.isidentifier() or keyword.iskeyword(text) \
             or text in ("true", "false") or text in reserved:
         why = (f"`{text}` is a key of every block call" if text in reserved else

@@ -208,3 +208,11 @@ def test_a_deeper_network_is_still_four_calls():
     large = ir_of(deep_resnet(8))
     assert len(large.layers) == 1295
     assert len(write_spec(large).splitlines()) == 32
+
+
+@pytest.mark.parametrize("word, name", [("index", "index_2"), ("in_channels", "in_channels_2"), ("in_size", "in_size_2"),
+                                        ("in_rank", "in_rank_2"), ("downsample", "downsample")])
+def test_an_argument_never_takes_a_name_expressions_reserve(word, name):
+    """`index`, `in_channels`, `in_size` and `in_rank` are read by every expression (docs/spec.md), so a block
+    argument (named after a field or a layer such as `index.0`) takes another name, which the loader accepts."""
+    assert blocks._Arguments(2, set())._new(word) == name

@@ -175,7 +175,7 @@ layers:
     ("repeat-fraction", HEAD + """\
   - {type: relu, repeat: 2.5}
 """,  # line 4: `  - {type: relu, repeat: ` is 25 characters → col 26; shown as 2.5, not Fraction(5, 2)
-     4, 26, ["`repeat` must be a whole number ≥ 1, got 2.5"], ["fix `repeat`"]),
+     4, 26, ["`repeat` must be a whole number ≥ 0, got 2.5"], ["fix `repeat`"]),
 
     ("unknown-key", HEAD + """\
   - type: conv
