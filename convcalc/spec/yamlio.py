@@ -16,6 +16,7 @@ PyYAML (with libyaml when available) composes the node tree; we build the values
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import Any
 
@@ -139,31 +140,59 @@ def load_yaml(text: str, filename: str) -> Any:
     return _Builder(filename).build(node)
 
 
-_LOADER = None
+#: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available (the
+#: error tests run on both: tests/spec/test_yaml_paths.py); anything else, or unset, uses libyaml when present
+YAML_ENV = "CONVCALC_YAML"
+_LOADERS: dict = {}
+_MEMO_LIMIT = 200_000  # plain scalars remembered at most (a 100,000-layer spec has about that many distinct words)
 
 
 def _loader_class(yaml):
-    """PyYAML's safe loader (libyaml's when available) whose implicit-tag resolution is memoised per scalar text:
-    a spec repeats the same few words and numbers (`conv`, `3`, `true`) thousands of times, and PyYAML tries its
-    regular expressions on every occurrence. Same tags, same schema."""
-    global _LOADER
-    if _LOADER is None:
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        scalar = yaml.ScalarNode
-        memo: dict = {}
+    """PyYAML's safe loader (libyaml's C parser and composer when available and not turned off with
+    ``CONVCALC_YAML=python``) with a cheaper resolver. Same tags, same schema:
 
-        class Loader(base):
-            def resolve(self, kind, value, implicit):
-                if kind is not scalar:
-                    return super().resolve(kind, value, implicit)
-                key = (value, implicit)
-                tag = memo.get(key)
+    * implicit-tag resolution is memoised per plain scalar's text: a spec repeats the same few words and numbers
+      (`conv`, `3`, `true`) thousands of times, and PyYAML tries its regular expressions on every occurrence;
+    * a quoted or explicitly tagged scalar is a string and a collection is a map or a seq, as PyYAML's resolver
+      decides when no path resolvers are registered (convcalc registers none), without its general walk;
+    * the per-node path-resolver bookkeeping (``descend_resolver``/``ascend_resolver``) is skipped for the same
+      reason: with no path resolvers PyYAML's own versions return at once, after an attribute check per node.
+    """
+    base = yaml.SafeLoader if os.environ.get(YAML_ENV) == "python" else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _LOADERS.get(base)
+    if loader is None:
+        loader = _LOADERS[base] = _make_loader(yaml, base)
+    return loader
+
+
+def _make_loader(yaml, base):
+    scalar, sequence = yaml.ScalarNode, yaml.SequenceNode
+    general = base.resolve
+    str_tag, seq_tag, map_tag = base.DEFAULT_SCALAR_TAG, base.DEFAULT_SEQUENCE_TAG, base.DEFAULT_MAPPING_TAG
+    plain: dict = {}  # text of a plain scalar → its implicit tag
+
+    class Loader(base):
+        def resolve(self, kind, value, implicit):
+            if kind is scalar:
+                if not implicit[0]:  # quoted, or tagged `!`: never an implicit int/bool/null…
+                    return str_tag
+                tag = plain.get(value)
                 if tag is None:
-                    tag = memo[key] = super().resolve(kind, value, implicit)
+                    if len(plain) >= _MEMO_LIMIT:
+                        plain.clear()
+                    tag = plain[value] = general(self, kind, value, implicit)
                 return tag
+            return seq_tag if kind is sequence else map_tag
 
-        _LOADER = Loader
-    return _LOADER
+        def descend_resolver(self, current_node, current_index):
+            pass
+
+        def ascend_resolver(self):
+            pass
+
+    if base.yaml_path_resolvers:  # someone registered path resolvers on PyYAML's classes: keep PyYAML's walk
+        return base
+    return Loader
 
 
 class _Builder:
