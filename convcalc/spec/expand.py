@@ -9,6 +9,7 @@ it came from (docs/spec.md, "Errors").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import shorten
 from .expr import evaluate
@@ -86,6 +87,7 @@ class Expander:
         self.full_names: dict[str, str] = {"input": "input"}
         self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
         self.calls: list[str] = []  # the block calls being expanded, outermost first
+        self.vars_keys: dict[int, tuple] = {}  # id(variables of a scope) → (them, their key for _VALUES)
         self.defaults = self._read_defaults(network.doc)
 
     # defaults -------------------------------------------------------------------------------------------------
@@ -130,7 +132,26 @@ class Expander:
                                 "add e.g. `type: conv`")
 
     def _calc(self, scope: Scope):
-        return lambda text, mark: evaluate(text, scope.variables, mark)
+        variables = scope.variables  # complete before the scope is made, and never changed after
+        entry = self.vars_keys.get(id(variables))
+        if entry is None:  # the variables are kept alive with their key, so their id is not reused meanwhile
+            entry = self.vars_keys[id(variables)] = (variables, _vars_key(variables))
+        key = entry[1]
+        if key is None:
+            return lambda text, mark: evaluate(text, variables, mark)
+
+        def calc(text, mark):
+            if type(text) is not str:  # a YDate is refused by evaluate, whatever a plain str of its text gives
+                return evaluate(text, variables, mark)
+            value = _VALUES.get((text, key), _MISSING)
+            if value is _MISSING:
+                value = evaluate(text, variables, mark)
+                if type(value) in _VALUE_TYPES:
+                    if len(_VALUES) >= _VALUES_LIMIT:
+                        _VALUES.clear()
+                    _VALUES[text, key] = value
+            return value
+        return calc
 
     def _repeat(self, item: YMap, scope: Scope) -> int:
         if "repeat" not in item:
@@ -156,7 +177,7 @@ class Expander:
                             item.mark_of("when"),
                             "give one condition, or a list of exactly `repeat:` true/false values")
         if isinstance(value, str):
-            value = evaluate(value, scope.variables, item.mark_of("when"))
+            value = self._calc(scope)(value, item.mark_of("when"))
         if not isinstance(value, (bool, YBool)):
             raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
                             "write a condition such as `stride == 1`, a boolean var, or true/false")
@@ -366,16 +387,17 @@ class Expander:
                                 item.mark_of("inputs") if "inputs" in item else item.mark,
                                 "pass them with `inputs: [...]`")
             variables = dict(scope.variables)
+            calc = self._calc(scope)
             for arg, default in declared.items():
                 if arg in item:
                     value = self._per_repetition(item, arg, item[arg], count, index)
                     mark = item.mark_of(arg)
-                    variables[arg] = _argument(value, mark, scope)
+                    variables[arg] = _argument(value, mark, scope, calc)
                 elif default is None:
                     raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
-                    variables[arg] = _argument(default, declared.mark_of(arg), scope)
+                    variables[arg] = _argument(default, declared.mark_of(arg), scope, calc)
             notes = scope.reads_previous(item, who=f"block `{local}` ")
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
@@ -397,6 +419,32 @@ class Expander:
             self.full_names[full] = output
             scope.previous = output
         self.calls.pop()
+
+
+#: (expression text, key of the variables in scope) → its value. An expression's value depends on its text and those
+#: variables only, and the same few recur in every block instance and every analysis of a network (`4 * mid`);
+#: errors are never remembered, so each is raised with its own position
+_VALUES: dict = {}
+_VALUES_LIMIT = 20_000
+_VALUE_TYPES = (int, Fraction, bool)
+_MISSING = object()
+_VARS_KEYS: dict = {}  # the variables of a scope, frozen (name, type, value) → a small int standing for them
+
+
+def _vars_key(variables: dict) -> int | None:
+    """A small int that stands for these variables, or None when one cannot be a key (a list-valued argument). The
+    type is part of the key: `1`, `True` and `Fraction(1)` are equal but not interchangeable."""
+    frozen = tuple((name, type(value), value) for name, value in variables.items())
+    try:
+        key = _VARS_KEYS.get(frozen)
+    except TypeError:
+        return None
+    if key is None:
+        if len(_VARS_KEYS) >= _VALUES_LIMIT:
+            _VARS_KEYS.clear()
+            _VALUES.clear()  # its keys stand for entries no longer here
+        key = _VARS_KEYS[frozen] = len(_VARS_KEYS)
+    return key
 
 
 def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:
@@ -434,12 +482,12 @@ class _Later:
         return self._built()[name]
 
 
-def _argument(value, mark, scope: Scope):
+def _argument(value, mark, scope: Scope, calc):
     """A block argument, evaluated in the caller's scope."""
     if isinstance(value, str):
         if value.isidentifier() and value not in scope.variables:
             return value  # a plain word, e.g. a padding mode or an upsample mode, passed as text
-        return evaluate(value, scope.variables, mark)
+        return calc(value, mark)
     if isinstance(value, YBool):
         return bool(value)
     return value
