@@ -26,8 +26,14 @@ def expand(network: Any, *, batch: int | None = None, input: tuple | None = None
 
 
 def analyze(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Report:
-    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``."""
-    graph = expand(network, batch=batch, input=input, **variables)
+    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``.
+
+    A :class:`Network` analysed again with the same arguments reuses its expanded graph
+    (:meth:`Network.expanded`); the graph is only read here, and the report is built afresh."""
+    if isinstance(network, Network):
+        graph = network.expanded(variables, input_shape=tuple(input) if input else None, batch=batch)
+    else:
+        graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}

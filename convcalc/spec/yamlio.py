@@ -39,12 +39,20 @@ def _resolve(marks, key, file: str) -> Mark:
     return raw
 
 
+def _read_only(self, *args, **kwargs):
+    raise TypeError(f"a spec read by convcalc is read-only (its expansion is reused while it is unchanged); "
+                    f"copy it to change it: {'dict' if isinstance(self, dict) else 'list'}(value)")
+
+
 class YMap(dict):
-    """A mapping with the marks of itself, its keys and its values."""
+    """A mapping with the marks of itself, its keys and its values. Read-only once built, like :class:`YList`: a
+    parsed spec cannot change under the expansions remembered for it (:meth:`convcalc.spec.loader.Network.expand`)."""
 
     mark: Mark
     key_marks: dict
     value_marks: dict
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
 
     def mark_of(self, key) -> Mark:
         return _resolve(self.value_marks, key, self.mark.file) if key in self.value_marks else self.mark
@@ -54,10 +62,13 @@ class YMap(dict):
 
 
 class YList(list):
-    """A sequence with the marks of itself and of each item."""
+    """A sequence with the marks of itself and of each item. Read-only once built."""
 
     mark: Mark
     item_marks: list
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = sort = \
+        reverse = _read_only
 
     def mark_of(self, index: int) -> Mark:
         return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
@@ -88,10 +99,8 @@ def mark_dict(data: dict, mark: Mark) -> YMap:
     """Wrap a plain dict (from the Python API) so the loader can treat it like parsed YAML."""
     if isinstance(data, YMap):
         return data
-    out = YMap()
+    out = YMap({key: _mark_plain(value, mark) for key, value in data.items()})
     out.mark, out.key_marks, out.value_marks = mark, {}, {}
-    for key, value in data.items():
-        out[key] = _mark_plain(value, mark)
     return out
 
 
@@ -224,8 +233,9 @@ class _Builder:
 
     def _mapping(self, node) -> YMap:
         self._check_tag(node, _MAP)
-        out = YMap()
-        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), {}, {}
+        values: dict = {}
+        key_marks: dict = {}  # PyYAML's marks, converted by key_mark()/mark_of() when needed
+        value_marks: dict = {}
         merged: list[YMap] = []
         for key_node, value_node in node.value:
             if key_node.tag == _STR:  # a plain key (almost all): no need for the general path
@@ -246,21 +256,23 @@ class _Builder:
                                     "use a name as the key")
                 if isinstance(key, YBool):
                     key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
-            if key in out:
-                first = out.key_mark(key)
+            if key in values:
+                first = _resolve(key_marks, key, self.filename)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
                                 _mark(key_node, self.filename), "remove or rename one of the two")
             text = value_node.value
             # a plain string value (most values: `conv`, `relu`, layer names) needs no call
-            out[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
-            out.key_marks[key] = key_node.start_mark  # converted by key_mark()/mark_of() when needed
-            out.value_marks[key] = value_node.start_mark
+            values[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
+            key_marks[key] = key_node.start_mark
+            value_marks[key] = value_node.start_mark
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
             for key, value in source.items():
-                if key not in out:
-                    out[key] = value
-                    out.key_marks[key] = source.key_mark(key)
-                    out.value_marks[key] = source.mark_of(key)
+                if key not in values:
+                    values[key] = value
+                    key_marks[key] = source.key_mark(key)
+                    value_marks[key] = source.mark_of(key)
+        out = YMap(values)
+        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), key_marks, value_marks
         return out
 
     def _sequence(self, node) -> YList:
