@@ -206,7 +206,7 @@ class Network:
 
         items = tuple(sorted((name, type(value), value) for name, value in (overrides or {}).items()))
         key = (items, type(input_shape), input_shape, type(batch), batch)
-        origin = (self.doc, self.blocks, self.name, self.source, tuple(REGISTRY.values()))
+        origin = (self.doc, self.blocks, self.name, self.source, *REGISTRY.values())  # compared by identity
         try:
             hit = self._expansions.get(key)
         except TypeError:  # unhashable: a list-valued var from Python
