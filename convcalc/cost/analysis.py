@@ -35,16 +35,19 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     else:
         graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
+    batch = graph.batch
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    totals, by_type, warnings, unsupported = Totals(), {}, [], []
+    by_type, warnings, unsupported = {}, [], []
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
+    registry = REGISTRY
     for node in graph.nodes:
-        layer = REGISTRY[node.kind](node)
-        ins = [shapes[name] for name in node.inputs]
+        layer = registry[node.kind](node)
+        inputs = node.inputs
+        ins = [shapes[name] for name in inputs]
         out = tuple(layer.output_shape(ins))
-        in_rfs = [rfs[name] for name in node.inputs]
+        in_rfs = [rfs[name] for name in inputs]
         for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
             if in_rf.layout is not None:
                 rf = layer.output_field(in_rfs, ins)
@@ -56,16 +59,15 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
         notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
-            positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
+            positioned = [(name, in_rf) for name, in_rf, shape in zip(inputs, in_rfs, ins)
                           if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
             for name, other in positioned[1:]:
                 problems = positioned[0][1].aligned_with(other)
                 if problems:
                     notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
-        if max(out, default=0) > LIMIT or \
-                max(counts.params, counts.buffers, counts.macs, counts.flops) * graph.batch > LIMIT:
-            _out_of_bounds(node, "its output shape or a count", [*out, counts.params, counts.buffers,
-                                                                 counts.macs * graph.batch, counts.flops * graph.batch])
+        params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
+        if max(out, default=0) > LIMIT or max(params, buffers, counts.macs, counts.flops) * batch > LIMIT:
+            _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
             if not all(within(v) for v in (*rf.size, *rf.jump, *rf.center)):
@@ -78,23 +80,27 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             notes.append(rf.untracked)
         elif rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
-        report = LayerReport(
-            name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),
-            params=counts.params, buffers=counts.buffers,
-            macs=counts.macs * graph.batch, flops=counts.flops * graph.batch,
-            activation_bytes=prod(out) * dtype_bytes * graph.batch,
-            rf=rf_report,
-            warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),
-        )
+        # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
+        # flops, activation_bytes, rf, warnings, path, line, details), half the cost of keywords
+        report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
+                             prod(out) * dtype_bytes * batch, rf_report, notes, list(node.path), node.mark.line,
+                             layer.details(ins))
         shapes[node.name], rfs[node.name] = out, rf
         layers.append(report)
-        totals.add(report)
         kind_totals = by_type.get(node.kind)
         if kind_totals is None:
             kind_totals = by_type[node.kind] = Totals()
         kind_totals.add(report)
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
+    totals = Totals()  # the sum of the kinds' totals (exact ints: the same as adding up the layers)
+    for kind_totals in by_type.values():
+        totals.params += kind_totals.params
+        totals.buffers += kind_totals.buffers
+        totals.macs += kind_totals.macs
+        totals.flops += kind_totals.flops
+        totals.activation_bytes += kind_totals.activation_bytes
+        totals.layers += kind_totals.layers
     peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
@@ -138,7 +144,8 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        for used in set(node.inputs):
+        inputs = node.inputs
+        for used in inputs if len(inputs) == 1 else set(inputs):  # each input once
             if last_use.get(used) == index and used != output and used in live:
                 total -= live.pop(used)
         if last_use.get(name, index) <= index and name != output and name in live:
