@@ -232,7 +232,8 @@ class _Builder:
                             "convcalc reads plain (safe) YAML only; remove the tag")
 
     def _mapping(self, node) -> YMap:
-        self._check_tag(node, _MAP)
+        if node.tag not in _MAP:
+            self._check_tag(node, _MAP)
         values: dict = {}
         key_marks: dict = {}  # PyYAML's marks, converted by key_mark()/mark_of() when needed
         value_marks: dict = {}
@@ -261,8 +262,15 @@ class _Builder:
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
                                 _mark(key_node, self.filename), "remove or rename one of the two")
             text = value_node.value
-            # a plain string value (most values: `conv`, `relu`, layer names) needs no call
-            values[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
+            if type(text) is not str:  # a collection
+                values[key] = self.build(value_node)
+            elif value_node.tag == _STR:  # a plain string value (most values: `conv`, `relu`, names): no call
+                values[key] = text
+            elif value_node.tag == _INT and text.isdigit() and text.isascii() and len(text) <= 100 and \
+                    (len(text) == 1 or text[0] != "0"):
+                values[key] = int(text)  # a plain decimal (the next most), as _scalar reads it
+            else:
+                values[key] = self._scalar(value_node)
             key_marks[key] = key_node.start_mark
             value_marks[key] = value_node.start_mark
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
@@ -276,8 +284,10 @@ class _Builder:
         return out
 
     def _sequence(self, node) -> YList:
-        self._check_tag(node, _SEQ)
-        out = YList(self.build(item) for item in node.value)
+        if node.tag not in _SEQ:
+            self._check_tag(node, _SEQ)
+        out = YList([item.value if item.tag == _STR and type(item.value) is str else self.build(item)
+                     for item in node.value])
         out.mark = _mark(node, self.filename)
         out.item_marks = [item.start_mark for item in node.value]
         return out
