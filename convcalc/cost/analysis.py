@@ -42,8 +42,18 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     by_type, warnings, unsupported = {}, [], []
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     registry = REGISTRY
-    for node in graph.nodes:
-        layer = registry[node.kind](node)
+    # A graph shared by Network.expanded (read-only, and only while the registry is unchanged) keeps its layer
+    # objects from one analysis to the next: a layer answers from its node and its input shapes only, and keeps
+    # the geometry it derived for the last shape (layers/base.py, per_shape)
+    kept = graph.__dict__.get("_layers")
+    reuse = kept is not None and len(kept) == len(graph.nodes)
+    made = []
+    for index, node in enumerate(graph.nodes):
+        if reuse:
+            layer = kept[index]
+        else:
+            layer = registry[node.kind](node)
+            made.append(layer)
         inputs = node.inputs
         ins = [shapes[name] for name in inputs]
         out = tuple(layer.output_shape(ins))
@@ -93,6 +103,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         kind_totals.add(report)
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
+    if kept is not None and not reuse:
+        kept[:] = made  # complete: the whole graph was analysed
     totals = Totals()  # the sum of the kinds' totals (exact ints: the same as adding up the layers)
     for kind_totals in by_type.values():
         totals.params += kind_totals.params

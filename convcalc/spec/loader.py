@@ -214,6 +214,7 @@ class Network:
         if hit is not None and len(hit[0]) == len(origin) and all(a is b for a, b in zip(hit[0], origin)):
             return hit[1]
         graph = self.expand(overrides, input_shape, batch)
+        graph._layers = []  # the analysis keeps the graph's layer objects here (convcalc/cost/analysis.py)
         if len(self._expansions) >= _EXPANSIONS_KEPT:  # a loop over many vars keeps only the last few graphs
             del self._expansions[next(iter(self._expansions))]
         self._expansions[key] = (origin, graph)

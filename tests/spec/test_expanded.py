@@ -76,3 +76,17 @@ def test_an_unhashable_override_expands_every_time():
     net = load(SPEC)
     with pytest.raises(SpecError):
         net.expanded({"width": [1, 2]})  # a list is no var value; the error comes from expand(), not the cache
+
+
+def test_analysing_again_gives_the_same_report():
+    for name in ("resnet50", "mobilenet_v2", "variants/transposed", "convnext_tiny"):
+        net = load(name)
+        first = convcalc.analyze(net).to_json()
+        assert convcalc.analyze(net).to_json() == first == convcalc.analyze(net.expand()).to_json(), name
+
+
+def test_an_analysis_that_fails_fails_again():
+    net = load("name: t\ninput: [3, 4, 4]\nlayers:\n  - {type: conv, out: 8, kernel: 7}\n")
+    for _ in range(2):
+        with pytest.raises(SpecError, match="below 1"):
+            convcalc.analyze(net)
