@@ -80,8 +80,10 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
-            if not all(within(v) for v in (*rf.size, *rf.jump, *rf.center)):
-                _out_of_bounds(node, "its receptive field", [*rf.size, *rf.jump, *rf.center])
+            values = (*rf.size, *rf.jump, *rf.center)
+            if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
+                    else not all(map(within, values)):  # ints (most fields): their extremes are enough
+                _out_of_bounds(node, "its receptive field", values)
             rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
                                                       rf.position_dependent)
             if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
@@ -124,6 +126,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         source=graph.source, conventions={"macs": MACS_DEFINITION, "flops": FLOPS_DEFINITION},
         unsupported=unsupported,
     )
+
+
+_INT = {int}
 
 
 def _out_of_bounds(node, what: str, values) -> None:
