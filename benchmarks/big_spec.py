@@ -14,9 +14,9 @@ reports must be identical apart from the layer names. Each spec runs ``--runs`` 
 (``convcalc analyze SPEC --format json``, stdout discarded); the median and the spread are printed with the
 startup of a bare ``python -c pass`` and of ``python -c "import yaml"`` for reference.
 
-Then the flat spelling is timed at each of ``--sizes`` layers (interleaved round-robin, ``--runs`` rounds), and the
-seconds per layer of each size are printed beyond the start-up of ``python -c "import yaml"``: equal figures mean
-a cost linear in the layer count. ``--profile`` runs the analysis once in-process under cProfile and prints the top
+Then both spellings are timed at each of ``--sizes`` layers (interleaved round-robin, ``--runs`` rounds; a flat
+spec beyond the 2 MiB file limit, ~37,000 layers, is left out), and the seconds per layer of each size are printed
+beyond the start-up of ``python -c "import yaml"``: equal figures mean a cost linear in the layer count. ``--profile`` runs the analysis once in-process under cProfile and prints the top
 functions by cumulative time.
 
 Python writes byte-code caches to a private prefix (``PYTHONPYCACHEPREFIX``), as an installed package would have
@@ -95,31 +95,48 @@ def time_command(argv: list[str], runs: int, env: dict) -> tuple[list[float], li
 
 
 def scaling(sizes: list[int], folder: Path, runs: int, env: dict, convcalc: list[str]) -> None:
-    """Whole-process time of the flat spec at each size, round-robin, and its seconds per layer beyond the start-up
-    of ``python -c "import yaml"`` measured in the same rounds."""
+    """Whole-process time of both spellings at each size, round-robin, and their seconds per layer beyond the
+    start-up of ``python -c "import yaml"`` measured in the same rounds. A flat spec past the file-size limit
+    (``MAX_SPEC_BYTES``, about 37,000 written-out layers of this kind) is left out: only ``repeat`` reaches
+    100,000 layers."""
+    from convcalc.limits import MAX_SPEC_BYTES
+
     paths = {}
     for layers in sizes:
-        paths[layers] = folder / f"big_flat_{layers}.yaml"
-        paths[layers].write_text(flat_spec(layers // 4), encoding="utf-8")
+        for kind, make in (("flat", flat_spec), ("repeat", repeat_spec)):
+            path = folder / f"big_{kind}_{layers}.yaml"
+            path.write_text(make(layers // 4), encoding="utf-8")
+            if path.stat().st_size <= MAX_SPEC_BYTES:
+                paths[kind, layers] = path
     commands = {"import yaml": [sys.executable, "-c", "import yaml"]}
-    commands.update({layers: convcalc + ["analyze", str(path), "--format", "json"] for layers, path in paths.items()})
+    commands.update({key: convcalc + ["analyze", str(path), "--format", "json"] for key, path in paths.items()})
     for argv in commands.values():
         run_once(argv, env)  # warm-up
     walls: dict = {label: [] for label in commands}
+    cpus: dict = {label: [] for label in commands}
     for _ in range(runs):
         for label, argv in commands.items():
-            walls[label].append(run_once(argv, env)[0])
-    floor = statistics.median(walls["import yaml"])
-    print(f"\nscaling, flat spec, {runs} rounds; `python -c \"import yaml\"` median {floor * 1000:.0f} ms")
-    per_layer = {}
-    for layers in sizes:
-        median = statistics.median(walls[layers])
-        per_layer[layers] = (median - floor) / layers
-        print(f"{layers:>8,} layers: median {median:.3f} s wall (min {min(walls[layers]):.3f}), "
-              f"{per_layer[layers] * 1e6:.1f} µs per layer beyond `import yaml`")
-    low, high = min(per_layer.values()), max(per_layer.values())
-    print(f"per-layer cost varies by {high / low:.2f}× from {min(sizes):,} to {max(sizes):,} layers "
-          f"(1.00× = linear)")
+            wall, cpu = run_once(argv, env)
+            walls[label].append(wall)
+            cpus[label].append(cpu)
+    floor, floor_cpu = statistics.median(walls["import yaml"]), statistics.median(cpus["import yaml"])
+    print(f"\nscaling, {runs} rounds; `python -c \"import yaml\"` median {floor * 1000:.0f} ms wall, "
+          f"{floor_cpu * 1000:.0f} ms CPU")
+    for kind in ("flat", "repeat"):
+        per_layer = {}
+        for layers in sizes:
+            if (kind, layers) not in paths:
+                print(f"{kind:>6} {layers:>8,} layers: beyond the {MAX_SPEC_BYTES:,}-byte file limit, left out")
+                continue
+            median, cpu = statistics.median(walls[kind, layers]), statistics.median(cpus[kind, layers])
+            per_layer[layers] = (cpu - floor_cpu) / layers
+            print(f"{kind:>6} {layers:>8,} layers: median {median:.3f} s wall (min {min(walls[kind, layers]):.3f}), "
+                  f"{cpu:.3f} s CPU; {(median - floor) / layers * 1e6:.1f} µs wall and "
+                  f"{per_layer[layers] * 1e6:.1f} µs CPU per layer beyond `import yaml`")
+        if len(per_layer) > 1:
+            low, high = min(per_layer.values()), max(per_layer.values())
+            print(f"{kind:>6}: CPU per layer varies by {high / low:.2f}× from {min(per_layer):,} to "
+                  f"{max(per_layer):,} layers (1.00× = linear)")
 
 
 def profile(path: Path) -> None:
@@ -147,7 +164,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one in-process analysis of each spec")
     parser.add_argument("--keep", type=Path, help="write the generated specs here instead of a temp dir")
-    parser.add_argument("--sizes", default="10000,40000,100000",
+    parser.add_argument("--sizes", default="10000,36000,40000,100000",
                         help="layer counts of the scaling run (comma-separated multiples of 4; empty: skip it)")
     args = parser.parse_args()
     units = args.layers // 4

@@ -34,6 +34,8 @@ def fraction_text(value) -> str:
 
 def json_number(value, sign: int = 1):
     """``sign·value`` for JSON, exactly: an int when whole, else a ``"p/q"`` string."""
+    if type(value) is int:  # most values (isinstance of Fraction goes through the numbers ABCs)
+        return value if sign == 1 else -value
     if isinstance(value, Fraction):
         numerator, denominator = sign * value.numerator, value.denominator
         return numerator if denominator == 1 else f"{numerator}/{denominator}"
