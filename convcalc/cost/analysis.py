@@ -45,6 +45,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     # A graph shared by Network.expanded (read-only, and only while the registry is unchanged) keeps its layer
     # objects from one analysis to the next: a layer answers from its node and its input shapes only, and keeps
     # the geometry it derived for the last shape (layers/base.py, per_shape)
+    sizes = {}  # node name → its output's bytes, for peak_activation
     kept = graph.__dict__.get("_layers")
     reuse = kept is not None and len(kept) == len(graph.nodes)
     made = []
@@ -94,15 +95,21 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
         # flops, activation_bytes, rf, warnings, path, line, details), half the cost of keywords
+        activation_bytes = prod(out) * dtype_bytes * batch
         report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
-                             prod(out) * dtype_bytes * batch, rf_report, notes, list(node.path), node.mark.line,
-                             layer.details(ins))
+                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins))
         shapes[node.name], rfs[node.name] = out, rf
+        sizes[node.name] = activation_bytes
         layers.append(report)
         kind_totals = by_type.get(node.kind)
         if kind_totals is None:
             kind_totals = by_type[node.kind] = Totals()
-        kind_totals.add(report)
+        kind_totals.params += params  # Totals.add, written out: this runs for every layer
+        kind_totals.buffers += buffers
+        kind_totals.macs += macs
+        kind_totals.flops += flops
+        kind_totals.activation_bytes += activation_bytes
+        kind_totals.layers += 1
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
     if kept is not None and not reuse:
@@ -115,7 +122,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         totals.flops += kind_totals.flops
         totals.activation_bytes += kind_totals.activation_bytes
         totals.layers += kind_totals.layers
-    peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
+    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * dtype_bytes * batch)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
                        [totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak])
@@ -146,18 +153,24 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
 
     The network input counts as a live tensor until its last consumer; the output stays live to the end.
     """
+    scale = dtype_bytes * graph.batch
+    return _peak(graph, {node.name: prod(shapes[node.name]) * scale for node in graph.nodes},
+                 prod(graph.input_shape) * scale)
+
+
+def _peak(graph: Graph, sizes: dict, input_size: int) -> tuple[int, list[str]]:
+    """:func:`peak_activation` from each node's output size in bytes (``sizes``) and the input's."""
     last_use = {graph.input_name: -1}
     for index, node in enumerate(graph.nodes):
         for name in node.inputs:
             last_use[name] = index
-    scale = dtype_bytes * graph.batch
-    live = {graph.input_name: prod(graph.input_shape) * scale}
+    live = {graph.input_name: input_size}
     total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
     at_peak = dict(live)
     output = graph.output
     for index, node in enumerate(graph.nodes):
         name = node.name
-        live[name] = size = prod(shapes[name]) * scale  # node names are unique
+        live[name] = size = sizes[name]  # node names are unique
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
