@@ -146,7 +146,10 @@ def load_yaml(text: str, filename: str) -> Any:
     if node is None:
         raise SpecError("the spec is empty", Mark(filename, 1, 1),
                         "write at least `input:` and `layers:` (see docs/spec.md)")
-    return _Builder(filename).build(node)
+    builder = _Builder(filename)
+    if not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ())):
+        builder.text = text  # the pure-Python reader: its empty flow values are re-marked as libyaml marks them
+    return builder.build(node)
 
 
 #: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available (the
@@ -205,6 +208,9 @@ def _make_loader(yaml, base):
 
 
 class _Builder:
+    #: the YAML text when it was read by PyYAML's pure-Python parser, else None (see :meth:`_empty_flow_value`)
+    text: str | None = None
+
     def __init__(self, filename: str):
         self.filename = filename
         self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
@@ -273,6 +279,8 @@ class _Builder:
                 values[key] = self._scalar(value_node)
             key_marks[key] = key_node.start_mark
             value_marks[key] = value_node.start_mark
+            if self.text is not None and text == "" and node.flow_style and value_node.style is None:
+                value_marks[key] = self._empty_flow_value(value_node.start_mark)
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
             for key, value in source.items():
                 if key not in values:
@@ -282,6 +290,27 @@ class _Builder:
         out = YMap(values)
         out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), key_marks, value_marks
         return out
+
+    def _empty_flow_value(self, mark) -> Mark:
+        """Where libyaml marks an empty value in a flow mapping (``{name: }``): at the next token, past blanks,
+        line breaks and comments; PyYAML's pure-Python parser marks the end of the ``:`` instead. So an error about
+        the value has one position whichever parser read the spec."""
+        text, index, line, column = self.text, mark.index, mark.line, mark.column
+        while index < len(text):
+            char = text[index]
+            if char in " \t":
+                column += 1
+            elif char == "\n" or (char == "\r" and text[index + 1:index + 2] != "\n"):
+                line, column = line + 1, 0
+            elif char == "\r":  # the \r of \r\n: the \n counts the break
+                pass
+            elif char == "#":  # a comment runs to the end of its line
+                while index + 1 < len(text) and text[index + 1] not in "\r\n":
+                    index += 1
+            else:
+                break
+            index += 1
+        return Mark(self.filename, line + 1, column + 1)
 
     def _sequence(self, node) -> YList:
         if node.tag not in _SEQ:

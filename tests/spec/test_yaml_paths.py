@@ -21,7 +21,7 @@ from convcalc.spec.loader import shipped_configs
 ROOT = Path(__file__).resolve().parents[2]
 #: the modules whose cases pin YAML positions and YAML's readings (duplicate keys, tags, aliases, 1.1 numbers)
 POSITION_MODULES = ("tests/spec/test_errors.py", "tests/spec/test_error_style.py", "tests/spec/test_limits.py",
-                    "tests/spec/test_spec.py", "tests/test_limits.py")
+                    "tests/spec/test_spec.py", "tests/test_limits.py", "tests/cli/test_entry.py")
 
 
 def _load_with(monkeypatch, value: str | None, text: str, name: str = "spec.yaml"):
@@ -85,7 +85,12 @@ layers:
 """
 
 
-@pytest.mark.parametrize("text", [TRICKY], ids=["tricky"])
+# an empty value in a flow mapping: libyaml marks the next token, PyYAML's pure-Python parser the end of the `:`
+EMPTY_FLOW_VALUES = ["a: {b: , c: 1}\n", "- {type: relu, name: }\n", "x: [{a: }]\n", "a: {b:   # c\n   , c: 1}\n",
+                     "a: {b:\r\n  }\n", "a: [b: ]\n", "{a: }"]
+
+
+@pytest.mark.parametrize("text", [TRICKY, *EMPTY_FLOW_VALUES], ids=["tricky", *map(repr, EMPTY_FLOW_VALUES)])
 def test_same_values_and_positions_on_both_readers(monkeypatch, text):
     c_path = _positions(_load_with(monkeypatch, None, text))
     python_path = _positions(_load_with(monkeypatch, "python", text))
