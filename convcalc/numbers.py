@@ -34,6 +34,8 @@ def fraction_text(value) -> str:
 
 def json_number(value, sign: int = 1):
     """``sign·value`` for JSON, exactly: an int when whole, else a ``"p/q"`` string."""
+    if type(value) is int:  # most values (isinstance of Fraction goes through the numbers ABCs)
+        return value if sign == 1 else -value
     if isinstance(value, Fraction):
         numerator, denominator = sign * value.numerator, value.denominator
         return numerator if denominator == 1 else f"{numerator}/{denominator}"
@@ -55,6 +57,9 @@ _PRINTABLE = 10**4000  # CPython refuses to write an int of more than 4,300 digi
 def scaled_text(value, scale: int = 1, places: int = 2) -> str:
     """``value / scale`` rounded exactly (half to even) to ``places`` decimals, with thousands separators:
     ``scaled_text(1_234_567, 10**6)`` is ``1.23``. Exact arithmetic, so it never overflows as a float would."""
+    if type(value) is int and type(scale) is int and abs(value) < 10**15 * abs(scale):
+        # int / int is correctly rounded, as float(Fraction(value, scale)) is (the division it does): same digits
+        return f"{value / scale:,.{places}f}"
     exact = Fraction(value) / scale
     if abs(exact) < 10**15:  # a float holds it to better than the places shown: the same digits, faster
         return f"{float(exact):,.{places}f}"

@@ -27,20 +27,40 @@ def expand(network: Any, *, batch: int | None = None, input: tuple | None = None
 
 
 def analyze(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Report:
-    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``."""
-    graph = expand(network, batch=batch, input=input, **variables)
+    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``.
+
+    A :class:`Network` analysed again with the same arguments reuses its expanded graph
+    (:meth:`Network.expanded`); the graph is only read here, and the report is built afresh."""
+    if isinstance(network, Network):
+        graph = network.expanded(variables, input_shape=tuple(input) if input else None, batch=batch)
+    else:
+        graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
+    batch = graph.batch
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    totals, by_type, warnings, unsupported = Totals(), {}, [], []
+    by_type, warnings, unsupported = {}, [], []
     flat_defaults = []  # (node, its input shapes, its params) of every layer that took a flat `defaults:` value
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
-    for node in graph.nodes:
-        layer = REGISTRY[node.kind](node)
-        ins = [shapes[name] for name in node.inputs]
+    registry = REGISTRY
+    # A graph shared by Network.expanded (read-only, and only while the registry is unchanged) keeps its layer
+    # objects from one analysis to the next: a layer answers from its node and its input shapes only, and keeps
+    # the geometry it derived for the last shape (layers/base.py, per_shape)
+    sizes = {}  # node name → its output's bytes, for peak_activation
+    kept = graph.__dict__.get("_layers")
+    reuse = kept is not None and len(kept) == len(graph.nodes)
+    made = []
+    for index, node in enumerate(graph.nodes):
+        if reuse:
+            layer = kept[index]
+        else:
+            layer = registry[node.kind](node)
+            made.append(layer)
+        inputs = node.inputs
+        ins = [shapes[name] for name in inputs]
         out = tuple(layer.output_shape(ins))
-        in_rfs = [rfs[name] for name in node.inputs]
+        in_rfs = [rfs[name] for name in inputs]
         for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
             if in_rf.layout is not None:
                 rf = layer.output_field(in_rfs, ins)
@@ -54,20 +74,21 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
         notes = [*node.notes, *layer.warnings(ins)]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
-            positioned = [(name, in_rf) for name, in_rf, shape in zip(node.inputs, in_rfs, ins)
+            positioned = [(name, in_rf) for name, in_rf, shape in zip(inputs, in_rfs, ins)
                           if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
             for name, other in positioned[1:]:
                 problems = positioned[0][1].aligned_with(other)
                 if problems:
                     notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
-        if max(out, default=0) > LIMIT or \
-                max(counts.params, counts.buffers, counts.macs, counts.flops) * graph.batch > LIMIT:
-            _out_of_bounds(node, "its output shape or a count", [*out, counts.params, counts.buffers,
-                                                                 counts.macs * graph.batch, counts.flops * graph.batch])
+        params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
+        if max(out, default=0) > LIMIT or max(params, buffers, counts.macs, counts.flops) * batch > LIMIT:
+            _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
-            if not all(within(v) for v in (*rf.size, *rf.jump, *rf.center)):
-                _out_of_bounds(node, "its receptive field", [*rf.size, *rf.jump, *rf.center])
+            values = (*rf.size, *rf.jump, *rf.center)
+            if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
+                    else not all(map(within, values)):  # ints (most fields): their extremes are enough
+                _out_of_bounds(node, "its receptive field", values)
             rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
                                                       rf.position_dependent)
             if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
@@ -76,25 +97,37 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
             notes.append(rf.untracked)
         elif rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
-        report = LayerReport(
-            name=node.name, type=node.kind, inputs=list(node.inputs), output_shape=list(out),
-            params=counts.params, buffers=counts.buffers,
-            macs=counts.macs * graph.batch, flops=counts.flops * graph.batch,
-            activation_bytes=prod(out) * dtype_bytes * graph.batch,
-            rf=rf_report,
-            warnings=notes, path=list(node.path), line=node.mark.line, details=layer.details(ins),
-        )
+        # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
+        # flops, activation_bytes, rf, warnings, path, line, details), half the cost of keywords
+        activation_bytes = prod(out) * dtype_bytes * batch
+        report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
+                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins))
         shapes[node.name], rfs[node.name] = out, rf
+        sizes[node.name] = activation_bytes
         layers.append(report)
-        totals.add(report)
         kind_totals = by_type.get(node.kind)
         if kind_totals is None:
             kind_totals = by_type[node.kind] = Totals()
-        kind_totals.add(report)
+        kind_totals.params += params  # Totals.add, written out: this runs for every layer
+        kind_totals.buffers += buffers
+        kind_totals.macs += macs
+        kind_totals.flops += flops
+        kind_totals.activation_bytes += activation_bytes
+        kind_totals.layers += 1
         if notes:
             warnings += [f"{node.name}: {note}" for note in notes]
     warnings += flat_default_warnings(flat_defaults)
-    peak, live_at_peak = peak_activation(graph, shapes, dtype_bytes)
+    if kept is not None and not reuse:
+        kept[:] = made  # complete: the whole graph was analysed
+    totals = Totals()  # the sum of the kinds' totals (exact ints: the same as adding up the layers)
+    for kind_totals in by_type.values():
+        totals.params += kind_totals.params
+        totals.buffers += kind_totals.buffers
+        totals.macs += kind_totals.macs
+        totals.flops += kind_totals.flops
+        totals.activation_bytes += kind_totals.activation_bytes
+        totals.layers += kind_totals.layers
+    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * dtype_bytes * batch)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
                        [totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak])
@@ -153,28 +186,38 @@ def _yaml_text(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+_INT = {int}
+
+
 def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:
     """Largest sum of live tensors when running the nodes in order, freeing each after its last use, and the
     names of the tensors live at that moment (largest first).
 
     The network input counts as a live tensor until its last consumer; the output stays live to the end.
     """
+    scale = dtype_bytes * graph.batch
+    return _peak(graph, {node.name: prod(shapes[node.name]) * scale for node in graph.nodes},
+                 prod(graph.input_shape) * scale)
+
+
+def _peak(graph: Graph, sizes: dict, input_size: int) -> tuple[int, list[str]]:
+    """:func:`peak_activation` from each node's output size in bytes (``sizes``) and the input's."""
     last_use = {graph.input_name: -1}
     for index, node in enumerate(graph.nodes):
         for name in node.inputs:
             last_use[name] = index
-    scale = dtype_bytes * graph.batch
-    live = {graph.input_name: prod(graph.input_shape) * scale}
+    live = {graph.input_name: input_size}
     total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
     at_peak = dict(live)
     output = graph.output
     for index, node in enumerate(graph.nodes):
         name = node.name
-        live[name] = size = prod(shapes[name]) * scale  # node names are unique
+        live[name] = size = sizes[name]  # node names are unique
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        for used in set(node.inputs):
+        inputs = node.inputs
+        for used in inputs if len(inputs) == 1 else set(inputs):  # each input once
             if last_use.get(used) == index and used != output and used in live:
                 total -= live.pop(used)
         if last_use.get(name, index) <= index and name != output and name in live:

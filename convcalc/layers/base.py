@@ -150,8 +150,12 @@ class Layer:
     def __init__(self, node: Node):
         self.node = node
         self.name = node.name
-        for key in self.fields:
-            setattr(self, key, node.fields[key])
+        values = node.fields
+        if values.keys() == self.fields.keys():  # as the spec reader makes them: one value per field, no more
+            self.__dict__.update(values)
+        else:
+            for key in self.fields:
+                setattr(self, key, values[key])
 
     # ---- the questions ------------------------------------------------------------------------------------
     def output_shape(self, ins: Sequence[Shape]) -> Shape:

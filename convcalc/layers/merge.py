@@ -224,6 +224,8 @@ class Divide(Binary):
 def broadcast(shape, out) -> bool:
     """Whether an input of ``shape`` is broadcast along every spatial axis of a merge with output ``out``: a global
     gate such as SE's (C, 1, 1), whose single position applies to every output position."""
+    if shape == out:  # the residual add of every ResNet: nothing broadcast
+        return False
     return len(shape) > 1 and len(out) > 1 and all(n == 1 for n in shape[1:]) and any(n != 1 for n in out[1:])
 
 

@@ -26,25 +26,28 @@ def grid_lines(table: Table) -> list[tuple[str, str]]:
     headers = [c.header for c in table.columns]
     right = [c.right for c in table.columns]
     widths = [cell_len(h) for h in headers]
-    for cells, _ in table.rows:
-        for i, cell in enumerate(cells):
-            widths[i] = max(widths[i], cell_len(cell))
+    lengths = [[cell_len(cell) for cell in cells] for cells, _ in table.rows]  # measured once, used twice
+    for row in lengths:
+        for i, length in enumerate(row):
+            if length > widths[i]:
+                widths[i] = length
 
     def rule(left, mid, end, fill):
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    def line(cells, bar):
+    def line(cells, cell_lengths, bar):
         padded = []
-        for text, width, flush_right in zip(cells, widths, right):
-            gap = " " * (width - cell_len(text))
+        for text, length, width, flush_right in zip(cells, cell_lengths, widths, right):
+            gap = " " * (width - length)
             padded.append(f" {gap}{text} " if flush_right else f" {text}{gap} ")
         return bar + bar.join(padded) + bar
 
-    out = [(rule("┏", "┳", "┓", "━"), "rule"), (line(headers, "┃"), "header"), (rule("┡", "╇", "┩", "━"), "rule")]
-    for index, (cells, role) in enumerate(table.rows):
+    out = [(rule("┏", "┳", "┓", "━"), "rule"), (line(headers, [cell_len(h) for h in headers], "┃"), "header"),
+           (rule("┡", "╇", "┩", "━"), "rule")]
+    for index, ((cells, role), cell_lengths) in enumerate(zip(table.rows, lengths)):
         if role == "total" and index:
             out.append((rule("├", "┼", "┤", "─"), "rule"))
-        out.append((line(cells, "│"), role))
+        out.append((line(cells, cell_lengths, "│"), role))
     out.append((rule("└", "┴", "┘", "─"), "rule"))
     return out
 

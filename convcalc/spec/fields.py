@@ -86,13 +86,11 @@ class Field:
         self.default = default
         self.doc = doc
         self.name = ""
+        #: no default: the key must be written (an attribute, not a property: read for every absent key of a layer)
+        self.required = default is REQUIRED
 
     def __set_name__(self, owner, name):
         self.name = name
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
 
     def coerce(self, value: Any, mark: Mark, evaluate: Callable[[str, Mark], Any]) -> Any:
         raise NotImplementedError
@@ -147,7 +145,8 @@ class Int(Field):
         self.min = min
 
     def coerce(self, value, mark, evaluate):
-        value = self._number(value, mark, evaluate, integral=True)
+        if type(value) is not int:  # a plain int (most values) is already what _number returns
+            value = self._number(value, mark, evaluate, integral=True)
         if self.min is not None and value < self.min:
             self._fail(f"must be at least {self.min}, got {value}", mark, f"use a value ≥ {self.min}")
         return value
@@ -222,6 +221,8 @@ class Axes(Field):
         self.min = min
 
     def coerce(self, value, mark, evaluate):
+        if type(value) is int:  # one plain int for every axis (most values): no text, no list to check
+            return self._one(value, mark, evaluate)
         if self.name == "padding" and isinstance(value, str) and value.strip() in PADDING_WORDS:  # pooling
             self._fail(f"cannot be `{value.strip()}` on this kind: it takes an int or a per-axis list", mark,
                        "PyTorch's pooling pads both sides alike; write the number, e.g. `padding: 1`")
@@ -233,7 +234,8 @@ class Axes(Field):
         return self._one(value, mark, evaluate)
 
     def _one(self, value, mark, evaluate):
-        value = self._number(value, mark, evaluate, integral=True)
+        if type(value) is not int:
+            value = self._number(value, mark, evaluate, integral=True)
         if value < self.min:
             self._fail(f"must be at least {self.min}, got {value}", mark, f"use values ≥ {self.min}")
         return value
@@ -245,6 +247,8 @@ class Padding(Field):
     type_name = "padding"
 
     def coerce(self, value, mark, evaluate):
+        if type(value) is int:  # one plain int (most values)
+            return self._one(value, mark, evaluate)
         if isinstance(value, str) and value in PADDING_WORDS:
             return value
         self._not_axes_text(value, mark)
@@ -275,7 +279,8 @@ class Padding(Field):
         return self._one(value, mark, evaluate)
 
     def _one(self, value, mark, evaluate):
-        value = self._number(value, mark, evaluate, integral=True)
+        if type(value) is not int:
+            value = self._number(value, mark, evaluate, integral=True)
         if value < 0:
             self._fail(f"must not be negative, got {value}", mark, "use a padding ≥ 0")
         return value

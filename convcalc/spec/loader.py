@@ -142,6 +142,8 @@ class Network:
     source: str
     name: str = ""
     blocks: dict = field(default_factory=dict)
+    #: graphs already expanded, for :meth:`expanded`: (vars, input, batch) → (what they came from, graph)
+    _expansions: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         doc = self.doc
@@ -182,7 +184,7 @@ class Network:
         for name, block in blocks.items():
             check_name(str(name), blocks.key_mark(name), "a block name", "bottleneck")
             _check_block(name, block, blocks.mark_of(name))
-        self.blocks = dict(blocks)
+        self.blocks = blocks  # read-only, like the whole parsed spec
 
     @property
     def vars(self) -> dict:
@@ -191,6 +193,32 @@ class Network:
     @property
     def budgets(self):
         return self.doc.get("budgets")
+
+    def expanded(self, overrides: dict | None = None, input_shape=None, batch: int | None = None) -> Graph:
+        """:meth:`expand`, remembered: a network analysed again with the same vars, input and batch reuses its graph.
+
+        The graph is shared between calls, so it is for reading only (:func:`convcalc.analyze` reads it; code that
+        hands a graph out calls :meth:`expand`). It cannot go stale: the parsed spec (:class:`YMap` and
+        :class:`YList`) is read-only, and the graph is reused only while this network still holds the same spec,
+        blocks, name and source and the registry of layer kinds is unchanged. A value that cannot be a key (a list
+        given from Python) is expanded afresh."""
+        from ..layers import REGISTRY
+
+        items = tuple(sorted((name, type(value), value) for name, value in (overrides or {}).items()))
+        key = (items, type(input_shape), input_shape, type(batch), batch)
+        origin = (self.doc, self.blocks, self.name, self.source, *REGISTRY.values())  # compared by identity
+        try:
+            hit = self._expansions.get(key)
+        except TypeError:  # unhashable: a list-valued var from Python
+            return self.expand(overrides, input_shape, batch)
+        if hit is not None and len(hit[0]) == len(origin) and all(a is b for a, b in zip(hit[0], origin)):
+            return hit[1]
+        graph = self.expand(overrides, input_shape, batch)
+        graph._layers = []  # the analysis keeps the graph's layer objects here (convcalc/cost/analysis.py)
+        if len(self._expansions) >= _EXPANSIONS_KEPT:  # a loop over many vars keeps only the last few graphs
+            del self._expansions[next(iter(self._expansions))]
+        self._expansions[key] = (origin, graph)
+        return graph
 
     def expand(self, overrides: dict | None = None, input_shape=None, batch: int | None = None) -> Graph:
         """Evaluate vars (with ``overrides``), expand blocks and repeats, and validate every layer."""
@@ -213,6 +241,9 @@ class Network:
                             "check the `when:` conditions and `repeat:` counts")
         return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
                      output=scope.previous, budgets=self.budgets, vars=variables)
+
+
+_EXPANSIONS_KEPT = 4  # graphs remembered per network (:meth:`Network.expanded`)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ PyYAML (with libyaml when available) composes the node tree; we build the values
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import Any
 
@@ -38,12 +39,20 @@ def _resolve(marks, key, file: str) -> Mark:
     return raw
 
 
+def _read_only(self, *args, **kwargs):
+    raise TypeError(f"a spec read by convcalc is read-only (its expansion is reused while it is unchanged); "
+                    f"copy it to change it: {'dict' if isinstance(self, dict) else 'list'}(value)")
+
+
 class YMap(dict):
-    """A mapping with the marks of itself, its keys and its values."""
+    """A mapping with the marks of itself, its keys and its values. Read-only once built, like :class:`YList`: a
+    parsed spec cannot change under the expansions remembered for it (:meth:`convcalc.spec.loader.Network.expand`)."""
 
     mark: Mark
     key_marks: dict
     value_marks: dict
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
 
     def mark_of(self, key) -> Mark:
         return _resolve(self.value_marks, key, self.mark.file) if key in self.value_marks else self.mark
@@ -53,10 +62,13 @@ class YMap(dict):
 
 
 class YList(list):
-    """A sequence with the marks of itself and of each item."""
+    """A sequence with the marks of itself and of each item. Read-only once built."""
 
     mark: Mark
     item_marks: list
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = sort = \
+        reverse = _read_only
 
     def mark_of(self, index: int) -> Mark:
         return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
@@ -90,10 +102,8 @@ def mark_dict(data: dict, mark: Mark) -> YMap:
     """Wrap a plain dict (from the Python API) so the loader can treat it like parsed YAML."""
     if isinstance(data, YMap):
         return data
-    out = YMap()
+    out = YMap({key: _mark_plain(value, mark) for key, value in data.items()})
     out.mark, out.key_marks, out.value_marks = mark, {}, {}
-    for key, value in data.items():
-        out[key] = _mark_plain(value, mark)
     return out
 
 
@@ -139,37 +149,71 @@ def load_yaml(text: str, filename: str) -> Any:
     if node is None:
         raise SpecError("the spec is empty", Mark(filename, 1, 1),
                         "write at least `input:` and `layers:` (see docs/spec.md)")
-    return _Builder(filename).build(node)
+    builder = _Builder(filename)
+    if not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ())):
+        builder.text = text  # the pure-Python reader: its empty flow values are re-marked as libyaml marks them
+    return builder.build(node)
 
 
-_LOADER = None
+#: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available (the
+#: error tests run on both: tests/spec/test_yaml_paths.py); anything else, or unset, uses libyaml when present
+YAML_ENV = "CONVCALC_YAML"
+_LOADERS: dict = {}
+_MEMO_LIMIT = 200_000  # plain scalars remembered at most (a 100,000-layer spec has about that many distinct words)
 
 
 def _loader_class(yaml):
-    """PyYAML's safe loader (libyaml's when available) whose implicit-tag resolution is memoised per scalar text:
-    a spec repeats the same few words and numbers (`conv`, `3`, `true`) thousands of times, and PyYAML tries its
-    regular expressions on every occurrence. Same tags, same schema."""
-    global _LOADER
-    if _LOADER is None:
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        scalar = yaml.ScalarNode
-        memo: dict = {}
+    """PyYAML's safe loader (libyaml's C parser and composer when available and not turned off with
+    ``CONVCALC_YAML=python``) with a cheaper resolver. Same tags, same schema:
 
-        class Loader(base):
-            def resolve(self, kind, value, implicit):
-                if kind is not scalar:
-                    return super().resolve(kind, value, implicit)
-                key = (value, implicit)
-                tag = memo.get(key)
+    * implicit-tag resolution is memoised per plain scalar's text: a spec repeats the same few words and numbers
+      (`conv`, `3`, `true`) thousands of times, and PyYAML tries its regular expressions on every occurrence;
+    * a quoted or explicitly tagged scalar is a string and a collection is a map or a seq, as PyYAML's resolver
+      decides when no path resolvers are registered (convcalc registers none), without its general walk;
+    * the per-node path-resolver bookkeeping (``descend_resolver``/``ascend_resolver``) is skipped for the same
+      reason: with no path resolvers PyYAML's own versions return at once, after an attribute check per node.
+    """
+    base = yaml.SafeLoader if os.environ.get(YAML_ENV) == "python" else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _LOADERS.get(base)
+    if loader is None:
+        loader = _LOADERS[base] = _make_loader(yaml, base)
+    return loader
+
+
+def _make_loader(yaml, base):
+    scalar, sequence = yaml.ScalarNode, yaml.SequenceNode
+    general = base.resolve
+    str_tag, seq_tag, map_tag = base.DEFAULT_SCALAR_TAG, base.DEFAULT_SEQUENCE_TAG, base.DEFAULT_MAPPING_TAG
+    plain: dict = {}  # text of a plain scalar → its implicit tag
+
+    class Loader(base):
+        def resolve(self, kind, value, implicit):
+            if kind is scalar:
+                if not implicit[0]:  # quoted, or tagged `!`: never an implicit int/bool/null…
+                    return str_tag
+                tag = plain.get(value)
                 if tag is None:
-                    tag = memo[key] = super().resolve(kind, value, implicit)
+                    if len(plain) >= _MEMO_LIMIT:
+                        plain.clear()
+                    tag = plain[value] = general(self, kind, value, implicit)
                 return tag
+            return seq_tag if kind is sequence else map_tag
 
-        _LOADER = Loader
-    return _LOADER
+        def descend_resolver(self, current_node, current_index):
+            pass
+
+        def ascend_resolver(self):
+            pass
+
+    if base.yaml_path_resolvers:  # someone registered path resolvers on PyYAML's classes: keep PyYAML's walk
+        return base
+    return Loader
 
 
 class _Builder:
+    #: the YAML text when it was read by PyYAML's pure-Python parser, else None (see :meth:`_empty_flow_value`)
+    text: str | None = None
+
     def __init__(self, filename: str):
         self.filename = filename
         self.memo: dict[int, Any] = {}  # aliases share one value, so an alias bomb costs nothing
@@ -197,9 +241,11 @@ class _Builder:
                             "convcalc reads plain (safe) YAML only; remove the tag")
 
     def _mapping(self, node) -> YMap:
-        self._check_tag(node, _MAP)
-        out = YMap()
-        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), {}, {}
+        if node.tag not in _MAP:
+            self._check_tag(node, _MAP)
+        values: dict = {}
+        key_marks: dict = {}  # PyYAML's marks, converted by key_mark()/mark_of() when needed
+        value_marks: dict = {}
         merged: list[YMap] = []
         for key_node, value_node in node.value:
             if key_node.tag == _STR:  # a plain key (almost all): no need for the general path
@@ -220,26 +266,60 @@ class _Builder:
                                     "use a name as the key")
                 if isinstance(key, YBool):
                     key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
-            if key in out:
-                first = out.key_mark(key)
+            if key in values:
+                first = _resolve(key_marks, key, self.filename)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",
                                 _mark(key_node, self.filename), "remove or rename one of the two")
             text = value_node.value
-            # a plain string value (most values: `conv`, `relu`, layer names) needs no call
-            out[key] = text if type(text) is str and value_node.tag == _STR else self.build(value_node)
-            out.key_marks[key] = key_node.start_mark  # converted by key_mark()/mark_of() when needed
-            out.value_marks[key] = value_node.start_mark
+            if type(text) is not str:  # a collection
+                values[key] = self.build(value_node)
+            elif value_node.tag == _STR:  # a plain string value (most values: `conv`, `relu`, names): no call
+                values[key] = text
+            elif value_node.tag == _INT and text.isdigit() and text.isascii() and len(text) <= 100 and \
+                    (len(text) == 1 or text[0] != "0"):
+                values[key] = int(text)  # a plain decimal (the next most), as _scalar reads it
+            else:
+                values[key] = self._scalar(value_node)
+            key_marks[key] = key_node.start_mark
+            value_marks[key] = value_node.start_mark
+            if self.text is not None and text == "" and node.flow_style and value_node.style is None:
+                value_marks[key] = self._empty_flow_value(value_node.start_mark)
         for source in merged:  # explicit keys win over merged ones, as in YAML's merge-key spec
             for key, value in source.items():
-                if key not in out:
-                    out[key] = value
-                    out.key_marks[key] = source.key_mark(key)
-                    out.value_marks[key] = source.mark_of(key)
+                if key not in values:
+                    values[key] = value
+                    key_marks[key] = source.key_mark(key)
+                    value_marks[key] = source.mark_of(key)
+        out = YMap(values)
+        out.mark, out.key_marks, out.value_marks = _mark(node, self.filename), key_marks, value_marks
         return out
 
+    def _empty_flow_value(self, mark) -> Mark:
+        """Where libyaml marks an empty value in a flow mapping (``{name: }``): at the next token, past blanks,
+        line breaks and comments; PyYAML's pure-Python parser marks the end of the ``:`` instead. So an error about
+        the value has one position whichever parser read the spec."""
+        text, index, line, column = self.text, mark.index, mark.line, mark.column
+        while index < len(text):
+            char = text[index]
+            if char in " \t":
+                column += 1
+            elif char == "\n" or (char == "\r" and text[index + 1:index + 2] != "\n"):
+                line, column = line + 1, 0
+            elif char == "\r":  # the \r of \r\n: the \n counts the break
+                pass
+            elif char == "#":  # a comment runs to the end of its line
+                while index + 1 < len(text) and text[index + 1] not in "\r\n":
+                    index += 1
+            else:
+                break
+            index += 1
+        return Mark(self.filename, line + 1, column + 1)
+
     def _sequence(self, node) -> YList:
-        self._check_tag(node, _SEQ)
-        out = YList(self.build(item) for item in node.value)
+        if node.tag not in _SEQ:
+            self._check_tag(node, _SEQ)
+        out = YList([item.value if item.tag == _STR and type(item.value) is str else self.build(item)
+                     for item in node.value])
         out.mark = _mark(node, self.filename)
         out.item_marks = [item.start_mark for item in node.value]
         return out
