@@ -138,9 +138,10 @@ def _answer(cls, node):
 
 
 def train_memory(graph, report=None, optimizer: str = "adam", precision: str = "fp32",
-                 frozen: frozenset[str] | set[str] = frozenset()) -> TrainMemory:
+                 frozen: frozenset[str] | set[str] = frozenset(), input_grad: bool = False) -> TrainMemory:
     """The training memory of ``graph`` with ``optimizer`` and ``precision``; ``frozen`` names the layers whose
-    params get no gradient (no gradient, no optimizer state)."""
+    params get no gradient (no gradient, no optimizer state); ``input_grad``: the network input needs a gradient
+    too (an adversarial or saliency step), so that every layer runs backward."""
     from ..layers import REGISTRY
     from ..layers.saved import FIXED_DTYPE_BYTES
     from .analysis import analyze
@@ -165,7 +166,7 @@ def train_memory(graph, report=None, optimizer: str = "adam", precision: str = "
     storage = {graph.input_name: graph.input_name}
     contiguous = {graph.input_name: True}
     storage_bytes = {graph.input_name: prod(graph.input_shape) * data * batch}
-    needs_grad = {graph.input_name: False}
+    needs_grad = {graph.input_name: input_grad}
     answers, layers = {}, []
     trainable = frozen_params = 0
     for node in graph.nodes:

@@ -11,14 +11,13 @@ dtype where convcalc counts CUDA's bool mask (1 byte). Skipped without torch.
 from __future__ import annotations
 
 import sys
-from math import prod
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from convcalc.cost.analysis import analyze, expand  # noqa: E402
+from convcalc.cost.analysis import expand  # noqa: E402
 from convcalc.cost.train_memory import train_memory  # noqa: E402
 from convcalc.executor import run  # noqa: E402
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from torch_build import build  # noqa: E402
 
 
-def torch_saved_bytes(graph, frozen=frozenset()) -> tuple[int, list]:
+def torch_saved_bytes(graph, frozen=frozenset(), input_grad=False) -> tuple[int, list]:
     """The distinct storages torch's autograd saves in one training-mode forward, parameters and buffers apart;
     the layers named in ``frozen`` get ``requires_grad_(False)``."""
     model = build(graph, run(graph)).train()
@@ -42,7 +41,7 @@ def torch_saved_bytes(graph, frozen=frozenset()) -> tuple[int, list]:
             storages[storage.data_ptr()] = (storage.nbytes(), tuple(tensor.shape), str(tensor.dtype))
         return tensor
 
-    x = torch.randn(graph.batch, *graph.input_shape)
+    x = torch.randn(graph.batch, *graph.input_shape, requires_grad=input_grad)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         y = model(x)
     if y.requires_grad:  # (all frozen: no graph, nothing saved)
@@ -50,11 +49,9 @@ def torch_saved_bytes(graph, frozen=frozenset()) -> tuple[int, list]:
     return sum(v[0] for v in storages.values()), sorted(storages.values())
 
 
-def dropout_correction(graph) -> int:
+def dropout_correction(memory) -> int:
     """torch's CPU dropout mask is float32 (4 bytes), convcalc's the bool of native_dropout (1 byte)."""
-    report = analyze(graph)
-    return sum(3 * prod(row.output_shape) * graph.batch for row in report.layers
-               if row.type == "dropout")
+    return sum(3 * row.bytes for layer in memory.layers for row in layer.saved if row.dtype == "bool")
 
 
 CASES = {
@@ -95,9 +92,9 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_saved_bytes_match_torch(name):
     graph = expand({"name": name, "input": [3, 8, 8], "batch": 2, "layers": CASES[name]})
-    ours = train_memory(graph).saved_bytes
+    ours = train_memory(graph)
     theirs, listing = torch_saved_bytes(graph)
-    assert ours + dropout_correction(graph) == theirs, listing
+    assert ours.saved_bytes + dropout_correction(ours) == theirs, listing
 
 
 @pytest.mark.parametrize("frozen", [{"stem"}, {"stem", "g"}])
@@ -115,3 +112,28 @@ def test_resnet18_at_64_matches_torch():
     assert ours.saved_bytes == theirs, listing
     # and deduplication matters: every conv after a ReLU saves the ReLU's output again
     assert ours.saved_bytes_listed > ours.saved_bytes
+
+
+def _example_cases():
+    from convcalc.layers import REGISTRY
+
+    for kind, cls in sorted(REGISTRY.items()):
+        if cls.placeholder:
+            continue
+        example = cls.example
+        for fields in ({}, *example.also):
+            yield pytest.param(kind, fields, id=f"{kind}{'-' + '-'.join(map(str, fields.values())) if fields else ''}")
+
+
+@pytest.mark.parametrize("kind, fields", list(_example_cases()))
+def test_every_kinds_example_matches_torch(kind, fields):
+    from convcalc.layers import REGISTRY
+
+    spec = REGISTRY[kind].example.spec(kind, **fields)
+    graph = expand({**spec, "batch": 2})
+    try:
+        theirs, listing = torch_saved_bytes(graph, input_grad=True)
+    except NotImplementedError as error:
+        pytest.skip(str(error))
+    ours = train_memory(graph, input_grad=True)  # every layer runs backward, whatever comes first
+    assert ours.saved_bytes + dropout_correction(ours) == theirs, (listing, [r.to_dict() for r in ours.layers])
