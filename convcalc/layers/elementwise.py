@@ -52,7 +52,8 @@ ReLU6 = _activation("relu6", "min(max(x, 0), 6)", saved_for_backward=saved.saves
 LeakyReLU = _activation("leaky_relu", "x if x > 0 else a·x", Example((3, 6), {"negative_slope": 0.2}),
                         negative_slope=Number(default=Fraction(1, 100)),
                         saved_for_backward=saved.saves_input)  # leaky_relu_backward(grad, self, …)
-Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))", saved_for_backward=saved.saves_output)  # sigmoid_backward(grad, result)
+Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))",
+                     saved_for_backward=saved.saves_output)  # sigmoid_backward(grad, result)
 Tanh = _activation("tanh", "tanh(x)", saved_for_backward=saved.saves_output)  # tanh_backward(grad, result)
 
 

@@ -146,7 +146,8 @@ class MaxPool(MaxReduction, WindowPool):
     example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
 
     def saved_for_backward(self, ins):
-        """Its input and the argmax of every window, an int64 per output element (``max_pool2d_with_indices`` returns them; its backward reads self and indices)."""
+        """Its input and the argmax of every window, an int64 per output element (``max_pool2d_with_indices``
+        returns them; its backward reads self and indices)."""
         out = saved.elements(self.output_shape(ins))
         return saved.saves(saved.input_(), saved.own("indices", "argmax indices", out, "int64"))
 
@@ -161,7 +162,8 @@ class MinPool(MaxReduction, WindowPool):
     example = Example((2, 6, 6), {"kernel": 2})
 
     def saved_for_backward(self, ins):
-        """As max pooling: its input and the argmin of every window (int64 per output element). (As −maxpool(−x), torch saves −x, a new tensor of the input's size, instead of x.)"""
+        """As max pooling: its input and the argmin of every window (int64 per output element). (As −maxpool(−x),
+        torch saves −x, a new tensor of the input's size, instead of x.)"""
         out = saved.elements(self.output_shape(ins))
         return saved.saves(saved.input_(), saved.own("indices", "argmin indices", out, "int64"))
 
@@ -425,7 +427,8 @@ class AdaptiveMaxPool(MaxReduction, AdaptivePool):
     example = Example((2, 7, 9), {"output_size": [3, 4]})
 
     def saved_for_backward(self, ins):
-        """Its input and the argmax of every window, an int64 per output element (``adaptive_max_pool2d_backward(grad, self, indices)``)."""
+        """Its input and the argmax of every window, an int64 per output element
+        (``adaptive_max_pool2d_backward(grad, self, indices)``)."""
         out = saved.elements(self.output_shape(ins))
         return saved.saves(saved.input_(), saved.own("indices", "argmax indices", out, "int64"))
 

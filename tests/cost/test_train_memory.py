@@ -171,3 +171,26 @@ def test_cost_train_rejects_a_placeholder(tmp_path):
                     "  - {type: unsupported, op: CumSum, output_shape: [2, 4, 4]}\n")
     result = CliRunner().invoke(app, ["cost", str(path), "--train"])
     assert result.exit_code == 2
+
+
+# ---- convcalc check: train_memory_bytes -------------------------------------------------------------------------
+BUDGETED = ("name: crc\ninput: [3, 8, 8]\nbudgets:\n  train_memory_bytes: {limit}\nlayers:\n"
+            "  - {{type: conv, out: 4, kernel: 3, padding: 1}}\n  - {{type: relu}}\n"
+            "  - {{type: conv, out: 2, kernel: 3, padding: 1}}\n")
+
+
+@pytest.mark.parametrize("limit, code", [("6KiB", 1), ("6816", 0)])   # the peak: 6,816 B (conv→relu→conv above)
+def test_check_train_memory_bytes(tmp_path, limit, code):
+    path = tmp_path / "crc.yaml"
+    path.write_text(BUDGETED.format(limit=limit))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == code, result.output
+    assert "6,816 B" in result.output
+
+
+def test_check_train_memory_bytes_has_no_max_increase(tmp_path):
+    path = tmp_path / "crc.yaml"
+    path.write_text(BUDGETED.format(limit="6KiB").replace("train_memory_bytes: 6KiB",
+                                                          "max_increase: {train_memory_bytes: 2%}"))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2 and "no training memory" in result.output
