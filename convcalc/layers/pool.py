@@ -233,11 +233,12 @@ class LPPool(_NoPadPool):
 
     def saved_for_backward(self, ins):
         """What torch's ``lp_pool`` (``(sign(a)·relu(|a|)·Πk)^(1/p)`` with a = avg_pool(x^p)) saves: x (for
-        pow), x^p (avg_pool's input), and five tensors of the output's size (a for abs, relu's result, sign(a) and
-        relu(|a|) for their product, and the product for the final pow)."""
+        pow), x^p (avg_pool's input), and four distinct tensors of the output's size: a (for abs), relu's result
+        (which the product saves again), sign(a) (the product's other factor) and the product·Πk (for the final
+        pow)."""
         out = saved.elements(self.output_shape(ins))
         return saved.saves(saved.input_(), saved.own("powered", "x^p", saved.elements(ins[0])),
-                           saved.own("chain", "5 output-sized intermediates", 5 * out))
+                           saved.own("chain", "4 output-sized intermediates", 4 * out))
 
 
 @register

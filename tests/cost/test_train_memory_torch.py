@@ -137,3 +137,62 @@ def test_every_kinds_example_matches_torch(kind, fields):
         pytest.skip(str(error))
     ours = train_memory(graph, input_grad=True)  # every layer runs backward, whatever comes first
     assert ours.saved_bytes + dropout_correction(ours) == theirs, (listing, [r.to_dict() for r in ours.layers])
+
+
+OPTIMIZER_CLASSES = {"sgd": lambda ps: torch.optim.SGD(ps, lr=0.1), "momentum": lambda ps: torch.optim.SGD(
+    ps, lr=0.1, momentum=0.9), "adam": lambda ps: torch.optim.Adam(ps), "adamw": lambda ps: torch.optim.AdamW(ps)}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_CLASSES))
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_static_bytes_match_torch_optim(optimizer, precision):
+    """Weights, gradients and optimizer state after one step of torch.optim, the model in fp32 or cast to bf16
+    (pure bf16: the state follows the params' dtype). torch's per-tensor ``step`` counter (one float32 scalar per
+    parameter tensor) is left out, as docs/training.md says; the frozen layer has no gradient and no state."""
+    graph = expand({"name": "static", "input": [3, 8, 8], "batch": 2, "layers": CASES["conv_bn_relu_maxpool_linear"]})
+    frozen = {"linear1"}
+    model = build(graph, run(graph)).train()
+    if precision == "bf16":
+        model = model.to(torch.bfloat16)
+    for node, step in zip(graph.nodes, model.steps):
+        for p in step.parameters():
+            p.requires_grad_(node.name not in frozen)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = OPTIMIZER_CLASSES[optimizer](trainable)
+    x = torch.randn(graph.batch, *graph.input_shape, dtype=next(model.parameters()).dtype)
+    model(x).float().sum().backward()
+    opt.step()
+    nbytes = lambda ts: sum(t.untyped_storage().nbytes() for t in ts)  # noqa: E731
+    state = [v for s in opt.state.values() for k, v in s.items() if torch.is_tensor(v) and k != "step"]
+    buffers = [b for name, b in model.named_buffers() if not name.endswith("num_batches_tracked")]
+    ours = train_memory(graph, optimizer=optimizer, precision=precision, frozen=frozen).static
+    assert ours["weights"] == nbytes(model.parameters())
+    assert ours["gradients"] == nbytes(p.grad for p in trainable)
+    assert ours["optimizer_state"] == nbytes(state)
+    assert ours["buffers"] == nbytes(buffers)
+
+
+def _saved_by(fn, x) -> int:
+    storages = {}
+
+    def pack(tensor):
+        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(x)
+    return sum(storages.values())
+
+
+@pytest.mark.parametrize("kind, fn", [
+    ("lppool", lambda x: torch.nn.functional.lp_pool2d(x, 2, 3, 2, ceil_mode=True)),
+    ("channel_shuffle", lambda x: torch.nn.ChannelShuffle(3)(x)),
+    ("channel_slice", lambda x: x[:, 2:5]),
+])
+def test_kinds_torch_build_lacks_match_their_torch_function(kind, fn):
+    """The kinds tests/torch_build.py does not build, on their own example, against the torch function."""
+    from convcalc.layers import REGISTRY
+
+    graph = expand({**REGISTRY[kind].example.spec(kind), "batch": 2})
+    x = torch.randn(graph.batch, *graph.input_shape, requires_grad=True)
+    assert train_memory(graph, input_grad=True).saved_bytes == _saved_by(fn, x)
