@@ -119,6 +119,8 @@ COMPARE = (
     UNITS_OPTION,
     Option("all_layers", ("--all-layers",), "List identical layers too.", bool, default=False),
     ALLOW_UNSUPPORTED,
+    Option("train", ("--train",), "Side by side: a Training memory column, the peak of one training step with Adam "
+                                  "in fp32 (docs/training.md).", bool, default=False),
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------

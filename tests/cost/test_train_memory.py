@@ -194,3 +194,13 @@ def test_check_train_memory_bytes_has_no_max_increase(tmp_path):
                                                           "max_increase: {train_memory_bytes: 2%}"))
     result = CliRunner().invoke(app, ["check", str(path)])
     assert result.exit_code == 2 and "no training memory" in result.output
+
+
+def test_compare_train_column(tmp_path):
+    path = tmp_path / "crc.yaml"
+    path.write_text(json.dumps(CONV_RELU_CONV))
+    result = CliRunner().invoke(app, ["compare", str(path), str(path), "--train", "--units", "raw", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["train_memory_bytes"] == [6816, 6816]
+    table = CliRunner().invoke(app, ["compare", str(path), str(path), "--train", "--units", "raw"])
+    assert "Training memory" in table.output and "6,816 B" in table.output
