@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from convcalc.cost.analysis import expand  # noqa: E402
+from convcalc.cost.analysis import analyze, expand  # noqa: E402
 from convcalc.cost.train_memory import train_memory  # noqa: E402
 from convcalc.executor import run  # noqa: E402
 
@@ -196,3 +196,33 @@ def test_kinds_torch_build_lacks_match_their_torch_function(kind, fn):
     graph = expand({**REGISTRY[kind].example.spec(kind), "batch": 2})
     x = torch.randn(graph.batch, *graph.input_shape, requires_grad=True)
     assert train_memory(graph, input_grad=True).saved_bytes == _saved_by(fn, x)
+
+
+@pytest.mark.parametrize("kind, module", [
+    # DepthwiseSeparable(out 4, k3, p1, multiplier 2, mid [batchnorm, relu]) on (3, 7, 7)
+    ("depthwise_separable", lambda: torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3, padding=1, groups=3),
+                                                        torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+                                                        torch.nn.Conv2d(6, 4, 1)).train()),
+    # Separable(out 2, k3, s2, same, mid 3) on (2, 9, 9): 3×1 s(2,1) then 1×3 s(1,2), one padded row/column a side
+    ("separable", lambda: torch.nn.Sequential(torch.nn.Conv2d(2, 3, (3, 1), (2, 1), (1, 0)),
+                                              torch.nn.Conv2d(3, 2, (1, 3), (1, 2), (0, 1)))),
+])
+def test_composites_match_their_torch_sequence(kind, module):
+    from convcalc.layers import REGISTRY
+
+    graph = expand({**REGISTRY[kind].example.spec(kind), "batch": 2})
+    model = module()
+    x = torch.randn(graph.batch, *graph.input_shape, requires_grad=True)
+    own = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+    storages = {}
+
+    def pack(tensor):
+        if tensor.untyped_storage().data_ptr() not in own:
+            storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = model(x)
+    memory = train_memory(graph, input_grad=True)
+    assert list(y.shape[1:]) == analyze(graph).layers[-1].output_shape
+    assert memory.saved_bytes == sum(storages.values())
