@@ -127,7 +127,7 @@ def _answer(cls, node):
     from ..layers.base import own
 
     if cls.placeholder:
-        raise SpecError(f"layer `{node.name}` is an unsupported `{node.fields.get('op_type', 'operator')}` "
+        raise SpecError(f"layer `{node.name}` is an unsupported `{node.fields.get('op', 'operator')}` "
                         "placeholder: what its backward saves is unknown, not zero", node.mark,
                         "training memory needs every layer's kind; map the operator or leave --train out")
     answer = own(cls, "saved_for_backward")

@@ -168,9 +168,10 @@ def test_cost_train_table_and_csv(tmp_path):
 def test_cost_train_rejects_a_placeholder(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("input: [3, 4, 4]\nlayers:\n  - {type: conv, out: 2, kernel: 1}\n"
-                    "  - {type: unsupported, op: CumSum, output_shape: [2, 4, 4]}\n")
+                    "  - {type: unsupported, op: CumSum, shape: [2, 4, 4]}\n")
+    assert CliRunner().invoke(app, ["cost", str(path)]).exit_code == 0       # inference: listed, not counted
     result = CliRunner().invoke(app, ["cost", str(path), "--train"])
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "unsupported `CumSum`" in result.output and "unknown, not zero" in result.output
 
 
 # ---- convcalc check: train_memory_bytes -------------------------------------------------------------------------
