@@ -205,3 +205,14 @@ def test_compare_train_column(tmp_path):
     assert json.loads(result.stdout)["train_memory_bytes"] == [6816, 6816]
     table = CliRunner().invoke(app, ["compare", str(path), str(path), "--train", "--units", "raw"])
     assert "Training memory" in table.output and "6,816 B" in table.output
+
+
+def test_docs_table_names_every_kind():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text(encoding="utf-8")
+    table = text[text.index("| kind | saved for backward |"):text.index("### The peak of one training step")]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    listed = {name.strip(" `") for row in rows for name in row.split(",")}
+    listed = {name.split(" ")[0].strip("`") for name in listed}
+    assert set(REGISTRY) - listed == set()
