@@ -152,6 +152,8 @@ def train_memory(graph, report=None, optimizer: str = "adam", precision: str = "
         raise ValueError(f"precision {precision!r}: one of {', '.join(PRECISION_NAMES)}")
     names = {node.name for node in graph.nodes}
     unknown = sorted(set(frozen) - names)
+    # a layer marked `trainable: false` in the spec (a `trainable` attribute on its node) is frozen too
+    frozen = set(frozen) | {node.name for node in graph.nodes if getattr(node, "trainable", True) is False}
     if unknown:
         raise SpecError(f"frozen layer{'s' * (len(unknown) > 1)} {', '.join(f'`{n}`' for n in unknown)} not in "
                         f"{graph.name}", graph.nodes[0].mark, "give layer names as `convcalc analyze` lists them")
