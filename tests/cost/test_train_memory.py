@@ -216,3 +216,10 @@ def test_docs_table_names_every_kind():
     listed = {name.strip(" `") for row in rows for name in row.split(",")}
     listed = {name.split(" ")[0].strip("`") for name in listed}
     assert set(REGISTRY) - listed == set()
+
+
+def test_a_node_marked_untrainable_is_frozen():
+    graph = expand(convcalc.load(CONV_RELU_CONV))
+    graph.nodes[0].trainable = False   # what a `trainable: false` key gives the node
+    m = train_memory(graph)
+    assert m.frozen == ["conv1"] and m.saved_bytes == 1024 and m.static["gradients"] == 296   # as frozen={"conv1"}
