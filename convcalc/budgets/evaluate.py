@@ -15,6 +15,7 @@ from ..spec.fields import describe
 from ..spec.yamlio import YMap
 from .kinds import Budget
 from .parse import CheckOptions, merge, spec_budgets
+from .quantities import TRAINING_QUANTITIES
 from .results import BudgetResult, CheckRun, SpecCheck
 
 
@@ -58,6 +59,10 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
         graph = network.expand(options.overrides, input_shape=options.input_shape, batch=options.batch)
         report = analyze(graph)
         result.name = report.name
+        if any(b.quantity in TRAINING_QUANTITIES for b in budgets):  # only then: it asks every layer more
+            from ..cost.train_memory import train_memory
+
+            report.train_memory = train_memory(graph, report)
         if report.unsupported:  # the totals lack the placeholders' cost: a budget met may not be
             result.warnings.append(f"{unsupported_summary(report.unsupported)}, so every budget is checked "
                                    "against a lower bound")

@@ -140,6 +140,8 @@ class TotalMax(Maximum):
     @property
     def contributors_title(self) -> str:
         """What the contributors are: the tensors live at the peak for ``peak_activation_bytes``, else layers."""
+        if self.quantity == "train_memory_bytes":
+            return "most saved for backward"
         return "live at the peak" if self.quantity == "peak_activation_bytes" else "top layers"
 
     def failure_message(self, result: BudgetResult) -> str:

@@ -39,7 +39,7 @@ from ..spec.fields import describe
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
 from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
-from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES
+from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES, TRAINING_QUANTITIES
 
 SECTION_KEYS = (*QUANTITIES, "layer_max", "min_rf", "max_increase")
 FILE_KEYS = ("budgets", "specs")
@@ -220,6 +220,9 @@ def _increases(value, mark, origin) -> list[Budget]:
         if key not in QUANTITIES:
             raise SpecError(f"`max_increase` has no quantity `{key}`", value.key_mark(key),
                             did_you_mean(str(key), QUANTITIES))
+        if key in TRAINING_QUANTITIES:
+            raise SpecError(f"`max_increase` cannot compare `{key}`: a baseline (an analyze JSON) has no training "
+                            "memory", value.key_mark(key), f"give `{key}` as a maximum instead (`{key}: 2GiB`)")
         amount, relative, text = parse_amount(amount_value, value.mark_of(key), f"max_increase.{key}",
                                               byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=text, origin=origin, mark=value.key_mark(key),
@@ -331,6 +334,9 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
         if key not in QUANTITIES:
             raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
                             did_you_mean(key, QUANTITIES))
+        if key in TRAINING_QUANTITIES:
+            raise SpecError(f"--max-increase {shorten(text)}: a baseline (an analyze JSON) has no training memory",
+                            None, f"give it as a maximum instead (--max {key}=2GiB)")
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {shorten(text)}",

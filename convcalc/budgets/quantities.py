@@ -18,8 +18,12 @@ QUANTITIES: dict[str, str] = {
     "activation_bytes": "sum over layers of output elements × dtype bytes × batch",
     "weight_bytes": "params × dtype bytes",
     "peak_activation_bytes": "largest sum of live activations when running the layers in order",
+    "train_memory_bytes": "peak memory of one training step with Adam in fp32: params, gradients, optimizer state "
+                          "and the activations saved for backward (docs/training.md)",
 }
-BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes"})
+BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "train_memory_bytes"})
+#: quantities computed from the spec's graph, not from a report: a baseline (an analyze JSON) has none of them
+TRAINING_QUANTITIES = frozenset({"train_memory_bytes"})
 #: quantities with a per-layer value, for `layer_max`
 LAYER_QUANTITIES = ("params", "macs", "flops", "activation_bytes", "weight_bytes")
 #: how many contributing layers a result lists
@@ -28,9 +32,22 @@ TOP_CONTRIBUTORS = 3
 
 def total_of(report: Report, quantity: str) -> int:
     """The whole-network value of a budgeted quantity."""
+    if quantity == "train_memory_bytes":
+        return training_memory(report).peak
     if quantity in ("weight_bytes", "peak_activation_bytes"):
         return getattr(report, quantity)
     return getattr(report.totals, quantity)
+
+
+def training_memory(report: Report):
+    """The training memory :func:`~convcalc.budgets.evaluate.check_spec` attached to the report."""
+    memory = getattr(report, "train_memory", None)
+    if memory is None:
+        from ..errors import SpecError
+
+        raise SpecError(f"`train_memory_bytes` of `{report.name}` needs its spec (a report read back from JSON has "
+                        "no training memory)", None, "budget train_memory_bytes as a maximum on the spec itself")
+    return memory
 
 
 def layer_value(report: Report, layer: LayerReport, quantity: str) -> int:
@@ -58,7 +75,14 @@ def ranked_layers(report: Report, layers: list[LayerReport], quantity: str) -> l
 
 def top_contributors(report: Report, quantity: str, count: int = TOP_CONTRIBUTORS) -> list[Contributor]:
     """The ``count`` layers with the most of ``quantity`` (for ``peak_activation_bytes``: the live tensors at
-    the peak), with their share of the total."""
+    the peak; for ``train_memory_bytes``: the layers whose saved activations add the most), with their share of
+    the total."""
+    if quantity == "train_memory_bytes":
+        memory = training_memory(report)
+        lines = {layer.name: layer.line for layer in report.layers}
+        ranked = sorted(((layer.new_bytes, index, layer.name) for index, layer in enumerate(memory.layers)
+                         if layer.new_bytes), key=lambda item: (-item[0], item[1]))
+        return [Contributor(name, size, Fraction(size, memory.peak), lines[name]) for size, _, name in ranked[:count]]
     if quantity == "peak_activation_bytes":
         live = live_at_peak(report)
         if live is not None:

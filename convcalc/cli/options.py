@@ -119,6 +119,8 @@ COMPARE = (
     UNITS_OPTION,
     Option("all_layers", ("--all-layers",), "List identical layers too.", bool, default=False),
     ALLOW_UNSUPPORTED,
+    Option("train", ("--train",), "Side by side: a Training memory column, the peak of one training step with Adam "
+                                  "in fp32 (docs/training.md).", bool, default=False),
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -163,7 +165,18 @@ ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best
                                                       "multiplications), or one of direct, im2col, winograd, fft "
                                                       "(every number of that algorithm).", default="all",
                    choices=ALGORITHMS)
-COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+#: convcalc/cost/train_memory.py's OPTIMIZERS and PRECISION_NAMES (not imported here: the fast path; a test checks)
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+PRECISIONS = ("fp32", "bf16", "mixed")
+TRAIN = Option("train", ("--train",), "Also the training memory: params, gradients, optimizer state, the "
+                                      "activations saved for backward (each storage once) and the peak of one step "
+                                      "(docs/training.md).", bool, default=False)
+OPTIMIZER = Option("optimizer", ("--optimizer",), "Training memory with this optimizer's state (default adam; "
+                                                  "implies --train).", choices=OPTIMIZERS)
+PRECISION = Option("precision", ("--precision",), "Training memory in fp32, pure bf16, or mixed (fp16/bf16 with "
+                                                  "fp32 master weights; default fp32; implies --train).",
+                   choices=PRECISIONS)
+COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, OPTIMIZER, PRECISION)
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (

@@ -79,6 +79,8 @@ class NetworkComparison:
     peak_activation_bytes: list[int]
     stages: list[Line]
     layers: list[Line]
+    #: with ``--train``: each spec's training-memory peak (Adam, fp32; convcalc/cost/train_memory.py), else None
+    train_memory_bytes: list[int] | None = None
 
     @property
     def unchanged_layers(self) -> int:
@@ -185,9 +187,10 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
 
 
 def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None,
-                     allow_unsupported: bool = False) -> NetworkComparison:
+                     allow_unsupported: bool = False, train: bool = False) -> NetworkComparison:
     """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them.
-    ``allow_unsupported``: an import source's operators without a kind become placeholders."""
+    ``allow_unsupported``: an import source's operators without a kind become placeholders. ``train``: also each
+    spec's training-memory peak (Adam, fp32)."""
     from ..cost.analysis import analyze
     from ..importers.source import load_network
 
@@ -196,11 +199,18 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
         if not any(name in network.vars for network in networks):
             raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,
                             "the vars are listed under `vars:` in each spec")
-    reports = []
+    reports, peaks = [], []
     for network in networks:
         own = {k: v for k, v in (sets or {}).items() if k in network.vars}
-        reports.append(analyze(network.expand(own, batch=batch)))
-    return compare_reports(reports)
+        graph = network.expand(own, batch=batch)
+        reports.append(analyze(graph))
+        if train:
+            from ..cost.train_memory import train_memory
+
+            peaks.append(train_memory(graph, reports[-1]).peak)
+    comparison = compare_reports(reports)
+    comparison.train_memory_bytes = peaks if train else None
+    return comparison
 
 
 def comparison_dict(comparison: NetworkComparison) -> dict:
@@ -232,6 +242,7 @@ def comparison_dict(comparison: NetworkComparison) -> dict:
                   for label, source, shape, batch, peak in zip(comparison.labels, comparison.sources,
                                                                comparison.inputs, comparison.batches,
                                                                comparison.peak_activation_bytes)],
+        **({} if comparison.train_memory_bytes is None else {"train_memory_bytes": comparison.train_memory_bytes}),
         "totals": line_dict(comparison.total),
         "stages": [line_dict(line) for line in comparison.stages],
         "layers": [line_dict(line) for line in comparison.layers],

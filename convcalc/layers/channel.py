@@ -11,6 +11,7 @@ from math import prod
 
 from ..spec.fields import Int
 from .base import Example, Layer, register
+from . import saved
 from .formula import NUMERIC, Counts
 
 #: ShuffleNet v1 (Zhang et al. 2018, Table 1) tries g = 1, 2, 3, 4, 8
@@ -30,6 +31,8 @@ class ChannelShuffle(Layer):
     example = Example((6, 3, 3), {"groups": 3})
     shape_rule = "(C, *N) → (C, *N), C divisible by g"
     groups = Int(min=1)
+
+    saved_for_backward = saved.saves_nothing  # a permutation (its backward is the inverse one)
 
     def output_shape(self, ins):
         channels = ins[0][0]
@@ -66,6 +69,8 @@ class ChannelSlice(Layer):
     shape_rule = "(C, *N) → (stop − start, *N), 0 ≤ start < stop ≤ C"
     start = Int(default=0, min=0)
     stop = Int(default=None, min=1, doc="one past the last channel (default: all)")
+
+    saved_for_backward = saved.is_strided_view  # a narrow along the channels: a strided view of its input
 
     def output_shape(self, ins):
         channels = ins[0][0]

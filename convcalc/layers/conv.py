@@ -15,6 +15,7 @@ from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, 
                    register)
 from .formula import NUMERIC, SYMBOLIC, Counts
 from ..limits import number_text
+from . import saved
 from .lowering import Lowered, not_lowered
 from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
 
@@ -143,6 +144,21 @@ class Conv(SlidingWindow, Layer):
         g = self.geometry(ins[0])
         k_eff = effective_kernel(g.kernel, g.dilation, q)
         return ShapeSteps(self.channel_terms(g, q)[0], list(self.out_sizes(g.in_sizes, k_eff, g.stride, g.pads, q)))
+
+    def saved_for_backward(self, ins):
+        """Its input x: ``convolution_backward`` needs x for dW and the weight (a parameter) for dX
+        (derivatives.yaml, ``convolution``). Where torch pads first — asymmetric padding (an explicit
+        ``F.pad``, as cuDNN and ATen take one padding per axis) or a ``padding_mode`` other than zeros — the conv
+        saves the padded input instead; reflect and replicate padding also save the unpadded input."""
+        g = self.geometry(ins[0])
+        mode = getattr(self, "padding_mode", None) or "zeros"
+        if mode == "zeros" and all(b == a for b, a in g.pads):
+            return saved.saves(saved.input_())
+        padded = g.c_in * prod(n + b + a for n, (b, a) in zip(g.in_sizes, g.pads))
+        items = [saved.own("padded", "padded input", padded)]
+        if mode in ("reflect", "replicate"):
+            items.insert(0, saved.input_(what="input (the pad's backward)"))
+        return saved.SavedTensors(items)
 
     def output_shape(self, ins):
         g = self.geometry(ins[0])
@@ -293,6 +309,8 @@ class Depthwise(Conv):
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
 
+    saved_for_backward = Conv.saved_for_backward  # a conv: the same saved input
+
     def out_channels(self, c_in):
         return c_in * self.multiplier
 
@@ -320,6 +338,8 @@ class Pointwise(Conv):
     written_as = as_itself
     kernel = None
     padding = Padding(default=0)
+
+    saved_for_backward = Conv.saved_for_backward  # a conv: the same saved input
 
     def kernel_size(self, ndim):
         return (1,) * ndim
@@ -392,6 +412,10 @@ class ConvTranspose(Conv):
                           f"{op} = {int(size)}, below 1", "reduce the padding", "padding")
             out.append(size)
         return tuple(out)
+
+    def saved_for_backward(self, ins):
+        """Its input (``convolution_backward`` with ``transposed``); the asymmetric crop after it is a view."""
+        return saved.saves(saved.input_())
 
     def _crop(self, sizes, k_eff, stride):
         if self.padding == "same":  # N_out = N·s: crop the excess k_eff − s, the odd one after

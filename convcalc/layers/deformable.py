@@ -9,6 +9,7 @@ from ..spec.fields import Bool, Int
 from .base import Example, register
 from .composite import Stage, Staged
 from .conv import Conv, as_itself, conv_counts
+from . import saved
 from .formula import NUMERIC, Counts
 from .lowering import not_lowered
 
@@ -45,6 +46,19 @@ class Deformable(Staged, Conv):
                                 "window to lower (im2col), tile (Winograd) or transform (FFT)")
     offset_groups = Int(default=1, min=1, doc="G: offset groups (channels sharing one offset field)")
     modulated = Bool(default=False, doc="v2: a learned mask per sample")
+
+    def saved_for_backward(self, ins):
+        """As torchvision's ``deform_conv2d`` trains: the offset conv saves the input; the deformable conv saves
+        the input, the offsets (the offset conv's output, whose slice it reads) and, in v2, the mask (the
+        sigmoid's output, which the sigmoid saves too); the weights are parameters."""
+        stages = self.stages(ins)
+        offset = stages[0].output_shape
+        items = [saved.input_(), saved.own("offsets", "offset conv output", saved.elements(offset))]
+        if self.modulated:
+            ndim = len(offset) - 1
+            mask = offset[0] // (ndim + 1) * saved.elements(offset[1:])
+            items.append(saved.own("mask", "mask (sigmoid output)", mask))
+        return saved.SavedTensors(items)
 
     def stages(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])

@@ -12,6 +12,7 @@ from fractions import Fraction
 from ..cost.conventions import flops_per_element
 from ..spec.fields import Choice, Int, Number
 from .base import Example, Layer, fmt_tuple, register
+from . import saved
 from .formula import NUMERIC, Counts
 
 
@@ -46,12 +47,14 @@ def _activation(kind: str, formula: str, example=Example((3, 6)), **extra_fields
     return register(type(kind.title().replace("_", ""), (Elementwise,), attrs))
 
 
-ReLU = _activation("relu", "max(x, 0)")
-ReLU6 = _activation("relu6", "min(max(x, 0), 6)")
+ReLU = _activation("relu", "max(x, 0)", saved_for_backward=saved.saves_output)  # threshold_backward(grad, result)
+ReLU6 = _activation("relu6", "min(max(x, 0), 6)", saved_for_backward=saved.saves_input)  # hardtanh_backward(grad, self)
 LeakyReLU = _activation("leaky_relu", "x if x > 0 else a·x", Example((3, 6), {"negative_slope": 0.2}),
-                        negative_slope=Number(default=Fraction(1, 100)))
-Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))")
-Tanh = _activation("tanh", "tanh(x)")
+                        negative_slope=Number(default=Fraction(1, 100)),
+                        saved_for_backward=saved.saves_input)  # leaky_relu_backward(grad, self, …)
+Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))",
+                     saved_for_backward=saved.saves_output)  # sigmoid_backward(grad, result)
+Tanh = _activation("tanh", "tanh(x)", saved_for_backward=saved.saves_output)  # tanh_backward(grad, result)
 
 
 @register
@@ -68,13 +71,17 @@ class GELU(Elementwise):
     example = Example((3, 6), also=({"approximate": "tanh"},))
     approximate = Choice(("none", "tanh"), default="none", doc="`tanh`: the tanh approximation, as torch's")
 
+    saved_for_backward = saved.saves_input  # gelu_backward(grad, self, approximate)
+
     def counts(self, ins, q=NUMERIC):
         op = "gelu_tanh" if self.approximate == "tanh" else self.op
         return Counts(flops=q.elements(ins[0]) * q.cost(op))
 
 
-SiLU = _activation("silu", "x·sigmoid(x) (also called swish)")
-Hardswish = _activation("hardswish", "x·relu6(x + 3) / 6")
+SiLU = _activation("silu", "x·sigmoid(x) (also called swish)",
+                   saved_for_backward=saved.saves_input)  # silu_backward(grad, self)
+Hardswish = _activation("hardswish", "x·relu6(x + 3) / 6",
+                        saved_for_backward=saved.saves_input)  # hardswish_backward(grad, self)
 
 
 @register
@@ -95,6 +102,8 @@ class Hardsigmoid(Elementwise):
     alpha = Number(default=Fraction(1, 6), doc="α, the slope (torch's 1/6; ONNX's default is 0.2)")
     beta = Number(default=Fraction(1, 2), doc="β, the offset")
 
+    saved_for_backward = saved.saves_input  # hardsigmoid_backward(grad, self)
+
     def output_shape(self, ins):
         if self.alpha == 0:
             self.fail(f"`alpha` is 0, so the output is the constant clip({float(self.beta):g}, 0, 1) for every "
@@ -114,6 +123,7 @@ class Swish(Elementwise):
     summary = "activation x·sigmoid(x) (= silu)"
     op = "silu"
     example = Example((3, 6))
+    saved_for_backward = saved.saves_input  # silu's: silu_backward(grad, self)
 
 
 @register
@@ -127,6 +137,14 @@ class Dropout(Elementwise):
     example = Example((3, 6), {"p": 0.5})
     p = Number(default=0, min=0, below=1, doc="drop probability, 0 ≤ p < 1")
 
+    def saved_for_backward(self, ins):
+        """The keep mask, 1 byte per element: training-mode ``native_dropout`` returns (output, mask) with a bool
+        mask that ``native_dropout_backward(grad, mask, scale)`` reads (CUDA; ATen's CPU path saves a float mask
+        of the input's dtype instead, docs/training.md). Nothing when p = 0 (torch returns the input)."""
+        if self.p == 0:
+            return saved.NOTHING
+        return saved.saves(saved.own("mask", "keep mask", saved.elements(ins[0]), "bool"))
+
 
 @register
 class Identity(Elementwise):
@@ -137,6 +155,7 @@ class Identity(Elementwise):
     family = "other"
     op = "identity"
     example = Example((3, 6))
+    saved_for_backward = saved.is_view  # returns its input: no new storage, nothing saved
 
 
 # ---- activations added for imported models (ONNX and PyTorch) ------------------------------------------------
@@ -169,6 +188,8 @@ class PReLU(Elementwise):
                       "num_parameters")
         return self.num_parameters
 
+    saved_for_backward = saved.saves_input  # _prelu_kernel_backward(grad, self, weight); the weight is a parameter
+
     def output_shape(self, ins):
         self.slopes(ins[0])
         return ins[0]
@@ -196,6 +217,7 @@ class ELU(Elementwise):
     op = "elu"
     example = Example((3, 6), {"alpha": 0.5})
     alpha = Number(default=1, doc="α: the negative side tends to −α")
+    saved_for_backward = saved.saves_input  # elu_backward(grad, α, scale, input_scale, is_result=false, self)
 
 
 @register
@@ -211,6 +233,7 @@ class SELU(Elementwise):
     summary = "activation λ·elu_α(x) with torch's α ≈ 1.6733 and λ ≈ 1.0507 (self-normalising)"
     op = "selu"
     example = Example((3, 6))
+    saved_for_backward = saved.saves_input  # elu_backward with torch's α and λ, on self
 
 
 @register
@@ -224,6 +247,7 @@ class Mish(Elementwise):
     summary = "activation x·tanh(softplus(x))"
     op = "mish"
     example = Example((3, 6))
+    saved_for_backward = saved.saves_input  # mish_backward(grad, self)
 
 
 @register
@@ -242,6 +266,8 @@ class Softplus(Elementwise):
     example = Example((3, 6), {"beta": 2, "threshold": 1})
     beta = Number(default=1, doc="β, the sharpness (y → relu(x) as β grows)")
     threshold = Number(default=20, doc="where β·x is above it, y = x (torch's numerical-stability switch)")
+
+    saved_for_backward = saved.saves_input  # softplus_backward(grad, self, β, threshold)
 
     def output_shape(self, ins):
         if self.beta == 0:
@@ -265,6 +291,8 @@ class Hardtanh(Elementwise):
     example = Example((3, 6), {"min_val": -2, "max_val": 0.5})
     min_val = Number(default=-1, doc="the lower bound")
     max_val = Number(default=1, doc="the upper bound, above min_val")
+
+    saved_for_backward = saved.saves_input  # hardtanh_backward(grad, self, min_val, max_val)
 
     def output_shape(self, ins):
         if self.min_val >= self.max_val:
@@ -311,6 +339,8 @@ class Softmax(Layer):
                       "before a global pool, or `axis: last` on a channels-last tensor), or remove the layer",
                       "axis")
         return axis
+
+    saved_for_backward = saved.saves_output  # _softmax_backward_data(grad, result, dim)
 
     def output_shape(self, ins):
         self.axis_of(ins[0])

@@ -7,6 +7,7 @@ from fractions import Fraction
 from ..spec.fields import Bool, Choice, Int
 from .base import REGISTRY, Example, Layer, register
 from .composite import Stage, Staged
+from . import saved
 from .formula import NUMERIC, Counts
 from .linear import linear_counts
 
@@ -55,6 +56,29 @@ class SqueezeExcitation(Staged, Layer):
             self.fail(f"the channels ({channels}) are not divisible by the reduction ({self.reduction})",
                       "give `squeeze:` explicitly, or a reduction dividing the channels", "reduction")
         return channels // self.reduction
+
+    def saved_for_backward(self, ins):
+        """As torchvision's ``SqueezeExcitation`` trains: the mean saves nothing; fc1 its input (the pooled C
+        values) and fc2 its input (the activation's output, S), when their weights train; the activation and the
+        gate what their own kinds save (their input or output: S and C values); the final x·gate both factors:
+        the input and the gate (C values, viewed as (C, 1, …))."""
+        from ..spec.graph import Node
+        from .base import own
+
+        c, s = ins[0][0], self.squeezed(ins[0])
+        items = [saved.input_(what="input (x·gate)"), saved.own("pooled", "pooled (fc1's input)", c)]
+        for kind, size, before, after in ((self.activation, s, "fc1", self.activation), (self.gate, c, "fc2",
+                                                                                        self.gate)):
+            cls = REGISTRY[kind]  # the activation with its defaults, as the SE runs it
+            layer = cls(Node(f"{self.name}.{kind}", kind, {k: f.default for k, f in cls.fields.items()}, [],
+                             self.node.mark))
+            answer = own(cls, "saved_for_backward")(layer, [(size,)])
+            for item in answer.saved:
+                name = before if item.tensor == "in0" else after
+                items.append(saved.own(name, f"{name} output", size))
+            items.append(saved.own(after, f"{after} output ({'fc2' if after == self.activation else 'x·gate'}"
+                                          "'s input)", size))
+        return saved.SavedTensors(items)
 
     def stages(self, ins, q=NUMERIC):
         shape = ins[0]

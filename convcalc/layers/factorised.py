@@ -13,7 +13,8 @@ from math import prod
 
 from ..spec.fields import Int
 from ..spec.graph import Node
-from .base import REGISTRY, Example, Layer, register
+from . import saved
+from .base import REGISTRY, Example, Layer, own, register
 from .composite import ConvVariant, Stage, SubLayers
 from .conv import Conv, ConvGeometry, conv_counts
 from .elementwise import Elementwise
@@ -72,6 +73,10 @@ class Separable(ConvVariant):
     summary = "spatially separable conv: k×1 then 1×k (one 1-D conv per axis), with `mid` channels between"
     example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3})
     mid = Int(default=None, min=1, doc="channels between the stages (default: out)")
+
+    def saved_for_backward(self, ins):
+        """Every 1-D conv stage saves its input: the layer's input, then each stage's output but the last."""
+        return _stage_inputs(self.stages(ins))
 
     def stages(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
@@ -140,6 +145,33 @@ class DepthwiseSeparable(ConvVariant):
                 self.fail(f"mid layer `{layer.kind}` changes the shape {shape}", "use shape-keeping layers", "mid")
         return layers
 
+    def saved_for_backward(self, ins):
+        """The depthwise conv saves the input; each mid layer what its own kind saves, on the depthwise output
+        (its own tensors named after it, so that a ReLU's output the pointwise conv saves is counted once); the
+        pointwise conv its input, the last mid layer's output."""
+        g = self.geometry(ins[0])
+        shape = (g.c_in * self.multiplier, *g.out_sizes)
+        size = saved.elements(shape)
+        items, previous = [saved.input_(what="input (depthwise)")], "depthwise"
+        for layer in self.mid_layers(shape):
+            answer = own(type(layer), "saved_for_backward")
+            name = layer.name.rsplit(".", 1)[-1]
+            if answer is None:
+                self.fail(f"mid layer `{layer.kind}` does not say what it saves for backward",
+                          "give it a saved_for_backward answer (docs/training.md)", "mid")
+            result = answer(layer, [shape])
+            for item in result.saved:
+                if item.tensor == "in0":
+                    items.append(saved.own(previous, f"{previous} output ({name}'s input)", size))
+                elif item.tensor == "out":
+                    items.append(saved.own(name, f"{name} output", size))
+                else:
+                    items.append(saved.own(f"{name}.{item.tensor}", f"{name}: {item.what}", item.elements,
+                                           item.dtype, item.per_sample))
+            previous = previous if result.alias else name
+        items.append(saved.own(previous, f"{previous} output (pointwise's input)", size))
+        return saved.SavedTensors(items)
+
     def stages(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
         wide = g.c_in * self.multiplier
@@ -201,6 +233,8 @@ class Flattened(ConvVariant):
                 + tuple(Lowered(f"axis{axis}", _axis_stage(g, axis, g.c_out, g.c_out, g.c_out))
                         for axis in range(len(g.in_sizes))))
 
+    saved_for_backward = Separable.saved_for_backward  # conv stages: each saves its input
+
     def stages(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
         ndim = len(g.in_sizes)
@@ -214,6 +248,15 @@ class Flattened(ConvVariant):
                               conv_counts(q, f, 1, q(f"k_{axis}", g.kernel[axis]), q.prod(f"N_{axis}", after),
                                           self.bias, None), AFTER))
         return rows
+
+
+def _stage_inputs(stages) -> "saved.SavedTensors":
+    """A chain of conv stages: each saves its input (the layer's input, then the previous stage's output)."""
+    items = [saved.input_(what=f"input ({stages[0].name})")]
+    for before, stage in zip(stages, stages[1:]):
+        items.append(saved.own(before.name, f"{before.name} output ({stage.name}'s input)",
+                               saved.elements(before.output_shape)))
+    return saved.SavedTensors(items)
 
 
 # ---- the designs of `convcalc compare` (layers/design.py loads when compare asks) --------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from ..spec.fields import Bool, Choice, Int
 from .base import Example, Layer, register
+from . import saved
 from .formula import NUMERIC, Counts
 
 
@@ -56,6 +57,12 @@ class Linear(Layer):
     own_defaults = ("bias",)  # a classifier's bias is no conv's before a norm: a flat `bias: false` is reported
     axis = Choice(("flat", "last"), default="flat", doc="flat: the input is (F,); last: over the last axis of any "
                                                        "input")
+
+    def saved_for_backward(self, ins):
+        """Its input, only when its weight gets a gradient: ``addmm``/``matmul`` saves mat1 for dW = gᵀ·x and
+        mat2 (the weight, a parameter) for dX (derivatives.yaml, ``mm``: each operand is saved only for the other's
+        gradient). Over the last axis the input is a view reshaped to (ΠN, F_in): the same storage."""
+        return saved.saves(saved.input_(when="trainable"))
 
     def output_shape(self, ins):
         if self.axis == "flat":

@@ -14,6 +14,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .base import Example, Layer, fmt_tuple, register
+from . import saved
 from .formula import NUMERIC, Counts
 
 
@@ -132,6 +133,7 @@ class Add(Broadcasting):
     example = Example((3, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},),
                       inputs=("input", "a"))
     shape_rule = "inputs of one shape → that shape (size-1 axes broadcast)"
+    saved_for_backward = saved.saves_nothing  # dx_i = g (summed over broadcast axes)
 
 
 @register
@@ -144,6 +146,8 @@ class Concat(Merge):
     example = Example((2, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 1},),
                       inputs=("a", "input"))
     shape_rule = "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)"
+
+    saved_for_backward = saved.saves_nothing  # cat_tensors_backward: slices of g, sizes only
 
     def output_shape(self, ins):
         first = ins[0]
@@ -173,6 +177,15 @@ class Multiply(Broadcasting):
     def mismatch(self, ins):
         shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in zip(self.node.inputs, ins))
         self.fail(f"cannot broadcast {shapes}", self.hint, "inputs")  # as before broadcasting was shared
+
+    def saved_for_backward(self, ins):
+        """Every input: d(a·b)/da = b and d/db = a (``mul.Tensor`` saves other for self and self for other); with
+        more inputs, the running products in between too (``((a·b)·c)…``, as torch evaluates it)."""
+        items = [saved.input_(i) for i in range(len(ins))]
+        for k in range(2, len(ins)):
+            items.append(saved.own(f"product{k}", f"product of inputs 0..{k - 1}",
+                                   saved.elements(Broadcasting.output_shape(self, ins[:k]))))
+        return saved.SavedTensors(items)
 
 
 class Binary(Broadcasting):
@@ -206,6 +219,7 @@ class Subtract(Binary):
     verb = "subtract"
     example = Example((3, 5, 5), before=({"type": "conv", "name": "a", "out": 3, "kernel": 3, "padding": 1},),
                       inputs=("input", "a"))
+    saved_for_backward = saved.saves_nothing  # da = g, db = −g
 
 
 @register
@@ -219,6 +233,10 @@ class Divide(Binary):
     verb = "divide"
     example = Example((3, 4, 4), before=({"type": "global_avgpool", "name": "pool"},
                                          {"type": "sigmoid", "name": "scale"}), inputs=("input", "scale"))
+
+    def saved_for_backward(self, ins):
+        """Both inputs: d(a/b)/da = 1/b, d/db = −a/b² (``div.Tensor`` saves other, and self for other's grad)."""
+        return saved.saves(saved.input_(0), saved.input_(1))
 
 
 def broadcast(shape, out) -> bool:

@@ -42,6 +42,7 @@ from math import prod
 from ..spec.fields import Bool, Choice, Int, Number
 from .base import Example, Layer, register
 from .elementwise import Elementwise
+from . import saved
 from .formula import NUMERIC, Counts
 
 _EPS_DOC = "added to the variance, torch's default 1e-5; the executor uses it, no count depends on it"
@@ -69,6 +70,14 @@ class BatchNorm(Elementwise):
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
     eps = _eps()
+
+    def saved_for_backward(self, ins):
+        """Training mode: its input, and the batch's mean and 1/σ per channel in float32 (``native_batch_norm``
+        returns ``save_mean``, ``save_invstd``, which ``native_batch_norm_backward`` reads with x; γ and the
+        running statistics are parameters and buffers, not activations)."""
+        channels = ins[0][0]
+        return saved.saves(saved.input_(), saved.own("stats", "mean, 1/σ per channel", 2 * channels, "float32",
+                                                     per_sample=False))
 
     def counts(self, ins, q=NUMERIC):
         channels = 2 * q("C", ins[0][0])
@@ -180,6 +189,13 @@ class LayerNorm(Standardisation):
                 return rfs[0]  # channels-last: the statistics are the channels of one position
         return super().receptive_field(rfs, ins)
 
+    def saved_for_backward(self, ins):
+        """Its input and the mean and 1/σ of every normalised set in float32 (``native_layer_norm`` returns mean,
+        rstd for ``native_layer_norm_backward``); γ and β are parameters."""
+        shape = ins[0]
+        sets = prod(shape[1:]) if self.axis == "channels" else prod(shape) // shape[-1]
+        return saved.saves(saved.input_(), saved.own("stats", "mean, 1/σ per set", 2 * sets, "float32"))
+
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]
         elements = q.elements(shape)
@@ -228,6 +244,10 @@ class GroupNorm(Standardisation):
 
     def global_context(self, shape):
         return len(shape) > 1
+
+    def saved_for_backward(self, ins):
+        """Its input and the mean and 1/σ of every group in float32 (``native_group_norm``)."""
+        return saved.saves(saved.input_(), saved.own("stats", "mean, 1/σ per group", 2 * self.groups, "float32"))
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]
@@ -279,6 +299,19 @@ class InstanceNorm(Standardisation):
             return []
         return [warning + " (torch.nn.InstanceNorm refuses such an input: \"Expected more than 1 spatial element\")"
                 for warning in super().warnings(ins)]
+
+    def saved_for_backward(self, ins):
+        """torch's ``instance_norm`` runs ``batch_norm`` on the input viewed as (1, B·C, …): its input, the mean
+        and 1/σ of every (sample, channel) in float32, and the per-sample copies it makes of γ (with ``affine``)
+        and of the running mean and var (with ``track_running_stats``), which batch norm saves as its weight and
+        running statistics."""
+        channels = ins[0][0]
+        items = [saved.input_(), saved.own("stats", "mean, 1/σ per channel", 2 * channels, "float32")]
+        if self.affine:
+            items.append(saved.own("weight", "γ repeated per sample", channels))
+        if self.track_running_stats:
+            items.append(saved.own("running", "running mean, var repeated per sample", 2 * channels))
+        return saved.SavedTensors(items)
 
     def counts(self, ins, q=NUMERIC):
         shape = ins[0]

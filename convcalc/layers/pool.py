@@ -14,6 +14,7 @@ from math import gcd, prod
 
 from ..spec.fields import Axes, Bool, Choice, Number, Size
 from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
+from . import saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -144,6 +145,12 @@ class MaxPool(MaxReduction, WindowPool):
     op = "maxpool"
     example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
 
+    def saved_for_backward(self, ins):
+        """Its input and the argmax of every window, an int64 per output element (``max_pool2d_with_indices``
+        returns them; its backward reads self and indices)."""
+        out = saved.elements(self.output_shape(ins))
+        return saved.saves(saved.input_(), saved.own("indices", "argmax indices", out, "int64"))
+
 
 @register
 class MinPool(MaxReduction, WindowPool):
@@ -153,6 +160,12 @@ class MinPool(MaxReduction, WindowPool):
     summary = "min pooling over sliding windows"
     op = "minpool"
     example = Example((2, 6, 6), {"kernel": 2})
+
+    def saved_for_backward(self, ins):
+        """As max pooling: its input and the argmin of every window (int64 per output element). (As −maxpool(−x),
+        torch saves −x, a new tensor of the input's size, instead of x.)"""
+        out = saved.elements(self.output_shape(ins))
+        return saved.saves(saved.input_(), saved.own("indices", "argmin indices", out, "int64"))
 
 
 @register
@@ -171,6 +184,11 @@ class AvgPool(AverageReduction, WindowPool):
         if key == "dilation":
             return (1,) * ndim
         return super().per_axis(key, ndim)
+
+    def saved_for_backward(self, ins):
+        """Its input: ``avg_pool2d_backward(grad, self, …)`` takes self (for its shape only, yet autograd keeps
+        the tensor)."""
+        return saved.saves(saved.input_())
 
 
 # ---- power-average and stochastic pooling (no padding, no dilation) ------------------------------------------
@@ -213,6 +231,15 @@ class LPPool(_NoPadPool):
     def window_cost(self, taps, q):
         return taps * q.cost(self.op)
 
+    def saved_for_backward(self, ins):
+        """What torch's ``lp_pool`` (``(sign(a)·relu(|a|)·Πk)^(1/p)`` with a = avg_pool(x^p)) saves: x (for
+        pow), x^p (avg_pool's input), and four distinct tensors of the output's size: a (for abs), relu's result
+        (which the product saves again), sign(a) (the product's other factor) and the product·Πk (for the final
+        pow)."""
+        out = saved.elements(self.output_shape(ins))
+        return saved.saves(saved.input_(), saved.own("powered", "x^p", saved.elements(ins[0])),
+                           saved.own("chain", "4 output-sized intermediates", 4 * out))
+
 
 @register
 class StochasticPool(_NoPadPool):
@@ -238,6 +265,14 @@ class StochasticPool(_NoPadPool):
 
     def window_cost(self, taps, q):
         return taps * q.cost(self.op) - 1
+
+    def saved_for_backward(self, ins):
+        """``train``: the index of the picked tap per window (int64 per output element): the gradient goes to it
+        alone. ``test``: the input and Σa, Σa² per window (two output-sized tensors) for d(Σa²/Σa)/da."""
+        out = saved.elements(self.output_shape(ins))
+        if self.mode == "train":
+            return saved.saves(saved.own("indices", "picked indices", out, "int64"))
+        return saved.saves(saved.input_(), saved.own("sums", "Σa, Σa² per window", 2 * out))
 
 
 # ---- global and adaptive -------------------------------------------------------------------------------------
@@ -280,6 +315,11 @@ class GlobalAvgPool(AverageReduction, GlobalPool):
     op = "avgpool"
     example = Example((3, 4, 5))
 
+    def saved_for_backward(self, ins):
+        """Nothing: torch's adaptive average pooling to size 1 is ``mean`` over the positions, whose backward
+        needs only the sizes."""
+        return saved.NOTHING
+
 
 @register
 class GlobalMaxPool(MaxReduction, GlobalPool):
@@ -288,6 +328,10 @@ class GlobalMaxPool(MaxReduction, GlobalPool):
     summary = "global max pooling (one value per channel)"
     op = "maxpool"
     example = Example((3, 4, 5), {"keepdims": False})
+
+    def saved_for_backward(self, ins):
+        """Its input and the argmax per channel (int64), as ``adaptive_max_pool(1)``."""
+        return saved.saves(saved.input_(), saved.own("indices", "argmax indices", ins[0][0], "int64"))
 
 
 def adaptive_axis(n: int, o: int) -> tuple[int, int, int]:
@@ -367,6 +411,13 @@ class AdaptiveAvgPool(AverageReduction, AdaptivePool):
     op = "avgpool"
     example = Example((2, 7, 9), {"output_size": [3, 4]})
 
+    def saved_for_backward(self, ins):
+        """Its input (``_adaptive_avg_pool2d_backward(grad, self)``); nothing for output size 1, where torch
+        takes the ``mean`` instead."""
+        if all(o == 1 for _, o in self.axes(ins[0])):
+            return saved.NOTHING
+        return saved.saves(saved.input_())
+
 
 @register
 class AdaptiveMaxPool(MaxReduction, AdaptivePool):
@@ -375,3 +426,11 @@ class AdaptiveMaxPool(MaxReduction, AdaptivePool):
     summary = "adaptive max pooling to a fixed output size"
     op = "maxpool"
     example = Example((2, 7, 9), {"output_size": [3, 4]})
+
+    def saved_for_backward(self, ins):
+        """Its input and the argmax of every window, an int64 per output element
+        (``adaptive_max_pool2d_backward(grad, self, indices)``)."""
+        out = saved.elements(self.output_shape(ins))
+        return saved.saves(saved.input_(), saved.own("indices", "argmax indices", out, "int64"))
+
+

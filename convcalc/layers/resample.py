@@ -9,6 +9,7 @@ from math import floor, inf, isfinite
 
 from ..spec.fields import PADDING_WORDS, Bool, Choice, Int, Number, Padding, ScaleField, Size
 from .base import Example, Layer, ShapeSteps, register, window_rf_steps
+from . import saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -75,6 +76,8 @@ class Upsample(Layer):
         axes = "its one axis" if rank == 1 else f"all {rank} axes"
         return [f"mode `{self.mode}` is {wanted}-D in torch (F.interpolate refuses a {rank}-D input); convcalc "
                 f"interpolates linearly along {axes}, i.e. as `{LINEAR_MODES[rank]}`: write that mode"]
+
+    saved_for_backward = saved.saves_nothing  # upsample_*_backward needs the sizes only
 
     def output_shape(self, ins):
         if self.mode == "bicubic" and len(ins[0]) != 3:
@@ -156,6 +159,8 @@ class PixelShuffle(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
 
+    saved_for_backward = saved.saves_nothing  # a rearrangement (a copy)
+
     def output_shape(self, ins):
         self.check_rank(ins[0])
         channels, sizes = ins[0][0], ins[0][1:]
@@ -203,6 +208,8 @@ class PixelUnshuffle(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
+
+    saved_for_backward = saved.saves_nothing  # a rearrangement (a copy)
 
     def output_shape(self, ins):
         self.check_rank(ins[0])
@@ -275,6 +282,11 @@ class Pad(Layer):
     padding = PadWidths(doc="int, per-axis list, or [before, after] pairs; negative crops (constant mode)")
     mode = Choice(("constant", "reflect", "replicate", "circular"), default="constant")
     value = Number(default=0, doc="the fill of constant mode")
+
+    def saved_for_backward(self, ins):
+        """``reflect`` and ``replicate``: the input (``reflection_pad2d_backward(grad, self, padding)``); constant
+        and circular padding (a copy, and torch's circular pad of slices and cat): nothing."""
+        return saved.saves(saved.input_()) if self.mode in ("reflect", "replicate") else saved.NOTHING
 
     def pads(self, shape):
         self.check_rank(shape)

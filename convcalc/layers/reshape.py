@@ -25,6 +25,7 @@ from math import prod
 
 from ..spec.fields import REQUIRED, Field, Int, _items
 from .base import Example, Layer, ShapeSteps, fmt_tuple, register
+from . import saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -126,6 +127,8 @@ class Permute(Rearrangement):
                       "dims")
         return self.dims
 
+    saved_for_backward = saved.is_strided_view  # a strided view, not contiguous
+
     def output_shape(self, ins):
         return tuple(ins[0][d] for d in self.checked_dims(ins[0]))
 
@@ -179,6 +182,8 @@ class Reshape(Rearrangement):
                       "elements)", f"the sizes must multiply to {total}, or use −1 for one of them", "shape")
         return tuple(wanted)
 
+    saved_for_backward = saved.is_reshape  # a view of a contiguous input
+
     def output_shape(self, ins):
         return self.target(ins[0])
 
@@ -215,6 +220,8 @@ class Flatten(Rearrangement):
             self.fail(f"`end` {self.end} is not a per-sample axis at or after `start` {start} of {fmt_tuple(shape)}",
                       f"use {start} … {rank - 1}, or −1 for the last axis", "end")
         return start, end
+
+    saved_for_backward = saved.is_reshape  # a view of a contiguous input
 
     def output_shape(self, ins):
         shape = ins[0]

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from ..spec.fields import Bool, Choice, Number
 from .base import Example, Layer, register
+from . import saved
 from .formula import NUMERIC, Counts
 
 SCALAR_OPS = ("add", "sub", "mul", "div", "rsub", "rdiv", "pow")
@@ -44,6 +45,16 @@ class Scalar(Layer):
                       also=({"op": "add", "value": 3}, {"op": "pow", "value": 2}))
     op = Choice(SCALAR_OPS, doc="the operation: x + v, x − v, x·v, x / v, v − x, v / x, x^v")
     value = Number(doc="the constant v")
+
+    def saved_for_backward(self, ins):
+        """``pow``: its input (``pow_backward(grad, self, exponent)``); ``rdiv`` (v / x, which torch runs as
+        reciprocal then mul) the reciprocal's result, a new tensor of the input's size; the shifts and the
+        scalings by v: nothing (a Python scalar is no tensor)."""
+        if self.op == "pow":
+            return saved.saves(saved.input_())
+        if self.op == "rdiv":
+            return saved.saves(saved.own("reciprocal", "1/x", saved.elements(ins[0])))
+        return saved.NOTHING
 
     def output_shape(self, ins):
         if self.value == 0 and self.op in ("mul", "div", "rdiv", "pow"):
@@ -108,6 +119,11 @@ class LayerScale(PerChannel):
     op = "layer_scale"
     example = Example((3, 4, 5), also=({"axis": "last"}, {"learnable": False}))
 
+    def saved_for_backward(self, ins):
+        """Its input when γ is trained (dγ = Σ g·x; ``mul`` saves x only for γ's gradient): nothing with
+        ``learnable: false``, a buffer."""
+        return saved.saves(saved.input_(when="trainable"))
+
     def erf_rule(self, ins, out, index):
         """γ = 1 under uniform weights: the identity, exactly."""
         from . import influence
@@ -129,6 +145,8 @@ class BiasAdd(PerChannel):
     summary = "y = x + β, one learned β per channel"
     op = "bias_add"
     example = Example((3, 4, 5), also=({"axis": "last"}, {"learnable": False}))
+
+    saved_for_backward = saved.saves_nothing  # dx = g, dβ = Σ g
 
     def erf_rule(self, ins, out, index):
         """An added constant: the identity, exactly."""

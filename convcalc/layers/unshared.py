@@ -10,6 +10,7 @@ from ..spec.fields import Axes, Bool, Field, Int
 from ..spec.yamlio import YBool
 from .base import Example, register
 from .conv import Conv, as_itself
+from . import saved
 from .formula import NUMERIC, Counts
 from .lowering import not_lowered
 
@@ -74,6 +75,10 @@ class LocallyConnected(Conv):
     def has_bias(self) -> bool:
         return self.bias != "none"
 
+    def saved_for_backward(self, ins):
+        """Its input, as a conv: dW needs the input patches (kept as x, not unfolded), dX the weights."""
+        return saved.saves(saved.input_())
+
     def counts(self, ins, q=NUMERIC):
         g = self.geometry(ins[0])
         c_out, per_group = self.channel_terms(g, q)
@@ -132,6 +137,7 @@ class Tiled(LocallyConnected):
         tiles = self.per_axis("tile", len(out_sizes))
         return [f"tile {t} on spatial axis {axis} exceeds its {n} output positions: {n} distinct kernels there"
                 for axis, (t, n) in enumerate(zip(tiles, out_sizes)) if t > n]
+    saved_for_backward = LocallyConnected.saved_for_backward  # the same: its input
 
 
 # ---- the designs of `convcalc compare` (layers/design.py loads when compare asks) --------------------------------

@@ -91,7 +91,9 @@ def comparison_tables(comparison: NetworkComparison, units: str, all_layers: boo
     for key in COUNTS:
         headers += [LABEL[key], "Δ", "×"]
         right += [True, True, True]
-    totals = titled(f"Totals against {base}", headers + ["Peak activations"], right + [True])
+    train = comparison.train_memory_bytes
+    extra = ["Peak activations"] + (["Training memory"] if train is not None else [])
+    totals = titled(f"Totals against {base}", headers + extra, right + [True] * len(extra))
     line = comparison.total
     for index, (label, entry) in enumerate(zip(labels, line.entries)):
         cells = [label, fmt_shape(comparison.inputs[index]) + f" ×{comparison.batches[index]}", str(entry.layers)]
@@ -100,6 +102,8 @@ def comparison_tables(comparison: NetworkComparison, units: str, all_layers: boo
             cells += ["", ""] if index == 0 else [fmt_delta(key, line.delta(index, key), units),
                                                    fmt_ratio(line.ratio(index, key))]
         cells.append(fmt_bytes(comparison.peak_activation_bytes[index], "raw" if units == "raw" else "auto"))
+        if train is not None:
+            cells.append(fmt_bytes(train[index], "raw" if units == "raw" else "auto"))
         totals.add(cells)
 
     keys = ("params", "macs")
@@ -127,8 +131,13 @@ def comparison_tables(comparison: NetworkComparison, units: str, all_layers: boo
 
 def comparison_notes(comparison: NetworkComparison) -> list[str]:
     labels = comparison.labels
-    return [f"Δ and × are against {labels[0]}. Status: added = only in the later spec, removed = only in "
-            f"{labels[0]}, changed = type, output shape or a count differs.", NOTE]
+    notes = [f"Δ and × are against {labels[0]}. Status: added = only in the later spec, removed = only in "
+             f"{labels[0]}, changed = type, output shape or a count differs.", NOTE]
+    if comparison.train_memory_bytes is not None:
+        notes.append("Training memory: the peak of one training step with Adam in fp32 — params, gradients, "
+                     "optimizer state and the activations saved for backward (docs/training.md; `convcalc cost "
+                     "--train` for other optimizers and precisions)")
+    return notes
 
 
 def comparison_csv(comparison: NetworkComparison) -> Table:

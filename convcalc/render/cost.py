@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..cost.algorithms import FAMILIES, Estimate
 from ..numbers import fmt_bytes, fmt_count
 from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_columns
+from .train_memory import TrainMemorySection
 
 NA = "n/a"
 
@@ -43,8 +44,13 @@ def _shape_text(e: Estimate) -> str:
 class CostView:
     """The views of ``convcalc cost``: ``algorithm`` is ``all``, ``best`` or one family."""
 
-    def __init__(self, report, algorithm: str = "all", units: str = "auto"):
+    def __init__(self, report, algorithm: str = "all", units: str = "auto", memory=None):
         self.report, self.algorithm, self.units = report, algorithm, units
+        #: the training memory (``--train``, ``--optimizer``, ``--precision``): a section after the algorithms
+        self.memory = None if memory is None else TrainMemorySection(memory, units)
+
+    def _memory_blocks(self, markdown: bool) -> list:
+        return [] if self.memory is None else self.memory.blocks(markdown)
 
     def families(self) -> tuple[str, ...]:
         return FAMILIES if self.algorithm in ("all", "best") else (self.algorithm,)
@@ -128,9 +134,9 @@ class CostView:
     def _document(self, markdown: bool) -> Document:
         if not self.report.convs:
             return Document([self._header(), Line(f"{self.report.name} has no convolution or layer with MACs", "warn"),
-                             *self._unsupported()])
+                             *self._unsupported(), *self._memory_blocks(markdown)])
         return Document([self._header(), self._table(markdown), self._totals(), *self._unsupported(),
-                         *self._notes()])
+                         *self._notes(), *self._memory_blocks(markdown)])
 
     def table(self) -> Document:
         return self._document(False)
@@ -139,6 +145,8 @@ class CostView:
         return self._document(True)
 
     def csv(self) -> Table:
+        if self.memory is not None:  # one table per CSV: the training memory, row per saved tensor
+            return self.memory.csv()
         table = Table(csv_columns("layer", "stage", "type", "algorithm", "applicable", "multiplications",
                                   "transform_ops", "filter_ops", "workspace_bytes", "best", "reason"))
         for c in self.report.convs:
@@ -152,4 +160,7 @@ class CostView:
         return table
 
     def json(self) -> Json:
-        return Json(self.report.to_dict(self.families()))
+        data = self.report.to_dict(self.families())
+        if self.memory is not None:
+            data["cost"].setdefault("training", {})["memory"] = self.memory.memory.to_dict()
+        return Json(data)

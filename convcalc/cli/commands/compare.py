@@ -9,7 +9,7 @@ from ..common import overrides
 def compare(specs: list[str] | None = None, layer: str | None = None, as_: str | None = None,
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
-            all_layers: bool = False, allow_unsupported: bool = False) -> int:
+            all_layers: bool = False, allow_unsupported: bool = False, train: bool = False) -> int:
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
@@ -17,6 +17,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     convcalc compare --layer "conv 128->128 k3 @56x56"   standard, grouped, separable, … (docs/compare.md)
     convcalc compare resnet18 --layer layer1.0.conv1     the same for a conv of a spec, at its real input
     convcalc compare mobilenet_v1 --as grouped:4         every eligible conv rewritten (--write out.yaml)
+    convcalc compare resnet18 mobilenet_v2 --train       with each one's training-memory peak
     """
     from ...errors import SpecError
     from ...render.emitters import emit
@@ -53,6 +54,6 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     from ...compare.networks import compare_networks
     from ...render.compare import ComparisonView
 
-    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train)
     emit(ComparisonView(comparison, units, all_layers), format)
     return 0

@@ -9,17 +9,25 @@ from ..common import expand
 
 def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | None = None,
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
-         allow_unsupported: bool = False) -> int:
+         allow_unsupported: bool = False, train: bool = False, optimizer: str | None = None,
+         precision: str | None = None) -> int:
     """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
 
     \b
     convcalc cost resnet50                       every algorithm side by side, and the best
     convcalc cost resnet50 --algorithm winograd  F(2×2,3×3) and F(4×4,3×3): tiles, transforms, workspace
     convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
+    convcalc cost resnet50 --train --optimizer adamw --precision mixed   training memory and its peak
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
     from ...render.emitters import emit
 
-    emit(CostView(algorithms(expand(spec, batch, input, sets, allow_unsupported)), algorithm, units), format)
+    graph = expand(spec, batch, input, sets, allow_unsupported)
+    memory = None
+    if train or optimizer or precision:
+        from ...cost.train_memory import train_memory
+
+        memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32")
+    emit(CostView(algorithms(graph), algorithm, units, memory), format)
     return 0
