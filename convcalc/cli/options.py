@@ -163,7 +163,12 @@ ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best
                                                       "multiplications), or one of direct, im2col, winograd, fft "
                                                       "(every number of that algorithm).", default="all",
                    choices=ALGORITHMS)
-COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+TRAIN = Option("train", ("--train",), "Also the backward compute of one training step: per layer the input-gradient "
+                                      "(dX) and weight-gradient (dW) MACs (docs/training.md).", bool, default=False)
+FREEZE = Option("freeze", ("--freeze",), "With --train: freeze the params of the layers matching this name or glob "
+                                         "(a block name freezes its layers; repeatable).", metavar="PATTERN",
+                repeatable=True)
+COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE)
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
@@ -203,6 +208,9 @@ VERIFY = (
     ALLOW_UNSUPPORTED.replace(help="An ONNX file or a PyTorch module: import operators that have no layer kind as "
                                    "`unsupported` placeholders; the executor cannot run them, so verify then says "
                                    "which layer and operator stop it (exit 2)."),
+    TRAIN.replace(help="Also run one training step on the executor and check every layer's input-gradient (dX) "
+                       "and weight-gradient (dW) MACs against `convcalc cost --train` (docs/training.md)."),
+    FREEZE.replace(help="With --train: freeze the layers matching this name or glob (repeatable)."),
 )
 
 # ---- convcalc import -----------------------------------------------------------------------------------------------
