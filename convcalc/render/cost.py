@@ -43,8 +43,17 @@ def _shape_text(e: Estimate) -> str:
 class CostView:
     """The views of ``convcalc cost``: ``algorithm`` is ``all``, ``best`` or one family."""
 
-    def __init__(self, report, algorithm: str = "all", units: str = "auto"):
+    def __init__(self, report, algorithm: str = "all", units: str = "auto", training=None):
         self.report, self.algorithm, self.units = report, algorithm, units
+        #: ``--train``: the backward compute (:class:`~convcalc.cost.training.TrainingCompute`), or None
+        self.training = training
+
+    def _training(self, markdown: bool) -> list:
+        if self.training is None:
+            return []
+        from .training import training_blocks
+
+        return training_blocks(self.training, self.units, markdown)
 
     def families(self) -> tuple[str, ...]:
         return FAMILIES if self.algorithm in ("all", "best") else (self.algorithm,)
@@ -128,9 +137,9 @@ class CostView:
     def _document(self, markdown: bool) -> Document:
         if not self.report.convs:
             return Document([self._header(), Line(f"{self.report.name} has no convolution or layer with MACs", "warn"),
-                             *self._unsupported()])
+                             *self._unsupported(), *self._training(markdown)])
         return Document([self._header(), self._table(markdown), self._totals(), *self._unsupported(),
-                         *self._notes()])
+                         *self._notes(), *self._training(markdown)])
 
     def table(self) -> Document:
         return self._document(False)
@@ -152,4 +161,7 @@ class CostView:
         return table
 
     def json(self) -> Json:
-        return Json(self.report.to_dict(self.families()))
+        data = self.report.to_dict(self.families())
+        if self.training is not None:
+            data["training"] = {"compute": self.training.to_dict()}
+        return Json(data)

@@ -5,21 +5,31 @@ F(4×4,3×3), FFT — and the cheapest per conv (:mod:`convcalc.cost.algorithms`
 from __future__ import annotations
 
 from ..common import expand
+from ...errors import SpecError
 
 
 def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | None = None,
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
-         allow_unsupported: bool = False) -> int:
+         allow_unsupported: bool = False, train: bool = False, freeze: list[str] | None = None) -> int:
     """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
 
     \b
     convcalc cost resnet50                       every algorithm side by side, and the best
     convcalc cost resnet50 --algorithm winograd  F(2×2,3×3) and F(4×4,3×3): tiles, transforms, workspace
     convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
+    convcalc cost resnet50 --train --freeze 'layer1*'  + backward dX/dW MACs of a training step
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
     from ...render.emitters import emit
 
-    emit(CostView(algorithms(expand(spec, batch, input, sets, allow_unsupported)), algorithm, units), format)
+    if freeze and not train:
+        raise SpecError("--freeze chooses the frozen layers of the training step", None, "add --train")
+    graph = expand(spec, batch, input, sets, allow_unsupported)
+    compute = None
+    if train:
+        from ...cost.training import training
+
+        compute = training(graph, freeze=freeze or ())
+    emit(CostView(algorithms(graph), algorithm, units, compute), format)
     return 0
