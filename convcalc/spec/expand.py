@@ -480,6 +480,8 @@ def _argument(value, mark, scope: Scope):
 def _trainable(item: YMap) -> bool:
     """The layer's `trainable:` key (default true): false freezes its params for `convcalc cost --train`."""
     value = item.get("trainable", True)
+    if isinstance(value, YBool):
+        return bool(value)
     if not isinstance(value, bool):
         raise SpecError(f"`trainable` must be true or false, got {describe(value)}", item.mark_of("trainable"),
                         "write `trainable: false` to freeze the layer's params (docs/training.md)")
