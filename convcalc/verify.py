@@ -1,5 +1,7 @@
 """Compare the cost model (:func:`convcalc.analysis.analyze`) with the NumPy executor (:func:`convcalc.executor.run`)
-layer by layer: output shape (per sample), params and MACs (whole batch).
+layer by layer: output shape (per sample), params and MACs (whole batch); with ``--rf`` the receptive-field probe,
+with ``--train`` the backward MACs of a training step (:func:`check_training`). The module is long because it
+holds these three checks of ``convcalc verify``, which share its result type and memory guard.
 
 This module imports nothing heavy at import time; :func:`execute` imports the executor (and NumPy) when called.
 

@@ -163,5 +163,5 @@ class CostView:
     def json(self) -> Json:
         data = self.report.to_dict(self.families())
         if self.training is not None:
-            data["training"] = {"compute": self.training.to_dict()}
+            data["cost"]["training"] = {"compute": self.training.to_dict()}
         return Json(data)

@@ -133,7 +133,7 @@ def test_deformable():
 def test_cost_json_has_training_compute():
     result = runner.invoke(app, ["cost", "resnet18", "--train", "--format", "json"])
     assert result.exit_code == 0, result.output
-    compute = json.loads(result.stdout)["training"]["compute"]
+    compute = json.loads(result.stdout)["cost"]["training"]["compute"]
     first = compute["layers"][0]
     # conv1: 64·112·112·3·7·7 = 118,013,952 MACs
     assert first == {"name": "conv1", "type": "conv", "trainable": True, "needs_input_grad": False,
