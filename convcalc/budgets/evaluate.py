@@ -14,6 +14,7 @@ from ..limits import MAX_REPORT_BYTES, decimal_value, read_file, shorten, whole_
 from ..spec.fields import describe
 from ..spec.yamlio import YMap
 from .kinds import Budget
+from .quantities import TRAINING_QUANTITIES, attach_training
 from .parse import CheckOptions, merge, spec_budgets
 from .results import BudgetResult, CheckRun, SpecCheck
 
@@ -58,6 +59,8 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
         graph = network.expand(options.overrides, input_shape=options.input_shape, batch=options.batch)
         report = analyze(graph)
         result.name = report.name
+        if any(b.quantity in TRAINING_QUANTITIES for b in budgets):
+            attach_training(report, graph)
         if report.unsupported:  # the totals lack the placeholders' cost: a budget met may not be
             result.warnings.append(f"{unsupported_summary(report.unsupported)}, so every budget is checked "
                                    "against a lower bound")

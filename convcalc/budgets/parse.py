@@ -39,7 +39,7 @@ from ..spec.fields import describe
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
 from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
-from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES
+from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES, TRAINING_QUANTITIES
 
 SECTION_KEYS = (*QUANTITIES, "layer_max", "min_rf", "max_increase")
 FILE_KEYS = ("budgets", "specs")
@@ -220,6 +220,9 @@ def _increases(value, mark, origin) -> list[Budget]:
         if key not in QUANTITIES:
             raise SpecError(f"`max_increase` has no quantity `{key}`", value.key_mark(key),
                             did_you_mean(str(key), QUANTITIES))
+        if key in TRAINING_QUANTITIES:
+            raise SpecError(f"`max_increase.{key}`: a baseline report (`convcalc analyze --format json`) has no "
+                            "backward MACs", value.key_mark(key), f"budget `{key}` as a maximum instead")
         amount, relative, text = parse_amount(amount_value, value.mark_of(key), f"max_increase.{key}",
                                               byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=text, origin=origin, mark=value.key_mark(key),
@@ -331,6 +334,9 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
         if key not in QUANTITIES:
             raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
                             did_you_mean(key, QUANTITIES))
+        if key in TRAINING_QUANTITIES:
+            raise SpecError(f"--max-increase {shorten(text)}: a baseline report (`convcalc analyze --format json`) "
+                            "has no backward MACs", None, f"use --max {key}=AMOUNT instead")
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {shorten(text)}",

@@ -18,7 +18,11 @@ QUANTITIES: dict[str, str] = {
     "activation_bytes": "sum over layers of output elements × dtype bytes × batch",
     "weight_bytes": "params × dtype bytes",
     "peak_activation_bytes": "largest sum of live activations when running the layers in order",
+    "backward_macs": "input- and weight-gradient MACs of one training step, every layer trainable "
+                     "(docs/training.md)",
 }
+#: quantities read off the spec's training step, not the report: a baseline (an analyze JSON) has none of them
+TRAINING_QUANTITIES = frozenset({"backward_macs"})
 BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes"})
 #: quantities with a per-layer value, for `layer_max`
 LAYER_QUANTITIES = ("params", "macs", "flops", "activation_bytes", "weight_bytes")
@@ -30,13 +34,33 @@ def total_of(report: Report, quantity: str) -> int:
     """The whole-network value of a budgeted quantity."""
     if quantity in ("weight_bytes", "peak_activation_bytes"):
         return getattr(report, quantity)
+    if quantity in TRAINING_QUANTITIES:
+        return training_of(report).totals()[quantity]
     return getattr(report.totals, quantity)
+
+
+def training_of(report: Report):
+    """The training step's compute of the report's network (:func:`attach_training` set it)."""
+    compute = getattr(report, "training_compute", None)
+    if compute is None:
+        raise ValueError("backward_macs needs the spec's training step: call attach_training(report, graph)")
+    return compute
+
+
+def attach_training(report: Report, graph) -> None:
+    """Compute the backward MACs of ``graph`` (every layer with params trainable, the spec's `trainable: false`
+    kept) for the ``backward_macs`` budget."""
+    from ..cost.training import training
+
+    report.training_compute = training(graph, report)
 
 
 def layer_value(report: Report, layer: LayerReport, quantity: str) -> int:
     """A layer's own value of a per-layer quantity."""
     if quantity == "weight_bytes":
         return layer.params * dtype_bytes(report)
+    if quantity in TRAINING_QUANTITIES:
+        return getattr(training_of(report).layer(layer.name), quantity)
     return getattr(layer, quantity)
 
 
