@@ -72,3 +72,10 @@ def test_verify_freeze_needs_train():
     result = runner.invoke(app, ["verify", "resnet18", "--freeze", "conv1"])
     assert result.exit_code == 2
     assert "--train" in result.output
+
+
+def test_verify_train_table():
+    result = runner.invoke(app, ["verify", "configs/variants/separable.yaml", "--train"])
+    assert result.exit_code == 0, result.output
+    assert "training step: input-gradient (dX) and weight-gradient (dW) MACs" in result.stdout
+    assert "layers agree with `convcalc cost --train`" in result.stdout
