@@ -8,7 +8,8 @@ JSON shape (``--format json``, version 1): ``{"version", "name", "batch", "dtype
 ``"rf"`` is a list of per-axis entries ``{"layer", "position", "axis", "index", "analytic": {"first", "last",
 "size", "clipped"}, "measured": {"first", "last", "span", "taps"}, "input_size", "status", "ok", "note",
 "mismatch"}`` (see :func:`convcalc.verify.probe_rf` and docs/rf.md) and ``first_mismatch`` falls back to the first
-RF mismatch.
+RF mismatch. With ``--train``, ``"train"`` lists every layer's ``{"name", "type", "ok", "analytic": {"dx_macs",
+"dw_macs"}, "executed": {…}}`` (the executor's training step against ``convcalc cost --train``, docs/training.md).
 
 With ``--against-original`` (an ONNX file or a PyTorch module only), the original model and the executor run with
 the model's real weights on one seeded input and every mapped tensor is compared (:mod:`convcalc.importers.original`):
