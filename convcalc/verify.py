@@ -1,5 +1,7 @@
 """Compare the cost model (:func:`convcalc.analysis.analyze`) with the NumPy executor (:func:`convcalc.executor.run`)
-layer by layer: output shape (per sample), params and MACs (whole batch).
+layer by layer: output shape (per sample), params and MACs (whole batch); with ``--rf`` the receptive-field probe,
+with ``--train`` the backward MACs of a training step (:func:`check_training`). The module is long because it
+holds these three checks of ``convcalc verify``, which share its result type and memory guard.
 
 This module imports nothing heavy at import time; :func:`execute` imports the executor (and NumPy) when called.
 
@@ -174,12 +176,14 @@ class VerifyResult:
     seconds: float = 0.0
     memory_estimate: int = 0
     rf: list = field(default_factory=list)  # RF probe results (dicts), when asked for
+    train: list = field(default_factory=list)  # verify --train: TrainRow per layer
     report: Any = field(default=None, repr=False, compare=False)  # the analysis, for the RF probe
 
 
     @property
     def ok(self) -> bool:
-        return all(row.ok for row in self.rows) and all(axis.get("ok", True) for axis in self.rf)
+        return all(row.ok for row in self.rows) and all(axis.get("ok", True) for axis in self.rf) and \
+            all(row.ok for row in self.train)
 
     @property
     def first_mismatch(self) -> Row | None:
@@ -189,7 +193,10 @@ class VerifyResult:
     def first_mismatch_sentence(self) -> str | None:
         """The first disagreement (a layer's, else the RF probe's) in a sentence; None when all agree."""
         first = self.first_mismatch
-        return first.explain() if first else next((a["mismatch"] for a in self.rf if a.get("mismatch")), None)
+        if first:
+            return first.explain()
+        rf = next((a["mismatch"] for a in self.rf if a.get("mismatch")), None)
+        return rf or next((row.explain() for row in self.train if not row.ok), None)
 
     def to_dict(self) -> dict:
         sentence = self.first_mismatch_sentence
@@ -199,6 +206,7 @@ class VerifyResult:
             "first_mismatch": sentence,
             "layers": [row.to_dict() for row in self.rows],
             "rf": self.rf or None,
+            "train": [row.to_dict() for row in self.train] or None,
         }
 
 
@@ -489,3 +497,59 @@ def _upstream(graph, layer: str) -> list[str]:
         seen.add(name)
         stack.extend(by_name[name].inputs)
     return [node.name for node in graph.nodes if node.name in seen]
+
+
+# ---- the training step (verify --train) --------------------------------------------------------------------------
+@dataclass
+class TrainRow:
+    """One layer's backward MACs: the cost model's (``convcalc cost --train``) next to the executor's training
+    step (:mod:`convcalc.executor.backward.train`), whole batch."""
+
+    name: str
+    type: str
+    analytic: tuple[int, int]   # (dx_macs, dw_macs)
+    executed: tuple[int, int]
+
+    @property
+    def ok(self) -> bool:
+        return self.analytic == self.executed
+
+    def explain(self) -> str:
+        for index, label in enumerate(("input-gradient (dX)", "weight-gradient (dW)")):
+            if self.analytic[index] != self.executed[index]:
+                return (f"layer `{self.name}` ({self.type}): the cost model says {label} MACs "
+                        f"{self.analytic[index]:,}, but the executor's training step did {self.executed[index]:,}")
+        return f"layer `{self.name}` ({self.type}) agrees"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "ok": self.ok,
+                "analytic": {"dx_macs": self.analytic[0], "dw_macs": self.analytic[1]},
+                "executed": {"dx_macs": self.executed[0], "dw_macs": self.executed[1]}}
+
+
+def train_bytes(report, dtype: str) -> int:
+    """Upper bound of the training step's memory: every activation kept (the forward's values), their gradients
+    and the widest kernel's workspace, taken as twice the activations again; the weights and their gradients."""
+    from .cost.conventions import DTYPE_BYTES
+
+    from fractions import Fraction
+
+    scale = Fraction(DTYPE_BYTES[dtype], DTYPE_BYTES[report.dtype])
+    return _with_slack(int(scale * (4 * report.totals.activation_bytes + 2 * report.weight_bytes)))
+
+
+def check_training(graph, report, seed: int = 0, dtype: str = "float32", freeze=(),
+                   max_memory: int = DEFAULT_MAX_MEMORY) -> list[TrainRow]:
+    """Run the executor's training step and pair its per-layer backward MACs with the cost model's."""
+    from .cost.training import frozen_names, training
+    from .executor import run
+    from .executor.backward.train import train_step_counts
+
+    estimate = train_bytes(report, dtype)
+    if estimate > max_memory:
+        raise MemoryRefused(estimate, max_memory, graph.batch)
+    model = training(graph, report, freeze)
+    ex = run(graph, seed=seed, dtype=dtype, keep=True)
+    step = train_step_counts(graph, ex, frozen_names(graph, freeze), seed=seed)
+    return [TrainRow(row.name, row.type, (row.dx_macs, row.dw_macs),
+                     (step.layers[row.name].dx_macs, step.layers[row.name].dw_macs)) for row in model.layers]

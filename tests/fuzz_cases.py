@@ -415,6 +415,10 @@ def make_case(rng, command: str | None = None) -> Case:
             case.args += ["--format", rng.choice(("table", "json", "csv", "markdown"))]
         if rng.random() < 0.2:
             case.args += ["--units", rng.choice(("auto", "raw", "K", "M", "G"))]
+        if rng.random() < 0.3:
+            case.args += ["--train"]
+            if rng.random() < 0.4:
+                case.args += ["--freeze", _value(rng, rng.choice((_layer(rng, data), "*conv*", "nothing")))]
     elif command == "verify":
         case.args += _input_option(rng, data) + ["--max-memory", SMALL_MEMORY]
         if rng.random() < 0.3:

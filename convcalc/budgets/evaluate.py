@@ -14,6 +14,7 @@ from ..limits import MAX_REPORT_BYTES, decimal_value, read_file, shorten, whole_
 from ..spec.fields import describe
 from ..spec.yamlio import YMap
 from .kinds import Budget
+from .quantities import TRAINING_QUANTITIES, attach_training
 from .parse import CheckOptions, merge, spec_budgets
 from .quantities import TRAINING_QUANTITIES
 from .results import BudgetResult, CheckRun, SpecCheck
@@ -60,9 +61,7 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
         report = analyze(graph)
         result.name = report.name
         if any(b.quantity in TRAINING_QUANTITIES for b in budgets):  # only then: it asks every layer more
-            from ..cost.train_memory import train_memory
-
-            report.train_memory = train_memory(graph, report)
+            attach_training(report, graph, {b.quantity for b in budgets})
         if report.unsupported:  # the totals lack the placeholders' cost: a budget met may not be
             result.warnings.append(f"{unsupported_summary(report.unsupported)}, so every budget is checked "
                                    "against a lower bound")

@@ -222,7 +222,7 @@ def _increases(value, mark, origin) -> list[Budget]:
                             did_you_mean(str(key), QUANTITIES))
         if key in TRAINING_QUANTITIES:
             raise SpecError(f"`max_increase` cannot compare `{key}`: a baseline (an analyze JSON) has no training "
-                            "memory", value.key_mark(key), f"give `{key}` as a maximum instead (`{key}: 2GiB`)")
+                            "figures", value.key_mark(key), f"give `{key}` as a maximum instead (`{key}: AMOUNT`)")
         amount, relative, text = parse_amount(amount_value, value.mark_of(key), f"max_increase.{key}",
                                               byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=text, origin=origin, mark=value.key_mark(key),
@@ -335,8 +335,8 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
             raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
                             did_you_mean(key, QUANTITIES))
         if key in TRAINING_QUANTITIES:
-            raise SpecError(f"--max-increase {shorten(text)}: a baseline (an analyze JSON) has no training memory",
-                            None, f"give it as a maximum instead (--max {key}=2GiB)")
+            raise SpecError(f"--max-increase {shorten(text)}: a baseline (an analyze JSON) has no training figures",
+                            None, f"give it as a maximum instead (--max {key}=AMOUNT)")
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=shown, origin=f"--max-increase {shorten(text)}",

@@ -20,10 +20,12 @@ QUANTITIES: dict[str, str] = {
     "peak_activation_bytes": "largest sum of live activations when running the layers in order",
     "train_memory_bytes": "peak memory of one training step with Adam in fp32: params, gradients, optimizer state "
                           "and the activations saved for backward (docs/training.md)",
+    "backward_macs": "input- and weight-gradient MACs of one training step, every layer trainable "
+                     "(docs/training.md)",
 }
 BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "train_memory_bytes"})
-#: quantities computed from the spec's graph, not from a report: a baseline (an analyze JSON) has none of them
-TRAINING_QUANTITIES = frozenset({"train_memory_bytes"})
+#: quantities read off the spec's training step, not the report: a baseline (an analyze JSON) has none of them
+TRAINING_QUANTITIES = frozenset({"train_memory_bytes", "backward_macs"})
 #: quantities with a per-layer value, for `layer_max`
 LAYER_QUANTITIES = ("params", "macs", "flops", "activation_bytes", "weight_bytes")
 #: how many contributing layers a result lists
@@ -36,11 +38,13 @@ def total_of(report: Report, quantity: str) -> int:
         return training_memory(report).peak
     if quantity in ("weight_bytes", "peak_activation_bytes"):
         return getattr(report, quantity)
+    if quantity in TRAINING_QUANTITIES:
+        return training_of(report).totals()[quantity]
     return getattr(report.totals, quantity)
 
 
 def training_memory(report: Report):
-    """The training memory :func:`~convcalc.budgets.evaluate.check_spec` attached to the report."""
+    """The training memory :func:`attach_training` attached to the report."""
     memory = getattr(report, "train_memory", None)
     if memory is None:
         from ..errors import SpecError
@@ -50,10 +54,33 @@ def training_memory(report: Report):
     return memory
 
 
+def training_of(report: Report):
+    """The training step's compute of the report's network (:func:`attach_training` set it)."""
+    compute = getattr(report, "training_compute", None)
+    if compute is None:
+        raise ValueError("backward_macs needs the spec's training step: call attach_training(report, graph)")
+    return compute
+
+
+def attach_training(report: Report, graph, quantities=TRAINING_QUANTITIES) -> None:
+    """Compute what the training budgets among ``quantities`` read: the backward MACs (every layer with params
+    trainable, the spec's `trainable: false` kept) and the training memory (Adam, fp32)."""
+    if "backward_macs" in quantities:
+        from ..cost.training import training
+
+        report.training_compute = training(graph, report)
+    if "train_memory_bytes" in quantities:
+        from ..cost.train_memory import train_memory
+
+        report.train_memory = train_memory(graph, report)
+
+
 def layer_value(report: Report, layer: LayerReport, quantity: str) -> int:
     """A layer's own value of a per-layer quantity."""
     if quantity == "weight_bytes":
         return layer.params * dtype_bytes(report)
+    if quantity in TRAINING_QUANTITIES:
+        return getattr(training_of(report).layer(layer.name), quantity)
     return getattr(layer, quantity)
 
 

@@ -168,15 +168,20 @@ ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best
 #: convcalc/cost/train_memory.py's OPTIMIZERS and PRECISION_NAMES (not imported here: the fast path; a test checks)
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16", "mixed")
-TRAIN = Option("train", ("--train",), "Also the training memory: params, gradients, optimizer state, the "
-                                      "activations saved for backward (each storage once) and the peak of one step "
+TRAIN = Option("train", ("--train",), "Also one training step: per layer the input-gradient (dX) and weight-gradient "
+                                      "(dW) MACs, and the training memory: params, gradients, optimizer state, the "
+                                      "activations saved for backward (each storage once) and the peak of the step "
                                       "(docs/training.md).", bool, default=False)
+FREEZE = Option("freeze", ("--freeze",), "With --train: freeze the params of the layers matching this name or glob "
+                                         "(a block name freezes its layers; repeatable).", metavar="PATTERN",
+                repeatable=True)
 OPTIMIZER = Option("optimizer", ("--optimizer",), "Training memory with this optimizer's state (default adam; "
                                                   "implies --train).", choices=OPTIMIZERS)
 PRECISION = Option("precision", ("--precision",), "Training memory in fp32, pure bf16, or mixed (fp16/bf16 with "
                                                   "fp32 master weights; default fp32; implies --train).",
                    choices=PRECISIONS)
-COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, OPTIMIZER, PRECISION)
+COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE, OPTIMIZER,
+        PRECISION)
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
@@ -216,6 +221,9 @@ VERIFY = (
     ALLOW_UNSUPPORTED.replace(help="An ONNX file or a PyTorch module: import operators that have no layer kind as "
                                    "`unsupported` placeholders; the executor cannot run them, so verify then says "
                                    "which layer and operator stop it (exit 2)."),
+    TRAIN.replace(help="Also run one training step on the executor and check every layer's input-gradient (dX) "
+                       "and weight-gradient (dW) MACs against `convcalc cost --train` (docs/training.md)."),
+    FREEZE.replace(help="With --train: freeze the layers matching this name or glob (repeatable)."),
 )
 
 # ---- convcalc import -----------------------------------------------------------------------------------------------

@@ -166,6 +166,16 @@ class Layer:
         (:mod:`convcalc.layers.formula`): ints with ``NUMERIC``, printable terms with ``SYMBOLIC``."""
         return ZERO
 
+    def backward_macs(self, ins: Sequence[Shape], input_grad: bool = True, trainable: bool = True) -> tuple[int, int]:
+        """Backward multiply-accumulates per sample, ``(dX, dW)``: the input-gradient work (when ``input_grad``) and
+        the weight-gradient work (when ``trainable``) of a training step (docs/training.md). A kind with no MACs in
+        its forward has none in its backward either (its gradients are elementwise: FLOPs, not MACs); a kind with
+        MACs must answer for itself, so it is a loud error here, never a silent zero."""
+        if self.counts(ins).macs:
+            raise NotImplementedError(f"layer `{self.name}`: kind `{self.kind}` has MACs but declares no backward "
+                                      "MACs (add `backward_macs` to its class, docs/training.md)")
+        return 0, 0
+
     def shape_steps(self, ins: Sequence[Shape], q=SYMBOLIC) -> ShapeSteps | None:
         """The output size of every spatial axis as a formula, and the channels (None: see ``shape_rule``)."""
         return None

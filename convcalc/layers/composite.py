@@ -41,6 +41,22 @@ class Staged:
         return Counts(*(sum(q.named(stage.name, stage.counts[i], note=stage.note) for stage in stages)
                         for i in range(4)))
 
+    def backward_macs(self, ins, input_grad=True, trainable=True):
+        """``(dX, dW)`` per sample, stage by stage: each conv or linear stage's input gradient and weight gradient
+        cost its forward MACs. A stage's input gradient is needed when the layer's is, or, in a trainable layer,
+        when a stage with params comes before it (its weight gradient needs the gradient to flow back to it): a
+        trainable separable conv fed by the network input still computes the second stage's input gradient."""
+        dx = dw = 0
+        weighted_before = False
+        for stage in self.stages(ins):
+            macs = stage.counts.macs
+            if input_grad or (trainable and weighted_before):
+                dx += macs
+            if trainable:
+                dw += macs
+            weighted_before = weighted_before or bool(stage.counts.params)
+        return dx, dw
+
     def sub_rows(self, ins) -> list[dict]:
         """The stages as the JSON report lists them (per sample)."""
         return [{"name": s.name, "type": s.type, "output_shape": list(s.output_shape), "params": s.counts.params,

@@ -169,6 +169,17 @@ class Conv(SlidingWindow, Layer):
         c_out, per_group = self.channel_terms(g, q)
         return conv_counts(q, c_out, per_group, q.prod("k", g.kernel), q.prod("N_out", g.out_sizes), self.bias)
 
+    def backward_macs(self, ins, input_grad=True, trainable=True):
+        """``(dX, dW)`` per sample, each equal to the forward MACs. From the definition
+        ``y[o, n] = Σ_{c, t} w[o, c, t]·x[c, n·s + t·d − p]``: the input gradient ``gx[c, n·s + t·d − p] +=
+        w[o, c, t]·gy[o, n]`` and the weight gradient ``gw[o, c, t] += x[c, n·s + t·d − p]·gy[o, n]`` each take one
+        product per forward product (PyTorch's ``convolution_backward`` in tools/autograd/derivatives.yaml). With
+        stride s > 1 a library that computes dX as a stride-1 conv of the zero-inserted gy does about s^d times as
+        many products, all with inserted zeros; they are not counted. Transposed conv: its forward is counted on
+        input positions (the scatter), and dX (a forward conv of gy) and dW read the same products."""
+        macs = self.counts(ins).macs
+        return (macs if input_grad else 0), (macs if trainable else 0)
+
     def conv_lowering(self, ins):
         """The plain convolutions it runs, for ``convcalc cost`` (:mod:`convcalc.layers.lowering`): itself."""
         return (Lowered("", self.geometry(ins[0])),)
@@ -305,6 +316,7 @@ class Depthwise(Conv):
     example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
     erf_rule = Conv.erf_rule  # a conv with groups = C_in: the same window and fan-out rule
     conv_lowering = Conv.conv_lowering  # a conv with groups = C_in: each algorithm runs per channel
+    backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -335,6 +347,7 @@ class Pointwise(Conv):
     example = Example((6, 4, 4), {"out": 5})
     erf_rule = Conv.erf_rule  # a conv with a 1-tap window
     conv_lowering = Conv.conv_lowering  # a conv with a 1-tap kernel
+    backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     written_as = as_itself
     kernel = None
     padding = Padding(default=0)
@@ -440,6 +453,8 @@ class ConvTranspose(Conv):
         params = c_in * per_group * taps + q.opt(self.bias, c_out, "bias")
         flops = 2 * q.named("MACs", macs) + q.opt(self.bias, c_out * q.prod("N_out", g.out_sizes), "bias adds")
         return Counts(params, 0, macs, flops)
+
+    backward_macs = Conv.backward_macs  # dX (a forward conv of gy) = dW = the forward's input-position MACs
 
     def details(self, ins):
         g = self.geometry(ins[0])

@@ -4,6 +4,7 @@ conv."""
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 
 from ..spec.fields import Bool, Int
 from .base import Example, register
@@ -82,6 +83,34 @@ class Deformable(Staged, Conv):
                       (g.c_in * int(taps), *g.out_sizes), Counts(0, 0, sampling, sample_flops)),
                 Stage("main", "conv", (g.c_out, *g.out_sizes), conv_counts(q, c_out, per_group, taps, positions,
                                                                           self.bias, None))]
+
+    def backward_macs(self, ins, input_grad=True, trainable=True):
+        """``(dX, dW)`` per sample, from the definition of the three parts (torchvision's
+        ``deform_conv2d`` backward, ``torchvision/csrc/ops/cpu/deform_conv2d_kernel.cpp``, computes the same
+        gradients). With V = C_in·Πk·ΠN_out sampled values, P = G·Πk·ΠN_out sampling points, m = 1 if modulated:
+
+        * main conv: dW = its MACs; the column gradient Wᵀ·gy (its MACs) is needed for any gradient below it;
+        * sampling, offset side (needed for the input gradient and for the offset conv's weights):
+          m·V (g·mask) + 2^d·V (each corner weight's gradient Σ_c g·x_corner) + d·2^d·P (the offsets' gradient,
+          the corner weights' derivatives times those) + m·V (the mask's gradient Σ_c g·sample);
+        * sampling, input side (the input gradient only): 2^d·V (each value's gradient scattered to its corners);
+        * offset conv: dX = its MACs (input gradient only), dW = its MACs.
+
+        All of it except the weight gradients is counted as dX. A trainable deformable layer fed by the network
+        input still computes the column gradient and the offset side, for its offset conv's weights."""
+        g = self.geometry(ins[0])
+        offset, sampling, main = self.stages(ins)
+        ndim, modulated = len(g.out_sizes), int(self.modulated)
+        taps, positions = prod(g.kernel), prod(g.out_sizes)
+        values, points = g.c_in * taps * positions, self.offset_groups * taps * positions
+        offset_side = 2 * modulated * values + 2 ** ndim * values + ndim * 2 ** ndim * points
+        dx = 0
+        if input_grad or trainable:
+            dx += main.counts.macs + offset_side
+        if input_grad:
+            dx += 2 ** ndim * values + offset.counts.macs
+        dw = offset.counts.macs + main.counts.macs if trainable else 0
+        return dx, dw
 
     def details(self, ins):
         rows = self.sub_rows(ins)

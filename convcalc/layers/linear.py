@@ -78,6 +78,12 @@ class Linear(Layer):
         return Counts(f_in * out + q.opt(self.bias, out, "bias"), 0, macs,
                       2 * q.named("MACs", macs) + q.opt(self.bias, positions * out, "bias adds"))
 
+    def backward_macs(self, ins, input_grad=True, trainable=True):
+        """``(dX, dW)`` per sample, each equal to the forward MACs: y = x·Wᵀ gives gx = gy·W and gW = gyᵀ·x
+        (PyTorch's ``mm``/``addmm`` entries in tools/autograd/derivatives.yaml), one product per forward product."""
+        macs = self.counts(ins).macs
+        return (macs if input_grad else 0), (macs if trainable else 0)
+
     def receptive_field(self, rfs, ins):
         if self.axis == "flat" or len(ins[0]) == 1:
             return rfs[0]  # a flat input already sees everything its producer saw

@@ -44,10 +44,19 @@ def _shape_text(e: Estimate) -> str:
 class CostView:
     """The views of ``convcalc cost``: ``algorithm`` is ``all``, ``best`` or one family."""
 
-    def __init__(self, report, algorithm: str = "all", units: str = "auto", memory=None):
+    def __init__(self, report, algorithm: str = "all", units: str = "auto", training=None, memory=None):
         self.report, self.algorithm, self.units = report, algorithm, units
-        #: the training memory (``--train``, ``--optimizer``, ``--precision``): a section after the algorithms
+        #: ``--train``: the backward compute (:class:`~convcalc.cost.training.TrainingCompute`), or None
+        self.training = training
+        #: the training memory (``--train``, ``--optimizer``, ``--precision``): a section after the compute
         self.memory = None if memory is None else TrainMemorySection(memory, units)
+
+    def _training(self, markdown: bool) -> list:
+        if self.training is None:
+            return []
+        from .training import training_blocks
+
+        return training_blocks(self.training, self.units, markdown)
 
     def _memory_blocks(self, markdown: bool) -> list:
         return [] if self.memory is None else self.memory.blocks(markdown)
@@ -134,9 +143,9 @@ class CostView:
     def _document(self, markdown: bool) -> Document:
         if not self.report.convs:
             return Document([self._header(), Line(f"{self.report.name} has no convolution or layer with MACs", "warn"),
-                             *self._unsupported(), *self._memory_blocks(markdown)])
+                             *self._unsupported(), *self._training(markdown), *self._memory_blocks(markdown)])
         return Document([self._header(), self._table(markdown), self._totals(), *self._unsupported(),
-                         *self._notes(), *self._memory_blocks(markdown)])
+                         *self._notes(), *self._training(markdown), *self._memory_blocks(markdown)])
 
     def table(self) -> Document:
         return self._document(False)
@@ -161,6 +170,8 @@ class CostView:
 
     def json(self) -> Json:
         data = self.report.to_dict(self.families())
+        if self.training is not None:
+            data["cost"].setdefault("training", {})["compute"] = self.training.to_dict()
         if self.memory is not None:
             data["cost"].setdefault("training", {})["memory"] = self.memory.memory.to_dict()
         return Json(data)

@@ -70,6 +70,23 @@ def rf_blocks(axes: list) -> list:
     return blocks
 
 
+def train_blocks(rows: list) -> list:
+    """``verify --train``: the layers that do backward work, the cost model's dX and dW MACs beside the
+    executor's training step's (:class:`convcalc.verify.TrainRow`)."""
+    table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT),
+                          ("analytic_dx", "dX MACs (analytic)", RIGHT), ("executed_dx", "dX MACs (executed)", RIGHT),
+                          ("analytic_dw", "dW MACs (analytic)", RIGHT), ("executed_dw", "dW MACs (executed)", RIGHT),
+                          ("ok", "", LEFT)))
+    for row in rows:
+        if any(row.analytic) or any(row.executed):
+            table.add([row.name, row.type, _num(row.analytic[0]), _num(row.executed[0]), _num(row.analytic[1]),
+                       _num(row.executed[1]), "✓" if row.ok else "✗"])
+    agree = sum(row.ok for row in rows)
+    return [Line("training step: input-gradient (dX) and weight-gradient (dW) MACs, whole batch", "row"), table,
+            Line(f"{agree}/{len(rows)} layers agree with `convcalc cost --train` (layers with no backward MACs "
+                 "not shown)", "row")]
+
+
 @dataclass
 class VerifyView:
     result: object
@@ -79,6 +96,8 @@ class VerifyView:
         blocks: list = [layers_table(self.result), Line(layers_summary(self.result), "row")]
         if self.rf:
             blocks += [Line("", "row")] + rf_blocks(self.result.rf)
+        if self.result.train:
+            blocks += [Line("", "row")] + train_blocks(self.result.train)
         return Document(blocks, plain=True)
 
     def json(self) -> Json:

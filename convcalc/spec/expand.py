@@ -27,7 +27,7 @@ from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
 from .yamlio import YBool, YList, YMap
 
-STRUCTURAL = ("type", "name", "inputs", "repeat", "when")
+STRUCTURAL = ("type", "name", "inputs", "repeat", "when", "trainable")
 BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
 #: expanded layers at most: 10× the 10,000-layer benchmark, a few hundred MB of analysis (docs/spec.md, "Limits");
 #: a `repeat: 1000000000` typo fails at once, not in hours
@@ -447,7 +447,8 @@ class Expander:
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
-                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope), flat)
+                        scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope), flat,
+                        _trainable(item))
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -659,4 +660,15 @@ def _argument(value, mark, names: Names):
         return evaluate(value, names, mark, words=True)
     if isinstance(value, YBool):
         return bool(value)
+    return value
+
+
+def _trainable(item: YMap) -> bool:
+    """The layer's `trainable:` key (default true): false freezes its params for `convcalc cost --train`."""
+    value = item.get("trainable", True)
+    if isinstance(value, YBool):
+        return bool(value)
+    if not isinstance(value, bool):
+        raise SpecError(f"`trainable` must be true or false, got {describe(value)}", item.mark_of("trainable"),
+                        "write `trainable: false` to freeze the layer's params (docs/training.md)")
     return value

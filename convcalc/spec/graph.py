@@ -31,6 +31,8 @@ class Node:
     #: the keys whose value is a flat `defaults:` entry (`defaults: {bias: false}`), not the layer's own value nor a
     #: per-kind default: the analysis warns where that changes a kind's own default (docs/spec.md, "defaults")
     flat_defaults: tuple[str, ...] = ()
+    #: False: the spec's `trainable: false` (its params frozen for `convcalc cost --train`, docs/training.md)
+    trainable: bool = True
 
     def mark_of(self, key: str | None) -> Mark:
         if key is None:

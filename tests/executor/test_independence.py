@@ -27,6 +27,7 @@ def test_the_check_walks_every_executor_module_one_per_layer_family():
     expected = {f"{name}.py" for name in _families() | {"__init__", "base"}}
     expected |= {f"backward/{name}" for name in expected} | {"memory.py"}
     expected |= {"winograd.py", "fft.py"}  # algorithms, not families: the witnesses of `convcalc cost`
+    expected |= {"backward/train.py"}  # the training step: the witness of `convcalc cost --train`
     walked = {path.relative_to(PACKAGE).as_posix() for path in executor_modules()}
     assert walked == expected, (f"the executor mirrors the families of convcalc/layers/: missing "
                                 f"{sorted(expected - walked)}, not a family {sorted(walked - expected)}")

@@ -5,29 +5,37 @@ F(4×4,3×3), FFT — and the cheapest per conv (:mod:`convcalc.cost.algorithms`
 from __future__ import annotations
 
 from ..common import expand
+from ...errors import SpecError
 
 
 def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | None = None,
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
-         allow_unsupported: bool = False, train: bool = False, optimizer: str | None = None,
-         precision: str | None = None) -> int:
+         allow_unsupported: bool = False, train: bool = False, freeze: list[str] | None = None,
+         optimizer: str | None = None, precision: str | None = None) -> int:
     """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
 
     \b
     convcalc cost resnet50                       every algorithm side by side, and the best
     convcalc cost resnet50 --algorithm winograd  F(2×2,3×3) and F(4×4,3×3): tiles, transforms, workspace
     convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
+    convcalc cost resnet50 --train --freeze 'layer1*'  + backward dX/dW MACs of a training step
     convcalc cost resnet50 --train --optimizer adamw --precision mixed   training memory and its peak
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
     from ...render.emitters import emit
 
+    train = train or optimizer is not None or precision is not None
+    if freeze and not train:
+        raise SpecError("--freeze chooses the frozen layers of the training step", None, "add --train")
     graph = expand(spec, batch, input, sets, allow_unsupported)
-    memory = None
-    if train or optimizer or precision:
+    compute = memory = None
+    if train:
         from ...cost.train_memory import train_memory
+        from ...cost.training import frozen_names, training
 
-        memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32")
-    emit(CostView(algorithms(graph), algorithm, units, memory), format)
+        compute = training(graph, freeze=freeze or ())
+        memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32",
+                              frozen=frozen_names(graph, freeze or ()))
+    emit(CostView(algorithms(graph), algorithm, units, compute, memory), format)
     return 0

@@ -8,7 +8,8 @@ JSON shape (``--format json``, version 1): ``{"version", "name", "batch", "dtype
 ``"rf"`` is a list of per-axis entries ``{"layer", "position", "axis", "index", "analytic": {"first", "last",
 "size", "clipped"}, "measured": {"first", "last", "span", "taps"}, "input_size", "status", "ok", "note",
 "mismatch"}`` (see :func:`convcalc.verify.probe_rf` and docs/rf.md) and ``first_mismatch`` falls back to the first
-RF mismatch.
+RF mismatch. With ``--train``, ``"train"`` lists every layer's ``{"name", "type", "ok", "analytic": {"dx_macs",
+"dw_macs"}, "executed": {…}}`` (the executor's training step against ``convcalc cost --train``, docs/training.md).
 
 With ``--against-original`` (an ONNX file or a PyTorch module only), the original model and the executor run with
 the model's real weights on one seeded input and every mapped tensor is compared (:mod:`convcalc.importers.original`):
@@ -27,7 +28,8 @@ from ...errors import SpecError
 def verify(spec: str, batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
            seed: int = 0, dtype: str = "float32", format: str = "table", max_memory: str = "4G", rf: bool = False,
            layer: str | None = None, at: str | None = None, against_original: bool = False,
-           kwargs: list[str] | None = None, allow_unsupported: bool = False) -> int:
+           kwargs: list[str] | None = None, allow_unsupported: bool = False, train: bool = False,
+           freeze: list[str] | None = None) -> int:
     """Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
 
     With --rf, also measure which input positions influence one output unit and check the span and first index
@@ -37,16 +39,21 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
     """
     from ...render.emitters import emit
     from ...render.verify import LazyProgress, VerifyView
-    from ...verify import MemoryRefused, parse_bytes, probe_rf
+    from ...verify import MemoryRefused, check_training, parse_bytes, probe_rf
     from ...verify import verify as run_verify
 
     if (layer is not None or at is not None) and not rf:
         raise SpecError("--layer and --at choose the unit of the RF probe", None, "add --rf")
+    if freeze and not train:
+        raise SpecError("--freeze chooses the frozen layers of the training step", None, "add --train")
     if kwargs and not against_original:
         raise SpecError("--kwargs passes keyword arguments to a PyTorch source's callable", None,
                         "add --against-original")
     limit = parse_bytes(max_memory)
     if against_original:
+        if train:
+            raise SpecError("--train checks the cost model's backward MACs, --against-original an import", None,
+                            "run them one at a time")
         if rf:
             raise SpecError("--rf probes the spec with all-ones weights, --against-original the model's own "
                             "weights", None, "run them one at a time")
@@ -58,6 +65,8 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         if rf:
             axes = probe_rf(graph, result.report, layer, parse_at(at), limit)
             result.rf = [axis.to_dict() for axis in axes]
+        if train:
+            result.train = check_training(graph, result.report, seed, dtype, freeze or (), limit)
     except MemoryRefused as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 2

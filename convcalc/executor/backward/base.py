@@ -58,6 +58,27 @@ def vjp(*kinds: str, activation: bool = False, **options):
     return register
 
 
+#: layer kind → weight gradient ``f(ctx, node, xs, y, gy) -> [gradient per array of ctx.weights]`` (the training
+#: pass): the kinds whose weights enter multiply-accumulates, counting them through ``ctx``
+WEIGHT_GRADS: dict[str, Callable] = {}
+
+
+def weight_grad(*kinds: str, **options):
+    """Decorator: register ``f(ctx, node, xs, y, gy, **options)`` as the weight gradient of each of ``kinds``."""
+    return lambda fn: register_in(WEIGHT_GRADS, "weight gradient", kinds, fn, options)
+
+
+#: layer kind → one training step ``f(ctx, wctx, node, xs, y, gy, input_grad, trainable) -> [gx per input]``: the
+#: composite kinds, whose inner weights need gradients flowing between their stages; ``ctx`` counts the
+#: input-side work, ``wctx`` the weight gradients
+TRAIN_STEPS: dict[str, Callable] = {}
+
+
+def train_step(*kinds: str, **options):
+    """Decorator: register a composite kind's training step (see :data:`TRAIN_STEPS`)."""
+    return lambda fn: register_in(TRAIN_STEPS, "training step", kinds, fn, options)
+
+
 #: layer kind → footprint ``f(ctx, node, xs, y, gy) -> bytes`` of its VJP (:func:`vjp_footprint`)
 VJP_FOOTPRINTS: dict[str, Callable] = {}
 
@@ -75,9 +96,13 @@ class GradContext(Context):
     """A :class:`~convcalc.executor.base.Context` for the backward pass of one node: the shape helpers' ``fail``,
     plus the forward run's arrays of the node (``weights``, ``buffers``), its ``max_as_sum`` mode and ``gates``."""
 
+    #: True in the training pass: kernels take the branches that do one product per definitional product
+    counting = False
+
     def __init__(self, node, dtype, weights=(), buffers=(), max_as_sum: bool = False, gates: bool = True,
-                 open_activations: bool = False):
+                 open_activations: bool = False, counting: bool = False):
         super().__init__(np.random.default_rng(0), dtype, "random", max_as_sum, node)
+        self.counting = counting
         self.weights = list(weights)
         self.buffer_arrays = list(buffers)
         #: False: a gate broadcast along every spatial axis (an SE gate) is held constant — global context, left
@@ -90,7 +115,8 @@ class GradContext(Context):
 
     def sub(self, node, weights=(), buffers=()) -> "GradContext":
         """The context of a layer nested inside this node (a mid layer, an SE activation), same modes."""
-        return GradContext(node, self.dtype, weights, buffers, self.max_as_sum, self.gates, self.open_activations)
+        return GradContext(node, self.dtype, weights, buffers, self.max_as_sum, self.gates, self.open_activations,
+                           self.counting)
 
     def replay(self) -> Context:
         """A forward context that hands out this node's arrays again, in allocation order (to recompute the

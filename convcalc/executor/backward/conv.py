@@ -8,16 +8,17 @@ from math import prod
 
 import numpy as np
 
-from ..base import nbytes, taps_of, window_index
+from ..base import nbytes, pad, pad_in_mode, taps_of, window_index
 from ..conv import (conv_nd, conv_nd_bytes, multiplied_channels, out_channels, sliding_geometry,
                     transpose_geometry)
-from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint
+from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
 
 
-def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads, groups: int) -> np.ndarray:
+def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads, groups: int,
+                    ctx=None) -> np.ndarray:
     """Gradient w.r.t. ``x (B, C_in, *sizes)`` of the cross-correlation ``y = conv(pad(x, pads), w)``
     (``w (C_out, C_in/g, *k)``), given ``gy (B, C_out, *N_out)``:
     ``gx_pad[b, c, n·s + t·d] += Σ_o w[o, c, t] · gy[b, o, n]``, cropped to the real input.
@@ -28,7 +29,13 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
       the kernel flipped and its channel axes swapped: the executor's forward im2col GEMM;
     * strided: per group one GEMM ``Wᵀ (C_in/g·Πk × C_out/g) @ gy (C_out/g × ΠN_out)``, then col2im, one strided
       add per tap into the padded input gradient.
+
+    ``ctx`` (a counting :class:`GradContext`, the training pass): its counters get the multiply-accumulates done,
+    and the stride-1 shortcut is not taken (it would multiply the zeros padding gy, ΠN_in instead of ΠN_out
+    positions): every branch left does one product per forward product.
     """
+    counting = ctx is not None and ctx.counting
+    ctx = ctx if ctx is not None else _COUNTER
     batch, c_out, *out_sizes = gy.shape
     _, c_group, *kernel_size = w.shape
     taps, positions = prod(kernel_size), prod(out_sizes)
@@ -36,10 +43,10 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
     unit_stride = all(s == 1 for s in stride)
     if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):
         wt = w.reshape(groups, o_group, c_group).transpose(0, 2, 1)
-        return np.matmul(wt, gy.reshape(batch, groups, o_group, positions)).reshape(batch, c_in, *sizes)
+        return ctx.matmul(wt, gy.reshape(batch, groups, o_group, positions)).reshape(batch, c_in, *sizes)
     if c_group == 1 and taps > 1:
-        return _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups)
-    if unit_stride:
+        return _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx)
+    if unit_stride and not counting:
         return _correlate_input_grad(gy, w, sizes, dilation, pads, groups)
     padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
     gxp = np.zeros((batch, c_in, *padded), dtype=gy.dtype)
@@ -54,7 +61,7 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
     chunk = max(1, min(batch, COLUMNS_LIMIT_BYTES // max(per_sample, 1)))
     for b0 in range(0, batch, chunk):
         g = gy[b0:b0 + chunk].reshape(-1, groups, o_group, positions)
-        cols = np.matmul(wt, g)                                              # (b, g, Πk·C_in/g, ΠN_out)
+        cols = ctx.matmul(wt, g)                                             # (b, g, Πk·C_in/g, ΠN_out)
         if tap_major:
             cols = cols.reshape(g.shape[0], groups, taps, c_group, *out_sizes)
         else:
@@ -103,7 +110,7 @@ def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, grou
     return copy + padded + weight + chunk * per_sample + nbytes((chunk, c_in, positions), itemsize)
 
 
-def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups):
+def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
     """One input channel per group: gx_pad[b, c, n·s + t·d] += Σ_j w[c·m + j, 0, t] · gy[b, c·m + j, n]."""
     batch, c_out, *out_sizes = gy.shape
     _, _, *kernel_size = w.shape
@@ -115,6 +122,7 @@ def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups):
     for index, offsets in enumerate(taps_of(kernel_size)):
         wk = wd[:, :, index].reshape(groups, o_group, *([1] * rank))
         part = (g * wk).sum(axis=2) if o_group > 1 else g[:, :, 0] * wk[:, 0]
+        ctx.macs(g.size)                                  # one product per element of gy, for this tap
         gxp[window_index(offsets, dilation, out_sizes, stride)] += part
     return crop(gxp, pads, sizes)
 
@@ -141,7 +149,10 @@ def _correlate_input_grad(gy, w, sizes, dilation, pads, groups):
 
 
 class _Counter:
-    """A stand-in for the forward's Context in :func:`conv_nd`: the backward pass counts nothing."""
+    """A stand-in for the forward's Context in :func:`conv_nd`: outside the training pass the backward counts
+    nothing."""
+
+    counting = False
 
     @staticmethod
     def matmul(a, b, out=None):
@@ -151,6 +162,10 @@ class _Counter:
     def fma(acc, a, b):
         acc += a * b
         return acc
+
+    @staticmethod
+    def macs(n):
+        pass
 
 
 _COUNTER = _Counter()
@@ -166,9 +181,9 @@ def conv(ctx: GradContext, node, xs, y, gy):
     groups = x.shape[1] // w.shape[1]
     mode = node.fields.get("padding_mode", "zeros")
     if mode == "zeros":
-        return [conv_input_grad(gy, w, x.shape[2:], stride, dilation, pads, groups)]
+        return [conv_input_grad(gy, w, x.shape[2:], stride, dilation, pads, groups, ctx)]
     padded = [n + b + a for n, (b, a) in zip(x.shape[2:], pads)]
-    gxp = conv_input_grad(gy, w, padded, stride, dilation, [(0, 0)] * len(pads), groups)
+    gxp = conv_input_grad(gy, w, padded, stride, dilation, [(0, 0)] * len(pads), groups, ctx)
     return [unpad(gxp, x.shape[2:], pads, mode)]
 
 
@@ -208,3 +223,50 @@ def conv_transpose_footprint(ctx: GradContext, node, xs, y, gy):
     c_in, c_out, groups, kernel_size, stride, dilation, crops, _, _ = transpose_geometry(ctx, node, x)
     return conv_nd_bytes(gy.shape, (c_in, c_out // groups, *kernel_size), stride, crops, x.shape[2:], groups,
                          gy.itemsize)
+
+
+# ---- weight gradients (the training pass, convcalc/executor/backward/train.py) --------------------------------------
+def conv_weight_grad(ctx, x: np.ndarray, gy: np.ndarray, kernel_size, stride, dilation, pads, groups: int):
+    """Gradient w.r.t. ``w (C_out, C_in/g, *k)`` of ``y = conv(pad(x, pads), w)``, given ``gy (B, C_out, *N_out)``:
+    ``gw[o, c, t] = Σ_{b, n} gy[b, o, n] · x_pad[b, c, n·s + t·d]``; per tap, one GEMM per group
+    ``(C_out/g × B·ΠN_out) @ (B·ΠN_out × C_in/g)``, counted by ``ctx.matmul``: one product per forward product."""
+    batch, c_in = x.shape[:2]
+    c_out, out_sizes = gy.shape[1], gy.shape[2:]
+    c_group, o_group, positions = c_in // groups, c_out // groups, prod(out_sizes)
+    xp = pad(x, pads)
+    g = gy.reshape(batch, groups, o_group, positions).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
+    gw = np.empty((groups, o_group, c_group, prod(kernel_size)), dtype=gy.dtype)
+    for index, offsets in enumerate(taps_of(kernel_size)):
+        tap = xp[window_index(offsets, dilation, out_sizes, stride)]                 # (B, C_in, *N_out)
+        tap = tap.reshape(batch, groups, c_group, positions).transpose(1, 0, 3, 2).reshape(groups, -1, c_group)
+        gw[:, :, :, index] = ctx.matmul(g, tap)
+    return gw.reshape(c_out, c_group, *kernel_size)
+
+
+def bias_grad(gy: np.ndarray) -> np.ndarray:
+    """Σ over the batch and positions: additions, no multiply-accumulates."""
+    return gy.sum(axis=(0, *range(2, gy.ndim)))
+
+
+@weight_grad("conv", "depthwise", "pointwise")
+def conv_weights(ctx: GradContext, node, xs, y, gy):
+    """The weight (and bias) gradient of a conv; with a ``padding_mode``, on the input padded in that mode."""
+    x = xs[0]
+    w = ctx.weights[0]
+    _, stride, dilation, pads, _ = sliding_geometry(ctx, node, x, w.shape[2:])
+    groups = x.shape[1] // w.shape[1]
+    mode = node.fields.get("padding_mode", "zeros")
+    if mode != "zeros":
+        x, pads = pad_in_mode(x, pads, mode), [(0, 0)] * len(pads)
+    grads = [conv_weight_grad(ctx, x, gy, w.shape[2:], stride, dilation, pads, groups)]
+    return grads + [bias_grad(gy)] * (len(ctx.weights) - 1)
+
+
+@weight_grad("conv_transpose")
+def conv_transpose_weights(ctx: GradContext, node, xs, y, gy):
+    """``gw[c, o, t] = Σ_{b, i} x[b, c, i] · gy_uncropped[b, o, i·s + t·d]``: the conv weight gradient with the roles
+    of x and gy swapped (gy padded back by the crops, as the input gradient reads it), on input positions."""
+    x = xs[0]
+    _, _, groups, kernel_size, stride, dilation, crops, _, _ = transpose_geometry(ctx, node, x)
+    grads = [conv_weight_grad(ctx, gy, x, kernel_size, stride, dilation, crops, groups)]
+    return grads + [bias_grad(gy)] * (len(ctx.weights) - 1)

@@ -12,15 +12,21 @@ from math import prod
 import numpy as np
 
 from ..base import FOOTPRINTS, nbytes
-from ..deformable import deformable_samples, footprint_sizes, offsets_and_mask, samples_bytes
-from .base import GradContext, scatter_add, vjp, vjp_footprint
-from .conv import conv_input_grad, conv_input_grad_bytes
+from ..deformable import deformable_columns, deformable_samples, footprint_sizes, offsets_and_mask, samples_bytes
+from .base import GradContext, scatter_add, train_step, vjp, vjp_footprint
+from .conv import _COUNTER, conv_input_grad, conv_input_grad_bytes, conv_weight_grad
 
 
-def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads, out_sizes, offset_groups):
+def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads, out_sizes, offset_groups,
+                         ctx=_COUNTER, input_side: bool = True):
     """The gradient of :func:`~convcalc.executor.deformable.deformable_columns` w.r.t. x (through the sampling),
     the offsets and the mask, given ``gcols (B, C, Πk, ΠN_out)``. Same sampling (:func:`deformable_samples`);
-    a corner's 1-D weight changes with Δ at slope +1 (upper corner) or −1 (lower), 0 outside."""
+    a corner's 1-D weight changes with Δ at slope +1 (upper corner) or −1 (lower), 0 outside.
+
+    ``ctx`` counts the products (the training pass): per sampled value g·mask (v2), per corner its scatter into
+    x's gradient (only with ``input_side``) and its product with x for the corner weight's gradient, per corner
+    and axis of each sampling point the offset gradient's product, per sampled value the mask's g·sample (v2);
+    the sample itself, recomputed for the mask gradient, is forward work and not counted."""
     batch, c, *sizes = x.shape
     rank, taps, positions = len(sizes), prod(kernel_size), prod(out_sizes)
     flat = x.reshape(batch, c, prod(sizes))
@@ -34,10 +40,11 @@ def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation,
         channels = np.arange(group.start, group.stop)[None, :, None]
         grad = gcols[:, group, t].astype(np.float64)                               # (B, C/G, ΠN_out)
         if masks is not None:
-            m = masks[:, g, t][:, None, :].astype(np.float64)
+            gv = grad * masks[:, g, t][:, None, :].astype(np.float64)
+            ctx.macs(gv.size)
             sampled = np.zeros(grad.shape)
         else:
-            m = 1.0
+            gv = grad
         for linear, corner in corners:
             factors = [(value, np.where(inside, 1.0 if bit else -1.0, 0)) for value, inside, bit in corner]
             weight = np.ones((batch, positions))
@@ -46,17 +53,22 @@ def _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation,
             values = flat[b_index, channels, linear[:, None, :]].astype(np.float64)  # (B, C/G, ΠN_out)
             if masks is not None:
                 sampled += values * weight[:, None, :]
-            scatter_idx = (np.arange(batch)[:, None, None] * c + channels) * prod(sizes) + linear[:, None, :]
-            scatter_add(gx, np.broadcast_to(scatter_idx, grad.shape), grad * m * weight[:, None, :])
-            along = (grad * m * values).sum(axis=1)                                 # (B, ΠN_out)
+            if input_side:
+                scatter_idx = (np.arange(batch)[:, None, None] * c + channels) * prod(sizes) + linear[:, None, :]
+                scatter_add(gx, np.broadcast_to(scatter_idx, grad.shape), gv * weight[:, None, :])
+                ctx.macs(gv.size)
+            along = (gv * values).sum(axis=1)                                       # (B, ΠN_out)
+            ctx.macs(gv.size)
             for a in range(rank):
                 d_weight = factors[a][1]
                 for b2, (value, _) in enumerate(factors):
                     if b2 != a:
                         d_weight = d_weight * value
                 g_off[:, g, t, a] += along * d_weight
+                ctx.macs(along.size)
         if masks is not None:
             g_mask[:, g, t] += (grad * sampled).sum(axis=1)
+            ctx.macs(grad.size)
     return gx.reshape(x.shape), g_off, g_mask
 
 
@@ -102,3 +114,36 @@ def deformable_footprint(ctx: GradContext, node, xs, y, gy):
                                         stride, dilation, pads, 1, gy.itemsize)
     end = 3 * grads + offset_grad + gx64 + x.nbytes
     return max(replay, offsets + cols + gx64 + grads + max(corner, end))
+
+
+@train_step("deformable")
+def deformable_train(ctx: GradContext, wctx: GradContext, node, xs, y, gy, input_grad, trainable):
+    """The main conv's weight gradient on the replayed columns and its column gradient Wᵀ·gy; the sampling's
+    gradient (the scatter into x only for the input gradient); the offset conv's weight gradient and, for the
+    input gradient only, its input gradient."""
+    x = xs[0]
+    replay = ctx.replay()
+    (kernel_size, stride, dilation, pads, out_sizes), g_off, offsets, mask = offsets_and_mask(replay, node, x)
+    c_in, c_out, groups = x.shape[1], node.fields["out"], node.fields.get("groups", 1)
+    taps, n_off, positions = prod(kernel_size), offsets.shape[1], prod(out_sizes)
+    w_off, w = ctx.weights[0], ctx.weights[2]
+    batch, fan_in = x.shape[0], c_in // groups * taps
+    g = gy.reshape(batch, groups, c_out // groups, positions)
+    if trainable:
+        cols = deformable_columns(_COUNTER, x, offsets, mask, kernel_size, stride, dilation, pads, out_sizes, g_off)
+        wctx.matmul(g, cols.reshape(batch, groups, fan_in, positions).transpose(0, 1, 3, 2))
+    gcols = ctx.matmul(w.reshape(groups, c_out // groups, fan_in).transpose(0, 2, 1), g)
+    gcols = gcols.reshape(batch, c_in, taps, positions)
+    gx, g_offsets, g_mask = _deformable_backward(x, offsets, mask, gcols, kernel_size, stride, dilation, pads,
+                                                 out_sizes, g_off, ctx, input_grad)
+    g_conv = g_offsets.reshape(batch, n_off, *out_sizes)
+    if mask is not None:
+        m = mask.astype(np.float64).reshape(batch, -1, *out_sizes)
+        g_conv = np.concatenate([g_conv, g_mask.reshape(m.shape) * m * (1 - m)], axis=1)
+    g_conv = g_conv.astype(w_off.dtype)
+    if trainable:
+        conv_weight_grad(wctx, x, g_conv, kernel_size, stride, dilation, pads, 1)
+    if not input_grad:
+        return [None]
+    gx = gx + conv_input_grad(g_conv, w_off, x.shape[2:], stride, dilation, pads, 1, ctx)
+    return [gx.astype(gy.dtype)]

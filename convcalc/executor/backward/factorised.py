@@ -6,10 +6,10 @@ node's kept arrays (:meth:`GradContext.replay`) and go through their own VJPs.""
 from __future__ import annotations
 
 from ..base import FOOTPRINTS, nbytes, stand_in
-from ..conv import conv_nd_bytes, sliding_geometry
-from ..factorised import axis_stages, depthwise_stage, mid_layers, mid_nodes
-from .base import VJP_FOOTPRINTS, GradContext, apply_vjp, passes_through, vjp, vjp_footprint
-from .conv import conv_input_grad, conv_input_grad_bytes
+from ..conv import conv_nd, conv_nd_bytes, sliding_geometry
+from ..factorised import Stage, axis_stages, depthwise_stage, mid_layers, mid_nodes
+from .base import VJP_FOOTPRINTS, GradContext, apply_vjp, passes_through, train_step, vjp, vjp_footprint
+from .conv import _COUNTER, bias_grad, conv_input_grad, conv_input_grad_bytes, conv_weight_grad
 
 
 def _back_through_stages(ctx: GradContext, gy, stages, first_weight: int, groups: int):
@@ -116,3 +116,82 @@ def depthwise_separable_footprint(ctx: GradContext, node, xs, y, gy):
     depthwise = conv_input_grad_bytes(h, (wide, 1, *kernel_size), x.shape[2:], stride, dilation, pads, c_in,
                                       gy.itemsize)
     return kept + max(most, size + size, size + depthwise)
+
+
+# ---- training steps (convcalc/executor/backward/train.py) ---------------------------------------------------------
+def _train_chain(ctx: GradContext, wctx: GradContext, x, gy, chain, input_grad: bool, trainable: bool):
+    """A chain of conv stages ``(stage, weight, bias, groups)``: the stage inputs replayed (forward work, not
+    counted), then from the last stage back each weight gradient (when ``trainable``) and each stage's input
+    gradient when the layer's is needed or, in a trainable layer, an earlier stage has weights to train."""
+    inputs, h = [], x
+    for stage, w, b, groups in chain:
+        inputs.append(h)
+        h = conv_nd(_COUNTER, h, w, b, stage.stride, stage.dilation, stage.pads, stage.out_sizes, groups)
+    g, grads = gy, []
+    for index in reversed(range(len(chain))):
+        stage, w, b, groups = chain[index]
+        if trainable:
+            grads[:0] = [conv_weight_grad(wctx, inputs[index], g, stage.kernel, stage.stride, stage.dilation,
+                                          stage.pads, groups)] + ([bias_grad(g)] if b is not None else [])
+        if not (input_grad or (trainable and index > 0)):
+            return None, grads
+        g = conv_input_grad(g, w, stage.in_sizes, stage.stride, stage.dilation, stage.pads, groups, ctx)
+    return g, grads
+
+
+def _weights_of(ctx: GradContext, count: int, bias: bool):
+    """The node's arrays as (weight, bias or None) per stage, in allocation order."""
+    arrays, pairs = list(ctx.weights), []
+    for _ in range(count):
+        w = arrays.pop(0)
+        pairs.append((w, arrays.pop(0) if bias else None))
+    return pairs
+
+
+@train_step("separable")
+def separable_train(ctx, wctx, node, xs, y, gy, input_grad, trainable):
+    x = xs[0]
+    kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
+    stages = axis_stages(ctx, x.shape[2:], kernel_size, stride, dilation, pads)
+    pairs = _weights_of(ctx, len(stages), node.fields.get("bias", True))
+    gx, _ = _train_chain(ctx, wctx, x, gy, [(s, w, b, 1) for s, (w, b) in zip(stages, pairs)], input_grad,
+                         trainable)
+    return [gx]
+
+
+@train_step("flattened")
+def flattened_train(ctx, wctx, node, xs, y, gy, input_grad, trainable):
+    """The lateral 1×1 (groups 1), then the per-axis stages (groups F)."""
+    x = xs[0]
+    kernel_size, stride, dilation, pads, _ = sliding_geometry(ctx, node, x)
+    rank, f = len(kernel_size), node.fields["out"]
+    ones, sizes = (1,) * rank, tuple(x.shape[2:])
+    lateral = Stage(ones, ones, ones, tuple([(0, 0)] * rank), sizes, sizes)
+    stages = axis_stages(ctx, sizes, kernel_size, stride, dilation, pads)
+    pairs = _weights_of(ctx, 1 + len(stages), node.fields.get("bias", True))
+    chain = [(lateral, *pairs[0], 1)] + [(s, w, b, f) for s, (w, b) in zip(stages, pairs[1:])]
+    gx, _ = _train_chain(ctx, wctx, x, gy, chain, input_grad, trainable)
+    return [gx]
+
+
+@train_step("depthwise_separable")
+def depthwise_separable_train(ctx, wctx, node, xs, y, gy, input_grad, trainable):
+    """Pointwise (its weight gradient on the replayed mid output, its input gradient: the depthwise stage has
+    weights before it), the mid layers through their own VJPs (elementwise), then the depthwise stage."""
+    x = xs[0]
+    replay = ctx.replay()
+    h, (kernel_size, stride, dilation, pads, out_sizes) = depthwise_stage(replay, node, x)
+    h_mid, steps = mid_layers(replay, node, h, keep=True)
+    rank, c_in = len(kernel_size), x.shape[1]
+    ones, bias = (1,) * rank, node.fields.get("bias", True)
+    w_point = ctx.weights[len(replay.weights)]
+    if trainable:
+        conv_weight_grad(wctx, h_mid, gy, ones, ones, ones, [(0, 0)] * rank, 1)
+    g = conv_input_grad(gy, w_point, out_sizes, ones, ones, [(0, 0)] * rank, 1, ctx)
+    for sub, h_in, h_out, weights, buffers in reversed(steps):
+        g = apply_vjp(ctx.sub(sub, weights, buffers), sub, [h_in], h_out, g)[0]
+    if trainable:
+        conv_weight_grad(wctx, x, g, kernel_size, stride, dilation, pads, c_in)
+    if not input_grad:
+        return [None]
+    return [conv_input_grad(g, ctx.weights[0], x.shape[2:], stride, dilation, pads, c_in, ctx)]

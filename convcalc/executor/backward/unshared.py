@@ -11,7 +11,8 @@ import numpy as np
 from ..base import nbytes
 from ..conv import sliding_geometry
 from ..unshared import tiles_of
-from .base import GradContext, scatter_windows, vjp, vjp_footprint
+from ..unshared import im2col
+from .base import GradContext, scatter_windows, vjp, vjp_footprint, weight_grad
 
 
 def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
@@ -32,7 +33,7 @@ def locally_connected(ctx: GradContext, node, xs, y, gy):
     fan_in = c_in * prod(kernel_size)
     w = ctx.weights[0].reshape(positions, c_out, fan_in)
     g = gy.reshape(batch, c_out, positions).transpose(2, 1, 0)                     # (P, C_out, B)
-    gcols = np.matmul(w.transpose(0, 2, 1), g).transpose(2, 1, 0)                    # (B, fan_in, P)
+    gcols = ctx.matmul(w.transpose(0, 2, 1), g).transpose(2, 1, 0)                   # (B, fan_in, P)
     return [_col2im(gcols, x.shape, kernel_size, stride, dilation, pads, out_sizes)]
 
 
@@ -67,7 +68,8 @@ def tiled(ctx: GradContext, node, xs, y, gy):
         part = g[where]
         shape = part.shape[3:]
         wt = w[tile].reshape(groups, o_group, fan_in).transpose(0, 2, 1)
-        gcols[where] = np.matmul(wt, part.reshape(batch, groups, o_group, -1)).reshape(batch, groups, fan_in, *shape)
+        gcols[where] = ctx.matmul(wt, part.reshape(batch, groups, o_group, -1)).reshape(batch, groups, fan_in,
+                                                                                        *shape)
     # the forward's columns are (B, C·Πk, …) channel-major; grouped as (B, g, C/g·Πk, …): the same order
     return [_col2im(gcols.reshape(batch, c_in * prod(kernel_size), *out_sizes), x.shape, kernel_size, stride,
                     dilation, pads, out_sizes)]
@@ -81,3 +83,43 @@ def tiled_footprint(ctx: GradContext, node, xs, y, gy):
     tile = prod(-(-o // t) for o, t in zip(out_sizes, tiles_of(ctx, node, out_sizes)))
     share = tile / prod(out_sizes)
     return cols + max(int(share * (gy.nbytes + cols)) + 1, padded)
+
+
+@weight_grad("locally_connected")
+def locally_connected_weights(ctx: GradContext, node, xs, y, gy):
+    """Per position p: gW[p] = gy[:, :, p]ᵀ · cols[:, :, p] over the batch, a GEMM (C_out × B) @ (B × C·Πk) per
+    position, counted; the bias gradient (per element or per channel) is a sum."""
+    x = xs[0]
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_out, batch, positions = node.fields["out"], x.shape[0], prod(out_sizes)
+    cols = im2col(x, kernel_size, stride, dilation, pads, out_sizes).reshape(batch, -1, positions)
+    g = gy.reshape(batch, c_out, positions).transpose(2, 1, 0)                      # (P, C_out, B)
+    gw = ctx.matmul(g, cols.transpose(2, 0, 1)).reshape(ctx.weights[0].shape)     # (P, C_out, C·Πk)
+    grads = [gw]
+    if len(ctx.weights) > 1:
+        gb = gy.sum(axis=0)
+        grads.append(gb if ctx.weights[1].shape == gb.shape else gb.reshape(c_out, -1).sum(axis=1))
+    return grads
+
+
+@weight_grad("tiled")
+def tiled_weights(ctx: GradContext, node, xs, y, gy):
+    """Per tile: the GEMM (C_out/g × B·positions of the tile) @ (… × C_in/g·Πk) per group, counted."""
+    x = xs[0]
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_in, c_out, groups, batch = x.shape[1], node.fields["out"], node.fields.get("groups", 1), x.shape[0]
+    tiles = tiles_of(ctx, node, out_sizes)
+    c_group, o_group = c_in // groups, c_out // groups
+    fan_in = c_group * prod(kernel_size)
+    w = ctx.weights[0]
+    cols = im2col(x, kernel_size, stride, dilation, pads, out_sizes).reshape(batch, groups, fan_in, *out_sizes)
+    g = gy.reshape(batch, groups, o_group, *out_sizes)
+    gw = np.empty(w.shape, dtype=gy.dtype)
+    gb = np.empty((*tiles, c_out), dtype=gy.dtype)
+    for tile in product(*(range(t) for t in tiles)):
+        where = (Ellipsis,) + tuple(slice(r, None, t) for r, t in zip(tile, tiles))
+        part = g[where].reshape(batch, groups, o_group, -1).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
+        col = cols[where].reshape(batch, groups, fan_in, -1).transpose(1, 0, 3, 2).reshape(groups, -1, fan_in)
+        gw[tile] = ctx.matmul(part, col).reshape(w[tile].shape)
+        gb[tile] = part.sum(axis=2).reshape(c_out)
+    return [gw, gb][:len(ctx.weights)]
