@@ -60,6 +60,9 @@ class YMap(dict):
     def key_mark(self, key) -> Mark:
         return _resolve(self.key_marks, key, self.mark.file) if key in self.key_marks else self.mark
 
+    def __reduce__(self):  # pickle rebuilds it without __setitem__, which a read-only mapping refuses
+        return _rebuilt_map, (dict(self), self.__dict__)
+
 
 class YList(list):
     """A sequence with the marks of itself and of each item. Read-only once built."""
@@ -72,6 +75,23 @@ class YList(list):
 
     def mark_of(self, index: int) -> Mark:
         return _resolve(self.item_marks, index, self.mark.file) if index < len(self.item_marks) else self.mark
+
+    def __reduce__(self):  # pickle rebuilds it without append, which a read-only list refuses
+        return _rebuilt_list, (list(self), self.__dict__)
+
+
+def _rebuilt_map(items: dict, attributes: dict) -> YMap:
+    mapping = YMap()
+    dict.update(mapping, items)
+    mapping.__dict__.update(attributes)
+    return mapping
+
+
+def _rebuilt_list(items: list, attributes: dict) -> YList:
+    sequence = YList()
+    list.extend(sequence, items)
+    sequence.__dict__.update(attributes)
+    return sequence
 
 
 class YDate(str):
