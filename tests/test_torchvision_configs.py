@@ -7,7 +7,8 @@ size of the weights' transforms (224, but 240, 288 and 300 for EfficientNet-B1, 
 
 * torchvision/models/mobilenetv3.py (2f7f558158c8): MobileNet_V3_Large_Weights.IMAGENET1K_V1 and V2, 5,483,032
   params, 0.217; MobileNet_V3_Small_Weights.IMAGENET1K_V1, 2,542,856, 0.057;
-* torchvision/models/efficientnet.py: EfficientNet_B1_Weights.IMAGENET1K_V1 (crop 240), 7,794,184, 0.687;
+* torchvision/models/efficientnet.py: EfficientNet_B0_Weights.IMAGENET1K_V1 (crop 224), 5,288,548, 0.386;
+  EfficientNet_B1_Weights.IMAGENET1K_V1 (crop 240), 7,794,184, 0.687;
   EfficientNet_B2_Weights.IMAGENET1K_V1 (crop 288), 9,109,994, 1.088; EfficientNet_B3_Weights.IMAGENET1K_V1
   (crop 300), 12,233,232, 1.827;
 * torchvision/models/regnet.py: RegNet_Y_400MF_Weights.IMAGENET1K_V1 and V2, 4,344,144, 0.402;
@@ -34,6 +35,8 @@ CASES = {
     "mobilenet_v3_large": ("mobilenet_v3_large", {}, "mobilenet_v3_large", 224, 5_483_032, "0.217"),
     "mobilenet_v3_small": ("mobilenet_v3_small", {}, "mobilenet_v3_small", 224, 2_542_856, "0.057"),
     "efficientnet_b3": ("efficientnet_b3", {}, "efficientnet_b3", 300, 12_233_232, "1.827"),
+    "efficientnet_b0": ("efficientnet_b3", {"width": "1.0", "depth": "1.0", "resolution": 224},
+                        "efficientnet_b0", 224, 5_288_548, "0.386"),
     "efficientnet_b1": ("efficientnet_b3", {"width": "1.0", "depth": "1.1", "resolution": 240},
                         "efficientnet_b1", 240, 7_794_184, "0.687"),
     "efficientnet_b2": ("efficientnet_b3", {"width": "1.1", "depth": "1.2", "resolution": 288},
@@ -98,3 +101,11 @@ def test_the_torch_witness_has_the_published_figures(witnesses, name):
 def test_convcalc_equals_the_torch_witness(witnesses, name):
     result = totals(name)
     assert (result.params, result.macs) == witnesses(name)
+
+
+def test_the_b3_config_at_b0_settings_is_the_shipped_b0_config():
+    """configs/efficientnet_b0.yaml writes B0 out; the B3 config reaches it with ``--set`` (one-block stages)."""
+    b0 = convcalc.analyze("efficientnet_b0").totals
+    assert (b0.params, b0.macs) == (5_288_548, 385_814_752)
+    from_b3 = totals("efficientnet_b0")
+    assert (from_b3.params, from_b3.macs, from_b3.flops) == (b0.params, b0.macs, b0.flops)
