@@ -12,8 +12,10 @@ size of the weights' transforms (224, but 240, 288 and 300 for EfficientNet-B1, 
   EfficientNet_B2_Weights.IMAGENET1K_V1 (crop 288), 9,109,994, 1.088; EfficientNet_B3_Weights.IMAGENET1K_V1
   (crop 300), 12,233,232, 1.827;
 * torchvision/models/regnet.py: RegNet_Y_400MF_Weights.IMAGENET1K_V1 and V2, 4,344,144, 0.402;
-  RegNet_Y_800MF_Weights.IMAGENET1K_V1 and V2, 6,432,512, 0.834 (regnet_y_800mf: depth 14, w_0 56, w_a 38.84,
-  w_m 2.4, group width 16, given to the RegNetY-400MF config with ``--set``);
+  RegNet_Y_800MF_Weights.IMAGENET1K_V1 and V2, 6,432,512, 0.834; RegNet_Y_1_6GF_Weights, 11,202,430, 1.612;
+  RegNet_Y_3_2GF_Weights, 19,436,338, 3.176 (regnet_y_800mf: depth 14, w_0 56, w_a 38.84, w_m 2.4, group width
+  16; regnet_y_1_6gf: 27, 48, 20.71, 2.65, 24; regnet_y_3_2gf: 21, 80, 42.63, 2.66, 24; each given to the
+  RegNetY-400MF config with ``--set``);
 * torchvision/models/convnext.py (086fe1f69de3): ConvNeXt_Tiny_Weights.IMAGENET1K_V1, 28,589,128, 4.456.
 
 The witness is the torch model of tests/torchvision_models.py, written from torchvision's source: its
@@ -44,6 +46,10 @@ CASES = {
     "regnet_y_400mf": ("regnet_y_400mf", {}, "regnet_y_400mf", 224, 4_344_144, "0.402"),
     "regnet_y_800mf": ("regnet_y_400mf", {"depth": 14, "w_0": 56, "w_a": "38.84", "w_m": "2.4", "group_width": 16},
                        "regnet_y_800mf", 224, 6_432_512, "0.834"),
+    "regnet_y_1_6gf": ("regnet_y_400mf", {"depth": 27, "w_0": 48, "w_a": "20.71", "w_m": "2.65", "group_width": 24},
+                       "regnet_y_1_6gf", 224, 11_202_430, "1.612"),
+    "regnet_y_3_2gf": ("regnet_y_400mf", {"depth": 21, "w_0": 80, "w_a": "42.63", "w_m": "2.66", "group_width": 24},
+                       "regnet_y_3_2gf", 224, 19_436_338, "3.176"),
     "convnext_tiny": ("convnext_tiny", {}, "convnext_tiny", 224, 28_589_128, "4.456"),
 }
 IDS = sorted(CASES)

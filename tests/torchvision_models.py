@@ -9,7 +9,7 @@ names are not kept), at these versions of pytorch/vision:
   (Conv2dNormActivation, SqueezeExcitation);
 * ``efficientnet``: torchvision/models/efficientnet.py at 53938452198c (MBConvConfig, MBConv, EfficientNet,
   _efficientnet; efficientnet_b0, b1, b2, b3 = width 1.0, 1.0, 1.1, 1.2 and depth 1.0, 1.1, 1.2, 1.4);
-* ``regnet_y_400mf``, ``regnet_y_800mf``: torchvision/models/regnet.py at 90a8f703cd1f (SimpleStemIN, BottleneckTransform,
+* ``regnet_y_400mf``, ``regnet_y_800mf``, ``regnet_y_1_6gf``, ``regnet_y_3_2gf``: torchvision/models/regnet.py at 90a8f703cd1f (SimpleStemIN, BottleneckTransform,
   ResBottleneckBlock, AnyStage, BlockParams.from_init_params and _adjust_widths_groups_compatibilty, RegNet);
 * ``convnext_tiny``: torchvision/models/convnext.py at 086fe1f69de3 (LayerNorm2d, CNBlock, ConvNeXt).
 
@@ -204,6 +204,14 @@ def regnet_y_400mf():
 
 def regnet_y_800mf():
     return regnet_y(depth=14, w_0=56, w_a=38.84, w_m=2.4, group_width=16)
+
+
+def regnet_y_1_6gf():
+    return regnet_y(depth=27, w_0=48, w_a=20.71, w_m=2.65, group_width=24)
+
+
+def regnet_y_3_2gf():
+    return regnet_y(depth=21, w_0=80, w_a=42.63, w_m=2.66, group_width=24)
 
 
 # ---- ConvNeXt ---------------------------------------------------------------------------------------------------
