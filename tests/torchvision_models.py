@@ -8,8 +8,8 @@ names are not kept), at these versions of pytorch/vision:
   (InvertedResidualConfig, InvertedResidual, MobileNetV3, _mobilenet_v3_conf) and torchvision/ops/misc.py
   (Conv2dNormActivation, SqueezeExcitation);
 * ``efficientnet``: torchvision/models/efficientnet.py at 53938452198c (MBConvConfig, MBConv, EfficientNet,
-  _efficientnet; efficientnet_b1, b2, b3 = width 1.0, 1.1, 1.2 and depth 1.1, 1.2, 1.4);
-* ``regnet_y_400mf``: torchvision/models/regnet.py at 90a8f703cd1f (SimpleStemIN, BottleneckTransform,
+  _efficientnet; efficientnet_b0, b1, b2, b3 = width 1.0, 1.0, 1.1, 1.2 and depth 1.0, 1.1, 1.2, 1.4);
+* ``regnet_y_400mf``, ``regnet_y_800mf``, ``regnet_y_1_6gf``, ``regnet_y_3_2gf``: torchvision/models/regnet.py at 90a8f703cd1f (SimpleStemIN, BottleneckTransform,
   ResBottleneckBlock, AnyStage, BlockParams.from_init_params and _adjust_widths_groups_compatibilty, RegNet);
 * ``convnext_tiny``: torchvision/models/convnext.py at 086fe1f69de3 (LayerNorm2d, CNBlock, ConvNeXt).
 
@@ -138,6 +138,10 @@ def efficientnet(width_mult, depth_mult, num_classes=1000):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(4 * last_in, num_classes))
 
 
+def efficientnet_b0():
+    return efficientnet(1.0, 1.0)
+
+
 def efficientnet_b1():
     return efficientnet(1.0, 1.1)
 
@@ -196,6 +200,18 @@ def regnet_y(depth, w_0, w_a, w_m, group_width, se_ratio=0.25, stem_width=32, nu
 
 def regnet_y_400mf():
     return regnet_y(depth=16, w_0=48, w_a=27.89, w_m=2.09, group_width=8)
+
+
+def regnet_y_800mf():
+    return regnet_y(depth=14, w_0=56, w_a=38.84, w_m=2.4, group_width=16)
+
+
+def regnet_y_1_6gf():
+    return regnet_y(depth=27, w_0=48, w_a=20.71, w_m=2.65, group_width=24)
+
+
+def regnet_y_3_2gf():
+    return regnet_y(depth=21, w_0=80, w_a=42.63, w_m=2.66, group_width=24)
 
 
 # ---- ConvNeXt ---------------------------------------------------------------------------------------------------
