@@ -163,7 +163,31 @@ ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best
                                                       "multiplications), or one of direct, im2col, winograd, fft "
                                                       "(every number of that algorithm).", default="all",
                    choices=ALGORITHMS)
-COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+#: `convcalc cost --dtype`: the roofline's dtypes (convcalc/cost/devices.py; tf32 is stored as float32)
+ROOFLINE_DTYPES = ("float64", "float32", "tf32", "bfloat16", "float16", "int8")
+DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped profile (h100, h200, a100, rtx4090, "
+                                         "m2, rpi5; `convcalc device list`) or a profile file (docs/roofline.md).",
+                metavar="NAME|FILE")
+ROOFLINE_DTYPE = Option("dtype", ("--dtype",), "With --device: the dtype of the traffic and of the peak (default: "
+                                               "the spec's dtype).", choices=ROOFLINE_DTYPES)
+FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations, batchnorm, add, … into the layer "
+                                   "producing their input (that tensor is not written and read back).",
+              default="none", choices=("none", "elementwise"))
+COST = (SPEC, ALGORITHM, DEVICE, ROOFLINE_DTYPE, FUSE, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+
+# ---- convcalc device -----------------------------------------------------------------------------------------------
+DEVICE_ACTIONS = ("list", "show", "measure")
+DEVICE_COMMAND = (
+    Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
+                                 "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
+    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False),
+    Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
+           metavar="FILE"),
+    Option("threads", ("--threads",), "measure: BLAS threads (default: every CPU this process may use).", int,
+           minimum=1, metavar="N"),
+    Option("quick", ("--quick",), "measure: small sizes (seconds, less accurate).", bool, default=False),
+    FORMAT.replace(choices=("table", "json")),
+)
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (

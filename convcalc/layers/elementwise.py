@@ -25,6 +25,10 @@ class Elementwise(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
 
+    def fuses_elementwise(self) -> bool:
+        """One op per element: it can run in the epilogue of the kernel producing its input."""
+        return True
+
     def erf_rule(self, ins, out, index):
         """Uniform weights linearise every activation to the identity (Luo et al. 2016)."""
         from . import influence
@@ -127,6 +131,10 @@ class Dropout(Elementwise):
     example = Example((3, 6), {"p": 0.5})
     p = Number(default=0, min=0, below=1, doc="drop probability, 0 ≤ p < 1")
 
+    def moved_elements(self, ins, out, params, buffers):
+        """The identity at inference, a view of its input: nothing moves through memory."""
+        return 0, 0, 0
+
 
 @register
 class Identity(Elementwise):
@@ -137,6 +145,10 @@ class Identity(Elementwise):
     family = "other"
     op = "identity"
     example = Example((3, 6))
+
+    def moved_elements(self, ins, out, params, buffers):
+        """Its input itself: nothing moves through memory."""
+        return 0, 0, 0
 
 
 # ---- activations added for imported models (ONNX and PyTorch) ------------------------------------------------

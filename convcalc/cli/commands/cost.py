@@ -9,17 +9,36 @@ from ..common import expand
 
 def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | None = None,
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
-         allow_unsupported: bool = False) -> int:
+         allow_unsupported: bool = False, device: str | None = None, dtype: str | None = None,
+         fuse: str = "none") -> int:
     """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
 
     \b
     convcalc cost resnet50                       every algorithm side by side, and the best
     convcalc cost resnet50 --algorithm winograd  F(2×2,3×3) and F(4×4,3×3): tiles, transforms, workspace
     convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
+    convcalc cost resnet50 --device a100 --dtype bfloat16 --fuse elementwise   bytes, intensity, roofline latency
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
     from ...render.emitters import emit
 
-    emit(CostView(algorithms(expand(spec, batch, input, sets, allow_unsupported)), algorithm, units), format)
+    graph = expand(spec, batch, input, sets, allow_unsupported)
+    if device is None:
+        if dtype is not None or fuse != "none":
+            from ...errors import SpecError
+
+            raise SpecError(f"{'--dtype' if dtype is not None else '--fuse'} sets the roofline, which needs a "
+                            "device", None, "add --device NAME (convcalc device list) or a profile file")
+        emit(CostView(algorithms(graph), algorithm, units), format)
+        return 0
+    from ...cost.analysis import analyze
+    from ...cost.devices import find_device
+    from ...cost.roofline import choose_by_roofline, roofline
+    from ...render.roofline import RooflineView
+
+    profile, report = find_device(device), analyze(graph)
+    result = roofline(graph, profile, dtype, fuse, report)
+    chosen = choose_by_roofline(algorithms(graph, report), profile, result.dtype)
+    emit(RooflineView(result, chosen, algorithm, units), format)
     return 0
