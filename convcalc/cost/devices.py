@@ -13,8 +13,8 @@ file path. Schema::
     peak_tflops:                # required: dense peak per dtype, 10^12 FLOP/s (int8: 10^12 op/s), > 0
       float32: 67
     bandwidth_gb_s: 3350        # required: main-memory bandwidth, 10^9 bytes/s, > 0
-    efficiency: 0.62            # optional, 0 < e ≤ 1 (default 1): the fraction of the roofline a real run reaches;
-                                # every predicted time is divided by it (device measure measures it)
+    efficiency: 0.62            # optional, 0 < e ≤ 10 (default 1): how fast a real run goes relative to the
+                                # roofline; every predicted time is divided by it (device measure measures it)
     threads: 2                  # optional: the threads the measurement used (device measure writes it)
     measured: {...}             # optional: what device measure saw (free-form, kept for the record)
 
@@ -38,6 +38,9 @@ KINDS = ("gpu", "cpu")
 KEYS = ("name", "title", "aliases", "kind", "peak_tflops", "bandwidth_gb_s", "efficiency", "threads", "measured")
 REQUIRED = ("name", "title", "kind", "peak_tflops", "bandwidth_gb_s")
 TERA, GIGA = 10 ** 12, 10 ** 9
+#: the largest efficiency factor a profile may give: above 1 a machine beats its roofline (caches serving what the
+#: roofline sends to main memory), which a measurement may find; ten times is no longer a model of the machine
+MAX_EFFICIENCY = 10
 
 
 class Device:
@@ -134,7 +137,7 @@ def parse_device(text: str, filename: str) -> Device:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise SpecError(f"`threads` must be a whole number ≥ 1, got `{threads}`", data.mark_of("threads"),
                         "write the thread count the measurement used, e.g. threads: 2")
-    efficiency = _number(data, "efficiency", high=1) if "efficiency" in data else Fraction(1)
+    efficiency = _number(data, "efficiency", high=MAX_EFFICIENCY) if "efficiency" in data else Fraction(1)
     measured = data.get("measured")
     return Device(data["name"], data["title"], data["kind"], peak, _number(data, "bandwidth_gb_s") * GIGA,
                   efficiency, aliases, threads, dict(measured) if isinstance(measured, dict) else None, filename)

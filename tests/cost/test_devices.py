@@ -63,7 +63,7 @@ def test_an_unknown_device_suggests_one():
     (GOOD.replace("float32: 1.5", "float32: fast"), "p.yaml:5:12", "`float32` must be a number"),
     (GOOD.replace("kind: cpu", "kind: tpu"), "p.yaml:3:7", "a gpu or a cpu"),
     (GOOD + "effciency: 0.5\n", "p.yaml:7:1", "unknown key `effciency`"),
-    (GOOD + "efficiency: 1.5\n", "p.yaml:7:13", "0 < efficiency ≤ 1"),
+    (GOOD + "efficiency: 12\n", "p.yaml:7:13", "0 < efficiency ≤ 10"),
     (GOOD + "threads: 0\n", "p.yaml:7:10", "`threads` must be a whole number ≥ 1"),
     (GOOD.replace("bandwidth_gb_s: 20\n", ""), "p.yaml:1:1", "no `bandwidth_gb_s`"),
     ("- a\n", "p.yaml:1:1", "must be a mapping"),
