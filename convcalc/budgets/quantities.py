@@ -19,7 +19,15 @@ QUANTITIES: dict[str, str] = {
     "weight_bytes": "params × dtype bytes",
     "peak_activation_bytes": "largest sum of live activations when running the layers in order",
 }
-BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes"})
+#: roofline totals (convcalc/cost/roofline.py, docs/roofline.md): computed from the graph, not the report;
+#: latency_ms needs a device (`convcalc check --device NAME|FILE`)
+ROOFLINE_QUANTITIES: dict[str, str] = {
+    "latency_ms": "roofline latency in milliseconds on the --device profile: Σ max(FLOPs/peak, bytes/bandwidth)",
+    "bytes_moved": "bytes through main memory, each tensor once (weights, inputs, outputs at the spec's dtype)",
+}
+BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "bytes_moved"})
+#: quantities measured in milliseconds
+TIME_QUANTITIES = frozenset({"latency_ms"})
 #: quantities with a per-layer value, for `layer_max`
 LAYER_QUANTITIES = ("params", "macs", "flops", "activation_bytes", "weight_bytes")
 #: how many contributing layers a result lists

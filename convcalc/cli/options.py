@@ -173,7 +173,7 @@ ROOFLINE_DTYPE = Option("dtype", ("--dtype",), "With --device: the dtype of the 
 FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations, batchnorm, add, … into the layer "
                                    "producing their input (that tensor is not written and read back).",
               default="none", choices=("none", "elementwise"))
-COST = (SPEC, ALGORITHM, DEVICE, ROOFLINE_DTYPE, FUSE, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED)
+COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, DEVICE, ROOFLINE_DTYPE, FUSE)
 
 # ---- convcalc device -----------------------------------------------------------------------------------------------
 DEVICE_ACTIONS = ("list", "show", "measure")
@@ -265,6 +265,8 @@ CHECK = (
                                                       "(for pre-commit hooks) instead of failing with exit code 2.",
            bool, default=False),
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
+    DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
+                        "profile file (docs/roofline.md)."),
 )
 
 

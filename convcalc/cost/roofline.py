@@ -112,15 +112,18 @@ def layer_time(flops, moved_bytes, peak, bandwidth, efficiency=Fraction(1)):
     return compute, memory, max(compute, memory) / efficiency
 
 
-def roofline(graph, device: Device, dtype: str | None = None, fuse: str = "none", report=None) -> RooflineReport:
-    """The roofline of every layer of ``graph`` on ``device`` at ``dtype`` (default: the spec's)."""
+def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str = "none",
+             report=None) -> RooflineReport:
+    """The roofline of every layer of ``graph`` on ``device`` at ``dtype`` (default: the spec's). Without a device
+    (``convcalc check``'s ``bytes_moved``), the traffic alone: every time is 0."""
     from ..layers import REGISTRY
     from .analysis import analyze
 
     dtype = dtype or graph.dtype
     report = report if report is not None else analyze(graph)
     itemsize, batch = ROOFLINE_DTYPE_BYTES[dtype], graph.batch
-    peak, bandwidth, efficiency = device.peak_for(dtype), device.bandwidth, device.efficiency
+    if device is not None:
+        peak, bandwidth, efficiency = device.peak_for(dtype), device.bandwidth, device.efficiency
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({row.name: tuple(row.output_shape) for row in report.layers})
     rows = {row.name: row for row in report.layers}
@@ -150,7 +153,7 @@ def roofline(graph, device: Device, dtype: str | None = None, fuse: str = "none"
                     entry.fused_into = producer.fused_into or producer.name
                     break
         layers[node.name] = entry
-    for entry in layers.values():
+    for entry in layers.values() if device is not None else ():
         entry.compute_time, entry.memory_time, entry.time = layer_time(entry.flops, entry.bytes, peak, bandwidth,
                                                                        efficiency)
     return RooflineReport(graph.name, batch, dtype, device, fuse, list(layers.values()), unsupported)
