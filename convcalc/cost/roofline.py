@@ -183,16 +183,20 @@ def choose_by_roofline(algorithms, device: Device, dtype: str):
             continue
         times = {id(e): estimate_time(e, conv.geometry, algorithms.batch, device, dtype)
                  for e in conv.estimates if e.applicable}
-        best, reason = choose(conv.estimates, lambda e: (times[id(e)][2], int(e.workspace_elements)))
-        direct = next(e for e in conv.estimates if e.family == "direct")
-        _, _, chosen = times[id(best)]
-        bound = "compute" if times[id(best)][0] >= times[id(best)][1] else "memory"
-        head = (f"fastest on {device.name}: {_us(chosen)} ({bound}-bound)"
-                + ("" if best is direct else f" vs direct {_us(times[id(direct)][2])}"))
-        conv.best, conv.reason = best, f"{head}; {reason}"
+        best, _ = choose(conv.estimates, lambda e: (times[id(e)][2], int(e.workspace_elements)))
+        parts = [f"fastest on {device.name}: {_timed(times[id(best)])}"]
+        for e in conv.estimates:
+            if e is best:
+                continue
+            text = f"{e.label} {_timed(times[id(e)])}" if e.applicable else f"{e.family} n/a ({e.why})"
+            if text not in parts:  # both Winograd variants fail for the same reason: said once
+                parts.append(text)
+        conv.best, conv.reason = best, "; ".join(parts)
     algorithms.chosen_by = f"roofline time on {device.name} ({dtype})"
     return algorithms
 
 
-def _us(seconds) -> str:
-    return f"{float(seconds) * 1e6:.3g} µs"
+def _timed(times) -> str:
+    """``1.4 µs (compute-bound)`` from (compute, memory, time)."""
+    compute, memory, time = times
+    return f"{float(time) * 1e6:.3g} µs ({'compute' if compute >= memory else 'memory'}-bound)"
