@@ -78,6 +78,10 @@ ALLOW_UNSUPPORTED = Option("allow_unsupported", ("--allow-unsupported",),
                            "An ONNX file or a PyTorch module: keep operators that have no layer kind as zero-cost "
                            "`unsupported` placeholders (listed in the report) instead of failing.", bool,
                            default=False)
+#: `--device NAME|FILE`: a device profile of the roofline (convcalc/cost/devices.py)
+DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped profile (h100, h200, a100, rtx4090, "
+                                         "m2, rpi5; `convcalc device list`) or a profile file (docs/roofline.md).",
+                metavar="NAME|FILE")
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
@@ -119,6 +123,8 @@ COMPARE = (
     UNITS_OPTION,
     Option("all_layers", ("--all-layers",), "List identical layers too.", bool, default=False),
     ALLOW_UNSUPPORTED,
+    DEVICE.replace(help="Networks side by side: also each one's roofline latency and bytes moved on this device "
+                        "(a shipped profile or a file; docs/roofline.md)."),
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -165,9 +171,6 @@ ALGORITHM = Option("algorithm", ("--algorithm", "-a"), "all (side by side), best
                    choices=ALGORITHMS)
 #: `convcalc cost --dtype`: the roofline's dtypes (convcalc/cost/devices.py; tf32 is stored as float32)
 ROOFLINE_DTYPES = ("float64", "float32", "tf32", "bfloat16", "float16", "int8")
-DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped profile (h100, h200, a100, rtx4090, "
-                                         "m2, rpi5; `convcalc device list`) or a profile file (docs/roofline.md).",
-                metavar="NAME|FILE")
 ROOFLINE_DTYPE = Option("dtype", ("--dtype",), "With --device: the dtype of the traffic and of the peak (default: "
                                                "the spec's dtype).", choices=ROOFLINE_DTYPES)
 FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations, batchnorm, add, … into the layer "

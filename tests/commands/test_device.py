@@ -89,3 +89,18 @@ def test_cost_roofline_options_need_a_device(files):
     assert result.exit_code == 2 and "needs a device" in result.output
     result = invoke("cost", spec, "--device", device, "--dtype", "bfloat16")
     assert result.exit_code == 2 and "no peak for bfloat16" in result.output
+
+
+def test_compare_with_a_device(files, tmp_path):
+    spec, device = files
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(POINTWISE.replace("name: pw\n", "name: wide\n").replace("out: 256", "out: 512"))
+    result = invoke("compare", spec, str(wide), "--device", device, "--format", "json")
+    assert result.exit_code == 0, result.output
+    roof = json.loads(result.output)["roofline"]
+    # pw moves 4,079,616 B (40.79616 µs); wide: weights 131,072 + input 802,816 + output 6,422,528 = 7,356,416 B
+    assert roof["device"] == "made-up"
+    assert [s["bytes"] for s in roof["specs"]] == [4_079_616, 7_356_416]
+    assert roof["specs"][0]["latency_ms"] == pytest.approx(0.04079616)
+    table = invoke("compare", spec, str(wide), "--device", device)
+    assert "Roofline on made-up against pw" in table.output and "×1.80" in table.output
