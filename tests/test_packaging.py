@@ -49,3 +49,9 @@ def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
     extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export,dask]"' in line)
     assert torch_at < extras_at < lines.index(command)
     assert any('"$rc" -eq 5' in line for line in lines)  # no tests collected is not a failure
+
+
+def test_the_device_profiles_ship_as_package_data():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"convcalc.devices" = ["*.yaml"]' in text
+    assert len(list((ROOT / "convcalc" / "devices").glob("*.yaml"))) == 6

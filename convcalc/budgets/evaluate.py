@@ -73,6 +73,11 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
             baseline = load_baseline(options.baseline, stem, report.name)
             if baseline.name != report.name:
                 result.warnings.append(f"the baseline is for `{baseline.name}`, the spec is `{report.name}`")
+        if any(b.needs_roofline for b in budgets):  # latency_ms, bytes_moved (docs/roofline.md)
+            from ..cost.roofline import roofline
+
+            traffic = roofline(graph, options.device, report=report)
+            budgets = [b.with_roofline(traffic) if b.needs_roofline else b for b in budgets]
         result.results = evaluate(report, budgets, baseline)
     except SpecError as err:
         result.error = err

@@ -13,7 +13,7 @@ A limit is inclusive: a value equal to its limit is within budget.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import Any, ClassVar, Union
@@ -42,6 +42,9 @@ class Budget(ABC):
     kind: ClassVar[str]
     #: whether the kind compares with a baseline report (``--baseline``)
     needs_baseline: ClassVar[bool] = False
+    #: whether the kind reads the roofline (convcalc/cost/roofline.py), which the check computes for it and
+    #: hands over with :meth:`with_roofline`
+    needs_roofline: ClassVar[bool] = False
     #: the layers a budget looks at, by name (JSON ``layers``): None for the whole network
     layers = None
     #: whether ``limit`` is relative to a baseline (JSON ``relative``)
@@ -156,6 +159,41 @@ class TotalMax(Maximum):
         if not result.failed or not result.contributors:
             return ""
         return f"{self.contributors_title}: {layer_list(self.quantity, result.contributors)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RooflineMax(TotalMax):
+    """A maximum on a roofline total: ``latency_ms: 20`` (with ``convcalc check --device NAME``) or
+    ``bytes_moved: 200MiB`` (docs/roofline.md: each tensor through main memory once, no fusion). ``roofline`` is
+    the :class:`~convcalc.cost.roofline.RooflineReport` of the spec, set by :meth:`with_roofline`."""
+
+    needs_roofline: ClassVar[bool] = True
+    roofline: Any = field(default=None, compare=False, repr=False)
+
+    def with_roofline(self, roofline) -> "RooflineMax":
+        from dataclasses import replace
+
+        return replace(self, roofline=roofline)
+
+    def _value(self, layer):
+        """A layer's value: milliseconds (rounded to the nanosecond, exact from there) or bytes."""
+        if self.quantity == "latency_ms":
+            return Fraction(round(layer.time * 10 ** 9), 10 ** 6)
+        return layer.bytes
+
+    def evaluate(self, report: Report, baseline: Report | None = None) -> BudgetResult:
+        rl = self.roofline
+        if rl is None or (self.quantity == "latency_ms" and rl.device is None):
+            raise SpecError(f"{self.written}: `{self.quantity}` is a roofline latency, which needs a device",
+                            self.mark, "pass --device NAME (convcalc device list) or a profile file")
+        values = [(self._value(layer), index, layer) for index, layer in enumerate(rl.layers)]
+        actual = sum((v for v, _, _ in values), Fraction(0) if self.quantity == "latency_ms" else 0)
+        excess, used = _over(actual, self.limit)
+        lines = {row.name: row.line for row in report.layers}
+        values.sort(key=lambda item: (-item[0], item[1]))
+        top = [Contributor(layer.name, value, Fraction(value, 1) / actual if actual else None, lines.get(layer.name, 0))
+               for value, _, layer in values[:TOP_CONTRIBUTORS]]
+        return BudgetResult(self, _status(actual <= self.limit), actual, self.limit, excess, used, contributors=top)
 
 
 @dataclass(frozen=True, kw_only=True)

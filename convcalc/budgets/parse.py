@@ -38,10 +38,13 @@ from ..limits import check_number, decimal_value, read_file, shorten, whole_numb
 from ..spec.fields import describe
 from ..numbers import decimal_text, whole
 from ..spec.yamlio import YBool, YList, YMap
-from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, TotalMax
-from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES, TRAINING_QUANTITIES
+from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, RooflineMax, TotalMax
+from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES, ROOFLINE_QUANTITIES, TRAINING_QUANTITIES
 
-SECTION_KEYS = (*QUANTITIES, "layer_max", "min_rf", "max_increase")
+#: what a baseline lacks for each training quantity, for the `max_increase` refusal
+_TRAINING_WORDS = {"backward_macs": "backward MACs", "train_memory_bytes": "training memory"}
+
+SECTION_KEYS = (*QUANTITIES, *ROOFLINE_QUANTITIES, "layer_max", "min_rf", "max_increase")
 FILE_KEYS = ("budgets", "specs")
 
 SI_SUFFIXES = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -140,6 +143,9 @@ def parse_section(data: Any, origin: str, mark: Mark | None = None) -> list[Budg
         if key in QUANTITIES:
             amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
             budgets.append(TotalMax(quantity=key, limit=amount, text=text, origin=origin, mark=where))
+        elif key in ROOFLINE_QUANTITIES:
+            amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
+            budgets.append(RooflineMax(quantity=key, limit=amount, text=text, origin=origin, mark=where))
         elif key == "layer_max":
             budgets += _layer_rules(value, value_mark, origin)
         elif key == "min_rf":
@@ -221,8 +227,8 @@ def _increases(value, mark, origin) -> list[Budget]:
             raise SpecError(f"`max_increase` has no quantity `{key}`", value.key_mark(key),
                             did_you_mean(str(key), QUANTITIES))
         if key in TRAINING_QUANTITIES:
-            raise SpecError(f"`max_increase` cannot compare `{key}`: a baseline (an analyze JSON) has no training "
-                            "figures", value.key_mark(key), f"give `{key}` as a maximum instead (`{key}: AMOUNT`)")
+            raise SpecError(f"`max_increase` cannot compare `{key}`: a baseline (an analyze JSON) has no "
+                            f"{_TRAINING_WORDS[key]}", value.key_mark(key), f"give `{key}` as a maximum instead (`{key}: AMOUNT`)")
         amount, relative, text = parse_amount(amount_value, value.mark_of(key), f"max_increase.{key}",
                                               byte_units=key in BYTE_QUANTITIES, percent=True)
         budgets.append(MaxIncrease(quantity=key, limit=amount, text=text, origin=origin, mark=value.key_mark(key),
@@ -295,6 +301,9 @@ def parse_cli_max(texts: list[str] | None) -> list[Budget]:
         if key in QUANTITIES:
             amount, _, shown = parse_amount(value, None, f"--max {key}", byte_units=key in BYTE_QUANTITIES)
             budgets.append(TotalMax(quantity=key, limit=amount, text=shown, origin=origin))
+        elif key in ROOFLINE_QUANTITIES:
+            amount, _, shown = parse_amount(value, None, f"--max {key}", byte_units=key in BYTE_QUANTITIES)
+            budgets.append(RooflineMax(quantity=key, limit=amount, text=shown, origin=origin))
         elif key.startswith("layer_max."):
             quantity = key.split(".", 1)[1]
             if quantity not in LAYER_QUANTITIES:
@@ -303,7 +312,7 @@ def parse_cli_max(texts: list[str] | None) -> list[Budget]:
             amount, _, shown = parse_amount(value, None, f"--max {key}", byte_units=quantity in BYTE_QUANTITIES)
             budgets.append(LayerMax(quantity=quantity, limit=amount, text=shown, origin=origin))
         else:
-            choices = [*QUANTITIES, *(f"layer_max.{q}" for q in LAYER_QUANTITIES)]
+            choices = [*QUANTITIES, *ROOFLINE_QUANTITIES, *(f"layer_max.{q}" for q in LAYER_QUANTITIES)]
             raise SpecError(f"--max {shorten(text)}: unknown budget `{shorten(key)}`", None, did_you_mean(key, choices))
     return budgets
 
@@ -335,7 +344,8 @@ def parse_cli_increase(texts: list[str] | None) -> list[Budget]:
             raise SpecError(f"--max-increase {shorten(text)}: unknown quantity `{shorten(key)}`", None,
                             did_you_mean(key, QUANTITIES))
         if key in TRAINING_QUANTITIES:
-            raise SpecError(f"--max-increase {shorten(text)}: a baseline (an analyze JSON) has no training figures",
+            raise SpecError(f"--max-increase {shorten(text)}: a baseline (an analyze JSON) has no "
+                            f"{_TRAINING_WORDS[key]}",
                             None, f"give it as a maximum instead (--max {key}=AMOUNT)")
         amount, relative, shown = parse_amount(value, None, f"--max-increase {key}",
                                                byte_units=key in BYTE_QUANTITIES, percent=True)
@@ -362,7 +372,7 @@ def merge(*sources: list[Budget]) -> list[Budget]:
 
 
 def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets,
-                allow_unsupported=False):
+                allow_unsupported=False, device=None):
     """The options of one ``convcalc check`` run, from its command line; any problem here is bad input for every
     spec (exit 2 before checking)."""
     from ..spec.loader import parse_input_override, parse_override
@@ -381,7 +391,13 @@ def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbud
     budgets_file = load_budgets_file(budgets) if budgets else None
     shape = parse_input_override(input) if input is not None else None
     overrides = dict(parse_override(text) for text in sets or [])
-    return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted, allow_unsupported)
+    profile = None
+    if device is not None:
+        from ..cost.devices import find_device
+
+        profile = find_device(device)
+    return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted, allow_unsupported,
+                        profile)
 
 
 @dataclass
@@ -397,3 +413,5 @@ class CheckOptions:
     skip_unbudgeted: bool = False
     #: an import source's operators without a kind become zero-cost placeholders (a warning says so)
     allow_unsupported: bool = False
+    #: the device profile of `latency_ms` budgets (`--device`), or None
+    device: Any = None

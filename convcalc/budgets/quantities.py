@@ -23,9 +23,18 @@ QUANTITIES: dict[str, str] = {
     "backward_macs": "input- and weight-gradient MACs of one training step, every layer trainable "
                      "(docs/training.md)",
 }
-BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "train_memory_bytes"})
+#: roofline totals (convcalc/cost/roofline.py, docs/roofline.md): computed from the graph, not the report;
+#: latency_ms needs a device (`convcalc check --device NAME|FILE`)
+ROOFLINE_QUANTITIES: dict[str, str] = {
+    "latency_ms": "roofline latency in milliseconds on the --device profile: Σ max(FLOPs/peak, bytes/bandwidth)",
+    "bytes_moved": "bytes through main memory, each tensor once (weights, inputs, outputs at the spec's dtype)",
+}
+BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "train_memory_bytes",
+                             "bytes_moved"})
 #: quantities read off the spec's training step, not the report: a baseline (an analyze JSON) has none of them
 TRAINING_QUANTITIES = frozenset({"train_memory_bytes", "backward_macs"})
+#: quantities measured in milliseconds
+TIME_QUANTITIES = frozenset({"latency_ms"})
 #: quantities with a per-layer value, for `layer_max`
 LAYER_QUANTITIES = ("params", "macs", "flops", "activation_bytes", "weight_bytes")
 #: how many contributing layers a result lists

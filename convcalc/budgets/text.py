@@ -10,7 +10,7 @@ from typing import Any
 from ..numbers import exact_text as exact
 from ..numbers import fmt_bytes, fmt_count
 from ..numbers import percent_text as percent
-from .quantities import BYTE_QUANTITIES
+from .quantities import BYTE_QUANTITIES, TIME_QUANTITIES
 from .results import Contributor
 
 
@@ -18,6 +18,8 @@ def amount(quantity: str, value: Any) -> str:
     """A value with its human form: ``1,622,336 (1.62 M)``, ``196,904 B (192.29 KiB)``, ``35×35``."""
     if quantity == "rf" or isinstance(value, (tuple, list)):
         return exact(value)
+    if quantity in TIME_QUANTITIES:
+        return f"{float(value):,.4g} ms"
     if quantity in BYTE_QUANTITIES:
         human = fmt_bytes(value) if value >= 1024 else ""
         return f"{exact(value)} B" + (f" ({human})" if human else "")
@@ -29,6 +31,8 @@ def short(quantity: str, value: Any) -> str:
     """A compact human value for tables: ``1.62 M``, ``192.29 KiB``, ``35×35``."""
     if quantity == "rf" or isinstance(value, (tuple, list)):
         return exact(value)
+    if quantity in TIME_QUANTITIES:
+        return f"{float(value):,.4g} ms"
     if quantity in BYTE_QUANTITIES:
         return fmt_bytes(value) if value >= 1024 else f"{exact(value)} B"
     return fmt_count(value, "auto") if value >= 1000 else exact(value)
@@ -36,7 +40,7 @@ def short(quantity: str, value: Any) -> str:
 
 def limit_text(quantity: str, text: str, value: Any) -> str:
     """The limit as written, with its exact value when that reads differently: ``5K (= 5,000)``."""
-    unit = " B" if quantity in BYTE_QUANTITIES else ""
+    unit = " B" if quantity in BYTE_QUANTITIES else " ms" if quantity in TIME_QUANTITIES else ""
     full = exact(value) + unit
     return text if text == exact(value) else f"{text} (= {full})"
 

@@ -78,6 +78,10 @@ ALLOW_UNSUPPORTED = Option("allow_unsupported", ("--allow-unsupported",),
                            "An ONNX file or a PyTorch module: keep operators that have no layer kind as zero-cost "
                            "`unsupported` placeholders (listed in the report) instead of failing.", bool,
                            default=False)
+#: `--device NAME|FILE`: a device profile of the roofline (convcalc/cost/devices.py)
+DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped profile (h100, h200, a100, rtx4090, "
+                                         "m2, rpi5; `convcalc device list`) or a profile file (docs/roofline.md).",
+                metavar="NAME|FILE")
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
@@ -121,6 +125,8 @@ COMPARE = (
     ALLOW_UNSUPPORTED,
     Option("train", ("--train",), "Side by side: a Training memory column, the peak of one training step with Adam "
                                   "in fp32 (docs/training.md).", bool, default=False),
+    DEVICE.replace(help="Networks side by side: also each one's roofline latency and bytes moved on this device "
+                        "(a shipped profile or a file; docs/roofline.md)."),
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -180,8 +186,29 @@ OPTIMIZER = Option("optimizer", ("--optimizer",), "Training memory with this opt
 PRECISION = Option("precision", ("--precision",), "Training memory in fp32, pure bf16, or mixed (fp16/bf16 with "
                                                   "fp32 master weights; default fp32; implies --train).",
                    choices=PRECISIONS)
+#: `convcalc cost --dtype`: the roofline's dtypes (convcalc/cost/devices.py; tf32 is stored as float32)
+ROOFLINE_DTYPES = ("float64", "float32", "tf32", "bfloat16", "float16", "int8")
+ROOFLINE_DTYPE = Option("dtype", ("--dtype",), "With --device: the dtype of the traffic and of the peak (default: "
+                                               "the spec's dtype).", choices=ROOFLINE_DTYPES)
+FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations, batchnorm, add, … into the layer "
+                                   "producing their input (that tensor is not written and read back).",
+              default="none", choices=("none", "elementwise"))
 COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE, OPTIMIZER,
-        PRECISION)
+        PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE)
+
+# ---- convcalc device -----------------------------------------------------------------------------------------------
+DEVICE_ACTIONS = ("list", "show", "measure")
+DEVICE_COMMAND = (
+    Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
+                                 "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
+    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False),
+    Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
+           metavar="FILE"),
+    Option("threads", ("--threads",), "measure: BLAS threads (default: every CPU this process may use).", int,
+           minimum=1, metavar="N"),
+    Option("quick", ("--quick",), "measure: small sizes (seconds, less accurate).", bool, default=False),
+    FORMAT.replace(choices=("table", "json")),
+)
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
@@ -262,6 +289,8 @@ CHECK = (
                                                       "(for pre-commit hooks) instead of failing with exit code 2.",
            bool, default=False),
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
+    DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
+                        "profile file (docs/roofline.md)."),
 )
 
 

@@ -81,6 +81,9 @@ class NetworkComparison:
     layers: list[Line]
     #: with ``--train``: each spec's training-memory peak (Adam, fp32; convcalc/cost/train_memory.py), else None
     train_memory_bytes: list[int] | None = None
+    #: with ``--device``: per spec, its roofline totals (:meth:`RooflineReport.totals`) and the device's name
+    roofline: list[dict] = field(default_factory=list)
+    device: str = ""
 
     @property
     def unchanged_layers(self) -> int:
@@ -187,10 +190,11 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
 
 
 def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None,
-                     allow_unsupported: bool = False, train: bool = False) -> NetworkComparison:
+                     allow_unsupported: bool = False, train: bool = False, device=None) -> NetworkComparison:
     """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them.
     ``allow_unsupported``: an import source's operators without a kind become placeholders. ``train``: also each
-    spec's training-memory peak (Adam, fp32)."""
+    spec's training-memory peak (Adam, fp32). ``device`` (a :class:`~convcalc.cost.devices.Device`): also each
+    network's roofline latency (docs/roofline.md)."""
     from ..cost.analysis import analyze
     from ..importers.source import load_network
 
@@ -199,7 +203,7 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
         if not any(name in network.vars for network in networks):
             raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,
                             "the vars are listed under `vars:` in each spec")
-    reports, peaks = [], []
+    reports, peaks, rooflines = [], [], []
     for network in networks:
         own = {k: v for k, v in (sets or {}).items() if k in network.vars}
         graph = network.expand(own, batch=batch)
@@ -208,13 +212,28 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
             from ..cost.train_memory import train_memory
 
             peaks.append(train_memory(graph, reports[-1]).peak)
+        if device is not None:
+            from ..cost.roofline import roofline
+
+            rooflines.append(roofline(graph, device, report=reports[-1]).totals())
     comparison = compare_reports(reports)
     comparison.train_memory_bytes = peaks if train else None
+    comparison.roofline, comparison.device = rooflines, device.name if device is not None else ""
     return comparison
 
 
 def comparison_dict(comparison: NetworkComparison) -> dict:
     """The JSON form (version 1): exact ints; ratios as exact ``"p/q"`` strings and as floats."""
+    out = _comparison_dict(comparison)
+    if comparison.roofline:
+        out["roofline"] = {"device": comparison.device, "specs": [
+            {"spec": label, "latency_ms": float(t["latency"] * 1000), "bytes": t["bytes"],
+             "memory_bound_share": float(t["memory_bound_share"]), "achieved_fraction_of_peak":
+             float(t["achieved_fraction"])} for label, t in zip(comparison.labels, comparison.roofline)]}
+    return out
+
+
+def _comparison_dict(comparison: NetworkComparison) -> dict:
 
     def line_dict(line: Line) -> dict:
         specs = []

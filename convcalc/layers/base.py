@@ -22,6 +22,7 @@ The questions (docs/extending.md lists them with what each must return):
 from __future__ import annotations
 
 from functools import wraps
+from math import prod
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..cost.rf import ReceptiveField
@@ -182,6 +183,18 @@ class Layer:
 
     def receptive_field(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> ReceptiveField:
         return rfs[0]
+
+    def fuses_elementwise(self) -> bool:
+        """Whether ``convcalc cost --fuse elementwise`` folds the kind into the layer that produces its input, so
+        that the tensor between them is neither written nor read back (docs/roofline.md). The base answer, False:
+        the kind runs as a kernel of its own."""
+        return False
+
+    def moved_elements(self, ins: Sequence[Shape], out: Shape, params: int, buffers: int) -> tuple[int, int, int]:
+        """What the kind moves through main memory, in elements: ``(weights, inputs, output)`` — its params and
+        buffers read once (per run), each input read once and the output written once (per sample). The base
+        answer suits every kind that reads what it is given and writes a new tensor (docs/roofline.md)."""
+        return params + buffers, sum(prod(shape) for shape in ins), prod(out)
 
     def output_field(self, rfs: Sequence[ReceptiveField], ins: Sequence[Shape]) -> ReceptiveField:
         """The receptive field of the output, as the analysis asks for it: :meth:`receptive_field`, once every

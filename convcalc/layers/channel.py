@@ -85,6 +85,10 @@ class ChannelSlice(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("channel_slice"))
 
+    def moved_elements(self, ins, out, params, buffers):
+        """A view of its input (a range of its channels): nothing moves through memory."""
+        return 0, 0, 0
+
     def erf_rule(self, ins, out, index):
         """Only channels start … stop − 1 receive the gradient; it is spread evenly over all C input channels,
         which keeps every later channel sum exact but not a per-channel (depthwise) path."""

@@ -2,6 +2,10 @@
 
 Also the standard, grouped and dilated designs of ``convcalc compare`` (:data:`Conv.designs`), and
 :func:`conv_counts`, the counting of one plain convolution that the composite kinds reuse for their stages.
+
+This module is long because a kind answers every question about itself (docs/extending.md), and the convolutions
+answer the most: forward counts, the receptive field, the designs of `compare`, the backward MACs and saved
+tensors of `cost --train`, the lowering of `cost --algorithm` and the traffic of `cost --device`.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ class Elementwise(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
 
+    def fuses_elementwise(self) -> bool:
+        """One op per element: it can run in the epilogue of the kernel producing its input."""
+        return True
+
     def erf_rule(self, ins, out, index):
         """Uniform weights linearise every activation to the identity (Luo et al. 2016)."""
         from . import influence
@@ -145,6 +149,10 @@ class Dropout(Elementwise):
             return saved.NOTHING
         return saved.saves(saved.own("mask", "keep mask", saved.elements(ins[0]), "bool"))
 
+    def moved_elements(self, ins, out, params, buffers):
+        """The identity at inference, a view of its input: nothing moves through memory."""
+        return 0, 0, 0
+
 
 @register
 class Identity(Elementwise):
@@ -156,6 +164,10 @@ class Identity(Elementwise):
     op = "identity"
     example = Example((3, 6))
     saved_for_backward = saved.is_view  # returns its input: no new storage, nothing saved
+
+    def moved_elements(self, ins, out, params, buffers):
+        """Its input itself: nothing moves through memory."""
+        return 0, 0, 0
 
 
 # ---- activations added for imported models (ONNX and PyTorch) ------------------------------------------------

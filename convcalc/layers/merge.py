@@ -88,6 +88,11 @@ class Broadcasting(Merge):
                             "a channels-first map of equal rank, do not state")
         return rf
 
+    def fuses_elementwise(self) -> bool:
+        """One op per output element: it can run in the epilogue of the kernel producing one of its inputs
+        (the others are still read)."""
+        return True
+
     def mismatch(self, ins):
         """Shapes that do not broadcast: the first input and the first other one it does not broadcast with
         (``cannot add `a` (…) and `b` (…)``), or every input when only their combination fails."""

@@ -85,6 +85,11 @@ class BatchNorm(Elementwise):
                       q.opt(self.track_running_stats, channels, "running mean and var, with track_running_stats"),
                       0, q.elements(ins[0]) * q.cost(self.op))
 
+    def moved_elements(self, ins, out, params, buffers):
+        """At inference the folded form reads one scale and one shift per channel (2·C), whatever ``affine`` and
+        ``track_running_stats`` store; the input read and the output written once."""
+        return 2 * ins[0][0], prod(ins[0]), prod(out)
+
     def erf_rule(self, ins, out, index):
         """At inference an affine map per channel; uniform weights make it the identity (Luo et al. 2016)."""
         from . import influence

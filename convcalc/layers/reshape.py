@@ -190,6 +190,10 @@ class Reshape(Rearrangement):
     def receptive_field(self, rfs, ins):
         return rearranged(rfs[0], ins[0], self.target(ins[0]), self.name)
 
+    def moved_elements(self, ins, out, params, buffers):
+        """A view of its input (the same elements in the same order): nothing moves through memory."""
+        return 0, 0, 0
+
 
 @register
 class Flatten(Rearrangement):
@@ -236,3 +240,7 @@ class Flatten(Rearrangement):
 
     def receptive_field(self, rfs, ins):
         return rearranged(rfs[0], ins[0], self.output_shape(ins), self.name)
+
+    def moved_elements(self, ins, out, params, buffers):
+        """A view of its input (the same elements in the same order): nothing moves through memory."""
+        return 0, 0, 0

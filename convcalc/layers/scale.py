@@ -66,6 +66,10 @@ class Scalar(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost("scalar"))
 
+    def fuses_elementwise(self) -> bool:
+        """One op per element: it can run in the epilogue of the kernel producing its input."""
+        return True
+
     def erf_rule(self, ins, out, index):
         """A factor |v| for ``mul``, 1/|v| for ``div``, 1 for the shifts and the linearised ``pow``/``rdiv``."""
         from . import influence
@@ -98,6 +102,10 @@ class PerChannel(Layer):
             c = q("C_last", shape[-1])
         return Counts(q.opt(self.learnable, c, "with learnable"), q.opt(not self.learnable, c, "with learnable: false"),
                       0, q.elements(shape) * q.cost(self.op))
+
+    def fuses_elementwise(self) -> bool:
+        """One op per element: it can run in the epilogue of the kernel producing its input."""
+        return True
 
 
 @register

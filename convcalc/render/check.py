@@ -126,7 +126,7 @@ def _pct(value: Fraction | None) -> float | None:
 
 
 def _contributor(c: Contributor) -> dict:
-    return {"name": c.name, "value": c.value, "share_percent": _pct(c.share * 100) if c.share is not None else None,
+    return {"name": c.name, "value": _num(c.value), "share_percent": _pct(c.share * 100) if c.share is not None else None,
             "line": c.line}
 
 

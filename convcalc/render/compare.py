@@ -126,7 +126,26 @@ def comparison_tables(comparison: NetworkComparison, units: str, all_layers: boo
                    + _diff_cells(comparison, line, keys, units), "warn" if line.differs else "row")
     if not shown:
         layers.add(["(no layer differs)", "", "", ""] + [""] * len(headers))
-    return [totals, stages, layers]
+    return [totals, *_roofline_table(comparison, units), stages, layers]
+
+
+def _roofline_table(comparison: NetworkComparison, units: str) -> list[Table]:
+    """With ``--device``: each network's roofline latency and bytes moved against the first (docs/roofline.md)."""
+    if not comparison.roofline:
+        return []
+    from .roofline import fmt_time
+
+    table = titled(f"Roofline on {comparison.device} against {comparison.labels[0]}",
+                   ["Spec", "Latency", "×", "Bytes moved", "×", "Memory-bound", "Of peak"],
+                   [False, True, True, True, True, True, True])
+    base = comparison.roofline[0]
+    for index, (label, t) in enumerate(zip(comparison.labels, comparison.roofline)):
+        ratios = ["", ""] if index == 0 else [
+            fmt_ratio(t["latency"] / base["latency"] if base["latency"] else None),
+            fmt_ratio(Fraction(t["bytes"], base["bytes"]) if base["bytes"] else None)]
+        table.add([label, fmt_time(t["latency"]), ratios[0], fmt_bytes(t["bytes"], "raw" if units == "raw" else "auto"),
+                   ratios[1], f"{float(t['memory_bound_share']):.0%}", f"{float(t['achieved_fraction']):.1%}"])
+    return [table]
 
 
 def comparison_notes(comparison: NetworkComparison) -> list[str]:

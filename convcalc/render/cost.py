@@ -69,8 +69,8 @@ class CostView:
 
     def _header(self) -> Line:
         r = self.report
-        return Line(f"{r.name}: convolution algorithms · batch {r.batch} · {r.dtype} · best by {r.chosen_by} "
-                    "(the roofline comes later in issue 17)", "title")
+        return Line(f"{r.name}: convolution algorithms · batch {r.batch} · {r.dtype} · best by {r.chosen_by}"
+                    + ("" if r.chosen_by != "multiplications" else " (--device NAME: by roofline time)"), "title")
 
     def _notes(self) -> list[Line]:
         notes = ["multiplications: products of data and weights for the whole batch (direct = the layer's MACs; "

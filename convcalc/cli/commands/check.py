@@ -12,7 +12,8 @@ from ..common import report_error
 def check(specs: list[str], budgets: str | None = None, max_: list[str] | None = None, min_rf: str | None = None,
           baseline: str | None = None, max_increase: list[str] | None = None, format: str = "table",
           summary: str | None = None, skip_unbudgeted: bool = False, batch: int | None = None,
-          input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False) -> int:
+          input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False,
+          device: str | None = None) -> int:
     """Check specs against model budgets: params, MACs, FLOPs, memory, per-layer maxima, receptive field.
 
     \b
@@ -33,7 +34,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
-                              sets, allow_unsupported)
+                              sets, allow_unsupported, device)
     except SpecError as err:
         emit(BadOptionsView(err), format)  # an annotation in the github format; then the error, on stderr
         raise

@@ -9,7 +9,8 @@ from ..common import overrides
 def compare(specs: list[str] | None = None, layer: str | None = None, as_: str | None = None,
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
-            all_layers: bool = False, allow_unsupported: bool = False, train: bool = False) -> int:
+            all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
+            device: str | None = None) -> int:
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
@@ -54,6 +55,11 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     from ...compare.networks import compare_networks
     from ...render.compare import ComparisonView
 
-    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train)
+    profile = None
+    if device is not None:
+        from ...cost.devices import find_device
+
+        profile = find_device(device)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile)
     emit(ComparisonView(comparison, units, all_layers), format)
     return 0

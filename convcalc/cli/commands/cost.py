@@ -11,7 +11,8 @@ from ...errors import SpecError
 def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | None = None,
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
          allow_unsupported: bool = False, train: bool = False, freeze: list[str] | None = None,
-         optimizer: str | None = None, precision: str | None = None) -> int:
+         optimizer: str | None = None, precision: str | None = None, device: str | None = None,
+         dtype: str | None = None, fuse: str = "none") -> int:
     """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
 
     \b
@@ -20,6 +21,7 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
     convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
     convcalc cost resnet50 --train --freeze 'layer1*'  + backward dX/dW MACs of a training step
     convcalc cost resnet50 --train --optimizer adamw --precision mixed   training memory and its peak
+    convcalc cost resnet50 --device a100 --dtype bfloat16 --fuse elementwise   bytes, intensity, roofline latency
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
@@ -28,14 +30,31 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
     train = train or optimizer is not None or precision is not None
     if freeze and not train:
         raise SpecError("--freeze chooses the frozen layers of the training step", None, "add --train")
+    if train and device is not None:
+        raise SpecError("--train and --device are two views of `convcalc cost`: the training step, and the "
+                        "roofline of inference", None, "run them one at a time")
     graph = expand(spec, batch, input, sets, allow_unsupported)
-    compute = memory = None
-    if train:
-        from ...cost.train_memory import train_memory
-        from ...cost.training import frozen_names, training
+    if device is None:
+        if dtype is not None or fuse != "none":
+            raise SpecError(f"{'--dtype' if dtype is not None else '--fuse'} sets the roofline, which needs a "
+                            "device", None, "add --device NAME (convcalc device list) or a profile file")
+        compute = memory = None
+        if train:
+            from ...cost.train_memory import train_memory
+            from ...cost.training import frozen_names, training
 
-        compute = training(graph, freeze=freeze or ())
-        memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32",
-                              frozen=frozen_names(graph, freeze or ()))
-    emit(CostView(algorithms(graph), algorithm, units, compute, memory), format)
+            memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32",
+                                  frozen=frozen_names(graph, freeze or ()))
+            compute = training(graph, freeze=freeze or ())
+        emit(CostView(algorithms(graph), algorithm, units, compute, memory), format)
+        return 0
+    from ...cost.analysis import analyze
+    from ...cost.devices import find_device
+    from ...cost.roofline import choose_by_roofline, roofline
+    from ...render.roofline import RooflineView
+
+    profile, report = find_device(device), analyze(graph)
+    result = roofline(graph, profile, dtype, fuse, report)
+    chosen = choose_by_roofline(algorithms(graph, report), profile, result.dtype)
+    emit(RooflineView(result, chosen, algorithm, units), format)
     return 0

@@ -1,0 +1,147 @@
+"""The roofline (convcalc/cost/roofline.py, docs/roofline.md): bytes moved, intensity, time and bound per layer,
+fusion, totals, and the chooser under the roofline.
+
+Every expected number is worked by hand in a comment, on a made-up device of 10 TFLOP/s float32 and 100 GB/s
+(ridge point 100 FLOP/byte), so that the times are round.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from convcalc.cost.devices import parse_device
+from convcalc.cost.roofline import roofline
+from convcalc.spec.loader import load
+
+MADE_UP = """\
+name: made-up
+title: A made-up device
+kind: gpu
+peak_tflops:
+  float32: 10      # 10^13 FLOP/s
+  float16: 40
+bandwidth_gb_s: 100  # 10^11 B/s
+"""
+
+
+@pytest.fixture
+def device():
+    return parse_device(MADE_UP, "made-up.yaml")
+
+
+def network(layers: str, input="[64, 56, 56]", extra=""):
+    return load(f"name: net\ninput: {input}\n{extra}layers:\n{layers}")
+
+
+POINTWISE = "  - {type: conv, name: pw, out: 256, kernel: 1, bias: false}\n"
+CHAIN = POINTWISE + "  - {type: batchnorm, name: bn}\n  - {type: relu, name: relu}\n"
+
+
+def test_a_pointwise_convs_bytes_intensity_and_time(device):
+    # 1×1 conv 64 → 256 at 56×56 (3,136 positions), float32, batch 1:
+    # FLOPs = 2·256·64·3136 = 102,760,448; weights 256·64·4 = 65,536 B; input 64·3136·4 = 802,816 B;
+    # output 256·3136·4 = 3,211,264 B; bytes 4,079,616; compute 102,760,448 / 10^13 s = 10.2760448 µs,
+    # memory 4,079,616 / 10^11 s = 40.79616 µs → memory-bound, 40.79616 µs
+    layer = roofline(network(POINTWISE).expand(), device).layers[0]
+    assert (layer.flops, layer.weight_bytes, layer.input_bytes, layer.output_bytes, layer.bytes) == \
+        (102_760_448, 65_536, 802_816, 3_211_264, 4_079_616)
+    assert layer.intensity == Fraction(102_760_448, 4_079_616)
+    assert round(float(layer.intensity), 2) == 25.19
+    assert layer.compute_time == Fraction(102_760_448, 10 ** 13)
+    assert layer.time == Fraction(4_079_616, 10 ** 11) == Fraction(4_079_616, 100_000_000_000)
+    assert layer.bound == "memory"
+
+
+def test_a_wide_3x3_conv_is_compute_bound(device):
+    # 3×3 conv 64 → 64 at 56×56, padding 1: FLOPs 2·64·3136·64·9 = 231,211,008; weights 64·64·9·4 = 147,456;
+    # input = output = 802,816 B → 1,753,088 B; compute 23.12 µs > memory 17.53 µs
+    layer = roofline(network("  - {type: conv, name: c, out: 64, kernel: 3, padding: 1, bias: false}\n").expand(),
+                     device).layers[0]
+    assert (layer.flops, layer.bytes) == (231_211_008, 1_753_088)
+    assert layer.bound == "compute" and layer.time == Fraction(231_211_008, 10 ** 13)
+
+
+def test_the_dtype_sets_the_bytes_and_the_peak(device):
+    # float16: 2 bytes an element → 2,039,808 B; 40 TFLOP/s → compute 2.569 µs, memory 20.39808 µs
+    layer = roofline(network(POINTWISE).expand(), device, "float16").layers[0]
+    assert layer.bytes == 2_039_808 and layer.time == Fraction(2_039_808, 10 ** 11)
+
+
+def test_batch_multiplies_the_tensors_not_the_weights(device):
+    # batch 2: input 1,605,632 + output 6,422,528 + weights 65,536 once = 8,093,696
+    layer = roofline(network(POINTWISE, extra="batch: 2\n").expand(), device).layers[0]
+    assert layer.bytes == 8_093_696 and layer.flops == 205_520_896
+
+
+def test_fusing_conv_bn_relu_removes_the_intermediate_tensors(device):
+    # unfused: conv 4,079,616; bn 2·256·4 = 2,048 (folded scale and shift) + 3,211,264 in + 3,211,264 out
+    # = 6,424,576; relu 6,422,528 → 16,926,720. Fused: conv's output write, bn's read and write and relu's read
+    # (4 × 3,211,264 = 12,845,056) go → 4,081,664: conv 868,352, bn 2,048, relu 3,211,264 (its output)
+    graph = network(CHAIN).expand()
+    plain, fused = roofline(graph, device), roofline(graph, device, fuse="elementwise")
+    assert [l.bytes for l in plain.layers] == [4_079_616, 6_424_576, 6_422_528]
+    assert plain.totals()["bytes"] == 16_926_720
+    assert [l.bytes for l in fused.layers] == [868_352, 2_048, 3_211_264]
+    assert fused.totals()["bytes"] == 4_081_664 == 16_926_720 - 12_845_056
+    assert [l.fused_into for l in fused.layers] == ["", "pw", "pw"]
+    assert [l.flops for l in fused.layers] == [l.flops for l in plain.layers]  # fusion never changes FLOPs
+
+
+def test_a_tensor_read_twice_is_not_fused_away(device):
+    # the conv's output feeds both the relu and the add: it must be written; the add (relu's only reader)
+    # fuses into the relu, whose output is then not written: relu reads 802,816 and writes 0,
+    # add reads the conv output (802,816) and writes 802,816
+    layers = ("  - {type: conv, name: c, out: 64, kernel: 1, bias: false}\n  - {type: relu, name: r}\n"
+              "  - {type: add, name: a, inputs: [r, c]}\n")
+    fused = roofline(network(layers).expand(), device, fuse="elementwise")
+    c, r, a = fused.layers
+    assert c.output_bytes == 802_816 and r.fused_into == "" and (r.input_bytes, r.output_bytes) == (802_816, 0)
+    assert a.fused_into == "r" and (a.input_bytes, a.output_bytes) == (802_816, 802_816)
+
+
+def test_views_move_nothing(device):
+    # flatten is a view: 0 bytes and no time; the linear reads the conv's output itself
+    layers = ("  - {type: global_avgpool, name: gap}\n  - {type: flatten, name: f}\n"
+              "  - {type: linear, name: fc, out: 10, bias: false}\n")
+    gap, flat, fc = roofline(network(layers).expand(), device).layers
+    assert (flat.bytes, flat.time, flat.bound) == (0, 0, "none")
+    # linear 64 → 10: weights 640·4 = 2,560, input 256, output 40
+    assert (fc.weight_bytes, fc.input_bytes, fc.output_bytes) == (2_560, 256, 40)
+
+
+def test_totals(device):
+    # conv 40.79616 µs (memory), bn 64.24576 µs (memory), relu 64.22528 µs (memory): 169.2672 µs;
+    # FLOPs 102,760,448 + 2·802,816 + 802,816 = 105,168,896; achieved = F / (latency · peak)
+    report = roofline(network(CHAIN).expand(), device)
+    t = report.totals()
+    assert t["latency"] == Fraction(16_926_720, 10 ** 11)
+    assert (t["memory_bound"], t["layers"], t["memory_bound_share"]) == (3, 3, 1)
+    assert t["flops"] == 105_168_896
+    assert t["achieved_fraction"] == Fraction(105_168_896, 10 ** 13) / Fraction(16_926_720, 10 ** 11)
+
+
+def test_the_efficiency_factor_divides_every_time(device):
+    slow = parse_device(MADE_UP + "efficiency: 0.5\n", "slow.yaml")
+    layer = roofline(network(POINTWISE).expand(), slow).layers[0]
+    assert layer.time == 2 * Fraction(4_079_616, 10 ** 11)
+
+
+def test_a_dtype_the_device_lacks_is_an_error(device):
+    from convcalc.errors import SpecError
+
+    with pytest.raises(SpecError, match="no peak for bfloat16 .it gives float32, float16."):
+        roofline(network(POINTWISE).expand(), device, "bfloat16")
+
+
+def test_best_under_the_roofline_says_why(device):
+    from convcalc.cost.algorithms import algorithms
+    from convcalc.cost.roofline import choose_by_roofline
+
+    graph = network("  - {type: conv, name: c, out: 64, kernel: 3, padding: 1, bias: false}\n").expand()
+    report = choose_by_roofline(algorithms(graph), device, "float32")
+    conv = report.convs[0]
+    assert report.chosen_by == "roofline time on made-up (float32)"
+    assert conv.reason.startswith("fastest on made-up: ")
+    assert "bound" in conv.reason
