@@ -83,3 +83,89 @@ DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 
 
 def flops_per_element(op: str) -> int:
     return FLOPS_PER_ELEMENT[op][0]
+
+
+#: op -> (backward FLOPs per element, what is counted): the work of one training step's backward pass, per element
+#: of the tensor named in the text (the output gradient g unless stated), from the op's derivative as PyTorch's
+#: ``tools/autograd/derivatives.yaml`` defines it. The rules of the forward table hold (a comparison, a select
+#: by it, an add, a multiply, a divide, a negation, a transcendental each count 1), plus one: **a reduction of n
+#: values into a gradient counts n adds** (accumulated into the zero-initialised gradient buffer), so that every
+#: count is per element and exactly linear in the batch. docs/flops.md ("Backward") reproduces this table.
+BACKWARD_FLOPS_PER_ELEMENT: dict[str, tuple[int, str]] = {
+    "relu": (1, "threshold_backward(g, y, 0) = g·(y > 0): 1 comparison (the select is the comparison's)"),
+    "relu6": (2, "hardtanh_backward(g, x, 0, 6) = g where 0 < x < 6: 2 comparisons"),
+    "hardtanh": (2, "hardtanh_backward(g, x, min, max) = g where min < x < max: 2 comparisons"),
+    "leaky_relu": (2, "leaky_relu_backward = g if x > 0 else a·g: 1 comparison + 1 mul"),
+    "sigmoid": (3, "sigmoid_backward(g, y) = g·y·(1 − y): 1 sub + 2 mul"),
+    "tanh": (3, "tanh_backward(g, y) = g·(1 − y²): 2 mul + 1 sub"),
+    "gelu": (11, "gelu_backward = g·(Φ(x) + x·φ(x)): Φ = 0.5·(1 + erf(x/√2)) (mul, erf, add, mul), "
+                 "φ = exp(−x²/2)/√(2π) (2 mul, exp, mul), then x·φ, + Φ, × g"),
+    "gelu_tanh": (18, "gelu_backward(approximate='tanh'): x², x³, κ·x³, + x, ×β, tanh, 0.5·x, 1 + t, 0.5·(1 + t), "
+                      "t², 1 − t², × 0.5·x, 3κ·x², 1 +, × β, ×, + , × g"),
+    "silu": (8, "silu_backward = g·s·(1 + x·(1 − s)), s = sigmoid(x) recomputed (3): 1 − s, × x, 1 +, × s, × g"),
+    "hardswish": (5, "hardswish_backward = 0 if x < −3, g·(x/3 + 0.5) if x ≤ 3, else g: 2 comparisons + div + "
+                     "add + mul"),
+    "hardsigmoid": (3, "hardsigmoid_backward = g/6 where −3 < x < 3, else 0: 2 comparisons + 1 div"),
+    "hardsigmoid_affine": (5, "α·g where 0 < α·x + β < 1 (other α, β): mul + add + 2 comparisons + mul"),
+    "prelu": (2, "input gradient of prelu: g if x > 0 else a·g: 1 comparison + 1 mul"),
+    "prelu_weight": (3, "slope gradient Σ g·x over x ≤ 0: 1 comparison + 1 mul + 1 add"),
+    "elu": (3, "elu_backward(g, α, 1, 1, is_result, y) = g if x > 0 else g·(y + α): comparison + add + mul"),
+    "selu": (4, "elu_backward with scale λ: λ·g if x > 0 else g·(y + λ·α): comparison + mul + add + mul"),
+    "mish": (13, "mish_backward = g·(t + x·σ(x)·(1 − t²)), t = tanh(softplus(x)): sigmoid (3), softplus (3), "
+                 "tanh, t², 1 − t², x·σ, ×, + t, × g"),
+    "softplus": (6, "softplus_backward = g if β·x > threshold else g·z/(z + 1), z = exp(β·x): mul + comparison + "
+                    "exp + add + div + mul"),
+    "softmax": (4, "_softmax_backward_data: gx = y·(g − Σ g·y) over n values: mul + add (the sum) + sub + mul"),
+    "scalar_add": (0, "x + v, x − v: the gradient passes unchanged"),
+    "scalar_neg": (1, "v − x: −g, 1 negation"),
+    "scalar_mul": (1, "x·v, x / v: g·v or g/v, 1 op"),
+    "scalar_rdiv": (3, "v / x: −g·v/x² = −g·y/x: mul, div, negation"),
+    "scalar_pow": (3, "x^v: g·v·x^(v−1): pow + 2 mul"),
+    "layer_scale": (1, "input gradient of γ·x: g·γ, 1 mul"),
+    "layer_scale_weight": (2, "γ's gradient Σ g·x: 1 mul + 1 add"),
+    "bias_add_weight": (1, "β's gradient Σ g: 1 add (the input gradient passes unchanged: 0)"),
+    "bias_grad": (1, "conv / linear bias gradient Σ g over the batch and positions: 1 add per output element"),
+    "batchnorm_sums": (4, "training batch norm, per element: Σ g (1 add) and Σ (x − μ)·g (sub + mul + add): "
+                          "dβ, dγ·σ, and the two means the input gradient needs"),
+    "batchnorm_input": (5, "dx = (g − Σg/M − (x − μ)·Σ(x − μ)g/(σ²M))·γ/σ: sub + mul + 2 sub + mul "
+                           "(the per-channel scalars, once per batch, are not counted)"),
+    "norm_input": (7, "layer/group/instance norm input gradient, per element: Σ g·γ·x (mul + add), Σ g·γ (add), "
+                      "dx = a·(gγ) + b·x + c (2 mul + 2 add); + 1 with affine for g·γ (native_layer_norm_backward)"),
+    "norm_input_affine": (1, "g·γ, per element, when there is a γ"),
+    "norm_backward_set": (10, "per normalised set: b = (Σgγ·μ − Σgγx)·(1/σ)³/n (6), c = −b·μ − Σgγ·(1/σ)/n (4)"),
+    "norm_scale_weight": (4, "γ's gradient Σ g·x̂, x̂ = (x − μ)/σ recomputed: sub + mul + mul + add"),
+    "norm_shift_weight": (1, "β's gradient Σ g: 1 add"),
+    "maxpool": (1, "max_pool_backward: each output gradient added to its argmax input: 1 add per output element"),
+    "avgpool": (1, "avg_pool_backward: g / window (1 div per output element), added to each of its Πk taps "
+                   "(1 add per tap): Πk + 1 per output element"),
+    "lppool": (3, "per tap: x^(p−1), × (g·y^(1−p)), added into gx"),
+    "lppool_window": (2, "per output element: y^(1−p), × g"),
+    "stochastic_pool": (1, "mode train: each output gradient added to its sampled tap: 1 add per output element"),
+    "stochastic_pool_test": (5, "mode test, y = Σa²/Σa: per tap g·(2a_i − y)/Σa: mul + sub + div + mul + add into gx"),
+    "upsample_nearest": (1, "upsample_nearest_backward: each output gradient added to its source input: 1 add "
+                            "per output element"),
+    "upsample_linear": (2, "per output element and corner (2^d): weight·g + add into the corner: 2·2^d "
+                           "(bilinear: 8)"),
+    "upsample_cubic": (2, "per output element and tap (4^d): weight·g + add into the tap: 2·4^d (bicubic: 32)"),
+    "pad_fold": (1, "reflect / replicate / circular: each border gradient added back onto its source: 1 add per "
+                    "padded element (constant padding: a slice, 0)"),
+    "add": (0, "add: the gradient passes to each input unchanged"),
+    "broadcast_sum": (1, "an input broadcast to the output: its gradient is g summed over the broadcast axes "
+                         "(sum_to_size): 1 add per output element, per broadcast input"),
+    "multiply": (1, "mul: each input's gradient is g times the other inputs: (inputs − 1) mul per output "
+                    "element, per input"),
+    "subtract": (1, "sub: ga = g, gb = −g: 1 negation per output element"),
+    "divide": (5, "div: ga = g/b (1), gb = −g·(a/b)/b (2 div + mul + negation)"),
+    "dropout": (2, "native_dropout_backward(g, mask, scale) = g·mask·scale: 2 mul"),
+    "identity": (0, "the gradient passes unchanged"),
+    "rearrange": (0, "concat, reshape, flatten, permute, channel shuffle / slice, pixel (un)shuffle: the gradient "
+                     "is sliced or rearranged, no arithmetic"),
+}
+
+BACKWARD_FLOPS_DEFINITION = ("backward FLOPs = 2·(dX + dW MACs) + bias-gradient adds + the per-op backward table "
+                             "(docs/flops.md, \"Backward\")")
+
+
+def backward_flops_per_element(op: str) -> int:
+    """The backward table's cost of ``op`` (a KeyError for an op it lacks: never a silent zero)."""
+    return BACKWARD_FLOPS_PER_ELEMENT[op][0]

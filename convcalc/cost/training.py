@@ -10,7 +10,9 @@ Which layers do backward work (the rule, stated once here):
 * a layer **needs backward** when it needs either, and its output reaches the network's output.
 
 The MACs of each come from the layer's kind (``backward_macs``, in its class next to ``counts``), per sample, times
-the batch. The executor's training pass (:mod:`convcalc.executor.backward.train`) counts the same from what it
+the batch; so do its backward FLOPs (``backward_flops``, right after it: 2 per backward MAC, bias gradients and
+the backward per-op table of :mod:`convcalc.cost.conventions`). A layer that needs no backward contributes 0; one
+whose input gradient is not needed skips that part, a frozen one its parameter gradients. The executor's training pass (:mod:`convcalc.executor.backward.train`) counts the same from what it
 computes, and ``convcalc verify --train`` compares the two.
 """
 
@@ -33,6 +35,7 @@ class LayerTraining:
     needs_backward: bool
     dx_macs: int
     dw_macs: int
+    backward_flops: int = 0
 
     @property
     def backward_macs(self) -> int:
@@ -41,7 +44,8 @@ class LayerTraining:
     def to_dict(self) -> dict:
         return {"name": self.name, "type": self.type, "trainable": self.trainable,
                 "needs_input_grad": self.needs_input_grad, "needs_backward": self.needs_backward,
-                "dx_macs": self.dx_macs, "dw_macs": self.dw_macs, "backward_macs": self.backward_macs}
+                "dx_macs": self.dx_macs, "dw_macs": self.dw_macs, "backward_macs": self.backward_macs,
+                "backward_flops": self.backward_flops}
 
 
 @dataclass
@@ -53,12 +57,16 @@ class TrainingCompute:
     layers: list[LayerTraining]
     frozen: list[str] = field(default_factory=list)   # the layers with params that are frozen
     forward_macs: int = 0
+    forward_flops: int = 0
 
     def totals(self) -> dict:
         dx = sum(row.dx_macs for row in self.layers)
         dw = sum(row.dw_macs for row in self.layers)
+        backward_flops = sum(row.backward_flops for row in self.layers)
         return {"forward_macs": self.forward_macs, "dx_macs": dx, "dw_macs": dw, "backward_macs": dx + dw,
                 "training_macs": self.forward_macs + dx + dw,
+                "forward_flops": self.forward_flops, "backward_flops": backward_flops,
+                "training_flops": self.forward_flops + backward_flops,
                 "trainable_layers": sum(row.trainable for row in self.layers), "frozen_layers": len(self.frozen)}
 
     def layer(self, name: str) -> LayerTraining:
@@ -123,11 +131,15 @@ def training(graph, report=None, freeze=()) -> TrainingCompute:
         live = node.name in reaches
         input_grad, trainable_live = input_grad and live, trainable and live
         answer = own(cls, "backward_macs") or Layer.backward_macs
+        flops_answer = own(cls, "backward_flops") or Layer.backward_flops
         if input_grad or trainable_live:
-            dx, dw = answer(cls(node), [shapes[name] for name in node.inputs], input_grad, trainable_live)
+            layer, ins = cls(node), [shapes[name] for name in node.inputs]
+            dx, dw = answer(layer, ins, input_grad, trainable_live)
+            flops = flops_answer(layer, ins, input_grad, trainable_live)
         else:
-            dx = dw = 0
+            dx = dw = flops = 0
         layers.append(LayerTraining(node.name, node.kind, trainable, input_grad, input_grad or trainable_live,
-                                    dx * graph.batch, dw * graph.batch))
+                                    dx * graph.batch, dw * graph.batch, flops * graph.batch))
     forward = sum(row.macs for row in report.layers)
-    return TrainingCompute(graph.name, graph.batch, layers, frozen_with_params, forward)
+    forward_flops = sum(row.flops for row in report.layers)
+    return TrainingCompute(graph.name, graph.batch, layers, frozen_with_params, forward, forward_flops)

@@ -177,6 +177,14 @@ class Layer:
                                       "MACs (add `backward_macs` to its class, docs/training.md)")
         return 0, 0
 
+    def backward_flops(self, ins: Sequence[Shape], input_grad: bool = True, trainable: bool = True) -> int:
+        """Backward FLOPs per sample of a training step: the input gradient's work (when ``input_grad``) and the
+        parameter gradients' (when ``trainable``), from the backward per-op table
+        (``BACKWARD_FLOPS_PER_ELEMENT`` in :mod:`convcalc.cost.conventions`, docs/flops.md "Backward"). Every
+        kind answers for itself: a loud error here, never a silent zero."""
+        raise NotImplementedError(f"layer `{self.name}`: kind `{self.kind}` declares no backward FLOPs (add "
+                                  "`backward_flops` to its class, docs/flops.md \"Backward\")")
+
     def shape_steps(self, ins: Sequence[Shape], q=SYMBOLIC) -> ShapeSteps | None:
         """The output size of every spatial axis as a formula, and the channels (None: see ``shape_rule``)."""
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
+from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Int
 from .base import Example, Layer, register
 from . import saved
@@ -43,6 +44,10 @@ class ChannelShuffle(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost("channel_shuffle"))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The inverse permutation of g: ``rearrange``, 0 per element."""
+        return prod(ins[0]) * backward_flops_per_element("rearrange")
 
     def warnings(self, ins):
         if len(ins[0]) > 1:
@@ -84,6 +89,10 @@ class ChannelSlice(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("channel_slice"))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """g written into its channels of a zero gradient: ``rearrange``, 0 per element."""
+        return prod(ins[0]) * backward_flops_per_element("rearrange")
 
     def moved_elements(self, ins, out, params, buffers):
         """A view of its input (a range of its channels): nothing moves through memory."""

@@ -57,6 +57,15 @@ class Staged:
             weighted_before = weighted_before or bool(stage.counts.params)
         return dx, dw
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """2 FLOPs per backward MAC (:meth:`backward_macs`), plus the stages' other forward FLOPs (bias adds, inner
+        activations and norms, the gate's multiply) once more for their backward: the bias gradients' adds when
+        trainable, the elementwise stages at their forward cost. An approximation for the elementwise stages
+        (docs/flops.md, "Backward"): the stages are not layers of their own, so they do not answer the table."""
+        counts = self.counts(ins)
+        dx, dw = self.backward_macs(ins, input_grad, trainable)
+        return 2 * (dx + dw) + (counts.flops - 2 * counts.macs if (input_grad or trainable) else 0)
+
     def sub_rows(self, ins) -> list[dict]:
         """The stages as the JSON report lists them (per sample)."""
         return [{"name": s.name, "type": s.type, "output_shape": list(s.output_shape), "params": s.counts.params,

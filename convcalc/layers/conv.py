@@ -17,6 +17,7 @@ from math import prod
 from ..spec.fields import Axes, Bool, Choice, Int, Padding
 from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape,
                    register)
+from ..cost.conventions import backward_flops_per_element
 from .formula import NUMERIC, SYMBOLIC, Counts
 from ..limits import number_text
 from . import saved
@@ -184,6 +185,14 @@ class Conv(SlidingWindow, Layer):
         macs = self.counts(ins).macs
         return (macs if input_grad else 0), (macs if trainable else 0)
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """2 FLOPs per backward MAC (dX and dW, :meth:`backward_macs`), plus the bias gradient when trainable: Σ gy
+        over the positions, 1 add per output element (``bias_grad``), as the forward counts its bias add."""
+        counts = self.counts(ins)
+        dx, dw = self.backward_macs(ins, input_grad, trainable)
+        bias_adds = counts.flops - 2 * counts.macs  # the forward's bias adds: C_out·ΠN_out, or 0 without a bias
+        return 2 * (dx + dw) + (bias_adds * backward_flops_per_element("bias_grad") if trainable else 0)
+
     def conv_lowering(self, ins):
         """The plain convolutions it runs, for ``convcalc cost`` (:mod:`convcalc.layers.lowering`): itself."""
         return (Lowered("", self.geometry(ins[0])),)
@@ -321,6 +330,7 @@ class Depthwise(Conv):
     erf_rule = Conv.erf_rule  # a conv with groups = C_in: the same window and fan-out rule
     conv_lowering = Conv.conv_lowering  # a conv with groups = C_in: each algorithm runs per channel
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
+    backward_flops = Conv.backward_flops
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -352,6 +362,7 @@ class Pointwise(Conv):
     erf_rule = Conv.erf_rule  # a conv with a 1-tap window
     conv_lowering = Conv.conv_lowering  # a conv with a 1-tap kernel
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
+    backward_flops = Conv.backward_flops
     written_as = as_itself
     kernel = None
     padding = Padding(default=0)
@@ -459,6 +470,7 @@ class ConvTranspose(Conv):
         return Counts(params, 0, macs, flops)
 
     backward_macs = Conv.backward_macs  # dX (a forward conv of gy) = dW = the forward's input-position MACs
+    backward_flops = Conv.backward_flops
 
     def details(self, ins):
         g = self.geometry(ins[0])

@@ -8,8 +8,9 @@ the analytic ERF unchanged; softmax is the exception, as it normalises along an 
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 
-from ..cost.conventions import flops_per_element
+from ..cost.conventions import backward_flops_per_element, flops_per_element
 from ..spec.fields import Choice, Int, Number
 from .base import Example, Layer, fmt_tuple, register
 from . import saved
@@ -25,6 +26,14 @@ class Elementwise(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The input gradient only (no params): elements × the op's row of the backward table (its derivative)."""
+        return prod(ins[0]) * backward_flops_per_element(self.backward_op()) if input_grad else 0
+
+    def backward_op(self) -> str:
+        """The row of the backward table (convcalc/cost/conventions.py) this kind's derivative costs."""
+        return self.op
 
     def fuses_elementwise(self) -> bool:
         """One op per element: it can run in the epilogue of the kernel producing its input."""
@@ -81,6 +90,11 @@ class GELU(Elementwise):
         op = "gelu_tanh" if self.approximate == "tanh" else self.op
         return Counts(flops=q.elements(ins[0]) * q.cost(op))
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """gelu_backward(grad, self, approximate): elements × ``gelu`` (11) or ``gelu_tanh`` (18)."""
+        op = "gelu_tanh" if self.approximate == "tanh" else self.op
+        return prod(ins[0]) * backward_flops_per_element(op) if input_grad else 0
+
 
 SiLU = _activation("silu", "x·sigmoid(x) (also called swish)",
                    saved_for_backward=saved.saves_input)  # silu_backward(grad, self)
@@ -117,6 +131,12 @@ class Hardsigmoid(Elementwise):
     def counts(self, ins, q=NUMERIC):
         torch_form = self.alpha == Fraction(1, 6) and self.beta == Fraction(1, 2)
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op if torch_form else "hardsigmoid_affine"))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """hardsigmoid_backward: elements × ``hardsigmoid`` (3), or ``hardsigmoid_affine`` (5) with other α, β."""
+        torch_form = self.alpha == Fraction(1, 6) and self.beta == Fraction(1, 2)
+        op = self.op if torch_form else "hardsigmoid_affine"
+        return prod(ins[0]) * backward_flops_per_element(op) if input_grad else 0
 
 
 @register
@@ -209,6 +229,13 @@ class PReLU(Elementwise):
     def counts(self, ins, q=NUMERIC):
         slopes = self.slopes(ins[0])
         return Counts(q("C", slopes) if slopes > 1 else 1, 0, 0, q.elements(ins[0]) * q.cost(self.op))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """Input gradient elements × ``prelu`` (2), when needed; slope gradient elements × ``prelu_weight`` (3),
+        when trainable (_prelu_kernel_backward returns both)."""
+        elements = prod(ins[0])
+        return (elements * backward_flops_per_element("prelu") if input_grad else 0) + \
+            (elements * backward_flops_per_element("prelu_weight") if trainable else 0)
 
     def erf_rule(self, ins, out, index):
         """Slopes of 1 (uniform weights): the identity, exactly."""
@@ -369,6 +396,10 @@ class Softmax(Layer):
             rows = q("C", shape[0]) * q.prod("N_rest", shape[1:-1]) if len(shape) > 2 else q("C", shape[0])
             n = q("N_last", shape[-1])
         return Counts(flops=rows * (q.cost(self.op) * n - 1))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """_softmax_backward_data(grad, result): gx = y·(g − Σ g·y), elements × ``softmax`` (4)."""
+        return prod(ins[0]) * backward_flops_per_element(self.op) if input_grad else 0
 
     @property
     def any_layout(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Bool, Choice, Int
 from .base import Example, Layer, register
 from . import saved
@@ -83,6 +84,14 @@ class Linear(Layer):
         (PyTorch's ``mm``/``addmm`` entries in tools/autograd/derivatives.yaml), one product per forward product."""
         macs = self.counts(ins).macs
         return (macs if input_grad else 0), (macs if trainable else 0)
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """2 FLOPs per backward MAC, plus the bias gradient when trainable: 1 add per output element (``bias_grad``;
+        ``axis: last``: at every position), as the forward counts its bias add."""
+        counts = self.counts(ins)
+        dx, dw = self.backward_macs(ins, input_grad, trainable)
+        bias_adds = counts.flops - 2 * counts.macs
+        return 2 * (dx + dw) + (bias_adds * backward_flops_per_element("bias_grad") if trainable else 0)
 
     def receptive_field(self, rfs, ins):
         if self.axis == "flat" or len(ins[0]) == 1:

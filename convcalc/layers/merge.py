@@ -12,7 +12,9 @@ along axis 0, the channels, so its inputs must be channels first.
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 
+from ..cost.conventions import backward_flops_per_element
 from .base import Example, Layer, fmt_tuple, register
 from . import saved
 from .formula import NUMERIC, Counts
@@ -29,6 +31,22 @@ class Merge(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=(q("n", len(ins)) - 1) * q.elements(self.output_shape(ins)) * q.cost(self.op))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The inputs' gradients (every input's, when the layer's is needed): the kind's
+        :meth:`backward_per_output` per output element, plus the sums of broadcast inputs' gradients."""
+        if not input_grad:
+            return 0
+        out = prod(self.output_shape(ins))
+        return out * self.backward_per_output(len(ins)) + self.reduction_flops(ins, out)
+
+    def backward_per_output(self, inputs: int) -> int:
+        """Backward FLOPs per output element for ``inputs`` inputs (backward table, convcalc/cost/conventions.py)."""
+        raise NotImplementedError(f"kind `{self.kind}` declares no backward FLOPs per output element")
+
+    def reduction_flops(self, ins, out: int) -> int:
+        """The sums over broadcast axes of inputs smaller than the output: none without broadcasting."""
+        return 0
 
     def receptive_field(self, rfs, ins):
         out = self.output_shape(ins)
@@ -93,6 +111,11 @@ class Broadcasting(Merge):
         (the others are still read)."""
         return True
 
+    def reduction_flops(self, ins, out):
+        """An input broadcast to the output gets g summed over the broadcast axes (sum_to_size): ``broadcast_sum``,
+        1 add per output element, per broadcast input."""
+        return sum(out for shape in ins if prod(shape) != out) * backward_flops_per_element("broadcast_sum")
+
     def mismatch(self, ins):
         """Shapes that do not broadcast: the first input and the first other one it does not broadcast with
         (``cannot add `a` (…) and `b` (…)``), or every input when only their combination fails."""
@@ -140,6 +163,10 @@ class Add(Broadcasting):
     shape_rule = "inputs of one shape → that shape (size-1 axes broadcast)"
     saved_for_backward = saved.saves_nothing  # dx_i = g (summed over broadcast axes)
 
+    def backward_per_output(self, inputs):
+        """The gradient passes to every input unchanged (``add``, 0); broadcast inputs' sums are extra."""
+        return backward_flops_per_element(self.op)
+
 
 @register
 class Concat(Merge):
@@ -153,6 +180,10 @@ class Concat(Merge):
     shape_rule = "(C_1, *N), (C_2, *N), … → (ΣC_i, *N)"
 
     saved_for_backward = saved.saves_nothing  # cat_tensors_backward: slices of g, sizes only
+
+    def backward_per_output(self, inputs):
+        """cat_tensors_backward slices g: ``rearrange``, 0."""
+        return backward_flops_per_element("rearrange")
 
     def output_shape(self, ins):
         first = ins[0]
@@ -182,6 +213,10 @@ class Multiply(Broadcasting):
     def mismatch(self, ins):
         shapes = " and ".join(f"`{n}` {fmt_tuple(s)}" for n, s in zip(self.node.inputs, ins))
         self.fail(f"cannot broadcast {shapes}", self.hint, "inputs")  # as before broadcasting was shared
+
+    def backward_per_output(self, inputs):
+        """Each input's gradient is g times the other inputs: n·(n − 1) multiplies (``multiply``), 2 for a pair."""
+        return inputs * (inputs - 1) * backward_flops_per_element(self.op)
 
     def saved_for_backward(self, ins):
         """Every input: d(a·b)/da = b and d/db = a (``mul.Tensor`` saves other for self and self for other); with
@@ -226,6 +261,10 @@ class Subtract(Binary):
                       inputs=("input", "a"))
     saved_for_backward = saved.saves_nothing  # da = g, db = −g
 
+    def backward_per_output(self, inputs):
+        """ga = g, gb = −g: 1 negation (``subtract``)."""
+        return backward_flops_per_element(self.op)
+
 
 @register
 class Divide(Binary):
@@ -238,6 +277,10 @@ class Divide(Binary):
     verb = "divide"
     example = Example((3, 4, 4), before=({"type": "global_avgpool", "name": "pool"},
                                          {"type": "sigmoid", "name": "scale"}), inputs=("input", "scale"))
+
+    def backward_per_output(self, inputs):
+        """ga = g/b, gb = −g·(a/b)/b (``divide``, 5)."""
+        return backward_flops_per_element(self.op)
 
     def saved_for_backward(self, ins):
         """Both inputs: d(a/b)/da = 1/b, d/db = −a/b² (``div.Tensor`` saves other, and self for other's grad)."""

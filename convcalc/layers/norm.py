@@ -39,6 +39,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
+from ..cost.conventions import backward_flops_per_element as bwd
 from ..spec.fields import Bool, Choice, Int, Number
 from .base import Example, Layer, register
 from .elementwise import Elementwise
@@ -85,6 +86,17 @@ class BatchNorm(Elementwise):
                       q.opt(self.track_running_stats, channels, "running mean and var, with track_running_stats"),
                       0, q.elements(ins[0]) * q.cost(self.op))
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """A training step normalises with the batch statistics, so the backward is batch_norm_backward's
+        (PyTorch's CPU kernel): the two sums Σ g and Σ (x − μ)·g per channel (``batchnorm_sums``, 4 per element)
+        give dβ and dγ and are needed by the input gradient, dx = (g − Σg/M − (x − μ)·Σ(x − μ)g/(σ²M))·γ/σ
+        (``batchnorm_input``, 5 per element). Per sample: C·ΠN × (4 + 5) with the input gradient, × 4 with only
+        the parameter gradients."""
+        elements = prod(ins[0])
+        if input_grad:
+            return elements * (bwd("batchnorm_sums") + bwd("batchnorm_input"))
+        return elements * bwd("batchnorm_sums") if trainable else 0
+
     def moved_elements(self, ins, out, params, buffers):
         """At inference the folded form reads one scale and one shift per channel (2·C), whatever ``affine`` and
         ``track_running_stats`` store; the input read and the output written once."""
@@ -113,6 +125,27 @@ class Standardisation(Layer):
     def global_context(self, shape) -> bool:
         """Whether the statistics read other positions than the output's own (then the RF says so)."""
         return True
+
+    def affine_terms(self) -> int:
+        """The affine terms: 2 (γ and β) with ``affine``, else 0."""
+        return 2 if self.affine else 0
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """native_layer_norm_backward's work (native_group_norm_backward's, batch norm over (1, B·C, …) for instance
+        norm, are the same sums): with the input gradient, per element ``norm_input`` (7) + ``norm_input_affine``
+        (1, g·γ) with γ, per normalised set ``norm_backward_set`` (10); when trainable, per element
+        ``norm_scale_weight`` (4, dγ = Σ g·x̂) and ``norm_shift_weight`` (1, dβ = Σ g) with β. A training step uses
+        the sample's statistics, also with ``track_running_stats``."""
+        shape = ins[0]
+        elements, terms = prod(shape), self.affine_terms()
+        sets = elements // self.set_size(shape)
+        flops = 0
+        if input_grad:
+            flops += elements * (bwd("norm_input") + (bwd("norm_input_affine") if terms else 0)) \
+                + sets * bwd("norm_backward_set")
+        if trainable and terms:
+            flops += elements * (bwd("norm_scale_weight") + (bwd("norm_shift_weight") if terms == 2 else 0))
+        return flops
 
     @staticmethod
     def standardise_flops(q, elements, sets):
@@ -176,6 +209,10 @@ class LayerNorm(Standardisation):
 
     def set_size(self, shape):
         return shape[0] if self.axis == "channels" else shape[-1]
+
+    def affine_terms(self) -> int:
+        """γ and β with ``affine`` (2), γ alone with ``bias: false`` (1), none without ``affine``."""
+        return (2 if self.bias else 1) if self.affine else 0
 
     def global_context(self, shape):
         return self.axis == "last" and len(shape) > 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import gcd, prod
 
+from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Axes, Bool, Choice, Number, Size
 from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
 from . import saved
@@ -44,6 +45,10 @@ class MaxReduction:
         """Of ``windows`` windows holding ``taps`` taps in all."""
         return (taps - windows) * q.cost(self.op)
 
+    def backward_windows_cost(self, taps, windows):
+        """Backward of ``windows`` windows: each output gradient added to its argmax (``maxpool``, 1 per output)."""
+        return windows * backward_flops_per_element("maxpool")
+
 
 class AverageReduction:
     """Mean of a window: (taps − 1) adds + 1 divide = taps."""
@@ -55,6 +60,11 @@ class AverageReduction:
 
     def windows_cost(self, taps, windows, q):
         return taps * q.cost(self.op)
+
+    def backward_windows_cost(self, taps, windows):
+        """Backward of ``windows`` windows holding ``taps`` taps: g / window (1 per output) added to every tap
+        (1 per tap), ``avgpool``."""
+        return (taps + windows) * backward_flops_per_element("avgpool")
 
 
 # ---- sliding windows -----------------------------------------------------------------------------------------
@@ -117,6 +127,14 @@ class WindowPool(SlidingWindow, Layer):
         g = self.geometry(ins[0])
         windows = q("C", ins[0][0]) * q.prod("N_out", g.out_sizes)
         return Counts(flops=windows * self.window_cost(q.prod("k", g.kernel), q))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The input gradient of C·ΠN_out windows of Πk taps (padding taps counted as if present, as forward)."""
+        if not input_grad:
+            return 0
+        g = self.geometry(ins[0])
+        windows = ins[0][0] * prod(g.out_sizes)
+        return self.backward_windows_cost(windows * prod(g.kernel), windows)
 
     def warnings(self, ins):
         g = self.geometry(ins[0])
@@ -231,6 +249,10 @@ class LPPool(_NoPadPool):
     def window_cost(self, taps, q):
         return taps * q.cost(self.op)
 
+    def backward_windows_cost(self, taps, windows):
+        """dx = g·y^(1−p)·x^(p−1): per output ``lppool_window`` (2), per tap ``lppool`` (3)."""
+        return taps * backward_flops_per_element("lppool") + windows * backward_flops_per_element("lppool_window")
+
     def saved_for_backward(self, ins):
         """What torch's ``lp_pool`` (``(sign(a)·relu(|a|)·Πk)^(1/p)`` with a = avg_pool(x^p)) saves: x (for
         pow), x^p (avg_pool's input), and four distinct tensors of the output's size: a (for abs), relu's result
@@ -266,6 +288,13 @@ class StochasticPool(_NoPadPool):
     def window_cost(self, taps, q):
         return taps * q.cost(self.op) - 1
 
+    def backward_windows_cost(self, taps, windows):
+        """``train``: the gradient to the picked tap, 1 per output (``stochastic_pool``); ``test``: d(Σa²/Σa)/da_i
+        = (2a_i − y)/Σa at every tap (``stochastic_pool_test``, 5 per tap)."""
+        if self.mode == "train":
+            return windows * backward_flops_per_element("stochastic_pool")
+        return taps * backward_flops_per_element("stochastic_pool_test")
+
     def saved_for_backward(self, ins):
         """``train``: the index of the picked tap per window (int64 per output element): the gradient goes to it
         alone. ``test``: the input and Σa, Σa² per window (two output-sized tensors) for d(Σa²/Σa)/da."""
@@ -296,6 +325,10 @@ class GlobalPool(Layer):
     def counts(self, ins, q=NUMERIC):
         self.check_rank(ins[0])
         return Counts(flops=q("C", ins[0][0]) * self.window_cost(q.prod("N", ins[0][1:]), q))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The input gradient of C windows of ΠN taps."""
+        return self.backward_windows_cost(prod(ins[0]), ins[0][0]) if input_grad else 0
 
     def receptive_field(self, rfs, ins):
         return rfs[0].whole(ins[0][1:])
@@ -383,6 +416,14 @@ class AdaptivePool(Layer):
         axes = self.axes(ins[0])
         taps = q("Σ windows", prod(adaptive_axis(n, o)[0] for n, o in axes))  # Σ over outputs of window volume
         return Counts(flops=q("C", ins[0][0]) * self.windows_cost(taps, q.prod("O", [o for _, o in axes]), q))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The input gradient of C·ΠO windows holding C·Σ window sizes taps (PyTorch's windows)."""
+        if not input_grad:
+            return 0
+        axes = self.axes(ins[0])
+        taps = prod(adaptive_axis(n, o)[0] for n, o in axes)
+        return self.backward_windows_cost(ins[0][0] * taps, ins[0][0] * prod(o for _, o in axes))
 
     def receptive_field(self, rfs, ins):
         spans, jumps, offsets, uneven = [], [], [], False

@@ -5,8 +5,9 @@ padding (``torch.nn.functional.pad``: constant, reflect, replicate, circular).""
 from __future__ import annotations
 
 from fractions import Fraction
-from math import floor, inf, isfinite
+from math import floor, inf, isfinite, prod
 
+from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import PADDING_WORDS, Bool, Choice, Int, Number, Padding, ScaleField, Size
 from .base import Example, Layer, ShapeSteps, register, window_rf_steps
 from . import saved
@@ -106,6 +107,19 @@ class Upsample(Layer):
             per_element = (taps + taps - 1) * q.cost("upsample_linear")
         return Counts(flops=q.elements(self.output_shape(ins)) * per_element)
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """upsample_*_backward, per output element: nearest 1 add into its source (``upsample_nearest``); linear
+        a weight·g and an add into each of its 2^d corners (``upsample_linear``, 2·2^d); bicubic into each of its
+        4^d taps (``upsample_cubic``, 2·4^d)."""
+        if not input_grad:
+            return 0
+        d, out = len(ins[0]) - 1, prod(self.output_shape(ins))
+        if self.mode == "nearest":
+            return out * backward_flops_per_element("upsample_nearest")
+        if self.mode == "bicubic":
+            return out * 4 ** d * backward_flops_per_element("upsample_cubic")
+        return out * 2 ** d * backward_flops_per_element("upsample_linear")
+
     def receptive_field(self, rfs, ins):
         sizes, out = ins[0][1:], self.out_sizes(ins[0])
         ratios = [Fraction(n, o) for n, o in zip(sizes, out)]  # input pixels per output pixel
@@ -159,6 +173,10 @@ class PixelShuffle(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The inverse rearrangement of g: ``rearrange``, 0 per element."""
+        return prod(ins[0]) * backward_flops_per_element("rearrange")
+
     saved_for_backward = saved.saves_nothing  # a rearrangement (a copy)
 
     def output_shape(self, ins):
@@ -208,6 +226,10 @@ class PixelUnshuffle(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pixel_shuffle"))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The inverse rearrangement of g: ``rearrange``, 0 per element."""
+        return prod(ins[0]) * backward_flops_per_element("rearrange")
 
     saved_for_backward = saved.saves_nothing  # a rearrangement (a copy)
 
@@ -328,6 +350,13 @@ class Pad(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(self.output_shape(ins)) * q.cost("pad"))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """constant: g sliced (0); reflect, replicate, circular: each padded element's gradient added back onto the
+        input element it copies (``pad_fold``, 1 per padded element: output − input elements)."""
+        if not input_grad or self.mode == "constant":
+            return 0
+        return (prod(self.output_shape(ins)) - prod(ins[0])) * backward_flops_per_element("pad_fold")
 
     def receptive_field(self, rfs, ins):
         pairs = self.pads(ins[0])

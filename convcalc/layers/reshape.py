@@ -23,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
+from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import REQUIRED, Field, Int, _items
 from .base import Example, Layer, ShapeSteps, fmt_tuple, register
 from . import saved
@@ -81,6 +82,10 @@ class Rearrangement(Layer):
 
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost(self.op))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """g reshaped or permuted back: ``rearrange``, 0 per element."""
+        return prod(ins[0]) * backward_flops_per_element("rearrange")
 
     def erf_rule(self, ins, out, index):
         """Flat output: the single unit reads the whole map. Otherwise every input axis keeps its positions (the

@@ -10,7 +10,9 @@ axis (``axis: last``, for channels-last tensors written by a ``permute``).
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 
+from ..cost.conventions import BACKWARD_FLOPS_PER_ELEMENT as BACKWARD, backward_flops_per_element
 from ..spec.fields import Bool, Choice, Number
 from .base import Example, Layer, register
 from . import saved
@@ -66,6 +68,14 @@ class Scalar(Layer):
     def counts(self, ins, q=NUMERIC):
         return Counts(flops=q.elements(ins[0]) * q.cost("scalar"))
 
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """The input gradient, per element: x ± v passes g (``scalar_add``, 0); v − x negates it (``scalar_neg``,
+        1); x·v and x / v scale it (``scalar_mul``, 1); v / x: −g·y/x (``scalar_rdiv``, 3); x^v: g·v·x^(v−1)
+        (``scalar_pow``, 3)."""
+        op = {"add": "scalar_add", "sub": "scalar_add", "rsub": "scalar_neg", "mul": "scalar_mul",
+              "div": "scalar_mul", "rdiv": "scalar_rdiv", "pow": "scalar_pow"}[self.op]
+        return prod(ins[0]) * backward_flops_per_element(op) if input_grad else 0
+
     def fuses_elementwise(self) -> bool:
         """One op per element: it can run in the epilogue of the kernel producing its input."""
         return True
@@ -102,6 +112,14 @@ class PerChannel(Layer):
             c = q("C_last", shape[-1])
         return Counts(q.opt(self.learnable, c, "with learnable"), q.opt(not self.learnable, c, "with learnable: false"),
                       0, q.elements(shape) * q.cost(self.op))
+
+    def backward_flops(self, ins, input_grad=True, trainable=True):
+        """Per element: the input gradient's row ``{op}`` (when needed; absent: it passes g) and the parameter
+        gradient's row ``{op}_weight`` (when trainable), of the backward table."""
+        elements = prod(ins[0])
+        dx = backward_flops_per_element(self.op) if input_grad and self.op in BACKWARD else 0
+        dw = backward_flops_per_element(self.op + "_weight") if trainable else 0
+        return elements * (dx + dw)
 
     def fuses_elementwise(self) -> bool:
         """One op per element: it can run in the epilogue of the kernel producing its input."""

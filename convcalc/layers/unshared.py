@@ -92,6 +92,7 @@ class LocallyConnected(Conv):
     # unshared weights change nothing in the count: each output position's products have their own weights, and
     # gx and gW still take one product per forward product (the dW sum runs over the batch only, not positions)
     backward_macs = Conv.backward_macs
+    backward_flops = Conv.backward_flops
 
     def details(self, ins):
         return {"kernels": self.kernels(self.geometry(ins[0]).out_sizes)}
@@ -120,6 +121,7 @@ class Tiled(LocallyConnected):
 
     channel_terms = Conv.channel_terms  # tiled convs are grouped: C_in/g
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs, as locally_connected
+    backward_flops = Conv.backward_flops
     conv_lowering = not_lowered("tiled weights: t kernels per axis cycle over the output positions, so neighbouring "
                                 "outputs use different filters; the Winograd and FFT models need one shared filter, "
                                 "and im2col one weight matrix")
