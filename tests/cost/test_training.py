@@ -137,7 +137,8 @@ def test_cost_json_has_training_compute():
     first = compute["layers"][0]
     # conv1: 64·112·112·3·7·7 = 118,013,952 MACs
     assert first == {"name": "conv1", "type": "conv", "trainable": True, "needs_input_grad": False,
-                     "needs_backward": True, "dx_macs": 0, "dw_macs": 118_013_952, "backward_macs": 118_013_952}
+                     "needs_backward": True, "dx_macs": 0, "dw_macs": 118_013_952, "backward_macs": 118_013_952,
+                     "backward_flops": 236_027_904}   # 2 × 118,013,952: no bias, no input gradient
     # every conv and the fc: dX = forward MACs except conv1's; dW = the forward MACs
     assert compute["totals"]["dw_macs"] == 1_814_073_344
     assert compute["totals"]["dx_macs"] == 1_814_073_344 - 118_013_952
@@ -147,6 +148,7 @@ def test_cost_table_has_the_training_section():
     result = runner.invoke(app, ["cost", "resnet18", "--train", "--algorithm", "best"])
     assert result.exit_code == 0, result.output
     assert "training step (backward compute)" in result.stdout and "dW MACs" in result.stdout
+    assert "backward FLOPs" in result.stdout and "FLOPs per training step" in result.stdout
 
 
 def test_freeze_matching_nothing_is_an_error():
