@@ -42,7 +42,8 @@ from .kinds import Budget, LayerMax, MaxIncrease, MinRF, Number, RooflineMax, To
 from .quantities import BYTE_QUANTITIES, LAYER_QUANTITIES, QUANTITIES, ROOFLINE_QUANTITIES, TRAINING_QUANTITIES
 
 #: what a baseline lacks for each training quantity, for the `max_increase` refusal
-_TRAINING_WORDS = {"backward_macs": "backward MACs", "train_memory_bytes": "training memory"}
+_TRAINING_WORDS = {"backward_macs": "backward MACs", "backward_flops": "backward FLOPs",
+                   "train_memory_bytes": "training memory"}
 
 SECTION_KEYS = (*QUANTITIES, *ROOFLINE_QUANTITIES, "layer_max", "min_rf", "max_increase")
 FILE_KEYS = ("budgets", "specs")

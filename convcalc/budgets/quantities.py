@@ -22,6 +22,8 @@ QUANTITIES: dict[str, str] = {
                           "and the activations saved for backward (docs/training.md)",
     "backward_macs": "input- and weight-gradient MACs of one training step, every layer trainable "
                      "(docs/training.md)",
+    "backward_flops": "backward FLOPs of one training step, every layer trainable: 2 per backward MAC, bias "
+                      "gradients and the backward per-op table (docs/flops.md, docs/training.md)",
 }
 #: roofline totals (convcalc/cost/roofline.py, docs/roofline.md): computed from the graph, not the report;
 #: latency_ms needs a device (`convcalc check --device NAME|FILE`)
@@ -32,7 +34,7 @@ ROOFLINE_QUANTITIES: dict[str, str] = {
 BYTE_QUANTITIES = frozenset({"activation_bytes", "weight_bytes", "peak_activation_bytes", "train_memory_bytes",
                              "bytes_moved"})
 #: quantities read off the spec's training step, not the report: a baseline (an analyze JSON) has none of them
-TRAINING_QUANTITIES = frozenset({"train_memory_bytes", "backward_macs"})
+TRAINING_QUANTITIES = frozenset({"train_memory_bytes", "backward_macs", "backward_flops"})
 #: quantities measured in milliseconds
 TIME_QUANTITIES = frozenset({"latency_ms"})
 #: quantities with a per-layer value, for `layer_max`
@@ -67,14 +69,15 @@ def training_of(report: Report):
     """The training step's compute of the report's network (:func:`attach_training` set it)."""
     compute = getattr(report, "training_compute", None)
     if compute is None:
-        raise ValueError("backward_macs needs the spec's training step: call attach_training(report, graph)")
+        raise ValueError("backward_macs and backward_flops need the spec's training step: call "
+                         "attach_training(report, graph)")
     return compute
 
 
 def attach_training(report: Report, graph, quantities=TRAINING_QUANTITIES) -> None:
     """Compute what the training budgets among ``quantities`` read: the backward MACs (every layer with params
     trainable, the spec's `trainable: false` kept) and the training memory (Adam, fp32)."""
-    if "backward_macs" in quantities:
+    if "backward_macs" in quantities or "backward_flops" in quantities:
         from ..cost.training import training
 
         report.training_compute = training(graph, report)
