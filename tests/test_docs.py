@@ -24,7 +24,7 @@ import yaml
 
 import convcalc
 from convcalc.cost.analysis import analyze
-from convcalc.cost.conventions import FLOPS_PER_ELEMENT
+from convcalc.cost.conventions import BACKWARD_FLOPS_PER_ELEMENT, FLOPS_PER_ELEMENT
 from convcalc.errors import SpecError
 from convcalc.spec.loader import load, shipped_configs
 
@@ -127,9 +127,9 @@ def test_make_divisible_examples():
 
 
 # ---- docs/flops.md: the FLOPs table is the code's table --------------------------------------------------------
-def _flops_table() -> dict[str, int]:
+def _flops_table(marker: str = "<!-- flops-table -->") -> dict[str, int]:
     text = (ROOT / "docs" / "flops.md").read_text(encoding="utf-8")
-    start = text.index("<!-- flops-table -->")
+    start = text.index(marker)
     rows = {}
     for line in text[start:].splitlines()[1:]:
         if not line.startswith("|"):
@@ -145,6 +145,11 @@ def _flops_table() -> dict[str, int]:
 
 def test_flops_table_matches_conventions():
     assert _flops_table() == {op: cost for op, (cost, _) in FLOPS_PER_ELEMENT.items()}
+
+
+def test_backward_flops_table_matches_conventions():
+    assert _flops_table("<!-- backward-flops-table -->") == {op: cost for op, (cost, _) in
+                                                             BACKWARD_FLOPS_PER_ELEMENT.items()}
 
 
 # ---- docs/json.md: the example is real output, and every key the tool emits is documented ----------------------

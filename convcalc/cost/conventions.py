@@ -12,6 +12,10 @@ that fvcore reports as "flops". Pooling, normalisation, activations and elementw
 Transcendental functions (exp, log, tanh, erf, a power) count as 1 FLOP, as in most hardware cost tables; a
 comparison (``max``) counts as 1. docs/flops.md says how fvcore, ptflops and thop count each op, and why these
 numbers differ from theirs.
+
+**Backward FLOPs** (a training step, ``convcalc cost --train``): conv / linear 2 per dX and dW MAC plus 1 add per
+output element for a bias gradient; every other kind the per-element cost of its derivative from
+``BACKWARD_FLOPS_PER_ELEMENT`` below (docs/flops.md, "Backward FLOPs").
 """
 
 from __future__ import annotations
