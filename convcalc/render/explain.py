@@ -325,6 +325,11 @@ def list_lines() -> list[str]:
 def flops_lines() -> list[str]:
     from ..cost.conventions import FLOPS_DEFINITION, FLOPS_PER_ELEMENT, MACS_DEFINITION
 
+    from ..cost.conventions import BACKWARD_FLOPS_DEFINITION, BACKWARD_FLOPS_PER_ELEMENT
+
     width = max(len(op) for op in FLOPS_PER_ELEMENT)
     lines = [MACS_DEFINITION, FLOPS_DEFINITION, ""]
-    return lines + [f"{op:<{width}}  {cost}  {what}" for op, (cost, what) in FLOPS_PER_ELEMENT.items()]
+    lines += [f"{op:<{width}}  {cost}  {what}" for op, (cost, what) in FLOPS_PER_ELEMENT.items()]
+    width = max(len(op) for op in BACKWARD_FLOPS_PER_ELEMENT)
+    lines += ["", BACKWARD_FLOPS_DEFINITION, ""]
+    return lines + [f"{op:<{width}}  {cost:>2}  {what}" for op, (cost, what) in BACKWARD_FLOPS_PER_ELEMENT.items()]
