@@ -17,6 +17,7 @@ PyYAML (with libyaml when available) composes the node tree; we build the values
 from __future__ import annotations
 
 import os
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -151,6 +152,15 @@ def _mark(node, filename: str) -> Mark:
 
 def load_yaml(text: str, filename: str) -> Any:
     """Parse ``text`` into YMap/YList/scalars. Raises :class:`SpecError` for syntax errors and unsafe input."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        return _load_yaml(text, filename)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _load_yaml(text: str, filename: str) -> Any:
     import yaml
 
     try:
@@ -159,6 +169,11 @@ def load_yaml(text: str, filename: str) -> Any:
             node = loader.get_single_node()
         finally:
             loader.dispose()
+        if node is not None:
+            _check_nesting(node, filename)
+    except RecursionError:  # PyYAML's pure-Python composer recurses once per level, before any check of ours
+        raise SpecError(f"the YAML nests more than {MAX_NESTING:,} levels deep", _deepest(text, filename),
+                        "no spec needs that many; flatten the lists or mappings") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(filename, mark.line + 1, mark.column + 1) if mark else Mark(filename, 1, 1)
@@ -172,7 +187,73 @@ def load_yaml(text: str, filename: str) -> Any:
     builder = _Builder(filename)
     if not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ())):
         builder.text = text  # the pure-Python reader: its empty flow values are re-marked as libyaml marks them
+        _refuse_surrogates(node, filename)
     return builder.build(node)
+
+
+#: collections inside collections at most: libyaml refuses more than 1,000 levels of flow nesting itself, and the
+#: pure-Python reader and the builder recurse once or more per level, so both readers stop at the same depth
+MAX_NESTING = 1000
+_RECURSION_LIMIT = 20 * MAX_NESTING  # frames for reading MAX_NESTING levels with PyYAML's pure-Python composer
+
+
+def _check_nesting(root, filename: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_NESTING` (a walk without recursion), at its deepest node."""
+    stack = [(root, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if type(node.value) is str or id(node) in seen:  # a scalar, or an alias already walked
+            continue
+        seen.add(id(node))
+        if depth >= MAX_NESTING:
+            raise SpecError(f"the YAML nests more than {MAX_NESTING:,} levels deep", _mark(node, filename),
+                            "no spec needs that many; flatten the lists or mappings")
+        children = node.value if type(node).__name__ == "SequenceNode" else \
+            [part for pair in node.value for part in pair]
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _deepest(text: str, filename: str) -> Mark:
+    """Where flow brackets first nest :data:`MAX_NESTING` deep (outside quotes, roughly), for the refusal of a
+    document the pure-Python composer could not read; the start of the file when no bracket is that deep."""
+    depth, line, column, quote = 0, 1, 1, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth >= MAX_NESTING:
+                return Mark(filename, line, column)
+        elif char in "]}":
+            depth -= 1
+        if char == "\n":
+            line, column = line + 1, 1
+        else:
+            column += 1
+    return Mark(filename, 1, 1)
+
+
+def _refuse_surrogates(root, filename: str) -> None:
+    """libyaml refuses a ``\\uD800``…``\\uDFFF`` escape (a UTF-16 surrogate, no character by itself, and not
+    joined with its pair); the pure-Python reader keeps it as a lone surrogate, which no encoder can write. Refuse it
+    on both paths alike."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if type(node.value) is not str:
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(node.value if type(node).__name__ == "SequenceNode" else
+                             [part for pair in node.value for part in pair])
+            continue
+        value = node.value
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            raise SpecError("YAML syntax error: found invalid Unicode character escape code (a UTF-16 surrogate, "
+                            "`\\uD800`…`\\uDFFF`)", _mark(node, filename),
+                            "write the character itself, or its `\\U0001F600` escape")
 
 
 #: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available (the

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from convcalc.errors import SpecError
 from convcalc.spec import yamlio
 from convcalc.spec.loader import shipped_configs
 
@@ -110,3 +111,31 @@ def test_error_and_position_modules_pass_on_the_pure_python_reader():
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *POSITION_MODULES],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+# ---- what only one reader used to refuse (found by `CONVCALC_YAML=python benchmarks/fuzz.py`) --------------------
+@pytest.mark.parametrize("reader", [None, "python"])
+def test_nesting_beyond_a_thousand_levels_is_refused_at_its_position_on_both_readers(monkeypatch, reader):
+    # `a: ` is 3 characters, then 1,000 brackets: the 1,000th opens at column 1,003 (libyaml's own limit)
+    with pytest.raises(SpecError) as err:
+        _load_with(monkeypatch, reader, "a: " + "[" * 1200 + "]" * 1200 + "\n")
+    assert (err.value.mark.line, err.value.mark.col) == (1, 1003)
+    assert "nesting depth" in err.value.message or "1,000 levels" in err.value.message
+
+
+@pytest.mark.parametrize("reader", [None, "python"])
+def test_nine_hundred_levels_still_read_on_both_readers(monkeypatch, reader):
+    value = _load_with(monkeypatch, reader, "a: " + "[" * 900 + "]" * 900 + "\n")["a"]
+    depth = 0
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == 899  # the innermost list is empty
+
+
+@pytest.mark.parametrize("reader", [None, "python"])
+def test_a_surrogate_escape_is_refused_on_both_readers(monkeypatch, reader):
+    for text in ('t: "\\ud83d\\ude00"\n', 't: "\\ud83d"\n'):
+        with pytest.raises(SpecError) as err:
+            _load_with(monkeypatch, reader, text)
+        assert "invalid Unicode character escape" in err.value.message
+        assert err.value.mark.line == 1
