@@ -163,6 +163,11 @@ def load_yaml(text: str, filename: str) -> Any:
 def _load_yaml(text: str, filename: str) -> Any:
     import yaml
 
+    pure = not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ()))
+    deepest = _deepest(text, filename) if pure else None
+    if deepest is not None:  # refused before PyYAML's pure-Python scanner, whose cost grows with depth × tokens
+        raise SpecError(f"the YAML nests more than {MAX_NESTING:,} levels deep", deepest,
+                        "no spec needs that many; flatten the lists or mappings")
     try:
         loader = _loader_class(yaml)(text)
         try:
@@ -172,7 +177,8 @@ def _load_yaml(text: str, filename: str) -> Any:
         if node is not None:
             _check_nesting(node, filename)
     except RecursionError:  # PyYAML's pure-Python composer recurses once per level, before any check of ours
-        raise SpecError(f"the YAML nests more than {MAX_NESTING:,} levels deep", _deepest(text, filename),
+        raise SpecError(f"the YAML nests more than {MAX_NESTING:,} levels deep",
+                        _deepest(text, filename) or Mark(filename, 1, 1),
                         "no spec needs that many; flatten the lists or mappings") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -185,7 +191,7 @@ def _load_yaml(text: str, filename: str) -> Any:
         raise SpecError("the spec is empty", Mark(filename, 1, 1),
                         "write at least `input:` and `layers:` (see docs/spec.md)")
     builder = _Builder(filename)
-    if not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ())):
+    if pure:
         builder.text = text  # the pure-Python reader: its empty flow values are re-marked as libyaml marks them
         _refuse_surrogates(node, filename)
     return builder.build(node)
@@ -214,10 +220,10 @@ def _check_nesting(root, filename: str) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
-def _deepest(text: str, filename: str) -> Mark:
-    """Where flow brackets first nest :data:`MAX_NESTING` deep (outside quotes, roughly), for the refusal of a
-    document the pure-Python composer could not read; the start of the file when no bracket is that deep."""
-    depth, line, column, quote = 0, 1, 1, ""
+def _deepest(text: str, filename: str) -> Mark | None:
+    """Where flow brackets first nest :data:`MAX_NESTING` deep (outside quotes and comments, as libyaml counts its
+    flow levels), or None when none is that deep."""
+    depth, line, column, quote, comment_may_start = 0, 1, 1, "", True
     for char in text:
         if quote:
             quote = "" if char == quote else quote
@@ -229,11 +235,14 @@ def _deepest(text: str, filename: str) -> Mark:
                 return Mark(filename, line, column)
         elif char in "]}":
             depth -= 1
+        elif char == "#" and comment_may_start:
+            quote = "\n"  # a comment runs to the end of its line
         if char == "\n":
             line, column = line + 1, 1
         else:
             column += 1
-    return Mark(filename, 1, 1)
+        comment_may_start = char in " \t\n"
+    return None
 
 
 def _refuse_surrogates(root, filename: str) -> None:
