@@ -159,3 +159,10 @@ def test_explain_a_layer_no_algorithm_applies_to():
     assert result.exit_code == 0
     assert "not applicable: unshared weights" in result.output and "direct: the layer's MACs, 62,726,400" \
         in result.output
+
+
+def test_train_and_device_together_are_refused_with_the_way_out():
+    result = CliRunner().invoke(app, ["cost", "resnet18", "--train", "--device", "a100"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --train and --device are two views of `convcalc cost`")
+    assert "run them one at a time" in result.output
