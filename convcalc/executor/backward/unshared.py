@@ -55,11 +55,8 @@ def locally_connected_footprint(ctx: GradContext, node, xs, y, gy):
 @vjp("tiled")
 def tiled(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
-    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
-    c_in, c_out, groups, batch = x.shape[1], node.fields["out"], node.fields.get("groups", 1), x.shape[0]
-    tiles = tiles_of(ctx, node, out_sizes)
-    c_group, o_group = c_in // groups, c_out // groups
-    fan_in = c_group * prod(kernel_size)
+    kernel_size, stride, dilation, pads, out_sizes, batch, groups, o_group, fan_in, tiles = \
+        _tiled_geometry(ctx, node, x)
     w = ctx.weights[0]
     g = gy.reshape(batch, groups, o_group, *out_sizes)
     gcols = np.zeros((batch, groups, fan_in, *out_sizes), dtype=gy.dtype)
@@ -71,7 +68,7 @@ def tiled(ctx: GradContext, node, xs, y, gy):
         gcols[where] = ctx.matmul(wt, part.reshape(batch, groups, o_group, -1)).reshape(batch, groups, fan_in,
                                                                                         *shape)
     # the forward's columns are (B, C·Πk, …) channel-major; grouped as (B, g, C/g·Πk, …): the same order
-    return [_col2im(gcols.reshape(batch, c_in * prod(kernel_size), *out_sizes), x.shape, kernel_size, stride,
+    return [_col2im(gcols.reshape(batch, groups * fan_in, *out_sizes), x.shape, kernel_size, stride,
                     dilation, pads, out_sizes)]
 
 
@@ -106,20 +103,27 @@ def locally_connected_weights(ctx: GradContext, node, xs, y, gy):
 def tiled_weights(ctx: GradContext, node, xs, y, gy):
     """Per tile: the GEMM (C_out/g × B·positions of the tile) @ (… × C_in/g·Πk) per group, counted."""
     x = xs[0]
-    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
-    c_in, c_out, groups, batch = x.shape[1], node.fields["out"], node.fields.get("groups", 1), x.shape[0]
-    tiles = tiles_of(ctx, node, out_sizes)
-    c_group, o_group = c_in // groups, c_out // groups
-    fan_in = c_group * prod(kernel_size)
+    kernel_size, stride, dilation, pads, out_sizes, batch, groups, o_group, fan_in, tiles = \
+        _tiled_geometry(ctx, node, x)
     w = ctx.weights[0]
     cols = im2col(x, kernel_size, stride, dilation, pads, out_sizes).reshape(batch, groups, fan_in, *out_sizes)
     g = gy.reshape(batch, groups, o_group, *out_sizes)
     gw = np.empty(w.shape, dtype=gy.dtype)
-    gb = np.empty((*tiles, c_out), dtype=gy.dtype)
+    gb = np.empty((*tiles, groups * o_group), dtype=gy.dtype)
     for tile in product(*(range(t) for t in tiles)):
         where = (Ellipsis,) + tuple(slice(r, None, t) for r, t in zip(tile, tiles))
         part = g[where].reshape(batch, groups, o_group, -1).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
         col = cols[where].reshape(batch, groups, fan_in, -1).transpose(1, 0, 3, 2).reshape(groups, -1, fan_in)
         gw[tile] = ctx.matmul(part, col).reshape(w[tile].shape)
-        gb[tile] = part.sum(axis=2).reshape(c_out)
+        gb[tile] = part.sum(axis=2).reshape(groups * o_group)
     return [gw, gb][:len(ctx.weights)]
+
+
+def _tiled_geometry(ctx: GradContext, node, x):
+    """A tiled conv's sliding geometry, batch, groups, output channels per group, fan-in and tile counts: what its
+    input gradient and its weight gradient both loop over."""
+    kernel_size, stride, dilation, pads, out_sizes = sliding_geometry(ctx, node, x)
+    c_in, c_out, groups, batch = x.shape[1], node.fields["out"], node.fields.get("groups", 1), x.shape[0]
+    fan_in = c_in // groups * prod(kernel_size)
+    return kernel_size, stride, dilation, pads, out_sizes, batch, groups, c_out // groups, fan_in, \
+        tiles_of(ctx, node, out_sizes)
