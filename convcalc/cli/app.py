@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from . import options
-from .commands import analyze, check, compare, cost, device, explain, import_, rf, sweep, verify, zoo
+from .commands import analyze, check, compare, cost, device, explain, import_, report, rf, sweep, verify, zoo
 from .params import typer_command, typer_parameter
 from .usage import Group
 
@@ -34,6 +34,7 @@ COMMANDS = (
     (sweep.sweep, options.SWEEP),
     (rf.rf, options.RF),
     (cost.cost, options.COST),
+    (report.report, options.REPORT),
     (device.device, options.DEVICE_COMMAND),
     (explain.explain, options.EXPLAIN),
     (verify.verify, options.VERIFY),

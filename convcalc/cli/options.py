@@ -85,6 +85,10 @@ DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped pr
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
+#: `--plot FILE`: the command's main chart (convcalc/render/charts.py)
+PLOT = Option("plot", ("--plot",), "Also write the main chart to this file: .svg (no extra dependency), .png or .pdf "
+                                   "(matplotlib: the `plot` extra).", metavar="FILE")
+
 VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
 
 # ---- convcalc analyze ----------------------------------------------------------------------------------------------
@@ -94,6 +98,8 @@ ANALYZE = (
     Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
                                       "field).", metavar="NAME,..."),
     ALLOW_UNSUPPORTED,
+    PLOT.replace(help="Also write a chart of MACs per layer to this file: .svg (no extra dependency), .png or .pdf "
+                      "(matplotlib: the `plot` extra)."),
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -127,6 +133,8 @@ COMPARE = (
                                   "in fp32 (docs/training.md).", bool, default=False),
     DEVICE.replace(help="Networks side by side: also each one's roofline latency and bytes moved on this device "
                         "(a shipped profile or a file; docs/roofline.md)."),
+    PLOT.replace(help="Networks side by side (or --as): also write a chart of MACs per stage, one bar per network, "
+                      "to this file: .svg, .png or .pdf (matplotlib: the `plot` extra)."),
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -143,6 +151,8 @@ SWEEP = (
     Option("jobs", ("--jobs", "-j"), "Analyse the points in N processes (auto: one per CPU); the output is that "
                                      "of a serial run.", int, default=1, minimum=1, metavar="N|auto",
            words=("auto",)),
+    PLOT.replace(help="Also write a chart of MACs against params over the grid to this file: .svg, .png or .pdf "
+                      "(matplotlib: the `plot` extra); not with --format jsonl."),
 )
 
 # ---- convcalc rf ---------------------------------------------------------------------------------------------------
@@ -160,7 +170,8 @@ RF = (
     Option("weights", ("--weights",), "Measured ERF: random (He init) or uniform (all ones) weights.",
            default="random", choices=ERF_WEIGHTS),
     Option("seed", ("--seed",), "Measured ERF: seed of the weights and inputs.", int, default=0),
-    Option("save", ("--save",), "Save the ERF picture/data: .svg, .png (needs the `plot` extra), .npy or .csv."),
+    Option("save", ("--save",), "Save the ERF picture/data: .svg, .png or .pdf (needs the `plot` extra), .npy or "
+                                ".csv."),
     Option("max_memory", ("--max-memory",), "Measured ERF: refuse to run above this estimated peak memory (e.g. "
                                             "512M, 4G).", default="4G"),
     FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
@@ -195,6 +206,16 @@ FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations
               default="none", choices=("none", "elementwise"))
 COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE, OPTIMIZER,
         PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE)
+
+# ---- convcalc report -----------------------------------------------------------------------------------------------
+REPORT = (
+    Argument("specs", "SPEC...", "Spec files or shipped config names; two or more are also compared side by side.",
+             repeatable=True),
+    Option("output", ("--output", "-o"), "Write the HTML page to this file (default: stdout).", metavar="FILE"),
+    DEVICE.replace(help="Add the roofline columns of `convcalc cost --device` on this device (a shipped profile or "
+                        "a file; docs/roofline.md)."),
+    ROOFLINE_DTYPE, FUSE, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED,
+)
 
 # ---- convcalc device -----------------------------------------------------------------------------------------------
 DEVICE_ACTIONS = ("list", "show", "measure")
