@@ -71,7 +71,7 @@ def exact_text(value, unit: str) -> str:
 # ---- SVG -------------------------------------------------------------------------------------------------------
 def _open(title: str, height: int = HEIGHT, width: int = WIDTH) -> list[str]:
     return [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+            f'viewBox="0 0 {width} {height}" font-family="sans-serif" role="img" aria-label="{escape(title)}">',
             f'<title>{escape(title)}</title>',
             f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
             f'<text x="{width / 2:g}" y="18" text-anchor="middle" font-size="14" font-weight="bold">'

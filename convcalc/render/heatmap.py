@@ -5,8 +5,9 @@ and saved files.
 The heatmap draws two pixel rows per text line with the upper-half block ``▀`` (foreground = upper pixel,
 background = lower pixel) in a viridis-like colour scale; the theoretical receptive field of the unit is outlined
 in red. Piped or with NO_COLOR, it falls back to an ASCII ramp, two characters per pixel, outline ``[]``.
-``--save`` writes ``.svg`` (Rich's console export, no extra dependency), ``.png`` (matplotlib: the optional
-``plot`` extra), ``.npy`` or ``.csv`` (the map itself). NumPy and Rich are imported inside the functions.
+``--save`` writes ``.svg`` (Rich's console export, no extra dependency), ``.png`` or ``.pdf`` (matplotlib: the
+optional ``plot`` extra; axes in input pixels, the image's boundary dashed when the RF reaches past it), ``.npy`` or
+``.csv`` (the map itself). NumPy and Rich are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -268,8 +269,24 @@ def erf_csv_table(erf) -> Table:
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
+SAVE_SUFFIXES = ("svg", "png", "pdf", "npy", "csv")
+
+
+def check_save_target(path: str) -> None:
+    """Before the ERF is computed: a file type ``--save`` writes, matplotlib for PNG and PDF, a writable folder."""
+    from .charts import check_writable, need_matplotlib, suffix_of
+
+    suffix = suffix_of(path)
+    if suffix not in SAVE_SUFFIXES:
+        raise SpecError(f"--save {path}: unknown file type `.{suffix}`", None, "use .svg, .png, .pdf, .npy or .csv")
+    if suffix in ("png", "pdf"):
+        need_matplotlib(f"--save .{suffix}")
+    check_writable(path, "--save")
+
+
 def save_erf(erf, path: str) -> None:
-    """Save the ERF: ``.svg`` (the terminal picture), ``.png`` (matplotlib), ``.npy`` / ``.csv`` (the map)."""
+    """Save the ERF: ``.svg`` (the terminal picture), ``.png`` / ``.pdf`` (matplotlib), ``.npy`` / ``.csv`` (the
+    map)."""
     import numpy as np
 
     suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
@@ -277,7 +294,7 @@ def save_erf(erf, path: str) -> None:
     try:
         if suffix == "svg":
             _save_svg(erf, path)
-        elif suffix == "png":
+        elif suffix in ("png", "pdf"):
             _save_png(erf, path)
         elif suffix == "npy":
             np.save(path, image)
@@ -288,7 +305,7 @@ def save_erf(erf, path: str) -> None:
             np.savetxt(path, np.atleast_2d(image), delimiter=",", fmt="%.9g")
         else:
             raise SpecError(f"--save {path}: unknown file type `.{suffix}`", None,
-                            "use .svg, .png, .npy or .csv")
+                            "use .svg, .png, .pdf, .npy or .csv")
     except OSError as err:
         raise SpecError(f"--save {path}: {err.strerror or err}", None, "check the directory exists and is "
                                                                         "writable") from None
@@ -314,15 +331,17 @@ def _save_svg(erf, path: str) -> None:
 
 
 def _save_png(erf, path: str) -> None:
-    try:
-        import matplotlib
+    """A matplotlib figure (PNG or PDF by the suffix): the heatmap in input coordinates with the RF box and, when
+    the RF reaches past the input, the image's boundary dashed; then one profile per axis."""
+    from .charts import need_matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Rectangle
-    except ImportError:
-        raise SpecError("--save .png needs matplotlib, which is not installed", None,
-                        "install the optional extra: pip install 'convcalc[plot]', or save as .svg") from None
+    need_matplotlib(f"--save .{path.rsplit('.', 1)[-1].lower()}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
     image, origin = erf.image()
     fig, axes = plt.subplots(1, 1 + len(erf.axes), figsize=(4 * (1 + len(erf.axes)), 4))
     if image.ndim == 1:
@@ -336,7 +355,19 @@ def _save_png(erf, path: str) -> None:
     box = [(a.rf_start, a.rf_size) for a in erf.axes[-2:]]
     if len(box) == 2:
         (r0, rh), (c0, cw) = box
-        ax.add_patch(Rectangle((float(c0) - 0.5, float(r0) - 0.5), cw, rh, fill=False, edgecolor="red"))
+        ax.add_patch(Rectangle((float(c0) - 0.5, float(r0) - 0.5), cw, rh, fill=False, edgecolor="red",
+                               label="theoretical RF"))
+        height, width = erf.input_shape[-2:]
+        if r0 < 0 or c0 < 0 or r0 + rh > height or c0 + cw > width:  # the RF reaches past the image
+            ax.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor="white", linestyle="--",
+                                   label=f"input image {height}×{width}"))
+            lo_c, hi_c = min(extent[0], float(c0) - 0.5, -0.5), max(extent[1], float(c0 + cw) - 0.5, width - 0.5)
+            lo_r, hi_r = min(extent[3], float(r0) - 0.5, -0.5), max(extent[2], float(r0 + rh) - 0.5, height - 0.5)
+            ax.set_xlim(lo_c - 1, hi_c + 1)
+            ax.set_ylim(hi_r + 1, lo_r - 1)
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row" if len(erf.axes) > 1 else "")
     ax.set_title(f"{erf.method} ERF of {erf.layer}")
     for a, axis_plot in zip(erf.axes, axes[1:]):
         xs = [a.offset + k for k in range(len(a.values))]
@@ -346,6 +377,8 @@ def _save_png(erf, path: str) -> None:
         axis_plot.axvline(float(a.rf_start), color="red", lw=0.8)
         axis_plot.axvline(float(a.rf_start + a.rf_size - 1), color="red", lw=0.8, label="RF")
         axis_plot.set_title(f"axis {a.axis}: std {a.std:.2f}, RF {a.rf_size}")
+        axis_plot.set_xlabel(f"input index along axis {a.axis}")
+        axis_plot.set_ylabel("share of the ERF")
         axis_plot.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

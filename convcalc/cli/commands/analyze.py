@@ -11,14 +11,23 @@ from ..common import expand
 
 def analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
-            columns: str | None = None, allow_unsupported: bool = False) -> int:
+            columns: str | None = None, allow_unsupported: bool = False, plot: str | None = None) -> int:
     """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
     from ...cost.analysis import analyze as analyze_graph
     from ...render.analyze import AnalyzeView, RenderOptions, parse_columns, write_warnings
     from ...render.emitters import emit
 
     options = RenderOptions(units, depth, parse_columns(columns), columns is not None)
+    if plot is not None:  # before any work: the file type, matplotlib for PNG/PDF, a writable folder
+        from ...render.charts import check_plot_target
+
+        check_plot_target(plot)
     report = analyze_graph(expand(spec, batch, input, sets, allow_unsupported))
     emit(AnalyzeView(report, options), format)
     write_warnings(report)
+    if plot is not None:
+        from ...render.charts import write_plot
+        from ...render.figures import layer_chart
+
+        write_plot(layer_chart(report), plot)
     return 0

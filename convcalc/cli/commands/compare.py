@@ -10,7 +10,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
-            device: str | None = None) -> int:
+            device: str | None = None, plot: str | None = None) -> int:
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
@@ -19,11 +19,19 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     convcalc compare resnet18 --layer layer1.0.conv1     the same for a conv of a spec, at its real input
     convcalc compare mobilenet_v1 --as grouped:4         every eligible conv rewritten (--write out.yaml)
     convcalc compare resnet18 mobilenet_v2 --train       with each one's training-memory peak
+    convcalc compare resnet18 mobilenet_v2 --plot stages.svg   + a chart of MACs per stage
     """
     from ...errors import SpecError
     from ...render.emitters import emit
 
     specs = list(specs or [])
+    if plot is not None:  # before any work
+        from ...render.charts import check_plot_target
+
+        if layer is not None:
+            raise SpecError("--plot draws networks side by side; --layer builds one conv", None,
+                            "drop --plot, or compare two specs (or one with --as)")
+        check_plot_target(plot)
     if layer is not None:
         if as_ is not None or len(specs) > 1:
             raise SpecError("--layer takes at most one spec and no --as", None,
@@ -48,6 +56,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
                                      [result.before.name, f"{result.before.name} as {as_}"])
         emit(ComparisonView(comparison, units, all_layers, rewrite_notes(result, write), rewrite_extra(result, write)),
              format)
+        _plot(comparison, plot)
         return 0
     if len(specs) < 2:
         raise SpecError("compare needs two or more specs, or one spec with --as or --layer", None,
@@ -62,4 +71,13 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         profile = find_device(device)
     comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile)
     emit(ComparisonView(comparison, units, all_layers), format)
+    _plot(comparison, plot)
     return 0
+
+
+def _plot(comparison, path: str | None) -> None:
+    if path is not None:
+        from ...render.charts import write_plot
+        from ...render.figures import comparison_chart
+
+        write_plot(comparison_chart(comparison), path)

@@ -84,6 +84,10 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     report = analyze(graph)
     position, fraction = parse_at(at), parse_mass(mass)
     check_options(report, layer, position, erf, save)
+    if save:  # before the ERF is computed: the file type, matplotlib for PNG/PDF, a writable folder
+        from ...render.heatmap import check_save_target
+
+        check_save_target(save)
     rows = rf_rows(graph, report)
     shown = [r for r in rows if r.name == layer] if layer else rows
     windows = input_window(graph, report, layer, position) if position is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1) -> int:
+          units: str = "auto", chart: bool = True, jobs: int | str = 1, plot: str | None = None) -> int:
     """Params, MACs and FLOPs over a grid of var values, e.g. --set alpha=0.25,0.5,0.75,1.0 --set resolution=128,224.
 
     \b
@@ -18,13 +18,26 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     from ...render.emitters import emit
     from ...render.sweep import SweepStream, SweepView
 
+    if plot is not None:  # before any work
+        from ...render.charts import check_plot_target
+
+        if format == "jsonl":
+            raise SpecError("--plot draws the whole grid; --format jsonl streams it", None,
+                            "use another --format with --plot")
+        check_plot_target(plot)
     workers = worker_count(jobs)
     axes, fixed = parse_sweep_sets(sets or [])
     if not axes:
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
     if format != "jsonl":
-        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers), units, chart), format)
+        result = run_sweep(spec, axes, fixed, batch, workers)
+        emit(SweepView(result, units, chart), format)
+        if plot is not None:
+            from ...render.charts import write_plot
+            from ...render.figures import sweep_chart
+
+            write_plot(sweep_chart(result), plot)
         return 0
     _, points = stream_points(spec, axes, fixed, batch, workers)
     try:
