@@ -3,7 +3,7 @@ matplotlib (``--plot FILE.png|pdf``, the optional ``plot`` extra, imported only 
 
 A :class:`Chart` is one picture: bars (one group per label, one bar per series), a line per series over numeric
 x values (RF growth by depth), or labelled points (a sweep's MACs against params). :func:`svg` draws it; the
-heatmap of an ERF is drawn by :func:`heatmap_svg` from the normalised map of :func:`convcalc.render.heatmap.picture`.
+heatmap of an ERF is drawn by :func:`convcalc.render.heatmap.heatmap_svg`.
 Values are exact ints in the data; a chart scales them as floats and shows the exact number in each tooltip.
 """
 
@@ -69,7 +69,7 @@ def exact_text(value, unit: str) -> str:
 
 
 # ---- SVG -------------------------------------------------------------------------------------------------------
-def _open(title: str, height: int = HEIGHT, width: int = WIDTH) -> list[str]:
+def open_svg(title: str, height: int = HEIGHT, width: int = WIDTH) -> list[str]:
     return [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="sans-serif" role="img" aria-label="{escape(title)}">',
             f'<title>{escape(title)}</title>',
@@ -106,7 +106,7 @@ def _bars(chart: Chart) -> str:
     longest = max((len(label) for label in chart.labels), default=0)
     bottom = 40 + (min(longest, 28) * 6 if labelled else 0)
     height = HEIGHT + bottom - 40
-    out = _open(chart.title, height)
+    out = open_svg(chart.title, height)
     x0, y0, y1 = LEFT_MARGIN, height - bottom, TOP_MARGIN
     plot_width = WIDTH - LEFT_MARGIN - RIGHT_MARGIN
     top = _nice_top(max((float(v) for s in chart.series for v in s.values), default=0.0))
@@ -136,7 +136,7 @@ def _bars(chart: Chart) -> str:
 
 
 def _xy_frame(chart: Chart):
-    out = _open(chart.title)
+    out = open_svg(chart.title)
     x0, y0, y1 = LEFT_MARGIN, HEIGHT - 40, TOP_MARGIN
     plot_width = WIDTH - LEFT_MARGIN - RIGHT_MARGIN
     xs = [float(x) for s in chart.series for x in s.xs]
@@ -181,56 +181,6 @@ def _points(chart: Chart) -> str:
             out.append(f'<circle class="point" cx="{px:.1f}" cy="{py:.1f}" r="4" '
                        f'fill="{COLOURS[i % len(COLOURS)]}"><title>{escape(tip)}</title></circle>')
             out.append(f'<text x="{px + 6:.1f}" y="{py - 6:.1f}" font-size="10">{escape(label)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def heatmap_svg(image, origin, box, factor: int, bounds, title: str, cell: int = 0) -> str:
-    """A normalised 2-D map (rows × columns, values in [0, 1]) as coloured cells, with the theoretical RF ``box``
-    ((r0, r1), (c0, c1), input indices) outlined in red and the image's ``bounds`` ((rows, cols) of the input)
-    outlined dashed where the map reaches past them. ``origin``: the input index of cell (0, 0); ``factor``: input
-    pixels per cell."""
-    from .heatmap import colour
-
-    rows, cols = len(image), len(image[0]) if len(image) else 0
-    cell = cell or max(2, min(8, 480 // max(rows, cols, 1)))
-    pad_left, pad_top = 56, 30
-    width, height = pad_left + cols * cell + 110, pad_top + rows * cell + 44
-    out = _open(title, height, max(width, 360))
-    out.append(f'<g class="heatmap" transform="translate({pad_left} {pad_top})">')
-    for r in range(rows):
-        for c in range(cols):
-            out.append(f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
-                       f'fill="rgb({",".join(map(str, colour(image[r][c])))})"/>')
-
-    def x_of(index):
-        return (float(index) - origin[1]) / factor * cell
-
-    def y_of(index):
-        return (float(index) - origin[0]) / factor * cell
-
-    (r0, r1), (c0, c1) = box
-    out.append(f'<rect class="rf-box" x="{x_of(c0):.1f}" y="{y_of(r0):.1f}" width="{x_of(c1 + 1) - x_of(c0):.1f}" '
-               f'height="{y_of(r1 + 1) - y_of(r0):.1f}" fill="none" stroke="#ff3c3c" stroke-width="1.5">'
-               f'<title>theoretical RF: rows {r0} … {r1}, columns {c0} … {c1}</title></rect>')
-    h, w = bounds
-    if origin[0] < 0 or origin[1] < 0 or origin[0] + rows * factor > h or origin[1] + cols * factor > w:
-        out.append(f'<rect class="image-box" x="{x_of(0):.1f}" y="{y_of(0):.1f}" width="{x_of(w) - x_of(0):.1f}" '
-                   f'height="{y_of(h) - y_of(0):.1f}" fill="none" stroke="#fff" stroke-width="1.5" '
-                   f'stroke-dasharray="4 3"><title>the input image: {h} × {w}</title></rect>')
-    out.append("</g>")
-    right = pad_left + cols * cell
-    out.append(f'<text x="{pad_left + cols * cell / 2:g}" y="{height - 8}" text-anchor="middle" font-size="12">'
-               f'input column ({origin[1]} … {origin[1] + cols * factor - 1})</text>')
-    out.append(f'<text transform="translate(14 {pad_top + rows * cell / 2:g}) rotate(-90)" text-anchor="middle" '
-               f'font-size="12">input row ({origin[0]} … {origin[0] + rows * factor - 1})</text>')
-    for k in range(11):  # the colour scale
-        out.append(f'<rect x="{right + 14}" y="{pad_top + (10 - k) * 12}" width="14" height="12" '
-                   f'fill="rgb({",".join(map(str, colour(k / 10)))})"/>')
-    out.append(f'<text x="{right + 32}" y="{pad_top + 10}" font-size="11">max</text>')
-    out.append(f'<text x="{right + 32}" y="{pad_top + 130}" font-size="11">0</text>')
-    out.append(f'<rect x="{right + 14}" y="{pad_top + 148}" width="14" height="10" fill="none" stroke="#ff3c3c"/>')
-    out.append(f'<text x="{right + 32}" y="{pad_top + 157}" font-size="11">RF</text>')
     out.append("</svg>")
     return "\n".join(out)
 

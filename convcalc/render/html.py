@@ -14,7 +14,7 @@ from html import escape
 
 from ..cost.report import unsupported_summary
 from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
-from .charts import heatmap_svg, svg
+from .charts import svg
 from .figures import comparison_chart, layer_chart, rf_chart, stage_chart
 
 CSS = """
@@ -138,7 +138,7 @@ class ReportPage:
         erf = overview.erf
         if erf is None:
             return f'<figure class="erf"><p class="note">No analytic ERF: {escape(overview.erf_note)}</p></figure>'
-        from .heatmap import picture, title_of
+        from .heatmap import heatmap_svg, picture, title_of
 
         found = picture(erf)
         if found is None:

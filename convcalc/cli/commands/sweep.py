@@ -21,10 +21,11 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     if plot is not None:  # before any work
         from ...render.charts import check_plot_target
 
-        if format == "jsonl":
+        if format != "jsonl":
+            check_plot_target(plot)
+        else:  # streamed point by point: there is no whole grid to draw
             raise SpecError("--plot draws the whole grid; --format jsonl streams it", None,
                             "use another --format with --plot")
-        check_plot_target(plot)
     workers = worker_count(jobs)
     axes, fixed = parse_sweep_sets(sets or [])
     if not axes:
