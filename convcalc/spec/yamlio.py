@@ -35,8 +35,9 @@ def _resolve(marks, key, file: str) -> Mark:
     it is asked for (a spec has one per key and value, and most are never looked at), then keeps the result: a
     repeated block asks for the same marks once per repetition."""
     raw = marks[key]
-    if not isinstance(raw, Mark):
-        raw = marks[key] = Mark(file, raw.line + 1, raw.column + 1)
+    if not isinstance(raw, Mark):  # PyYAML's mark, or (line, column) from convcalc.spec.fastyaml; both 0-based
+        raw = marks[key] = Mark(file, raw[0] + 1, raw[1] + 1) if type(raw) is tuple else \
+            Mark(file, raw.line + 1, raw.column + 1)
     return raw
 
 
@@ -161,6 +162,12 @@ def load_yaml(text: str, filename: str) -> Any:
 
 
 def _load_yaml(text: str, filename: str) -> Any:
+    if os.environ.get(YAML_ENV) not in ("python", "libyaml"):
+        from .fastyaml import read
+
+        value = read(text, filename)
+        if value is not None:
+            return value
     import yaml
 
     pure = not issubclass(_loader_class(yaml), getattr(yaml, "CSafeLoader", ()))
@@ -265,8 +272,9 @@ def _refuse_surrogates(root, filename: str) -> None:
                             "write the character itself, or its `\\U0001F600` escape")
 
 
-#: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available (the
-#: error tests run on both: tests/spec/test_yaml_paths.py); anything else, or unset, uses libyaml when present
+#: set to ``python`` to read YAML with PyYAML's pure-Python parser even where libyaml's C parser is available, or to
+#: ``libyaml`` for libyaml's alone (the error tests run on every path: tests/spec/test_yaml_paths.py); anything else,
+#: or unset, reads with convcalc.spec.fastyaml and, for what it leaves, libyaml when present
 YAML_ENV = "CONVCALC_YAML"
 _LOADERS: dict = {}
 _MEMO_LIMIT = 200_000  # plain scalars remembered at most (a 100,000-layer spec has about that many distinct words)
@@ -438,24 +446,39 @@ class _Builder:
         tag, text = node.tag, node.value
         if tag == _STR or tag in _TEXT_TAGS:
             return text
-        if tag == _INT:
-            if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) <= 100:
-                return int(text)  # a plain decimal within the bound (docs/spec.md, "Limits"): most ints
-            if _yaml11_only(text):
-                return text
-            return _parse_int(text, _mark(node, self.filename))
-        if tag == _FLOAT:
-            if _yaml11_only(text):
-                return text
-            return _parse_float(text, _mark(node, self.filename))
-        if tag == _CORE + "timestamp":
-            return YDate(text)
-        if tag == _CORE + "bool":
-            return YBool(text.lower() in ("yes", "true", "on", "y"), text)
-        if tag == _CORE + "null":
-            return None
-        self._check_tag(node, set())
-        return text  # unreachable
+        if tag == _INT and text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and \
+                len(text) <= 100:
+            return int(text)  # a plain decimal within the bound (docs/spec.md, "Limits"): most ints
+        if tag not in _SCALAR_TAGS:
+            self._check_tag(node, set())
+        return scalar_value(tag, text, _mark(node, self.filename))
+
+
+_SCALAR_TAGS = {_INT, _FLOAT, _CORE + "timestamp", _CORE + "bool", _CORE + "null"}
+
+
+def scalar_value(tag: str, text: str, mark: Mark):
+    """The value of a scalar of one of the YAML core schema's tags (str, int, float, bool, null, timestamp), as
+    convcalc reads it; ``mark`` is where it was written (for the error of a number out of bounds)."""
+    if tag == _STR:
+        return text
+    if tag == _INT:
+        if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) <= 100:
+            return int(text)
+        if _yaml11_only(text):
+            return text
+        return _parse_int(text, mark)
+    if tag == _FLOAT:
+        if _yaml11_only(text):
+            return text
+        return _parse_float(text, mark)
+    if tag == _CORE + "timestamp":
+        return YDate(text)
+    if tag == _CORE + "bool":
+        return YBool(text.lower() in ("yes", "true", "on", "y"), text)
+    if tag == _CORE + "null":
+        return None
+    raise ValueError(f"not a core-schema scalar tag: {tag}")
 
 
 def _yaml11_only(text: str) -> bool:
