@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 
 from ..errors import Mark, SpecError
-from .yamlio import YBool, YList, YMap, scalar_value
+from .yamlvalues import YBool, YList, YMap, scalar_value
 
 #: collections inside collections at most on this path (deeper documents are read by PyYAML, which has the limit)
 MAX_DEPTH = 64
@@ -73,7 +73,7 @@ def plain_tag(text: str) -> str:
     """The tag PyYAML's resolver gives the plain scalar ``text`` (``3`` → int, ``yes`` → bool, ``conv`` → str)."""
     tag = _PLAIN_TAGS.get(text)
     if tag is None:
-        tag = _STR
+        tag = _STR if text else _NULL  # an empty plain scalar is null (PyYAML's resolvers for "")
         first = text[:1]
         for candidate, pattern, firsts in _RESOLVERS:
             if first and first in firsts and pattern.match(text):
