@@ -38,33 +38,40 @@ _KEY_CHARS = 1000
 #: the implicit tags a value may take here; any other (merge `<<`, value `=`) is left to PyYAML's path
 _VALUE_TAGS = {_STR, _INT, _BOOL, _NULL, _CORE + "float", _CORE + "timestamp"}
 
-# PyYAML's implicit resolvers (yaml/resolver.py), in its order, each with the first characters it is tried for
-_RESOLVERS = [
-    (_BOOL, re.compile(r'''^(?:yes|Yes|YES|no|No|NO
+# PyYAML's implicit resolvers (yaml/resolver.py), in its order, each with the first characters it is tried for;
+# compiled on first use (a spec of words and plain decimals never needs them: see plain_tag)
+_RESOLVER_SOURCES = [
+    (_BOOL, r'''^(?:yes|Yes|YES|no|No|NO
                     |true|True|TRUE|false|False|FALSE
-                    |on|On|ON|off|Off|OFF)$''', re.X), "yYnNtTfFoO"),
-    (_CORE + "float", re.compile(r'''^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |on|On|ON|off|Off|OFF)$''', "yYnNtTfFoO"),
+    (_CORE + "float", r'''^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
                     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
                     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
                     |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$''', re.X), "-+0123456789."),
-    (_INT, re.compile(r'''^(?:[-+]?0b[0-1_]+
+                    |\.(?:nan|NaN|NAN))$''', "-+0123456789."),
+    (_INT, r'''^(?:[-+]?0b[0-1_]+
                     |[-+]?0[0-7_]+
                     |[-+]?(?:0|[1-9][0-9_]*)
                     |[-+]?0x[0-9a-fA-F_]+
-                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$''', re.X), "-+0123456789"),
-    (_CORE + "merge", re.compile(r'^(?:<<)$'), "<"),
-    (_NULL, re.compile(r'''^(?: ~
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$''', "-+0123456789"),
+    (_CORE + "merge", r'^(?:<<)$', "<"),
+    (_NULL, r'''^(?: ~
                     |null|Null|NULL
-                    | )$''', re.X), "~nN"),
-    (_CORE + "timestamp", re.compile(r'''^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    | )$''', "~nN"),
+    (_CORE + "timestamp", r'''^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
                     |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
                      (?:[Tt]|[ \t]+)[0-9][0-9]?
                      :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
-                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$''', re.X), "0123456789"),
-    (_CORE + "value", re.compile(r'^(?:=)$'), "="),
-    (_CORE + "yaml", re.compile(r'^(?:!|&|\*)$'), "!&*"),
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$''', "0123456789"),
+    (_CORE + "value", r'^(?:=)$', "="),
+    (_CORE + "yaml", r'^(?:!|&|\*)$', "!&*"),
 ]
+_RESOLVERS: list = []
+#: PyYAML's bool and null words: the only implicit tags of a plain scalar that starts with a letter or `~`
+_BOOL_WORDS = frozenset("yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF".split())
+_NULL_WORDS = frozenset(("~", "null", "Null", "NULL"))
+#: the first characters for which a resolver other than bool and null is registered
+_NUMBER_FIRSTS = frozenset("-+0123456789.<=!&*")
 _PLAIN_TAGS: dict[str, str] = {}  # plain scalar text → its implicit tag (a spec repeats a few words many times)
 _MEMO_LIMIT = 200_000
 
@@ -73,12 +80,21 @@ def plain_tag(text: str) -> str:
     """The tag PyYAML's resolver gives the plain scalar ``text`` (``3`` → int, ``yes`` → bool, ``conv`` → str)."""
     tag = _PLAIN_TAGS.get(text)
     if tag is None:
-        tag = _STR if text else _NULL  # an empty plain scalar is null (PyYAML's resolvers for "")
-        first = text[:1]
-        for candidate, pattern, firsts in _RESOLVERS:
-            if first and first in firsts and pattern.match(text):
-                tag = candidate
-                break
+        if not text:
+            tag = _NULL  # an empty plain scalar (PyYAML's resolvers for "")
+        elif text[0] not in _NUMBER_FIRSTS:  # a word: only the bool and null resolvers are registered for it
+            tag = _BOOL if text in _BOOL_WORDS else _NULL if text in _NULL_WORDS else _STR
+        elif text.isdigit() and text.isascii() and text[0] != "0":
+            tag = _INT  # a plain decimal: no float, merge or timestamp pattern matches digits alone
+        else:
+            if not _RESOLVERS:
+                _RESOLVERS.extend((tag, re.compile(source, re.X), firsts)
+                                  for tag, source, firsts in _RESOLVER_SOURCES)
+            tag = _STR
+            for candidate, pattern, firsts in _RESOLVERS:
+                if text[0] in firsts and pattern.match(text):
+                    tag = candidate
+                    break
         if len(_PLAIN_TAGS) >= _MEMO_LIMIT:
             _PLAIN_TAGS.clear()
         _PLAIN_TAGS[text] = tag
