@@ -101,6 +101,19 @@ def plain_tag(text: str) -> str:
     return tag
 
 
+#: words known to be plain keys, and plain scalar texts with their values, of simple flow mappings (see
+#: _Reader.simple_mapping): a spec repeats a few of each thousands of times
+_SIMPLE_KEYS: dict = {}
+_SIMPLE_VALUES: dict = {}
+_MISSING = object()
+
+
+def _remember(memo: dict, key, value) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
 class _GiveUp(Exception):
     """Outside the subset this reader takes: PyYAML reads the text instead."""
 
@@ -425,24 +438,31 @@ class _Reader:
         key_marks: dict = {}
         value_marks: dict = {}
         column = p + 1
+        keys, known = _SIMPLE_KEYS, _SIMPLE_VALUES
         if inner.strip(" "):
             for part in inner.split(","):
                 key, colon, value = part.partition(": ")
-                if not colon or ":" in value or (len(values) and part[:1] != " "):  # `{a: 1,b: 2}` is flow's
+                if not colon or ":" in value:
                     return None
                 word = key.strip(" ")
+                if word not in keys:  # checked once per word: a plain word whose tag is str (or bool: `on:`)
+                    if _SIMPLE_KEY.fullmatch(word) is None or plain_tag(word) not in (_STR, _BOOL):
+                        return None
+                    _remember(keys, word, True)
+                if word in values:
+                    return None
+                lead = len(key) - len(key.lstrip(" "))
+                key_marks[word] = (i, column + lead)
                 text = value.strip(" ")
-                if not text or _SIMPLE_KEY.fullmatch(word) is None or word in values or \
-                        _FLOW_PLAIN.match(text) is None:
-                    return None
-                tag = plain_tag(word)
-                if tag != _STR and tag != _BOOL:
-                    return None
-                at = column + len(key) - len(key.lstrip(" "))
-                key_marks[word] = (i, at)
                 at = column + len(key) + 2 + len(value) - len(value.lstrip(" "))
                 value_marks[word] = (i, at)
-                values[word] = self.scalar(plain_tag(text), text, i, at)
+                item = known.get(text, _MISSING)
+                if item is _MISSING:  # read once per text (values are immutable); a refused one is never kept
+                    if not text or _FLOW_PLAIN.match(text) is None:
+                        return None
+                    item = self.scalar(plain_tag(text), text, i, at)
+                    _remember(known, text, item)
+                values[word] = item
                 column += len(part) + 1
         out = YMap(values)
         out.mark, out.key_marks, out.value_marks = Mark(self.file, i + 1, p + 1), key_marks, value_marks
