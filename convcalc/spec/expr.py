@@ -16,6 +16,9 @@ argument converted to the nearest double, taken exactly as the fraction it is (s
 more). Where the inputs are exact and so is the answer, it is exact: ``sqrt`` of a perfect square, ``pow`` with a
 whole exponent (as ``**``), ``log(x, b)`` and ``log2(x)`` of a whole power of the base (docs/spec.md, "Math
 functions").
+
+The module is long because the evaluator is one piece: every node kind it allows, each with the checks and the
+message of its own mistakes, and the memo of parsed expressions and their values (:func:`evaluate`).
 """
 
 from __future__ import annotations
@@ -226,8 +229,9 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None, word
     ``when:``, a block argument); they can be chosen (``a if c else b``) and compared with ``==`` / ``!=`` only.
 
     An expression is a pure function of its text and the values of the names it reads, so both are remembered
-    (:func:`_parsed`, :data:`_RESULTS`): a block repeated 16 times, or a sweep's next point, evaluates each of its
-    expressions once per distinct set of values. Only successes are remembered, so every error is raised afresh
+    (:func:`_parsed`, :data:`_RESULTS`): a block repeated 16 times evaluates each of its expressions once per
+    distinct set of values. The values are remembered for one expansion (:func:`forget_values`), so a sweep over a
+    million points holds no more than one point's. Only successes are remembered, so every error is raised afresh
     with its own position; an expression that reads the input's shape (``in_channels`` …) is never looked up by
     value, because looking its names up would work out a shape the expression may not need."""
     parsed = _TREES.get(text) if type(text) is str else None  # a YAML date (a str subclass) is checked afresh
@@ -260,6 +264,11 @@ _RESULTS: dict = {}
 UNMEMOISED_NAMES = frozenset(("in_channels", "in_size", "in_rank"))
 
 
+def forget_values() -> None:
+    """Start an expansion with no remembered values (the parsed expressions are kept: they depend on the text)."""
+    _RESULTS.clear()
+
+
 def _parsed(text: str, mark: Mark | None):
     """Check and parse ``text`` once: (body, source, the names it reads in order, or None if one is a shape name).
     The checks depend on the text alone, so a text that passed them once passes them again."""
@@ -287,7 +296,9 @@ def _parsed(text: str, mark: Mark | None):
     parsed = (tree.body, source, None if UNMEMOISED_NAMES.intersection(used) else tuple(used))
     if len(_TREES) >= _MEMO_LIMIT:
         _TREES.clear()
-    if type(text) is str:  # a str subclass (a YAML date) is never remembered: its checks depend on its type
+    # a str subclass (a YAML date) is never remembered, its checks depend on its type; nor is a constant (`0.5`, a
+    # sweep's next value), cheap to parse again and as varied as a grid
+    if type(text) is str and parsed[2] != ():
         _TREES[text] = parsed
     return parsed
 

@@ -19,6 +19,9 @@ or ``-`` (block) or its bracket (flow), a scalar's its first character (its quot
 them. The implicit types of plain scalars are PyYAML's YAML 1.1 resolvers, copied below (``yaml/resolver.py``,
 unchanged since PyYAML 3.x). tests/spec/test_fastyaml.py checks values and every mark against PyYAML on the shipped
 configs, the docs' examples and generated documents.
+
+The module is long because it is one reader: block and flow collections, scalars and their types, and the line
+rules that decide what it leaves to PyYAML, which only make sense side by side.
 """
 
 from __future__ import annotations
