@@ -7,7 +7,7 @@ such as ``"1/2"``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from ..records import as_dict, field, field_names, record
 from fractions import Fraction
 from typing import Any
 from ..numbers import json_number
@@ -20,7 +20,7 @@ def _frac(value) -> Fraction:
     return Fraction(value) if isinstance(value, (int, str)) else Fraction(value)
 
 
-@dataclass
+@record
 class RFReport:
     """Receptive field per input spatial axis: size r, jump j, start −P (first input index seen by unit 0)."""
 
@@ -49,7 +49,7 @@ class RFReport:
                    [_frac(c) for c in data["center"]], bool(data.get("position_dependent", False)))
 
 
-@dataclass
+@record
 class LayerReport:
     name: str
     type: str
@@ -86,11 +86,11 @@ class LayerReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> "LayerReport":
-        kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data and f.name != "rf"}
+        kwargs = {f: data[f] for f in field_names(cls) if f in data and f != "rf"}
         return cls(rf=RFReport.from_dict(data["rf"]), **kwargs)
 
 
-@dataclass
+@record
 class UnsupportedLayer:
     """A placeholder layer (``type: unsupported``): an imported operator no kind describes, counted as zero because
     its cost is unknown. ``node`` is the original's node name ("" when not known)."""
@@ -139,7 +139,7 @@ def refuse_placeholders(unsupported: list, what: str, names=None, graph=None) ->
                     "placeholders as zero (docs/import.md)")
 
 
-@dataclass
+@record
 class Totals:
     params: int = 0
     buffers: int = 0
@@ -158,7 +158,7 @@ class Totals:
         self.layers += 1
 
 
-@dataclass
+@record
 class Report:
     """What ``convcalc.analyze`` returns."""
 
@@ -186,17 +186,17 @@ class Report:
 
     def _dict_with(self, layers: Any) -> dict:
         """The JSON-ready values with ``layers`` as the layer list."""
-        totals = asdict(self.totals)
+        totals = as_dict(self.totals)
         totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
         return {
             "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
             "batch": self.batch, "dtype": self.dtype,
             "layers": layers,
             "totals": totals,
-            "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
+            "by_type": {kind: as_dict(t) for kind, t in self.by_type.items()},
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
-            "unsupported": [asdict(layer) for layer in self.unsupported],
+            "unsupported": [as_dict(layer) for layer in self.unsupported],
             "conventions": dict(self.conventions),
         }
 

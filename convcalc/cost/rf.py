@@ -26,7 +26,7 @@ given another layout, the analysis marks the field :meth:`ReceptiveField.untrack
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import field, record
 from fractions import Fraction
 from math import ceil
 from typing import Any, ClassVar
@@ -48,7 +48,7 @@ class _cached:
         return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReceptiveField:
     """Receptive field per input spatial axis."""
 

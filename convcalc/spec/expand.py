@@ -19,10 +19,10 @@ inputs each change the scope the next item sees, and splitting them would pass t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from ..records import field, record
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import layer_beyond, shorten, within
-from .expr import evaluate
+from .expr import evaluate, forget_values
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
 from .yamlio import YBool, YList, YMap
@@ -86,7 +86,7 @@ def positive_int(value, mark, what, calc, least: int = 1) -> int:
     return int(value)
 
 
-@dataclass
+@record
 class Scope:
     prefix: str
     names: dict  # local name -> full node name (or "input")
@@ -129,6 +129,7 @@ class Expander:
     def __init__(self, network: "Network", variables: dict, input_shape: tuple):  # noqa: F821 (spec.loader)
         from ..layers import REGISTRY
 
+        forget_values()  # an expansion remembers its own expressions' values only (convcalc.spec.expr.evaluate)
         self.registry = REGISTRY
         self.network = network
         self.rank = len(input_shape) - 1

@@ -16,6 +16,9 @@ argument converted to the nearest double, taken exactly as the fraction it is (s
 more). Where the inputs are exact and so is the answer, it is exact: ``sqrt`` of a perfect square, ``pow`` with a
 whole exponent (as ``**``), ``log(x, b)`` and ``log2(x)`` of a whole power of the base (docs/spec.md, "Math
 functions").
+
+The module is long because the evaluator is one piece: every node kind it allows, each with the checks and the
+message of its own mistakes, and the memo of parsed expressions and their values (:func:`evaluate`).
 """
 
 from __future__ import annotations
@@ -223,7 +226,52 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None, word
     """Evaluate ``text`` with ``names`` in scope. Raises :class:`SpecError` pointing at ``mark``.
 
     ``words``: quoted words (``'relu'``) are values too, for the places that may give a word (a ``type:``, a
-    ``when:``, a block argument); they can be chosen (``a if c else b``) and compared with ``==`` / ``!=`` only."""
+    ``when:``, a block argument); they can be chosen (``a if c else b``) and compared with ``==`` / ``!=`` only.
+
+    An expression is a pure function of its text and the values of the names it reads, so both are remembered
+    (:func:`_parsed`, :data:`_RESULTS`): a block repeated 16 times evaluates each of its expressions once per
+    distinct set of values. The values are remembered for one expansion (:func:`forget_values`), so a sweep over a
+    million points holds no more than one point's. Only successes are remembered, so every error is raised afresh
+    with its own position; an expression that reads the input's shape (``in_channels`` …) is never looked up by
+    value, because looking its names up would work out a shape the expression may not need."""
+    parsed = _TREES.get(text) if type(text) is str else None  # a YAML date (a str subclass) is checked afresh
+    if parsed is None:
+        parsed = _parsed(text, mark)
+    tree, source, used = parsed
+    if used is None:  # reads a shape name, or names nothing hashable: evaluated every time
+        return normalize(_Evaluator(text, names, mark, source, words).visit(tree))
+    try:
+        key = (text, words, *[(type(value), value) for value in map(names.__getitem__, used)])
+        cached = _RESULTS.get(key, _MISSING)
+    except Exception:  # an unknown name, an `index` not chosen yet, an unhashable value: the evaluator says which
+        return normalize(_Evaluator(text, names, mark, source, words).visit(tree))
+    if cached is _MISSING:
+        cached = normalize(_Evaluator(text, names, mark, source, words).visit(tree))
+        if len(_RESULTS) >= _MEMO_LIMIT:
+            _RESULTS.clear()
+        _RESULTS[key] = cached
+    return cached
+
+
+#: at most this many expressions and results are remembered (a sweep's grid may hold millions of points)
+_MEMO_LIMIT = 50_000
+_MISSING = object()
+#: expression text → (its parsed body, the stripped source, the names it reads or None); see :func:`evaluate`
+_TREES: dict = {}
+#: (text, words, (type, value) of each name read) → the value; see :func:`evaluate`
+_RESULTS: dict = {}
+#: names whose lookup computes something (the item's input shape): an expression reading one is not memoised
+UNMEMOISED_NAMES = frozenset(("in_channels", "in_size", "in_rank"))
+
+
+def forget_values() -> None:
+    """Start an expansion with no remembered values (the parsed expressions are kept: they depend on the text)."""
+    _RESULTS.clear()
+
+
+def _parsed(text: str, mark: Mark | None):
+    """Check and parse ``text`` once: (body, source, the names it reads in order, or None if one is a shape name).
+    The checks depend on the text alone, so a text that passed them once passes them again."""
     if isinstance(text, YDate):
         raise SpecError(f"`{text}` is a date in YAML, not a number", mark, "write a number")
     if "#" in text:  # Python would read the rest as a comment and drop it
@@ -243,7 +291,24 @@ def evaluate(text: str, names: Mapping[str, Any], mark: Mark | None = None, word
         raise _too_deep(text, mark) from None
     if _depth(tree.body) > MAX_DEPTH:
         raise _too_deep(text, mark)
-    return normalize(_Evaluator(text, names, mark, source, words).visit(tree.body))
+    used = list(dict.fromkeys(node.id for node in ast.walk(tree.body) if isinstance(node, ast.Name)
+                              and node.id not in _WORDS and not _is_function(node, tree.body)))
+    parsed = (tree.body, source, None if UNMEMOISED_NAMES.intersection(used) else tuple(used))
+    if len(_TREES) >= _MEMO_LIMIT:
+        _TREES.clear()
+    # a str subclass (a YAML date) is never remembered, its checks depend on its type; nor is a constant (`0.5`, a
+    # sweep's next value), cheap to parse again and as varied as a grid
+    if type(text) is str and parsed[2] != ():
+        _TREES[text] = parsed
+    return parsed
+
+
+_WORDS = ("true", "True", "false", "False")
+
+
+def _is_function(name, body) -> bool:
+    """Whether the name ``name`` is the function of a call in ``body`` (``max`` in ``max(a, b)``), not a value."""
+    return any(isinstance(node, ast.Call) and node.func is name for node in ast.walk(body))
 
 
 def _constant_text(value) -> str:

@@ -5,13 +5,13 @@ Both the cost model and the executor consume this; it holds parsed, validated va
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import field, record
 from typing import Any
 
 from ..errors import Mark, real_mark
 
 
-@dataclass
+@record
 class Node:
     """One layer after blocks, repeats, `when:` and expressions are expanded.
 
@@ -40,7 +40,7 @@ class Node:
         return real_mark(self.field_marks.get(key, self.mark))
 
 
-@dataclass
+@record
 class Graph:
     """An expanded network ready to analyse or run."""
 

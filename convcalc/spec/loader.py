@@ -33,7 +33,7 @@ Rules that are easy to miss:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from ..records import field, record
 from fractions import Fraction
 from typing import Any
 
@@ -134,7 +134,7 @@ def load(source: Any) -> "Network":
     return Network(load_yaml(str(source), "<string>"), "<string>")
 
 
-@dataclass
+@record
 class Network:
     """A parsed spec, not yet expanded: vars can still be overridden. Call :meth:`expand`."""
 

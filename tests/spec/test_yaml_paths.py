@@ -1,8 +1,10 @@
-"""Both YAML readers give the same values and positions: libyaml's C parser (the default where PyYAML was built with
-it) and PyYAML's pure-Python one (``CONVCALC_YAML=python``, docs/spec.md, "Reading YAML").
+"""Every YAML reader gives the same values and positions: convcalc's fast reader for the plain subset (the default,
+tests/spec/test_fastyaml.py), libyaml's C parser (``CONVCALC_YAML=libyaml``, and for everything the fast reader
+leaves, where PyYAML was built with it) and PyYAML's pure-Python one (``CONVCALC_YAML=python``; docs/spec.md,
+"Reading YAML").
 
-Every error test is written against one set of hand-counted positions, so the error and position modules run a
-second time under the pure-Python reader, in a subprocess with the variable set.
+Every error test is written against one set of hand-counted positions, so the error and position modules run again
+under PyYAML's readers alone, in a subprocess with the variable set.
 """
 
 from __future__ import annotations
@@ -98,23 +100,25 @@ def test_same_values_and_positions_on_both_readers(monkeypatch, text):
     assert c_path == python_path
 
 
-def test_every_shipped_config_reads_the_same_on_both_readers(monkeypatch):
+def test_every_shipped_config_reads_the_same_on_every_reader(monkeypatch):
     for name, path in shipped_configs().items():
         text = path.read_text(encoding="utf-8")
-        assert _positions(_load_with(monkeypatch, None, text, str(path))) == \
-            _positions(_load_with(monkeypatch, "python", text, str(path))), name
+        fast = _positions(_load_with(monkeypatch, None, text, str(path)))
+        assert fast == _positions(_load_with(monkeypatch, "python", text, str(path))), name
+        assert fast == _positions(_load_with(monkeypatch, "libyaml", text, str(path))), name
 
 
-def test_error_and_position_modules_pass_on_the_pure_python_reader():
-    """The hand-counted positions of every error case hold on PyYAML's pure-Python reader too (~15 s)."""
-    env = {**os.environ, yamlio.YAML_ENV: "python"}
+@pytest.mark.parametrize("reader", ["python", "libyaml"])
+def test_error_and_position_modules_pass_on_pyyamls_readers_alone(reader):
+    """The hand-counted positions of every case hold on PyYAML's readers alone too (~15 s each)."""
+    env = {**os.environ, yamlio.YAML_ENV: reader}
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *POSITION_MODULES],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 # ---- what only one reader used to refuse (found by `CONVCALC_YAML=python benchmarks/fuzz.py`) --------------------
-@pytest.mark.parametrize("reader", [None, "python"])
+@pytest.mark.parametrize("reader", [None, "python", "libyaml"])
 def test_nesting_beyond_a_thousand_levels_is_refused_at_its_position_on_both_readers(monkeypatch, reader):
     # `a: ` is 3 characters, then 1,000 brackets: the 1,000th opens at column 1,003 (libyaml's own limit)
     with pytest.raises(SpecError) as err:
@@ -123,7 +127,7 @@ def test_nesting_beyond_a_thousand_levels_is_refused_at_its_position_on_both_rea
     assert "nesting depth" in err.value.message or "1,000 levels" in err.value.message
 
 
-@pytest.mark.parametrize("reader", [None, "python"])
+@pytest.mark.parametrize("reader", [None, "python", "libyaml"])
 def test_nine_hundred_levels_still_read_on_both_readers(monkeypatch, reader):
     value = _load_with(monkeypatch, reader, "a: " + "[" * 900 + "]" * 900 + "\n")["a"]
     depth = 0
@@ -132,7 +136,7 @@ def test_nine_hundred_levels_still_read_on_both_readers(monkeypatch, reader):
     assert depth == 899  # the innermost list is empty
 
 
-@pytest.mark.parametrize("reader", [None, "python"])
+@pytest.mark.parametrize("reader", [None, "python", "libyaml"])
 def test_a_surrogate_escape_is_refused_on_both_readers(monkeypatch, reader):
     for text in ('t: "\\ud83d\\ude00"\n', 't: "\\ud83d"\n'):
         with pytest.raises(SpecError) as err:
