@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from . import options
-from .commands import analyze, check, compare, cost, device, explain, import_, rf, sweep, verify, zoo
+from .commands import analyze, check, compare, cost, device, explain, import_, rf, schema, sweep, verify, zoo
 from .params import typer_command, typer_parameter
 from .usage import Group
 
@@ -38,6 +38,7 @@ COMMANDS = (
     (explain.explain, options.EXPLAIN),
     (verify.verify, options.VERIFY),
     (import_.import_, options.IMPORT),
+    (schema.schema, options.SCHEMA),
 )
 
 for function, definitions in COMMANDS:  # `import_` is `convcalc import` (import is a Python keyword)

@@ -294,6 +294,10 @@ CHECK = (
 )
 
 
+# ---- convcalc schema -----------------------------------------------------------------------------------------------
+SCHEMA = ()
+
+
 def option_value(definition: Option, text: str):
     """The value of ``definition`` for the command-line ``text``, or a :class:`~convcalc.errors.SpecError` naming
     the option: ``--batch 0: must be ≥ 1 — …``. The one check of option values: the fast ``analyze`` parser
