@@ -121,7 +121,7 @@ def test_bad_specs_are_rejected_by_both(validator, text, complaint):
 #: what the schema must not reject: expressions, per-repetition lists, defaults giving a required field, block args
 GOOD = [
     SPEC + "vars: {a: 2}\nlayers: [{type: conv, out: 4 * a, kernel: [3, a + 1], bias: a > 1}]",
-    SPEC + "layers: [{type: conv, repeat: 2, out: [8, 16], kernel: 3, stride: [2, 1]}]",
+    SPEC + "layers: [{type: conv, repeat: 2, out: [8, 16], kernel: 3, stride: [[2, 1], [1, 1]]}]",
     SPEC + "defaults: {conv: {kernel: 3}}\nlayers: [{type: conv, out: 8}]",
     SPEC + "blocks: {b: {args: {m: zeros, k: 3}, layers: [{type: conv, out: 8, kernel: k, padding_mode: m}]}}\n"
            "layers: [{block: b, k: 1}]",
