@@ -12,13 +12,14 @@ import typer
 
 from . import options
 from .commands import analyze, check, compare, cost, device, explain, import_, rf, schema, sweep, verify, zoo
+from .common import user_errors
 from .params import typer_command, typer_parameter
 from .usage import Group
 
 app = typer.Typer(
     name="convcalc",
     help="Exact FLOP, MAC, parameter, memory and receptive-field calculator for CNNs described in YAML.",
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (convcalc/cli/complete.py)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -53,8 +54,21 @@ def _version(value: bool):
         raise typer.Exit()
 
 
-def root(version: bool = typer_parameter(options.VERSION, callback=_version, is_eager=True)[1]):
+def root(ctx: typer.Context,
+         version: bool = typer_parameter(options.VERSION, callback=_version, is_eager=True)[1]):
     """Exact FLOP, MAC, parameter, memory and receptive-field calculator for CNNs described in YAML."""
+    ctx.default_map = {**project_defaults(), **(ctx.default_map or {})}
+
+
+def project_defaults() -> dict:
+    """Click's ``default_map`` of the project file (:mod:`convcalc.project`): each command's options that it
+    sets a default for (``units``, ``width``, ``budgets``); a bad project file is an error (exit code 2)."""
+    from ..project import defaults
+
+    with user_errors():
+        values = defaults().option_defaults()
+    return {function.__name__.rstrip("_"): {d.name: values[d.name] for d in definitions if d.name in values}
+            for function, definitions in COMMANDS if any(d.name in values for d in definitions)}
 
 
 app.callback()(root)

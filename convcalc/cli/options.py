@@ -60,16 +60,21 @@ class Option(_Definition):
 
 
 class Argument(_Definition):
-    """A positional argument: one value, or with ``repeatable`` any number (a list)."""
+    """A positional argument: one value, or with ``repeatable`` any number (a list). ``completion`` names the
+    function of :mod:`convcalc.cli.complete` that completes it in a shell (``spec``: shipped config names and spec
+    files; ``target``: layer kinds, algorithms and specs), imported only when a shell asks."""
 
-    __slots__ = ("name", "metavar", "help", "required", "repeatable")
+    __slots__ = ("name", "metavar", "help", "required", "repeatable", "completion")
 
-    def __init__(self, name: str, metavar: str, help: str, *, required: bool = True, repeatable: bool = False):
+    def __init__(self, name: str, metavar: str, help: str, *, required: bool = True, repeatable: bool = False,
+                 completion: str | None = None):
         self.name, self.metavar, self.help, self.required, self.repeatable = name, metavar, help, required, repeatable
+        self.completion = completion
 
 
 # ---- shared by the commands that read a spec -----------------------------------------------------------------------
-SPEC = Argument("spec", "SPEC", "A spec file, or the name of a shipped config (see `convcalc zoo`).")
+SPEC = Argument("spec", "SPEC", "A spec file, or the name of a shipped config (see `convcalc zoo`).",
+                completion="spec")
 BATCH = Option("batch", ("--batch",), "Batch size (overrides the spec's `batch`).", int, minimum=1, metavar="N")
 INPUT = Option("input", ("--input",), "Input shape without batch, e.g. 3x160x160.", metavar="CxHxW")
 SET = Option("sets", ("--set",), "Override a var: NAME=VALUE (repeatable).", metavar="NAME=VALUE", repeatable=True)
@@ -107,7 +112,8 @@ ZOO = (
 # ---- convcalc compare ----------------------------------------------------------------------------------------------
 COMPARE = (
     Argument("specs", "[SPEC]...", "Spec files or shipped config names. Two or more: side by side against the "
-                                   "first. One: with --as or --layer.", required=False, repeatable=True),
+                                   "first. One: with --as or --layer.", required=False, repeatable=True,
+             completion="spec"),
     Option("layer", ("--layer",), "What-if for one conv: a layer NAME of the spec, or a description like "
                                   "\"conv 128->128 k3 s1 @56x56\"."),
     Option("as_", ("--as",), "Rewrite every eligible conv: depthwise_separable, grouped:G, separable, flattened, "
@@ -201,7 +207,7 @@ DEVICE_ACTIONS = ("list", "show", "measure")
 DEVICE_COMMAND = (
     Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
                                  "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
-    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False),
+    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False, completion="device"),
     Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
            metavar="FILE"),
     Option("threads", ("--threads",), "measure: BLAS threads (default: every CPU this process may use).", int,
@@ -213,7 +219,8 @@ DEVICE_COMMAND = (
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
     Argument("target", "[KIND|ALGORITHM|SPEC]", "A layer kind (conv, deformable, …), an algorithm (direct, im2col, "
-                                                "winograd, fft), or with --layer a spec.", required=False),
+                                                "winograd, fft), or with --layer a spec.", required=False,
+             completion="target"),
     Option("layer", ("--layer", "-l"), "Explain this layer of the spec TARGET with its numbers substituted."),
     Option("algorithm", ("--algorithm", "-a"), "With --layer: that layer's convs worked through one algorithm: "
                                                "direct, im2col, winograd or fft (without a spec: `convcalc explain "
@@ -272,7 +279,7 @@ IMPORT = (
 # ---- convcalc check ------------------------------------------------------------------------------------------------
 CHECK = (
     Argument("specs", "SPEC...", "Spec files or shipped config names; several are checked in turn with a summary "
-                                 "at the end.", repeatable=True),
+                                 "at the end.", repeatable=True, completion="spec"),
     Option("budgets", ("--budgets",), "A YAML budgets file (docs/check.md)."),
     Option("max_", ("--max",), "A budget KEY=VALUE, e.g. params=5M, macs=600M, peak_activation_bytes=8MiB, "
                                "layer_max.macs=200M (repeatable).", repeatable=True),
