@@ -42,8 +42,15 @@ COMMANDS = (
     (schema.schema, options.SCHEMA),
 )
 
+def summary(function) -> str:
+    """A command's line in ``convcalc --help``: the first paragraph of its docstring, one short sentence, given to
+    Click whole (Click would otherwise cut it at about 45 characters, mid-sentence)."""
+    return " ".join(function.__doc__.split("\n\n")[0].split())
+
+
 for function, definitions in COMMANDS:  # `import_` is `convcalc import` (import is a Python keyword)
-    app.command(name=function.__name__.rstrip("_"))(typer_command(function, definitions))
+    app.command(name=function.__name__.rstrip("_"), short_help=summary(function))(
+        typer_command(function, definitions))
 
 
 def _version(value: bool):
