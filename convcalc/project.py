@@ -1,5 +1,5 @@
 """Project defaults: a ``convcalc.toml``, or the ``[tool.convcalc]`` table of a ``pyproject.toml``, found from the
-current directory upward (docs/project.md).
+current directory upward (docs/editors.md).
 
 Keys (every one optional)::
 
@@ -28,14 +28,14 @@ from .errors import Mark, SpecError, did_you_mean
 PROJECT_FILE = "convcalc.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "tool.convcalc"
-#: the project file's keys, and what each must be (docs/project.md)
+#: the project file's keys (docs/editors.md, "Project defaults")
 KEYS = ("budgets", "configs", "units", "width")
 MIN_WIDTH = 20
 _HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*convcalc[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
 
 
 class ProjectDefaults:
-    """What a project file sets: each key's value (None when unset) and the file it came from (None: no file)."""
+    """What a project file sets (docs/editors.md): each key's value (None when unset) and the file it came from (None: no file)."""
 
     __slots__ = ("source", "budgets", "configs", "units", "width")
 
