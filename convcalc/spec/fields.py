@@ -122,7 +122,9 @@ class Field:
         if self.doc:
             schema["description"] = self.doc
         default = plain_value(self.default) if not self.required and self.default is not None else None
-        if isinstance(default, (bool, int, str, list)) or type(default) is float:
+        if isinstance(default, Fraction):  # eps 1e-5: the nearest double, as JSON writes numbers
+            default = float(default)
+        if isinstance(default, (bool, int, str, list, float)):
             schema["default"] = default
         return schema
 
