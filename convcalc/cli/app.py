@@ -42,6 +42,7 @@ COMMANDS = (
     (schema.schema, options.SCHEMA),
 )
 
+
 def summary(function) -> str:
     """A command's line in ``convcalc --help``: the first paragraph of its docstring, one short sentence, given to
     Click whole (Click would otherwise cut it at about 45 characters, mid-sentence)."""
