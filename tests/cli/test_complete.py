@@ -110,3 +110,29 @@ def test_an_ordinary_run_imports_no_completion():
     assert done.stderr.strip().splitlines()[-1] == "False False 0"
     code = "import sys\nimport convcalc.cli.app\nprint('convcalc.cli.complete' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("shell, words", [
+    ("bash", "convcalc rf resnet18 --layer layer4.1.c"),
+    ("zsh", "convcalc explain resnet18 -l layer4.1.c"),
+    ("fish", "convcalc verify --batch 2 resnet18 --rf --layer layer4.1.c"),
+])
+def test_layer_names_of_the_spec_on_the_command_line(shell, words):
+    """Click stops parsing at `--layer` waiting for its value, so SPEC is read again from the shell's words."""
+    done = protocol(shell, words)
+    assert "layer4.1.conv1" in done.stdout and "layer4.1.conv2" in done.stdout, done.stderr
+    assert "layer4.0" not in done.stdout
+    assert done.stderr.splitlines()[-1].split()[1] == "False"  # expanding the spec imports no NumPy
+
+
+def test_layer_completion_without_a_loadable_spec_offers_nothing():
+    assert complete.layer("x", {}) == []
+    assert complete.layer("x", {"spec": "no_such_net"}) == []
+    assert complete.layer("x", {"spec": "model.onnx"}) == []  # no import on Tab
+    assert complete.layer("conv", {"target": "resnet18"}) == [("conv1", "conv")]
+    assert protocol("bash", "convcalc rf --layer x").stdout.strip() == ""
+
+
+def test_options_that_name_things_complete():
+    assert "a100" in protocol("bash", "convcalc cost resnet18 --device a").stdout
+    assert "json" in protocol("bash", "convcalc analyze resnet18 --format j").stdout  # a choice
