@@ -40,7 +40,8 @@ _ARGUMENT = {"type": ["number", "integer", "boolean", "string", "array", "null"]
 #: each structural key of a layer item (convcalc/spec/expand.py: STRUCTURAL), as docs/spec.md "A layer" describes it
 STRUCTURAL_SCHEMAS = {
     "type": None,  # per kind (below)
-    "name": {"type": "string", "minLength": 1, "description": "unique among its siblings; `input` is reserved"},
+    "name": {"type": ["string", "integer"], "minLength": 1,  # YAML's `name: 7` is the name `7`
+             "description": "unique among its siblings; `input` is reserved"},
     "inputs": dict(_INPUTS, description="earlier layers (or block inputs) this one reads; default: the previous"),
     "repeat": dict(_REPEAT, description="repeat N times; a list of N values gives one value per repetition"),
     "when": {"anyOf": [_CONDITION, {"type": "array", "items": _CONDITION}],
@@ -58,7 +59,8 @@ def _top_schemas() -> dict:
     """Each top-level key (convcalc/spec/loader.py: TOP_KEYS), as docs/spec.md "Top level" describes it."""
     size = {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}
     return {
-        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS, "description": "the network's name"},
+        "name": {"type": ["string", "integer"], "minLength": 1, "maxLength": MAX_NAME_CHARS,
+                 "description": "the network's name"},
         "description": {"type": "string", "description": "free text, ignored by the analysis"},
         "input": {"type": "array", "minItems": 1, "maxItems": 4, "items": size,
                   "description": "the input shape without the batch: [C], [C, L], [C, H, W] or [C, D, H, W]"},

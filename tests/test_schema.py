@@ -127,6 +127,7 @@ GOOD = [
            "layers: [{block: b, k: 1}]",
     SPEC + "vars: {hs: true}\nlayers: [{type: \"'hardswish' if hs else 'relu'\"}]",
     SPEC + "layers: [{type: conv, out: in_channels * 2, kernel: 3, padding: same}, {type: avgpool, kernel: in_size}]",
+    "name: 123\n" + SPEC + "layers: [{type: relu, name: 7}, {type: upsample, scale: [2, 1.5], mode: bilinear}]",
 ]
 
 
@@ -134,3 +135,24 @@ GOOD = [
 def test_valid_specs_are_accepted_by_both(validator, text):
     assert problems(validator, yaml.safe_load(text)) == []
     assert convcalc.analyze(convcalc.load(text)).layers
+
+
+def _plain(value):
+    """A Python example value as YAML would load it: tuples as lists, fractions as decimals."""
+    from fractions import Fraction
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    return value
+
+
+@pytest.mark.parametrize("kind", sorted(convcalc.layers.REGISTRY))
+def test_every_kinds_example_validates(validator, kind):
+    """The registry's own examples (what `convcalc explain KIND` runs), with each of their `also` settings."""
+    example = convcalc.layers.REGISTRY[kind].example
+    for changes in ({}, *example.also):
+        assert problems(validator, _plain(example.spec(kind, **changes))) == [], changes
