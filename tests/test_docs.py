@@ -238,7 +238,8 @@ def test_the_apps_own_options_are_documented():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     flags = [flag for param in typer.main.get_command(app).params if param.name != "help" for flag in param.opts]
-    assert flags == ["--version"] and all(_mentions(readme, flag) for flag in flags)
+    assert flags == ["--version", "--install-completion", "--show-completion"]
+    assert all(_mentions(readme, flag) for flag in flags)
 
 
 def test_the_docs_check_sees_an_undocumented_option():

@@ -33,20 +33,22 @@ def _convert(definition: Option, text: str):
         return None
 
 
-def parse_args(definitions: tuple, args: list[str]) -> dict | None:
+def parse_args(definitions: tuple, args: list[str], defaults: dict | None = None) -> dict | None:
     """The keyword arguments for ``definitions`` given ``args``, as Typer would pass them, or None to defer.
 
     Understood: options that take a value (``--opt VALUE``, ``--opt=VALUE``, a short ``-o VALUE``), strings,
     integers with a minimum, choices, repeatable options, bool flags given once (``--allow-unsupported``), and
     single positional arguments. A bool flag with a negative form (``--chart/--no-chart``) or a repeatable
-    argument in ``definitions`` is beyond it: it then always defers.
+    argument in ``definitions`` is beyond it: it then always defers. ``defaults`` replaces the definitions'
+    defaults by option name (the project file's, :mod:`convcalc.project`), as Click's ``default_map`` does.
     """
     arguments = [d for d in definitions if isinstance(d, Argument)]
     options = [d for d in definitions if isinstance(d, Option)]
     if any(a.repeatable for a in arguments) or any(o.type is bool and o.off_flag for o in options):
         return None
     by_flag = {flag: o for o in options for flag in o.flags}
-    values: dict = {d.name: None if isinstance(d, Argument) else d.default for d in definitions}
+    defaults = defaults or {}
+    values: dict = {d.name: None if isinstance(d, Argument) else defaults.get(d.name, d.default) for d in definitions}
     seen: set[str] = set()
     positional = iter(arguments)
     i = 0
@@ -89,8 +91,16 @@ def parse_args(definitions: tuple, args: list[str]) -> dict | None:
 
 
 def parse_analyze(args: list[str]) -> dict | None:
-    """The keyword arguments of ``analyze`` for ``convcalc analyze ARGS``, or None to defer to Typer."""
-    return parse_args(ANALYZE, args)
+    """The keyword arguments of ``analyze`` for ``convcalc analyze ARGS``, with the project's defaults, or None to
+    defer to Typer (which also reports a bad project file)."""
+    from ..errors import SpecError
+    from ..project import defaults
+
+    try:
+        project = defaults().option_defaults()
+    except SpecError:
+        return None
+    return parse_args(ANALYZE, args, project)
 
 
 def main() -> None:

@@ -45,31 +45,38 @@ class Option(_Definition):
     """``--flag VALUE`` (or a bool ``--flag``, with ``off_flag`` its negative form ``--no-flag``). ``type`` is str,
     int or bool; with ``choices`` the value is one of them (a str). An int option may also take one of its
     ``words`` (``--jobs auto``), passed on as that text. A ``repeatable`` option keeps every occurrence, in order
-    (a list; None when absent)."""
+    (a list; None when absent). ``completion`` as an :class:`Argument`'s (choices complete by themselves)."""
 
     __slots__ = ("name", "flags", "help", "type", "default", "choices", "minimum", "metavar", "repeatable",
-                 "off_flag", "envvar", "words")
+                 "off_flag", "envvar", "words", "completion")
 
     def __init__(self, name: str, flags: tuple[str, ...], help: str, type: type = str, default: object = None, *,
                  choices: tuple[str, ...] | None = None, minimum: int | None = None, metavar: str | None = None,
                  repeatable: bool = False, off_flag: str | None = None, envvar: str | None = None,
-                 words: tuple[str, ...] = ()):
+                 words: tuple[str, ...] = (), completion: str | None = None):
         self.name, self.flags, self.help, self.type, self.default = name, flags, help, type, default
         self.choices, self.minimum, self.metavar = choices, minimum, metavar
         self.repeatable, self.off_flag, self.envvar, self.words = repeatable, off_flag, envvar, words
+        self.completion = completion
 
 
 class Argument(_Definition):
-    """A positional argument: one value, or with ``repeatable`` any number (a list)."""
+    """A positional argument: one value, or with ``repeatable`` any number (a list). ``completion`` names the
+    function of :mod:`convcalc.cli.complete` that completes it in a shell (``spec``: shipped config names and spec
+    files; ``target``: layer kinds, algorithms and specs; ``layer``: the layer names of the spec on the command
+    line; ``device``, ``budgets``), imported only when a shell asks."""
 
-    __slots__ = ("name", "metavar", "help", "required", "repeatable")
+    __slots__ = ("name", "metavar", "help", "required", "repeatable", "completion")
 
-    def __init__(self, name: str, metavar: str, help: str, *, required: bool = True, repeatable: bool = False):
+    def __init__(self, name: str, metavar: str, help: str, *, required: bool = True, repeatable: bool = False,
+                 completion: str | None = None):
         self.name, self.metavar, self.help, self.required, self.repeatable = name, metavar, help, required, repeatable
+        self.completion = completion
 
 
 # ---- shared by the commands that read a spec -----------------------------------------------------------------------
-SPEC = Argument("spec", "SPEC", "A spec file, or the name of a shipped config (see `convcalc zoo`).")
+SPEC = Argument("spec", "SPEC", "A spec file, or the name of a shipped config (see `convcalc zoo`).",
+                completion="spec")
 BATCH = Option("batch", ("--batch",), "Batch size (overrides the spec's `batch`).", int, minimum=1, metavar="N")
 INPUT = Option("input", ("--input",), "Input shape without batch, e.g. 3x160x160.", metavar="CxHxW")
 SET = Option("sets", ("--set",), "Override a var: NAME=VALUE (repeatable).", metavar="NAME=VALUE", repeatable=True)
@@ -81,7 +88,7 @@ ALLOW_UNSUPPORTED = Option("allow_unsupported", ("--allow-unsupported",),
 #: `--device NAME|FILE`: a device profile of the roofline (convcalc/cost/devices.py)
 DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped profile (h100, h200, a100, rtx4090, "
                                          "m2, rpi5; `convcalc device list`) or a profile file (docs/roofline.md).",
-                metavar="NAME|FILE")
+                metavar="NAME|FILE", completion="device")
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
@@ -113,9 +120,10 @@ ZOO = (
 # ---- convcalc compare ----------------------------------------------------------------------------------------------
 COMPARE = (
     Argument("specs", "[SPEC]...", "Spec files or shipped config names. Two or more: side by side against the "
-                                   "first. One: with --as or --layer.", required=False, repeatable=True),
+                                   "first. One: with --as or --layer.", required=False, repeatable=True,
+             completion="spec"),
     Option("layer", ("--layer",), "What-if for one conv: a layer NAME of the spec, or a description like "
-                                  "\"conv 128->128 k3 s1 @56x56\"."),
+                                  "\"conv 128->128 k3 s1 @56x56\".", completion="layer"),
     Option("as_", ("--as",), "Rewrite every eligible conv: depthwise_separable, grouped:G, separable, flattened, "
                              "shuffle:G, dilated, ..."),
     Option("only", ("--only",), "With --as: rewrite only layers whose name matches this glob (repeatable).",
@@ -159,7 +167,7 @@ SWEEP = (
 RF = (
     SPEC,
     Option("layer", ("--layer", "-l"), "Only this layer (and the unit for --at and --erf; default for --erf: the "
-                                       "last spatial layer)."),
+                                       "last spatial layer).", completion="layer"),
     Option("at", ("--at",), "Output position of --layer, e.g. 3,5: print its input window per axis (ERF: the unit "
                             "to study; default centre)."),
     Option("erf", ("--erf",), "Effective receptive field: analytic (uniform weights, linear network, exact) or "
@@ -222,7 +230,7 @@ DEVICE_ACTIONS = ("list", "show", "measure")
 DEVICE_COMMAND = (
     Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
                                  "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
-    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False),
+    Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False, completion="device"),
     Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
            metavar="FILE"),
     Option("threads", ("--threads",), "measure: BLAS threads (default: every CPU this process may use).", int,
@@ -234,8 +242,10 @@ DEVICE_COMMAND = (
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
 EXPLAIN = (
     Argument("target", "[KIND|ALGORITHM|SPEC]", "A layer kind (conv, deformable, …), an algorithm (direct, im2col, "
-                                                "winograd, fft), or with --layer a spec.", required=False),
-    Option("layer", ("--layer", "-l"), "Explain this layer of the spec TARGET with its numbers substituted."),
+                                                "winograd, fft), or with --layer a spec.", required=False,
+             completion="target"),
+    Option("layer", ("--layer", "-l"), "Explain this layer of the spec TARGET with its numbers substituted.",
+           completion="layer"),
     Option("algorithm", ("--algorithm", "-a"), "With --layer: that layer's convs worked through one algorithm: "
                                                "direct, im2col, winograd or fft (without a spec: `convcalc explain "
                                                "winograd`).", choices=ALGORITHMS[2:]),
@@ -256,7 +266,7 @@ VERIFY = (
                             "weights, max pooling as a sum, positive input) against the analytic RF size and first "
                             "index −P + u·j, per axis.", bool, default=False),
     Option("layer", ("--layer", "-l"), "--rf: the layer of the unit (default: the last with spatial axes).",
-           metavar="NAME"),
+           metavar="NAME", completion="layer"),
     Option("at", ("--at",), "--rf: the unit's position (default: the one nearest the centre whose RF fits inside "
                             "the input).", metavar="I,J"),
     Option("against_original", ("--against-original",), "For an ONNX file or a PyTorch module: run the original "
@@ -293,8 +303,8 @@ IMPORT = (
 # ---- convcalc check ------------------------------------------------------------------------------------------------
 CHECK = (
     Argument("specs", "SPEC...", "Spec files or shipped config names; several are checked in turn with a summary "
-                                 "at the end.", repeatable=True),
-    Option("budgets", ("--budgets",), "A YAML budgets file (docs/check.md)."),
+                                 "at the end.", repeatable=True, completion="spec"),
+    Option("budgets", ("--budgets",), "A YAML budgets file (docs/check.md).", completion="budgets"),
     Option("max_", ("--max",), "A budget KEY=VALUE, e.g. params=5M, macs=600M, peak_activation_bytes=8MiB, "
                                "layer_max.macs=200M (repeatable).", repeatable=True),
     Option("min_rf", ("--min-rf",), "Minimum receptive field of the final layer: 224 (every axis) or 224x160 (per "
@@ -313,6 +323,10 @@ CHECK = (
     DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
                         "profile file (docs/roofline.md)."),
 )
+
+
+# ---- convcalc schema -----------------------------------------------------------------------------------------------
+SCHEMA = ()
 
 
 def option_value(definition: Option, text: str):

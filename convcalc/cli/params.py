@@ -27,9 +27,11 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         if not definition.required:
             annotation = Optional[annotation]
         default = ... if definition.required else None
-        return annotation, typer.Argument(default, metavar=definition.metavar, help=definition.help)
+        return annotation, typer.Argument(default, metavar=definition.metavar, help=definition.help,
+                                          autocompletion=completer(definition.completion))
     keywords = dict(extra)
-    for key, value in (("metavar", definition.metavar), ("envvar", definition.envvar)):
+    for key, value in (("metavar", definition.metavar), ("envvar", definition.envvar),
+                       ("autocompletion", completer(definition.completion))):
         if value is not None:
             keywords[key] = value
     flags = definition.flags
@@ -48,6 +50,22 @@ def typer_parameter(definition: Option | Argument, **extra) -> tuple[object, obj
         if default is None:
             annotation = Optional[annotation]
     return annotation, typer.Option(default, *flags, help=definition.help, **keywords)
+
+
+def completer(name: str | None) -> Callable[..., list] | None:
+    """The shell-completion callback named ``name`` in :mod:`convcalc.cli.complete`, imported only when a shell
+    asks for completions (never on an ordinary run). It gets the word typed so far and the values parsed before it
+    (Click's context: ``--layer`` completes the layers of the SPEC given)."""
+    if name is None:
+        return None
+
+    def complete(ctx, incomplete: str) -> list:
+        from . import complete as completions
+
+        return getattr(completions, name)(incomplete, completions.given(ctx))
+
+    complete.__name__ = f"complete_{name}"
+    return complete
 
 
 def typer_command(function: Callable[..., int | None], definitions: tuple) -> Callable[..., None]:

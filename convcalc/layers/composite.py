@@ -96,6 +96,17 @@ class SubLayers(Field):
     type_name = "list of layers"
     takes_list = True  # under `repeat: N` a list of N names is still one value (convcalc.spec)
 
+    @staticmethod
+    def allowed(cls) -> bool:
+        """Whether kind ``cls`` may be a sub-layer: one input, shape-keeping (normalisation, activation, other)."""
+        return cls.arity == (1, 1) and cls.family in ("activation", "norm", "other")
+
+    def value_schema(self):
+        kinds = sorted(kind for kind, cls in REGISTRY.items() if self.allowed(cls))
+        return {"type": "array", "items": {"anyOf": [
+            {"enum": kinds},
+            {"type": "object", "required": ["type"], "properties": {"type": {"enum": kinds}}}]}}
+
     def coerce(self, value, mark, evaluate):
         if not isinstance(value, list):
             self._fail("expects a list of layers", mark, "write e.g. `mid: [batchnorm, relu]`")
@@ -115,7 +126,7 @@ class SubLayers(Field):
             if cls is None:
                 raise SpecError(f"`{self.name}`: unknown layer type `{kind}`", item_mark,
                                 did_you_mean(str(kind), REGISTRY, KINDS_LISTING))
-            if cls.arity != (1, 1) or cls.family not in ("activation", "norm", "other"):
+            if not self.allowed(cls):
                 self._fail(f"entry `{kind}` is not a shape-keeping layer", item_mark,
                            "use normalisation, activation, dropout or identity layers here")
             fields = {}

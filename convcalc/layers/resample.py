@@ -260,6 +260,8 @@ class PadWidths(Padding):
     """``padding`` of ``pad``: an int, per-axis ints or ``[before, after]`` pairs, numbers only (a padding word
     needs a kernel size); a negative number crops (``constant`` mode only, checked by the layer)."""
 
+    _least, _words = None, False  # its JSON Schema (Padding.value_schema): any whole number, no words
+
     def coerce(self, value, mark, evaluate):
         if isinstance(value, str) and value.strip() in PADDING_WORDS:
             self._fail(f"cannot be `{value.strip()}` on `pad`: it needs a kernel size", mark,

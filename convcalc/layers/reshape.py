@@ -24,7 +24,7 @@ from fractions import Fraction
 from math import prod
 
 from ..cost.conventions import backward_flops_per_element
-from ..spec.fields import REQUIRED, Field, Int, _items
+from ..spec.fields import EXPRESSION, REQUIRED, Field, Int, _items
 from .base import Example, Layer, ShapeSteps, fmt_tuple, register
 from . import saved
 from .formula import NUMERIC, SYMBOLIC, Counts
@@ -40,6 +40,10 @@ class IntList(Field):
     def __init__(self, default=REQUIRED, min: int = 0, doc: str = ""):
         super().__init__(default, doc)
         self.min = min
+
+    def value_schema(self):
+        return {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "integer", "minimum": self.min},
+                                                                      EXPRESSION]}}
 
     def coerce(self, value, mark, evaluate):
         if not isinstance(value, list) or not value:

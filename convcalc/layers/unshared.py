@@ -21,6 +21,9 @@ class BiasMode(Field):
 
     type_name = "bias mode"
 
+    def value_schema(self):
+        return {"anyOf": [{"type": "boolean"}, {"enum": ["element", "channel", "none"]}]}
+
     def coerce(self, value, mark, evaluate):
         if isinstance(value, YBool):
             value = bool(value) if value.word in ("true", "false") else value.word

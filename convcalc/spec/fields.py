@@ -25,6 +25,21 @@ from .yamlio import YBool, YList
 
 REQUIRED = object()
 PADDING_WORDS = ("valid", "same", "full")
+#: the JSON Schema of an expression (docs/spec.md, "Numbers and expressions"): text, at most MAX_CHARS long
+EXPRESSION = {"$ref": "#/definitions/expression"}
+
+
+def _any_of(*schemas) -> dict:
+    return {"anyOf": list(schemas)}
+
+
+def _integer(minimum=None) -> dict:
+    return {"type": "integer"} if minimum is None else {"type": "integer", "minimum": minimum}
+
+
+def _per_axis(one: dict) -> dict:
+    """One value for every axis, or a list of one per spatial axis (1 to 3)."""
+    return _any_of(one, {"type": "array", "minItems": 1, "maxItems": 3, "items": one})
 
 
 def describe(value) -> str:
@@ -95,6 +110,24 @@ class Field:
     def coerce(self, value: Any, mark: Mark, evaluate: Callable[[str, Mark], Any]) -> Any:
         raise NotImplementedError
 
+    def value_schema(self) -> dict:
+        """The JSON Schema of one value of this field as the spec writes it (``convcalc schema``,
+        :mod:`convcalc.schema`): what :meth:`coerce` accepts, expressions included. Every field type answers it;
+        a new one without an answer is an error of ``convcalc schema``, never an unchecked key."""
+        raise NotImplementedError(f"{type(self).__name__} declares no JSON Schema (add value_schema())")
+
+    def json_schema(self) -> dict:
+        """:meth:`value_schema` with the field's doc and JSON-representable default, for editors."""
+        schema = dict(self.value_schema())
+        if self.doc:
+            schema["description"] = self.doc
+        default = plain_value(self.default) if not self.required and self.default is not None else None
+        if isinstance(default, Fraction):  # eps 1e-5: the nearest double, as JSON writes numbers
+            default = float(default)
+        if isinstance(default, (bool, int, str, list, float)):
+            schema["default"] = default
+        return schema
+
     # helpers -----------------------------------------------------------------------------------------------
     def _fail(self, what: str, mark: Mark, hint: str):
         raise SpecError(f"`{self.name}` {what}", mark, hint)
@@ -140,6 +173,9 @@ class Field:
 class Int(Field):
     type_name = "int"
 
+    def value_schema(self):
+        return _any_of(_integer(self.min), EXPRESSION)
+
     def __init__(self, default: Any = REQUIRED, min: int | None = None, doc: str = ""):
         super().__init__(default, doc)
         self.min = min
@@ -154,6 +190,14 @@ class Int(Field):
 
 class Number(Field):
     type_name = "number"
+
+    def value_schema(self):
+        number = {"type": "number"}
+        if self.min is not None:
+            number["minimum"] = float(self.min) if isinstance(self.min, Fraction) else self.min
+        if self.below is not None:
+            number["exclusiveMaximum"] = float(self.below) if isinstance(self.below, Fraction) else self.below
+        return _any_of(number, EXPRESSION)
 
     def __init__(self, default: Any = REQUIRED, min: Any = None, below: Any = None, doc: str = ""):
         super().__init__(default, doc)
@@ -171,6 +215,9 @@ class Number(Field):
 class Bool(Field):
     type_name = "bool"
 
+    def value_schema(self):
+        return _any_of({"type": "boolean"}, EXPRESSION)
+
     def coerce(self, value, mark, evaluate):
         if isinstance(value, str):
             value = evaluate(value, mark)
@@ -181,6 +228,9 @@ class Bool(Field):
 
 class Choice(Field):
     type_name = "choice"
+
+    def value_schema(self):
+        return {"enum": list(self.choices)}
 
     def __init__(self, choices, default: Any = REQUIRED, doc: str = ""):
         super().__init__(default, doc)
@@ -197,6 +247,9 @@ class Choice(Field):
 
 class Text(Field):
     type_name = "text"
+
+    def value_schema(self):
+        return _any_of({"type": "string"}, {"type": "boolean"})  # YAML 1.1 reads `on`, `no`, … as booleans
 
     def coerce(self, value, mark, evaluate):
         if isinstance(value, YBool):
@@ -215,6 +268,9 @@ class Axes(Field):
     """An int for every spatial axis, or a list with one int per axis. Normalised to int or tuple of ints."""
 
     type_name = "int or per-axis list"
+
+    def value_schema(self):
+        return _per_axis(_any_of(_integer(self.min), EXPRESSION))
 
     def __init__(self, default: Any = REQUIRED, min: int = 1, doc: str = ""):
         super().__init__(default, doc)
@@ -245,6 +301,14 @@ class Padding(Field):
     """Padding: int, per-axis list, per-axis [before, after] pairs, or valid/same/full."""
 
     type_name = "padding"
+
+    def value_schema(self):
+        one = _any_of(_integer(self._least), EXPRESSION)
+        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": one}
+        words = [{"enum": list(PADDING_WORDS)}] if self._words else []
+        return _any_of(*words, one, {"type": "array", "minItems": 1, "maxItems": 3, "items": _any_of(one, pair)})
+
+    _least, _words = 0, True  # PadWidths (convcalc/layers/resample.py): negative numbers crop, no words
 
     def coerce(self, value, mark, evaluate):
         if type(value) is int:  # one plain int (most values)
@@ -296,6 +360,9 @@ class ScaleField(Field):
     """A positive number or per-axis list of numbers (upsample scale factor)."""
 
     type_name = "number or per-axis list"
+
+    def value_schema(self):
+        return _per_axis(_any_of({"type": "number", "exclusiveMinimum": 0}, EXPRESSION))
 
     def coerce(self, value, mark, evaluate):
         self._not_axes_text(value, mark)

@@ -55,11 +55,15 @@ CONFIG_DIRS_ENV = "CONVCALC_CONFIGS"
 
 
 def config_dirs() -> list[str]:
-    """Where shipped specs are looked up by name: $CONVCALC_CONFIGS, then the installed package data.
+    """Where specs are looked up by name: the folders of $CONVCALC_CONFIGS (a path list, ``:``-separated; ``;`` on
+    Windows), then the project file's ``configs`` (:mod:`convcalc.project`), then the installed package data.
 
     (``os.path``, not ``pathlib``: importing pathlib costs more than reading and analysing ResNet-50, and every
     ``convcalc analyze NAME`` looks here.)"""
+    from ..project import defaults
+
     dirs = [os.path.normpath(p) for p in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if p]
+    dirs += defaults().configs
     here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the convcalc package
     dirs += [os.path.join(here, "configs"), os.path.join(os.path.dirname(here), "configs")]
     return [d for d in dirs if os.path.isdir(d)]

@@ -12,7 +12,19 @@ from ..common import expand
 def analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
             columns: str | None = None, allow_unsupported: bool = False, plot: str | None = None) -> int:
-    """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
+    """Per-layer shapes, params, MACs, FLOPs, memory and RF.
+
+    Every layer's output shape, params, MACs, FLOPs, activation memory and receptive field, and the totals.
+
+    \b
+    Examples:
+      convcalc analyze resnet50
+      convcalc analyze net.yaml --input 3x160x160 --batch 8
+      convcalc analyze mobilenet_v2 --set alpha=0.5 --format json
+      convcalc analyze resnet50 --depth 1 --units M
+      convcalc analyze resnet50 --columns name,shape,macs --format csv
+      convcalc analyze resnet50 --plot macs.svg
+    """
     from ...cost.analysis import analyze as analyze_graph
     from ...render.analyze import AnalyzeView, RenderOptions, parse_columns, write_warnings
     from ...render.emitters import emit

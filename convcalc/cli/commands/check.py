@@ -14,7 +14,9 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
           summary: str | None = None, skip_unbudgeted: bool = False, batch: int | None = None,
           input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False,
           device: str | None = None) -> int:
-    """Check specs against model budgets: params, MACs, FLOPs, memory, per-layer maxima, receptive field.
+    """Check specs against model budgets.
+
+    Budgets of params, MACs, FLOPs, memory, per-layer maxima and the receptive field.
 
     \b
     Budgets come from the spec's `budgets:` section, then --budgets FILE, then --max and --min-rf (a later
@@ -26,6 +28,13 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
       0  every budget is met
       1  a budget is exceeded
       2  bad input: a spec, budgets file, baseline or option is invalid
+
+    \b
+    Examples:
+      convcalc check resnet50 --max params=30M --max macs=5G
+      convcalc check mobilenet_v2 --min-rf 224
+      convcalc check configs/*.yaml --budgets budgets.yaml --format github
+      convcalc check net.yaml --baseline main.json --max-increase macs=2%
     """
     from ...budgets.evaluate import check as check_all
     from ...budgets.parse import run_options

@@ -11,15 +11,18 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
             device: str | None = None, plot: str | None = None) -> int:
-    """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
+    """Compare networks, or one conv built every way.
+
+    Specs side by side, one layer built every way, or a network with every conv rewritten.
 
     \b
-    convcalc compare resnet50 resnet50_v1                totals, stages and layers against the first
-    convcalc compare --layer "conv 128->128 k3 @56x56"   standard, grouped, separable, … (docs/compare.md)
-    convcalc compare resnet18 --layer layer1.0.conv1     the same for a conv of a spec, at its real input
-    convcalc compare mobilenet_v1 --as grouped:4         every eligible conv rewritten (--write out.yaml)
-    convcalc compare resnet18 mobilenet_v2 --train       with each one's training-memory peak
-    convcalc compare resnet18 mobilenet_v2 --plot stages.svg   + a chart of MACs per stage
+    Examples:
+      convcalc compare resnet50 resnet50_v1                totals, stages and layers against the first
+      convcalc compare --layer "conv 128->128 k3 @56x56"   every design of one conv (docs/compare.md)
+      convcalc compare resnet18 --layer layer1.0.conv1     the same for a conv of a spec
+      convcalc compare mobilenet_v1 --as grouped:4         every eligible conv rewritten
+      convcalc compare resnet18 mobilenet_v2 --train       with each one's training-memory peak
+      convcalc compare resnet18 mobilenet_v2 --plot stages.svg   + a chart of MACs per stage
     """
     from ...errors import SpecError
     from ...render.emitters import emit

@@ -13,15 +13,19 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
          allow_unsupported: bool = False, train: bool = False, freeze: list[str] | None = None,
          optimizer: str | None = None, precision: str | None = None, device: str | None = None,
          dtype: str | None = None, fuse: str = "none") -> int:
-    """Convolution algorithms per conv: multiplications, transforms, workspace, and the cheapest (docs/algorithms.md).
+    """Convolution algorithms per conv, and the cheapest.
+
+    Multiplications, transforms and workspace of every conv by each algorithm (docs/algorithms.md); with --train
+    one training step, with --device the roofline.
 
     \b
-    convcalc cost resnet50                       every algorithm side by side, and the best
-    convcalc cost resnet50 --algorithm winograd  F(2×2,3×3) and F(4×4,3×3): tiles, transforms, workspace
-    convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
-    convcalc cost resnet50 --train --freeze 'layer1*'  + backward dX/dW MACs of a training step
-    convcalc cost resnet50 --train --optimizer adamw --precision mixed   training memory and its peak
-    convcalc cost resnet50 --device a100 --dtype bfloat16 --fuse elementwise   bytes, intensity, roofline latency
+    Examples:
+      convcalc cost resnet50                       every algorithm side by side, and the best
+      convcalc cost resnet50 --algorithm winograd  F(2×2,3×3), F(4×4,3×3): tiles, workspace
+      convcalc cost resnet50 --algorithm best      the cheapest per conv, and why
+      convcalc cost resnet50 --train --freeze 'layer1*'  + backward dX/dW MACs of a training step
+      convcalc cost resnet50 --train --optimizer adamw --precision mixed   training memory and its peak
+      convcalc cost resnet50 --device a100 --dtype bfloat16 --fuse elementwise   roofline
     """
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView

@@ -7,12 +7,15 @@ ACTIONS = ("list", "show", "measure")
 
 def device(action: str, name: str | None = None, output: str | None = None, threads: int | None = None,
            quick: bool = False, format: str = "table") -> int:
-    """Device profiles for `convcalc cost --device`: list them, show one with its sources, or measure this machine.
+    """List, show or measure device profiles.
+
+    The device profiles of `convcalc cost --device`: list them, show one with its sources, or measure this machine.
 
     \b
-    convcalc device list                     the shipped profiles (dense peaks, bandwidth)
-    convcalc device show h100                one profile, every value with its source
-    convcalc device measure -o mine.yaml     this machine: GEMM peak, copy bandwidth, efficiency factor
+    Examples:
+      convcalc device list                     the shipped profiles (dense peaks, bandwidth)
+      convcalc device show h100                one profile, every value with its source
+      convcalc device measure -o mine.yaml     this machine: GEMM peak, copy bandwidth, efficiency factor
     """
     from ...cost import devices
     from ...errors import SpecError, did_you_mean

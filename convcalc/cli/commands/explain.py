@@ -28,15 +28,18 @@ def write(lines: list[str], out: TextIO | None = None) -> None:
 def explain(target: str | None = None, layer: str | None = None, algorithm: str | None = None,
             list_: bool = False, flops: bool = False, batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None):
-    """A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them; or a
+    """Explain the formulas of a kind, a layer or an algorithm.
+
+    A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them; or a
     convolution algorithm's (direct, im2col, winograd, fft).
 
     \b
-    convcalc explain depthwise_separable          formulas of a kind
-    convcalc explain resnet18 --layer conv1       the numbers of one layer, step by step
-    convcalc explain winograd                     an algorithm's formulas, worked through an example conv
-    convcalc explain resnet18 --layer layer1.0.conv1 --algorithm winograd
-    convcalc explain --list                       every kind
+    Examples:
+      convcalc explain depthwise_separable          formulas of a kind
+      convcalc explain resnet18 --layer conv1       the numbers of one layer, step by step
+      convcalc explain winograd                     an algorithm's formulas, on an example
+      convcalc explain resnet18 --layer layer1.0.conv1 --algorithm winograd
+      convcalc explain --list                       every kind
     """
     from ...render.explain_algorithms import algorithm_layer_lines, algorithm_lines, is_algorithm
 

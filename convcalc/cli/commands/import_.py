@@ -12,13 +12,17 @@ from ...errors import SpecError
 def import_(source: str, output: str | None = None, input: str | None = None, flat: bool = False,
             kwargs: list[str] | None = None, allow_unsupported: bool = False, batch: int | None = None,
             force: bool = False) -> int:
-    """Import an ONNX file or a PyTorch module as a spec: the model's own layer names, repeated structures as
-    blocks (--flat: one layer per line), a header with the source, the input shape and the version.
+    """Import an ONNX file or a PyTorch module as a spec.
+
+    The model's own layer names, repeated structures as blocks (--flat: one layer per line), a header with the
+    source, the input shape and the version.
 
     \b
     Examples:
       convcalc import model.onnx -o net.yaml
       convcalc import torch:mypkg.nets:build_net --input 3x224x224 --kwargs num_classes=10
+
+    \b
     Exit codes: 0 success; 2 bad input (the source, an operator with no layer kind, an existing --output).
     """
     from ...importers.source import frontend_of, imported_spec, is_import_source, model_warnings, print_warning

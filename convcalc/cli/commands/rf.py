@@ -62,8 +62,10 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
        samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, max_memory: str = "4G",
        format: str = "table", batch: int | None = None, input: str | None = None,
        sets: list[str] | None = None, allow_unsupported: bool = False) -> int:
-    """Receptive field per layer and axis (size, jump, effective padding, centre), merge alignment, the input
-    window of one output position, and the effective receptive field.
+    """Receptive fields per layer and axis, and the ERF.
+
+    Size, jump, effective padding and centre per layer and axis, merge alignment, the input window of one output
+    position, and the effective receptive field.
 
     \b
     Examples:
@@ -71,6 +73,8 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
       convcalc rf vgg16 --layer stage5.pool --at 3,3
       convcalc rf resnet50 --erf analytic
       convcalc rf resnet50 --erf measured --samples 4 --save erf.svg
+
+    \b
     Exit codes: 0 success; 2 bad input (spec, options, a missing optional dependency), or a measured ERF whose
     estimated memory is above --max-memory.
     """

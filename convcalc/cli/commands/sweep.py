@@ -6,12 +6,18 @@ from __future__ import annotations
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
           units: str = "auto", chart: bool = True, jobs: int | str = 1, plot: str | None = None) -> int:
-    """Params, MACs and FLOPs over a grid of var values, e.g. --set alpha=0.25,0.5,0.75,1.0 --set resolution=128,224.
+    """Params, MACs and FLOPs over a grid of var values.
 
     \b
     Lists multiply out (Cartesian product). The table shows every point, a pivot of MACs and params when two
     vars are swept, a scatter of MACs against params and how each count scales with each var. --format jsonl
     writes one JSON object per point as it is computed; --jobs N spreads the points over N processes.
+
+    \b
+    Examples:
+      convcalc sweep mobilenet_v2 --set alpha=0.25,0.5,0.75,1.0
+      convcalc sweep mobilenet_v2 --set alpha=0.5,1.0 --set num_classes=10,1000 --format csv
+      convcalc sweep deeplabv3_resnet50 --set resolution=256,384,520 --jobs auto --format jsonl
     """
     from ...compare.sweep import parse_sweep_sets, stream_points, sweep as run_sweep, worker_count
     from ...errors import SpecError

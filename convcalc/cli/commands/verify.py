@@ -30,12 +30,21 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
            layer: str | None = None, at: str | None = None, against_original: bool = False,
            kwargs: list[str] | None = None, allow_unsupported: bool = False, train: bool = False,
            freeze: list[str] | None = None) -> int:
-    """Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
+    """Check the cost model against a NumPy executor.
+
+    Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
 
     With --rf, also measure which input positions influence one output unit and check the span and first index
     against the analytic receptive field (docs/rf.md). With --against-original (an ONNX file or a PyTorch
     module), run the original model and the executor with the model's real weights and compare every mapped
     tensor (docs/verify.md).
+
+    \b
+    Examples:
+      convcalc verify resnet18 --input 3x64x64
+      convcalc verify mobilenet_v2 --input 3x32x32 --rf
+      convcalc verify resnet18 --input 3x32x32 --train --freeze 'layer1*'
+      convcalc verify model.onnx --against-original
     """
     from ...render.emitters import emit
     from ...render.verify import LazyProgress, VerifyView

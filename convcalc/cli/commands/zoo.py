@@ -9,7 +9,15 @@ from ...zoo import zoo_entries
 
 
 def zoo(format: str = "table", variants: bool = False, units: str = "raw") -> int:
-    """List the shipped configs with their input, params and MACs: `convcalc analyze NAME` takes any of them.
+    """List the shipped configs with their totals.
+
+    Each shipped config with its input, params and MACs: `convcalc analyze NAME` takes any of them.
+
+    \b
+    Examples:
+      convcalc zoo
+      convcalc zoo --variants --units auto
+      convcalc zoo --format json
 
     \b
     Exit codes: 0 success; 2 a shipped config failed to load (it is listed with its error).
