@@ -12,12 +12,16 @@ from ...errors import SpecError
 def report(specs: list[str], output: str | None = None, device: str | None = None, dtype: str | None = None,
            fuse: str = "none", batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
            units: str = "auto", allow_unsupported: bool = False) -> int:
-    """An HTML report: summary, sortable layer table, charts, RF growth, the analytic ERF, cost and roofline.
+    """Write a self-contained HTML report of one or more networks.
+
+    The summary, a sortable layer table, charts of MACs and params per layer and stage, RF growth, the analytic
+    ERF, and cost and roofline columns; two or more specs side by side.
 
     \b
-    convcalc report resnet50 -o resnet50.html                  one network
-    convcalc report resnet50 --device a100 -o resnet50.html    + roofline columns on an A100
-    convcalc report resnet18 mobilenet_v2 -o both.html         two networks side by side
+    Examples:
+      convcalc report resnet50 -o resnet50.html                  one network
+      convcalc report resnet50 --device a100 -o resnet50.html    + roofline columns on an A100
+      convcalc report resnet18 mobilenet_v2 -o both.html         two networks side by side
     """
     from ...overview import overviews
     from ...render.charts import check_writable
