@@ -59,6 +59,7 @@ def test_some_examples_run():
 
 
 @pytest.mark.parametrize("line", LIGHT)
-def test_the_light_examples_run(line):
+def test_the_light_examples_run(line, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an example that writes a file (`-o net.html`, `--plot macs.svg`) writes it here
     result = CliRunner().invoke(app, shlex.split(line)[1:], env={"NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
