@@ -12,6 +12,7 @@ Each command's tuple lists its parameters in ``--help`` order; ``name`` is the k
 from __future__ import annotations
 
 from ..numbers import UNITS
+from ..render.width import MIN_WIDTH
 
 FORMATS = ("table", "json", "csv", "markdown")
 #: sweep also streams: one JSON object per point, written as computed (docs/json.md)
@@ -85,6 +86,19 @@ DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped pr
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
+#: `--width N` and `--wide` (convcalc/render/width.py: resolve_width); each command's help says how its table gives
+#: way, in the order of its view's DROP_ORDER (tests/render/test_width.py checks)
+def width_option(gives_way: str) -> Option:
+    return Option("width", ("--width",), "Fit the text output to N columns (default: the terminal's width or "
+                                         "`COLUMNS`; piped output keeps full width unless --width is given). "
+                                         f"Narrower than the full table: {gives_way}", int, minimum=MIN_WIDTH,
+                  metavar="N")
+
+
+WIDE = Option("wide", ("--wide",), "Keep every column and full names, whatever the terminal width.", bool,
+              default=False)
+RIGHTMOST_FIRST = "the rightmost columns give way first, text columns shorten in the middle; lines wrap."
+
 VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
 
 # ---- convcalc analyze ----------------------------------------------------------------------------------------------
@@ -94,6 +108,9 @@ ANALYZE = (
     Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
                                       "field).", metavar="NAME,..."),
     ALLOW_UNSUPPORTED,
+    width_option("columns give way in this order: Start, Jump, Buffers, RF, Activations, FLOPs, Type, Output, "
+                 "Params; layer names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -102,6 +119,9 @@ ZOO = (
     Option("variants", ("--variants",), "Also list the examples in sub-folders of configs/ (the layer variants), "
                                         "each folder in its own section.", bool, default=False),
     UNITS_OPTION.replace(default="raw", help="raw (exact, the default), auto (human), or fixed K/M/G."),
+    width_option("the Description shortens, then columns give way in this order: Description, Input, Params; "
+                 "lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc compare ----------------------------------------------------------------------------------------------
@@ -127,6 +147,10 @@ COMPARE = (
                                   "in fp32 (docs/training.md).", bool, default=False),
     DEVICE.replace(help="Networks side by side: also each one's roofline latency and bytes moved on this device "
                         "(a shipped profile or a file; docs/roofline.md)."),
+    width_option("the × columns give way first (right to left), then Input, Layers, Type, Output, Peak "
+                 "activations and Training memory, then the Δ columns, then Status, then the counts from the right; "
+                 "names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -143,6 +167,8 @@ SWEEP = (
     Option("jobs", ("--jobs", "-j"), "Analyse the points in N processes (auto: one per CPU); the output is that "
                                      "of a serial run.", int, default=1, minimum=1, metavar="N|auto",
            words=("auto",)),
+    width_option("the × columns give way first, then the Δ columns, then the counts from the right; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc rf ---------------------------------------------------------------------------------------------------
@@ -164,6 +190,9 @@ RF = (
     Option("max_memory", ("--max-memory",), "Measured ERF: refuse to run above this estimated peak memory (e.g. "
                                             "512M, 4G).", default="4G"),
     FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
+    width_option("columns give way in this order: Centre of unit 0, P, Type, Output, Jump; layer names and "
+                 "notes shorten in the middle; lines wrap (the ERF picture keeps its size)."),
+    WIDE,
 )
 
 # ---- convcalc cost -------------------------------------------------------------------------------------------------
@@ -194,7 +223,7 @@ FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations
                                    "producing their input (that tensor is not written and read back).",
               default="none", choices=("none", "elementwise"))
 COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE, OPTIMIZER,
-        PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE)
+        PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE, width_option(RIGHTMOST_FIRST), WIDE)
 
 # ---- convcalc device -----------------------------------------------------------------------------------------------
 DEVICE_ACTIONS = ("list", "show", "measure")
@@ -208,6 +237,7 @@ DEVICE_COMMAND = (
            minimum=1, metavar="N"),
     Option("quick", ("--quick",), "measure: small sizes (seconds, less accurate).", bool, default=False),
     FORMAT.replace(choices=("table", "json")),
+    width_option(RIGHTMOST_FIRST), WIDE,
 )
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
@@ -251,6 +281,9 @@ VERIFY = (
     TRAIN.replace(help="Also run one training step on the executor and check every layer's input-gradient (dX) "
                        "and weight-gradient (dW) MACs against `convcalc cost --train` (docs/training.md)."),
     FREEZE.replace(help="With --train: freeze the layers matching this name or glob (repeatable)."),
+    width_option("columns give way in this order: output (executed), type, params (executed), MACs (executed), "
+                 "output (analytic), params (analytic); layer names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc import -----------------------------------------------------------------------------------------------
@@ -291,6 +324,9 @@ CHECK = (
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
     DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
                         "profile file (docs/roofline.md)."),
+    width_option("the Where column gives way first, long budget labels shorten in the middle; detail lines "
+                 "wrap."),
+    WIDE,
 )
 
 

@@ -92,6 +92,12 @@ COLUMNS: dict[str, tuple[Column, Callable[[Row, str], str], str]] = {
               "rf_start"),
 }
 DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
+#: on a narrow terminal the per-layer table drops these columns first (lowest priority first; `--width` help and
+#: docs/cli.md say the same); layer names shorten in the middle down to 20 cells, never below
+DROP_ORDER = ("start", "jump", "buffers", "rf", "memory", "flops", "type", "shape", "params")
+NAME_SHRINK = {"name": 20}
+#: the by-type table: its FLOPs and share bars give way first
+TYPE_DROP_ORDER = ("flops", "params_share", "layers", "macs_share", "params")
 CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",
               "rf_size", "rf_jump", "rf_start")
 
@@ -143,7 +149,7 @@ class AnalyzeView:
     def layer_table(self, title: str, sub_rows: bool) -> Table:
         chosen = [COLUMNS[c] for c in self.options.columns]
         units = self.options.units
-        table = Table([column for column, _, _ in chosen], title)
+        table = Table([column for column, _, _ in chosen], title, drop=DROP_ORDER, shrink=NAME_SHRINK)
         for row in rows(self.report, self.options.depth, sub_rows):
             role = "warn" if row.warnings else "note" if row.type.startswith("↳") else "row"
             table.add([cell(row, units) for _, cell, _ in chosen], role)
@@ -156,7 +162,8 @@ class AnalyzeView:
         report, units = self.report, self.options.units
         table = Table([Column("type", "Type"), Column("layers", "Layers", RIGHT), Column("params", "Params", RIGHT),
                        Column("params_share", "Share of params"), Column("macs", "MACs", RIGHT),
-                       Column("macs_share", "Share of MACs"), Column("flops", "FLOPs", RIGHT)], "By layer type")
+                       Column("macs_share", "Share of MACs"), Column("flops", "FLOPs", RIGHT)], "By layer type",
+                      drop=TYPE_DROP_ORDER, shrink={"type": 14})
         params, macs = report.totals.params or 1, report.totals.macs or 1
         for kind, t in sorted(report.by_type.items(), key=lambda item: (-item[1].macs, -item[1].params, item[0])):
             table.add([kind, str(t.layers), fmt_count(t.params, units), _share(t.params / params),

@@ -11,14 +11,16 @@ from ..common import expand
 
 def analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
-            columns: str | None = None, allow_unsupported: bool = False) -> int:
+            columns: str | None = None, allow_unsupported: bool = False, width: int | None = None,
+            wide: bool = False) -> int:
     """Per-layer output shapes, params, MACs, FLOPs, memory and receptive fields."""
     from ...cost.analysis import analyze as analyze_graph
     from ...render.analyze import AnalyzeView, RenderOptions, parse_columns, write_warnings
     from ...render.emitters import emit
+    from ...render.width import resolve_width
 
     options = RenderOptions(units, depth, parse_columns(columns), columns is not None)
     report = analyze_graph(expand(spec, batch, input, sets, allow_unsupported))
-    emit(AnalyzeView(report, options), format)
+    emit(AnalyzeView(report, options), format, width=resolve_width(width, wide))
     write_warnings(report)
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1) -> int:
+          units: str = "auto", chart: bool = True, jobs: int | str = 1, width: int | None = None,
+          wide: bool = False) -> int:
     """Params, MACs and FLOPs over a grid of var values, e.g. --set alpha=0.25,0.5,0.75,1.0 --set resolution=128,224.
 
     \b
@@ -16,6 +17,7 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     from ...compare.sweep import parse_sweep_sets, stream_points, sweep as run_sweep, worker_count
     from ...errors import SpecError
     from ...render.emitters import emit
+    from ...render.width import resolve_width
     from ...render.sweep import SweepStream, SweepView
 
     workers = worker_count(jobs)
@@ -24,7 +26,7 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
     if format != "jsonl":
-        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers), units, chart), format)
+        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers), units, chart), format, width=resolve_width(width, wide))
         return 0
     _, points = stream_points(spec, axes, fixed, batch, workers)
     try:

@@ -29,7 +29,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
            seed: int = 0, dtype: str = "float32", format: str = "table", max_memory: str = "4G", rf: bool = False,
            layer: str | None = None, at: str | None = None, against_original: bool = False,
            kwargs: list[str] | None = None, allow_unsupported: bool = False, train: bool = False,
-           freeze: list[str] | None = None) -> int:
+           freeze: list[str] | None = None, width: int | None = None, wide: bool = False) -> int:
     """Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
 
     With --rf, also measure which input positions influence one output unit and check the span and first index
@@ -38,6 +38,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
     tensor (docs/verify.md).
     """
     from ...render.emitters import emit
+    from ...render.width import resolve_width
     from ...render.verify import LazyProgress, VerifyView
     from ...verify import MemoryRefused, check_training, parse_bytes, probe_rf
     from ...verify import verify as run_verify
@@ -72,7 +73,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         return 2
     finally:
         progress.close()
-    emit(VerifyView(result, rf), format)
+    emit(VerifyView(result, rf), format, width=resolve_width(width, wide))
     sentence = result.first_mismatch_sentence
     if sentence is not None:
         print(f"mismatch: {sentence}", file=sys.stderr)
