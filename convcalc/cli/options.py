@@ -24,6 +24,9 @@ ERF_METHODS = ("none", "analytic", "measured")
 ERF_WEIGHTS = ("random", "uniform")
 #: `convcalc cost --algorithm`: every family side by side, the cheapest, or one family (convcalc/cost/algorithms.py)
 ALGORITHMS = ("all", "best", "direct", "im2col", "winograd", "fft")
+#: `convcalc analyze --by` and `--sort`: convcalc/cost/rollup.py's ROLL_UPS and SORT_FIELDS (a test checks)
+ROLL_UPS = ("stage", "type", "block")
+SORT_KEYS = ("macs", "params", "flops", "memory")
 
 
 class _Definition:
@@ -108,6 +111,11 @@ ANALYZE = (
     Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
                                       "field).", metavar="NAME,..."),
     ALLOW_UNSUPPORTED,
+    Option("by", ("--by",), "Roll the layers up per stage (the top-level name prefix: layer1…layer4), type or "
+                            "block (instance), each with its share; the totals print first.", choices=ROLL_UPS),
+    Option("top", ("--top",), "Show the N heaviest layers (by --sort) with their share of the total; the totals "
+                              "print first.", int, minimum=1, metavar="N"),
+    Option("sort", ("--sort",), "What --top ranks by.", default="macs", choices=SORT_KEYS),
     width_option("columns give way in this order: Start, Jump, Buffers, RF, Activations, FLOPs, Type, Output, "
                  "Params; layer names shorten in the middle; lines wrap."),
     WIDE,

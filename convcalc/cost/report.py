@@ -10,9 +10,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
-from ..numbers import json_number
 
-COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
+from ..numbers import json_number
+from .rollup import COUNT_FIELDS, roll_up  # COUNT_FIELDS: re-exported
+
 _LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
 
 
@@ -194,6 +195,7 @@ class Report:
             "layers": layers,
             "totals": totals,
             "by_type": {kind: asdict(t) for kind, t in self.by_type.items()},
+            "stages": [group.to_dict() for group in roll_up(self.layers, "stage")],
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
             "unsupported": [asdict(layer) for layer in self.unsupported],
