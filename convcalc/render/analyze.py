@@ -94,7 +94,7 @@ COLUMNS: dict[str, tuple[Column, Callable[[Row, str], str], str]] = {
 }
 DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
 #: on a narrow terminal the per-layer table drops these columns first (lowest priority first; `--width` help and
-#: docs/cli.md say the same); layer names shorten in the middle down to 20 cells, never below
+#: README.md say the same); layer names shorten in the middle down to 20 cells, never below
 DROP_ORDER = ("start", "jump", "buffers", "rf", "memory", "flops", "type", "shape", "params")
 NAME_SHRINK = {"name": 20}
 #: the by-type table: its FLOPs and share bars give way first
@@ -278,6 +278,11 @@ class AnalyzeView:
         ``--columns`` chose some (then those, in that order). With ``--by``: one row per group; with ``--top``: one
         row per heaviest layer with its share (percent of the total)."""
         options = self.options
+        if options.by is not None and options.top is not None:
+            from ..errors import SpecError
+
+            raise SpecError("--format csv writes one table: --by and --top together make two", None,
+                            "give one of them, or use --format table, markdown or json")
         if options.by is not None:
             table = Table(csv_columns(options.by, "layers", *COUNT_FIELDS))
             for g in roll_up(self.report.layers, options.by):

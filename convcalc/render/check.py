@@ -103,7 +103,7 @@ def _status_word(status: Status) -> Span:
 
 
 #: on a narrow terminal the Where column gives way first and long budget labels shorten in the middle; detail lines
-#: wrap (`convcalc check --help` and docs/cli.md say the same)
+#: wrap (`convcalc check --help` and README.md say the same)
 DROP_ORDER = ("where",)
 
 

@@ -33,7 +33,7 @@ def _status(row) -> str:
     return ", ".join(parts)
 
 
-#: on a narrow terminal the columns that give way, lowest priority first; `convcalc rf --help` and docs/cli.md say
+#: on a narrow terminal the columns that give way, lowest priority first; `convcalc rf --help` and README.md say
 #: the same
 DROP_ORDER = ("center", "padding", "type", "shape", "jump")
 

@@ -25,7 +25,7 @@ def _num(n) -> str:
 
 
 #: on a narrow terminal the per-layer columns that give way, lowest priority first (the ✓ column says whether they
-#: agree); `convcalc verify --help` and docs/cli.md say the same
+#: agree); `convcalc verify --help` and README.md say the same
 DROP_ORDER = ("executed_shape", "type", "executed_params", "executed_macs", "analytic_shape", "analytic_params")
 
 

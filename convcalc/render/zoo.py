@@ -15,7 +15,7 @@ from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_column
 
 DESCRIPTION_WIDTH = 100
 #: on a narrow terminal the columns that give way, lowest priority first (the Description first shortens to 24
-#: cells); `convcalc zoo --help` and docs/cli.md say the same
+#: cells); `convcalc zoo --help` and README.md say the same
 DROP_ORDER = ("description", "input", "params")
 NOTE = ("Params = trainable parameters (BatchNorm running statistics are buffers, not counted); MACs = conv+linear "
         "multiply-accumulates per sample, bias excluded. `convcalc analyze NAME` shows the per-layer table.")

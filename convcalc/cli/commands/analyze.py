@@ -22,11 +22,6 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
     fit = resolve_width(width, wide)
     options = RenderOptions(units, depth, parse_columns(columns), columns is not None, by, top, sort,
                             panel=wide or fit is not None)
-    if format == "csv" and by is not None and top is not None:
-        from ...errors import SpecError
-
-        raise SpecError("--format csv writes one table: --by and --top together make two", None,
-                        "give one of them, or use --format table, markdown or json")
     report = analyze_graph(expand(spec, batch, input, sets, allow_unsupported))
     emit(AnalyzeView(report, options), format, width=fit)
     write_warnings(report)
