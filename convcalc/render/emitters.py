@@ -133,18 +133,29 @@ def write_text(doc: Document, out: TextIO, width: int | None = None) -> None:
             write_lines(lines if width is None else fit_lines(lines, width), out, color)
             pending = []
         if isinstance(block, Picture):
-            _write_picture(block, out, color)
+            _write_picture(block, out, color, width)
 
 
-def _write_picture(picture: Picture, out: TextIO, color: bool) -> None:
+def _write_picture(picture: Picture, out: TextIO, color: bool, width: int | None = None) -> None:
+    """A picture's lines; with ``width``, a caption (a line starting with a letter) wider than it wrapped, a line of
+    the drawing cut."""
     lines = picture.draw(color)
     if not color:
+        if width is not None:
+            from .width import crop, wrap_styled
+
+            lines = [text for line in lines for text, _, _ in (
+                wrap_styled((line, "row", ()), width) if line[:1].isalpha() else [(crop(line, width), "", ())])]
         out.write("".join(line + "\n" for line in lines))
         return
     from rich.console import Console
 
     console = Console(file=out, highlight=False)
     for line in lines:
+        if width is not None and len(line.plain) > width:
+            for piece in line.wrap(console, width):
+                console.print(piece, soft_wrap=True)
+            continue
         console.print(line, soft_wrap=True)
 
 
