@@ -66,6 +66,8 @@ class LayerReport:
     path: list[str] = field(default_factory=list)
     line: int = 0
     details: dict = field(default_factory=dict)
+    #: the spec's `stage:` ("" when none, and then left out of the JSON): its stage for `analyze --by stage`
+    stage: str = ""
 
     def to_dict(self, rf_dicts: dict | None = None) -> dict:
         """As JSON-ready values. ``rf_dicts`` (id of an RFReport → its dict) lets layers that share one field
@@ -81,8 +83,11 @@ class LayerReport:
         return out
 
     def _without_rf(self) -> tuple[dict, RFReport]:
-        """The fields in declaration order except ``rf`` (which JSON writes last), and the field."""
+        """The fields in declaration order except ``rf`` (which JSON writes last), and the field; ``stage`` only when
+        the spec gave one."""
         out = dict(self.__dict__)
+        if not out["stage"]:
+            del out["stage"]
         return out, out.pop("rf")
 
     @classmethod

@@ -3,9 +3,10 @@
 Plain data for ``convcalc analyze --by stage|type|block`` and ``--top N --sort KEY`` (rendered by
 :mod:`convcalc.render.analyze`) and for the report's JSON ``stages``:
 
-* **stage** — the top-level prefix of a layer's name, the part before its first dot: torchvision's names give
-  ``layer1`` … ``layer4`` for ``layer1.0.conv1`` …; a layer outside any such prefix (``conv1``, ``fc``) is a stage
-  of its own. ``convcalc compare`` matches stages with the same rule (:func:`stage_of`);
+* **stage** — the spec's ``stage:`` of the layer or of a block call around it (docs/spec.md), else the top-level
+  prefix of its name, the part before its first dot: torchvision's names give ``layer1`` … ``layer4`` for
+  ``layer1.0.conv1`` …; a layer outside any such prefix (``conv1``, ``fc``) is a stage of its own. ``convcalc
+  compare`` matches stages by the name rule (:func:`stage_of`);
 * **block** — the innermost block instance a layer was expanded from (``layer1.0``), or the layer itself outside
   any block;
 * **type** — the layer's kind.
@@ -42,7 +43,8 @@ def _block_of(layer) -> str:
     return layer.path[-1] if layer.path else layer.name
 
 
-KEYS = {"stage": lambda layer: stage_of(layer.name), "type": lambda layer: layer.type, "block": _block_of}
+KEYS = {"stage": lambda layer: layer.stage or stage_of(layer.name), "type": lambda layer: layer.type,
+        "block": _block_of}
 
 
 class Group:

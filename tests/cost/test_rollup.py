@@ -162,3 +162,38 @@ def test_the_fast_path_reads_the_new_options():
     assert parse_analyze(["x.yaml", "--by", "stage", "--top", "3", "--sort", "flops", "--width", "80", "--wide"]) \
         == {**{d.name: d.default for d in options.ANALYZE if hasattr(d, "default")}, "spec": "x.yaml", "by": "stage",
             "top": 3, "sort": "flops", "width": 80, "wide": True}
+
+
+# ---- the spec's `stage:` key ------------------------------------------------------------------------------------------
+STAGED = """\
+name: staged
+input: [3, 8, 8]
+blocks:
+  pair:
+    layers:
+      - {type: conv, name: a, out: 4, kernel: 1, bias: false}
+      - {type: relu, name: act, stage: own}
+layers:
+  - {type: conv, name: stem, out: 4, kernel: 3, padding: 1, bias: false, stage: body}
+  - {block: pair, name: p, repeat: 2, stage: body}
+  - {type: conv, name: head, out: 2, kernel: 1, bias: false}
+"""
+
+
+def test_a_stage_key_names_the_stage_and_a_block_calls_stage_is_its_layers():
+    report = convcalc.analyze(convcalc.load(STAGED))
+    # stem 6,912 MACs (as above); p.0.a and p.1.a: conv 4→4 k1 at 8×8 = 16·64 = 1,024 each; head 4→2 k1: 8·64 = 512
+    assert [(g.name, g.layers, g.macs) for g in roll_up(report.layers, "stage")] == [
+        ("body", 3, 6912 + 1024 + 1024), ("own", 2, 0), ("head", 1, 512)]
+    layers = {layer["name"]: layer for layer in json.loads(report.to_json())["layers"]}
+    assert layers["p.0.a"]["stage"] == "body" and layers["p.0.act"]["stage"] == "own"
+    assert "stage" not in layers["head"]  # no stage: key, no JSON key
+
+
+@pytest.mark.parametrize("value", ["[a, b]", "true", "''"])
+def test_a_stage_that_is_no_name_is_refused_at_its_position(value):
+    from convcalc.errors import SpecError
+
+    with pytest.raises(SpecError) as err:
+        convcalc.load(f"name: bad\ninput: [3, 8, 8]\nlayers:\n  - {{type: relu, stage: {value}}}\n").expand()
+    assert "`stage` must be a name" in str(err.value) and err.value.mark.line == 4
