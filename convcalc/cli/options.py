@@ -12,6 +12,7 @@ Each command's tuple lists its parameters in ``--help`` order; ``name`` is the k
 from __future__ import annotations
 
 from ..numbers import UNITS
+from ..render.width import MIN_WIDTH
 
 FORMATS = ("table", "json", "csv", "markdown")
 #: sweep also streams: one JSON object per point, written as computed (docs/json.md)
@@ -23,6 +24,9 @@ ERF_METHODS = ("none", "analytic", "measured")
 ERF_WEIGHTS = ("random", "uniform")
 #: `convcalc cost --algorithm`: every family side by side, the cheapest, or one family (convcalc/cost/algorithms.py)
 ALGORITHMS = ("all", "best", "direct", "im2col", "winograd", "fft")
+#: `convcalc analyze --by` and `--sort`: convcalc/cost/rollup.py's ROLL_UPS and SORT_FIELDS (a test checks)
+ROLL_UPS = ("stage", "type", "block")
+SORT_KEYS = ("macs", "params", "flops", "memory")
 
 
 class _Definition:
@@ -96,6 +100,20 @@ UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixe
 PLOT = Option("plot", ("--plot",), "Also write the main chart to this file: .svg (no extra dependency), .png or .pdf "
                                    "(matplotlib: the `plot` extra).", metavar="FILE")
 
+
+#: `--width N` and `--wide` (convcalc/render/width.py: resolve_width); each command's help says how its table gives
+#: way, in the order of its view's DROP_ORDER (tests/render/test_width.py checks)
+def width_option(gives_way: str) -> Option:
+    return Option("width", ("--width",), "Fit the text output to N columns (default: the terminal's width or "
+                                         "`COLUMNS`; piped output keeps full width unless --width is given). "
+                                         f"Narrower than the full table: {gives_way}", int, minimum=MIN_WIDTH,
+                  metavar="N")
+
+
+WIDE = Option("wide", ("--wide",), "Keep every column and full names, whatever the terminal width.", bool,
+              default=False)
+RIGHTMOST_FIRST = "the rightmost columns give way first, text columns shorten in the middle; lines wrap."
+
 VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
 
 # ---- convcalc analyze ----------------------------------------------------------------------------------------------
@@ -107,6 +125,14 @@ ANALYZE = (
     ALLOW_UNSUPPORTED,
     PLOT.replace(help="Also write a chart of MACs per layer to this file: .svg (no extra dependency), .png or .pdf "
                       "(matplotlib: the `plot` extra)."),
+    Option("by", ("--by",), "Roll the layers up per stage (the top-level name prefix: layer1…layer4), type or "
+                            "block (instance), each with its share; the totals print first.", choices=ROLL_UPS),
+    Option("top", ("--top",), "Show the N heaviest layers (by --sort) with their share of the total; the totals "
+                              "print first.", int, minimum=1, metavar="N"),
+    Option("sort", ("--sort",), "What --top ranks by.", default="macs", choices=SORT_KEYS),
+    width_option("columns give way in this order: Start, Jump, Buffers, RF, Activations, FLOPs, Type, Output, "
+                 "Params; layer names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -115,6 +141,9 @@ ZOO = (
     Option("variants", ("--variants",), "Also list the examples in sub-folders of configs/ (the layer variants), "
                                         "each folder in its own section.", bool, default=False),
     UNITS_OPTION.replace(default="raw", help="raw (exact, the default), auto (human), or fixed K/M/G."),
+    width_option("the Description shortens, then columns give way in this order: Description, Input, Params; "
+                 "lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc compare ----------------------------------------------------------------------------------------------
@@ -143,6 +172,10 @@ COMPARE = (
                         "(a shipped profile or a file; docs/roofline.md)."),
     PLOT.replace(help="Networks side by side (or --as): also write a chart of MACs per stage, one bar per network, "
                       "to this file: .svg, .png or .pdf (matplotlib: the `plot` extra)."),
+    width_option("the × columns give way first (right to left), then Input, Layers, Type, Output, Peak "
+                 "activations and Training memory, then the Δ columns, then Status, then the counts from the right; "
+                 "names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -161,6 +194,8 @@ SWEEP = (
            words=("auto",)),
     PLOT.replace(help="Also write a chart of MACs against params over the grid to this file: .svg, .png or .pdf "
                       "(matplotlib: the `plot` extra); not with --format jsonl."),
+    width_option("the × columns give way first, then the Δ columns, then the counts from the right; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc rf ---------------------------------------------------------------------------------------------------
@@ -183,6 +218,9 @@ RF = (
     Option("max_memory", ("--max-memory",), "Measured ERF: refuse to run above this estimated peak memory (e.g. "
                                             "512M, 4G).", default="4G"),
     FORMAT, BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
+    width_option("columns give way in this order: Centre of unit 0, P, Type, Output, Jump; layer names and "
+                 "notes shorten in the middle; lines wrap (the ERF picture keeps its size)."),
+    WIDE,
 )
 
 # ---- convcalc cost -------------------------------------------------------------------------------------------------
@@ -213,7 +251,7 @@ FUSE = Option("fuse", ("--fuse",), "With --device: elementwise folds activations
                                    "producing their input (that tensor is not written and read back).",
               default="none", choices=("none", "elementwise"))
 COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPORTED, TRAIN, FREEZE, OPTIMIZER,
-        PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE)
+        PRECISION, DEVICE, ROOFLINE_DTYPE, FUSE, width_option(RIGHTMOST_FIRST), WIDE)
 
 # ---- convcalc report -----------------------------------------------------------------------------------------------
 REPORT = (
@@ -237,6 +275,7 @@ DEVICE_COMMAND = (
            minimum=1, metavar="N"),
     Option("quick", ("--quick",), "measure: small sizes (seconds, less accurate).", bool, default=False),
     FORMAT.replace(choices=("table", "json")),
+    width_option(RIGHTMOST_FIRST), WIDE,
 )
 
 # ---- convcalc explain ----------------------------------------------------------------------------------------------
@@ -282,6 +321,9 @@ VERIFY = (
     TRAIN.replace(help="Also run one training step on the executor and check every layer's input-gradient (dX) "
                        "and weight-gradient (dW) MACs against `convcalc cost --train` (docs/training.md)."),
     FREEZE.replace(help="With --train: freeze the layers matching this name or glob (repeatable)."),
+    width_option("columns give way in this order: output (executed), type, params (executed), MACs (executed), "
+                 "output (analytic), params (analytic); layer names shorten in the middle; lines wrap."),
+    WIDE,
 )
 
 # ---- convcalc import -----------------------------------------------------------------------------------------------
@@ -322,6 +364,9 @@ CHECK = (
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
     DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
                         "profile file (docs/roofline.md)."),
+    width_option("the Where column gives way first, long budget labels shorten in the middle; detail lines "
+                 "wrap."),
+    WIDE,
 )
 
 

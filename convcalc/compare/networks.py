@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from ..cost.rollup import stage_of
 from ..errors import SpecError
 from ..numbers import fraction_text
 
@@ -88,14 +89,6 @@ class NetworkComparison:
     @property
     def unchanged_layers(self) -> int:
         return sum(1 for line in self.layers if not line.differs)
-
-
-def stage_of(name: str) -> str:
-    """The stage a layer belongs to: its top-level block instance or layer, without the repetition index.
-
-    ``layer1.0.conv1`` → ``layer1`` (torchvision's stages), ``block7_11.3.dw`` → ``block7_11``, ``conv1`` → ``conv1``.
-    """
-    return name.split(".", 1)[0]
 
 
 def _layer_entry(layer) -> Entry:

@@ -98,10 +98,11 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
         elif rf.position_dependent and not any(in_rf.position_dependent for in_rf in in_rfs):
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
-        # flops, activation_bytes, rf, warnings, path, line, details), half the cost of keywords
+        # flops, activation_bytes, rf, warnings, path, line, details, stage), half the cost of keywords
         activation_bytes = prod(out) * dtype_bytes * batch
         report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
-                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins))
+                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins),
+                             node.stage)
         shapes[node.name], rfs[node.name] = out, rf
         sizes[node.name] = activation_bytes
         layers.append(report)

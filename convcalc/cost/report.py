@@ -7,12 +7,13 @@ such as ``"1/2"``.
 from __future__ import annotations
 
 import json
-from ..records import as_dict, field, field_names, record
 from fractions import Fraction
 from typing import Any
-from ..numbers import json_number
 
-COUNT_FIELDS = ("params", "buffers", "macs", "flops", "activation_bytes")
+from ..numbers import json_number
+from ..records import as_dict, field, field_names, record
+from .rollup import COUNT_FIELDS, roll_up  # COUNT_FIELDS: re-exported
+
 _LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
 
 
@@ -65,6 +66,8 @@ class LayerReport:
     path: list[str] = field(default_factory=list)
     line: int = 0
     details: dict = field(default_factory=dict)
+    #: the spec's `stage:` ("" when none, and then left out of the JSON): its stage for `analyze --by stage`
+    stage: str = ""
 
     def to_dict(self, rf_dicts: dict | None = None) -> dict:
         """As JSON-ready values. ``rf_dicts`` (id of an RFReport → its dict) lets layers that share one field
@@ -80,8 +83,11 @@ class LayerReport:
         return out
 
     def _without_rf(self) -> tuple[dict, RFReport]:
-        """The fields in declaration order except ``rf`` (which JSON writes last), and the field."""
+        """The fields in declaration order except ``rf`` (which JSON writes last), and the field; ``stage`` only when
+        the spec gave one."""
         out = dict(self.__dict__)
+        if not out["stage"]:
+            del out["stage"]
         return out, out.pop("rf")
 
     @classmethod
@@ -194,6 +200,7 @@ class Report:
             "layers": layers,
             "totals": totals,
             "by_type": {kind: as_dict(t) for kind, t in self.by_type.items()},
+            "stages": [group.to_dict() for group in roll_up(self.layers, "stage")],
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
             "unsupported": [as_dict(layer) for layer in self.unsupported],

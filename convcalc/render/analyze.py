@@ -11,8 +11,9 @@ import sys
 from typing import Callable, TextIO
 
 from ..cost.report import COUNT_FIELDS, LayerReport, Report, unsupported_summary
+from ..cost.rollup import heaviest, roll_up
 from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
-from .model import LEFT, RIGHT, Column, Document, Json, Line, Table, csv_columns
+from .model import ALIGNED, LEFT, RIGHT, Column, Document, Json, Line, Table, columns, csv_columns
 
 
 class Row:
@@ -92,6 +93,16 @@ COLUMNS: dict[str, tuple[Column, Callable[[Row, str], str], str]] = {
               "rf_start"),
 }
 DEFAULT_COLUMNS = ("name", "type", "shape", "params", "macs", "flops", "memory", "rf", "jump")
+#: on a narrow terminal the per-layer table drops these columns first (lowest priority first; `--width` help and
+#: README.md say the same); layer names shorten in the middle down to 20 cells, never below
+DROP_ORDER = ("start", "jump", "buffers", "rf", "memory", "flops", "type", "shape", "params")
+NAME_SHRINK = {"name": 20}
+#: the by-type table: its FLOPs and share bars give way first
+TYPE_DROP_ORDER = ("flops", "params_share", "layers", "macs_share", "params")
+#: `--by` and `--top` tables (the sorted quantity of --top is never dropped)
+GROUP_DROP_ORDER = ("flops", "memory", "layers", "params_share", "macs_share")
+TOP_DROP_ORDER = ("shape", "memory", "flops", "params", "type")
+GROUP_BAR = 12
 CSV_FIELDS = ("name", "type", "depth", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes",
               "rf_size", "rf_jump", "rf_start")
 
@@ -124,14 +135,19 @@ def conventions_text(report: Report) -> str:
 
 class RenderOptions:
     """``--units``, ``--depth`` and ``--columns``; ``columns_chosen``: whether ``--columns`` was given (CSV then
-    writes just those, else its full schema)."""
+    writes just those, else its full schema). ``by`` (``--by``), ``top`` and ``sort`` (``--top N --sort KEY``) show a
+    roll-up and the heaviest layers instead of the per-layer table; ``panel``: the totals first, in a compact
+    header panel (with ``--by``/``--top``, and for a terminal or ``--width``; piped output keeps them under the
+    table, as scripts read them)."""
 
-    __slots__ = ("units", "depth", "columns", "columns_chosen")
+    __slots__ = ("units", "depth", "columns", "columns_chosen", "by", "top", "sort", "panel")
 
     def __init__(self, units: str = "auto", depth: int | None = None, columns: list[str] | None = None,
-                 columns_chosen: bool = False):
+                 columns_chosen: bool = False, by: str | None = None, top: int | None = None, sort: str = "macs",
+                 panel: bool = False):
         self.units, self.depth, self.columns_chosen = units, depth, columns_chosen
         self.columns = list(DEFAULT_COLUMNS) if columns is None else columns
+        self.by, self.top, self.sort, self.panel = by, top, sort, panel or by is not None or top is not None
 
 
 class AnalyzeView:
@@ -143,7 +159,7 @@ class AnalyzeView:
     def layer_table(self, title: str, sub_rows: bool) -> Table:
         chosen = [COLUMNS[c] for c in self.options.columns]
         units = self.options.units
-        table = Table([column for column, _, _ in chosen], title)
+        table = Table([column for column, _, _ in chosen], title, drop=DROP_ORDER, shrink=NAME_SHRINK)
         for row in rows(self.report, self.options.depth, sub_rows):
             role = "warn" if row.warnings else "note" if row.type.startswith("↳") else "row"
             table.add([cell(row, units) for _, cell, _ in chosen], role)
@@ -156,16 +172,77 @@ class AnalyzeView:
         report, units = self.report, self.options.units
         table = Table([Column("type", "Type"), Column("layers", "Layers", RIGHT), Column("params", "Params", RIGHT),
                        Column("params_share", "Share of params"), Column("macs", "MACs", RIGHT),
-                       Column("macs_share", "Share of MACs"), Column("flops", "FLOPs", RIGHT)], "By layer type")
+                       Column("macs_share", "Share of MACs"), Column("flops", "FLOPs", RIGHT)], "By layer type",
+                      drop=TYPE_DROP_ORDER, shrink={"type": 14})
         params, macs = report.totals.params or 1, report.totals.macs or 1
         for kind, t in sorted(report.by_type.items(), key=lambda item: (-item[1].macs, -item[1].params, item[0])):
             table.add([kind, str(t.layers), fmt_count(t.params, units), _share(t.params / params),
                        fmt_count(t.macs, units), _share(t.macs / macs), fmt_count(t.flops, units)])
         return table
 
+    def title(self) -> str:
+        report = self.report
+        return f"{report.name} — input {'×'.join(map(str, report.input))}, batch {report.batch}"
+
+    def panel(self) -> Table:
+        """The totals and the peak memory in three aligned pairs a line, under the title."""
+        report, t, units = self.report, self.report.totals, self.options.units
+        table = Table(columns(*((f"{side}{n}", "", LEFT) for n in range(3) for side in ("label", "value"))),
+                      self.title(), style=ALIGNED)
+        table.add(["Params", fmt_count(t.params, units), "MACs", fmt_count(t.macs, units), "FLOPs",
+                   fmt_count(t.flops, units)], "total")
+        table.add(["Layers", str(t.layers), "Weights", fmt_bytes(report.weight_bytes, units), "Peak activations",
+                   fmt_bytes(report.peak_activation_bytes, units)], "total")
+        return table
+
+    def group_table(self) -> Table:
+        """``--by``: one row per stage, type or block with its share of the MACs, then the Total."""
+        by, units, t = self.options.by, self.options.units, self.report.totals
+        table = Table([Column("name", by.capitalize()), Column("layers", "Layers", RIGHT),
+                       Column("params", "Params", RIGHT), Column("params_share", "% params", RIGHT),
+                       Column("macs", "MACs", RIGHT), Column("macs_share", "Share of MACs"),
+                       Column("flops", "FLOPs", RIGHT), Column("memory", "Activations", RIGHT)],
+                      f"By {by}", drop=GROUP_DROP_ORDER, shrink=NAME_SHRINK)
+        for g in roll_up(self.report.layers, by):
+            table.add([g.name, str(g.layers), fmt_count(g.params, units), _percent(g.params, t.params),
+                       fmt_count(g.macs, units), _share(g.macs / (t.macs or 1), GROUP_BAR),
+                       fmt_count(g.flops, units), fmt_bytes(g.activation_bytes, units)])
+        table.add(["Total", str(t.layers), fmt_count(t.params, units), _percent(t.params, t.params),
+                   fmt_count(t.macs, units), _share(1.0 if t.macs else 0.0, GROUP_BAR), fmt_count(t.flops, units),
+                   fmt_bytes(t.activation_bytes, units)], "total")
+        return table
+
+    def top_table(self) -> Table:
+        """``--top N``: the N heaviest layers by ``--sort``, with their share of its total."""
+        options, units = self.options, self.options.units
+        sort = options.sort
+        label = {"macs": "MACs", "params": "params", "flops": "FLOPs", "memory": "activations"}[sort]
+        table = Table([Column("rank", "#", RIGHT), Column("name", "Layer"), Column("type", "Type"),
+                       Column("shape", "Output", RIGHT), Column("params", "Params", RIGHT),
+                       Column("macs", "MACs", RIGHT), Column("flops", "FLOPs", RIGHT),
+                       Column("memory", "Activations", RIGHT), Column("share", f"Share of {label}", RIGHT)],
+                      f"Top {options.top} layers by {label}",
+                      drop=tuple(k for k in TOP_DROP_ORDER if k != sort), shrink=NAME_SHRINK)
+        for rank, heavy in enumerate(heaviest(self.report, options.top, sort), 1):
+            layer = heavy.layer
+            table.add([str(rank), layer.name, layer.type, fmt_shape(layer.output_shape), fmt_count(layer.params, units),
+                       fmt_count(layer.macs, units), fmt_count(layer.flops, units),
+                       fmt_bytes(layer.activation_bytes, units), _percent_of(heavy.share)])
+        return table
+
+    def glance(self) -> list:
+        """The tables of ``--by`` and ``--top``, or the per-layer and by-type tables."""
+        options = self.options
+        if options.by is None and options.top is None:
+            return [self.layer_table(None, sub_rows=True), self.type_table()]
+        return ([self.group_table()] if options.by else []) + ([self.top_table()] if options.top else [])
+
     def table(self) -> Document:
         report, t = self.report, self.report.totals
-        title = f"{report.name} — input {'×'.join(map(str, report.input))}, batch {report.batch}"
+        if self.options.panel:
+            return Document([self.panel(), Line("", "row"), *self.glance(), *self.unsupported_lines(),
+                             Line(conventions_text(report))])
+        title = self.title()
         return Document([
             self.layer_table(title, sub_rows=True),
             self.type_table(),
@@ -182,14 +259,41 @@ class AnalyzeView:
         return [Line(summary, "warn")] if summary else []
 
     def markdown(self) -> Document:
-        """A GitHub-flavoured Markdown table, ready to paste into a pull request."""
-        return Document([self.layer_table(self.report.name, sub_rows=False), *self.unsupported_lines(),
+        """A GitHub-flavoured Markdown table, ready to paste into a pull request (with ``--by``/``--top``: the totals
+        line, then those tables)."""
+        options = self.options
+        if options.by is None and options.top is None:
+            return Document([self.layer_table(self.report.name, sub_rows=False), *self.unsupported_lines(),
+                             Line(conventions_text(self.report))])
+        return Document([Line(self.totals_text(), "total"), *self.glance(), *self.unsupported_lines(),
                          Line(conventions_text(self.report))])
+
+    def totals_text(self) -> str:
+        report, t = self.report, self.report.totals
+        return (f"{self.title()}: {t.params:,} params, {t.macs:,} MACs, {t.flops:,} FLOPs, {t.layers} layers, "
+                f"peak live activations {fmt_bytes(report.peak_activation_bytes)}")
 
     def csv(self) -> Table:
         """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
-        ``--columns`` chose some (then those, in that order)."""
+        ``--columns`` chose some (then those, in that order). With ``--by``: one row per group; with ``--top``: one
+        row per heaviest layer with its share (percent of the total)."""
         options = self.options
+        if options.by is not None and options.top is not None:
+            from ..errors import SpecError
+
+            raise SpecError("--format csv writes one table: --by and --top together make two", None,
+                            "give one of them, or use --format table, markdown or json")
+        if options.by is not None:
+            table = Table(csv_columns(options.by, "layers", *COUNT_FIELDS))
+            for g in roll_up(self.report.layers, options.by):
+                table.add([g.name, g.layers, *(getattr(g, key) for key in COUNT_FIELDS)])
+            return table
+        if options.top is not None:
+            table = Table(csv_columns("rank", "name", "type", *COUNT_FIELDS, f"{options.sort}_share_percent"))
+            for rank, heavy in enumerate(heaviest(self.report, options.top, options.sort), 1):
+                layer, share = heavy.layer, heavy.to_dict()["share_percent"]
+                table.add([rank, layer.name, layer.type, *(getattr(layer, key) for key in COUNT_FIELDS), share])
+            return table
         fields = [COLUMNS[c][2] for c in options.columns] if options.columns_chosen else CSV_FIELDS
         table = Table(csv_columns(*fields))
         for row in rows(self.report, options.depth) + [totals_row(self.report)]:
@@ -208,13 +312,34 @@ class AnalyzeView:
         return table
 
     def json(self) -> Json:
-        return Json(text=self.report.to_json())
+        """The report's JSON (docs/json.md); ``--by block|type`` adds ``blocks``/``types`` (``stages`` is always
+        there) and ``--top`` adds ``top``, after the report's own keys."""
+        text, options, extra = self.report.to_json(), self.options, {}
+        if options.by in ("block", "type"):
+            extra[f"{options.by}s"] = [g.to_dict() for g in roll_up(self.report.layers, options.by)]
+        if options.top is not None:
+            extra["top"] = {"sort": options.sort, "layers": [h.to_dict() for h in
+                                                             heaviest(self.report, options.top, options.sort)]}
+        if extra:
+            import json
+
+            body = json.dumps(extra, indent=2, ensure_ascii=False)
+            text = text.rstrip().removesuffix("}").rstrip() + ",\n" + body.strip().removeprefix("{").lstrip("\n")
+        return Json(text=text)
 
 
-def _share(share: float) -> str:
-    from .grid import bar
+def _share(share: float, width: int | None = None) -> str:
+    from .grid import BAR_WIDTH, bar
 
-    return f"{bar(share)} {share * 100:5.1f}%"
+    return f"{bar(share, width or BAR_WIDTH)} {share * 100:5.1f}%"
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}%" if whole else "-"
+
+
+def _percent_of(share) -> str:
+    return "-" if share is None else f"{float(share) * 100:.1f}%"
 
 
 def write_warnings(report: Report, stream: TextIO | None = None) -> None:

@@ -102,10 +102,15 @@ def _status_word(status: Status) -> Span:
     return Span(_STATUS_WORD[status], _STATUS_ROLE.get(status, "warn"))
 
 
+#: on a narrow terminal the Where column gives way first and long budget labels shorten in the middle; detail lines
+#: wrap (`convcalc check --help` and README.md say the same)
+DROP_ORDER = ("where",)
+
+
 def _results_table(check: SpecCheck) -> Table:
     """A line per budget — status, label, value, where — aligned, each failure's detail under it."""
     table = Table(columns(("status", "", LEFT), ("budget", "Budget", LEFT), ("value", "Value", LEFT),
-                          ("where", "Where", LEFT)), style=ALIGNED)
+                          ("where", "Where", LEFT)), style=ALIGNED, drop=DROP_ORDER, shrink={"budget": 24})
     for result in check.results:
         table.add([_status_word(result.status), result.budget.label, table_value(result), _where(check, result)])
         detail = table_detail(result)

@@ -21,9 +21,31 @@ LABEL = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "activation_bytes
 HEADING = 4  # Markdown level of the table titles: under the heading a pull request gives the comparison
 
 
+#: columns of context that give way on a narrow terminal after the × columns and before the Δ columns
+CONTEXT_HEADERS = ("Input", "Layers", "Type", "Output", "Peak activations", "Training memory", "Memory-bound",
+                   "Of peak", "RF")
+
+
 def titled(title: str, headers: list[str], right: list[bool]) -> Table:
-    """A table whose columns are named by their headers (the compare tables build them per spec)."""
-    return Table([Column(h, h, RIGHT if r else LEFT) for h, r in zip(headers, right)], title)
+    """A table whose columns are named by their headers (the compare tables build them per spec; a repeated header
+    such as Δ gets ``#2``, ``#3``… in its key).
+
+    On a narrow terminal (:mod:`convcalc.render.width`) it drops the × columns first (right to left), then the
+    columns of :data:`CONTEXT_HEADERS`, then the Δ columns, then the Status, then the other counts right to left (the
+    first column and the first count kept); names in the first column and the Status shorten in the middle."""
+    keys, seen = [], {}
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        keys.append(header if seen[header] == 1 else f"{header}#{seen[header]}")
+    ratios = [k for k, h in zip(keys, headers) if h.startswith("×")]
+    deltas = [k for k, h in zip(keys, headers) if h.startswith("Δ")]
+    context = [k for k, h in zip(keys, headers) if h in CONTEXT_HEADERS]
+    counts = [k for k, r in zip(keys[1:], right[1:]) if r and k not in ratios + deltas + context]
+    status = ["Status"] if "Status" in keys else []
+    drop = (*ratios[::-1], *context, *deltas[::-1], *status, *counts[:0:-1])
+    shrink = {keys[0]: 20, **({"Status": 16} if "Status" in keys else {})}
+    return Table([Column(k, h, RIGHT if r else LEFT) for k, h, r in zip(keys, headers, right)], title, drop=drop,
+                 shrink=shrink)
 
 
 # ---- cell formats ---------------------------------------------------------------------------------------------------

@@ -115,29 +115,47 @@ def write_lines(lines: list[StyledLine], out: TextIO, color: bool) -> None:
     Console(file=out, highlight=False).print(text, end="", soft_wrap=True)
 
 
-def write_text(doc: Document, out: TextIO) -> None:
+def write_text(doc: Document, out: TextIO, width: int | None = None) -> None:
+    """The document as text; with ``width``, fitted to it (:mod:`convcalc.render.width`)."""
     color = use_color(out) and not doc.plain
+    blocks = doc.blocks
+    if width is not None:
+        from .width import fit_blocks, fit_lines
+
+        blocks = fit_blocks(blocks, width)
     pending: list = []
-    for block in doc.blocks + [None]:
+    for block in blocks + [None]:
         if isinstance(block, (Table, Line)):
             pending.append(block)
             continue
         if pending:
-            write_lines(styled_lines(pending), out, color)
+            lines = styled_lines(pending)
+            write_lines(lines if width is None else fit_lines(lines, width), out, color)
             pending = []
         if isinstance(block, Picture):
-            _write_picture(block, out, color)
+            _write_picture(block, out, color, width)
 
 
-def _write_picture(picture: Picture, out: TextIO, color: bool) -> None:
+def _write_picture(picture: Picture, out: TextIO, color: bool, width: int | None = None) -> None:
+    """A picture's lines; with ``width``, a caption (a line starting with a letter) wider than it wrapped, a line of
+    the drawing cut."""
     lines = picture.draw(color)
     if not color:
+        if width is not None:
+            from .width import crop, wrap_styled
+
+            lines = [text for line in lines for text, _, _ in (
+                wrap_styled((line, "row", ()), width) if line[:1].isalpha() else [(crop(line, width), "", ())])]
         out.write("".join(line + "\n" for line in lines))
         return
     from rich.console import Console
 
     console = Console(file=out, highlight=False)
     for line in lines:
+        if width is not None and len(line.plain) > width:
+            for piece in line.wrap(console, width):
+                console.print(piece, soft_wrap=True)
+            continue
         console.print(line, soft_wrap=True)
 
 
@@ -253,9 +271,14 @@ EMITTERS = {"table": write_text, "json": write_json, "jsonl": write_jsonl, "csv"
             "markdown": write_markdown, "junit": write_xml, "github": write_github}
 
 
-def emit(view, fmt: str, out: TextIO | None = None) -> None:
+def emit(view, fmt: str, out: TextIO | None = None, width: int | None = None) -> None:
     """Write ``view``'s content for format ``fmt`` (a key of :data:`EMITTERS`) to ``out`` (stdout); a view that
-    has nothing to say in a format returns None there, and nothing is written."""
+    has nothing to say in a format returns None there, and nothing is written. ``width`` (from
+    :func:`convcalc.render.width.resolve_width`; None: no limit) is what the text table must fit."""
     content = getattr(view, fmt)()
-    if content is not None:
+    if content is None:
+        return
+    if fmt == "table":
+        write_text(content, out or sys.stdout, width)
+    else:
         EMITTERS[fmt](content, out or sys.stdout)

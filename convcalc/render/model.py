@@ -94,13 +94,20 @@ class Table(_Plain):
     without borders or header: each row indented two spaces, its cells padded to their column (by ``align``) and two
     spaces apart, trailing spaces trimmed. In an aligned table a row may have fewer cells than there are columns:
     its last cell runs on past the columns it leaves out and takes no part in their widths (a detail line under a
-    row). Markdown and CSV write both styles alike."""
+    row). Markdown and CSV write both styles alike.
 
-    __slots__ = ("columns", "title", "rows", "style")
+    How it fits a narrow terminal (:mod:`convcalc.render.width`): ``drop`` lists column keys, lowest priority first,
+    dropped in turn until the table fits; ``shrink`` maps the key of a column whose long cells (layer names,
+    descriptions) may be shortened in the middle with ``…`` to the narrowest it may become. A table with neither
+    shrinks its left-aligned columns and drops columns from the right, keeping the first."""
+
+    __slots__ = ("columns", "title", "rows", "style", "drop", "shrink")
 
     def __init__(self, columns: list[Column], title: str | None = None,
-                 rows: list[tuple[list[Any], str]] | None = None, style: str = GRID):
+                 rows: list[tuple[list[Any], str]] | None = None, style: str = GRID,
+                 drop: tuple[str, ...] = (), shrink: dict[str, int] | None = None):
         self.columns, self.title, self.rows, self.style = columns, title, [] if rows is None else rows, style
+        self.drop, self.shrink = drop, shrink or {}
 
     def add(self, cells: list[Any], role: str = "row") -> None:
         assert len(cells) == len(self.columns) or (self.style == ALIGNED and 0 < len(cells) < len(self.columns)), (

@@ -33,11 +33,17 @@ def _status(row) -> str:
     return ", ".join(parts)
 
 
+#: on a narrow terminal the columns that give way, lowest priority first; `convcalc rf --help` and README.md say
+#: the same
+DROP_ORDER = ("center", "padding", "type", "shape", "jump")
+
+
 def rf_table(title: str, rows: list) -> Table:
     """One row per layer (:class:`convcalc.cost.rftable.RFRow`): equal axes shown once, else ``a×b``."""
     table = Table(columns(("name", "Layer", LEFT), ("type", "Type", LEFT), ("shape", "Output", RIGHT),
                           ("rf", "RF", RIGHT), ("jump", "Jump", RIGHT), ("padding", "P", RIGHT),
-                          ("center", "Centre of unit 0", RIGHT), ("status", "Merge / notes", LEFT)), title)
+                          ("center", "Centre of unit 0", RIGHT), ("status", "Merge / notes", LEFT)), title,
+                  drop=DROP_ORDER, shrink={"name": 20, "status": 16})
     for row in rows:
         table.add([row.name, row.type, "×".join(map(str, row.output_shape)), fmt_axes(row.size),
                    fmt_axes(row.jump, fraction_text), fmt_axes(row.padding, fraction_text),

@@ -24,12 +24,17 @@ def _num(n) -> str:
     return "—" if n is None else f"{n:,}"
 
 
+#: on a narrow terminal the per-layer columns that give way, lowest priority first (the ✓ column says whether they
+#: agree); `convcalc verify --help` and README.md say the same
+DROP_ORDER = ("executed_shape", "type", "executed_params", "executed_macs", "analytic_shape", "analytic_params")
+
+
 def layers_table(result) -> Table:
     table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT),
                           ("analytic_shape", "output (analytic)", RIGHT), ("executed_shape", "output (executed)", RIGHT),
                           ("analytic_params", "params (analytic)", RIGHT), ("executed_params", "params (executed)", RIGHT),
                           ("analytic_macs", "MACs (analytic)", RIGHT), ("executed_macs", "MACs (executed)", RIGHT),
-                          ("ok", "", LEFT)))
+                          ("ok", "", LEFT)), drop=DROP_ORDER, shrink={"name": 20, "type": 12})
     for row in result.rows:
         table.add([row.name, row.type, _shape(row.analytic_shape), _shape(row.executed_shape),
                    _num(row.analytic_params), _num(row.executed_params), _num(row.analytic_macs),

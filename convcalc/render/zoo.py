@@ -14,6 +14,9 @@ from ..zoo import NETWORKS
 from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_columns
 
 DESCRIPTION_WIDTH = 100
+#: on a narrow terminal the columns that give way, lowest priority first (the Description first shortens to 24
+#: cells); `convcalc zoo --help` and README.md say the same
+DROP_ORDER = ("description", "input", "params")
 NOTE = ("Params = trainable parameters (BatchNorm running statistics are buffers, not counted); MACs = conv+linear "
         "multiply-accumulates per sample, bias excluded. `convcalc analyze NAME` shows the per-layer table.")
 
@@ -50,7 +53,7 @@ class ZooView:
         for section, group in self.sections().items():
             table = Table(columns(("name", "Name", LEFT), ("input", "Input", RIGHT), ("params", "Params", RIGHT),
                                   ("macs", "MACs", RIGHT), ("description", "Description", LEFT)),
-                          f"{_title(section)} — {len(group)} shipped")
+                          f"{_title(section)} — {len(group)} shipped", drop=DROP_ORDER, shrink={"description": 24})
             for e in group:
                 table.add([e.name, _shape(e.input), _count(e.params, self.units), _count(e.macs, self.units),
                            _short(e.error or e.description)], "warn" if e.error else "row")

@@ -27,8 +27,8 @@ from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
 from .yamlio import YBool, YList, YMap
 
-STRUCTURAL = ("type", "name", "inputs", "repeat", "when", "trainable")
-BLOCK_CALL = ("block", "name", "inputs", "repeat", "when")
+STRUCTURAL = ("type", "name", "inputs", "repeat", "when", "trainable", "stage")
+BLOCK_CALL = ("block", "name", "inputs", "repeat", "when", "stage")
 #: expanded layers at most: 10× the 10,000-layer benchmark, a few hundred MB of analysis (docs/spec.md, "Limits");
 #: a `repeat: 1000000000` typo fails at once, not in hours
 MAX_LAYERS = 100_000
@@ -101,6 +101,8 @@ class Scope:
     #: the block call whose layers this scope holds (None at the top level), with the block's name
     call: YMap | None = None
     block: str = ""
+    #: the `stage:` of the enclosing block call ("" when none gave one): its layers' stage unless they name their own
+    stage: str = ""
 
     def local_name(self, full: str) -> str:
         """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
@@ -449,7 +451,7 @@ class Expander:
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
                         scope.reads_previous(item) + _same_tensor(item, cls, inputs, scope), flat,
-                        _trainable(item))
+                        _trainable(item), _stage(item, scope))
             self.nodes.append(node)
             if len(self.nodes) > MAX_LAYERS:  # nested repeats multiply
                 raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
@@ -570,7 +572,7 @@ class Expander:
             notes = scope.reads_previous(item, who=f"block `{local}` ")
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
-                           block=str(block_name))
+                           block=str(block_name), stage=_stage(item, scope))
             first = len(self.nodes)
             self.expand_list(block["layers"], inner)
             if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
@@ -662,6 +664,18 @@ def _argument(value, mark, names: Names):
     if isinstance(value, YBool):
         return bool(value)
     return value
+
+
+def _stage(item: YMap, scope: Scope) -> str:
+    """The item's `stage:` (a name; a number is written as its digits), else its enclosing block call's: what
+    `convcalc analyze --by stage` rolls it up under instead of its name's top-level prefix."""
+    value = item.get("stage")
+    if value is None:
+        return scope.stage
+    if isinstance(value, (bool, YBool)) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise SpecError(f"`stage` must be a name, got {describe(value)}", item.mark_of("stage"),
+                        "write e.g. `stage: layer1`: the stage `convcalc analyze --by stage` rolls this item up under")
+    return str(value)
 
 
 def _trainable(item: YMap) -> bool:

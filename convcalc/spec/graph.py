@@ -33,6 +33,8 @@ class Node:
     flat_defaults: tuple[str, ...] = ()
     #: False: the spec's `trainable: false` (its params frozen for `convcalc cost --train`, docs/training.md)
     trainable: bool = True
+    #: the spec's `stage:` (its own or its block call's; "" when none): the stage of `convcalc analyze --by stage`
+    stage: str = ""
 
     def mark_of(self, key: str | None) -> Mark:
         if key is None:

@@ -46,14 +46,14 @@ def normalise(text: str) -> str:
     return text.replace(str(configs_dir()), "<configs>")
 
 
-def check_golden(name: str, text: str, regen: bool) -> None:
-    path = GOLDEN / name
+def check_golden(name: str, text: str, regen: bool, root: Path = GOLDEN) -> None:
+    path = root / name
     if regen:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return
     if not path.exists():
-        pytest.fail(f"no golden file {path.relative_to(GOLDEN.parent)}: create it with "
+        pytest.fail(f"no golden file {path.relative_to(root.parent)}: create it with "
                     "`python -m pytest tests/render --regen-golden` and review it")
     expected = path.read_text(encoding="utf-8")
     if text != expected:

@@ -11,7 +11,9 @@ from ..common import expand
 
 def analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
-            columns: str | None = None, allow_unsupported: bool = False, plot: str | None = None) -> int:
+            columns: str | None = None, allow_unsupported: bool = False, by: str | None = None,
+            top: int | None = None, sort: str = "macs", width: int | None = None, wide: bool = False,
+            plot: str | None = None) -> int:
     """Per-layer shapes, params, MACs, FLOPs, memory and RF.
 
     Every layer's output shape, params, MACs, FLOPs, activation memory and receptive field, and the totals.
@@ -23,19 +25,25 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
       convcalc analyze mobilenet_v2 --set alpha=0.5 --format json
       convcalc analyze resnet50 --depth 1 --units M
       convcalc analyze resnet50 --columns name,shape,macs --format csv
+      convcalc analyze resnet50 --by stage
+      convcalc analyze resnet50 --top 10 --sort params
+      convcalc analyze resnet50 --width 80
       convcalc analyze resnet50 --plot macs.svg
     """
     from ...cost.analysis import analyze as analyze_graph
     from ...render.analyze import AnalyzeView, RenderOptions, parse_columns, write_warnings
     from ...render.emitters import emit
+    from ...render.width import resolve_width
 
-    options = RenderOptions(units, depth, parse_columns(columns), columns is not None)
+    fit = resolve_width(width, wide)
+    options = RenderOptions(units, depth, parse_columns(columns), columns is not None, by, top, sort,
+                            panel=wide or fit is not None)
     if plot is not None:  # before any work: the file type, matplotlib for PNG/PDF, a writable folder
         from ...render.charts import check_plot_target
 
         check_plot_target(plot)
     report = analyze_graph(expand(spec, batch, input, sets, allow_unsupported))
-    emit(AnalyzeView(report, options), format)
+    emit(AnalyzeView(report, options), format, width=fit)
     write_warnings(report)
     if plot is not None:
         from ...render.charts import write_plot

@@ -13,7 +13,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
           baseline: str | None = None, max_increase: list[str] | None = None, format: str = "table",
           summary: str | None = None, skip_unbudgeted: bool = False, batch: int | None = None,
           input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False,
-          device: str | None = None) -> int:
+          device: str | None = None, width: int | None = None, wide: bool = False) -> int:
     """Check specs against model budgets.
 
     Budgets of params, MACs, FLOPs, memory, per-layer maxima and the receptive field.
@@ -40,6 +40,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
     from ...budgets.parse import run_options
     from ...render.check import BadOptionsView, CheckView
     from ...render.emitters import emit
+    from ...render.width import resolve_width
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
@@ -54,7 +55,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
         for warning in spec_check.warnings:
             print(f"warning: {spec_check.name}: {warning}", file=sys.stderr)
     view = CheckView(run)
-    emit(view, format)
+    emit(view, format, width=resolve_width(width, wide))
     if summary:
         try:
             with open(summary, "a", encoding="utf-8") as stream:

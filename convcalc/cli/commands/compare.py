@@ -10,7 +10,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
-            device: str | None = None, plot: str | None = None) -> int:
+            device: str | None = None, width: int | None = None, wide: bool = False, plot: str | None = None) -> int:
     """Compare networks, or one conv built every way.
 
     Specs side by side, one layer built every way, or a network with every conv rewritten.
@@ -26,6 +26,9 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     """
     from ...errors import SpecError
     from ...render.emitters import emit
+    from ...render.width import resolve_width
+
+    fit = resolve_width(width, wide)
 
     specs = list(specs or [])
     if plot is not None:  # before any work
@@ -43,7 +46,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...render.whatif import WhatIfView
 
         query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported) if specs else parse_layer(layer)
-        emit(WhatIfView(what_if(query, parse_groups(groups)), units), format)
+        emit(WhatIfView(what_if(query, parse_groups(groups)), units), format, width=fit)
         return 0
     if as_ is not None:
         if len(specs) != 1:
@@ -58,7 +61,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         comparison = compare_reports([result.before, result.after],
                                      [result.before.name, f"{result.before.name} as {as_}"])
         emit(ComparisonView(comparison, units, all_layers, rewrite_notes(result, write), rewrite_extra(result, write)),
-             format)
+             format, width=fit)
         _plot(comparison, plot)
         return 0
     if len(specs) < 2:
@@ -73,7 +76,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
 
         profile = find_device(device)
     comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile)
-    emit(ComparisonView(comparison, units, all_layers), format)
+    emit(ComparisonView(comparison, units, all_layers), format, width=fit)
     _plot(comparison, plot)
     return 0
 

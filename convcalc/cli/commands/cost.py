@@ -12,7 +12,7 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
          input: str | None = None, sets: list[str] | None = None, units: str = "auto",
          allow_unsupported: bool = False, train: bool = False, freeze: list[str] | None = None,
          optimizer: str | None = None, precision: str | None = None, device: str | None = None,
-         dtype: str | None = None, fuse: str = "none") -> int:
+         dtype: str | None = None, fuse: str = "none", width: int | None = None, wide: bool = False) -> int:
     """Convolution algorithms per conv, and the cheapest.
 
     Multiplications, transforms and workspace of every conv by each algorithm (docs/algorithms.md); with --train
@@ -30,6 +30,9 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
     from ...cost.algorithms import algorithms
     from ...render.cost import CostView
     from ...render.emitters import emit
+    from ...render.width import resolve_width
+
+    fit = resolve_width(width, wide)
 
     train = train or optimizer is not None or precision is not None
     if freeze and not train:
@@ -50,7 +53,7 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
             memory = train_memory(graph, optimizer=optimizer or "adam", precision=precision or "fp32",
                                   frozen=frozen_names(graph, freeze or ()))
             compute = training(graph, freeze=freeze or ())
-        emit(CostView(algorithms(graph), algorithm, units, compute, memory), format)
+        emit(CostView(algorithms(graph), algorithm, units, compute, memory), format, width=fit)
         return 0
     from ...cost.analysis import analyze
     from ...cost.devices import find_device
@@ -60,5 +63,5 @@ def cost(spec: str, algorithm: str = "all", format: str = "table", batch: int | 
     profile, report = find_device(device), analyze(graph)
     result = roofline(graph, profile, dtype, fuse, report)
     chosen = choose_by_roofline(algorithms(graph, report), profile, result.dtype)
-    emit(RooflineView(result, chosen, algorithm, units), format)
+    emit(RooflineView(result, chosen, algorithm, units), format, width=fit)
     return 0

@@ -6,7 +6,7 @@ ACTIONS = ("list", "show", "measure")
 
 
 def device(action: str, name: str | None = None, output: str | None = None, threads: int | None = None,
-           quick: bool = False, format: str = "table") -> int:
+           quick: bool = False, format: str = "table", width: int | None = None, wide: bool = False) -> int:
     """List, show or measure device profiles.
 
     The device profiles of `convcalc cost --device`: list them, show one with its sources, or measure this machine.
@@ -21,6 +21,9 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
     from ...errors import SpecError, did_you_mean
     from ...render.devices import DeviceListView, DeviceView
     from ...render.emitters import emit
+    from ...render.width import resolve_width
+
+    fit = resolve_width(width, wide)
 
     if action not in ACTIONS:
         raise SpecError(f"unknown action `{action}`", None, did_you_mean(action, ACTIONS))
@@ -28,7 +31,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
         raise SpecError(f"`device {action}` takes no NAME (got `{name}`)", None,
                         f"write `convcalc device show {name}` to see a profile")
     if action == "list":
-        emit(DeviceListView(devices.shipped_devices()), format)
+        emit(DeviceListView(devices.shipped_devices()), format, width=fit)
         return 0
     if action == "show":
         if name is None:
@@ -36,7 +39,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
         from ...limits import read_file
 
         profile = devices.find_device(name)
-        emit(DeviceView(profile, read_file(profile.source, "the device profile")), format)
+        emit(DeviceView(profile, read_file(profile.source, "the device profile")), format, width=fit)
         return 0
     from ...cost.measure import measure, profile_yaml
 

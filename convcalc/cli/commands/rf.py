@@ -61,7 +61,8 @@ def effective_rf(method: str, graph, report, layer, position, fraction, samples,
 def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "none", mass: str = "0.95",
        samples: int = 1, weights: str = "random", seed: int = 0, save: str | None = None, max_memory: str = "4G",
        format: str = "table", batch: int | None = None, input: str | None = None,
-       sets: list[str] | None = None, allow_unsupported: bool = False) -> int:
+       sets: list[str] | None = None, allow_unsupported: bool = False, width: int | None = None,
+       wide: bool = False) -> int:
     """Receptive fields per layer and axis, and the ERF.
 
     Size, jump, effective padding and centre per layer and axis, merge alignment, the input window of one output
@@ -82,6 +83,7 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
     from ...cost.rftable import rf_rows
     from ...erf.analytic import input_window
     from ...render.emitters import emit
+    from ...render.width import resolve_width
     from ...render.rf import RFView
 
     graph = expand(spec, batch, input, sets, allow_unsupported)
@@ -103,7 +105,7 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
         from ...render.heatmap import save_erf
 
         save_erf(result, save)
-    emit(RFView(report, shown, layer, position, windows, result), format)
+    emit(RFView(report, shown, layer, position, windows, result), format, width=resolve_width(width, wide))
     if save:
         print(f"saved {save}", file=sys.stderr)
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1, plot: str | None = None) -> int:
+          units: str = "auto", chart: bool = True, jobs: int | str = 1, width: int | None = None,
+          wide: bool = False, plot: str | None = None) -> int:
     """Params, MACs and FLOPs over a grid of var values.
 
     \b
@@ -22,6 +23,7 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     from ...compare.sweep import parse_sweep_sets, stream_points, sweep as run_sweep, worker_count
     from ...errors import SpecError
     from ...render.emitters import emit
+    from ...render.width import resolve_width
     from ...render.sweep import SweepStream, SweepView
 
     if plot is not None:  # before any work
@@ -39,7 +41,7 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
                                                   "--set alpha=0.5,1.0")
     if format != "jsonl":
         result = run_sweep(spec, axes, fixed, batch, workers)
-        emit(SweepView(result, units, chart), format)
+        emit(SweepView(result, units, chart), format, width=resolve_width(width, wide))
         if plot is not None:
             from ...render.charts import write_plot
             from ...render.figures import sweep_chart

@@ -29,7 +29,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
            seed: int = 0, dtype: str = "float32", format: str = "table", max_memory: str = "4G", rf: bool = False,
            layer: str | None = None, at: str | None = None, against_original: bool = False,
            kwargs: list[str] | None = None, allow_unsupported: bool = False, train: bool = False,
-           freeze: list[str] | None = None) -> int:
+           freeze: list[str] | None = None, width: int | None = None, wide: bool = False) -> int:
     """Check the cost model against a NumPy executor.
 
     Run the network on a NumPy executor and check shapes, params and MACs against the cost model.
@@ -47,6 +47,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
       convcalc verify model.onnx --against-original
     """
     from ...render.emitters import emit
+    from ...render.width import resolve_width
     from ...render.verify import LazyProgress, VerifyView
     from ...verify import MemoryRefused, check_training, parse_bytes, probe_rf
     from ...verify import verify as run_verify
@@ -81,7 +82,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         return 2
     finally:
         progress.close()
-    emit(VerifyView(result, rf), format)
+    emit(VerifyView(result, rf), format, width=resolve_width(width, wide))
     sentence = result.first_mismatch_sentence
     if sentence is not None:
         print(f"mismatch: {sentence}", file=sys.stderr)
