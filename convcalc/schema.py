@@ -47,11 +47,14 @@ STRUCTURAL_SCHEMAS = {
     "when": {"anyOf": [_CONDITION, {"type": "array", "items": _CONDITION}],
              "description": "kept when true, skipped (passing its input through) when false"},
     "trainable": {"type": "boolean", "description": "false freezes the params for `convcalc cost --train`"},
+    "stage": {"type": ["string", "integer"], "minLength": 1,
+              "description": "the stage `analyze --by stage` rolls this layer up into (default: its top-level name "
+                             "prefix)"},
 }
 BLOCK_CALL_SCHEMAS = {
     "block": {"type": "string", "minLength": 1, "description": "a block defined under `blocks:`"},
     "name": STRUCTURAL_SCHEMAS["name"], "inputs": STRUCTURAL_SCHEMAS["inputs"],
-    "repeat": STRUCTURAL_SCHEMAS["repeat"], "when": STRUCTURAL_SCHEMAS["when"],
+    "repeat": STRUCTURAL_SCHEMAS["repeat"], "when": STRUCTURAL_SCHEMAS["when"], "stage": STRUCTURAL_SCHEMAS["stage"],
 }
 
 

@@ -11,9 +11,9 @@ from ..common import expand
 
 def analyze(spec: str, format: str = "table", batch: int | None = None, input: str | None = None,
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
-            columns: str | None = None, allow_unsupported: bool = False, by: str | None = None,
-            top: int | None = None, sort: str = "macs", width: int | None = None, wide: bool = False,
-            plot: str | None = None) -> int:
+            columns: str | None = None, allow_unsupported: bool = False, plot: str | None = None,
+            by: str | None = None, top: int | None = None, sort: str = "macs", width: int | None = None,
+            wide: bool = False) -> int:
     """Per-layer shapes, params, MACs, FLOPs, memory and RF.
 
     Every layer's output shape, params, MACs, FLOPs, activation memory and receptive field, and the totals.

@@ -10,7 +10,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
-            device: str | None = None, width: int | None = None, wide: bool = False, plot: str | None = None) -> int:
+            device: str | None = None, plot: str | None = None, width: int | None = None, wide: bool = False) -> int:
     """Compare networks, or one conv built every way.
 
     Specs side by side, one layer built every way, or a network with every conv rewritten.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1, width: int | None = None,
-          wide: bool = False, plot: str | None = None) -> int:
+          units: str = "auto", chart: bool = True, jobs: int | str = 1, plot: str | None = None,
+          width: int | None = None, wide: bool = False) -> int:
     """Params, MACs and FLOPs over a grid of var values.
 
     \b
