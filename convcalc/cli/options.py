@@ -11,6 +11,7 @@ Each command's tuple lists its parameters in ``--help`` order; ``name`` is the k
 
 from __future__ import annotations
 
+from ..cost.conventions import CONVENTIONS
 from ..numbers import UNITS
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -85,6 +86,16 @@ DEVICE = Option("device", ("--device",), "The roofline on a device: a shipped pr
 UNITS_OPTION = Option("units", ("--units",), "auto (human), raw (exact), or fixed K/M/G.", default="auto",
                       choices=UNITS)
 
+#: `--convention` and `--with-bugs`: MACs and params as a peer tool counts them (convcalc/cost/peers.py)
+CONVENTION = Option("convention", ("--convention",), "Count MACs and params as this tool does: torchvision "
+                                                     "(convcalc's own), fvcore, ptflops, thop or torchinfo "
+                                                     "(`convcalc explain conventions`).", default="torchvision",
+                    choices=CONVENTIONS)
+WITH_BUGS = Option("with_bugs", ("--with-bugs",), "With --convention: also reproduce the tool's known bugs (thop's "
+                                                  "and torchinfo's overcount of transposed convs, ptflops' double "
+                                                  "counts; docs/flops.md).", bool, default=False)
+PEER_OPTIONS = (CONVENTION, WITH_BUGS)
+
 VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
 
 # ---- convcalc analyze ----------------------------------------------------------------------------------------------
@@ -93,7 +104,7 @@ ANALYZE = (
     Option("depth", ("--depth",), "Collapse blocks nested deeper than N.", int, minimum=0, metavar="N"),
     Option("columns", ("--columns",), "Comma-separated columns of the table, Markdown and CSV (JSON keeps every "
                                       "field).", metavar="NAME,..."),
-    ALLOW_UNSUPPORTED,
+    ALLOW_UNSUPPORTED, *PEER_OPTIONS,
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -127,6 +138,7 @@ COMPARE = (
                                   "in fp32 (docs/training.md).", bool, default=False),
     DEVICE.replace(help="Networks side by side: also each one's roofline latency and bytes moved on this device "
                         "(a shipped profile or a file; docs/roofline.md)."),
+    *PEER_OPTIONS,
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -291,6 +303,7 @@ CHECK = (
     BATCH, INPUT, SET, ALLOW_UNSUPPORTED,
     DEVICE.replace(help="The device profile of `latency_ms` budgets: a shipped name (convcalc device list) or a "
                         "profile file (docs/roofline.md)."),
+    *PEER_OPTIONS,
 )
 
 

@@ -74,6 +74,7 @@ def unmapped_warning(totals: PeerTotals) -> str:
 def under_convention(report: Report, graph, convention: str, bugs: bool = False) -> Report:
     """``report`` with its MACs and params counted as ``convention`` does (``torchvision``: unchanged). FLOPs stay
     convcalc's: no peer counts FLOPs as 2 per multiply-add."""
+    check_convention(convention, bugs)
     if convention == "torchvision":
         return report
     totals = peer_totals(report, graph, convention, bugs)
@@ -96,6 +97,15 @@ def under_convention(report: Report, graph, convention: str, bugs: bool = False)
                    conventions=conventions, weight_bytes=new_totals.params * DTYPE_BYTES[report.dtype])
 
 
+def check_convention(convention: str, bugs: bool) -> None:
+    """``--with-bugs`` needs a peer's convention (convcalc's own has none to reproduce)."""
+    if bugs and convention == "torchvision":
+        from ..errors import SpecError
+
+        raise SpecError("--with-bugs reproduces a peer tool's known bugs, and the torchvision convention has none",
+                        None, "add --convention fvcore, ptflops, thop or torchinfo")
+
+
 def peers_summary(report: Report, graph, units: str = "auto") -> str:
     """The footer line: what each peer would print for this network, and why in one clause."""
     from ..numbers import fmt_count
@@ -113,6 +123,9 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
         if totals.unmapped:
             layers = sum(len(names) for names in totals.unmapped.values())
             why.append(f"{layers} layer{'s' if layers != 1 else ''} unmapped")
+        buggy = peer_totals(report, graph, peer, bugs=True)
+        if buggy.ops != totals.ops:
+            why.append(f"{fmt_count(buggy.ops, units)} with its bugs")
         parts.append(f"{peer} {fmt_count(totals.ops, units)} ({'; '.join(why) or 'the same'})")
     return "Peers would print: " + ", ".join(parts) + " — why: convcalc explain conventions."
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 from math import prod
 from typing import Callable
 
+from ..cost.conventions import CONVENTIONS
+
 #: the peers, in the order the footer and ``--convention`` list them
-PEERS = ("fvcore", "ptflops", "thop", "torchinfo")
-#: ``--convention``: convcalc's own (torchvision's MACs) and the peers'
-CONVENTIONS = ("torchvision", *PEERS)
+PEERS = CONVENTIONS[1:]
 #: what each peer's headline number is called, and where it comes from
 HEADLINE = {
     "torchvision": "MACs (conv and linear multiply-accumulates, bias excluded)",

@@ -13,7 +13,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
           baseline: str | None = None, max_increase: list[str] | None = None, format: str = "table",
           summary: str | None = None, skip_unbudgeted: bool = False, batch: int | None = None,
           input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False,
-          device: str | None = None) -> int:
+          device: str | None = None, convention: str = "torchvision", with_bugs: bool = False) -> int:
     """Check specs against model budgets: params, MACs, FLOPs, memory, per-layer maxima, receptive field.
 
     \b
@@ -26,6 +26,9 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
       0  every budget is met
       1  a budget is exceeded
       2  bad input: a spec, budgets file, baseline or option is invalid
+
+    \b
+    --convention fvcore|ptflops|thop|torchinfo checks `params` and `macs` budgets against that tool's counts.
     """
     from ...budgets.evaluate import check as check_all
     from ...budgets.parse import run_options
@@ -34,7 +37,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
-                              sets, allow_unsupported, device)
+                              sets, allow_unsupported, device, convention, with_bugs)
     except SpecError as err:
         emit(BadOptionsView(err), format)  # an annotation in the github format; then the error, on stderr
         raise
