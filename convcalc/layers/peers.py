@@ -140,7 +140,7 @@ def composed(parts: Callable, why: str) -> dict:
         def ops(layer, ins, out):
             return sum(count(part, peer, part_ins, part.output_shape(part_ins), bugs)[0]
                        for part, part_ins in parts(layer, ins))
-        return Rule(ops, why)
+        return Rule(ops, "the known bugs of its modules' rules, if any" if bugs else why)
 
     table = {}
     for peer in PEERS:
