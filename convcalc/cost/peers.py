@@ -29,7 +29,8 @@ class PeerTotals:
     layers: list = field(default_factory=list)
     unmapped: dict[str, list[str]] = field(default_factory=dict)
     bugs: dict[str, str] = field(default_factory=dict)
-    #: kind → the peer's ops less convcalc's MACs over its layers (what the footer explains)
+    #: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over its layers (what the
+    #: footer explains)
     delta: dict[str, int] = field(default_factory=dict)
 
 
@@ -57,7 +58,8 @@ def peer_totals(report: Report, graph, peer: str, bugs: bool = False) -> PeerTot
         totals.layers.append((ops, params))
         totals.ops += ops
         totals.params += params
-        totals.delta[node.kind] = totals.delta.get(node.kind, 0) + ops - layer_report.macs
+        what = "bias" if layer_report.macs else node.kind  # a MAC layer's extra is its bias adds
+        totals.delta[what] = totals.delta.get(what, 0) + ops - layer_report.macs
     return totals
 
 
@@ -117,9 +119,9 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
         drops = [kind for kind, delta in totals.delta.items() if delta < 0]
         why = []
         if adds:
-            why.append("adds " + ", ".join(_label(kind) for kind in adds[:3]) + (", …" if len(adds) > 3 else ""))
+            why.append("adds " + ", ".join(adds[:3]) + (", …" if len(adds) > 3 else ""))
         if drops:
-            why.append("less " + ", ".join(_label(kind) for kind in drops[:2]) + (", …" if len(drops) > 2 else ""))
+            why.append("less " + ", ".join(drops[:2]) + (", …" if len(drops) > 2 else ""))
         if totals.unmapped:
             layers = sum(len(names) for names in totals.unmapped.values())
             why.append(f"{layers} layer{'s' if layers != 1 else ''} unmapped")
@@ -128,9 +130,4 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
             why.append(f"{fmt_count(buggy.ops, units)} with its bugs")
         parts.append(f"{peer} {fmt_count(totals.ops, units)} ({'; '.join(why) or 'the same'})")
     return "Peers would print: " + ", ".join(parts) + " — why: convcalc explain conventions."
-
-
-def _label(kind: str) -> str:
-    """A kind in the footer: the MAC kinds' extra is their bias."""
-    return "bias" if REGISTRY[kind].family in ("conv", "linear") else kind
 

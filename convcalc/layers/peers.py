@@ -98,6 +98,13 @@ def functional(rule: Rule, n) -> Rule:
     return rule
 
 
+def pool(fvcore: Rule, thop: Rule) -> dict:
+    """The rules of a torch.nn pooling module: ptflops' pool hook counts 1 per input element (twice in its default
+    run: the module and the patched F.*_pool* it calls); torchinfo counts parameters only."""
+    return {"fvcore": fvcore, "ptflops": twice(per_input(1, "pool hook: 1 per input element")), "thop": thop,
+            "torchinfo": zero("no weight or bias")}
+
+
 def rules_of(cls) -> dict:
     """The kind's own ``peer_rules`` table (``{}`` when it has none: every peer unmapped)."""
     from .base import own

@@ -155,13 +155,6 @@ class WindowPool(SlidingWindow, Layer):
         return influence.ERFRule(Fraction(1), self.window_readers(ins[index], weight))
 
 
-def _pool_rules(fvcore: peers.Rule, thop: peers.Rule) -> dict:
-    """The peer rules of a torch.nn pooling module: ptflops' pool hook counts 1 per input element (twice in its
-    default run: the module and the patched F.*_pool* it calls); torchinfo counts parameters only."""
-    return {"fvcore": fvcore, "ptflops": peers.twice(peers.per_input(1, "pool hook: 1 per input element")),
-            "thop": thop, "torchinfo": peers.zero("no weight or bias")}
-
-
 def _thop_adaptive_avg(layer, ins, out) -> int:
     """thop's count_adap_avgpool: (Π(N_in/N_out) + 1) per output element, truncated (its float arithmetic)."""
     positions = prod(out) // ins[0][0]  # per channel: 1 for a global pool (keepdims or not)
@@ -169,12 +162,12 @@ def _thop_adaptive_avg(layer, ins, out) -> int:
 
 
 #: torch.nn.AdaptiveAvgPool{1,2,3}d (global_avgpool, adaptive_avgpool): fvcore has a handler for the 2-D form only
-_ADAPTIVE_AVG_RULES = _pool_rules(
+_ADAPTIVE_AVG_RULES = peers.pool(
     peers.Rule(lambda layer, ins, out: prod(ins[0]) if len(ins[0]) == 3 else 0,
                "aten::adaptive_avg_pool2d: 1 per input element (the 1-D and 3-D forms: no handler, 0)"),
     peers.Rule(_thop_adaptive_avg, "count_adap_avgpool: (Π(N_in/N_out) + 1) per output element"))
 #: torch.nn.MaxPool{1,2,3}d and AdaptiveMaxPool{1,2,3}d (global_maxpool, adaptive_maxpool)
-_MAX_RULES = _pool_rules(peers.zero("aten::max_pool* / adaptive_max_pool*: no handler, an unsupported operator"),
+_MAX_RULES = peers.pool(peers.zero("aten::max_pool* / adaptive_max_pool*: no handler, an unsupported operator"),
                          peers.zero("zero_ops rule"))
 
 
@@ -221,7 +214,7 @@ class AvgPool(AverageReduction, WindowPool):
     dilation = None  # torch.nn.AvgPool has no dilation
     torch_3d_refuses_small = "AvgPool3d"
     count_include_pad = Bool(default=True)
-    peer_rules = _pool_rules(peers.zero("aten::avg_pool*: no handler, an unsupported operator"),
+    peer_rules = peers.pool(peers.zero("aten::avg_pool*: no handler, an unsupported operator"),
                              peers.per_output(1, "count_avgpool: 1 per output element"))
 
     def per_axis(self, key, ndim):
