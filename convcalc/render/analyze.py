@@ -190,7 +190,7 @@ class AnalyzeView:
             return []
         from ..cost.peers import peers_summary
 
-        return [Line(peers_summary(*self.peers))]
+        return [Line(peers_summary(*self.peers, self.options.units))]
 
     def unsupported_lines(self) -> list[Line]:
         """The placeholders counted as zero, said under the totals (none when every operator has a kind)."""
