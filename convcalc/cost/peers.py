@@ -34,17 +34,26 @@ class PeerTotals:
     delta: dict[str, int] = field(default_factory=dict)
 
 
-def peer_totals(report: Report, graph, peer: str, bugs: bool = False) -> PeerTotals:
-    """``peer``'s count of the analysed ``graph`` (its ``report`` gives every layer's shapes)."""
+def _walk(report: Report, graph) -> list:
+    """``(node, layer, its input shapes, its output shape, its report)`` for every layer, in order."""
     shapes = {graph.input_name: tuple(report.input)}
-    totals = PeerTotals(peer)
     kept = graph.__dict__.get("_layers")
     made = kept if kept is not None and len(kept) == len(graph.nodes) else None
+    steps = []
     for index, (node, layer_report) in enumerate(zip(graph.nodes, report.layers)):
         layer = made[index] if made is not None else REGISTRY[node.kind](node)
         ins = [shapes[name] for name in node.inputs]
         out = shapes[node.name] = tuple(layer_report.output_shape)
-        counted = count(layer, peer, ins, out, bugs)
+        steps.append((node, layer, ins, out, layer_report))
+    return steps
+
+
+def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: list | None = None) -> PeerTotals:
+    """``peer``'s count of the analysed ``graph`` (its ``report`` gives every layer's shapes; ``steps``: its
+    :func:`_walk`, when already made)."""
+    totals = PeerTotals(peer)
+    for node, layer, ins, out, layer_report in steps or _walk(report, graph):
+        counted = count(layer, peer, ins, out, bugs, layer_report.params)
         if counted is None:
             totals.unmapped.setdefault(node.kind, []).append(node.name)
             totals.layers.append(None)
@@ -113,8 +122,9 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
     from ..numbers import fmt_count
 
     parts = []
+    steps = _walk(report, graph)
     for peer in PEERS:
-        totals = peer_totals(report, graph, peer)
+        totals = peer_totals(report, graph, peer, steps=steps)
         adds = [kind for kind, delta in sorted(totals.delta.items(), key=lambda item: -abs(item[1])) if delta > 0]
         drops = [kind for kind, delta in totals.delta.items() if delta < 0]
         why = []
@@ -125,7 +135,7 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
         if totals.unmapped:
             layers = sum(len(names) for names in totals.unmapped.values())
             why.append(f"{layers} layer{'s' if layers != 1 else ''} unmapped")
-        buggy = peer_totals(report, graph, peer, bugs=True)
+        buggy = peer_totals(report, graph, peer, True, steps)
         if buggy.ops != totals.ops:
             why.append(f"{fmt_count(buggy.ops, units)} with its bugs")
         parts.append(f"{peer} {fmt_count(totals.ops, units)} ({'; '.join(why) or 'the same'})")

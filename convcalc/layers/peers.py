@@ -105,11 +105,17 @@ def pool(fvcore: Rule, thop: Rule) -> dict:
             "torchinfo": zero("no weight or bias")}
 
 
+_RULES: dict = {}  # class → its own table, found once
+
+
 def rules_of(cls) -> dict:
     """The kind's own ``peer_rules`` table (``{}`` when it has none: every peer unmapped)."""
-    from .base import own
+    rules = _RULES.get(cls)
+    if rules is None:
+        from .base import own
 
-    return own(cls, "peer_rules") or {}
+        rules = _RULES[cls] = own(cls, "peer_rules") or {}
+    return rules
 
 
 #: the rules of the kinds that hold no arithmetic any peer counts (views, copies, reshapes): 0 everywhere
@@ -129,15 +135,19 @@ UNCOUNTED = {
 }
 
 
-def count(layer, peer: str, ins, out, bugs: bool = False):
+def count(layer, peer: str, ins, out, bugs: bool = False, params: int | None = None):
     """``(ops, params, rule)`` per sample for ``layer`` under ``peer``, or None when its kind has no rule for the
-    peer (unmapped). With ``bugs``, a rule's known bug is what counts."""
+    peer (unmapped). With ``bugs``, a rule's known bug is what counts. ``params``: the layer's, when known."""
     rule = rules_of(type(layer)).get(peer)
     if rule is None:
         return None
     if bugs and rule.bug is not None:
         rule = rule.bug
-    return rule.ops(layer, ins, out), layer.counts(ins).params if rule.params else 0, rule
+    if not rule.params:
+        params = 0
+    elif params is None:
+        params = layer.counts(ins).params
+    return rule.ops(layer, ins, out), params, rule
 
 
 def composed(parts: Callable, why: str) -> dict:
