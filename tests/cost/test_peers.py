@@ -137,3 +137,16 @@ def test_compare_under_a_convention(tiny):
     assert result.exit_code == 0, result.output
     assert "16040" in result.stdout.replace(",", "")
     assert _run("compare", "--layer", "conv 8->8 k3 @8x8", "--convention", "thop").exit_code == 2
+
+
+def test_explain_conventions_is_installed_text():
+    result = _run("explain", "conventions")
+    assert result.exit_code == 0
+    text = result.stdout
+    assert text.startswith("## Peers' conventions")
+    for line in ("fvcore 0.1.5.post20221221: ", "ptflops 0.7.5: ", "thop 0.1.1.post2209072238: ",
+                 "torchinfo 1.8.0: "):
+        assert line in text
+    assert "  --with-bugs, conv_transpose: count_convNd on the output" in text
+    assert "unmapped (left out of the total, with a warning): deformable, depthwise_separable" in text
+    assert "``" not in text
