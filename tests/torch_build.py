@@ -296,6 +296,11 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
         pairs = [v if isinstance(v, tuple) else (v, v) for v in f["padding"]] if isinstance(f["padding"], tuple) \
             else [(f["padding"], f["padding"])] * ndim
         return Pad(pairs, float(f.get("value", 0)), f.get("mode", "constant"))
+    if kind == "channel_shuffle":  # torch.nn.ChannelShuffle: view (B, g, C/g, …), swap the channel axes, flatten
+        return nn.ChannelShuffle(f["groups"])
+    if kind == "channel_slice":
+        start, stop = f.get("start", 0), f.get("stop")
+        return Lambda(lambda x: x[:, start:stop])
     if kind in ("pixel_shuffle", "pixel_unshuffle"):
         r, dcr = f["factor"], f.get("order", "crd") == "dcr"
         if kind == "pixel_shuffle":

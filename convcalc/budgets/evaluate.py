@@ -33,6 +33,7 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
     """Load, expand and analyse ``spec``, gather its budgets and check them. Bad input is caught into
     :attr:`SpecCheck.error` so that the other specs of the run are still checked."""
     from ..cost.analysis import analyze
+    from ..cost.peers import under_convention
     from ..importers.source import load_network
 
     result = SpecCheck(spec)
@@ -58,7 +59,7 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
             raise SpecError(f"no budgets for `{network.name}`", Mark(network.source, 1, 1),
                             "add a `budgets:` section, or pass --budgets FILE or --max KEY=VALUE")
         graph = network.expand(options.overrides, input_shape=options.input_shape, batch=options.batch)
-        report = analyze(graph)
+        report = under_convention(analyze(graph), graph, options.convention, options.with_bugs)
         result.name = report.name
         if any(b.quantity in TRAINING_QUANTITIES for b in budgets):  # only then: it asks every layer more
             attach_training(report, graph, {b.quantity for b in budgets})

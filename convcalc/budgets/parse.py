@@ -373,7 +373,7 @@ def merge(*sources: list[Budget]) -> list[Budget]:
 
 
 def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input, sets,
-                allow_unsupported=False, device=None):
+                allow_unsupported=False, device=None, convention="torchvision", with_bugs=False):
     """The options of one ``convcalc check`` run, from its command line; any problem here is bad input for every
     spec (exit 2 before checking)."""
     from ..spec.loader import parse_input_override, parse_override
@@ -397,8 +397,11 @@ def run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbud
         from ..cost.devices import find_device
 
         profile = find_device(device)
+    from ..cost.peers import check_convention
+
+    check_convention(convention, with_bugs)
     return CheckOptions(overrides, shape, batch, budgets_file, flags, baseline, skip_unbudgeted, allow_unsupported,
-                        profile)
+                        profile, convention, with_bugs)
 
 
 @dataclass
@@ -416,3 +419,6 @@ class CheckOptions:
     allow_unsupported: bool = False
     #: the device profile of `latency_ms` budgets (`--device`), or None
     device: Any = None
+    #: `--convention`: params and MACs as that peer tool counts them (convcalc/cost/peers.py), `--with-bugs`
+    convention: str = "torchvision"
+    with_bugs: bool = False

@@ -11,6 +11,7 @@ Each command's tuple lists its parameters in ``--help`` order; ``name`` is the k
 
 from __future__ import annotations
 
+from ..cost.conventions import CONVENTIONS
 from ..numbers import UNITS
 from ..render.width import MIN_WIDTH
 
@@ -114,6 +115,16 @@ WIDE = Option("wide", ("--wide",), "Keep every column and full names, whatever t
               default=False)
 RIGHTMOST_FIRST = "the rightmost columns give way first, text columns shorten in the middle; lines wrap."
 
+#: `--convention` and `--with-bugs`: MACs and params as a peer tool counts them (convcalc/cost/peers.py)
+CONVENTION = Option("convention", ("--convention",), "Count MACs and params as this tool does: torchvision "
+                                                     "(convcalc's own), fvcore, ptflops, thop or torchinfo "
+                                                     "(`convcalc explain conventions`).", default="torchvision",
+                    choices=CONVENTIONS)
+WITH_BUGS = Option("with_bugs", ("--with-bugs",), "With --convention: also reproduce the tool's known bugs (thop's "
+                                                  "and torchinfo's overcount of transposed convs, ptflops' double "
+                                                  "counts; docs/flops.md).", bool, default=False)
+PEER_OPTIONS = (CONVENTION, WITH_BUGS)
+
 VERSION = Option("version", ("--version",), "Show the version and exit.", bool, default=False)
 
 # ---- convcalc analyze ----------------------------------------------------------------------------------------------
@@ -133,6 +144,7 @@ ANALYZE = (
     width_option("columns give way in this order: Start, Jump, Buffers, RF, Activations, FLOPs, Type, Output, "
                  "Params; layer names shorten in the middle; lines wrap."),
     WIDE,
+    *PEER_OPTIONS,
 )
 
 # ---- convcalc zoo --------------------------------------------------------------------------------------------------
@@ -176,6 +188,7 @@ COMPARE = (
                  "activations and Training memory, then the Δ columns, then Status, then the counts from the right; "
                  "names shorten in the middle; lines wrap."),
     WIDE,
+    *PEER_OPTIONS,
 )
 
 # ---- convcalc sweep ------------------------------------------------------------------------------------------------
@@ -367,6 +380,7 @@ CHECK = (
     width_option("the Where column gives way first, long budget labels shorten in the middle; detail lines "
                  "wrap."),
     WIDE,
+    *PEER_OPTIONS,
 )
 
 

@@ -183,12 +183,15 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
 
 
 def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None,
-                     allow_unsupported: bool = False, train: bool = False, device=None) -> NetworkComparison:
+                     allow_unsupported: bool = False, train: bool = False, device=None,
+                     convention: str = "torchvision", with_bugs: bool = False) -> NetworkComparison:
     """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them.
     ``allow_unsupported``: an import source's operators without a kind become placeholders. ``train``: also each
     spec's training-memory peak (Adam, fp32). ``device`` (a :class:`~convcalc.cost.devices.Device`): also each
-    network's roofline latency (docs/roofline.md)."""
+    network's roofline latency (docs/roofline.md). ``convention``: MACs and params as that peer tool counts them
+    (convcalc/cost/peers.py)."""
     from ..cost.analysis import analyze
+    from ..cost.peers import under_convention
     from ..importers.source import load_network
 
     networks = [load_network(spec, allow_unsupported=allow_unsupported) for spec in specs]
@@ -200,15 +203,16 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
     for network in networks:
         own = {k: v for k, v in (sets or {}).items() if k in network.vars}
         graph = network.expand(own, batch=batch)
-        reports.append(analyze(graph))
+        analysed = analyze(graph)
+        reports.append(under_convention(analysed, graph, convention, with_bugs))
         if train:
             from ..cost.train_memory import train_memory
 
-            peaks.append(train_memory(graph, reports[-1]).peak)
+            peaks.append(train_memory(graph, analysed).peak)
         if device is not None:
             from ..cost.roofline import roofline
 
-            rooflines.append(roofline(graph, device, report=reports[-1]).totals())
+            rooflines.append(roofline(graph, device, report=analysed).totals())
     comparison = compare_reports(reports)
     comparison.train_memory_bytes = peaks if train else None
     comparison.roofline, comparison.device = rooflines, device.name if device is not None else ""

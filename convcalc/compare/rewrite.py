@@ -60,11 +60,14 @@ def node_fields_yaml(node) -> dict:
 
 
 def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None,
-                 allow_unsupported: bool = False) -> RewriteResult:
-    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after."""
+                 allow_unsupported: bool = False, convention: str = "torchvision",
+                 with_bugs: bool = False) -> RewriteResult:
+    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after
+    (counted under ``convention``, convcalc/cost/peers.py)."""
     import fnmatch
 
-    from ..cost.analysis import analyze
+    from ..cost.analysis import analyze, expand
+    from ..cost.peers import under_convention
     from ..importers.source import load_network
     from ..spec.loader import load
 
@@ -111,9 +114,11 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     label = target.replace(":", "")
     flat = {"name": f"{graph.name}_{label}", "input": list(graph.input_shape), "batch": graph.batch,
             "dtype": graph.dtype, "layers": [_ordered(layer) for layer in layers]}
-    after = analyze(load(flat))
+    after_graph = expand(load(flat))
+    after = under_convention(analyze(after_graph), after_graph, convention, with_bugs)
     after.source = f"{network.source} --as {target}"
-    return RewriteResult(target, flat, before, after, rewritten, kept)
+    return RewriteResult(target, flat, under_convention(before, graph, convention, with_bugs), after, rewritten,
+                         kept)
 
 
 def _part_name(part: dict, index: int) -> str:

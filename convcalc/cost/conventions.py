@@ -82,6 +82,10 @@ MACS_DEFINITION = ("MACs = multiply-accumulates of conv/linear-like layers, bias
 FLOPS_DEFINITION = ("FLOPs = 2·MACs + bias adds + normalisation, activation, pooling and elementwise ops "
                     "(per-op table: convcalc explain --flops, docs/flops.md)")
 
+#: ``--convention``: convcalc's own counts (torchvision's MACs), or a peer tool's (convcalc/layers/peers.py holds how
+#: each peer counts each kind; ``convcalc explain conventions``, docs/flops.md "Peers' conventions")
+CONVENTIONS = ("torchvision", "fvcore", "ptflops", "thop", "torchinfo")
+
 DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int32": 4}
 
 

@@ -12,7 +12,7 @@ from math import prod
 from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Int
 from .base import Example, Layer, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 #: ShuffleNet v1 (Zhang et al. 2018, Table 1) tries g = 1, 2, 3, 4, 8
@@ -27,6 +27,7 @@ class ChannelShuffle(Layer):
     (B, C) input; convcalc permutes a flat input the same way and warns."""
 
     kind = "channel_shuffle"
+    peer_rules = peers.free("a view or a copy, no arithmetic")  # convcalc/layers/peers.py
     summary = "channel shuffle (ShuffleNet): view (g, C/g), transpose, flatten"
     family = "other"
     example = Example((6, 3, 3), {"groups": 3})
@@ -68,6 +69,7 @@ class ChannelSlice(Layer):
     No params, MACs or FLOPs (a view); the RF is unchanged. ``stop`` defaults to C."""
 
     kind = "channel_slice"
+    peer_rules = peers.free("a view or a copy, no arithmetic")  # convcalc/layers/peers.py
     summary = "channels [start, stop) of the input (ShuffleNet v2 channel split)"
     family = "other"
     example = Example((6, 3), {"start": 2, "stop": 5})

@@ -20,7 +20,7 @@ from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, 
 from ..cost.conventions import backward_flops_per_element
 from .formula import NUMERIC, SYMBOLIC, Counts
 from ..limits import number_text
-from . import saved
+from . import peers, saved
 from .lowering import Lowered, not_lowered
 from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
 
@@ -94,6 +94,13 @@ class Conv(SlidingWindow, Layer):
     groups = Int(default=1, min=1)
     bias = Bool(default=True)
     padding_mode = Choice(PADDING_MODES, default="zeros", doc="what the padding holds, as torch.nn.Conv2d")
+    #: how the peers count torch.nn.Conv{1,2,3}d (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.macs("aten::_convolution: Πweight·ΠN_out, bias not counted"),
+        "ptflops": peers.macs_bias("conv hook: Πk·C_in·C_out/g per output position, + C_out·ΠN_out bias"),
+        "thop": peers.macs("count_convNd: output elements·(C_in/g)·Πk, bias not counted"),
+        "torchinfo": peers.macs_bias("(weight + bias params)·ΠN_out"),
+    }
 
     # The variant kinds override these to express themselves as a conv.
     def out_channels(self, c_in: int) -> int:
@@ -328,6 +335,7 @@ class Depthwise(Conv):
     summary = "depthwise convolution (groups = input channels), with a channel multiplier"
     example = Example((3, 8, 7), {"kernel": 3, "multiplier": 2, "stride": 2, "padding": 1})
     erf_rule = Conv.erf_rule  # a conv with groups = C_in: the same window and fan-out rule
+    peer_rules = Conv.peer_rules  # torch.nn.Conv2d with groups = C_in
     conv_lowering = Conv.conv_lowering  # a conv with groups = C_in: each algorithm runs per channel
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     backward_flops = Conv.backward_flops
@@ -360,6 +368,7 @@ class Pointwise(Conv):
     summary = "1×1 convolution across channels, optionally grouped (pointwise grouped)"
     example = Example((6, 4, 4), {"out": 5})
     erf_rule = Conv.erf_rule  # a conv with a 1-tap window
+    peer_rules = Conv.peer_rules  # torch.nn.Conv2d with a 1×1 kernel
     conv_lowering = Conv.conv_lowering  # a conv with a 1-tap kernel
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     backward_flops = Conv.backward_flops
@@ -399,6 +408,25 @@ class ConvTranspose(Conv):
     rf_rule = "exact widest set of inputs any output reads; j /= s per axis"
     output_padding = Axes(default=0, min=0, doc="extra size added at the end of each axis")
     padding_mode = None  # torch.nn.ConvTranspose{1,2,3}d takes only zeros
+    #: how the peers count torch.nn.ConvTranspose{1,2,3}d: fvcore and ptflops on the input positions, as convcalc;
+    #: thop and torchinfo apply their forward-conv rule to the output positions, an overcount of ΠN_out/ΠN_in
+    #: (s² for a 2-D stride s), reproduced only with --with-bugs
+    peer_rules = {
+        "fvcore": peers.macs("aten::_convolution, transposed: Πweight·ΠN_in"),
+        "ptflops": peers.macs_bias("transposed conv hook: Πk·C_in·C_out/g per input position, + bias"),
+        "thop": peers.Rule(
+            lambda layer, ins, out: layer.counts(ins).macs, "its conv rule meant on the input positions",
+            bug=peers.Rule(lambda layer, ins, out: prod(out) * (ins[0][0] // layer.groups)
+                           * prod(layer.geometry(ins[0]).kernel),
+                           f"count_convNd on the output: C_out·ΠN_out·(C_in/g)·Πk, ΠN_out/ΠN_in times the work "
+                           f"(thop {peers.VERSIONS['thop']})")),
+        "torchinfo": peers.Rule(
+            lambda layer, ins, out: layer.counts(ins).macs + (prod(out) if layer.bias else 0),
+            "its conv rule meant on the input positions, + bias",
+            bug=peers.Rule(lambda layer, ins, out: layer.counts(ins).params * prod(out[1:]),
+                           f"\"Conv\" in the class name: (weight + bias params)·ΠN_out, ΠN_out/ΠN_in times the "
+                           f"work (torchinfo {peers.VERSIONS['torchinfo']})")),
+    }
     conv_lowering = not_lowered("a transposed conv scatters every input into the output (a GEMM on the input "
                                 "positions, then col2im): the im2col, Winograd and FFT models of a forward "
                                 "correlation do not describe it")

@@ -13,7 +13,7 @@ from math import prod
 from ..cost.conventions import backward_flops_per_element, flops_per_element
 from ..spec.fields import Choice, Int, Number
 from .base import Example, Layer, fmt_tuple, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 
@@ -46,6 +46,15 @@ class Elementwise(Layer):
         return influence.identity_rule(len(ins[index]) - 1)
 
 
+def _peer_activation(ptflops: peers.Rule, fvcore: str = "no handler: an unsupported operator, skipped",
+                     thop: peers.Rule | None = None, torchinfo: peers.Rule | None = None) -> dict:
+    """The peer rules of an activation module ptflops hooks or counts through its functional
+    (convcalc/layers/peers.py); the others count nothing unless given."""
+    return {"fvcore": peers.zero(fvcore), "ptflops": ptflops,
+            "thop": thop or peers.zero("no rule, or its zero_ops rule: zero ops"),
+            "torchinfo": torchinfo or peers.zero("no weight or bias")}
+
+
 def _activation(kind: str, formula: str, example=Example((3, 6)), **extra_fields):
     """Define and register one activation kind (they differ only in name, formula and per-element cost)."""
     attrs = {
@@ -60,14 +69,20 @@ def _activation(kind: str, formula: str, example=Example((3, 6)), **extra_fields
     return register(type(kind.title().replace("_", ""), (Elementwise,), attrs))
 
 
-ReLU = _activation("relu", "max(x, 0)", saved_for_backward=saved.saves_output)  # threshold_backward(grad, result)
-ReLU6 = _activation("relu6", "min(max(x, 0), 6)", saved_for_backward=saved.saves_input)  # hardtanh_backward(grad, self)
+ReLU = _activation("relu", "max(x, 0)", saved_for_backward=saved.saves_output,
+                   peer_rules=_peer_activation(peers.twice(peers.per_output(1, "relu hook: 1 per element")),
+                                               fvcore="aten::relu is on its list of ignored operators"))  # threshold_backward(grad, result)
+ReLU6 = _activation("relu6", "min(max(x, 0), 6)", saved_for_backward=saved.saves_input,
+                    peer_rules=_peer_activation(peers.per_output(1, "relu hook: 1 per element (nn.ReLU6 calls "
+                                                                   "F.hardtanh, which it does not patch)")))  # hardtanh_backward(grad, self)
 LeakyReLU = _activation("leaky_relu", "x if x > 0 else a·x", Example((3, 6), {"negative_slope": 0.2}),
                         negative_slope=Number(default=Fraction(1, 100)),
+                        peer_rules=_peer_activation(peers.per_output(1, "relu hook: 1 per element"),
+                                                    thop=peers.zero("count_relu: 0")),
                         saved_for_backward=saved.saves_input)  # leaky_relu_backward(grad, self, …)
-Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))",
+Sigmoid = _activation("sigmoid", "1 / (1 + exp(−x))", peer_rules=peers.UNCOUNTED,
                      saved_for_backward=saved.saves_output)  # sigmoid_backward(grad, result)
-Tanh = _activation("tanh", "tanh(x)", saved_for_backward=saved.saves_output)  # tanh_backward(grad, result)
+Tanh = _activation("tanh", "tanh(x)", peer_rules=peers.UNCOUNTED, saved_for_backward=saved.saves_output)  # tanh_backward(grad, result)
 
 
 @register
@@ -85,6 +100,7 @@ class GELU(Elementwise):
     approximate = Choice(("none", "tanh"), default="none", doc="`tanh`: the tanh approximation, as torch's")
 
     saved_for_backward = saved.saves_input  # gelu_backward(grad, self, approximate)
+    peer_rules = _peer_activation(peers.twice(peers.per_output(1, "its relu hook: 1 per element")))
 
     def counts(self, ins, q=NUMERIC):
         op = "gelu_tanh" if self.approximate == "tanh" else self.op
@@ -97,8 +113,9 @@ class GELU(Elementwise):
 
 
 SiLU = _activation("silu", "x·sigmoid(x) (also called swish)",
+                   peer_rules=_peer_activation(peers.functional(peers.zero("no module hook for SiLU"), 1)),
                    saved_for_backward=saved.saves_input)  # silu_backward(grad, self)
-Hardswish = _activation("hardswish", "x·relu6(x + 3) / 6",
+Hardswish = _activation("hardswish", "x·relu6(x + 3) / 6", peer_rules=peers.UNCOUNTED,
                         saved_for_backward=saved.saves_input)  # hardswish_backward(grad, self)
 
 
@@ -121,6 +138,7 @@ class Hardsigmoid(Elementwise):
     beta = Number(default=Fraction(1, 2), doc="β, the offset")
 
     saved_for_backward = saved.saves_input  # hardsigmoid_backward(grad, self)
+    peer_rules = peers.UNCOUNTED
 
     def output_shape(self, ins):
         if self.alpha == 0:
@@ -148,6 +166,7 @@ class Swish(Elementwise):
     op = "silu"
     example = Example((3, 6))
     saved_for_backward = saved.saves_input  # silu's: silu_backward(grad, self)
+    peer_rules = SiLU.peer_rules  # torch.nn.SiLU
 
 
 @register
@@ -158,6 +177,7 @@ class Dropout(Elementwise):
     summary = "dropout (identity at inference)"
     family = "other"
     op = "dropout"
+    peer_rules = peers.free("the identity in eval mode (fvcore ignores aten::dropout; thop's zero_ops)")
     example = Example((3, 6), {"p": 0.5})
     p = Number(default=0, min=0, below=1, doc="drop probability, 0 ≤ p < 1")
 
@@ -184,6 +204,7 @@ class Identity(Elementwise):
     op = "identity"
     example = Example((3, 6))
     saved_for_backward = saved.is_view  # returns its input: no new storage, nothing saved
+    peer_rules = peers.free("torch.nn.Identity: nothing")
 
     def moved_elements(self, ins, out, params, buffers):
         """Its input itself: nothing moves through memory."""
@@ -221,6 +242,9 @@ class PReLU(Elementwise):
         return self.num_parameters
 
     saved_for_backward = saved.saves_input  # _prelu_kernel_backward(grad, self, weight); the weight is a parameter
+    peer_rules = _peer_activation(peers.twice(peers.per_output(1, "its relu hook: 1 per element")),
+                                  thop=peers.per_input(1, "count_prelu (eval): 1 per element"),
+                                  torchinfo=peers.params_times(lambda *_: 1, "its weight params, once per sample"))
 
     def output_shape(self, ins):
         self.slopes(ins[0])
@@ -257,6 +281,7 @@ class ELU(Elementwise):
     example = Example((3, 6), {"alpha": 0.5})
     alpha = Number(default=1, doc="α: the negative side tends to −α")
     saved_for_backward = saved.saves_input  # elu_backward(grad, α, scale, input_scale, is_result=false, self)
+    peer_rules = _peer_activation(peers.twice(peers.per_output(1, "its relu hook: 1 per element")))
 
 
 @register
@@ -273,6 +298,7 @@ class SELU(Elementwise):
     op = "selu"
     example = Example((3, 6))
     saved_for_backward = saved.saves_input  # elu_backward with torch's α and λ, on self
+    peer_rules = peers.UNCOUNTED
 
 
 @register
@@ -287,6 +313,7 @@ class Mish(Elementwise):
     op = "mish"
     example = Example((3, 6))
     saved_for_backward = saved.saves_input  # mish_backward(grad, self)
+    peer_rules = peers.UNCOUNTED
 
 
 @register
@@ -307,6 +334,7 @@ class Softplus(Elementwise):
     threshold = Number(default=20, doc="where β·x is above it, y = x (torch's numerical-stability switch)")
 
     saved_for_backward = saved.saves_input  # softplus_backward(grad, self, β, threshold)
+    peer_rules = peers.UNCOUNTED
 
     def output_shape(self, ins):
         if self.beta == 0:
@@ -332,6 +360,7 @@ class Hardtanh(Elementwise):
     max_val = Number(default=1, doc="the upper bound, above min_val")
 
     saved_for_backward = saved.saves_input  # hardtanh_backward(grad, self, min_val, max_val)
+    peer_rules = peers.UNCOUNTED
 
     def output_shape(self, ins):
         if self.min_val >= self.max_val:
@@ -380,6 +409,11 @@ class Softmax(Layer):
         return axis
 
     saved_for_backward = saved.saves_output  # _softmax_backward_data(grad, result, dim)
+    #: how the peers count torch.nn.Softmax(dim) (convcalc/layers/peers.py)
+    peer_rules = _peer_activation(
+        peers.functional(peers.zero("no module hook for Softmax"), 1),
+        thop=peers.Rule(lambda layer, ins, out: 3 * prod(ins[0]) - prod(ins[0]) // ins[0][layer.axis_of(ins[0])],
+                        "count_softmax: (3n − 1) per set of n (exp, add, div)"))
 
     def output_shape(self, ins):
         self.axis_of(ins[0])

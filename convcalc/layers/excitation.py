@@ -7,7 +7,7 @@ from fractions import Fraction
 from ..spec.fields import Bool, Choice, Int
 from .base import REGISTRY, Example, Layer, register
 from .composite import Stage, Staged
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 from .linear import linear_counts
 
@@ -40,6 +40,25 @@ class SqueezeExcitation(Staged, Layer):
     gate = Choice(("sigmoid", "hardsigmoid"), default="sigmoid")
     bias = Bool(default=True, doc="both FCs have a bias, as torchvision's SqueezeExcitation convs")
     own_defaults = ("bias",)  # no norm follows its FCs: a flat `defaults: {bias: false}` meant for convs is a loss
+
+    def torch_parts(self, ins) -> list:
+        """The modules torch runs it with (torchvision.ops.SqueezeExcitation, tests/torch_build.py), as layers with
+        their inputs: fc1, the activation, fc2, the gate. The mean and the final multiply are tensor methods."""
+        from ..spec.graph import Node
+
+        c, s = ins[0][0], self.squeezed(ins[0])
+        parts = []
+        for kind, fields, size in (("linear", {"out": s, "bias": self.bias}, c), (self.activation, {}, s),
+                                   ("linear", {"out": c, "bias": self.bias}, s), (self.gate, {}, c)):
+            cls = REGISTRY[kind]
+            defaults = {key: field.default for key, field in cls.fields.items()}
+            parts.append((cls(Node(f"{self.name}.{kind}", kind, {**defaults, **fields}, [], self.node.mark)),
+                          [(size,)]))
+        return parts
+
+    #: the peers count its modules, each by its kind's rule; nobody counts the mean or the multiply
+    peer_rules = peers.composed(lambda layer, ins: layer.torch_parts(ins),
+                                "its fc1, activation, fc2 and gate modules, each by its kind's rule")
 
     def warnings(self, ins):
         if self.squeeze is not None and "reduction" in self.node.field_marks:

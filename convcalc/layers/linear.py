@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from math import prod
 from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Bool, Choice, Int
 from .base import Example, Layer, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 
@@ -58,6 +59,17 @@ class Linear(Layer):
     own_defaults = ("bias",)  # a classifier's bias is no conv's before a norm: a flat `bias: false` is reported
     axis = Choice(("flat", "last"), default="flat", doc="flat: the input is (F,); last: over the last axis of any "
                                                        "input")
+    #: how the peers count torch.nn.Linear (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.macs("aten::linear: Πinput·F_out, bias not counted"),
+        "ptflops": peers.macs_bias("linear hook: (F_in·F_out + F_out bias) per position"),
+        "thop": peers.macs("count_linear: F_in·output elements"),
+        "torchinfo": peers.Rule(
+            lambda layer, ins, out: layer.counts(ins).params * prod(ins[0][:-1]), "(weight + bias params) per position",
+            bug=peers.Rule(lambda layer, ins, out: layer.counts(ins).params,
+                           "(weight + bias params) once per sample, whatever the positions it runs at (torchinfo "
+                           f"{peers.VERSIONS['torchinfo']}: a Linear over the last axis of (…, F) is counted once)")),
+    }
 
     def saved_for_backward(self, ins):
         """Its input, only when its weight gets a gradient: ``addmm``/``matmul`` saves mat1 for dW = gᵀ·x and

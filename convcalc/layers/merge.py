@@ -16,7 +16,7 @@ from math import prod
 
 from ..cost.conventions import backward_flops_per_element
 from .base import Example, Layer, fmt_tuple, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 
@@ -153,6 +153,7 @@ class Add(Broadcasting):
     """
 
     kind = "add"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "elementwise sum of inputs (residual add), broadcasting size-1 axes"
     op = "add"
     verb = "add"
@@ -173,6 +174,7 @@ class Concat(Merge):
     """Concatenation along the channel axis. Spatial sizes must match. No FLOPs (a copy)."""
 
     kind = "concat"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "concatenate inputs along channels"
     op = "concat"
     example = Example((2, 6, 6), before=({"type": "conv", "name": "a", "out": 3, "kernel": 1},),
@@ -203,6 +205,7 @@ class Multiply(Broadcasting):
     """
 
     kind = "multiply"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "elementwise product with broadcasting (SE gates, attention masks)"
     op = "multiply"
     verb = "broadcast"
@@ -254,6 +257,7 @@ class Subtract(Binary):
     FLOPs: 1 per output element."""
 
     kind = "subtract"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "elementwise difference a − b of two inputs, with broadcasting"
     op = "subtract"
     verb = "subtract"
@@ -272,6 +276,7 @@ class Divide(Binary):
     (e.g. a map divided by a per-channel (C, 1, 1) norm). FLOPs: 1 per output element."""
 
     kind = "divide"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "elementwise quotient a / b of two inputs, with broadcasting"
     op = "divide"
     verb = "divide"

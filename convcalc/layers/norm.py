@@ -43,7 +43,7 @@ from ..cost.conventions import backward_flops_per_element as bwd
 from ..spec.fields import Bool, Choice, Int, Number
 from .base import Example, Layer, register
 from .elementwise import Elementwise
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 _EPS_DOC = "added to the variance, torch's default 1e-5; the executor uses it, no count depends on it"
@@ -71,6 +71,16 @@ class BatchNorm(Elementwise):
     affine = Bool(default=True)
     track_running_stats = Bool(default=True)
     eps = _eps()
+    #: how the peers count torch.nn.BatchNorm{1,2,3}d in eval mode (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.per_input(lambda bn: (2 if bn.affine else 1) if bn.track_running_stats else
+                                  (5 if bn.affine else 4),
+                                  "batchnorm_flop_jit: 2 per element with affine, 1 without (5 or 4 when it "
+                                  "normalises with the batch's statistics)"),
+        "ptflops": peers.per_input(lambda bn: 2 if bn.affine else 1, "bn hook: 2 per element with affine, else 1"),
+        "thop": peers.per_input(lambda bn: 4 if bn.affine else 2, "count_normalization: 2 per element, ×2 affine"),
+        "torchinfo": peers.params_times(lambda *_: 1, "its weight and bias params, once per sample"),
+    }
 
     def saved_for_backward(self, ins):
         """Training mode: its input, and the batch's mean and 1/σ per channel in float32 (``native_batch_norm``
@@ -201,6 +211,15 @@ class LayerNorm(Standardisation):
     affine = Bool(default=True, doc="learnable γ (and β) per element of the normalised axis")
     bias = Bool(default=True, doc="β, with affine (torch.nn.LayerNorm(bias=False) has γ only)")
     own_defaults = ("bias",)  # its shift β is part of the norm: a flat `bias: false` meant for convs is reported
+    #: how the peers count torch.nn.LayerNorm (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.per_input(lambda ln: 5 if ln.affine else 4, "aten::layer_norm: 5 per element with affine, "
+                                  "else 4"),
+        "ptflops": peers.per_input(1, "its bn hook doubles only modules with `affine`, which LayerNorm calls "
+                                      "`elementwise_affine`: 1 per element"),
+        "thop": peers.per_input(lambda ln: 4 if ln.affine else 2, "count_normalization: 2 per element, ×2 affine"),
+        "torchinfo": peers.params_times(lambda *_: 1, "its weight and bias params, once per sample"),
+    }
     eps = _eps()
 
     @property
@@ -275,6 +294,14 @@ class GroupNorm(Standardisation):
     groups = Int(min=1, doc="g, which must divide C")
     affine = Bool(default=True, doc="learnable γ and β per channel")
     eps = _eps()
+    #: how the peers count torch.nn.GroupNorm (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.per_input(lambda gn: 5 if gn.affine else 4, "aten::group_norm: 5 per element with affine, "
+                                  "else 4"),
+        "ptflops": peers.per_input(lambda gn: 2 if gn.affine else 1, "bn hook: 2 per element with affine, else 1"),
+        "thop": peers.zero("no rule for GroupNorm: zero ops and zero params", params=False),
+        "torchinfo": peers.params_times(lambda *_: 1, "its weight and bias params, once per sample"),
+    }
 
     def set_size(self, shape):
         channels = shape[0]
@@ -323,6 +350,14 @@ class InstanceNorm(Standardisation):
     over = "every position of its channel"
     affine = Bool(default=False, doc="learnable γ and β per channel (torch's default: none)")
     track_running_stats = Bool(default=False, doc="running mean and var as buffers; eval then normalises with them")
+    #: how the peers count torch.nn.InstanceNorm{1,2,3}d (convcalc/layers/peers.py)
+    peer_rules = {
+        "fvcore": peers.per_input(lambda n: 5 if n.affine else 4, "aten::instance_norm: 5 per element with "
+                                  "affine, else 4"),
+        "ptflops": peers.per_input(lambda n: 2 if n.affine else 1, "bn hook: 2 per element with affine, else 1"),
+        "thop": peers.per_input(lambda n: 4 if n.affine else 2, "count_normalization: 2 per element, ×2 affine"),
+        "torchinfo": peers.params_times(lambda *_: 1, "its weight and bias params, once per sample"),
+    }
     eps = _eps()
 
     def set_size(self, shape):

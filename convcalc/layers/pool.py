@@ -15,7 +15,7 @@ from math import gcd, prod
 from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import Axes, Bool, Choice, Number, Size
 from .base import Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, per_shape, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -155,6 +155,22 @@ class WindowPool(SlidingWindow, Layer):
         return influence.ERFRule(Fraction(1), self.window_readers(ins[index], weight))
 
 
+def _thop_adaptive_avg(layer, ins, out) -> int:
+    """thop's count_adap_avgpool: (Π(N_in/N_out) + 1) per output element, truncated (its float arithmetic)."""
+    positions = prod(out) // ins[0][0]  # per channel: 1 for a global pool (keepdims or not)
+    return int((Fraction(prod(ins[0][1:]), positions) + 1) * prod(out))
+
+
+#: torch.nn.AdaptiveAvgPool{1,2,3}d (global_avgpool, adaptive_avgpool): fvcore has a handler for the 2-D form only
+_ADAPTIVE_AVG_RULES = peers.pool(
+    peers.Rule(lambda layer, ins, out: prod(ins[0]) if len(ins[0]) == 3 else 0,
+               "aten::adaptive_avg_pool2d: 1 per input element (the 1-D and 3-D forms: no handler, 0)"),
+    peers.Rule(_thop_adaptive_avg, "count_adap_avgpool: (Π(N_in/N_out) + 1) per output element"))
+#: torch.nn.MaxPool{1,2,3}d and AdaptiveMaxPool{1,2,3}d (global_maxpool, adaptive_maxpool)
+_MAX_RULES = peers.pool(peers.zero("aten::max_pool* / adaptive_max_pool*: no handler, an unsupported operator"),
+                         peers.zero("zero_ops rule"))
+
+
 @register
 class MaxPool(MaxReduction, WindowPool):
     __doc__ = "Max pooling: the largest value of each window.\n\n" + WindowPool.__doc__
@@ -162,6 +178,7 @@ class MaxPool(MaxReduction, WindowPool):
     summary = "max pooling over sliding windows (kernel, stride, padding, dilation, ceil_mode)"
     op = "maxpool"
     example = Example((2, 9, 9), {"kernel": 3, "stride": 2, "padding": 1})
+    peer_rules = _MAX_RULES
 
     def saved_for_backward(self, ins):
         """Its input and the argmax of every window, an int64 per output element (``max_pool2d_with_indices``
@@ -197,6 +214,8 @@ class AvgPool(AverageReduction, WindowPool):
     dilation = None  # torch.nn.AvgPool has no dilation
     torch_3d_refuses_small = "AvgPool3d"
     count_include_pad = Bool(default=True)
+    peer_rules = peers.pool(peers.zero("aten::avg_pool*: no handler, an unsupported operator"),
+                             peers.per_output(1, "count_avgpool: 1 per output element"))
 
     def per_axis(self, key, ndim):
         if key == "dilation":
@@ -347,6 +366,7 @@ class GlobalAvgPool(AverageReduction, GlobalPool):
     summary = "global average pooling (one value per channel)"
     op = "avgpool"
     example = Example((3, 4, 5))
+    peer_rules = _ADAPTIVE_AVG_RULES
 
     def saved_for_backward(self, ins):
         """Nothing: torch's adaptive average pooling to size 1 is ``mean`` over the positions, whose backward
@@ -361,6 +381,7 @@ class GlobalMaxPool(MaxReduction, GlobalPool):
     summary = "global max pooling (one value per channel)"
     op = "maxpool"
     example = Example((3, 4, 5), {"keepdims": False})
+    peer_rules = _MAX_RULES
 
     def saved_for_backward(self, ins):
         """Its input and the argmax per channel (int64), as ``adaptive_max_pool(1)``."""
@@ -451,6 +472,7 @@ class AdaptiveAvgPool(AverageReduction, AdaptivePool):
     summary = "adaptive average pooling to a fixed output size"
     op = "avgpool"
     example = Example((2, 7, 9), {"output_size": [3, 4]})
+    peer_rules = _ADAPTIVE_AVG_RULES
 
     def saved_for_backward(self, ins):
         """Its input (``_adaptive_avg_pool2d_backward(grad, self)``); nothing for output size 1, where torch
@@ -467,6 +489,7 @@ class AdaptiveMaxPool(MaxReduction, AdaptivePool):
     summary = "adaptive max pooling to a fixed output size"
     op = "maxpool"
     example = Example((2, 7, 9), {"output_size": [3, 4]})
+    peer_rules = _MAX_RULES
 
     def saved_for_backward(self, ins):
         """Its input and the argmax of every window, an int64 per output element

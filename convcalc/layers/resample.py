@@ -10,7 +10,7 @@ from math import floor, inf, isfinite, prod
 from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import PADDING_WORDS, Bool, Choice, Int, Number, Padding, ScaleField, Size
 from .base import Example, Layer, ShapeSteps, register, window_rf_steps
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -37,6 +37,24 @@ class Upsample(Layer):
     """
 
     kind = "upsample"
+    #: how the peers count torch.nn.Upsample (convcalc/layers/peers.py), by the torch mode it runs
+    peer_rules = {
+        "fvcore": peers.Rule(lambda layer, ins, out: prod(out) * {"nearest": 1, "bilinear": 4}.get(
+            layer.torch_mode(ins[0]), 0), "aten::upsample_nearest2d: 1 per output element, upsample_bilinear2d: 4; "
+            "the other modes and ranks have no handler: 0"),
+        "ptflops": peers.twice(peers.per_output(1, "upsample hook: 1 per output element")),
+        "thop": peers.Rule(lambda layer, ins, out: prod(out) * {"nearest": 1, "linear": 5, "bilinear": 11,
+                                                                "bicubic": 259}.get(layer.torch_mode(ins[0]), 0),
+                           "count_upsample: per output element nearest 1, linear 5, bilinear 11, bicubic 259; "
+                           "trilinear \"not implemented yet\": 0"),
+        "torchinfo": peers.zero("no weight or bias"),
+    }
+
+    def torch_mode(self, shape) -> str:
+        """The mode torch.nn.Upsample runs: ``nearest``, ``bicubic``, or the linear mode of the rank."""
+        if self.mode in ("nearest", "bicubic"):
+            return self.mode
+        return {1: "linear", 2: "bilinear", 3: "trilinear"}[len(shape) - 1]
     summary = "upsample by a scale or to a size (nearest, bilinear, bicubic)"
     example = Example((2, 4, 5), {"scale": 2, "mode": "bilinear"}, also=({"mode": "nearest"}, {"mode": "bicubic"}))
     shape_rule = "N_out = size, or floor(N·scale) per axis; channels kept"
@@ -161,6 +179,7 @@ class PixelShuffle(Layer):
     """
 
     kind = "pixel_shuffle"
+    peer_rules = peers.free("a copy, no arithmetic (thop: zero_ops)")  # convcalc/layers/peers.py
     summary = "pixel shuffle (sub-pixel upsampling): (C·r^d, *N) → (C, *N·r)"
     family = "resample"
     ranks = (1, 2, 3)
@@ -215,6 +234,7 @@ class PixelUnshuffle(Layer):
     """
 
     kind = "pixel_unshuffle"
+    peer_rules = peers.free("a copy, no arithmetic (thop: zero_ops)")  # convcalc/layers/peers.py
     summary = "pixel unshuffle (space to depth): (C, *N) → (C·r^d, *N/r)"
     family = "resample"
     ranks = (1, 2, 3)
@@ -297,6 +317,7 @@ class Pad(Layer):
     """
 
     kind = "pad"
+    peer_rules = peers.free("a copy, no arithmetic (thop: zero_ops)")  # convcalc/layers/peers.py
     summary = "explicit padding: constant (value), reflect, replicate or circular; negative crops"
     family = "resample"
     ranks = (1, 2, 3)

@@ -26,7 +26,7 @@ from math import prod
 from ..cost.conventions import backward_flops_per_element
 from ..spec.fields import EXPRESSION, REQUIRED, Field, Int, _items
 from .base import Example, Layer, ShapeSteps, fmt_tuple, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, SYMBOLIC, Counts
 
 
@@ -120,6 +120,7 @@ class Permute(Rearrangement):
     """
 
     kind = "permute"
+    peer_rules = peers.free("a view or a copy, no arithmetic")  # convcalc/layers/peers.py
     summary = "permute the per-sample axes (x.permute; dims [1, 2, 0] = channels-last for (C, H, W))"
     op = "permute"
     example = Example((3, 4, 5), {"dims": [1, 2, 0]})
@@ -165,6 +166,7 @@ class Reshape(Rearrangement):
     """
 
     kind = "reshape"
+    peer_rules = peers.free("a view or a copy, no arithmetic")  # convcalc/layers/peers.py
     summary = "reshape each sample to a shape (one entry may be -1), row-major"
     op = "reshape"
     example = Example((4, 3, 2), {"shape": [2, 2, -1]})
@@ -215,6 +217,7 @@ class Flatten(Rearrangement):
     """
 
     kind = "flatten"
+    peer_rules = peers.free("a view or a copy, no arithmetic")  # convcalc/layers/peers.py
     summary = "flatten per-sample axes start … end into one (default all: (C, *N) → (C·ΠN,))"
     family = "other"
     op = "flatten"

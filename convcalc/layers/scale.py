@@ -15,7 +15,7 @@ from math import prod
 from ..cost.conventions import BACKWARD_FLOPS_PER_ELEMENT as BACKWARD, backward_flops_per_element
 from ..spec.fields import Bool, Choice, Number
 from .base import Example, Layer, register
-from . import saved
+from . import peers, saved
 from .formula import NUMERIC, Counts
 
 SCALAR_OPS = ("add", "sub", "mul", "div", "rsub", "rdiv", "pow")
@@ -40,6 +40,7 @@ class Scalar(Layer):
     """
 
     kind = "scalar"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "x op v with a constant v: add, sub, mul, div, rsub (v − x), rdiv (v / x), pow"
     family = "other"
     any_layout = True  # one op per element, whatever the layout (convcalc/cost/layout.py)
@@ -141,6 +142,7 @@ class LayerScale(PerChannel):
     """
 
     kind = "layer_scale"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "y = γ·x, one learned γ per channel (ConvNeXt's layer scale)"
     op = "layer_scale"
     example = Example((3, 4, 5), also=({"axis": "last"}, {"learnable": False}))
@@ -168,6 +170,7 @@ class BiasAdd(PerChannel):
     """
 
     kind = "bias_add"
+    peer_rules = peers.UNCOUNTED  # convcalc/layers/peers.py
     summary = "y = x + β, one learned β per channel"
     op = "bias_add"
     example = Example((3, 4, 5), also=({"axis": "last"}, {"learnable": False}))

@@ -128,6 +128,12 @@ def parse_columns(text: str | None) -> list[str]:
 
 
 def conventions_text(report: Report) -> str:
+    convention = report.conventions.get("convention")
+    if convention:  # --convention PEER: the MACs and params are the peer's
+        return (f"Units: {report.conventions['macs']}; params as {convention} counts them"
+                f"{' (with its known bugs)' if report.conventions.get('with_bugs') == 'yes' else ''}; FLOPs stay "
+                f"convcalc's (docs/flops.md). Batch {report.batch}; activations are output elements × {report.dtype} "
+                "× batch.")
     return (f"Units: MACs = multiply-accumulates of conv/linear layers, bias excluded (torchvision's convention); "
             f"FLOPs = 2·MACs + bias, norm, activation, pooling and elementwise ops (docs/flops.md). "
             f"Batch {report.batch}; activations are output elements × {report.dtype} × batch.")
@@ -151,10 +157,11 @@ class RenderOptions:
 
 
 class AnalyzeView:
-    """The report in each format."""
+    """The report in each format. ``peers``: the report under convcalc's own convention and its graph, for the
+    table's line of what each peer tool would print (convcalc/cost/peers.py)."""
 
-    def __init__(self, report: Report, options: RenderOptions | None = None):
-        self.report, self.options = report, options or RenderOptions()
+    def __init__(self, report: Report, options: RenderOptions | None = None, peers: tuple | None = None):
+        self.report, self.options, self.peers = report, options or RenderOptions(), peers
 
     def layer_table(self, title: str, sub_rows: bool) -> Table:
         chosen = [COLUMNS[c] for c in self.options.columns]
@@ -251,7 +258,16 @@ class AnalyzeView:
                  f"peak live activations {fmt_bytes(report.peak_activation_bytes)}", "row"),
             *self.unsupported_lines(),
             Line(conventions_text(report)),
+            *self.peers_lines(),
         ])
+
+    def peers_lines(self) -> list[Line]:
+        """One line: what fvcore, ptflops, thop and torchinfo would print, and why (none without ``peers``)."""
+        if self.peers is None:
+            return []
+        from ..cost.peers import peers_summary
+
+        return [Line(peers_summary(*self.peers, self.options.units))]
 
     def unsupported_lines(self) -> list[Line]:
         """The placeholders counted as zero, said under the totals (none when every operator has a kind)."""

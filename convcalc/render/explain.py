@@ -333,3 +333,47 @@ def flops_lines() -> list[str]:
     width = max(len(op) for op in BACKWARD_FLOPS_PER_ELEMENT)
     lines += ["", BACKWARD_FLOPS_DEFINITION, ""]
     return lines + [f"{op:<{width}}  {cost:>2}  {what}" for op, (cost, what) in BACKWARD_FLOPS_PER_ELEMENT.items()]
+
+
+def installed_doc(name: str) -> str:
+    """The text of ``docs/NAME``, installed as package data (``convcalc.docs``) or read from the checkout."""
+    import os
+
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the convcalc package
+    for directory in (os.path.join(here, "docs"), os.path.join(os.path.dirname(here), "docs")):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as stream:
+                return stream.read()
+    raise SpecError(f"docs/{name} is not installed with this copy of convcalc", None,
+                    "reinstall convcalc (`pip install .`), or read docs/flops.md in its repository")
+
+
+def conventions_lines() -> list[str]:
+    """``convcalc explain conventions``: the "Peers' conventions" section of docs/flops.md (how --convention counts
+    and why), then every kind's rule under each peer, from the kinds' own ``peer_rules`` tables."""
+    from ..layers import REGISTRY
+    from ..layers.peers import HEADLINE, PEERS, VERSIONS, rules_of
+
+    text = installed_doc("flops.md")
+    start = text.index("## Peers' conventions")
+    end = text.find("\n## ", start + 1)
+    lines = text[start:end if end > 0 else None].rstrip().splitlines()
+    lines += ["", "## Every kind under each peer (from the kinds' peer_rules, convcalc/layers/*.py)"]
+    for peer in PEERS:
+        lines += ["", f"{peer} {VERSIONS[peer]}: {HEADLINE[peer]}"]
+        by_why: dict[str, list[str]] = {}
+        bugs, unmapped = [], []
+        for kind in sorted(REGISTRY):
+            rule = rules_of(REGISTRY[kind]).get(peer)
+            if rule is None:
+                unmapped.append(kind)
+                continue
+            by_why.setdefault(rule.why, []).append(kind)
+            if rule.bug is not None:
+                bugs.append(f"  --with-bugs, {kind}: {rule.bug.why}")
+        lines += [f"  {', '.join(kinds)}: {why}" for why, kinds in by_why.items()]
+        lines += bugs
+        if unmapped:
+            lines.append(f"  unmapped (left out of the total, with a warning): {', '.join(unmapped)}")
+    return lines

@@ -13,7 +13,7 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
             sets: list[str] | None = None, units: str = "auto", depth: int | None = None,
             columns: str | None = None, allow_unsupported: bool = False, plot: str | None = None,
             by: str | None = None, top: int | None = None, sort: str = "macs", width: int | None = None,
-            wide: bool = False) -> int:
+            wide: bool = False, convention: str = "torchvision", with_bugs: bool = False) -> int:
     """Per-layer shapes, params, MACs, FLOPs, memory and RF.
 
     Every layer's output shape, params, MACs, FLOPs, activation memory and receptive field, and the totals.
@@ -31,6 +31,7 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
       convcalc analyze resnet50 --plot macs.svg
     """
     from ...cost.analysis import analyze as analyze_graph
+    from ...cost.peers import under_convention
     from ...render.analyze import AnalyzeView, RenderOptions, parse_columns, write_warnings
     from ...render.emitters import emit
     from ...render.width import resolve_width
@@ -42,8 +43,10 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
         from ...render.charts import check_plot_target
 
         check_plot_target(plot)
-    report = analyze_graph(expand(spec, batch, input, sets, allow_unsupported))
-    emit(AnalyzeView(report, options), format, width=fit)
+    graph = expand(spec, batch, input, sets, allow_unsupported)
+    analysed = analyze_graph(graph)
+    report = under_convention(analysed, graph, convention, with_bugs)
+    emit(AnalyzeView(report, options, peers=(analysed, graph)), format, width=fit)
     write_warnings(report)
     if plot is not None:
         from ...render.charts import write_plot

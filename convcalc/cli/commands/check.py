@@ -13,7 +13,8 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
           baseline: str | None = None, max_increase: list[str] | None = None, format: str = "table",
           summary: str | None = None, skip_unbudgeted: bool = False, batch: int | None = None,
           input: str | None = None, sets: list[str] | None = None, allow_unsupported: bool = False,
-          device: str | None = None, width: int | None = None, wide: bool = False) -> int:
+          device: str | None = None, width: int | None = None, wide: bool = False,
+          convention: str = "torchvision", with_bugs: bool = False) -> int:
     """Check specs against model budgets.
 
     Budgets of params, MACs, FLOPs, memory, per-layer maxima and the receptive field.
@@ -35,6 +36,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
       convcalc check mobilenet_v2 --min-rf 224
       convcalc check configs/*.yaml --budgets budgets.yaml --format github
       convcalc check net.yaml --baseline main.json --max-increase macs=2%
+      convcalc check resnet50 --max macs=4.2G --convention fvcore
     """
     from ...budgets.evaluate import check as check_all
     from ...budgets.parse import run_options
@@ -44,7 +46,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
-                              sets, allow_unsupported, device)
+                              sets, allow_unsupported, device, convention, with_bugs)
     except SpecError as err:
         emit(BadOptionsView(err), format)  # an annotation in the github format; then the error, on stderr
         raise

@@ -10,7 +10,8 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
             format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
-            device: str | None = None, plot: str | None = None, width: int | None = None, wide: bool = False) -> int:
+            device: str | None = None, plot: str | None = None, width: int | None = None, wide: bool = False,
+            convention: str = "torchvision", with_bugs: bool = False) -> int:
     """Compare networks, or one conv built every way.
 
     Specs side by side, one layer built every way, or a network with every conv rewritten.
@@ -42,6 +43,9 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         if as_ is not None or len(specs) > 1:
             raise SpecError("--layer takes at most one spec and no --as", None,
                             "run the what-if and the rewrite separately")
+        if convention != "torchvision" or with_bugs:
+            raise SpecError(f"--convention {convention} counts whole networks, not the designs of --layer", None,
+                            "compare networks side by side or with --as under --convention")
         from ...compare.whatif import layer_query_from_spec, parse_groups, parse_layer, what_if
         from ...render.whatif import WhatIfView
 
@@ -55,7 +59,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.rewrite import rewrite_spec
         from ...render.compare import ComparisonView, rewrite_extra, rewrite_notes
 
-        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported)
+        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported, convention, with_bugs)
         if write:
             result.write(write)
         comparison = compare_reports([result.before, result.after],
@@ -75,7 +79,8 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...cost.devices import find_device
 
         profile = find_device(device)
-    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile, convention,
+                                  with_bugs)
     emit(ComparisonView(comparison, units, all_layers), format, width=fit)
     _plot(comparison, plot)
     return 0

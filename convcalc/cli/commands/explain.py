@@ -5,7 +5,8 @@
 * ``convcalc explain SPEC --layer NAME`` — the same formulas with that layer's numbers substituted, ending in the
   numbers ``convcalc analyze`` reports (the substituted arithmetic is evaluated and checked against them);
 * ``convcalc explain --list`` — every kind with its one-line summary;
-* ``convcalc explain --flops`` — the FLOPs-per-element table (convcalc/cost/conventions.py).
+* ``convcalc explain --flops`` — the FLOPs-per-element table (convcalc/cost/conventions.py);
+* ``convcalc explain conventions`` — how the peer tools count (``--convention``; docs/flops.md, installed).
 
 The formulas are the kinds' own counting code evaluated symbolically (convcalc/layers/formula.py); the text is laid
 out by :mod:`convcalc.render.explain`.
@@ -17,7 +18,7 @@ import sys
 from typing import TextIO
 
 from ...errors import SpecError
-from ...render.explain import flops_lines, kind_lines, layer_lines, list_lines
+from ...render.explain import conventions_lines, flops_lines, kind_lines, layer_lines, list_lines
 from ..common import expand, user_errors
 
 
@@ -39,6 +40,7 @@ def explain(target: str | None = None, layer: str | None = None, algorithm: str 
       convcalc explain resnet18 --layer conv1       the numbers of one layer, step by step
       convcalc explain winograd                     an algorithm's formulas, on an example
       convcalc explain resnet18 --layer layer1.0.conv1 --algorithm winograd
+      convcalc explain conventions                  how fvcore, ptflops, thop and torchinfo count (--convention)
       convcalc explain --list                       every kind
     """
     from ...render.explain_algorithms import algorithm_layer_lines, algorithm_lines, is_algorithm
@@ -55,6 +57,8 @@ def explain(target: str | None = None, layer: str | None = None, algorithm: str 
             raise SpecError(f"--algorithm {algorithm} explains one layer of a spec: add --layer NAME", None,
                             f"e.g. `convcalc explain resnet18 --layer layer1.0.conv1 --algorithm {algorithm}`, or "
                             f"`convcalc explain {algorithm}` for the formulas")
+        if layer is None and target == "conventions":
+            return write(conventions_lines())
         if layer is None and is_algorithm(target):
             return write(algorithm_lines(target))
         if layer is None:

@@ -1,0 +1,143 @@
+"""A report's counts under a peer tool's convention (``--convention fvcore|ptflops|thop|torchinfo``).
+
+Each layer is counted by its kind's ``peer_rules`` (convcalc/layers/peers.py: how the peer counts the torch.nn
+module of that kind). :func:`peer_totals` adds them up; :func:`under_convention` gives the report with every
+layer's MACs and params replaced by the peer's, which analyze, compare and check then show and budget as usual;
+:func:`peers_summary` is the one footer line of ``convcalc analyze``. A kind with no rule for the peer is left out
+of the total and named in the report's warnings (never a silent zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..layers import REGISTRY
+from ..layers.peers import HEADLINE, PEERS, count
+from .conventions import DTYPE_BYTES
+from .report import Report, Totals
+
+
+@dataclass
+class PeerTotals:
+    """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
+    params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
+    ``kind: why``)."""
+
+    peer: str
+    ops: int = 0
+    params: int = 0
+    layers: list = field(default_factory=list)
+    unmapped: dict[str, list[str]] = field(default_factory=dict)
+    bugs: dict[str, str] = field(default_factory=dict)
+    #: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over its layers (what the
+    #: footer explains)
+    delta: dict[str, int] = field(default_factory=dict)
+
+
+def _walk(report: Report, graph) -> list:
+    """``(node, layer, its input shapes, its output shape, its report)`` for every layer, in order."""
+    shapes = {graph.input_name: tuple(report.input)}
+    kept = graph.__dict__.get("_layers")
+    made = kept if kept is not None and len(kept) == len(graph.nodes) else None
+    steps = []
+    for index, (node, layer_report) in enumerate(zip(graph.nodes, report.layers)):
+        layer = made[index] if made is not None else REGISTRY[node.kind](node)
+        ins = [shapes[name] for name in node.inputs]
+        out = shapes[node.name] = tuple(layer_report.output_shape)
+        steps.append((node, layer, ins, out, layer_report))
+    return steps
+
+
+def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: list | None = None) -> PeerTotals:
+    """``peer``'s count of the analysed ``graph`` (its ``report`` gives every layer's shapes; ``steps``: its
+    :func:`_walk`, when already made)."""
+    totals = PeerTotals(peer)
+    for node, layer, ins, out, layer_report in steps or _walk(report, graph):
+        counted = count(layer, peer, ins, out, bugs, layer_report.params)
+        if counted is None:
+            totals.unmapped.setdefault(node.kind, []).append(node.name)
+            totals.layers.append(None)
+            continue
+        ops, params, rule = counted
+        if bugs:
+            right = count(layer, peer, ins, out)[0]
+            if right != ops:
+                totals.bugs.setdefault(node.kind, rule.why)
+        ops *= report.batch
+        totals.layers.append((ops, params))
+        totals.ops += ops
+        totals.params += params
+        what = "bias" if layer_report.macs else node.kind  # a MAC layer's extra is its bias adds
+        totals.delta[what] = totals.delta.get(what, 0) + ops - layer_report.macs
+    return totals
+
+
+def unmapped_warning(totals: PeerTotals) -> str:
+    """The loud note of the layers a peer's count leaves out ("" when none)."""
+    if not totals.unmapped:
+        return ""
+    kinds = ", ".join(f"{kind} ×{len(names)} (`{names[0]}`{', …' if len(names) > 1 else ''})"
+                      for kind, names in totals.unmapped.items())
+    return (f"--convention {totals.peer}: no rule for {kinds}: these layers are left out of {totals.peer}'s total "
+            "(no torch.nn module the peer hooks; what it prints depends on how the model writes them)")
+
+
+def under_convention(report: Report, graph, convention: str, bugs: bool = False) -> Report:
+    """``report`` with its MACs and params counted as ``convention`` does (``torchvision``: unchanged). FLOPs stay
+    convcalc's: no peer counts FLOPs as 2 per multiply-add."""
+    check_convention(convention, bugs)
+    if convention == "torchvision":
+        return report
+    totals = peer_totals(report, graph, convention, bugs)
+    layers = [layer if counted is None else replace(layer, macs=counted[0], params=counted[1])
+              for layer, counted in zip(report.layers, totals.layers)]
+    by_type: dict[str, Totals] = {}
+    for layer in layers:
+        by_type.setdefault(layer.type, Totals()).add(layer)
+    new_totals = Totals()
+    for layer in layers:
+        new_totals.add(layer)
+    warnings = list(report.warnings)
+    note = unmapped_warning(totals)
+    if note:
+        warnings.append(note)
+    warnings += [f"--with-bugs: {kind}: {why}" for kind, why in totals.bugs.items()]
+    conventions = {**report.conventions, "convention": convention, "with_bugs": "yes" if bugs else "no",
+                   "macs": f"MACs = {HEADLINE[convention]} (convcalc explain conventions)"}
+    return replace(report, layers=layers, totals=new_totals, by_type=by_type, warnings=warnings,
+                   conventions=conventions, weight_bytes=new_totals.params * DTYPE_BYTES[report.dtype])
+
+
+def check_convention(convention: str, bugs: bool) -> None:
+    """``--with-bugs`` needs a peer's convention (convcalc's own has none to reproduce)."""
+    if bugs and convention == "torchvision":
+        from ..errors import SpecError
+
+        raise SpecError("--with-bugs reproduces a peer tool's known bugs, and the torchvision convention has none",
+                        None, "add --convention fvcore, ptflops, thop or torchinfo")
+
+
+def peers_summary(report: Report, graph, units: str = "auto") -> str:
+    """The footer line: what each peer would print for this network, and why in one clause."""
+    from ..numbers import fmt_count
+
+    parts = []
+    steps = _walk(report, graph)
+    for peer in PEERS:
+        totals = peer_totals(report, graph, peer, steps=steps)
+        adds = [kind for kind, delta in sorted(totals.delta.items(), key=lambda item: -abs(item[1])) if delta > 0]
+        drops = [kind for kind, delta in totals.delta.items() if delta < 0]
+        why = []
+        if adds:
+            why.append("adds " + ", ".join(adds[:3]) + (", …" if len(adds) > 3 else ""))
+        if drops:
+            why.append("less " + ", ".join(drops[:2]) + (", …" if len(drops) > 2 else ""))
+        if totals.unmapped:
+            layers = sum(len(names) for names in totals.unmapped.values())
+            why.append(f"{layers} layer{'s' if layers != 1 else ''} unmapped")
+        buggy = peer_totals(report, graph, peer, True, steps)
+        if buggy.ops != totals.ops:
+            why.append(f"{fmt_count(buggy.ops, units)} with its bugs")
+        parts.append(f"{peer} {fmt_count(totals.ops, units)} ({'; '.join(why) or 'the same'})")
+    return "Peers would print: " + ", ".join(parts) + " — why: convcalc explain conventions."
+

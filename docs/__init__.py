@@ -1,0 +1,2 @@
+"""The documentation pages, installed as package data ``convcalc.docs`` (``convcalc explain conventions`` prints a
+section of flops.md)."""
