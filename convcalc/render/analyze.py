@@ -248,7 +248,7 @@ class AnalyzeView:
         report, t = self.report, self.report.totals
         if self.options.panel:
             return Document([self.panel(), Line("", "row"), *self.glance(), *self.unsupported_lines(),
-                             Line(conventions_text(report))])
+                             Line(conventions_text(report)), *self.peers_lines()])
         title = self.title()
         return Document([
             self.layer_table(title, sub_rows=True),
