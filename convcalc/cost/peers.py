@@ -9,7 +9,7 @@ of the total and named in the report's warnings (never a silent zero).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from ..records import field, record, replace
 
 from ..layers import REGISTRY
 from ..layers.peers import HEADLINE, PEERS, count
@@ -17,7 +17,7 @@ from .conventions import DTYPE_BYTES
 from .report import Report, Totals
 
 
-@dataclass
+@record
 class PeerTotals:
     """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
     params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
