@@ -47,6 +47,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
     import sys
 
     print(f"wrote {output}: float32 {float(profile.peak['float32']) / 1e9:.1f} GFLOP/s, float64 "
-          f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s, bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
+          f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s (GEMM), vector float32 "
+          f"{float(profile.vector_peak['float32']) / 1e9:.2f} GFLOP/s, bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
           f"efficiency {float(profile.efficiency):.3f}, {profile.threads} threads", file=sys.stderr)
     return 0
