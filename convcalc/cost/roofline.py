@@ -131,6 +131,7 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
     """The roofline of every layer of ``graph`` on ``device`` at ``dtype`` (default: the spec's). Without a device
     (``convcalc check``'s ``bytes_moved``), the traffic alone: every time is 0."""
     from ..layers import REGISTRY
+    from ..layers.base import Layer, own
     from .analysis import analyze
 
     dtype = dtype or graph.dtype
@@ -156,8 +157,9 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
         layer, row = cls(node), rows[node.name]
         ins = [shapes[name] for name in node.inputs]
         weights, inputs, output = layer.moved_elements(ins, shapes[node.name], row.params, row.buffers)
+        gemm_flops = own(cls, "gemm_flops") or Layer.gemm_flops  # never another kind's answer: may not be a GEMM
         entry = RooflineLayer(node.name, node.kind, row.flops, weights * itemsize, inputs * batch * itemsize,
-                              output * batch * itemsize, layer.gemm_flops(ins) * batch)
+                              output * batch * itemsize, gemm_flops(layer, ins) * batch)
         if fuse == "elementwise" and layer.fuses_elementwise():
             for name, shape in zip(node.inputs, ins):
                 producer = layers.get(name)
