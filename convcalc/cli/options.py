@@ -200,7 +200,8 @@ COST = (SPEC, ALGORITHM, FORMAT, BATCH, INPUT, SET, UNITS_OPTION, ALLOW_UNSUPPOR
 DEVICE_ACTIONS = ("list", "show", "measure")
 DEVICE_COMMAND = (
     Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
-                                 "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
+                                 "machine: GEMM peak, vector peak, copy bandwidth, efficiency; writes a profile "
+                                 "with -o)."),
     Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False),
     Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
            metavar="FILE"),

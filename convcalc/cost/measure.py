@@ -4,16 +4,17 @@
   2·n³ FLOPs each;
 * **vector peak** per dtype (float32, float64): the median of several timed 3×3 depthwise convolutions run tap by
   tap — for each of the 9 taps a multiply of the shifted window by the channel's weight and an add into the
-  output, 2 FLOPs per tap per output — on 32 channels at 56² (a working set of about 1 MiB, meant to stay in
+  output, 2 FLOPs per tap per output — on 32 channels at 56² (a working set of about 1.2 MiB, meant to stay in
   cache, so that it times the arithmetic, not main memory): the rate of non-GEMM work on this machine;
 * **bandwidth**: the median of several timed copies of a large array (far larger than the caches), counted as the
   bytes read plus the bytes written (2 × the array; a write-allocate cache may move more, which is what a
   measured copy rate then includes);
 * **efficiency**: a small reference workload of convolution-network layers run with NumPy the way a CPU library
-  lowers them (ResNet-50's 3×3 convs of each stage and its 1×1 convs at 56², each one GEMM on its lowered
-  input; a ReLU and a residual add), timed, against the roofline's prediction of the same layers on the peaks and
-  bandwidth just measured (the ReLU and the add as vector work): efficiency = Σ predicted / Σ measured (below 1 when the machine falls short of its roofline;
-  above 1 when caches serve traffic the roofline sends to main memory). The roofline divides every time by it.
+  lowers them (ResNet-50's 3×3 convs of each stage and its 1×1 convs at 56², each one GEMM on its lowered input;
+  a ReLU and a residual add), timed, against the roofline's prediction of the same layers on the peaks and
+  bandwidth just measured (the ReLU and the add as vector work): efficiency = Σ predicted / Σ measured (below 1
+  when the machine falls short of its roofline; above 1 when caches serve traffic the roofline sends to main
+  memory). The roofline divides every time by it.
 
 NumPy is imported here only (never on ``convcalc analyze``'s path). The BLAS thread count is set through the
 usual environment variables before NumPy is first imported; the profile records it (``threads``), so that a
@@ -121,9 +122,9 @@ def reference_layers(np, scale: int = 1):
     (C_out × C_in·k²) · (C_in·k² × H·W) on its lowered input (built once, before the timing: the copy is not what
     the factor measures); then a ReLU and an add over 256 × 56² as a network has between its convs (vector work).
     No depthwise conv: NumPy runs one tap by tap, 18 passes over the data where a compiled kernel makes one, so
-    beyond the cache it would time NumPy's passes, not the machine (the vector peak times it in cache). FLOPs and bytes follow convcalc's
-    conventions (docs/flops.md, docs/roofline.md): a conv 2·MACs, its input, weights and output once; ReLU 1 per
-    element, add 1 per element, inputs and output once."""
+    beyond the cache it would time NumPy's passes, not the machine (the vector peak times it in cache). FLOPs and
+    bytes follow convcalc's conventions (docs/flops.md, docs/roofline.md): a conv 2·MACs, its input, weights and
+    output once; ReLU 1 per element, add 1 per element, inputs and output once."""
     rng = np.random.default_rng(2)
     f32, b = np.float32, 4
     layers = []

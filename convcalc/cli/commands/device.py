@@ -12,7 +12,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
     \b
     convcalc device list                     the shipped profiles (dense peaks, bandwidth)
     convcalc device show h100                one profile, every value with its source
-    convcalc device measure -o mine.yaml     this machine: GEMM peak, copy bandwidth, efficiency factor
+    convcalc device measure -o mine.yaml     this machine: GEMM and vector peaks, copy bandwidth, efficiency
     """
     from ...cost import devices
     from ...errors import SpecError, did_you_mean
