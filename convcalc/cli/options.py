@@ -280,7 +280,8 @@ REPORT = (
 DEVICE_ACTIONS = ("list", "show", "measure")
 DEVICE_COMMAND = (
     Argument("action", "ACTION", "list (the shipped profiles), show NAME|FILE (one profile), or measure (this "
-                                 "machine: GEMM peak, copy bandwidth, efficiency; writes a profile with -o)."),
+                                 "machine: GEMM peak, vector peak, copy bandwidth, efficiency; writes a profile "
+                                 "with -o)."),
     Argument("name", "[NAME|FILE]", "show: the profile to show.", required=False, completion="device"),
     Option("output", ("--output", "-o"), "measure: write the profile to this file (default: print it).",
            metavar="FILE"),

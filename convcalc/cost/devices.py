@@ -12,6 +12,8 @@ file path. Schema::
     kind: gpu                   # required: gpu or cpu
     peak_tflops:                # required: dense peak per dtype, 10^12 FLOP/s (int8: 10^12 op/s), > 0
       float32: 67
+    vector_tflops:              # optional: the peak of vector (non-GEMM) work per dtype, 10^12 FLOP/s, > 0;
+      float32: 0.004            # a dtype left out runs its vector work at its GEMM peak (device measure measures it)
     bandwidth_gb_s: 3350        # required: main-memory bandwidth, 10^9 bytes/s, > 0
     efficiency: 0.62            # optional, 0 < e ≤ 10 (default 1): how fast a real run goes relative to the
                                 # roofline; every predicted time is divided by it (device measure measures it)
@@ -35,7 +37,8 @@ PEAK_DTYPES = ("float64", "float32", "tf32", "bfloat16", "float16", "int8")
 #: the bytes per element of each, for the traffic (tf32 tensors are float32 in memory)
 ROOFLINE_DTYPE_BYTES = {**{d: DTYPE_BYTES[d] for d in PEAK_DTYPES if d in DTYPE_BYTES}, "tf32": 4}
 KINDS = ("gpu", "cpu")
-KEYS = ("name", "title", "aliases", "kind", "peak_tflops", "bandwidth_gb_s", "efficiency", "threads", "measured")
+KEYS = ("name", "title", "aliases", "kind", "peak_tflops", "vector_tflops", "bandwidth_gb_s", "efficiency", "threads",
+        "measured")
 REQUIRED = ("name", "title", "kind", "peak_tflops", "bandwidth_gb_s")
 TERA, GIGA = 10 ** 12, 10 ** 9
 #: the largest efficiency factor a profile may give: above 1 a machine beats its roofline (caches serving what the
@@ -44,17 +47,19 @@ MAX_EFFICIENCY = 10
 
 
 class Device:
-    """One profile, with rates in plain units: ``peak`` dtype → FLOP/s, ``bandwidth`` bytes/s (Fractions, exact as
+    """One profile, with rates in plain units: ``peak`` dtype → FLOP/s (the GEMM peak), ``vector_peak`` dtype →
+    FLOP/s (vector work, for the dtypes the profile gives it), ``bandwidth`` bytes/s (Fractions, exact as
     written)."""
 
-    __slots__ = ("name", "title", "aliases", "kind", "peak", "bandwidth", "efficiency", "threads", "measured",
-                 "source")
+    __slots__ = ("name", "title", "aliases", "kind", "peak", "vector_peak", "bandwidth", "efficiency", "threads",
+                 "measured", "source")
 
     def __init__(self, name: str, title: str, kind: str, peak: dict, bandwidth, efficiency=Fraction(1),
-                 aliases=(), threads: int | None = None, measured: dict | None = None, source: str = ""):
+                 aliases=(), threads: int | None = None, measured: dict | None = None, source: str = "",
+                 vector_peak: dict | None = None):
         self.name, self.title, self.kind, self.peak, self.bandwidth = name, title, kind, peak, bandwidth
         self.efficiency, self.aliases, self.threads = efficiency, tuple(aliases), threads
-        self.measured, self.source = measured or {}, source
+        self.measured, self.source, self.vector_peak = measured or {}, source, vector_peak or {}
 
     def peak_for(self, dtype: str):
         """FLOP/s at ``dtype``, or a SpecError naming the dtypes the profile has."""
@@ -64,9 +69,15 @@ class Device:
                             "custom profile (docs/roofline.md)")
         return self.peak[dtype]
 
+    def vector_peak_for(self, dtype: str):
+        """FLOP/s of vector (non-GEMM) work at ``dtype``: the profile's ``vector_tflops`` figure, or without one the
+        GEMM peak (a profile that does not tell the two apart runs all work at one peak)."""
+        return self.vector_peak.get(dtype) or self.peak_for(dtype)
+
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "kind": self.kind, "aliases": list(self.aliases),
-                "peak_flops": {d: float(v) for d, v in self.peak.items()}, "bandwidth_bytes_per_s":
+                "peak_flops": {d: float(v) for d, v in self.peak.items()},
+                "vector_peak_flops": {d: float(v) for d, v in self.vector_peak.items()}, "bandwidth_bytes_per_s":
                 float(self.bandwidth), "efficiency": float(self.efficiency), "threads": self.threads,
                 "source": self.source}
 
@@ -120,16 +131,9 @@ def parse_device(text: str, filename: str) -> Device:
     if data["kind"] not in KINDS:
         raise SpecError(f"`kind` is `{data['kind']}`: a profile is a gpu or a cpu", data.mark_of("kind"),
                         "write kind: gpu or kind: cpu")
-    peaks = data["peak_tflops"]
-    if not isinstance(peaks, YMap) or not peaks:
-        raise SpecError("`peak_tflops` must map dtypes to their dense peak in 10^12 FLOP/s", data.mark_of(
-            "peak_tflops"), "write e.g. peak_tflops: {float32: 19.5}")
-    peak = {}
-    for dtype in peaks:
-        if dtype not in PEAK_DTYPES:
-            raise SpecError(f"unknown dtype `{dtype}` under `peak_tflops`", peaks.key_mark(dtype),
-                            did_you_mean(str(dtype), PEAK_DTYPES, "the dtypes are " + ", ".join(PEAK_DTYPES)))
-        peak[dtype] = _number(peaks, dtype) * TERA
+    peak = _peaks(data, "peak_tflops", "their dense peak")
+    vector_peak = _peaks(data, "vector_tflops", "the peak of their vector (non-GEMM) work") \
+        if "vector_tflops" in data else {}
     aliases = data.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise SpecError("`aliases` must be a list of names", data.mark_of("aliases"), "write e.g. aliases: [h100-sxm]")
@@ -140,7 +144,25 @@ def parse_device(text: str, filename: str) -> Device:
     efficiency = _number(data, "efficiency", high=MAX_EFFICIENCY) if "efficiency" in data else Fraction(1)
     measured = data.get("measured")
     return Device(data["name"], data["title"], data["kind"], peak, _number(data, "bandwidth_gb_s") * GIGA,
-                  efficiency, aliases, threads, dict(measured) if isinstance(measured, dict) else None, filename)
+                  efficiency, aliases, threads, dict(measured) if isinstance(measured, dict) else None, filename,
+                  vector_peak)
+
+
+def _peaks(data, key: str, what: str) -> dict:
+    """dtype → FLOP/s from ``key`` (``peak_tflops`` or ``vector_tflops``): a non-empty map of known dtypes."""
+    from ..spec.yamlio import YMap
+
+    peaks = data[key]
+    if not isinstance(peaks, YMap) or not peaks:
+        raise SpecError(f"`{key}` must map dtypes to {what} in 10^12 FLOP/s", data.mark_of(key),
+                        f"write e.g. {key}: {{float32: 19.5}}")
+    peak = {}
+    for dtype in peaks:
+        if dtype not in PEAK_DTYPES:
+            raise SpecError(f"unknown dtype `{dtype}` under `{key}`", peaks.key_mark(dtype),
+                            did_you_mean(str(dtype), PEAK_DTYPES, "the dtypes are " + ", ".join(PEAK_DTYPES)))
+        peak[dtype] = _number(peaks, dtype) * TERA
+    return peak
 
 
 def read_device(path: str) -> Device:

@@ -2,14 +2,19 @@
 
 * **peak** per dtype (float32, float64): the median of several timed NumPy/BLAS GEMMs ``n × n @ n × n``,
   2·n³ FLOPs each;
+* **vector peak** per dtype (float32, float64): the median of several timed 3×3 depthwise convolutions run tap by
+  tap — for each of the 9 taps a multiply of the shifted window by the channel's weight and an add into the
+  output, 2 FLOPs per tap per output — on 32 channels at 56² (a working set of about 1.2 MiB, meant to stay in
+  cache, so that it times the arithmetic, not main memory): the rate of non-GEMM work on this machine;
 * **bandwidth**: the median of several timed copies of a large array (far larger than the caches), counted as the
   bytes read plus the bytes written (2 × the array; a write-allocate cache may move more, which is what a
   measured copy rate then includes);
 * **efficiency**: a small reference workload of convolution-network layers run with NumPy the way a CPU library
-  lowers them (ResNet-50's 3×3 convs of each stage and its 1×1 convs at 56², each one GEMM on its lowered
-  input; a ReLU and a residual add), timed, against the roofline's prediction of the same layers on the peak and
-  bandwidth just measured: efficiency = Σ predicted / Σ measured (below 1 when the machine falls short of its roofline;
-  above 1 when caches serve traffic the roofline sends to main memory). The roofline divides every time by it.
+  lowers them (ResNet-50's 3×3 convs of each stage and its 1×1 convs at 56², each one GEMM on its lowered input;
+  a ReLU and a residual add), timed, against the roofline's prediction of the same layers on the peaks and
+  bandwidth just measured (the ReLU and the add as vector work): efficiency = Σ predicted / Σ measured (below 1
+  when the machine falls short of its roofline; above 1 when caches serve traffic the roofline sends to main
+  memory). The roofline divides every time by it.
 
 NumPy is imported here only (never on ``convcalc analyze``'s path). The BLAS thread count is set through the
 usual environment variables before NumPy is first imported; the profile records it (``threads``), so that a
@@ -66,12 +71,44 @@ def gemm_rate(np, dtype: str, n: int, repeats: int) -> float:
     return 2 * n ** 3 / _median(lambda: np.matmul(a, b, out=out), repeats)
 
 
+def depthwise_taps(np, x, w, out, tmp):
+    """A k×k depthwise conv (stride 1, the input already padded) tap by tap: ``out = Σ_taps w[:, i, j] ·
+    x[:, i:i+H, j:j+W]``, one multiply into ``tmp`` and one add into ``out`` per tap. x: (C, H+k−1, W+k−1),
+    w: (C, k, k, 1, 1), out and tmp: (C, H, W)."""
+    k, (_, h, width) = w.shape[1], out.shape
+    np.multiply(x[:, :h, :width], w[:, 0, 0], out=out)
+    for i in range(k):
+        for j in range(k):
+            if i or j:
+                np.multiply(x[:, i:i + h, j:j + width], w[:, i, j], out=tmp)
+                np.add(out, tmp, out=out)
+
+
+def depthwise_arrays(np, dtype: str, channels: int, size: int, k: int = 3):
+    """(x, w, out, tmp) for :func:`depthwise_taps`: ``channels`` at ``size``², random values."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((channels, size + k - 1, size + k - 1)).astype(dtype)
+    w = rng.standard_normal((channels, k, k, 1, 1)).astype(dtype)
+    return x, w, np.empty((channels, size, size), dtype), np.empty((channels, size, size), dtype)
+
+
+def vector_rate(np, dtype: str, channels: int, size: int, repeats: int) -> float:
+    """FLOP/s of the tap-by-tap 3×3 depthwise conv: 2·9·C·size² FLOPs (a multiply and an add per tap per
+    output)."""
+    arrays = depthwise_arrays(np, dtype, channels, size)
+    depthwise_taps(np, *arrays)  # warm-up: pages touched
+    return 2 * 9 * channels * size * size / _median(lambda: depthwise_taps(np, *arrays), repeats)
+
+
 def copy_rate(np, elements: int, repeats: int) -> float:
     src = np.ones(elements, np.float32)
     dst = np.empty_like(src)
     np.copyto(dst, src)
     return 2 * src.nbytes / _median(lambda: np.copyto(dst, src), repeats)
 
+
+#: the vector-peak kernel's size: 32 channels at 56² (x, out and tmp about 1.2 MiB in float32: in cache)
+VECTOR_CHANNELS, VECTOR_SIZE = 32, 56
 
 #: the reference convolutions: (C_in, C_out, k, H = W at a 224² input) — ResNet-50's 3×3 convs of each stage and
 #: its 1×1 expand / reduce at 56² (torchvision's resnet50), each lowered to one GEMM
@@ -80,10 +117,12 @@ REFERENCE_CONVS = ((64, 64, 3, 56), (64, 256, 1, 56), (256, 64, 1, 56), (128, 12
 
 
 def reference_layers(np, scale: int = 1):
-    """The reference workload: (name, run, FLOPs, bytes) per layer at float32, the spatial sizes divided by
-    ``scale`` (1 in a full measurement). Each conv is run the way a CPU library lowers it: one GEMM
+    """The reference workload: (name, run, FLOPs, GEMM FLOPs, bytes) per layer at float32, the spatial sizes
+    divided by ``scale`` (1 in a full measurement). Each conv is run the way a CPU library lowers it: one GEMM
     (C_out × C_in·k²) · (C_in·k² × H·W) on its lowered input (built once, before the timing: the copy is not what
-    the factor measures); then a ReLU and an add over 256 × 56² as a network has between its convs. FLOPs and
+    the factor measures); then a ReLU and an add over 256 × 56² as a network has between its convs (vector work).
+    No depthwise conv: NumPy runs one tap by tap, 18 passes over the data where a compiled kernel makes one, so
+    beyond the cache it would time NumPy's passes, not the machine (the vector peak times it in cache). FLOPs and
     bytes follow convcalc's conventions (docs/flops.md, docs/roofline.md): a conv 2·MACs, its input, weights and
     output once; ReLU 1 per element, add 1 per element, inputs and output once."""
     rng = np.random.default_rng(2)
@@ -94,14 +133,15 @@ def reference_layers(np, scale: int = 1):
         weights = rng.standard_normal((c_out, c_in * k * k)).astype(f32)
         lowered = rng.standard_normal((c_in * k * k, n)).astype(f32)
         out = np.empty((c_out, n), f32)
+        flops = 2 * c_out * c_in * k * k * n
         layers.append((f"conv {k}×{k} {c_in}→{c_out} @{max(size // scale, 1)}²",
                        lambda w=weights, x=lowered, o=out: np.matmul(w, x, out=o),
-                       2 * c_out * c_in * k * k * n, b * (c_in * n + c_out * c_in * k * k + c_out * n)))
+                       flops, flops, b * (c_in * n + c_out * c_in * k * k + c_out * n)))
     side = max(56 // scale, 1)
     n = 256 * side ** 2
     y, skip, out = (rng.standard_normal(n).astype(f32) for _ in range(3))
-    layers.append((f"relu 256×{side}²", lambda: np.maximum(y, 0, out=out), n, b * 2 * n))
-    layers.append((f"add 256×{side}²", lambda: np.add(y, skip, out=out), n, b * 3 * n))
+    layers.append((f"relu 256×{side}²", lambda: np.maximum(y, 0, out=out), n, 0, b * 2 * n))
+    layers.append((f"add 256×{side}²", lambda: np.add(y, skip, out=out), n, 0, b * 3 * n))
     return layers
 
 
@@ -116,17 +156,21 @@ def measure(threads: int | None = None, quick: bool = False, repeats: int | None
     elements = (1 << 20) if quick else (1 << 26)  # 4 MiB or 256 MiB per float32 array
     scale = 4 if quick else 1
     peak = {"float32": gemm_rate(np, "float32", n, repeats), "float64": gemm_rate(np, "float64", n, repeats)}
+    channels, size = (8, 28) if quick else (VECTOR_CHANNELS, VECTOR_SIZE)
+    vector = {dtype: vector_rate(np, dtype, channels, size, repeats) for dtype in ("float32", "float64")}
     bandwidth = copy_rate(np, elements, repeats)
     layers = []
-    for name, run, flops, moved in reference_layers(np, scale):
+    for name, run, flops, gemm, moved in reference_layers(np, scale):
         run()
         measured = _median(run, repeats)
-        predicted = max(flops / peak["float32"], moved / bandwidth)
+        # the roofline's formula (convcalc.cost.roofline.layer_time), in floats
+        predicted = max(gemm / peak["float32"] + (flops - gemm) / vector["float32"], moved / bandwidth)
         layers.append({"layer": name, "measured_s": measured, "predicted_s": predicted})
     # not capped at 1: above 1 the machine beats the roofline on the reference (its caches serve traffic the
     # roofline sends to main memory), and the factor then scales the predictions down
     efficiency = min(sum(l["predicted_s"] for l in layers) / sum(l["measured_s"] for l in layers), MAX_EFFICIENCY)
-    return {"threads": threads, "threads_set_before_numpy": fresh, "peak": peak, "bandwidth": bandwidth,
+    return {"threads": threads, "threads_set_before_numpy": fresh, "peak": peak, "vector": vector,
+            "vector_kernel": (channels, size), "bandwidth": bandwidth,
             "efficiency": efficiency, "reference": layers, "gemm_n": n, "copy_bytes": 2 * 4 * elements,
             "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -162,6 +206,10 @@ def profile_yaml(m: dict, name: str = "this-machine") -> str:
         f"median of {m['repeats']}",
         f"  float64: {tera(m['peak']['float64'])}    # NumPy float64 GEMM {m['gemm_n']}×{m['gemm_n']}: 2·n³ FLOPs, "
         f"median of {m['repeats']}",
+        "vector_tflops:           # 10^12 FLOP/s of non-GEMM work (depthwise convs, pooling, elementwise)",
+        *(f"  {dtype}: {tera(m['vector'][dtype])}    # NumPy {dtype} 3×3 depthwise conv tap by tap, "
+          f"{m['vector_kernel'][0]} channels at {m['vector_kernel'][1]}²: 2·9·C·H·W FLOPs, median of {m['repeats']}"
+          for dtype in ("float32", "float64")),
         f"bandwidth_gb_s: {m['bandwidth'] / 1e9:.6g}    # copy of {m['copy_bytes'] // 2 // 2**20} MiB: bytes read + "
         f"bytes written, median of {m['repeats']}",
         f"efficiency: {m['efficiency']:.4g}    # reference: ResNet-50's convs as GEMMs, a ReLU, an add"

@@ -12,9 +12,13 @@ For each layer, at the dtype's element size:
   runs in the epilogue of the layer producing its first eligible input — one that is produced by a layer (not
   the network input), read by nobody else, and written by its producer (not a view): that tensor is then neither
   written by the producer nor read by the fused layer. A chain conv → batchnorm → relu writes one tensor.
-* **time** = max(FLOPs / peak, bytes / bandwidth) / efficiency — the roofline of Williams, Waterman & Patterson
+* **time** = max(compute, bytes / bandwidth) / efficiency — the roofline of Williams, Waterman & Patterson
   (CACM 2009), with the profile's efficiency factor (1 for the shipped datasheet profiles); **compute-bound** when
   the first term is the larger, memory-bound otherwise; **intensity** = FLOPs / byte.
+* **compute** = GEMM FLOPs / peak + the other FLOPs / vector peak: the kind says which of its FLOPs are a matrix
+  product (:meth:`~convcalc.layers.base.Layer.gemm_flops`); the rest (depthwise convs, pooling, elementwise,
+  normalisation) runs at the profile's ``vector_tflops``, or at the GEMM peak when the profile gives none (then
+  compute = FLOPs / peak, as before the split).
 * **totals**: the latency is the sum of the layers' times (layers run one after another); the memory-bound share
   counts the layers that take time; the achieved fraction of peak = total FLOPs / (latency × peak).
 
@@ -34,11 +38,11 @@ FUSE_MODES = ("none", "elementwise")
 class RooflineLayer:
     """One layer's traffic (bytes, for the whole batch) and its roofline time (seconds, a Fraction)."""
 
-    __slots__ = ("name", "type", "flops", "weight_bytes", "input_bytes", "output_bytes", "fused_into",
+    __slots__ = ("name", "type", "flops", "gemm_flops", "weight_bytes", "input_bytes", "output_bytes", "fused_into",
                  "compute_time", "memory_time", "time")
 
-    def __init__(self, name, type, flops, weight_bytes, input_bytes, output_bytes):
-        self.name, self.type, self.flops = name, type, flops
+    def __init__(self, name, type, flops, weight_bytes, input_bytes, output_bytes, gemm_flops=0):
+        self.name, self.type, self.flops, self.gemm_flops = name, type, flops, gemm_flops
         self.weight_bytes, self.input_bytes, self.output_bytes = weight_bytes, input_bytes, output_bytes
         self.fused_into = ""
         self.compute_time = self.memory_time = self.time = Fraction(0)
@@ -61,7 +65,8 @@ class RooflineLayer:
 
     def to_dict(self) -> dict:
         intensity = self.intensity
-        return {"layer": self.name, "type": self.type, "flops": self.flops, "bytes": self.bytes,
+        return {"layer": self.name, "type": self.type, "flops": self.flops, "gemm_flops": self.gemm_flops,
+                "bytes": self.bytes,
                 "weight_bytes": self.weight_bytes, "input_bytes": self.input_bytes,
                 "output_bytes": self.output_bytes, "fused_into": self.fused_into,
                 "intensity": None if intensity is None else float(intensity),
@@ -82,6 +87,10 @@ class RooflineReport:
     def peak(self):
         return self.device.peak_for(self.dtype)
 
+    @property
+    def vector_peak(self):
+        return self.device.vector_peak_for(self.dtype)
+
     def totals(self) -> dict:
         flops = sum(layer.flops for layer in self.layers)
         moved = sum(layer.bytes for layer in self.layers)
@@ -95,7 +104,8 @@ class RooflineReport:
     def to_dict(self) -> dict:
         t = self.totals()
         return {"device": self.device.to_dict(), "dtype": self.dtype, "itemsize": ROOFLINE_DTYPE_BYTES[self.dtype],
-                "fuse": self.fuse, "peak_flops": float(self.peak), "bandwidth_bytes_per_s":
+                "fuse": self.fuse, "peak_flops": float(self.peak), "vector_peak_flops": float(self.vector_peak),
+                "bandwidth_bytes_per_s":
                 float(self.device.bandwidth), "efficiency": float(self.device.efficiency),
                 "layers": [layer.to_dict() for layer in self.layers],
                 "totals": {"flops": t["flops"], "bytes": t["bytes"], "latency_s": float(t["latency"]),
@@ -106,9 +116,13 @@ class RooflineReport:
                 "unsupported": list(self.unsupported)}
 
 
-def layer_time(flops, moved_bytes, peak, bandwidth, efficiency=Fraction(1)):
-    """(compute time, memory time, roofline time) in seconds: F/peak, B/bandwidth, max of the two / efficiency."""
-    compute, memory = Fraction(flops) / peak, Fraction(moved_bytes) / bandwidth
+def layer_time(flops, moved_bytes, peak, bandwidth, efficiency=Fraction(1), gemm_flops=None, vector_peak=None):
+    """(compute time, memory time, roofline time) in seconds: G/peak + (F − G)/vector peak with G the GEMM FLOPs
+    (all of F when not given; the vector peak is the GEMM peak when not given), B/bandwidth, and the larger of the
+    two / efficiency."""
+    gemm = flops if gemm_flops is None else gemm_flops
+    compute = Fraction(gemm) / peak + Fraction(flops - gemm) / (peak if vector_peak is None else vector_peak)
+    memory = Fraction(moved_bytes) / bandwidth
     return compute, memory, max(compute, memory) / efficiency
 
 
@@ -117,6 +131,7 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
     """The roofline of every layer of ``graph`` on ``device`` at ``dtype`` (default: the spec's). Without a device
     (``convcalc check``'s ``bytes_moved``), the traffic alone: every time is 0."""
     from ..layers import REGISTRY
+    from ..layers.base import Layer, own
     from .analysis import analyze
 
     dtype = dtype or graph.dtype
@@ -124,6 +139,7 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
     itemsize, batch = ROOFLINE_DTYPE_BYTES[dtype], graph.batch
     if device is not None:
         peak, bandwidth, efficiency = device.peak_for(dtype), device.bandwidth, device.efficiency
+        vector_peak = device.vector_peak_for(dtype)
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({row.name: tuple(row.output_shape) for row in report.layers})
     rows = {row.name: row for row in report.layers}
@@ -141,8 +157,9 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
         layer, row = cls(node), rows[node.name]
         ins = [shapes[name] for name in node.inputs]
         weights, inputs, output = layer.moved_elements(ins, shapes[node.name], row.params, row.buffers)
+        gemm_flops = own(cls, "gemm_flops") or Layer.gemm_flops  # never another kind's answer: may not be a GEMM
         entry = RooflineLayer(node.name, node.kind, row.flops, weights * itemsize, inputs * batch * itemsize,
-                              output * batch * itemsize)
+                              output * batch * itemsize, gemm_flops(layer, ins) * batch)
         if fuse == "elementwise" and layer.fuses_elementwise():
             for name, shape in zip(node.inputs, ins):
                 producer = layers.get(name)
@@ -155,7 +172,7 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
         layers[node.name] = entry
     for entry in layers.values() if device is not None else ():
         entry.compute_time, entry.memory_time, entry.time = layer_time(entry.flops, entry.bytes, peak, bandwidth,
-                                                                       efficiency)
+                                                                       efficiency, entry.gemm_flops, vector_peak)
     return RooflineReport(graph.name, batch, dtype, device, fuse, list(layers.values()), unsupported)
 
 

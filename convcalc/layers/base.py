@@ -198,6 +198,16 @@ class Layer:
         the kind runs as a kernel of its own."""
         return False
 
+    def gemm_flops(self, ins: Sequence[Shape]) -> int:
+        """The FLOPs per sample that run as a matrix product (GEMM) at a device's GEMM peak; the rest of the kind's
+        FLOPs is vector work (sliding-window, elementwise, reduction), which runs at its vector peak when the
+        profile gives one (docs/roofline.md, "Compute classes"). A kind with no MACs does no matrix product: 0. A
+        kind with MACs must answer for itself, so it is a loud error here, never a silent guess."""
+        if self.counts(ins).macs:
+            raise NotImplementedError(f"layer `{self.name}`: kind `{self.kind}` has MACs but declares no GEMM FLOPs "
+                                      "(add `gemm_flops` to its class, docs/roofline.md \"Compute classes\")")
+        return 0
+
     def moved_elements(self, ins: Sequence[Shape], out: Shape, params: int, buffers: int) -> tuple[int, int, int]:
         """What the kind moves through main memory, in elements: ``(weights, inputs, output)`` — its params and
         buffers read once (per run), each input read once and the output written once (per sample). The base

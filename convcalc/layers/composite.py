@@ -19,6 +19,11 @@ from .conv import Conv, as_itself
 from .formula import NUMERIC, Counts
 
 
+#: the stage types that are matrix products (:meth:`Staged.gemm_flops`); a ``conv`` stage has ≥ 2 input channels per
+#: group (the one-channel stages are typed ``depthwise``)
+GEMM_STAGES = frozenset({"conv", "pointwise", "linear"})
+
+
 class Stage:
     """One stage of a composite kind: its name, the kind it acts as, its output shape (per sample), its counts, and
     ``note``: what the stage's own symbols mean, printed with its formula."""
@@ -40,6 +45,11 @@ class Staged:
         stages = self.stages(ins, q)
         return Counts(*(sum(q.named(stage.name, stage.counts[i], note=stage.note) for stage in stages)
                         for i in range(4)))
+
+    def gemm_flops(self, ins):
+        """The FLOPs of its matrix-product stages (``conv``, ``pointwise``, ``linear``: each a GEMM, as the kinds
+        they act as are); its ``depthwise`` stages, sampling, pooling and elementwise stages are vector work."""
+        return sum(stage.counts.flops for stage in self.stages(ins) if stage.type in GEMM_STAGES)
 
     def backward_macs(self, ins, input_grad=True, trainable=True):
         """``(dX, dW)`` per sample, stage by stage: each conv or linear stage's input gradient and weight gradient

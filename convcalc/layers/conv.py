@@ -200,6 +200,15 @@ class Conv(SlidingWindow, Layer):
         bias_adds = counts.flops - 2 * counts.macs  # the forward's bias adds: C_out·ΠN_out, or 0 without a bias
         return 2 * (dx + dw) + (bias_adds * backward_flops_per_element("bias_grad") if trainable else 0)
 
+    def gemm_flops(self, ins):
+        """All its FLOPs when each group reads at least 2 input channels: the conv lowers to a GEMM of
+        (C_out/g) × (C_in/g·Πk) by (C_in/g·Πk) × ΠN_out per group (im2col, Chellapilla, Puri & Simard 2006), the
+        bias added in its epilogue. 0 with one input channel per group (depthwise, groups = C_in): the reduction is
+        only the Πk taps of one channel, so CPU and GPU libraries run a direct per-channel sliding-window kernel
+        instead of a GEMM (PyTorch's ``conv_depthwise2d``, oneDNN's depthwise convolution), vector work."""
+        g = self.geometry(ins[0])
+        return self.counts(ins).flops if g.c_in // g.groups > 1 else 0
+
     def conv_lowering(self, ins):
         """The plain convolutions it runs, for ``convcalc cost`` (:mod:`convcalc.layers.lowering`): itself."""
         return (Lowered("", self.geometry(ins[0])),)
@@ -339,6 +348,7 @@ class Depthwise(Conv):
     conv_lowering = Conv.conv_lowering  # a conv with groups = C_in: each algorithm runs per channel
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     backward_flops = Conv.backward_flops
+    gemm_flops = Conv.gemm_flops  # groups = C_in: one input channel per group, so 0 (vector work)
     out = None  # derived: C_in · multiplier
     groups = None
     multiplier = Int(default=1, min=1, doc="output channels per input channel")
@@ -370,6 +380,7 @@ class Pointwise(Conv):
     erf_rule = Conv.erf_rule  # a conv with a 1-tap window
     peer_rules = Conv.peer_rules  # torch.nn.Conv2d with a 1×1 kernel
     conv_lowering = Conv.conv_lowering  # a conv with a 1-tap kernel
+    gemm_flops = Conv.gemm_flops  # a GEMM (C_out/g × C_in/g) · (C_in/g × ΠN), unless one channel per group
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs
     backward_flops = Conv.backward_flops
     written_as = as_itself
@@ -427,6 +438,8 @@ class ConvTranspose(Conv):
                            f"\"Conv\" in the class name: (weight + bias params)·ΠN_out, ΠN_out/ΠN_in times the "
                            f"work (torchinfo {peers.VERSIONS['torchinfo']})")),
     }
+
+    gemm_flops = Conv.gemm_flops  # a GEMM then col2im (the transpose of im2col), unless one channel per group
     conv_lowering = not_lowered("a transposed conv scatters every input into the output (a GEMM on the input "
                                 "positions, then col2im): the im2col, Winograd and FFT models of a forward "
                                 "correlation do not describe it")

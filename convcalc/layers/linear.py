@@ -91,6 +91,10 @@ class Linear(Layer):
         return Counts(f_in * out + q.opt(self.bias, out, "bias"), 0, macs,
                       2 * q.named("MACs", macs) + q.opt(self.bias, positions * out, "bias adds"))
 
+    def gemm_flops(self, ins):
+        """All its FLOPs: y = x·Wᵀ is a matrix product (``addmm``), the bias added in its epilogue."""
+        return self.counts(ins).flops
+
     def backward_macs(self, ins, input_grad=True, trainable=True):
         """``(dX, dW)`` per sample, each equal to the forward MACs: y = x·Wᵀ gives gx = gy·W and gW = gyᵀ·x
         (PyTorch's ``mm``/``addmm`` entries in tools/autograd/derivatives.yaml), one product per forward product."""

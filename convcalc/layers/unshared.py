@@ -66,6 +66,11 @@ class LocallyConnected(Conv):
     def channel_terms(self, g, q):
         return q("C_out", g.c_out), q("C_in", g.c_in)  # no groups
 
+    def gemm_flops(self, ins):
+        """All its FLOPs: a matrix product per output position ((batch × C_in·Πk) by (C_in·Πk × C_out), as an
+        unfold and a batched matmul run it), the bias added in its epilogue."""
+        return self.counts(ins).flops
+
     def kernels(self, out_sizes, q=NUMERIC):
         """How many distinct kernels: one per output position."""
         return q.prod("N_out", out_sizes)
@@ -124,6 +129,7 @@ class Tiled(LocallyConnected):
 
     channel_terms = Conv.channel_terms  # tiled convs are grouped: C_in/g
     backward_macs = Conv.backward_macs  # dX = dW = forward MACs, as locally_connected
+    gemm_flops = Conv.gemm_flops  # one GEMM per kernel and group, unless one input channel per group
     backward_flops = Conv.backward_flops
     conv_lowering = not_lowered("tiled weights: t kernels per axis cycle over the output positions, so neighbouring "
                                 "outputs use different filters; the Winograd and FFT models need one shared filter, "

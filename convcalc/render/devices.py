@@ -32,10 +32,13 @@ class DeviceView:
 
     def table(self) -> Document:
         d = self.device
-        table = Table(columns(("dtype", "dtype", LEFT), ("peak", "dense peak", RIGHT), ("ridge", "ridge FLOP/B",
-                                                                                          RIGHT)))
+        vector = (("vector", "vector peak", RIGHT),) if d.vector_peak else ()  # only profiles that give one
+        table = Table(columns(("dtype", "dtype", LEFT), ("peak", "dense peak", RIGHT), *vector,
+                              ("ridge", "ridge FLOP/B", RIGHT)))
         for dtype, peak in d.peak.items():
-            table.add([dtype, fmt_rate(peak, "op/s" if dtype == "int8" else "FLOP/s"), f"{float(peak / d.bandwidth):.3g}"])
+            unit = "op/s" if dtype == "int8" else "FLOP/s"
+            rates = [fmt_rate(d.vector_peak_for(dtype), unit)] if vector else []
+            table.add([dtype, fmt_rate(peak, unit), *rates, f"{float(peak / d.bandwidth):.3g}"])
         lines = [Line(f"{d.name}: {d.title} ({d.kind}) · bandwidth {fmt_rate(d.bandwidth, 'B/s')} · efficiency "
                       f"{float(d.efficiency):.3g}" + (f" · {d.threads} threads" if d.threads else ""), "title"),
                  table, Line(f"the profile ({d.source}), with the source of every value:")]

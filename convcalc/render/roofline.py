@@ -44,6 +44,8 @@ class RooflineView:
         ridge = r.peak / d.bandwidth
         text = (f"device {d.name}: peak {fmt_rate(r.peak, 'FLOP/s')} ({r.dtype}), bandwidth "
                 f"{fmt_rate(d.bandwidth, 'B/s')}, ridge point {float(ridge):.3g} FLOP/byte")
+        if d.vector_peak:
+            text += f"; vector (non-GEMM) work at {fmt_rate(r.vector_peak, 'FLOP/s')}"
         if d.efficiency != 1:
             text += f", efficiency {float(d.efficiency):.3g} (every time divided by it)"
         return Line(text)
@@ -56,7 +58,9 @@ class RooflineView:
                      "total")]
 
     def _notes(self) -> list[Line]:
-        return [Line("time = max(FLOPs / peak, bytes / bandwidth) / efficiency per layer, summed; each tensor "
+        compute = ("GEMM FLOPs / peak + other FLOPs / vector peak" if self.roofline.device.vector_peak
+                   else "FLOPs / peak")
+        return [Line(f"time = max({compute}, bytes / bandwidth) / efficiency per layer, summed; each tensor "
                      "through main memory once; conventions and sources: docs/roofline.md")]
 
     def _table(self, markdown: bool) -> Table:

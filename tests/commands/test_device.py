@@ -50,9 +50,11 @@ def test_measure_writes_a_profile_that_reads_back(tmp_path):
     device = read_device(str(path))
     assert device.kind == "cpu" and device.threads == 1
     assert set(device.peak) == {"float32", "float64"} and device.bandwidth > 0 and 0 < device.efficiency <= 10
+    assert set(device.vector_peak) == {"float32", "float64"} and all(v > 0 for v in device.vector_peak.values())
     text = path.read_text()
     assert all("#" in line for line in text.splitlines()
                if line.split(":")[0].strip() in ("float32", "float64", "bandwidth_gb_s", "efficiency"))
+    assert "depthwise conv tap by tap" in text and "vector float32" in result.output
 
 
 def test_cost_with_a_device(files):

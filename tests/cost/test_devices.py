@@ -78,3 +78,29 @@ def test_unknown_key_suggests_the_close_one():
     with pytest.raises(SpecError) as err:
         parse_device(GOOD + "effciency: 0.5\n", "p.yaml")
     assert "efficiency" in err.value.hint
+
+
+def test_the_vector_peak_is_optional_and_falls_back_to_the_gemm_peak():
+    plain = parse_device(GOOD, "p.yaml")
+    assert plain.vector_peak == {} and plain.vector_peak_for("float32") == Fraction(3, 2) * 10 ** 12
+    split = parse_device(GOOD + "vector_tflops:\n  float32: 0.004\n", "p.yaml")
+    assert split.vector_peak_for("float32") == 4 * 10 ** 9  # 0.004 · 10^12 FLOP/s
+    assert split.to_dict()["vector_peak_flops"] == {"float32": 4e9}
+    assert plain.to_dict()["vector_peak_flops"] == {}
+
+
+@pytest.mark.parametrize("extra, where, what", [
+    ("vector_tflops:\n  float32: 0\n", "p.yaml:8:12", "`float32` is 0"),
+    ("vector_tflops:\n  flaot32: 1\n", "p.yaml:8:3", "unknown dtype `flaot32` under `vector_tflops`"),
+    ("vector_tflops: 3\n", "p.yaml:7:16", "`vector_tflops` must map dtypes"),
+])
+def test_vector_peak_errors_have_positions(extra, where, what):
+    with pytest.raises(SpecError) as err:
+        parse_device(GOOD + extra, "p.yaml")
+    assert str(err.value.mark) == where and what in err.value.message
+
+
+def test_no_shipped_profile_gives_a_vector_peak():
+    # no datasheet quotes one for the arithmetic of depthwise convs, pooling and elementwise kernels: the shipped
+    # profiles keep one peak for all work (docs/roofline.md, "Compute classes")
+    assert all(d.vector_peak == {} for d in shipped_devices())

@@ -145,3 +145,61 @@ def test_best_under_the_roofline_says_why(device):
     assert report.chosen_by == "roofline time on made-up (float32)"
     assert conv.reason.startswith("fastest on made-up: ")
     assert "bound" in conv.reason
+
+
+# ---- compute classes: GEMM work at the peak, the rest at the vector peak (docs/roofline.md) -----------------------
+VECTOR = MADE_UP + "vector_tflops:\n  float32: 0.1  # 10^11 FLOP/s\n"
+DEPTHWISE = "  - {type: depthwise, name: dw, kernel: 3, padding: 1, bias: false}\n"
+
+
+def test_layer_time_splits_the_compute():
+    from convcalc.cost.roofline import layer_time
+
+    # 600 GEMM FLOPs at 100 FLOP/s + 400 vector FLOPs at 10 FLOP/s = 6 + 40 = 46 s; 50 B at 10 B/s = 5 s
+    assert layer_time(1000, 50, 100, 10, Fraction(1), 600, 10) == (46, 5, 46)
+    assert layer_time(1000, 50, 100, 10) == (10, 5, 10)  # no split: 1,000 / 100
+
+
+def test_a_depthwise_conv_runs_at_the_vector_peak(device):
+    # 3×3 depthwise on 32 × 56² (3,136 positions), padding 1: FLOPs 2·32·3136·9 = 1,806,336, none a GEMM;
+    # weights 32·9·4 = 1,152 B, input = output = 32·3136·4 = 401,408 B → 803,968 B, memory 8.03968 µs.
+    # At the vector peak 10^11 FLOP/s: compute 18.06336 µs → compute-bound.
+    graph = network(DEPTHWISE, input="[32, 56, 56]").expand()
+    layer = roofline(graph, parse_device(VECTOR, "v.yaml")).layers[0]
+    assert (layer.flops, layer.gemm_flops, layer.bytes) == (1_806_336, 0, 803_968)
+    assert layer.compute_time == Fraction(1_806_336, 10 ** 11) and layer.time == layer.compute_time
+    assert layer.bound == "compute"
+    # without a vector peak (the made-up device): compute 1,806,336 / 10^13 = 0.18 µs, memory-bound 8.03968 µs
+    plain = roofline(graph, device).layers[0]
+    assert plain.compute_time == Fraction(1_806_336, 10 ** 13) and plain.time == Fraction(803_968, 10 ** 11)
+
+
+def test_a_gemm_layer_is_unchanged_by_the_vector_peak():
+    # the 1×1 conv of the first test: compute 10.2760448 µs at the GEMM peak, memory-bound 40.79616 µs
+    layer = roofline(network(POINTWISE).expand(), parse_device(VECTOR, "v.yaml")).layers[0]
+    assert layer.gemm_flops == layer.flops == 102_760_448
+    assert layer.compute_time == Fraction(102_760_448, 10 ** 13) and layer.time == Fraction(4_079_616, 10 ** 11)
+
+
+def test_a_depthwise_separable_conv_splits_its_stages():
+    # on 32 × 56², out 64, 3×3, padding 1, no bias: depthwise 1,806,336 FLOPs (vector); pointwise MACs
+    # 64·32·3136 = 6,422,528 → 12,845,056 FLOPs (GEMM). compute = 12,845,056 / 10^13 + 1,806,336 / 10^11
+    # = 1.2845056 + 18.06336 = 19.3478656 µs; bytes: weights (32·9 + 64·32)·4 = 9,344, input 401,408,
+    # output 64·3136·4 = 802,816 → 1,213,568 B, memory 12.13568 µs → compute-bound 19.3478656 µs
+    graph = network("  - {type: depthwise_separable, name: ds, out: 64, kernel: 3, padding: 1, bias: false}\n",
+                    input="[32, 56, 56]").expand()
+    layer = roofline(graph, parse_device(VECTOR, "v.yaml")).layers[0]
+    assert (layer.flops, layer.gemm_flops, layer.bytes) == (14_651_392, 12_845_056, 1_213_568)
+    assert layer.time == Fraction(193_478_656, 10 ** 13) and layer.bound == "compute"
+
+
+def test_the_vector_peak_in_json_and_the_table():
+    from convcalc.render.roofline import RooflineView
+
+    report = roofline(network(DEPTHWISE, input="[32, 56, 56]").expand(), parse_device(VECTOR, "v.yaml"))
+    data = report.to_dict()
+    assert data["vector_peak_flops"] == 1e11 and data["peak_flops"] == 1e13
+    assert data["layers"][0]["gemm_flops"] == 0 and data["device"]["vector_peak_flops"] == {"float32": 1e11}
+    view = RooflineView(report)
+    assert "vector (non-GEMM) work at 100 GFLOP/s" in view._device().text
+    assert "GEMM FLOPs / peak + other FLOPs / vector peak" in view._notes()[0].text

@@ -15,7 +15,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
     Examples:
       convcalc device list                     the shipped profiles (dense peaks, bandwidth)
       convcalc device show h100                one profile, every value with its source
-      convcalc device measure -o mine.yaml     this machine: GEMM peak, copy bandwidth, efficiency factor
+      convcalc device measure -o mine.yaml     this machine: GEMM and vector peaks, copy bandwidth, efficiency
     """
     from ...cost import devices
     from ...errors import SpecError, did_you_mean
@@ -53,6 +53,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
     import sys
 
     print(f"wrote {output}: float32 {float(profile.peak['float32']) / 1e9:.1f} GFLOP/s, float64 "
-          f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s, bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
+          f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s (GEMM), vector float32 "
+          f"{float(profile.vector_peak['float32']) / 1e9:.2f} GFLOP/s, bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
           f"efficiency {float(profile.efficiency):.3f}, {profile.threads} threads", file=sys.stderr)
     return 0
