@@ -60,8 +60,9 @@ def node_fields_yaml(node) -> dict:
 
 
 def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None,
-                 allow_unsupported: bool = False) -> RewriteResult:
-    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after."""
+                 allow_unsupported: bool = False, input_shape: tuple[int, ...] | None = None) -> RewriteResult:
+    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target`` (at ``input_shape`` when
+    given); analyse before and after."""
     import fnmatch
 
     from ..cost.analysis import analyze
@@ -73,8 +74,8 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     if missing:
         raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
                         f"this version of convcalc", None, "see docs/variants.md for the kinds available")
-    network = load_network(spec, allow_unsupported=allow_unsupported)
-    graph = network.expand(batch=batch)
+    network = load_network(spec, input_shape, allow_unsupported=allow_unsupported)
+    graph = network.expand(input_shape=input_shape, batch=batch)
     before = analyze(graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({layer.name: tuple(layer.output_shape) for layer in before.layers})

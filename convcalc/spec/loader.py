@@ -129,8 +129,11 @@ def load(source: Any) -> "Network":
         _check_layer_count(source.get("layers"), Mark("<dict>", 1, 1))  # before marking every layer
         return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
     if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
-        path = resolve_path(os.fspath(source))
-        return Network(load_yaml(read_file(path, "the spec", hint="check the file"), path), path)
+        given = os.fspath(source)
+        path = resolve_path(given)
+        # the report's `source` is the spec as the user named it (a path as given, or a shipped config's name),
+        # never the absolute path of an installed config; positions in errors keep the file that was read
+        return Network(load_yaml(read_file(path, "the spec", hint="check the file"), path), given)
     return Network(load_yaml(str(source), "<string>"), "<string>")
 
 

@@ -8,7 +8,7 @@ from ..common import overrides
 
 def compare(specs: list[str] | None = None, layer: str | None = None, as_: str | None = None,
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
-            format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
+            format: str = "table", batch: int | None = None, input: str | None = None, sets: list[str] | None = None, units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
             device: str | None = None) -> int:
     """Compare designs: specs side by side, one layer built every way, or a network with every conv rewritten.
@@ -22,8 +22,10 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
     """
     from ...errors import SpecError
     from ...render.emitters import emit
+    from ...spec.loader import parse_input_override
 
     specs = list(specs or [])
+    shape = parse_input_override(input) if input is not None else None
     if layer is not None:
         if as_ is not None or len(specs) > 1:
             raise SpecError("--layer takes at most one spec and no --as", None,
@@ -31,7 +33,12 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.whatif import layer_query_from_spec, parse_groups, parse_layer, what_if
         from ...render.whatif import WhatIfView
 
-        query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported) if specs else parse_layer(layer)
+        if shape is not None and not specs:
+            raise SpecError("--input needs a spec: a --layer description gives its own size (… @56x56)", None,
+                            "write the size in the description, or give the spec: compare SPEC --layer NAME "
+                            "--input 3x160x160")
+        query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported, shape) if specs else \
+            parse_layer(layer)
         emit(WhatIfView(what_if(query, parse_groups(groups)), units), format)
         return 0
     if as_ is not None:
@@ -41,7 +48,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.rewrite import rewrite_spec
         from ...render.compare import ComparisonView, rewrite_extra, rewrite_notes
 
-        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported)
+        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported, shape)
         if write:
             result.write(write)
         comparison = compare_reports([result.before, result.after],
@@ -60,6 +67,6 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...cost.devices import find_device
 
         profile = find_device(device)
-    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile, shape)
     emit(ComparisonView(comparison, units, all_layers), format)
     return 0

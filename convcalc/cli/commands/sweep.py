@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1) -> int:
+          input: str | None = None, units: str = "auto", chart: bool = True, jobs: int | str = 1) -> int:
     """Params, MACs and FLOPs over a grid of var values, e.g. --set alpha=0.25,0.5,0.75,1.0 --set resolution=128,224.
 
     \b
@@ -18,15 +18,18 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     from ...render.emitters import emit
     from ...render.sweep import SweepStream, SweepView
 
+    from ...spec.loader import parse_input_override
+
     workers = worker_count(jobs)
+    shape = parse_input_override(input) if input is not None else None
     axes, fixed = parse_sweep_sets(sets or [])
     if not axes:
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
     if format != "jsonl":
-        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers), units, chart), format)
+        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers, shape), units, chart), format)
         return 0
-    _, points = stream_points(spec, axes, fixed, batch, workers)
+    _, points = stream_points(spec, axes, fixed, batch, workers, shape)
     try:
         emit(SweepStream(points), format)
     except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
