@@ -187,12 +187,13 @@ class AnalyzeView:
                          Line(conventions_text(self.report))])
 
     def csv(self) -> Table:
-        """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
-        ``--columns`` chose some (then those, in that order)."""
+        """One row per layer (or collapsed block) with exact integers, and no Total row: a data frame read from it
+        (``pd.read_csv``) sums to the totals once, and its count columns stay integers (the totals are in the table
+        and the JSON). Every field, unless ``--columns`` chose some (then those, in that order)."""
         options = self.options
         fields = [COLUMNS[c][2] for c in options.columns] if options.columns_chosen else CSV_FIELDS
         table = Table(csv_columns(*fields))
-        for row in rows(self.report, options.depth) + [totals_row(self.report)]:
+        for row in rows(self.report, options.depth):
             rf = row.rf
             values = {
                 "name": row.name, "type": row.type, "depth": row.depth,
@@ -203,7 +204,7 @@ class AnalyzeView:
             }
             table.add([values[f] for f in fields])
         summary = unsupported_summary(self.report.unsupported)
-        if summary:  # a last row that says so (readers that skip `#` comment lines skip it)
+        if summary:  # a last row that says so (`pd.read_csv(…, comment="#")` skips it)
             table.add([f"# {summary}"] + [""] * (len(fields) - 1))
         return table
 
