@@ -49,3 +49,17 @@ def test_source_is_the_name_or_path_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.yaml").write_text("input: [3, 8, 8]\nlayers:\n  - {type: conv, out: 4, kernel: 3}\n")
     assert convcalc.analyze("net.yaml").source == "net.yaml"
+
+
+def test_the_readmes_python_api_section_runs():
+    pytest.importorskip("pandas")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Python API"):]
+    code = section[section.index("```python\n") + 10:section.index("```\n", section.index("```python"))]
+    scope: dict = {}
+    exec(compile(code, "README.md (Python API)", "exec"), scope)
+    assert scope["report"].totals.macs == 4_089_184_256  # torchvision's 4.09 GFLOPS for ResNet-50
+    assert scope["frame"]["macs"].sum() == 4_089_184_256
+    assert scope["small"].input == [3, 160, 160]
