@@ -54,6 +54,8 @@ class Graph:
     output: str = ""
     budgets: Any = None
     vars: dict[str, Any] = field(default_factory=dict)
+    #: warnings about the spec as a whole (an input that looks batch-first), reported before the layers'
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def spatial_rank(self) -> int:
