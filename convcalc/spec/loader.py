@@ -245,7 +245,9 @@ class Network:
         where = doc.mark_of("input") if input_shape is None else None
         return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
                      output=scope.previous, budgets=self.budgets, vars=variables,
-                     warnings=batch_first_warning(shape, where, input_shape is not None))
+                     warnings=batch_first_warning(shape, where, input_shape is not None),
+                     aliases={name: layer for name, layer in {**scope.names, **expander.full_names}.items()
+                              if name != layer})
 
 
 _EXPANSIONS_KEPT = 4  # graphs remembered per network (:meth:`Network.expanded`)

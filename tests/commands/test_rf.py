@@ -228,3 +228,18 @@ def test_rf_path_does_not_import_numpy():
             "print('numpy' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["layer3", "layer3.5"])
+def test_layer_takes_block_instance_names_as_inputs_does(name):
+    # `layer3.5` is the last bottleneck of layer3 and `layer3` its last repetition: both stand for its output,
+    # layer3.5.relu3. Its RF is layer4's 427 (above) less layer4's three 3×3 convs: 2·16 (stride 2 at jump 16)
+    # + 2·32 + 2·32 = 160 → 267, at jump 16
+    data = rf_json("resnet50", "--layer", name)
+    assert [row["name"] for row in data["layers"]] == ["layer3.5.relu3"]
+    assert (data["layers"][0]["size"], data["layers"][0]["jump"]) == ([267, 267], [16, 16])
+
+
+def test_an_unknown_block_name_still_suggests_layers():
+    result = invoke("resnet50", "--layer", "layer9")
+    assert result.exit_code == 2 and "no layer named `layer9`" in result.output

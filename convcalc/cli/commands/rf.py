@@ -82,6 +82,8 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
 
     graph = expand(spec, batch, input, sets, allow_unsupported)
     report = analyze(graph)
+    if layer is not None:  # a block instance or a repeated name, as `inputs:` reads them (layer3.5 → layer3.5.relu)
+        layer = graph.layer_named(layer)
     position, fraction = parse_at(at), parse_mass(mass)
     check_options(report, layer, position, erf, save)
     rows = rf_rows(graph, report)

@@ -59,6 +59,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
                             "weights", None, "run them one at a time")
         return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs, allow_unsupported)
     graph = expand(spec, batch, input, sets, allow_unsupported)
+    layer = graph.layer_named(layer) if layer is not None else None  # a block instance names its output layer
     progress = LazyProgress(len(graph.nodes))
     try:
         result = run_verify(graph, seed=seed, dtype=dtype, max_memory=limit, progress=progress)
