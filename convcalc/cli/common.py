@@ -16,8 +16,10 @@ __all__ = ["expand", "no_color", "overrides", "parse_at", "parse_kwargs", "repor
 
 
 def report_error(err) -> None:
-    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal."""
-    print(f"\x1b[31merror:\x1b[0m {err}" if use_color(sys.stderr) else f"error: {err}", file=sys.stderr)
+    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal; one line per problem when
+    the error holds several (every bad budget of a spec)."""
+    for one in getattr(err, "errors", [err]):
+        print(f"\x1b[31merror:\x1b[0m {one}" if use_color(sys.stderr) else f"error: {one}", file=sys.stderr)
 
 
 @contextmanager
