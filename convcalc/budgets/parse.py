@@ -291,15 +291,26 @@ def load_budgets_file(path: str) -> BudgetsFile:
                 hint = f"put `{key}` under `budgets:` (for every spec) or under `specs: {{NAME: …}}`"
             raise SpecError(f"unknown key `{key}` in a budgets file with `budgets:`/`specs:` sections",
                             doc.key_mark(key), hint)
-    common = parse_section(doc["budgets"], origin, doc.mark_of("budgets")) if "budgets" in doc else []
+    problems: list[SpecError] = []  # every bad budget of every section, not only the first
+
+    def section(data, mark) -> list[Budget]:
+        try:
+            return parse_section(data, origin, mark)
+        except SpecError as err:
+            problems.extend(every_error(err))
+            return []
+
+    common = section(doc["budgets"], doc.mark_of("budgets")) if "budgets" in doc else []
     per_spec: dict[str, list[Budget]] = {}
     specs = doc.get("specs")
     if specs is not None:
         if not isinstance(specs, YMap):
             raise SpecError("`specs` must map spec names to budgets", doc.mark_of("specs"),
                             "write `specs: {resnet50: {macs: 4.1G}}`")
-        for name, section in specs.items():
-            per_spec[str(name)] = parse_section(section, origin, specs.mark_of(name))
+        for name, entry in specs.items():
+            per_spec[str(name)] = section(entry, specs.mark_of(name))
+    if problems:
+        raise SpecErrors(problems)
     return BudgetsFile(path, common, per_spec)
 
 

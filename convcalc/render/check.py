@@ -356,7 +356,7 @@ class BadOptionsView:
         self.error = error
 
     def github(self) -> Document:
-        return Document([_bad_input(self.error)])
+        return Document([_bad_input(one) for one in every_error(self.error)])
 
     def table(self) -> None:
         return None

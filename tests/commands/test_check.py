@@ -428,3 +428,12 @@ def test_every_error_of_a_spec_is_reported(tmp_path):
     github = run(str(path), "--format", "github").stdout
     assert [line.split("::")[1].split(",")[1] for line in github.splitlines()
             if line.startswith("::error")] == ["line=6", "line=7", "line=8"]
+
+
+def test_every_bad_budget_of_a_budgets_file_is_reported(tmp_path):
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets:\n  params: 5Q\nspecs:\n  tiny: {mac: 1G}\n  other: {macs: 4G}\n")
+    result = run(TINY, "--budgets", str(path), "--format", "github")
+    assert result.exit_code == 2
+    assert [line.split(",")[1] for line in result.stdout.splitlines()] == ["line=2", "line=4"]
+    assert [line.split(": ", 2)[1] for line in result.stderr.splitlines()] == [f"{path}:2:11", f"{path}:4:14"]
