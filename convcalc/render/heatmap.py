@@ -170,7 +170,7 @@ def heatmap_lines(erf, color: bool) -> list:
     for r in range(0, rows, step):
         chars = []
         for c in range(0, cols, step):
-            if mask[r, c]:
+            if mask[r:r + step, c:c + step].any():  # a cell of 2×2 pixels holds the outline if any of them does
                 chars.append("[]")
             else:
                 level = image[r:r + step, c:c + step].mean()
