@@ -22,6 +22,8 @@ ELIGIBILITY = ("a layer is rewritten when it is a standard `conv` with groups ==
                "some axis, the design's group count divides both its channel counts, and its name matches --only "
                "(when given)")
 
+#: the reason of a conv left because it is of another design (:func:`_other_design`)
+NOT_STANDARD = "not a standard conv"
 
 
 @dataclass
@@ -86,6 +88,8 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
         query = REGISTRY[node.kind](node).conv_query(shapes[node.inputs[0]], shapes[node.name], network.source)
         written = query.written_as if query is not None else None
         if written is None or written[0] not in ("standard", "grouped"):  # not a plain conv (Conv.written_as)
+            if query is not None:  # a conv of another design (depthwise, pointwise, …): left, and said so
+                kept.setdefault(_other_design(node.kind, written, query), []).append(node.name)
             layers.append(entry)
             continue
         if only and not any(fnmatch.fnmatchcase(node.name, pattern) for pattern in only):
@@ -115,6 +119,18 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     after = analyze(load(flat))
     after.source = f"{network.source} --as {target}"
     return RewriteResult(target, flat, before, after, rewritten, kept)
+
+
+def _other_design(kind: str, written, q) -> str:
+    """Why a conv that is not a standard one is left as it is (a depthwise-separable stage of MobileNet v1 is a
+    `depthwise` and a `pointwise` layer): what it already is."""
+    if q.groups > 1 and q.groups == q.c_in:
+        what = "already grouped, one group per channel"
+    elif math.prod(q.kernel) == 1:
+        what = "a 1×1 conv"
+    else:
+        what = f"a {written[0] if written else kind} design already"
+    return f"`{kind}`, {NOT_STANDARD}: {what}"
 
 
 def _part_name(part: dict, index: int) -> str:
