@@ -19,12 +19,8 @@ DELAY = 1.0
 
 
 def enabled(stream=None) -> bool:
-    """Whether a bar may be drawn on ``stream`` (stderr): a terminal, and ``CONVCALC_PROGRESS`` is not ``0``."""
-    import os
-
+    """Whether a bar may be drawn on ``stream`` (stderr): only a terminal (never a pipe, a file, a CI log)."""
     stream = stream or sys.stderr
-    if os.environ.get("CONVCALC_PROGRESS", "") == "0":
-        return False
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
