@@ -268,6 +268,11 @@ def erf_csv_table(erf) -> Table:
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
+#: what ``rf --save`` writes: file type → the optional package it needs (checked before the ERF is computed,
+#: :func:`convcalc.render.files.check_output`)
+SAVE_FORMATS = {"svg": None, "png": "matplotlib", "npy": None, "csv": None}
+
+
 def save_erf(erf, path: str) -> None:
     """Save the ERF: ``.svg`` (the terminal picture), ``.png`` (matplotlib), ``.npy`` / ``.csv`` (the map)."""
     import numpy as np

@@ -39,6 +39,13 @@ class Progress:
         self.enabled = enabled(self.stream)
         self.bar = self.task = None
 
+    def expect(self, total: int) -> None:
+        """Set the units of work once the work knows them (before any is done: the measured ERF learns its cut
+        graph after the checks)."""
+        self.total = max(int(total), 1)
+        if self.bar is not None:
+            self.bar.update(self.task, total=self.total)
+
     def advance(self, n: int = 1, label: str = "") -> None:
         self.done = min(self.done + n, self.total)
         self._draw(label)
