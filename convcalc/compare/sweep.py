@@ -226,12 +226,24 @@ def plan(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, 
 
 
 def sweep(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-          jobs: int | str = 1, input_shape: tuple[int, ...] | None = None) -> Sweep:
+          jobs: int | str = 1, input_shape: tuple[int, ...] | None = None, progress=None) -> Sweep:
     """Analyse ``spec`` at every point of the product of ``axes`` (var → values), with ``fixed`` vars set, in
-    ``jobs`` processes; at most :data:`MAX_SWEEP_POINTS` points, all kept."""
+    ``jobs`` processes; at most :data:`MAX_SWEEP_POINTS` points, all kept. ``progress``: an object with
+    ``expect(total)`` and ``advance(n, label)`` (:class:`convcalc.render.progress.Progress`), moved per point."""
     checked = plan(spec, axes, fixed, batch, input_shape=input_shape)
     return Sweep(checked.network.name, checked.network.source, checked.axes, checked.fixed,
-                 list(run_points(checked, jobs)))
+                 list(counted(checked, run_points(checked, jobs), progress)))
+
+
+def counted(checked: SweepPlan, points: Iterator[SweepPoint], progress=None) -> Iterator[SweepPoint]:
+    """``points`` as they come, each reported to ``progress`` (see :func:`sweep`), when given."""
+    if progress is None:
+        yield from points
+        return
+    progress.expect(checked.size)
+    for point in points:
+        progress.advance(1, " ".join(f"{k}={v}" for k, v in point.values.items()))
+        yield point
 
 
 def stream_points(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,

@@ -26,16 +26,22 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
     if not axes:
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
-    if format != "jsonl":
-        emit(SweepView(run_sweep(spec, axes, fixed, batch, workers, shape), units, chart), format)
-        return 0
-    _, points = stream_points(spec, axes, fixed, batch, workers, shape)
-    try:
-        emit(SweepStream(points), format)
-    except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
-        _quiet_stdout()
-    finally:
-        points.close()  # stops the worker processes at once
+    from ...compare.sweep import counted
+    from ...render.progress import Progress
+
+    with Progress(0, "sweep") as progress:  # per point, on a terminal's stderr
+        if format != "jsonl":
+            result = run_sweep(spec, axes, fixed, batch, workers, shape, progress)
+            progress.close()
+            emit(SweepView(result, units, chart), format)
+            return 0
+        checked, points = stream_points(spec, axes, fixed, batch, workers, shape)
+        try:
+            emit(SweepStream(counted(checked, points, progress)), format)
+        except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
+            _quiet_stdout()
+        finally:
+            points.close()  # stops the worker processes at once
     return 0
 
 
