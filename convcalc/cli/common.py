@@ -53,8 +53,11 @@ def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str
     if is_import_source(spec):  # the frontend needs the input shape (it fixes dynamic dims)
         from ..importers.source import load_network
 
+        from ..render.progress import Progress
+
         given = shape()
-        network = load_network(spec, given, allow_unsupported)
+        with Progress(0, "import") as progress:  # a large model takes seconds to trace: a bar on a terminal
+            network = load_network(spec, given, allow_unsupported, progress=progress)
     else:
         network = load(spec)
         given = shape()

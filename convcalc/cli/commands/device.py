@@ -37,6 +37,10 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
         return 0
     from ...cost.measure import measure, profile_yaml
 
+    if output is not None:  # before the measuring (seconds to minutes): a place the profile can be written
+        from ...render.files import check_output
+
+        check_output(output, "--output")
     text = profile_yaml(measure(threads, quick))
     profile = devices.parse_device(text, output or "<measured>")  # what is written must read back
     if output is None:
