@@ -74,9 +74,10 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_u
 
     ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable;
     ``allow_unsupported``: operators with no layer kind become ``unsupported`` placeholders (listed in
-    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch`` and
-    ``allow_unsupported`` as keywords. Without the frontend's optional package: ``SpecError`` "… needs the optional
-    onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line).
+    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch``,
+    ``allow_unsupported`` and ``progress`` as keywords. Without the frontend's optional package: ``SpecError``
+    "… needs the optional onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2
+    at the command line).
     ``progress`` (:class:`convcalc.render.progress.Progress`, optional) is handed to the frontend, which reports
     its stages (and the PyTorch frontend each node it traces)."""
     import importlib
