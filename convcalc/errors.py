@@ -117,6 +117,25 @@ class SpecError(Exception):
         return f"{where}{self.message}{fix}"
 
 
+class SpecErrors(SpecError):
+    """Several problems found in one pass (every bad budget of a section), each a :class:`SpecError` with its
+    position: the user fixes them all in one go. It reads as the first (its message, mark and hint); ``errors``
+    holds them all, and ``partial`` what was read without a problem (the budgets that parsed)."""
+
+    def __init__(self, errors: list, partial=None):
+        first = errors[0]
+        super().__init__(first.message, first.mark, first.hint)
+        self.errors, self.partial = list(errors), partial
+
+    def __str__(self) -> str:
+        return "\n".join(SpecError.__str__(error) for error in self.errors)
+
+
+def every_error(error: SpecError) -> list:
+    """The problems an error stands for: those of a :class:`SpecErrors`, else the error itself."""
+    return list(getattr(error, "errors", [error]))
+
+
 #: where the layer kinds are listed, for a hint about an unknown kind
 KINDS_LISTING = "run `convcalc explain --list` for the valid kinds"
 

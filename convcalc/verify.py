@@ -96,18 +96,30 @@ def memory_guard(graph, report, dtype: str, limit: int) -> int:
     """Raise :class:`MemoryRefused` when the estimate exceeds ``limit``; return the estimate otherwise."""
     estimate = estimate_peak_bytes(graph, report, dtype)
     if estimate > limit:
-        raise MemoryRefused(estimate, limit, report.batch)
+        raise MemoryRefused(estimate, limit, report.batch, dtype)
     return estimate
 
 
 class MemoryRefused(Exception):
-    def __init__(self, estimate: int, limit: int, batch: int):
-        self.estimate, self.limit, self.batch = estimate, limit, batch
-        hint = "use a smaller --batch" if batch > 1 else "already at batch 1"
+    """A run whose estimated peak is above ``--max-memory``, refused before it starts. The fix suggests only what
+    would lower the estimate: a smaller ``--batch`` above batch 1, ``--dtype float32`` when running in float64
+    (never when float32 is already in use), a smaller ``--input``; the RF probe (``probe=True``) always runs at
+    batch 1 in float64 whatever the options, so its fix is an earlier ``--layer`` or a smaller ``--input``."""
+
+    def __init__(self, estimate: int, limit: int, batch: int, dtype: str = "float32", probe: bool = False):
+        self.estimate, self.limit, self.batch, self.dtype, self.probe = estimate, limit, batch, dtype, probe
+        what = "batch 1, float64" if probe else f"{dtype}" + (f", batch {batch}" if batch > 1 else "")
+        if probe:
+            fixes = ["pick an earlier --layer", "a smaller --input (e.g. --input 3x64x64)"]
+        else:
+            fixes = ["use a smaller --batch"] if batch > 1 else []
+            fixes.append("a smaller --input (e.g. --input 3x64x64)")
+            if dtype == "float64":
+                fixes.append("--dtype float32")
         super().__init__(
-            f"refusing to run: the estimated peak memory is {human_bytes(estimate)} ({estimate:,} bytes), above "
-            f"the limit of {human_bytes(limit)} — {hint}, a smaller --input (e.g. --input 3x64x64), "
-            f"--dtype float32, or raise --max-memory")
+            f"refusing to run{' the RF probe' if probe else ''}: the estimated peak memory is "
+            f"{human_bytes(estimate)} ({estimate:,} bytes, {what}), above the limit of {human_bytes(limit)} — "
+            f"{', '.join(fixes)}, or raise --max-memory")
 
 
 @dataclass
@@ -371,25 +383,31 @@ def probe_bytes(graph, report, layer: str) -> int:
                           open_activations=True, after=after)
 
 
-def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY) \
-        -> list[RFAxis]:
-    """Measure which input positions influence one output unit, per axis, and compare with the analytic RF.
+@dataclass
+class ProbePlan:
+    """The RF probe checked before it runs (:func:`plan_probe`): its unit, the graph cut after that unit's layer,
+    and its estimated peak memory."""
 
-    All-ones weights (zero biases, batch norm = identity), max/min pooling as window sums (``max_as_sum``), a
-    positive input (nothing cancels), float64; the input gradient of the unit summed over channels
-    (:func:`convcalc.executor.backward.input_gradient`) with every activation's mask held open (ReLU6 above 6 or a
-    saturated sigmoid would cut paths that exist), each node's gradient rescaled so deep networks do not
-    overflow, and broadcast gates such as squeeze-and-excitation held constant (the analytic RF leaves global
-    context out). Its per-axis marginal gives the influenced span and the nonzero taps.
-    """
-    import numpy as np
+    layer: str
+    position: tuple
+    cut: object  # Graph
+    estimate: int
 
-    from .cost.rftable import rf_rows
-    from .erf.stats import check_on_grid, check_position, off_grid, rf_window
-    from .layers import REGISTRY
+    @property
+    def steps(self) -> int:
+        """Units of work for a progress bar: each node of the cut forward, then backward."""
+        return 2 * len(self.cut.nodes)
+
+
+def plan_probe(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY) -> ProbePlan:
+    """Everything :func:`probe_rf` checks before any work: no placeholder upstream, the layer (default: the last
+    spatial one), a channels-first output, the unit, and the estimated peak memory within ``max_memory``
+    (:class:`MemoryRefused`, ``probe=True``, otherwise). Cheap: shapes only, so ``verify --rf`` can refuse before
+    its layer check runs."""
+    import dataclasses
+
     from .cost.report import refuse_placeholders
-    from .executor import run
-    from .executor.backward import input_gradient
+    from .erf.stats import check_on_grid, check_position, off_grid
 
     refuse_placeholders(report.unsupported, "the RF probe (verify --rf)", graph=graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}
@@ -408,18 +426,46 @@ def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int =
                                                                                    graph.input_shape[1:])
     estimate = probe_bytes(graph, report, layer)
     if estimate > max_memory:
-        raise MemoryRefused(estimate, max_memory, 1)
+        raise MemoryRefused(estimate, max_memory, 1, "float64", probe=True)
+    names = [node.name for node in graph.nodes]
+    cut = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer, batch=1)
+    return ProbePlan(layer, tuple(position), cut, estimate)
+
+
+def probe_rf(graph, report, layer: str | None = None, at=None, max_memory: int = DEFAULT_MAX_MEMORY,
+             plan: ProbePlan | None = None, progress=None) -> list[RFAxis]:
+    """Measure which input positions influence one output unit, per axis, and compare with the analytic RF.
+
+    All-ones weights (zero biases, batch norm = identity), max/min pooling as window sums (``max_as_sum``), a
+    positive input (nothing cancels), float64; the input gradient of the unit summed over channels
+    (:func:`convcalc.executor.backward.input_gradient`) with every activation's mask held open (ReLU6 above 6 or a
+    saturated sigmoid would cut paths that exist), each node's gradient rescaled so deep networks do not
+    overflow, and broadcast gates such as squeeze-and-excitation held constant (the analytic RF leaves global
+    context out). Its per-axis marginal gives the influenced span and the nonzero taps.
+
+    ``plan``: the checks already made (:func:`plan_probe`; made here otherwise). ``progress``: an object with
+    ``phase(label, size)`` (:class:`convcalc.render.progress.Progress`), moved one unit per node forward and one
+    per node backward, so a bar follows the backward pass too.
+    """
+    import numpy as np
+
+    from .cost.rftable import rf_rows
+    from .erf.stats import rf_window
+    from .layers import REGISTRY
+    from .executor import run
+    from .executor.backward import input_gradient
+
+    plan = plan or plan_probe(graph, report, layer, at, max_memory)
+    layer, position, cut = plan.layer, plan.position, plan.cut
     from .executor.memory import release_freed_arrays
 
     release_freed_arrays()
 
-    names = [node.name for node in graph.nodes]
-    import dataclasses
-
-    cut = dataclasses.replace(graph, nodes=graph.nodes[: names.index(layer) + 1], output=layer, batch=1)
+    size = len(cut.nodes)
     ex = run(cut, dtype="float64", x=np.ones((1, *graph.input_shape)), weights="ones", max_as_sum=True,
-             keep=True)
-    grad = input_gradient(cut, ex, layer, position, gates=False, rescale=True, open_activations=True)
+             keep=True, progress=progress.phase("RF probe forward", size) if progress is not None else None)
+    grad = input_gradient(cut, ex, layer, position, gates=False, rescale=True, open_activations=True,
+                          progress=progress.phase("RF probe backward", size) if progress is not None else None)
     if not np.all(np.isfinite(grad)):
         raise SpecError(f"the RF probe of `{layer}` overflowed float64 (all-ones weights grow the signal by the "
                         "fan-in at every layer)", None, "pick an earlier --layer")
@@ -547,7 +593,7 @@ def check_training(graph, report, seed: int = 0, dtype: str = "float32", freeze=
 
     estimate = train_bytes(report, dtype)
     if estimate > max_memory:
-        raise MemoryRefused(estimate, max_memory, graph.batch)
+        raise MemoryRefused(estimate, max_memory, graph.batch, dtype)
     model = training(graph, report, freeze)
     ex = run(graph, seed=seed, dtype=dtype, keep=True)
     step = train_step_counts(graph, ex, frozen_names(graph, freeze), seed=seed)

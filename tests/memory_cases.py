@@ -117,8 +117,10 @@ def measure(path: str, dtype: str, rf: bool) -> int:
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
         try:
             code = verify(path, dtype=dtype, rf=rf, format="json", max_memory="64G")
-        except SpecError:  # the RF probe refuses the layer (channels last): the run's memory counts all the same
-            code = 2 if rf else -1
+        except SpecError:  # the RF probe refuses the layer (channels last) before any work: the run alone is measured
+            if not rf:
+                raise
+            code = verify(path, dtype=dtype, rf=False, format="json", max_memory="64G")
     if code not in (0, 1, 2):  # 1: a disagreement (the RF probe of a kind with batch statistics), measured as well
         raise RuntimeError(f"verify {path} exited {code}")
     return _status("VmHWM") - before

@@ -245,5 +245,5 @@ def test_the_apps_own_options_are_documented():
 def test_the_docs_check_sees_an_undocumented_option():
     assert _mentions("`--max-memory 4G`", "--max-memory") and not _mentions("--max-memory-x", "--max-memory")
     assert "--version" not in {flag for flags in _commands().values() for flag in flags}  # the app's, not a command's
-    assert _commands()["sweep"] == ["--batch", "--chart", "--format", "--jobs", "--no-chart", "--plot", "--set",
-                                    "--units", "--wide", "--width"]
+    assert _commands()["sweep"] == ["--batch", "--chart", "--format", "--input", "--jobs", "--no-chart", "--plot",
+                                    "--set", "--units", "--wide", "--width"]

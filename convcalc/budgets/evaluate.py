@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from ..cost.report import Report, unsupported_summary
-from ..errors import Mark, SpecError
+from ..errors import Mark, SpecError, SpecErrors, every_error
 from ..limits import MAX_REPORT_BYTES, decimal_value, read_file, shorten, whole_number, within
 from ..spec.fields import describe
 from ..spec.yamlio import YMap
@@ -17,7 +17,7 @@ from .kinds import Budget
 from .quantities import TRAINING_QUANTITIES, attach_training
 from .parse import CheckOptions, merge, spec_budgets
 from .quantities import TRAINING_QUANTITIES
-from .results import BudgetResult, CheckRun, SpecCheck
+from .results import NOT_A_SPEC, BudgetResult, CheckRun, SpecCheck
 
 
 def evaluate(report: Report, budgets: list[Budget], baseline: Report | None = None) -> list[BudgetResult]:
@@ -31,26 +31,34 @@ def evaluate(report: Report, budgets: list[Budget], baseline: Report | None = No
 
 def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
     """Load, expand and analyse ``spec``, gather its budgets and check them. Bad input is caught into
-    :attr:`SpecCheck.error` so that the other specs of the run are still checked."""
+    :attr:`SpecCheck.error` so that the other specs of the run are still checked: every problem found, not only
+    the first (each bad budget of its section, the spec's own error, each budget that cannot apply), as a
+    :class:`~convcalc.errors.SpecErrors` when there are several; the budgets that could be checked keep their
+    results."""
     from ..cost.analysis import analyze
     from ..cost.peers import under_convention
     from ..importers.source import load_network
 
     result = SpecCheck(spec)
+    problems: list[SpecError] = []
     try:
         try:
             network = load_network(spec, options.input_shape, options.allow_unsupported, warn=result.warnings.append)
         except SpecError:
             if options.skip_unbudgeted and not _looks_like_spec(spec):
-                result.skipped = "not a convcalc spec"
+                result.skipped = NOT_A_SPEC
                 return result
             raise
         result.source, result.name = network.source, network.name
         stem = Path(network.source).stem
-        budgets = merge(spec_budgets(network),
-                        options.budgets_file.for_spec(network.name, stem) if options.budgets_file else [],
+        try:
+            own = spec_budgets(network)
+        except SpecErrors as err:  # every bad budget of the section; the others are still checked
+            problems += err.errors
+            own = err.partial or []
+        budgets = merge(own, options.budgets_file.for_spec(network.name, stem) if options.budgets_file else [],
                         options.flags)
-        if not budgets:
+        if not budgets and not problems:
             if options.skip_unbudgeted:
                 result.skipped = "no budgets"
                 return result
@@ -79,9 +87,18 @@ def check_spec(spec: str, options: CheckOptions) -> SpecCheck:
 
             traffic = roofline(graph, options.device, report=report)
             budgets = [b.with_roofline(traffic) if b.needs_roofline else b for b in budgets]
-        result.results = evaluate(report, budgets, baseline)
+        for budget in budgets:
+            try:
+                result.results.append(budget.evaluate(report, baseline))
+            except SpecError as err:  # a budget that cannot apply (a glob matching no layer): the others still run
+                problems += every_error(err)
+        if problems:
+            raise SpecErrors(problems)
+    except SpecErrors as err:
+        result.error = err if err.errors == problems else SpecErrors(problems + [e for e in err.errors
+                                                                                 if e not in problems])
     except SpecError as err:
-        result.error = err
+        result.error = SpecErrors(problems + [err]) if problems else err
     return result
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..errors import Mark, SpecError, did_you_mean
+from ..errors import Mark, SpecError, SpecErrors, did_you_mean, every_error
 from ..limits import check_number, decimal_value, read_file, shorten, whole_number
 from ..spec.fields import describe
 from ..numbers import decimal_text, whole
@@ -139,23 +139,33 @@ def parse_section(data: Any, origin: str, mark: Mark | None = None) -> list[Budg
         raise SpecError("`budgets` must be a mapping", getattr(data, "mark", mark),
                         "write e.g. `budgets: {params: 5M, macs: 600M}`")
     budgets: list[Budget] = []
-    for key, value in data.items():
-        where, value_mark = data.key_mark(key), data.mark_of(key)
-        if key in QUANTITIES:
-            amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
-            budgets.append(TotalMax(quantity=key, limit=amount, text=text, origin=origin, mark=where))
-        elif key in ROOFLINE_QUANTITIES:
-            amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
-            budgets.append(RooflineMax(quantity=key, limit=amount, text=text, origin=origin, mark=where))
-        elif key == "layer_max":
-            budgets += _layer_rules(value, value_mark, origin)
-        elif key == "min_rf":
-            budgets.append(_min_rf(value, value_mark, where, origin))
-        elif key == "max_increase":
-            budgets += _increases(value, value_mark, origin)
-        else:
-            raise SpecError(f"unknown budget `{shorten(key)}`", where, did_you_mean(str(key), SECTION_KEYS))
+    problems: list[SpecError] = []  # every bad budget is reported, not only the first
+    for key in data:
+        try:
+            budgets += _section_entry(data, key, origin)
+        except SpecError as err:
+            problems += every_error(err)
+    if problems:
+        raise SpecErrors(problems, budgets)
     return budgets
+
+
+def _section_entry(data: YMap, key, origin: str) -> list[Budget]:
+    """The budgets of one key of a ``budgets:`` mapping."""
+    value, where, value_mark = data[key], data.key_mark(key), data.mark_of(key)
+    if key in QUANTITIES:
+        amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
+        return [TotalMax(quantity=key, limit=amount, text=text, origin=origin, mark=where)]
+    if key in ROOFLINE_QUANTITIES:
+        amount, _, text = parse_amount(value, value_mark, str(key), byte_units=key in BYTE_QUANTITIES)
+        return [RooflineMax(quantity=key, limit=amount, text=text, origin=origin, mark=where)]
+    if key == "layer_max":
+        return _layer_rules(value, value_mark, origin)
+    if key == "min_rf":
+        return [_min_rf(value, value_mark, where, origin)]
+    if key == "max_increase":
+        return _increases(value, value_mark, origin)
+    raise SpecError(f"unknown budget `{shorten(key)}`", where, did_you_mean(str(key), SECTION_KEYS))
 
 
 def _layer_rules(value, mark, origin) -> list[Budget]:
@@ -281,15 +291,26 @@ def load_budgets_file(path: str) -> BudgetsFile:
                 hint = f"put `{key}` under `budgets:` (for every spec) or under `specs: {{NAME: …}}`"
             raise SpecError(f"unknown key `{key}` in a budgets file with `budgets:`/`specs:` sections",
                             doc.key_mark(key), hint)
-    common = parse_section(doc["budgets"], origin, doc.mark_of("budgets")) if "budgets" in doc else []
+    problems: list[SpecError] = []  # every bad budget of every section, not only the first
+
+    def section(data, mark) -> list[Budget]:
+        try:
+            return parse_section(data, origin, mark)
+        except SpecError as err:
+            problems.extend(every_error(err))
+            return []
+
+    common = section(doc["budgets"], doc.mark_of("budgets")) if "budgets" in doc else []
     per_spec: dict[str, list[Budget]] = {}
     specs = doc.get("specs")
     if specs is not None:
         if not isinstance(specs, YMap):
             raise SpecError("`specs` must map spec names to budgets", doc.mark_of("specs"),
                             "write `specs: {resnet50: {macs: 4.1G}}`")
-        for name, section in specs.items():
-            per_spec[str(name)] = parse_section(section, origin, specs.mark_of(name))
+        for name, entry in specs.items():
+            per_spec[str(name)] = section(entry, specs.mark_of(name))
+    if problems:
+        raise SpecErrors(problems)
     return BudgetsFile(path, common, per_spec)
 
 

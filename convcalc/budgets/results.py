@@ -71,6 +71,10 @@ class BudgetResult:
         return self.status is Status.FAIL
 
 
+#: why --skip-unbudgeted skipped a file: it is no spec at all (not counted among the specs checked)
+NOT_A_SPEC = "not a convcalc spec"
+
+
 @dataclass
 class SpecCheck:
     """The check of one spec: its results, or the bad-input error that stopped it."""

@@ -16,8 +16,10 @@ __all__ = ["expand", "no_color", "overrides", "parse_at", "parse_kwargs", "repor
 
 
 def report_error(err) -> None:
-    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal."""
-    print(f"\x1b[31merror:\x1b[0m {err}" if use_color(sys.stderr) else f"error: {err}", file=sys.stderr)
+    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal; one line per problem when
+    the error holds several (every bad budget of a spec)."""
+    for one in getattr(err, "errors", [err]):
+        print(f"\x1b[31merror:\x1b[0m {one}" if use_color(sys.stderr) else f"error: {one}", file=sys.stderr)
 
 
 @contextmanager
@@ -51,8 +53,11 @@ def expand(spec: str, batch: int | None, input_shape: str | None, sets: list[str
     if is_import_source(spec):  # the frontend needs the input shape (it fixes dynamic dims)
         from ..importers.source import load_network
 
+        from ..render.progress import Progress
+
         given = shape()
-        network = load_network(spec, given, allow_unsupported)
+        with Progress(0, "import") as progress:  # a large model takes seconds to trace: a bar on a terminal
+            network = load_network(spec, given, allow_unsupported, progress=progress)
     else:
         network = load(spec)
         given = shape()

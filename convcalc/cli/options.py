@@ -173,6 +173,7 @@ COMPARE = (
     Option("groups", ("--groups",), "With --layer: the group counts to try for the grouped and shuffle-grouped "
                                     "rows, e.g. 2,4,8."),
     FORMAT, BATCH,
+    INPUT.replace(help="Input shape without batch, e.g. 3x160x160, for every spec (with --layer: of its spec)."),
     Option("sets", ("--set",), "Side by side: override a var NAME=VALUE in every spec that declares it "
                                "(repeatable).", repeatable=True),
     UNITS_OPTION,
@@ -199,7 +200,7 @@ SWEEP = (
     FORMAT.replace(choices=SWEEP_FORMATS, help="Output format; jsonl streams one JSON object per point as it is "
                                                 "computed (grids of up to 10^7 points; the others hold at most "
                                                 "1,000)."),
-    BATCH, UNITS_OPTION,
+    BATCH, INPUT, UNITS_OPTION,
     Option("chart", ("--chart",), "Draw MACs against params (table format).", bool, default=True,
            off_flag="--no-chart"),
     Option("jobs", ("--jobs", "-j"), "Analyse the points in N processes (auto: one per CPU); the output is that "

@@ -184,17 +184,18 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
 
 def compare_networks(specs: list[str], batch: int | None = None, sets: dict | None = None,
                      allow_unsupported: bool = False, train: bool = False, device=None,
-                     convention: str = "torchvision", with_bugs: bool = False) -> NetworkComparison:
+                     input_shape: tuple[int, ...] | None = None, convention: str = "torchvision",
+                     with_bugs: bool = False) -> NetworkComparison:
     """Load, analyse and compare specs (paths or shipped names); ``sets`` overrides vars where a spec has them.
     ``allow_unsupported``: an import source's operators without a kind become placeholders. ``train``: also each
     spec's training-memory peak (Adam, fp32). ``device`` (a :class:`~convcalc.cost.devices.Device`): also each
-    network's roofline latency (docs/roofline.md). ``convention``: MACs and params as that peer tool counts them
-    (convcalc/cost/peers.py)."""
+    network's roofline latency (docs/roofline.md). ``input_shape``: every spec at that input (``--input``).
+    ``convention``: MACs and params as that peer tool counts them (convcalc/cost/peers.py)."""
     from ..cost.analysis import analyze
     from ..cost.peers import under_convention
     from ..importers.source import load_network
 
-    networks = [load_network(spec, allow_unsupported=allow_unsupported) for spec in specs]
+    networks = [load_network(spec, input_shape, allow_unsupported=allow_unsupported) for spec in specs]
     for name in sets or {}:
         if not any(name in network.vars for network in networks):
             raise SpecError(f"--set {name}: none of the specs has a var named `{name}`", None,
@@ -202,7 +203,7 @@ def compare_networks(specs: list[str], batch: int | None = None, sets: dict | No
     reports, peaks, rooflines = [], [], []
     for network in networks:
         own = {k: v for k, v in (sets or {}).items() if k in network.vars}
-        graph = network.expand(own, batch=batch)
+        graph = network.expand(own, input_shape=input_shape, batch=batch)
         analysed = analyze(graph)
         reports.append(under_convention(analysed, graph, convention, with_bugs))
         if train:

@@ -22,6 +22,8 @@ ELIGIBILITY = ("a layer is rewritten when it is a standard `conv` with groups ==
                "some axis, the design's group count divides both its channel counts, and its name matches --only "
                "(when given)")
 
+#: the reason of a conv left because it is of another design (:func:`_other_design`)
+NOT_STANDARD = "not a standard conv"
 
 
 @dataclass
@@ -60,10 +62,10 @@ def node_fields_yaml(node) -> dict:
 
 
 def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: int | None = None,
-                 allow_unsupported: bool = False, convention: str = "torchvision",
-                 with_bugs: bool = False) -> RewriteResult:
-    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target``; analyse before and after
-    (counted under ``convention``, convcalc/cost/peers.py)."""
+                 allow_unsupported: bool = False, input_shape: tuple[int, ...] | None = None,
+                 convention: str = "torchvision", with_bugs: bool = False) -> RewriteResult:
+    """Rewrite every eligible conv of ``spec`` (see :data:`ELIGIBILITY`) as ``target`` (at ``input_shape`` when
+    given); analyse before and after (counted under ``convention``, convcalc/cost/peers.py)."""
     import fnmatch
 
     from ..cost.analysis import analyze, expand
@@ -76,8 +78,8 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     if missing:
         raise SpecError(f"--as {target}: layer kind {', '.join(f'`{k}`' for k in missing)} is not registered in "
                         f"this version of convcalc", None, "see docs/variants.md for the kinds available")
-    network = load_network(spec, allow_unsupported=allow_unsupported)
-    graph = network.expand(batch=batch)
+    network = load_network(spec, input_shape, allow_unsupported=allow_unsupported)
+    graph = network.expand(input_shape=input_shape, batch=batch)
     before = analyze(graph)
     shapes = {graph.input_name: tuple(graph.input_shape)}
     shapes.update({layer.name: tuple(layer.output_shape) for layer in before.layers})
@@ -88,6 +90,8 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
         query = REGISTRY[node.kind](node).conv_query(shapes[node.inputs[0]], shapes[node.name], network.source)
         written = query.written_as if query is not None else None
         if written is None or written[0] not in ("standard", "grouped"):  # not a plain conv (Conv.written_as)
+            if query is not None:  # a conv of another design (depthwise, pointwise, …): left, and said so
+                kept.setdefault(_other_design(node.kind, written, query), []).append(node.name)
             layers.append(entry)
             continue
         if only and not any(fnmatch.fnmatchcase(node.name, pattern) for pattern in only):
@@ -119,6 +123,18 @@ def rewrite_spec(spec: str, target: str, only: list[str] | None = None, batch: i
     after.source = f"{network.source} --as {target}"
     return RewriteResult(target, flat, under_convention(before, graph, convention, with_bugs), after, rewritten,
                          kept)
+
+
+def _other_design(kind: str, written, q) -> str:
+    """Why a conv that is not a standard one is left as it is (a depthwise-separable stage of MobileNet v1 is a
+    `depthwise` and a `pointwise` layer): what it already is."""
+    if q.groups > 1 and q.groups == q.c_in:
+        what = "already grouped, one group per channel"
+    elif math.prod(q.kernel) == 1:
+        what = "a 1×1 conv"
+    else:
+        what = f"a {written[0] if written else kind} design already"
+    return f"`{kind}`, {NOT_STANDARD}: {what}"
 
 
 def _part_name(part: dict, index: int) -> str:

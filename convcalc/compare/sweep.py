@@ -122,45 +122,47 @@ MAX_JOBS = 256
 
 # ---- one point: the work every scheduler runs ------------------------------------------------------------------
 def evaluate_point(network, values: dict[str, str], fixed: dict[str, str] | None = None,
-                   batch: int | None = None) -> SweepPoint:
+                   batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> SweepPoint:
     """The totals of ``network`` (a :class:`~convcalc.spec.loader.Network`) with the swept ``values`` and the
     ``fixed`` vars set (var → value as typed), or the :class:`SpecError` a serial sweep raises there: prefixed
     ``at VAR=VALUE:`` only when the swept values are its cause. Picklable in and out, so any scheduler can run it
     (``client.map`` in dask.distributed)."""
     fixed = dict(fixed or {})
     try:
-        totals = _totals(network, {**fixed, **values}, batch)
+        totals = _totals(network, {**fixed, **values}, batch, input_shape)
     except SpecError as err:
-        raise _at_point(err, values, lambda: _totals(network, fixed, batch)) from None
+        raise _at_point(err, values, lambda: _totals(network, fixed, batch, input_shape)) from None
     return SweepPoint(dict(values), *totals)
 
 
 def evaluate_points(network, chunk: Iterable[dict[str, str]], fixed: dict[str, str] | None = None,
-                    batch: int | None = None) -> list[SweepPoint]:
+                    batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> list[SweepPoint]:
     """:func:`evaluate_point` over a chunk of points, in order (one task per chunk: a scheduler's cost per task
     is well above the few milliseconds a point takes); the first failing point raises, as in a serial sweep."""
-    points, error = _run_chunk(network, chunk, fixed, batch)
+    points, error = _run_chunk(network, chunk, fixed, batch, input_shape)
     if error is not None:
         raise error
     return points
 
 
-def _totals(network, values: dict[str, str], batch: int | None) -> tuple[int, int, int, int, int]:
+def _totals(network, values: dict[str, str], batch: int | None,
+            input_shape: tuple[int, ...] | None = None) -> tuple[int, int, int, int, int]:
     from ..cost.analysis import analyze
     from ..spec.loader import parse_override
 
-    report = analyze(network.expand(dict(parse_override(f"{k}={v}") for k, v in values.items()), batch=batch))
+    report = analyze(network.expand(dict(parse_override(f"{k}={v}") for k, v in values.items()),
+                                    input_shape=input_shape, batch=batch))
     t = report.totals
     return t.params, t.macs, t.flops, t.activation_bytes, report.peak_activation_bytes
 
 
-def _run_chunk(network, chunk: Iterable[dict[str, str]], fixed: dict[str, str] | None,
-               batch: int | None) -> tuple[list[SweepPoint], SpecError | None]:
+def _run_chunk(network, chunk: Iterable[dict[str, str]], fixed: dict[str, str] | None, batch: int | None,
+               input_shape: tuple[int, ...] | None = None) -> tuple[list[SweepPoint], SpecError | None]:
     """The points of ``chunk`` up to its first error, and that error (None when every point ran)."""
     points = []
     for values in chunk:
         try:
-            points.append(evaluate_point(network, values, fixed, batch))
+            points.append(evaluate_point(network, values, fixed, batch, input_shape))
         except SpecError as err:
             return points, err
     return points, None
@@ -186,12 +188,14 @@ def grid_size(axes: dict[str, list[str]]) -> int:
 
 @dataclass
 class SweepPlan:
-    """A checked sweep before it runs: the parsed network, the swept vars with their values, the fixed vars."""
+    """A checked sweep before it runs: the parsed network, the swept vars with their values, the fixed vars, the
+    batch and input shape given (``--batch``, ``--input``)."""
 
     network: object
     axes: dict[str, list[str]]
     fixed: dict[str, str]
     batch: int | None = None
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def size(self) -> int:
@@ -199,7 +203,7 @@ class SweepPlan:
 
 
 def plan(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-         limit: int = MAX_SWEEP_POINTS) -> SweepPlan:
+         limit: int = MAX_SWEEP_POINTS, input_shape: tuple[int, ...] | None = None) -> SweepPlan:
     """Load ``spec`` (a path, a shipped config name, or an already loaded Network) and check that every var it
     is given exists and the grid has at most ``limit`` points."""
     from ..spec.loader import Network, load
@@ -218,24 +222,37 @@ def plan(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, 
         hint = ("give --set fewer values at a time, or stream the points with --format jsonl (up to "
                 f"{MAX_STREAM_POINTS:,})" if limit < MAX_STREAM_POINTS else "give --set fewer values at a time")
         raise SpecError(f"--set: the sweep has {size:,} points ({counts}), more than {limit:,}", None, hint)
-    return SweepPlan(network, dict(axes), fixed, batch)
+    return SweepPlan(network, dict(axes), fixed, batch, input_shape)
 
 
 def sweep(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-          jobs: int | str = 1) -> Sweep:
+          jobs: int | str = 1, input_shape: tuple[int, ...] | None = None, progress=None) -> Sweep:
     """Analyse ``spec`` at every point of the product of ``axes`` (var → values), with ``fixed`` vars set, in
-    ``jobs`` processes; at most :data:`MAX_SWEEP_POINTS` points, all kept."""
-    checked = plan(spec, axes, fixed, batch)
+    ``jobs`` processes; at most :data:`MAX_SWEEP_POINTS` points, all kept. ``progress``: an object with
+    ``expect(total)`` and ``advance(n, label)`` (:class:`convcalc.render.progress.Progress`), moved per point."""
+    checked = plan(spec, axes, fixed, batch, input_shape=input_shape)
     return Sweep(checked.network.name, checked.network.source, checked.axes, checked.fixed,
-                 list(run_points(checked, jobs)))
+                 list(counted(checked, run_points(checked, jobs), progress)))
+
+
+def counted(checked: SweepPlan, points: Iterator[SweepPoint], progress=None) -> Iterator[SweepPoint]:
+    """``points`` as they come, each reported to ``progress`` (see :func:`sweep`), when given."""
+    if progress is None:
+        yield from points
+        return
+    progress.expect(checked.size)
+    for point in points:
+        progress.advance(1, " ".join(f"{k}={v}" for k, v in point.values.items()))
+        yield point
 
 
 def stream_points(spec, axes: dict[str, list[str]], fixed: dict[str, str] | None = None, batch: int | None = None,
-                  jobs: int | str = 1) -> tuple[SweepPlan, Iterator[SweepPoint]]:
+                  jobs: int | str = 1,
+                  input_shape: tuple[int, ...] | None = None) -> tuple[SweepPlan, Iterator[SweepPoint]]:
     """The checked plan and an iterator over its points in grid order, computed as they are asked for (in
     ``jobs`` processes, a few chunks ahead): memory stays flat in the number of points, up to
     :data:`MAX_STREAM_POINTS`. The first failing point raises its :class:`SpecError` when reached."""
-    checked = plan(spec, axes, fixed, batch, limit=MAX_STREAM_POINTS)
+    checked = plan(spec, axes, fixed, batch, limit=MAX_STREAM_POINTS, input_shape=input_shape)
     return checked, run_points(checked, jobs)
 
 
@@ -263,7 +280,7 @@ def run_points(checked: SweepPlan, jobs: int | str = 1) -> Iterator[SweepPoint]:
 
 def _serial(checked: SweepPlan) -> Iterator[SweepPoint]:
     for values in grid_points(checked.axes):
-        yield evaluate_point(checked.network, values, checked.fixed, checked.batch)
+        yield evaluate_point(checked.network, values, checked.fixed, checked.batch, checked.input_shape)
 
 
 def _parallel(checked: SweepPlan, jobs: int) -> Iterator[SweepPoint]:
@@ -275,7 +292,7 @@ def _parallel(checked: SweepPlan, jobs: int) -> Iterator[SweepPoint]:
     size = chunk_size(checked.size, jobs)
     workers = min(jobs, -(-checked.size // size))
     for points, error in ordered_map(_run_chunk, checked.network, grid_chunks(checked.axes, size),
-                                     (checked.fixed, checked.batch), workers):
+                                     (checked.fixed, checked.batch, checked.input_shape), workers):
         yield from points
         if error is not None:
             raise error

@@ -98,15 +98,15 @@ def parse_layer(text: str) -> ConvQuery:
                      source="--layer")
 
 
-def layer_query_from_spec(spec: str, name: str, batch: int | None = None,
-                          allow_unsupported: bool = False) -> ConvQuery:
-    """The conv named ``name`` in ``spec``, at the input shape it really gets."""
+def layer_query_from_spec(spec: str, name: str, batch: int | None = None, allow_unsupported: bool = False,
+                          input_shape: tuple[int, ...] | None = None) -> ConvQuery:
+    """The conv named ``name`` in ``spec`` (at ``input_shape`` when given), at the input shape it really gets."""
     from ..cost.analysis import analyze
     from ..errors import did_you_mean
     from ..importers.source import load_network
 
-    network = load_network(spec, allow_unsupported=allow_unsupported)
-    graph = network.expand(batch=batch)
+    network = load_network(spec, input_shape, allow_unsupported=allow_unsupported)
+    graph = network.expand(input_shape=input_shape, batch=batch)
     nodes = {node.name: node for node in graph.nodes}
     if name not in nodes:
         raise SpecError(f"--layer {name}: no layer of that name in {network.source}", None,

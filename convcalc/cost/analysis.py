@@ -17,22 +17,32 @@ from .rf import ReceptiveField
 from ..spec.loader import Network, load
 
 
-def expand(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Graph:
+def expand(network: Any, *, batch: int | None = None, input: tuple | str | None = None, **variables) -> Graph:
     """A :class:`Graph` from a Graph, Network, path, shipped-config name or dict, with vars overridden."""
     if isinstance(network, Graph):
         return network
     if not isinstance(network, Network):
         network = load(network)
-    return network.expand(variables, input_shape=tuple(input) if input else None, batch=batch)
+    return network.expand(variables, input_shape=_input_arg(input), batch=batch)
 
 
-def analyze(network: Any, *, batch: int | None = None, input: tuple | None = None, **variables) -> Report:
-    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input``.
+def _input_arg(input):
+    """``input=`` from Python: a shape (``(3, 160, 160)``) or the command line's text (``"3x160x160"``)."""
+    if isinstance(input, str):
+        from ..spec.loader import parse_input_override
+
+        return parse_input_override(input)
+    return tuple(input) if input else None
+
+
+def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None = None, **variables) -> Report:
+    """Analyse a network. Keyword arguments override its vars (``alpha=0.5``), ``batch`` and ``input`` (a shape,
+    or text as ``--input`` takes it: ``"3x160x160"``).
 
     A :class:`Network` analysed again with the same arguments reuses its expanded graph
     (:meth:`Network.expanded`); the graph is only read here, and the report is built afresh."""
     if isinstance(network, Network):
-        graph = network.expanded(variables, input_shape=tuple(input) if input else None, batch=batch)
+        graph = network.expanded(variables, input_shape=_input_arg(input), batch=batch)
     else:
         graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
@@ -40,7 +50,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | None = Non
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    by_type, warnings, unsupported = {}, [], []
+    by_type, warnings, unsupported = {}, list(graph.warnings), []
     flat_defaults = []  # (node, its input shapes, its params) of every layer that took a flat `defaults:` value
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     registry = REGISTRY

@@ -207,6 +207,40 @@ class Report:
             "conventions": dict(self.conventions),
         }
 
+    def to_dataframe(self):
+        """One row per layer as a pandas ``DataFrame`` (pandas is optional: imported here, on first use), indexed
+        by layer name: ``type``, ``output_shape`` (a tuple), the counts ``params``, ``buffers``, ``macs``,
+        ``flops``, ``activation_bytes`` (int64 columns; object columns of exact Python ints if a count passes
+        2^63 − 1), and the receptive field per axis ``rf_size``, ``rf_jump``, ``rf_start`` (tuples). No total
+        row: ``df["macs"].sum() == report.totals.macs``."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Report.to_dataframe() needs pandas, an optional dependency: pip install pandas") \
+                from None
+        counts = ("params", "buffers", "macs", "flops", "activation_bytes")
+        rows = {"name": [], "type": [], "output_shape": [], **{key: [] for key in counts},
+                "rf_size": [], "rf_jump": [], "rf_start": []}
+        for layer in self.layers:
+            rows["name"].append(layer.name)
+            rows["type"].append(layer.type)
+            rows["output_shape"].append(tuple(layer.output_shape))
+            for key in counts:
+                rows[key].append(getattr(layer, key))
+            rf = layer.rf
+            rows["rf_size"].append(tuple(rf.size) if rf else ())
+            rows["rf_jump"].append(tuple(rf.jump) if rf else ())
+            rows["rf_start"].append(tuple(rf.start) if rf else ())
+        int64 = (-(2 ** 63), 2 ** 63 - 1)
+        columns = {}
+        for key, values in rows.items():
+            if key in counts:
+                fits = all(int64[0] <= v <= int64[1] for v in values)
+                columns[key] = pd.Series(values, dtype="int64" if fits else "object")
+            else:
+                columns[key] = pd.Series(values, dtype="object")
+        return pd.DataFrame(columns).set_index("name")
+
     def to_json(self, indent: int | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
         and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""

@@ -40,7 +40,8 @@ def measured_bytes(graph: Graph, report, layer: str, dtype: str, max_as_sum: boo
 
 def measured_erf(graph: Graph, report, layer: str | None = None, position: Sequence[int] | None = None,
                  samples: int = 1, weights: str = "random", seed: int = 0, mass=DEFAULT_MASS,
-                 dtype: str | None = None, max_as_sum: bool = False, max_memory: int = DEFAULT_MAX_MEMORY) -> ERF:
+                 dtype: str | None = None, max_as_sum: bool = False, max_memory: int = DEFAULT_MAX_MEMORY,
+                 progress=None) -> ERF:
     """Luo et al.'s ERF: the input gradient of one output unit (summed over channels), averaged over ``samples``
     standard-normal inputs, by the NumPy executor's forward and backward passes. The weights are drawn once
     (``seed``); ``weights`` is ``"random"`` (He-style) or ``"uniform"`` (all ones, zero biases, BN = identity).
@@ -48,6 +49,10 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     Before any work: ``samples`` at most :data:`MAX_SAMPLES` (a :class:`SpecError`), and the estimated peak
     (:func:`measured_bytes`) at most ``max_memory`` (a :class:`SpecError` naming ``--max-memory``, as ``verify``
     refuses).
+
+    ``progress``: an object with ``expect(total)`` and ``phase(label, size)``
+    (:class:`convcalc.render.progress.Progress`), told the work once it is known (each sample's forward and
+    backward, one unit per node) and moved node by node.
     """
     import time
 
@@ -78,13 +83,23 @@ def measured_erf(graph: Graph, report, layer: str | None = None, position: Seque
     rng = np.random.default_rng(seed)
     magnitude = positive = first = None
     started = time.perf_counter()
-    for _ in range(samples):
+    size = len(graph.nodes)
+    if progress is not None:
+        progress.expect(2 * size * samples)
+
+    def phase(label: str):
+        return progress.phase(label, size) if progress is not None else None
+
+    for sample in range(samples):
         x = rng.standard_normal((1, *graph.input_shape)).astype(dtype)
         reuse = first if first is not None and mode == "random" else mode  # draw the random weights once
-        ex = run(graph, seed=seed, dtype=dtype, x=x, weights=reuse, keep=True, max_as_sum=max_as_sum)
+        ex = run(graph, seed=seed, dtype=dtype, x=x, weights=reuse, keep=True, max_as_sum=max_as_sum,
+                 progress=phase(f"sample {sample + 1}/{samples} forward"))
         if first is None:  # the weights only: the run's activations go with it
             first = {name: (arrays, ex.buffers.get(name, [])) for name, arrays in ex.weights.items()}
-        grad = np.asarray(input_gradient(graph, ex, layer, position), dtype=np.float64)
+        grad = np.asarray(input_gradient(graph, ex, layer, position,
+                                         progress=phase(f"sample {sample + 1}/{samples} backward")),
+                          dtype=np.float64)
         del ex  # one sample's arrays alive at a time
         grad = grad.reshape((-1, *graph.input_shape))
         if not np.all(np.isfinite(grad)):

@@ -28,13 +28,15 @@ TRACE_BATCH = 2
 
 
 def read(path: str, input_shape: tuple | None = None, batch: int | None = None,
-         allow_unsupported: bool = False) -> ImportedModel:
+         allow_unsupported: bool = False, progress=None) -> ImportedModel:
     from . import onnx_ops, onnx_ops_tensors  # noqa: F401  (the tensor handlers register themselves)
     from .onnx_fold import fold
     from .onnx_graph import FLOAT16_TYPES, infer, load
     from .onnx_map import Mapper
 
     graph = load(path)
+    if progress is not None:  # ``progress``: the stages, for a bar (convcalc/render/progress.py)
+        progress.advance(1, f"mapping {len(graph.nodes)} ONNX nodes")
     full = traced_shape(graph, path, input_shape)
     shapes = infer(graph, full, {})
     values = fold(graph, shapes, {graph.input_name})

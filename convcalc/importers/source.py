@@ -68,14 +68,18 @@ def _check_target(frontend: str, target: str) -> None:
         raise SpecError(f"no such file: {path}", None, "check the path")
 
 
-def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_unsupported: bool = False):
+def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_unsupported: bool = False,
+                 progress=None):
     """Read the model ``source`` names into an :class:`~convcalc.importers.ir.ImportedModel`, with its frontend.
 
     ``input_shape`` (per sample, channels first) fixes dynamic dims; ``kwargs`` go to a PyTorch callable;
     ``allow_unsupported``: operators with no layer kind become ``unsupported`` placeholders (listed in
-    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch`` and
-    ``allow_unsupported`` as keywords. Without the frontend's optional package: ``SpecError`` "… needs the optional
-    onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2 at the command line)."""
+    ``model.unsupported``) instead of :func:`unsupported_error`. Every frontend's ``read`` takes ``batch``,
+    ``allow_unsupported`` and ``progress`` as keywords. Without the frontend's optional package: ``SpecError``
+    "… needs the optional onnx package", with the ``pip install "convcalc[onnx]"`` line as the hint (exit code 2
+    at the command line).
+    ``progress`` (:class:`convcalc.render.progress.Progress`, optional) is handed to the frontend, which reports
+    its stages (and the PyTorch frontend each node it traces)."""
     import importlib
 
     from ..errors import SpecError
@@ -86,7 +90,7 @@ def import_model(source: str, input_shape=None, kwargs=None, batch=None, allow_u
     try:
         module = importlib.import_module(module_name)
         shape = tuple(input_shape) if input_shape is not None else None
-        options = {"batch": batch, "allow_unsupported": allow_unsupported}
+        options = {"batch": batch, "allow_unsupported": allow_unsupported, "progress": progress}
         if frontend == "onnx":
             model = module.read(target, shape, **options)
         else:
@@ -130,7 +134,7 @@ def check_supported(model, allow_unsupported: bool) -> None:
 
 
 def imported_spec(source: str, input_shape=None, kwargs=None, batch=None, flat: bool = False,
-                  allow_unsupported: bool = False) -> tuple[str, "ImportedModel"]:  # noqa: F821 (.ir)
+                  allow_unsupported: bool = False, progress=None) -> tuple[str, "ImportedModel"]:  # noqa: F821
     """Import ``source`` and write its spec: ``(YAML text, ImportedModel)``, what ``convcalc import`` prints.
 
     The flat form is checked first, layer by layer, so that an error (say, an ``--input`` too small for a kernel)
@@ -138,30 +142,45 @@ def imported_spec(source: str, input_shape=None, kwargs=None, batch=None, flat: 
     names the command that makes this text (:func:`convcalc.importers.writer.import_command`)."""
     from .writer import check_layers, import_command, write_spec
 
-    model = import_model(source, input_shape, kwargs, batch, allow_unsupported)
+    if progress is not None:  # reading, mapping (the frontend adds its traced nodes), checking, writing
+        progress.expect(IMPORT_STAGES)
+        progress.advance(0, f"reading {source}")
+    model = import_model(source, input_shape, kwargs, batch, allow_unsupported, progress)
     command = import_command(source, input_shape, kwargs, flat, allow_unsupported, batch)
+    if progress is not None:
+        progress.advance(1, f"checking {len(model.layers)} layers")
     check_layers(model, command)
-    return write_spec(model, flat=flat, command=command), model
+    if progress is not None:
+        progress.advance(1, "writing the spec")
+    text = write_spec(model, flat=flat, command=command)
+    if progress is not None:
+        progress.advance(1)
+    return text, model
 
 
-def load_imported(source: str, input_shape=None, kwargs=None, allow_unsupported: bool = False):
+#: the stages of an import a progress bar counts besides the nodes a frontend traces: the frontend's reading and
+#: mapping, the layer check, the writing
+IMPORT_STAGES = 4
+
+
+def load_imported(source: str, input_shape=None, kwargs=None, allow_unsupported: bool = False, progress=None):
     """Import ``source`` and load it as a spec, in memory: ``(Network, ImportedModel)``.
 
     The network is the spec ``convcalc import`` writes (blocks and all, :func:`imported_spec`), so the analysis
     equals that of the written file."""
     from ..spec.yamlio import load_yaml
 
-    text, model = imported_spec(source, input_shape, kwargs, allow_unsupported=allow_unsupported)
+    text, model = imported_spec(source, input_shape, kwargs, allow_unsupported=allow_unsupported, progress=progress)
     return Network(load_yaml(text, source), source), model
 
 
-def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, warn=None):
+def load_network(spec: str, input_shape=None, allow_unsupported: bool = False, warn=None, progress=None):
     """What every spec command loads: a spec (path, shipped name, YAML text) or an import source, as a
     :class:`~convcalc.spec.loader.Network`. ``input_shape`` is given to the frontend of an import source (it fixes
     dynamic dims; a spec applies it when expanded). The frontend's warnings go to ``warn`` (default: stderr)."""
     if not is_import_source(spec):
         return load(spec)
-    network, model = load_imported(spec, input_shape, allow_unsupported=allow_unsupported)
+    network, model = load_imported(spec, input_shape, allow_unsupported=allow_unsupported, progress=progress)
     for sentence in model_warnings(model):
         (warn or print_warning)(sentence)
     return network

@@ -32,7 +32,7 @@ TRACE_BATCH = 2
 
 
 def read(target: str, kwargs: dict | None, input_shape: tuple | None, batch: int | None = None,
-         allow_unsupported: bool = False) -> ImportedModel:
+         allow_unsupported: bool = False, progress=None) -> ImportedModel:
     label = source_label(target)
     shape = checked_shape(label, input_shape)
     obj, name = resolve(label, target)
@@ -41,7 +41,10 @@ def read(target: str, kwargs: dict | None, input_shape: tuple | None, batch: int
     warnings: list[str] = []
     kwargs = dict(kwargs or {})
     model, device = build(label, obj, kwargs, warnings)
-    traced = trace(label, model, shape, device, warnings, lambda: build(label, obj, kwargs, warnings, "cpu")[0])
+    if progress is not None:  # ``progress``: the stages and each traced node, for a bar (render/progress.py)
+        progress.advance(1, "tracing")
+    traced = trace(label, model, shape, device, warnings, lambda: build(label, obj, kwargs, warnings, "cpu")[0],
+                   progress)
     mapper = Mapper(traced, TRACE_BATCH)
     mapper.run(shape)
     return finish(label, name, shape, batch, mapper, warnings, allow_unsupported,
@@ -179,7 +182,7 @@ def build(label: str, obj, kwargs: dict, warnings: list, device: str = "meta"):
         return model, "cpu"
 
 
-def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu):
+def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu, progress=None):
     """torch.fx, else torch.export; a model that will not run on meta tensors is rebuilt on the CPU."""
     import torch
 
@@ -190,7 +193,7 @@ def trace(label: str, model, shape: tuple, device: str, warnings: list, on_cpu):
     example = torch.empty((TRACE_BATCH, *shape), device=device)
     try:
         try:
-            return trace_fx(model, example, lambda m: module_entry(m) is not None)
+            return trace_fx(model, example, lambda m: module_entry(m) is not None, progress)
         except TraceFailed as fx_failed:
             try:
                 traced = trace_export(model, example)

@@ -116,13 +116,17 @@ class RecordingInterpreter(fx.Interpreter):
     """Runs a graph and keeps the value of every node, or, given ``keep``, a copy of the value of those nodes
     (a copy: an in-place op later in the graph, such as ``ReLU(inplace=True)``, overwrites its input)."""
 
-    def __init__(self, module, keep=None):
+    def __init__(self, module, keep=None, progress=None):
         super().__init__(module, garbage_collect_values=keep is not None)
         self.keep = keep
         self.values: dict = {}
+        self.progress, self.count = progress, 0  # ``progress(index, node)`` before each node, when given
 
     def run_node(self, n):
         self.current = n
+        if self.progress is not None:
+            self.progress(self.count, n)
+            self.count += 1
         value = super().run_node(n)
         if self.keep is None:
             self.values[n] = value
@@ -131,8 +135,9 @@ class RecordingInterpreter(fx.Interpreter):
         return value
 
 
-def trace_fx(model: nn.Module, example: torch.Tensor, is_mapped) -> Traced:
-    """Trace with torch.fx and propagate ``example`` (a meta or CPU tensor) through the graph."""
+def trace_fx(model: nn.Module, example: torch.Tensor, is_mapped, progress=None) -> Traced:
+    """Trace with torch.fx and propagate ``example`` (a meta or CPU tensor) through the graph; ``progress`` (a
+    :class:`convcalc.render.progress.Progress`) is told the nodes and moved one per node run."""
     tracer = ScopeTracer(is_mapped)
     try:
         graph = tracer.trace(model)
@@ -141,7 +146,12 @@ def trace_fx(model: nn.Module, example: torch.Tensor, is_mapped) -> Traced:
     gm = fx.GraphModule(tracer.root, graph)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     check_single_input(len(placeholders), [n.name for n in placeholders])
-    interpreter = RecordingInterpreter(gm)
+    step = None
+    if progress is not None:
+        count = len(graph.nodes)
+        progress.expect(progress.total + count)
+        step = progress.phase("tracing", count)
+    interpreter = RecordingInterpreter(gm, progress=step)
     try:
         with torch.no_grad():
             interpreter.run(example)

@@ -290,9 +290,10 @@ class AnalyzeView:
                 f"peak live activations {fmt_bytes(report.peak_activation_bytes)}")
 
     def csv(self) -> Table:
-        """One row per layer (or collapsed block) with exact integers, then a ``Total`` row. Every field, unless
-        ``--columns`` chose some (then those, in that order). With ``--by``: one row per group; with ``--top``: one
-        row per heaviest layer with its share (percent of the total)."""
+        """One row per layer (or collapsed block) with exact integers, and no Total row: a data frame read from it
+        (``pd.read_csv``) sums to the totals once, and its count columns stay integers (the totals are in the table
+        and the JSON). Every field, unless ``--columns`` chose some (then those, in that order). With ``--by``: one
+        row per group; with ``--top``: one row per heaviest layer with its share (percent of the total)."""
         options = self.options
         if options.by is not None and options.top is not None:
             from ..errors import SpecError
@@ -312,7 +313,7 @@ class AnalyzeView:
             return table
         fields = [COLUMNS[c][2] for c in options.columns] if options.columns_chosen else CSV_FIELDS
         table = Table(csv_columns(*fields))
-        for row in rows(self.report, options.depth) + [totals_row(self.report)]:
+        for row in rows(self.report, options.depth):
             rf = row.rf
             values = {
                 "name": row.name, "type": row.type, "depth": row.depth,
@@ -323,7 +324,7 @@ class AnalyzeView:
             }
             table.add([values[f] for f in fields])
         summary = unsupported_summary(self.report.unsupported)
-        if summary:  # a last row that says so (readers that skip `#` comment lines skip it)
+        if summary:  # a last row that says so (`pd.read_csv(…, comment="#")` skips it)
             table.add([f"# {summary}"] + [""] * (len(fields) - 1))
         return table
 

@@ -186,7 +186,8 @@ def _points(chart: Chart) -> str:
 
 
 # ---- --plot FILE -----------------------------------------------------------------------------------------------
-PLOT_SUFFIXES = ("svg", "png", "pdf")
+#: what `--plot` writes: file type → the optional package it needs (checked before any work)
+PLOT_FORMATS = {"svg": None, "png": "matplotlib", "pdf": "matplotlib"}
 
 
 def suffix_of(path: str) -> str:
@@ -194,17 +195,11 @@ def suffix_of(path: str) -> str:
 
 
 def check_plot_target(path: str, flag: str = "--plot") -> None:
-    """Before any work: ``path`` has a suffix this can write, its directory exists and is writable, and for PNG
-    and PDF matplotlib imports. Else a :class:`~convcalc.errors.SpecError` with the way out."""
-    from ..errors import SpecError
+    """Before any work: ``path`` has a suffix this can write, matplotlib for PNG and PDF, a writable place
+    (:func:`convcalc.render.files.check_output`, the one check of every output file)."""
+    from .files import check_output
 
-    suffix = suffix_of(path)
-    if suffix not in PLOT_SUFFIXES:
-        raise SpecError(f"{flag} {path}: unknown file type `.{suffix}`" if suffix else
-                        f"{flag} {path}: no file type", None, "use .svg (no extra dependency), .png or .pdf")
-    if suffix in ("png", "pdf"):
-        need_matplotlib(f"{flag} .{suffix}")
-    check_writable(path, flag)
+    check_output(path, flag, PLOT_FORMATS)
 
 
 def need_matplotlib(what: str) -> None:
@@ -215,19 +210,6 @@ def need_matplotlib(what: str) -> None:
     except ImportError:
         raise SpecError(f"{what} needs matplotlib, which is not installed", None,
                         'install the optional extra: pip install "convcalc[plot]", or write .svg') from None
-
-
-def check_writable(path: str, flag: str) -> None:
-    """The directory of ``path`` exists and can be written (a SpecError naming ``flag`` otherwise)."""
-    import os
-
-    from ..errors import SpecError
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise SpecError(f"{flag} {path}: the directory {folder} does not exist", None, "create it first")
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise SpecError(f"{flag} {path}: not writable", None, "choose a path you can write")
 
 
 def write_plot(chart: Chart, path: str) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..budgets.results import BudgetResult, CheckRun, Contributor, SpecCheck, Status
+from ..budgets.results import NOT_A_SPEC, BudgetResult, CheckRun, Contributor, SpecCheck, Status
 from ..budgets.text import amount, percent, share_text
-from ..errors import SpecError
+from ..errors import SpecError, every_error
 from ..numbers import json_number
 from .emitters import md_escape
 from .model import ALIGNED, LEFT, RIGHT, Annotation, Document, Json, Line, Span, Table, columns
@@ -58,12 +58,18 @@ def error_text(error: SpecError) -> str:
 
 
 def summary_line(run: CheckRun) -> str:
-    n = len(run.specs)
+    """``Checked 3 specs: 2 within budget, 1 over budget, 0 bad input, 1 skipped (no budgets). Exit code 1.``; the
+    files that are not specs at all (--skip-unbudgeted) are counted apart, not as specs."""
+    others = sum(1 for s in run.specs if s.skipped == NOT_A_SPEC)
+    n = len(run.specs) - others
     parts = [f"{run.count(Status.PASS)} within budget", f"{run.count(Status.FAIL)} over budget",
              f"{run.count(Status.ERROR)} bad input"]
-    if run.count(Status.SKIPPED):
-        parts.append(f"{run.count(Status.SKIPPED)} skipped")
-    return f"Checked {n} spec{'s' if n != 1 else ''}: {', '.join(parts)}. Exit code {run.exit_code}."
+    unbudgeted = run.count(Status.SKIPPED) - others
+    if unbudgeted:
+        parts.append(f"{unbudgeted} skipped (no budgets)")
+    files = (f" ({others} other file skipped: not a convcalc spec)" if others == 1 else
+             f" ({others} other files skipped: not convcalc specs)" if others else "")
+    return f"Checked {n} spec{'s' if n != 1 else ''}{files}: {', '.join(parts)}. Exit code {run.exit_code}."
 
 
 def _headline(check: SpecCheck) -> str:
@@ -73,9 +79,16 @@ def _headline(check: SpecCheck) -> str:
     if check.status is Status.SKIPPED:
         return f"{title}: skipped ({check.skipped})"
     failed = sum(1 for r in check.results if r.failed)
+    skipped = sum(1 for r in check.results if r.status is Status.SKIP)
+    checked = len(check.results) - skipped
+    aside = f", {skipped} skipped" if skipped else ""  # a max_increase without --baseline: not within anything
     if failed:
-        return f"{title}: {failed} of {len(check.results)} budgets exceeded"
-    return f"{title}: within all {len(check.results)} budgets"
+        return f"{title}: {failed} of {checked} budget{'s' if checked != 1 else ''} exceeded{aside}"
+    if checked == 0:
+        return f"{title}: no budget checked{aside}"
+    if checked == 1:
+        return f"{title}: within its budget{aside}"
+    return f"{title}: within {'all ' if not skipped else ''}{checked} budgets{aside}"
 
 
 # ---- table -------------------------------------------------------------------------------------------------------
@@ -155,18 +168,21 @@ def result_dict(check: SpecCheck, result: BudgetResult) -> dict:
 def run_dict(run: CheckRun) -> dict:
     specs = []
     for check in run.specs:
-        error = None
-        if check.error is not None:
-            mark = check.error.mark
-            error = {"message": error_text(check.error), "file": mark.file if mark else None,
-                     "line": mark.line if mark else None, "column": mark.col if mark else None}
+        errors = [_error_dict(one) for one in every_error(check.error)] if check.error is not None else []
         specs.append({"spec": check.spec, "file": check.file, "name": check.name, "status": check.status,
-                      "exit_code": check.exit_code, "error": error, "skipped": check.skipped or None,
+                      "exit_code": check.exit_code, "error": errors[0] if errors else None, "errors": errors,
+                      "skipped": check.skipped or None,
                       "warnings": list(check.warnings),
                       "budgets": [result_dict(check, r) for r in check.results]})
     summary = {"specs": len(run.specs), "pass": run.count(Status.PASS), "fail": run.count(Status.FAIL),
                "error": run.count(Status.ERROR), "skipped": run.count(Status.SKIPPED)}
     return {"version": 1, "exit_code": run.exit_code, "summary": summary, "specs": specs}
+
+
+def _error_dict(error: SpecError) -> dict:
+    mark = error.mark
+    return {"message": error_text(error), "file": mark.file if mark else None, "line": mark.line if mark else None,
+            "column": mark.col if mark else None}
 
 
 # ---- JUnit XML ---------------------------------------------------------------------------------------------------
@@ -239,8 +255,9 @@ def github_blocks(run: CheckRun) -> list:
     blocks: list = []
     for check in run.specs:
         name = check.name or check.spec
-        if check.error is not None:
-            blocks.append(_bad_input(check.error, check.file, f"convcalc check: bad input in {name}"))
+        if check.error is not None:  # one annotation per problem, each at its own line
+            blocks += [_bad_input(one, check.file, f"convcalc check: bad input in {name}")
+                       for one in every_error(check.error)]
         for result in check.results:
             if result.status is Status.PASS:
                 continue
@@ -314,7 +331,8 @@ class CheckView:
         for check in self.run.specs:
             blocks.append(Line(_headline(check), "title"))
             if check.error is not None:
-                blocks.append(Line.of("  ", Span("ERROR", "error"), " ", error_text(check.error)))
+                blocks += [Line.of("  ", Span("ERROR", "error"), " ", error_text(one))
+                           for one in every_error(check.error)]
             if check.results:
                 blocks.append(_results_table(check))
             blocks += [Line(f"  warning: {warning}", "row") for warning in check.warnings]
@@ -343,7 +361,7 @@ class BadOptionsView:
         self.error = error
 
     def github(self) -> Document:
-        return Document([_bad_input(self.error)])
+        return Document([_bad_input(one) for one in every_error(self.error)])
 
     def table(self) -> None:
         return None

@@ -227,9 +227,19 @@ class ComparisonView:
 
 # ---- a whole network rewritten --------------------------------------------------------------------------------------
 def rewrite_notes(result, written: str | None = None) -> list[str]:
-    from ..compare.rewrite import ELIGIBILITY
+    from ..compare.rewrite import ELIGIBILITY, NOT_STANDARD
 
     notes = [f"Rewrote {len(result.rewritten)} conv(s) as {result.target}; {ELIGIBILITY}."]
+    others = [name for reason, names in result.kept.items() if NOT_STANDARD in reason for name in names]
+    if not result.rewritten and others:  # MobileNet v1: its depthwise-separable stages, which --as leaves
+        types = {layer.name: layer.type for layer in result.before.layers}
+        counts: dict[str, int] = {}
+        for name in others:
+            counts[types[name]] = counts.get(types[name], 0) + 1
+        kinds = " and ".join(f"{n} `{kind}`" for kind, n in counts.items())
+        notes.append(f"Nothing was rewritten: the network's other convs are {kinds} layers, designs that --as "
+                     f"leaves as they are (a depthwise-separable stage is a `depthwise` then a `pointwise` layer). "
+                     f"To see one built every way: convcalc compare {result.before.source} --layer {others[0]}.")
     for reason, names in result.kept.items():
         shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
         notes.append(f"Kept ({reason}): {shown}.")

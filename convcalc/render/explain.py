@@ -68,7 +68,19 @@ def kind_class(kind: str):
 
 def first_paragraph(cls) -> str:
     doc = (cls.__doc__ or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
+    return terminal_text(" ".join(doc.split("\n\n")[0].split()))
+
+
+def terminal_text(text: str) -> str:
+    """A docstring's reStructuredText as a terminal shows it: ````x```` → ```x``` (the quoting of every other
+    message), and a paragraph's closing ``::`` (a literal block follows in the docstring) → ``:``, or nothing
+    after a space (``text ::``), as Sphinx renders them."""
+    import re
+
+    text = re.sub(r"``(.+?)``", r"`\1`", text)
+    if text.endswith("::"):
+        text = text[:-3].rstrip() if text.endswith(" ::") else text[:-1]
+    return text
 
 
 def _show(value) -> str:
@@ -168,8 +180,45 @@ def kind_lines(kind: str) -> list[str]:
     lines += ["", f"example: input {fmt_tuple(ins[0]) if len(ins) == 1 else ', '.join(map(fmt_tuple, ins))}"
               + (f"; {given}" if given else "") + f" → output {fmt_tuple(report.layers[-1].output_shape)}"]
     lines += _worked_lines(layer, ins, report.layers[-1], report.batch, "  ")
+    lines += against_standard_lines(cls, layer, ins, report.layers[-1].output_shape)
     lines += ["", CONVENTIONS]
     return lines
+
+
+def against_standard_lines(cls, layer, ins, out_shape) -> list[str]:
+    """The cost of the designs this kind declares for ``convcalc compare`` against the standard conv of the same
+    mapping: their closed forms (the kind's own, from the papers) with the example's numbers. None for a kind with
+    no design, or whose example is no conv mapping."""
+    from ..layers.base import own
+
+    designs = own(cls, "designs")
+    query = layer.conv_query(ins[0], out_shape, "") if designs is not None else None
+    if query is None:
+        return []
+    lines = []
+    for design in designs():
+        args = [design.default_arg] if design.default_arg is not None else design.args(query)
+        if design.reference or not args:
+            continue
+        built = design.build(query, args[0])
+        if built.reason:
+            continue
+        params, macs, text = design.closed_form(query, args[0], tuple(out_shape[1:]), built.layers)
+        ratios = [("params and MACs", params)] if params == macs else [("params", params), ("MACs", macs)]
+        said = "; ".join(f"{what} {_ratio_text(value)}" for what, value in ratios)
+        lines += [f"  {design.title(args[0])}: {text}", f"{' ' * (WIDTH + 2)}{said} of the standard conv"]
+    if not lines:
+        return []
+    kernel = "×".join(map(str, query.kernel))
+    return ["", f"against a standard conv of the same mapping ({query.c_in} → {query.c_out}, {kernel}), as "
+                f"`convcalc compare --layer`", "builds each design (bias and the kind's other fields left out):"] \
+        + lines
+
+
+def _ratio_text(value: Fraction) -> str:
+    """``13/36 ≈ 0.361 (×2.77 fewer)``."""
+    text = f"{value.numerator}/{value.denominator} ≈ {float(value):.3g}" if value.denominator != 1 else str(value)
+    return text + (f" (×{float(1 / value):.3g} fewer)" if 0 < value < 1 else "")
 
 
 def _instance(graph, kind):

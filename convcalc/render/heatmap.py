@@ -171,7 +171,7 @@ def heatmap_lines(erf, color: bool) -> list:
     for r in range(0, rows, step):
         chars = []
         for c in range(0, cols, step):
-            if mask[r, c]:
+            if mask[r:r + step, c:c + step].any():  # a cell of 2×2 pixels holds the outline if any of them does
                 chars.append("[]")
             else:
                 level = image[r:r + step, c:c + step].mean()
@@ -319,19 +319,9 @@ def heatmap_svg(image, origin, box, factor: int, bounds, title: str, cell: int =
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
-SAVE_SUFFIXES = ("svg", "png", "pdf", "npy", "csv")
-
-
-def check_save_target(path: str) -> None:
-    """Before the ERF is computed: a file type ``--save`` writes, matplotlib for PNG and PDF, a writable folder."""
-    from .charts import check_writable, need_matplotlib, suffix_of
-
-    suffix = suffix_of(path)
-    if suffix not in SAVE_SUFFIXES:
-        raise SpecError(f"--save {path}: unknown file type `.{suffix}`", None, "use .svg, .png, .pdf, .npy or .csv")
-    if suffix in ("png", "pdf"):
-        need_matplotlib(f"--save .{suffix}")
-    check_writable(path, "--save")
+#: what ``rf --save`` writes: file type → the optional package it needs (checked before the ERF is computed,
+#: :func:`convcalc.render.files.check_output`)
+SAVE_FORMATS = {"svg": None, "png": "matplotlib", "pdf": "matplotlib", "npy": None, "csv": None}
 
 
 def save_erf(erf, path: str) -> None:

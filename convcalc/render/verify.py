@@ -8,8 +8,6 @@ The text stays unstyled even on a colour terminal (verify has always printed pla
 
 from __future__ import annotations
 
-import sys
-import time
 from dataclasses import dataclass
 
 from ..numbers import fmt_shape
@@ -157,32 +155,3 @@ class OriginalView:
 
     def json(self) -> Json:
         return Json(self.result.to_dict(), ascii=True)
-
-
-class LazyProgress:
-    """A transient Rich progress bar on stderr, started only once the run has taken more than ``delay`` seconds
-    and only when stderr is a terminal."""
-
-    def __init__(self, total: int, delay: float = 1.0):
-        self.total, self.delay, self.start = total, delay, time.perf_counter()
-        self.bar = None
-        self.task = None
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, index, node) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.perf_counter() - self.start < self.delay:
-                return
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.bar = Progress(console=Console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("executing", total=self.total)
-        self.bar.update(self.task, completed=index, description=f"executing {node.name}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()

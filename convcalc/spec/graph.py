@@ -56,6 +56,16 @@ class Graph:
     output: str = ""
     budgets: Any = None
     vars: dict[str, Any] = field(default_factory=dict)
+    #: warnings about the spec as a whole (an input that looks batch-first), reported before the layers'
+    warnings: list[str] = field(default_factory=list)
+    #: names that stand for a layer without being one, as `inputs:` reads them: a block instance (`layer3.5`, its
+    #: output layer) and a repeated name (`layer3`, its last repetition) → the layer
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def layer_named(self, name: str) -> str:
+        """The layer ``name`` stands for (``--layer layer3.5`` → ``layer3.5.relu``, as ``inputs:`` reads it),
+        or ``name`` itself."""
+        return self.aliases.get(name, name)
 
     @property
     def spatial_rank(self) -> int:

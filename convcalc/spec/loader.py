@@ -133,8 +133,11 @@ def load(source: Any) -> "Network":
         _check_layer_count(source.get("layers"), Mark("<dict>", 1, 1))  # before marking every layer
         return Network(mark_dict(source, Mark("<dict>", 1, 1)), "<dict>")
     if isinstance(source, (str, os.PathLike)) and "\n" not in str(source):
-        path = resolve_path(os.fspath(source))
-        return Network(load_yaml(read_file(path, "the spec", hint="check the file"), path), path)
+        given = os.fspath(source)
+        path = resolve_path(given)
+        # the report's `source` is the spec as the user named it (a path as given, or a shipped config's name),
+        # never the absolute path of an installed config; positions in errors keep the file that was read
+        return Network(load_yaml(read_file(path, "the spec", hint="check the file"), path), given)
     return Network(load_yaml(str(source), "<string>"), "<string>")
 
 
@@ -243,8 +246,12 @@ class Network:
         if not expander.nodes:
             raise SpecError("every layer was skipped by `when:` (or repeated 0 times)", layers.mark,
                             "check the `when:` conditions and `repeat:` counts")
+        where = doc.mark_of("input") if input_shape is None else None
         return Graph(self.name, tuple(shape), n, str(dtype), expander.nodes, self.source,
-                     output=scope.previous, budgets=self.budgets, vars=variables)
+                     output=scope.previous, budgets=self.budgets, vars=variables,
+                     warnings=batch_first_warning(shape, where, input_shape is not None),
+                     aliases={name: layer for name, layer in {**scope.names, **expander.full_names}.items()
+                              if name != layer})
 
 
 _EXPANSIONS_KEPT = 4  # graphs remembered per network (:meth:`Network.expanded`)
@@ -386,6 +393,23 @@ def _python_text(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return number_text(value)
     return shorten(repr(value), 60)
+
+
+def batch_first_warning(shape: tuple[int, ...], mark: Mark | None, given: bool) -> list[str]:
+    """A warning when ``shape`` looks like torchinfo's batch-first ``[1, 3, 224, 224]``: four entries, the first
+    1 and the second a few channels (≤ 4) beside spatial sizes at least 8 times larger. That is read as
+    [C, D, H, W], a 3-D network with one channel and a depth of 3; a 2-D network on 3-channel images is
+    ``[3, 224, 224]`` (a 3-D one on one-channel volumes of depth ≤ 4 is rare enough to say so)."""
+    if len(shape) != 4 or shape[0] != 1 or not 1 <= shape[1] <= 4 or min(shape[2:]) < 8 * shape[1]:
+        return []
+    written = "[" + ", ".join(map(str, shape)) + "]"
+    c, h, w = shape[1:]
+    what = f"--input {'x'.join(map(str, shape))}" if given else f"input: {written}"
+    fix = f"--input {c}x{h}x{w}" if given else f"`input: [{c}, {h}, {w}]`"
+    where = f"{mark}: " if mark is not None else ""
+    return [f"{where}{what} is read as [C, D, H, W]: a 3-D network with 1 channel and depth {c}; if the 1 is a "
+            f"batch (torchinfo's input_size), write {fix} for a 2-D network on {c}-channel images (the batch is "
+            f"`batch:` or --batch)"]
 
 
 def parse_input_override(text: str) -> tuple[int, ...]:

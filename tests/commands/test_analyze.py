@@ -173,7 +173,7 @@ def test_units(tiny, units, text):
 def test_units_leave_json_and_csv_exact(tiny):
     assert json.loads(ok(tiny, "--units", "M", "-f", "json").stdout)["totals"]["macs"] == MACS
     rows = list(csv.DictReader(io.StringIO(ok(tiny, "--units", "G", "-f", "csv").stdout)))
-    assert rows[-1]["name"] == "Total" and rows[-1]["macs"] == str(MACS)
+    assert "Total" not in [r["name"] for r in rows] and sum(int(r["macs"]) for r in rows) == MACS
 
 
 def _csv(tiny, *args):
@@ -183,8 +183,8 @@ def _csv(tiny, *args):
 def test_csv_rows_and_exact_integers(tiny):
     rows = _csv(tiny)
     assert [r["name"] for r in rows] == ["stage1.a.conv", "stage1.a.act", "stage1.b.conv", "stage1.b.act", "up",
-                                         "global_avgpool1", "linear1", "Total"]
-    assert sum(int(r["macs"]) for r in rows[:-1]) == int(rows[-1]["macs"]) == MACS
+                                         "global_avgpool1", "linear1"]  # no Total row: pandas sums it once
+    assert sum(int(r["macs"]) for r in rows) == MACS
     assert rows[4]["rf_jump"] == "1/2"
 
 
@@ -194,7 +194,7 @@ def test_csv_takes_the_chosen_columns_in_their_order(tiny):
     assert lines[0] == "macs,name,output_shape,activation_bytes,rf_jump"
     # up: 147,456 MACs, 8×32×32 output, 8·1,024·4 = 32,768 bytes, jump 1/2 (equal axes print once)
     assert lines[5] == "147456,up,8x32x32,32768,1/2"
-    assert lines[-1] == f"{MACS},Total,,{BYTES},"
+    assert lines[-1].split(",")[1] == "linear1" and len(lines) == 1 + 7  # the header and the 7 layers
 
 
 def test_depth_collapses_blocks(tiny):
@@ -202,14 +202,14 @@ def test_depth_collapses_blocks(tiny):
     depth0 = _csv(tiny, "--depth", "0")
     assert [(r["name"], r["type"]) for r in depth0] == [("stage1", "block"), ("up", "conv_transpose"),
                                                         ("global_avgpool1", "global_avgpool"),
-                                                        ("linear1", "linear"), ("Total", "7 layers")]
+                                                        ("linear1", "linear")]
     assert (int(depth0[0]["params"]), int(depth0[0]["macs"])) == (808, 202_752)
     # depth 1: the unit instances inside the stage collapse: stage1.a (224, 55,296) and stage1.b (584, 147,456)
     depth1 = _csv(tiny, "--depth", "1")
-    assert [r["name"] for r in depth1] == ["stage1.a", "stage1.b", "up", "global_avgpool1", "linear1", "Total"]
+    assert [r["name"] for r in depth1] == ["stage1.a", "stage1.b", "up", "global_avgpool1", "linear1"]
     assert [(int(r["params"]), int(r["macs"])) for r in depth1[:2]] == [(224, 55_296), (584, 147_456)]
     # totals never change with the depth
-    assert depth0[-1]["macs"] == depth1[-1]["macs"] == str(MACS)
+    assert sum(int(r["macs"]) for r in depth0) == sum(int(r["macs"]) for r in depth1) == MACS
     table = ok(tiny, "--depth", "0").stdout
     assert "block (4 layers)" in table and "stage1.a.conv" not in table
 
@@ -219,7 +219,7 @@ def test_depth_on_resnet50_gives_one_row_per_bottleneck():
     blocks = [r["name"] for r in rows if r["type"] == "block"]
     # 3 + 4 + 6 + 3 = 16 bottlenecks
     assert len(blocks) == 16 and blocks[0] == "layer1.0" and blocks[-1] == "layer4.2"
-    assert rows[-1]["macs"] == "4089184256"
+    assert sum(int(r["macs"]) for r in rows) == 4_089_184_256  # torchvision's 4.09 GFLOPS
 
 
 def test_columns(tiny):

@@ -327,7 +327,9 @@ def test_skip_unbudgeted_for_pre_commit(tmp_path):
     workflow.write_text("on: push\njobs: {}\n")
     result = run(TINY, NO_BUDGETS, str(workflow), "--skip-unbudgeted")
     assert result.exit_code == 0
-    assert "Checked 3 specs: 1 within budget, 0 over budget, 0 bad input, 2 skipped." in result.stdout
+    # three files, two of them specs: the workflow is no spec, so not counted as one
+    assert ("Checked 2 specs (1 other file skipped: not a convcalc spec): 1 within budget, 0 over budget, 0 bad "
+            "input, 1 skipped (no budgets).") in result.stdout
     # a real spec with a broken budget is still bad input
     assert run(BAD_KEY, str(workflow), "--skip-unbudgeted").exit_code == 2
 
@@ -369,3 +371,69 @@ def test_a_broken_spec_without_budgets_reports_the_spec_error(tmp_path):
     # line 4: `  - {type: conv, out: ` is 22 characters → col 23
     assert f"{path}:4:23: cannot parse the expression `1 +`" in result.output
     assert "no budgets" not in result.output
+
+
+WORDING = """\
+name: worded
+input: [3, 8, 8]
+layers:
+  - {type: conv, name: c1, out: 4, kernel: 3, padding: 1}
+budgets:
+  params: 1K
+  macs: 10K
+  max_increase: {macs: 2%}
+"""
+# c1: 4·3·9 + 4 = 112 params ≤ 1K, 4·64·27 = 6,912 MACs ≤ 10K; max_increase has no --baseline: skipped
+
+
+def test_a_skipped_budget_is_not_counted_as_within(tmp_path):
+    path = tmp_path / "worded.yaml"
+    path.write_text(WORDING)
+    result = run(str(path))
+    assert result.exit_code == 0
+    assert f"worded ({path}): within 2 budgets, 1 skipped\n" in result.stdout  # not "within all 3 budgets"
+    one = tmp_path / "one.yaml"
+    one.write_text(WORDING.replace("  macs: 10K\n  max_increase: {macs: 2%}\n", ""))
+    assert f"worded ({one}): within its budget\n" in run(str(one)).stdout  # not "within all 1 budgets"
+
+
+TWO_BAD = """\
+name: two_bad
+input: [3, 8, 8]
+layers:
+  - {type: conv, name: c1, out: 4, kernel: 3, padding: 1}
+budgets:
+  mac: 600M
+  params: 5Q
+  layer_max: {layers: "nothere.*", macs: 1M}
+  flops: 1G
+"""
+
+
+def test_every_error_of_a_spec_is_reported(tmp_path):
+    path = tmp_path / "two_bad.yaml"
+    path.write_text(TWO_BAD)
+    result = run(str(path))
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert [line.split(": ", 2)[1] for line in errors] == [f"{path}:6:3", f"{path}:7:11", f"{path}:8:23"]
+    assert "unknown budget `mac` — did you mean `macs`?" in errors[0]
+    assert "unknown suffix `Q`" in errors[1] and "`layers: nothere.*` matches no layer" in errors[2]
+    assert result.stdout.count("  ERROR ") == 3
+    assert "PASS  flops ≤ 1G" in result.stdout  # the good budget is still checked (2·6,912 + 256 = 14,080 FLOPs)
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    (spec,) = data["specs"]
+    assert [(e["line"], e["column"]) for e in spec["errors"]] == [(6, 3), (7, 11), (8, 23)]
+    assert spec["error"] == spec["errors"][0]
+    github = run(str(path), "--format", "github").stdout
+    assert [line.split("::")[1].split(",")[1] for line in github.splitlines()
+            if line.startswith("::error")] == ["line=6", "line=7", "line=8"]
+
+
+def test_every_bad_budget_of_a_budgets_file_is_reported(tmp_path):
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets:\n  params: 5Q\nspecs:\n  tiny: {mac: 1G}\n  other: {macs: 4G}\n")
+    result = run(TINY, "--budgets", str(path), "--format", "github")
+    assert result.exit_code == 2
+    assert [line.split(",")[1] for line in result.stdout.splitlines()] == ["line=2", "line=4"]
+    assert [line.split(": ", 2)[1] for line in result.stderr.splitlines()] == [f"{path}:2:11", f"{path}:4:10"]  # `  tiny: {` is 9 characters

@@ -193,3 +193,20 @@ def test_rf_steps_end_in_the_reported_field(config):
                                                 str(row.rf.start[axis])), (config, node.name, step)
             checked += 1
     assert checked > 0
+
+
+def test_explain_depthwise_separable_prints_its_cost_against_a_standard_conv():
+    # the example maps 3 → 4 channels with a 3×3 kernel; per output position a standard conv does 4·3·9 = 108
+    # MACs, the depthwise separable one 3·9 + 4·3 = 39: 39/108 = 13/36 (= 1/C_out + 1/k² = 1/4 + 1/9), as the
+    # README promises ("cost relative to a standard conv")
+    result = invoke("depthwise_separable")
+    assert result.exit_code == 0, result.output
+    assert "against a standard conv of the same mapping (3 → 4, 3×3)" in result.output
+    assert "depthwise separable: 1/C_out + 1/k² = 1/4 + 1/3²" in result.output
+    assert "params and MACs 13/36 ≈ 0.361 (×2.77 fewer) of the standard conv" in result.output
+
+
+def test_explain_conv_prints_grouped_and_dilated_against_the_standard_one():
+    output = invoke("conv").output
+    assert "grouped g=2: 1/g = 1/2" in output and "dilated d=2: k'^n/k^n = 2²/3²" in output
+    assert "params and MACs 4/9 ≈ 0.444 (×2.25 fewer)" in output  # 2·2 taps for 3·3

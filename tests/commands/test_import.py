@@ -85,7 +85,7 @@ def test_output_writes_a_file_and_never_over_one_silently(resnet18_onnx, tmp_pat
 
 @pytest.mark.parametrize("args, message", [
     (["model.onnx", "-o", "."], "error: --output . is a directory — give a file name, e.g. -o net.yaml"),
-    (["model.onnx", "-o", "no/such/dir/net.yaml"], "error: --output no/such/dir/net.yaml: cannot write it "),
+    (["model.onnx", "-o", "no/such/dir/net.yaml"], "error: --output no/such/dir/net.yaml: no directory "),
     (["model.onnx", "--force"], "error: --force overwrites the --output file — add -o FILE, or leave --force out"),
     (["model.onnx", "--kwargs", "a=1"], "error: --kwargs passes keyword arguments to a PyTorch source's callable"),
     (["net.yaml"], "error: `net.yaml` is not an import source — give an ONNX file (model.onnx), "),

@@ -228,3 +228,92 @@ def test_rf_path_does_not_import_numpy():
             "print('numpy' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["layer3", "layer3.5"])
+def test_layer_takes_block_instance_names_as_inputs_does(name):
+    # `layer3.5` is the last bottleneck of layer3 and `layer3` its last repetition: both stand for its output,
+    # layer3.5.relu3. Its RF is layer4's 427 (above) less layer4's three 3×3 convs: 2·16 (stride 2 at jump 16)
+    # + 2·32 + 2·32 = 160 → 267, at jump 16
+    data = rf_json("resnet50", "--layer", name)
+    assert [row["name"] for row in data["layers"]] == ["layer3.5.relu3"]
+    assert (data["layers"][0]["size"], data["layers"][0]["jump"]) == ([267, 267], [16, 16])
+
+
+def test_an_unknown_block_name_still_suggests_layers():
+    result = invoke("resnet50", "--layer", "layer9")
+    assert result.exit_code == 2 and "no layer named `layer9`" in result.output
+
+
+def _no_erf(*args, **kwargs):
+    raise AssertionError("the ERF was computed before --save was checked")
+
+
+def test_save_needs_matplotlib_is_said_before_the_work(monkeypatch, tmp_path):
+    import convcalc.erf.measured
+    import convcalc.render.files
+
+    monkeypatch.setattr(convcalc.erf.measured, "measured_erf", _no_erf)
+    monkeypatch.setattr(convcalc.render.files, "_installed", lambda package: False)
+    result = invoke("resnet18", "--erf", "measured", "--save", str(tmp_path / "erf.png"))
+    assert result.exit_code == 2
+    assert "a .png file needs matplotlib, which is not installed — pip install 'convcalc[plot]'" in result.stderr
+    assert "or save as .svg or .npy or .csv" in result.stderr
+
+
+@pytest.mark.parametrize("name, message", [
+    ("missing/erf.svg", "no directory"),
+    ("erf.gif", "unknown file type `.gif` — use .svg, .png, .npy, .csv"),
+    (".", "is a directory"),
+])
+def test_save_path_is_checked_before_the_work(monkeypatch, tmp_path, name, message):
+    import convcalc.erf.measured
+
+    monkeypatch.setattr(convcalc.erf.measured, "measured_erf", _no_erf)
+    result = invoke("resnet18", "--erf", "measured", "--save", str(tmp_path / name))
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_save_in_a_read_only_directory_is_refused_first(monkeypatch, tmp_path):
+    import os
+
+    import convcalc.erf.measured
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    monkeypatch.setattr(convcalc.erf.measured, "measured_erf", _no_erf)
+    result = invoke("resnet18", "--erf", "measured", "--save", str(locked / "erf.svg"))
+    assert result.exit_code == 2 and "cannot write there" in result.stderr
+
+
+def test_a_3d_map_as_csv_is_refused_before_the_work(monkeypatch, tmp_path):
+    import convcalc.erf.measured
+
+    monkeypatch.setattr(convcalc.erf.measured, "measured_erf", _no_erf)
+    result = invoke("r3d_18", "--erf", "measured", "--save", str(tmp_path / "erf.csv"))
+    assert result.exit_code == 2 and "a 3-D map does not fit a CSV table — save it as .npy" in result.stderr
+
+
+def test_measured_erf_reports_each_sample_forward_and_backward(spec):
+    from convcalc.cost.analysis import analyze
+    from convcalc.erf.measured import measured_erf
+    from convcalc.render.progress import Progress
+    from convcalc.spec.loader import load
+
+    graph = load("input: [1, 16, 16]\nlayers:\n  - {type: conv, name: a, out: 2, kernel: 3}\n"
+                 "  - {type: conv, name: b, out: 2, kernel: 3}\n").expand()
+    seen = []
+
+    class Recording(Progress):
+        def _draw(self, label):
+            seen.append((self.done, label))
+
+    progress = Recording(0)
+    measured_erf(graph, analyze(graph), samples=2, progress=progress)
+    assert progress.total == 2 * 2 * 2  # 2 samples × 2 nodes × (forward + backward)
+    assert seen == [(1, "sample 1/2 forward a"), (2, "sample 1/2 forward b"), (3, "sample 1/2 backward b"),
+                    (4, "sample 1/2 backward a"), (5, "sample 2/2 forward a"), (6, "sample 2/2 forward b"),
+                    (7, "sample 2/2 backward b"), (8, "sample 2/2 backward a")]

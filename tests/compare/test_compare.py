@@ -571,3 +571,22 @@ def layer_query(spec, name):
     from convcalc.compare.whatif import layer_query_from_spec
 
     return layer_query_from_spec(spec, name)
+
+
+def test_as_grouped_on_mobilenet_v1_says_what_it_left_and_why():
+    # the help's own example: MobileNet v1 is conv1 (3 → 32, which 4 does not divide), 13 depthwise-separable
+    # stages (a `depthwise` 3×3 then a `pointwise` 1×1 layer each; stages 7–11 are one repeated block) and the
+    # 1×1 conv_preds: nothing is a standard conv grouped:4 applies to, and each of the 28 convs is accounted for
+    stages = [f"block{i}" for i in range(1, 7)] + [f"block7_11.{i}" for i in range(5)] + ["block12", "block13"]
+    result = rewrite_spec("mobilenet_v1", "grouped:4")
+    assert result.rewritten == []
+    assert result.kept == {
+        "4 does not divide both channel counts (3, 32)": ["conv1"],
+        "`depthwise`, not a standard conv: already grouped, one group per channel": [f"{s}.dw" for s in stages],
+        "`pointwise`, not a standard conv: a 1×1 conv": [f"{s}.pw" for s in stages],
+        "1×1 kernel": ["conv_preds"],
+    }
+    out = CliRunner().invoke(app, ["compare", "mobilenet_v1", "--as", "grouped:4"], env={"NO_COLOR": "1"}).stdout
+    assert ("Nothing was rewritten: the network's other convs are 13 `depthwise` and 13 `pointwise` layers, designs "
+            "that --as leaves as they are") in out
+    assert "convcalc compare mobilenet_v1 --layer block1.dw." in out

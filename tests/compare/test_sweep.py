@@ -141,3 +141,21 @@ def test_cli_errors_exit_2_without_traceback(args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_sweep_reports_each_point_to_its_progress(jobs):
+    from convcalc.render.progress import Progress
+
+    seen = []
+
+    class Recording(Progress):
+        def _draw(self, label):
+            seen.append((self.done, label))
+
+    progress = Recording(0)
+    axes, fixed = parse_sweep_sets(["alpha=0.5,1.0", "resolution=128,160"])
+    result = sweep("mobilenet_v1", axes, fixed, jobs=jobs, progress=progress)
+    assert len(result.points) == 4 and progress.total == 4  # 2 × 2 points, in grid order
+    assert seen == [(1, "alpha=0.5 resolution=128"), (2, "alpha=0.5 resolution=160"),
+                    (3, "alpha=1.0 resolution=128"), (4, "alpha=1.0 resolution=160")]

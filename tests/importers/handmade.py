@@ -262,7 +262,7 @@ def fake_frontend(monkeypatch, name: str, model_for):
     module = types.ModuleType(f"convcalc.importers.{name}_read")
     module.calls, module.allowed = [], []
 
-    def read(target, *args, batch=None, allow_unsupported=False):
+    def read(target, *args, batch=None, allow_unsupported=False, progress=None):  # the keywords of every frontend
         shape = args[-1]
         module.calls.append((target, *args, batch))
         module.allowed.append(allow_unsupported)

@@ -343,7 +343,7 @@ def test_table_shows_sub_rows_and_csv_does_not():
     lines = table.getvalue().splitlines()
     assert any("· depthwise" in line and "↳ depthwise" in line and "56,448" in line for line in lines)
     assert any("· pointwise" in line and "401,408" in line for line in lines)
-    assert "↳" not in csv.getvalue() and len(csv.getvalue().splitlines()) == 3  # header, the layer, Total
+    assert "↳" not in csv.getvalue() and len(csv.getvalue().splitlines()) == 2  # header, the layer
 
 
 def test_cli_error_points_at_the_line(tmp_path):

@@ -81,6 +81,18 @@ def check_markdown(text: str) -> dict[str, int]:
     return _check(cells[0], cells[2:], HEADERS, "markdown")
 
 
-def check_csv(text: str) -> dict[str, int]:
+def check_csv(text: str, expected: dict[str, int] | None = None) -> dict[str, int]:
+    """The sums of the CSV's count columns (it has no Total row: every row is a layer or a collapsed block, stage
+    rows ``↳ …`` aside), checked against ``expected`` totals when given."""
     rows = list(csv.reader(io.StringIO(text)))
-    return _check(rows[0], rows[1:], {key: key for key in CSV_KEYS}, "csv")
+    header = rows[0]
+    if any(row and row[0] == "Total" for row in rows[1:]):
+        raise SumMismatch("csv: a Total row (pandas would count every layer twice)")
+    layers = [row for row in rows[1:] if row and not row[0].startswith("#")
+              and not row[header.index("type")].startswith("↳")] if "type" in header else \
+        [row for row in rows[1:] if row and not row[0].startswith("#")]
+    summed = {key: sum(int(row[header.index(key)]) for row in layers) for key in CSV_KEYS if key in header}
+    for key, value in (expected or {}).items():
+        if key in summed and summed[key] != value:
+            raise SumMismatch(f"csv: {key} of the {len(layers)} rows sum to {summed[key]:,}, the total is {value:,}")
+    return summed

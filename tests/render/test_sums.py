@@ -66,11 +66,23 @@ def test_a_wrong_number_is_caught(tiny):
     with pytest.raises(SumMismatch, match="params"):
         check_markdown(_tamper(markdown, "| 112 |", "| 113 |"))
     csv = analyze(tiny, "-f", "csv")
-    with pytest.raises(SumMismatch, match="params"):
-        check_csv(_tamper(csv, ",112,", ",111,"))
+    with pytest.raises(SumMismatch, match="params of the 4 rows sum to 289, the total is 290"):
+        check_csv(_tamper(csv, ",112,", ",111,"), {"params": 290})
 
 
 def test_human_units_are_refused(tiny):
     result = CliRunner().invoke(app, ["analyze", str(tiny), "--units", "K"], env={"NO_COLOR": "1"})
     with pytest.raises(ValueError, match="render with --units raw"):
         check_table(result.stdout)
+
+
+def test_the_csv_has_no_total_row_so_pandas_sums_it_once(tiny):
+    pd = pytest.importorskip("pandas")
+    import io
+
+    frame = pd.read_csv(io.StringIO(analyze(tiny, "-f", "csv")))
+    layers = frame[~frame["type"].str.startswith("↳")]
+    assert list(layers["name"]) == ["c1", "ds", "global_avgpool1", "linear1"]
+    assert int(layers["params"].sum()) == 290 and int(layers["macs"].sum()) == 11_344  # the hand sums above
+    for column in ("depth", "params", "buffers", "macs", "flops", "activation_bytes"):
+        assert frame[column].dtype.kind == "i", column  # integers, not floats (no empty Total cells)

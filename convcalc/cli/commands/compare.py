@@ -8,7 +8,8 @@ from ..common import overrides
 
 def compare(specs: list[str] | None = None, layer: str | None = None, as_: str | None = None,
             only: list[str] | None = None, write: str | None = None, groups: str | None = None,
-            format: str = "table", batch: int | None = None, sets: list[str] | None = None, units: str = "auto",
+            format: str = "table", batch: int | None = None, input: str | None = None, sets: list[str] | None = None,
+            units: str = "auto",
             all_layers: bool = False, allow_unsupported: bool = False, train: bool = False,
             device: str | None = None, plot: str | None = None, width: int | None = None, wide: bool = False,
             convention: str = "torchvision", with_bugs: bool = False) -> int:
@@ -31,7 +32,10 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
 
     fit = resolve_width(width, wide)
 
+    from ...spec.loader import parse_input_override
+
     specs = list(specs or [])
+    shape = parse_input_override(input) if input is not None else None
     if plot is not None:  # before any work
         from ...render.charts import check_plot_target
 
@@ -49,7 +53,12 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.whatif import layer_query_from_spec, parse_groups, parse_layer, what_if
         from ...render.whatif import WhatIfView
 
-        query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported) if specs else parse_layer(layer)
+        if shape is not None and not specs:
+            raise SpecError("--input needs a spec: a --layer description gives its own size (… @56x56)", None,
+                            "write the size in the description, or give the spec: compare SPEC --layer NAME "
+                            "--input 3x160x160")
+        query = layer_query_from_spec(specs[0], layer, batch, allow_unsupported, shape) if specs else \
+            parse_layer(layer)
         emit(WhatIfView(what_if(query, parse_groups(groups)), units), format, width=fit)
         return 0
     if as_ is not None:
@@ -59,7 +68,7 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...compare.rewrite import rewrite_spec
         from ...render.compare import ComparisonView, rewrite_extra, rewrite_notes
 
-        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported, convention, with_bugs)
+        result = rewrite_spec(specs[0], as_, only or [], batch, allow_unsupported, shape, convention, with_bugs)
         if write:
             result.write(write)
         comparison = compare_reports([result.before, result.after],
@@ -79,8 +88,8 @@ def compare(specs: list[str] | None = None, layer: str | None = None, as_: str |
         from ...cost.devices import find_device
 
         profile = find_device(device)
-    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile, convention,
-                                  with_bugs)
+    comparison = compare_networks(specs, batch, overrides(sets), allow_unsupported, train, profile, shape,
+                                  convention, with_bugs)
     emit(ComparisonView(comparison, units, all_layers), format, width=fit)
     _plot(comparison, plot)
     return 0

@@ -43,6 +43,10 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
         return 0
     from ...cost.measure import measure, profile_yaml
 
+    if output is not None:  # before the measuring (seconds to minutes): a place the profile can be written
+        from ...render.files import check_output
+
+        check_output(output, "--output")
     text = profile_yaml(measure(threads, quick))
     profile = devices.parse_device(text, output or "<measured>")  # what is written must read back
     if output is None:
@@ -54,6 +58,7 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
 
     print(f"wrote {output}: float32 {float(profile.peak['float32']) / 1e9:.1f} GFLOP/s, float64 "
           f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s (GEMM), vector float32 "
-          f"{float(profile.vector_peak['float32']) / 1e9:.2f} GFLOP/s, bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
+          f"{float(profile.vector_peak['float32']) / 1e9:.2f} GFLOP/s, "
+          f"bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
           f"efficiency {float(profile.efficiency):.3f}, {profile.threads} threads", file=sys.stderr)
     return 0

@@ -36,7 +36,10 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
                         "leave it out for an ONNX file")
     check_output(output, force)
     shape = parse_input_override(input) if input is not None else None
-    text, model = imported_spec(source, shape, parse_kwargs(kwargs), batch, flat, allow_unsupported)
+    from ...render.progress import Progress
+
+    with Progress(0, "import") as progress:  # its stages and each traced node, on a terminal's stderr
+        text, model = imported_spec(source, shape, parse_kwargs(kwargs), batch, flat, allow_unsupported, progress)
     for sentence in model_warnings(model):
         print_warning(sentence)
     if output is None:
@@ -64,3 +67,6 @@ def check_output(path: str | None, force: bool) -> None:
         raise SpecError(f"--output {path} is a directory", None, "give a file name, e.g. -o net.yaml")
     if os.path.exists(path) and not force:
         raise SpecError(f"--output {path} exists", None, "pass --force to overwrite it, or choose another file")
+    from ...render.files import check_output as check_writable
+
+    check_writable(path, "--output")  # a directory that exists and may be written, before the import runs

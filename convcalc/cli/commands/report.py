@@ -24,11 +24,11 @@ def report(specs: list[str], output: str | None = None, device: str | None = Non
       convcalc report resnet18 mobilenet_v2 -o both.html         two networks side by side
     """
     from ...overview import overviews
-    from ...render.charts import check_writable
+    from ...render.files import check_output
     from ...render.html import ReportPage
 
     if output is not None:
-        check_writable(output, "--output")
+        check_output(output, "--output")
     if device is None and (dtype is not None or fuse != "none"):
         raise SpecError(f"{'--dtype' if dtype is not None else '--fuse'} sets the roofline, which needs a device",
                         None, "add --device NAME (convcalc device list) or a profile file")

@@ -42,9 +42,21 @@ def check_options(report, layer: str | None, position, erf: str, save: str | Non
         raise SpecError(f"--layer: no layer named `{layer}`", None, did_you_mean(layer, names))
 
 
+def check_save(save: str, graph) -> None:
+    """``--save``, before the ERF is computed: a type rf writes, its package (matplotlib for .png), a writable
+    place, and a map that fits the type (a CSV table holds one or two axes)."""
+    from ...render.files import check_output, suffix_of
+    from ...render.heatmap import SAVE_FORMATS
+
+    check_output(save, "--save", SAVE_FORMATS)
+    if suffix_of(save) == "csv" and graph.spatial_rank > 2:
+        raise SpecError(f"--save {shorten(save)}: a {graph.spatial_rank}-D map does not fit a CSV table", None,
+                        "save it as .npy")
+
+
 def effective_rf(method: str, graph, report, layer, position, fraction, samples, weights, seed,
-                 max_memory: int | None = None):
-    """The ERF of ``--erf METHOD`` (None for ``none``)."""
+                 max_memory: int | None = None, progress=None):
+    """The ERF of ``--erf METHOD`` (None for ``none``); ``progress`` follows a measured one."""
     if method == "analytic":
         from ...erf.analytic import analytic_erf
 
@@ -54,7 +66,7 @@ def effective_rf(method: str, graph, report, layer, position, fraction, samples,
         from ...verify import DEFAULT_MAX_MEMORY
 
         return measured_erf(graph, report, layer, position, samples, weights, seed, fraction,
-                            max_memory=DEFAULT_MAX_MEMORY if max_memory is None else max_memory)
+                            max_memory=DEFAULT_MAX_MEMORY if max_memory is None else max_memory, progress=progress)
     return None
 
 
@@ -88,19 +100,22 @@ def rf(spec: str, layer: str | None = None, at: str | None = None, erf: str = "n
 
     graph = expand(spec, batch, input, sets, allow_unsupported)
     report = analyze(graph)
+    if layer is not None:  # a block instance or a repeated name, as `inputs:` reads them (layer3.5 → layer3.5.relu)
+        layer = graph.layer_named(layer)
     position, fraction = parse_at(at), parse_mass(mass)
     check_options(report, layer, position, erf, save)
-    if save:  # before the ERF is computed: the file type, matplotlib for PNG/PDF, a writable folder
-        from ...render.heatmap import check_save_target
-
-        check_save_target(save)
+    if save:  # before any work: a minute of measured ERF must not fail at the save for want of matplotlib
+        check_save(save, graph)
     rows = rf_rows(graph, report)
     shown = [r for r in rows if r.name == layer] if layer else rows
     windows = input_window(graph, report, layer, position) if position is not None else None
     from ...verify import parse_bytes
 
-    result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed,
-                          parse_bytes(max_memory))
+    from ...render.progress import Progress
+
+    with Progress(0, "measured ERF") as progress:  # told its work by measured_erf; drawn only on a terminal
+        result = effective_rf(erf, graph, report, layer, position, fraction, samples, weights, seed,
+                              parse_bytes(max_memory), progress)
     if save:
         from ...render.heatmap import save_erf
 

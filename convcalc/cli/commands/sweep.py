@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch: int | None = None,
-          units: str = "auto", chart: bool = True, jobs: int | str = 1, plot: str | None = None,
-          width: int | None = None, wide: bool = False) -> int:
+          input: str | None = None, units: str = "auto", chart: bool = True, jobs: int | str = 1,
+          plot: str | None = None, width: int | None = None, wide: bool = False) -> int:
     """Params, MACs and FLOPs over a grid of var values.
 
     \b
@@ -34,27 +34,35 @@ def sweep(spec: str, sets: list[str] | None = None, format: str = "table", batch
         else:  # streamed point by point: there is no whole grid to draw
             raise SpecError("--plot draws the whole grid; --format jsonl streams it", None,
                             "use another --format with --plot")
+    from ...spec.loader import parse_input_override
+
     workers = worker_count(jobs)
+    shape = parse_input_override(input) if input is not None else None
     axes, fixed = parse_sweep_sets(sets or [])
     if not axes:
         raise SpecError("nothing to sweep", None, "give at least one var with two or more values: "
                                                   "--set alpha=0.5,1.0")
-    if format != "jsonl":
-        result = run_sweep(spec, axes, fixed, batch, workers)
-        emit(SweepView(result, units, chart), format, width=resolve_width(width, wide))
-        if plot is not None:
-            from ...render.charts import write_plot
-            from ...render.figures import sweep_chart
+    from ...compare.sweep import counted
+    from ...render.progress import Progress
 
-            write_plot(sweep_chart(result), plot)
-        return 0
-    _, points = stream_points(spec, axes, fixed, batch, workers)
-    try:
-        emit(SweepStream(points), format)
-    except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
-        _quiet_stdout()
-    finally:
-        points.close()  # stops the worker processes at once
+    with Progress(0, "sweep") as progress:  # per point, on a terminal's stderr
+        if format != "jsonl":
+            result = run_sweep(spec, axes, fixed, batch, workers, shape, progress)
+            progress.close()
+            emit(SweepView(result, units, chart), format, width=resolve_width(width, wide))
+            if plot is not None:
+                from ...render.charts import write_plot
+                from ...render.figures import sweep_chart
+
+                write_plot(sweep_chart(result), plot)
+            return 0
+        checked, points = stream_points(spec, axes, fixed, batch, workers, shape)
+        try:
+            emit(SweepStream(counted(checked, points, progress)), format)
+        except BrokenPipeError:  # `convcalc sweep … -f jsonl | head`: the reader has what it wanted
+            _quiet_stdout()
+        finally:
+            points.close()  # stops the worker processes at once
     return 0
 
 

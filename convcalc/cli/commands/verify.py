@@ -47,9 +47,10 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
       convcalc verify model.onnx --against-original
     """
     from ...render.emitters import emit
+    from ...render.progress import Progress
+    from ...render.verify import VerifyView
     from ...render.width import resolve_width
-    from ...render.verify import LazyProgress, VerifyView
-    from ...verify import MemoryRefused, check_training, parse_bytes, probe_rf
+    from ...verify import MemoryRefused, check_training, parse_bytes, plan_probe, probe_rf
     from ...verify import verify as run_verify
 
     if (layer is not None or at is not None) and not rf:
@@ -69,24 +70,40 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
                             "weights", None, "run them one at a time")
         return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs, allow_unsupported)
     graph = expand(spec, batch, input, sets, allow_unsupported)
-    progress = LazyProgress(len(graph.nodes))
+    layer = graph.layer_named(layer) if layer is not None else None  # a block instance names its output layer
+    plan = refused = None
+    if rf:  # the probe's checks (layer, unit, memory) before any work: a refusal is said at once
+        from ...cost.analysis import analyze
+
+        try:
+            plan = plan_probe(graph, analyze(graph), layer, parse_at(at), limit)
+        except MemoryRefused as err:
+            refused = err
+            print(f"error: {err} (the layer check runs on)", file=sys.stderr)
+    # one bar over all the work: the layer check's forward, then the probe's forward and backward, node by node
+    progress = Progress(len(graph.nodes) + (plan.steps if plan is not None else 0), "verify")
     try:
-        result = run_verify(graph, seed=seed, dtype=dtype, max_memory=limit, progress=progress)
-        if rf:
-            axes = probe_rf(graph, result.report, layer, parse_at(at), limit)
+        result = run_verify(graph, seed=seed, dtype=dtype, max_memory=limit,
+                            progress=progress.phase("executing", len(graph.nodes)))
+        if plan is not None:
+            axes = probe_rf(graph, result.report, plan=plan, progress=progress)
             result.rf = [axis.to_dict() for axis in axes]
         if train:
             result.train = check_training(graph, result.report, seed, dtype, freeze or (), limit)
-    except MemoryRefused as refused:
-        print(f"error: {refused}", file=sys.stderr)
+    except MemoryRefused as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         progress.close()
-    emit(VerifyView(result, rf), format, width=resolve_width(width, wide))
+    # the layer check, also when the probe was refused
+    emit(VerifyView(result, plan is not None), format, width=resolve_width(width, wide))
     sentence = result.first_mismatch_sentence
     if sentence is not None:
         print(f"mismatch: {sentence}", file=sys.stderr)
         return 1
+    if refused is not None:
+        print("error: the RF probe was refused (see above); the layer check above is complete", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -112,7 +129,7 @@ def _against_original(spec: str, batch: int | None, input: str | None, sets: lis
     graph = network.expand(overrides(sets), batch=batch)
     estimate = check_bytes(analyze(graph), dtype)
     if estimate > limit:
-        print(f"error: {MemoryRefused(estimate, limit, graph.batch)}", file=sys.stderr)
+        print(f"error: {MemoryRefused(estimate, limit, graph.batch, dtype)}", file=sys.stderr)
         return 2
     result = check(model, graph, dtype=dtype, seed=seed)
     emit(OriginalView(result), format)

@@ -28,7 +28,7 @@ __all__ = ["input_gradient", "backward", "VJPS", "ACTIVATIONS", "vjp", "GradCont
 
 
 def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[str] = (), gates: bool = True,
-             rescale: bool = False, open_activations: bool = False) -> dict:
+             rescale: bool = False, open_activations: bool = False, progress=None) -> dict:
     """Propagate output gradients ``seeds`` (node name → array shaped like that node's batched output) back
     through ``graph``; return the gradient of the input (under ``graph.input_name``, absent when nothing reaches
     it) and of the nodes named in ``keep``.
@@ -38,7 +38,8 @@ def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[st
     ``rescale=True`` divides each node's gradient by its largest magnitude before passing it on: only the
     pattern of the result is then meaningful (the receptive-field probe, where every term is non-negative and
     all-ones weights would otherwise overflow deep networks). ``open_activations=True`` passes the gradient
-    through every activation unchanged (:data:`ACTIVATIONS`; the probe's structural influence).
+    through every activation unchanged (:data:`ACTIVATIONS`; the probe's structural influence). ``progress``:
+    optional ``progress(index, node)``, called for each node in backward order (index 0 is the last node).
     """
     values = ex.values
     if not values:
@@ -51,7 +52,9 @@ def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[st
     grads = {name: (g, False) for name, g in seeds.items()}   # name → (gradient, owned: safe to add into)
     result = {}
     max_as_sum = bool(getattr(ex, "max_as_sum", False))
-    for node in reversed(graph.nodes[: last + 1]):
+    for step, node in enumerate(reversed(graph.nodes[: last + 1])):
+        if progress is not None:
+            progress(step, node)
         held = grads.pop(node.name, None)
         if held is None:
             continue
@@ -89,10 +92,10 @@ def backward(graph, ex, seeds: dict, until: str | None = None, keep: Sequence[st
 
 
 def input_gradient(graph, ex, layer: str, position: Sequence[int] = (), gates: bool = True,
-                   rescale: bool = False, open_activations: bool = False) -> np.ndarray:
+                   rescale: bool = False, open_activations: bool = False, progress=None) -> np.ndarray:
     """Gradient of ``ex.values[layer][:, :, *position].sum()`` (per sample) with respect to the network input:
     an array of shape ``(batch, *graph.input_shape)`` (zero where the unit does not depend on the input).
-    ``gates``, ``rescale`` and ``open_activations``: as :func:`backward`."""
+    ``gates``, ``rescale``, ``open_activations`` and ``progress``: as :func:`backward`."""
     if not ex.values:
         raise ValueError("input_gradient needs run(graph, ..., keep=True)")
     if layer not in ex.values or layer == graph.input_name:
@@ -105,7 +108,7 @@ def input_gradient(graph, ex, layer: str, position: Sequence[int] = (), gates: b
     seed = np.zeros_like(y)
     seed[(slice(None), slice(None)) + position] = 1
     grads = backward(graph, ex, {layer: seed}, until=layer, gates=gates, rescale=rescale,
-                     open_activations=open_activations)
+                     open_activations=open_activations, progress=progress)
     x = ex.values[graph.input_name]
     grad = grads.get(graph.input_name)
     return np.zeros_like(x) if grad is None else grad
