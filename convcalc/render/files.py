@@ -38,7 +38,7 @@ def check_output(path: str, option: str, formats: dict[str, str | None] | None =
         package = formats[suffix]
         if package is not None and not _installed(package):
             extra = EXTRAS.get(package)
-            how = f"pip install 'convcalc[{extra}]' (or {package})" if extra else f"pip install {package}"
+            how = f'pip install "convcalc[{extra}]" (or {package})' if extra else f"pip install {package}"
             other = [f".{s}" for s, needs in formats.items() if needs is None]
             raise SpecError(f"{option} {shown}: a .{suffix} file needs {package}, which is not installed", None,
                             f"{how}, or save as {' or '.join(other)}" if other else how)

@@ -257,13 +257,13 @@ def test_save_needs_matplotlib_is_said_before_the_work(monkeypatch, tmp_path):
     monkeypatch.setattr(convcalc.render.files, "_installed", lambda package: False)
     result = invoke("resnet18", "--erf", "measured", "--save", str(tmp_path / "erf.png"))
     assert result.exit_code == 2
-    assert "a .png file needs matplotlib, which is not installed — pip install 'convcalc[plot]'" in result.stderr
+    assert "a .png file needs matplotlib, which is not installed — pip install \"convcalc[plot]\"" in result.stderr
     assert "or save as .svg or .npy or .csv" in result.stderr
 
 
 @pytest.mark.parametrize("name, message", [
     ("missing/erf.svg", "no directory"),
-    ("erf.gif", "unknown file type `.gif` — use .svg, .png, .npy, .csv"),
+    ("erf.gif", "unknown file type `.gif` — use .svg, .png, .pdf, .npy, .csv"),
     (".", "is a directory"),
 ])
 def test_save_path_is_checked_before_the_work(monkeypatch, tmp_path, name, message):
