@@ -51,7 +51,8 @@ def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
     assert command in lines
     torch_at = next(i for i, line in enumerate(lines) if '"torch==2.13.0"' in line)
     extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export,dask,plot,browser,peers]"' in line)
-    chromium_at = next(i for i, line in enumerate(lines) if "apt-get install" in line and "chromium-driver" in line)
+    chromium_at = next(i for i, line in enumerate(lines) if "apt-get install" in line)
+    assert "chromium:chromium chromedriver:chromium-driver zsh:zsh fish:fish" in "\n".join(lines)  # its packages
     assert torch_at < extras_at < chromium_at < lines.index(command)
     assert any('"$rc" -eq 5' in line for line in lines)  # no tests collected is not a failure
 
