@@ -386,17 +386,10 @@ class _Reader:
                     i, p = self.blanks(i, end + 2, base)
                     value_marks[key] = (i, p)
                     values[key], i, p = self.flow_value(i, p, base)
-                    line = self.lines[i]
-                    if line.startswith(",", p):
-                        i, p = self.blanks(i, p + 1, base)
-                        line = self.lines[i]
-                        if line.startswith("}", p):  # a trailing comma
-                            raise _GiveUp
-                        continue
-                    if line.startswith("}", p):
-                        p += 1
+                    i, p, more = self.next_item(i, p, base, "}")
+                    if not more:
                         break
-                    raise _GiveUp
+                    line = self.lines[i]
             out = YMap(values)
             out.mark, out.key_marks, out.value_marks = start, key_marks, value_marks
         else:
@@ -411,21 +404,26 @@ class _Reader:
                     marks.append((i, p))
                     item, i, p = self.flow_value(i, p, base)
                     items.append(item)
-                    line = self.lines[i]
-                    if line.startswith(",", p):
-                        i, p = self.blanks(i, p + 1, base)
-                        line = self.lines[i]
-                        if line.startswith("]", p):
-                            raise _GiveUp
-                        continue
-                    if line.startswith("]", p):
-                        p += 1
+                    i, p, more = self.next_item(i, p, base, "]")
+                    if not more:
                         break
-                    raise _GiveUp
             out = YList(items)
             out.mark, out.item_marks = start, marks
         self.depth -= 1
         return out, i, p
+
+    def next_item(self, i: int, p: int, base: int, closing: str):
+        """After an item of a flow collection: past its `,` to the next item (True), or past the ``closing``
+        bracket (False); a trailing comma, or anything else, is left to PyYAML."""
+        line = self.lines[i]
+        if line.startswith(",", p):
+            i, p = self.blanks(i, p + 1, base)
+            if self.lines[i].startswith(closing, p):  # a trailing comma
+                raise _GiveUp
+            return i, p, True
+        if line.startswith(closing, p):
+            return i, p + 1, False
+        raise _GiveUp
 
     def simple_mapping(self, line: str, p: int, i: int):
         """The flow mapping opening at ``line[p]`` when it is the commonest kind, ``{key: value, …}`` on one line
