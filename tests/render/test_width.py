@@ -24,7 +24,6 @@ from .test_golden import CONFIGS, ROOT, check_golden, normalise
 from . import widest
 
 GOLDEN = Path(__file__).resolve().parent / "golden-width"
-DEVICES = ROOT / "convcalc" / "devices"  # device show prints its profile's path
 WIDTHS = (80, 120, 200)
 
 
@@ -207,7 +206,7 @@ CASES = {
     "explain-depthwise_separable": ["explain", "depthwise_separable"],
     "explain-winograd": ["explain", "winograd"],
     "explain-resnet18-conv1": ["explain", "resnet18", "--layer", "conv1"],
-    "device-show-a100": ["device", "show", "a100"],
+    "device-show-a100": ["device", "show", "convcalc/devices/a100.yaml"],  # the path as given: in no checkout's
     "cost-resnet18-train": ["cost", "resnet18", "--train"],
     "verify-resnet18-train": ["verify", "resnet18", "--input", "3x64x64", "--train"],
 }
@@ -217,7 +216,7 @@ EXIT_CODES = {"check-over": 1}
 def _run(args: list[str], width: int, exit_code: int = 0) -> str:
     result = CliRunner().invoke(app, [*args, "--width", str(width)], env={"NO_COLOR": "1"})
     assert result.exit_code == exit_code, result.output
-    text = normalise(result.stdout).replace(str(DEVICES), "<devices>")
+    text = normalise(result.stdout)
     return re.sub(r"executed in \d+\.\d+ s", "executed in <seconds> s", text)
 
 
