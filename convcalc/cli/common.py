@@ -16,8 +16,11 @@ __all__ = ["expand", "no_color", "overrides", "parse_at", "parse_kwargs", "repor
 
 
 def report_error(err) -> None:
-    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal."""
-    print(f"\x1b[31merror:\x1b[0m {err}" if use_color(sys.stderr) else f"error: {err}", file=sys.stderr)
+    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal (wrapped to a terminal's width:
+    :func:`convcalc.render.width.write_message`)."""
+    from ..render.width import write_message
+
+    write_message(str(err), sys.stderr, "\x1b[31merror:\x1b[0m " if use_color(sys.stderr) else "error: ")
 
 
 @contextmanager

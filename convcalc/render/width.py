@@ -295,3 +295,19 @@ def fit_lines(lines: list, width: int) -> list:
     for line in lines:
         out += wrap_styled(line, width)
     return out
+
+
+# ---- messages -------------------------------------------------------------------------------------------------------
+def write_message(text: str, stream=None, label: str = "") -> None:
+    """A message on stderr (``warning: …``, ``error: …``): on a terminal, each of its lines wrapped at word
+    boundaries to the terminal's width (:func:`resolve_width`), two in; elsewhere (a pipe, a log, a test) as it is.
+    ``label`` is the message's first word as written (``error:`` in red on a colour terminal), the text after it."""
+    stream = sys.stderr if stream is None else stream
+    width = resolve_width(out=stream)
+    plain = label.replace("\x1b[31m", "").replace("\x1b[0m", "")
+    lines = []
+    for line in (plain + text).split("\n"):
+        lines += [line] if width is None else [piece for piece, _, _ in wrap_styled((line, "", ()), width)]
+    if label != plain and lines and lines[0].startswith(plain):
+        lines[0] = label + lines[0][len(plain):]
+    stream.write("".join(line + "\n" for line in lines))

@@ -308,3 +308,19 @@ def _check_golden(name: str, text: str, regen: bool) -> None:
 def test_every_width_golden_file_is_produced_by_a_test():
     produced = {f"{case}.{w}.txt" for case in CASES for w in WIDTHS} | {f"zoo.{w}.txt" for w in WIDTHS}
     assert {p.name for p in GOLDEN.glob("*") if p.is_file()} == produced
+
+
+def test_messages_wrap_on_a_terminal_and_stay_whole_elsewhere(monkeypatch):
+    from convcalc.render.width import write_message
+
+    text = "4 operators with no layer kind kept as zero-cost placeholders"
+    piped = io.StringIO()
+    write_message(text, piped, "warning: ")
+    assert piped.getvalue() == f"warning: {text}\n"
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = Terminal()
+    write_message(text, terminal, "\x1b[31merror:\x1b[0m ")
+    # "error: 4 operators with no layer kind" is 37 cells, "… kept" would be 42: the break; the colour codes stay
+    # around the label
+    assert terminal.getvalue() == ("\x1b[31merror:\x1b[0m 4 operators with no layer kind\n"
+                                   "  kept as zero-cost placeholders\n")

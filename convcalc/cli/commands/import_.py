@@ -25,7 +25,8 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
     \b
     Exit codes: 0 success; 2 bad input (the source, an operator with no layer kind, an existing --output).
     """
-    from ...importers.source import frontend_of, imported_spec, is_import_source, model_warnings, print_warning
+    from ...importers.source import frontend_of, imported_spec, is_import_source, model_warnings
+    from ...render.width import write_message
     from ...spec.loader import parse_input_override
 
     if not is_import_source(source):
@@ -38,7 +39,7 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
     shape = parse_input_override(input) if input is not None else None
     text, model = imported_spec(source, shape, parse_kwargs(kwargs), batch, flat, allow_unsupported)
     for sentence in model_warnings(model):
-        print_warning(sentence)
+        write_message(sentence, sys.stderr, "warning: ")
     if output is None:
         sys.stdout.write(text)
     else:
@@ -48,7 +49,7 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
         except OSError as exc:
             raise SpecError(f"--output {output}: cannot write it ({exc.strerror})", None,
                             "check the folder exists and is writable") from None
-        print(f"wrote {output} ({len(model.layers)} layers)", file=sys.stderr)
+        write_message(f"wrote {output} ({len(model.layers)} layers)", sys.stderr)
     return 0
 
 
