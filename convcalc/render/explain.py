@@ -414,13 +414,9 @@ def fitted_blocks(lines: list[str], markdown: bool = False) -> list:
         if rows:
             blocks.append(_markdown_table(rows))
             rows = []
-        aligned = re.match(r"\s*\S+ {2,}(?=\S)", text)
-        if " = " in text and not markdown:
-            blocks.append(Line(text, "row", formula=True))
-        elif aligned and not markdown:
-            blocks.append(Line(text, "row", hang=aligned.end()))
-        else:
-            blocks.append(Line(text, "row"))
+        aligned = None if markdown else re.match(r"\s*\S+ {2,}(?=\S)", text)
+        blocks.append(Line(text, "row", hang=aligned.end() if aligned else None,
+                           formula=" = " in text and not markdown))
     return blocks[:-1]
 
 
