@@ -2,7 +2,7 @@
 :mod:`convcalc.render.html`).
 
 Per network: the analysis report, its roll-up by stage (the top-level block instance of each layer,
-:func:`convcalc.compare.networks.stage_of`: torchvision's ``layer1`` … ``layer4``), the analytic ERF of the
+:func:`convcalc.cost.rollup.stage_name`: the spec's ``stage:``, else torchvision's ``layer1`` … ``layer4``), the analytic ERF of the
 default unit (or why there is none), the convolution algorithms of ``convcalc cost`` and, with a device, the
 roofline of ``convcalc cost --device``. With two or more networks, their comparison (``convcalc compare``).
 """
@@ -42,11 +42,11 @@ class Overview:
 
 def stage_totals(report) -> list[StageTotals]:
     """The layers rolled up by stage, in order of first appearance."""
-    from .compare.networks import stage_of
+    from .cost.rollup import stage_name
 
     stages: dict[str, StageTotals] = {}
     for layer in report.layers:
-        name = stage_of(layer.name)
+        name = stage_name(layer)
         stage = stages.get(name)
         if stage is None:
             stage = stages[name] = StageTotals(name)

@@ -16,10 +16,13 @@ __all__ = ["expand", "no_color", "overrides", "parse_at", "parse_kwargs", "repor
 
 
 def report_error(err) -> None:
-    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal; one line per problem when
-    the error holds several (every bad budget of a spec)."""
+    """``error: FILE:LINE:COL: message — hint`` on stderr, red on a colour terminal, wrapped to a terminal's width
+    (:func:`convcalc.render.width.write_message`); one line per problem when the error holds several (every bad
+    budget of a spec)."""
+    from ..render.width import write_message
+
     for one in getattr(err, "errors", [err]):
-        print(f"\x1b[31merror:\x1b[0m {one}" if use_color(sys.stderr) else f"error: {one}", file=sys.stderr)
+        write_message(str(one), sys.stderr, "\x1b[31merror:\x1b[0m " if use_color(sys.stderr) else "error: ")
 
 
 @contextmanager

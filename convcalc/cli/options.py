@@ -306,6 +306,9 @@ EXPLAIN = (
     Option("list_", ("--list",), "List every layer kind with its one-line summary.", bool, default=False),
     Option("flops", ("--flops",), "Print the FLOPs-per-element table.", bool, default=False),
     BATCH, INPUT, SET,
+    width_option("prose wraps at word boundaries, formulas after their operators under the formula's start "
+                 "(nothing is cut), tables from the docs print their rows as lines."),
+    WIDE,
 )
 
 # ---- convcalc verify -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..cost.rollup import stage_of
+from ..cost.rollup import stage_name
 from ..errors import SpecError
 from ..numbers import fraction_text
 
@@ -159,7 +159,7 @@ def compare_reports(reports: list, labels: list[str] | None = None) -> NetworkCo
     for report in reports:
         stages: dict[str, Entry] = {}
         for layer in report.layers:
-            entry = stages.setdefault(stage_of(layer.name), Entry())
+            entry = stages.setdefault(stage_name(layer), Entry())
             for key in COUNTS:
                 setattr(entry, key, getattr(entry, key) + getattr(layer, key))
             entry.layers += 1

@@ -5,8 +5,8 @@ Plain data for ``convcalc analyze --by stage|type|block`` and ``--top N --sort K
 
 * **stage** — the spec's ``stage:`` of the layer or of a block call around it (docs/spec.md), else the top-level
   prefix of its name, the part before its first dot: torchvision's names give ``layer1`` … ``layer4`` for
-  ``layer1.0.conv1`` …; a layer outside any such prefix (``conv1``, ``fc``) is a stage of its own. ``convcalc
-  compare`` matches stages by the name rule (:func:`stage_of`);
+  ``layer1.0.conv1`` …; a layer outside any such prefix (``conv1``, ``fc``) is a stage of its own
+  (:func:`stage_name`; ``convcalc compare`` matches the stages of its networks by the same rule);
 * **block** — the innermost block instance a layer was expanded from (``layer1.0``), or the layer itself outside
   any block;
 * **type** — the layer's kind.
@@ -43,7 +43,13 @@ def _block_of(layer) -> str:
     return layer.path[-1] if layer.path else layer.name
 
 
-KEYS = {"stage": lambda layer: layer.stage or stage_of(layer.name), "type": lambda layer: layer.type,
+def stage_name(layer) -> str:
+    """The stage of a report's layer: the spec's ``stage:`` (its ``stage`` field), else :func:`stage_of` its
+    name."""
+    return layer.stage or stage_of(layer.name)
+
+
+KEYS = {"stage": stage_name, "type": lambda layer: layer.type,
         "block": _block_of}
 
 

@@ -360,9 +360,11 @@ def _percent_of(share) -> str:
 
 
 def write_warnings(report: Report, stream: TextIO | None = None) -> None:
+    from .width import write_message
+
     stream = stream or sys.stderr
     for warning in report.warnings:
-        print(f"warning: {warning}", file=stream)
+        write_message(warning, stream, "warning: ")
 
 
 def render(report: Report, fmt: str, options: RenderOptions, out: TextIO | None = None) -> None:

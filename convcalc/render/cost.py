@@ -20,6 +20,8 @@ from .model import LEFT, RIGHT, Document, Json, Line, Table, columns, csv_column
 from .train_memory import TrainMemorySection
 
 NA = "n/a"
+#: layer names shorten in the middle to no less than this on a narrow terminal
+LAYER_SHRINK = {"layer": 14}
 
 
 def _ratio(direct: int, count: int) -> str:
@@ -84,12 +86,13 @@ class CostView:
         return Line(f"total multiplications: direct {fmt_count(direct, self.units)}, best "
                     f"{fmt_count(best, self.units)} ({_ratio(direct, best) if best else '—'})", "total")
 
-    # ---- the three layouts ------------------------------------------------------------------------------------
+    # ---- the three layouts (on a narrow terminal each drops the columns of its `drop` first) ----------------------------------------------------------------------------------------------
     def _all_table(self, markdown: bool) -> Table:
         keys = [e.algorithm for e in self.report.convs[0].estimates] if self.report.convs else []
         labels = {e.algorithm: e.label for c in self.report.convs for e in c.estimates}
         table = Table(columns(("layer", "layer", LEFT), ("type", "type", LEFT), ("conv", "conv", LEFT),
-                              *[(key, labels[key], RIGHT) for key in keys], ("best", "best", LEFT)))
+                              *[(key, labels[key], RIGHT) for key in keys], ("best", "best", LEFT)),
+                      drop=("type", *[key for key in keys[::-1] if key != "direct"], "conv"), shrink=LAYER_SHRINK)
         for c in self.report.convs:
             cells = [self._count(c.estimate(key).multiplications) for key in keys]
             table.add([f"`{c.name}`" if markdown else c.name, c.type, c.conv_text(), *cells, c.best.label])
@@ -98,7 +101,8 @@ class CostView:
     def _best_table(self, markdown: bool) -> Table:
         table = Table(columns(("layer", "layer", LEFT), ("type", "type", LEFT), ("conv", "conv", LEFT),
                               ("direct", "direct", RIGHT), ("best", "best", LEFT),
-                              ("multiplications", "multiplications", RIGHT), ("reason", "why", LEFT)))
+                              ("multiplications", "multiplications", RIGHT), ("reason", "why", LEFT)),
+                      drop=("type", "reason", "direct", "conv"), shrink=LAYER_SHRINK)
         for c in self.report.convs:
             table.add([f"`{c.name}`" if markdown else c.name, c.type, c.conv_text(),
                        self._count(c.estimate("direct").multiplications), c.best.label,
@@ -109,7 +113,8 @@ class CostView:
         table = Table(columns(("layer", "layer", LEFT), ("conv", "conv", LEFT), ("algorithm", "algorithm", LEFT),
                               ("multiplications", "multiplications", RIGHT), ("ratio", "vs direct", RIGHT),
                               ("transform_ops", "transform ops", RIGHT), ("filter_ops", "filter ops (once)", RIGHT),
-                              ("workspace", "workspace", RIGHT), ("shape", "shape / reason", LEFT)))
+                              ("workspace", "workspace", RIGHT), ("shape", "shape / reason", LEFT)),
+                      drop=("filter_ops", "transform_ops", "shape", "workspace", "ratio", "conv"), shrink=LAYER_SHRINK)
         for c in self.report.convs:
             direct = int(c.estimate("direct").multiplications)
             for e in c.estimates:

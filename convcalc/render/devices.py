@@ -42,7 +42,13 @@ class DeviceView:
         lines = [Line(f"{d.name}: {d.title} ({d.kind}) · bandwidth {fmt_rate(d.bandwidth, 'B/s')} · efficiency "
                       f"{float(d.efficiency):.3g}" + (f" · {d.threads} threads" if d.threads else ""), "title"),
                  table, Line(f"the profile ({d.source}), with the source of every value:")]
-        return Document(lines + [Line(line) for line in self.text.rstrip("\n").splitlines()])
+        return Document(lines + [Line(line, hang=_comment_at(line)) for line in self.text.rstrip("\n").splitlines()])
 
     def json(self) -> Json:
         return Json({"version": 1, "device": self.device.to_dict()})
+
+
+def _comment_at(line: str) -> int | None:
+    """Where a profile line wraps on a narrow terminal: under the text of its comment (``# datasheet …``)."""
+    at = line.find("# ")
+    return at + 2 if at >= 0 else None

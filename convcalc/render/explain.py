@@ -426,3 +426,76 @@ def conventions_lines() -> list[str]:
         if unmapped:
             lines.append(f"  unmapped (left out of the total, with a warning): {', '.join(unmapped)}")
     return lines
+
+
+# ---- the text, fitted to the terminal -------------------------------------------------------------------------------
+class ExplainView:
+    """What ``convcalc explain`` prints, as a document for the text emitter: piped (``width`` None) its lines as
+    they are; fitted to a width, each line wraps by what it is (:mod:`convcalc.render.width`): a formula (it works
+    something out, `` = ``) after its operators, under the start of the formula; a row of aligned columns (``kind
+    summary``) under its last column; prose at word boundaries, two in. With ``markdown`` (a section of the docs),
+    a paragraph's lines are joined before they wrap, and a table becomes a table (its rows as lines when it does not
+    fit whole)."""
+
+    def __init__(self, lines: list[str], width: int | None = None, markdown: bool = False):
+        self.lines, self.width, self.markdown = lines, width, markdown
+
+    def table(self):
+        from .model import Document, Line
+
+        if self.width is None:
+            return Document([Line(text, "row") for text in self.lines], plain=True)
+        return Document(fitted_blocks(self.lines, self.markdown), plain=True)
+
+
+def fitted_blocks(lines: list[str], markdown: bool = False) -> list:
+    """The blocks of explain's lines, each line told how it wraps (see :class:`ExplainView`)."""
+    import re
+
+    from .model import Line
+
+    blocks: list = []
+    rows: list[str] = []
+    for text in (_paragraphs(lines) if markdown else lines) + [""]:
+        if markdown and text.startswith("|"):
+            rows.append(text)
+            continue
+        if rows:
+            blocks.append(_markdown_table(rows))
+            rows = []
+        aligned = None if markdown else re.match(r"\s*\S+ {2,}(?=\S)", text)
+        blocks.append(Line(text, "row", hang=aligned.end() if aligned else None,
+                           formula=" = " in text and not markdown))
+    return blocks[:-1]
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Markdown lines with each paragraph (and each list item) on one line: headings, tables and blank lines kept."""
+    out: list[str] = []
+    joinable = False
+    for text in lines:
+        starts = not text.strip() or text.startswith(("#", "|", "* ", "- ")) or text[:1].isdigit() and ". " in text[:4]
+        if joinable and not starts:
+            out[-1] += " " + text.strip()
+            continue
+        out.append(text)
+        joinable = bool(text.strip()) and not text.startswith(("#", "|"))
+    return out
+
+
+def _markdown_table(rows: list[str]):
+    """A Markdown table (``| a | b |`` rows, the second the alignment row) as a folding table."""
+    import re
+
+    from .model import LEFT, RIGHT, Column, Table
+
+    def cells(row: str) -> list[str]:
+        return [cell.strip() for cell in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+    header, rule, body = cells(rows[0]), cells(rows[1]) if len(rows) > 1 else [], rows[2:]
+    table = Table([Column(f"c{n}", name, RIGHT if align.endswith(":") else LEFT)
+                   for n, (name, align) in enumerate(zip(header, rule + ["---"] * len(header)))], fold=True)
+    for row in body:
+        values = cells(row)
+        table.add((values + [""] * len(header))[:len(header)])
+    return table

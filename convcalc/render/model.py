@@ -99,15 +99,18 @@ class Table(_Plain):
     How it fits a narrow terminal (:mod:`convcalc.render.width`): ``drop`` lists column keys, lowest priority first,
     dropped in turn until the table fits; ``shrink`` maps the key of a column whose long cells (layer names,
     descriptions) may be shortened in the middle with ``…`` to the narrowest it may become. A table with neither
-    shrinks its left-aligned columns and drops columns from the right, keeping the first."""
+    shrinks its left-aligned columns and drops columns from the right, keeping the first (and any status column,
+    one with an empty header). ``fold`` (a table of prose cells, such as one quoted from the docs) prints each row
+    as lines instead, its first cell and then ``header: cell`` for each other column, wrapped, when the whole
+    table does not fit: nothing is dropped or shortened."""
 
-    __slots__ = ("columns", "title", "rows", "style", "drop", "shrink")
+    __slots__ = ("columns", "title", "rows", "style", "drop", "shrink", "fold")
 
     def __init__(self, columns: list[Column], title: str | None = None,
                  rows: list[tuple[list[Any], str]] | None = None, style: str = GRID,
-                 drop: tuple[str, ...] = (), shrink: dict[str, int] | None = None):
+                 drop: tuple[str, ...] = (), shrink: dict[str, int] | None = None, fold: bool = False):
         self.columns, self.title, self.rows, self.style = columns, title, [] if rows is None else rows, style
-        self.drop, self.shrink = drop, shrink or {}
+        self.drop, self.shrink, self.fold = drop, shrink or {}, fold
 
     def add(self, cells: list[Any], role: str = "row") -> None:
         assert len(cells) == len(self.columns) or (self.style == ALIGNED and 0 < len(cells) < len(self.columns)), (
@@ -118,12 +121,17 @@ class Table(_Plain):
 class Line(_Plain):
     """A line of text outside any table: a title, a total, a note, a blank line (``""``). ``spans`` are the
     ``(start, end, role)`` character ranges styled with a role of their own on a colour terminal, over the line's
-    role; :meth:`of` builds them from :class:`Span` pieces."""
+    role; :meth:`of` builds them from :class:`Span` pieces.
 
-    __slots__ = ("text", "role", "spans")
+    How it wraps on a narrow terminal (:mod:`convcalc.render.width`): ``hang`` is the cell its continuation lines
+    start at (None: two more than its own indent); a ``formula`` line (worked arithmetic, ``a·b + c = 42``) breaks
+    at the spaces after its operators where it can, its continuation lines under the start of the formula."""
 
-    def __init__(self, text: str, role: str = "note", spans: tuple[tuple[int, int, str], ...] = ()):
-        self.text, self.role, self.spans = text, role, spans
+    __slots__ = ("text", "role", "spans", "hang", "formula")
+
+    def __init__(self, text: str, role: str = "note", spans: tuple[tuple[int, int, str], ...] = (),
+                 hang: int | None = None, formula: bool = False):
+        self.text, self.role, self.spans, self.hang, self.formula = text, role, spans, hang, formula
 
     @classmethod
     def of(cls, *pieces: str, role: str = "row") -> Line:

@@ -25,6 +25,10 @@ def _num(n) -> str:
 #: on a narrow terminal the per-layer columns that give way, lowest priority first (the ✓ column says whether they
 #: agree); `convcalc verify --help` and README.md say the same
 DROP_ORDER = ("executed_shape", "type", "executed_params", "executed_macs", "analytic_shape", "analytic_params")
+#: the same for the RF probe (the windows and the status stay), --train (the ✓ stays) and --against-original
+RF_DROP_ORDER = ("taps", "index", "size", "span")
+TRAIN_DROP_ORDER = ("type", "executed_dx", "executed_dw")
+ORIGINAL_DROP_ORDER = ("tolerance", "max_abs", "type", "shape")
 
 
 def layers_table(result) -> Table:
@@ -54,7 +58,7 @@ def rf_blocks(axes: list) -> list:
              "sum, positive input" if first else "RF probe")
     table = Table(columns(("axis", "axis", LEFT), ("index", "unit", RIGHT), ("analytic", "analytic window", LEFT),
                           ("size", "size", RIGHT), ("measured", "measured window", LEFT), ("span", "span", RIGHT),
-                          ("taps", "nonzero taps", RIGHT), ("status", "", LEFT)))
+                          ("taps", "nonzero taps", RIGHT), ("status", "", LEFT)), drop=RF_DROP_ORDER)
     for a in axes:
         analytic = f"{a['analytic']['first']} … {a['analytic']['last']}"
         measured = "—" if a["measured"]["first"] is None else f"{a['measured']['first']} … {a['measured']['last']}"
@@ -79,7 +83,7 @@ def train_blocks(rows: list) -> list:
     table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT),
                           ("analytic_dx", "dX MACs (analytic)", RIGHT), ("executed_dx", "dX MACs (executed)", RIGHT),
                           ("analytic_dw", "dW MACs (analytic)", RIGHT), ("executed_dw", "dW MACs (executed)", RIGHT),
-                          ("ok", "", LEFT)))
+                          ("ok", "", LEFT)), drop=TRAIN_DROP_ORDER, shrink={"name": 20, "type": 12})
     for row in rows:
         if any(row.analytic) or any(row.executed):
             table.add([row.name, row.type, _num(row.analytic[0]), _num(row.executed[0]), _num(row.analytic[1]),
@@ -114,7 +118,8 @@ def original_table(result) -> Table:
 
     table = Table(columns(("name", "layer", LEFT), ("type", "type", LEFT), ("shape", "shape", RIGHT),
                           ("max_abs", "max abs error", RIGHT), ("max_rel", "max rel error", RIGHT),
-                          ("tolerance", "tolerance", RIGHT), ("ok", "", LEFT)))
+                          ("tolerance", "tolerance", RIGHT), ("ok", "", LEFT)), drop=ORIGINAL_DROP_ORDER,
+                  shrink={"name": 20, "type": 12})
     for row in result.rows:
         shape = fmt_shape(row.shape)
         if row.original_shape is not None and row.original_shape != row.shape:

@@ -116,14 +116,15 @@ def _column_widths(table: Table, keep: list[int]) -> list[int]:
 def _orders(table: Table) -> tuple[list[int], dict[int, int]]:
     """The column indexes in drop order, and the shrinkable ones with their narrowest widths: the table's own, or
     the default (the left-aligned text columns shrink to :data:`MIN_SHRUNK`; columns drop from the right, the first
-    kept)."""
+    kept, a status column — an empty header: ✓/✗, PASS/FAIL — last)."""
     keys = [c.key for c in table.columns]
     if table.drop or table.shrink:
         drop = [i for key in table.drop for i, k in enumerate(keys) if k == key]
         shrink = {i: table.shrink[k] for i, k in enumerate(keys) if k in table.shrink}
         return drop, shrink
-    shrink = {i: MIN_SHRUNK for i, c in enumerate(table.columns) if c.align == LEFT}
-    return list(range(len(keys) - 1, 0, -1)), shrink
+    shrink = {i: MIN_SHRUNK for i, c in enumerate(table.columns) if c.align == LEFT and c.header}
+    drop = list(range(len(keys) - 1, 0, -1))
+    return [i for i in drop if table.columns[i].header] + [i for i in drop if not table.columns[i].header], shrink
 
 
 def fit_table(table: Table, width: int) -> Table:
@@ -163,7 +164,24 @@ def fit_table(table: Table, width: int) -> Table:
 
 
 def _untitled(table: Table) -> Table:
-    return Table(table.columns, None, table.rows, table.style, table.drop, table.shrink)
+    return Table(table.columns, None, table.rows, table.style, table.drop, table.shrink, table.fold)
+
+
+def fits(table: Table, width: int) -> bool:
+    """Whether ``table`` fits in ``width`` with every column and every cell whole."""
+    return _table_width(table, _column_widths(table, list(range(len(table.columns))))) <= width
+
+
+def folded(table: Table) -> list[Line]:
+    """A :attr:`~convcalc.render.model.Table.fold` table as lines: each row's first cell, then ``header: cell``
+    for each other column, indented (the lines are wrapped as any line)."""
+    lines = [Line(table.title, "title")] if table.title is not None else []
+    first = table.columns[0].header
+    for cells, role in table.rows:
+        lines.append(Line(f"{first}: {cells[0]}" if first else str(cells[0]), role))
+        lines += [Line(f"  {column.header}: {cell}", role, hang=2 + HANG)
+                  for column, cell in zip(table.columns[1:], cells[1:]) if str(cell)]
+    return lines
 
 
 def _fit_cell(cell, width: int):
@@ -180,34 +198,66 @@ def _fit_cell(cell, width: int):
 
 
 # ---- lines ----------------------------------------------------------------------------------------------------------
-def wrap_styled(line: tuple[str, str, tuple], width: int) -> list[tuple[str, str, tuple]]:
+#: a formula line breaks after these where it can (``6·(4/2)·3·3 +`` / ``6 = 114``), and after its commas
+OPERATORS = frozenset("=+−-×·/≤≥<>→,;")
+
+
+def formula_hang(text: str) -> int:
+    """Where a formula's continuation lines start: after its label (``params: ``) or its first ``= ``, whichever
+    comes first."""
+    marks = [at + 2 for at in (text.find(": "), text.find("= ")) if at >= 0]
+    if not marks:
+        return len(text) - len(text.lstrip(" ")) + HANG
+    at = min(marks)
+    return at + len(text[at:]) - len(text[at:].lstrip(" "))  # past a label's padding
+
+
+def _cut(text: str, start: int, end: int, formula: bool) -> int:
+    """Where a line running from ``start`` breaks at or before ``end``: the last space (for a formula, the last one
+    after an operator, unless that leaves the line less than half full), else ``end`` (a word longer than the room
+    is split, nothing lost)."""
+    if formula:
+        at = end
+        while at > start + (end - start) // 2:
+            if text[at] == " " and text[at - 1] in OPERATORS:
+                return at
+            at -= 1
+    cut = text.rfind(" ", start, end + 1)
+    return cut if cut > start else end
+
+
+def wrap_styled(line: tuple[str, str, tuple], width: int, hang: int | None = None,
+                formula: bool = False) -> list[tuple[str, str, tuple]]:
     """A ``(text, role, spans)`` line wrapped at spaces into lines of at most ``width`` cells, each continuation
-    indented :data:`HANG` more than the line; its spans follow the text they style. A word longer than the room is
-    cut."""
+    starting at cell ``hang`` (default :data:`HANG` more than the line's indent; a ``formula`` under its start,
+    :func:`formula_hang`) and breaking after an operator where it can; its spans follow the text they style. A word
+    longer than the room is split."""
     text, role, spans = line
     if cell_len(text) <= width:
         return [line]
     if text[:1] in "┏┃┡│├└┗╭╰":  # a table row: fitted as a table, cut if still too wide
         return [(crop(text, width), role, _clip_spans(spans, 0, width))]
     indent = len(text) - len(text.lstrip(" "))
+    if hang is None:
+        hang = formula_hang(text) if formula else indent + HANG
+    if hang > width // 2:  # too far right to leave a useful line
+        hang = indent + HANG
     pieces: list[tuple[int, int]] = []  # (start, end) character ranges of the output lines
     start = indent
     while start < len(text):
-        room = width - indent - HANG * bool(pieces)
+        room = width - (hang if pieces else indent)
         end = start
         while end < len(text) and cell_len(text[start:end + 1]) <= room:
             end += 1
         if end < len(text):
-            cut = text.rfind(" ", start, end + 1)
-            if cut > start:
-                end = cut
+            end = _cut(text, start, end, formula)
         pieces.append((start, end))
         start = end
         while start < len(text) and text[start] == " ":
             start += 1
     out = []
     for n, (first, end) in enumerate(pieces):
-        lead = indent + HANG * (n > 0)
+        lead = hang if n else indent
         body = text[first:end].rstrip()
         if cell_len(body) > width - lead:
             body = crop(body, width - lead)
@@ -223,13 +273,17 @@ def fit_blocks(blocks: list, width: int) -> list:
     """Tables fitted and lines wrapped to ``width``: the blocks the text emitter writes."""
     out = []
     for block in blocks:
+        if isinstance(block, Table) and block.fold and not fits(block, width):
+            out += fit_blocks(folded(block), width)
+            continue
         if isinstance(block, Table):
             block = fit_table(block, width)
             if block.title is not None and cell_len(block.title) > width:  # the title as wrapped lines above it
                 out += [Line(t, "title", s) for t, _, s in wrap_styled((block.title, "title", ()), width)]
                 block = _untitled(block)
         elif isinstance(block, Line) and cell_len(block.text) > width:
-            out += [Line(t, r, s) for t, r, s in wrap_styled((block.text, block.role, block.spans), width)]
+            out += [Line(t, r, s) for t, r, s in wrap_styled((block.text, block.role, block.spans), width, block.hang,
+                                                              block.formula)]
             continue
         out.append(block)
     return out
@@ -241,3 +295,19 @@ def fit_lines(lines: list, width: int) -> list:
     for line in lines:
         out += wrap_styled(line, width)
     return out
+
+
+# ---- messages -------------------------------------------------------------------------------------------------------
+def write_message(text: str, stream=None, label: str = "") -> None:
+    """A message on stderr (``warning: …``, ``error: …``): on a terminal, each of its lines wrapped at word
+    boundaries to the terminal's width (:func:`resolve_width`), two in; elsewhere (a pipe, a log, a test) as it is.
+    ``label`` is the message's first word as written (``error:`` in red on a colour terminal), the text after it."""
+    stream = sys.stderr if stream is None else stream
+    width = resolve_width(out=stream)
+    plain = label.replace("\x1b[31m", "").replace("\x1b[0m", "")
+    lines = []
+    for line in (plain + text).split("\n"):
+        lines += [line] if width is None else [piece for piece, _, _ in wrap_styled((line, "", ()), width)]
+    if label != plain and lines and lines[0].startswith(plain):
+        lines[0] = label + lines[0][len(plain):]
+    stream.write("".join(line + "\n" for line in lines))

@@ -15,9 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli.app import app
-from convcalc.compare.networks import compare_networks, merged_order, stage_of
+from convcalc.compare.networks import compare_networks, merged_order
 from convcalc.compare.rewrite import rewrite_spec
 from convcalc.compare.whatif import LAYER_SYNTAX, parse_layer, parse_target, what_if
+from convcalc.cost.rollup import stage_of
 from convcalc.layers.design import all_designs
 from convcalc.errors import SpecError
 from convcalc.layers import REGISTRY
@@ -127,6 +128,27 @@ def test_added_and_removed_layers(write_spec):
     result = run(str(a), str(b), "--units", "raw")
     assert result.exit_code == 0, result.output
     assert "added" in result.output and "removed" in result.output
+
+
+STAGED = """name: staged
+input: [3, 8, 8]
+defaults: {bias: false}
+layers:
+  - {type: conv, name: stem, out: 4, kernel: 3, padding: 1, stage: early}
+  - {type: conv, name: body, out: 4, kernel: 3, padding: 1, stage: early}
+  - {type: conv, name: head, out: 2, kernel: 1}
+"""
+
+
+def test_stages_are_matched_by_the_specs_stage_key(write_spec):
+    """`stage:` names a stage across differently named layers, as `analyze --by stage` rolls them up."""
+    staged = write_spec(STAGED, "staged.yaml")
+    comparison = compare_networks([str(staged), str(staged)])
+    by_key = {line.key: line for line in comparison.stages}
+    assert list(by_key) == ["early", "head"]
+    # early: stem 4·3·9 = 108 + body 4·4·9 = 144 params, 2 layers; head: 2·4 = 8 params
+    assert (by_key["early"].entries[0].params, by_key["early"].entries[0].layers) == (252, 2)
+    assert by_key["head"].entries[0].params == 8
 
 
 def test_merged_order_and_stages():

@@ -21,6 +21,7 @@ from convcalc.render.width import MIN_WIDTH, fit_table, resolve_width, shorten_m
 
 from .sums import check_table
 from .test_golden import CONFIGS, ROOT, check_golden, normalise
+from . import widest
 
 GOLDEN = Path(__file__).resolve().parent / "golden-width"
 WIDTHS = (80, 120, 200)
@@ -113,6 +114,41 @@ def test_an_aligned_tables_detail_line_keeps_its_text():
     assert fitted.rows[0][0][0].role == "error"
 
 
+def test_a_formula_breaks_after_an_operator_under_its_start():
+    # 28 cells after the indent reach "… + 6·7·7 " (the last space at 29); the last space after an operator is the
+    # one after "+" (23); the continuation starts under the formula, after "params: " (cell 10)
+    text = "  params: 6·(4/2)·3·3 + 6·7·7 + 12 = 114"
+    assert [t for t, _, _ in wrap_styled((text, "row", ()), 30, formula=True)] == [
+        "  params: 6·(4/2)·3·3 +", "          6·7·7 + 12 = 114"]
+    # as prose: at the last space, two in
+    assert [t for t, _, _ in wrap_styled((text, "row", ()), 30)] == [
+        "  params: 6·(4/2)·3·3 + 6·7·7", "    + 12 = 114"]
+
+
+def test_a_line_can_hang_under_a_column_of_its_own():
+    text = "add       elementwise sum of inputs (residual add)"
+    assert [t for t, _, _ in wrap_styled((text, "row", ()), 32, hang=10)] == [
+        "add       elementwise sum of", "          inputs (residual add)"]
+
+
+def test_a_folding_table_prints_its_rows_as_lines_when_it_does_not_fit():
+    from convcalc.render.width import fit_blocks
+
+    table = Table([Column("tool", "tool"), Column("rule", "rule")], fold=True)
+    table.add(["fvcore", "one fused multiply-add per flop"])
+    assert fit_blocks([table], 80) == [table]  # it fits whole: a table
+    assert [line.text for line in fit_blocks([table], 30)] == ["tool: fvcore", "  rule: one fused multiply-add",
+                                                                "    per flop"]
+
+
+def test_explain_piped_is_todays_text_and_fitted_keeps_every_word():
+    piped = CliRunner().invoke(app, ["explain", "depthwise_separable"], env={"NO_COLOR": "1"}).stdout
+    fitted = CliRunner().invoke(app, ["explain", "depthwise_separable", "--width", "60"],
+                                env={"NO_COLOR": "1"}).stdout
+    assert "MACs:   depthwise + pointwise\n" in piped and max(map(len, fitted.splitlines())) <= 60
+    assert piped.split() == fitted.split()  # only the line breaks differ: nothing cut, nothing added
+
+
 def test_the_text_emitter_fits_only_when_given_a_width():
     from convcalc.render.emitters import write_text
 
@@ -151,7 +187,7 @@ def test_the_width_help_names_the_columns_in_the_views_drop_order(definitions, v
 
 
 def test_every_command_that_prints_a_table_takes_width_and_wide():
-    for name in ("ANALYZE", "ZOO", "COMPARE", "SWEEP", "RF", "COST", "DEVICE_COMMAND", "VERIFY", "CHECK"):
+    for name in ("ANALYZE", "ZOO", "COMPARE", "SWEEP", "RF", "COST", "DEVICE_COMMAND", "VERIFY", "CHECK", "EXPLAIN"):
         flags = {flag for d in getattr(options, name) for flag in getattr(d, "flags", ())}
         assert {"--width", "--wide"} <= flags, name
 
@@ -167,6 +203,12 @@ CASES = {
     "compare-resnet18-resnet50": ["compare", "resnet18", "resnet50"],
     "check-over": ["check", "tests/fixtures/check/over.yaml"],
     "rf-mobilenet_v2": ["rf", "mobilenet_v2"],
+    "explain-depthwise_separable": ["explain", "depthwise_separable"],
+    "explain-winograd": ["explain", "winograd"],
+    "explain-resnet18-conv1": ["explain", "resnet18", "--layer", "conv1"],
+    "device-show-a100": ["device", "show", "convcalc/devices/a100.yaml"],  # the path as given: in no checkout's
+    "cost-resnet18-train": ["cost", "resnet18", "--train"],
+    "verify-resnet18-train": ["verify", "resnet18", "--input", "3x64x64", "--train"],
 }
 EXIT_CODES = {"check-over": 1}
 
@@ -240,6 +282,25 @@ def test_a_pipe_without_width_is_todays_output():
     assert normalise(result.stdout) == expected
 
 
+@pytest.mark.parametrize("command", widest.COMMANDS)
+def test_every_command_fits_80_columns(command):
+    """The loop of benchmarks/widest_lines.py: every command and mode with a text output, within 80 columns."""
+    if not widest.available(command):
+        pytest.skip(f"needs {widest.NEEDS[command]}")
+    result = widest.run(command, 80)
+    assert result.exit_code == widest.EXIT_CODES.get(command, 0), (result.stdout, result.stderr)
+    _assert_fits(result.stdout, 80)
+
+
+def test_every_kinds_explanation_fits_80_columns():
+    from convcalc.layers import REGISTRY
+
+    for kind in sorted(REGISTRY):
+        result = widest.run(f"explain {kind}", 80)
+        assert result.exit_code == 0, (kind, result.stderr)
+        _assert_fits(result.stdout, 80)
+
+
 def _check_golden(name: str, text: str, regen: bool) -> None:
     check_golden(name, text, regen, GOLDEN)
 
@@ -247,3 +308,19 @@ def _check_golden(name: str, text: str, regen: bool) -> None:
 def test_every_width_golden_file_is_produced_by_a_test():
     produced = {f"{case}.{w}.txt" for case in CASES for w in WIDTHS} | {f"zoo.{w}.txt" for w in WIDTHS}
     assert {p.name for p in GOLDEN.glob("*") if p.is_file()} == produced
+
+
+def test_messages_wrap_on_a_terminal_and_stay_whole_elsewhere(monkeypatch):
+    from convcalc.render.width import write_message
+
+    text = "4 operators with no layer kind kept as zero-cost placeholders"
+    piped = io.StringIO()
+    write_message(text, piped, "warning: ")
+    assert piped.getvalue() == f"warning: {text}\n"
+    monkeypatch.setenv("COLUMNS", "40")
+    terminal = Terminal()
+    write_message(text, terminal, "\x1b[31merror:\x1b[0m ")
+    # "error: 4 operators with no layer kind" is 37 cells, "… kept" would be 42: the break; the colour codes stay
+    # around the label
+    assert terminal.getvalue() == ("\x1b[31merror:\x1b[0m 4 operators with no layer kind\n"
+                                   "  kept as zero-cost placeholders\n")

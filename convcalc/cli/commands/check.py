@@ -42,7 +42,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
     from ...budgets.parse import run_options
     from ...render.check import BadOptionsView, CheckView
     from ...render.emitters import emit
-    from ...render.width import resolve_width
+    from ...render.width import resolve_width, write_message
 
     try:
         options = run_options(specs, budgets, max_, min_rf, baseline, max_increase, skip_unbudgeted, batch, input,
@@ -55,7 +55,7 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
         if spec_check.error is not None:
             report_error(spec_check.error)
         for warning in spec_check.warnings:
-            print(f"warning: {spec_check.name}: {warning}", file=sys.stderr)
+            write_message(f"{spec_check.name}: {warning}", sys.stderr, "warning: ")
     view = CheckView(run)
     emit(view, format, width=resolve_width(width, wide))
     if summary:
@@ -64,6 +64,6 @@ def check(specs: list[str], budgets: str | None = None, max_: list[str] | None =
                 emit(view, "markdown", stream)
                 stream.write("\n")  # a blank line before the next step's summary
         except OSError as exc:
-            print(f"warning: cannot append the summary to {summary}: {exc}", file=sys.stderr)
+            write_message(f"cannot append the summary to {summary}: {exc}", sys.stderr, "warning: ")
     return run.exit_code
 

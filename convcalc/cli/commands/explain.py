@@ -15,20 +15,15 @@ out by :mod:`convcalc.render.explain`.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
 
 from ...errors import SpecError
 from ...render.explain import conventions_lines, flops_lines, kind_lines, layer_lines, list_lines
 from ..common import expand, user_errors
 
 
-def write(lines: list[str], out: TextIO | None = None) -> None:
-    (out or sys.stdout).write("\n".join(lines) + "\n")
-
-
 def explain(target: str | None = None, layer: str | None = None, algorithm: str | None = None,
             list_: bool = False, flops: bool = False, batch: int | None = None, input: str | None = None,
-            sets: list[str] | None = None):
+            sets: list[str] | None = None, width: int | None = None, wide: bool = False):
     """Explain the formulas of a kind, a layer or an algorithm.
 
     A layer kind's formulas (shape, params, MACs, FLOPs, RF), or one layer's numbers worked through them; or a
@@ -42,8 +37,17 @@ def explain(target: str | None = None, layer: str | None = None, algorithm: str 
       convcalc explain resnet18 --layer layer1.0.conv1 --algorithm winograd
       convcalc explain conventions                  how fvcore, ptflops, thop and torchinfo count (--convention)
       convcalc explain --list                       every kind
+      convcalc explain winograd --width 80          fitted to 80 columns (formulas wrap, nothing is cut)
     """
+    from ...render.emitters import emit
+    from ...render.explain import ExplainView
     from ...render.explain_algorithms import algorithm_layer_lines, algorithm_lines, is_algorithm
+    from ...render.width import resolve_width
+
+    fit = resolve_width(width, wide)
+
+    def write(lines: list[str], markdown: bool = False) -> None:
+        emit(ExplainView(lines, fit, markdown), "table", sys.stdout, width=fit)
 
     with user_errors():
         if list_:
@@ -58,7 +62,7 @@ def explain(target: str | None = None, layer: str | None = None, algorithm: str 
                             f"e.g. `convcalc explain resnet18 --layer layer1.0.conv1 --algorithm {algorithm}`, or "
                             f"`convcalc explain {algorithm}` for the formulas")
         if layer is None and target == "conventions":
-            return write(conventions_lines())
+            return write(conventions_lines(), markdown=True)
         if layer is None and is_algorithm(target):
             return write(algorithm_lines(target))
         if layer is None:

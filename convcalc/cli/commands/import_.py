@@ -25,7 +25,8 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
     \b
     Exit codes: 0 success; 2 bad input (the source, an operator with no layer kind, an existing --output).
     """
-    from ...importers.source import frontend_of, imported_spec, is_import_source, model_warnings, print_warning
+    from ...importers.source import frontend_of, imported_spec, is_import_source, model_warnings
+    from ...render.width import write_message
     from ...spec.loader import parse_input_override
 
     if not is_import_source(source):
@@ -41,7 +42,7 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
     with Progress(0, "import") as progress:  # its stages and each traced node, on a terminal's stderr
         text, model = imported_spec(source, shape, parse_kwargs(kwargs), batch, flat, allow_unsupported, progress)
     for sentence in model_warnings(model):
-        print_warning(sentence)
+        write_message(sentence, sys.stderr, "warning: ")
     if output is None:
         sys.stdout.write(text)
     else:
@@ -51,7 +52,7 @@ def import_(source: str, output: str | None = None, input: str | None = None, fl
         except OSError as exc:
             raise SpecError(f"--output {output}: cannot write it ({exc.strerror})", None,
                             "check the folder exists and is writable") from None
-        print(f"wrote {output} ({len(model.layers)} layers)", file=sys.stderr)
+        write_message(f"wrote {output} ({len(model.layers)} layers)", sys.stderr)
     return 0
 
 

@@ -68,7 +68,8 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         if rf:
             raise SpecError("--rf probes the spec with all-ones weights, --against-original the model's own "
                             "weights", None, "run them one at a time")
-        return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs, allow_unsupported)
+        return _against_original(spec, batch, input, sets, seed, dtype, format, limit, kwargs, allow_unsupported,
+                                 resolve_width(width, wide))
     graph = expand(spec, batch, input, sets, allow_unsupported)
     layer = graph.layer_named(layer) if layer is not None else None  # a block instance names its output layer
     plan = refused = None
@@ -109,7 +110,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
 
 def _against_original(spec: str, batch: int | None, input: str | None, sets: list[str] | None, seed: int,
                       dtype: str, format: str, limit: int, kwargs: list[str] | None,
-                      allow_unsupported: bool = False) -> int:
+                      allow_unsupported: bool = False, fit: int | None = None) -> int:
     """``verify SOURCE --against-original``: import, run both, compare, render; the exit code."""
     from ...cost.analysis import analyze
     from ...importers.original import check, check_bytes
@@ -132,7 +133,7 @@ def _against_original(spec: str, batch: int | None, input: str | None, sets: lis
         print(f"error: {MemoryRefused(estimate, limit, graph.batch, dtype)}", file=sys.stderr)
         return 2
     result = check(model, graph, dtype=dtype, seed=seed)
-    emit(OriginalView(result), format)
+    emit(OriginalView(result), format, width=fit)
     if not result.ok:
         print(f"mismatch: {result.sentence()}", file=sys.stderr)
         return 1
