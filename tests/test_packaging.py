@@ -39,6 +39,7 @@ def test_the_importer_extras():
     assert extras["export"] == ["onnxscript>=0.2"]
     assert extras["dask"] == ["dask[distributed]>=2023.1"]  # a sweep on a dask cluster (tests/compare)
     assert extras["browser"] == ["selenium>=4.10"]  # the report in headless Chromium (tests/render)
+    assert extras["dataframe"] == ["pandas>=1.5"]  # Report.to_dataframe() (tests/cost, tests/render)
     # the peer tools of --convention, pinned to the versions convcalc/layers/peers.py follows
     assert extras["peers"] == ["fvcore==0.1.5.post20221221", "iopath==0.1.10", "ptflops==0.7.5",
                                "thop==0.1.1.post2209072238", "torchinfo==1.8.0"]
@@ -50,7 +51,8 @@ def test_ci_installs_the_extras_then_runs_exactly_the_readmes_test_command():
     lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert command in lines
     torch_at = next(i for i, line in enumerate(lines) if '"torch==2.13.0"' in line)
-    extras_at = next(i for i, line in enumerate(lines) if '-e ".[onnx,export,dask,plot,browser,peers]"' in line)
+    extras = '-e ".[onnx,export,dask,plot,browser,peers,dataframe]"'
+    extras_at = next(i for i, line in enumerate(lines) if extras in line)
     chromium_at = next(i for i, line in enumerate(lines) if "apt-get install" in line)
     assert "chromium:chromium chromedriver:chromium-driver zsh:zsh fish:fish" in "\n".join(lines)  # its packages
     assert torch_at < extras_at < chromium_at < lines.index(command)

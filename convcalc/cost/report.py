@@ -216,7 +216,7 @@ class Report:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Report.to_dataframe() needs pandas, an optional dependency: pip install pandas") \
+            raise ImportError("Report.to_dataframe() needs pandas, an optional dependency: pip install \"convcalc[dataframe]\" (or pandas)") \
                 from None
         counts = ("params", "buffers", "macs", "flops", "activation_bytes")
         rows = {"name": [], "type": [], "output_shape": [], **{key: [] for key in counts},

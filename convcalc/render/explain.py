@@ -211,7 +211,7 @@ def against_standard_lines(cls, layer, ins, out_shape) -> list[str]:
         return []
     kernel = "×".join(map(str, query.kernel))
     return ["", f"against a standard conv of the same mapping ({query.c_in} → {query.c_out}, {kernel}), as "
-                f"`convcalc compare --layer`", "builds each design (bias and the kind's other fields left out):"] \
+                f"`convcalc compare --layer` builds each design (bias and the kind's other fields left out):"] \
         + lines
 
 
