@@ -4,6 +4,9 @@ Every formula comes from the kind's own counting code evaluated with the symboli
 :mod:`convcalc.layers.formula`: the printed formula, the worked arithmetic and the number are one definition. The
 worked arithmetic is evaluated here once more (:func:`evaluate_worked`) and must equal the number the analysis
 reports; a difference is a bug in the printer, raised as such, never shown.
+
+The module is long because every form of `explain` (a kind, a layer, an algorithm, the conventions, the list)
+shares its layout and checks here, one printer for all.
 """
 
 from __future__ import annotations
