@@ -4,6 +4,7 @@ at start-up (the ``__init__``, repr, ``==`` and hash of ``@dataclass``; dataclas
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from typing import ClassVar
@@ -87,5 +88,6 @@ def test_the_analyze_path_imports_no_dataclasses():
     code = ("import sys, io, contextlib; from convcalc.cli.commands.analyze import analyze\n"
             "with contextlib.redirect_stdout(io.StringIO()): analyze(spec='resnet50')\n"
             "print(sorted(m for m in ('dataclasses', 'inspect', 'yaml', 'numpy') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "CONVCALC_YAML"}  # the default reader (no PyYAML)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert result.stdout.strip() == "[]"
