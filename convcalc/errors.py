@@ -7,16 +7,15 @@ internal errors are not caught and keep their traceback.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 
-class Mark(NamedTuple):
-    """A position in a spec file. ``line`` and ``col`` are 1-based. (A named tuple: a 10,000-layer spec makes
-    tens of thousands of them, and a tuple is built several times faster than a frozen dataclass.)"""
+class Mark(namedtuple("Mark", ("file", "line", "col"))):
+    """A position in a spec file: ``file`` (str), ``line`` and ``col`` (ints, 1-based). (A named tuple: a
+    10,000-layer spec makes tens of thousands of them, and a tuple is built several times faster than a frozen
+    dataclass; ``collections.namedtuple``, not ``typing.NamedTuple``, because importing typing costs start-up.)"""
 
-    file: str
-    line: int
-    col: int
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"

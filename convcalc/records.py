@@ -57,6 +57,11 @@ def _as_dataclass(cls):
             default=dataclasses.MISSING if option.default is _MISSING else option.default,
             default_factory=dataclasses.MISSING if option.default_factory is _MISSING else option.default_factory,
             compare=option.compare, repr=option.repr))
+    annotations = cls.__dict__.get("__annotations__", {})
+    if any(map(_is_classvar, annotations.values())):
+        # dataclasses knows a ClassVar written as text only through the module's own `typing` import, which a
+        # module on the start-up path does not make: it sees the fields alone
+        cls.__annotations__ = {name: kind for name, kind in annotations.items() if not _is_classvar(kind)}
     if spec["frozen"]:  # dataclasses writes its own, and refuses to overwrite ours
         del cls.__setattr__, cls.__delattr__
     return dataclasses.dataclass(cls, frozen=spec["frozen"])

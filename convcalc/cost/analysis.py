@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ..records import replace
 from math import prod
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any
 
 from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
 from ..errors import SpecError

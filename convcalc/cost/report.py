@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..numbers import json_number
 from ..records import as_dict, field, field_names, record

@@ -29,7 +29,9 @@ from __future__ import annotations
 from ..records import field, record
 from fractions import Fraction
 from math import ceil
-from typing import Any, ClassVar
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 from ..numbers import fraction_text, whole
 

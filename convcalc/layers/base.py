@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from functools import wraps
 from math import prod
-from typing import Any, ClassVar, Mapping, Sequence
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Mapping, Sequence
 
 from ..cost.rf import ReceptiveField
 from ..errors import SpecError

@@ -16,7 +16,9 @@ Every count is per sample, from the layer's input shapes ``ins`` and output shap
 from __future__ import annotations
 
 from math import prod
-from typing import Callable
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Callable
 
 from ..cost.conventions import CONVENTIONS
 

@@ -13,7 +13,9 @@ field is marked not tracked from here on (the analytic ERF refuses every unit do
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 from ..spec.fields import Text
 from .base import Example, Layer, register

@@ -8,7 +8,9 @@ total); Markdown and CSV show the layers only. CSV cells are exact and unit-free
 from __future__ import annotations
 
 import sys
-from typing import Callable, TextIO
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Callable, TextIO
 
 from ..cost.report import COUNT_FIELDS, LayerReport, Report, unsupported_summary
 from ..cost.rollup import heaviest, roll_up

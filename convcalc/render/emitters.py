@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 from .model import ALIGNED, Annotation, Document, Json, JsonLines, Line, Picture, Table, joined
 

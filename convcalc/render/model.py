@@ -19,7 +19,9 @@ or a line (a coloured status word).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 LEFT, RIGHT = "left", "right"
 #: how the text emitter draws a :class:`Table`: box-drawn with a header row, or as borderless aligned lines

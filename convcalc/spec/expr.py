@@ -27,7 +27,9 @@ import ast
 import math
 import operator
 from fractions import Fraction
-from typing import Any, Mapping
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 from ..errors import Mark, SpecError, did_you_mean, escaped
 from ..limits import LIMIT_EXPONENT, LIMIT_TEXT, beyond_text, decimal_value, number_text, shorten, within

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 from ..errors import Mark, SpecError, did_you_mean
 from ..limits import number_text, shorten, within

@@ -6,7 +6,9 @@ Both the cost model and the executor consume this; it holds parsed, validated va
 from __future__ import annotations
 
 from ..records import field, record
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..errors import Mark, real_mark
 

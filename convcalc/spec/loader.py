@@ -35,7 +35,9 @@ from __future__ import annotations
 import os
 from ..records import field, record
 from fractions import Fraction
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..cost.conventions import DTYPE_BYTES
 from ..errors import Mark, SpecError, check_name, did_you_mean

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..errors import Mark, SpecError
 from .yamlvalues import SCALAR_TAGS, YBool, YDate, YList, YMap, _resolve, mark_dict, scalar_value  # noqa: F401
