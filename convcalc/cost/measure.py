@@ -2,10 +2,17 @@
 
 * **peak** per dtype (float32, float64): the median of several timed NumPy/BLAS GEMMs ``n × n @ n × n``,
   2·n³ FLOPs each;
-* **vector peak** per dtype (float32, float64): the median of several timed 3×3 depthwise convolutions run tap by
-  tap — for each of the 9 taps a multiply of the shifted window by the channel's weight and an add into the
-  output, 2 FLOPs per tap per output — on 32 channels at 56² (a working set of about 1.2 MiB, meant to stay in
-  cache, so that it times the arithmetic, not main memory): the rate of non-GEMM work on this machine;
+* **vector peak** per dtype (float32, float64): the ceiling of the vector class, defined as the rate of the
+  level-2 BLAS matrix–vector product (gemv, ``y = A·x``) on a matrix held in cache — A of 128 KiB (float32
+  128 × 256, float64 64 × 256, half of a 256 KiB L2), 2·m·n FLOPs per product, one ``matmul`` over a stride-0
+  stack of the same A, 2²⁵ FLOPs per timed call (the call overhead paid once per call), the median of several
+  calls, measured as the GEMM peak is. Why (docs/roofline.md, "Measuring a profile"; chosen before the benchmark
+  was rerun with it): a ceiling is the rate a tuned kernel reaches on a class of work (Williams, Waterman &
+  Patterson, CACM 2009), the peak being the best library rate on level-3 BLAS work; the vector class is work with
+  O(1) operations per element loaded and no reuse across a GEMM dimension, BLAS levels 1 and 2, and gemv — each
+  element of A loaded once into one multiply-add, the sums in registers, as in a depthwise tap — is the best rate
+  a library reaches on it; in cache because the roofline charges main-memory traffic separately. (It replaces
+  NumPy's tap-by-tap depthwise conv, which timed NumPy's two passes and a temporary per tap, not the machine.)
 * **bandwidth**: the median of several timed copies of a large array (far larger than the caches), counted as the
   bytes read plus the bytes written (2 × the array; a write-allocate cache may move more, which is what a
   measured copy rate then includes);
