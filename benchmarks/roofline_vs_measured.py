@@ -117,7 +117,7 @@ def main(argv=None) -> int:
           f"thread(s) (torch.get_num_threads() = {torch.get_num_threads()})")
     print(f"profile   float32 {measured['peak']['float32'] / 1e9:.1f} GFLOP/s, float64 "
           f"{measured['peak']['float64'] / 1e9:.1f} GFLOP/s (GEMM n={measured['gemm_n']}), vector float32 "
-          f"{measured['vector']['float32'] / 1e9:.2f} GFLOP/s (depthwise tap by tap), bandwidth "
+          f"{measured['vector']['float32'] / 1e9:.2f} GFLOP/s (gemv from cache), bandwidth "
           f"{measured['bandwidth'] / 1e9:.2f} GB/s (copy, read+write), efficiency {eff:.3f} (reference layers)")
     for layer in measured["reference"]:
         print(f"          reference {layer['layer']:20s} measured {layer['measured_s'] * 1e3:8.3f} ms, roofline "

@@ -78,33 +78,36 @@ def gemm_rate(np, dtype: str, n: int, repeats: int) -> float:
     return 2 * n ** 3 / _median(lambda: np.matmul(a, b, out=out), repeats)
 
 
-def depthwise_taps(np, x, w, out, tmp):
-    """A k×k depthwise conv (stride 1, the input already padded) tap by tap: ``out = Σ_taps w[:, i, j] ·
-    x[:, i:i+H, j:j+W]``, one multiply into ``tmp`` and one add into ``out`` per tap. x: (C, H+k−1, W+k−1),
-    w: (C, k, k, 1, 1), out and tmp: (C, H, W)."""
-    k, (_, h, width) = w.shape[1], out.shape
-    np.multiply(x[:, :h, :width], w[:, 0, 0], out=out)
-    for i in range(k):
-        for j in range(k):
-            if i or j:
-                np.multiply(x[:, i:i + h, j:j + width], w[:, i, j], out=tmp)
-                np.add(out, tmp, out=out)
+#: the vector ceiling's matrix: 128 KiB (half of a 256 KiB L2, the smallest per-core L2 of common cores), rows of
+#: 256 elements — float32 128 × 256, float64 64 × 256
+GEMV_BYTES, GEMV_COLUMNS = 128 * 1024, 256
 
 
-def depthwise_arrays(np, dtype: str, channels: int, size: int, k: int = 3):
-    """(x, w, out, tmp) for :func:`depthwise_taps`: ``channels`` at ``size``², random values."""
+def gemv_shape(dtype: str) -> tuple[int, int]:
+    """(m, n) of the vector ceiling's matrix at ``dtype``: GEMV_BYTES in rows of GEMV_COLUMNS."""
+    itemsize = {"float32": 4, "float64": 8}[dtype]
+    return GEMV_BYTES // (itemsize * GEMV_COLUMNS), GEMV_COLUMNS
+
+
+def gemv_stack(np, dtype: str, flops: int):
+    """(A, x, y) with A a stride-0 stack of one m × n matrix, as many products as make ``flops`` (2·m·n each):
+    ``np.matmul(A, x, out=y)`` runs them in one call — NumPy's matmul loop calls BLAS gemv per product, on the
+    same 128 KiB, which therefore stays in cache."""
+    m, n = gemv_shape(dtype)
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((channels, size + k - 1, size + k - 1)).astype(dtype)
-    w = rng.standard_normal((channels, k, k, 1, 1)).astype(dtype)
-    return x, w, np.empty((channels, size, size), dtype), np.empty((channels, size, size), dtype)
+    a = rng.standard_normal((m, n)).astype(dtype)
+    products = max(flops // (2 * m * n), 1)
+    stack = np.lib.stride_tricks.as_strided(a, (products, m, n), (0, *a.strides), writeable=False)
+    return stack, rng.standard_normal(n).astype(dtype), np.empty((products, m), dtype)
 
 
-def vector_rate(np, dtype: str, channels: int, size: int, repeats: int) -> float:
-    """FLOP/s of the tap-by-tap 3×3 depthwise conv: 2·9·C·size² FLOPs (a multiply and an add per tap per
-    output)."""
-    arrays = depthwise_arrays(np, dtype, channels, size)
-    depthwise_taps(np, *arrays)  # warm-up: pages touched
-    return 2 * 9 * channels * size * size / _median(lambda: depthwise_taps(np, *arrays), repeats)
+def vector_rate(np, dtype: str, flops: int, repeats: int) -> float:
+    """FLOP/s of the vector ceiling: level-2 BLAS gemv on an in-cache matrix, 2·m·n FLOPs per product, ``flops``
+    per timed call (docs/roofline.md, "Measuring a profile")."""
+    stack, x, y = gemv_stack(np, dtype, flops)
+    np.matmul(stack, x, out=y)  # warm-up: threads started, A and y in cache
+    products, m, n = stack.shape
+    return 2 * products * m * n / _median(lambda: np.matmul(stack, x, out=y), repeats)
 
 
 def copy_rate(np, elements: int, repeats: int) -> float:
@@ -114,8 +117,8 @@ def copy_rate(np, elements: int, repeats: int) -> float:
     return 2 * src.nbytes / _median(lambda: np.copyto(dst, src), repeats)
 
 
-#: the vector-peak kernel's size: 32 channels at 56² (x, out and tmp about 1.2 MiB in float32: in cache)
-VECTOR_CHANNELS, VECTOR_SIZE = 32, 56
+#: the FLOPs of one timed call of the vector ceiling: 2^25 (2^21 with --quick)
+GEMV_FLOPS, GEMV_FLOPS_QUICK = 1 << 25, 1 << 21
 
 #: the reference convolutions: (C_in, C_out, k, H = W at a 224² input) — ResNet-50's 3×3 convs of each stage and
 #: its 1×1 expand / reduce at 56² (torchvision's resnet50), each lowered to one GEMM
@@ -128,8 +131,8 @@ def reference_layers(np, scale: int = 1):
     divided by ``scale`` (1 in a full measurement). Each conv is run the way a CPU library lowers it: one GEMM
     (C_out × C_in·k²) · (C_in·k² × H·W) on its lowered input (built once, before the timing: the copy is not what
     the factor measures); then a ReLU and an add over 256 × 56² as a network has between its convs (vector work).
-    No depthwise conv: NumPy runs one tap by tap, 18 passes over the data where a compiled kernel makes one, so
-    beyond the cache it would time NumPy's passes, not the machine (the vector peak times it in cache). FLOPs and
+    No depthwise conv: NumPy can only compose one from whole-array passes, two per tap where a compiled kernel
+    makes one, so beyond the cache it would time NumPy's passes, not the machine. FLOPs and
     bytes follow convcalc's conventions (docs/flops.md, docs/roofline.md): a conv 2·MACs, its input, weights and
     output once; ReLU 1 per element, add 1 per element, inputs and output once."""
     rng = np.random.default_rng(2)
@@ -163,8 +166,8 @@ def measure(threads: int | None = None, quick: bool = False, repeats: int | None
     elements = (1 << 20) if quick else (1 << 26)  # 4 MiB or 256 MiB per float32 array
     scale = 4 if quick else 1
     peak = {"float32": gemm_rate(np, "float32", n, repeats), "float64": gemm_rate(np, "float64", n, repeats)}
-    channels, size = (8, 28) if quick else (VECTOR_CHANNELS, VECTOR_SIZE)
-    vector = {dtype: vector_rate(np, dtype, channels, size, repeats) for dtype in ("float32", "float64")}
+    gemv_flops = GEMV_FLOPS_QUICK if quick else GEMV_FLOPS
+    vector = {dtype: vector_rate(np, dtype, gemv_flops, repeats) for dtype in ("float32", "float64")}
     bandwidth = copy_rate(np, elements, repeats)
     layers = []
     for name, run, flops, gemm, moved in reference_layers(np, scale):
@@ -177,7 +180,7 @@ def measure(threads: int | None = None, quick: bool = False, repeats: int | None
     # roofline sends to main memory), and the factor then scales the predictions down
     efficiency = min(sum(l["predicted_s"] for l in layers) / sum(l["measured_s"] for l in layers), MAX_EFFICIENCY)
     return {"threads": threads, "threads_set_before_numpy": fresh, "peak": peak, "vector": vector,
-            "vector_kernel": (channels, size), "bandwidth": bandwidth,
+            "gemv": {dtype: gemv_shape(dtype) for dtype in vector}, "gemv_flops": gemv_flops, "bandwidth": bandwidth,
             "efficiency": efficiency, "reference": layers, "gemm_n": n, "copy_bytes": 2 * 4 * elements,
             "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -213,9 +216,10 @@ def profile_yaml(m: dict, name: str = "this-machine") -> str:
         f"median of {m['repeats']}",
         f"  float64: {tera(m['peak']['float64'])}    # NumPy float64 GEMM {m['gemm_n']}×{m['gemm_n']}: 2·n³ FLOPs, "
         f"median of {m['repeats']}",
-        "vector_tflops:           # 10^12 FLOP/s of non-GEMM work (depthwise convs, pooling, elementwise)",
-        *(f"  {dtype}: {tera(m['vector'][dtype])}    # NumPy {dtype} 3×3 depthwise conv tap by tap, "
-          f"{m['vector_kernel'][0]} channels at {m['vector_kernel'][1]}²: 2·9·C·H·W FLOPs, median of {m['repeats']}"
+        "vector_tflops:           # 10^12 FLOP/s of vector (non-GEMM) work: its ceiling, level-2 BLAS gemv from cache",
+        *(f"  {dtype}: {tera(m['vector'][dtype])}    # NumPy {dtype} gemv y = A·x, A {m['gemv'][dtype][0]}×"
+          f"{m['gemv'][dtype][1]} (128 KiB, in L2): 2·m·n FLOPs, {m['gemv_flops']:,} per timed call, median of "
+          f"{m['repeats']}"
           for dtype in ("float32", "float64")),
         f"bandwidth_gb_s: {m['bandwidth'] / 1e9:.6g}    # copy of {m['copy_bytes'] // 2 // 2**20} MiB: bytes read + "
         f"bytes written, median of {m['repeats']}",

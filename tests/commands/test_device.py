@@ -54,7 +54,10 @@ def test_measure_writes_a_profile_that_reads_back(tmp_path):
     text = path.read_text()
     assert all("#" in line for line in text.splitlines()
                if line.split(":")[0].strip() in ("float32", "float64", "bandwidth_gb_s", "efficiency"))
-    assert "depthwise conv tap by tap" in text and "vector float32" in result.output
+    # the vector ceiling's comment states its definition: level-2 BLAS gemv on a 128 KiB matrix in cache
+    assert "level-2 BLAS gemv from cache" in text and "vector float32" in result.output
+    assert "gemv y = A·x, A 128×256 (128 KiB, in L2)" in text and "gemv y = A·x, A 64×256 (128 KiB, in L2)" in text
+    assert "2,097,152 per timed call" in text  # --quick: 2^21 FLOPs per call
 
 
 def test_cost_with_a_device(files):
