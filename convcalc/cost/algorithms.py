@@ -15,6 +15,12 @@ batch B; per group where the conv is grouped):
   weights (precomputed at inference), never multiplied by the batch.
 * **workspace** — the elements an algorithm holds besides the input, weights and output (the lowered matrix; the
   transformed tiles, filters and products), in bytes at the spec's dtype.
+* **compute classes** (docs/roofline.md, "Compute classes"; what ``--algorithm best --device`` times): the
+  multiplications of every algorithm are a matrix product over the group's input channels when the group has at
+  least 2 of them (:func:`products_are_gemm`) — direct and im2col the conv's GEMM, Winograd α² batched GEMMs of
+  (C_out/g) × (C_in/g) × T·B (Lavin & Gray §5), FFT one complex GEMM per frequency over the channels — and vector
+  work with one input channel per group; the transforms (Winograd's input and output transforms, the FFTs) are
+  always vector work; the im2col copy is workspace traffic, no FLOPs.
 
 The chooser (:func:`choose`) takes a cost function of an :class:`Estimate` (default :func:`by_multiplications`), so
 a roofline model (issue 17, later) can plug in its own time estimate without touching the algorithms.
@@ -105,12 +111,15 @@ class Estimate:
     (a sentence) and ``why`` (a few words for the tables); its counts are then None."""
 
     __slots__ = ("algorithm", "family", "label", "multiplications", "transform_ops", "filter_ops",
-                 "workspace_elements", "workspace_bytes", "shape", "reason", "why", "note")
+                 "workspace_elements", "workspace_bytes", "shape", "reason", "why", "note", "gemm")
 
     def __init__(self, algorithm: str, family: str, label: str, multiplications=None, transform_ops=None,
                  filter_ops=None, workspace_elements=None, itemsize: int = 4, shape: dict | None = None,
-                 reason: str = "", why: str = "", note: str = ""):
+                 reason: str = "", why: str = "", note: str = "", gemm: bool = False):
         self.algorithm, self.family, self.label = algorithm, family, label
+        #: its multiplications are a matrix product (:func:`products_are_gemm`): at the GEMM peak; its transforms,
+        #: and its products when this is False, are vector work
+        self.gemm = gemm
         self.multiplications, self.transform_ops, self.filter_ops = multiplications, transform_ops, filter_ops
         self.workspace_elements = workspace_elements
         self.workspace_bytes = None if workspace_elements is None else workspace_elements * itemsize
@@ -135,6 +144,14 @@ def not_applicable(algorithm: str, family: str, label: str, reason: str, why: st
     return Estimate(algorithm, family, label, reason=reason, why=why)
 
 
+def products_are_gemm(g) -> bool:
+    """Whether an algorithm's products on conv ``g`` are a matrix product: each group reduces over at least 2 input
+    channels — the layer rule of docs/roofline.md, "Compute classes" (``Conv.gemm_flops``), applied to every
+    algorithm's products, since each sums them over the group's input channels. With one input channel per group
+    (depthwise) nothing is left to block a GEMM over: the products are elementwise, vector work."""
+    return g.c_in // g.groups >= 2
+
+
 def _common(g, batch, q):
     """B, C_out, (C_in/g), Πk, ΠN_out as quantities of ``q``."""
     return (q("B", batch), q("C_out", g.c_out), q.per_group("C_in", g.c_in, g.groups), q.prod("k", g.kernel),
@@ -145,7 +162,7 @@ def direct(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
     """One multiplication per output element, input channel of its group and kernel tap: the layer's MACs."""
     b, c_out, per_group, taps, positions = _common(g, batch, q)
     return [Estimate("direct", "direct", "direct", b * c_out * positions * per_group * taps, 0, 0, 0, itemsize,
-                     note="the layer's MACs; no workspace")]
+                     note="the layer's MACs; no workspace", gemm=products_are_gemm(g))]
 
 
 def im2col(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
@@ -161,7 +178,7 @@ def im2col(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
     shape = {"groups": g.groups, "m": g.c_out // g.groups, "n": prod(g.out_sizes) * batch,
              "k": g.c_in // g.groups * prod(g.kernel)}
     return [Estimate("im2col", "im2col", "im2col + GEMM", groups * m * n * k, 0, 0, workspace, itemsize, shape,
-                     note=note)]
+                     note=note, gemm=products_are_gemm(g))]
 
 
 def _winograd_reason(g) -> tuple[str, str]:
@@ -205,7 +222,8 @@ def winograd(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
         shape = {"m": v.m, "r": v.r, "alpha": v.alpha, "tiles": t, "gemms": v.alpha ** 2 * g.groups,
                  "gemm": {"m": g.c_out // g.groups, "n": t * batch, "k": g.c_in // g.groups}}
         out.append(Estimate(v.key, "winograd", v.label, products, transforms, filters, workspace, itemsize, shape,
-                            note=f"per tile: input {v.input_ops}, output {v.output_ops}, filter {v.filter_ops} ops"))
+                            note=f"per tile: input {v.input_ops}, output {v.output_ops}, filter {v.filter_ops} ops",
+                            gemm=products_are_gemm(g)))
     return out
 
 
@@ -235,7 +253,8 @@ def fft(g, batch: int, itemsize: int, q=NUMERIC) -> list[Estimate]:
     workspace = 2 * points * (b * c_in + c_out * per_group + b * c_out)
     shape = {"fft_size": sizes, "points": prod(sizes)}
     return [Estimate("fft", "fft", "fft", products, transforms, filters, workspace, itemsize, shape,
-                     note=f"FFT size {'×'.join(map(str, sizes))} (padded input, next power of two)")]
+                     note=f"FFT size {'×'.join(map(str, sizes))} (padded input, next power of two)",
+                     gemm=products_are_gemm(g))]
 
 
 #: family → (title, source, what it does): what ``convcalc explain FAMILY`` opens with (docs/algorithms.md says more)

@@ -179,15 +179,20 @@ def roofline(graph, device: Device | None, dtype: str | None = None, fuse: str =
 # ---- the algorithm chooser under the roofline ---------------------------------------------------------------------
 def estimate_time(estimate, geometry, batch: int, device: Device, dtype: str):
     """The roofline time of one algorithm on one conv: FLOPs = 2 × multiplications + the per-run transform ops
-    (the filter transform is done once, before inference); bytes = the conv's input, weights and output once,
-    plus the workspace written and read back once."""
+    (the filter transform is done once, before inference), of which the multiplications' 2 × are GEMM FLOPs when
+    they are a matrix product (``estimate.gemm``: at least 2 input channels per group) and the rest — the
+    transforms, the products of a depthwise conv — vector FLOPs, each class at its peak (docs/roofline.md,
+    "--algorithm best --device"); bytes = the conv's input, weights and output once, plus the workspace written and
+    read back once."""
     itemsize = ROOFLINE_DTYPE_BYTES[dtype]
     g = geometry
     io = (batch * g.c_in * prod(g.in_sizes) + batch * g.c_out * prod(g.out_sizes)
           + g.c_out * (g.c_in // g.groups) * prod(g.kernel)) * itemsize
-    flops = 2 * int(estimate.multiplications) + int(estimate.transform_ops)
+    products = 2 * int(estimate.multiplications)
+    flops = products + int(estimate.transform_ops)
     moved = io + 2 * int(estimate.workspace_elements) * itemsize
-    return layer_time(flops, moved, device.peak_for(dtype), device.bandwidth, device.efficiency)
+    return layer_time(flops, moved, device.peak_for(dtype), device.bandwidth, device.efficiency,
+                      products if estimate.gemm else 0, device.vector_peak_for(dtype))
 
 
 def choose_by_roofline(algorithms, device: Device, dtype: str):

@@ -203,3 +203,75 @@ def test_the_vector_peak_in_json_and_the_table():
     view = RooflineView(report)
     assert "vector (non-GEMM) work at 100 GFLOP/s" in view._device().text
     assert "GEMM FLOPs / peak + other FLOPs / vector peak" in view._notes()[0].text
+
+
+# ---- --algorithm best --device: each algorithm's GEMM part at the peak, its vector part at the vector peak ---------
+#: a slow device, so that compute dominates: 10^9 FLOP/s GEMM, 10^8 FLOP/s vector, 10^12 B/s
+SLOW = """\
+name: slow
+title: A slow made-up device
+kind: cpu
+peak_tflops:
+  float32: 0.001     # 10^9 FLOP/s
+vector_tflops:
+  float32: 0.0001    # 10^8 FLOP/s
+bandwidth_gb_s: 1000  # 10^12 B/s
+"""
+SMALL = "  - {type: conv, name: c, out: 4, kernel: 3, padding: 1, bias: false}\n"
+SMALL_DW = "  - {type: depthwise, name: dw, kernel: 3, padding: 1, bias: false}\n"
+
+
+def _times(layers, profile):
+    from convcalc.cost.algorithms import algorithms
+    from convcalc.cost.roofline import choose_by_roofline, estimate_time
+
+    graph = network(layers, input="[4, 8, 8]").expand()
+    report = choose_by_roofline(algorithms(graph), profile, "float32")
+    conv = report.convs[0]
+    return {e.algorithm: estimate_time(e, conv.geometry, 1, profile, "float32")
+            for e in conv.estimates if e.applicable}, conv
+
+
+def test_each_algorithm_splits_into_its_gemm_and_its_vector_part():
+    # conv 4→4 3×3, padding 1, at 8×8, batch 1; io bytes: input 4·64·4 = 1,024, output 1,024, weights 4·4·9·4 = 576
+    # → 2,624 B (2.624 ns at 10^12 B/s: every algorithm here is compute-bound).
+    times, conv = _times(SMALL, parse_device(SLOW, "slow.yaml"))
+    # direct: 4·4·9·64 = 9,216 multiplications → 18,432 FLOPs, all GEMM (4 input channels per group): 18.432 µs
+    assert times["direct"][0] == Fraction(18_432, 10 ** 9)
+    # im2col: the same 9,216 products as one GEMM; the lowered matrix (36 × 64 = 2,304 elements) is traffic only:
+    # compute 18.432 µs, memory (2,624 + 2·2,304·4) / 10^12 = 21,056 B → 21.056 ns
+    assert times["im2col"][:2] == (Fraction(18_432, 10 ** 9), Fraction(21_056, 10 ** 12))
+    # F(2×2,3×3): T = 4·4 = 16 tiles, α² = 16: 16·4·4·16 = 4,096 products → 8,192 GEMM FLOPs (16 batched GEMMs over
+    # the channels); transforms, vector: input 32 ops·16 tiles·4 channels + output 24·16·4 = 2,048 + 1,536 = 3,584.
+    # compute = 8,192 / 10^9 + 3,584 / 10^8 = 8.192 + 35.84 = 44.032 µs
+    assert times["winograd_2x2_3x3"][0] == Fraction(8_192, 10 ** 9) + Fraction(3_584, 10 ** 8)
+    # F(4×4,3×3): T = 2·2 = 4, α² = 36: 36·16·4 = 2,304 products → 4,608 GEMM FLOPs; transforms 336·4·4 + 200·4·4
+    # = 5,376 + 3,200 = 8,576 vector: 4.608 + 85.76 = 90.368 µs
+    assert times["winograd_4x4_3x3"][0] == Fraction(4_608, 10 ** 9) + Fraction(8_576, 10 ** 8)
+    # FFT: padded 10 → 16, N = 256, log₂N = 8: 4·4·4·256 = 16,384 real multiplications → 32,768 GEMM FLOPs (one
+    # complex GEMM per frequency over the channels); 8 FFTs of 5·256·8 = 10,240 ops = 81,920 vector FLOPs:
+    # 32.768 + 819.2 = 851.968 µs
+    assert times["fft"][0] == Fraction(32_768, 10 ** 9) + Fraction(81_920, 10 ** 8)
+    # direct and im2col tie at 18.432 µs; direct has no workspace
+    assert conv.best.algorithm == "direct" and conv.reason.startswith("fastest on slow: 18.4 µs (compute-bound)")
+    assert "winograd F(2×2,3×3) 44 µs (compute-bound)" in conv.reason
+
+
+def test_without_a_vector_peak_every_part_runs_at_the_peak():
+    # the same conv on the slow device without its vector peak: F(2×2,3×3) (8,192 + 3,584) / 10^9 = 11.776 µs
+    # beats direct's 18.432 µs — the vector peak above is what makes its transforms cost more than they save
+    one_peak = parse_device(SLOW.replace("vector_tflops:\n  float32: 0.0001    # 10^8 FLOP/s\n", ""), "slow.yaml")
+    times, conv = _times(SMALL, one_peak)
+    assert times["winograd_2x2_3x3"][0] == Fraction(11_776, 10 ** 9)
+    assert times["winograd_4x4_3x3"][0] == Fraction(4_608 + 8_576, 10 ** 9)  # 13.184 µs
+    assert conv.best.algorithm == "winograd_2x2_3x3"
+
+
+def test_a_depthwise_convs_products_are_vector_work():
+    # 3×3 depthwise on 4 × 8²: one input channel per group, so no algorithm's products are a GEMM.
+    # direct: 4·64·9 = 2,304 multiplications → 4,608 FLOPs at 10^8: 46.08 µs
+    # F(2×2,3×3): 16·4·1·16 = 1,024 products → 2,048 FLOPs, + the same 3,584 transform ops: 5,632 / 10^8 = 56.32 µs
+    times, conv = _times(SMALL_DW, parse_device(SLOW, "slow.yaml"))
+    assert times["direct"][0] == Fraction(4_608, 10 ** 8)
+    assert times["winograd_2x2_3x3"][0] == Fraction(5_632, 10 ** 8)
+    assert conv.best.algorithm == "direct"
