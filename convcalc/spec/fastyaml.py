@@ -123,7 +123,19 @@ class _GiveUp(Exception):
 
 #: characters this reader never reads (PyYAML's non-printable set, tabs, carriage returns, NEL, line and paragraph
 #: separators, the byte-order mark): a text holding one is read by PyYAML
-_UNREAD = re.compile("[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]")
+_UNREAD = "[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]"
+_UNREAD_COMPILED: list = []  # compiled on first use: compiling its Unicode ranges costs 3 ms, and most specs are ASCII
+
+
+def _readable(text: str) -> bool:
+    """Whether ``text`` holds none of the characters of :data:`_UNREAD`."""
+    if text.isascii():  # (a flag of the string: no scan) then only the control characters but `\n` are unread
+        return text.replace("\n", " ").isprintable()
+    if not _UNREAD_COMPILED:
+        _UNREAD_COMPILED.append(re.compile(_UNREAD))
+    return _UNREAD_COMPILED[0].search(text) is None
+
+
 #: a block key: a plain word, then `:` and a space or the end of the line
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*) *:(?= |$)")
 #: a plain scalar inside a flow collection, up to the next flow indicator, `:` or `#` (trailing blanks trimmed)
@@ -134,11 +146,90 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
 #: the first character of a plain scalar in block context (YAML's indicators may not start one)
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
+# The quick path (_Reader.quick_mapping): the line of a layer, `{type: conv, name: u0.conv, out: 64, inputs: [a, b]}`,
+# checked by one regular expression and split by another. Keys are words starting with a letter or `_` (so their
+# tag is str, or bool for `on`; a null word is refused), values are such words, plain decimals within the
+# integer bound, or a one-line list of them; then the end of the line, or a comment after a blank.
+_QUICK_WORD = r"(?:[A-Za-z_][A-Za-z0-9_.\-/]*|0|[1-9][0-9]{0,99}(?![0-9]))"
+_QUICK_KEY = r"(?!(?:null|Null|NULL) *:)[A-Za-z_][A-Za-z0-9_.\-/]{0,%d}" % (_KEY_CHARS - 1)
+_QUICK_ITEM_TEXT = rf"{_QUICK_KEY} *: +(?:{_QUICK_WORD}|\[ *{_QUICK_WORD}(?: *, *{_QUICK_WORD})* *\])"
+_QUICK = re.compile(rf"\{{ *{_QUICK_ITEM_TEXT}(?: *, *{_QUICK_ITEM_TEXT})* *\}}(?: *| +#.*)")
+#: a key and its value (a word, or a list's brackets and all) in a line _QUICK accepted; the groups start where
+#: PyYAML marks them
+_QUICK_PAIR = re.compile(r"([^ ,{]+) *: +(\[[^\]]*\]|[^ ,}]+)")
+_QUICK_LIST_ITEM = re.compile(r"[^ ,\[\]]+")
+_new_tuple = tuple.__new__  # Mark(…) without the named tuple's Python-level __new__ (one per layer)
+
+
+class _QuickScalars(dict):
+    """Text → value of the words and decimals _QUICK accepts, remembered (a spec repeats `conv`, `64`, `3`)."""
+
+    def __missing__(self, text: str):
+        first = text[0]
+        if first == "[":
+            return None  # a list: the caller builds it at its position
+        if first <= "9":  # 0-9: a plain decimal of at most 100 digits (the bound), as scalar_value reads it
+            value = int(text)
+        elif text in _BOOL_WORDS:  # a word: PyYAML's bool and null resolvers are the only ones for a letter
+            value = scalar_value(_BOOL, text, None)
+        elif text in _NULL_WORDS:
+            value = None
+        else:
+            value = text
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_QUICK_SCALARS = _QuickScalars()
+
+
+class _FlowMap(YMap):
+    """A one-line flow mapping read by the quick path: the marks of its keys and values are worked out from its line
+    when first asked for (only an error message asks, and a spec has one mapping per layer)."""
+
+    __slots__ = ("_line",)
+
+    def __getattr__(self, name: str):
+        if name != "key_marks" and name != "value_marks":
+            raise AttributeError(name)
+        i, column, line = self.mark.line - 1, self.mark.col - 1, self._line
+        key_marks: dict = {}
+        value_marks: dict = {}
+        for match in _QUICK_PAIR.finditer(line, column + 1, line.index("}", column)):
+            key_marks[match.group(1)] = (i, match.start(1))
+            value_marks[match.group(1)] = (i, match.start(2))
+        self.key_marks, self.value_marks = key_marks, value_marks
+        return key_marks if name == "key_marks" else value_marks
+
+    def __reduce__(self):  # pickled as a plain YMap, with its marks
+        self.key_marks  # noqa: B018 (works them out)
+        return super().__reduce__()
+
+
+class _FlowList(YList):
+    """A one-line list inside a quick-path mapping: the marks of its items are worked out when first asked for."""
+
+    __slots__ = ("_line",)
+
+    def __getattr__(self, name: str):
+        if name != "item_marks":
+            raise AttributeError(name)
+        i, column, line = self.mark.line - 1, self.mark.col - 1, self._line
+        self.item_marks = [(i, match.start())
+                           for match in _QUICK_LIST_ITEM.finditer(line, column + 1, line.index("]", column))]
+        return self.item_marks
+
+    def __reduce__(self):  # pickled as a plain YList, with its marks
+        self.item_marks  # noqa: B018 (works them out)
+        return super().__reduce__()
+
 
 def read(text: str, filename: str):
     """The spec's top-level mapping as :class:`YMap` (values and marks as PyYAML's path gives them), or None when
     the text is outside the subset described above."""
-    if _UNREAD.search(text) is not None:
+    if not _readable(text):
         return None
     try:
         return _Reader(text, filename).document()
@@ -250,32 +341,45 @@ class _Reader:
         """A block sequence whose first ``-`` is at (``i``, ``indent``); ``inside_mapping``: written at its key's
         indent, so it ends at the first line there that is no item."""
         self.deeper()
-        lines = self.lines
+        lines, count = self.lines, self.count
         items: list = []
         marks: list = []
         start = (i, indent)
+        dash, column = " " * indent + "- {", indent + 2  # `- {…}`: the line of a layer, most items
+        quick = self.quick_mapping if self.depth + 2 <= MAX_DEPTH else None
         while True:
             line = lines[i]
-            rest = line[indent + 1:].lstrip(" ")
-            column = len(line) - len(rest)
-            if not rest or rest[0] == "#":  # the item is a block on the next lines
-                j, below = self.next_content(i + 1)
-                if j is None or below <= indent:
-                    raise _GiveUp  # an empty item
-                marks.append((j, below))
-                item, i = self.block(j, below)
-            elif _KEY.match(rest) is not None:  # `- key: value`: a mapping starting on the item's line
+            if quick is not None and line.startswith(dash) and (item := quick(line, column, i)) is not None:
                 marks.append((i, column))
-                item, i = self.mapping(i, column)
-            elif rest.startswith("- ") or rest == "-":
-                raise _GiveUp  # a sequence starting on the item's line
-            else:
-                marks.append((i, column))
-                item, i = self.inline(line, column, i, indent)
+                items.append(item)
+                if i + 1 < count and lines[i + 1].startswith(dash):  # the next item, at once
+                    i += 1
+                    continue
                 i, below = self.next_content(i + 1)
                 if i is not None and below > indent:
                     raise _GiveUp
-            items.append(item)
+            else:
+                rest = line[indent + 1:].lstrip(" ")
+                column = len(line) - len(rest)
+                if not rest or rest[0] == "#":  # the item is a block on the next lines
+                    j, below = self.next_content(i + 1)
+                    if j is None or below <= indent:
+                        raise _GiveUp  # an empty item
+                    marks.append((j, below))
+                    item, i = self.block(j, below)
+                elif _KEY.match(rest) is not None:  # `- key: value`: a mapping starting on the item's line
+                    marks.append((i, column))
+                    item, i = self.mapping(i, column)
+                elif rest.startswith("- ") or rest == "-":
+                    raise _GiveUp  # a sequence starting on the item's line
+                else:
+                    marks.append((i, column))
+                    item, i = self.inline(line, column, i, indent)
+                    i, below = self.next_content(i + 1)
+                    if i is not None and below > indent:
+                        raise _GiveUp
+                items.append(item)
+                column = indent + 2
             if i is None:
                 break
             line = lines[i]
@@ -297,6 +401,10 @@ class _Reader:
         """The value written from ``column`` of line ``i`` (a flow collection may go on over the next lines, each
         indented deeper than ``base``, the column of its key or item); returns it and the index of its last line."""
         first = line[column]
+        if first == "{" and self.depth + 2 <= MAX_DEPTH:
+            value = self.quick_mapping(line, column, i)
+            if value is not None:
+                return value, i
         if first == "{" or first == "[":
             value, i, end = self.flow(i, column, base)
             line = self.lines[i]
@@ -424,6 +532,31 @@ class _Reader:
         if line.startswith(closing, p):
             return i, p + 1, False
         raise _GiveUp
+
+    def quick_mapping(self, line: str, p: int, i: int):
+        """The flow mapping opening at ``line[p]`` when it is what a layer's line usually is (see _QUICK), to the end
+        of the line; None for any other. Its values are read with one split of the line, and the marks of its keys,
+        values and list items only when asked for (:class:`_FlowMap`)."""
+        if _QUICK.fullmatch(line, p) is None:
+            return None
+        close = line.find("}", p)
+        pairs = _QUICK_PAIR.findall(line, p + 1, close)
+        known = _QUICK_SCALARS
+        values = {key: known[text] for key, text in pairs}
+        if len(values) != len(pairs):  # a duplicate key: PyYAML's path reports it
+            return None
+        file = self.file
+        if "[" in line[p:close]:  # a list value: its own object, marked at its bracket
+            at = p
+            for key, text in pairs:
+                if text[0] == "[":
+                    at = line.index("[", at + 1)
+                    items = _FlowList([known[item.strip(" ")] for item in text[1:-1].split(",")])
+                    items.mark, items._line = _new_tuple(Mark, (file, i + 1, at + 1)), line
+                    values[key] = items
+        out = _FlowMap(values)
+        out.mark, out._line = _new_tuple(Mark, (file, i + 1, p + 1)), line
+        return out
 
     def simple_mapping(self, line: str, p: int, i: int):
         """The flow mapping opening at ``line[p]`` when it is the commonest kind, ``{key: value, …}`` on one line
