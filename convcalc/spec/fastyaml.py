@@ -27,9 +27,10 @@ rules that decide what it leaves to PyYAML, which only make sense side by side.
 from __future__ import annotations
 
 import re
+from sys import intern
 
 from ..errors import Mark, SpecError
-from .yamlvalues import YBool, YList, YMap, scalar_value
+from .yamlvalues import YBool, YList, YMap, _rebuilt_list, _rebuilt_map, scalar_value
 
 #: collections inside collections at most on this path (deeper documents are read by PyYAML, which has the limit)
 MAX_DEPTH = 64
@@ -154,6 +155,8 @@ _QUICK_WORD = r"(?:[A-Za-z_][A-Za-z0-9_.\-/]*|0|[1-9][0-9]{0,99}(?![0-9]))"
 _QUICK_KEY = r"(?!(?:null|Null|NULL) *:)[A-Za-z_][A-Za-z0-9_.\-/]{0,%d}" % (_KEY_CHARS - 1)
 _QUICK_ITEM_TEXT = rf"{_QUICK_KEY} *: +(?:{_QUICK_WORD}|\[ *{_QUICK_WORD}(?: *, *{_QUICK_WORD})* *\])"
 _QUICK = re.compile(rf"\{{ *{_QUICK_ITEM_TEXT}(?: *, *{_QUICK_ITEM_TEXT})* *\}}(?: *| +#.*)")
+#: the same written as specs are, one blank after each `:` and `,` and no list: split with str methods alone
+_QUICK_PLAIN = re.compile(rf"\{{{_QUICK_KEY}: {_QUICK_WORD}(?:, {_QUICK_KEY}: {_QUICK_WORD})*\}}(?: *| +#.*)")
 #: a key and its value (a word, or a list's brackets and all) in a line _QUICK accepted; the groups start where
 #: PyYAML marks them
 _QUICK_PAIR = re.compile(r"([^ ,{]+) *: +(\[[^\]]*\]|[^ ,}]+)")
@@ -187,9 +190,10 @@ _QUICK_SCALARS = _QuickScalars()
 
 class _FlowMap(YMap):
     """A one-line flow mapping read by the quick path: the marks of its keys and values are worked out from its line
-    when first asked for (only an error message asks, and a spec has one mapping per layer)."""
+    when first asked for (only an error message asks, and a spec has one mapping per layer). Its own mark and line
+    are slots: no instance dictionary until the marks are asked for."""
 
-    __slots__ = ("_line",)
+    __slots__ = ("mark", "_line")
 
     def __getattr__(self, name: str):
         if name != "key_marks" and name != "value_marks":
@@ -204,14 +208,14 @@ class _FlowMap(YMap):
         return key_marks if name == "key_marks" else value_marks
 
     def __reduce__(self):  # pickled as a plain YMap, with its marks
-        self.key_marks  # noqa: B018 (works them out)
-        return super().__reduce__()
+        return _rebuilt_map, (dict(self), {"mark": self.mark, "key_marks": self.key_marks,
+                                           "value_marks": self.value_marks})
 
 
 class _FlowList(YList):
     """A one-line list inside a quick-path mapping: the marks of its items are worked out when first asked for."""
 
-    __slots__ = ("_line",)
+    __slots__ = ("mark", "_line")
 
     def __getattr__(self, name: str):
         if name != "item_marks":
@@ -222,8 +226,7 @@ class _FlowList(YList):
         return self.item_marks
 
     def __reduce__(self):  # pickled as a plain YList, with its marks
-        self.item_marks  # noqa: B018 (works them out)
-        return super().__reduce__()
+        return _rebuilt_list, (list(self), {"mark": self.mark, "item_marks": self.item_marks})
 
 
 def read(text: str, filename: str):
@@ -350,7 +353,7 @@ class _Reader:
         while True:
             line = lines[i]
             if quick is not None and line.startswith(dash) and (item := quick(line, column, i)) is not None:
-                marks.append((i, column))
+                marks.append(item.mark)  # where the item is: its own mark, shared
                 items.append(item)
                 if i + 1 < count and lines[i + 1].startswith(dash):  # the next item, at once
                     i += 1
@@ -537,24 +540,30 @@ class _Reader:
         """The flow mapping opening at ``line[p]`` when it is what a layer's line usually is (see _QUICK), to the end
         of the line; None for any other. Its values are read with one split of the line, and the marks of its keys,
         values and list items only when asked for (:class:`_FlowMap`)."""
-        if _QUICK.fullmatch(line, p) is None:
-            return None
-        close = line.find("}", p)
-        pairs = _QUICK_PAIR.findall(line, p + 1, close)
         known = _QUICK_SCALARS
-        values = {key: known[text] for key, text in pairs}
-        if len(values) != len(pairs):  # a duplicate key: PyYAML's path reports it
-            return None
         file = self.file
-        if "[" in line[p:close]:  # a list value: its own object, marked at its bracket
-            at = p
-            for key, text in pairs:
-                if text[0] == "[":
-                    at = line.index("[", at + 1)
-                    items = _FlowList([known[item.strip(" ")] for item in text[1:-1].split(",")])
-                    items.mark, items._line = _new_tuple(Mark, (file, i + 1, at + 1)), line
-                    values[key] = items
-        out = _FlowMap(values)
+        if _QUICK_PLAIN.fullmatch(line, p) is not None:  # then keys and values alternate between ": " and ", "
+            flat = line[p + 1:line.find("}", p)].replace(": ", ", ").split(", ")
+            out = _FlowMap(zip(map(intern, flat[::2]), map(known.__getitem__, flat[1::2])))  # keys shared by all
+            if len(out) * 2 != len(flat):  # a duplicate key: PyYAML's path reports it
+                return None
+        elif _QUICK.fullmatch(line, p) is not None:
+            close = line.find("}", p)
+            pairs = _QUICK_PAIR.findall(line, p + 1, close)
+            values = {intern(key): known[text] for key, text in pairs}
+            if len(values) != len(pairs):
+                return None
+            if "[" in line[p:close]:  # a list value: its own object, marked at its bracket
+                at = p
+                for key, text in pairs:
+                    if text[0] == "[":
+                        at = line.index("[", at + 1)
+                        items = _FlowList([known[item.strip(" ")] for item in text[1:-1].split(",")])
+                        items.mark, items._line = _new_tuple(Mark, (file, i + 1, at + 1)), line
+                        values[key] = items
+            out = _FlowMap(values)
+        else:
+            return None
         out.mark, out._line = _new_tuple(Mark, (file, i + 1, p + 1)), line
         return out
 
