@@ -147,45 +147,49 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
 #: the first character of a plain scalar in block context (YAML's indicators may not start one)
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
-# The quick path (_Reader.quick_mapping): the line of a layer, `{type: conv, name: u0.conv, out: 64, inputs: [a, b]}`,
-# checked by one regular expression and split by another. Keys are words starting with a letter or `_` (so their
-# tag is str, or bool for `on`; a null word is refused), values are such words, plain decimals within the
-# integer bound, or a one-line list of them; then the end of the line, or a comment after a blank.
-_QUICK_WORD = r"(?:[A-Za-z_][A-Za-z0-9_.\-/]*|0|[1-9][0-9]{0,99}(?![0-9]))"
-_QUICK_KEY = r"(?!(?:null|Null|NULL) *:)[A-Za-z_][A-Za-z0-9_.\-/]{0,%d}" % (_KEY_CHARS - 1)
-_QUICK_ITEM_TEXT = rf"{_QUICK_KEY} *: +(?:{_QUICK_WORD}|\[ *{_QUICK_WORD}(?: *, *{_QUICK_WORD})* *\])"
-_QUICK = re.compile(rf"\{{ *{_QUICK_ITEM_TEXT}(?: *, *{_QUICK_ITEM_TEXT})* *\}}(?: *| +#.*)")
-#: the same written as specs are, one blank after each `:` and `,` and no list: split with str methods alone
-_QUICK_PLAIN = re.compile(rf"\{{{_QUICK_KEY}: {_QUICK_WORD}(?:, {_QUICK_KEY}: {_QUICK_WORD})*\}}(?: *| +#.*)")
-#: a key and its value (a word, or a list's brackets and all) in a line _QUICK accepted; the groups start where
+# The quick path (_Reader.quick_mapping): the line of a layer as specs write it, `{type: conv, name: u0.conv, out: 64,
+# inputs: [a, b], when: stride == 1}`, one blank after each `:` and `,`, checked by one regular expression and split
+# with str methods. Keys are words starting with a letter or `_` (so their tag is str, or bool for `on`; a null word
+# is refused); a value, or an item of a one-line list, is a plain scalar of letters, digits, blanks inside and
+# `_.-/*+()=!<>%` (no character that could end it, start a comment or need quotes), starting with a letter, a digit,
+# `_` or `(`; then the end of the line, or a comment after a blank. Anything else takes the general path.
+_QUICK_TEXT = r"[A-Za-z0-9_(](?:[A-Za-z0-9_.\-/ *+()=!<>%]*[A-Za-z0-9_.\-/*+()=!<>%])?"
+_QUICK_KEY = r"(?!(?:null|Null|NULL):)[A-Za-z_][A-Za-z0-9_.\-/]{0,%d}" % (_KEY_CHARS - 1)
+_QUICK_PAIR_TEXT = rf"{_QUICK_KEY}: (?:{_QUICK_TEXT}|\[{_QUICK_TEXT}(?:, {_QUICK_TEXT})*\])"
+_QUICK = re.compile(rf"\{{{_QUICK_PAIR_TEXT}(?:, {_QUICK_PAIR_TEXT})*\}}(?: *| +#.*)")
+#: a key and its value (a scalar, or a list's brackets and all) in a line _QUICK accepted; the groups start where
 #: PyYAML marks them
-_QUICK_PAIR = re.compile(r"([^ ,{]+) *: +(\[[^\]]*\]|[^ ,}]+)")
-_QUICK_LIST_ITEM = re.compile(r"[^ ,\[\]]+")
+_QUICK_PAIR = re.compile(r"([^ ,{]+): (\[[^\]]*\]|[^,}]+)")
+_QUICK_LIST_ITEM = re.compile(r"[^ ,\]][^,\]]*")
 _new_tuple = tuple.__new__  # Mark(…) without the named tuple's Python-level __new__ (one per layer)
 
 
 class _QuickScalars(dict):
-    """Text → value of the words and decimals _QUICK accepts, remembered (a spec repeats `conv`, `64`, `3`)."""
+    """Text → value of the scalars _QUICK accepts: PyYAML's bool and null words from the start, then every scalar
+    met (a spec repeats `conv`, `64`, `3`). Never an error: a value the rules refuse is left to PyYAML's path."""
 
     def __missing__(self, text: str):
         first = text[0]
         if first == "[":
             return None  # a list: the caller builds it at its position
-        if first <= "9":  # 0-9: a plain decimal of at most 100 digits (the bound), as scalar_value reads it
-            value = int(text)
-        elif text in _BOOL_WORDS:  # a word: PyYAML's bool and null resolvers are the only ones for a letter
-            value = scalar_value(_BOOL, text, None)
-        elif text in _NULL_WORDS:
-            value = None
-        else:
+        if first not in _NUMBER_FIRSTS:  # a word (or `(`): str, as the bool and null words are already here
             value = text
+        elif text.isdigit() and (first != "0" or len(text) == 1) and len(text) <= 100:
+            value = int(text)  # a plain decimal within the bound (most numbers), as scalar_value reads it
+        else:  # 1.5, 0x1F, 2001-12-14, 4 * mid: PyYAML's resolvers decide
+            tag = plain_tag(text)
+            if tag not in _VALUE_TAGS:
+                raise _GiveUp
+            value = scalar_value(tag, text, None)  # an error (a number out of bounds) is PyYAML's path's to report
         if len(self) >= _MEMO_LIMIT:
             self.clear()
+            self.update(_QUICK_WORDS)
         self[text] = value
         return value
 
 
-_QUICK_SCALARS = _QuickScalars()
+_QUICK_WORDS = {**{word: scalar_value(_BOOL, word, None) for word in _BOOL_WORDS}, **dict.fromkeys(_NULL_WORDS)}
+_QUICK_SCALARS = _QuickScalars(_QUICK_WORDS)
 
 
 class _FlowMap(YMap):
@@ -540,31 +544,29 @@ class _Reader:
         """The flow mapping opening at ``line[p]`` when it is what a layer's line usually is (see _QUICK), to the end
         of the line; None for any other. Its values are read with one split of the line, and the marks of its keys,
         values and list items only when asked for (:class:`_FlowMap`)."""
+        if _QUICK.fullmatch(line, p) is None:
+            return None
         known = _QUICK_SCALARS
-        file = self.file
-        if _QUICK_PLAIN.fullmatch(line, p) is not None:  # then keys and values alternate between ": " and ", "
-            flat = line[p + 1:line.find("}", p)].replace(": ", ", ").split(", ")
+        close = line.find("}", p)
+        if line.find("[", p, close) < 0:  # no list: keys and values alternate between ": " and ", "
+            flat = line[p + 1:close].replace(": ", ", ").split(", ")
             out = _FlowMap(zip(map(intern, flat[::2]), map(known.__getitem__, flat[1::2])))  # keys shared by all
             if len(out) * 2 != len(flat):  # a duplicate key: PyYAML's path reports it
                 return None
-        elif _QUICK.fullmatch(line, p) is not None:
-            close = line.find("}", p)
+        else:
             pairs = _QUICK_PAIR.findall(line, p + 1, close)
             values = {intern(key): known[text] for key, text in pairs}
             if len(values) != len(pairs):
                 return None
-            if "[" in line[p:close]:  # a list value: its own object, marked at its bracket
-                at = p
-                for key, text in pairs:
-                    if text[0] == "[":
-                        at = line.index("[", at + 1)
-                        items = _FlowList([known[item.strip(" ")] for item in text[1:-1].split(",")])
-                        items.mark, items._line = _new_tuple(Mark, (file, i + 1, at + 1)), line
-                        values[key] = items
+            at = p
+            for key, text in pairs:
+                if text[0] == "[":  # a list value: its own object, marked at its bracket
+                    at = line.index("[", at + 1)
+                    items = _FlowList(map(known.__getitem__, text[1:-1].split(", ")))
+                    items.mark, items._line = _new_tuple(Mark, (self.file, i + 1, at + 1)), line
+                    values[key] = items
             out = _FlowMap(values)
-        else:
-            return None
-        out.mark, out._line = _new_tuple(Mark, (file, i + 1, p + 1)), line
+        out.mark, out._line = _new_tuple(Mark, (self.file, i + 1, p + 1)), line
         return out
 
     def simple_mapping(self, line: str, p: int, i: int):
