@@ -125,13 +125,14 @@ class _GiveUp(Exception):
 #: characters this reader never reads (PyYAML's non-printable set, tabs, carriage returns, NEL, line and paragraph
 #: separators, the byte-order mark): a text holding one is read by PyYAML
 _UNREAD = "[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]"
+_ASCII_READ = bytes(range(0x20, 0x7F)) + b"\n"
 _UNREAD_COMPILED: list = []  # compiled on first use: compiling its Unicode ranges costs 3 ms, and most specs are ASCII
 
 
 def _readable(text: str) -> bool:
     """Whether ``text`` holds none of the characters of :data:`_UNREAD`."""
     if text.isascii():  # (a flag of the string: no scan) then only the control characters but `\n` are unread
-        return text.replace("\n", " ").isprintable()
+        return not text.encode("ascii").translate(None, _ASCII_READ)  # deletes what is read: nothing must be left
     if not _UNREAD_COMPILED:
         _UNREAD_COMPILED.append(re.compile(_UNREAD))
     return _UNREAD_COMPILED[0].search(text) is None
@@ -170,8 +171,6 @@ class _QuickScalars(dict):
 
     def __missing__(self, text: str):
         first = text[0]
-        if first == "[":
-            return None  # a list: the caller builds it at its position
         if first not in _NUMBER_FIRSTS:  # a word (or `(`): str, as the bool and null words are already here
             value = text
         elif text.isdigit() and (first != "0" or len(text) == 1) and len(text) <= 100:
@@ -554,17 +553,18 @@ class _Reader:
             if len(out) * 2 != len(flat):  # a duplicate key: PyYAML's path reports it
                 return None
         else:
-            pairs = _QUICK_PAIR.findall(line, p + 1, close)
-            values = {intern(key): known[text] for key, text in pairs}
-            if len(values) != len(pairs):
-                return None
+            values = {}
             at = p
-            for key, text in pairs:
+            for key, text in _QUICK_PAIR.findall(line, p + 1, close):
+                if key in values:  # a duplicate key: PyYAML's path reports it
+                    return None
                 if text[0] == "[":  # a list value: its own object, marked at its bracket
                     at = line.index("[", at + 1)
                     items = _FlowList(map(known.__getitem__, text[1:-1].split(", ")))
                     items.mark, items._line = _new_tuple(Mark, (self.file, i + 1, at + 1)), line
-                    values[key] = items
+                    values[intern(key)] = items
+                else:
+                    values[intern(key)] = known[text]
             out = _FlowMap(values)
         out.mark, out._line = _new_tuple(Mark, (self.file, i + 1, p + 1)), line
         return out

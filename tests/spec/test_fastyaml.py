@@ -243,3 +243,10 @@ def _layer_line(draw):
 @given(st.lists(_layer_line(), min_size=1, max_size=4), st.sampled_from(["  - ", "- "]))
 def test_generated_layer_lines_read_as_pyyaml_reads_them(monkeypatch, lines, dash):
     _agrees(monkeypatch, "layers:\n" + "".join(dash + line + "\n" for line in lines) + "d: " + lines[0] + "\n")
+
+
+def test_the_ascii_check_of_unread_characters_is_the_regular_expressions():
+    unread = re.compile(fastyaml._UNREAD)
+    for code in [*range(0x300), 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0x1F600]:
+        for text in (chr(code), f"a: {chr(code)}\n", "a: b\n" + chr(code) * 3):
+            assert fastyaml._readable(text) == (unread.search(text) is None), hex(code)
