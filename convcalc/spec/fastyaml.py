@@ -210,6 +210,26 @@ class _FlowMap(YMap):
         self.key_marks, self.value_marks = key_marks, value_marks
         return key_marks if name == "key_marks" else value_marks
 
+    def mark_of(self, key) -> Mark:  # YMap's answer, without working out the others (the expansion asks for `name`)
+        if key not in self:
+            return self.mark
+        mark = self.mark
+        return _new_tuple(Mark, (mark.file, mark.line, self._key_column(key, mark.col) + len(key) + 3))
+
+    def key_mark(self, key) -> Mark:
+        if key not in self:
+            return self.mark
+        mark = self.mark
+        return _new_tuple(Mark, (mark.file, mark.line, self._key_column(key, mark.col) + 1))
+
+    def _key_column(self, key: str, start: int) -> int:
+        """Where ``key`` is written: at ``start``, right after the `{`, or after a `, ` and before a `: ` (no value or
+        list item holds either, see _QUICK)."""
+        line = self._line
+        if line.startswith(key, start) and line.startswith(": ", start + len(key)):
+            return start
+        return line.index(", " + key + ": ", start) + 2
+
     def __reduce__(self):  # pickled as a plain YMap, with its marks
         return _rebuilt_map, (dict(self), {"mark": self.mark, "key_marks": self.key_marks,
                                            "value_marks": self.value_marks})
