@@ -13,6 +13,11 @@ merge key, an empty value, a duplicate key, a tab, a carriage return, a byte-ord
 non-printable character, nesting deeper than :data:`MAX_DEPTH` — and on any value the scalar rules refuse. So it
 never reports an error itself: every error, with its position, comes from the one reader that always has.
 
+The line of a layer as specs write it (``- {type: conv, name: u0.conv, out: 64, inputs: [a, b]}``, one blank after
+each ``:`` and ``,``) takes a quicker path still: one regular expression checks the line and str methods split it,
+and the marks of its keys, values and list items are worked out from the line only when asked for (an error
+message asks; the mapping's own mark is kept, every layer needs it).
+
 Its results are the same objects PyYAML's path builds (:class:`~convcalc.spec.yamlio.YMap`,
 :class:`~convcalc.spec.yamlio.YList`, the same scalars) with the same marks: a collection's mark is its first key
 or ``-`` (block) or its bracket (flow), a scalar's its first character (its quote, when quoted), as libyaml marks
@@ -371,11 +376,11 @@ class _Reader:
         items: list = []
         marks: list = []
         start = (i, indent)
-        dash, column = " " * indent + "- {", indent + 2  # `- {…}`: the line of a layer, most items
+        dash, at = " " * indent + "- {", indent + 2  # `- {…}`: the line of a layer, most items
         quick = self.quick_mapping if self.depth + 2 <= MAX_DEPTH else None
         while True:
             line = lines[i]
-            if quick is not None and line.startswith(dash) and (item := quick(line, column, i)) is not None:
+            if quick is not None and line.startswith(dash) and (item := quick(line, at, i)) is not None:
                 marks.append(item.mark)  # where the item is: its own mark, shared
                 items.append(item)
                 if i + 1 < count and lines[i + 1].startswith(dash):  # the next item, at once
@@ -405,7 +410,6 @@ class _Reader:
                     if i is not None and below > indent:
                         raise _GiveUp
                 items.append(item)
-                column = indent + 2
             if i is None:
                 break
             line = lines[i]
