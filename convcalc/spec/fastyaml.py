@@ -13,6 +13,11 @@ merge key, an empty value, a duplicate key, a tab, a carriage return, a byte-ord
 non-printable character, nesting deeper than :data:`MAX_DEPTH` — and on any value the scalar rules refuse. So it
 never reports an error itself: every error, with its position, comes from the one reader that always has.
 
+The line of a layer as specs write it (``- {type: conv, name: u0.conv, out: 64, inputs: [a, b]}``, one blank after
+each ``:`` and ``,``) takes a quicker path still: one regular expression checks the line and str methods split it,
+and the marks of its keys, values and list items are worked out from the line only when asked for (an error
+message asks; the mapping's own mark is kept, every layer needs it).
+
 Its results are the same objects PyYAML's path builds (:class:`~convcalc.spec.yamlio.YMap`,
 :class:`~convcalc.spec.yamlio.YList`, the same scalars) with the same marks: a collection's mark is its first key
 or ``-`` (block) or its bracket (flow), a scalar's its first character (its quote, when quoted), as libyaml marks
@@ -27,9 +32,10 @@ rules that decide what it leaves to PyYAML, which only make sense side by side.
 from __future__ import annotations
 
 import re
+from sys import intern
 
 from ..errors import Mark, SpecError
-from .yamlvalues import YBool, YList, YMap, scalar_value
+from .yamlvalues import YBool, YList, YMap, _rebuilt_list, _rebuilt_map, scalar_value
 
 #: collections inside collections at most on this path (deeper documents are read by PyYAML, which has the limit)
 MAX_DEPTH = 64
@@ -123,7 +129,20 @@ class _GiveUp(Exception):
 
 #: characters this reader never reads (PyYAML's non-printable set, tabs, carriage returns, NEL, line and paragraph
 #: separators, the byte-order mark): a text holding one is read by PyYAML
-_UNREAD = re.compile("[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]")
+_UNREAD = "[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]"
+_ASCII_READ = bytes(range(0x20, 0x7F)) + b"\n"
+_UNREAD_COMPILED: list = []  # compiled on first use: compiling its Unicode ranges costs 3 ms, and most specs are ASCII
+
+
+def _readable(text: str) -> bool:
+    """Whether ``text`` holds none of the characters of :data:`_UNREAD`."""
+    if text.isascii():  # (a flag of the string: no scan) then only the control characters but `\n` are unread
+        return not text.encode("ascii").translate(None, _ASCII_READ)  # deletes what is read: nothing must be left
+    if not _UNREAD_COMPILED:
+        _UNREAD_COMPILED.append(re.compile(_UNREAD))
+    return _UNREAD_COMPILED[0].search(text) is None
+
+
 #: a block key: a plain word, then `:` and a space or the end of the line
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-/]*) *:(?= |$)")
 #: a plain scalar inside a flow collection, up to the next flow indicator, `:` or `#` (trailing blanks trimmed)
@@ -134,11 +153,114 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/]*")
 #: the first character of a plain scalar in block context (YAML's indicators may not start one)
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
+# The quick path (_Reader.quick_mapping): the line of a layer as specs write it, `{type: conv, name: u0.conv, out: 64,
+# inputs: [a, b], when: stride == 1}`, one blank after each `:` and `,`, checked by one regular expression and split
+# with str methods. Keys are words starting with a letter or `_` (so their tag is str, or bool for `on`; a null word
+# is refused); a value, or an item of a one-line list, is a plain scalar of letters, digits, blanks inside and
+# `_.-/*+()=!<>%` (no character that could end it, start a comment or need quotes), starting with a letter, a digit,
+# `_` or `(`; then the end of the line, or a comment after a blank. Anything else takes the general path.
+_QUICK_TEXT = r"[A-Za-z0-9_(](?:[A-Za-z0-9_.\-/ *+()=!<>%]*[A-Za-z0-9_.\-/*+()=!<>%])?"
+_QUICK_KEY = r"(?!(?:null|Null|NULL):)[A-Za-z_][A-Za-z0-9_.\-/]{0,%d}" % (_KEY_CHARS - 1)
+_QUICK_PAIR_TEXT = rf"{_QUICK_KEY}: (?:{_QUICK_TEXT}|\[{_QUICK_TEXT}(?:, {_QUICK_TEXT})*\])"
+_QUICK = re.compile(rf"\{{{_QUICK_PAIR_TEXT}(?:, {_QUICK_PAIR_TEXT})*\}}(?: *| +#.*)")
+#: a key and its value (a scalar, or a list's brackets and all) in a line _QUICK accepted; the groups start where
+#: PyYAML marks them
+_QUICK_PAIR = re.compile(r"([^ ,{]+): (\[[^\]]*\]|[^,}]+)")
+_QUICK_LIST_ITEM = re.compile(r"[^ ,\]][^,\]]*")
+_new_tuple = tuple.__new__  # Mark(…) without the named tuple's Python-level __new__ (one per layer)
+
+
+class _QuickScalars(dict):
+    """Text → value of the scalars _QUICK accepts: PyYAML's bool and null words from the start, then every scalar
+    met (a spec repeats `conv`, `64`, `3`). Never an error: a value the rules refuse is left to PyYAML's path."""
+
+    def __missing__(self, text: str):
+        first = text[0]
+        if first not in _NUMBER_FIRSTS:  # a word (or `(`): str, as the bool and null words are already here
+            value = text
+        elif text.isdigit() and (first != "0" or len(text) == 1) and len(text) <= 100:
+            value = int(text)  # a plain decimal within the bound (most numbers), as scalar_value reads it
+        else:  # 1.5, 0x1F, 2001-12-14, 4 * mid: PyYAML's resolvers decide
+            tag = plain_tag(text)
+            if tag not in _VALUE_TAGS:
+                raise _GiveUp
+            value = scalar_value(tag, text, None)  # an error (a number out of bounds) is PyYAML's path's to report
+        if len(self) >= _MEMO_LIMIT:
+            self.clear()
+            self.update(_QUICK_WORDS)
+        self[text] = value
+        return value
+
+
+_QUICK_WORDS = {**{word: scalar_value(_BOOL, word, None) for word in _BOOL_WORDS}, **dict.fromkeys(_NULL_WORDS)}
+_QUICK_SCALARS = _QuickScalars(_QUICK_WORDS)
+
+
+class _FlowMap(YMap):
+    """A one-line flow mapping read by the quick path: the marks of its keys and values are worked out from its line
+    when first asked for (only an error message asks, and a spec has one mapping per layer). Its own mark and line
+    are slots: no instance dictionary until the marks are asked for."""
+
+    __slots__ = ("mark", "_line")
+
+    def __getattr__(self, name: str):
+        if name != "key_marks" and name != "value_marks":
+            raise AttributeError(name)
+        i, column, line = self.mark.line - 1, self.mark.col - 1, self._line
+        key_marks: dict = {}
+        value_marks: dict = {}
+        for match in _QUICK_PAIR.finditer(line, column + 1, line.index("}", column)):
+            key_marks[match.group(1)] = (i, match.start(1))
+            value_marks[match.group(1)] = (i, match.start(2))
+        self.key_marks, self.value_marks = key_marks, value_marks
+        return key_marks if name == "key_marks" else value_marks
+
+    def mark_of(self, key) -> Mark:  # YMap's answer, without working out the others (the expansion asks for `name`)
+        if key not in self:
+            return self.mark
+        mark = self.mark
+        return _new_tuple(Mark, (mark.file, mark.line, self._key_column(key, mark.col) + len(key) + 3))
+
+    def key_mark(self, key) -> Mark:
+        if key not in self:
+            return self.mark
+        mark = self.mark
+        return _new_tuple(Mark, (mark.file, mark.line, self._key_column(key, mark.col) + 1))
+
+    def _key_column(self, key: str, start: int) -> int:
+        """Where ``key`` is written: at ``start``, right after the `{`, or after a `, ` and before a `: ` (no value or
+        list item holds either, see _QUICK)."""
+        line = self._line
+        if line.startswith(key, start) and line.startswith(": ", start + len(key)):
+            return start
+        return line.index(", " + key + ": ", start) + 2
+
+    def __reduce__(self):  # pickled as a plain YMap, with its marks
+        return _rebuilt_map, (dict(self), {"mark": self.mark, "key_marks": self.key_marks,
+                                           "value_marks": self.value_marks})
+
+
+class _FlowList(YList):
+    """A one-line list inside a quick-path mapping: the marks of its items are worked out when first asked for."""
+
+    __slots__ = ("mark", "_line")
+
+    def __getattr__(self, name: str):
+        if name != "item_marks":
+            raise AttributeError(name)
+        i, column, line = self.mark.line - 1, self.mark.col - 1, self._line
+        self.item_marks = [(i, match.start())
+                           for match in _QUICK_LIST_ITEM.finditer(line, column + 1, line.index("]", column))]
+        return self.item_marks
+
+    def __reduce__(self):  # pickled as a plain YList, with its marks
+        return _rebuilt_list, (list(self), {"mark": self.mark, "item_marks": self.item_marks})
+
 
 def read(text: str, filename: str):
     """The spec's top-level mapping as :class:`YMap` (values and marks as PyYAML's path gives them), or None when
     the text is outside the subset described above."""
-    if _UNREAD.search(text) is not None:
+    if not _readable(text):
         return None
     try:
         return _Reader(text, filename).document()
@@ -250,32 +372,44 @@ class _Reader:
         """A block sequence whose first ``-`` is at (``i``, ``indent``); ``inside_mapping``: written at its key's
         indent, so it ends at the first line there that is no item."""
         self.deeper()
-        lines = self.lines
+        lines, count = self.lines, self.count
         items: list = []
         marks: list = []
         start = (i, indent)
+        dash, at = " " * indent + "- {", indent + 2  # `- {…}`: the line of a layer, most items
+        quick = self.quick_mapping if self.depth + 2 <= MAX_DEPTH else None
         while True:
             line = lines[i]
-            rest = line[indent + 1:].lstrip(" ")
-            column = len(line) - len(rest)
-            if not rest or rest[0] == "#":  # the item is a block on the next lines
-                j, below = self.next_content(i + 1)
-                if j is None or below <= indent:
-                    raise _GiveUp  # an empty item
-                marks.append((j, below))
-                item, i = self.block(j, below)
-            elif _KEY.match(rest) is not None:  # `- key: value`: a mapping starting on the item's line
-                marks.append((i, column))
-                item, i = self.mapping(i, column)
-            elif rest.startswith("- ") or rest == "-":
-                raise _GiveUp  # a sequence starting on the item's line
-            else:
-                marks.append((i, column))
-                item, i = self.inline(line, column, i, indent)
+            if quick is not None and line.startswith(dash) and (item := quick(line, at, i)) is not None:
+                marks.append(item.mark)  # where the item is: its own mark, shared
+                items.append(item)
+                if i + 1 < count and lines[i + 1].startswith(dash):  # the next item, at once
+                    i += 1
+                    continue
                 i, below = self.next_content(i + 1)
                 if i is not None and below > indent:
                     raise _GiveUp
-            items.append(item)
+            else:
+                rest = line[indent + 1:].lstrip(" ")
+                column = len(line) - len(rest)
+                if not rest or rest[0] == "#":  # the item is a block on the next lines
+                    j, below = self.next_content(i + 1)
+                    if j is None or below <= indent:
+                        raise _GiveUp  # an empty item
+                    marks.append((j, below))
+                    item, i = self.block(j, below)
+                elif _KEY.match(rest) is not None:  # `- key: value`: a mapping starting on the item's line
+                    marks.append((i, column))
+                    item, i = self.mapping(i, column)
+                elif rest.startswith("- ") or rest == "-":
+                    raise _GiveUp  # a sequence starting on the item's line
+                else:
+                    marks.append((i, column))
+                    item, i = self.inline(line, column, i, indent)
+                    i, below = self.next_content(i + 1)
+                    if i is not None and below > indent:
+                        raise _GiveUp
+                items.append(item)
             if i is None:
                 break
             line = lines[i]
@@ -297,6 +431,10 @@ class _Reader:
         """The value written from ``column`` of line ``i`` (a flow collection may go on over the next lines, each
         indented deeper than ``base``, the column of its key or item); returns it and the index of its last line."""
         first = line[column]
+        if first == "{" and self.depth + 2 <= MAX_DEPTH:
+            value = self.quick_mapping(line, column, i)
+            if value is not None:
+                return value, i
         if first == "{" or first == "[":
             value, i, end = self.flow(i, column, base)
             line = self.lines[i]
@@ -424,6 +562,36 @@ class _Reader:
         if line.startswith(closing, p):
             return i, p + 1, False
         raise _GiveUp
+
+    def quick_mapping(self, line: str, p: int, i: int):
+        """The flow mapping opening at ``line[p]`` when it is what a layer's line usually is (see _QUICK), to the end
+        of the line; None for any other. Its values are read with one split of the line, and the marks of its keys,
+        values and list items only when asked for (:class:`_FlowMap`)."""
+        if _QUICK.fullmatch(line, p) is None:
+            return None
+        known = _QUICK_SCALARS
+        close = line.find("}", p)
+        if line.find("[", p, close) < 0:  # no list: keys and values alternate between ": " and ", "
+            flat = line[p + 1:close].replace(": ", ", ").split(", ")
+            out = _FlowMap(zip(map(intern, flat[::2]), map(known.__getitem__, flat[1::2])))  # keys shared by all
+            if len(out) * 2 != len(flat):  # a duplicate key: PyYAML's path reports it
+                return None
+        else:
+            values = {}
+            at = p
+            for key, text in _QUICK_PAIR.findall(line, p + 1, close):
+                if key in values:  # a duplicate key: PyYAML's path reports it
+                    return None
+                if text[0] == "[":  # a list value: its own object, marked at its bracket
+                    at = line.index("[", at + 1)
+                    items = _FlowList(map(known.__getitem__, text[1:-1].split(", ")))
+                    items.mark, items._line = _new_tuple(Mark, (self.file, i + 1, at + 1)), line
+                    values[intern(key)] = items
+                else:
+                    values[intern(key)] = known[text]
+            out = _FlowMap(values)
+        out.mark, out._line = _new_tuple(Mark, (self.file, i + 1, p + 1)), line
+        return out
 
     def simple_mapping(self, line: str, p: int, i: int):
         """The flow mapping opening at ``line[p]`` when it is the commonest kind, ``{key: value, …}`` on one line

@@ -185,3 +185,68 @@ def _block(draw, indent=0, depth=0):
 @given(_block())
 def test_generated_documents_read_as_pyyaml_reads_them(monkeypatch, text):
     _agrees(monkeypatch, text)
+
+
+# ---- the quick path: the line of a layer (fastyaml._Reader.quick_mapping) -----------------------------------------
+QUICK = [
+    "layers:\n  - {type: conv, name: u0.conv, out: 64, kernel: 3, padding: 1, inputs: input}\n"
+    "  - {type: add, name: u0.add, inputs: [input, u0.relu]}  # a comment: with, a colon\n  - {type: relu}\n",
+    "a: {when: stride == 1 and c != 2, out: 4 * mid, p: 0.5, d: 2001-12-14, x: 0x1F, o: 010, on: yes, n: null}\n",
+    "l:\n- {k: [1, 7], s: [a  b, (c), 2 * x], t: [0]}\n- {a: 1} #c\n- {a: 1_000, b: 1e3, c: 1.5e+3, nullx: NULL, y: y}\n",
+    "a: {b: " + "9" * 100 + "}\nc: {d: " + "x" * 999 + "}\n",
+]
+
+
+@pytest.mark.parametrize("text", QUICK, ids=[repr(t)[:40] for t in QUICK])
+def test_layer_lines_are_read_quickly_and_exactly(monkeypatch, text):
+    assert _agrees(monkeypatch, text)
+    doc = fastyaml.read(text, "spec.yaml")
+    mappings = [value for value in [*doc.values(), *doc.get("layers", doc.get("l", []))] if isinstance(value, dict)]
+    assert all(isinstance(value, fastyaml._FlowMap) for value in mappings)  # the speed of a 10,000-layer spec
+
+
+def test_quick_path_values_pickle_and_copy_with_their_marks():
+    import copy
+    import pickle
+
+    doc = fastyaml.read("l:\n  - {type: add, inputs: [a, b], out: 4}\n", "spec.yaml")
+    for twin in (pickle.loads(pickle.dumps(doc)), copy.deepcopy(doc)):
+        assert twin == doc and _positions(twin) == _positions(doc)
+        assert type(twin["l"][0]) is yamlio.YMap and type(twin["l"][0]["inputs"]) is yamlio.YList
+
+
+_line_keys = st.sampled_from(["type", "name", "out", "on", "x.y", "k_1", "a-b", "_"] * 10
+                             + ["null", "Null", "nullx", "1", "a b", "'q'", "<<", "-x", "é"])
+_line_values = st.one_of(
+    *[st.sampled_from(["conv", "u0.conv", "64", "3", "4 * mid", "(a + 1) % 2", "yes", "0.5", "a  b"])] * 6,
+    st.sampled_from(["conv", "u0.conv", "64", "3", "0", "x-y", "a/b", "yes", "off", "true", "null", "~", "y",
+                     "4 * mid", "stride == 1 and c != 2", "(a + 1) % 2", "0.5", "1e3", "010", "0x1F", "1_000",
+                     "2001-12-14", "1" * 100, "1" * 101, "a  b", "x!"]),
+    st.text(alphabet="ab01 .-_*()=!<>%/+:#,'é", min_size=1, max_size=6),
+)
+
+
+@st.composite
+def _layer_line(draw):
+    def value():
+        if draw(st.integers(0, 4)) == 0:
+            return "[" + draw(st.sampled_from([", "] * 10 + [","])).join(draw(st.lists(_line_values, max_size=3))) + "]"
+        return draw(_line_values)
+
+    keys = draw(st.lists(_line_keys, max_size=4, unique=draw(st.integers(0, 9)) > 0))  # sometimes a duplicate
+    pairs = [f"{key}{draw(st.sampled_from([': '] * 20 + [' : ', ':  ', ':']))}{value()}" for key in keys]
+    inner = draw(st.sampled_from([", "] * 20 + [" ,", ","])).join(pairs)
+    return "{" + inner + "}" + draw(st.sampled_from(["", "", " ", "  # c: d, e", "#c", " # }"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_layer_line(), min_size=1, max_size=4), st.sampled_from(["  - ", "- "]))
+def test_generated_layer_lines_read_as_pyyaml_reads_them(monkeypatch, lines, dash):
+    _agrees(monkeypatch, "layers:\n" + "".join(dash + line + "\n" for line in lines) + "d: " + lines[0] + "\n")
+
+
+def test_the_ascii_check_of_unread_characters_is_the_regular_expressions():
+    unread = re.compile(fastyaml._UNREAD)
+    for code in [*range(0x300), 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0x1F600]:
+        for text in (chr(code), f"a: {chr(code)}\n", "a: b\n" + chr(code) * 3):
+            assert fastyaml._readable(text) == (unread.search(text) is None), hex(code)
