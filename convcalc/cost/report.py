@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from itertools import chain
 TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
 if TYPE_CHECKING:
     from typing import Any
@@ -15,9 +16,6 @@ if TYPE_CHECKING:
 from ..numbers import json_number
 from ..records import as_dict, field, field_names, record
 from .rollup import COUNT_FIELDS, roll_up  # COUNT_FIELDS: re-exported
-
-_LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
-
 
 def _frac(value) -> Fraction:
     return Fraction(value) if isinstance(value, (int, str)) else Fraction(value)
@@ -192,17 +190,19 @@ class Report:
         rf_dicts: dict = {}  # the layers stay alive while this runs, so ids are not reused
         return self._dict_with([layer.to_dict(rf_dicts) for layer in self.layers])
 
-    def _dict_with(self, layers: Any) -> dict:
-        """The JSON-ready values with ``layers`` as the layer list."""
+    def _dict_with(self, layers: Any, stages: Any = None) -> dict:
+        """The JSON-ready values with ``layers`` as the layer list (and ``stages``, default the stage roll-up's)."""
         totals = as_dict(self.totals)
         totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
+        if stages is None:
+            stages = [group.to_dict() for group in roll_up(self.layers, "stage")]
         return {
             "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
             "batch": self.batch, "dtype": self.dtype,
             "layers": layers,
             "totals": totals,
             "by_type": {kind: as_dict(t) for kind, t in self.by_type.items()},
-            "stages": [group.to_dict() for group in roll_up(self.layers, "stage")],
+            "stages": stages,
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
             "unsupported": [as_dict(layer) for layer in self.unsupported],
@@ -243,16 +243,24 @@ class Report:
                 columns[key] = pd.Series(values, dtype="object")
         return pd.DataFrame(columns).set_index("name")
 
-    def to_json(self, indent: int | None = 2) -> str:
+    def to_json(self, indent: int | str | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
-        and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""
+        and diff. The layers and the stages are written a column at a time (:mod:`convcalc.cost.jsontext`: an
+        indented ``json.dumps`` runs in pure Python, seconds for 10k layers) and joined into the rest."""
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
-        text = json.dumps(self._dict_with(_LAYERS_TOKEN), indent=indent, ensure_ascii=False)
-        pad = " " * (2 * indent)
-        lines = ",\n".join(pad + line for line in _layer_lines(self.layers))
-        body = f"[\n{lines}\n{' ' * indent}]" if self.layers else "[]"
-        return text.replace(json.dumps(_LAYERS_TOKEN), body, 1)
+        from .jsontext import dumps_spliced
+
+        unit = indent if isinstance(indent, str) else " " * indent  # as json.dumps reads `indent`
+        spliced = {"layers": layers_text(self.layers, unit)}
+        stages = roll_up(self.layers, "stage")
+        text = groups_text(stages, unit, 1)
+        if text is not None:
+            spliced["stages"] = text
+            stages = ()
+        else:
+            stages = [group.to_dict() for group in stages]
+        return dumps_spliced(self._dict_with((), stages), indent, spliced)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
@@ -275,28 +283,108 @@ class Report:
         return cls.from_dict(json.loads(text))
 
 
-def _layer_lines(layers: list[LayerReport]):
-    """Each layer as one line of JSON, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``. A field passed
-    through unchanged is one shared RFReport, so its text is encoded once and spliced in as the last key."""
-    encode = _compact_encoder()
-    rf_texts: dict[int, str] = {}  # id(RFReport) → its JSON; the layers keep every RFReport alive meanwhile
+def layers_text(layers: list[LayerReport], indent: str) -> str:
+    """The JSON text of the ``layers`` list of a report indented by ``indent``: one line per layer, exactly ``json.dumps(
+    layer.to_dict(), ensure_ascii=False)``."""
+    if not layers:
+        return "[]"
+    return "[\n" + ",\n".join(_layer_lines(layers, indent * 2)) + f"\n{indent}]"
+
+
+#: the fields :func:`_fast_lines` writes, in declaration order (any other list of fields: :func:`_encoded_lines`)
+_FIELDS = ("name", "type", "inputs", "output_shape", "params", "buffers", "macs", "flops", "activation_bytes", "rf",
+           "warnings", "path", "line", "details", "stage")
+
+
+def _layer_lines(layers: list[LayerReport], pad: str = "") -> list[str]:
+    """Each layer as one line of JSON after ``pad``, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``."""
+    from .jsontext import compact_encoder
+
+    encode = compact_encoder()
+    if tuple(field_names(LayerReport)) == _FIELDS:
+        try:
+            return _fast_lines(layers, pad, encode)
+        except _NotFast:
+            pass
+    return _encoded_lines(layers, pad, encode)
+
+
+class _NotFast(Exception):
+    """A value :func:`_fast_lines` does not write (the encoder does)."""
+
+
+def _fast_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
+    """The lines of layers, one f-string a layer: exact ints by ``format`` and lists of them by ``repr`` (their JSON),
+    strings by json's own escaping; :class:`_NotFast` for any other value (checked inline: a pass of its own over
+    10,000 layers costs as much as writing them)."""
+    from operator import attrgetter
+
+    from .jsontext import encode_basestring
+
+    if set(map(type, chain.from_iterable(map(attrgetter("output_shape"), layers)))) - {int}:
+        raise _NotFast  # one C pass: repr writes a shape as JSON only when every axis is an exact int
+    rf_texts: dict[int, str] = {}  # id(RFReport) → its JSON: one field is shared by the layers that leave it as is
+    last_rf = last_rf_text = None
+    lines = []
+    append = lines.append
+    stage_key = ', "stage": '
+    for (name, kind, inputs, shape, params, buffers, macs, flops, activation_bytes, rf, warnings, path, line, details,
+         stage) in map(attrgetter(*_FIELDS), layers):
+        if not (type(params) is type(buffers) is type(macs) is type(flops) is type(activation_bytes) is type(line)
+                is int and type(inputs) is type(shape) is type(warnings) is type(path) is list
+                and type(details) is dict):
+            raise _NotFast  # `type(x) is int`: a bool or an int subclass is written otherwise
+        if rf is not last_rf:  # mostly the previous layer's field, or a new one
+            last_rf, last_rf_text = rf, rf_texts.get(id(rf))
+            if last_rf_text is None:
+                last_rf_text = rf_texts[id(rf)] = _rf_text(rf, encode)
+        try:  # a name that is not a string: TypeError
+            append(f'{pad}{{"name": {encode_basestring(name)}, "type": {encode_basestring(kind)}, '
+                   f'"inputs": [{", ".join(map(encode_basestring, inputs))}], "output_shape": {shape!r}, '
+                   f'"params": {params}, "buffers": {buffers}, "macs": {macs}, "flops": {flops}, '
+                   f'"activation_bytes": {activation_bytes}, "warnings": {encode(warnings) if warnings else "[]"}, '
+                   f'"path": [{", ".join(map(encode_basestring, path))}], "line": {line}, '
+                   f'"details": {encode(details) if details else "{}"}'
+                   f'{stage_key + encode_basestring(stage) if stage else ""}, "rf": {last_rf_text}}}')
+        except TypeError:
+            raise _NotFast from None
+    return lines
+
+
+def _rf_text(rf: RFReport, encode) -> str:
+    """``json.dumps(rf.to_dict())``; written with ``repr`` when every value is an exact int (the common case)."""
+    size, jump, start, center, flag = rf.size, rf.jump, rf.start, rf.center, rf.position_dependent
+    if type(size) is type(jump) is type(start) is type(center) is list and (flag is True or flag is False) and \
+            set(map(type, chain(size, jump, start, center))) <= {int}:
+        return (f'{{"size": {size!r}, "jump": {jump!r}, "start": {start!r}, "center": {center!r}, '
+                f'"padding": {[-s for s in start]!r}, "position_dependent": {"true" if flag else "false"}}}')
+    return encode(rf.to_dict())
+
+
+def _encoded_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
+    """The lines of any layers, by the encoder: each layer's fields in declaration order but ``rf`` (``stage`` only
+    when given), then its field, encoded once per shared RFReport."""
+    rf_texts: dict[int, str] = {}
+    lines = []
     for layer in layers:
         out, rf = layer._without_rf()
         rf_text = rf_texts.get(id(rf))
         if rf_text is None:
             rf_text = rf_texts[id(rf)] = encode(rf.to_dict())
-        yield f"{encode(out)[:-1]}, \"rf\": {rf_text}}}"
+        lines.append(f"{pad}{encode(out)[:-1]}, \"rf\": {rf_text}}}")
+    return lines
 
 
-def _compact_encoder():
-    """``json.dumps(obj, ensure_ascii=False)`` for one object after another. ``JSONEncoder.encode`` builds a new C
-    encoder on every call, a quarter of the time for a small dict; this builds CPython's once (the same one, with
-    the same settings) and falls back to the public API where the C accelerator is missing."""
-    from json.encoder import c_make_encoder, encode_basestring
+def groups_text(groups: list, indent: str, level: int) -> str | None:
+    """``json.dumps([g.to_dict() for g in groups], indent=…)`` at nesting ``level``: one record per group (a
+    :class:`~convcalc.cost.rollup.Group`), a key a line; None if some value is not a JSON scalar (then let json
+    write them)."""
+    from .jsontext import columns, records_text, scalar, texts
 
-    if c_make_encoder is None:
-        return json.JSONEncoder(ensure_ascii=False).encode
-    # markers=None skips the circular-reference check: report values are trees of plain values
-    encoder = c_make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ": ", ", ", False, False,
-                             True)
-    return lambda obj: "".join(encoder(obj, 0))
+    if not groups:
+        return "[]"
+    keys = type(groups[0]).__slots__
+    values = columns(groups, keys)
+    if not all(map(scalar, values)):
+        return None
+    return records_text(keys, [texts(column) for column in values], indent, level)
