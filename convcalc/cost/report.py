@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from ..numbers import json_number
 from ..records import as_dict, field, field_names, record
-from .rollup import COUNT_FIELDS, roll_up  # COUNT_FIELDS: re-exported
+from .rollup import COUNT_FIELDS, Group, group_sums, groups_json, roll_up  # COUNT_FIELDS: re-exported
 
 def _frac(value) -> Fraction:
     return Fraction(value) if isinstance(value, (int, str)) else Fraction(value)
@@ -245,22 +245,26 @@ class Report:
 
     def to_json(self, indent: int | str | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
-        and diff. The layers and the stages are written a column at a time (:mod:`convcalc.cost.jsontext`: an
-        indented ``json.dumps`` runs in pure Python, seconds for 10k layers) and joined into the rest."""
+        and diff."""
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
-        from .jsontext import dumps_spliced
+        return "".join(self.json_pieces(indent))
+
+    def json_pieces(self, indent: int | str = 2) -> list[str]:
+        """``to_json(indent)`` in pieces, to write one after another (``convcalc analyze --format json``: no copy of
+        4 MB for 10k layers). The layers and the stages are written apart, a line per layer and an f-string per
+        stage, and joined into json's dump of the rest (:mod:`convcalc.cost.jsontext`)."""
+        from .jsontext import spliced_pieces
 
         unit = indent if isinstance(indent, str) else " " * indent  # as json.dumps reads `indent`
-        spliced = {"layers": layers_text(self.layers, unit)}
-        stages = roll_up(self.layers, "stage")
-        text = groups_text(stages, unit, 1)
-        if text is not None:
-            spliced["stages"] = text
-            stages = ()
+        spliced = {"layers": layers_pieces(self.layers, unit)}
+        sums = group_sums(self.layers, "stage")
+        stages = groups_json(sums, unit, 1)
+        if stages is None:  # a value groups_json does not write: json does
+            stages = [dict(zip(Group.__slots__, group)) for group in sums]
         else:
-            stages = [group.to_dict() for group in stages]
-        return dumps_spliced(self._dict_with((), stages), indent, spliced)
+            spliced["stages"], stages = (stages,), ()
+        return spliced_pieces(self._dict_with((), stages), indent, spliced)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
@@ -283,12 +287,12 @@ class Report:
         return cls.from_dict(json.loads(text))
 
 
-def layers_text(layers: list[LayerReport], indent: str) -> str:
-    """The JSON text of the ``layers`` list of a report indented by ``indent``: one line per layer, exactly ``json.dumps(
-    layer.to_dict(), ensure_ascii=False)``."""
+def layers_pieces(layers: list[LayerReport], indent: str) -> tuple[str, ...]:
+    """The pieces of the JSON text of a report's ``layers`` list, at nesting level 1 of a document indented by
+    ``indent``: one line per layer, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``."""
     if not layers:
-        return "[]"
-    return "[\n" + ",\n".join(_layer_lines(layers, indent * 2)) + f"\n{indent}]"
+        return ("[]",)
+    return "[\n", ",\n".join(_layer_lines(layers, indent * 2)), f"\n{indent}]"
 
 
 #: the fields :func:`_fast_lines` writes, in declaration order (any other list of fields: :func:`_encoded_lines`)
@@ -328,8 +332,10 @@ def _fast_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
     lines = []
     append = lines.append
     stage_key = ', "stage": '
-    for (name, kind, inputs, shape, params, buffers, macs, flops, activation_bytes, rf, warnings, path, line, details,
-         stage) in map(attrgetter(*_FIELDS), layers):
+    for layer in layers:  # attribute loads: cheaper than unpacking an attrgetter's tuple
+        params, buffers, macs, flops = layer.params, layer.buffers, layer.macs, layer.flops
+        activation_bytes, line, inputs, shape = layer.activation_bytes, layer.line, layer.inputs, layer.output_shape
+        warnings, path, details, rf, stage = layer.warnings, layer.path, layer.details, layer.rf, layer.stage
         if not (type(params) is type(buffers) is type(macs) is type(flops) is type(activation_bytes) is type(line)
                 is int and type(inputs) is type(shape) is type(warnings) is type(path) is list
                 and type(details) is dict):
@@ -339,7 +345,7 @@ def _fast_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
             if last_rf_text is None:
                 last_rf_text = rf_texts[id(rf)] = _rf_text(rf, encode)
         try:  # a name that is not a string: TypeError
-            append(f'{pad}{{"name": {encode_basestring(name)}, "type": {encode_basestring(kind)}, '
+            append(f'{pad}{{"name": {encode_basestring(layer.name)}, "type": {encode_basestring(layer.type)}, '
                    f'"inputs": [{", ".join(map(encode_basestring, inputs))}], "output_shape": {shape!r}, '
                    f'"params": {params}, "buffers": {buffers}, "macs": {macs}, "flops": {flops}, '
                    f'"activation_bytes": {activation_bytes}, "warnings": {encode(warnings) if warnings else "[]"}, '
@@ -373,18 +379,3 @@ def _encoded_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
             rf_text = rf_texts[id(rf)] = encode(rf.to_dict())
         lines.append(f"{pad}{encode(out)[:-1]}, \"rf\": {rf_text}}}")
     return lines
-
-
-def groups_text(groups: list, indent: str, level: int) -> str | None:
-    """``json.dumps([g.to_dict() for g in groups], indent=…)`` at nesting ``level``: one record per group (a
-    :class:`~convcalc.cost.rollup.Group`), a key a line; None if some value is not a JSON scalar (then let json
-    write them)."""
-    from .jsontext import columns, records_text, scalar, texts
-
-    if not groups:
-        return "[]"
-    keys = type(groups[0]).__slots__
-    values = columns(groups, keys)
-    if not all(map(scalar, values)):
-        return None
-    return records_text(keys, [texts(column) for column in values], indent, level)
