@@ -257,8 +257,8 @@ class Report:
         from .jsontext import spliced_pieces
 
         unit = indent if isinstance(indent, str) else " " * indent  # as json.dumps reads `indent`
-        spliced = {"layers": layers_pieces(self.layers, unit)}
-        sums = group_sums(self.layers, "stage")
+        layers, sums = layers_pieces(self.layers, unit)
+        spliced = {"layers": layers}
         stages = groups_json(sums, unit, 1)
         if stages is None:  # a value groups_json does not write: json does
             stages = [dict(zip(Group.__slots__, group)) for group in sums]
@@ -287,12 +287,14 @@ class Report:
         return cls.from_dict(json.loads(text))
 
 
-def layers_pieces(layers: list[LayerReport], indent: str) -> tuple[str, ...]:
+def layers_pieces(layers: list[LayerReport], indent: str) -> tuple[tuple[str, ...], list[list]]:
     """The pieces of the JSON text of a report's ``layers`` list, at nesting level 1 of a document indented by
-    ``indent``: one line per layer, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``."""
+    ``indent``: one line per layer, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``; and the layers'
+    :func:`~convcalc.cost.rollup.group_sums` by stage (summed in the same pass where it can)."""
     if not layers:
-        return ("[]",)
-    return "[\n", ",\n".join(_layer_lines(layers, indent * 2)), f"\n{indent}]"
+        return ("[]",), []
+    lines, stages = _layer_lines(layers, indent * 2)
+    return ("[\n", ",\n".join(lines), f"\n{indent}]"), stages
 
 
 #: the fields :func:`_fast_lines` writes, in declaration order (any other list of fields: :func:`_encoded_lines`)
@@ -300,8 +302,9 @@ _FIELDS = ("name", "type", "inputs", "output_shape", "params", "buffers", "macs"
            "warnings", "path", "line", "details", "stage")
 
 
-def _layer_lines(layers: list[LayerReport], pad: str = "") -> list[str]:
-    """Each layer as one line of JSON after ``pad``, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``."""
+def _layer_lines(layers: list[LayerReport], pad: str = "") -> tuple[list[str], list[list]]:
+    """Each layer as one line of JSON after ``pad``, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``, and
+    the stage sums."""
     from .jsontext import compact_encoder
 
     encode = compact_encoder()
@@ -310,7 +313,7 @@ def _layer_lines(layers: list[LayerReport], pad: str = "") -> list[str]:
             return _fast_lines(layers, pad, encode)
         except _NotFast:
             pass
-    return _encoded_lines(layers, pad, encode)
+    return _encoded_lines(layers, pad, encode), group_sums(layers, "stage")
 
 
 class _NotFast(Exception):
@@ -328,10 +331,18 @@ def _fast_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
     if set(map(type, chain.from_iterable(map(attrgetter("output_shape"), layers)))) - {int}:
         raise _NotFast  # one C pass: repr writes a shape as JSON only when every axis is an exact int
     rf_texts: dict[int, str] = {}  # id(RFReport) → its JSON: one field is shared by the layers that leave it as is
-    last_rf = last_rf_text = None
+    # A layer mostly follows its one input and keeps its field, its shape and its block path: the previous layer's
+    # text of each is reused when the value is equal (a compare costs a fifth of writing the value anew)
+    last_name = last_name_text = last_rf = last_rf_text = last_shape = last_shape_text = last_path = None
+    last_path_text = ""
     lines = []
     append = lines.append
     stage_key = ', "stage": '
+    # the stage sums (group_sums(layers, "stage"), inlined): a second pass over 10,000 layers costs more in reading
+    # them again than the sums themselves
+    stages: dict[str, list] = {}
+    key = sums = None
+    count = total_params = total_buffers = total_macs = total_flops = total_bytes = 0
     for layer in layers:  # attribute loads: cheaper than unpacking an attrgetter's tuple
         params, buffers, macs, flops = layer.params, layer.buffers, layer.macs, layer.flops
         activation_bytes, line, inputs, shape = layer.activation_bytes, layer.line, layer.inputs, layer.output_shape
@@ -340,21 +351,46 @@ def _fast_lines(layers: list[LayerReport], pad: str, encode) -> list[str]:
                 is int and type(inputs) is type(shape) is type(warnings) is type(path) is list
                 and type(details) is dict):
             raise _NotFast  # `type(x) is int`: a bool or an int subclass is written otherwise
-        if rf is not last_rf:  # mostly the previous layer's field, or a new one
+        if rf is not last_rf:
             last_rf, last_rf_text = rf, rf_texts.get(id(rf))
             if last_rf_text is None:
                 last_rf_text = rf_texts[id(rf)] = _rf_text(rf, encode)
+        if shape != last_shape:
+            last_shape, last_shape_text = shape, repr(shape)
         try:  # a name that is not a string: TypeError
-            append(f'{pad}{{"name": {encode_basestring(layer.name)}, "type": {encode_basestring(layer.type)}, '
-                   f'"inputs": [{", ".join(map(encode_basestring, inputs))}], "output_shape": {shape!r}, '
+            if path != last_path:
+                last_path, last_path_text = path, ", ".join(map(encode_basestring, path))
+            inputs_text = last_name_text if len(inputs) == 1 and inputs[0] == last_name else \
+                ", ".join(map(encode_basestring, inputs))
+            name = layer.name
+            last_name, last_name_text = name, encode_basestring(name)
+            append(f'{pad}{{"name": {last_name_text}, "type": {encode_basestring(layer.type)}, '
+                   f'"inputs": [{inputs_text}], "output_shape": {last_shape_text}, '
                    f'"params": {params}, "buffers": {buffers}, "macs": {macs}, "flops": {flops}, '
                    f'"activation_bytes": {activation_bytes}, "warnings": {encode(warnings) if warnings else "[]"}, '
-                   f'"path": [{", ".join(map(encode_basestring, path))}], "line": {line}, '
+                   f'"path": [{last_path_text}], "line": {line}, '
                    f'"details": {encode(details) if details else "{}"}'
                    f'{stage_key + encode_basestring(stage) if stage else ""}, "rf": {last_rf_text}}}')
         except TypeError:
             raise _NotFast from None
-    return lines
+        layer_key = stage or name.split(".", 1)[0]  # rollup.stage_name
+        if layer_key != key:  # a run of layers of one stage adds up in locals (as group_sums does)
+            if sums is not None:
+                sums[1:] = count, total_params, total_buffers, total_macs, total_flops, total_bytes
+            key = layer_key
+            sums = stages.get(key)
+            if sums is None:
+                sums = stages[key] = [key, 0, 0, 0, 0, 0, 0]
+            _, count, total_params, total_buffers, total_macs, total_flops, total_bytes = sums
+        count += 1
+        total_params += params
+        total_buffers += buffers
+        total_macs += macs
+        total_flops += flops
+        total_bytes += activation_bytes
+    if sums is not None:
+        sums[1:] = count, total_params, total_buffers, total_macs, total_flops, total_bytes
+    return lines, list(stages.values())
 
 
 def _rf_text(rf: RFReport, encode) -> str:
