@@ -90,7 +90,7 @@ def group_sums(layers, by: str) -> list[list]:
     groups: dict[str, list] = {}
     if by == "stage":  # stage_name, inlined below: this runs for every layer of every JSON report
         rows = map(attrgetter("stage", "name", *COUNT_FIELDS), layers)
-    else:
+    else:  # no stage, and the key where the name stands
         rows = zip(repeat(""), map(KEYS[by], layers), *(map(attrgetter(f), layers) for f in COUNT_FIELDS))
     key = sums = None
     count = params = buffers = macs = flops = activation_bytes = 0
@@ -125,7 +125,8 @@ def group_sums(layers, by: str) -> list[list]:
 def groups_json(sums: list[list], indent: str, level: int) -> str | None:
     """``json.dumps([group.to_dict() …], indent=…)`` for :func:`group_sums`' groups, at nesting ``level`` of a
     document indented by ``indent`` (a record per group, a key a line), or None when some value is not a string
-    or an exact int (then json writes them). One f-string a group: json's indented dump runs in pure Python."""
+    or an exact int (then json writes them). One f-string a group, its keys those of :class:`Group` in order:
+    json's indented dump runs in pure Python."""
     from json.encoder import encode_basestring
 
     if not sums:
