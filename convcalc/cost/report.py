@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
 from ..numbers import json_number
 from ..records import as_dict, field, field_names, record
-from .rollup import COUNT_FIELDS, roll_up  # COUNT_FIELDS: re-exported
-
-_LAYERS_TOKEN = "\x00convcalc-layers\x00"  # stands for the layer list while the top level is indented
+from .rollup import COUNT_FIELDS, Group, groups_json, roll_up  # COUNT_FIELDS: re-exported
 
 
 def _frac(value) -> Fraction:
@@ -192,17 +190,19 @@ class Report:
         rf_dicts: dict = {}  # the layers stay alive while this runs, so ids are not reused
         return self._dict_with([layer.to_dict(rf_dicts) for layer in self.layers])
 
-    def _dict_with(self, layers: Any) -> dict:
-        """The JSON-ready values with ``layers`` as the layer list."""
+    def _dict_with(self, layers: Any, stages: Any = None) -> dict:
+        """The JSON-ready values with ``layers`` as the layer list (and ``stages``, default the stage roll-up's)."""
         totals = as_dict(self.totals)
         totals.update(weight_bytes=self.weight_bytes, peak_activation_bytes=self.peak_activation_bytes)
+        if stages is None:
+            stages = [group.to_dict() for group in roll_up(self.layers, "stage")]
         return {
             "version": self.version, "name": self.name, "source": self.source, "input": list(self.input),
             "batch": self.batch, "dtype": self.dtype,
             "layers": layers,
             "totals": totals,
             "by_type": {kind: as_dict(t) for kind, t in self.by_type.items()},
-            "stages": [group.to_dict() for group in roll_up(self.layers, "stage")],
+            "stages": stages,
             "peak_live": list(self.peak_live),
             "warnings": list(self.warnings),
             "unsupported": [as_dict(layer) for layer in self.unsupported],
@@ -243,16 +243,28 @@ class Report:
                 columns[key] = pd.Series(values, dtype="object")
         return pd.DataFrame(columns).set_index("name")
 
-    def to_json(self, indent: int | None = 2) -> str:
+    def to_json(self, indent: int | str | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
-        and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""
+        and diff."""
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
-        text = json.dumps(self._dict_with(_LAYERS_TOKEN), indent=indent, ensure_ascii=False)
-        pad = " " * (2 * indent)
-        lines = ",\n".join(pad + line for line in _layer_lines(self.layers))
-        body = f"[\n{lines}\n{' ' * indent}]" if self.layers else "[]"
-        return text.replace(json.dumps(_LAYERS_TOKEN), body, 1)
+        return "".join(self.json_pieces(indent))
+
+    def json_pieces(self, indent: int | str = 2) -> list[str]:
+        """``to_json(indent)`` in pieces, to write one after another (``convcalc analyze --format json``: no copy of
+        4 MB for 10k layers). The layers and the stages are written apart, a line per layer and an f-string per
+        stage, and joined into json's dump of the rest (:mod:`convcalc.cost.jsontext`)."""
+        from .jsontext import spliced_pieces
+
+        unit = indent if isinstance(indent, str) else " " * indent  # as json.dumps reads `indent`
+        layers, sums = layers_pieces(self.layers, unit)
+        spliced = {"layers": layers}
+        stages = groups_json(sums, unit, 1)
+        if stages is None:  # a value groups_json does not write: json does
+            stages = [dict(zip(Group.__slots__, group)) for group in sums]
+        else:
+            spliced["stages"], stages = (stages,), ()
+        return spliced_pieces(self._dict_with((), stages), indent, spliced)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
@@ -275,28 +287,13 @@ class Report:
         return cls.from_dict(json.loads(text))
 
 
-def _layer_lines(layers: list[LayerReport]):
-    """Each layer as one line of JSON, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``. A field passed
-    through unchanged is one shared RFReport, so its text is encoded once and spliced in as the last key."""
-    encode = _compact_encoder()
-    rf_texts: dict[int, str] = {}  # id(RFReport) → its JSON; the layers keep every RFReport alive meanwhile
-    for layer in layers:
-        out, rf = layer._without_rf()
-        rf_text = rf_texts.get(id(rf))
-        if rf_text is None:
-            rf_text = rf_texts[id(rf)] = encode(rf.to_dict())
-        yield f"{encode(out)[:-1]}, \"rf\": {rf_text}}}"
+def layers_pieces(layers: list[LayerReport], indent: str) -> tuple[tuple[str, ...], list[list]]:
+    """The pieces of the JSON text of a report's ``layers`` list, at nesting level 1 of a document indented by
+    ``indent``: one line per layer, exactly ``json.dumps(layer.to_dict(), ensure_ascii=False)``; and the layers'
+    :func:`~convcalc.cost.rollup.group_sums` by stage (summed in the same pass where it can)."""
+    from .jsontext import layer_lines
 
-
-def _compact_encoder():
-    """``json.dumps(obj, ensure_ascii=False)`` for one object after another. ``JSONEncoder.encode`` builds a new C
-    encoder on every call, a quarter of the time for a small dict; this builds CPython's once (the same one, with
-    the same settings) and falls back to the public API where the C accelerator is missing."""
-    from json.encoder import c_make_encoder, encode_basestring
-
-    if c_make_encoder is None:
-        return json.JSONEncoder(ensure_ascii=False).encode
-    # markers=None skips the circular-reference check: report values are trees of plain values
-    encoder = c_make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ": ", ", ", False, False,
-                             True)
-    return lambda obj: "".join(encoder(obj, 0))
+    if not layers:
+        return ("[]",), []
+    lines, stages = layer_lines(layers, tuple(field_names(LayerReport)), indent * 2)
+    return ("[\n", ",\n".join(lines), f"\n{indent}]"), stages

@@ -72,17 +72,76 @@ class Group:
 def roll_up(layers, by: str) -> list[Group]:
     """``layers`` (a report's LayerReports) summed per ``by`` (one of :data:`ROLL_UPS`), in the order of each
     group's first layer."""
-    key = KEYS[by]
-    groups: dict[str, Group] = {}
-    for layer in layers:
-        name = key(layer)
-        group = groups.get(name)
-        if group is None:
-            group = groups[name] = Group(name)
-        group.layers += 1
-        for field in COUNT_FIELDS:
-            setattr(group, field, getattr(group, field) + getattr(layer, field))
+    groups = []
+    for name, count, *sums in group_sums(layers, by):
+        group = Group(name)
+        group.layers = count
+        group.params, group.buffers, group.macs, group.flops, group.activation_bytes = sums
+        groups.append(group)
+    return groups
+
+
+def group_sums(layers, by: str) -> list[list]:
+    """:func:`roll_up`'s groups as ``[name, layers, params, buffers, macs, flops, activation_bytes]`` lists (what the
+    JSON writes, without making the :class:`Group` objects)."""
+    from itertools import repeat
+    from operator import attrgetter
+
+    groups: dict[str, list] = {}
+    if by == "stage":  # stage_name, inlined below: this runs for every layer of every JSON report
+        rows = map(attrgetter("stage", "name", *COUNT_FIELDS), layers)
+    else:  # no stage, and the key where the name stands
+        rows = zip(repeat(""), map(KEYS[by], layers), *(map(attrgetter(f), layers) for f in COUNT_FIELDS))
+    key = sums = None
+    count = params = buffers = macs = flops = activation_bytes = 0
+    # A run of layers in one group (most layers follow one of their group) adds up in local variables, which start
+    # from the group's sums so far: each sum is the same additions in the same order as adding layer by layer.
+    for stage, name, layer_params, layer_buffers, layer_macs, layer_flops, layer_bytes in rows:
+        if stage:
+            layer_key = stage
+        elif by == "stage":
+            layer_key = name.split(".", 1)[0]
+        else:
+            layer_key = name
+        if layer_key != key:
+            if sums is not None:
+                sums[1:] = count, params, buffers, macs, flops, activation_bytes
+            key = layer_key
+            sums = groups.get(key)
+            if sums is None:
+                sums = groups[key] = [key, 0, 0, 0, 0, 0, 0]
+            _, count, params, buffers, macs, flops, activation_bytes = sums
+        count += 1
+        params += layer_params
+        buffers += layer_buffers
+        macs += layer_macs
+        flops += layer_flops
+        activation_bytes += layer_bytes
+    if sums is not None:
+        sums[1:] = count, params, buffers, macs, flops, activation_bytes
     return list(groups.values())
+
+
+def groups_json(sums: list[list], indent: str, level: int) -> str | None:
+    """``json.dumps([group.to_dict() …], indent=…)`` for :func:`group_sums`' groups, at nesting ``level`` of a
+    document indented by ``indent`` (a record per group, a key a line), or None when some value is not a string
+    or an exact int (then json writes them). One f-string a group, its keys those of :class:`Group` in order:
+    json's indented dump runs in pure Python."""
+    from json.encoder import encode_basestring
+
+    if not sums:
+        return "[]"
+    outer, inner = "\n" + indent * (level + 1), ",\n" + indent * (level + 2)
+    records = []
+    for name, count, params, buffers, macs, flops, activation_bytes in sums:
+        if type(name) is not str or not (
+                type(count) is type(params) is type(buffers) is type(macs) is type(flops) is type(activation_bytes)
+                is int):
+            return None
+        records.append(f'{{{inner[1:]}"name": {encode_basestring(name)}{inner}"layers": {count}{inner}'
+                       f'"params": {params}{inner}"buffers": {buffers}{inner}"macs": {macs}{inner}"flops": {flops}'
+                       f'{inner}"activation_bytes": {activation_bytes}{outer}}}')
+    return f"[{outer}" + f",{outer}".join(records) + f"\n{indent * level}]"
 
 
 class Heavy:

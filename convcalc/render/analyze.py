@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from typing import Callable, TextIO
 
 from ..cost.report import COUNT_FIELDS, LayerReport, Report, unsupported_summary
-from ..cost.rollup import heaviest, roll_up
+from ..cost.rollup import Group, group_sums, groups_json, heaviest, roll_up
 from ..numbers import fmt_axes, fmt_bytes, fmt_count, fmt_shape, fraction_text
 from .model import ALIGNED, LEFT, RIGHT, Column, Document, Json, Line, Table, columns, csv_columns
 
@@ -332,19 +332,30 @@ class AnalyzeView:
 
     def json(self) -> Json:
         """The report's JSON (docs/json.md); ``--by block|type`` adds ``blocks``/``types`` (``stages`` is always
-        there) and ``--top`` adds ``top``, after the report's own keys."""
-        text, options, extra = self.report.to_json(), self.options, {}
+        there) and ``--top`` adds ``top``, after the report's own keys. In pieces, written one by one."""
+        pieces, options, extra = self.report.json_pieces(), self.options, {}
         if options.by in ("block", "type"):
-            extra[f"{options.by}s"] = [g.to_dict() for g in roll_up(self.report.layers, options.by)]
+            extra[f"{options.by}s"] = group_sums(self.report.layers, options.by)
         if options.top is not None:
             extra["top"] = {"sort": options.sort, "layers": [h.to_dict() for h in
                                                              heaviest(self.report, options.top, options.sort)]}
         if extra:
-            import json
+            from ..cost.jsontext import spliced_pieces
 
-            body = json.dumps(extra, indent=2, ensure_ascii=False)
-            text = text.rstrip().removesuffix("}").rstrip() + ",\n" + body.strip().removeprefix("{").lstrip("\n")
-        return Json(text=text)
+            groups = extra.get(f"{options.by}s")
+            spliced = {}
+            if groups is not None:
+                text = groups_json(groups, "  ", 1)
+                if text is None:  # a value groups_json does not write: json does
+                    extra[f"{options.by}s"] = [dict(zip(Group.__slots__, group)) for group in groups]
+                else:
+                    spliced[f"{options.by}s"], extra[f"{options.by}s"] = (text,), None
+            body = spliced_pieces(extra, 2, spliced)
+            # the report's closing brace (the end of its last piece) gives way to the extra keys
+            pieces[-1] = pieces[-1].rstrip().removesuffix("}").rstrip() + ",\n"
+            body[0] = body[0].lstrip().removeprefix("{").lstrip("\n")
+            pieces += body
+        return Json(text=pieces)
 
 
 def _share(share: float, width: int | None = None) -> str:

@@ -218,8 +218,12 @@ def write_json(doc: Json, out: TextIO) -> None:
         import json
 
         out.write(json.dumps(doc.data, indent=2, ensure_ascii=doc.ascii) + "\n")
-    else:
+    elif isinstance(doc.text, str):
         out.write(doc.text + "\n")
+    else:  # pieces: each written (and encoded) apart, with no copy of the whole
+        for piece in doc.text:
+            out.write(piece)
+        out.write("\n")
 
 
 def write_jsonl(doc: JsonLines, out: TextIO) -> None:

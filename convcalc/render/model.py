@@ -177,11 +177,12 @@ class Annotation(_Plain):
 
 class Json(_Plain):
     """A JSON document: ``data`` dumped with two-space indents, or ``text`` when the data encode themselves (the
-    analyze report writes one line per layer). ``ascii`` escapes non-ASCII characters (the verify contract)."""
+    analyze report writes one line per layer): a string, or a list of strings written one after another (the
+    pieces of a big report, spared a copy). ``ascii`` escapes non-ASCII characters (the verify contract)."""
 
     __slots__ = ("data", "text", "ascii")
 
-    def __init__(self, data: Any = None, text: str | None = None, ascii: bool = False):
+    def __init__(self, data: Any = None, text: str | list[str] | None = None, ascii: bool = False):
         self.data, self.text, self.ascii = data, text, ascii
 
 
