@@ -19,6 +19,7 @@ inputs each change the scope the next item sees, and splitting them would pass t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from ..records import field, record
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import layer_beyond, shorten, within
@@ -143,6 +144,7 @@ class Expander:
         self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
         self.calls: list[str] = []  # the block calls being expanded, outermost first
         self.defaults = self._read_defaults(network.doc)
+        self.kinds: dict[type, _Kind] = {}  # the kinds met so far (:meth:`_kind`)
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
@@ -172,11 +174,12 @@ class Expander:
 
     # the walk -------------------------------------------------------------------------------------------------
     def expand_list(self, items: YList, scope: Scope):
+        later = _Later(items)  # one per list, moved along it: it builds anything only for an error
         for index, item in enumerate(items):
             if not isinstance(item, YMap):
                 raise SpecError("each layer must be a mapping with `type:` (or `block:`)", items.mark_of(index),
                                 "write `- {type: conv, out: 64, kernel: 3}`")
-            later = _Later(items, index)
+            later.index = index
             if "block" in item:
                 self._block_call(item, scope, later)
             elif "type" in item:
@@ -278,6 +281,12 @@ class Expander:
         if "name" not in item:
             return None
         name = item["name"]
+        # most names are plain printable words used once: taken without looking up a mark (only errors need one)
+        if type(name) is str and name and name != "input" and " " not in name and name.isprintable():
+            first = scope.taken.get(name)
+            if first is None or first is item:
+                scope.taken[name] = item
+                return name
         if isinstance(name, (YMap, YList)) or name is None:
             got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
             raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
@@ -333,17 +342,22 @@ class Expander:
         if "inputs" not in item:
             return [scope.previous]
         raw = item["inputs"]
+        if type(raw) is str:  # one name of this scope (most `inputs:`)
+            target = scope.names.get(raw)
+            if target is not None:
+                return [target]
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
             raise SpecError("`inputs` must be a layer name or a list of names", item.mark_of("inputs"),
                             "write `inputs: conv1` or `inputs: [conv1, shortcut]`")
         resolved = []
+        local, full_names = scope.names, self.full_names
         for i, name in enumerate(names):
-            if name in scope.names:
-                resolved.append(scope.names[name])
-                continue
-            if name in self.full_names:
-                resolved.append(self.full_names[name])
+            target = local.get(name)  # the targets are names, never None
+            if target is None:
+                target = full_names.get(name)
+            if target is not None:
+                resolved.append(target)
                 continue
             name_mark = names.mark_of(i) if isinstance(names, YList) else item.mark_of("inputs")  # for errors
             if own_name is not None and name == own_name:
@@ -401,6 +415,8 @@ class Expander:
         return self.registry[value]
 
     def _check_keys(self, item: YMap, cls):
+        if item.keys() <= self._kind(cls).allowed:  # one set comparison; the walk below finds the key to report
+            return
         for key in item:
             if key not in cls.fields and key not in STRUCTURAL:
                 raise SpecError(f"`{cls.kind}` has no key `{key}`", item.key_mark(key),
@@ -409,11 +425,16 @@ class Expander:
     def _layer(self, item: YMap, scope: Scope, later: "_Later"):
         """One layer item: its `type:` and keys, its inputs, then `when:` (decided first when it can be),
         `repeat:`, and per repetition its name, fields and node (docs/spec.md, "The order of evaluation")."""
-        cls = self._literal_kind(item, scope)
+        written = item["type"]
+        cls = self.registry.get(written) if type(written) is str else None  # a kind word (most items)
+        if cls is None:
+            cls = self._literal_kind(item, scope)
         if cls is not None:
             self._check_keys(item, cls)
         name = self._written_name(item, scope)
         inputs = self._resolve_inputs(item, scope, later, item.get("name"))
+        if cls is not None and "when" not in item and "repeat" not in item:
+            return self._single(item, scope, cls, name, inputs)
         names = Names(scope.variables, self, inputs[0], None)
         keep = self._when_first(item, scope, names)
         if keep is False:
@@ -441,12 +462,9 @@ class Expander:
                     continue
             lo, hi = cls.arity
             if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
-                want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
-                raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {len(inputs)}",
-                                item.mark_of("inputs") if "inputs" in item else item.mark,
-                                "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+                _wrong_arity(item, kind, lo, hi, len(inputs))
             self._claim(full, item)
-            fields, marks, flat = self._fields(item, cls, scope, count, index, names)
+            fields, marks, flat = self._fields(item, self._kind(cls), scope, count, index, names)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
@@ -462,6 +480,46 @@ class Expander:
             self.full_names[full] = full
             scope.previous = full
 
+    def _single(self, item: YMap, scope: Scope, cls, name: str | None, inputs: list[str]):
+        """A layer of a kind word with neither `when:` nor `repeat:` (most layers): what :meth:`_layer` does for its
+        one repetition, in the same order, skipping the steps that have nothing to decide."""
+        table = self._kind(cls)
+        kind = table.kind
+        if name is not None:
+            local, full = name, scope.prefix + name
+        else:
+            local, full = self._name(item, scope, kind, 1, 0)
+        lo, hi = table.arity
+        if len(inputs) < lo or (hi is not None and len(inputs) > hi):
+            _wrong_arity(item, kind, lo, hi, len(inputs))
+        if full in self.claimed:
+            self._claim(full, item)  # raises: the name is taken
+        self.claimed[full] = item
+        fields, marks, flat = self._fields(item, table, scope, 1, 0, None, inputs[0])
+        if "inputs" in item:  # merges point their shape errors at the `inputs:` value
+            marks["inputs"] = LazyMark(item, "inputs")
+        notes = scope.reads_previous(item) if scope.skipped is not None else []
+        if lo >= 2 and len(set(inputs)) != len(inputs):
+            notes += _same_tensor(item, cls, inputs, scope)
+        node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, notes, flat,
+                    _trainable(item) if "trainable" in item else True,
+                    _stage(item, scope) if "stage" in item else scope.stage)
+        nodes = self.nodes
+        nodes.append(node)
+        if len(nodes) > MAX_LAYERS:
+            raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
+                            "check the repeat counts of this layer and of the blocks around it")
+        scope.names[local] = full
+        self.full_names[full] = full
+        scope.previous = full
+
+    def _kind(self, cls) -> "_Kind":
+        """What this expansion reads of the kind ``cls``, worked out on its first layer."""
+        table = self.kinds.get(cls)
+        if table is None:
+            table = self.kinds[cls] = _Kind(cls, self.defaults)
+        return table
+
     def _claim(self, full: str, item: YMap):
         """Each full name belongs to one layer or block instance: `a` repeated twice is `a.0`, `a.1`, so a later
         `name: a.0` would give two layers one name (and inputs by that name would silently pick one)."""
@@ -473,10 +531,49 @@ class Expander:
                             "block instance `b` are named `b.…`)")
         self.claimed[full] = item
 
-    def _fields(self, item, cls, scope, count, index, names: Names):
+    def _fields(self, item, table: "_Kind", scope, count, index, names: Names | None, source: str = ""):
         """The layer's field values and their marks, each from the layer, its kind's default, the flat default or
         the built-in one (in that order), and the keys a flat default gave (the analysis checks them against the
-        kind's ``own_defaults``)."""
+        kind's ``own_defaults``). ``names`` is None for a layer that has built none yet (:meth:`_single`): they
+        are built, for input ``source``, when a value needs them.
+
+        The values that do not come from the layer are the same for every layer of the kind (:class:`_Kind`), so
+        only the layer's own keys are coerced, in the kind's order, as :meth:`_each_field` does; a kind whose
+        defaults must be evaluated per layer, or a layer missing a required key, takes :meth:`_each_field`."""
+        if not table.constant or not table.needed <= item.keys():
+            if names is None:
+                names = Names(scope.variables, self, source, index)
+            return self._each_field(item, self.registry[table.kind], scope, count, index, names)
+        values = dict(table.values)
+        marks = dict(table.marks) if table.marks else {}
+        calc = None
+        for key, field_obj in table.fields:
+            if key not in item:
+                continue
+            raw = item[key]
+            if count != 1:
+                raw = self._per_repetition(item, key, raw, count, index, field_obj)
+            mark = LazyMark(item, key)
+            if calc is None:
+                if names is None:
+                    names = Names(scope.variables, self, source, index)
+                calc = self._calc(names)
+            if isinstance(raw, str) and raw.strip() in names:
+                word = names[raw.strip()]
+                if isinstance(word, (str, list)):
+                    raw = word  # a block argument holding a word or a per-axis list, or `in_size`
+            try:
+                values[key] = field_obj.coerce(raw, mark, calc)
+            except SpecError as err:
+                raise _in_call(err, scope, key, item[key]) from None
+            marks[key] = mark
+        flat = table.flat
+        if flat and not item.keys().isdisjoint(flat):
+            flat = tuple(key for key in flat if key not in item)
+        return values, marks, flat
+
+    def _each_field(self, item, cls, scope, count, index, names: Names):
+        """:meth:`_fields` worked out field by field, each default evaluated for this layer."""
         common, per_kind = self.defaults
         calc = self._calc(names)
         values, marks, flat = {}, {}, []
@@ -592,6 +689,80 @@ class Expander:
         self.calls.pop()
 
 
+class _Kind:
+    """A layer kind as one expansion reads it, worked out on the kind's first layer: the keys its items may have,
+    and the values, marks and flat-default keys of the fields a layer leaves out. Those come from the spec's
+    `defaults:` or the built-in defaults, the same for every layer of the kind; a default written as a constant is
+    coerced here once (``constant`` stays true only if every one gives an immutable value without an error:
+    otherwise each layer coerces them again, with its names and its error, :meth:`Expander._each_field`)."""
+
+    __slots__ = ("kind", "fields", "allowed", "arity", "needed", "values", "marks", "flat", "constant")
+
+    def __init__(self, cls, defaults):
+        common, per_kind = defaults
+        own = per_kind.get(cls.kind, {})
+        self.kind, self.arity = cls.kind, cls.arity
+        self.fields = tuple(cls.fields.items())
+        self.allowed = frozenset(cls.fields).union(STRUCTURAL)
+        #: the required keys no default gives: a layer without one takes the field-by-field walk, which reports it
+        self.needed = frozenset(key for key, field_obj in self.fields
+                                if field_obj.required and key not in own and key not in common)
+        self.values, self.marks, flat = {}, {}, []
+        self.constant = True
+        for key, field_obj in self.fields:
+            if key in own:
+                raw, mark = own[key]
+            elif key in common:
+                raw, mark = common[key]
+                flat.append(key)
+            else:
+                self.values[key] = field_obj.default  # for a required key, a place that the layer's value takes
+                continue
+            value = _coerced_constant(field_obj, raw, mark)
+            if value is _PER_LAYER:
+                self.constant = False
+                break
+            self.values[key], self.marks[key] = value, mark
+        self.flat = tuple(flat)
+
+
+_PER_LAYER = object()
+_CONSTANTS = (int, YBool, Fraction, type(None))
+_IMMUTABLE = (int, bool, str, Fraction, type(None))
+
+
+def _constant(raw) -> bool:
+    """Whether a written value holds no text: nothing in it is an expression, a var or a word."""
+    return type(raw) in _CONSTANTS or (type(raw) is YList and all(map(_constant, raw)))
+
+
+def _immutable(value) -> bool:
+    return type(value) in _IMMUTABLE or (type(value) is tuple and all(map(_immutable, value)))
+
+
+def _reads_no_names(text, mark):
+    raise LookupError("a constant has no expression")  # never called: only text is evaluated
+
+
+def _coerced_constant(field_obj, raw, mark):
+    """``raw`` coerced by ``field_obj`` when it is a constant that coerces to an immutable value (so one result
+    serves every layer), else :data:`_PER_LAYER`."""
+    if not _constant(raw):
+        return _PER_LAYER
+    try:
+        value = field_obj.coerce(raw, mark, _reads_no_names)
+    except Exception:  # noqa: BLE001 - an error is reported by the layer that reads the default, as before
+        return _PER_LAYER
+    return value if _immutable(value) else _PER_LAYER
+
+
+def _wrong_arity(item: YMap, kind: str, lo: int, hi: int | None, given: int):
+    want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+    raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {given}",
+                    item.mark_of("inputs") if "inputs" in item else item.mark,
+                    "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+
+
 def _same_tensor(item: YMap, cls, inputs: list[str], scope: Scope) -> list[str]:
     """A note for a merge (a kind that takes two or more inputs) given one tensor more than once: legal (`add`
     doubles it, `multiply` squares it) but usually a miswiring, as `inputs: [a, a]`, or two names of which one
@@ -635,15 +806,17 @@ def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:
 
 class _Later:
     """The named items after position ``index`` of a layer list, by name (the last one wins), for the error
-    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²)."""
+    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²); the walk moves
+    ``index`` along the list (one object per list, not per item)."""
 
-    def __init__(self, items: YList, index: int):
-        self.items, self.index, self.names = items, index, None
+    def __init__(self, items: YList, index: int = 0):
+        self.items, self.index, self.names, self.built_at = items, index, None, -1
 
     def _built(self) -> dict:
-        if self.names is None:
+        if self.names is None or self.built_at != self.index:
             self.names = {str(it["name"]): it for it in self.items[self.index + 1:]
                           if isinstance(it, YMap) and "name" in it}
+            self.built_at = self.index
         return self.names
 
     def __contains__(self, name) -> bool:
