@@ -145,6 +145,7 @@ class Expander:
         self.calls: list[str] = []  # the block calls being expanded, outermost first
         self.defaults = self._read_defaults(network.doc)
         self.kinds: dict[type, _Kind] = {}  # the kinds met so far (:meth:`_kind`)
+        self.coerced: dict[tuple, int] = {}  # (field, a number written for it) → its value (:meth:`_fields`)
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
@@ -175,6 +176,7 @@ class Expander:
     # the walk -------------------------------------------------------------------------------------------------
     def expand_list(self, items: YList, scope: Scope):
         later = _Later(items)  # one per list, moved along it: it builds anything only for an error
+        registry = self.registry
         for index, item in enumerate(items):
             if not isinstance(item, YMap):
                 raise SpecError("each layer must be a mapping with `type:` (or `block:`)", items.mark_of(index),
@@ -183,7 +185,12 @@ class Expander:
             if "block" in item:
                 self._block_call(item, scope, later)
             elif "type" in item:
-                self._layer(item, scope, later)
+                written = item["type"]
+                cls = registry.get(written) if type(written) is str else None  # a kind word (most items)
+                if cls is not None and "when" not in item and "repeat" not in item:
+                    self._single(item, scope, cls, later)
+                else:
+                    self._layer(item, scope, later)
             else:
                 raise SpecError("a layer needs `type:` (or `block:` to use a block)", item.mark,
                                 "add e.g. `type: conv`")
@@ -425,16 +432,11 @@ class Expander:
     def _layer(self, item: YMap, scope: Scope, later: "_Later"):
         """One layer item: its `type:` and keys, its inputs, then `when:` (decided first when it can be),
         `repeat:`, and per repetition its name, fields and node (docs/spec.md, "The order of evaluation")."""
-        written = item["type"]
-        cls = self.registry.get(written) if type(written) is str else None  # a kind word (most items)
-        if cls is None:
-            cls = self._literal_kind(item, scope)
+        cls = self._literal_kind(item, scope)
         if cls is not None:
             self._check_keys(item, cls)
         name = self._written_name(item, scope)
         inputs = self._resolve_inputs(item, scope, later, item.get("name"))
-        if cls is not None and "when" not in item and "repeat" not in item:
-            return self._single(item, scope, cls, name, inputs)
         names = Names(scope.variables, self, inputs[0], None)
         keep = self._when_first(item, scope, names)
         if keep is False:
@@ -480,11 +482,30 @@ class Expander:
             self.full_names[full] = full
             scope.previous = full
 
-    def _single(self, item: YMap, scope: Scope, cls, name: str | None, inputs: list[str]):
+    def _single(self, item: YMap, scope: Scope, cls, later: "_Later"):
         """A layer of a kind word with neither `when:` nor `repeat:` (most layers): what :meth:`_layer` does for its
-        one repetition, in the same order, skipping the steps that have nothing to decide."""
-        table = self._kind(cls)
+        one repetition, in the same order, with the common case of each step written out here (a call per step
+        costs as much as the step) and the general one, with its errors, left to the step's method."""
+        table = self.kinds.get(cls) or self._kind(cls)
+        if not item.keys() <= table.allowed:
+            self._check_keys(item, cls)  # raises: a key the kind does not have
         kind = table.kind
+        if "name" in item:
+            name = item["name"]
+            # a plain printable word used once (most names) is taken without looking up a mark
+            if type(name) is str and name and name != "input" and " " not in name and name.isprintable() \
+                    and scope.taken.get(name, item) is item:
+                scope.taken[name] = item
+            else:
+                name = self._written_name(item, scope)
+        else:
+            name = None
+        if "inputs" in item:
+            raw = item["inputs"]
+            source = scope.names.get(raw) if type(raw) is str else None  # one name of this scope (most `inputs:`)
+            inputs = [source] if source is not None else self._resolve_inputs(item, scope, later, item.get("name"))
+        else:
+            inputs = [scope.previous]
         if name is not None:
             local, full = name, scope.prefix + name
         else:
@@ -495,17 +516,19 @@ class Expander:
         if full in self.claimed:
             self._claim(full, item)  # raises: the name is taken
         self.claimed[full] = item
-        fields, marks, flat = self._fields(item, table, scope, 1, 0, None, inputs[0])
+        if table.bare and item.keys().isdisjoint(table.keys):  # no value of its own (a relu): the kind's defaults
+            fields, marks, flat = dict(table.values), dict(table.marks), table.flat
+        else:
+            fields, marks, flat = self._fields(item, table, scope, 1, 0, None, inputs[0])
         if "inputs" in item:  # merges point their shape errors at the `inputs:` value
             marks["inputs"] = LazyMark(item, "inputs")
         notes = scope.reads_previous(item) if scope.skipped is not None else []
         if lo >= 2 and len(set(inputs)) != len(inputs):
             notes += _same_tensor(item, cls, inputs, scope)
-        node = Node(full, kind, fields, inputs, item.mark, marks, scope.path, notes, flat,
-                    _trainable(item) if "trainable" in item else True,
-                    _stage(item, scope) if "stage" in item else scope.stage)
         nodes = self.nodes
-        nodes.append(node)
+        nodes.append(Node(full, kind, fields, inputs, item.mark, marks, scope.path, notes, flat,
+                          _trainable(item) if "trainable" in item else True,
+                          _stage(item, scope) if "stage" in item else scope.stage))
         if len(nodes) > MAX_LAYERS:
             raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
                             "check the repeat counts of this layer and of the blocks around it")
@@ -544,29 +567,40 @@ class Expander:
             if names is None:
                 names = Names(scope.variables, self, source, index)
             return self._each_field(item, self.registry[table.kind], scope, count, index, names)
-        values = dict(table.values)
-        marks = dict(table.marks) if table.marks else {}
-        calc = None
+        values, marks = dict(table.values), dict(table.marks)
+        coerced, calc = self.coerced, None
         for key, field_obj in table.fields:
             if key not in item:
                 continue
             raw = item[key]
             if count != 1:
                 raw = self._per_repetition(item, key, raw, count, index, field_obj)
-            mark = LazyMark(item, key)
-            if calc is None:
+            marks[key] = mark = LazyMark(item, key)
+            if type(raw) is int:  # a number (most values) coerces alike wherever it is written: once per field
+                value = coerced.get((field_obj, raw))
+                if value is not None:
+                    values[key] = value
+                    continue
+            elif isinstance(raw, str):
                 if names is None:
                     names = Names(scope.variables, self, source, index)
-                calc = self._calc(names)
-            if isinstance(raw, str) and raw.strip() in names:
-                word = names[raw.strip()]
-                if isinstance(word, (str, list)):
-                    raw = word  # a block argument holding a word or a per-axis list, or `in_size`
+                if raw.strip() in names:
+                    word = names[raw.strip()]
+                    if isinstance(word, (str, list)):
+                        raw = word  # a block argument holding a word or a per-axis list, or `in_size`
+            if calc is None:
+                if names is None:  # the names are built when an expression is read: most values are numbers
+                    def calc(text, mark):
+                        return evaluate(text, Names(scope.variables, self, source, index), mark, False)
+                else:
+                    calc = self._calc(names)
             try:
-                values[key] = field_obj.coerce(raw, mark, calc)
+                value = field_obj.coerce(raw, mark, calc)
             except SpecError as err:
                 raise _in_call(err, scope, key, item[key]) from None
-            marks[key] = mark
+            if type(raw) is int and type(value) is int:
+                coerced[field_obj, raw] = value
+            values[key] = value
         flat = table.flat
         if flat and not item.keys().isdisjoint(flat):
             flat = tuple(key for key in flat if key not in item)
@@ -696,13 +730,14 @@ class _Kind:
     coerced here once (``constant`` stays true only if every one gives an immutable value without an error:
     otherwise each layer coerces them again, with its names and its error, :meth:`Expander._each_field`)."""
 
-    __slots__ = ("kind", "fields", "allowed", "arity", "needed", "values", "marks", "flat", "constant")
+    __slots__ = ("kind", "fields", "keys", "allowed", "arity", "needed", "values", "marks", "flat", "constant", "bare")
 
     def __init__(self, cls, defaults):
         common, per_kind = defaults
         own = per_kind.get(cls.kind, {})
         self.kind, self.arity = cls.kind, cls.arity
         self.fields = tuple(cls.fields.items())
+        self.keys = frozenset(cls.fields)
         self.allowed = frozenset(cls.fields).union(STRUCTURAL)
         #: the required keys no default gives: a layer without one takes the field-by-field walk, which reports it
         self.needed = frozenset(key for key, field_obj in self.fields
@@ -724,6 +759,8 @@ class _Kind:
                 break
             self.values[key], self.marks[key] = value, mark
         self.flat = tuple(flat)
+        #: a layer that writes none of the kind's keys takes the values above as they are
+        self.bare = self.constant and not self.needed
 
 
 _PER_LAYER = object()
