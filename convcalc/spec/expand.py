@@ -146,6 +146,8 @@ class Expander:
         self.defaults = self._read_defaults(network.doc)
         self.kinds: dict[type, _Kind] = {}  # the kinds met so far (:meth:`_kind`)
         self.coerced: dict[tuple, int] = {}  # (field, a number written for it) → its value (:meth:`_fields`)
+        #: a block's layer item whose values are all constants, by id → (kind, values, marks, flat), :meth:`_fields`
+        self.constant_items: dict[int, tuple] = {}
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
@@ -567,6 +569,11 @@ class Expander:
             if names is None:
                 names = Names(scope.variables, self, source, index)
             return self._each_field(item, self.registry[table.kind], scope, count, index, names)
+        reused = scope.call is not None and count == 1  # an item of a block: met again in every instance
+        if reused:
+            known = self.constant_items.get(id(item))
+            if known is not None and known[0] is table:  # (a `type:` given by an argument may change the kind)
+                return dict(known[1]), dict(known[2]), known[3]
         values, marks = dict(table.values), dict(table.marks)
         coerced, calc = self.coerced, None
         for key, field_obj in table.fields:
@@ -575,6 +582,8 @@ class Expander:
             raw = item[key]
             if count != 1:
                 raw = self._per_repetition(item, key, raw, count, index, field_obj)
+            if reused and not _constant(raw):
+                reused = False  # its values depend on the instance's names
             marks[key] = mark = LazyMark(item, key)
             if type(raw) is int:  # a number (most values) coerces alike wherever it is written: once per field
                 value = coerced.get((field_obj, raw))
@@ -604,6 +613,9 @@ class Expander:
         flat = table.flat
         if flat and not item.keys().isdisjoint(flat):
             flat = tuple(key for key in flat if key not in item)
+        if reused and all(map(_immutable, values.values())):  # every instance gets these values: coerced once
+            self.constant_items[id(item)] = (table, values, marks, flat)
+            return dict(values), dict(marks), flat
         return values, marks, flat
 
     def _each_field(self, item, cls, scope, count, index, names: Names):
