@@ -355,6 +355,11 @@ class Expander:
             target = scope.names.get(raw)
             if target is not None:
                 return [target]
+        elif type(raw) is YList and raw:  # names of this scope (a merge's)
+            get = scope.names.get
+            resolved = [get(name) if type(name) is str else None for name in raw]
+            if None not in resolved:
+                return resolved
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
             raise SpecError("`inputs` must be a layer name or a list of names", item.mark_of("inputs"),
@@ -683,8 +688,13 @@ class Expander:
         self.calls.append(block_name)
         block_inputs = block.get("inputs", ["x"])
         block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
+        layers = block["layers"]
         for index in range(count):
-            local, full = self._name(item, scope, str(block_name), count, index, name)
+            if name is not None:
+                local = f"{name}.{index}" if count > 1 else name
+                full = scope.prefix + local
+            else:
+                local, full = self._name(item, scope, str(block_name), count, index)
             if index:
                 inputs = self._resolve_inputs(item, scope, later, item.get("name"))
             names.source, names.index = inputs[0], index  # this repetition's input and number
@@ -695,7 +705,9 @@ class Expander:
                     if "inputs" in item:
                         scope.skipped = (full, inputs[0])
                     continue
-            self._claim(full, item)
+            if full in self.claimed:
+                self._claim(full, item)  # raises: the name is taken
+            self.claimed[full] = item
             if len(inputs) != len(block_inputs):
                 raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
                                 f"({', '.join(map(str, block_inputs))}), got {len(inputs)}",
@@ -712,12 +724,12 @@ class Expander:
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
                     variables[arg] = _argument(default, declared.mark_of(arg), names)
-            notes = scope.reads_previous(item, who=f"block `{local}` ")
+            notes = scope.reads_previous(item, who=f"block `{local}` ") if scope.skipped is not None else None
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
-                           block=str(block_name), stage=_stage(item, scope))
+                           block=str(block_name), stage=_stage(item, scope) if "stage" in item else scope.stage)
             first = len(self.nodes)
-            self.expand_list(block["layers"], inner)
+            self.expand_list(layers, inner)
             if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
                 self.nodes[first].notes[:0] = notes
             output = inner.previous
