@@ -154,8 +154,9 @@ class Expander:
         raw = doc.get("defaults") or YMap()
         if not isinstance(raw, YMap):
             raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
+        self.defaults_source = raw if raw else None  # what the kinds' tables are remembered for (:meth:`_kind`)
         common, per_kind = {}, {}
-        all_fields = {key for cls in self.registry.values() for key in cls.fields}
+        all_fields = _AllFields(self.registry)
         for key, value in raw.items():
             if key in self.registry and isinstance(value, YMap):
                 for sub, sub_value in value.items():
@@ -171,7 +172,7 @@ class Expander:
                                 f"`convcalc explain {key}` lists its keys")
             else:
                 raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
-                                did_you_mean(str(key), sorted(all_fields | set(self.registry)),
+                                did_you_mean(str(key), sorted(all_fields.keys() | set(self.registry)),
                                             "`convcalc explain KIND` lists the keys of a kind"))
         return common, per_kind
 
@@ -544,10 +545,21 @@ class Expander:
         scope.previous = full
 
     def _kind(self, cls) -> "_Kind":
-        """What this expansion reads of the kind ``cls``, worked out on its first layer."""
+        """What this expansion reads of the kind ``cls``, worked out on its first layer, or remembered from an
+        expansion of a spec with the same `defaults:` (a network expanded again, a sweep over its vars)."""
         table = self.kinds.get(cls)
         if table is None:
-            table = self.kinds[cls] = _Kind(cls, self.defaults)
+            source = self.defaults_source
+            key = (cls, id(source))
+            known = _TABLES.get(key)
+            if known is not None and known[0] is source and known[1].fields_of is cls.fields:
+                table = known[1]
+            else:
+                table = _Kind(cls, self.defaults)
+                if len(_TABLES) >= _TABLES_KEPT:
+                    _TABLES.clear()
+                _TABLES[key] = (source, table)  # the source is kept, so its id names no other mapping
+            self.kinds[cls] = table
         return table
 
     def _claim(self, full: str, item: YMap):
@@ -754,12 +766,13 @@ class _Kind:
     coerced here once (``constant`` stays true only if every one gives an immutable value without an error:
     otherwise each layer coerces them again, with its names and its error, :meth:`Expander._each_field`)."""
 
-    __slots__ = ("kind", "fields", "keys", "allowed", "arity", "needed", "values", "marks", "flat", "constant", "bare")
+    __slots__ = ("kind", "fields_of", "fields", "keys", "allowed", "arity", "needed", "values", "marks", "flat",
+                 "constant", "bare")
 
     def __init__(self, cls, defaults):
         common, per_kind = defaults
         own = per_kind.get(cls.kind, {})
-        self.kind, self.arity = cls.kind, cls.arity
+        self.kind, self.arity, self.fields_of = cls.kind, cls.arity, cls.fields
         self.fields = tuple(cls.fields.items())
         self.keys = frozenset(cls.fields)
         self.allowed = frozenset(cls.fields).union(STRUCTURAL)
@@ -785,6 +798,25 @@ class _Kind:
         self.flat = tuple(flat)
         #: a layer that writes none of the kind's keys takes the values above as they are
         self.bare = self.constant and not self.needed
+
+
+#: (kind class, id of a spec's `defaults:` mapping or of None) → (that mapping, the kind's table); see Expander._kind
+_TABLES: dict = {}
+_TABLES_KEPT = 1000  # at most (a few kinds per spec, for the specs of a session)
+
+
+class _AllFields:
+    """Whether a key is a field of some kind, asked of the kinds themselves: a spec's `defaults:` has a few keys,
+    and the set of every field of every kind (a few hundred) is built only for the message of an unknown one."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def __contains__(self, key) -> bool:
+        return any(key in cls.fields for cls in self.registry.values())
+
+    def keys(self) -> set:
+        return {key for cls in self.registry.values() for key in cls.fields}
 
 
 _PER_LAYER = object()
