@@ -57,6 +57,7 @@ class Names(Mapping):
 
     def __getitem__(self, key):
         if key in SHAPE_NAMES:
+            self.expander.shapes_read += 1  # values that read a shape are not remembered (Expander._fields)
             shape = self.expander.shape_of(self.source)
             return shape[0] if key == "in_channels" else list(shape[1:]) if key == "in_size" else len(shape) - 1
         if key == "index":
@@ -104,6 +105,9 @@ class Scope:
     block: str = ""
     #: the `stage:` of the enclosing block call ("" when none gave one): its layers' stage unless they name their own
     stage: str = ""
+    #: the values of ``variables`` as a number, or False when they cannot be a key (Expander._names_key); None: not
+    #: worked out yet
+    names_key: int | bool | None = None
 
     def local_name(self, full: str) -> str:
         """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
@@ -146,8 +150,12 @@ class Expander:
         self.defaults = self._read_defaults(network.doc)
         self.kinds: dict[type, _Kind] = {}  # the kinds met so far (:meth:`_kind`)
         self.coerced: dict[tuple, int] = {}  # (field, a number written for it) → its value (:meth:`_fields`)
-        #: a block's layer item whose values are all constants, by id → (kind, values, marks, flat), :meth:`_fields`
-        self.constant_items: dict[int, tuple] = {}
+        #: the values of a block's layer, remembered for its next instances (:meth:`_fields`): by the id of its item
+        #: → (kind, values, marks, flat keys), or (kind, None, None, None) when they read names, then by (that id,
+        #: :meth:`_names_key`) → (kind, values, marks, flat keys)
+        self.block_fields: dict = {}
+        self.name_sets: dict[tuple, int] = {}  # the sets of values of names met, numbered (:meth:`_names_key`)
+        self.shapes_read = 0  # how many times an expression read the input's shape (:class:`Names`)
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
@@ -586,21 +594,26 @@ class Expander:
             if names is None:
                 names = Names(scope.variables, self, source, index)
             return self._each_field(item, self.registry[table.kind], scope, count, index, names)
-        reused = scope.call is not None and count == 1  # an item of a block: met again in every instance
-        if reused:
-            known = self.constant_items.get(id(item))
+        memo = None  # the key this layer's values are remembered under (:attr:`block_fields`), if any
+        if scope.call is not None and count == 1:  # a layer of a block: met again in every instance
+            memo = id(item)
+            known = self.block_fields.get(memo)
             if known is not None and known[0] is table:  # (a `type:` given by an argument may change the kind)
-                return dict(known[1]), dict(known[2]), known[3]
+                if known[1] is None:  # its values read names: remembered per set of values of the names
+                    memo = self._names_key(scope) and (memo, scope.names_key)
+                    known = self.block_fields.get(memo) if memo else None
+                if known is not None:
+                    return dict(known[1]), dict(known[2]), known[3]
         values, marks = dict(table.values), dict(table.marks)
-        coerced, calc = self.coerced, None
+        coerced, calc, constant, shapes_read = self.coerced, None, True, self.shapes_read
         for key, field_obj in table.fields:
             if key not in item:
                 continue
             raw = item[key]
             if count != 1:
                 raw = self._per_repetition(item, key, raw, count, index, field_obj)
-            if reused and not _constant(raw):
-                reused = False  # its values depend on the instance's names
+            if constant and memo is not None and not _constant(raw):
+                constant = False  # its values depend on the instance's names
             marks[key] = mark = LazyMark(item, key)
             if type(raw) is int:  # a number (most values) coerces alike wherever it is written: once per field
                 value = coerced.get((field_obj, raw))
@@ -630,10 +643,29 @@ class Expander:
         flat = table.flat
         if flat and not item.keys().isdisjoint(flat):
             flat = tuple(key for key in flat if key not in item)
-        if reused and all(map(_immutable, values.values())):  # every instance gets these values: coerced once
-            self.constant_items[id(item)] = (table, values, marks, flat)
-            return dict(values), dict(marks), flat
+        if memo and all(map(_immutable, values.values())):
+            if constant:  # every instance gets these values: coerced once
+                self.block_fields[memo] = (table, values, marks, flat)
+                return dict(values), dict(marks), flat
+            if self.shapes_read == shapes_read:  # the same names give the same values: once per set of values
+                if type(memo) is int:
+                    self.block_fields[memo] = (table, None, None, None)
+                    memo = self._names_key(scope) and (memo, scope.names_key)
+                if memo:
+                    self.block_fields[memo] = (table, values, marks, flat)
+                    return dict(values), dict(marks), flat
         return values, marks, flat
+
+    def _names_key(self, scope: Scope) -> bool:
+        """Whether the values of the scope's vars and block arguments can be a key (:attr:`block_fields`), kept in
+        ``scope.names_key``: a number naming that set of values (types included: `true` is no 1), or False."""
+        if scope.names_key is None:
+            snapshot = tuple((name, type(value), value) for name, value in scope.variables.items())
+            if all(kind in _KEYED for _, kind, _ in snapshot):  # not a list given from Python
+                scope.names_key = self.name_sets.setdefault(snapshot, len(self.name_sets))
+            else:
+                scope.names_key = False
+        return scope.names_key is not False
 
     def _each_field(self, item, cls, scope, count, index, names: Names):
         """:meth:`_fields` worked out field by field, each default evaluated for this layer."""
@@ -820,6 +852,7 @@ class _AllFields:
 
 
 _PER_LAYER = object()
+_KEYED = frozenset((int, bool, str, Fraction, type(None)))  # the types of values of names that key a memo
 _CONSTANTS = (int, YBool, Fraction, type(None))
 _IMMUTABLE = (int, bool, str, Fraction, type(None))
 
