@@ -509,10 +509,8 @@ class Expander:
         if "name" in item:
             name = item["name"]
             # a plain printable word used once (most names) is taken without looking up a mark
-            if type(name) is str and name and name != "input" and " " not in name and name.isprintable() \
-                    and scope.taken.get(name, item) is item:
-                scope.taken[name] = item
-            else:
+            if not (type(name) is str and name and name != "input" and " " not in name and name.isprintable()
+                    and scope.taken.setdefault(name, item) is item):
                 name = self._written_name(item, scope)
         else:
             name = None
