@@ -12,6 +12,14 @@ what it did. Per item the order is: `type:` and keys, name, inputs, `when:` (dec
 a per-repetition list or reads `index`), `repeat:`, then per repetition the fields (docs/spec.md, "The order of
 evaluation").
 
+Most layers are a kind word with neither `when:` nor `repeat:`: :meth:`Expander._single` takes them in the same
+order with the common case of each step written out. What does not change between layers is worked out once: per
+kind, its keys and the values of the fields a layer leaves out (:class:`_Kind`, kept for the spec's `defaults:`
+across expansions); per field, the value of each number written for it; per layer of a block, its values, for
+every instance when they are constants, else for each set of values of the vars and block arguments in scope (never
+when it reads the input's shape). Only what was worked out without an error is remembered: every error is raised by
+the same check as before, with the same message and position.
+
 The module is long because the walk is one algorithm over one scope type: blocks, repeats, `when:`, names and
 inputs each change the scope the next item sees, and splitting them would pass that state between modules.
 """
@@ -556,7 +564,7 @@ class Expander:
         table = self.kinds.get(cls)
         if table is None:
             source = self.defaults_source
-            key = (cls, id(source))
+            key = (cls, id(source), len(self.registry))  # (a kind registered since may read a default differently)
             known = _TABLES.get(key)
             if known is not None and known[0] is source and known[1].fields_of is cls.fields:
                 table = known[1]
@@ -587,7 +595,10 @@ class Expander:
 
         The values that do not come from the layer are the same for every layer of the kind (:class:`_Kind`), so
         only the layer's own keys are coerced, in the kind's order, as :meth:`_each_field` does; a kind whose
-        defaults must be evaluated per layer, or a layer missing a required key, takes :meth:`_each_field`."""
+        defaults must be evaluated per layer, or a layer missing a required key, takes :meth:`_each_field`. A
+        layer of a block (one repetition) gets the values of its earlier instances when they cannot differ: all
+        constants, or read from the same values of the same names (:meth:`_names_key`) and not from a shape. Only
+        values that were worked out without an error are remembered, so every error is raised afresh."""
         if not table.constant or not table.needed <= item.keys():
             if names is None:
                 names = Names(scope.variables, self, source, index)
@@ -790,8 +801,8 @@ class Expander:
 
 
 class _Kind:
-    """A layer kind as one expansion reads it, worked out on the kind's first layer: the keys its items may have,
-    and the values, marks and flat-default keys of the fields a layer leaves out. Those come from the spec's
+    """A layer kind as a spec's expansions read it, worked out on the kind's first layer: the keys its items may
+    have, and the values, marks and flat-default keys of the fields a layer leaves out. Those come from the spec's
     `defaults:` or the built-in defaults, the same for every layer of the kind; a default written as a constant is
     coerced here once (``constant`` stays true only if every one gives an immutable value without an error:
     otherwise each layer coerces them again, with its names and its error, :meth:`Expander._each_field`)."""
@@ -830,7 +841,8 @@ class _Kind:
         self.bare = self.constant and not self.needed
 
 
-#: (kind class, id of a spec's `defaults:` mapping or of None) → (that mapping, the kind's table); see Expander._kind
+#: (kind class, id of a spec's `defaults:` mapping or of None, number of kinds) → (that mapping, the kind's table),
+#: see Expander._kind
 _TABLES: dict = {}
 _TABLES_KEPT = 1000  # at most (a few kinds per spec, for the specs of a session)
 
