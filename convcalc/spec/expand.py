@@ -280,7 +280,7 @@ class Expander:
                             item.mark_of("when"),
                             "give one condition, or a list of exactly `repeat:` true/false values")
         if isinstance(value, str):
-            value = evaluate(value, names, item.mark_of("when"), words=True)
+            value = evaluate(value, names, LazyMark(item, "when"), words=True)
         if not isinstance(value, (bool, YBool)):
             raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
                             "write a condition such as `stride == 1`, a boolean var, or true/false")
@@ -648,11 +648,13 @@ class Expander:
                 raise _in_call(err, scope, key, item[key]) from None
             if type(raw) is int and type(value) is int:
                 coerced[field_obj, raw] = value
+            elif memo and not _immutable(value):
+                memo = None  # a value the nodes could change: each instance gets its own
             values[key] = value
         flat = table.flat
         if flat and not item.keys().isdisjoint(flat):
             flat = tuple(key for key in flat if key not in item)
-        if memo and all(map(_immutable, values.values())):
+        if memo:  # (the kind's defaults in ``values`` are every layer's objects anyway; the layer's own were checked)
             if constant:  # every instance gets these values: coerced once
                 self.block_fields[memo] = (table, values, marks, flat)
                 return dict(values), dict(marks), flat
@@ -770,13 +772,13 @@ class Expander:
             for arg, default in declared.items():
                 if arg in item:
                     value = self._per_repetition(item, arg, item[arg], count, index)
-                    mark = item.mark_of(arg)
+                    mark = LazyMark(item, arg)  # looked up only for an error
                     variables[arg] = _argument(value, mark, names)
                 elif default is None:
                     raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
-                    variables[arg] = _argument(default, declared.mark_of(arg), names)
+                    variables[arg] = _argument(default, LazyMark(declared, arg), names)
             notes = scope.reads_previous(item, who=f"block `{local}` ") if scope.skipped is not None else None
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
