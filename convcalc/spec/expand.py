@@ -12,6 +12,14 @@ what it did. Per item the order is: `type:` and keys, name, inputs, `when:` (dec
 a per-repetition list or reads `index`), `repeat:`, then per repetition the fields (docs/spec.md, "The order of
 evaluation").
 
+Most layers are a kind word with neither `when:` nor `repeat:`: :meth:`Expander._single` takes them in the same
+order with the common case of each step written out. What does not change between layers is worked out once: per
+kind, its keys and the values of the fields a layer leaves out (:class:`_Kind`, kept for the spec's `defaults:`
+across expansions); per field, the value of each number written for it; per layer of a block, its values, for
+every instance when they are constants, else for each set of values of the vars and block arguments in scope (never
+when it reads the input's shape). Only what was worked out without an error is remembered: every error is raised by
+the same check as before, with the same message and position.
+
 The module is long because the walk is one algorithm over one scope type: blocks, repeats, `when:`, names and
 inputs each change the scope the next item sees, and splitting them would pass that state between modules.
 """
@@ -19,6 +27,7 @@ inputs each change the scope the next item sees, and splitting them would pass t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from ..records import field, record
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
 from ..limits import layer_beyond, shorten, within
@@ -56,6 +65,7 @@ class Names(Mapping):
 
     def __getitem__(self, key):
         if key in SHAPE_NAMES:
+            self.expander.shapes_read += 1  # values that read a shape are not remembered (Expander._fields)
             shape = self.expander.shape_of(self.source)
             return shape[0] if key == "in_channels" else list(shape[1:]) if key == "in_size" else len(shape) - 1
         if key == "index":
@@ -103,6 +113,9 @@ class Scope:
     block: str = ""
     #: the `stage:` of the enclosing block call ("" when none gave one): its layers' stage unless they name their own
     stage: str = ""
+    #: the values of ``variables`` as a number, or False when they cannot be a key (Expander._names_key); None: not
+    #: worked out yet
+    names_key: int | bool | None = None
 
     def local_name(self, full: str) -> str:
         """How this scope's layers can refer to the node ``full`` (for a hint): its local or block-input name."""
@@ -143,14 +156,23 @@ class Expander:
         self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
         self.calls: list[str] = []  # the block calls being expanded, outermost first
         self.defaults = self._read_defaults(network.doc)
+        self.kinds: dict[type, _Kind] = {}  # the kinds met so far (:meth:`_kind`)
+        self.coerced: dict[tuple, int] = {}  # (field, a number written for it) → its value (:meth:`_fields`)
+        #: the values of a block's layer, remembered for its next instances (:meth:`_fields`): by the id of its item
+        #: → (kind, values, marks, flat keys), or (kind, None, None, None) when they read names, then by (that id,
+        #: :meth:`_names_key`) → (kind, values, marks, flat keys)
+        self.block_fields: dict = {}
+        self.name_sets: dict[tuple, int] = {}  # the sets of values of names met, numbered (:meth:`_names_key`)
+        self.shapes_read = 0  # how many times an expression read the input's shape (:class:`Names`)
 
     # defaults -------------------------------------------------------------------------------------------------
     def _read_defaults(self, doc):
         raw = doc.get("defaults") or YMap()
         if not isinstance(raw, YMap):
             raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
+        self.defaults_source = raw if raw else None  # what the kinds' tables are remembered for (:meth:`_kind`)
         common, per_kind = {}, {}
-        all_fields = {key for cls in self.registry.values() for key in cls.fields}
+        all_fields = _AllFields(self.registry)
         for key, value in raw.items():
             if key in self.registry and isinstance(value, YMap):
                 for sub, sub_value in value.items():
@@ -166,21 +188,28 @@ class Expander:
                                 f"`convcalc explain {key}` lists its keys")
             else:
                 raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
-                                did_you_mean(str(key), sorted(all_fields | set(self.registry)),
+                                did_you_mean(str(key), sorted(all_fields.keys() | set(self.registry)),
                                             "`convcalc explain KIND` lists the keys of a kind"))
         return common, per_kind
 
     # the walk -------------------------------------------------------------------------------------------------
     def expand_list(self, items: YList, scope: Scope):
+        later = _Later(items)  # one per list, moved along it: it builds anything only for an error
+        registry = self.registry
         for index, item in enumerate(items):
             if not isinstance(item, YMap):
                 raise SpecError("each layer must be a mapping with `type:` (or `block:`)", items.mark_of(index),
                                 "write `- {type: conv, out: 64, kernel: 3}`")
-            later = _Later(items, index)
+            later.index = index
             if "block" in item:
                 self._block_call(item, scope, later)
             elif "type" in item:
-                self._layer(item, scope, later)
+                written = item["type"]
+                cls = registry.get(written) if type(written) is str else None  # a kind word (most items)
+                if cls is not None and "when" not in item and "repeat" not in item:
+                    self._single(item, scope, cls, later)
+                else:
+                    self._layer(item, scope, later)
             else:
                 raise SpecError("a layer needs `type:` (or `block:` to use a block)", item.mark,
                                 "add e.g. `type: conv`")
@@ -251,7 +280,7 @@ class Expander:
                             item.mark_of("when"),
                             "give one condition, or a list of exactly `repeat:` true/false values")
         if isinstance(value, str):
-            value = evaluate(value, names, item.mark_of("when"), words=True)
+            value = evaluate(value, names, LazyMark(item, "when"), words=True)
         if not isinstance(value, (bool, YBool)):
             raise SpecError(f"`when:` must be true or false, got {describe(value)}", item.mark_of("when"),
                             "write a condition such as `stride == 1`, a boolean var, or true/false")
@@ -278,6 +307,12 @@ class Expander:
         if "name" not in item:
             return None
         name = item["name"]
+        # most names are plain printable words used once: taken without looking up a mark (only errors need one)
+        if type(name) is str and name and name != "input" and " " not in name and name.isprintable():
+            first = scope.taken.get(name)
+            if first is None or first is item:
+                scope.taken[name] = item
+                return name
         if isinstance(name, (YMap, YList)) or name is None:
             got = "nothing" if name is None else "a mapping" if isinstance(name, YMap) else "a list"
             raise SpecError(f"a layer name must be a word, got {got}", item.mark_of("name"),
@@ -333,17 +368,27 @@ class Expander:
         if "inputs" not in item:
             return [scope.previous]
         raw = item["inputs"]
+        if type(raw) is str:  # one name of this scope (most `inputs:`)
+            target = scope.names.get(raw)
+            if target is not None:
+                return [target]
+        elif type(raw) is YList and raw:  # names of this scope (a merge's)
+            get = scope.names.get
+            resolved = [get(name) if type(name) is str else None for name in raw]
+            if None not in resolved:
+                return resolved
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
             raise SpecError("`inputs` must be a layer name or a list of names", item.mark_of("inputs"),
                             "write `inputs: conv1` or `inputs: [conv1, shortcut]`")
         resolved = []
+        local, full_names = scope.names, self.full_names
         for i, name in enumerate(names):
-            if name in scope.names:
-                resolved.append(scope.names[name])
-                continue
-            if name in self.full_names:
-                resolved.append(self.full_names[name])
+            target = local.get(name)  # the targets are names, never None
+            if target is None:
+                target = full_names.get(name)
+            if target is not None:
+                resolved.append(target)
                 continue
             name_mark = names.mark_of(i) if isinstance(names, YList) else item.mark_of("inputs")  # for errors
             if own_name is not None and name == own_name:
@@ -401,6 +446,8 @@ class Expander:
         return self.registry[value]
 
     def _check_keys(self, item: YMap, cls):
+        if item.keys() <= self._kind(cls).allowed:  # one set comparison; the walk below finds the key to report
+            return
         for key in item:
             if key not in cls.fields and key not in STRUCTURAL:
                 raise SpecError(f"`{cls.kind}` has no key `{key}`", item.key_mark(key),
@@ -441,12 +488,9 @@ class Expander:
                     continue
             lo, hi = cls.arity
             if not (lo <= len(inputs) and (hi is None or len(inputs) <= hi)):
-                want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
-                raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {len(inputs)}",
-                                item.mark_of("inputs") if "inputs" in item else item.mark,
-                                "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
+                _wrong_arity(item, kind, lo, hi, len(inputs))
             self._claim(full, item)
-            fields, marks, flat = self._fields(item, cls, scope, count, index, names)
+            fields, marks, flat = self._fields(item, self._kind(cls), scope, count, index, names)
             if "inputs" in item:  # merges point their shape errors at the `inputs:` value
                 marks["inputs"] = LazyMark(item, "inputs")
             node = Node(full, kind, fields, inputs, item.mark, marks, scope.path,
@@ -462,6 +506,76 @@ class Expander:
             self.full_names[full] = full
             scope.previous = full
 
+    def _single(self, item: YMap, scope: Scope, cls, later: "_Later"):
+        """A layer of a kind word with neither `when:` nor `repeat:` (most layers): what :meth:`_layer` does for its
+        one repetition, in the same order, with the common case of each step written out here (a call per step
+        costs as much as the step) and the general one, with its errors, left to the step's method."""
+        table = self.kinds.get(cls) or self._kind(cls)
+        if not item.keys() <= table.allowed:
+            self._check_keys(item, cls)  # raises: a key the kind does not have
+        kind = table.kind
+        if "name" in item:
+            name = item["name"]
+            # a plain printable word used once (most names) is taken without looking up a mark
+            if not (type(name) is str and name and name != "input" and " " not in name and name.isprintable()
+                    and scope.taken.setdefault(name, item) is item):
+                name = self._written_name(item, scope)
+        else:
+            name = None
+        if "inputs" in item:
+            raw = item["inputs"]
+            source = scope.names.get(raw) if type(raw) is str else None  # one name of this scope (most `inputs:`)
+            inputs = [source] if source is not None else self._resolve_inputs(item, scope, later, item.get("name"))
+        else:
+            inputs = [scope.previous]
+        if name is not None:
+            local, full = name, scope.prefix + name
+        else:
+            local, full = self._name(item, scope, kind, 1, 0)
+        lo, hi = table.arity
+        if len(inputs) < lo or (hi is not None and len(inputs) > hi):
+            _wrong_arity(item, kind, lo, hi, len(inputs))
+        if full in self.claimed:
+            self._claim(full, item)  # raises: the name is taken
+        self.claimed[full] = item
+        if table.bare and item.keys().isdisjoint(table.keys):  # no value of its own (a relu): the kind's defaults
+            fields, marks, flat = dict(table.values), dict(table.marks), table.flat
+        else:
+            fields, marks, flat = self._fields(item, table, scope, 1, 0, None, inputs[0])
+        if "inputs" in item:  # merges point their shape errors at the `inputs:` value
+            marks["inputs"] = LazyMark(item, "inputs")
+        notes = scope.reads_previous(item) if scope.skipped is not None else []
+        if lo >= 2 and len(set(inputs)) != len(inputs):
+            notes += _same_tensor(item, cls, inputs, scope)
+        nodes = self.nodes
+        nodes.append(Node(full, kind, fields, inputs, item.mark, marks, scope.path, notes, flat,
+                          _trainable(item) if "trainable" in item else True,
+                          _stage(item, scope) if "stage" in item else scope.stage))
+        if len(nodes) > MAX_LAYERS:
+            raise SpecError(f"the network expands past {MAX_LAYERS:,} layers", item.mark,
+                            "check the repeat counts of this layer and of the blocks around it")
+        scope.names[local] = full
+        self.full_names[full] = full
+        scope.previous = full
+
+    def _kind(self, cls) -> "_Kind":
+        """What this expansion reads of the kind ``cls``, worked out on its first layer, or remembered from an
+        expansion of a spec with the same `defaults:` (a network expanded again, a sweep over its vars)."""
+        table = self.kinds.get(cls)
+        if table is None:
+            source = self.defaults_source
+            key = (cls, id(source), len(self.registry))  # (a kind registered since may read a default differently)
+            known = _TABLES.get(key)
+            if known is not None and known[0] is source and known[1].fields_of is cls.fields:
+                table = known[1]
+            else:
+                table = _Kind(cls, self.defaults)
+                if len(_TABLES) >= _TABLES_KEPT:
+                    _TABLES.clear()
+                _TABLES[key] = (source, table)  # the source is kept, so its id names no other mapping
+            self.kinds[cls] = table
+        return table
+
     def _claim(self, full: str, item: YMap):
         """Each full name belongs to one layer or block instance: `a` repeated twice is `a.0`, `a.1`, so a later
         `name: a.0` would give two layers one name (and inputs by that name would silently pick one)."""
@@ -473,10 +587,99 @@ class Expander:
                             "block instance `b` are named `b.…`)")
         self.claimed[full] = item
 
-    def _fields(self, item, cls, scope, count, index, names: Names):
+    def _fields(self, item, table: "_Kind", scope, count, index, names: Names | None, source: str = ""):
         """The layer's field values and their marks, each from the layer, its kind's default, the flat default or
         the built-in one (in that order), and the keys a flat default gave (the analysis checks them against the
-        kind's ``own_defaults``)."""
+        kind's ``own_defaults``). ``names`` is None for a layer that has built none yet (:meth:`_single`): they
+        are built, for input ``source``, when a value needs them.
+
+        The values that do not come from the layer are the same for every layer of the kind (:class:`_Kind`), so
+        only the layer's own keys are coerced, in the kind's order, as :meth:`_each_field` does; a kind whose
+        defaults must be evaluated per layer, or a layer missing a required key, takes :meth:`_each_field`. A
+        layer of a block (one repetition) gets the values of its earlier instances when they cannot differ: all
+        constants, or read from the same values of the same names (:meth:`_names_key`) and not from a shape. Only
+        values that were worked out without an error are remembered, so every error is raised afresh."""
+        if not table.constant or not table.needed <= item.keys():
+            if names is None:
+                names = Names(scope.variables, self, source, index)
+            return self._each_field(item, self.registry[table.kind], scope, count, index, names)
+        memo = None  # the key this layer's values are remembered under (:attr:`block_fields`), if any
+        if scope.call is not None and count == 1:  # a layer of a block: met again in every instance
+            memo = id(item)
+            known = self.block_fields.get(memo)
+            if known is not None and known[0] is table:  # (a `type:` given by an argument may change the kind)
+                if known[1] is None:  # its values read names: remembered per set of values of the names
+                    memo = self._names_key(scope) and (memo, scope.names_key)
+                    known = self.block_fields.get(memo) if memo else None
+                if known is not None:
+                    return dict(known[1]), dict(known[2]), known[3]
+        values, marks = dict(table.values), dict(table.marks)
+        coerced, calc, constant, shapes_read = self.coerced, None, True, self.shapes_read
+        for key, field_obj in table.fields:
+            if key not in item:
+                continue
+            raw = item[key]
+            if count != 1:
+                raw = self._per_repetition(item, key, raw, count, index, field_obj)
+            if constant and memo is not None and not _constant(raw):
+                constant = False  # its values depend on the instance's names
+            marks[key] = mark = LazyMark(item, key)
+            if type(raw) is int:  # a number (most values) coerces alike wherever it is written: once per field
+                value = coerced.get((field_obj, raw))
+                if value is not None:
+                    values[key] = value
+                    continue
+            elif isinstance(raw, str):
+                if names is None:
+                    names = Names(scope.variables, self, source, index)
+                if raw.strip() in names:
+                    word = names[raw.strip()]
+                    if isinstance(word, (str, list)):
+                        raw = word  # a block argument holding a word or a per-axis list, or `in_size`
+            if calc is None:
+                if names is None:  # the names are built when an expression is read: most values are numbers
+                    def calc(text, mark):
+                        return evaluate(text, Names(scope.variables, self, source, index), mark, False)
+                else:
+                    calc = self._calc(names)
+            try:
+                value = field_obj.coerce(raw, mark, calc)
+            except SpecError as err:
+                raise _in_call(err, scope, key, item[key]) from None
+            if type(raw) is int and type(value) is int:
+                coerced[field_obj, raw] = value
+            elif memo and not _immutable(value):
+                memo = None  # a value the nodes could change: each instance gets its own
+            values[key] = value
+        flat = table.flat
+        if flat and not item.keys().isdisjoint(flat):
+            flat = tuple(key for key in flat if key not in item)
+        if memo:  # (the kind's defaults in ``values`` are every layer's objects anyway; the layer's own were checked)
+            if constant:  # every instance gets these values: coerced once
+                self.block_fields[memo] = (table, values, marks, flat)
+                return dict(values), dict(marks), flat
+            if self.shapes_read == shapes_read:  # the same names give the same values: once per set of values
+                if type(memo) is int:
+                    self.block_fields[memo] = (table, None, None, None)
+                    memo = self._names_key(scope) and (memo, scope.names_key)
+                if memo:
+                    self.block_fields[memo] = (table, values, marks, flat)
+                    return dict(values), dict(marks), flat
+        return values, marks, flat
+
+    def _names_key(self, scope: Scope) -> bool:
+        """Whether the values of the scope's vars and block arguments can be a key (:attr:`block_fields`), kept in
+        ``scope.names_key``: a number naming that set of values (types included: `true` is no 1), or False."""
+        if scope.names_key is None:
+            snapshot = tuple((name, type(value), value) for name, value in scope.variables.items())
+            if all(kind in _KEYED for _, kind, _ in snapshot):  # not a list given from Python
+                scope.names_key = self.name_sets.setdefault(snapshot, len(self.name_sets))
+            else:
+                scope.names_key = False
+        return scope.names_key is not False
+
+    def _each_field(self, item, cls, scope, count, index, names: Names):
+        """:meth:`_fields` worked out field by field, each default evaluated for this layer."""
         common, per_kind = self.defaults
         calc = self._calc(names)
         values, marks, flat = {}, {}, []
@@ -540,8 +743,13 @@ class Expander:
         self.calls.append(block_name)
         block_inputs = block.get("inputs", ["x"])
         block_inputs = [block_inputs] if isinstance(block_inputs, str) else list(block_inputs)
+        layers = block["layers"]
         for index in range(count):
-            local, full = self._name(item, scope, str(block_name), count, index, name)
+            if name is not None:
+                local = f"{name}.{index}" if count > 1 else name
+                full = scope.prefix + local
+            else:
+                local, full = self._name(item, scope, str(block_name), count, index)
             if index:
                 inputs = self._resolve_inputs(item, scope, later, item.get("name"))
             names.source, names.index = inputs[0], index  # this repetition's input and number
@@ -552,7 +760,9 @@ class Expander:
                     if "inputs" in item:
                         scope.skipped = (full, inputs[0])
                     continue
-            self._claim(full, item)
+            if full in self.claimed:
+                self._claim(full, item)  # raises: the name is taken
+            self.claimed[full] = item
             if len(inputs) != len(block_inputs):
                 raise SpecError(f"block `{block_name}` takes {len(block_inputs)} input(s) "
                                 f"({', '.join(map(str, block_inputs))}), got {len(inputs)}",
@@ -562,19 +772,19 @@ class Expander:
             for arg, default in declared.items():
                 if arg in item:
                     value = self._per_repetition(item, arg, item[arg], count, index)
-                    mark = item.mark_of(arg)
+                    mark = LazyMark(item, arg)  # looked up only for an error
                     variables[arg] = _argument(value, mark, names)
                 elif default is None:
                     raise SpecError(f"block `{block_name}` needs argument `{arg}`", item.mark,
                                     f"add `{arg}: …` to this `block: {block_name}` item")
                 else:
-                    variables[arg] = _argument(default, declared.mark_of(arg), names)
-            notes = scope.reads_previous(item, who=f"block `{local}` ")
+                    variables[arg] = _argument(default, LazyMark(declared, arg), names)
+            notes = scope.reads_previous(item, who=f"block `{local}` ") if scope.skipped is not None else None
             inner = Scope(prefix=full + ".", names={str(n): i for n, i in zip(block_inputs, inputs)},
                            variables=variables, previous=inputs[0], path=scope.path + (full,), call=item,
-                           block=str(block_name), stage=_stage(item, scope))
+                           block=str(block_name), stage=_stage(item, scope) if "stage" in item else scope.stage)
             first = len(self.nodes)
-            self.expand_list(block["layers"], inner)
+            self.expand_list(layers, inner)
             if notes and len(self.nodes) > first:  # the block's first layer reports how the block was wired
                 self.nodes[first].notes[:0] = notes
             output = inner.previous
@@ -590,6 +800,105 @@ class Expander:
             self.full_names[full] = output
             scope.previous = output
         self.calls.pop()
+
+
+class _Kind:
+    """A layer kind as a spec's expansions read it, worked out on the kind's first layer: the keys its items may
+    have, and the values, marks and flat-default keys of the fields a layer leaves out. Those come from the spec's
+    `defaults:` or the built-in defaults, the same for every layer of the kind; a default written as a constant is
+    coerced here once (``constant`` stays true only if every one gives an immutable value without an error:
+    otherwise each layer coerces them again, with its names and its error, :meth:`Expander._each_field`)."""
+
+    __slots__ = ("kind", "fields_of", "fields", "keys", "allowed", "arity", "needed", "values", "marks", "flat",
+                 "constant", "bare")
+
+    def __init__(self, cls, defaults):
+        common, per_kind = defaults
+        own = per_kind.get(cls.kind, {})
+        self.kind, self.arity, self.fields_of = cls.kind, cls.arity, cls.fields
+        self.fields = tuple(cls.fields.items())
+        self.keys = frozenset(cls.fields)
+        self.allowed = frozenset(cls.fields).union(STRUCTURAL)
+        #: the required keys no default gives: a layer without one takes the field-by-field walk, which reports it
+        self.needed = frozenset(key for key, field_obj in self.fields
+                                if field_obj.required and key not in own and key not in common)
+        self.values, self.marks, flat = {}, {}, []
+        self.constant = True
+        for key, field_obj in self.fields:
+            if key in own:
+                raw, mark = own[key]
+            elif key in common:
+                raw, mark = common[key]
+                flat.append(key)
+            else:
+                self.values[key] = field_obj.default  # for a required key, a place that the layer's value takes
+                continue
+            value = _coerced_constant(field_obj, raw, mark)
+            if value is _PER_LAYER:
+                self.constant = False
+                break
+            self.values[key], self.marks[key] = value, mark
+        self.flat = tuple(flat)
+        #: a layer that writes none of the kind's keys takes the values above as they are
+        self.bare = self.constant and not self.needed
+
+
+#: (kind class, id of a spec's `defaults:` mapping or of None, number of kinds) → (that mapping, the kind's table),
+#: see Expander._kind
+_TABLES: dict = {}
+_TABLES_KEPT = 1000  # at most (a few kinds per spec, for the specs of a session)
+
+
+class _AllFields:
+    """Whether a key is a field of some kind, asked of the kinds themselves: a spec's `defaults:` has a few keys,
+    and the set of every field of every kind (a few hundred) is built only for the message of an unknown one."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def __contains__(self, key) -> bool:
+        return any(key in cls.fields for cls in self.registry.values())
+
+    def keys(self) -> set:
+        return {key for cls in self.registry.values() for key in cls.fields}
+
+
+_PER_LAYER = object()
+_KEYED = frozenset((int, bool, str, Fraction, type(None)))  # the types of values of names that key a memo
+_CONSTANTS = (int, YBool, Fraction, type(None))
+_IMMUTABLE = (int, bool, str, Fraction, type(None))
+
+
+def _constant(raw) -> bool:
+    """Whether a written value holds no text: nothing in it is an expression, a var or a word."""
+    return type(raw) in _CONSTANTS or (type(raw) is YList and all(map(_constant, raw)))
+
+
+def _immutable(value) -> bool:
+    return type(value) in _IMMUTABLE or (type(value) is tuple and all(map(_immutable, value)))
+
+
+def _reads_no_names(text, mark):
+    raise LookupError("a constant has no expression")  # never called: only text is evaluated
+
+
+def _coerced_constant(field_obj, raw, mark):
+    """``raw`` coerced by ``field_obj`` when it is a constant that coerces to an immutable value (so one result
+    serves every layer), else :data:`_PER_LAYER`."""
+    if not _constant(raw):
+        return _PER_LAYER
+    try:
+        value = field_obj.coerce(raw, mark, _reads_no_names)
+    except Exception:  # noqa: BLE001 - an error is reported by the layer that reads the default, as before
+        return _PER_LAYER
+    return value if _immutable(value) else _PER_LAYER
+
+
+def _wrong_arity(item: YMap, kind: str, lo: int, hi: int | None, given: int):
+    want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
+    raise SpecError(f"`{kind}` takes {want} input{'s' if want != '1' else ''}, got {given}",
+                    item.mark_of("inputs") if "inputs" in item else item.mark,
+                    "list the inputs with `inputs: [a, b]`" if lo > 1 else "give a single input")
 
 
 def _same_tensor(item: YMap, cls, inputs: list[str], scope: Scope) -> list[str]:
@@ -635,15 +944,17 @@ def _in_call(err: SpecError, scope: Scope, key: str, written) -> SpecError:
 
 class _Later:
     """The named items after position ``index`` of a layer list, by name (the last one wins), for the error
-    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²)."""
+    "defined later". Built only when a lookup misses, so a long list costs O(n), not O(n²); the walk moves
+    ``index`` along the list (one object per list, not per item)."""
 
-    def __init__(self, items: YList, index: int):
-        self.items, self.index, self.names = items, index, None
+    def __init__(self, items: YList, index: int = 0):
+        self.items, self.index, self.names, self.built_at = items, index, None, -1
 
     def _built(self) -> dict:
-        if self.names is None:
+        if self.names is None or self.built_at != self.index:
             self.names = {str(it["name"]): it for it in self.items[self.index + 1:]
                           if isinstance(it, YMap) and "name" in it}
+            self.built_at = self.index
         return self.names
 
     def __contains__(self, name) -> bool:

@@ -219,6 +219,8 @@ _CMPOPS = {
 
 def normalize(value):
     """Integral fractions become ints, so `64 / 2` is the int 32."""
+    if type(value) is int:  # most values; an ABC isinstance check (Fraction is a numbers.Rational) costs more
+        return value
     if isinstance(value, Fraction) and value.denominator == 1:
         return int(value.numerator)
     return value

@@ -162,7 +162,7 @@ class Field:
         if not isinstance(value, (int, Fraction)):
             self._fail(f"expects {'a whole number' if integral else 'a number'}, got {self._describe(value)}",
                        mark, "write a number or an expression in quotes")
-        if integral:
+        if integral and type(value) is not int:  # (an int is no Fraction: skips an ABC isinstance check)
             if isinstance(value, Fraction):
                 if value.denominator != 1:
                     exact = f"{float(value):g} ({value})" if len(str(value)) <= 24 else repr(float(value))
