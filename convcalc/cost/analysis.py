@@ -49,6 +49,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
     batch = graph.batch
+    scale = dtype_bytes * batch
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
@@ -58,8 +59,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
     registry = REGISTRY
     # A graph shared by Network.expanded (read-only, and only while the registry is unchanged) keeps its layer
     # objects from one analysis to the next: a layer answers from its node and its input shapes only, and keeps
-    # the geometry it derived for the last shape (layers/base.py, per_shape)
-    sizes = {}  # node name → its output's bytes, for peak_activation
+    # the geometry it derived for the last shape (layers/base.py, per_shape) and its shape, counts and warnings
+    # (`Layer.analysed`, set here)
+    sizes = []  # each node's output in bytes, in node order, for peak_activation
     kept = graph.__dict__.get("_layers")
     reuse = kept is not None and len(kept) == len(graph.nodes)
     made = []
@@ -70,38 +72,58 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             layer = registry[node.kind](node)
             made.append(layer)
         inputs = node.inputs
-        ins = [shapes[name] for name in inputs]
-        out = tuple(layer.output_shape(ins))
-        in_rfs = [rfs[name] for name in inputs]
+        if len(inputs) == 1:  # most layers: no list comprehension to build
+            ins, in_rfs = [shapes[inputs[0]]], [rfs[inputs[0]]]
+        else:
+            ins, in_rfs = [shapes[name] for name in inputs], [rfs[name] for name in inputs]
+        analysed = layer.analysed
+        known = analysed is not None and analysed[0] == ins  # a kept layer at the same input shapes
+        if known:
+            out, counts, layer_notes = analysed[1]
+        else:
+            out = tuple(layer.output_shape(ins))
         for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
             if in_rf.layout is not None:
                 rf = layer.output_field(in_rfs, ins)
                 break
         else:
             rf = layer.receptive_field(in_rfs, ins)
-        counts = layer.counts(ins)
+        if not known:
+            counts, layer_notes = layer.counts(ins), layer.warnings(ins)
+            if kept is not None:  # a layer the graph keeps: its answers (pure, of the shapes) for the next analysis
+                layer.analysed = (ins, (out, counts, layer_notes))
         if node.flat_defaults:
             flat_defaults.append((node, ins, counts.params))
         if layer.placeholder:  # zero because unknown: listed, never a silent zero
             unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
-        notes = [*node.notes, *layer.warnings(ins)]
+        notes = [*node.notes, *layer_notes]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
-            positioned = [(name, in_rf) for name, in_rf, shape in zip(inputs, in_rfs, ins)
-                          if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
-            for name, other in positioned[1:]:
-                problems = positioned[0][1].aligned_with(other)
-                if problems:
-                    notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+            first = None  # the first positioned input (an SE gate (C, 1, 1) has no position to align)
+            for name, in_rf, shape in zip(inputs, in_rfs, ins):
+                if shape != out and broadcast(shape, out):
+                    continue
+                if first is None:
+                    first_name, first = name, in_rf
+                elif in_rf is not first and (in_rf.jump != first.jump or in_rf.center != first.center
+                                             or in_rf.layout != first.layout):  # else aligned: no problems
+                    problems = first.aligned_with(in_rf)
+                    if problems:
+                        notes.append(f"misaligned merge of `{first_name}` and `{name}`: " + "; ".join(problems))
         params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
-        if max(out, default=0) > LIMIT or max(params, buffers, counts.macs, counts.flops) * batch > LIMIT:
+        if max(*out, params * batch, buffers * batch, macs, flops) > LIMIT:  # (as max(counts)·batch: batch ≥ 1)
             _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
-            values = (*rf.size, *rf.jump, *rf.center)
-            if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
-                    else not all(map(within, values)):  # ints (most fields): their extremes are enough
-                _out_of_bounds(node, "its receptive field", values)
-            rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
+            size, jump, center = rf.size, rf.jump, rf.center
+            if rf.whole_values:  # ints (most fields): their extremes are enough
+                if max(*size, *jump, *center) > LIMIT or min(*size, *jump, *center) < -LIMIT:
+                    _out_of_bounds(node, "its receptive field", (*size, *jump, *center))
+            else:
+                values = (*size, *jump, *center)
+                if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
+                        else not all(map(within, values)):
+                    _out_of_bounds(node, "its receptive field", values)
+            rf_report = rf_reports[id(rf)] = RFReport([*size], [*jump], [*rf.start], [*center],
                                                       rf.position_dependent)
             if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
                 rf_report.layout, rf_report.erf_block = rf.off_grid(out), rf.erf_block
@@ -111,12 +133,13 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
         # flops, activation_bytes, rf, warnings, path, line, details, stage), half the cost of keywords
-        activation_bytes = prod(out) * dtype_bytes * batch
-        report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
-                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins),
-                             node.stage)
-        shapes[node.name], rfs[node.name] = out, rf
-        sizes[node.name] = activation_bytes
+        activation_bytes = prod(out) * scale
+        name = node.name
+        report = LayerReport(name, node.kind, [*inputs], [*out], params, buffers, macs, flops, activation_bytes,
+                             rf_report, notes, [*node.path], node.mark.line, layer.details(ins), node.stage)
+        shapes[name] = out
+        rfs[name] = rf
+        sizes.append(activation_bytes)
         layers.append(report)
         kind_totals = by_type.get(node.kind)
         if kind_totals is None:
@@ -128,7 +151,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         kind_totals.activation_bytes += activation_bytes
         kind_totals.layers += 1
         if notes:
-            warnings += [f"{node.name}: {note}" for note in notes]
+            warnings += [f"{name}: {note}" for note in notes]
     warnings += flat_default_warnings(flat_defaults)
     if kept is not None and not reuse:
         kept[:] = made  # complete: the whole graph was analysed
@@ -140,7 +163,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         totals.flops += kind_totals.flops
         totals.activation_bytes += kind_totals.activation_bytes
         totals.layers += kind_totals.layers
-    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * dtype_bytes * batch)
+    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * scale)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
                        [totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak])
@@ -209,12 +232,11 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
     The network input counts as a live tensor until its last consumer; the output stays live to the end.
     """
     scale = dtype_bytes * graph.batch
-    return _peak(graph, {node.name: prod(shapes[node.name]) * scale for node in graph.nodes},
-                 prod(graph.input_shape) * scale)
+    return _peak(graph, [prod(shapes[node.name]) * scale for node in graph.nodes], prod(graph.input_shape) * scale)
 
 
-def _peak(graph: Graph, sizes: dict, input_size: int) -> tuple[int, list[str]]:
-    """:func:`peak_activation` from each node's output size in bytes (``sizes``) and the input's."""
+def _peak(graph: Graph, sizes: list, input_size: int) -> tuple[int, list[str]]:
+    """:func:`peak_activation` from each node's output size in bytes (``sizes``, in node order) and the input's."""
     last_use = {graph.input_name: -1}
     for index, node in enumerate(graph.nodes):
         for name in node.inputs:
@@ -223,9 +245,9 @@ def _peak(graph: Graph, sizes: dict, input_size: int) -> tuple[int, list[str]]:
     total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
     at_peak = dict(live)
     output = graph.output
-    for index, node in enumerate(graph.nodes):
+    for index, (node, size) in enumerate(zip(graph.nodes, sizes)):
         name = node.name
-        live[name] = size = sizes[name]  # node names are unique
+        live[name] = size  # node names are unique
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)

@@ -149,6 +149,10 @@ class Layer:
     #: a norm that would cancel them, as a conv's is. A flat default that changes one of them is applied, and the
     #: analysis warns once per kind with the params it changes (docs/spec.md, "defaults")
     own_defaults: ClassVar[tuple[str, ...]] = ()
+    #: set by the analysis on a layer its graph keeps between analyses (``Network.expanded``): ``(ins, (output
+    #: shape, counts, warnings))``, the answers at input shapes ``ins``, which are pure functions of them; the next
+    #: analysis of the same graph reads them instead of asking again (convcalc/cost/analysis.py)
+    analysed: ClassVar[tuple | None] = None
 
     def __init__(self, node: Node):
         self.node = node
