@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..records import replace
 from math import prod
+from operator import attrgetter
 TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
 if TYPE_CHECKING:
     from typing import Any
@@ -15,6 +16,7 @@ from ..spec.graph import Graph
 from ..layers import REGISTRY
 from ..layers.merge import broadcast
 from .report import LayerReport, Report, RFReport, Totals, UnsupportedLayer
+from .rollup import COUNT_FIELDS
 from .rf import ReceptiveField
 from ..spec.loader import Network, load
 
@@ -53,7 +55,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    by_type, warnings, unsupported = {}, list(graph.warnings), []
+    by_kind, warnings, unsupported = {}, list(graph.warnings), []  # kind → its layers' reports
     flat_defaults = []  # (node, its input shapes, its params) of every layer that took a flat `defaults:` value
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     registry = REGISTRY
@@ -74,6 +76,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         inputs = node.inputs
         if len(inputs) == 1:  # most layers: no list comprehension to build
             ins, in_rfs = [shapes[inputs[0]]], [rfs[inputs[0]]]
+        elif len(inputs) == 2:  # a residual add
+            a, b = inputs
+            ins, in_rfs = [shapes[a], shapes[b]], [rfs[a], rfs[b]]
         else:
             ins, in_rfs = [shapes[name] for name in inputs], [rfs[name] for name in inputs]
         analysed = layer.analysed
@@ -110,7 +115,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
                     if problems:
                         notes.append(f"misaligned merge of `{first_name}` and `{name}`: " + "; ".join(problems))
         params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
-        if max(*out, params * batch, buffers * batch, macs, flops) > LIMIT:  # (as max(counts)·batch: batch ≥ 1)
+        # max(params, buffers, MACs, FLOPs per sample)·batch > LIMIT, compared one by one (no tuple to build)
+        if params * batch > LIMIT or buffers * batch > LIMIT or macs > LIMIT or flops > LIMIT or out and max(out) > LIMIT:
             _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
@@ -141,20 +147,17 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         rfs[name] = rf
         sizes.append(activation_bytes)
         layers.append(report)
-        kind_totals = by_type.get(node.kind)
-        if kind_totals is None:
-            kind_totals = by_type[node.kind] = Totals()
-        kind_totals.params += params  # Totals.add, written out: this runs for every layer
-        kind_totals.buffers += buffers
-        kind_totals.macs += macs
-        kind_totals.flops += flops
-        kind_totals.activation_bytes += activation_bytes
-        kind_totals.layers += 1
+        of_kind = by_kind.get(node.kind)  # summed per kind after the loop, in C (sum over map)
+        if of_kind is None:
+            of_kind = by_kind[node.kind] = []
+        of_kind.append(report)
         if notes:
             warnings += [f"{name}: {note}" for note in notes]
     warnings += flat_default_warnings(flat_defaults)
     if kept is not None and not reuse:
         kept[:] = made  # complete: the whole graph was analysed
+    by_type = {kind: Totals(*[sum(map(count, reports)) for count in _COUNTS], len(reports))
+               for kind, reports in by_kind.items()}  # (Totals' fields in order: the counts, then layers)
     totals = Totals()  # the sum of the kinds' totals (exact ints: the same as adding up the layers)
     for kind_totals in by_type.values():
         totals.params += kind_totals.params
@@ -183,9 +186,12 @@ def flat_default_warnings(taken: list) -> list[str]:
     ``taken`` lists (node, input shapes, params) of the layers that took a flat value (docs/spec.md, "defaults")."""
     changed: dict[tuple[str, str], list] = {}  # (kind, key) → [(node, params own default − params as given)]
     others: dict[str, list[str]] = {}  # key → the kinds it is meant for: those that took it without own default
+    plain = set()  # (kind, key) of a key the kind has without an own default: seen once, the rest skipped
     for node, ins, params in taken:
         cls = REGISTRY[node.kind]
         for key in node.flat_defaults:
+            if (node.kind, key) in plain:
+                continue
             if key not in cls.fields:  # a node rewritten to another kind (`compare --as`) keeps only its own keys
                 continue
             own = cls.fields[key].default
@@ -193,6 +199,7 @@ def flat_default_warnings(taken: list) -> list[str]:
                 others.setdefault(key, [])
                 if node.kind not in others[key]:
                     others[key].append(node.kind)
+                plain.add((node.kind, key))
                 continue
             if node.fields[key] == own:
                 continue
@@ -223,6 +230,7 @@ def _yaml_text(value) -> str:
 
 
 _INT = {int}
+_COUNTS = tuple(map(attrgetter, COUNT_FIELDS))  # a LayerReport's counts, in the order of Totals' fields
 
 
 def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:
@@ -237,24 +245,24 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
 
 def _peak(graph: Graph, sizes: list, input_size: int) -> tuple[int, list[str]]:
     """:func:`peak_activation` from each node's output size in bytes (``sizes``, in node order) and the input's."""
-    last_use = {graph.input_name: -1}
-    for index, node in enumerate(graph.nodes):
+    nodes, input_name, output = graph.nodes, graph.input_name, graph.output
+    last_use = {input_name: -1}
+    for index, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = index
-    live = {graph.input_name: input_size}
-    total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
+    live = {input_name: input_size}
+    total = peak = input_size  # `total` is kept equal to sum(live.values())
     at_peak = dict(live)
-    output = graph.output
-    for index, (node, size) in enumerate(zip(graph.nodes, sizes)):
+    last = last_use.get
+    for index, (node, size) in enumerate(zip(nodes, sizes)):
         name = node.name
         live[name] = size  # node names are unique
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        inputs = node.inputs
-        for used in inputs if len(inputs) == 1 else set(inputs):  # each input once
-            if last_use.get(used) == index and used != output and used in live:
+        for used in node.inputs:  # an input named twice is freed once: the second is no longer live
+            if last(used) == index and used != output and used in live:
                 total -= live.pop(used)
-        if last_use.get(name, index) <= index and name != output and name in live:
+        if last(name, index) <= index and name != output and name in live:  # not used later: freed at once
             total -= live.pop(name)
     return peak, sorted(at_peak, key=lambda name: -at_peak[name])

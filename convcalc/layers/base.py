@@ -92,6 +92,7 @@ def register(cls: type["Layer"]) -> type["Layer"]:
         raise RuntimeError(f"layer kind {cls.kind!r} registered twice")
     REGISTRY[cls.kind] = cls
     cls.fields = fields_of(cls)
+    cls.field_keys = tuple(cls.fields)
     return cls
 
 
@@ -128,6 +129,8 @@ class Layer:
     #: spatial ranks the kind works on (0 = flat features)
     ranks: ClassVar[tuple[int, ...]] = (0, 1, 2, 3)
     fields: ClassVar[dict[str, Field]] = {}
+    #: the keys of ``fields`` in order (set with them by :func:`register`)
+    field_keys: ClassVar[tuple[str, ...]] = ()
     #: a small network using the kind (see :class:`Example`); an own answer
     example: ClassVar[Example | None] = None
     #: the output shape in words, for kinds without per-axis :meth:`shape_steps`
@@ -157,12 +160,15 @@ class Layer:
     def __init__(self, node: Node):
         self.node = node
         self.name = node.name
-        values = node.fields
-        if values.keys() == self.fields.keys():  # as the spec reader makes them: one value per field, no more
-            self.__dict__.update(values)
-        else:
-            for key in self.fields:
-                setattr(self, key, values[key])
+        if self.fields:  # (a kind without fields, an activation or a merge, has none to copy)
+            values = node.fields
+            # as the spec reader makes them: one value per field in the fields' order, no more (a tuple compare is
+            # a third of comparing the key views, and any other order takes the general branch, to the same end)
+            if tuple(values) == self.field_keys:
+                self.__dict__.update(values)
+            else:
+                for key in self.fields:
+                    setattr(self, key, values[key])
 
     # ---- the questions ------------------------------------------------------------------------------------
     def output_shape(self, ins: Sequence[Shape]) -> Shape:
@@ -295,6 +301,8 @@ class Layer:
         """(before, after) padding per axis. Conventions in :mod:`convcalc.spec.fields`."""
         value = getattr(self, key)
         ndim = len(in_sizes)
+        if type(value) is int:  # the same padding on both sides of every axis (most layers): no text to compare
+            return [(value, value)] * ndim
         if value == "valid":
             return [(0, 0)] * ndim
         if value == "full":
@@ -350,7 +358,10 @@ class ShapeSteps:
 
 def effective_kernel(kernel, dilation, q=NUMERIC) -> tuple:
     """``k_eff = d·(k − 1) + 1`` per axis (dilation 1 means none), as a named sub-term of ``q``."""
-    return tuple(q.named("k_eff", q("d", d) * (q("k", k) - 1) + 1, expand=False) for k, d in zip(kernel, dilation))
+    k_eff = []
+    for k, d in zip(kernel, dilation):  # a loop: a generator costs more than the arithmetic (every conv and pool)
+        k_eff.append(q.named("k_eff", q("d", d) * (q("k", k) - 1) + 1, False))
+    return tuple(k_eff)
 
 
 def _rank_words(rank: int) -> str:
