@@ -46,7 +46,8 @@ class _cached:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        value = obj.__dict__[self.name] = self.func(obj)
+        value = self.func(obj)
+        _set(obj, self.name, value)  # (not obj.__dict__: see _made)
         return value
 
 
@@ -267,24 +268,25 @@ def _start(size: int, center):
     return whole(center - _half(size - 1))
 
 
-_new = object.__new__
+_new, _set = object.__new__, object.__setattr__
 
 
 def _made(size, jump, center, position_dependent, notes, start, ints) -> ReceptiveField:
     """A ReceptiveField with its ``start`` already known, as :meth:`~ReceptiveField.step` and
     :meth:`~ReceptiveField.window` make one for every layer that moves the field. The record's frozen ``__init__``
-    sets each field with ``object.__setattr__`` and ``start`` would be derived again through ``padding``; writing
-    the instance dict costs a fifth of that. ``ints``: every jump and centre is an int (``whole_values``)."""
+    sets each field with ``object.__setattr__`` too, but behind its call and ``start`` would be derived again through
+    ``padding``. (Not through ``rf.__dict__``: reading an instance's __dict__ turns its attributes from CPython's
+    inline values into a dict, and every later read of a field costs four times as much.) ``ints``: every jump and
+    centre is an int (``whole_values``)."""
     rf = _new(ReceptiveField)
-    values = rf.__dict__
-    values["size"] = size
-    values["jump"] = jump
-    values["center"] = center
-    values["position_dependent"] = position_dependent
-    values["notes"] = notes
-    values["start"] = start
+    _set(rf, "size", size)
+    _set(rf, "jump", jump)
+    _set(rf, "center", center)
+    _set(rf, "position_dependent", position_dependent)
+    _set(rf, "notes", notes)
+    _set(rf, "start", start)
     if ints:
-        values["whole_values"] = True
+        _set(rf, "whole_values", True)
     return rf
 
 

@@ -74,13 +74,15 @@ def per_shape(method):
     caches nothing."""
     slot = "_cached_" + method.__name__
 
+    # getattr and setattr, not self.__dict__: reading an instance's __dict__ turns its attributes from CPython's
+    # inline values into a dict, and every later field read of the layer costs four times as much
     @wraps(method)
     def cached(self, shape):
-        hit = self.__dict__.get(slot)
+        hit = getattr(self, slot, None)
         if hit is not None and hit[0] == shape:
             return hit[1]
         value = method(self, shape)
-        self.__dict__[slot] = (tuple(shape), value)
+        setattr(self, slot, (tuple(shape), value))
         return value
 
     return cached
@@ -92,7 +94,6 @@ def register(cls: type["Layer"]) -> type["Layer"]:
         raise RuntimeError(f"layer kind {cls.kind!r} registered twice")
     REGISTRY[cls.kind] = cls
     cls.fields = fields_of(cls)
-    cls.field_keys = tuple(cls.fields)
     return cls
 
 
@@ -129,8 +130,6 @@ class Layer:
     #: spatial ranks the kind works on (0 = flat features)
     ranks: ClassVar[tuple[int, ...]] = (0, 1, 2, 3)
     fields: ClassVar[dict[str, Field]] = {}
-    #: the keys of ``fields`` in order (set with them by :func:`register`)
-    field_keys: ClassVar[tuple[str, ...]] = ()
     #: a small network using the kind (see :class:`Example`); an own answer
     example: ClassVar[Example | None] = None
     #: the output shape in words, for kinds without per-axis :meth:`shape_steps`
@@ -162,13 +161,10 @@ class Layer:
         self.name = node.name
         if self.fields:  # (a kind without fields, an activation or a merge, has none to copy)
             values = node.fields
-            # as the spec reader makes them: one value per field in the fields' order, no more (a tuple compare is
-            # a third of comparing the key views, and any other order takes the general branch, to the same end)
-            if tuple(values) == self.field_keys:
-                self.__dict__.update(values)
-            else:
-                for key in self.fields:
-                    setattr(self, key, values[key])
+            # setattr, not self.__dict__.update: an instance whose __dict__ was read keeps its attributes in a dict,
+            # where every later read of a field costs four times as much as from CPython's inline values
+            for key in self.fields:
+                setattr(self, key, values[key])
 
     # ---- the questions ------------------------------------------------------------------------------------
     def output_shape(self, ins: Sequence[Shape]) -> Shape:
