@@ -14,6 +14,7 @@ from ..errors import SpecError
 from ..limits import LIMIT, layer_beyond as _out_of_bounds, within
 from ..spec.graph import Graph
 from ..layers import REGISTRY
+from ..layers.base import Layer
 from ..layers.merge import broadcast
 from .report import LayerReport, Report, RFReport, Totals, UnsupportedLayer
 from .rollup import COUNT_FIELDS
@@ -81,8 +82,11 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             ins, in_rfs = [shapes[a], shapes[b]], [rfs[a], rfs[b]]
         else:
             ins, in_rfs = [shapes[name] for name in inputs], [rfs[name] for name in inputs]
-        analysed = layer.analysed
-        known = analysed is not None and analysed[0] == ins  # a kept layer at the same input shapes
+        if reuse:
+            analysed = layer.analysed
+            known = analysed is not None and analysed[0] == ins  # a kept layer at the same input shapes
+        else:
+            known = False
         if known:
             out, counts, layer_notes = analysed[1]
         else:
@@ -94,7 +98,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         else:
             rf = layer.receptive_field(in_rfs, ins)
         if not known:
-            counts, layer_notes = layer.counts(ins), layer.warnings(ins)
+            counts = layer.counts(ins)
+            # the base class's answers are empty: not asked (a call costs more than the check, on every layer)
+            layer_notes = () if type(layer).warnings is _NO_WARNINGS else layer.warnings(ins)
             if kept is not None:  # a layer the graph keeps: its answers (pure, of the shapes) for the next analysis
                 layer.analysed = (ins, (out, counts, layer_notes))
         if node.flat_defaults:
@@ -142,7 +148,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         activation_bytes = prod(out) * scale
         name = node.name
         report = LayerReport(name, node.kind, [*inputs], [*out], params, buffers, macs, flops, activation_bytes,
-                             rf_report, notes, [*node.path], node.mark.line, layer.details(ins), node.stage)
+                             rf_report, notes, [*node.path], node.mark.line,
+                             {} if type(layer).details is _NO_DETAILS else layer.details(ins), node.stage)
         shapes[name] = out
         rfs[name] = rf
         sizes.append(activation_bytes)
@@ -230,6 +237,7 @@ def _yaml_text(value) -> str:
 
 
 _INT = {int}
+_NO_WARNINGS, _NO_DETAILS = Layer.warnings, Layer.details  # what a kind that says nothing more inherits
 _COUNTS = tuple(map(attrgetter, COUNT_FIELDS))  # a LayerReport's counts, in the order of Totals' fields
 
 

@@ -142,7 +142,8 @@ class ReceptiveField:
             size.append(r)
             center.append(c)
             jump.append(j)
-            start.append(_start(r, c))
+            # (_start, inlined for the usual odd size and whole centre)
+            start.append(c - (r - 1) // 2 if r & 1 and type(c) is int else _start(r, c))
         return _made(tuple(size), tuple(jump), tuple(center), self.position_dependent, self.notes, tuple(start), ints)
 
     def whole(self, in_sizes) -> "ReceptiveField":

@@ -379,7 +379,7 @@ class SlidingWindow:
 
     def receptive_field(self, rfs, ins):
         g = self.geometry(ins[0])
-        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
+        return rfs[0].window(g.k_eff, g.stride, next(zip(*g.pads)))  # (the padding before each axis)
 
     def rf_steps(self, rfs, ins):
         g = self.geometry(ins[0])

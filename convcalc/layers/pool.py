@@ -112,10 +112,8 @@ class WindowPool(SlidingWindow, Layer):
         return PoolGeometry(kernel, stride, dilation, k_eff, pads, sizes, self.out_sizes(sizes, k_eff, stride, pads))
 
     def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
-        out, ceil_mode = [], self.ceil_mode
-        for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)):  # (a loop: cheaper than a generator)
-            out.append(self.window_size(axis, n, k, s, p, ceil_mode, q))
-        return tuple(out)
+        return tuple(self.window_size(axis, n, k, s, p, self.ceil_mode, q)
+                     for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
 
     def shape_steps(self, ins, q=SYMBOLIC):
         g = self.geometry(ins[0])
