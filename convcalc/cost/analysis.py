@@ -73,7 +73,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             layer = kept[index]
         else:
             layer = registry[node.kind](node)
-            made.append(layer)
+            if kept is not None:
+                made.append(layer)
         inputs = node.inputs
         if len(inputs) == 1:  # most layers: no list comprehension to build
             ins, in_rfs = [shapes[inputs[0]]], [rfs[inputs[0]]]
@@ -90,7 +91,9 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         if known:
             out, counts, layer_notes = analysed[1]
         else:
-            out = tuple(layer.output_shape(ins))
+            out = layer.output_shape(ins)
+            if type(out) is not tuple:  # (most kinds answer with a tuple: no copy to make)
+                out = tuple(out)
         for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
             if in_rf.layout is not None:
                 rf = layer.output_field(in_rfs, ins)
