@@ -125,7 +125,8 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
                         notes.append(f"misaligned merge of `{first_name}` and `{name}`: " + "; ".join(problems))
         params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
         # max(params, buffers, MACs, FLOPs per sample)·batch > LIMIT, compared one by one (no tuple to build)
-        if params * batch > LIMIT or buffers * batch > LIMIT or macs > LIMIT or flops > LIMIT or out and max(out) > LIMIT:
+        if params * batch > LIMIT or buffers * batch > LIMIT or macs > LIMIT or flops > LIMIT or \
+                out and max(out) > LIMIT:
             _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:

@@ -274,11 +274,11 @@ _new, _set = object.__new__, object.__setattr__
 
 def _made(size, jump, center, position_dependent, notes, start, ints) -> ReceptiveField:
     """A ReceptiveField with its ``start`` already known, as :meth:`~ReceptiveField.step` and
-    :meth:`~ReceptiveField.window` make one for every layer that moves the field. The record's frozen ``__init__``
-    sets each field with ``object.__setattr__`` too, but behind its call and ``start`` would be derived again through
-    ``padding``. (Not through ``rf.__dict__``: reading an instance's __dict__ turns its attributes from CPython's
-    inline values into a dict, and every later read of a field costs four times as much.) ``ints``: every jump and
-    centre is an int (``whole_values``)."""
+    :meth:`~ReceptiveField.window` make one for every layer that moves the field: the same fields the record's
+    frozen ``__init__`` sets, without its call, and ``start`` without a second pass through ``padding``. Set with
+    ``object.__setattr__`` (the record is frozen), never through ``rf.__dict__``: reading an instance's __dict__ turns
+    its attributes from CPython's inline values into a dict, and every later read of a field costs four times as
+    much. ``ints``: every jump and centre is an int (``whole_values``)."""
     rf = _new(ReceptiveField)
     _set(rf, "size", size)
     _set(rf, "jump", jump)
