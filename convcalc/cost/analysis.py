@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..records import replace
 from math import prod
+from operator import attrgetter
 TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
 if TYPE_CHECKING:
     from typing import Any
@@ -13,8 +14,10 @@ from ..errors import SpecError
 from ..limits import LIMIT, layer_beyond as _out_of_bounds, within
 from ..spec.graph import Graph
 from ..layers import REGISTRY
+from ..layers.base import Layer
 from ..layers.merge import broadcast
 from .report import LayerReport, Report, RFReport, Totals, UnsupportedLayer
+from .rollup import COUNT_FIELDS
 from .rf import ReceptiveField
 from ..spec.loader import Network, load
 
@@ -49,17 +52,19 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         graph = expand(network, batch=batch, input=input, **variables)
     dtype_bytes = DTYPE_BYTES[graph.dtype]
     batch = graph.batch
+    scale = dtype_bytes * batch
     shapes = {graph.input_name: graph.input_shape}
     rfs = {graph.input_name: ReceptiveField.identity(graph.spatial_rank)}
     layers: list[LayerReport] = []
-    by_type, warnings, unsupported = {}, list(graph.warnings), []
+    by_kind, warnings, unsupported = {}, list(graph.warnings), []  # kind → its layers' reports
     flat_defaults = []  # (node, its input shapes, its params) of every layer that took a flat `defaults:` value
     rf_reports: dict[int, RFReport] = {}  # id(ReceptiveField) → report; every field stays alive in `rfs`
     registry = REGISTRY
     # A graph shared by Network.expanded (read-only, and only while the registry is unchanged) keeps its layer
     # objects from one analysis to the next: a layer answers from its node and its input shapes only, and keeps
-    # the geometry it derived for the last shape (layers/base.py, per_shape)
-    sizes = {}  # node name → its output's bytes, for peak_activation
+    # the geometry it derived for the last shape (layers/base.py, per_shape) and its shape, counts and warnings
+    # (`Layer.analysed`, set here)
+    sizes = []  # each node's output in bytes, in node order, for peak_activation
     kept = graph.__dict__.get("_layers")
     reuse = kept is not None and len(kept) == len(graph.nodes)
     made = []
@@ -68,40 +73,73 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             layer = kept[index]
         else:
             layer = registry[node.kind](node)
-            made.append(layer)
+            if kept is not None:
+                made.append(layer)
         inputs = node.inputs
-        ins = [shapes[name] for name in inputs]
-        out = tuple(layer.output_shape(ins))
-        in_rfs = [rfs[name] for name in inputs]
+        if len(inputs) == 1:  # most layers: no list comprehension to build
+            ins, in_rfs = [shapes[inputs[0]]], [rfs[inputs[0]]]
+        elif len(inputs) == 2:  # a residual add
+            a, b = inputs
+            ins, in_rfs = [shapes[a], shapes[b]], [rfs[a], rfs[b]]
+        else:
+            ins, in_rfs = [shapes[name] for name in inputs], [rfs[name] for name in inputs]
+        if reuse:
+            analysed = layer.analysed
+            known = analysed is not None and analysed[0] == ins  # a kept layer at the same input shapes
+        else:
+            known = False
+        if known:
+            out, counts, layer_notes = analysed[1]
+        else:
+            out = layer.output_shape(ins)
+            if type(out) is not tuple:  # (most kinds answer with a tuple: no copy to make)
+                out = tuple(out)
         for in_rf in in_rfs:  # a channels-first network (no layout anywhere) skips the layout check
             if in_rf.layout is not None:
                 rf = layer.output_field(in_rfs, ins)
                 break
         else:
             rf = layer.receptive_field(in_rfs, ins)
-        counts = layer.counts(ins)
+        if not known:
+            counts = layer.counts(ins)
+            # the base class's answers are empty: not asked (a call costs more than the check, on every layer)
+            layer_notes = () if type(layer).warnings is _NO_WARNINGS else layer.warnings(ins)
+            if kept is not None:  # a layer the graph keeps: its answers (pure, of the shapes) for the next analysis
+                layer.analysed = (ins, (out, counts, layer_notes))
         if node.flat_defaults:
             flat_defaults.append((node, ins, counts.params))
         if layer.placeholder:  # zero because unknown: listed, never a silent zero
             unsupported.append(UnsupportedLayer(node.name, *layer.stands_in_for()))
-        notes = [*node.notes, *layer.warnings(ins)]
+        notes = [*node.notes, *layer_notes]
         if len(in_rfs) > 1:  # a merge: its positioned inputs must be aligned
-            positioned = [(name, in_rf) for name, in_rf, shape in zip(inputs, in_rfs, ins)
-                          if not broadcast(shape, out)]  # an SE gate (C, 1, 1) has no position to align
-            for name, other in positioned[1:]:
-                problems = positioned[0][1].aligned_with(other)
-                if problems:
-                    notes.append(f"misaligned merge of `{positioned[0][0]}` and `{name}`: " + "; ".join(problems))
+            first = None  # the first positioned input (an SE gate (C, 1, 1) has no position to align)
+            for name, in_rf, shape in zip(inputs, in_rfs, ins):
+                if shape != out and broadcast(shape, out):
+                    continue
+                if first is None:
+                    first_name, first = name, in_rf
+                elif in_rf is not first and (in_rf.jump != first.jump or in_rf.center != first.center
+                                             or in_rf.layout != first.layout):  # else aligned: no problems
+                    problems = first.aligned_with(in_rf)
+                    if problems:
+                        notes.append(f"misaligned merge of `{first_name}` and `{name}`: " + "; ".join(problems))
         params, buffers, macs, flops = counts.params, counts.buffers, counts.macs * batch, counts.flops * batch
-        if max(out, default=0) > LIMIT or max(params, buffers, counts.macs, counts.flops) * batch > LIMIT:
+        # max(params, buffers, MACs, FLOPs per sample)·batch > LIMIT, compared one by one (no tuple to build)
+        if params * batch > LIMIT or buffers * batch > LIMIT or macs > LIMIT or flops > LIMIT or \
+                out and max(out) > LIMIT:
             _out_of_bounds(node, "its output shape or a count", [*out, params, buffers, macs, flops])
         rf_report = rf_reports.get(id(rf))  # a field passed through unchanged shares its (read-only) report
         if rf_report is None:
-            values = (*rf.size, *rf.jump, *rf.center)
-            if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
-                    else not all(map(within, values)):  # ints (most fields): their extremes are enough
-                _out_of_bounds(node, "its receptive field", values)
-            rf_report = rf_reports[id(rf)] = RFReport(list(rf.size), list(rf.jump), list(rf.start), list(rf.center),
+            size, jump, center = rf.size, rf.jump, rf.center
+            if rf.whole_values:  # ints (most fields): their extremes are enough
+                if max(*size, *jump, *center) > LIMIT or min(*size, *jump, *center) < -LIMIT:
+                    _out_of_bounds(node, "its receptive field", (*size, *jump, *center))
+            else:
+                values = (*size, *jump, *center)
+                if (max(values) > LIMIT or min(values) < -LIMIT) if set(map(type, values)) == _INT \
+                        else not all(map(within, values)):
+                    _out_of_bounds(node, "its receptive field", values)
+            rf_report = rf_reports[id(rf)] = RFReport([*size], [*jump], [*rf.start], [*center],
                                                       rf.position_dependent)
             if rf.layout is not None or rf.erf_block:  # notes for `rf --layer` and the ERF (convcalc/cost/layout.py)
                 rf_report.layout, rf_report.erf_block = rf.off_grid(out), rf.erf_block
@@ -111,27 +149,26 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
             notes.append("position-dependent receptive field: " + "; ".join(rf.notes[-1:]))
         # positional: the fields of LayerReport in order (name, type, inputs, output_shape, params, buffers, macs,
         # flops, activation_bytes, rf, warnings, path, line, details, stage), half the cost of keywords
-        activation_bytes = prod(out) * dtype_bytes * batch
-        report = LayerReport(node.name, node.kind, list(inputs), list(out), params, buffers, macs, flops,
-                             activation_bytes, rf_report, notes, list(node.path), node.mark.line, layer.details(ins),
-                             node.stage)
-        shapes[node.name], rfs[node.name] = out, rf
-        sizes[node.name] = activation_bytes
+        activation_bytes = prod(out) * scale
+        name = node.name
+        report = LayerReport(name, node.kind, [*inputs], [*out], params, buffers, macs, flops, activation_bytes,
+                             rf_report, notes, [*node.path], node.mark.line,
+                             {} if type(layer).details is _NO_DETAILS else layer.details(ins), node.stage)
+        shapes[name] = out
+        rfs[name] = rf
+        sizes.append(activation_bytes)
         layers.append(report)
-        kind_totals = by_type.get(node.kind)
-        if kind_totals is None:
-            kind_totals = by_type[node.kind] = Totals()
-        kind_totals.params += params  # Totals.add, written out: this runs for every layer
-        kind_totals.buffers += buffers
-        kind_totals.macs += macs
-        kind_totals.flops += flops
-        kind_totals.activation_bytes += activation_bytes
-        kind_totals.layers += 1
+        of_kind = by_kind.get(node.kind)  # summed per kind after the loop, in C (sum over map)
+        if of_kind is None:
+            of_kind = by_kind[node.kind] = []
+        of_kind.append(report)
         if notes:
-            warnings += [f"{node.name}: {note}" for note in notes]
+            warnings += [f"{name}: {note}" for note in notes]
     warnings += flat_default_warnings(flat_defaults)
     if kept is not None and not reuse:
         kept[:] = made  # complete: the whole graph was analysed
+    by_type = {kind: Totals(*[sum(map(count, reports)) for count in _COUNTS], len(reports))
+               for kind, reports in by_kind.items()}  # (Totals' fields in order: the counts, then layers)
     totals = Totals()  # the sum of the kinds' totals (exact ints: the same as adding up the layers)
     for kind_totals in by_type.values():
         totals.params += kind_totals.params
@@ -140,7 +177,7 @@ def analyze(network: Any, *, batch: int | None = None, input: tuple | str | None
         totals.flops += kind_totals.flops
         totals.activation_bytes += kind_totals.activation_bytes
         totals.layers += kind_totals.layers
-    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * dtype_bytes * batch)
+    peak, live_at_peak = _peak(graph, sizes, prod(graph.input_shape) * scale)
     if max(totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak) > LIMIT:
         _out_of_bounds(graph.nodes[-1], "a total of the network",
                        [totals.params, totals.buffers, totals.macs, totals.flops, totals.activation_bytes, peak])
@@ -160,9 +197,12 @@ def flat_default_warnings(taken: list) -> list[str]:
     ``taken`` lists (node, input shapes, params) of the layers that took a flat value (docs/spec.md, "defaults")."""
     changed: dict[tuple[str, str], list] = {}  # (kind, key) → [(node, params own default − params as given)]
     others: dict[str, list[str]] = {}  # key → the kinds it is meant for: those that took it without own default
+    plain = set()  # (kind, key) of a key the kind has without an own default: seen once, the rest skipped
     for node, ins, params in taken:
         cls = REGISTRY[node.kind]
         for key in node.flat_defaults:
+            if (node.kind, key) in plain:
+                continue
             if key not in cls.fields:  # a node rewritten to another kind (`compare --as`) keeps only its own keys
                 continue
             own = cls.fields[key].default
@@ -170,6 +210,7 @@ def flat_default_warnings(taken: list) -> list[str]:
                 others.setdefault(key, [])
                 if node.kind not in others[key]:
                     others[key].append(node.kind)
+                plain.add((node.kind, key))
                 continue
             if node.fields[key] == own:
                 continue
@@ -200,6 +241,8 @@ def _yaml_text(value) -> str:
 
 
 _INT = {int}
+_NO_WARNINGS, _NO_DETAILS = Layer.warnings, Layer.details  # what a kind that says nothing more inherits
+_COUNTS = tuple(map(attrgetter, COUNT_FIELDS))  # a LayerReport's counts, in the order of Totals' fields
 
 
 def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, list[str]]:
@@ -209,30 +252,29 @@ def peak_activation(graph: Graph, shapes: dict, dtype_bytes: int) -> tuple[int, 
     The network input counts as a live tensor until its last consumer; the output stays live to the end.
     """
     scale = dtype_bytes * graph.batch
-    return _peak(graph, {node.name: prod(shapes[node.name]) * scale for node in graph.nodes},
-                 prod(graph.input_shape) * scale)
+    return _peak(graph, [prod(shapes[node.name]) * scale for node in graph.nodes], prod(graph.input_shape) * scale)
 
 
-def _peak(graph: Graph, sizes: dict, input_size: int) -> tuple[int, list[str]]:
-    """:func:`peak_activation` from each node's output size in bytes (``sizes``) and the input's."""
-    last_use = {graph.input_name: -1}
-    for index, node in enumerate(graph.nodes):
+def _peak(graph: Graph, sizes: list, input_size: int) -> tuple[int, list[str]]:
+    """:func:`peak_activation` from each node's output size in bytes (``sizes``, in node order) and the input's."""
+    nodes, input_name, output = graph.nodes, graph.input_name, graph.output
+    last_use = {input_name: -1}
+    for index, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = index
-    live = {graph.input_name: input_size}
-    total = peak = sum(live.values())  # `total` is kept equal to sum(live.values())
+    live = {input_name: input_size}
+    total = peak = input_size  # `total` is kept equal to sum(live.values())
     at_peak = dict(live)
-    output = graph.output
-    for index, node in enumerate(graph.nodes):
+    last = last_use.get
+    for index, (node, size) in enumerate(zip(nodes, sizes)):
         name = node.name
-        live[name] = size = sizes[name]  # node names are unique
+        live[name] = size  # node names are unique
         total += size
         if total > peak:
             peak, at_peak = total, dict(live)
-        inputs = node.inputs
-        for used in inputs if len(inputs) == 1 else set(inputs):  # each input once
-            if last_use.get(used) == index and used != output and used in live:
+        for used in node.inputs:  # an input named twice is freed once: the second is no longer live
+            if last(used) == index and used != output and used in live:
                 total -= live.pop(used)
-        if last_use.get(name, index) <= index and name != output and name in live:
+        if last(name, index) <= index and name != output and name in live:  # not used later: freed at once
             total -= live.pop(name)
     return peak, sorted(at_peak, key=lambda name: -at_peak[name])

@@ -46,7 +46,8 @@ class _cached:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        value = obj.__dict__[self.name] = self.func(obj)
+        value = self.func(obj)
+        _set(obj, self.name, value)  # (not obj.__dict__: see _made)
         return value
 
 
@@ -68,6 +69,9 @@ class ReceptiveField:
     untracked: ClassVar[str] = ""
     #: why the analytic ERF cannot follow this layer
     erf_block: ClassVar[str] = ""
+    #: every jump and centre is known to be an int (set by :meth:`step` and :meth:`window`, for the analysis's
+    #: bounds check; False: not known)
+    whole_values: ClassVar[bool] = False
 
     def replaced(self, **changes) -> "ReceptiveField":
         """A copy with ``changes`` to the fields and to ``layout``, ``untracked`` and ``erf_block`` (kept unless
@@ -105,18 +109,42 @@ class ReceptiveField:
         conv); ``jump_factor``: the stride (a fraction < 1 for upsampling); ``center_offset``: where the centre of
         output 0's window lies, in input units ((k_eff − 1)/2 − p_before for a conv).
         """
-        size, jump, center = [], [], []
+        size, jump, center, start = [], [], [], []
+        ints = True
         for r, j, c, n, s, o in zip(self.size, self.jump, self.center, span, jump_factor, center_offset):
             grow = n * j
-            size.append(r + (grow if type(grow) is int else int(ceil(grow))))
-            center.append(whole(c + o * j))
-            jump.append(whole(j * s))
-        return ReceptiveField(tuple(size), tuple(jump), tuple(center), self.position_dependent, self.notes)
+            r += grow if type(grow) is int else int(ceil(grow))
+            c += o * j
+            j *= s
+            if type(c) is not int or type(j) is not int:  # whole() only where a Fraction arose
+                c, j, ints = whole(c), whole(j), False
+            size.append(r)
+            center.append(c)
+            jump.append(j)
+            start.append(_start(r, c))
+        return _made(tuple(size), tuple(jump), tuple(center), self.position_dependent, self.notes, tuple(start), ints)
 
     def window(self, kernel_eff, stride, pad_before) -> "ReceptiveField":
-        """Through a sliding window (conv, pooling): per-axis effective kernel, stride and padding before."""
-        return self.step([k - 1 for k in kernel_eff], stride,
-                         [_half(k - 1) - p for k, p in zip(kernel_eff, pad_before)])
+        """Through a sliding window (conv, pooling): per-axis effective kernel, stride and padding before.
+
+        :meth:`step` with span ``k_eff − 1`` and centre offset ``(k_eff − 1)/2 − p_before``, written out in one
+        loop: every conv and pooling layer runs it, and the lists :meth:`step` takes cost as much as the update."""
+        size, jump, center, start = [], [], [], []
+        ints = True
+        for r, j, c, k, s, p in zip(self.size, self.jump, self.center, kernel_eff, stride, pad_before):
+            span = k - 1
+            grow = span * j
+            r += grow if type(grow) is int else int(ceil(grow))
+            c += ((span // 2 if span % 2 == 0 else Fraction(span, 2)) - p) * j  # (_half, inlined)
+            j *= s
+            if type(c) is not int or type(j) is not int:  # whole() only where a Fraction arose
+                c, j, ints = whole(c), whole(j), False
+            size.append(r)
+            center.append(c)
+            jump.append(j)
+            # (_start, inlined for the usual odd size and whole centre)
+            start.append(c - (r - 1) // 2 if r & 1 and type(c) is int else _start(r, c))
+        return _made(tuple(size), tuple(jump), tuple(center), self.position_dependent, self.notes, tuple(start), ints)
 
     def whole(self, in_sizes) -> "ReceptiveField":
         """A layer whose single output sees its whole input (global pooling, flatten)."""
@@ -231,5 +259,35 @@ class ReceptiveField:
 def _half(value: int):
     """value / 2, exactly: an int when even."""
     return value // 2 if value % 2 == 0 else Fraction(value, 2)
+
+
+def _start(size: int, center):
+    """The first input index unit 0 sees, ``center − (size − 1)/2`` (= −P), as :attr:`ReceptiveField.start` gives
+    it: an int when whole."""
+    if type(center) is int and size & 1:  # an odd size: (size − 1)/2 is whole (most fields)
+        return center - (size - 1) // 2
+    return whole(center - _half(size - 1))
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+def _made(size, jump, center, position_dependent, notes, start, ints) -> ReceptiveField:
+    """A ReceptiveField with its ``start`` already known, as :meth:`~ReceptiveField.step` and
+    :meth:`~ReceptiveField.window` make one for every layer that moves the field: the same fields the record's
+    frozen ``__init__`` sets, without its call, and ``start`` without a second pass through ``padding``. Set with
+    ``object.__setattr__`` (the record is frozen), never through ``rf.__dict__``: reading an instance's __dict__ turns
+    its attributes from CPython's inline values into a dict, and every later read of a field costs four times as
+    much. ``ints``: every jump and centre is an int (``whole_values``)."""
+    rf = _new(ReceptiveField)
+    _set(rf, "size", size)
+    _set(rf, "jump", jump)
+    _set(rf, "center", center)
+    _set(rf, "position_dependent", position_dependent)
+    _set(rf, "notes", notes)
+    _set(rf, "start", start)
+    if ints:
+        _set(rf, "whole_values", True)
+    return rf
 
 

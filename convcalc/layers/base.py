@@ -74,13 +74,15 @@ def per_shape(method):
     caches nothing."""
     slot = "_cached_" + method.__name__
 
+    # getattr and setattr, not self.__dict__: reading an instance's __dict__ turns its attributes from CPython's
+    # inline values into a dict, and every later field read of the layer costs four times as much
     @wraps(method)
     def cached(self, shape):
-        hit = self.__dict__.get(slot)
+        hit = getattr(self, slot, None)
         if hit is not None and hit[0] == shape:
             return hit[1]
         value = method(self, shape)
-        self.__dict__[slot] = (tuple(shape), value)
+        setattr(self, slot, (tuple(shape), value))
         return value
 
     return cached
@@ -149,14 +151,18 @@ class Layer:
     #: a norm that would cancel them, as a conv's is. A flat default that changes one of them is applied, and the
     #: analysis warns once per kind with the params it changes (docs/spec.md, "defaults")
     own_defaults: ClassVar[tuple[str, ...]] = ()
+    #: set by the analysis on a layer its graph keeps between analyses (``Network.expanded``): ``(ins, (output
+    #: shape, counts, warnings))``, the answers at input shapes ``ins``, which are pure functions of them; the next
+    #: analysis of the same graph reads them instead of asking again (convcalc/cost/analysis.py)
+    analysed: ClassVar[tuple | None] = None
 
     def __init__(self, node: Node):
         self.node = node
         self.name = node.name
-        values = node.fields
-        if values.keys() == self.fields.keys():  # as the spec reader makes them: one value per field, no more
-            self.__dict__.update(values)
-        else:
+        if self.fields:  # (a kind without fields, an activation or a merge, has none to copy)
+            values = node.fields
+            # setattr, not self.__dict__.update: an instance whose __dict__ was read keeps its attributes in a dict,
+            # where every later read of a field costs four times as much as from CPython's inline values
             for key in self.fields:
                 setattr(self, key, values[key])
 
@@ -291,6 +297,8 @@ class Layer:
         """(before, after) padding per axis. Conventions in :mod:`convcalc.spec.fields`."""
         value = getattr(self, key)
         ndim = len(in_sizes)
+        if type(value) is int:  # the same padding on both sides of every axis (most layers): no text to compare
+            return [(value, value)] * ndim
         if value == "valid":
             return [(0, 0)] * ndim
         if value == "full":
@@ -346,7 +354,10 @@ class ShapeSteps:
 
 def effective_kernel(kernel, dilation, q=NUMERIC) -> tuple:
     """``k_eff = d·(k − 1) + 1`` per axis (dilation 1 means none), as a named sub-term of ``q``."""
-    return tuple(q.named("k_eff", q("d", d) * (q("k", k) - 1) + 1, expand=False) for k, d in zip(kernel, dilation))
+    k_eff = []
+    for k, d in zip(kernel, dilation):  # a loop: a generator costs more than the arithmetic (every conv and pool)
+        k_eff.append(q.named("k_eff", q("d", d) * (q("k", k) - 1) + 1, False))
+    return tuple(k_eff)
 
 
 def _rank_words(rank: int) -> str:
@@ -368,7 +379,7 @@ class SlidingWindow:
 
     def receptive_field(self, rfs, ins):
         g = self.geometry(ins[0])
-        return rfs[0].window(g.k_eff, g.stride, [p[0] for p in g.pads])
+        return rfs[0].window(g.k_eff, g.stride, next(zip(*g.pads)))  # (the padding before each axis)
 
     def rf_steps(self, rfs, ins):
         g = self.geometry(ins[0])

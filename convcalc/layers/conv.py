@@ -122,7 +122,7 @@ class Conv(SlidingWindow, Layer):
         c_in, sizes = shape[0], tuple(shape[1:])
         ndim = len(sizes)
         c_out, groups = self.out_channels(c_in), self.group_count(c_in)
-        for channels, what in ((c_in, "input"), (c_out, "output")):
+        for channels, what in ((c_in, "input"), (c_out, "output")) if c_in % groups or c_out % groups else ():
             if channels % groups:
                 key = "groups" if "groups" in self.fields else None
                 self.fail(f"{what} channels ({channels}) are not divisible by groups ({groups})",
@@ -149,8 +149,10 @@ class Conv(SlidingWindow, Layer):
                           f"and the padding ({b}, {a})", f"use a padding of at most {n}", "padding_mode")
 
     def out_sizes(self, sizes, k_eff, stride, pads, q=NUMERIC):
-        return tuple(self.window_size(axis, n, k, s, p, q=q)
-                     for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)))
+        out = []
+        for axis, (n, k, s, p) in enumerate(zip(sizes, k_eff, stride, pads)):  # (a loop: cheaper than a generator)
+            out.append(self.window_size(axis, n, k, s, p, False, q))
+        return tuple(out)
 
     def shape_steps(self, ins, q=SYMBOLIC):
         g = self.geometry(ins[0])

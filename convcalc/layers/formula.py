@@ -29,45 +29,56 @@ composite kind); ``q.cost(op)`` the FLOPs per element of an op (convcalc/cost/co
 from __future__ import annotations
 
 from math import prod
+from math import prod as _prod  # (the class body below names a method `prod`)
+from operator import floordiv
 
 from ..cost.conventions import FLOPS_PER_ELEMENT
 
 
 class Numeric:
-    """Every quantity is its value: the arithmetic is plain int arithmetic (the analysis path)."""
+    """Every quantity is its value: the arithmetic is plain int arithmetic (the analysis path).
+
+    The methods take no ``self``: :data:`NUMERIC`, the evaluator the analysis uses, is a plain function (the
+    quantity, ``q(name, value)``) carrying them as attributes, since calling an instance's ``__call__`` costs three
+    times as much as calling a function, and a conv's geometry and counts ask for some twenty quantities."""
 
     symbolic = False
 
-    def __call__(self, name: str, value, text: str | None = None):
+    @staticmethod
+    def __call__(name: str, value, text: str | None = None):
         return value
 
-    def prod(self, name: str, values):
+    @staticmethod
+    def prod(name: str, values):
         return prod(values)
 
-    def elements(self, shape):
-        """The elements of a (C, *N) tensor: ``C·ΠN``."""
-        return prod(shape)
+    elements = staticmethod(_prod)  # the elements of a (C, *N) tensor: ``C·ΠN`` (math.prod itself: no wrapper)
 
-    def per_group(self, name: str, channels: int, groups: int):
+    @staticmethod
+    def per_group(name: str, channels: int, groups: int):
         """Channels per group: ``(C_in/g)``, written ``64``, ``(64/4)``, or ``1`` when every channel is a group."""
         return channels // groups
 
-    def opt(self, condition, value, note: str):
+    @staticmethod
+    def opt(condition, value, note: str):
         return value if condition else 0
 
-    def named(self, name: str, value, expand: bool = True, note: str = ""):
+    @staticmethod
+    def named(name: str, value, expand: bool = True, note: str = ""):
         return value
 
-    def cost(self, op: str):
+    @staticmethod
+    def cost(op: str):
         return FLOPS_PER_ELEMENT[op][0]
 
-    def floor_div(self, a, b):
-        return a // b
+    floor_div = staticmethod(floordiv)  # ``a // b`` (operator.floordiv itself: no wrapper)
 
-    def ceil_div(self, a, b):
+    @staticmethod
+    def ceil_div(a, b):
         return -(-a // b)
 
-    def exact_div(self, a, b):
+    @staticmethod
+    def exact_div(a, b):
         """``a/b`` where ``b`` divides ``a`` (checked by the caller)."""
         return a // b
 
@@ -138,7 +149,17 @@ def value_of(x):
     return x.value if hasattr(x, "symbolic") else x
 
 
-NUMERIC = Numeric()
+def _numeric(name: str, value, text: str | None = None):
+    """A quantity of :data:`NUMERIC`: its value."""
+    return value
+
+
+#: the numeric evaluator: :class:`Numeric`'s vocabulary on a plain function (see :class:`Numeric`)
+NUMERIC = _numeric
+for _name in ("symbolic", "prod", "elements", "per_group", "opt", "named", "cost", "floor_div", "ceil_div",
+              "exact_div"):
+    setattr(NUMERIC, _name, getattr(Numeric, _name))
+del _name
 SYMBOLIC = Symbolic()
 
 
@@ -151,7 +172,10 @@ class Counts:
     _fields = __slots__
 
     def __init__(self, params=0, buffers=0, macs=0, flops=0):
-        self.params, self.buffers, self.macs, self.flops = params, buffers, macs, flops
+        self.params = params  # (one statement each: a tuple assignment of four builds and unpacks a tuple)
+        self.buffers = buffers
+        self.macs = macs
+        self.flops = flops
 
     def __iter__(self):
         return iter((self.params, self.buffers, self.macs, self.flops))

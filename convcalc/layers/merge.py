@@ -92,13 +92,13 @@ class Broadcasting(Merge):
         return tuple(out)
 
     def receptive_field(self, rfs, ins):
-        rf = super().receptive_field(rfs, ins)
         first = ins[0]
         for shape in ins:
             if shape != first:
                 break
-        else:
-            return rf  # nothing broadcast
+        else:  # nothing broadcast (the residual add of every ResNet): Merge's rule with every input positioned
+            return max(rfs, key=_field_size)
+        rf = super().receptive_field(rfs, ins)
         out = self.output_shape(ins)
         if any(len(shape) != len(out) for shape in ins) or rf.off_grid(out):
             rf = rf.blocked(f"`{self.name}` broadcasts {' and '.join(map(fmt_tuple, ins))} (laid out "
@@ -290,6 +290,10 @@ class Divide(Binary):
     def saved_for_backward(self, ins):
         """Both inputs: d(a/b)/da = 1/b, d/db = −a/b² (``div.Tensor`` saves other, and self for other's grad)."""
         return saved.saves(saved.input_(0), saved.input_(1))
+
+
+def _field_size(rf):
+    return rf.size
 
 
 def broadcast(shape, out) -> bool:
