@@ -150,7 +150,7 @@ class Expander:
         if not isinstance(raw, YMap):
             raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
         common, per_kind = {}, {}
-        all_fields = {key for cls in self.registry.values() for key in cls.fields}
+        all_fields = self.registry.all_field_names()  # from the index: listing the classes imports every kind
         for key, value in raw.items():
             if key in self.registry and isinstance(value, YMap):
                 for sub, sub_value in value.items():
