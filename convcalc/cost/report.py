@@ -6,7 +6,6 @@ such as ``"1/2"``.
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
 if TYPE_CHECKING:
@@ -246,6 +245,8 @@ class Report:
     def to_json(self, indent: int | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
         and diff, and written by json's C encoder (an indented dump runs in pure Python, seconds for 10k layers)."""
+        import json  # here, not at the top: the table output of `convcalc analyze` never needs it (1 ms)
+
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
         text = json.dumps(self._dict_with(_LAYERS_TOKEN), indent=indent, ensure_ascii=False)
@@ -272,6 +273,8 @@ class Report:
 
     @classmethod
     def from_json(cls, text: str) -> "Report":
+        import json
+
         return cls.from_dict(json.loads(text))
 
 
@@ -292,6 +295,7 @@ def _compact_encoder():
     """``json.dumps(obj, ensure_ascii=False)`` for one object after another. ``JSONEncoder.encode`` builds a new C
     encoder on every call, a quarter of the time for a small dict; this builds CPython's once (the same one, with
     the same settings) and falls back to the public API where the C accelerator is missing."""
+    import json
     from json.encoder import c_make_encoder, encode_basestring
 
     if c_make_encoder is None:
