@@ -13,9 +13,13 @@ import unicodedata
 from .model import Table
 
 
+#: the first code point that unicodedata.east_asian_width gives as wide ("W" or "F"): U+0378, unassigned
+_FIRST_WIDE = "\u0378"
+
+
 def cell_len(text: str) -> int:
     """Terminal cells taken by ``text`` (East Asian wide characters take two)."""
-    if text.isascii():
+    if text.isascii() or max(text) < _FIRST_WIDE:  # a shape's `×`, a `·`: no character below takes two
         return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
