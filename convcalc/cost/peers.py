@@ -9,7 +9,7 @@ of the total and named in the report's warnings (never a silent zero).
 
 from __future__ import annotations
 
-from ..records import field, record, replace
+from ..records import replace
 
 from ..layers import REGISTRY
 from ..layers.peers import HEADLINE, PEERS, count
@@ -17,23 +17,25 @@ from .conventions import DTYPE_BYTES
 from .report import Report, Totals
 
 
-@record
 class PeerTotals:
     """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
     params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
-    ``kind: why``)."""
+    ``kind: why``). ``delta``: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over
+    its layers (what the footer explains); ``ops_with_bugs``: the headline with the tool's known bugs (what it
+    prints by default), counted in the same pass. (A plain class: a record compiles its ``__init__`` at import,
+    0.1 ms of every ``convcalc analyze``.)"""
 
-    peer: str
-    ops: int = 0
-    params: int = 0
-    layers: list = field(default_factory=list)
-    unmapped: dict[str, list[str]] = field(default_factory=dict)
-    bugs: dict[str, str] = field(default_factory=dict)
-    #: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over its layers (what the
-    #: footer explains)
-    delta: dict[str, int] = field(default_factory=dict)
-    #: the headline with the tool's known bugs (what it prints by default), counted in the same pass
-    ops_with_bugs: int = 0
+    __slots__ = ("peer", "ops", "params", "layers", "unmapped", "bugs", "delta", "ops_with_bugs")
+
+    def __init__(self, peer: str):
+        self.peer, self.ops, self.params, self.ops_with_bugs = peer, 0, 0, 0
+        self.layers: list = []
+        self.unmapped: dict[str, list[str]] = {}
+        self.bugs: dict[str, str] = {}
+        self.delta: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"PeerTotals({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
 
 
 def _walk(report: Report, graph) -> list:
