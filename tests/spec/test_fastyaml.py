@@ -185,3 +185,13 @@ def _block(draw, indent=0, depth=0):
 @given(_block())
 def test_generated_documents_read_as_pyyaml_reads_them(monkeypatch, text):
     _agrees(monkeypatch, text)
+
+
+def test_the_unread_characters_are_the_complement_of_the_ones_read():
+    """_UNREAD is written as the class of the characters the reader leaves to PyYAML (quick to compile); it matches
+    exactly the code points outside the class of those it reads."""
+    from convcalc.spec.fastyaml import _UNREAD
+
+    read = re.compile("[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert _UNREAD.findall(every) == read.findall(every)
