@@ -16,6 +16,7 @@ from fractions import Fraction
 #: the count units of ``--units`` (``auto`` picks K/M/G/T; ``raw`` is the exact integer)
 UNITS = ("auto", "raw", "K", "M", "G")
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_AUTO = tuple((suffix, _SCALE[suffix]) for suffix in ("T", "G", "M", "K"))  # what ``auto`` tries, largest first
 _BINARY = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
 
 
@@ -28,6 +29,8 @@ def whole(value):
 
 def fraction_text(value) -> str:
     """An exact number as text: ``3``, ``-3/2`` (ints, Fractions, or their text)."""
+    if type(value) is int:  # most values: no Fraction made (a table writes one or two per row)
+        return str(value)
     value = Fraction(value)
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
@@ -74,9 +77,10 @@ def fmt_count(value: int, units: str = "raw") -> str:
     if units == "raw":
         return grouped(value)
     if units == "auto":
-        for suffix in ("T", "G", "M", "K"):
-            if abs(value) >= _SCALE[suffix]:
-                return f"{scaled_text(value, _SCALE[suffix])} {suffix}"
+        magnitude = abs(value)  # once: a table writes several counts per row
+        for suffix, scale in _AUTO:
+            if magnitude >= scale:
+                return f"{scaled_text(value, scale)} {suffix}"
         return grouped(value)
     return f"{scaled_text(value, _SCALE[units], 3)} {units}"
 
@@ -99,7 +103,7 @@ def fmt_shape(shape) -> str:
 def fmt_axes(values, fmt=str) -> str:
     """Per-axis values, once when all are equal: ``3`` or ``3×1``."""
     values = list(values)
-    if values and all(v == values[0] for v in values):
+    if values and values.count(values[0]) == len(values):  # all equal (ints and Fractions: no NaN)
         return fmt(values[0])
     return "×".join(fmt(v) for v in values)
 

@@ -31,7 +31,7 @@ TABLE = "tool.convcalc"
 #: the project file's keys (docs/editors.md, "Project defaults")
 KEYS = ("budgets", "configs", "units", "width")
 MIN_WIDTH = 20
-_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*convcalc[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
+_HEADER = r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*convcalc[ \t]*\][ \t]*(#.*)?$"  # compiled on use (0.2 ms)
 
 
 class ProjectDefaults:
@@ -76,7 +76,10 @@ def _has_table(path: str) -> bool:
             text = stream.read(1 << 20).decode("utf-8", "replace")
     except OSError:
         return False
-    return "convcalc" in text and _HEADER.search(text) is not None
+    # the header's words on one line first: convcalc's own pyproject.toml, or one that depends on it, has none
+    if not any("[" in line and "tool" in line and "convcalc" in line for line in text.splitlines()):
+        return False
+    return re.search(_HEADER, text, re.MULTILINE) is not None
 
 
 _CACHE: dict[str, ProjectDefaults] = {}
@@ -180,7 +183,7 @@ def _mark(text: str, path: str, table: str, key: str | None, value: bool = True)
     lines = text.splitlines()
     start = 0
     if table:
-        header = _HEADER.search(text)
+        header = re.search(_HEADER, text, re.MULTILINE)
         start = text.count("\n", 0, header.start()) + 1 if header else 1
     if key is None:
         return Mark(path, max(start, 1), 1)

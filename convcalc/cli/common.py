@@ -8,7 +8,6 @@ nothing heavy at module level.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 from ..render.emitters import no_color, use_color
 
@@ -25,16 +24,20 @@ def report_error(err) -> None:
         write_message(str(one), sys.stderr, "\x1b[31merror:\x1b[0m " if use_color(sys.stderr) else "error: ")
 
 
-@contextmanager
-def user_errors():
-    """Bad input → ``FILE:LINE:COL: message — hint`` on stderr and exit code 2, never a traceback."""
-    from ..errors import SpecError
+class user_errors:  # a lower-case name: used as `with user_errors():`, as the function it replaces was
+    """Bad input → ``FILE:LINE:COL: message — hint`` on stderr and exit code 2, never a traceback. (A class, not
+    ``@contextlib.contextmanager``: the fast analyze path imports this module, and contextlib costs 0.4 ms.)"""
 
-    try:
-        yield
-    except SpecError as err:
-        report_error(err)
-        raise SystemExit(2) from None
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, traceback):
+        from ..errors import SpecError
+
+        if isinstance(err, SpecError):
+            report_error(err)
+            raise SystemExit(2) from None
+        return False
 
 
 def overrides(values: list[str] | None) -> dict:

@@ -9,7 +9,7 @@ of the total and named in the report's warnings (never a silent zero).
 
 from __future__ import annotations
 
-from ..records import field, record, replace
+from ..records import replace
 
 from ..layers import REGISTRY
 from ..layers.peers import HEADLINE, PEERS, count
@@ -17,59 +17,93 @@ from .conventions import DTYPE_BYTES
 from .report import Report, Totals
 
 
-@record
 class PeerTotals:
     """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
     params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
-    ``kind: why``)."""
+    ``kind: why``). ``delta``: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over
+    its layers (what the footer explains); ``ops_with_bugs``: the headline with the tool's known bugs (what it
+    prints by default), counted in the same pass. (A plain class: a record compiles its ``__init__`` at import,
+    0.1 ms of every ``convcalc analyze``.)"""
 
-    peer: str
-    ops: int = 0
-    params: int = 0
-    layers: list = field(default_factory=list)
-    unmapped: dict[str, list[str]] = field(default_factory=dict)
-    bugs: dict[str, str] = field(default_factory=dict)
-    #: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over its layers (what the
-    #: footer explains)
-    delta: dict[str, int] = field(default_factory=dict)
-    #: the headline with the tool's known bugs (what it prints by default), counted in the same pass
-    ops_with_bugs: int = 0
+    __slots__ = ("peer", "ops", "params", "layers", "unmapped", "bugs", "delta", "ops_with_bugs")
+
+    def __init__(self, peer: str):
+        self.peer, self.ops, self.params, self.ops_with_bugs = peer, 0, 0, 0
+        self.layers: list = []
+        self.unmapped: dict[str, list[str]] = {}
+        self.bugs: dict[str, str] = {}
+        self.delta: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"PeerTotals({', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)})"
 
 
 def _walk(report: Report, graph) -> list:
-    """``(node, layer, its input shapes, its output shape, its report)`` for every layer, in order."""
+    """``(node, layer, its input shapes, its output shape, its report, its key)`` for every layer, in order. Layers
+    with the same key are counted alike by every peer (see :func:`_key`); a key is a small int, or None where it
+    cannot be made."""
     shapes = {graph.input_name: tuple(report.input)}
     kept = graph.__dict__.get("_layers")
     made = kept if kept is not None and len(kept) == len(graph.nodes) else None
     steps = []
+    keys: dict = {}  # what a layer's counts depend on → its number: hashed once here (a Fraction hashes slowly)
     for index, (node, layer_report) in enumerate(zip(graph.nodes, report.layers)):
         layer = made[index] if made is not None else REGISTRY[node.kind](node)
         ins = [shapes[name] for name in node.inputs]
         out = shapes[node.name] = tuple(layer_report.output_shape)
-        steps.append((node, layer, ins, out, layer_report))
+        try:
+            key = keys.setdefault(_key(layer, node, ins, out, layer_report.params), len(keys))
+        except TypeError:  # a field value that cannot be hashed (a list of sub-layers)
+            key = None
+        steps.append((node, layer, ins, out, layer_report, key))
     return steps
 
 
-def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: list | None = None) -> PeerTotals:
+def _key(layer, node, ins, out, params) -> tuple:
+    """What a peer's count of a layer depends on: its kind's class, its fields, its input and output shapes and its
+    params (a rule reads nothing else, convcalc/layers/peers.py; each field's values are of the one type its
+    ``Field`` gives, so equal values are the same). ResNet-50's 175 layers are 55 distinct ones, so
+    :func:`peer_totals` counts each once per peer."""
+    return type(layer), tuple(node.fields.items()), tuple(ins), out, params
+
+
+def _counted(layer, peer: str, ins, out, bugs: bool, params: int):
+    """A layer's count under ``peer`` (``params``: the layer's): None (unmapped), or ``(ops, params, rule, whether
+    the peer's known bug changed the count, the count with its known bugs)``, per sample."""
+    counted = count(layer, peer, ins, out, bugs, params)
+    if counted is None:
+        return None
+    ops, counted_params, rule = counted
+    if bugs:
+        return ops, counted_params, rule, count(layer, peer, ins, out)[0] != ops, ops
+    # only a rule with a known bug counts otherwise with it
+    buggy = ops if rule.bug is None else count(layer, peer, ins, out, True, params)[0]
+    return ops, counted_params, rule, False, buggy
+
+
+def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: list | None = None,
+                memo: dict | None = None) -> PeerTotals:
     """``peer``'s count of the analysed ``graph`` (its ``report`` gives every layer's shapes; ``steps``: its
-    :func:`_walk`, when already made)."""
+    :func:`_walk`, when already made; ``memo``: the counts of distinct layers, shared between calls)."""
     totals = PeerTotals(peer)
-    for node, layer, ins, out, layer_report in steps or _walk(report, graph):
-        counted = count(layer, peer, ins, out, bugs, layer_report.params)
+    memo = {} if memo is None else memo
+    batch = report.batch
+    for node, layer, ins, out, layer_report, key in steps or _walk(report, graph):
+        if key is None:
+            counted = _counted(layer, peer, ins, out, bugs, layer_report.params)
+        else:
+            counted = memo.get((key, peer, bugs), memo)  # the memo itself: not counted yet
+            if counted is memo:
+                counted = memo[key, peer, bugs] = _counted(layer, peer, ins, out, bugs, layer_report.params)
         if counted is None:
             totals.unmapped.setdefault(node.kind, []).append(node.name)
             totals.layers.append(None)
             continue
-        ops, params, rule = counted
-        if bugs:
-            right = count(layer, peer, ins, out)[0]
-            if right != ops:
-                totals.bugs.setdefault(node.kind, rule.why)
-            buggy = ops
-        else:  # only a rule with a known bug counts otherwise with it
-            buggy = ops if rule.bug is None else count(layer, peer, ins, out, True, layer_report.params)[0]
-        totals.ops_with_bugs += buggy * report.batch
-        ops *= report.batch
+        ops, params, rule, buggy_differs, buggy = counted
+        if buggy_differs:
+            totals.bugs.setdefault(node.kind, rule.why)
+        totals.ops_with_bugs += buggy * batch
+        ops *= batch
         totals.layers.append((ops, params))
         totals.ops += ops
         totals.params += params
@@ -128,9 +162,9 @@ def peers_summary(report: Report, graph, units: str = "auto") -> str:
     from ..numbers import fmt_count
 
     parts = []
-    steps = _walk(report, graph)
+    steps, memo = _walk(report, graph), {}
     for peer in PEERS:
-        totals = peer_totals(report, graph, peer, steps=steps)
+        totals = peer_totals(report, graph, peer, steps=steps, memo=memo)
         adds = [kind for kind, delta in sorted(totals.delta.items(), key=lambda item: -abs(item[1])) if delta > 0]
         drops = [kind for kind, delta in totals.delta.items() if delta < 0]
         why = []

@@ -6,7 +6,6 @@ such as ``"1/2"``.
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 TYPE_CHECKING = False  # typing costs start-up; the annotations are text (PEP 563)
 if TYPE_CHECKING:
@@ -246,6 +245,8 @@ class Report:
     def to_json(self, indent: int | str | None = 2) -> str:
         """The report as JSON. With ``indent``, the top level is indented and each layer is one line: easy to read
         and diff."""
+        import json  # here, not at the top: the table output of `convcalc analyze` never needs it (1 ms)
+
         if indent is None:
             return json.dumps(self.to_dict(), ensure_ascii=False)
         return "".join(self.json_pieces(indent))
@@ -284,6 +285,8 @@ class Report:
 
     @classmethod
     def from_json(cls, text: str) -> "Report":
+        import json
+
         return cls.from_dict(json.loads(text))
 
 

@@ -1,11 +1,10 @@
-"""Layer kinds. Importing this package registers every kind in :data:`REGISTRY`.
+"""Layer kinds: :data:`REGISTRY` maps every ``type:`` to its class.
 
-One module per family; one registered class per ``type:`` (docs/extending.md lists what a kind answers).
+One module per family; one registered class per ``type:`` (docs/extending.md lists what a kind answers). A kind's
+module is imported the first time the kind is looked up (:mod:`convcalc.layers.registry`), so that a command pays
+only for the kinds its network uses.
 """
 
 from .base import REGISTRY, Layer, register  # noqa: F401
-# registration side effects:
-from . import (channel, conv, deformable, elementwise, excitation, factorised, linear, merge, norm,  # noqa: F401
-               placeholder, pool, resample, reshape, scale, unshared)
 
 __all__ = ["REGISTRY", "Layer", "register"]

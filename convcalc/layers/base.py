@@ -33,10 +33,9 @@ from ..numbers import fraction_text
 from ..spec.fields import Field, fields_of
 from ..spec.graph import Node
 from .formula import NUMERIC, SYMBOLIC, ZERO, Counts
+from .registry import REGISTRY
 
 Shape = tuple[int, ...]
-
-REGISTRY: dict[str, type["Layer"]] = {}
 
 
 class Example:
@@ -90,9 +89,7 @@ def per_shape(method):
 
 def register(cls: type["Layer"]) -> type["Layer"]:
     """Class decorator: make ``cls`` the handler of ``type: cls.kind``."""
-    if cls.kind in REGISTRY:
-        raise RuntimeError(f"layer kind {cls.kind!r} registered twice")
-    REGISTRY[cls.kind] = cls
+    REGISTRY.add(cls)  # raises for a kind registered twice
     cls.fields = fields_of(cls)
     return cls
 

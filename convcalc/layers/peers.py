@@ -10,7 +10,9 @@ it out and say so, never a silent zero. A rule of 0 is the peer's documented beh
 Versions read and run (docs/flops.md, "Peers' conventions", cites each file): fvcore 0.1.5.post20221221,
 ptflops 0.7.5, thop 0.1.1.post2209072238, torchinfo 1.8.0.
 
-Every count is per sample, from the layer's input shapes ``ins`` and output shape ``out`` (channels first).
+Every count is per sample, from the layer's fields, its input shapes ``ins`` and output shape ``out`` (channels
+first), and from nothing else (not the layer's name or its inputs' names): layers alike in those count alike, and
+the footer counts each distinct one once (convcalc/cost/peers.py).
 """
 
 from __future__ import annotations

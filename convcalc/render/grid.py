@@ -8,15 +8,24 @@ a TTY.
 
 from __future__ import annotations
 
-import unicodedata
-
 from .model import Table
+
+#: the first code point that unicodedata.east_asian_width gives as wide ("W" or "F"): U+0378, unassigned
+_FIRST_WIDE = "\u0378"
+#: narrow characters above it that tables draw (punctuation such as `—` and `…`, arrows such as `↳`, math
+#: operators such as `−`, box drawing and the bars' blocks), deleted before the check (a test checks each)
+_NARROW = dict.fromkeys([*range(0x2000, 0x2065), *range(0x2190, 0x2300), *range(0x2500, 0x25A0)])
 
 
 def cell_len(text: str) -> int:
     """Terminal cells taken by ``text`` (East Asian wide characters take two)."""
     if text.isascii():
         return len(text)
+    rest = text.translate(_NARROW)  # str methods in C, where unicodedata is a call per character
+    if rest.isascii() or max(rest) < _FIRST_WIDE:  # a shape's `×`, a `·`: no character below takes two
+        return len(text)
+    import unicodedata  # here: most tables never get this far
+
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -172,7 +172,7 @@ class Expander:
             raise SpecError("`defaults` must be a mapping", doc.mark_of("defaults"), "write `defaults: {bias: false}`")
         self.defaults_source = raw if raw else None  # what the kinds' tables are remembered for (:meth:`_kind`)
         common, per_kind = {}, {}
-        all_fields = _AllFields(self.registry)
+        all_fields = self.registry.all_field_names()  # from the index: listing the classes imports every kind
         for key, value in raw.items():
             if key in self.registry and isinstance(value, YMap):
                 for sub, sub_value in value.items():
@@ -188,7 +188,7 @@ class Expander:
                                 f"`convcalc explain {key}` lists its keys")
             else:
                 raise SpecError(f"`defaults` key `{key}` is not a field of any layer kind", raw.key_mark(key),
-                                did_you_mean(str(key), sorted(all_fields.keys() | set(self.registry)),
+                                did_you_mean(str(key), sorted(all_fields | set(self.registry)),
                                             "`convcalc explain KIND` lists the keys of a kind"))
         return common, per_kind
 
@@ -847,20 +847,6 @@ class _Kind:
 #: see Expander._kind
 _TABLES: dict = {}
 _TABLES_KEPT = 1000  # at most (a few kinds per spec, for the specs of a session)
-
-
-class _AllFields:
-    """Whether a key is a field of some kind, asked of the kinds themselves: a spec's `defaults:` has a few keys,
-    and the set of every field of every kind (a few hundred) is built only for the message of an unknown one."""
-
-    def __init__(self, registry):
-        self.registry = registry
-
-    def __contains__(self, key) -> bool:
-        return any(key in cls.fields for cls in self.registry.values())
-
-    def keys(self) -> set:
-        return {key for cls in self.registry.values() for key in cls.fields}
 
 
 _PER_LAYER = object()

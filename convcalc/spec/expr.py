@@ -1,6 +1,6 @@
 """A small, whitelisted expression evaluator for numeric spec fields.
 
-``"make_divisible(32 * alpha, 8)"`` is parsed with :mod:`ast` and walked node by node; only the operators and
+``"make_divisible(32 * alpha, 8)"`` is parsed into an :mod:`ast` tree and walked node by node; only the operators and
 functions below are allowed, names come from the vars and block arguments in scope, and nothing is ever passed
 to Python's ``eval``. Arithmetic is exact: numbers are ints or :class:`fractions.Fraction`, so ``/`` never
 rounds and a width multiplier of 0.1 is exactly one tenth.
@@ -23,7 +23,7 @@ message of its own mistakes, and the memo of parsed expressions and their values
 
 from __future__ import annotations
 
-import ast
+import _ast  # the node classes and the parser, without ast.py (1 ms at start-up; imported for messages only)
 import math
 import operator
 from fractions import Fraction
@@ -208,12 +208,12 @@ FUNCTIONS = {
 }
 
 _BINOPS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: None,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: None,
+    _ast.Add: operator.add, _ast.Sub: operator.sub, _ast.Mult: operator.mul, _ast.Div: None,
+    _ast.FloorDiv: operator.floordiv, _ast.Mod: operator.mod, _ast.Pow: None,
 }
 _CMPOPS = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
+    _ast.Eq: operator.eq, _ast.NotEq: operator.ne, _ast.Lt: operator.lt, _ast.LtE: operator.le,
+    _ast.Gt: operator.gt, _ast.GtE: operator.ge,
 }
 
 
@@ -286,7 +286,7 @@ def _parsed(text: str, mark: Mark | None):
         raise SpecError(f"the expression `{shorten(source)}` is longer than {MAX_CHARS:,} characters", mark,
                         "split it over several vars (docs/spec.md, \"Limits\")")
     try:
-        tree = ast.parse(source, mode="eval")
+        tree = compile(source, "<unknown>", "eval", _ast.PyCF_ONLY_AST)  # ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise SpecError(f"cannot parse the expression `{shorten(text)}` ({shorten(exc.msg, 80)})", mark,
                         "use numbers, names, + - * / // % **, parentheses and "
@@ -295,7 +295,7 @@ def _parsed(text: str, mark: Mark | None):
         raise _too_deep(text, mark) from None
     if _depth(tree.body) > MAX_DEPTH:
         raise _too_deep(text, mark)
-    used = list(dict.fromkeys(node.id for node in ast.walk(tree.body) if isinstance(node, ast.Name)
+    used = list(dict.fromkeys(node.id for node in _walk(tree.body) if isinstance(node, _ast.Name)
                               and node.id not in _WORDS and not _is_function(node, tree.body)))
     parsed = (tree.body, source, None if UNMEMOISED_NAMES.intersection(used) else tuple(used))
     if len(_TREES) >= _MEMO_LIMIT:
@@ -312,7 +312,7 @@ _WORDS = ("true", "True", "false", "False")
 
 def _is_function(name, body) -> bool:
     """Whether the name ``name`` is the function of a call in ``body`` (``max`` in ``max(a, b)``), not a value."""
-    return any(isinstance(node, ast.Call) and node.func is name for node in ast.walk(body))
+    return any(isinstance(node, _ast.Call) and node.func is name for node in _walk(body))
 
 
 def _constant_text(value) -> str:
@@ -328,12 +328,32 @@ def _depth(tree) -> int:
         deepest = max(deepest, depth)
         if deepest > MAX_DEPTH:
             break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        stack.extend((child, depth + 1) for child in _children(node))
     return deepest
+
+
+def _walk(node) -> list:
+    """``ast.walk``: the node and every node under it, breadth first (in the same order)."""
+    todo = [node]
+    for node in todo:  # the list grows as it is read: a queue
+        todo.extend(_children(node))
+    return todo
+
+
+def _children(node):
+    """``ast.iter_child_nodes``: the nodes directly under ``node``, in field order."""
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, _ast.AST):
+            yield value
+        elif isinstance(value, list):
+            yield from (item for item in value if isinstance(item, _ast.AST))
 
 
 def _code(node) -> str:
     """A part of an expression as a message quotes it."""
+    import ast
+
     return shorten(ast.unparse(node), 120)
 
 
@@ -373,6 +393,8 @@ class _Evaluator:
             self.fail(f"the constant `{escaped(shorten(_constant_text(value)))}` is not a number", "expressions work on numbers only")
         if isinstance(value, float):
             # the decimal as written, exactly: Python's float would round 4.00000000000000000001 to 4.0
+            import ast
+
             written = ast.get_source_segment(self.source, node)
             try:
                 return decimal_value(written, self.mark, f"in expression `{self.text}`: the number")
@@ -397,10 +419,10 @@ class _Evaluator:
 
     def visit_UnaryOp(self, node):
         value = self.visit(node.operand)
-        if isinstance(node.op, (ast.USub, ast.UAdd)):
+        if isinstance(node.op, (_ast.USub, _ast.UAdd)):
             self._number(value, node)
-            return -value if isinstance(node.op, ast.USub) else +value
-        if isinstance(node.op, ast.Not):
+            return -value if isinstance(node.op, _ast.USub) else +value
+        if isinstance(node.op, _ast.Not):
             return not self._boolean(value, node)
         self.fail(f"operator `{_code(node)}` is not allowed", "use + - * / // % **")
 
@@ -411,9 +433,9 @@ class _Evaluator:
         for side in (left, right):
             self._number(side, node)
         try:
-            if isinstance(node.op, ast.Div):
+            if isinstance(node.op, _ast.Div):
                 return normalize(Fraction(left) / Fraction(right))
-            if isinstance(node.op, ast.Pow):
+            if isinstance(node.op, _ast.Pow):
                 if isinstance(right, Fraction) and right.denominator != 1 and abs(right) <= _MAX_EXPONENT:
                     self.fail("fractional powers are not exact",
                               "use whole-number exponents, or pow(x, y) for a floating-point result")
@@ -444,7 +466,7 @@ class _Evaluator:
         return value
 
     def visit_BoolOp(self, node):
-        stop = not isinstance(node.op, ast.And)  # `and` stops at the first false, `or` at the first true
+        stop = not isinstance(node.op, _ast.And)  # `and` stops at the first false, `or` at the first true
         for item in node.values:
             if self._boolean(self.visit(item), node) is stop:
                 return stop
@@ -456,7 +478,7 @@ class _Evaluator:
             if type(op) not in _CMPOPS:
                 self.fail(f"comparison in `{_code(node)}` is not allowed", "use == != < <= > >=")
             right = self.visit(comparator)
-            if (isinstance(left, str) or isinstance(right, str)) and type(op) not in (ast.Eq, ast.NotEq):
+            if (isinstance(left, str) or isinstance(right, str)) and type(op) not in (_ast.Eq, _ast.NotEq):
                 self.fail(f"`{_code(node)}` orders a word", "words can only be compared with == and !=")
             if not _CMPOPS[type(op)](left, right):
                 return False
@@ -467,7 +489,9 @@ class _Evaluator:
         return self.visit(node.body) if self._boolean(self.visit(node.test), node) else self.visit(node.orelse)
 
     def visit_Call(self, node):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        if not isinstance(node.func, _ast.Name) or node.func.id not in FUNCTIONS:
+            import ast
+
             name = ast.unparse(node.func)
             self.fail(f"unknown function `{name}`", did_you_mean(
                 name, FUNCTIONS, "the functions are " + ", ".join(f"`{f}`" for f in sorted(FUNCTIONS))))
@@ -502,7 +526,7 @@ class _Evaluator:
                       f"only arithmetic, comparisons, and/or/not and `a if c else b` are allowed, and only a list "
                       f"such as `in_size` can be indexed (`in_size[0]`); `{_code(node.value)}` is "
                       f"{shorten(repr(value))}")
-        if isinstance(node.slice, ast.Slice):
+        if isinstance(node.slice, _ast.Slice):
             self.fail(f"`{_code(node)}` takes a slice", "take one item, e.g. `in_size[0]`")
         index = self.visit(node.slice)
         if isinstance(index, bool) or not isinstance(index, int):

@@ -215,7 +215,9 @@ class Network:
 
         items = tuple(sorted((name, type(value), value) for name, value in (overrides or {}).items()))
         key = (items, type(input_shape), input_shape, type(batch), batch)
-        origin = (self.doc, self.blocks, self.name, self.source, *REGISTRY.values())  # compared by identity
+        # compared by identity; the registry's state changes with any of its classes (listing them would import
+        # every kind module, convcalc/layers/registry.py)
+        origin = (self.doc, self.blocks, self.name, self.source, REGISTRY.state)
         try:
             hit = self._expansions.get(key)
         except TypeError:  # unhashable: a list-valued var from Python

@@ -324,3 +324,17 @@ def test_messages_wrap_on_a_terminal_and_stay_whole_elsewhere(monkeypatch):
     # around the label
     assert terminal.getvalue() == ("\x1b[31merror:\x1b[0m 4 operators with no layer kind\n"
                                    "  kept as zero-cost placeholders\n")
+
+
+def test_cell_len_counts_wide_characters_twice_and_its_shortcut_is_exact():
+    """The shortcut (no character at or above U+0378) holds for every code point below it, as unicodedata says."""
+    import unicodedata
+
+    from convcalc.render.grid import _FIRST_WIDE, _NARROW, cell_len
+
+    assert all(unicodedata.east_asian_width(chr(c)) not in "WF" for c in range(ord(_FIRST_WIDE)))
+    assert unicodedata.east_asian_width(_FIRST_WIDE) in "WF"
+    assert all(unicodedata.east_asian_width(chr(c)) not in "WF" and value is None for c, value in _NARROW.items())
+    assert cell_len("64×56×56") == 8 and cell_len("· a") == 3 and cell_len("") == 0
+    assert cell_len("█▏ 12.5%") == 8 and cell_len("层 conv") == 7 and cell_len("ｆ×") == 3
+    assert cell_len("↳ — 层") == 6 and cell_len("…") == 1

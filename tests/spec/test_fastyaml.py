@@ -250,3 +250,13 @@ def test_the_ascii_check_of_unread_characters_is_the_regular_expressions():
     for code in [*range(0x300), 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0x1F600]:
         for text in (chr(code), f"a: {chr(code)}\n", "a: b\n" + chr(code) * 3):
             assert fastyaml._readable(text) == (unread.search(text) is None), hex(code)
+
+
+def test_the_unread_characters_are_the_complement_of_the_ones_read():
+    """_UNREAD is written as the class of the characters the reader leaves to PyYAML (quick to compile); it matches
+    exactly the code points outside the class of those it reads."""
+    from convcalc.spec.fastyaml import _UNREAD
+
+    read = re.compile("[^\x0A\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert re.compile(_UNREAD).findall(every) == read.findall(every)

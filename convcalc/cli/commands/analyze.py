@@ -44,6 +44,9 @@ def analyze(spec: str, format: str = "table", batch: int | None = None, input: s
 
         check_plot_target(plot)
     graph = expand(spec, batch, input, sets, allow_unsupported)
+    # the analysis keeps its layer objects here (as for Network.expanded): the peers' counts and footer reuse them,
+    # and the geometry each derived for its shape, instead of making every layer again (convcalc/cost/peers.py)
+    graph._layers = []
     analysed = analyze_graph(graph)
     report = under_convention(analysed, graph, convention, with_bugs)
     emit(AnalyzeView(report, options, peers=(analysed, graph)), format, width=fit)
