@@ -13,7 +13,7 @@ from math import prod
 
 from ..spec.fields import Int
 from ..spec.graph import Node
-from . import saved
+from . import peers, saved
 from .base import REGISTRY, Example, Layer, own, register
 from .composite import ConvVariant, Stage, SubLayers
 from .conv import Conv, ConvGeometry, conv_counts
@@ -51,6 +51,32 @@ def _pointwise_stage(c_in: int, c_out: int, sizes) -> ConvGeometry:
     return ConvGeometry(c_in, c_out, 1, ones, ones, ones, ones, ((0, 0),) * len(sizes), tuple(sizes), tuple(sizes))
 
 
+def _conv_part(layer, stage: str, g: ConvGeometry) -> tuple:
+    """One stage of ``layer`` as the ``torch.nn.Conv{1,2,3}d`` a user writes for it: a ``conv`` layer with the
+    stage's geometry (its padding as explicit per-axis pairs, its groups) and the layer's ``bias``, with its input
+    shape."""
+    fields = {"out": g.c_out, "kernel": tuple(g.kernel), "stride": tuple(g.stride), "dilation": tuple(g.dilation),
+              "padding": tuple(g.pads), "groups": g.groups, "bias": layer.bias}
+    return _part(layer, "conv", stage, fields), [(g.c_in, *g.in_sizes)]
+
+
+def _part(layer, kind: str, stage: str, fields: dict) -> Layer:
+    cls = REGISTRY[kind]
+    defaults = {key: field.default for key, field in cls.fields.items()}
+    return cls(Node(f"{layer.name}.{stage}", kind, {**defaults, **fields}, [], layer.node.mark))
+
+
+def _conv_parts(layer, ins) -> list:
+    """The modules torch runs a chain of conv stages with: one conv per stage of its ``conv_lowering``."""
+    return [_conv_part(layer, lowered.stage, lowered.geometry) for lowered in layer.conv_lowering(ins)]
+
+
+#: the peers count a factorised conv as the sequence of modules it is written with in torch, each by its kind's rule
+#: (``torch_parts``; tests/torch_build.py builds that nn.Sequential, tests/cost/test_peers_torch.py runs the tools)
+def _composed(what: str) -> dict:
+    return peers.composed(lambda layer, ins: layer.torch_parts(ins), f"{what}, each by its kind's rule")
+
+
 @register
 class Separable(ConvVariant):
     """Spatially separable convolution: a k×1 conv then a 1×k conv (generalised to d axes: one 1-D conv per axis,
@@ -73,6 +99,13 @@ class Separable(ConvVariant):
     summary = "spatially separable conv: k×1 then 1×k (one 1-D conv per axis), with `mid` channels between"
     example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": 2, "padding": "same", "mid": 3})
     mid = Int(default=None, min=1, doc="channels between the stages (default: out)")
+
+    def torch_parts(self, ins) -> list:
+        """The modules a user's torch model runs it with, as layers with their inputs: one ``Conv{d}d`` per axis,
+        in axis order (k×1 then 1×k), each with its axis's kernel, stride, dilation and padding."""
+        return _conv_parts(self, ins)
+
+    peer_rules = _composed("its 1-D conv per axis (k×1 then 1×k)")
 
     def saved_for_backward(self, ins):
         """Every 1-D conv stage saves its input: the layer's input, then each stage's output but the last."""
@@ -144,6 +177,16 @@ class DepthwiseSeparable(ConvVariant):
             if tuple(layer.output_shape([shape])) != tuple(shape):
                 self.fail(f"mid layer `{layer.kind}` changes the shape {shape}", "use shape-keeping layers", "mid")
         return layers
+
+    def torch_parts(self, ins) -> list:
+        """The modules a user's torch model runs it with, as layers with their inputs: the depthwise conv
+        (``groups`` = C_in, C_in·m outputs), each ``mid`` layer on its output, the pointwise 1×1 conv; both convs
+        with the layer's ``bias``."""
+        depthwise, pointwise = _conv_parts(self, ins)
+        shape = pointwise[1][0]
+        return [depthwise, *((layer, [shape]) for layer in self.mid_layers(shape)), pointwise]
+
+    peer_rules = _composed("its depthwise conv, mid layers and pointwise conv")
 
     def saved_for_backward(self, ins):
         """The depthwise conv saves the input; each mid layer what its own kind saves, on the depthwise output
@@ -225,6 +268,14 @@ class Flattened(ConvVariant):
     example = Example((2, 9, 9), {"out": 2, "kernel": 3, "stride": [2, 1], "padding": [1, 0]})
     # the lateral 1×1 fans each input channel out to F, then every stage is per channel: the conv's rule, C_out = F
     erf_rule = Conv.erf_rule
+
+    def torch_parts(self, ins) -> list:
+        """The modules a user's torch model runs it with, as layers with their inputs: the lateral 1×1 conv, then
+        one per-channel (``groups`` = F) 1-D conv per axis, each with its axis's kernel, stride, dilation and
+        padding."""
+        return _conv_parts(self, ins)
+
+    peer_rules = _composed("its lateral 1×1 conv, then its per-channel 1-D conv per axis")
 
     def conv_lowering(self, ins):
         """The lateral 1×1 conv (C_in → F), then one per-channel (F groups) 1-D conv per axis."""

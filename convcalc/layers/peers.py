@@ -41,9 +41,11 @@ VERSIONS = {"fvcore": "0.1.5.post20221221", "ptflops": "0.7.5", "thop": "0.1.1.p
 
 
 class Rule:
-    """How one peer counts one kind: ``ops(layer, ins, out)`` per sample, ``why`` in a few words, whether the peer
-    counts the kind's params (thop counts only modules it has a rule for), and ``bug``: the peer's actual, wrong
-    count (another Rule, its ``why`` naming the version it was seen in), used only with ``--with-bugs``."""
+    """How one peer counts one kind: ``ops(layer, ins, out)`` per sample (None: the peer cannot count this layer,
+    which is then unmapped: a composite with a part of an unmapped kind), ``why`` in a few words, whether the peer
+    counts the kind's params (thop counts only modules it has a rule for; or ``params(layer, ins)``, what it
+    counts), and ``bug``: the peer's actual, wrong count (another Rule, its ``why`` naming the version it was seen
+    in), used only with ``--with-bugs``."""
 
     __slots__ = ("ops", "why", "params", "bug")
 
@@ -147,21 +149,35 @@ def count(layer, peer: str, ins, out, bugs: bool = False, params: int | None = N
         return None
     if bugs and rule.bug is not None:
         rule = rule.bug
+    ops = rule.ops(layer, ins, out)
+    if ops is None:
+        return None
     if not rule.params:
         params = 0
+    elif callable(rule.params):
+        params = rule.params(layer, ins)
     elif params is None:
         params = layer.counts(ins).params
-    return rule.ops(layer, ins, out), params, rule
+    return ops, params, rule
 
 
 def composed(parts: Callable, why: str) -> dict:
     """The rules of a kind that torch runs as several modules: ``parts(layer, ins)`` gives ``(part, its ins)``
-    pairs (layers of other kinds), each counted by its own kind's rule; anything else it does counts nothing."""
+    pairs (layers of other kinds), each counted by its own kind's rule, its params too (thop's only where it has a
+    rule); anything else it does counts nothing. A part of a kind the peer has no rule for leaves the whole layer
+    unmapped (a ``mid`` layer of depthwise_separable may be of any shape-keeping kind)."""
     def rule(peer: str, bugs: bool) -> Rule:
+        def each(layer, ins):
+            return [count(part, peer, part_ins, part.output_shape(part_ins), bugs)
+                    for part, part_ins in parts(layer, ins)]
+
         def ops(layer, ins, out):
-            return sum(count(part, peer, part_ins, part.output_shape(part_ins), bugs)[0]
-                       for part, part_ins in parts(layer, ins))
-        return Rule(ops, "the known bugs of its modules' rules, if any" if bugs else why)
+            counted = each(layer, ins)
+            return None if None in counted else sum(c[0] for c in counted)
+
+        def params(layer, ins):
+            return sum(c[1] for c in each(layer, ins))
+        return Rule(ops, "the known bugs of its modules' rules, if any" if bugs else why, params)
 
     table = {}
     for peer in PEERS:
