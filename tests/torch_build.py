@@ -333,7 +333,74 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
             scale = tuple(float(s) for s in scale) if isinstance(scale, tuple) else float(scale)
         return nn.Upsample(size=f.get("size"), scale_factor=scale, mode=mode,
                            align_corners=f.get("align_corners", False) if mode != "nearest" else None)
+    if kind in ("separable", "depthwise_separable", "flattened"):
+        return _factorised(node, shape, weights, buffers)
     raise NotImplementedError(f"no torch module for layer kind {kind!r}")
+
+
+class _Stage:
+    """A stage of a factorised conv, as a node for :func:`layer_module`."""
+
+    def __init__(self, kind, fields):
+        self.kind, self.fields = kind, fields
+
+
+#: a mid layer's arrays: (weights, buffers), from its fields (the executor allocates them in state_dict order)
+def _mid_arrays(kind, f):
+    if kind in ("batchnorm", "groupnorm", "instancenorm", "layernorm"):
+        affine = f.get("affine", kind != "instancenorm")
+        weights = (2 if f.get("bias", True) else 1) if kind == "layernorm" and affine else 2 * affine
+        tracked = f.get("track_running_stats", kind == "batchnorm") and kind in ("batchnorm", "instancenorm")
+        return weights, 2 * tracked
+    return (1, 0) if kind == "prelu" else (0, 0)
+
+
+def _factorised(node, shape, weights, buffers) -> nn.Module:
+    """A factorised conv as the nn.Sequential of its stages a user writes: separable, one conv per axis (k×1 then
+    1×k); depthwise_separable, the depthwise conv (groups = C_in), its mid layers, the pointwise conv; flattened,
+    the lateral 1×1 conv, then one per-channel 1-D conv per axis. A per-axis stage pads its own axis with the
+    whole kernel's padding on that axis. The executor's weights are in that order, each conv's weight then bias."""
+    kind, f = node.kind, node.fields
+    ndim = len(shape) - 1
+    per = 2 if f.get("bias", True) else 1
+    kernel = _axes(f["kernel"], ndim)
+    stride, dilation = _axes(f.get("stride", 1), ndim), _axes(f.get("dilation", 1), ndim)
+    k_eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    pairs = _forward_pads(f.get("padding", 0), shape[1:], k_eff, stride)
+    sizes = list(shape[1:])
+
+    def on(axis, values, other):
+        return tuple(v if a == axis else other for a, v in enumerate(values))
+
+    def conv(arrays, c_in, fields):
+        return layer_module(_Stage("conv", fields), [(c_in, *sizes)], None, arrays, [])
+
+    def axis_conv(arrays, axis, c_in, groups):
+        return conv(arrays, c_in, {"stride": on(axis, stride, 1), "dilation": on(axis, dilation, 1),
+                                   "padding": on(axis, pairs, (0, 0)), "groups": groups})
+
+    stages = []
+    if kind == "separable":
+        for axis in range(ndim):
+            w = weights[axis * per:(axis + 1) * per]
+            stages.append(axis_conv(w, axis, w[0].shape[1], 1))
+    elif kind == "flattened":
+        stages.append(conv(weights[:per], shape[0], {}))
+        for axis in range(ndim):
+            w = weights[(axis + 1) * per:(axis + 2) * per]
+            stages.append(axis_conv(w, axis, w[0].shape[0], w[0].shape[0]))
+    else:
+        stages.append(conv(weights[:per], shape[0], {"stride": stride, "dilation": dilation, "padding": tuple(pairs),
+                                                     "groups": shape[0]}))
+        w_at, b_at = per, 0
+        wide = weights[0].shape[0]
+        for mid_kind, fields in f.get("mid", ()):
+            n_w, n_b = _mid_arrays(mid_kind, fields)
+            stages.append(layer_module(_Stage(mid_kind, dict(fields)), [(wide, *sizes)], (wide, *sizes),
+                                       weights[w_at:w_at + n_w], buffers[b_at:b_at + n_b]))
+            w_at, b_at = w_at + n_w, b_at + n_b
+        stages.append(conv(weights[w_at:w_at + per], wide, {}))
+    return nn.Sequential(*stages)
 
 
 def _load_norm(module, weights, buffers):
