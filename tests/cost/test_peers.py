@@ -70,6 +70,53 @@ def test_transposed_conv_overcount_only_with_bugs():
         assert buggy.ops == 1_152 and "conv_transpose" in buggy.bugs
 
 
+# The factorised convs, 32 → 64 channels, 3×3, padding 1, on 8×8 (positions 64; bias on every conv), counted as the
+# torch modules a model writes them with (tests/torch_build.py), each by its kind's rule:
+# * depthwise_separable, mid [batchnorm, relu]: depthwise 32·64·9 = 18,432 MACs, 2,048 outputs, 288 + 32 params;
+#   batch norm on 2,048 elements, 64 params; pointwise 64·64·32 = 131,072 MACs, 4,096 outputs, 2,048 + 64 params.
+#   MACs 149,504, params 320 + 64 + 2,112 = 2,496. fvcore + BN 2·2,048; ptflops + biases 2,048 + 4,096, BN
+#   2·2,048, relu 2,048 (twice by default); thop + BN 4·2,048; torchinfo 320·64 + 64 + 2,112·64.
+# * separable (mid = out = 64): 3×1 32 → 64, 64·64·32·3 = 393,216 MACs; 1×3 64 → 64, 64·64·64·3 = 786,432; 4,096
+#   outputs each. Params 6,144 + 64 + 12,288 + 64 = 18,560. The biases (ptflops, torchinfo) 2·4,096.
+# * flattened (F = 64): lateral 1×1 64·64·32 = 131,072 MACs, then two per-channel 1-D convs 64·64·3 = 12,288 each;
+#   4,096 outputs each. Params 2,048 + 64 + 2·(192 + 64) = 2,624. The biases (ptflops, torchinfo) 3·4,096.
+FACTORISED = {
+    "depthwise_separable": ({"mid": ["batchnorm", "relu"]}, 149_504, 2_496, {
+        "fvcore": 149_504 + 4_096, "ptflops": 149_504 + 6_144 + 4_096 + 2_048, "thop": 149_504 + 8_192,
+        "torchinfo": 20_480 + 64 + 135_168}),
+    "separable": ({}, 1_179_648, 18_560, {
+        "fvcore": 1_179_648, "ptflops": 1_179_648 + 8_192, "thop": 1_179_648, "torchinfo": 1_179_648 + 8_192}),
+    "flattened": ({}, 155_648, 2_624, {
+        "fvcore": 155_648, "ptflops": 155_648 + 12_288, "thop": 155_648, "torchinfo": 155_648 + 12_288}),
+}
+#: --with-bugs: ptflops' default run counts the relu twice; nothing else changes
+FACTORISED_BUGS = {("depthwise_separable", "ptflops"): 149_504 + 6_144 + 4_096 + 2 * 2_048}
+
+
+@pytest.mark.parametrize(("kind", "peer"), [(kind, peer) for kind in FACTORISED
+                                           for peer in ("fvcore", "ptflops", "thop", "torchinfo")])
+def test_factorised_convs_by_hand(kind, peer):
+    fields, macs, params, ops = FACTORISED[kind]
+    graph = expand({"input": [32, 8, 8], "layers": [{"type": kind, "out": 64, "kernel": 3, "padding": 1,
+                                                      **fields}]})
+    report = analyze(graph)
+    assert (report.totals.macs, report.totals.params) == (macs, params)
+    totals, buggy = peer_totals(report, graph, peer), peer_totals(report, graph, peer, bugs=True)
+    assert totals.unmapped == {} and (totals.ops, totals.params) == (ops[peer], params)
+    assert (buggy.ops, buggy.params) == (FACTORISED_BUGS.get((kind, peer), ops[peer]), params)
+
+
+def test_a_mid_layer_thop_has_no_rule_for_counts_no_params():
+    """thop has no rule for GroupNorm: zero ops and zero params, inside depthwise_separable too. 4 → 8 channels,
+    3×3 on 6×6, no padding: depthwise 4·16·9 = 576 MACs, 36 + 4 params; group norm on its 4 channels 8 params;
+    pointwise 8·16·4 = 512 MACs, 32 + 8 params. thop: 1,088 ops, 88 − 8 = 80 params."""
+    graph = expand({"input": [4, 6, 6], "layers": [{"type": "depthwise_separable", "out": 8, "kernel": 3,
+                                                     "mid": [{"type": "groupnorm", "groups": 2}]}]})
+    report = analyze(graph)
+    assert (report.totals.macs, report.totals.params) == (1_088, 88)
+    assert (peer_totals(report, graph, "thop").ops, peer_totals(report, graph, "thop").params) == (1_088, 80)
+
+
 # What each tool prints for tests/torch_build.py's model at 224×224 (fvcore 0.1.5.post20221221, ptflops 0.7.5,
 # thop 0.1.1.post2209072238, torchinfo 1.8.0 with torch 2.13.0; issue 18 quotes ResNet-50 4.089 G / fvcore 4.111 G /
 # ptflops 4.132 G and MobileNetV2 300.8 M / 314.2 M / 320.3 M).
@@ -148,5 +195,6 @@ def test_explain_conventions_is_installed_text():
                  "torchinfo 1.8.0: "):
         assert line in text
     assert "  --with-bugs, conv_transpose: count_convNd on the output" in text
-    assert "unmapped (left out of the total, with a warning): deformable, depthwise_separable" in text
+    assert "unmapped (left out of the total, with a warning): deformable, locally_connected, lppool" in text
+    assert "  depthwise_separable: its depthwise conv, mid layers and pointwise conv, each by its kind's rule" in text
     assert "``" not in text
