@@ -99,3 +99,44 @@ def test_unmapped_kinds_are_named(name):
     report = analyze(graph)
     for peer in peer_tools.RUNNERS:
         assert UNMAPPED[name] in peer_totals(report, graph, peer).unmapped
+
+
+#: the factorised convs, each built by tests/torch_build.py as the nn.Sequential of its stages (strides, dilation,
+#: asymmetric `same` padding, a multiplier, mid layers, no bias, 1-D and 3-D)
+FACTORISED = {
+    "separable": {"input": [2, 9, 9], "layers": [{"type": "separable", "out": 2, "kernel": 3, "stride": 2,
+                                                  "padding": "same", "mid": 3}]},
+    "separable_1d_3d": {"input": [4, 6, 7, 8], "layers": [
+        {"type": "separable", "out": 6, "kernel": [3, 2, 5], "padding": [1, 0, 2], "dilation": [1, 2, 1],
+         "bias": False}, {"type": "reshape", "shape": [6, -1]}, {"type": "separable", "out": 3, "kernel": 3}]},
+    "depthwise_separable": {"input": [32, 8, 8], "layers": [{"type": "depthwise_separable", "out": 64, "kernel": 3,
+                                                             "padding": 1}]},
+    "depthwise_separable_mid": {"input": [3, 7, 7], "layers": [
+        {"type": "depthwise_separable", "out": 4, "kernel": 3, "stride": 2, "padding": "same", "multiplier": 2,
+         "mid": ["batchnorm", "relu"]},
+        {"type": "depthwise_separable", "out": 5, "kernel": 2, "bias": False,
+         "mid": [{"type": "groupnorm", "groups": 2}, "relu6", "silu"]}]},
+    "flattened": {"input": [2, 9, 9], "layers": [{"type": "flattened", "out": 2, "kernel": 3, "stride": [2, 1],
+                                                  "padding": [1, 0]}]},
+    "flattened_3d": {"input": [3, 5, 6, 7], "layers": [{"type": "flattened", "out": 4, "kernel": [3, 2, 3],
+                                                        "padding": 1, "bias": False}]},
+}
+
+
+@pytest.mark.parametrize(("name", "peer"), [(name, peer) for name in FACTORISED for peer in peer_tools.RUNNERS])
+def test_factorised_convs_print_what_the_tool_prints(name, peer):
+    """Each tool's count and params of the stages, exactly; ptflops' default run (its double counts) is
+    --with-bugs. The torch model computes what the executor does (the same stages)."""
+    pytest.importorskip(peer)
+    graph = expand({"name": name, **FACTORISED[name]}, batch=1)
+    report = analyze(graph)
+    ex = run(graph)
+    model = build(graph, ex)
+    x = torch.from_numpy(ex.input)
+    assert torch.allclose(model(x), torch.from_numpy(ex.output), atol=1e-4)
+    rule, default = peer_tools.RUNNERS[peer]
+    ours, buggy = peer_totals(report, graph, peer), peer_totals(report, graph, peer, bugs=True)
+    assert ours.unmapped == {} and buggy.unmapped == {}
+    runs = [(rule, buggy if default is None and buggy.bugs else ours)] + ([(default, buggy)] if default else [])
+    for runner, expected in runs:
+        assert (expected.ops, expected.params) == runner(model, x), runner.__name__
