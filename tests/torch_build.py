@@ -149,6 +149,17 @@ _ACTIVATIONS = {
 }
 
 
+class Negated(nn.Module):
+    """``-module(-x)``: min pooling as a model writes it, the max pool a submodule (the peers see it)."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return -self.module(-x)
+
+
 class SqueezeExcitation(nn.Module):
     """torchvision.ops.SqueezeExcitation on any rank, with the executor's FC weights: mean over the positions,
     fc1, activation, fc2, gate, times the input."""
@@ -315,7 +326,7 @@ def layer_module(node, in_shapes, out_shape, weights, buffers) -> nn.Module:
                 count_include_pad=f.get("count_include_pad", True))
         pool = [nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d][ndim - 1](
             kernel, stride, f.get("padding", 0), dilation=f.get("dilation", 1), ceil_mode=f.get("ceil_mode", False))
-        return pool if kind == "maxpool" else Lambda(lambda x: -pool(-x))
+        return pool if kind == "maxpool" else Negated(pool)
     if kind in ("global_avgpool", "global_maxpool", "adaptive_avgpool", "adaptive_maxpool"):
         size = 1 if kind.startswith("global") else f["output_size"]
         average = kind.endswith("avgpool")

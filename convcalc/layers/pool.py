@@ -196,6 +196,17 @@ class MinPool(MaxReduction, WindowPool):
     op = "minpool"
     example = Example((2, 6, 6), {"kernel": 2})
 
+    def torch_parts(self, ins) -> list:
+        """The module a torch model runs it with, as a layer with its input: ``-pool(-x)`` with ``pool`` an
+        ``nn.MaxPool{d}d`` of its fields (tests/torch_build.py); the negations are tensor ops no peer counts."""
+        from ..spec.graph import Node
+
+        return [(MaxPool(Node(f"{self.name}.maxpool", "maxpool", dict(self.node.fields), [], self.node.mark)), ins)]
+
+    #: the peers count its max pool module, by max pooling's rule
+    peer_rules = peers.composed(lambda layer, ins: layer.torch_parts(ins), "−maxpool(−x): its MaxPool module, "
+                                "by max pooling's rule")
+
     def saved_for_backward(self, ins):
         """As max pooling: its input and the argmin of every window (int64 per output element). (As −maxpool(−x),
         torch saves −x, a new tensor of the input's size, instead of x.)"""

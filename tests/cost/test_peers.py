@@ -142,9 +142,20 @@ def test_the_figures_the_tools_print_at_224(name):
 
 
 def test_unmapped_kinds_are_a_warning_not_a_silent_zero():
-    graph = expand({"input": [2, 6, 6], "layers": [{"type": "minpool", "kernel": 2}, {"type": "relu"}]})
+    graph = expand({"input": [2, 6, 6], "layers": [{"type": "lppool", "p": 2, "kernel": 2}, {"type": "relu"}]})
     report = under_convention(analyze(graph), graph, "fvcore")
-    assert any("no rule for minpool ×1" in warning for warning in report.warnings)
+    assert any("no rule for lppool ×1" in warning for warning in report.warnings)
+
+
+def test_minpool_is_its_max_pool_module():
+    """−maxpool(−x) with an nn.MaxPool2d: a 2×2 pool on 2×6×6 reads 72 elements (ptflops' pool hook: 72, twice in
+    its default run), then relu on 18 (ptflops 18, twice by default); fvcore, thop and torchinfo count 0."""
+    graph = expand({"input": [2, 6, 6], "layers": [{"type": "minpool", "kernel": 2}, {"type": "relu"}]})
+    report = analyze(graph)
+    expected = {"fvcore": (0, 0), "ptflops": (90, 180), "thop": (0, 0), "torchinfo": (0, 0)}
+    for peer, (ops, buggy) in expected.items():
+        totals = peer_totals(report, graph, peer)
+        assert (totals.unmapped, totals.ops, peer_totals(report, graph, peer, True).ops) == ({}, ops, buggy)
 
 
 def _run(*args):
@@ -195,6 +206,7 @@ def test_explain_conventions_is_installed_text():
                  "torchinfo 1.8.0: "):
         assert line in text
     assert "  --with-bugs, conv_transpose: count_convNd on the output" in text
-    assert "unmapped (left out of the total, with a warning): deformable, locally_connected, lppool" in text
+    assert ("unmapped (left out of the total, with a warning): deformable, locally_connected, lppool, "
+            "stochastic_pool, tiled, unsupported") in text
     assert "  depthwise_separable: its depthwise conv, mid layers and pointwise conv, each by its kind's rule" in text
     assert "``" not in text

@@ -120,6 +120,9 @@ FACTORISED = {
                                                   "padding": [1, 0]}]},
     "flattened_3d": {"input": [3, 5, 6, 7], "layers": [{"type": "flattened", "out": 4, "kernel": [3, 2, 3],
                                                         "padding": 1, "bias": False}]},
+    # not factorised, but also counted as the module it is written with: −maxpool(−x), an nn.MaxPool a submodule
+    "minpool": {"input": [3, 9, 10], "layers": [{"type": "minpool", "kernel": 3, "stride": 2, "padding": 1,
+                                                 "ceil_mode": True}, {"type": "relu"}]},
 }
 
 
