@@ -117,6 +117,22 @@ def test_a_mid_layer_thop_has_no_rule_for_counts_no_params():
     assert (peer_totals(report, graph, "thop").ops, peer_totals(report, graph, "thop").params) == (1_088, 80)
 
 
+def test_a_mid_layer_of_an_unmapped_kind_leaves_the_layer_unmapped(monkeypatch):
+    """A composite counts only when the peer has a rule for every part: relu, taken as unmapped here (no mid
+    kind is unmapped today), leaves the whole depthwise_separable out of the total, named."""
+    from convcalc.layers import REGISTRY
+    from convcalc.layers import peers
+
+    graph = expand({"input": [4, 6, 6], "layers": [{"type": "depthwise_separable", "out": 8, "kernel": 3,
+                                                     "mid": ["relu"]}, {"type": "pointwise", "out": 2}]})
+    report = analyze(graph)
+    monkeypatch.setitem(peers._RULES, REGISTRY["relu"], {})
+    for peer in ("fvcore", "ptflops", "thop", "torchinfo"):
+        totals = peer_totals(report, graph, peer)
+        assert totals.unmapped == {"depthwise_separable": ["depthwise_separable1"]}
+        assert totals.ops == 2 * 16 * 8 + (32 if peer in ("ptflops", "torchinfo") else 0)  # the pointwise conv
+
+
 # What each tool prints for tests/torch_build.py's model at 224×224 (fvcore 0.1.5.post20221221, ptflops 0.7.5,
 # thop 0.1.1.post2209072238, torchinfo 1.8.0 with torch 2.13.0; issue 18 quotes ResNet-50 4.089 G / fvcore 4.111 G /
 # ptflops 4.132 G and MobileNetV2 300.8 M / 314.2 M / 320.3 M).
