@@ -143,7 +143,8 @@ UNCOUNTED = {
 
 def count(layer, peer: str, ins, out, bugs: bool = False, params: int | None = None):
     """``(ops, params, rule)`` per sample for ``layer`` under ``peer``, or None when its kind has no rule for the
-    peer, or its rule cannot count this layer (unmapped). With ``bugs``, a rule's known bug is what counts. ``params``: the layer's, when known."""
+    peer, or its rule cannot count this layer (unmapped). With ``bugs``, a rule's known bug is what counts.
+    ``params``: the layer's, when known."""
     rule = rules_of(type(layer)).get(peer)
     if rule is None:
         return None

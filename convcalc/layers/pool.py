@@ -5,6 +5,9 @@ window (:class:`MaxReduction`, :class:`AverageReduction`, …) from :data:`convc
 For the analytic ERF every pool is linear with uniform weights: an average weighs its taps equally, and max, min,
 power-average and stochastic pooling are taken as the window *sum* (the gradient ``--erf measured --weights
 uniform`` measures with max pooling as a sum).
+
+The module is long because it holds every pooling kind (window, global and adaptive; max, average, min, power-average
+and stochastic), each answering every question about itself, and the peers' rules for their torch.nn modules.
 """
 
 from __future__ import annotations
@@ -197,15 +200,14 @@ class MinPool(MaxReduction, WindowPool):
     example = Example((2, 6, 6), {"kernel": 2})
 
     def torch_parts(self, ins) -> list:
-        """The module a torch model runs it with, as a layer with its input: ``-pool(-x)`` with ``pool`` an
-        ``nn.MaxPool{d}d`` of its fields (tests/torch_build.py); the negations are tensor ops no peer counts."""
+        """As a model writes it, ``-pool(-x)`` with ``pool`` an ``nn.MaxPool{d}d`` of its fields (tests/torch_build.py):
+        its max pool, with its input (the negations are tensor ops no peer counts)."""
         from ..spec.graph import Node
 
         return [(MaxPool(Node(f"{self.name}.maxpool", "maxpool", dict(self.node.fields), [], self.node.mark)), ins)]
 
-    #: the peers count its max pool module, by max pooling's rule
-    peer_rules = peers.composed(lambda layer, ins: layer.torch_parts(ins), "−maxpool(−x): its MaxPool module, "
-                                "by max pooling's rule")
+    peer_rules = peers.composed(lambda layer, ins: layer.torch_parts(ins), "−maxpool(−x): its MaxPool module, by "
+                                "max pooling's rule")
 
     def saved_for_backward(self, ins):
         """As max pooling: its input and the argmin of every window (int64 per output element). (As −maxpool(−x),
