@@ -46,6 +46,8 @@ def test_a_refused_probe_still_prints_the_layer_check(tmp_path):
     assert first.startswith("error: refusing to run the RF probe: the estimated peak memory is")
     assert "batch 1, float64" in first and "pick an earlier --layer" in first
     assert "--dtype float32" not in result.stderr and "--batch" not in result.stderr  # neither would help
+    last = result.stderr.splitlines()[-1]  # the closing line names the option it is about (fuzz seed 13, case 2246)
+    assert last == "error: `--rf`: the RF probe was refused (see above); the layer check above is complete"
 
 
 @pytest.mark.parametrize("dtype, suggested", [("float32", False), ("float64", True)])

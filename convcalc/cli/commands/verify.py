@@ -103,7 +103,7 @@ def verify(spec: str, batch: int | None = None, input: str | None = None, sets: 
         print(f"mismatch: {sentence}", file=sys.stderr)
         return 1
     if refused is not None:
-        print("error: the RF probe was refused (see above); the layer check above is complete", file=sys.stderr)
+        print("error: `--rf`: the RF probe was refused (see above); the layer check above is complete", file=sys.stderr)
         return 2
     return 0
 
