@@ -85,6 +85,15 @@ _PLAIN_TAGS: dict[str, str] = {}  # plain scalar text → its implicit tag (a sp
 _MEMO_LIMIT = 200_000
 
 
+_DIGITS = frozenset("0123456789")
+
+
+def _decimal(text: str) -> bool:
+    """Whether ``text`` is ASCII decimal digits without a leading zero, or ``0``: PyYAML's ``0|[1-9][0-9_]*`` without
+    underscores (``07`` is octal and ``08`` a string: left to the patterns)."""
+    return text.isdigit() and text.isascii() and (text[0] != "0" or text == "0")
+
+
 def plain_tag(text: str) -> str:
     """The tag PyYAML's resolver gives the plain scalar ``text`` (``3`` → int, ``yes`` → bool, ``conv`` → str)."""
     tag = _PLAIN_TAGS.get(text)
@@ -93,8 +102,11 @@ def plain_tag(text: str) -> str:
             tag = _NULL  # an empty plain scalar (PyYAML's resolvers for "")
         elif text[0] not in _NUMBER_FIRSTS:  # a word: only the bool and null resolvers are registered for it
             tag = _BOOL if text in _BOOL_WORDS else _NULL if text in _NULL_WORDS else _STR
-        elif text.isdigit() and text.isascii() and text[0] != "0":
-            tag = _INT  # a plain decimal: no float, merge or timestamp pattern matches digits alone
+        elif _decimal(text) or (text[0] in "-+" and _decimal(text[1:])):
+            tag = _INT  # a plain decimal, signed or not: no float, merge or timestamp pattern matches digits alone
+        elif text[0] in _DIGITS and " " in text and not (text[:4].isdigit() and text[4:5] == "-"):
+            tag = _STR  # an expression (`4 * mid`): of the patterns (verbose: their blanks are not literal) only a
+            # timestamp's (`2001-12-14 21:59:43`) takes a blank, after four digits and a dash
         else:
             if not _RESOLVERS:
                 _RESOLVERS.extend((tag, re.compile(source, re.X), firsts)
@@ -133,13 +145,20 @@ class _GiveUp(Exception):
 #: same code points, tests/spec/test_fastyaml.py): the negated class, astral planes included, took 3 ms to compile
 _UNREAD = "[\x00-\x09\x0B-\x1F\x7F-\x9F\u2028\u2029\uD800-\uDFFF\uFEFF\uFFFE\uFFFF]"
 _ASCII_READ = bytes(range(0x20, 0x7F)) + b"\n"
-_UNREAD_COMPILED: list = []  # compiled on first use (0.3 ms): most specs are ASCII
+_UNREAD_COMPILED: list = []  # compiled on first use (0.4 ms): most specs are ASCII, or short
+#: the characters of :data:`_UNREAD` but the surrogates, for a short text that is not ASCII
+_UNREAD_CHARS = frozenset(map(chr, [*range(0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, 0xFEFF,
+                                    0xFFFE, 0xFFFF]))
+_SHORT = 100_000  # characters: up to this, the set of a text's characters is quicker than compiling the class
 
 
 def _readable(text: str) -> bool:
     """Whether ``text`` holds none of the characters of :data:`_UNREAD`."""
     if text.isascii():  # (a flag of the string: no scan) then only the control characters but `\n` are unread
         return not text.encode("ascii").translate(None, _ASCII_READ)  # deletes what is read: nothing must be left
+    if len(text) <= _SHORT:  # a spec with a `×` in a comment: its few distinct characters, each looked at once
+        chars = set(text)
+        return chars.isdisjoint(_UNREAD_CHARS) and not any("\ud800" <= c <= "\udfff" for c in chars)
     if not _UNREAD_COMPILED:
         _UNREAD_COMPILED.append(re.compile(_UNREAD))
     return _UNREAD_COMPILED[0].search(text) is None

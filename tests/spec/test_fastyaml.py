@@ -135,6 +135,18 @@ def test_plain_tags_are_pyyamls(text):
     assert fastyaml.plain_tag(text) == expected
 
 
+@pytest.mark.parametrize("text", ["0", "-0", "+0", "-1", "+12", "07", "08", "-07", "0_1", "1_000", "-", "+", "4 * mid",
+                                  "2 * width", "0 1", "1 2", "2001-12-14", "2001-12-14 21:59:43.10 -5",
+                                  "2001-12-14t21:59:43.10-05:00", "2001-1-1 1:00:00", "2001 -12", "1:30", "-1:30",
+                                  "١٢٣٤-12-14 1:00:00", "12", "１２", "٣"])
+def test_plain_tags_of_numbers_and_expressions_are_pyyamls(text):
+    """The quick answers of plain_tag (a signed decimal is an int; a digit-first text with a blank is a string unless
+    it can be a timestamp) against PyYAML's resolver."""
+    expected = yaml.SafeLoader.resolve(yaml.SafeLoader(""), yaml.ScalarNode, text, (True, False))
+    fastyaml._PLAIN_TAGS.pop(text, None)
+    assert fastyaml.plain_tag(text) == expected
+
+
 # ---- generated documents ----------------------------------------------------------------------------------------
 _WORDS = ["a", "b", "type", "name", "conv", "x.y", "on", "yes", "null", "1", "010", "1:30", "0x1F", ".5", "1e3",
           "-1", "+2", "~", "2001-12-14", "4 * mid", "a#b", "in_size[0]", "true", "No", "-", "=", "<<", "a b", "é"]
@@ -250,6 +262,15 @@ def test_the_ascii_check_of_unread_characters_is_the_regular_expressions():
     for code in [*range(0x300), 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0x1F600]:
         for text in (chr(code), f"a: {chr(code)}\n", "a: b\n" + chr(code) * 3):
             assert fastyaml._readable(text) == (unread.search(text) is None), hex(code)
+
+
+def test_a_short_text_that_is_not_ascii_is_checked_as_the_regular_expression_checks_it():
+    """_readable's set of characters (a text up to _SHORT characters) against the class, for every code point of the
+    basic plane and the ends of the others."""
+    unread = re.compile(fastyaml._UNREAD)
+    for code in [*range(0x10000), 0x10000, 0x1F600, 0x10FFFF]:
+        text = f"a: {chr(code)} ×\n"
+        assert fastyaml._readable(text) == (unread.search(text) is None), hex(code)
 
 
 def test_the_unread_characters_are_the_complement_of_the_ones_read():
