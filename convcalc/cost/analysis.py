@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 from .conventions import DTYPE_BYTES, FLOPS_DEFINITION, MACS_DEFINITION
-from ..errors import SpecError
 from ..limits import LIMIT, layer_beyond as _out_of_bounds, within
 from ..spec.graph import Graph
 from ..layers import REGISTRY
