@@ -1,28 +1,36 @@
 """The roofline's prediction against torch CPU per-layer times, both measured in this run (docs/roofline.md).
 
-    python benchmarks/roofline_vs_measured.py [--threads N] [--repeat R] [--quick] [SPEC ...]
+    python benchmarks/roofline_vs_measured.py [--threads N] [--repeat R] [--channels-last] [--blas-core cpu|env]
+                                              [--quick] [SPEC ...]
 
 1. Measure a profile of this machine as `convcalc device measure` does (GEMM peak, vector peak, copy bandwidth,
    the efficiency factor of its reference workload), with N BLAS threads (default 1: the machine is shared, and one
-   thread is the most repeatable).
+   thread is the most repeatable). With ``--blas-core cpu`` (the default) an ``OPENBLAS_CORETYPE`` in the
+   environment is removed before NumPy loads, so that OpenBLAS runs the kernels it picks for this CPU: torch's
+   kernels (oneDNN, MKL) ignore the variable, and a peak measured on narrower kernels than torch runs is not an
+   upper bound of torch's speed; ``--blas-core env`` keeps it (docs/roofline.md, "Measuring a profile").
 2. For each network (default: the shipped resnet50, mobilenet_v2 and vgg16 at 224², batch 1, float32), build it
    in torch from the spec (tests/torch_build.py, one module per convcalc layer, so the layer names map one to
    one), with torch.set_num_threads(N), and time every layer with forward pre-/post-hooks under
-   torch.inference_mode(): the median over R runs after a warm-up.
+   torch.inference_mode(): the median over R runs after a warm-up. ``--channels-last``: the model and its input in
+   torch's channels-last memory format (PyTorch's recommended format for CNN inference on CPU), instead of NCHW.
 3. Predict every layer with `convcalc cost --device` on the measured profile (no fusion: eager torch runs each
    module as its own kernel), once with efficiency 1 (no fitted constant) and once with the measured efficiency.
    For comparison, also with one peak for all work (the profile without its vector peak, as before the split).
 
 Prints per network: the Spearman rank correlation of predicted and measured layer times (over the layers the
 roofline gives time; views are 0), the predicted / measured ratio of the totals without and with the
-efficiency factor, the same two figures with one peak, and the measured and predicted time per layer kind. Goals (issue 17): Spearman ≥ 0.8; totals
-within 2× without fitted constants, within 1.3× with the efficiency factor.
+efficiency factor, the same two figures with one peak, and the measured and predicted time per layer kind; then the
+window of factors that would put every total within 1.3× (empty when the ratios at e = 1 span more than 1.3²), and
+the timing floor (the median time of the view layers, flatten and dropout, which do no work). Goals (issue 17):
+Spearman ≥ 0.8; totals within 2× without fitted constants, within 1.3× with the efficiency factor.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import sys
 import time
@@ -90,9 +98,14 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a quick (inaccurate) device measurement")
+    parser.add_argument("--channels-last", action="store_true", help="run torch in the channels-last memory format")
+    parser.add_argument("--blas-core", choices=("cpu", "env"), default="cpu",
+                        help="cpu: remove OPENBLAS_CORETYPE before NumPy loads (OpenBLAS picks the CPU's kernels); "
+                             "env: keep it")
     parser.add_argument("--save-profile", help="also write the measured profile to this file")
     args = parser.parse_args(argv)
 
+    removed = os.environ.pop("OPENBLAS_CORETYPE", None) if args.blas_core == "cpu" else None
     set_threads(args.threads)
     measured = measure(args.threads, quick=args.quick)
     text = profile_yaml(measured)
@@ -103,6 +116,7 @@ def main(argv=None) -> int:
     from torch_build import build
 
     from convcalc.cost.devices import parse_device
+    from convcalc.cost.measure import blas_sentence
     from convcalc.cost.roofline import roofline
     from convcalc.executor import run
     from convcalc.spec.loader import load
@@ -119,16 +133,24 @@ def main(argv=None) -> int:
           f"{measured['peak']['float64'] / 1e9:.1f} GFLOP/s (GEMM n={measured['gemm_n']}), vector float32 "
           f"{measured['vector']['float32'] / 1e9:.2f} GFLOP/s (gemv from cache), bandwidth "
           f"{measured['bandwidth'] / 1e9:.2f} GB/s (copy, read+write), efficiency {eff:.3f} (reference layers)")
+    print(f"blas      {blas_sentence(measured['blas'])}"
+          + (f"; OPENBLAS_CORETYPE={removed} was removed from this run's environment (--blas-core cpu)" if removed else ""))
+    print(f"torch     CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+          f"{'channels-last' if args.channels_last else 'NCHW (contiguous)'} memory format")
     for layer in measured["reference"]:
         print(f"          reference {layer['layer']:20s} measured {layer['measured_s'] * 1e3:8.3f} ms, roofline "
               f"{layer['predicted_s'] * 1e3:8.3f} ms")
     print()
     summary = []
+    floors: list[float] = []
     for spec in args.specs:
         graph = load(spec).expand()
         ex = run(graph)
         model = build(graph, ex)
         x = torch.from_numpy(ex.input)
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
         measured_times = layer_times(model, x, args.repeat)
         predicted = {layer.name: float(layer.time) for layer in roofline(graph, ideal).layers}
         kinds = {node.name: node.kind for node in graph.nodes}
@@ -139,6 +161,8 @@ def main(argv=None) -> int:
         ratio_ideal, ratio_eff = total_predicted / total_measured, total_predicted / eff / total_measured
         single = {layer.name: float(layer.time) for layer in roofline(graph, one_peak).layers}
         rho_single = spearman([single[n] for n in names], [measured_times[n] for n in names])
+        views = [measured_times[n] for n in measured_times if kinds[n] in ("flatten", "dropout")]
+        floors.extend(views)
         summary.append((graph.name, len(names), rho, ratio_ideal, ratio_eff, rho_single,
                         sum(single.values()) / total_measured))
         print(f"{graph.name}: {len(graph.nodes)} layers ({len(names)} with roofline time), measured total "
@@ -159,6 +183,16 @@ def main(argv=None) -> int:
     for name, count, rho, ideal_ratio, eff_ratio, rho_single, single_ratio in summary:
         print(f"{name:14s} {count:6d} {rho:9.3f} {ideal_ratio:16.2f} {eff_ratio:20.2f}   {'':9s} {rho_single:8.3f} "
               f"{single_ratio:16.2f}")
+    ideal_ratios = [row[3] for row in summary]
+    low, high = max(ideal_ratios) / 1.3, min(ideal_ratios) * 1.3
+    span = max(ideal_ratios) / min(ideal_ratios)
+    print(f"the ratios at e = 1 span {span:.2f}× (1.3² = 1.69): "
+          + (f"a factor e in [{low:.3f}, {high:.3f}] would put every total within 1.3×; the measured e = {eff:.3f} is "
+             f"{'inside' if low <= eff <= high else 'outside'} it" if low <= high else "no one factor can put every "
+             "total within 1.3×"))
+    if floors:
+        print(f"timing floor: the {len(floors)} view layers (flatten, dropout; no work) took "
+              f"{statistics.median(floors) * 1e6:.1f} µs each (median; {min(floors) * 1e6:.1f}–{max(floors) * 1e6:.1f})")
     print("goals: Spearman ≥ 0.8; totals within 2× (e = 1, no fitted constant) and within 1.3× (measured e)")
     return 0
 

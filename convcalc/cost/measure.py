@@ -23,6 +23,11 @@
   when the machine falls short of its roofline; above 1 when caches serve traffic the roofline sends to main
   memory). The roofline divides every time by it.
 
+* **the BLAS**: the library NumPy was built with and, for OpenBLAS, the core whose kernels it runs
+  (``openblas_get_corename``): a DYNAMIC_ARCH OpenBLAS picks them from the CPU unless ``OPENBLAS_CORETYPE`` in the
+  environment names a core, which caps every peak measured here at that core's vector width (``Haswell``: AVX2 on
+  a CPU with AVX-512). The profile's comments name both; ``device measure`` prints a note when the variable is set.
+
 NumPy is imported here only (never on ``convcalc analyze``'s path). The BLAS thread count is set through the
 usual environment variables before NumPy is first imported; the profile records it (``threads``), so that a
 comparison (``benchmarks/roofline_vs_measured.py``) runs torch with the same count.
@@ -54,6 +59,88 @@ def set_threads(threads: int) -> bool:
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     return "numpy" not in sys.modules
+
+
+#: the symbols of OpenBLAS's core and configuration queries, in the builds NumPy ships (scipy-openblas, 64-bit
+#: integers) and in a system OpenBLAS
+OPENBLAS_SYMBOLS = (("scipy_openblas_get_corename64_", "scipy_openblas_get_config64_"),
+                    ("scipy_openblas_get_corename", "scipy_openblas_get_config"),
+                    ("openblas_get_corename64_", "openblas_get_config64_"), ("openblas_get_corename", "openblas_get_config"))
+
+
+def _loaded_libraries(word: str) -> list[str]:
+    """The paths of the shared libraries of this process whose file name contains ``word`` (Linux: /proc/self/maps;
+    elsewhere none)."""
+    paths = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                start = line.find("/")
+                path = line[start:].rstrip("\n") if start >= 0 else ""
+                if path and word in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:
+        pass
+    return paths
+
+
+def openblas_core() -> tuple[str | None, str | None]:
+    """(core, configuration) of the OpenBLAS loaded in this process — the core whose kernels it runs, as
+    ``openblas_get_corename`` answers, and ``openblas_get_config``'s text — or (None, None) when there is none or it
+    cannot be asked. Call after NumPy is imported."""
+    import ctypes
+
+    for path in _loaded_libraries("openblas"):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for core_symbol, config_symbol in OPENBLAS_SYMBOLS:
+            core_query, config_query = getattr(library, core_symbol, None), getattr(library, config_symbol, None)
+            if core_query is None:
+                continue
+            core_query.restype = ctypes.c_char_p
+            config = None
+            if config_query is not None:
+                config_query.restype = ctypes.c_char_p
+                config = (config_query() or b"").decode("ascii", "replace").strip() or None
+            core = (core_query() or b"").decode("ascii", "replace").strip() or None
+            return core, config
+    return None, None
+
+
+def blas_info(np) -> dict:
+    """What runs the GEMMs: the BLAS NumPy was built with (name, version), OpenBLAS's running core and
+    configuration when it is OpenBLAS, and ``OPENBLAS_CORETYPE`` when the environment sets it (None otherwise)."""
+    name = version = None
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        name, version = blas.get("name"), blas.get("version")
+    except Exception:  # NumPy before 1.26 has no mode="dicts"; its BLAS is then named by the core query alone
+        pass
+    core, config = openblas_core()
+    return {"library": name, "version": version, "core": core, "config": config,
+            "coretype_env": os.environ.get("OPENBLAS_CORETYPE") or None}
+
+
+def blas_sentence(blas: dict) -> str:
+    """The BLAS in a few words: ``scipy-openblas 0.3.31.188.0, core SkylakeX`` (+ what chose the core)."""
+    words = " ".join(str(v) for v in (blas.get("library"), blas.get("version")) if v) or "NumPy's BLAS"
+    if blas.get("core"):
+        words += f", kernels of core {blas['core']}"
+        words += (f" (chosen by OPENBLAS_CORETYPE={blas['coretype_env']} in the environment)" if blas.get("coretype_env")
+                  else " (chosen by OpenBLAS for this CPU)")
+    return words
+
+
+def coretype_note(blas: dict) -> str | None:
+    """A note when ``OPENBLAS_CORETYPE`` chose OpenBLAS's kernels: the peaks are that core's, not the CPU's."""
+    if not blas.get("coretype_env"):
+        return None
+    return (f"OPENBLAS_CORETYPE={blas['coretype_env']} is set in the environment: NumPy's OpenBLAS runs the kernels "
+            f"of core {blas.get('core') or blas['coretype_env']}, and the peaks measured are theirs, which may be "
+            "narrower than this CPU's own (AVX2 kernels on a CPU with AVX-512 reach half its peak) — unset it to "
+            "measure the kernels OpenBLAS picks for this CPU (docs/roofline.md, \"Measuring a profile\")")
 
 
 def _median(run, repeats: int) -> float:
@@ -182,7 +269,7 @@ def measure(threads: int | None = None, quick: bool = False, repeats: int | None
     return {"threads": threads, "threads_set_before_numpy": fresh, "peak": peak, "vector": vector,
             "gemv": {dtype: gemv_shape(dtype) for dtype in vector}, "gemv_flops": gemv_flops, "bandwidth": bandwidth,
             "efficiency": efficiency, "reference": layers, "gemm_n": n, "copy_bytes": 2 * 4 * elements,
-            "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(),
+            "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(), "blas": blas_info(np),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
@@ -208,6 +295,7 @@ def profile_yaml(m: dict, name: str = "this-machine") -> str:
     lines = [
         f"# Measured by `convcalc device measure` on {m['date']} (NumPy {m['numpy']}, {m['threads']} BLAS threads).",
         "# Every figure is the median of the timed runs (docs/roofline.md, \"Measuring a profile\").",
+        f"# BLAS: {blas_sentence(m['blas'])}." if m.get("blas") else "# BLAS: NumPy's.",
         f"name: {name}",
         f'title: "{title}"',
         "kind: cpu",

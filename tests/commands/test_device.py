@@ -58,6 +58,8 @@ def test_measure_writes_a_profile_that_reads_back(tmp_path):
     assert "level-2 BLAS gemv from cache" in text and "vector float32" in result.output
     assert "gemv y = A·x, A 128×256 (128 KiB, in L2)" in text and "gemv y = A·x, A 64×256 (128 KiB, in L2)" in text
     assert "2,097,152 per timed call" in text  # --quick: 2^21 FLOPs per call
+    assert any(line.startswith("# BLAS: ") for line in text.splitlines())  # the library, and the core it runs
+    assert "BLAS: " in result.output
 
 
 def test_cost_with_a_device(files):

@@ -28,3 +28,30 @@ def test_the_gemv_stack_is_one_matrix_seen_many_times():
 
 def test_the_vector_rate_is_a_positive_rate():
     assert vector_rate(np, "float32", 1 << 19, 3) > 0
+
+
+def test_the_blas_is_named_with_its_running_core(monkeypatch):
+    from convcalc.cost.measure import blas_info
+
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    info = blas_info(np)
+    assert set(info) == {"library", "version", "core", "config", "coretype_env"} and info["coretype_env"] is None
+    assert info["core"] is None or isinstance(info["core"], str)  # None when NumPy's BLAS is not OpenBLAS
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert blas_info(np)["coretype_env"] == "Haswell"  # read at the call: OpenBLAS read it when it loaded
+
+
+def test_the_blas_sentence_says_what_chose_the_kernels():
+    from convcalc.cost.measure import blas_sentence, coretype_note
+
+    own = {"library": "scipy-openblas", "version": "0.3.31.188.0", "core": "SkylakeX", "coretype_env": None}
+    assert blas_sentence(own) == "scipy-openblas 0.3.31.188.0, kernels of core SkylakeX (chosen by OpenBLAS for this CPU)"
+    assert coretype_note(own) is None
+    capped = dict(own, core="Haswell", coretype_env="Haswell")
+    assert blas_sentence(capped) == ("scipy-openblas 0.3.31.188.0, kernels of core Haswell (chosen by "
+                                     "OPENBLAS_CORETYPE=Haswell in the environment)")
+    note = coretype_note(capped)
+    assert note.startswith("OPENBLAS_CORETYPE=Haswell is set in the environment: NumPy's OpenBLAS runs the kernels "
+                           "of core Haswell") and "unset it" in note
+    assert blas_sentence({"library": None, "version": None, "core": None, "coretype_env": None}) == "NumPy's BLAS"
+    assert blas_sentence({"library": "accelerate", "version": None, "core": None, "coretype_env": None}) == "accelerate"

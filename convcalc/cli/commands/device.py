@@ -41,24 +41,30 @@ def device(action: str, name: str | None = None, output: str | None = None, thre
         profile = devices.find_device(name)
         emit(DeviceView(profile, read_file(profile.source, "the device profile")), format, width=fit)
         return 0
-    from ...cost.measure import measure, profile_yaml
+    import sys
+
+    from ...cost.measure import blas_sentence, coretype_note, measure, profile_yaml
+    from ...render.width import write_message
 
     if output is not None:  # before the measuring (seconds to minutes): a place the profile can be written
         from ...render.files import check_output
 
         check_output(output, "--output")
-    text = profile_yaml(measure(threads, quick))
+    measured = measure(threads, quick)
+    text = profile_yaml(measured)
     profile = devices.parse_device(text, output or "<measured>")  # what is written must read back
+    note = coretype_note(measured["blas"])
+    if note:
+        write_message(note, sys.stderr, "note: ")
     if output is None:
         print(text, end="")
         return 0
     with open(output, "w", encoding="utf-8") as f:
         f.write(text)
-    import sys
-
     print(f"wrote {output}: float32 {float(profile.peak['float32']) / 1e9:.1f} GFLOP/s, float64 "
           f"{float(profile.peak['float64']) / 1e9:.1f} GFLOP/s (GEMM), vector float32 "
           f"{float(profile.vector_peak['float32']) / 1e9:.2f} GFLOP/s, "
           f"bandwidth {float(profile.bandwidth) / 1e9:.2f} GB/s, "
-          f"efficiency {float(profile.efficiency):.3f}, {profile.threads} threads", file=sys.stderr)
+          f"efficiency {float(profile.efficiency):.3f}, {profile.threads} threads; BLAS: "
+          f"{blas_sentence(measured['blas'])}", file=sys.stderr)
     return 0
