@@ -18,6 +18,10 @@
    module as its own kernel), once with efficiency 1 (no fitted constant) and once with the measured efficiency.
    For comparison, also with one peak for all work (the profile without its vector peak, as before the split).
 
+Steps 1–3 are repeated ``--rounds`` times (default 3: the machine's speed drifts by up to 1.5× from minute to minute,
+and a profile measured once, seconds before the networks are timed, carries that drift into every ratio); each round
+compares its own profile with its own timings, and the summary is the median over the rounds.
+
 Prints per network: the Spearman rank correlation of predicted and measured layer times (over the layers the
 roofline gives time; views are 0), the predicted / measured ratio of the totals without and with the
 efficiency factor, the same two figures with one peak, and the measured and predicted time per layer kind; then the
@@ -34,7 +38,6 @@ import os
 import statistics
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,57 +95,78 @@ def layer_times(model, x, repeat: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def profile_devices(measured):
+    """(measured device, the same with efficiency 1, the same with one peak) of one measurement."""
+    from convcalc.cost.devices import parse_device
+
+    text = profile_yaml(measured)
+    device = parse_device(text, "<measured>")
+    ideal = parse_device(text.replace(f"efficiency: {measured['efficiency']:.4g}", "efficiency: 1"), "<ideal>")
+    one_peak = copy.copy(ideal)
+    one_peak.vector_peak = {}  # every FLOP at the GEMM peak
+    return device, ideal, one_peak
+
+
+def print_profile(measured, label="profile") -> None:
+    print(f"{label:9s} float32 {measured['peak']['float32'] / 1e9:.1f} GFLOP/s, float64 "
+          f"{measured['peak']['float64'] / 1e9:.1f} GFLOP/s (GEMM n={measured['gemm_n']}), vector float32 "
+          f"{measured['vector']['float32'] / 1e9:.2f} GFLOP/s (gemv from cache), bandwidth "
+          f"{measured['bandwidth'] / 1e9:.2f} GB/s (copy, read+write), efficiency {measured['efficiency']:.3f} "
+          "(reference layers)")
+
+
+def compare(graph, measured_times, ideal, one_peak, eff):
+    """(Spearman, ratio at e = 1, ratio with e, one peak's Spearman and ratio, predicted per layer) of one
+    network's measured layer times against the profile."""
+    from convcalc.cost.roofline import roofline
+
+    predicted = {layer.name: float(layer.time) for layer in roofline(graph, ideal).layers}
+    names = [n for n in measured_times if predicted.get(n, 0) > 0]
+    rho = spearman([predicted[n] for n in names], [measured_times[n] for n in names])
+    total_measured = sum(measured_times.values())
+    ratio = sum(predicted.values()) / total_measured
+    single = {layer.name: float(layer.time) for layer in roofline(graph, one_peak).layers}
+    rho_single = spearman([single[n] for n in names], [measured_times[n] for n in names])
+    return rho, ratio, ratio / eff, rho_single, sum(single.values()) / total_measured, predicted, len(names)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="*", default=["resnet50", "mobilenet_v2", "vgg16"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of (measure the profile, time every network); the summary is their median")
     parser.add_argument("--quick", action="store_true", help="a quick (inaccurate) device measurement")
     parser.add_argument("--channels-last", action="store_true", help="run torch in the channels-last memory format")
     parser.add_argument("--blas-core", choices=("cpu", "env"), default="cpu",
                         help="cpu: remove OPENBLAS_CORETYPE before NumPy loads (OpenBLAS picks the CPU's kernels); "
                              "env: keep it")
-    parser.add_argument("--save-profile", help="also write the measured profile to this file")
+    parser.add_argument("--save-profile", help="also write the (first) measured profile to this file")
     args = parser.parse_args(argv)
 
     removed = os.environ.pop("OPENBLAS_CORETYPE", None) if args.blas_core == "cpu" else None
     set_threads(args.threads)
     measured = measure(args.threads, quick=args.quick)
-    text = profile_yaml(measured)
     if args.save_profile:
-        Path(args.save_profile).write_text(text, encoding="utf-8")
+        Path(args.save_profile).write_text(profile_yaml(measured), encoding="utf-8")
 
     import torch
     from torch_build import build
 
-    from convcalc.cost.devices import parse_device
     from convcalc.cost.measure import blas_sentence
-    from convcalc.cost.roofline import roofline
     from convcalc.executor import run
     from convcalc.spec.loader import load
 
     torch.set_num_threads(args.threads)
-    device = parse_device(text, "<measured>")
-    ideal = parse_device(text.replace(f"efficiency: {measured['efficiency']:.4g}", "efficiency: 1"), "<ideal>")
-    one_peak = copy.copy(ideal)
-    one_peak.vector_peak = {}  # every FLOP at the GEMM peak
-    eff = float(device.efficiency)
     print(f"machine   {measured['cpu']}; numpy/OpenBLAS and torch {torch.__version__} with {args.threads} "
-          f"thread(s) (torch.get_num_threads() = {torch.get_num_threads()})")
-    print(f"profile   float32 {measured['peak']['float32'] / 1e9:.1f} GFLOP/s, float64 "
-          f"{measured['peak']['float64'] / 1e9:.1f} GFLOP/s (GEMM n={measured['gemm_n']}), vector float32 "
-          f"{measured['vector']['float32'] / 1e9:.2f} GFLOP/s (gemv from cache), bandwidth "
-          f"{measured['bandwidth'] / 1e9:.2f} GB/s (copy, read+write), efficiency {eff:.3f} (reference layers)")
+          f"thread(s) (torch.get_num_threads() = {torch.get_num_threads()}); {args.rounds} round(s) of (profile, "
+          f"every network), {args.repeat} timed runs per network and round")
     print(f"blas      {blas_sentence(measured['blas'])}"
           + (f"; OPENBLAS_CORETYPE={removed} was removed from this run's environment (--blas-core cpu)" if removed else ""))
     print(f"torch     CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"{'channels-last' if args.channels_last else 'NCHW (contiguous)'} memory format")
-    for layer in measured["reference"]:
-        print(f"          reference {layer['layer']:20s} measured {layer['measured_s'] * 1e3:8.3f} ms, roofline "
-              f"{layer['predicted_s'] * 1e3:8.3f} ms")
-    print()
-    summary = []
-    floors: list[float] = []
+    networks = []
     for spec in args.specs:
         graph = load(spec).expand()
         ex = run(graph)
@@ -151,48 +175,77 @@ def main(argv=None) -> int:
         if args.channels_last:
             model = model.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
-        measured_times = layer_times(model, x, args.repeat)
-        predicted = {layer.name: float(layer.time) for layer in roofline(graph, ideal).layers}
+        networks.append((graph, model, x))
+
+    rounds = []  # per round: the measurement, and per network (figures, measured times)
+    for index in range(args.rounds):
+        if index:
+            measured = measure(args.threads, quick=args.quick)
+        device, ideal, one_peak = profile_devices(measured)
+        eff = float(device.efficiency)
+        print()
+        print_profile(measured, f"round {index + 1}")
+        results = []
+        for graph, model, x in networks:
+            times = layer_times(model, x, args.repeat)
+            figures = compare(graph, times, ideal, one_peak, eff)
+            results.append((figures, times))
+            rho, ratio, ratio_eff = figures[:3]
+            print(f"          {graph.name:14s} Spearman {rho:.3f}, pred/meas {ratio:.2f} (e = 1), {ratio_eff:.2f} "
+                  f"(e = {eff:.3f}); measured {sum(times.values()) * 1e3:.1f} ms")
+        rounds.append((measured, results))
+
+    # per layer kind, on the last round
+    measured, results = rounds[-1]
+    print()
+    print("per layer kind, last round:")
+    for (graph, _, _), (figures, times) in zip(networks, results):
+        predicted = figures[5]
         kinds = {node.name: node.kind for node in graph.nodes}
-        names = [n for n in measured_times if predicted.get(n, 0) > 0]
-        rho = spearman([predicted[n] for n in names], [measured_times[n] for n in names])
-        total_measured = sum(measured_times.values())
-        total_predicted = sum(predicted.values())
-        ratio_ideal, ratio_eff = total_predicted / total_measured, total_predicted / eff / total_measured
-        single = {layer.name: float(layer.time) for layer in roofline(graph, one_peak).layers}
-        rho_single = spearman([single[n] for n in names], [measured_times[n] for n in names])
-        views = [measured_times[n] for n in measured_times if kinds[n] in ("flatten", "dropout")]
-        floors.extend(views)
-        summary.append((graph.name, len(names), rho, ratio_ideal, ratio_eff, rho_single,
-                        sum(single.values()) / total_measured))
-        print(f"{graph.name}: {len(graph.nodes)} layers ({len(names)} with roofline time), measured total "
-              f"{total_measured * 1e3:.1f} ms (sum of layer medians), roofline {total_predicted * 1e3:.1f} ms, "
-              f"with efficiency {total_predicted / eff * 1e3:.1f} ms")
+        print(f"{graph.name}: {len(graph.nodes)} layers ({figures[6]} with roofline time), measured total "
+              f"{sum(times.values()) * 1e3:.1f} ms (sum of layer medians), roofline {sum(predicted.values()) * 1e3:.1f} "
+              f"ms, with efficiency {sum(predicted.values()) / measured['efficiency'] * 1e3:.1f} ms")
         by_kind: dict[str, list[float]] = {}
-        for name in measured_times:
+        for name in times:
             entry = by_kind.setdefault(kinds[name], [0.0, 0.0, 0])
-            entry[0] += measured_times[name]
+            entry[0] += times[name]
             entry[1] += predicted.get(name, 0.0)
             entry[2] += 1
         for kind, (m, p, count) in sorted(by_kind.items(), key=lambda item: -item[1][0]):
             print(f"    {kind:16s} ×{count:<3d} measured {m * 1e3:8.2f} ms   roofline {p * 1e3:8.2f} ms   "
                   f"predicted/measured {p / m if m else float('nan'):6.2f}")
+    print("the reference layers of the last round's efficiency factor:")
+    for layer in measured["reference"]:
+        print(f"    {layer['layer']:20s} measured {layer['measured_s'] * 1e3:8.3f} ms, roofline "
+              f"{layer['predicted_s'] * 1e3:8.3f} ms")
+
+    def median_of(i, k):
+        return statistics.median(results[k][0][i] for _, results in rounds)
+
+    effs = [m["efficiency"] for m, _ in rounds]
+    eff = statistics.median(effs)
     print()
-    print(f"{'network':14s} {'layers':>6s} {'Spearman':>9s} {'pred/meas (e=1)':>16s} "
-          f"{f'pred/meas (e={eff:.3f})':>20s}   one peak: {'Spearman':>8s} {'pred/meas (e=1)':>16s}")
-    for name, count, rho, ideal_ratio, eff_ratio, rho_single, single_ratio in summary:
-        print(f"{name:14s} {count:6d} {rho:9.3f} {ideal_ratio:16.2f} {eff_ratio:20.2f}   {'':9s} {rho_single:8.3f} "
-              f"{single_ratio:16.2f}")
-    ideal_ratios = [row[3] for row in summary]
+    print(f"median of {len(rounds)} round(s); efficiency factors {', '.join(f'{e:.3f}' for e in effs)} (median "
+          f"{eff:.3f}); the ratio with e is each round's own, then the median")
+    print(f"{'network':14s} {'layers':>6s} {'Spearman':>9s} {'pred/meas (e=1)':>16s} {'pred/meas (with e)':>19s}   "
+          f"one peak: {'Spearman':>8s} {'pred/meas (e=1)':>16s}")
+    ideal_ratios = []
+    for k, (graph, _, _) in enumerate(networks):
+        ideal_ratios.append(median_of(1, k))
+        print(f"{graph.name:14s} {rounds[-1][1][k][0][6]:6d} {median_of(0, k):9.3f} {median_of(1, k):16.2f} "
+              f"{median_of(2, k):19.2f}   {'':9s} {median_of(3, k):8.3f} {median_of(4, k):16.2f}")
     low, high = max(ideal_ratios) / 1.3, min(ideal_ratios) * 1.3
     span = max(ideal_ratios) / min(ideal_ratios)
-    print(f"the ratios at e = 1 span {span:.2f}× (1.3² = 1.69): "
-          + (f"a factor e in [{low:.3f}, {high:.3f}] would put every total within 1.3×; the measured e = {eff:.3f} is "
-             f"{'inside' if low <= eff <= high else 'outside'} it" if low <= high else "no one factor can put every "
-             "total within 1.3×"))
+    print(f"the median ratios at e = 1 span {span:.2f}× (1.3² = 1.69): "
+          + (f"a factor e in [{low:.3f}, {high:.3f}] would put every total within 1.3×; the median measured e = "
+             f"{eff:.3f} is {'inside' if low <= eff <= high else 'outside'} it" if low <= high else "no one factor "
+             "can put every total within 1.3×"))
+    floors = [times[node.name] for (graph, _, _), (_, times) in
+              ((networks[k], results[k]) for _, results in rounds for k in range(len(networks)))
+              for node in graph.nodes if node.kind in ("flatten", "dropout")]
     if floors:
-        print(f"timing floor: the {len(floors)} view layers (flatten, dropout; no work) took "
-              f"{statistics.median(floors) * 1e6:.1f} µs each (median; {min(floors) * 1e6:.1f}–{max(floors) * 1e6:.1f})")
+        print(f"timing floor: the view layers (flatten, dropout; no work) took {statistics.median(floors) * 1e6:.1f} "
+              f"µs each (median of {len(floors)}; {min(floors) * 1e6:.1f}–{max(floors) * 1e6:.1f})")
     print("goals: Spearman ≥ 0.8; totals within 2× (e = 1, no fitted constant) and within 1.3× (measured e)")
     return 0
 
