@@ -21,7 +21,7 @@ class PeerTotals:
     """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
     params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
     ``kind: why``). ``delta``: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over
-    its layers (what the footer explains); ``ops_with_bugs``: the headline with the tool's known bugs (what it
+    its layers (what the footer explains; a kind of several modules adds each module's under that module's kind); ``ops_with_bugs``: the headline with the tool's known bugs (what it
     prints by default), counted in the same pass. (A plain class: a record compiles its ``__init__`` at import,
     0.1 ms of every ``convcalc analyze``.)"""
 
@@ -67,18 +67,36 @@ def _key(layer, node, ins, out, params) -> tuple:
     return type(layer), tuple(node.fields.items()), tuple(ins), out, params
 
 
+def _parts(layer, peer: str, ins, bugs: bool):
+    """What the peer counts of each module of a kind that torch runs as several (the kind's ``torch_parts``, the
+    modules its ``peers.composed`` rule counts): ``(what, the peer's ops, convcalc's MACs)`` per part, per sample —
+    ``what`` is ``bias`` for a part with MACs (its extra is its bias adds), else the part's kind. None for a kind
+    of one module."""
+    parts = getattr(layer, "torch_parts", None)
+    if parts is None:
+        return None
+    out = []
+    for part, part_ins in parts(ins):
+        macs = part.counts(part_ins).macs
+        ops = count(part, peer, part_ins, part.output_shape(part_ins), bugs)[0]
+        out.append(("bias" if macs else part.kind, ops, macs))
+    return out
+
+
 def _counted(layer, peer: str, ins, out, bugs: bool, params: int):
     """A layer's count under ``peer`` (``params``: the layer's): None (unmapped), or ``(ops, params, rule, whether
-    the peer's known bug changed the count, the count with its known bugs)``, per sample."""
+    the peer's known bug changed the count, the count with its known bugs, its parts)``, per sample (the parts:
+    :func:`_parts`)."""
     counted = count(layer, peer, ins, out, bugs, params)
     if counted is None:
         return None
     ops, counted_params, rule = counted
+    parts = _parts(layer, peer, ins, bugs)
     if bugs:
-        return ops, counted_params, rule, count(layer, peer, ins, out)[0] != ops, ops
+        return ops, counted_params, rule, count(layer, peer, ins, out)[0] != ops, ops, parts
     # only a rule with a known bug counts otherwise with it
     buggy = ops if rule.bug is None else count(layer, peer, ins, out, True, params)[0]
-    return ops, counted_params, rule, False, buggy
+    return ops, counted_params, rule, False, buggy, parts
 
 
 def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: list | None = None,
@@ -99,7 +117,7 @@ def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: lis
             totals.unmapped.setdefault(node.kind, []).append(node.name)
             totals.layers.append(None)
             continue
-        ops, params, rule, buggy_differs, buggy = counted
+        ops, params, rule, buggy_differs, buggy, parts = counted
         if buggy_differs:
             totals.bugs.setdefault(node.kind, rule.why)
         totals.ops_with_bugs += buggy * batch
@@ -107,8 +125,19 @@ def peer_totals(report: Report, graph, peer: str, bugs: bool = False, steps: lis
         totals.layers.append((ops, params))
         totals.ops += ops
         totals.params += params
-        what = "bias" if layer_report.macs else node.kind  # a MAC layer's extra is its bias adds
-        totals.delta[what] = totals.delta.get(what, 0) + ops - layer_report.macs
+        delta = totals.delta
+        if parts is None:
+            what = "bias" if layer_report.macs else node.kind  # a MAC layer's extra is its bias adds
+            delta[what] = delta.get(what, 0) + ops - layer_report.macs
+            continue
+        # a kind of several modules: each module's extra under its own name (a squeeze-excitation's gate is a
+        # sigmoid, not a bias), and what convcalc counts beyond its modules' MACs under the kind's
+        part_macs = 0
+        for what, part_ops, macs in parts:
+            delta[what] = delta.get(what, 0) + (part_ops - macs) * batch
+            part_macs += macs * batch
+        if part_macs != layer_report.macs:
+            delta[node.kind] = delta.get(node.kind, 0) + part_macs - layer_report.macs
     return totals
 
 

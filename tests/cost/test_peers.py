@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from convcalc.cli.app import app
 from convcalc.cost.analysis import analyze, expand
-from convcalc.cost.peers import peer_totals, under_convention
+from convcalc.cost.peers import peer_totals, peers_summary, under_convention
 
 TINY = """name: tiny
 input: [3, 8, 8]
@@ -104,6 +104,32 @@ def test_factorised_convs_by_hand(kind, peer):
     totals, buggy = peer_totals(report, graph, peer), peer_totals(report, graph, peer, bugs=True)
     assert totals.unmapped == {} and (totals.ops, totals.params) == (ops[peer], params)
     assert (buggy.ops, buggy.params) == (FACTORISED_BUGS.get((kind, peer), ops[peer]), params)
+
+
+@pytest.mark.parametrize(("peer", "delta"), [
+    # FACTORISED's depthwise_separable: the extra of each module under that module's kind, the biases of its two
+    # convs as bias: fvcore BN 2·2,048; ptflops biases 2,048 + 4,096, BN 2·2,048, relu 2,048; thop BN 4·2,048;
+    # torchinfo (weights + bias) × positions per conv, so the biases 32·64 + 64·64 = 6,144, and BN its 64 params
+    ("fvcore", {"batchnorm": 4_096}),
+    ("ptflops", {"bias": 6_144, "batchnorm": 4_096, "relu": 2_048}),
+    ("thop", {"batchnorm": 8_192}),
+    ("torchinfo", {"bias": 6_144, "batchnorm": 64})])
+def test_a_composite_kinds_extra_is_named_by_its_modules(peer, delta):
+    graph = expand({"input": [32, 8, 8], "layers": [{"type": "depthwise_separable", "out": 64, "kernel": 3,
+                                                      "padding": 1, "mid": ["batchnorm", "relu"]}]})
+    totals = peer_totals(analyze(graph), graph, peer)
+    assert {what: extra for what, extra in totals.delta.items() if extra} == delta
+    assert sum(totals.delta.values()) == totals.ops - 149_504
+
+
+def test_a_composite_without_biases_adds_no_bias():
+    """bias: false — the footer used to call a depthwise_separable's batch-norm ops its "bias". fvcore 149,504 +
+    BN 4,096 = 153,600; ptflops + BN 4,096 + relu 2,048 = 155,648."""
+    graph = expand({"input": [32, 8, 8], "layers": [{"type": "depthwise_separable", "out": 64, "kernel": 3,
+                                                      "padding": 1, "bias": False, "mid": ["batchnorm", "relu"]}]})
+    report = analyze(graph)
+    assert peers_summary(report, graph).startswith("Peers would print: fvcore 153.60 K (adds batchnorm), ptflops "
+                                                   "155.65 K (adds batchnorm, relu;")
 
 
 def test_a_mid_layer_thop_has_no_rule_for_counts_no_params():
