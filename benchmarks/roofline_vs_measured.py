@@ -163,7 +163,8 @@ def main(argv=None) -> int:
           f"thread(s) (torch.get_num_threads() = {torch.get_num_threads()}); {args.rounds} round(s) of (profile, "
           f"every network), {args.repeat} timed runs per network and round")
     print(f"blas      {blas_sentence(measured['blas'])}"
-          + (f"; OPENBLAS_CORETYPE={removed} was removed from this run's environment (--blas-core cpu)" if removed else ""))
+          + (f"; OPENBLAS_CORETYPE={removed} was removed from this run's environment (--blas-core cpu)"
+             if removed else ""))
     print(f"torch     CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"{'channels-last' if args.channels_last else 'NCHW (contiguous)'} memory format")
     networks = []
@@ -203,7 +204,8 @@ def main(argv=None) -> int:
         predicted = figures[5]
         kinds = {node.name: node.kind for node in graph.nodes}
         print(f"{graph.name}: {len(graph.nodes)} layers ({figures[6]} with roofline time), measured total "
-              f"{sum(times.values()) * 1e3:.1f} ms (sum of layer medians), roofline {sum(predicted.values()) * 1e3:.1f} "
+              f"{sum(times.values()) * 1e3:.1f} ms (sum of layer medians), roofline "
+              f"{sum(predicted.values()) * 1e3:.1f} "
               f"ms, with efficiency {sum(predicted.values()) / measured['efficiency'] * 1e3:.1f} ms")
         by_kind: dict[str, list[float]] = {}
         for name in times:

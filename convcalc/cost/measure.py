@@ -65,7 +65,8 @@ def set_threads(threads: int) -> bool:
 #: integers) and in a system OpenBLAS
 OPENBLAS_SYMBOLS = (("scipy_openblas_get_corename64_", "scipy_openblas_get_config64_"),
                     ("scipy_openblas_get_corename", "scipy_openblas_get_config"),
-                    ("openblas_get_corename64_", "openblas_get_config64_"), ("openblas_get_corename", "openblas_get_config"))
+                    ("openblas_get_corename64_", "openblas_get_config64_"),
+                    ("openblas_get_corename", "openblas_get_config"))
 
 
 def _loaded_libraries(word: str) -> list[str]:
@@ -124,7 +125,8 @@ def blas_info(np) -> dict:
 
 
 def blas_sentence(blas: dict) -> str:
-    """The BLAS in a few words: ``scipy-openblas 0.3.31.188.0, core SkylakeX`` (+ what chose the core)."""
+    """The BLAS in a few words: ``scipy-openblas 0.3.31.188.0, kernels of core SkylakeX (chosen by OpenBLAS for
+    this CPU)``, or by ``OPENBLAS_CORETYPE=…`` in the environment."""
     words = " ".join(str(v) for v in (blas.get("library"), blas.get("version")) if v) or "NumPy's BLAS"
     if blas.get("core"):
         words += f", kernels of core {blas['core']}"
@@ -269,7 +271,8 @@ def measure(threads: int | None = None, quick: bool = False, repeats: int | None
     return {"threads": threads, "threads_set_before_numpy": fresh, "peak": peak, "vector": vector,
             "gemv": {dtype: gemv_shape(dtype) for dtype in vector}, "gemv_flops": gemv_flops, "bandwidth": bandwidth,
             "efficiency": efficiency, "reference": layers, "gemm_n": n, "copy_bytes": 2 * 4 * elements,
-            "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(), "blas": blas_info(np),
+            "reference_scale": scale, "repeats": repeats, "numpy": np.__version__, "cpu": cpu_name(),
+            "blas": blas_info(np),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 

@@ -21,8 +21,9 @@ class PeerTotals:
     """One peer's count of a network: its headline number and params (batch included), each layer's ``(ops,
     params)`` (None where unmapped), the unmapped kinds with their layers, and the bugs reproduced (``--with-bugs``:
     ``kind: why``). ``delta``: kind (``bias`` for the layers with MACs) → the peer's ops less convcalc's MACs over
-    its layers (what the footer explains; a kind of several modules adds each module's under that module's kind); ``ops_with_bugs``: the headline with the tool's known bugs (what it
-    prints by default), counted in the same pass. (A plain class: a record compiles its ``__init__`` at import,
+    its layers (what the footer explains; a kind of several modules adds each module's under that module's
+    kind); ``ops_with_bugs``: the headline with the tool's known bugs (what it prints by default), counted in the
+    same pass. (A plain class: a record compiles its ``__init__`` at import,
     0.1 ms of every ``convcalc analyze``.)"""
 
     __slots__ = ("peer", "ops", "params", "layers", "unmapped", "bugs", "delta", "ops_with_bugs")

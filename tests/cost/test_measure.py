@@ -45,7 +45,8 @@ def test_the_blas_sentence_says_what_chose_the_kernels():
     from convcalc.cost.measure import blas_sentence, coretype_note
 
     own = {"library": "scipy-openblas", "version": "0.3.31.188.0", "core": "SkylakeX", "coretype_env": None}
-    assert blas_sentence(own) == "scipy-openblas 0.3.31.188.0, kernels of core SkylakeX (chosen by OpenBLAS for this CPU)"
+    assert blas_sentence(own) == ("scipy-openblas 0.3.31.188.0, kernels of core SkylakeX (chosen by OpenBLAS for "
+                                  "this CPU)")
     assert coretype_note(own) is None
     capped = dict(own, core="Haswell", coretype_env="Haswell")
     assert blas_sentence(capped) == ("scipy-openblas 0.3.31.188.0, kernels of core Haswell (chosen by "
