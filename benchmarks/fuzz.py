@@ -120,14 +120,18 @@ def run(n: int, seed: int, jobs: int, timeout: float, memory: int, out: Path, fi
     workers = [Worker(seed, memory) for _ in range(jobs)]
     busy: dict = {}
     peak = slowest = 0.0
+    slowest_index = peak_index = None  # the cases to rerun with --only
     start = time.monotonic()
     done = 0
 
     def finish(answer: dict) -> None:
-        nonlocal done, peak, slowest
+        nonlocal done, peak, slowest, slowest_index, peak_index
         counts[answer["class"]] += 1
         done += 1
-        peak, slowest = max(peak, answer.get("peak", 0)), max(slowest, answer.get("seconds", 0.0))
+        if answer.get("peak", 0) > peak:
+            peak, peak_index = answer["peak"], answer["index"]
+        if answer.get("seconds", 0.0) > slowest:
+            slowest, slowest_index = answer["seconds"], answer["index"]
         if answer["class"] in FAILING:
             save(out, seed, answer)
             print(f"case {answer['index']}: {answer['class']}", flush=True)
@@ -165,8 +169,8 @@ def run(n: int, seed: int, jobs: int, timeout: float, memory: int, out: Path, fi
         for w in workers:
             w.kill()
     elapsed = time.monotonic() - start
-    print(f"\n{done:,} cases (seed {seed}) in {elapsed:.0f} s, {done / elapsed:.0f}/s; slowest {slowest:.2f} s, "
-          f"largest peak RSS {peak / 2**20:.0f} MiB")
+    print(f"\n{done:,} cases (seed {seed}) in {elapsed:.0f} s, {done / elapsed:.0f}/s; slowest {slowest:.2f} s "
+          f"(case {slowest_index}), largest peak RSS {peak / 2**20:.0f} MiB (case {peak_index})")
     from fuzz_cases import CLASSES
 
     for name in CLASSES:
