@@ -327,37 +327,33 @@ def _fmt_num(value, json: bool = False):
     return json_number(Fraction(value)) if json else fraction_text(value)
 
 
-def _fits(first, size, n) -> bool:
-    return first >= 0 and first + size - 1 <= n - 1
-
-
 def choose_unit(report, layer: str, shape, input_sizes) -> tuple[int, ...]:
     """The unit to probe: per axis, the index nearest the centre (``N // 2``) whose analytic window lies inside
-    the input; the centre itself when no window fits."""
+    the input; the centre itself when no window fits.
+
+    Unit i's window on an axis starts at s + i·j (start s, jump j > 0, both from the layer's RF) and spans r
+    inputs, so it fits in 0 … N_in − 1 exactly for ⌈−s / j⌉ ≤ i ≤ ⌊(N_in − r − s) / j⌋: an interval of units. The
+    fitting unit nearest the centre is the centre clamped to it (it lies on one side of the centre only, so there
+    is no tie to break). Worked out, not searched: an axis of millions of units (a huge padding) costs no more
+    than one of seven."""
+    from math import ceil, floor
+
     from .erf.stats import rf_window
 
     sizes = list(shape[1:])
-    centre = [n // 2 for n in sizes]
+    windows = rf_window(report, layer, [0] * len(sizes))  # unit 0: (s, r) per axis
+    rf = next(l.rf for l in report.layers if l.name == layer)
     chosen = []
     for axis, n in enumerate(sizes):
-        best = centre[axis]
-        for i in _outward(centre[axis], n):
-            first, size = rf_window(report, layer, [i if a == axis else 0 for a in range(len(sizes))])[axis]
-            if _fits(first, size, input_sizes[axis]):
-                best = i
-                break
-        chosen.append(best)
+        centre = n // 2
+        start, size = windows[axis]
+        jump = rf.jump[axis]
+        if jump <= 0:  # every unit has the same window (none moves): the centre, whether it fits or not
+            chosen.append(centre)
+            continue
+        low, high = max(ceil(-start / jump), 0), min(floor((input_sizes[axis] - size - start) / jump), n - 1)
+        chosen.append(min(max(centre, low), high) if low <= high else centre)
     return tuple(chosen)
-
-
-def _outward(centre: int, n: int):
-    """The indices 0 … n − 1 by their distance from ``centre``, the lower first at a tie, one at a time (a sorted
-    list of a long axis would cost more memory than the probe's arrays)."""
-    yield centre
-    for distance in range(1, n):
-        for i in (centre - distance, centre + distance):
-            if 0 <= i < n:
-                yield i
 
 
 def probe_layer(graph, report) -> str:

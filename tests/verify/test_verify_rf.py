@@ -174,3 +174,46 @@ def test_python_api_and_unit_choice():
     # it, 3 (−3 … 3) and 5 (−1 … 5) do not fit either, nor 2; 6 sees 0 … 6: the chosen unit
     axes = probe_rf(graph, analyze(graph))
     assert [(a.index, a.measured_first, a.measured_last, a.span, a.status) for a in axes] == [(6, 0, 6, 7, "ok")]
+
+
+def _scan(report, layer, shape, input_sizes):
+    """The rule of choose_unit by search: per axis, the units by distance from the centre N // 2 (the lower first
+    at a tie), the first whose window s + i·j … + r − 1 lies in 0 … N_in − 1; the centre when none does."""
+    rf = next(l.rf for l in report.layers if l.name == layer)
+    chosen = []
+    for axis, n in enumerate(shape[1:]):
+        centre = n // 2
+        order = sorted(range(n), key=lambda i: (abs(i - centre), i))
+        fits = [i for i in order if rf.start[axis] + i * rf.jump[axis] >= 0
+                and rf.start[axis] + i * rf.jump[axis] + rf.size[axis] - 1 <= input_sizes[axis] - 1]
+        chosen.append(fits[0] if fits else centre)
+    return tuple(chosen)
+
+
+@pytest.mark.parametrize("layers", [
+    [conv()], [conv(stride=2, padding=1), conv(stride=2, padding=1)], [conv(k=5, padding=4)],
+    [conv(padding=3), conv(padding=3)], [{"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1}],
+    [conv(stride=3, padding=2), {"type": "conv_transpose", "out": 1, "kernel": 4, "stride": 2, "padding": 1}],
+    [{"type": "conv_transpose", "out": 1, "kernel": 3, "stride": 3}, conv(k=7, padding=6)]])
+def test_the_probed_unit_is_the_fitting_one_nearest_the_centre(layers):
+    from convcalc.verify import choose_unit
+
+    report = analyze(expand({"input": [1, 13, 10], "layers": layers}))
+    last = report.layers[-1]
+    assert choose_unit(report, last.name, last.output_shape, [13, 10]) == _scan(report, last.name,
+                                                                                 last.output_shape, [13, 10])
+
+
+def test_a_huge_padding_is_worked_out_not_searched():
+    # conv k3 s1 p100,000 on 11: 11 + 200,000 − 2 = 200,009 units; unit i sees −100,000 + i … + 2, inside 0 … 10
+    # for 100,000 ≤ i ≤ 100,008; the centre 100,004 is inside.
+    from convcalc.verify import choose_unit
+
+    report = analyze(expand({"input": [1, 11], "layers": [conv(padding=100_000)]}))
+    assert tuple(report.layers[0].output_shape) == (1, 200_009)
+    assert choose_unit(report, report.layers[0].name, (1, 200_009), [11]) == (100_004,)
+    # then a valid k25 conv: 200,009 − 24 = 199,985 units of RF 3 + 24 = 27 > 11 inputs, so none fits and the
+    # centre 99,992 is probed (a search tried all 199,985 units first: 1.4 s for fuzz seed 16's case 15134)
+    report = analyze(expand({"input": [1, 11], "layers": [conv(padding=100_000), conv(k=25)]}))
+    assert tuple(report.layers[1].output_shape) == (1, 199_985)
+    assert choose_unit(report, report.layers[1].name, (1, 199_985), [11]) == (99_992,)
