@@ -144,7 +144,9 @@ def did_you_mean(word: str, choices, listing: str | None = None) -> str:
     when there are few, else ``listing`` (where to find them) or a few examples."""
     import difflib  # only on the error path
 
-    choices = sorted(set(choices))
+    # only names can be suggested: a key that is not text (a YAML null or number) is an error of its own elsewhere,
+    # and it would not sort with the others
+    choices = sorted({choice for choice in choices if isinstance(choice, str)})
     if not choices:
         return "none are accepted here"
     # a hostile word (a megabyte of text) is close to nothing, and comparing it would cost

@@ -37,7 +37,7 @@ the statistics. The running-statistics forms are affine per channel, so the iden
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
+from math import isqrt, prod
 
 from ..cost.conventions import backward_flops_per_element as bwd
 from ..spec.fields import Bool, Choice, Int, Number
@@ -273,6 +273,19 @@ class LayerNorm(Standardisation):
                       + q.opt(self.affine, terms * elements * q.cost("norm_affine"), flops_note))
 
 
+#: the most channels whose divisors a message lists (by trial division up to √C: at most 1,024 steps)
+LISTED_DIVISORS_UP_TO = 1 << 20
+
+
+def _divisors_text(channels: int) -> str:
+    """``one of 1, 2, 4, …`` (every divisor of ``channels``, ascending) for up to LISTED_DIVISORS_UP_TO channels;
+    beyond, only the words (a count of 10^20 channels would take longer to factor than to read)."""
+    if channels > LISTED_DIVISORS_UP_TO:
+        return f"a divisor of {channels:,}"
+    small = [d for d in range(1, isqrt(channels) + 1) if channels % d == 0]
+    return "one of " + ", ".join(str(d) for d in sorted({*small, *(channels // d for d in small)}))
+
+
 @register
 class GroupNorm(Standardisation):
     """Group normalisation (Wu & He 2018), as ``torch.nn.GroupNorm(g, C)``
@@ -306,9 +319,8 @@ class GroupNorm(Standardisation):
     def set_size(self, shape):
         channels = shape[0]
         if channels % self.groups:
-            divisors = ", ".join(str(d) for d in range(1, channels + 1) if channels % d == 0)
             self.fail(f"the channels ({channels}) are not divisible by groups ({self.groups})",
-                      f"torch.nn.GroupNorm needs groups dividing C: one of {divisors}", "groups")
+                      f"torch.nn.GroupNorm needs groups dividing C: {_divisors_text(channels)}", "groups")
         return channels // self.groups * prod(shape[1:])
 
     def global_context(self, shape):

@@ -191,7 +191,11 @@ class Network:
             raise SpecError("`blocks` must be a mapping of block names", doc.mark_of("blocks"),
                             "write `blocks: {name: {args: …, layers: […]}}`")
         for name, block in blocks.items():
-            check_name(str(name), blocks.key_mark(name), "a block name", "bottleneck")
+            if not isinstance(name, str) or isinstance(name, YBool):  # `&name:` anchors an empty (null) key
+                raise SpecError(f"a block name must be a word, got {describe(name)}", blocks.key_mark(name),
+                                "write the name before the colon, e.g. `bottleneck:` (`&bottleneck:` is a YAML "
+                                "anchor on an empty key)" if name is None else "write it as a word, e.g. `bottleneck:`")
+            check_name(name, blocks.key_mark(name), "a block name", "bottleneck")
             _check_block(name, block, blocks.mark_of(name))
         self.blocks = blocks  # read-only, like the whole parsed spec
 
@@ -334,13 +338,13 @@ def _evaluate_vars(doc: YMap, overrides: dict) -> dict:
     raw = doc.get("vars") or YMap()
     if not isinstance(raw, YMap):
         raise SpecError("`vars` must be a mapping", doc.mark_of("vars"), "write `vars: {alpha: 1.0}`")
+    for name in raw:  # the spec's own names first: a bad one is an error at its position
+        _check_name(name, raw.key_mark(name), "var")
     for name in overrides:
         if name not in raw:
             raise SpecError(f"--set {name}: no var named `{name}` in this spec", None,
                             did_you_mean(name, list(raw)) if raw else "this spec declares no `vars:`")
     variables: dict[str, Any] = {}
-    for name in raw:
-        _check_name(name, raw.key_mark(name), "var")
     for name, value in raw.items():
         mark = raw.mark_of(name)
         if name in overrides:

@@ -102,6 +102,17 @@ def test_groups_must_divide_the_channels():
     assert err.hint == "torch.nn.GroupNorm needs groups dividing C: one of 1, 2, 3, 6"
 
 
+def test_the_divisors_are_listed_only_for_a_count_they_can_be_found_for():
+    # 720 = 2⁴·3²·5 has (4 + 1)(2 + 1)(1 + 1) = 30 divisors, listed in order
+    err = _error("input: [720, 2, 2]\nlayers:\n  - {type: groupnorm, groups: 7}\n")
+    assert err.hint == ("torch.nn.GroupNorm needs groups dividing C: one of 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, "
+                        "18, 20, 24, 30, 36, 40, 45, 48, 60, 72, 80, 90, 120, 144, 180, 240, 360, 720")
+    # 10^20 − 1 channels (fuzz seed 17's case 5448, `--input 99999999999999999999`): listing its divisors one by one
+    # never ended; now the hint only names the count
+    err = _error("input: [99999999999999999999]\nlayers:\n  - {type: groupnorm, groups: 2}\n")
+    assert err.hint == "torch.nn.GroupNorm needs groups dividing C: a divisor of 99,999,999,999,999,999,999"
+
+
 def test_a_bad_spec_is_exit_2_with_file_line_and_column(tmp_path):
     from typer.testing import CliRunner
 

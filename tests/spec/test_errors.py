@@ -729,6 +729,36 @@ def test_did_you_mean_without_a_close_name():
     assert did_you_mean("zzz", names, "see the list") == "see the list"
 
 
+def test_did_you_mean_skips_keys_that_are_not_names():
+    """A YAML null or number among a mapping's keys (an error of its own) neither sorts with the names nor is
+    suggested."""
+    from convcalc.errors import did_you_mean
+
+    assert did_you_mean("alhpa", [None, 1, "alpha", "beta"]) == "did you mean `alpha`?"
+    assert did_you_mean("x", [None, 3]) == "none are accepted here"
+
+
+def test_a_block_named_by_an_anchor_alone_is_an_error_at_the_key(tmp_path):
+    # `&unit:` is an anchor on an empty key, so the block's name is null (fuzz seed 18's case 13066): line 4, col 3
+    path = tmp_path / "net.yaml"
+    path.write_text("name: t\ninput: [3, 8, 8]\nblocks:\n  &unit:\n    layers: [{type: relu}]\nlayers:\n"
+                    "  - {block: unt}\n")
+    assert_user_error(run(str(path)), f"{path}:4:3", ["a block name must be a word, got nothing (null)"],
+                      ["write the name before the colon", "`&bottleneck:` is a YAML anchor on an empty key"])
+    path.write_text("name: t\ninput: [3, 8, 8]\nblocks:\n  7:\n    layers: [{type: relu}]\nlayers:\n"
+                    "  - {block: b}\n")
+    assert_user_error(run(str(path)), f"{path}:4:3", ["a block name must be a word, got 7"],
+                      ["write it as a word, e.g. `bottleneck:`"])
+
+
+def test_a_var_named_null_is_reported_before_an_unknown_set(tmp_path):
+    # vars {~: 1, a: 2} and --set b=3: the spec's bad name (line 4, col 3) comes first, not a traceback
+    path = tmp_path / "net.yaml"
+    path.write_text("name: t\ninput: [3, 8, 8]\nvars:\n  ~: 1\n  a: 2\nlayers:\n  - {type: relu}\n")
+    assert_user_error(run(str(path), "--set", "b=3"), f"{path}:4:3", ["var name", "nothing (null)"],
+                      ["use letters, digits and `_`"])
+
+
 def test_unknown_layer_name_hint_is_about_layer_names():
     result = CliRunner().invoke(app, ["rf", "vgg16", "--layer", "nope"])
     assert result.exit_code == 2
