@@ -33,6 +33,21 @@ MAX_DECIMAL_EXPONENT = 1000
 MAX_SPEC_BYTES = 2 * 2**20  # a spec or a budgets file: ~300× the largest shipped config, ~35,000 written-out layers
 MAX_REPORT_BYTES = 64 * 2**20  # a baseline report (`convcalc analyze --format json`), one line per layer
 
+#: trial division (:func:`divisors`) stops here: at most 2^21 steps (about 0.2 s), exact up to 2^42
+DIVISOR_SEARCH = 1 << 21
+
+
+def divisors(n: int) -> list[int]:
+    """The divisors of ``n`` ≥ 1, ascending, found in pairs (d, n / d) by trial division up to √n, and at most
+    :data:`DIVISOR_SEARCH` steps: exact for n ≤ DIVISOR_SEARCH², beyond only the pairs with d ≤ DIVISOR_SEARCH (a
+    number of 10^20 — a channel count, a kernel span — cannot be factored by trying every candidate). Callers that
+    word a message from the list say so past that bound."""
+    from math import isqrt
+
+    small = [d for d in range(1, min(isqrt(n), DIVISOR_SEARCH) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
+
+
 def within(value) -> bool:
     """Whether an int or Fraction is inside the bound: magnitude ≤ 10^100, denominator ≤ 10^100."""
     if type(value) is int:

@@ -19,7 +19,7 @@ from .base import (Example, Layer, ShapeSteps, SlidingWindow, effective_kernel, 
                    register)
 from ..cost.conventions import backward_flops_per_element
 from .formula import NUMERIC, SYMBOLIC, Counts
-from ..limits import number_text
+from ..limits import DIVISOR_SEARCH, divisors, number_text
 from . import peers, saved
 from .lowering import Lowered, not_lowered
 from .scatter import MAX_SCATTER_TAPS, landing, tap_classes
@@ -269,8 +269,12 @@ def _grouped(q, g: int):
 
 
 def _grouped_choices(q, groups):
-    common = math.gcd(q.c_in, q.c_out)
-    return groups or [g for g in range(2, min(q.c_in, q.c_out)) if common % g == 0]
+    """``--groups`` when given; else every g with 1 < g < min(C_in, C_out) dividing both, ascending: the divisors
+    of gcd(C_in, C_out) (:func:`~convcalc.limits.divisors`: trying every g up to min(C_in, C_out) never ended for
+    10^9 channels)."""
+    if groups:
+        return groups
+    return [g for g in divisors(math.gcd(q.c_in, q.c_out)) if 1 < g < min(q.c_in, q.c_out)]
 
 
 def dilated_kernel(q, d: int) -> tuple[int, ...] | None:
@@ -288,8 +292,10 @@ def dilated_kernel(q, d: int) -> tuple[int, ...] | None:
 
 def dilation_choices(q, _groups=None) -> list[int]:
     """Every dilation that gives the same receptive field with fewer taps (k = 5: d = 2 with 3 taps, d = 4 with 2)."""
-    top = max(dil * (k - 1) for k, dil in zip(q.kernel, q.dilation))
-    return [d for d in range(2, top + 1) if d > max(q.dilation) and dilated_kernel(q, d)]
+    # d must divide every span dil·(k − 1), so it divides their gcd (0 when every axis is 1 tap: no choice). Trying
+    # every d up to the largest span never ended for a kernel of 10^8 taps.
+    common = math.gcd(*(dil * (k - 1) for k, dil in zip(q.kernel, q.dilation)))
+    return [d for d in (divisors(common) if common else ()) if d >= 2 and d > max(q.dilation) and dilated_kernel(q, d)]
 
 
 def _dilated(q, d: int):
@@ -321,7 +327,9 @@ def _conv_designs():
         Design("grouped", "grouped", 10, _grouped,
                lambda q, g, out_sizes, layers: (Fraction(1, g), Fraction(1, g), f"1/g = 1/{g}"),
                ("conv",), "g", 2, _grouped_choices,
-               lambda q: f"no group count between 2 and {min(q.c_in, q.c_out) - 1} divides both {q.c_in} and {q.c_out}",
+               lambda q: f"no group count between 2 and {min(q.c_in, q.c_out) - 1} divides both {q.c_in} and {q.c_out}"
+               + (f" (of those with a divisor pair below {DIVISOR_SEARCH:,})"
+                  if math.gcd(q.c_in, q.c_out) > DIVISOR_SEARCH ** 2 else ""),
                arg_required=True, aliases=("group", "groups"), any_kernel=True),
         Design("dilated", "dilated", 60, _dilated, _dilated_ratio, ("conv",), "d", 2, dilation_choices,
                lambda q: "no dilation gives the same effective kernel with fewer taps", aliases=("dilation",)),

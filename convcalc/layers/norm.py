@@ -37,9 +37,10 @@ the statistics. The running-statistics forms are affine per channel, so the iden
 from __future__ import annotations
 
 from fractions import Fraction
-from math import isqrt, prod
+from math import prod
 
 from ..cost.conventions import backward_flops_per_element as bwd
+from ..limits import divisors
 from ..spec.fields import Bool, Choice, Int, Number
 from .base import Example, Layer, register
 from .elementwise import Elementwise
@@ -273,17 +274,12 @@ class LayerNorm(Standardisation):
                       + q.opt(self.affine, terms * elements * q.cost("norm_affine"), flops_note))
 
 
-#: the most channels whose divisors a message lists (by trial division up to √C: at most 1,024 steps)
-LISTED_DIVISORS_UP_TO = 1 << 20
-
-
 def _divisors_text(channels: int) -> str:
-    """``one of 1, 2, 4, …`` (every divisor of ``channels``, ascending) for up to LISTED_DIVISORS_UP_TO channels;
-    beyond, only the words (a count of 10^20 channels would take longer to factor than to read)."""
-    if channels > LISTED_DIVISORS_UP_TO:
+    """``one of 1, 2, 4, …`` (every divisor of ``channels``, ascending) up to 2^20 channels; beyond, only the words
+    (listing the divisors of 10^20 − 1 by trying every candidate never ended)."""
+    if channels > 1 << 20:
         return f"a divisor of {channels:,}"
-    small = [d for d in range(1, isqrt(channels) + 1) if channels % d == 0]
-    return "one of " + ", ".join(str(d) for d in sorted({*small, *(channels // d for d in small)}))
+    return "one of " + ", ".join(map(str, divisors(channels)))
 
 
 @register

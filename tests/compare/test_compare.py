@@ -296,6 +296,34 @@ def test_depthwise_separable_512(deep):
     assert row.macs_ratio == row.closed_macs == Fraction(521, 4608)
 
 
+def test_the_group_counts_are_the_common_divisors():
+    from convcalc.layers.conv import _grouped_choices
+
+    # gcd(96, 144) = 48 = 2⁴·3: its divisors strictly between 1 and 96
+    assert _grouped_choices(parse_layer("conv 96->144 k3 @8x8"), None) == [2, 3, 4, 6, 8, 12, 16, 24, 48]
+    # gcd(64, 128) = 64 = min(C_in, C_out): g = 64 is left out (g < min)
+    assert _grouped_choices(parse_layer("conv 64->128 k3 @8x8"), None) == [2, 4, 8, 16, 32]
+    # 10^9 + 7 and 10^9 + 37 are coprime: none. Trying every g up to 10^9 never ended (a hang).
+    assert _grouped_choices(parse_layer("conv 1000000007->1000000037 k1 @1x1"), None) == []
+    # gcd 2^40 (under 2^42: exact): 2, 4, …, 2^39 (2^40 = C_in is not below min)
+    assert _grouped_choices(parse_layer(f"conv {2**40}->{3 * 2**40} k1 @1x1"), None) == [2 ** i for i in range(1, 40)]
+    assert _grouped_choices(parse_layer("conv 96->144 k3 @8x8"), [3, 5]) == [3, 5]  # --groups as given
+
+
+def test_the_dilations_divide_the_kernel_span():
+    from convcalc.layers.conv import dilation_choices
+
+    # k7: span 6, so d ∈ {2, 3, 6} with 4, 3 and 2 taps; k5 d1: span 4, d ∈ {2, 4}; k5 d2: span 8, d > 2: {4, 8}
+    assert dilation_choices(parse_layer("conv 8->8 k7 @16x16")) == [2, 3, 6]
+    assert dilation_choices(parse_layer("conv 8->8 k5 @16x16")) == [2, 4]
+    assert dilation_choices(parse_layer("conv 8->8 k5 d2 @16x16")) == [4, 8]
+    # 7×5: spans 6 and 4 share only d = 2 (4 × 3 taps)
+    assert dilation_choices(parse_layer("conv 8->8 k7x5 @16x16")) == [2]
+    assert dilation_choices(parse_layer("conv 8->8 k1 @16x16")) == []
+    # k 10^8 + 1: span 10^8 = 2^8·5^8 has 81 divisors; trying every d up to 10^8 never ended
+    assert len(dilation_choices(parse_layer("conv 8->8 k100000001 valid @100000001"))) == 80  # all but d = 1
+
+
 def test_grouped_and_dilated_512(deep):
     grouped = {r.arg: r for r in deep.rows if r.design == "grouped"}
     assert sorted(grouped) == [2, 4, 8, 16, 32, 64, 128, 256]

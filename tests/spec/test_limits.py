@@ -171,3 +171,15 @@ def test_long_words_are_echoed_shortened(tmp_path, text, where, words):
     assert message.startswith(where + " ") and len(message) < 1000, message[:300]
     for word in words:
         assert word in message, message
+
+
+def test_divisors_by_bounded_trial_division():
+    from convcalc.limits import divisors
+
+    assert divisors(1) == [1] and divisors(12) == [1, 2, 3, 4, 6, 12]
+    assert divisors(720) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 30, 36, 40, 45, 48, 60, 72, 80, 90,
+                             120, 144, 180, 240, 360, 720]  # 2⁴·3²·5: 5·3·2 = 30 divisors
+    assert divisors(2**31 - 1) == [1, 2**31 - 1]  # a Mersenne prime: √ ≈ 46,341 steps
+    assert divisors(2**40) == [2**i for i in range(41)]  # under 2^42: exact
+    # beyond 2^42 the pairs with d ≤ 2^21 only: 2^60 = 2^21·2^39 still gives every power (2^i, 2^(60−i))
+    assert divisors(2**60) == [2**i for i in range(61)]
