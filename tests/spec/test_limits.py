@@ -181,5 +181,6 @@ def test_divisors_by_bounded_trial_division():
                              120, 144, 180, 240, 360, 720]  # 2⁴·3²·5: 5·3·2 = 30 divisors
     assert divisors(2**31 - 1) == [1, 2**31 - 1]  # a Mersenne prime: √ ≈ 46,341 steps
     assert divisors(2**40) == [2**i for i in range(41)]  # under 2^42: exact
-    # beyond 2^42 the pairs with d ≤ 2^21 only: 2^60 = 2^21·2^39 still gives every power (2^i, 2^(60−i))
-    assert divisors(2**60) == [2**i for i in range(61)]
+    # beyond 2^42 the pairs with d ≤ 2^21 only: for 2^60, 2^0 … 2^21 and their cofactors 2^39 … 2^60; 2^22 … 2^38
+    # (a pair of factors both above 2^21) are not found
+    assert divisors(2**60) == [2**i for i in (*range(22), *range(39, 61))]
