@@ -130,8 +130,8 @@ def blas_sentence(blas: dict) -> str:
     words = " ".join(str(v) for v in (blas.get("library"), blas.get("version")) if v) or "NumPy's BLAS"
     if blas.get("core"):
         words += f", kernels of core {blas['core']}"
-        words += (f" (chosen by OPENBLAS_CORETYPE={blas['coretype_env']} in the environment)" if blas.get("coretype_env")
-                  else " (chosen by OpenBLAS for this CPU)")
+        env = blas.get("coretype_env")
+        words += f" (chosen by OPENBLAS_CORETYPE={env} in the environment)" if env else " (chosen by OpenBLAS for this CPU)"
     return words
 
 

@@ -206,6 +206,49 @@ def cast_like(inputs, attrs):
     return np.asarray(inputs[0]).astype(np.asarray(inputs[1]).dtype)
 
 
+# ---- what an evaluator would make ------------------------------------------------------------------------------
+def _broadcast(*shapes) -> int:
+    return math.prod(np.broadcast_shapes(*shapes))
+
+
+def _gathered(inputs, attrs) -> int:
+    shape = np.shape(inputs[0])
+    axis = attrs.get("axis", 0) % len(shape)
+    return math.prod(shape[:axis]) * int(np.size(inputs[1])) * math.prod(shape[axis + 1:])
+
+
+def _int_list(value) -> tuple[int, ...]:
+    return tuple(int(n) for n in np.asarray(value).reshape(-1))
+
+
+#: op type → the elements of the output it would compute from these inputs, for the ops whose output can be far
+#: larger than their inputs (every folded input holds at most SMALL elements: every other op's output is at most
+#: an input's size, or the sum of its inputs'). The fold pass skips such a node when the count is above SMALL, or
+#: cannot be worked out: a 4-byte ConstantOfShape of [30000, 30000] had allocated 7 GB, only for its value to be
+#: dropped as too large.
+GROWS = {
+    "ConstantOfShape": lambda inputs, attrs: math.prod(_int_list(inputs[0])),
+    "Expand": lambda inputs, attrs: _broadcast(np.shape(inputs[0]), _int_list(inputs[1])),
+    "Range": lambda inputs, attrs: max(math.ceil((float(np.asarray(inputs[1])) - float(np.asarray(inputs[0])))
+                                                 / float(np.asarray(inputs[2]))), 0),
+    "Gather": _gathered,
+    **dict.fromkeys(("Where", "Equal", "Less", "Greater"),
+                    lambda inputs, attrs: _broadcast(*(np.shape(v) for v in inputs))),
+}
+
+
+def too_large(node, inputs: list) -> bool:
+    """Whether folding ``node`` would make more than SMALL elements, or the count cannot be known (then its
+    evaluator would fail too)."""
+    grows = GROWS.get(node.op_type)
+    if grows is None:
+        return False
+    try:
+        return grows(inputs, attributes(node)) > SMALL
+    except Exception:  # a shape NumPy rejects, a zero step, an infinite bound: no value, as the evaluator would say
+        return True
+
+
 # ---- the pass -------------------------------------------------------------------------------------------------
 def evaluate(node, inputs: list):
     """The outputs of ``node`` (a tuple, one per output) given its input values (None for an absent input)."""
@@ -239,8 +282,11 @@ def fold(graph, shapes: dict, active: set) -> dict:
             continue
         if node.op_type not in FOLD or not all(name in values for name in names):
             continue  # a constant too large to keep, or an op with no evaluator: its value stays unknown
+        inputs = [values[name] if name else None for name in node.input]
+        if too_large(node, inputs):
+            continue  # its value would be dropped as too large to keep: not made
         try:
-            outputs = evaluate(node, [values[name] if name else None for name in node.input])
+            outputs = evaluate(node, inputs)
         except Exception:  # an evaluator that cannot take these values: the value stays unknown
             continue
         for name, value in zip(node.output, outputs):

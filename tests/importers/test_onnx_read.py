@@ -329,3 +329,52 @@ def test_softplus_with_its_threshold_as_the_dynamo_exporter_writes_it(tmp_path):
     model = g.imported(tmp_path, g.op("Where", over, g.input, soft))
     assert mapped(model) == [("softplus", {})] and not model.warnings
     assert model.layers[0].tensor == "Where_1_out0"  # the value Where gives (the builder numbers unnamed nodes)
+
+
+def test_a_fold_that_would_outgrow_its_inputs_is_not_made():
+    """GROWS: the element count an expanding op would make, from its (at most SMALL = 4,096-element) inputs."""
+    from types import SimpleNamespace
+
+    from convcalc.importers.onnx_fold import too_large
+
+    def node(op, **attrs):
+        return SimpleNamespace(op_type=op, attribute=[helper.make_attribute(k, v) for k, v in attrs.items()])
+
+    i64 = np.int64
+    assert too_large(node("ConstantOfShape"), [np.array([30_000, 30_000], i64)])  # 9·10^8 elements
+    assert not too_large(node("ConstantOfShape"), [np.array([8], i64)])
+    assert not too_large(node("Expand"), [np.ones(1), np.array([64, 64], i64)])  # 4,096: at the bound
+    assert too_large(node("Expand"), [np.ones(1), np.array([65, 64], i64)])  # 4,160
+    assert not too_large(node("Range"), [np.array(0), np.array(10), np.array(3)])  # 0, 3, 6, 9
+    assert too_large(node("Range"), [np.array(0), np.array(10**9), np.array(1)])
+    assert too_large(node("Range"), [np.array(0), np.array(10), np.array(0)])  # no count: not evaluated
+    assert not too_large(node("Gather", axis=1), [np.ones((64, 64)), np.arange(64)])  # 64 · 64
+    assert too_large(node("Gather"), [np.ones((64, 64)), np.zeros(65, i64)])  # 65 · 64
+    assert too_large(node("Where"), [np.ones((4096, 1), bool), np.ones((1, 4096)), np.ones(1)])  # 4,096²
+    assert not too_large(node("Reshape"), [np.ones(4096), np.array([64, 64], i64)])  # never grows
+
+
+def test_a_huge_constant_of_shape_allocates_nothing(tmp_path):
+    """A 4-byte shape [30000, 30000] into ConstantOfShape, reduced to one value: the fold pass used to make the
+    9·10^8 int64 values (7 GB, 22 s) before dropping them as too large. Peak RSS of the whole import stays small."""
+    import subprocess
+    import sys
+
+    from onnx import TensorProto, numpy_helper
+
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"],
+                              value=numpy_helper.from_array(np.array([1], np.int64))),
+             helper.make_node("ReduceProd", ["big"], ["one"], keepdims=0),
+             helper.make_node("Cast", ["one"], ["onef"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["x", "onef"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [numpy_helper.from_array(np.array([30_000, 30_000], np.int64), "shape")])
+    path = tmp_path / "big.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    child = ("import resource, sys\nfrom convcalc.cli.entry import main\n"
+             "sys.argv = ['convcalc', 'analyze', sys.argv[1]]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120)
+    assert "Mul" in done.stderr  # the model's own problem, reported as usual
+    assert int(done.stderr.strip().splitlines()[-1]) < 1_000_000  # KiB: under 1 GB (7 GB before)
