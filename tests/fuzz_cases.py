@@ -325,6 +325,21 @@ def _layer(rng, data) -> str:
     return rng.choice(names) if names and rng.random() < 0.8 else _value(rng, "nope")
 
 
+#: numbers a `compare --layer` description gets: sizes whose divisors, spans or loops a design could walk one by one
+LAYER_NUMBERS = (1, 2, 3, 7, 64, 720, 1_000_003, 10**9 + 7, 2**31, 2**40, 99_999_999_999_999_999_999, 10**100)
+
+
+def _conv_description(rng) -> str:
+    """``conv A->B kK sS @N…``, its numbers drawn from :data:`LAYER_NUMBERS` (a huge channel count or kernel:
+    compare's grouped and dilated designs once tried every candidate up to it)."""
+    def n():
+        return rng.choice(LAYER_NUMBERS)
+
+    kernel = rng.choice((1, 3, 5, n()))
+    sizes = "x".join(str(rng.choice((kernel, 8, n()))) for _ in range(rng.choice((1, 2))))
+    return f"conv {n()}->{n()} k{kernel} s{rng.choice((1, 2, n()))} {rng.choice(('', 'valid ', 'p1 '))}@{sizes}"
+
+
 #: `convcalc cost --algorithm` (and, from the third, `convcalc explain`'s algorithms)
 ALGORITHM_NAMES = ("all", "best", "direct", "im2col", "winograd", "fft")
 
@@ -387,7 +402,7 @@ def make_case(rng, command: str | None = None) -> Case:
             case.args += ["@other.yaml"]
         elif way < 0.7:
             case.args += ["--layer", _value(rng, rng.choice(("conv 16->16 k3 s1 @8x8", "conv 8->32 k5 s2 @16x16",
-                                                             _layer(rng, data))))]
+                                                             _layer(rng, data), _conv_description(rng))))]
             if rng.random() < 0.3:
                 case.args += ["--groups", _value(rng, "2,4")]
         else:
