@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
