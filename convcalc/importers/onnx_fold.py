@@ -222,8 +222,8 @@ def _int_list(value) -> tuple[int, ...]:
 
 
 #: op type → the elements of the output it would compute from these inputs, for the ops whose output can be far
-#: larger than their inputs (every folded input holds at most SMALL elements: every other op's output is at most
-#: an input's size, or the sum of its inputs'). The fold pass skips such a node when the count is above SMALL, or
+#: larger than any one input (every folded input holds at most SMALL elements: every other op's output is at most
+#: an input's size). The fold pass skips such a node when the count is above SMALL, or
 #: cannot be worked out: a 4-byte ConstantOfShape of [30000, 30000] had allocated 7 GB, only for its value to be
 #: dropped as too large.
 GROWS = {
@@ -232,6 +232,7 @@ GROWS = {
     "Range": lambda inputs, attrs: max(math.ceil((float(np.asarray(inputs[1])) - float(np.asarray(inputs[0])))
                                                  / float(np.asarray(inputs[2]))), 0),
     "Gather": _gathered,
+    "Concat": lambda inputs, attrs: sum(int(np.size(v)) for v in inputs if v is not None),  # a node of 10^5 inputs
     **dict.fromkeys(("Where", "Equal", "Less", "Greater"),
                     lambda inputs, attrs: _broadcast(*(np.shape(v) for v in inputs))),
 }

@@ -353,6 +353,8 @@ def test_a_fold_that_would_outgrow_its_inputs_is_not_made():
     assert not too_large(node("Gather", axis=1), [np.ones((64, 64)), np.arange(64)])  # 64 · 64
     assert too_large(node("Gather"), [np.ones((64, 64)), np.zeros(65, i64)])  # 65 · 64
     assert too_large(node("Where"), [np.ones((4096, 1), bool), np.ones((1, 4096)), np.ones(1)])  # 4,096²
+    assert not too_large(node("Concat"), [np.ones(2048), np.ones(2048)])  # 4,096
+    assert too_large(node("Concat"), [np.ones(4096)] * 3)  # 12,288: a node may have many inputs
     assert not too_large(node("Reshape"), [np.ones(4096), np.array([64, 64], i64)])  # never grows
 
 
