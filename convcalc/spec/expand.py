@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from ..records import field, record
 from ..errors import KINDS_LISTING, LazyMark, SpecError, check_name, did_you_mean
-from ..limits import layer_beyond, shorten, within
+from ..limits import layer_beyond, number_text, shorten, within
 from .expr import evaluate, forget_values
 from .fields import Axes, Padding, ScaleField, Size, describe
 from .graph import Node
@@ -152,6 +152,7 @@ class Expander:
         self.shapes: dict[str, tuple] = {"input": tuple(input_shape)}
         self.shaped = 0  # self.nodes[:shaped] have their shape in self.shapes
         self.nodes: list[Node] = []
+        self.passed = 0  # the names taken by skipped items' repetitions (:meth:`_pass_through`), within MAX_LAYERS
         self.full_names: dict[str, str] = {"input": "input"}
         self.claimed: dict[str, YMap] = {}  # full name of every kept layer and block instance → its item
         self.calls: list[str] = []  # the block calls being expanded, outermost first
@@ -355,6 +356,14 @@ class Expander:
         full = None
         name = self._written_name(item, scope)
         if base is not None or name is not None:
+            # a name per repetition, as if it had expanded: counted against the layers' limit like the layers, or a
+            # skipped `repeat: 10**100` would take names for ever
+            if len(self.nodes) + self.passed + count > MAX_LAYERS:
+                shown = f"{count:,}" if count < 10**30 else number_text(count)  # its size, past 30 digits
+                raise SpecError(f"`repeat: {shown}` takes names past {MAX_LAYERS:,} layers (an item "
+                                "skipped by its `when:` still takes the names of its repetitions)",
+                                item.mark_of("repeat") if "repeat" in item else item.mark, "check the repeat count")
+            self.passed += count
             for index in range(max(count, 1)):
                 local, full = self._name(item, scope, base, count, index, name)
                 scope.names[local] = through

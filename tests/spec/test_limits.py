@@ -90,6 +90,13 @@ def refused(text: str, tmp_path, seconds: float = 2.0) -> str:
      "layers:\n  - {block: b}\n", ":4:13:", ["`output` of block `b` must be the name of one of its layers, got [a]"]),
     ("name-longer-than-NAME_MAX", "name: " + "n" * 300 + "\n" + HEAD + "  - {type: relu}\n", ":1:7:",
      ["`name` is 300 characters long, above the limit of 200"]),
+    # a skipped item takes its repetitions' names (fuzz seed 23's case 4739: `repeat: 10^100` under a false `when:`
+    # took names for ever); the value starts at col 39 of line 3
+    ("skipped-repeat-10^100", HEAD + "  - {type: relu, when: false, repeat: 1" + "0" * 100 + "}\n", ":3:39:",
+     ["`repeat: 1.0000e+100 (101 digits)` takes names past 100,000 layers", "skipped by its `when:`"]),
+    # two skipped items of 60,000 names each: the second passes 100,000 (line 4)
+    ("skipped-repeats-past-the-limit", HEAD + "  - {type: relu, when: false, repeat: 60000}\n" * 2, ":4:39:",
+     ["`repeat: 60,000` takes names past 100,000 layers"]),
 ])
 def test_refused_at_the_value(tmp_path, name, text, where, words):
     message = refused(text, tmp_path)
