@@ -191,7 +191,7 @@ class Network:
             raise SpecError("`blocks` must be a mapping of block names", doc.mark_of("blocks"),
                             "write `blocks: {name: {args: …, layers: […]}}`")
         for name, block in blocks.items():
-            if not isinstance(name, str) or isinstance(name, YBool):  # `&name:` anchors an empty (null) key
+            if not isinstance(name, str):  # `&name:` anchors an empty (null) key; a number or boolean key
                 raise SpecError(f"a block name must be a word, got {describe(name)}", blocks.key_mark(name),
                                 "write the name before the colon, e.g. `bottleneck:` (`&bottleneck:` is a YAML "
                                 "anchor on an empty key)" if name is None else "write it as a word, e.g. `bottleneck:`")
