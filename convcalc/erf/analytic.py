@@ -257,6 +257,7 @@ def work_estimate(graph: Graph, report, layer: str) -> int:
     and axis, the positions of its output inside the unit's RF, ``(r_unit − r_out)/j_out + 1``, times the taps each
     reads, ``(r_out − r_in)/j_in + 1`` (k_eff for a window, N for a global pool), summed over its inputs."""
     rfs = {l.name: l.rf for l in report.layers}
+    shapes = {graph.input_name: tuple(graph.input_shape), **{l.name: tuple(l.output_shape) for l in report.layers}}
     rank = len(graph.input_shape) - 1
     unit = rfs[layer]
     needed = upstream(graph, layer)
@@ -265,14 +266,28 @@ def work_estimate(graph: Graph, report, layer: str) -> int:
         if node.name not in needed:
             continue
         out = rfs[node.name]
-        for name in node.inputs:
+        positions = [max((unit.size[a] - out.size[a]) / out.jump[a] + 1, 1) if out.jump[a] else 1
+                     for a in range(rank)]
+        for index, name in enumerate(node.inputs):
             src = rfs.get(name)
             for a in range(rank):
                 r_in, j_in = (src.size[a], src.jump[a]) if src is not None else (1, 1)
-                positions = max((unit.size[a] - out.size[a]) / out.jump[a] + 1, 1) if out.jump[a] else 1
                 taps = max((out.size[a] - r_in) / j_in + 1, 1) if j_in else 1
-                total += ceil(positions * taps)
+                total += ceil(positions[a] * taps)
+            total += _extra_taps(node, [shapes[n] for n in node.inputs], shapes[node.name], index, positions)
     return total
+
+
+def _extra_taps(node, ins, out, index: int, positions) -> int:
+    """The taps of a rule's extra terms that read more than the receptive field shows (an SE gate spreads every
+    position over the whole map: ``reader.taps`` per position), for :func:`work_estimate`; 0 for a kind without a
+    rule, which the propagation refuses by itself."""
+    try:
+        rule = rule_for(node, ins, out, index)
+    except SpecError:
+        return 0
+    return sum(ceil(positions[a] * reader.taps) for term in rule.extra for a, reader in enumerate(term.readers)
+               if a < len(positions) and getattr(reader, "taps", None))
 
 
 def check_work(graph: Graph, report, layer: str) -> None:

@@ -61,10 +61,17 @@ def transposed(k: int, s: int, d: int, pad_before: int) -> Reader:
     return read
 
 
+def _reads_all(read: Reader, n: int) -> Reader:
+    """``read`` marked as reading ``n`` taps per output position (``read.taps``): what the analytic ERF's work
+    bound counts for a reader its receptive field does not show (convcalc/erf/analytic.py, work_estimate)."""
+    read.taps = n
+    return read
+
+
 def whole(n: int, average: bool) -> Reader:
     """The single output reads the whole axis (global pooling, flatten)."""
     weight = Fraction(1, n) if average else 1
-    return lambda o: [(i, weight) for i in range(n)] if o == 0 else []
+    return _reads_all(lambda o: [(i, weight) for i in range(n)] if o == 0 else [], n)
 
 
 def adaptive(windows, average: bool) -> Reader:
@@ -85,7 +92,7 @@ def gate(n_out: int) -> Reader:
 def spread(n: int) -> Reader:
     """Every output position inside the map spreads over the whole map with weight 1/n (a global average)."""
     weight = Fraction(1, n)
-    return lambda o: [(i, weight) for i in range(n)] if 0 <= o < n else []
+    return _reads_all(lambda o: [(i, weight) for i in range(n)] if 0 <= o < n else [], n)
 
 
 def cubic(x: Fraction) -> Fraction:

@@ -41,6 +41,9 @@ def test_work_estimate_of_ten_stacked_convs():
     ([{"type": "conv", "out": 1, "kernel": 3, "dilation": 10**9}], "2,000,000,001"),
     # a global pool over 3,000,000 positions: one output reading all of them
     ([{"type": "global_avgpool", "name": "pool"}], "3,000,000"),
+    # a squeeze-excitation gate: RF 1 (the identity path, 1 tap), but its gate spreads that one position over all
+    # 3,000,000 (fuzz seed 27's case 6388: the RF alone let it through, and the reader built a list of 2^31 taps)
+    ([{"type": "squeeze_excitation", "name": "pool", "reduction": 1}], "3,000,001"),
 ])
 def test_huge_dilations_and_inputs_are_refused_before_any_work(tmp_path, layers, taps):
     n = 2_000_000_010 if "dilation" in layers[0] else 3_000_000
