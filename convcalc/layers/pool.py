@@ -416,6 +416,24 @@ def adaptive_axis(n: int, o: int) -> tuple[int, int, int]:
     return n + o - g, widest, -(-n // o)
 
 
+class AdaptiveWindows:
+    """Adaptive pooling's windows along one axis, as a sequence: output i of O over N pools
+    ``[floor(i·N/O), ceil((i+1)·N/O))``. O(1) to make, whatever O (their sizes in O(1): :func:`adaptive_axis`)."""
+
+    __slots__ = ("n", "o")
+
+    def __init__(self, n: int, o: int):
+        self.n, self.o = n, o
+
+    def __len__(self) -> int:
+        return self.o
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        if not 0 <= i < self.o:
+            raise IndexError(i)
+        return i * self.n // self.o, -(-(i + 1) * self.n // self.o)
+
+
 class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size, as ``torch.nn.AdaptiveAvgPool{1,2,3}d``.
 
@@ -431,12 +449,14 @@ class AdaptivePool(Layer):
     output_size = Size()
 
     def windows(self, shape):
-        """Every output's window per axis, ``[(start, stop), …]``: O(output size), so only for the analytic ERF
-        (which bounds its cost); the shape, counts and RF use :func:`adaptive_axis`, in O(1) per axis."""
+        """Every output's window per axis, an :class:`AdaptiveWindows` (``windows[i]`` is output i's ``(start,
+        stop)``, worked out when asked): for the analytic ERF, which bounds how many it asks for; the shape, counts and
+        RF use :func:`adaptive_axis`, in O(1) per axis. (A list of every window cost ~100 bytes per output: 10^8
+        outputs were 10 GB before the ERF's work bound could refuse them.)"""
         self.check_rank(shape)
         sizes = shape[1:]
         out = self.per_axis("output_size", len(sizes))
-        return [[(i * n // o, -(-(i + 1) * n // o)) for i in range(o)] for n, o in zip(sizes, out)]
+        return [AdaptiveWindows(n, o) for n, o in zip(sizes, out)]
 
     def axes(self, shape):
         """(N, O) per spatial axis."""

@@ -56,3 +56,34 @@ def test_lppool_matches_torch(shape, layer, fn, kwargs):
     ex, _, _ = run_layer(shape, layer, x=x)
     expected = getattr(torch.nn.functional, fn)(torch.from_numpy(x), layer["p"], **kwargs)
     np.testing.assert_allclose(ex.output, expected.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n, o", [(10, 4), (10, 3), (7, 5), (4, 10), (9, 3), (1, 6), (13, 13), (5, 1)])
+def test_adaptive_pooling_by_width_groups_equals_one_window_at_a_time(n, o):
+    """pool_axis reduces every window of one width in one gather; the reference reduces window i = [⌊iN/O⌋,
+    ⌈(i+1)N/O⌉) alone, as the kernel did before (an array object per output)."""
+    from convcalc.executor.pool import MAX, MEAN, adaptive_windows, pool_axis
+
+    x = np.random.default_rng(n * 100 + o).standard_normal((2, 3, n, 2)).astype(np.float32)
+    spans = adaptive_windows(n, o)
+    assert [spans[i] for i in range(o)] == [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+    starts, ends = spans.bounds()
+    assert list(zip(starts.tolist(), ends.tolist())) == list(spans)
+    assert spans.widest() == max(e - s for s, e in spans)
+    for how, reduce in ((MAX, np.max), (MEAN, np.mean)):
+        expected = np.concatenate([reduce(x[:, :, s:e], axis=2, keepdims=True) for s, e in spans], axis=2)
+        np.testing.assert_allclose(pool_axis(how, x, 2, spans), expected, rtol=1e-6)
+
+
+def test_adaptive_windows_are_not_listed():
+    """Three million outputs: the windows are worked out, not held (they had been a list of tuples, ~100 bytes
+    each), and the layer's ERF windows are a sequence of the same rule."""
+    from convcalc.executor.pool import adaptive_windows
+    from convcalc.layers.pool import AdaptiveWindows
+
+    spans, windows = adaptive_windows(4, 3_000_000), AdaptiveWindows(4, 3_000_000)
+    assert len(spans) == len(windows) == 3_000_000
+    # output 1,999,999: ⌊1,999,999·4/3,000,000⌋ = 2, ⌈2,000,000·4/3,000,000⌉ = ⌈2.67⌉ = 3
+    assert spans[1_999_999] == windows[1_999_999] == (2, 3)
+    # N mod O = 4 = gcd(4, 3,000,000): no window straddles two inputs, so every window is ⌈4/3,000,000⌉ = 1 wide
+    assert spans.widest() == 1

@@ -164,7 +164,7 @@ def adaptive_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction
     if not reduce.probed(ctx.max_as_sum).extreme:
         return transposed_bytes(gy.shape, x.shape[2:], gy.itemsize)
     out_sizes = per_axis(ctx, node, "output_size", x.ndim - 2)
-    widest = [max(end - start for start, end in adaptive_windows(n, o)) for n, o in zip(x.shape[2:], out_sizes)]
+    widest = [adaptive_windows(n, o).widest() for n, o in zip(x.shape[2:], out_sizes)]
     return x.nbytes + 2 * nbytes((*x.shape[:2], *widest), gy.itemsize)
 
 
