@@ -87,3 +87,26 @@ def test_adaptive_windows_are_not_listed():
     assert spans[1_999_999] == windows[1_999_999] == (2, 3)
     # N mod O = 4 = gcd(4, 3,000,000): no window straddles two inputs, so every window is ⌈4/3,000,000⌉ = 1 wide
     assert spans.widest() == 1
+
+
+@pytest.mark.parametrize("sizes, out", [((10,), (4,)), ((7, 5), (5, 3)), ((4, 6), (10, 4)), ((5, 4, 3), (3, 4, 5)),
+                                        ((9, 9), (3, 3)), ((3,), (1,))])
+@pytest.mark.parametrize("arg", [np.argmax, np.argmin])
+def test_adaptive_extreme_gradient_equals_one_window_at_a_time(sizes, out, arg):
+    """The routed input gradient, all windows of a width combination at once, against a window at a time (the
+    former loop): each output's gradient at the first extreme of its window, C order, summed where windows
+    overlap. Values on a coarse grid, so ties happen and the first extreme matters."""
+    from itertools import product
+
+    from convcalc.executor.backward.pool import _route_adaptive_extremes, _route_first_extreme
+    from convcalc.executor.pool import adaptive_windows
+
+    rng = np.random.default_rng(len(sizes) * 10 + out[0])
+    x = rng.integers(0, 3, (2, 3, *sizes)).astype(np.float32)
+    gy = rng.standard_normal((2, 3, *out)).astype(np.float32)
+    windows = [adaptive_windows(n, o) for n, o in zip(sizes, out)]
+    expected = np.zeros_like(x)
+    for index in product(*(range(o) for o in out)):
+        region = (slice(None), slice(None), *(slice(*spans[i]) for spans, i in zip(windows, index)))
+        expected[region] += _route_first_extreme(x[region], gy[(slice(None), slice(None), *index)], arg)
+    np.testing.assert_allclose(_route_adaptive_extremes(x, gy, windows, arg), expected, rtol=1e-6, atol=1e-6)

@@ -134,11 +134,44 @@ def adaptive_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
                 matrix[i, start:end] = 1.0 / (end - start) if how.average else 1.0
             g = apply_transposed(g, matrix, 2 + axis)
         return [np.ascontiguousarray(g)]
+    return [_route_adaptive_extremes(x, gy, windows, how.arg)]
+
+
+def _width_groups(spans) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One axis's windows grouped by width (two widths at most): (the outputs, (outputs × width) input indices)."""
+    starts, ends = spans.bounds()
+    widths = ends - starts
+    return [(pick, starts[pick][:, None] + np.arange(width, dtype=np.int64))
+            for width in np.unique(widths) for pick in (np.flatnonzero(widths == width),)]
+
+
+def _route_adaptive_extremes(x: np.ndarray, gy: np.ndarray, windows, arg) -> np.ndarray:
+    """The input gradient of an adaptive max (min) pool: each output's gradient at the first extreme of its window
+    (C order over the window's axes), summed where windows overlap. Per combination of the axes' width groups (at
+    most 2^d), one gather of all its windows, shape (B, C, k₁, w₁, …, k_d, w_d), one ``arg`` over the flattened
+    widths and one ``np.add.at``. (A window at a time was a Python step per output: 300,000 outputs took 3 s.)"""
     gx = np.zeros_like(x, dtype=gy.dtype)
-    for out_index in product(*(range(o) for o in out_sizes)):
-        region = (slice(None), slice(None)) + tuple(slice(*spans[i]) for spans, i in zip(windows, out_index))
-        gx[region] += _route_first_extreme(x[region], gy[(slice(None), slice(None)) + out_index], how.arg)
-    return [gx]
+    d, (batch, channels) = len(windows), x.shape[:2]
+    for combo in product(*(_width_groups(spans) for spans in windows)):
+        picks, indexes = [pick for pick, _ in combo], [index for _, index in combo]
+        grid = []
+        for a, index in enumerate(indexes):  # axis a's (k, w) indices at dims 2a, 2a + 1 of the gather
+            shape = [1] * (2 * d)
+            shape[2 * a: 2 * a + 2] = index.shape
+            grid.append(index.reshape(shape))
+        gathered = x[(slice(None), slice(None), *grid)]
+        order = [0, 1, *(2 + 2 * a for a in range(d)), *(3 + 2 * a for a in range(d))]  # the widths last
+        gathered = gathered.transpose(order)
+        ks, ws = gathered.shape[2:2 + d], gathered.shape[2 + d:]
+        where = arg(gathered.reshape(batch, channels, *ks, -1), axis=-1)  # the first extreme, C order
+        offsets = np.unravel_index(where, ws)
+        at = [np.arange(batch).reshape(-1, *[1] * (d + 1)), np.arange(channels).reshape(1, -1, *[1] * d)]
+        for a, (index, offset) in enumerate(zip(indexes, offsets)):
+            shape = [1] * d
+            shape[a] = -1
+            at.append(index[:, 0].reshape(shape) + offset)  # window start + the extreme's offset
+        np.add.at(gx, tuple(at), gy[(slice(None), slice(None), *np.ix_(*picks))])
+    return gx
 
 
 def transposed_bytes(shape, sizes, itemsize: int) -> int:
@@ -158,14 +191,17 @@ def transposed_bytes(shape, sizes, itemsize: int) -> int:
 @vjp_footprint("adaptive_avgpool", reduce=MEAN)
 @vjp_footprint("adaptive_maxpool", reduce=MAX)
 def adaptive_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
-    """Averages: the transposed matrices; extremes: the input gradient and, for the largest window, its copy and
-    its routed gradient."""
+    """Averages: the transposed matrices; extremes (:func:`_route_adaptive_extremes`): the input gradient; one
+    width-group combination's gather, whose taps per axis are at most Σ of the window widths ≤ N + O, and its
+    transposed copy; and per output (int64) the extreme's index, its d offsets, the d + 2 scatter indices and the
+    picked gradient."""
     x = xs[0]
     if not reduce.probed(ctx.max_as_sum).extreme:
         return transposed_bytes(gy.shape, x.shape[2:], gy.itemsize)
     out_sizes = per_axis(ctx, node, "output_size", x.ndim - 2)
-    widest = [adaptive_windows(n, o).widest() for n, o in zip(x.shape[2:], out_sizes)]
-    return x.nbytes + 2 * nbytes((*x.shape[:2], *widest), gy.itemsize)
+    d = len(out_sizes)
+    gathered = nbytes((*x.shape[:2], *(n + o for n, o in zip(x.shape[2:], out_sizes))), x.itemsize)
+    return x.nbytes + 2 * gathered + (2 * d + 4) * nbytes(gy.shape, 8)
 
 
 @vjp("lppool")
