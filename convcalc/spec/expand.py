@@ -720,10 +720,14 @@ class Expander:
 
     def _block_call(self, item: YMap, scope: Scope, later: "_Later"):
         block_name = item["block"]
-        if not isinstance(block_name, str):
-            raise SpecError(f"`block` must name a block, got {describe(block_name)}", item.mark_of("block"),
-                            "write `block: NAME` with a name defined under `blocks:`")
         blocks = self.network.blocks
+        if not isinstance(block_name, str):
+            written = getattr(block_name, "word", None) or str(block_name)  # a YBool keeps its word
+            raise SpecError(f"`block` must name a block, got {describe(block_name)}", item.mark_of("block"),
+                            f"quote the name, `block: \"{written}\"`: unquoted, YAML reads it as "
+                            + ("the number " if type(block_name) in (int, float) else "")
+                            + f"{describe(block_name)}, not as text" if written in blocks else
+                            "write `block: NAME` with a name defined under `blocks:`")
         if block_name not in blocks:
             raise SpecError(f"unknown block `{block_name}`", item.mark_of("block"),
                             did_you_mean(str(block_name), blocks) if blocks else "define it under `blocks:`")

@@ -264,13 +264,16 @@ class _Builder:
                                         "use `<<: *anchor` with an anchored mapping")
                     merged.append(item)
                 continue
+            elif key_node.tag in SCALAR_TAGS and type(key_node.value) is str:
+                # A key is a name: `on:`, `1.0:`, `0x10:`, `~:` or `2026-01-01:` means the text written, not a
+                # boolean, number, null or date (a spec named `1_0` is not 10), so messages quote it as written.
+                # Only an empty key (`&block:` anchors an empty key) stays None: nothing was written.
+                key = key_node.value or None
             else:
                 key = self.build(key_node)
                 if isinstance(key, (YMap, YList)):
                     raise SpecError("a mapping key must be a plain value", _mark(key_node, self.filename),
                                     "use a name as the key")
-                if isinstance(key, YBool):
-                    key = key.word  # `on:`/`yes:` as a key means the word, not a boolean
             if key in values:
                 first = _resolve(key_marks, key, self.filename)
                 raise SpecError(f"duplicate key `{key}` (first defined at line {first.line})",

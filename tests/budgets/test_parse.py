@@ -155,6 +155,17 @@ def test_budgets_file_common_and_per_spec_sections():
     assert [b.key for b in loaded.for_spec("nothing")] == ["params", "peak_activation_bytes"]
 
 
+def test_a_spec_section_is_keyed_by_the_name_as_written(tmp_path):
+    # `1_0:` and `0x10:` name the specs 1_0 and 0x10 (YAML 1.1 would read them as the numbers 10 and 16)
+    path = tmp_path / "budgets.yaml"
+    path.write_text("specs:\n  1_0: {macs: 1M}\n  0x10: {params: 2M}\n  null: {macs: 3M}\n")
+    loaded = load_budgets_file(str(path))
+    assert [(b.key, b.limit) for b in loaded.for_spec("1_0")] == [("macs", 1_000_000)]
+    assert [(b.key, b.limit) for b in loaded.for_spec("0x10")] == [("params", 2_000_000)]
+    assert [(b.key, b.limit) for b in loaded.for_spec("null")] == [("macs", 3_000_000)]
+    assert loaded.for_spec("10") == loaded.for_spec("16") == []
+
+
 def test_bare_budgets_file_and_misplaced_keys(tmp_path):
     bare = tmp_path / "bare.yaml"
     bare.write_text("macs: 600M\n")

@@ -745,17 +745,41 @@ def test_a_block_named_by_an_anchor_alone_is_an_error_at_the_key(tmp_path):
                     "  - {block: unt}\n")
     assert_user_error(run(str(path)), f"{path}:4:3", ["a block name must be a word, got nothing (null)"],
                       ["write the name before the colon", "`&bottleneck:` is a YAML anchor on an empty key"])
+
+
+
+def test_a_key_is_the_text_written(tmp_path):
+    # a key is a name: `0x10:`, `1.0:`, `~:` are quoted as written (0x10 is not shown as 16, nor ~ as None)
+    path = tmp_path / "net.yaml"
+    for key in ("0x10", "1.0", "~", "null", "1_0", ".inf", "2026-01-01"):
+        path.write_text(f"input: [3, 8, 8]\nlayers:\n  - type: relu\n    name: r\n    {key}: 4\n")
+        with pytest.raises(SpecError) as err:
+            convcalc.analyze(convcalc.load(str(path)))
+        assert err.value.message == f"`relu` has no key `{key}`", key
+        assert (err.value.mark.line, err.value.mark.col) == (5, 5)
+    path.write_text("input: [3, 8, 8]\nlayers:\n  - {type: relu, ~: 4}\n")
+    with pytest.raises(SpecError) as err:
+        convcalc.analyze(convcalc.load(str(path)))
+    assert err.value.message == "`relu` has no key `~`"
+    assert (err.value.mark.line, err.value.mark.col) == (3, 18)
+
+
+def test_a_block_named_by_a_number_is_called_by_its_quoted_name(tmp_path):
+    # `7:` names the block "7"; `block: 7` is the number 7, so the call says to quote it (line 7, col 13)
+    path = tmp_path / "net.yaml"
     path.write_text("name: t\ninput: [3, 8, 8]\nblocks:\n  7:\n    layers: [{type: relu}]\nlayers:\n"
-                    "  - {block: b}\n")
-    assert_user_error(run(str(path)), f"{path}:4:3", ["a block name must be a word, got 7"],
-                      ["write it as a word, e.g. `bottleneck:`"])
+                    "  - {block: 7}\n")
+    assert_user_error(run(str(path)), f"{path}:7:13", ["`block` must name a block, got 7"],
+                      ['quote the name, `block: "7"`: unquoted, YAML reads it as the number 7, not as text'])
+    path.write_text(path.read_text().replace("{block: 7}", '{block: "7"}'))
+    assert run(str(path)).exit_code == 0
 
 
 def test_a_var_named_null_is_reported_before_an_unknown_set(tmp_path):
     # vars {~: 1, a: 2} and --set b=3: the spec's bad name (line 4, col 3) comes first, not a traceback
     path = tmp_path / "net.yaml"
     path.write_text("name: t\ninput: [3, 8, 8]\nvars:\n  ~: 1\n  a: 2\nlayers:\n  - {type: relu}\n")
-    assert_user_error(run(str(path), "--set", "b=3"), f"{path}:4:3", ["var name", "nothing (null)"],
+    assert_user_error(run(str(path), "--set", "b=3"), f"{path}:4:3", ["var name `~` cannot be used"],
                       ["use letters, digits and `_`"])
 
 
