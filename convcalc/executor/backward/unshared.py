@@ -3,15 +3,14 @@ then col2im, the transpose of the forward's im2col."""
 
 from __future__ import annotations
 
-from itertools import product
 from math import prod
 
 import numpy as np
 
 from ..base import nbytes
 from ..conv import sliding_geometry
-from ..unshared import tiles_of
-from ..unshared import im2col
+from ..unshared import by_tile, from_tile, im2col, largest_part, part_view, tile_matrices, tile_parts, tile_slices, \
+    tiles_of
 from .base import GradContext, scatter_windows, vjp, vjp_footprint, weight_grad
 
 
@@ -57,16 +56,11 @@ def tiled(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     kernel_size, stride, dilation, pads, out_sizes, batch, groups, o_group, fan_in, tiles = \
         _tiled_geometry(ctx, node, x)
-    w = ctx.weights[0]
     g = gy.reshape(batch, groups, o_group, *out_sizes)
-    gcols = np.zeros((batch, groups, fan_in, *out_sizes), dtype=gy.dtype)
-    for tile in product(*(range(t) for t in tiles)):
-        where = (Ellipsis,) + tuple(slice(r, None, t) for r, t in zip(tile, tiles))
-        part = g[where]
-        shape = part.shape[3:]
-        wt = w[tile].reshape(groups, o_group, fan_in).transpose(0, 2, 1)
-        gcols[where] = ctx.matmul(wt, part.reshape(batch, groups, o_group, -1)).reshape(batch, groups, fan_in,
-                                                                                        *shape)
+    gcols = np.empty((batch, groups, fan_in, *out_sizes), dtype=gy.dtype)  # the parts cover every position
+    for part in tile_parts(out_sizes, tiles):
+        wt = tile_matrices(ctx.weights[0], part, groups).swapaxes(-1, -2)   # (R…, g, C/g·Πk, C_out/g)
+        from_tile(ctx.matmul(wt, by_tile(part_view(g, part))), part_view(gcols, part))
     # the forward's columns are (B, C·Πk, …) channel-major; grouped as (B, g, C/g·Πk, …): the same order
     return [_col2im(gcols.reshape(batch, groups * fan_in, *out_sizes), x.shape, kernel_size, stride,
                     dilation, pads, out_sizes)]
@@ -74,11 +68,10 @@ def tiled(ctx: GradContext, node, xs, y, gy):
 
 @vjp_footprint("tiled")
 def tiled_footprint(ctx: GradContext, node, xs, y, gy):
-    """The column gradient, and beside it the largest tile's gy copy and GEMM result, or the padded input
+    """The column gradient, and beside it the largest part's gy copy and GEMM result, or the padded input
     gradient."""
     cols, padded, out_sizes = _columns_and_padded(ctx, node, xs[0], gy.itemsize)
-    tile = prod(-(-o // t) for o, t in zip(out_sizes, tiles_of(ctx, node, out_sizes)))
-    share = tile / prod(out_sizes)
+    share = largest_part(out_sizes, tiles_of(ctx, node, out_sizes)) / prod(out_sizes)
     return cols + max(int(share * (gy.nbytes + cols)) + 1, padded)
 
 
@@ -101,21 +94,22 @@ def locally_connected_weights(ctx: GradContext, node, xs, y, gy):
 
 @weight_grad("tiled")
 def tiled_weights(ctx: GradContext, node, xs, y, gy):
-    """Per tile: the GEMM (C_out/g × B·positions of the tile) @ (… × C_in/g·Πk) per group, counted."""
+    """Per part of the tiles and per tile: the GEMM (C_out/g × B·positions) @ (… × C_in/g·Πk) per group, counted
+    and summed over the parts that hold the tile; the bias gradient is a sum."""
     x = xs[0]
     kernel_size, stride, dilation, pads, out_sizes, batch, groups, o_group, fan_in, tiles = \
         _tiled_geometry(ctx, node, x)
     w = ctx.weights[0]
     cols = im2col(x, kernel_size, stride, dilation, pads, out_sizes).reshape(batch, groups, fan_in, *out_sizes)
     g = gy.reshape(batch, groups, o_group, *out_sizes)
-    gw = np.empty(w.shape, dtype=gy.dtype)
-    gb = np.empty((*tiles, groups * o_group), dtype=gy.dtype)
-    for tile in product(*(range(t) for t in tiles)):
-        where = (Ellipsis,) + tuple(slice(r, None, t) for r, t in zip(tile, tiles))
-        part = g[where].reshape(batch, groups, o_group, -1).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
-        col = cols[where].reshape(batch, groups, fan_in, -1).transpose(1, 0, 3, 2).reshape(groups, -1, fan_in)
-        gw[tile] = ctx.matmul(part, col).reshape(w[tile].shape)
-        gb[tile] = part.sum(axis=2).reshape(groups * o_group)
+    gw = np.zeros(w.shape, dtype=gy.dtype)
+    gb = np.zeros((*tiles, groups * o_group), dtype=gy.dtype)
+    for part in tile_parts(out_sizes, tiles):
+        at = tile_slices(part)
+        part_g = by_tile(part_view(g, part))                                   # (R…, g, C_out/g, B·J)
+        part_cols = by_tile(part_view(cols, part)).swapaxes(-1, -2)            # (R…, g, B·J, C/g·Πk)
+        gw[at] += ctx.matmul(part_g, part_cols).reshape(gw[at].shape)
+        gb[at] += part_g.sum(axis=-1).reshape(gb[at].shape)
     return [gw, gb][:len(ctx.weights)]
 
 
