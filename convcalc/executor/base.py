@@ -220,10 +220,11 @@ class Context:
         self.macs(prod(stack) * m * k * n)
         return np.matmul(a, b, out=out)
 
-    def fma(self, acc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def fma(self, acc: np.ndarray, a: np.ndarray, b: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
         """``acc += a * b`` in place, counting one multiply-accumulate per product (the broadcast size of
-        ``a * b``)."""
-        product = np.multiply(a, b)
+        ``a * b``); ``scratch``, an array of that size, holds the products instead of a new array (a loop of many
+        calls then maps no array per call: large arrays are mapped and unmapped, :mod:`.memory`)."""
+        product = np.multiply(a, b, out=scratch)
         self.macs(product.size)
         acc += product
         return acc

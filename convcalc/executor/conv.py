@@ -88,9 +88,10 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
         # Depthwise-like: one weighted sum per tap, y[b, c, j] += w[c·m + j, 0, t] · x_tap[b, c].
         y = np.zeros((batch, groups, o_group, *out_sizes), dtype=x.dtype)
         wt = w.reshape(groups, o_group, taps)
+        products = np.empty_like(y)  # one tap's, reused: a kernel of 10⁴ taps maps one array, not 10⁴
         for index, offsets in enumerate(taps_of(kernel_size)):
             x_tap = xp[window_index(offsets, dilation, out_sizes, stride)][:, :, None]   # (B, g, 1, *N_out)
-            ctx.fma(y, x_tap, wt[:, :, index].reshape(groups, o_group, *([1] * rank)))
+            ctx.fma(y, x_tap, wt[:, :, index].reshape(groups, o_group, *([1] * rank)), products)
         y = y.reshape(batch, c_out, *out_sizes)
     else:
         if taps == 1:

@@ -76,7 +76,7 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
 def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, groups: int, itemsize: int,
                           contiguous: bool = True) -> int:
     """The footprint of :func:`conv_input_grad`, branch by branch: the one GEMM's result; the depthwise-like
-    padded gradient, a tap's products and their sum over the multiplier (and the sum's own buffer); stride 1: the
+    padded gradient, a tap's products and their sum over the multiplier (both reused from tap to tap); stride 1: the
     flipped weight and the forward conv's own footprint on the cropped, padded gy; strided: the padded gradient,
     the tap-major weight copy, one chunk's columns and one tap's contiguous copy. A gy that is not ``contiguous``
     (a cropped input gradient, in a chain of stages) is copied by its reshape first."""
@@ -92,7 +92,7 @@ def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, grou
         return copy + gx
     if c_group == 1 and taps > 1:
         part = nbytes((batch, groups, *out_sizes), itemsize)
-        return copy + padded + (2 * part + nbytes(gy_shape, itemsize) if o_group > 1 else part)
+        return copy + padded + (part + nbytes(gy_shape, itemsize) if o_group > 1 else part)
     weight = nbytes(w_shape, itemsize)
     if unit_stride:
         k_eff = [d * (k - 1) + 1 for k, d in zip(kernel_size, dilation)]
@@ -119,9 +119,13 @@ def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
     gxp = np.zeros((batch, groups, *padded), dtype=gy.dtype)
     g = gy.reshape(batch, groups, o_group, *out_sizes)
     wd = w.reshape(groups, o_group, prod(kernel_size))
+    # one tap's products and their sum over the multiplier, reused: a kernel of 10⁴ taps maps no array per tap
+    products = np.empty(g.shape, dtype=gy.dtype)
+    part = np.empty((batch, groups, *out_sizes), dtype=gy.dtype) if o_group > 1 else products[:, :, 0]
     for index, offsets in enumerate(taps_of(kernel_size)):
-        wk = wd[:, :, index].reshape(groups, o_group, *([1] * rank))
-        part = (g * wk).sum(axis=2) if o_group > 1 else g[:, :, 0] * wk[:, 0]
+        np.multiply(g, wd[:, :, index].reshape(groups, o_group, *([1] * rank)), out=products)
+        if o_group > 1:
+            products.sum(axis=2, out=part)
         ctx.macs(g.size)                                  # one product per element of gy, for this tap
         gxp[window_index(offsets, dilation, out_sizes, stride)] += part
     return crop(gxp, pads, sizes)
@@ -159,8 +163,8 @@ class _Counter:
         return np.matmul(a, b, out=out)
 
     @staticmethod
-    def fma(acc, a, b):
-        acc += a * b
+    def fma(acc, a, b, scratch=None):
+        acc += np.multiply(a, b, out=scratch)
         return acc
 
     @staticmethod
