@@ -240,10 +240,15 @@ def conv_weight_grad(ctx, x: np.ndarray, gy: np.ndarray, kernel_size, stride, di
     xp = pad(x, pads)
     g = gy.reshape(batch, groups, o_group, positions).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
     gw = np.empty((groups, o_group, c_group, prod(kernel_size)), dtype=gy.dtype)
+    # one tap's inputs as (g, B·ΠN_out, C_in/g), copied into the same array for every tap (a new one per tap was
+    # mapped and unmapped: 2.3 s of page faults for 10⁴ taps on 500²)
+    cols = np.empty((groups, batch * positions, c_group), dtype=xp.dtype)
+    spread = cols.reshape(groups, batch, *out_sizes, c_group)
+    order = (1, 0, *range(3, 3 + len(out_sizes)), 2)
     for index, offsets in enumerate(taps_of(kernel_size)):
-        tap = xp[window_index(offsets, dilation, out_sizes, stride)]                 # (B, C_in, *N_out)
-        tap = tap.reshape(batch, groups, c_group, positions).transpose(1, 0, 3, 2).reshape(groups, -1, c_group)
-        gw[:, :, :, index] = ctx.matmul(g, tap)
+        tap = xp[window_index(offsets, dilation, out_sizes, stride)]                 # (B, C_in, *N_out), a view
+        np.copyto(spread, tap.reshape(batch, groups, c_group, *out_sizes).transpose(order))
+        gw[:, :, :, index] = ctx.matmul(g, cols)
     return gw.reshape(c_out, c_group, *kernel_size)
 
 
