@@ -13,7 +13,8 @@ kind is registered with):
 
 Implementation: im2col (``sliding_window_view``, one copy into GEMM layout) and one stacked matmul per group
 (``(g, C_out/g, C_in/g·Πk) @ (B, g, C_in/g·Πk, ΠN_out)``); 1×1 convolutions skip im2col; single-channel
-groups (depthwise) accumulate one weighted sum per kernel tap instead of many tiny GEMMs. Transposed conv is
+groups (depthwise) accumulate one weighted sum per kernel tap instead of many tiny GEMMs, unless a tap's slice is
+too small to pay for a NumPy call (:func:`per_tap`). Transposed conv is
 one GEMM ``wᵀ @ x`` on the *input* positions followed by a col2im scatter-add, one strided add per tap — so
 its MAC count is ``C_in · ΠN_in · C_out/g · Πk``, the products it really computes, including those that land
 in the cropped border.
@@ -84,7 +85,7 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
     o_group = c_out // groups
     xp = pad(x, pads)
 
-    if c_group == 1 and taps > 1:
+    if per_tap(batch, c_in, c_group, taps, positions, x.itemsize):
         # Depthwise-like: one weighted sum per tap, y[b, c, j] += w[c·m + j, 0, t] · x_tap[b, c].
         y = np.zeros((batch, groups, o_group, *out_sizes), dtype=x.dtype)
         wt = w.reshape(groups, o_group, taps)
@@ -126,6 +127,23 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
 
 #: im2col matrices larger than this are built a band of output rows at a time (bounded workspace)
 IM2COL_LIMIT_BYTES = 64 * 2**20
+#: a tap's slice of the input (B·C_in·ΠN_out elements) below which a depthwise-like conv is one im2col GEMM
+#: rather than one weighted sum per tap: a NumPy call costs a few µs, as much as ~4,000 elements of work
+PER_TAP_MIN_ELEMENTS = 4096
+
+
+def few_positions(batch: int, c_in: int, taps: int, positions: int, itemsize: int) -> bool:
+    """Whether a tap's slice of the input is small and the whole im2col matrix fits :data:`IM2COL_LIMIT_BYTES`:
+    then a loop over the taps costs more in NumPy calls than one GEMM over the columns (a kernel of 10⁶ taps over
+    one output position had been 10⁶ calls, 3.6 s, for 10⁶ multiply-accumulates)."""
+    elements = batch * c_in * positions
+    return elements < PER_TAP_MIN_ELEMENTS and elements * taps * itemsize <= IM2COL_LIMIT_BYTES
+
+
+def per_tap(batch: int, c_in: int, c_group: int, taps: int, positions: int, itemsize: int) -> bool:
+    """Whether a conv of one input channel per group runs one weighted sum per tap (no im2col copy): unless
+    :func:`few_positions`."""
+    return c_group == 1 and taps > 1 and not few_positions(batch, c_in, taps, positions, itemsize)
 
 
 def _rows_per_chunk(total_bytes: int, rows: int) -> int:
@@ -151,7 +169,7 @@ def conv_nd_bytes(x_shape, w_shape, stride, pads, out_sizes, groups: int, itemsi
     padded = nbytes((batch, c_in, *(n + b + a for n, (b, a) in zip(sizes, pads))), itemsize) \
         if any(b or a for b, a in pads) else 0
     y = nbytes((batch, c_out, *out_sizes), itemsize)
-    if c_group == 1 and taps > 1:
+    if per_tap(batch, c_in, c_group, taps, positions, itemsize):
         return padded + 2 * y
     if taps == 1:
         return padded + (nbytes((batch, c_in, positions), itemsize) if any(s != 1 for s in stride) else 0) + y

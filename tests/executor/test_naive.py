@@ -231,3 +231,43 @@ def test_conv_in_bands_of_rows_matches_naive_loops(monkeypatch, shape, layer, pa
     close(ex.output, naive_conv(ex.input, w, b, stride, dilation, pads, groups))
     monkeypatch.undo()
     assert run_layer(shape, layer)[1].macs == record.macs
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["per-tap", "im2col"])
+@pytest.mark.parametrize("shape, layer, pads, groups, macs", [
+    # depthwise 3×3, multiplier 2, stride 2, padding 1 on 3×9×9, batch 2: 6 outputs · 5·5 positions · 9 taps · 2
+    ((3, 9, 9), {"type": "depthwise", "kernel": 3, "stride": 2, "padding": 1, "multiplier": 2}, [(1, 1)] * 2, 3,
+     2_700),
+    # one input channel, a 5×5 kernel on 5×5: one position; 4 outputs · 25 taps · 2 samples
+    ((1, 5, 5), {"type": "conv", "out": 4, "kernel": 5}, [(0, 0)] * 2, 1, 200),
+    # 1-D depthwise, kernel 3 at dilation 2 on 11: 7 positions; 2 channels · 7 · 3 taps · 2 samples
+    ((2, 11), {"type": "depthwise", "kernel": 3, "dilation": 2}, [(0, 0)], 2, 84),
+])
+def test_depthwise_like_taps_and_columns_match_naive_loops(monkeypatch, threshold, shape, layer, pads, groups,
+                                                           macs):
+    # a conv with one input channel per group runs a weighted sum per tap, or one im2col GEMM when a tap's slice
+    # of the input is below the threshold (and the columns are small): both agree with the loops, forward and in
+    # the weight gradient, with the same multiply-accumulates
+    from convcalc.executor import conv
+    from convcalc.executor.backward.train import train_step_counts
+
+    from .helpers import graph_of
+
+    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", threshold)
+    graph = graph_of(shape, layer)
+    ex, record, (w, b) = run_layer(shape, layer, keep=True)
+    rank = len(shape) - 1
+    stride, dilation = _axes(layer.get("stride", 1), rank), _axes(layer.get("dilation", 1), rank)
+    close(ex.output, naive_conv(ex.input, w, b, stride, dilation, pads, groups))
+    assert record.macs == macs
+    step = train_step_counts(graph, ex, seed=3)
+    assert step.layers[graph.nodes[0].name].dw_macs == macs
+    # gw[o, 0, t] = Σ_{b, n} gy[b, o, n] · x[b, g(o), n·s + t·d − p]: the gradient of ⟨y, gy⟩ is ⟨y(w'), gy⟩'s
+    # coefficient of w'[o, 0, t], read off the naive conv with one-hot weights
+    gy = np.random.default_rng(3).standard_normal(ex.output.shape)
+    expected = np.zeros(w.shape)
+    for index in np.ndindex(*w.shape):
+        one_hot = np.zeros(w.shape)
+        one_hot[index] = 1.0
+        expected[index] = (naive_conv(ex.input, one_hot, None, stride, dilation, pads, groups) * gy).sum()
+    close(step.weight_grads[graph.nodes[0].name][0], expected)

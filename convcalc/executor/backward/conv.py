@@ -9,8 +9,9 @@ from math import prod
 import numpy as np
 
 from ..base import nbytes, pad, pad_in_mode, taps_of, window_index
-from ..conv import (conv_nd, conv_nd_bytes, multiplied_channels, out_channels, sliding_geometry,
+from ..conv import (conv_nd, conv_nd_bytes, few_positions, multiplied_channels, out_channels, sliding_geometry,
                     transpose_geometry)
+from ..unshared import im2col
 from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
@@ -237,9 +238,15 @@ def conv_weight_grad(ctx, x: np.ndarray, gy: np.ndarray, kernel_size, stride, di
     batch, c_in = x.shape[:2]
     c_out, out_sizes = gy.shape[1], gy.shape[2:]
     c_group, o_group, positions = c_in // groups, c_out // groups, prod(out_sizes)
-    xp = pad(x, pads)
     g = gy.reshape(batch, groups, o_group, positions).transpose(1, 2, 0, 3).reshape(groups, o_group, -1)
-    gw = np.empty((groups, o_group, c_group, prod(kernel_size)), dtype=gy.dtype)
+    taps = prod(kernel_size)
+    if taps > 1 and few_positions(batch, c_in, taps, positions, x.itemsize):
+        # one GEMM over the im2col columns (g, B·ΠN_out, C_in/g·Πk), channel-major then taps as gw
+        cols = im2col(x, kernel_size, stride, dilation, pads, out_sizes).reshape(batch, groups, -1, positions)
+        cols = cols.transpose(1, 0, 3, 2).reshape(groups, batch * positions, -1)
+        return ctx.matmul(g, cols).reshape(c_out, c_group, *kernel_size)
+    xp = pad(x, pads)
+    gw = np.empty((groups, o_group, c_group, taps), dtype=gy.dtype)
     # one tap's inputs as (g, B·ΠN_out, C_in/g), copied into the same array for every tap (a new one per tap was
     # mapped and unmapped: 2.3 s of page faults for 10⁴ taps on 500²)
     cols = np.empty((groups, batch * positions, c_group), dtype=xp.dtype)
