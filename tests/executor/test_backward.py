@@ -196,3 +196,18 @@ def test_probe_options_open_activations_gates_rescale():
     # non-negative here
     scaled = input_gradient(graph, ex, "se", (4,), open_activations=True, gates=False, rescale=True)
     np.testing.assert_array_equal(scaled != 0, local != 0)
+
+
+CONV_CASES = sorted(case for case in CASES if case.startswith(("conv", "depthwise", "pointwise")))
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "columns"])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_vjp_paths_equal_finite_differences(monkeypatch, case, threshold):
+    # small shapes take the one-GEMM column path (a tap's slice under the threshold); threshold 0 forces the
+    # per-tap, strided and correlation paths that larger maps take; both against central differences
+    from convcalc.executor import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "PER_TAP_MIN_ELEMENTS", threshold)
+    input_shape, layers = CASES[case]
+    finite_difference_check(input_shape, *layers)

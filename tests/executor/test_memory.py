@@ -129,3 +129,15 @@ def test_arrays_numpy_cannot_describe_are_refused_not_raised():
     for args in (["verify"], ["verify", "--rf"], ["rf", "--erf", "measured"]):
         result = CliRunner().invoke(app, [args[0], spec, *args[1:], "--max-memory", "1" + "0" * 99])
         assert result.exit_code == 2 and "refusing to run" in result.stderr, result.output
+
+
+CONV_LABELS = sorted(label for label in CASES if label.split("/")[0] in ("conv", "depthwise", "conv_transpose"))
+
+
+@pytest.mark.parametrize("label", CONV_LABELS)
+def test_footprints_bound_the_column_paths(label, monkeypatch):
+    # the one-GEMM column paths, which these mid-sized maps take only when the threshold is raised
+    from convcalc.executor import conv
+
+    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", 10**9)
+    test_footprints_bound_what_the_kernels_allocate(label, "float32", monkeypatch)

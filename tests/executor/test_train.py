@@ -104,3 +104,25 @@ def test_weight_gradients_equal_torch_autograd(name):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b.reshape(a.shape), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "columns"])
+@pytest.mark.parametrize("layer", [
+    {"type": "conv", "out": 4, "kernel": 3, "stride": 2, "padding": 1, "groups": 2},
+    {"type": "conv", "out": 2, "kernel": 3, "dilation": 2},
+    {"type": "depthwise", "kernel": 3, "padding": 1, "multiplier": 2},
+    {"type": "depthwise", "kernel": 5, "stride": 2},
+    {"type": "conv_transpose", "out": 4, "kernel": 3, "stride": 2, "groups": 2},
+])
+def test_conv_training_paths_count_the_cost_model_macs(monkeypatch, threshold, layer):
+    # the one-GEMM column paths (small maps) and the per-tap, strided ones (threshold 0) do the same products
+    from convcalc.executor import conv
+
+    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", threshold)
+    # a trainable 1×1 conv first, so that `l` computes its input gradient too
+    spec = {"name": "t", "input": [4, 9, 9], "layers": [{"type": "conv", "out": 4, "kernel": 1},
+                                                        {"name": "l", **layer}]}
+    graph = expand(convcalc.load(spec), batch=2)
+    report = analyze(graph)
+    rows = check_training(graph, report, dtype="float64")
+    assert rows and all(row.ok for row in rows), [row.explain() for row in rows if not row.ok]

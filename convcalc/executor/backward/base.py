@@ -186,6 +186,18 @@ def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_s
     return crop(gxp, pads, sizes)
 
 
+def window_offsets(kernel_size, stride, dilation, out_sizes, sizes) -> np.ndarray:
+    """The flat index, in a map of ``sizes``, of every (tap, window) pair: position n·s + t·d per axis, taps then
+    windows in row-major order, as one vector of Πk·ΠN_out indices (the order of im2col's columns)."""
+    rank = len(sizes)
+    index = np.zeros((1,) * 2 * rank, dtype=np.intp)
+    for axis, (k, s, d, o, n) in enumerate(zip(kernel_size, stride, dilation, out_sizes, sizes)):
+        shape = [1] * 2 * rank
+        shape[axis], shape[rank + axis] = k, o
+        index = index * n + (np.arange(k)[:, None] * d + np.arange(o)[None, :] * s).reshape(shape)
+    return index.reshape(-1)
+
+
 def reduce_to(g: np.ndarray, shape) -> np.ndarray:
     """Sum a broadcast gradient back to ``shape`` (same rank; axes of size 1 in ``shape`` are summed)."""
     axes = tuple(a for a, (n, m) in enumerate(zip(shape, g.shape)) if n == 1 and m != 1)

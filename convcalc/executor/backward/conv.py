@@ -12,7 +12,7 @@ from ..base import nbytes, pad, pad_in_mode, taps_of, window_index
 from ..conv import (conv_nd, conv_nd_bytes, few_positions, multiplied_channels, out_channels, sliding_geometry,
                     transpose_geometry)
 from ..unshared import im2col
-from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad
+from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad, window_offsets
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
@@ -45,6 +45,8 @@ def conv_input_grad(gy: np.ndarray, w: np.ndarray, sizes, stride, dilation, pads
     if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):
         wt = w.reshape(groups, o_group, c_group).transpose(0, 2, 1)
         return ctx.matmul(wt, gy.reshape(batch, groups, o_group, positions)).reshape(batch, c_in, *sizes)
+    if taps > 1 and few_positions(batch, c_in, taps, positions, gy.itemsize):
+        return _columns_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx)
     if c_group == 1 and taps > 1:
         return _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx)
     if unit_stride and not counting:
@@ -91,6 +93,8 @@ def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, grou
     unit_stride = all(s == 1 for s in stride)
     if taps == 1 and unit_stride and not any(b or a for b, a in pads) and tuple(out_sizes) == tuple(sizes):
         return copy + gx
+    if taps > 1 and few_positions(batch, c_in, taps, positions, itemsize):
+        return copy + padded + nbytes((batch, c_in, taps, positions), itemsize) + 8 * taps * positions
     if c_group == 1 and taps > 1:
         part = nbytes((batch, groups, *out_sizes), itemsize)
         return copy + padded + (part + nbytes(gy_shape, itemsize) if o_group > 1 else part)
@@ -109,6 +113,22 @@ def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, grou
     per_sample = taps * c_in * positions * itemsize
     chunk = max(1, min(batch, COLUMNS_LIMIT_BYTES // max(per_sample, 1)))
     return copy + padded + weight + chunk * per_sample + nbytes((chunk, c_in, positions), itemsize)
+
+
+def _columns_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
+    """Few positions (:func:`~convcalc.executor.conv.few_positions`): one GEMM ``Wᵀ @ gy`` for the column
+    gradient ``(B, C_in, Πk, ΠN_out)``, then every tap's columns added at once into the padded input gradient (a
+    kernel of 10⁶ taps over one position had been 10⁶ strided adds)."""
+    batch, c_out, *out_sizes = gy.shape
+    _, c_group, *kernel_size = w.shape
+    c_in, o_group = c_group * groups, c_out // groups
+    wt = w.reshape(groups, o_group, c_group * prod(kernel_size)).transpose(0, 2, 1)   # (g, C_in/g·Πk, C_out/g)
+    cols = ctx.matmul(wt, gy.reshape(batch, groups, o_group, prod(out_sizes)))         # (B, g, C_in/g·Πk, ΠN_out)
+    padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
+    gxp = np.zeros((batch * c_in, prod(padded)), dtype=gy.dtype)
+    np.add.at(gxp, (slice(None), window_offsets(kernel_size, stride, dilation, out_sizes, padded)),
+              cols.reshape(batch * c_in, -1))
+    return crop(gxp.reshape(batch, c_in, *padded), pads, sizes)
 
 
 def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
