@@ -355,6 +355,21 @@ def taps_of(kernel_size):
     return product(*(range(k) for k in kernel_size))
 
 
+#: a tap's slice of the input (B·C·ΠN_out elements) below which a kernel over windows works on all its taps at
+#: once (im2col columns, one scatter) rather than with one NumPy call per tap, which costs a few µs, as much as
+#: ~4,000 elements of work; and the most those columns may take
+PER_TAP_MIN_ELEMENTS = 4096
+COLUMNS_LIMIT_BYTES = 64 * 2**20
+
+
+def few_positions(batch: int, channels: int, taps: int, positions: int, itemsize: int) -> bool:
+    """Whether a tap's slice of the input is small and the columns of every tap fit :data:`COLUMNS_LIMIT_BYTES`:
+    then a loop over the taps costs more in NumPy calls than their work (a kernel of 10⁶ taps over one window had
+    been 10⁶ calls, seconds, for 10⁶ multiply-accumulates). Convolutions, pools and the unshared kinds follow it."""
+    elements = batch * channels * positions
+    return elements < PER_TAP_MIN_ELEMENTS and elements * taps * itemsize <= COLUMNS_LIMIT_BYTES
+
+
 def window_index(offsets, dilation, counts, stride) -> tuple:
     """The index of tap ``offsets`` over every window position of a padded input: ``(:, :, t_a·d_a + n·s_a …)``
     per axis, ``counts`` windows along each."""

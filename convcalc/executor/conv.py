@@ -27,8 +27,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import (Context, check_pad_mode, footprint, kernel, nbytes, pad, pad_in_mode, padding_pairs, per_axis,
-                   require_rank, strided, taps_of, window_count, window_index)
+from .base import (Context, check_pad_mode, few_positions, footprint, kernel, nbytes, pad, pad_in_mode, padding_pairs,
+                   per_axis, require_rank, strided, taps_of, window_count, window_index)
 
 
 def sliding_geometry(ctx: Context, node, x: np.ndarray, kernel_size=None):
@@ -127,19 +127,6 @@ def conv_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, st
 
 #: im2col matrices larger than this are built a band of output rows at a time (bounded workspace)
 IM2COL_LIMIT_BYTES = 64 * 2**20
-#: a tap's slice of the input (B·C_in·ΠN_out elements) below which a depthwise-like conv is one im2col GEMM
-#: rather than one weighted sum per tap: a NumPy call costs a few µs, as much as ~4,000 elements of work
-PER_TAP_MIN_ELEMENTS = 4096
-
-
-def few_positions(batch: int, c_in: int, taps: int, positions: int, itemsize: int) -> bool:
-    """Whether a tap's slice of the input is small and the whole im2col matrix fits :data:`IM2COL_LIMIT_BYTES`:
-    then a loop over the taps costs more in NumPy calls than one GEMM over the columns (a kernel of 10⁶ taps over
-    one output position had been 10⁶ calls, 3.6 s, for 10⁶ multiply-accumulates)."""
-    elements = batch * c_in * positions
-    return elements < PER_TAP_MIN_ELEMENTS and elements * taps * itemsize <= IM2COL_LIMIT_BYTES
-
-
 def per_tap(batch: int, c_in: int, c_group: int, taps: int, positions: int, itemsize: int) -> bool:
     """Whether a conv of one input channel per group runs one weighted sum per tap (no im2col copy): unless
     :func:`few_positions`."""

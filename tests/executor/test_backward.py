@@ -198,16 +198,20 @@ def test_probe_options_open_activations_gates_rescale():
     np.testing.assert_array_equal(scaled != 0, local != 0)
 
 
-CONV_CASES = sorted(case for case in CASES if case.startswith(("conv", "depthwise", "pointwise")))
+#: the cases whose kinds slide windows: they work on every tap at once over few windows, else tap by tap
+WINDOW_CASES = sorted(case for case, (_, layers) in CASES.items() if layers[-1]["type"] in (
+    "conv", "depthwise", "pointwise", "conv_transpose", "maxpool", "avgpool", "locally_connected", "separable",
+    "depthwise_separable", "deformable"))
 
 
-@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "columns"])
-@pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_vjp_paths_equal_finite_differences(monkeypatch, case, threshold):
-    # small shapes take the one-GEMM column path (a tap's slice under the threshold); threshold 0 forces the
-    # per-tap, strided and correlation paths that larger maps take; both against central differences
-    from convcalc.executor import conv as conv_module
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "at-once"])
+@pytest.mark.parametrize("case", WINDOW_CASES)
+def test_window_vjp_paths_equal_finite_differences(monkeypatch, case, threshold):
+    # small shapes take the every-tap-at-once paths (a tap's slice under the threshold: one GEMM, one scatter);
+    # threshold 0 forces the per-tap, strided and correlation paths that larger maps take; both against central
+    # differences
+    from convcalc.executor import base
 
-    monkeypatch.setattr(conv_module, "PER_TAP_MIN_ELEMENTS", threshold)
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     input_shape, layers = CASES[case]
     finite_difference_check(input_shape, *layers)

@@ -131,13 +131,14 @@ def test_arrays_numpy_cannot_describe_are_refused_not_raised():
         assert result.exit_code == 2 and "refusing to run" in result.stderr, result.output
 
 
-CONV_LABELS = sorted(label for label in CASES if label.split("/")[0] in ("conv", "depthwise", "conv_transpose"))
+WINDOW_LABELS = sorted(label for label in CASES if label.split("/")[0] in (
+    "conv", "depthwise", "conv_transpose", "maxpool", "minpool", "avgpool", "locally_connected", "tiled"))
 
 
-@pytest.mark.parametrize("label", CONV_LABELS)
-def test_footprints_bound_the_column_paths(label, monkeypatch):
-    # the one-GEMM column paths, which these mid-sized maps take only when the threshold is raised
-    from convcalc.executor import conv
+@pytest.mark.parametrize("label", WINDOW_LABELS)
+def test_footprints_bound_the_every_tap_paths(label, monkeypatch):
+    # the paths that take every tap at once, which these mid-sized maps take only when the threshold is raised
+    from convcalc.executor import base
 
-    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", 10**9)
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", 10**9)
     test_footprints_bound_what_the_kernels_allocate(label, "float32", monkeypatch)

@@ -248,12 +248,12 @@ def test_depthwise_like_taps_and_columns_match_naive_loops(monkeypatch, threshol
     # a conv with one input channel per group runs a weighted sum per tap, or one im2col GEMM when a tap's slice
     # of the input is below the threshold (and the columns are small): both agree with the loops, forward and in
     # the weight gradient, with the same multiply-accumulates
-    from convcalc.executor import conv
+    from convcalc.executor import base
     from convcalc.executor.backward.train import train_step_counts
 
     from .helpers import graph_of
 
-    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", threshold)
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     graph = graph_of(shape, layer)
     ex, record, (w, b) = run_layer(shape, layer, keep=True)
     rank = len(shape) - 1

@@ -116,9 +116,9 @@ def test_weight_gradients_equal_torch_autograd(name):
 ])
 def test_conv_training_paths_count_the_cost_model_macs(monkeypatch, threshold, layer):
     # the one-GEMM column paths (small maps) and the per-tap, strided ones (threshold 0) do the same products
-    from convcalc.executor import conv
+    from convcalc.executor import base
 
-    monkeypatch.setattr(conv, "PER_TAP_MIN_ELEMENTS", threshold)
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     # a trainable 1×1 conv first, so that `l` computes its input gradient too
     spec = {"name": "t", "input": [4, 9, 9], "layers": [{"type": "conv", "out": 4, "kernel": 1},
                                                         {"name": "l", **layer}]}

@@ -8,11 +8,11 @@ from math import prod
 
 import numpy as np
 
-from ..base import nbytes, pad, pad_in_mode, taps_of, window_index
-from ..conv import (conv_nd, conv_nd_bytes, few_positions, multiplied_channels, out_channels, sliding_geometry,
+from ..base import few_positions, nbytes, pad, pad_in_mode, taps_of, window_index
+from ..conv import (conv_nd, conv_nd_bytes, multiplied_channels, out_channels, sliding_geometry,
                     transpose_geometry)
 from ..unshared import im2col
-from .base import GradContext, crop, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad, window_offsets
+from .base import GradContext, crop, scatter_columns, unpad, unpad_bytes, vjp, vjp_footprint, weight_grad
 
 #: GEMM outputs (the columns before col2im) larger than this are computed a few samples at a time
 COLUMNS_LIMIT_BYTES = 256 * 2**20
@@ -124,11 +124,8 @@ def _columns_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
     c_in, o_group = c_group * groups, c_out // groups
     wt = w.reshape(groups, o_group, c_group * prod(kernel_size)).transpose(0, 2, 1)   # (g, C_in/g·Πk, C_out/g)
     cols = ctx.matmul(wt, gy.reshape(batch, groups, o_group, prod(out_sizes)))         # (B, g, C_in/g·Πk, ΠN_out)
-    padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
-    gxp = np.zeros((batch * c_in, prod(padded)), dtype=gy.dtype)
-    np.add.at(gxp, (slice(None), window_offsets(kernel_size, stride, dilation, out_sizes, padded)),
-              cols.reshape(batch * c_in, -1))
-    return crop(gxp.reshape(batch, c_in, *padded), pads, sizes)
+    return scatter_columns(cols.reshape(batch, c_in, prod(kernel_size), -1), (batch, c_in, *sizes), kernel_size,
+                           stride, dilation, pads, out_sizes, gy.dtype)
 
 
 def _depthwise_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):

@@ -23,9 +23,9 @@ from math import prod
 
 import numpy as np
 
-from ..base import nbytes, per_axis
+from ..base import few_positions, nbytes, per_axis
 from ..pool import MAX, MEAN, MIN, Reduction, Windows, adaptive_windows, window_layout
-from .base import GradContext, scatter_windows, vjp, vjp_footprint
+from .base import GradContext, crop, scatter_columns, scatter_windows, vjp, vjp_footprint, window_offsets
 
 
 def scatter_taps(windows: Windows, x_shape, per_tap, dtype) -> np.ndarray:
@@ -51,6 +51,25 @@ def first_hits_bytes(windows: Windows, x, y) -> int:
     return windows.padded_bytes(x) + 4 * y.size + 2 * y.nbytes
 
 
+def _few_windows(windows: Windows, x) -> bool:
+    """Few windows of many taps: every tap at once (:func:`~convcalc.executor.base.few_positions`)."""
+    return few_positions(x.shape[0], x.shape[1], prod(windows.kernel), prod(windows.out_sizes), x.itemsize)
+
+
+def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """:func:`_first_hits` and their scatter for every tap at once: each window's values gathered
+    ``(B·C, Πk, ΠN_out)``, the first tap equal to ``y`` found along the taps, ``gy`` added there."""
+    rows = x_shape[0] * x_shape[1]
+    padded = xp.shape[2:]
+    index = window_offsets(windows.kernel, windows.stride, windows.dilation, windows.out_sizes, padded)
+    index = index.reshape(prod(windows.kernel), -1)
+    hits = xp.reshape(rows, -1)[:, index] == y.reshape(rows, 1, -1)
+    first = index[hits.argmax(axis=1), np.arange(index.shape[1])]                # (B·C, ΠN_out)
+    gxp = np.zeros((rows, prod(padded)), dtype=gy.dtype)
+    np.add.at(gxp, (np.arange(rows)[:, None], first), gy.reshape(rows, -1) * hits.any(axis=1))
+    return crop(gxp.reshape(*x_shape[:2], *padded), windows.pads, x_shape[2:])
+
+
 @vjp("maxpool", reduce=MAX)
 @vjp("minpool", reduce=MIN)
 @vjp("avgpool", reduce=MEAN)
@@ -58,6 +77,9 @@ def window_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     x = xs[0]
     windows = window_layout(ctx, node, x)
     how = reduce.probed(ctx.max_as_sum)
+    at_once = _few_windows(windows, x)
+    if how.extreme and at_once:
+        return [_first_hits_at_once(windows, windows.padded(x, how.fill), x.shape, y, gy)]
     if how.extreme:
         # y is each window's extreme (exactly one of its elements): the first tap equal to it takes the gradient
         per_tap = _first_hits(windows, windows.padded(x, how.fill), y, gy)
@@ -65,6 +87,9 @@ def window_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
         g = gy
         if how.average:
             g = gy / windows.divisor(x.shape[2:], node.fields.get("count_include_pad", True), gy.ndim, gy.dtype)
+        if at_once:
+            return [scatter_columns(g.reshape(*g.shape[:2], 1, -1), x.shape, windows.kernel, windows.stride,
+                                    windows.dilation, windows.pads, windows.out_sizes, gy.dtype)]
         per_tap = [g] * prod(windows.kernel)
     return [scatter_taps(windows, x.shape, per_tap, gy.dtype)]
 
@@ -73,14 +98,24 @@ def window_pool(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
 @vjp_footprint("minpool", reduce=MIN)
 @vjp_footprint("avgpool", reduce=MEAN)
 def window_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
-    """The padded input gradient, and the first hits (max/min) or gy over the divisor (avg)."""
+    """The padded input gradient, and the first hits (max/min) or gy over the divisor (avg); for few windows of
+    many taps, the index of every (tap, window) pair, and for max/min the padded copy of x, the windows' values
+    and their hits, the first hits' positions and the routed gradient."""
     x = xs[0]
     windows = window_layout(ctx, node, x)
     how = reduce.probed(ctx.max_as_sum)
     padded = windows.padded_bytes(x) or x.nbytes
+    average = gy.nbytes if how.average else 0
+    if _few_windows(windows, x):
+        pairs = prod(windows.kernel) * prod(windows.out_sizes)
+        if how.extreme:
+            values = x.shape[0] * x.shape[1] * pairs
+            return padded + windows.padded_bytes(x) + 8 * pairs + values * (x.itemsize + 1) + 3 * 8 * y.size \
+                + gy.nbytes
+        return padded + average + 8 * pairs
     if how.extreme:
         return padded + first_hits_bytes(windows, x, y)
-    return padded + (gy.nbytes if how.average else 0)
+    return padded + average
 
 
 def _route_first_extreme(x_window: np.ndarray, g: np.ndarray, arg) -> np.ndarray:

@@ -7,11 +7,11 @@ from math import prod
 
 import numpy as np
 
-from ..base import nbytes
+from ..base import few_positions, nbytes
 from ..conv import sliding_geometry
 from ..unshared import by_tile, from_tile, im2col, largest_part, part_view, tile_matrices, tile_parts, tile_slices, \
     tiles_of
-from .base import GradContext, scatter_windows, vjp, vjp_footprint, weight_grad
+from .base import GradContext, scatter_columns, scatter_windows, vjp, vjp_footprint, weight_grad
 
 
 def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
@@ -19,6 +19,9 @@ def _col2im(gcols, x_shape, kernel_size, stride, dilation, pads, out_sizes):
     (channel-major, then taps)."""
     batch, c = x_shape[:2]
     taps = prod(kernel_size)
+    if few_positions(batch, c, taps, prod(out_sizes), gcols.itemsize):
+        return scatter_columns(gcols.reshape(batch, c, taps, -1), x_shape, kernel_size, stride, dilation, pads,
+                               out_sizes, gcols.dtype)
     gcols = gcols.reshape(batch, c, taps, *out_sizes)
     return scatter_windows((gcols[:, :, t] for t in range(taps)), x_shape, kernel_size, stride, dilation, pads,
                            out_sizes, gcols.dtype)
@@ -37,10 +40,14 @@ def locally_connected(ctx: GradContext, node, xs, y, gy):
 
 
 def _columns_and_padded(ctx: GradContext, node, x, itemsize: int):
-    """(bytes of the column gradient ``(B, C·Πk, ΠN_out)``, bytes of the padded input gradient), and the sizes."""
+    """(bytes of the column gradient ``(B, C·Πk, ΠN_out)``, bytes of the padded input gradient, with the scatter's
+    index when it takes every tap at once), and the sizes."""
     kernel_size, _, _, pads, out_sizes = sliding_geometry(ctx, node, x)
-    cols = nbytes((*x.shape[:2], prod(kernel_size), *out_sizes), itemsize)
+    taps, positions = prod(kernel_size), prod(out_sizes)
+    cols = nbytes((*x.shape[:2], taps, positions), itemsize)
     padded = nbytes((*x.shape[:2], *(n + b + a for n, (b, a) in zip(x.shape[2:], pads))), itemsize)
+    if few_positions(x.shape[0], x.shape[1], taps, positions, itemsize):
+        padded += 8 * taps * positions  # the scatter's index of every (tap, window) pair, beside it
     return cols, padded, out_sizes
 
 
