@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Context, footprint, kernel, nbytes, pad, per_axis, require_rank, taps_of, window_count, window_index
+from .base import (Context, footprint, kernel, nbytes, pad, per_axis, require_rank, strided, taps_of, window_count,
+                   window_index)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,14 @@ class Windows:
         return [xp[index] for index in self.taps()]
 
     def stacked(self, x: np.ndarray) -> np.ndarray:
-        """Every window of ``x`` (zero-padded) as a trailing axis: ``(B, C, *N_out, Πk)``."""
-        return np.stack(self.tap_values(self.padded(x)), axis=-1)
+        """Every window of ``x`` (zero-padded) as a trailing axis: ``(B, C, *N_out, Πk)``, taps in row-major order
+        (one copy of a sliding-window view, not a NumPy call per tap: a kernel can have 10⁶ taps)."""
+        rank = len(self.kernel)
+        k_eff = [d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation)]
+        view = sliding_window_view(self.padded(x), k_eff, axis=tuple(range(2, 2 + rank)))
+        view = view[(slice(None), slice(None)) + tuple(strided(0, n, s) for n, s in zip(self.out_sizes, self.stride))
+                    + tuple(slice(None, None, d) for d in self.dilation)]                 # (B, C, *N_out, *k)
+        return view.reshape(*x.shape[:2], *self.out_sizes, -1)
 
     def divisor(self, x_sizes, include_pad: bool, ndim: int, dtype) -> np.ndarray:
         """Each average window's divisor, broadcastable to the output: the window clipped to the padded input

@@ -112,9 +112,14 @@ def test_vjp_equals_finite_differences(case):
     finite_difference_check(input_shape, *layers, positive=case in POSITIVE)
 
 
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "at-once"])
 @pytest.mark.parametrize("mode", ["test", "train"])
-def test_stochastic_pool_vjp(mode):
-    # non-negative input (a relu before it, as the forward requires); train mode: the drawn element's value
+def test_stochastic_pool_vjp(monkeypatch, mode, threshold):
+    # non-negative input (a relu before it, as the forward requires); train mode: the drawn element's value; on
+    # both paths (see test_window_vjp_paths_equal_finite_differences)
+    from convcalc.executor import base
+
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     finite_difference_check((2, 6, 6), conv(out=2, k=1, name="c"), {"type": "relu"},
                             {"type": "stochastic_pool", "kernel": 2, "mode": mode})
 
@@ -200,8 +205,8 @@ def test_probe_options_open_activations_gates_rescale():
 
 #: the cases whose kinds slide windows: they work on every tap at once over few windows, else tap by tap
 WINDOW_CASES = sorted(case for case, (_, layers) in CASES.items() if layers[-1]["type"] in (
-    "conv", "depthwise", "pointwise", "conv_transpose", "maxpool", "avgpool", "locally_connected", "separable",
-    "depthwise_separable", "deformable"))
+    "conv", "depthwise", "pointwise", "conv_transpose", "maxpool", "avgpool", "lppool", "locally_connected",
+    "separable", "depthwise_separable", "deformable"))
 
 
 @pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "at-once"])
@@ -214,4 +219,4 @@ def test_window_vjp_paths_equal_finite_differences(monkeypatch, case, threshold)
 
     monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     input_shape, layers = CASES[case]
-    finite_difference_check(input_shape, *layers)
+    finite_difference_check(input_shape, *layers, positive=case in POSITIVE)

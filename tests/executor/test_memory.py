@@ -132,7 +132,8 @@ def test_arrays_numpy_cannot_describe_are_refused_not_raised():
 
 
 WINDOW_LABELS = sorted(label for label in CASES if label.split("/")[0] in (
-    "conv", "depthwise", "conv_transpose", "maxpool", "minpool", "avgpool", "locally_connected", "tiled"))
+    "conv", "depthwise", "conv_transpose", "maxpool", "minpool", "avgpool", "lppool", "stochastic_pool",
+    "locally_connected", "tiled"))
 
 
 @pytest.mark.parametrize("label", WINDOW_LABELS)

@@ -56,9 +56,19 @@ def _few_windows(windows: Windows, x) -> bool:
     return few_positions(x.shape[0], x.shape[1], prod(windows.kernel), prod(windows.out_sizes), x.itemsize)
 
 
-def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray, gy: np.ndarray) -> np.ndarray:
+def scatter_stacked(windows: Windows, x_shape, per_window: np.ndarray, dtype) -> np.ndarray:
+    """The input gradient from every tap's gradient at once, ``per_window`` in :meth:`Windows.stacked`'s layout
+    ``(B, C, *N_out, Πk)`` (:func:`~.base.scatter_columns`)."""
+    cols = np.moveaxis(per_window.reshape(*x_shape[:2], -1, per_window.shape[-1]), -1, 2)     # (B, C, Πk, ΠN_out)
+    return scatter_columns(cols, x_shape, windows.kernel, windows.stride, windows.dilation, windows.pads,
+                           windows.out_sizes, dtype)
+
+
+def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray, gy: np.ndarray,
+                        where=True) -> np.ndarray:
     """:func:`_first_hits` and their scatter for every tap at once: each window's values gathered
-    ``(B·C, Πk, ΠN_out)``, the first tap equal to ``y`` found along the taps, ``gy`` added there."""
+    ``(B·C, Πk, ΠN_out)``, the first tap equal to ``y`` found along the taps, ``gy`` added there (where
+    ``where``)."""
     rows = x_shape[0] * x_shape[1]
     padded = xp.shape[2:]
     index = window_offsets(windows.kernel, windows.stride, windows.dilation, windows.out_sizes, padded)
@@ -66,8 +76,18 @@ def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray
     hits = xp.reshape(rows, -1)[:, index] == y.reshape(rows, 1, -1)
     first = index[hits.argmax(axis=1), np.arange(index.shape[1])]                # (B·C, ΠN_out)
     gxp = np.zeros((rows, prod(padded)), dtype=gy.dtype)
-    np.add.at(gxp, (np.arange(rows)[:, None], first), gy.reshape(rows, -1) * hits.any(axis=1))
+    routed = gy.reshape(rows, -1) * (hits.any(axis=1) & np.reshape(where, (rows, -1)) if where is not True
+                                     else hits.any(axis=1))
+    np.add.at(gxp, (np.arange(rows)[:, None], first), routed)
     return crop(gxp.reshape(*x_shape[:2], *padded), windows.pads, x_shape[2:])
+
+
+def _at_once_bytes(windows: Windows, x, y) -> int:
+    """What :func:`_first_hits_at_once` holds beside the padded copy of x and the padded input gradient: the index
+    of every (tap, window) pair, the gathered values and their hits, the first hits' positions, the masks and the
+    routed gradient."""
+    pairs = prod(windows.kernel) * prod(windows.out_sizes)
+    return 8 * pairs + x.shape[0] * x.shape[1] * pairs * (x.itemsize + 1) + 3 * 8 * y.size + 2 * y.nbytes
 
 
 @vjp("maxpool", reduce=MAX)
@@ -107,12 +127,9 @@ def window_pool_footprint(ctx: GradContext, node, xs, y, gy, reduce: Reduction):
     padded = windows.padded_bytes(x) or x.nbytes
     average = gy.nbytes if how.average else 0
     if _few_windows(windows, x):
-        pairs = prod(windows.kernel) * prod(windows.out_sizes)
         if how.extreme:
-            values = x.shape[0] * x.shape[1] * pairs
-            return padded + windows.padded_bytes(x) + 8 * pairs + values * (x.itemsize + 1) + 3 * 8 * y.size \
-                + gy.nbytes
-        return padded + average + 8 * pairs
+            return padded + windows.padded_bytes(x) + _at_once_bytes(windows, x, y)
+        return padded + average + 8 * prod(windows.kernel) * prod(windows.out_sizes)
     if how.extreme:
         return padded + first_hits_bytes(windows, x, y)
     return padded + average
@@ -245,6 +262,13 @@ def lppool(ctx: GradContext, node, xs, y, gy):
     p = float(node.fields["p"])
     windows = window_layout(ctx, node, x)
     x64 = x.astype(np.float64)
+    if _few_windows(windows, x):
+        values = windows.stacked(x64)                                                     # (B, C, *N_out, Πk)
+        total = (values ** p).sum(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(total != 0, np.abs(total) ** (1.0 / p - 1.0), 0.0) * gy[..., None]
+            per_window = np.where(total != 0, factor * values ** (p - 1), 0.0)
+        return [scatter_stacked(windows, x.shape, per_window, np.float64).astype(gy.dtype)]
     taps = windows.tap_values(windows.padded(x64))
     total = sum(v ** p for v in taps)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -260,8 +284,13 @@ def lppool_footprint(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     windows = window_layout(ctx, node, x)
     padded = windows.padded_bytes(x, 8) or nbytes(x.shape, 8)
-    taps = len(list(windows.taps()))
+    taps = prod(windows.kernel)
     out64 = nbytes(y.shape, 8)
+    if _few_windows(windows, x):
+        # every tap at once: the stacked windows, their power, the factor times another power, the gradients and
+        # their copy in the scatter's layout; the scatter's index
+        return nbytes(x.shape, 8) + 2 * padded + 5 * taps * out64 + 5 * out64 + 8 * taps * prod(y.shape[2:]) \
+            + x.nbytes
     return nbytes(x.shape, 8) + 2 * padded + (taps + 5) * out64 + x.nbytes
 
 
@@ -270,6 +299,16 @@ def stochastic_pool(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     windows = window_layout(ctx, node, x)
     xp = windows.padded(x)
+    if _few_windows(windows, x):
+        if ctx.max_as_sum:
+            return [scatter_stacked(windows, x.shape, gy[..., None], gy.dtype)]
+        values = windows.stacked(x)                                                       # (B, C, *N_out, Πk)
+        total = values.sum(axis=-1)
+        if node.fields.get("mode", "test") == "test":
+            safe = np.where(total > 0, total, 1)[..., None]
+            per_window = np.where(total[..., None] > 0, gy[..., None] * (2 * values - y[..., None]) / safe, 0)
+            return [scatter_stacked(windows, x.shape, per_window.astype(gy.dtype), gy.dtype)]
+        return [_first_hits_at_once(windows, xp, x.shape, y, gy, where=total > 0)]
     taps = windows.tap_values(xp)
     if ctx.max_as_sum:
         per_tap = [gy] * len(taps)
@@ -289,6 +328,16 @@ def stochastic_pool_footprint(ctx: GradContext, node, xs, y, gy):
     x = xs[0]
     windows = window_layout(ctx, node, x)
     base = windows.padded_bytes(x) + (windows.padded_bytes(x) or x.nbytes)
+    if _few_windows(windows, x):
+        # every tap at once: the scatter's index; the stacked windows (and their padded copy) with, in test mode,
+        # four temporaries of their size and the cast, or the first hits at once
+        pairs = prod(windows.kernel) * prod(y.shape[2:])
+        stacked = windows.stacked_bytes(x)
+        if ctx.max_as_sum:
+            return base + 8 * pairs + y.nbytes
+        if node.fields.get("mode", "test") == "test":
+            return base + 8 * pairs + windows.padded_bytes(x) + 6 * stacked + 4 * y.nbytes
+        return base + windows.padded_bytes(x) + stacked + y.nbytes + _at_once_bytes(windows, x, y)
     if ctx.max_as_sum:
         return base
     if node.fields.get("mode", "test") == "test":
