@@ -370,6 +370,29 @@ def few_positions(batch: int, channels: int, taps: int, positions: int, itemsize
     return elements < PER_TAP_MIN_ELEMENTS and elements * taps * itemsize <= COLUMNS_LIMIT_BYTES
 
 
+def window_offsets(kernel_size, stride, dilation, out_sizes, sizes) -> np.ndarray:
+    """The flat index, in a map of ``sizes``, of every (tap, window) pair: position n·s + t·d per axis, taps then
+    windows in row-major order, as one vector of Πk·ΠN_out indices (the order of im2col's columns)."""
+    rank = len(sizes)
+    index = np.zeros((1,) * 2 * rank, dtype=np.intp)
+    for axis, (k, s, d, o, n) in enumerate(zip(kernel_size, stride, dilation, out_sizes, sizes)):
+        shape = [1] * 2 * rank
+        shape[axis], shape[rank + axis] = k, o
+        index = index * n + (np.arange(k)[:, None] * d + np.arange(o)[None, :] * s).reshape(shape)
+    return index.reshape(-1)
+
+
+def add_windows(cols: np.ndarray, shape, kernel_size, stride, dilation, counts, dtype) -> np.ndarray:
+    """A map of ``shape`` ``(B, C, *sizes)``, zero but for ``cols (B, C, Πk, Πcounts)`` (taps in row-major order; or
+    ``(B, C, 1, Πcounts)``, one value for every tap) added at each window's tap positions n·s + t·d, with one
+    ``np.add.at``: col2im for few windows of many taps (:func:`few_positions`)."""
+    batch, channels, *sizes = shape
+    index = window_offsets(kernel_size, stride, dilation, counts, sizes).reshape(prod(kernel_size), -1)
+    out = np.zeros((batch * channels, prod(sizes)), dtype=dtype)
+    np.add.at(out, (slice(None), index), cols.reshape(batch * channels, cols.shape[2], -1))
+    return out.reshape(shape)
+
+
 def window_index(offsets, dilation, counts, stride) -> tuple:
     """The index of tap ``offsets`` over every window position of a padded input: ``(:, :, t_a·d_a + n·s_a …)``
     per axis, ``counts`` windows along each."""

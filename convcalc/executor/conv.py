@@ -27,8 +27,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import (Context, check_pad_mode, few_positions, footprint, kernel, nbytes, pad, pad_in_mode, padding_pairs,
-                   per_axis, require_rank, strided, taps_of, window_count, window_index)
+from .base import (Context, add_windows, check_pad_mode, few_positions, footprint, kernel, nbytes, pad, pad_in_mode,
+                   padding_pairs, per_axis, require_rank, strided, taps_of, window_count, window_index)
 
 
 def sliding_geometry(ctx: Context, node, x: np.ndarray, kernel_size=None):
@@ -251,9 +251,13 @@ def conv_transpose_nd(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     # col2im: tap t of input position i lands at i·s + t·d of the uncropped map (plus output_padding room).
     full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel_size,
                                                                           out_pad)]
-    y = np.zeros((batch, c_out, *full), dtype=x.dtype)
-    for offsets in taps_of(kernel_size):
-        y[window_index(offsets, dilation, sizes, stride)] += cols[(slice(None), slice(None)) + offsets]
+    if few_positions(batch, c_out, taps, prod(sizes), x.itemsize):
+        y = add_windows(cols.reshape(batch, c_out, taps, -1), (batch, c_out, *full), kernel_size, stride, dilation,
+                        sizes, x.dtype)
+    else:
+        y = np.zeros((batch, c_out, *full), dtype=x.dtype)
+        for offsets in taps_of(kernel_size):
+            y[window_index(offsets, dilation, sizes, stride)] += cols[(slice(None), slice(None)) + offsets]
     y = y[(slice(None), slice(None)) + tuple(slice(pb, pb + n) for (pb, _), n in zip(crops, out_sizes))]
     return _add_bias(np.ascontiguousarray(y), b)
 
@@ -271,11 +275,14 @@ def conv_transpose(ctx: Context, node, xs):
 
 @footprint("conv_transpose")
 def conv_transpose_footprint(ctx: Context, node, xs, y):
-    """The GEMM's columns ``(B, C_out·Πk, ΠN)``, the uncropped map, and its cropped contiguous copy."""
+    """The GEMM's columns ``(B, C_out·Πk, ΠN)``, the uncropped map, and its cropped contiguous copy (and for few
+    input positions, the index of every tap's position)."""
     x = xs[0]
     _, c_out, _, kernel_size, stride, dilation, _, out_pad, _ = transpose_geometry(ctx, node, x)
     batch, _, *sizes = x.shape
     full = [(n - 1) * s + d * (k - 1) + 1 + op for n, s, d, k, op in zip(sizes, stride, dilation, kernel_size,
                                                                           out_pad)]
-    cols = nbytes((batch, c_out, prod(kernel_size), prod(sizes)), x.itemsize)
-    return cols + nbytes((batch, c_out, *full), x.itemsize) + y.nbytes
+    taps, positions = prod(kernel_size), prod(sizes)
+    cols = nbytes((batch, c_out, taps, positions), x.itemsize)
+    index = 8 * taps * positions if few_positions(batch, c_out, taps, positions, x.itemsize) else 0
+    return cols + nbytes((batch, c_out, *full), x.itemsize) + y.nbytes + index

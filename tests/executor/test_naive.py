@@ -165,8 +165,13 @@ TRANSPOSE_CASES = [
 ]
 
 
+@pytest.mark.parametrize("threshold", [0, 10**9], ids=["by-tap", "at-once"])
 @pytest.mark.parametrize("shape, layer, pads, out_pad, groups", TRANSPOSE_CASES)
-def test_conv_transpose_matches_naive_scatter(shape, layer, pads, out_pad, groups):
+def test_conv_transpose_matches_naive_scatter(monkeypatch, threshold, shape, layer, pads, out_pad, groups):
+    # the col2im scatter tap by tap (threshold 0, as larger maps do) or every tap at once (few input positions)
+    from convcalc.executor import base
+
+    monkeypatch.setattr(base, "PER_TAP_MIN_ELEMENTS", threshold)
     ex, record, weights = run_layer(shape, layer)
     w, b = weights[0], (weights[1] if len(weights) > 1 else None)
     rank = len(shape) - 1

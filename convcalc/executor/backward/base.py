@@ -10,12 +10,11 @@ depend on). ``ctx.weights`` / ``ctx.buffers`` are the arrays the forward kernel 
 
 from __future__ import annotations
 
-from math import prod
 from typing import Callable
 
 import numpy as np
 
-from ..base import Context, nbytes, register_in, taps_of, window_index
+from ..base import Context, add_windows, nbytes, register_in, taps_of, window_index
 
 Vjp = Callable[["GradContext", object, list, np.ndarray, np.ndarray], list]
 
@@ -187,28 +186,14 @@ def scatter_windows(per_tap, x_shape, kernel_size, stride, dilation, pads, out_s
     return crop(gxp, pads, sizes)
 
 
-def window_offsets(kernel_size, stride, dilation, out_sizes, sizes) -> np.ndarray:
-    """The flat index, in a map of ``sizes``, of every (tap, window) pair: position n·s + t·d per axis, taps then
-    windows in row-major order, as one vector of Πk·ΠN_out indices (the order of im2col's columns)."""
-    rank = len(sizes)
-    index = np.zeros((1,) * 2 * rank, dtype=np.intp)
-    for axis, (k, s, d, o, n) in enumerate(zip(kernel_size, stride, dilation, out_sizes, sizes)):
-        shape = [1] * 2 * rank
-        shape[axis], shape[rank + axis] = k, o
-        index = index * n + (np.arange(k)[:, None] * d + np.arange(o)[None, :] * s).reshape(shape)
-    return index.reshape(-1)
-
-
 def scatter_columns(cols: np.ndarray, x_shape, kernel_size, stride, dilation, pads, out_sizes, dtype) -> np.ndarray:
     """:func:`scatter_windows` for every tap at once: ``cols (B, C, Πk, ΠN_out)``, taps in row-major order (or
     ``(B, C, 1, ΠN_out)``: the same gradient for every tap), added into the padded input positions they read with
     one ``np.add.at`` (for few windows of many taps, :func:`~convcalc.executor.base.few_positions`)."""
     batch, channels, *sizes = x_shape
     padded = [n + b + a for n, (b, a) in zip(sizes, pads)]
-    index = window_offsets(kernel_size, stride, dilation, out_sizes, padded).reshape(prod(kernel_size), -1)
-    gxp = np.zeros((batch * channels, prod(padded)), dtype=dtype)
-    np.add.at(gxp, (slice(None), index), cols.reshape(batch * channels, cols.shape[2], -1))
-    return crop(gxp.reshape(batch, channels, *padded), pads, sizes)
+    return crop(add_windows(cols, (batch, channels, *padded), kernel_size, stride, dilation, out_sizes, dtype),
+                pads, sizes)
 
 
 def reduce_to(g: np.ndarray, shape) -> np.ndarray:

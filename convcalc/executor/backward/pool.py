@@ -23,9 +23,9 @@ from math import prod
 
 import numpy as np
 
-from ..base import few_positions, nbytes, per_axis
+from ..base import few_positions, nbytes, per_axis, window_offsets
 from ..pool import MAX, MEAN, MIN, Reduction, Windows, adaptive_windows, window_layout
-from .base import GradContext, crop, scatter_columns, scatter_windows, vjp, vjp_footprint, window_offsets
+from .base import GradContext, crop, scatter_columns, scatter_windows, vjp, vjp_footprint
 
 
 def scatter_taps(windows: Windows, x_shape, per_tap, dtype) -> np.ndarray:
