@@ -65,7 +65,7 @@ def scatter_stacked(windows: Windows, x_shape, per_window: np.ndarray, dtype) ->
 
 
 def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray, gy: np.ndarray,
-                        where=True) -> np.ndarray:
+                        where: np.ndarray | None = None) -> np.ndarray:
     """:func:`_first_hits` and their scatter for every tap at once: each window's values gathered
     ``(B·C, Πk, ΠN_out)``, the first tap equal to ``y`` found along the taps, ``gy`` added there (where
     ``where``)."""
@@ -76,9 +76,10 @@ def _first_hits_at_once(windows: Windows, xp: np.ndarray, x_shape, y: np.ndarray
     hits = xp.reshape(rows, -1)[:, index] == y.reshape(rows, 1, -1)
     first = index[hits.argmax(axis=1), np.arange(index.shape[1])]                # (B·C, ΠN_out)
     gxp = np.zeros((rows, prod(padded)), dtype=gy.dtype)
-    routed = gy.reshape(rows, -1) * (hits.any(axis=1) & np.reshape(where, (rows, -1)) if where is not True
-                                     else hits.any(axis=1))
-    np.add.at(gxp, (np.arange(rows)[:, None], first), routed)
+    found = hits.any(axis=1)
+    if where is not None:
+        found &= where.reshape(rows, -1)
+    np.add.at(gxp, (np.arange(rows)[:, None], first), gy.reshape(rows, -1) * found)
     return crop(gxp.reshape(*x_shape[:2], *padded), windows.pads, x_shape[2:])
 
 
