@@ -56,8 +56,6 @@ class Graph:
 def load(path: str) -> Graph:
     """Read ``path`` without its weights (:mod:`convcalc.importers.onnx_wire`); a file that is not a readable
     ONNX model is a :class:`SpecError`."""
-    from onnx import numpy_helper
-
     from .onnx_wire import WireError, scan
 
     try:
@@ -67,10 +65,16 @@ def load(path: str) -> Graph:
     if model.ir_version <= 0 or not graph.node:
         raise SpecError(f"{path}: not an ONNX model (no graph with nodes in it)", None,
                         "give a model exported to ONNX, e.g. with torch.onnx.export")
+    _check_text(path, graph, tensors)
     inits = {}
     for name, dims, dtype, tensor in tensors:
+        dims = tuple(d - (1 << 64) if d >= 1 << 63 else d for d in dims)  # the wire scan reads int64 unsigned
+        if any(d < 0 for d in dims):
+            raise SpecError(f"{path}: initializer `{name}` has a negative dimension (dims {list(dims)})", None,
+                            _DAMAGED)
         small = tensor is not None and math.prod(dims) <= SMALL and not external(tensor)
-        inits[name] = Init(name, tuple(int(d) for d in dims), dtype, numpy_helper.to_array(tensor) if small else None)
+        array = tensor_array(path, tensor, f"initializer `{name}`") if small else None
+        inits[name] = Init(name, tuple(int(d) for d in dims), dtype, array)
     inputs = [value for value in graph.input if value.name not in inits]
     if len(inputs) != 1:
         names = ", ".join(f"'{value.name}'" for value in inputs) or "none"
@@ -81,6 +85,26 @@ def load(path: str) -> Graph:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
     return Graph(path, list(graph.node), inits, inputs[0].name, dims, tensor_type.elem_type,
                  [o.name for o in graph.output], opset, model.producer_name, graph.name, model.ir_version)
+
+
+def _check_text(path: str, graph, tensors) -> None:
+    """Every name the importer reads is text: protobuf hands a string field of invalid UTF-8 (ONNX is proto2, which
+    does not check it) over as bytes, which no later step expects."""
+    names = [("an initializer's name", tensor[0]) for tensor in tensors]
+    names += [("an input's name", value.name) for value in graph.input]
+    names += [("an output's name", value.name) for value in graph.output]
+    for node in graph.node:
+        names += [("a node's name", node.name), ("a node's op type", node.op_type), ("a node's domain", node.domain)]
+        names += [("a node's input", name) for name in node.input] + [("a node's output", name) for name in node.output]
+        names += [("a node's attribute name", attribute.name) for attribute in node.attribute]
+    for what, name in names:
+        if not isinstance(name, str):
+            raise SpecError(f"{path}: not a readable ONNX model ({what} is not UTF-8 text: {bytes(name)[:40]!r})",
+                            None, _DAMAGED)
+
+
+_DAMAGED = ("the file does not follow the ONNX format: export the model again (a damaged file, or one written by a "
+            "tool that breaks the format, cannot be read)")
 
 
 def parsed(path: str):
@@ -106,7 +130,10 @@ def attributes(node) -> dict:
 
     values = {}
     for attribute in node.attribute:
-        value = helper.get_attribute_value(attribute)
+        try:
+            value = helper.get_attribute_value(attribute)
+        except (ValueError, TypeError):  # an attribute of no known type: attribute_problem names it
+            continue
         if isinstance(value, bytes):
             value = value.decode()
         elif isinstance(value, list) and value and isinstance(value[0], bytes):
@@ -115,6 +142,42 @@ def attributes(node) -> dict:
             value = numpy_helper.to_array(value)
         values[attribute.name] = value
     return values
+
+
+#: AttributeProto's types, as a message names them
+_ATTRIBUTE_TYPES = {1: "a float", 2: "an int", 3: "a string", 4: "a tensor", 5: "a graph", 6: "a list of floats",
+                    7: "a list of ints", 8: "a list of strings", 9: "a list of tensors", 10: "a list of graphs",
+                    11: "a sparse tensor", 12: "a list of sparse tensors", 13: "a type proto", 14: "a list of type "
+                    "protos"}
+
+
+def schema_problem(node, opset: int) -> str | None:
+    """What is wrong with a node against its operator's ONNX schema at ``opset`` (a required input missing, an
+    attribute of another type than the schema declares, a required one missing), or None; None also for an op
+    without a schema (a custom domain, an unknown op: the table decides about those)."""
+    from onnx import defs
+
+    try:
+        schema = defs.get_schema(node.op_type, max(opset, 1), node.domain)
+    except Exception:  # noqa: BLE001 - onnx's SchemaError: no schema for this op, domain or version
+        return None
+    given_inputs = list(node.input)
+    for index, formal in enumerate(schema.inputs):
+        if int(formal.option) == 0 and (index >= len(given_inputs) or not given_inputs[index]):  # Single: required
+            return (f"its required input {index} (`{formal.name}`) is missing (ONNX's {node.op_type}, opset "
+                    f"{schema.since_version})")
+    declared = schema.attributes
+    for attribute in node.attribute:
+        expected = declared.get(attribute.name)
+        if expected is not None and attribute.type != int(expected.type):
+            return (f"its attribute `{attribute.name}` is {_ATTRIBUTE_TYPES.get(attribute.type, 'of no known type')}"
+                    f", but ONNX's {node.op_type} (opset {schema.since_version}) takes "
+                    f"{_ATTRIBUTE_TYPES.get(int(expected.type), 'another type')}")
+    given = {attribute.name for attribute in node.attribute}
+    missing = sorted(name for name, attribute in declared.items() if attribute.required and name not in given)
+    if missing:
+        return f"its required attribute `{missing[0]}` is missing (ONNX's {node.op_type}, opset {schema.since_version})"
+    return None
 
 
 def external(tensor) -> bool:
@@ -188,15 +251,25 @@ class Weights:
         import os
 
         import onnx
-        from onnx import numpy_helper
 
         model = onnx.load(self.path, load_external_data=False)
         if any(external(t) for t in model.graph.initializer):
             onnx.load_external_data_for_model(model, os.path.dirname(os.path.abspath(self.path)))
-        values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        values = {t.name: tensor_array(self.path, t, f"initializer `{t.name}`") for t in model.graph.initializer}
         for node in model.graph.node:
             if node.op_type == "Constant" and node.output:
                 for attribute in node.attribute:
                     if attribute.name == "value":
-                        values[node.output[0]] = numpy_helper.to_array(attribute.t)
+                        values[node.output[0]] = tensor_array(self.path, attribute.t, f"Constant `{node.output[0]}`")
         return values
+
+
+def tensor_array(path: str, tensor, what: str):
+    """A TensorProto's values, or a :class:`SpecError` naming it when its data does not fit its dims or type."""
+    from onnx import numpy_helper
+
+    try:
+        return numpy_helper.to_array(tensor)
+    except Exception as exc:  # noqa: BLE001 - onnx's and NumPy's errors (a reshape, an unknown data type)
+        raise SpecError(f"{path}: {what} (dims {list(tensor.dims)}, data type {tensor.data_type}) cannot be read: "
+                        f"{exc}", None, _DAMAGED) from None

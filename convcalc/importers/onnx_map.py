@@ -198,6 +198,9 @@ class Op:
         value = self.arg(index)
         if not isinstance(value, Act):
             self.fail(f"its input {index} is not computed from the network's input")
+        if any(isinstance(n, int) and n <= 0 for n in value.shape):
+            self.fail(f"its input {index} has an empty axis (shape {list(value.shape)}, as ONNX's shape inference "
+                      "gives it): the network's input is too small for the layers before it")
         return value
 
     def const(self, index: int) -> Const | None:
@@ -208,13 +211,30 @@ class Op:
         return value
 
     def values(self, index: int, default=None):
-        """The known value of constant input ``index`` as a NumPy array (``default`` when it is absent)."""
+        """The known value of constant input ``index`` as a NumPy array of numbers (``default`` when the node
+        gives no such input)."""
+        names = self.node.input
+        if index >= len(names) or not names[index]:
+            return default
         value = self.const(index)
         if value is None:
-            return default
+            self.fail(f"its input {index} ('{names[index]}') is the output of no node and no initializer")
         if value.value is None:
-            self.fail(f"its input {index} ('{self.node.input[index]}') has no value known before the model runs")
+            self.fail(f"its input {index} ('{names[index]}') has no value known before the model runs")
+        if value.value.dtype.kind not in "biuf":
+            self.fail(f"its input {index} ('{names[index]}') holds {value.value.dtype} values, not numbers")
         return value.value
+
+    def ints(self, index: int, default=None) -> list | None:
+        """Constant input ``index`` as a list of ints (a scalar or a 1-D integer tensor, as ONNX gives pads, axes,
+        starts…); ``default`` when the node gives no such input."""
+        value = self.values(index)
+        if value is None:
+            return default
+        if value.ndim > 1 or value.dtype.kind not in "biu":
+            self.fail(f"its input {index} ('{self.node.input[index]}') is a {value.ndim}-D {value.dtype} tensor, "
+                      "where ONNX takes a list of integers")
+        return [int(v) for v in value.reshape(-1)]
 
     def full_shape(self, index: int = 0) -> tuple:
         shape = self.mapper.shapes.get(self.node.output[index])
@@ -335,9 +355,14 @@ class Mapper:
                     self.results[name] = value
 
     def map_node(self, op: Op, entry):
+        from .onnx_graph import schema_problem
+
         try:
             if entry is None:
                 raise Unmappable("")
+            problem = schema_problem(op.node, self.graph.opset)
+            if problem:
+                raise Unmappable(problem)
             handler, options = entry
             result = handler(op, **options)
             if result is None:

@@ -297,7 +297,8 @@ def softmax(op):
 @handles("Dropout", "Identity")
 def same_tensor(op):
     """The identity at inference: no layer (the import says how many it left out)."""
-    if op.type == "Dropout" and (op.attr("training_mode") or (op.arg(2) is not None and op.values(2).item())):
+    training = op.values(2) if op.type == "Dropout" else None
+    if op.type == "Dropout" and (op.attr("training_mode") or (training is not None and training.any())):
         op.fail("a Dropout in training mode")
     op.mapper.dropped.append((op.type, op.node.name))
     return [op.input] + [None] * (len(op.node.output) - 1)
@@ -354,7 +355,7 @@ def global_pool(op, kind: str):
 def reduce(op, kind: str):
     """A mean (max) over every spatial axis is a global pool (``keepdims: false`` unless ``keepdims``)."""
     x = op.input
-    axes = op.values(1) if op.opset >= 18 and op.arg(1) is not None else op.attr("axes")
+    axes = op.ints(1) if op.opset >= 18 and op.arg(1) is not None else op.attr("axes")
     axes = sorted(op.dim(a) for a in (axes if axes is not None else range(len(x.shape) + 1)))
     if axes != list(range(1, len(x.shape))) or len(x.shape) < 2:
         op.fail(f"a reduction over axes {[a + 1 for a in axes]} (a global pool reduces every spatial axis)")

@@ -70,9 +70,9 @@ def slice_axes(op):
         starts, ends = op.attr("starts"), op.attr("ends")
         axes, steps = op.attr("axes", list(range(len(starts)))), [1] * len(starts)
     else:
-        starts, ends = [int(v) for v in op.values(1)], [int(v) for v in op.values(2)]
-        axes = [int(v) for v in op.values(3, np.arange(len(starts)))]
-        steps = [int(v) for v in op.values(4, np.ones(len(starts), dtype=np.int64))]
+        starts, ends = op.ints(1), op.ints(2)
+        axes = op.ints(3, list(range(len(starts))))
+        steps = op.ints(4, [1] * len(starts))
     full = (op.batch, *x.shape)
     start, stop = 0, x.shape[0]
     for begin, end, axis, step in zip(starts, ends, axes, steps):
@@ -236,10 +236,10 @@ def pad(op):
         pads, value = op.attr("pads"), op.attr("value", 0.0)
         axes = list(range(rank))
     else:
-        pads = [int(v) for v in op.values(1)]
+        pads = op.ints(1)
         value = op.values(2)
         value = 0 if value is None or value.size == 0 else value.reshape(-1)[0].item()
-        axes = [int(a) % rank for a in op.values(3, np.arange(rank))]
+        axes = [a % rank for a in op.ints(3, list(range(rank)))]
     pairs = dict(zip(axes, pairs_of(pads, len(axes))))
     if any(pairs.get(axis, (0, 0)) != (0, 0) for axis in (0, 1)):
         op.fail("it pads the batch or channel axis")
@@ -269,7 +269,7 @@ def resize(op):
         op.fail("antialias")
     scales = op.attr("scales") if op.type == "Upsample" and op.opset < 9 else \
         (op.values(1) if upsample_op else op.values(2))
-    scales = None if scales is None or len(scales) == 0 else [float(s) for s in np.asarray(scales).reshape(-1)]
+    scales = None if scales is None else [float(s) for s in np.asarray(scales).reshape(-1)] or None
     if scales is not None and (len(scales) != rank + 2 or scales[:2] != [1.0, 1.0]):
         op.fail(f"scales {scales} that resize the batch or the channels")
     out = op.out_shape()

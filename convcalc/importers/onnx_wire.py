@@ -113,7 +113,10 @@ def scan(path: str):
                 continue
             if value[1] - value[0] <= WHOLE_BYTES:
                 tensor = onnx.TensorProto()
-                tensor.ParseFromString(bytes(data[value[0]:value[1]]))
+                try:
+                    tensor.ParseFromString(bytes(data[value[0]:value[1]]))
+                except Exception as exc:  # protobuf's DecodeError, or upb's RuntimeError
+                    raise WireError(str(exc)) from None
                 inits.append((tensor.name, tuple(tensor.dims), tensor.data_type, tensor))
             else:
                 name, dims, dtype, _ = tensor_header(data, *value)

@@ -42,6 +42,8 @@ def channel_shuffle(first, middle, last):
     """ShuffleNetV2's ``view(B, g, C/g, *N) → transpose(1, 2) → view(B, C, *N)`` is ``channel_shuffle`` with g
     groups (Zhang et al. 2018, torchvision's shufflenetv2.channel_shuffle)."""
     source = first.inputs[0].shape
+    if not source or not first.shape:
+        return None
     channels, rest = source[0], tuple(source[1:])
     groups = first.shape[0]
     if groups < 2 or first.shape != (groups, channels // groups, *rest) or last.shape != source or \
@@ -66,8 +68,10 @@ def grouped_instance_norm(first, norm, last):
     parameters (each group over its channels and positions), reshape back; the affine γ and β follow as a layer
     scale and a bias add, which :func:`affine_group_norm` takes in."""
     source = first.inputs[0].shape
+    if len(first.shape) != 2 or not source:  # a reshape to a scalar or a vector is no grouping
+        return None
     groups = first.shape[0]
-    if len(first.shape) != 2 or first.shape[1] * groups != math.prod(source) or last.shape != source \
+    if first.shape[1] * groups != math.prod(source) or last.shape != source \
             or norm.fields.get("affine", False) or norm.fields.get("track_running_stats", False) \
             or source[0] % groups:
         return None

@@ -386,3 +386,104 @@ def test_a_huge_constant_of_shape_allocates_nothing(tmp_path):
     done = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120)
     assert "Mul" in done.stderr  # the model's own problem, reported as usual
     assert int(done.stderr.strip().splitlines()[-1]) < 1_000_000  # KiB: under 1 GB (7 GB before)
+
+
+# ---- damaged and hand-edited models (benchmarks/onnx_fuzz.py's finds) ---------------------------------------------
+def test_an_attribute_of_the_wrong_type_is_named_against_the_schema(tmp_path):
+    # Conv's group is an int in every opset; a string there had been a ValueError inside int()
+    g = Graph((1, 4, 8, 8))
+    y = g.op("Conv", g.input, g.weight("w", (4, 2, 3, 3)), group="SAME_UPPER", name="/c/Conv")
+    with pytest.raises(SpecError) as error:
+        g.imported(tmp_path, y)
+    assert "its attribute `group` is a string, but ONNX's Conv (opset 11) takes an int" in error.value.message
+    assert "'/c/Conv'" in error.value.message
+
+
+def test_a_required_attribute_missing_is_named(tmp_path):
+    g = Graph((1, 3, 8, 8))
+    y = g.op("MaxPool", g.input, name="/p/MaxPool")   # kernel_shape is required
+    with pytest.raises(SpecError, match=r"its required attribute `kernel_shape` is missing \(ONNX's MaxPool"):
+        g.imported(tmp_path, y)
+
+
+def test_a_required_input_missing_is_named(tmp_path):
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Pad", g.input, "", name="/p/Pad")   # opset 17: pads is an input, and required
+    with pytest.raises(SpecError, match=r"its required input 1 \(`pads`\) is missing"):
+        g.imported(tmp_path, y)
+
+
+def test_an_input_that_nothing_produces_is_named(tmp_path):
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Pad", g.input, "nowhere", name="/p/Pad")
+    with pytest.raises(SpecError, match=r"its input 1 \('nowhere'\) is the output of no node and no initializer"):
+        g.imported(tmp_path, y)
+
+
+def test_a_float_tensor_where_onnx_takes_integers(tmp_path):
+    g = Graph((1, 4, 8, 8))
+    y = g.op("Slice", g.input, g.const("starts", np.array([0.0], dtype=np.float32)), g.ints("ends", [2]),
+             g.ints("axes", [1]), name="/s/Slice")
+    with pytest.raises(SpecError, match=r"its input 1 \('starts'\) is a 1-D float32 tensor, where ONNX takes a list "
+                                        r"of integers"):
+        g.imported(tmp_path, y)
+
+
+def test_initializer_data_that_does_not_fit_its_dims(tmp_path):
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Conv", g.input, g.weight("w", (4, 3, 3, 3)))
+    g.initializers[0].dims[0] = 7   # 108 values, dims 7×3×3×3 = 189
+    with pytest.raises(SpecError) as error:
+        g.imported(tmp_path, y)
+    assert "initializer `w` (dims [7, 3, 3, 3], data type 1) cannot be read" in error.value.message
+    assert "export the model again" in error.value.hint
+    g.initializers[0].dims[0] = -4
+    with pytest.raises(SpecError, match=r"initializer `w` has a negative dimension \(dims \[-4, 3, 3, 3\]\)"):
+        g.imported(tmp_path, y)
+
+
+def test_a_name_that_is_not_utf8_text(tmp_path):
+    # ONNX is proto2: protobuf reads a string field of invalid UTF-8 as bytes, which nothing after it expects
+    g = Graph((1, 3, 8, 8))
+    path = g.save(tmp_path, g.op("Relu", g.input, name="/r/Relu"))
+    data = open(path, "rb").read().replace(b"/r/Relu", b"/r/\xff\xfelu")   # the same length: the wire stays whole
+    (tmp_path / "bad.onnx").write_bytes(data)
+    with pytest.raises(SpecError, match=r"not a readable ONNX model \(an output's name is not UTF-8 text"):
+        read(str(tmp_path / "bad.onnx"))
+
+
+def test_an_input_too_small_for_the_layers_gives_an_empty_axis(tmp_path):
+    # a 2×1 kernel on a 1×4 map gives 0×4 (ONNX's inference): the resize after it is refused, not divided by zero
+    g = Graph((1, 3, 1, 4))
+    y = g.op("Conv", g.input, g.weight("w", (3, 3, 2, 1)))
+    y = g.op("Resize", y, "", g.const("scales", np.array([1, 1, 2, 2], dtype=np.float32)), mode="nearest",
+             name="/u/Resize")
+    with pytest.raises(SpecError, match=r"its input 0 has an empty axis \(shape \[3, 0, 4\]"):
+        g.imported(tmp_path, y)
+
+
+def test_a_negative_dimension_of_a_large_initializer(tmp_path):
+    # an initializer over 64 KiB is read by its header alone, whose int64 dims arrive unsigned: -4 is 2^64 - 4
+    g = Graph((1, 64, 8, 8))
+    y = g.op("Conv", g.input, g.weight("w", (64, 64, 3, 3)))   # 144 KiB
+    g.initializers[0].dims[0] = -4
+    with pytest.raises(SpecError, match=r"initializer `w` has a negative dimension \(dims \[-4, 64, 3, 3\]\)"):
+        g.imported(tmp_path, y)
+
+
+def test_a_reshape_to_a_scalar_before_an_instance_norm_is_no_group_norm(tmp_path):
+    # the group-norm pattern (reshape, instance norm, reshape back) indexed the first reshape's shape unchecked
+    g = Graph((1, 1, 1, 1))
+    y = g.op("Reshape", g.input, g.ints("flat", [1]))   # per sample: a scalar
+    y = g.op("InstanceNormalization", y, g.const("gamma", np.ones(1)), g.const("beta", np.zeros(1)))
+    y = g.op("Reshape", y, g.ints("back", [1, 1, 1, 1]))
+    model = g.imported(tmp_path, y, allow_unsupported=True)
+    assert "groupnorm" not in [layer.kind for layer in model.layers]
+
+
+def test_a_scalar_axes_input_of_a_reduction(tmp_path):
+    # opset 18 gives ReduceMean its axes as an input; a 0-d one is one axis (iterating it had been a TypeError)
+    g = Graph((1, 3, 4, 4), opset=18)
+    y = g.op("ReduceMean", g.input, g.const("axes", np.array(2, dtype=np.int64)), name="/m/ReduceMean")
+    with pytest.raises(SpecError, match=r"a reduction over axes \[2\] \(a global pool reduces every spatial axis\)"):
+        g.imported(tmp_path, y)
