@@ -51,11 +51,13 @@ ATTRIBUTES = ("kernel_shape", "pads", "strides", "dilations", "group", "axis", "
               "auto_pad", "scales", "sizes", "to", "transA", "transB", "upscale_factor", "blocksize")
 
 
-def seeds(folder: Path) -> dict[str, bytes]:
-    """Each seed model's bytes, exported once into ``folder``."""
+def seeds(folder: Path, names=None) -> dict[str, bytes]:
+    """Each seed model's bytes (of ``names``, default all), exported once into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, shape in SEEDS.items():
+        if names is not None and name not in names:
+            continue
         path = folder / f"{name}.onnx"
         if not path.exists():
             from importers.onnx_exports import EXPORTED, build, export
@@ -180,35 +182,39 @@ def classify(code: int, output: str, escaped: bool) -> str:
     return "error"
 
 
-def worker(seed: int, memory: int, folder: Path) -> None:
-    import resource
-
+def run_one(seed: int, index: int, models: dict[str, bytes]) -> dict:
+    """Case ``index`` run in this process through the Typer app: its class, output and what it was."""
     from typer.testing import CliRunner
 
     from convcalc.cli.app import app
+
+    name, data, mutations, command = case(seed, index, models)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        path.write_bytes(data)
+        try:
+            result = CliRunner().invoke(app, [command[0], str(path), *command[1:]])
+            escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
+            output = (result.stderr or "") + (result.stdout or "")
+            outcome = classify(result.exit_code, output, escaped)
+            if escaped:
+                import traceback
+
+                output += "".join(traceback.format_exception(result.exception))
+        except MemoryError:
+            outcome, output = "memory", "MemoryError"
+    return {"index": index, "class": outcome, "report": output[-4000:], "model": name, "mutations": mutations,
+            "command": command}
+
+
+def worker(seed: int, memory: int, folder: Path) -> None:
+    import resource
 
     models = seeds(folder)
     limit = _status("VmSize") + memory
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     for line in sys.stdin:
-        index = int(line)
-        name, data, mutations, command = case(seed, index, models)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.onnx"
-            path.write_bytes(data)
-            try:
-                result = CliRunner().invoke(app, [command[0], str(path), *command[1:]])
-                escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
-                output = (result.stderr or "") + (result.stdout or "")
-                outcome = classify(result.exit_code, output, escaped)
-                if escaped:
-                    import traceback
-
-                    output += "".join(traceback.format_exception(result.exception))
-            except MemoryError:
-                outcome, output = "memory", "MemoryError"
-        sys.stdout.write(json.dumps({"index": index, "class": outcome, "report": output[-4000:],
-                                     "model": name, "mutations": mutations, "command": command}) + "\n")
+        sys.stdout.write(json.dumps(run_one(seed, int(line), models)) + "\n")
         sys.stdout.flush()
 
 
