@@ -387,14 +387,16 @@ class Mapper:
             if not op.used(index):
                 made.append(None)
                 continue
-            shape = self.shapes.get(op.node.output[index])
+            output = op.node.output[index]
+            shape = self.shapes.get(output)
             if shape is None or not all(isinstance(n, int) for n in shape):
                 from ..errors import SpecError
 
+                # the reason may already be that this output's shape is unknown: said once
+                unknown = "" if f"'{output}'" in reason else f", and the shape of its output '{output}' is unknown"
                 raise SpecError(f"{self.graph.path}: the {op.type} node '{where}' has no layer kind"
-                                f"{' (' + reason + ')' if reason else ''}, and the shape of its output "
-                                f"'{op.node.output[index]}' is unknown, so nothing after it can be analysed",
-                                None, "export the model without this operator, or with static shapes")
+                                f"{' (' + reason + ')' if reason else ''}{unknown}, so nothing after it can be "
+                                "analysed", None, "export the model without this operator, or with static shapes")
             fields = spec_fields("unsupported", op=op.type, shape=list(shape[1:]), of=where)
             made.append(op.emit("unsupported", fields, inputs=inputs, output=index,
                                 meta={"unmapped": (op.type, reason), "of": where}))

@@ -487,3 +487,15 @@ def test_a_scalar_axes_input_of_a_reduction(tmp_path):
     y = g.op("ReduceMean", g.input, g.const("axes", np.array(2, dtype=np.int64)), name="/m/ReduceMean")
     with pytest.raises(SpecError, match=r"a reduction over axes \[2\] \(a global pool reduces every spatial axis\)"):
         g.imported(tmp_path, y)
+
+
+def test_an_unknown_output_shape_is_said_once(tmp_path):
+    # a Conv whose output shape inference cannot give (a dilation of 0): the reason is that shape, not repeated
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Conv", g.input, g.weight("w", (4, 3, 3, 3)), dilations=[0, 0], name="/c/Conv")
+    with pytest.raises(SpecError) as error:
+        g.imported(tmp_path, g.op("Relu", y))
+    message = error.value.message
+    assert "the Conv node '/c/Conv' has no layer kind (the shape of its output '/c/Conv_out0' is not known), so " \
+           "nothing after it can be analysed" in message, message
+    assert message.count("/c/Conv_out0") == 1
