@@ -242,6 +242,8 @@ class Op:
             shape = self.mapper.shapes.get(self.node.input[0])  # an op ONNX's inference has no rule for
         if shape is None or not all(isinstance(n, int) for n in shape):
             self.fail(f"the shape of its output '{self.node.output[index]}' is not known")
+        if not shape:
+            self.fail(f"its output '{self.node.output[index]}' is a scalar, with no batch axis")
         return tuple(shape)
 
     def out_shape(self, index: int = 0) -> tuple:
@@ -360,6 +362,8 @@ class Mapper:
         try:
             if entry is None:
                 raise Unmappable("")
+            if op.node.domain not in ("", "ai.onnx"):  # the table holds ONNX's own operators only
+                raise Unmappable(f"an operator of the '{op.node.domain}' domain, not ONNX's own")
             problem = schema_problem(op.node, self.graph.opset)
             if problem:
                 raise Unmappable(problem)
@@ -389,7 +393,7 @@ class Mapper:
                 continue
             output = op.node.output[index]
             shape = self.shapes.get(output)
-            if shape is None or not all(isinstance(n, int) for n in shape):
+            if not shape or not all(isinstance(n, int) for n in shape):  # unknown, or a scalar: no batch axis
                 from ..errors import SpecError
 
                 # the reason may already be that this output's shape is unknown: said once

@@ -499,3 +499,19 @@ def test_an_unknown_output_shape_is_said_once(tmp_path):
     assert "the Conv node '/c/Conv' has no layer kind (the shape of its output '/c/Conv_out0' is not known), so " \
            "nothing after it can be analysed" in message, message
     assert message.count("/c/Conv_out0") == 1
+
+
+def test_an_operator_of_another_domain_is_not_read_as_onnx_s_own(tmp_path):
+    # a Conv of the com.microsoft domain is another operator: unmappable, named, not mapped as ONNX's Conv
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Conv", g.input, g.weight("w", (4, 3, 3, 3)), name="/c/Conv", group=[1, 2])
+    g.nodes[-1].domain = "com.microsoft"
+    with pytest.raises(SpecError, match=r"an operator of the 'com\.microsoft' domain, not ONNX's own"):
+        g.imported(tmp_path, y)
+
+
+def test_a_reshape_to_a_scalar_has_no_batch_axis(tmp_path):
+    g = Graph((1, 1, 1, 1))
+    y = g.op("Reshape", g.input, g.ints("shape", []), name="/r/Reshape")
+    with pytest.raises(SpecError, match=r"its output '/r/Reshape_out0' is a scalar, with no batch axis"):
+        g.imported(tmp_path, g.op("Relu", y))
