@@ -169,7 +169,10 @@ def schema_problem(node, opset: int) -> str | None:
     declared = schema.attributes
     for attribute in node.attribute:
         expected = declared.get(attribute.name)
-        if expected is not None and attribute.type != int(expected.type):
+        if expected is None:  # onnx.checker and onnxruntime refuse it too
+            return (f"its attribute `{attribute.name}` is not one of ONNX's {node.op_type} (opset "
+                    f"{schema.since_version}), which has {', '.join(f'`{n}`' for n in sorted(declared)) or 'none'}")
+        if attribute.type != int(expected.type):
             return (f"its attribute `{attribute.name}` is {_ATTRIBUTE_TYPES.get(attribute.type, 'of no known type')}"
                     f", but ONNX's {node.op_type} (opset {schema.since_version}) takes "
                     f"{_ATTRIBUTE_TYPES.get(int(expected.type), 'another type')}")

@@ -515,3 +515,13 @@ def test_a_reshape_to_a_scalar_has_no_batch_axis(tmp_path):
     y = g.op("Reshape", g.input, g.ints("shape", []), name="/r/Reshape")
     with pytest.raises(SpecError, match=r"its output '/r/Reshape_out0' is a scalar, with no batch axis"):
         g.imported(tmp_path, g.op("Relu", y))
+
+
+def test_an_attribute_the_operator_does_not_have_at_the_model_s_opset(tmp_path):
+    # MaxPool has `dilations` from opset 10; in an opset-8 model it is no attribute of MaxPool (an int there had
+    # reached a loop over the dilations)
+    g = Graph((1, 3, 8, 8), opset=8)
+    y = g.op("MaxPool", g.input, kernel_shape=[2, 2], dilations=3, name="/p/MaxPool")
+    with pytest.raises(SpecError, match=r"its attribute `dilations` is not one of ONNX's MaxPool \(opset 8\), which has "
+                                        r"`auto_pad`, `kernel_shape`, `pads`, `storage_order`, `strides`"):
+        g.imported(tmp_path, y)
