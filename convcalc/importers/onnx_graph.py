@@ -101,6 +101,10 @@ def _check_text(path: str, graph, tensors) -> None:
         if not isinstance(name, str):
             raise SpecError(f"{path}: not a readable ONNX model ({what} is not UTF-8 text: {bytes(name)[:40]!r})",
                             None, _DAMAGED)
+    for index, node in enumerate(graph.node):
+        if not any(node.output):  # every ONNX operator has an output; a node without one computes nothing
+            raise SpecError(f"{path}: node {index} ({node.op_type or 'no op type'}"
+                            f"{', ' + repr(node.name) if node.name else ''}) has no output", None, _DAMAGED)
 
 
 _DAMAGED = ("the file does not follow the ONNX format: export the model again (a damaged file, or one written by a "
@@ -161,6 +165,9 @@ def schema_problem(node, opset: int) -> str | None:
         schema = defs.get_schema(node.op_type, max(opset, 1), node.domain)
     except Exception:  # noqa: BLE001 - onnx's SchemaError: no schema for this op, domain or version
         return None
+    if len(node.output) < schema.min_output:
+        return (f"it has {len(node.output)} outputs, where ONNX's {node.op_type} (opset {schema.since_version}) has at "
+                f"least {schema.min_output}")
     given_inputs = list(node.input)
     for index, formal in enumerate(schema.inputs):
         if int(formal.option) == 0 and (index >= len(given_inputs) or not given_inputs[index]):  # Single: required

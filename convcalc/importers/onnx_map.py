@@ -386,7 +386,7 @@ class Mapper:
                 inputs.append(value)
         inputs = inputs or [self.results[self.graph.input_name]]
         made = []
-        where = op.node.name or op.node.output[0]
+        where = op.node.name or (op.node.output[0] if op.node.output else op.node.op_type)
         for index in range(len(op.node.output)):
             if not op.used(index):
                 made.append(None)

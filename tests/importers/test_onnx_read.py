@@ -525,3 +525,12 @@ def test_an_attribute_the_operator_does_not_have_at_the_model_s_opset(tmp_path):
     with pytest.raises(SpecError, match=r"its attribute `dilations` is not one of ONNX's MaxPool \(opset 8\), which has "
                                         r"`auto_pad`, `kernel_shape`, `pads`, `storage_order`, `strides`"):
         g.imported(tmp_path, y)
+
+
+def test_a_node_without_outputs(tmp_path):
+    # a damaged node with no output (and no name to call it by) had failed while being named in its own error
+    g = Graph((1, 3, 8, 8))
+    y = g.op("Relu", g.input)
+    g.nodes.append(helper.make_node("Foo", [y], []))
+    with pytest.raises(SpecError, match=r"node 1 \(Foo\) has no output"):
+        g.imported(tmp_path, y)
