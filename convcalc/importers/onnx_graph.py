@@ -136,7 +136,7 @@ def attributes(node) -> dict:
     for attribute in node.attribute:
         try:
             value = helper.get_attribute_value(attribute)
-        except (ValueError, TypeError):  # an attribute of no known type: attribute_problem names it
+        except (ValueError, TypeError):  # an attribute of no known type: schema_problem names it
             continue
         if isinstance(value, bytes):
             value = value.decode()
@@ -156,9 +156,10 @@ _ATTRIBUTE_TYPES = {1: "a float", 2: "an int", 3: "a string", 4: "a tensor", 5: 
 
 
 def schema_problem(node, opset: int) -> str | None:
-    """What is wrong with a node against its operator's ONNX schema at ``opset`` (a required input missing, an
-    attribute of another type than the schema declares, a required one missing), or None; None also for an op
-    without a schema (a custom domain, an unknown op: the table decides about those)."""
+    """What is wrong with a node against its operator's ONNX schema at ``opset`` (fewer outputs than it has, a
+    required input missing, an attribute it does not have or of another type than it declares, a required one
+    missing), or None; None also for an op without a schema (a custom domain, an unknown op: the table decides
+    about those)."""
     from onnx import defs
 
     try:

@@ -116,7 +116,7 @@ def conv_input_grad_bytes(gy_shape, w_shape, sizes, stride, dilation, pads, grou
 
 
 def _columns_input_grad(gy, w, sizes, stride, dilation, pads, groups, ctx):
-    """Few positions (:func:`~convcalc.executor.conv.few_positions`): one GEMM ``Wᵀ @ gy`` for the column
+    """Few positions (:func:`~convcalc.executor.base.few_positions`): one GEMM ``Wᵀ @ gy`` for the column
     gradient ``(B, C_in, Πk, ΠN_out)``, then every tap's columns added at once into the padded input gradient (a
     kernel of 10⁶ taps over one position had been 10⁶ strided adds)."""
     batch, c_out, *out_sizes = gy.shape
